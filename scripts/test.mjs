@@ -1,0 +1,32 @@
+// npm test: every unit, conformance, property and end-to-end test file under
+// node's test runner, then the conformance runner over the shared fixtures.
+import {spawnSync} from 'node:child_process'
+import {existsSync, readdirSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const suites = ['unit', 'conformance', 'property', 'e2e']
+const files = suites.flatMap((suite) => {
+  const dir = `${root}dist/test/${suite}`
+  if (!existsSync(dir)) return []
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.test.js'))
+    .sort()
+    .map((name) => `${dir}/${name}`)
+})
+if (files.length === 0) {
+  console.error('test: no test files found under dist/test')
+  process.exit(1)
+}
+
+const concurrency = process.env.TEST_CONCURRENCY ?? '2'
+const tests = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], {
+  cwd: root,
+  stdio: 'inherit',
+})
+const fixtures = process.env.REDREPL_FIXTURES ?? `${root}../shared/fixtures/v1.12.0`
+const conformance = spawnSync(process.execPath, [`${root}dist/test/conformance/run.js`, '--fixtures', fixtures], {
+  cwd: root,
+  stdio: 'inherit',
+})
+process.exit(tests.status === 0 && conformance.status === 0 ? 0 : 1)

@@ -1,0 +1,246 @@
+import {U64_MAX} from './limits.js'
+
+/**
+ * Lossless JSON. Integer literals (no fraction, no exponent) parse to
+ * `bigint` so u64/u128 values survive; any other number parses to a JS
+ * `number` (including `-0`, which is not an unsigned integer). Objects are
+ * plain objects without a prototype; a repeated key keeps its last value.
+ */
+export type JsonValue = null | boolean | string | number | bigint | JsonValue[] | {[key: string]: JsonValue}
+export type JsonObject = {[key: string]: JsonValue}
+
+export class JsonSyntaxError extends Error {}
+
+const MAX_DEPTH = 128
+
+export function parseJson(text: string): JsonValue {
+  let at = 0
+  let depth = 0
+
+  const fail = (what: string): never => {
+    let line = 1
+    let column = 1
+    for (let i = 0; i < at && i < text.length; i++) {
+      if (text[i] === '\n') {
+        line++
+        column = 1
+      } else column++
+    }
+    throw new JsonSyntaxError(`${what} at line ${line} column ${column}`)
+  }
+
+  const skipSpace = () => {
+    while (at < text.length) {
+      const c = text.charCodeAt(at)
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) at++
+      else break
+    }
+  }
+
+  const literal = (word: string, value: JsonValue): JsonValue => {
+    if (text.startsWith(word, at)) {
+      at += word.length
+      return value
+    }
+    return fail('expected value')
+  }
+
+  const number = (): number | bigint => {
+    const match = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(at, at + 4096))
+    if (!match) return fail('invalid number')
+    at += match[0].length
+    if (match[2] === undefined && match[3] === undefined) {
+      const value = BigInt(match[0])
+      return value === 0n && match[0].startsWith('-') ? -0 : value
+    }
+    return Number(match[0])
+  }
+
+  const string = (): string => {
+    at++ // opening quote
+    let out = ''
+    let runStart = at
+    for (;;) {
+      if (at >= text.length) return fail('EOF while parsing a string')
+      const c = text.charCodeAt(at)
+      if (c === 0x22) {
+        out += text.slice(runStart, at)
+        at++
+        return out
+      }
+      if (c < 0x20) return fail('control character in string')
+      if (c !== 0x5c) {
+        at++
+        continue
+      }
+      out += text.slice(runStart, at)
+      const escape = text[at + 1]
+      at += 2
+      switch (escape) {
+        case '"': out += '"'; break
+        case '\\': out += '\\'; break
+        case '/': out += '/'; break
+        case 'b': out += '\b'; break
+        case 'f': out += '\f'; break
+        case 'n': out += '\n'; break
+        case 'r': out += '\r'; break
+        case 't': out += '\t'; break
+        case 'u': {
+          const unit = hexUnit()
+          if (unit >= 0xd800 && unit <= 0xdbff) {
+            if (text[at] !== '\\' || text[at + 1] !== 'u') return fail('lone leading surrogate in hex escape')
+            at += 2
+            const low = hexUnit()
+            if (low < 0xdc00 || low > 0xdfff) return fail('lone leading surrogate in hex escape')
+            out += String.fromCharCode(unit, low)
+          } else if (unit >= 0xdc00 && unit <= 0xdfff) {
+            return fail('lone trailing surrogate in hex escape')
+          } else out += String.fromCharCode(unit)
+          break
+        }
+        default:
+          return fail('invalid escape')
+      }
+      runStart = at
+    }
+  }
+
+  const hexUnit = (): number => {
+    const digits = text.slice(at, at + 4)
+    if (!/^[0-9a-fA-F]{4}$/.test(digits)) return fail('invalid escape')
+    at += 4
+    return Number.parseInt(digits, 16)
+  }
+
+  const value = (): JsonValue => {
+    skipSpace()
+    const c = text[at]
+    if (c === '{') return object()
+    if (c === '[') return array()
+    if (c === '"') return string()
+    if (c === 't') return literal('true', true)
+    if (c === 'f') return literal('false', false)
+    if (c === 'n') return literal('null', null)
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return number()
+    return fail(at >= text.length ? 'EOF while parsing a value' : 'expected value')
+  }
+
+  const nest = () => {
+    if (++depth > MAX_DEPTH) fail('recursion limit exceeded')
+  }
+
+  const array = (): JsonValue[] => {
+    nest()
+    at++
+    const out: JsonValue[] = []
+    skipSpace()
+    if (text[at] === ']') {
+      at++
+      depth--
+      return out
+    }
+    for (;;) {
+      out.push(value())
+      skipSpace()
+      if (text[at] === ',') at++
+      else if (text[at] === ']') {
+        at++
+        depth--
+        return out
+      } else return fail('expected `,` or `]`')
+    }
+  }
+
+  const object = (): JsonObject => {
+    nest()
+    at++
+    const out: JsonObject = Object.create(null)
+    skipSpace()
+    if (text[at] === '}') {
+      at++
+      depth--
+      return out
+    }
+    for (;;) {
+      skipSpace()
+      if (text[at] !== '"') return fail('key must be a string')
+      const key = string()
+      skipSpace()
+      if (text[at] !== ':') return fail('expected `:`')
+      at++
+      out[key] = value()
+      skipSpace()
+      if (text[at] === ',') at++
+      else if (text[at] === '}') {
+        at++
+        depth--
+        return out
+      } else return fail('expected `,` or `}`')
+    }
+  }
+
+  const result = value()
+  skipSpace()
+  if (at < text.length) fail('trailing characters')
+  return result
+}
+
+export function isJsonObject(value: JsonValue | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The value as an unsigned integer no larger than `max`, else undefined. */
+export function asUnsigned(value: JsonValue | undefined, max = U64_MAX): bigint | undefined {
+  return typeof value === 'bigint' && value >= 0n && value <= max ? value : undefined
+}
+
+function quote(text: string): string {
+  // JSON.stringify escapes exactly what serde_json escapes for well-formed strings.
+  return JSON.stringify(text)
+}
+
+/**
+ * Serialises with bigint as exact integer literals. `indent` 0 is compact;
+ * otherwise the layout is serde_json's pretty form (`"key": value`).
+ */
+export function stringifyJson(value: unknown, indent = 2, sortKeys = false): string {
+  const write = (item: unknown, prefix: string): string => {
+    if (item === null || item === undefined) return 'null'
+    switch (typeof item) {
+      case 'bigint':
+        return item.toString()
+      case 'number':
+        if (!Number.isFinite(item)) throw new TypeError('non-finite number in JSON output')
+        return JSON.stringify(item)
+      case 'boolean':
+        return item ? 'true' : 'false'
+      case 'string':
+        return quote(item)
+      case 'object':
+        break
+      default:
+        throw new TypeError(`cannot serialise ${typeof item} as JSON`)
+    }
+    const inner = indent > 0 ? prefix + ' '.repeat(indent) : ''
+    const open = indent > 0 ? `\n${inner}` : ''
+    const close = indent > 0 ? `\n${prefix}` : ''
+    const separator = indent > 0 ? `,\n${inner}` : ','
+    if (Array.isArray(item)) {
+      if (item.length === 0) return '[]'
+      return `[${open}${item.map((element) => write(element, inner)).join(separator)}${close}]`
+    }
+    let keys = Object.keys(item as object).filter((key) => (item as Record<string, unknown>)[key] !== undefined)
+    if (sortKeys) keys = keys.sort(compareUtf8)
+    if (keys.length === 0) return '{}'
+    const colon = indent > 0 ? ': ' : ':'
+    const body = keys.map((key) => `${quote(key)}${colon}${write((item as Record<string, unknown>)[key], inner)}`)
+    return `{${open}${body.join(separator)}${close}}`
+  }
+  return write(value, '')
+}
+
+/** Orders strings by their UTF-8 bytes (as Rust's String ordering does). */
+export function compareUtf8(a: string, b: string): number {
+  if (a === b) return 0
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+}

@@ -1,0 +1,52 @@
+/**
+ * Every failure redrepl reports is one of these kinds; each maps to a
+ * documented exit code (see EXIT_CODES) so scripts can tell them apart.
+ */
+export type ErrorKind = 'failure' | 'usage' | 'corrupt' | 'refused' | 'locked' | 'not-found'
+
+export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = {
+  failure: 1,
+  usage: 2,
+  corrupt: 3,
+  refused: 4,
+  locked: 5,
+  'not-found': 6,
+}
+
+export class RedreplError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'RedreplError'
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.kind]
+  }
+}
+
+/**
+ * A byte-level or semantic rule of an artifact was broken. Format modules
+ * throw it without knowing which file they were given; callers that read a
+ * file attach the path with `inFile`.
+ */
+export class FormatError extends RedreplError {
+  constructor(
+    readonly problem: string,
+    readonly file?: string,
+  ) {
+    super('corrupt', file ? `${file}: ${problem}` : problem)
+    this.name = 'FormatError'
+  }
+
+  inFile(file: string): FormatError {
+    return this.file ? this : new FormatError(this.problem, file)
+  }
+}
+
+export const usageError = (message: string) => new RedreplError('usage', message)
+export const refused = (message: string) => new RedreplError('refused', message)
+export const notFound = (message: string) => new RedreplError('not-found', message)
+export const lockHeld = (message: string) => new RedreplError('locked', message)
