@@ -1,0 +1,102 @@
+import {readdir, stat} from 'node:fs/promises'
+import path from 'node:path'
+
+import {RedreplError} from '../errors.js'
+import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
+import {legacySlotStoreCodec} from '../format/slot-catalog-legacy.js'
+import {slotCatalogCodec} from '../format/slot-catalog.js'
+import {currentTimeline, timelineHistoryCodec} from '../format/timeline-history.js'
+import {walSegmentCodec, walSegmentHead} from '../format/wal-segment.js'
+import {readArtifact, readArtifactIfExists} from '../fs/read.js'
+import {dataPathArtifacts, Layout, parseWalSegmentName} from '../layout.js'
+import type {BasebackupManifest, SlotCatalog, TimelineHistory} from '../model.js'
+
+/** Reads a node's state off disk: what every command starts from. */
+
+export interface WalSegmentFile {
+  index: bigint
+  path: string
+  bytes: bigint
+}
+
+export async function readHistory(layout: Layout): Promise<TimelineHistory | null> {
+  return (await readArtifactIfExists(layout.historyPath, timelineHistoryCodec, {nowMs: 0n})) ?? null
+}
+
+export async function readCurrentTimeline(layout: Layout): Promise<bigint> {
+  return currentTimeline(await readHistory(layout))
+}
+
+/** Names of a directory, or none when it does not exist. */
+export async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return []
+    throw new RedreplError('failure', `${dir}: ${(error as Error).message}`)
+  }
+}
+
+/** `{decimal}.redwal` files directly in `wal/`, by index; anything else is ignored. */
+export async function listWalSegments(layout: Layout, timeline: bigint): Promise<WalSegmentFile[]> {
+  const dir = layout.walDir(timeline)
+  const found: WalSegmentFile[] = []
+  for (const name of await listDir(dir)) {
+    const index = parseWalSegmentName(name)
+    if (index === undefined) continue
+    const file = path.join(dir, name)
+    const info = await stat(file)
+    if (info.isFile()) found.push({index, path: file, bytes: BigInt(info.size)})
+  }
+  return found.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0))
+}
+
+/** end_lsn − 1 of the highest non-empty segment; null when there is no record at all. */
+export async function readWalHead(layout: Layout, timeline: bigint, segments?: WalSegmentFile[]): Promise<bigint | null> {
+  const files = segments ?? (await listWalSegments(layout, timeline))
+  for (let i = files.length - 1; i >= 0; i--) {
+    const head = walSegmentHead(await readArtifact(files[i].path, walSegmentCodec, {nowMs: 0n}))
+    if (head !== null) return head
+  }
+  return null
+}
+
+export async function readSlotCatalog(layout: Layout, timeline: bigint): Promise<SlotCatalog | null> {
+  return (await readArtifactIfExists(layout.slotCatalogPath(timeline), slotCatalogCodec, {nowMs: 0n})) ?? null
+}
+
+export async function readLegacySlotStore(dataPath: string, nowMs: bigint): Promise<SlotCatalog | null> {
+  return (await readArtifactIfExists(dataPathArtifacts(dataPath).legacySlotStore, legacySlotStoreCodec, {nowMs})) ?? null
+}
+
+export interface BasebackupFile {
+  path: string
+  manifest: BasebackupManifest
+}
+
+/** Every `*.redbase` in the timeline's `basebackup/`, sorted by (timeline, checkpoint). */
+export async function listBasebackups(layout: Layout, timeline: bigint): Promise<BasebackupFile[]> {
+  const dir = layout.basebackupDir(timeline)
+  const found: BasebackupFile[] = []
+  for (const name of await listDir(dir)) {
+    if (!name.endsWith('.redbase')) continue
+    const file = path.join(dir, name)
+    found.push({path: file, manifest: await readArtifact(file, basebackupManifestCodec, {nowMs: 0n})})
+  }
+  return found.sort((a, b) => compareBig(a.manifest.timeline, b.manifest.timeline) || compareBig(a.manifest.checkpoint_lsn, b.manifest.checkpoint_lsn))
+}
+
+/** Replica ids with a relay dir under the timeline. */
+export async function listRelayReplicas(layout: Layout, timeline: bigint): Promise<string[]> {
+  const root = layout.relayRoot(timeline)
+  const ids: string[] = []
+  for (const name of await listDir(root)) {
+    if ((await stat(path.join(root, name))).isDirectory()) ids.push(name)
+  }
+  return ids.sort()
+}
+
+export function compareBig(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

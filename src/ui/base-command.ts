@@ -1,0 +1,44 @@
+import {Command} from '@oclif/core'
+
+import {stringifyJson} from '../core/codec/json.js'
+import {EXIT_CODES, RedreplError} from '../core/errors.js'
+
+/**
+ * What every redrepl command shares: `--json` output with exact integers,
+ * and failures reported as one line on stderr with a documented exit code.
+ */
+export abstract class RedreplCommand extends Command {
+  /** Set by subclasses once flags are parsed, so errors know the output mode. */
+  protected json = false
+
+  /** Prints the JSON document when --json was given, else runs the human renderer. */
+  protected emit(document: unknown, human: () => void): void {
+    if (this.json) process.stdout.write(`${stringifyJson(document)}\n`)
+    else human()
+  }
+
+  protected say(line = ''): void {
+    process.stdout.write(`${line}\n`)
+  }
+
+  protected override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<void> {
+    if (error.code === 'EEXIT') throw error
+    const code = exitCodeFor(error)
+    const message = error instanceof RedreplError || error.oclif ? error.message : `unexpected error: ${error.message}`
+    process.stderr.write(`redrepl: ${firstLine(message)}${code === EXIT_CODES.usage ? ` (see: redrepl ${this.id?.replaceAll(':', ' ')} --help)` : ''}\n`)
+    if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
+    this.exit(code)
+  }
+}
+
+function exitCodeFor(error: Error & {oclif?: {exit?: number}}): number {
+  if (error instanceof RedreplError) return error.exitCode
+  // oclif's own parse failures (unknown flag, missing argument) carry exit 2.
+  if (error.oclif?.exit === 2) return EXIT_CODES.usage
+  return EXIT_CODES.failure
+}
+
+function firstLine(message: string): string {
+  const lines = message.split('\n').map((line) => line.trim()).filter(Boolean)
+  return lines.length <= 1 ? (lines[0] ?? 'failed') : lines.join('; ')
+}

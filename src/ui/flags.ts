@@ -1,0 +1,29 @@
+import {Flags} from '@oclif/core'
+
+import {parseByteSize, parseU64} from './numbers.js'
+
+/** A u64 flag: exact, as bigint. */
+export const u64Flag = Flags.custom<bigint>({
+  async parse(input, _context, options) {
+    return parseU64(input, options.name ?? 'value')
+  },
+})
+
+/** A byte-size flag: plain bytes or a binary-suffixed size (64MiB). */
+export const byteSizeFlag = Flags.custom<bigint>({
+  async parse(input, _context, options) {
+    return parseByteSize(input, options.name ?? 'value')
+  },
+})
+
+export const jsonFlag = Flags.boolean({description: 'Print one JSON document on stdout (integers exact) and nothing else.'})
+
+export const dataPathFlag = Flags.string({
+  description: 'The node\'s data path D (e.g. /var/lib/reddb/data.rdb); every other path derives from it.',
+  env: 'REDDB_DATA_PATH',
+  helpValue: 'D',
+})
+
+export const forceFlag = Flags.boolean({description: 'Act even though a running RedDB process holds the data file.'})
+
+export const dryRunFlag = Flags.boolean({description: 'Show what would change without writing anything.'})
