@@ -70,7 +70,7 @@ function validCases(root: string): CaseResult[] {
     const ext = EXTENSIONS[kind]
     const dir = path.join(root, 'valid', kind)
     for (const file of readdirSync(dir).sort()) {
-      if (!file.endsWith(ext) || file.endsWith(`.reencoded${ext}`) || file.endsWith('.json') && ext !== '.logical.slots.json') continue
+      if (!file.endsWith(ext) || file.endsWith(`.reencoded${ext}`)) continue
       const base = file.slice(0, -ext.length)
       results.push(
         attempt(`valid/${kind}/${base}`, () => {
