@@ -10,3 +10,4 @@ const run = (file, args) => execFileSync(file, args, {cwd: root, stdio: 'inherit
 run(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', root])
 rmSync(`${root}oclif.manifest.json`, {force: true})
 run(process.execPath, [`${root}scripts/manifest.mjs`])
+run(process.execPath, [`${root}scripts/man.mjs`])
