@@ -138,11 +138,10 @@ export function parseRelaySegmentName(name: string): {startLsn: bigint; endLsn: 
 }
 
 /**
- * True when a manifest-stored relative path stays inside its directory:
- * not absolute, no `..` component, not empty.
+ * The rule RedDB applies to manifest-stored paths: relative (no leading `/`)
+ * and no `..` component, with `/` as the only separator. Whether the path
+ * also stays inside its directory on disk (symlinks) is checked at use.
  */
 export function isContainedRelativePath(relative: string): boolean {
-  if (relative.length === 0 || relative.includes('\0')) return false
-  if (relative.startsWith('/') || relative.startsWith('\\')) return false
-  return !relative.split(/[/\\]/).includes('..')
+  return !relative.startsWith('/') && !relative.split('/').includes('..')
 }

@@ -42,5 +42,5 @@ test('manifest-stored paths may not leave their directory', () => {
   assert.ok(!isContainedRelativePath('/etc/passwd'))
   assert.ok(!isContainedRelativePath('a/../../b'))
   assert.ok(!isContainedRelativePath('..'))
-  assert.ok(!isContainedRelativePath(''))
+  assert.ok(isContainedRelativePath('a\\..\\b'), 'a backslash is an ordinary character')
 })
