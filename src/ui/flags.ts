@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {usageError} from '../core/errors.js'
 
 import {parseByteSize, parseU64} from './numbers.js'
 
@@ -27,3 +28,9 @@ export const dataPathFlag = Flags.string({
 export const forceFlag = Flags.boolean({description: 'Act even though a running RedDB process holds the data file.'})
 
 export const dryRunFlag = Flags.boolean({description: 'Show what would change without writing anything.'})
+
+/** The data path every node command needs; a usage error when neither flag nor env gives it. */
+export function requireDataPath(value: string | undefined): string {
+  if (value === undefined || value === '') throw usageError('no data path: pass --data-path D or set REDDB_DATA_PATH')
+  return value
+}
