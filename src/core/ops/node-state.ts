@@ -100,3 +100,13 @@ export async function listRelayReplicas(layout: Layout, timeline: bigint): Promi
 export function compareBig(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
+
+/**
+ * The oldest LSN the primary can still serve from WAL on a timeline: the
+ * start LSN of its oldest segment, 0 when it has none.
+ */
+export async function readOldestAvailableLsn(layout: Layout, timeline: bigint, segments?: WalSegmentFile[]): Promise<bigint> {
+  const files = segments ?? (await listWalSegments(layout, timeline))
+  if (files.length === 0) return 0n
+  return (await readArtifact(files[0].path, walSegmentCodec, {nowMs: 0n})).start_lsn
+}
