@@ -1,0 +1,38 @@
+import {Layout} from '../../core/layout.js'
+import {planReplicaCatchup} from '../../core/ops/catchup.js'
+import {RedreplCommand} from '../../ui/base-command.js'
+import {dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
+import {formatBytes} from '../../ui/numbers.js'
+import {paint} from '../../ui/style.js'
+
+export default class CatchupPlan extends RedreplCommand {
+  static override summary = 'Decide how a replica at a given LSN catches up with this primary.'
+  static override description = `RedDB's rule: a replica whose LSN is still covered by the primary's WAL (LSN ≥ the oldest available LSN) catches up from WAL alone ("wal-only"). Otherwise it needs a base backup on the current timeline whose checkpoint is at or beyond the oldest available LSN, the one with the highest checkpoint winning ("basebackup-then-wal"); without one it must be recloned ("reclone").
+
+The oldest available LSN defaults to the start LSN of the oldest WAL segment on the current timeline (0 when there is none). Reads only.`
+
+  static override examples = [
+    '<%= config.bin %> catchup plan --data-path /var/lib/reddb/data.rdb --replica-lsn 1048000',
+    '<%= config.bin %> catchup plan --replica-lsn 0 --available-from-lsn 2097152 --json',
+  ]
+
+  static override flags = {
+    'data-path': dataPathFlag,
+    'replica-lsn': u64Flag({description: 'The LSN the replica has (its flushed LSN).', required: true}),
+    'available-from-lsn': u64Flag({description: 'The oldest LSN the primary can still serve from WAL (default: from the WAL on disk).'}),
+    json: jsonFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(CatchupPlan)
+    this.json = flags.json
+    const layout = Layout.fromDataPath(requireDataPath(flags['data-path']))
+    const report = await planReplicaCatchup(layout, flags['replica-lsn'], flags['available-from-lsn'])
+    this.emit(report, () => {
+      this.say(`${paint.bold(report.mode)}: replica at ${report.replica_lsn}, WAL available from ${report.available_from_lsn} (timeline ${report.timeline})`)
+      const backup = report.selected_basebackup
+      if (backup) this.say(`base backup ${backup.path} (checkpoint ${backup.checkpoint_lsn}, ${formatBytes(backup.snapshot_bytes)} in ${backup.chunks} chunks), then WAL from ${backup.checkpoint_lsn}`)
+      else if (report.mode === 'reclone') this.say(`no usable base backup among ${report.basebackups_considered}: take one (redrepl basebackup create) or reclone the replica`)
+    })
+  }
+}

@@ -1,0 +1,40 @@
+import {Layout} from '../layout.js'
+import {planCatchup} from '../plan/catchup.js'
+import {listBasebackups, readCurrentTimeline, readOldestAvailableLsn} from './node-state.js'
+
+export interface CatchupReport {
+  timeline: bigint
+  replica_lsn: bigint
+  available_from_lsn: bigint
+  /** Where available_from_lsn came from: the flag, or the oldest WAL segment on disk. */
+  available_from_source: 'flag' | 'wal'
+  mode: 'wal-only' | 'basebackup-then-wal' | 'reclone'
+  selected_basebackup: {path: string; start_lsn: bigint; checkpoint_lsn: bigint; snapshot_bytes: bigint; chunks: number} | null
+  basebackups_considered: number
+}
+
+/** Which catch-up a replica at `replicaLsn` needs from this primary, by RedDB's rule. */
+export async function planReplicaCatchup(layout: Layout, replicaLsn: bigint, availableFromLsn?: bigint): Promise<CatchupReport> {
+  const timeline = await readCurrentTimeline(layout)
+  const available = availableFromLsn ?? (await readOldestAvailableLsn(layout, timeline))
+  const backups = await listBasebackups(layout, timeline)
+  const plan = planCatchup({timeline, availableFromLsn: available, replicaLsn, basebackups: backups.map((backup) => backup.manifest)})
+  const chosen = plan.selected === null ? undefined : backups.find((backup) => backup.manifest === plan.selected)
+  return {
+    timeline,
+    replica_lsn: replicaLsn,
+    available_from_lsn: available,
+    available_from_source: availableFromLsn === undefined ? 'wal' : 'flag',
+    mode: plan.mode,
+    selected_basebackup: chosen
+      ? {
+          path: chosen.path,
+          start_lsn: chosen.manifest.start_lsn,
+          checkpoint_lsn: chosen.manifest.checkpoint_lsn,
+          snapshot_bytes: chosen.manifest.snapshot_bytes,
+          chunks: chosen.manifest.chunks.length,
+        }
+      : null,
+    basebackups_considered: backups.length,
+  }
+}
