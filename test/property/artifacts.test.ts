@@ -201,15 +201,15 @@ const mutation = fc.record({
   reseal: fc.boolean(),
 })
 
-function mutate(seed: Uint8Array, {edits, reseal}: fc.RecordValue<{edits: any; reseal: any}>, sealed: boolean): Uint8Array {
+function mutate(seed: Uint8Array, {edits, reseal}: {edits: Array<{op: string; at: number; bit?: number; width?: number; value?: number; data?: Uint8Array}>; reseal: boolean}, sealed: boolean): Uint8Array {
   let out = Uint8Array.from(seed)
   for (const edit of edits) {
     if (out.length === 0) break
     const at = edit.at % out.length
-    if (edit.op === 'flip') out[at] ^= 1 << edit.bit
-    else if (edit.op === 'fill') out.fill(edit.value, at, Math.min(out.length, at + edit.width))
+    if (edit.op === 'flip') out[at] ^= 1 << edit.bit!
+    else if (edit.op === 'fill') out.fill(edit.value!, at, Math.min(out.length, at + edit.width!))
     else if (edit.op === 'truncate') out = out.slice(0, at)
-    else out = Uint8Array.from([...out.subarray(0, at), ...edit.data, ...out.subarray(at)])
+    else out = Uint8Array.from([...out.subarray(0, at), ...edit.data!, ...out.subarray(at)])
   }
   if (reseal && sealed && out.length >= 4) {
     new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true)
