@@ -1,0 +1,113 @@
+import {refused} from '../errors.js'
+import {catalogRetentionFloor, slotRetentionFloor} from '../format/slot-catalog.js'
+import {effectiveSegmentBytes} from '../format/wal-segment.js'
+import type {SlotCatalog} from '../model.js'
+
+export interface RetentionPolicy {
+  min_segments: bigint
+  /** 0 = no cap. */
+  max_bytes: bigint
+  keep_until_replicas_ack: boolean
+}
+
+export interface RetentionInput {
+  /** Raised to 1 MiB when smaller, as RedDB does. */
+  segmentBytes: bigint
+  timeline: bigint
+  policy: RetentionPolicy
+  /** The slot catalog; null when there is none. */
+  catalog: SlotCatalog | null
+  forkLsns: bigint[]
+  currentLsn: bigint
+  segments: Array<{index: bigint; bytes: bigint}>
+  /** Plan with a catalog of another timeline as if it were this one's (RedDB refuses). */
+  adoptCatalogTimeline?: boolean
+}
+
+export interface SegmentVerdict {
+  index: bigint
+  bytes: bigint
+  start_lsn: bigint
+  end_lsn: bigint
+  action: 'keep' | 'remove'
+  reason: string
+}
+
+export interface RetentionPlan {
+  segment_bytes: bigint
+  oldest_required_lsn: bigint | null
+  replica_floor: bigint | null
+  /** The slot whose floor is the replica floor. */
+  replica_floor_slot: string | null
+  fork_floor: bigint | null
+  current_segment: bigint
+  keep_from: bigint
+  retained_bytes_before_prune: bigint
+  retained_bytes_after_prune: bigint
+  removable_segment_indexes: bigint[]
+  segments: SegmentVerdict[]
+}
+
+const min = (values: bigint[]): bigint | null => (values.length === 0 ? null : values.reduce((a, b) => (b < a ? b : a)))
+
+/** RedDB's WAL retention rule (behaviour.md "wal plan"), with a reason for every segment. */
+export function planRetention(input: RetentionInput): RetentionPlan {
+  const catalog = input.catalog
+  if (catalog && catalog.timeline !== input.timeline && !input.adoptCatalogTimeline) {
+    throw refused(`slot catalog timeline ${catalog.timeline} does not match file plan timeline ${input.timeline}`)
+  }
+  const size = effectiveSegmentBytes(input.segmentBytes)
+  const replicaFloor = catalog ? catalogRetentionFloor(catalog) : null
+  const floorSlot = replicaFloor === null ? null : (catalog!.slots.find((slot) => slot.active && slotRetentionFloor(slot) === replicaFloor)?.replica_id ?? null)
+  const forkFloor = min(input.forkLsns)
+  const oldestRequired = min([replicaFloor, forkFloor].filter((value) => value !== null))
+  const current = input.currentLsn / size
+  const window = input.policy.min_segments === 0n ? 1n : input.policy.min_segments
+  const keepFrom = current > window - 1n ? current - (window - 1n) : 0n
+
+  /** Why a segment must stay whatever the window says, or null when it is released. */
+  const pin = (index: bigint): string | null => {
+    const end = (index + 1n) * size
+    if (forkFloor !== null && end > forkFloor) return `fork pin (LSN ${forkFloor})`
+    if (!input.policy.keep_until_replicas_ack) return null
+    if (replicaFloor === null) return 'no replica floor (no active slot)'
+    if (end > replicaFloor) return `slot floor (${floorSlot}, LSN ${replicaFloor})`
+    return null
+  }
+
+  const segments = [...input.segments].sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0))
+  const before = segments.reduce((sum, segment) => sum + segment.bytes, 0n)
+  const verdicts: SegmentVerdict[] = segments.map((segment) => {
+    const pinned = pin(segment.index)
+    const base = {index: segment.index, bytes: segment.bytes, start_lsn: segment.index * size, end_lsn: (segment.index + 1n) * size - 1n}
+    if (pinned !== null) return {...base, action: 'keep', reason: pinned}
+    if (segment.index >= current) return {...base, action: 'keep', reason: segment.index === current ? 'current segment' : 'ahead of the current segment'}
+    if (segment.index >= keepFrom) return {...base, action: 'keep', reason: `minimum window (${window} segments)`}
+    return {...base, action: 'remove', reason: 'released below the window'}
+  })
+
+  let after = before - verdicts.filter((v) => v.action === 'remove').reduce((sum, v) => sum + v.bytes, 0n)
+  if (input.policy.max_bytes > 0n) {
+    for (const verdict of verdicts) {
+      if (after <= input.policy.max_bytes) break
+      if (verdict.index >= current || verdict.action === 'remove' || pin(verdict.index) !== null) continue
+      verdict.action = 'remove'
+      verdict.reason = `over max bytes (${input.policy.max_bytes})`
+      after -= verdict.bytes
+    }
+  }
+
+  return {
+    segment_bytes: size,
+    oldest_required_lsn: oldestRequired,
+    replica_floor: replicaFloor,
+    replica_floor_slot: floorSlot,
+    fork_floor: forkFloor,
+    current_segment: current,
+    keep_from: keepFrom,
+    retained_bytes_before_prune: before,
+    retained_bytes_after_prune: after,
+    removable_segment_indexes: verdicts.filter((v) => v.action === 'remove').map((v) => v.index),
+    segments: verdicts,
+  }
+}
