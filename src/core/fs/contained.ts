@@ -1,0 +1,40 @@
+import {lstat, realpath} from 'node:fs/promises'
+import path from 'node:path'
+
+import {FormatError, usageError} from '../errors.js'
+import {isContainedRelativePath} from '../layout.js'
+
+/**
+ * Resolves a path stored in a manifest under `baseDir`, refusing one that
+ * is absolute, has a `..` component, or reaches outside `baseDir` through a
+ * symlink on the way.
+ */
+export async function resolveContained(baseDir: string, relative: string): Promise<string> {
+  if (!isContainedRelativePath(relative)) throw new FormatError(`path ${JSON.stringify(relative)} leaves its directory ${baseDir}`)
+  const joined = path.join(baseDir, relative)
+  const realBase = await realpath(baseDir).catch(() => path.resolve(baseDir))
+  let probe = joined
+  // The deepest existing ancestor decides where the path really leads.
+  for (;;) {
+    const exists = await lstat(probe).then(
+      () => true,
+      () => false,
+    )
+    if (exists) break
+    const parent = path.dirname(probe)
+    if (parent === probe) break
+    probe = parent
+  }
+  const real = await realpath(probe).catch(() => path.resolve(probe))
+  if (real !== realBase && !real.startsWith(realBase + path.sep)) {
+    throw new FormatError(`path ${JSON.stringify(relative)} leads outside ${baseDir} (to ${real})`)
+  }
+  return joined
+}
+
+/** A name used as one path component (a replica id): not empty, not `.`/`..`, no `/` or NUL. */
+export function assertPlainComponent(name: string, what: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw usageError(`${what} ${JSON.stringify(name)} must be a single plain path component (no "/", not "." or "..")`)
+  }
+}
