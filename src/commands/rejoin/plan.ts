@@ -1,0 +1,61 @@
+import {Flags} from '@oclif/core'
+
+import {usageError} from '../../core/errors.js'
+import {Layout} from '../../core/layout.js'
+import {planNodeRejoin, readNodePosition, type NodePosition} from '../../core/ops/rejoin.js'
+import {RedreplCommand} from '../../ui/base-command.js'
+import {dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
+import {paint} from '../../ui/style.js'
+
+const ADVICE: Record<string, string> = {
+  already_current: 'the node is already on the current timeline: start it as a replica',
+  follow_new_timeline: 'the node can follow the new timeline from WAL, starting after its flushed LSN',
+  rewind: 'the node wrote past the fork: rewind it to the fork LSN (discarding what it wrote after), then follow the new timeline',
+  reclone: 'the node cannot catch up from WAL: rebuild it from a base backup (redrepl basebackup materialize --rebootstrap) or reclone it',
+}
+
+export default class RejoinPlan extends RedreplCommand {
+  static override summary = 'Decide how an old node rejoins after a failover (like pg_rewind\'s dry run).'
+  static override description = `Given the old node's timeline and flushed LSN, and the oldest LSN still available on this primary, applies RedDB's rule against this primary's timeline history: node on the current timeline → already_current; node timeline not in the history → reclone; otherwise with F the fork LSN of the entry after the node's timeline: flushed ≥ F → rewind to F; else flushed ≥ available-from → follow_new_timeline from the flushed LSN; else reclone.
+
+Prints the decision with the state fields RedDB records for it (state, rejoin_node_timeline, rejoin_node_flushed_lsn, rejoin_available_from_lsn, rejoin_target_timeline, rejoin_rewind_to_lsn, rejoin_start_lsn).
+
+--data-path is the new primary. The old node's position comes from --node-timeline and --node-flushed-lsn, or is read from its own files with --node-data-path (its history's current timeline, and its WAL head or else its relay manifest's flushed LSN). --available-from-lsn defaults to the start LSN of the oldest WAL segment on the primary's current timeline. Reads only.`
+
+  static override examples = [
+    '<%= config.bin %> rejoin plan --data-path /var/lib/reddb/data.rdb --node-timeline 1 --node-flushed-lsn 29',
+    '<%= config.bin %> rejoin plan --data-path /new/primary/data.rdb --node-data-path /old/primary/data.rdb --json',
+  ]
+
+  static override flags = {
+    'data-path': dataPathFlag,
+    json: jsonFlag,
+    'node-timeline': u64Flag({description: 'The old node\'s timeline.', exclusive: ['node-data-path']}),
+    'node-flushed-lsn': u64Flag({description: 'The old node\'s flushed LSN.', exclusive: ['node-data-path']}),
+    'node-data-path': Flags.string({description: 'Read the old node\'s timeline and flushed LSN from its data path.', helpValue: 'D'}),
+    'available-from-lsn': u64Flag({description: 'The oldest LSN this primary still has in WAL (default: from its WAL on disk).'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(RejoinPlan)
+    this.json = flags.json
+    const layout = Layout.fromDataPath(requireDataPath(flags['data-path']))
+    let node: NodePosition
+    if (flags['node-data-path'] !== undefined) node = await readNodePosition(flags['node-data-path'])
+    else if (flags['node-timeline'] !== undefined && flags['node-flushed-lsn'] !== undefined) {
+      node = {timeline: flags['node-timeline'], flushedLsn: flags['node-flushed-lsn'], source: 'flags'}
+    } else throw usageError('give the old node\'s --node-timeline and --node-flushed-lsn, or its --node-data-path')
+    const report = await planNodeRejoin(layout, node, flags['available-from-lsn'])
+    this.emit(report, () => {
+      const detail =
+        report.decision === 'rewind'
+          ? ` to LSN ${report.rewind_to_lsn}, then timeline ${report.target_timeline}`
+          : report.decision === 'follow_new_timeline'
+            ? ` timeline ${report.target_timeline} from LSN ${report.start_lsn}`
+            : ''
+      this.say(`${paint.bold(report.decision)}${detail}`)
+      this.say(`node: timeline ${report.rejoin_node_timeline}, flushed LSN ${report.rejoin_node_flushed_lsn}${node.source === 'flags' ? '' : ` (from its ${node.source})`}; primary: timeline ${report.current_timeline}, WAL from LSN ${report.rejoin_available_from_lsn}`)
+      this.say(`state ${report.state}: ${ADVICE[report.decision]}`)
+    })
+  }
+}
