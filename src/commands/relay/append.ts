@@ -1,0 +1,62 @@
+import {Flags} from '@oclif/core'
+import {text} from 'node:stream/consumers'
+
+import {usageError} from '../../core/errors.js'
+import {assertPlainComponent} from '../../core/fs/contained.js'
+import {withWriteGuard} from '../../core/ops/guard.js'
+import {appendRelay, readWalRecords} from '../../core/ops/relay-append.js'
+import {parseRecordLines} from '../../core/ops/relay-records.js'
+import {RedreplCommand} from '../../ui/base-command.js'
+import {dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
+
+export default class RelayAppend extends RedreplCommand {
+  static override summary = 'Append a batch of records to a replica\'s relay log, as a RedDB replica does.'
+  static override description = `Reads the replica's relay manifest (checking it against its segments first) or starts a new one; keeps the records with an LSN above the manifest's flushed LSN, in input order (they must be strictly increasing), writes them as a new relay segment relay-{start}-{end}.redwal and adds it to the manifest; then marks applied = min(--applied-lsn, flushed). An empty batch changes nothing. The segment is written before the manifest that references it, each atomically.
+
+Records come as JSON lines on stdin — {"lsn":N,"payload_hex":"…"} or {"lsn":N,"payload_base64":"…"} — or, with --from-wal, straight out of this node's primary WAL segments for the inclusive range --from-lsn..--to-lsn.
+
+RedDB 1.12 relays on timeline 1 even after a promotion: the relay directory sits under the current timeline's directory, but the manifest and its segments carry timeline 1. redrepl writes them the same way, and refuses a manifest of another timeline.
+
+Safe next to a live node; serialised with other redrepl writers by the layout lock.`
+
+  static override examples = [
+    'printf \'{"lsn":41,"payload_hex":"6f6e65"}\\n\' | <%= config.bin %> relay append --data-path /var/lib/reddb/data.rdb --replica replica-a --applied-lsn 40',
+    '<%= config.bin %> relay append --replica replica-b --applied-lsn 0 --from-wal --from-lsn 1 --to-lsn 100 --json',
+  ]
+
+  static override flags = {
+    'data-path': dataPathFlag,
+    json: jsonFlag,
+    replica: Flags.string({description: 'The replica whose relay log receives the batch (a plain name).', required: true}),
+    'applied-lsn': u64Flag({description: 'The replica\'s applied LSN (capped at the flushed LSN).', required: true}),
+    'from-wal': Flags.boolean({description: 'Ship records out of the primary WAL instead of reading stdin.', dependsOn: ['from-lsn', 'to-lsn']}),
+    'from-lsn': u64Flag({description: 'With --from-wal: first LSN to ship.'}),
+    'to-lsn': u64Flag({description: 'With --from-wal: last LSN to ship (inclusive).'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(RelayAppend)
+    this.json = flags.json
+    const dataPath = requireDataPath(flags['data-path'])
+    assertPlainComponent(flags.replica, 'replica id')
+    if (!flags['from-wal'] && process.stdin.isTTY) throw usageError('pipe records as JSON lines on stdin, or use --from-wal')
+    const records = flags['from-wal'] ? undefined : parseRecordLines(await text(process.stdin))
+    const report = await withWriteGuard({dataPath, command: 'relay append', safeNextToLiveNode: true}, async (layout) =>
+      appendRelay(layout, flags.replica, records ?? (await readWalRecords(layout, flags['from-lsn']!, flags['to-lsn']!)), flags['applied-lsn']),
+    )
+    this.emit(report, () => {
+      const manifest = report.manifest
+      if (report.received_records === 0) {
+        this.say('empty batch: nothing changed')
+        return
+      }
+      const segment = report.new_segment
+      this.say(
+        segment
+          ? `appended ${report.appended_records} of ${report.received_records} record(s) to ${report.replica_id} as ${segment.relative_path} (LSN ${segment.start_lsn}..${segment.end_lsn})`
+          : `no record above the flushed LSN: ${report.received_records} record(s) already relayed`,
+      )
+      if (manifest) this.say(`received ${manifest.received_lsn}, flushed ${manifest.flushed_lsn}, applied ${manifest.applied_lsn}, ${manifest.segments.length} segment(s)`)
+    })
+  }
+}
