@@ -20,7 +20,8 @@ export interface AtomicOptions {
 }
 
 export function tempPathFor(target: string): string {
-  return replaceExtension(target, 'tmp')
+  const temp = replaceExtension(target, 'tmp')
+  return temp === target ? `${target}.tmp` : temp
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

@@ -1,0 +1,120 @@
+import {open, stat, type FileHandle} from 'node:fs/promises'
+import path from 'node:path'
+
+import {crc32, hex32} from '../codec/crc.js'
+import {FormatError, notFound, refused, RedreplError} from '../errors.js'
+import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
+import {createDatabaseHead} from '../format/embedded-rdb.js'
+import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
+import {writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
+import {resolveContained} from '../fs/contained.js'
+import {crashPoint} from '../fs/crash.js'
+import {readArtifact} from '../fs/read.js'
+import {pumpRange, writeAll} from '../fs/stream.js'
+import {dataPathArtifacts, Layout} from '../layout.js'
+import type {BasebackupManifest} from '../model.js'
+import {listBasebackups, readCurrentTimeline} from './node-state.js'
+
+export type ManifestChoice = {manifestPath: string} | {checkpointLsn: bigint} | {latest: true}
+
+export type Destination = {kind: 'file'; path: string; overwrite: boolean} | {kind: 'rebootstrap'; dataPath: string}
+
+export interface MaterializeReport {
+  manifest_path: string
+  destination: string
+  checkpoint_lsn: bigint
+  timeline: bigint
+  snapshot_bytes: bigint
+  marker_path?: string
+}
+
+/** The manifest to restore: named, by checkpoint, or the latest on the current timeline. */
+export async function chooseBasebackup(layout: Layout, choice: ManifestChoice): Promise<{path: string; manifest: BasebackupManifest}> {
+  if ('manifestPath' in choice) return {path: choice.manifestPath, manifest: await readArtifact(choice.manifestPath, basebackupManifestCodec, {nowMs: 0n})}
+  const timeline = await readCurrentTimeline(layout)
+  const backups = await listBasebackups(layout, timeline)
+  const onTimeline = backups.filter((backup) => backup.manifest.timeline === timeline)
+  const chosen = 'checkpointLsn' in choice ? onTimeline.filter((backup) => backup.manifest.checkpoint_lsn === choice.checkpointLsn).at(-1) : onTimeline.at(-1)
+  if (chosen === undefined) {
+    const what = 'checkpointLsn' in choice ? `with checkpoint LSN ${choice.checkpointLsn}` : 'at all'
+    throw notFound(`no base backup ${what} on timeline ${timeline} in ${layout.basebackupDir(timeline)}`)
+  }
+  return chosen
+}
+
+/** Streams every chunk of a backup in order, checking each chunk's size and CRC and the whole snapshot's CRC. */
+async function copyChunks(manifestPath: string, manifest: BasebackupManifest, out: FileHandle, onProgress: (done: bigint) => void): Promise<void> {
+  const dir = path.dirname(manifestPath)
+  let snapshotCrc = 0
+  let done = 0n
+  const head = new Uint8Array(4)
+  for (const chunk of manifest.chunks) {
+    const file = await resolveContained(dir, chunk.relative_path).catch((error) => {
+      throw error instanceof FormatError ? error.inFile(manifestPath) : error
+    })
+    const info = await stat(file).catch(() => undefined)
+    if (info === undefined) throw new FormatError(`chunk ${chunk.ordinal} (${chunk.relative_path}) is missing`, manifestPath)
+    if (BigInt(info.size) !== chunk.bytes) throw new FormatError(`chunk ${chunk.ordinal} holds ${info.size} bytes, the manifest says ${chunk.bytes}`, file)
+    let crc = 0
+    const handle = await open(file, 'r')
+    try {
+      await pumpRange(handle, 0n, chunk.bytes, async (piece) => {
+        crc = crc32(piece, crc)
+        snapshotCrc = crc32(piece, snapshotCrc)
+        if (done < 4n) head.set(piece.subarray(0, Number(4n - done)), Number(done))
+        await writeAll(out, piece)
+        done += BigInt(piece.length)
+        onProgress(done)
+      })
+    } finally {
+      await handle.close()
+    }
+    if (crc !== chunk.checksum) throw new FormatError(`chunk ${chunk.ordinal} checksum mismatch: stored ${hex32(chunk.checksum)}, computed ${hex32(crc)}`, file)
+    crashPoint('basebackup-materialize:after-chunk')
+  }
+  if (snapshotCrc !== manifest.snapshot_checksum) {
+    throw new FormatError(`snapshot checksum mismatch: stored ${hex32(manifest.snapshot_checksum)}, computed ${hex32(snapshotCrc)}`, manifestPath)
+  }
+  if (done >= 4n && String.fromCharCode(...head) !== 'RDST') throw new FormatError('the snapshot does not start with RDST: RedDB would not open the database', manifestPath)
+}
+
+/**
+ * Rebuilds a database from a base backup (behaviour.md "basebackup
+ * materialize"): an embedded `.rdb` holding the snapshot, streamed through a
+ * temp file so nothing half-written ever carries the final name. For a
+ * rebootstrap the pending database is written first, then the ready marker.
+ */
+export async function materializeBasebackup(
+  layout: Layout,
+  choice: ManifestChoice,
+  destination: Destination,
+  nowMs: bigint,
+  onProgress: (done: bigint, total: bigint) => void = () => {},
+): Promise<MaterializeReport> {
+  const {path: manifestPath, manifest} = await chooseBasebackup(layout, choice)
+  const paths = destination.kind === 'rebootstrap' ? dataPathArtifacts(destination.dataPath) : undefined
+  const target = paths?.rebootstrapPending ?? (destination as {path: string}).path
+  if (destination.kind === 'file' && !destination.overwrite && (await stat(target).then(() => true, () => false))) {
+    throw refused(`${target} exists; pass --force to replace it`)
+  }
+  try {
+    await writeStreamAtomic(
+      target,
+      async (out) => {
+        await writeAll(out, createDatabaseHead(manifest.snapshot_bytes, manifest.snapshot_checksum, nowMs))
+        await copyChunks(manifestPath, manifest, out, (done) => onProgress(done, manifest.snapshot_bytes))
+      },
+      {label: 'basebackup-materialize'},
+    )
+  } catch (error) {
+    if (error instanceof RedreplError) throw error
+    throw new RedreplError('failure', `${target}: ${(error as Error).message}`)
+  }
+  const report: MaterializeReport = {manifest_path: manifestPath, destination: target, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline, snapshot_bytes: manifest.snapshot_bytes}
+  if (paths) {
+    const marker = {pending_path: paths.rebootstrapPending, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline}
+    await writeFileAtomic(paths.rebootstrapReady, rebootstrapMarkerCodec.encode(marker, {nowMs}), {label: 'rebootstrap-marker'})
+    report.marker_path = paths.rebootstrapReady
+  }
+  return report
+}

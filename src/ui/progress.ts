@@ -1,0 +1,37 @@
+import ora, {type Ora} from 'ora'
+
+import {formatBytes} from './numbers.js'
+
+export interface Progress {
+  update(done: bigint, total: bigint | null): void
+  stop(): void
+}
+
+const SILENT: Progress = {update() {}, stop() {}}
+const MIN_INTERVAL_MS = 100
+
+/**
+ * A spinner with bytes, rate and ETA on stderr — only on a terminal and
+ * never with --json, so scripts and logs see nothing of it.
+ */
+export function startProgress(label: string, enabled: boolean): Progress {
+  if (!enabled || !process.stderr.isTTY) return SILENT
+  const spinner: Ora = ora({text: label, stream: process.stderr}).start()
+  const started = Date.now()
+  let last = 0
+  return {
+    update(done, total) {
+      const now = Date.now()
+      if (now - last < MIN_INTERVAL_MS) return
+      last = now
+      const seconds = (now - started) / 1000
+      const rate = seconds > 0 ? Number(done) / seconds : 0
+      const eta = total !== null && rate > 0 ? ` ETA ${Math.ceil((Number(total) - Number(done)) / rate)}s` : ''
+      const of = total === null ? '' : ` of ${formatBytes(total)}`
+      spinner.text = `${label}: ${formatBytes(done)}${of} at ${formatBytes(Math.round(rate))}/s${eta}`
+    },
+    stop() {
+      spinner.stop()
+    },
+  }
+}
