@@ -67,7 +67,10 @@ test('JSON parsing is strict where serde_json is', () => {
   for (const text of ['', '{', '[1,]', '{"a":1,}', '01', '"\\x"', '"\u0001"', 'nul', '{} x', '"\\ud800"', '+1', '.5']) {
     assert.throws(() => parseJson(text), Error, text)
   }
-  assert.deepEqual(parseJson(' {"k":1,"k":2} '), Object.assign(Object.create(null), {k: 2n}))
+  assert.deepEqual(parseJson(' {"k":1,"k":2} '), {k: 2n})
+  const tricky = parseJson('{"__proto__":{"polluted":true}}') as Record<string, unknown>
+  assert.equal(Object.getPrototypeOf(tricky), Object.prototype)
+  assert.deepEqual(Object.keys(tricky), ['__proto__'])
   assert.equal(parseJson('"\\ud83d\\ude00"'), '😀')
 })
 

@@ -3,8 +3,8 @@ import {U64_MAX} from './limits.js'
 /**
  * Lossless JSON. Integer literals (no fraction, no exponent) parse to
  * `bigint` so u64/u128 values survive; any other number parses to a JS
- * `number` (including `-0`, which is not an unsigned integer). Objects are
- * plain objects without a prototype; a repeated key keeps its last value.
+ * `number` (including `-0`, which is not an unsigned integer). A repeated
+ * key keeps its last value.
  */
 export type JsonValue = null | boolean | string | number | bigint | JsonValue[] | {[key: string]: JsonValue}
 export type JsonObject = {[key: string]: JsonValue}
@@ -154,7 +154,7 @@ export function parseJson(text: string): JsonValue {
   const object = (): JsonObject => {
     nest()
     at++
-    const out: JsonObject = Object.create(null)
+    const out: JsonObject = {}
     skipSpace()
     if (text[at] === '}') {
       at++
@@ -168,7 +168,8 @@ export function parseJson(text: string): JsonValue {
       skipSpace()
       if (text[at] !== ':') return fail('expected `:`')
       at++
-      out[key] = value()
+      // defineProperty, so a "__proto__" key is data, never a prototype.
+      Object.defineProperty(out, key, {value: value(), enumerable: true, writable: true, configurable: true})
       skipSpace()
       if (text[at] === ',') at++
       else if (text[at] === '}') {
