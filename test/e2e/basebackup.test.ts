@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict'
+import {existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {after, test} from 'node:test'
+
+import {fixturePath} from '../support/fixtures.js'
+import {copyLayout, runCli} from '../support/cli.js'
+import {holdFlock, jsonOf, stop} from '../support/node.js'
+
+const cleanups: Array<() => Promise<void>> = []
+after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+
+const BACKUP = 'base-00000000000000000000-00000000000005242882'
+const relativeBackupDir = path.join('data.primary-replica', 'timeline-00000000000000000001', 'basebackup')
+
+async function primary() {
+  const copy = await copyLayout('primary-basic')
+  cleanups.push(copy.cleanup)
+  return {dir: copy.dir, data: path.join(copy.dir, 'data.rdb'), backups: path.join(copy.dir, relativeBackupDir)}
+}
+
+function sameTree(a: string, b: string): void {
+  assert.deepEqual(readdirSync(a).sort(), readdirSync(b).sort())
+  for (const name of readdirSync(a)) {
+    const [left, right] = [path.join(a, name), path.join(b, name)]
+    if (statSync(left).isDirectory()) sameTree(left, right)
+    else assert.deepEqual(readFileSync(left), readFileSync(right), name)
+  }
+}
+
+test('create from the node\'s .rdb writes byte for byte what RedDB wrote, and re-runs idempotently', async () => {
+  const {data, backups} = await primary()
+  rmSync(backups, {recursive: true})
+  const report = jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--from', data, '--chunk-size', '4096', '--json']))
+  assert.equal((report.manifest as any).checkpoint_lsn, 5242882n)
+  sameTree(backups, fixturePath('layouts', 'primary-basic', relativeBackupDir))
+  const again = jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--from', data, '--chunk-size', '4096', '--json']))
+  assert.equal(again.reused_parts, true)
+  sameTree(backups, fixturePath('layouts', 'primary-basic', relativeBackupDir))
+})
+
+test('create from stdin; mismatched parts without a manifest are replaced, with one they are refused', async () => {
+  const {data, backups} = await primary()
+  const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(10_000, 7)])
+  const report = jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', '77', '--chunk-size', '4KiB', '--json'], {input: snapshot}))
+  assert.equal((report.manifest as any).chunks.length, 3)
+  assert.equal(report.snapshot_bytes, 10_004n)
+  const other = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(10_000, 8)])
+  const refusedRun = await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', '77', '--chunk-size', '4KiB'], {input: other})
+  assert.equal(refusedRun.exitCode, 4)
+  rmSync(path.join(backups, 'base-00000000000000000000-00000000000000000077.redbase'))
+  const replaced = jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', '77', '--chunk-size', '4KiB', '--json'], {input: other}))
+  assert.equal(replaced.replaced_parts, true)
+  assert.ok(readdirSync(backups).every((name) => !name.includes('.tmp-')), 'no staging dir is left')
+})
+
+test('materialize --to rebuilds the database; --rebootstrap stages it with the marker', async () => {
+  const {dir, data} = await primary()
+  const restored = path.join(dir, 'restored.rdb')
+  const report = jsonOf(await runCli(['basebackup', 'materialize', '--data-path', data, '--to', restored, '--json']))
+  assert.equal(report.checkpoint_lsn, 5242882n)
+  assert.deepEqual(readFileSync(restored), readFileSync(data), 'same snapshot, same created_at: the same file RedDB wrote')
+  const refusedRun = await runCli(['basebackup', 'materialize', '--data-path', data, '--to', restored])
+  assert.equal(refusedRun.exitCode, 4)
+  const staged = jsonOf(await runCli(['basebackup', 'materialize', '--data-path', data, '--rebootstrap', '--checkpoint-lsn', '5242882', '--json']))
+  const pending = path.join(dir, 'data.rebootstrap.pending.rdb')
+  assert.equal(staged.destination, pending)
+  const marker = jsonOf(await runCli(['inspect', '--json', path.join(dir, 'data.rebootstrap.ready')]))
+  assert.deepEqual(marker, {pending_path: pending, checkpoint_lsn: 5242882n, timeline: 1n})
+  const db = jsonOf(await runCli(['inspect', '--json', pending]))
+  assert.equal((db.manifest as any).snapshot_bytes, 9004n)
+})
+
+test('a corrupt chunk aborts materialize with exit 3 and leaves no destination', async () => {
+  const {dir, data, backups} = await primary()
+  const chunk = path.join(backups, `${BACKUP}.redbase.parts`, '00000000000000000001.redchunk')
+  const bytes = readFileSync(chunk)
+  bytes[100] ^= 1
+  writeFileSync(chunk, bytes)
+  const target = path.join(dir, 'out.rdb')
+  const result = await runCli(['basebackup', 'materialize', '--data-path', data, '--to', target])
+  assert.equal(result.exitCode, 3)
+  assert.match(result.stderr, /chunk 1 checksum mismatch/)
+  assert.ok(!existsSync(target))
+  assert.ok(!existsSync(path.join(dir, 'out.tmp')))
+})
+
+test('materialize refuses next to a running node unless forced; create is safe there', async () => {
+  const {dir, data} = await primary()
+  const node = await holdFlock(data)
+  try {
+    const refusedRun = await runCli(['basebackup', 'materialize', '--data-path', data, '--rebootstrap'])
+    assert.equal(refusedRun.exitCode, 4)
+    assert.ok(!existsSync(path.join(dir, 'data.rebootstrap.ready')))
+    const forced = await runCli(['basebackup', 'materialize', '--data-path', data, '--rebootstrap', '--force'])
+    assert.equal(forced.exitCode, 0, forced.stderr)
+    const created = await runCli(['basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '9'])
+    assert.equal(created.exitCode, 0, created.stderr)
+  } finally {
+    await stop(node)
+  }
+})
+
+test('no backup to restore exits 6', async () => {
+  const {data, backups} = await primary()
+  rmSync(backups, {recursive: true})
+  const result = await runCli(['basebackup', 'materialize', '--data-path', data, '--to', '/tmp/never.rdb'])
+  assert.equal(result.exitCode, 6)
+})

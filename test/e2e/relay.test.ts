@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {after, test} from 'node:test'
+
+import {copyLayout, runCli} from '../support/cli.js'
+import {jsonOf} from '../support/node.js'
+
+const cleanups: Array<() => Promise<void>> = []
+after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+
+async function primary() {
+  const copy = await copyLayout('primary-basic')
+  cleanups.push(copy.cleanup)
+  return {data: path.join(copy.dir, 'data.rdb'), relay: (id: string) => path.join(copy.dir, 'data.primary-replica', 'timeline-00000000000000000001', 'relay', id)}
+}
+
+const lines = (records: Array<[number, string]>) => records.map(([lsn, hex]) => `{"lsn":${lsn},"payload_hex":"${hex}"}`).join('\n') + '\n'
+
+test('two batches become two segments and a manifest RedDB reads back', async () => {
+  const {data, relay} = await primary()
+  const first = jsonOf(await runCli(['relay', 'append', '--data-path', data, '--replica', 'r1', '--applied-lsn', '1', '--json'], {input: lines([[1, '61'], [2, '62'], [3, '']])}))
+  assert.deepEqual(first.new_segment, {relative_path: 'relay-00000000000000000001-00000000000000000003.redwal', start_lsn: 1n, end_lsn: 3n, checksum: (first.new_segment as any).checksum})
+  const second = jsonOf(
+    await runCli(['relay', 'append', '--data-path', data, '--replica', 'r1', '--applied-lsn', '99', '--json'], {input: '{"lsn":2,"payload_hex":"62"}\n{"lsn":5,"payload_base64":"aGk="}\n'}),
+  )
+  assert.equal(second.appended_records, 1n)
+  const manifest = jsonOf(await runCli(['inspect', '--json', path.join(relay('r1'), 'relay.redmanifest')]))
+  assert.deepEqual([manifest.replica_id, manifest.timeline, manifest.received_lsn, manifest.flushed_lsn, manifest.applied_lsn], ['r1', 1n, 5n, 5n, 5n])
+  assert.deepEqual((manifest.segments as any[]).map((s) => s.relative_path), ['relay-00000000000000000001-00000000000000000003.redwal', 'relay-00000000000000000005-00000000000000000005.redwal'])
+  const segment = jsonOf(await runCli(['inspect', '--json', path.join(relay('r1'), 'relay-00000000000000000005-00000000000000000005.redwal')]))
+  assert.deepEqual(segment.records, [{lsn: 5n, payload_hex: '6869'}])
+})
+
+test('a batch at or below flushed only moves applied; an empty batch changes nothing', async () => {
+  const {data, relay} = await primary()
+  const base = ['relay', 'append', '--data-path', data, '--replica', 'replica-a', '--json']
+  const old = jsonOf(await runCli(['inspect', '--json', path.join(relay('replica-a'), 'relay.redmanifest')]))
+  const moved = jsonOf(await runCli([...base, '--applied-lsn', '40'], {input: lines([[10, '00']])}))
+  assert.equal(moved.new_segment, null)
+  assert.equal((moved.manifest as any).applied_lsn, 40n)
+  assert.deepEqual((moved.manifest as any).segments, old.segments)
+  const empty = jsonOf(await runCli(['relay', 'append', '--data-path', data, '--replica', 'fresh', '--applied-lsn', '0', '--json'], {input: '\n'}))
+  assert.equal(empty.appended_records, 0n)
+  assert.ok(!existsSync(relay('fresh')))
+})
+
+test('bad replica ids and bad lines are usage errors and write nothing', async () => {
+  const {data, relay} = await primary()
+  for (const id of ['../x', 'a/b', '', '..']) {
+    const result = await runCli(['relay', 'append', '--data-path', data, '--replica', id, '--applied-lsn', '0'], {input: lines([[1, '00']])})
+    assert.equal(result.exitCode, 2, `${id}: ${result.stderr}`)
+  }
+  const bad = await runCli(['relay', 'append', '--data-path', data, '--replica', 'r2', '--applied-lsn', '0'], {input: '{"lsn":1,"payload_hex":"00"}\n{"lsn":-2,"payload_hex":"00"}\n'})
+  assert.equal(bad.exitCode, 2)
+  assert.match(bad.stderr, /record line 2/)
+  assert.ok(!existsSync(relay('r2')))
+})
+
+test('--from-wal ships the primary\'s own records', async () => {
+  const {data, relay} = await primary()
+  const report = jsonOf(await runCli(['relay', 'append', '--data-path', data, '--replica', 'shipped', '--applied-lsn', '0', '--from-wal', '--from-lsn', '1', '--to-lsn', '5', '--json']))
+  const wal = jsonOf(await runCli(['inspect', '--json', path.join(path.dirname(path.dirname(relay('x'))), 'wal', '00000000000000000000.redwal')]))
+  const expected = (wal.records as any[]).filter((r) => r.lsn >= 1n && r.lsn <= 5n).map((r) => ({lsn: r.lsn, payload_hex: r.payload_hex}))
+  const segment = jsonOf(await runCli(['inspect', '--json', path.join(relay('shipped'), (report.new_segment as any).relative_path)]))
+  assert.ok(expected.length > 0)
+  assert.deepEqual(segment.records, expected)
+})
+
+test('an inconsistent relay log stops the append (exit 3)', async () => {
+  const {data, relay} = await primary()
+  const segment = path.join(relay('replica-a'), 'relay-00000000000000000021-00000000000000000040.redwal')
+  const bytes = readFileSync(segment)
+  bytes[bytes.length - 10] ^= 0xff
+  writeFileSync(segment, bytes)
+  const before = readFileSync(path.join(relay('replica-a'), 'relay.redmanifest'))
+  const result = await runCli(['relay', 'append', '--data-path', data, '--replica', 'replica-a', '--applied-lsn', '0'], {input: lines([[41, '00']])})
+  assert.equal(result.exitCode, 3)
+  assert.match(result.stderr, /relay\.redmanifest: relay manifest is inconsistent/)
+  assert.deepEqual(readFileSync(path.join(relay('replica-a'), 'relay.redmanifest')), before)
+})
