@@ -1,0 +1,239 @@
+import {open, stat} from 'node:fs/promises'
+import path from 'node:path'
+
+import {crc32, hex32} from '../codec/crc.js'
+import {FormatError} from '../errors.js'
+import type {ArtifactCodec, ArtifactKind} from '../format/artifact.js'
+import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
+import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
+import {checkRelayManifestConsistency, relayManifestCodec} from '../format/relay-manifest.js'
+import {relaySegmentCodec} from '../format/relay-segment.js'
+import {legacySlotStoreCodec} from '../format/slot-catalog-legacy.js'
+import {slotCatalogCodec} from '../format/slot-catalog.js'
+import {timelineHistoryCodec} from '../format/timeline-history.js'
+import {walSegmentCodec} from '../format/wal-segment.js'
+import {resolveContained} from '../fs/contained.js'
+import {decodeFile, readFileIfExists} from '../fs/read.js'
+import {pumpRange} from '../fs/stream.js'
+import {dataPathArtifacts, Layout, parseTimelineDirName, parseWalSegmentName, RELAY_MANIFEST_FILE, SLOT_CATALOG_FILE} from '../layout.js'
+import type {BasebackupManifest} from '../model.js'
+import {streamEmbeddedSnapshot} from './embedded-file.js'
+import {listDir} from './node-state.js'
+
+export type Severity = 'error' | 'warning'
+
+export interface Problem {
+  path: string
+  kind: ArtifactKind | 'layout' | 'leftover'
+  severity: Severity
+  problem: string
+}
+
+export interface VerifyReport {
+  ok: boolean
+  root: string
+  checked: number
+  problems: Problem[]
+  /** What RedDB 1.12 itself does and is not a problem (e.g. timeline-1 catalogs after a failover). */
+  notes: string[]
+}
+
+/** A verifier that collects problems instead of stopping at the first. */
+class Verifier {
+  readonly problems: Problem[] = []
+  readonly notes: string[] = []
+  checked = 0
+
+  constructor(readonly root: string) {}
+
+  report(file: string, kind: Problem['kind'], problem: string, severity: Severity = 'error'): void {
+    this.problems.push({path: path.relative(this.root, file) || file, kind, severity, problem})
+  }
+
+  /** Decodes a file; a broken rule becomes a problem and undefined. */
+  async decode<M>(file: string, codec: ArtifactCodec<M>, nowMs: bigint): Promise<{model: M; bytes: Uint8Array} | undefined> {
+    const bytes = await readFileIfExists(file)
+    if (bytes === undefined) return undefined
+    this.checked++
+    try {
+      return {model: decodeFile(file, bytes, codec, {nowMs}), bytes}
+    } catch (error) {
+      if (!(error instanceof FormatError)) throw error
+      this.report(file, codec.kind, error.problem)
+      return undefined
+    }
+  }
+}
+
+const isTemporary = (name: string) => name.endsWith('.tmp') || /\.tmp-\d+-\d+$/.test(name)
+
+/** Every chunk of a base backup against its size and CRC, and the whole snapshot's CRC. */
+async function verifyChunks(verifier: Verifier, manifestPath: string, manifest: BasebackupManifest): Promise<void> {
+  let snapshotCrc = 0
+  for (const chunk of manifest.chunks) {
+    let file: string
+    try {
+      file = await resolveContained(path.dirname(manifestPath), chunk.relative_path)
+    } catch (error) {
+      verifier.report(manifestPath, 'basebackup-manifest', (error as Error).message)
+      return
+    }
+    const info = await stat(file).catch(() => undefined)
+    if (!info?.isFile()) {
+      verifier.report(manifestPath, 'basebackup-manifest', `chunk ${chunk.ordinal} (${chunk.relative_path}) is missing`)
+      return
+    }
+    if (BigInt(info.size) !== chunk.bytes) {
+      verifier.report(file, 'basebackup-manifest', `chunk ${chunk.ordinal} holds ${info.size} bytes, the manifest says ${chunk.bytes}`)
+      return
+    }
+    let crc = 0
+    const handle = await open(file, 'r')
+    try {
+      await pumpRange(handle, 0n, chunk.bytes, (piece) => {
+        crc = crc32(piece, crc)
+        snapshotCrc = crc32(piece, snapshotCrc)
+      })
+    } finally {
+      await handle.close()
+    }
+    if (crc !== chunk.checksum) {
+      verifier.report(file, 'basebackup-manifest', `chunk ${chunk.ordinal} checksum mismatch: stored ${hex32(chunk.checksum)}, computed ${hex32(crc)}`)
+      return
+    }
+  }
+  if (snapshotCrc !== manifest.snapshot_checksum) {
+    verifier.report(manifestPath, 'basebackup-manifest', `snapshot checksum mismatch: stored ${hex32(manifest.snapshot_checksum)}, computed ${hex32(snapshotCrc)}`)
+  }
+}
+
+async function verifyWal(verifier: Verifier, dir: string, timeline: bigint): Promise<void> {
+  for (const name of (await listDir(dir)).sort()) {
+    const file = path.join(dir, name)
+    if (isTemporary(name)) {
+      verifier.report(file, 'leftover', 'temporary file left by an interrupted write', 'warning')
+      continue
+    }
+    const index = parseWalSegmentName(name)
+    if (index === undefined) continue
+    const decoded = await verifier.decode(file, walSegmentCodec, 0n)
+    if (!decoded) continue
+    const segment = decoded.model
+    if (segment.segment_index !== index) verifier.report(file, 'wal-segment', `file name says segment ${index}, header says ${segment.segment_index}`, 'warning')
+    if (segment.timeline !== timeline) verifier.report(file, 'wal-segment', `header says timeline ${segment.timeline}, directory is timeline ${timeline}`, 'warning')
+  }
+}
+
+async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigint, nowMs: bigint): Promise<void> {
+  const names = (await listDir(dir)).sort()
+  for (const name of names) {
+    const file = path.join(dir, name)
+    if (isTemporary(name)) {
+      verifier.report(file, 'leftover', 'staging or temporary file left by an interrupted base backup', 'warning')
+      continue
+    }
+    if (name.endsWith('.redbase.parts') && !names.includes(name.slice(0, -'.parts'.length))) {
+      verifier.report(file, 'leftover', 'chunk directory without a manifest', 'warning')
+      continue
+    }
+    if (!name.endsWith('.redbase')) continue
+    const decoded = await verifier.decode(file, basebackupManifestCodec, nowMs)
+    if (!decoded) continue
+    if (decoded.model.timeline !== timeline) verifier.report(file, 'basebackup-manifest', `manifest says timeline ${decoded.model.timeline}, directory is timeline ${timeline}`, 'warning')
+    await verifyChunks(verifier, file, decoded.model)
+  }
+}
+
+async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): Promise<void> {
+  for (const replica of (await listDir(dir)).sort()) {
+    const relayDir = path.join(dir, replica)
+    if (!(await stat(relayDir)).isDirectory()) continue
+    const segments = new Map<string, Uint8Array>()
+    for (const name of (await listDir(relayDir)).sort()) {
+      const file = path.join(relayDir, name)
+      if (isTemporary(name)) verifier.report(file, 'leftover', 'temporary file left by an interrupted write', 'warning')
+      else if (name.endsWith('.redwal')) {
+        const decoded = await verifier.decode(file, relaySegmentCodec, 0n)
+        if (decoded) segments.set(name, decoded.bytes)
+      }
+    }
+    const manifestPath = path.join(relayDir, RELAY_MANIFEST_FILE)
+    const decoded = await verifier.decode(manifestPath, relayManifestCodec, 0n)
+    if (!decoded) continue
+    const manifest = decoded.model
+    if (manifest.replica_id !== replica) verifier.report(manifestPath, 'relay-manifest', `manifest is for replica ${JSON.stringify(manifest.replica_id)}, directory is ${JSON.stringify(replica)}`)
+    if (manifest.timeline !== timeline) {
+      if (manifest.timeline === 1n) verifier.notes.push(`${path.relative(verifier.root, manifestPath)}: relays on timeline 1 under timeline ${timeline}, as RedDB 1.12 does after a failover`)
+      else verifier.report(manifestPath, 'relay-manifest', `manifest says timeline ${manifest.timeline}, directory is timeline ${timeline}`, 'warning')
+    }
+    const readers = new Map<string, Uint8Array | undefined>()
+    for (const ref of manifest.segments) {
+      const file = await resolveContained(relayDir, ref.relative_path).catch(() => undefined)
+      readers.set(ref.relative_path, file === undefined ? undefined : await readFileIfExists(file))
+    }
+    for (const problem of checkRelayManifestConsistency(manifest, (relative) => readers.get(relative))) verifier.report(manifestPath, 'relay-manifest', problem)
+    manifest.segments.forEach((ref, i) => {
+      const previous = manifest.segments[i - 1]
+      if (previous && ref.start_lsn < previous.end_lsn) {
+        verifier.report(manifestPath, 'relay-manifest', `segment ${ref.relative_path} (${ref.start_lsn}..${ref.end_lsn}) overlaps or runs back from ${previous.relative_path} (..${previous.end_lsn})`, 'warning')
+      }
+    })
+  }
+}
+
+/**
+ * Decodes every artifact of a node's layout and cross-checks them (base
+ * backups against their chunks, relay manifests against their segments,
+ * names against headers, the history against the timeline dirs), reporting
+ * leftovers of interrupted writes. Reads only.
+ */
+export async function verifyLayout(dataPath: string, nowMs: bigint): Promise<VerifyReport> {
+  const layout = Layout.fromDataPath(dataPath)
+  const verifier = new Verifier(path.dirname(layout.root))
+  const history = await verifier.decode(layout.historyPath, timelineHistoryCodec, nowMs)
+  const known = new Set((history?.model.entries ?? [{timeline: 1n}]).map((entry) => entry.timeline))
+
+  for (const name of (await listDir(layout.root)).sort()) {
+    const file = path.join(layout.root, name)
+    if (isTemporary(name)) verifier.report(file, 'leftover', 'temporary file left by an interrupted write', 'warning')
+    const timeline = parseTimelineDirName(name)
+    if (timeline === undefined) continue
+    if (!known.has(timeline) && (history || timeline !== 1n)) verifier.report(file, 'layout', `timeline ${timeline} is not in the timeline history`, history ? 'error' : 'warning')
+    await verifyWal(verifier, path.join(file, 'wal'), timeline)
+    const catalogPath = path.join(file, SLOT_CATALOG_FILE)
+    const catalog = await verifier.decode(catalogPath, slotCatalogCodec, nowMs)
+    if (catalog && catalog.model.timeline !== timeline) {
+      if (catalog.model.timeline === 1n) verifier.notes.push(`${path.relative(verifier.root, catalogPath)}: written with timeline 1 under timeline ${timeline}, as RedDB 1.12 does after a failover (its retention then never prunes)`)
+      else verifier.report(catalogPath, 'slot-catalog', `catalog says timeline ${catalog.model.timeline}, directory is timeline ${timeline}`, 'warning')
+    }
+    for (const entry of await listDir(file)) if (isTemporary(entry)) verifier.report(path.join(file, entry), 'leftover', 'temporary file left by an interrupted write', 'warning')
+    await verifyBasebackups(verifier, path.join(file, 'basebackup'), timeline, nowMs)
+    await verifyRelays(verifier, path.join(file, 'relay'), timeline)
+  }
+
+  const paths = dataPathArtifacts(dataPath)
+  await verifier.decode(paths.legacySlotStore, legacySlotStoreCodec, nowMs)
+  const marker = await verifier.decode(paths.rebootstrapReady, rebootstrapMarkerCodec, nowMs)
+  if (marker && marker.model.pending_path !== paths.rebootstrapPending) {
+    verifier.report(paths.rebootstrapReady, 'rebootstrap-marker', `pending_path ${JSON.stringify(marker.model.pending_path)} is not ${JSON.stringify(paths.rebootstrapPending)}, the path RedDB derives from the data path`)
+  }
+  for (const [file, required] of [[dataPath, false], [paths.rebootstrapPending, marker !== undefined]] as const) {
+    const exists = await stat(file).then(() => true, () => false)
+    if (!exists) {
+      if (required) verifier.report(file, 'embedded-rdb', 'the ready marker names this pending database, but it does not exist')
+      continue
+    }
+    verifier.checked++
+    try {
+      await streamEmbeddedSnapshot(file, () => {}, () => {})
+    } catch (error) {
+      if (!(error instanceof FormatError)) throw error
+      verifier.report(file, 'embedded-rdb', error.problem)
+    }
+  }
+  for (const name of await listDir(path.dirname(dataPath))) {
+    if (name === path.basename(paths.rebootstrapStaging)) verifier.report(paths.rebootstrapStaging, 'leftover', 'rebootstrap staging dir left behind', 'warning')
+  }
+  return {ok: verifier.problems.length === 0, root: layout.root, checked: verifier.checked, problems: verifier.problems, notes: verifier.notes}
+}
+

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict'
+import {cpSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {after, test} from 'node:test'
+
+import {verifyLayout} from '../../src/core/ops/layout-verify.js'
+import {pad20} from '../../src/core/layout.js'
+import {fixturePath, listFixtures, NOW_MS, readFixture, readFixtureJson} from '../support/fixtures.js'
+import {copyLayout, tempDir} from '../support/cli.js'
+
+const cleanups: Array<() => Promise<void>> = []
+after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+
+async function sample(name = 'primary-basic') {
+  const copy = await copyLayout(name)
+  cleanups.push(copy.cleanup)
+  return copy.dir
+}
+
+const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
+
+/** Where a file of each kind is planted in a copy of the sample layout; `i` keeps several apart where names allow. */
+const PLANT: Record<string, (i: number) => string> = {
+  'timeline-history': () => path.join('data.primary-replica', 'timeline-history.redtimeline'),
+  'slot-catalog': () => path.join(T1, 'replication-slots.redslots'),
+  'slot-catalog-legacy': () => 'data.rdb.logical.slots.json',
+  'wal-segment': (i) => path.join(T1, 'wal', `${pad20(100 + i)}.redwal`),
+  'basebackup-manifest': (i) => path.join(T1, 'basebackup', `base-${pad20(0)}-${pad20(900 + i)}.redbase`),
+  'relay-segment': (i) => path.join(T1, 'relay', 'replica-a', `relay-${pad20(900 + i)}-${pad20(900 + i)}.redwal`),
+  'relay-manifest': (i) => path.join(T1, 'relay', `planted-${i}`, 'relay.redmanifest'),
+  'rebootstrap-marker': () => 'data.rebootstrap.ready',
+  'embedded-rdb': () => 'data.rdb',
+}
+
+test('the fixture layouts verify clean', async () => {
+  for (const name of ['primary-basic', 'after-failover', 'legacy-slots']) {
+    const expected = readFixtureJson('layouts', `${name}.expected.json`) as {data_path: string}
+    const report = await verifyLayout(path.join(await sample(name), expected.data_path), NOW_MS)
+    assert.deepEqual(report.problems, [], name)
+    assert.ok(report.checked > 0)
+  }
+})
+
+for (const category of ['invalid', 'crashes']) {
+  for (const kind of listFixtures(category)) {
+    test(`layout verify reports every ${category}/${kind} file planted in a layout`, async () => {
+      const files = readdirSync(fixturePath(category, kind)).filter((name) => !name.endsWith('.txt'))
+      for (const [i, file] of files.entries()) {
+        const dir = await sample()
+        const target = path.join(dir, PLANT[kind](i))
+        mkdirSync(path.dirname(target), {recursive: true})
+        writeFileSync(target, readFixture(category, kind, file))
+        const report = await verifyLayout(path.join(dir, 'data.rdb'), NOW_MS)
+        assert.ok(!report.ok, `${file} planted at ${target} went unnoticed`)
+        assert.ok(report.problems.some((p) => p.path.endsWith(path.basename(target)) || p.path.includes(path.basename(path.dirname(target)))), `${file}: ${JSON.stringify(report.problems)}`)
+      }
+    })
+  }
+}
+
+test('layout verify reports leftovers, a broken chunk and a marker for another data path', async () => {
+  const dir = await sample()
+  const backups = path.join(dir, T1, 'basebackup')
+  writeFileSync(path.join(dir, T1, 'wal', '00000000000000000009.tmp'), 'x')
+  mkdirSync(path.join(backups, 'base-00000000000000000000-00000000000005242882.redbase.parts.tmp-1-2'))
+  const chunk = path.join(backups, 'base-00000000000000000000-00000000000005242882.redbase.parts', '00000000000000000002.redchunk')
+  writeFileSync(chunk, Buffer.alloc(812))
+  writeFileSync(path.join(dir, 'data.rebootstrap.ready'), '{"pending_path":"/elsewhere.rdb","checkpoint_lsn":1,"timeline":1}')
+  const report = await verifyLayout(path.join(dir, 'data.rdb'), NOW_MS)
+  const problems = report.problems.map((p) => `${p.kind}: ${p.problem}`)
+  assert.ok(problems.some((p) => p.startsWith('leftover: temporary file')), problems.join('\n'))
+  assert.ok(problems.some((p) => p.startsWith('leftover: staging')), problems.join('\n'))
+  assert.ok(problems.some((p) => /chunk 2 checksum mismatch/.test(p)), problems.join('\n'))
+  assert.ok(problems.some((p) => /pending_path/.test(p)), problems.join('\n'))
+})
+
+test('a timeline dir the history does not know is reported', async () => {
+  const {dir, cleanup} = await tempDir()
+  cleanups.push(cleanup)
+  cpSync(fixturePath('layouts', 'primary-basic'), dir, {recursive: true})
+  mkdirSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000007'))
+  const report = await verifyLayout(path.join(dir, 'data.rdb'), NOW_MS)
+  assert.ok(report.problems.some((p) => p.kind === 'layout' && /timeline 7 is not in the timeline history/.test(p.problem)))
+})
