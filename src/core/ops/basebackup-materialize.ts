@@ -1,18 +1,15 @@
-import {open, stat, type FileHandle} from 'node:fs/promises'
-import path from 'node:path'
+import {stat} from 'node:fs/promises'
 
-import {crc32, hex32} from '../codec/crc.js'
 import {FormatError, notFound, refused, RedreplError} from '../errors.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
 import {createDatabaseHead} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
 import {writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
-import {resolveContained} from '../fs/contained.js'
-import {crashPoint} from '../fs/crash.js'
 import {readArtifact} from '../fs/read.js'
-import {pumpRange, writeAll} from '../fs/stream.js'
+import {writeAll} from '../fs/stream.js'
 import {dataPathArtifacts, Layout} from '../layout.js'
 import type {BasebackupManifest} from '../model.js'
+import {streamVerifiedChunks} from './basebackup-chunks.js'
 import {listBasebackups, readCurrentTimeline} from './node-state.js'
 
 export type ManifestChoice = {manifestPath: string} | {checkpointLsn: bigint} | {latest: true}
@@ -42,42 +39,6 @@ export async function chooseBasebackup(layout: Layout, choice: ManifestChoice): 
   return chosen
 }
 
-/** Streams every chunk of a backup in order, checking each chunk's size and CRC and the whole snapshot's CRC. */
-async function copyChunks(manifestPath: string, manifest: BasebackupManifest, out: FileHandle, onProgress: (done: bigint) => void): Promise<void> {
-  const dir = path.dirname(manifestPath)
-  let snapshotCrc = 0
-  let done = 0n
-  const head = new Uint8Array(4)
-  for (const chunk of manifest.chunks) {
-    const file = await resolveContained(dir, chunk.relative_path).catch((error) => {
-      throw error instanceof FormatError ? error.inFile(manifestPath) : error
-    })
-    const info = await stat(file).catch(() => undefined)
-    if (info === undefined) throw new FormatError(`chunk ${chunk.ordinal} (${chunk.relative_path}) is missing`, manifestPath)
-    if (BigInt(info.size) !== chunk.bytes) throw new FormatError(`chunk ${chunk.ordinal} holds ${info.size} bytes, the manifest says ${chunk.bytes}`, file)
-    let crc = 0
-    const handle = await open(file, 'r')
-    try {
-      await pumpRange(handle, 0n, chunk.bytes, async (piece) => {
-        crc = crc32(piece, crc)
-        snapshotCrc = crc32(piece, snapshotCrc)
-        if (done < 4n) head.set(piece.subarray(0, Number(4n - done)), Number(done))
-        await writeAll(out, piece)
-        done += BigInt(piece.length)
-        onProgress(done)
-      })
-    } finally {
-      await handle.close()
-    }
-    if (crc !== chunk.checksum) throw new FormatError(`chunk ${chunk.ordinal} checksum mismatch: stored ${hex32(chunk.checksum)}, computed ${hex32(crc)}`, file)
-    crashPoint('basebackup-materialize:after-chunk')
-  }
-  if (snapshotCrc !== manifest.snapshot_checksum) {
-    throw new FormatError(`snapshot checksum mismatch: stored ${hex32(manifest.snapshot_checksum)}, computed ${hex32(snapshotCrc)}`, manifestPath)
-  }
-  if (done >= 4n && String.fromCharCode(...head) !== 'RDST') throw new FormatError('the snapshot does not start with RDST: RedDB would not open the database', manifestPath)
-}
-
 /**
  * Rebuilds a database from a base backup (behaviour.md "basebackup
  * materialize"): an embedded `.rdb` holding the snapshot, streamed through a
@@ -102,7 +63,14 @@ export async function materializeBasebackup(
       target,
       async (out) => {
         await writeAll(out, createDatabaseHead(manifest.snapshot_bytes, manifest.snapshot_checksum, nowMs))
-        await copyChunks(manifestPath, manifest, out, (done) => onProgress(done, manifest.snapshot_bytes))
+        const head = await streamVerifiedChunks(manifestPath, manifest, async (piece, done) => {
+          await writeAll(out, piece)
+          onProgress(done, manifest.snapshot_bytes)
+        })
+        // RedDB opens a database only when a snapshot of 4 bytes or more starts with RDST.
+        if (head.length === 4 && new TextDecoder().decode(head) !== 'RDST') {
+          throw new FormatError('the snapshot does not start with RDST: RedDB would not open a database made from it', manifestPath)
+        }
       },
       {label: 'basebackup-materialize'},
     )

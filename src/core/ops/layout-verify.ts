@@ -1,7 +1,6 @@
-import {open, stat} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
-import {crc32, hex32} from '../codec/crc.js'
 import {FormatError} from '../errors.js'
 import type {ArtifactCodec, ArtifactKind} from '../format/artifact.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
@@ -14,9 +13,8 @@ import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {walSegmentCodec} from '../format/wal-segment.js'
 import {resolveContained} from '../fs/contained.js'
 import {decodeFile, readFileIfExists} from '../fs/read.js'
-import {pumpRange} from '../fs/stream.js'
 import {dataPathArtifacts, Layout, parseTimelineDirName, parseWalSegmentName, RELAY_MANIFEST_FILE, SLOT_CATALOG_FILE} from '../layout.js'
-import type {BasebackupManifest} from '../model.js'
+import {streamVerifiedChunks} from './basebackup-chunks.js'
 import {streamEmbeddedSnapshot} from './embedded-file.js'
 import {listDir} from './node-state.js'
 
@@ -67,46 +65,6 @@ class Verifier {
 
 const isTemporary = (name: string) => name.endsWith('.tmp') || /\.tmp-\d+-\d+$/.test(name)
 
-/** Every chunk of a base backup against its size and CRC, and the whole snapshot's CRC. */
-async function verifyChunks(verifier: Verifier, manifestPath: string, manifest: BasebackupManifest): Promise<void> {
-  let snapshotCrc = 0
-  for (const chunk of manifest.chunks) {
-    let file: string
-    try {
-      file = await resolveContained(path.dirname(manifestPath), chunk.relative_path)
-    } catch (error) {
-      verifier.report(manifestPath, 'basebackup-manifest', (error as Error).message)
-      return
-    }
-    const info = await stat(file).catch(() => undefined)
-    if (!info?.isFile()) {
-      verifier.report(manifestPath, 'basebackup-manifest', `chunk ${chunk.ordinal} (${chunk.relative_path}) is missing`)
-      return
-    }
-    if (BigInt(info.size) !== chunk.bytes) {
-      verifier.report(file, 'basebackup-manifest', `chunk ${chunk.ordinal} holds ${info.size} bytes, the manifest says ${chunk.bytes}`)
-      return
-    }
-    let crc = 0
-    const handle = await open(file, 'r')
-    try {
-      await pumpRange(handle, 0n, chunk.bytes, (piece) => {
-        crc = crc32(piece, crc)
-        snapshotCrc = crc32(piece, snapshotCrc)
-      })
-    } finally {
-      await handle.close()
-    }
-    if (crc !== chunk.checksum) {
-      verifier.report(file, 'basebackup-manifest', `chunk ${chunk.ordinal} checksum mismatch: stored ${hex32(chunk.checksum)}, computed ${hex32(crc)}`)
-      return
-    }
-  }
-  if (snapshotCrc !== manifest.snapshot_checksum) {
-    verifier.report(manifestPath, 'basebackup-manifest', `snapshot checksum mismatch: stored ${hex32(manifest.snapshot_checksum)}, computed ${hex32(snapshotCrc)}`)
-  }
-}
-
 async function verifyWal(verifier: Verifier, dir: string, timeline: bigint): Promise<void> {
   for (const name of (await listDir(dir)).sort()) {
     const file = path.join(dir, name)
@@ -140,7 +98,12 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
     const decoded = await verifier.decode(file, basebackupManifestCodec, nowMs)
     if (!decoded) continue
     if (decoded.model.timeline !== timeline) verifier.report(file, 'basebackup-manifest', `manifest says timeline ${decoded.model.timeline}, directory is timeline ${timeline}`, 'warning')
-    await verifyChunks(verifier, file, decoded.model)
+    try {
+      await streamVerifiedChunks(file, decoded.model)
+    } catch (error) {
+      if (!(error instanceof FormatError)) throw error
+      verifier.report(error.file ?? file, 'basebackup-manifest', error.problem)
+    }
   }
 }
 
