@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {nowMs} from '../../core/clock.js'
-import {RedreplError} from '../../core/errors.js'
+import {EXIT_CODES} from '../../core/errors.js'
 import {verifyLayout} from '../../core/ops/layout-verify.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
@@ -37,7 +37,7 @@ Exit 0 when nothing is wrong, 3 when anything is (errors and warnings alike). Wh
     })
     if (!report.ok) {
       // The report is out; the exit code tells monitoring.
-      process.exitCode = new RedreplError('corrupt', '').exitCode
+      process.exitCode = EXIT_CODES.corrupt
     }
   }
 }

@@ -1,4 +1,3 @@
-import {readFileSync} from 'node:fs'
 import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -14,7 +13,7 @@ import {relaySegmentChecksum, relaySegmentCodec, relaySegmentFromRecords} from '
 import {walSegmentCodec} from '../format/wal-segment.js'
 import {writeFileAtomic} from '../fs/atomic.js'
 import {assertPlainComponent, resolveContained} from '../fs/contained.js'
-import {readArtifact, readArtifactIfExists} from '../fs/read.js'
+import {readArtifact, readArtifactIfExists, readFileIfExists} from '../fs/read.js'
 import {Layout, relaySegmentName} from '../layout.js'
 import type {RelayManifest, RelayRecord, RelaySegmentRef} from '../model.js'
 import {listWalSegments, readCurrentTimeline} from './node-state.js'
@@ -33,8 +32,8 @@ export interface RelayAppendReport {
   new_segment: RelaySegmentRef | null
 }
 
-/** Loads a replica's relay manifest and checks it against its segments; null when there is none. */
-export async function readConsistentRelayManifest(relayDir: string, manifestPath: string): Promise<RelayManifest | null> {
+/** A replica's relay manifest with the problems its segments show (§7 consistency); null when there is none. */
+export async function readRelayManifestChecked(relayDir: string, manifestPath: string): Promise<{manifest: RelayManifest; problems: string[]} | null> {
   const manifest = await readArtifactIfExists(manifestPath, relayManifestCodec, {nowMs: 0n})
   if (!manifest) return null
   const files = new Map<string, Uint8Array | undefined>()
@@ -42,17 +41,16 @@ export async function readConsistentRelayManifest(relayDir: string, manifestPath
     const file = await resolveContained(relayDir, ref.relative_path).catch((error) => {
       throw error instanceof FormatError ? error.inFile(manifestPath) : error
     })
-    let bytes: Uint8Array | undefined
-    try {
-      bytes = new Uint8Array(readFileSync(file))
-    } catch {
-      bytes = undefined
-    }
-    files.set(ref.relative_path, bytes)
+    files.set(ref.relative_path, await readFileIfExists(file).catch(() => undefined))
   }
-  const problems = checkRelayManifestConsistency(manifest, (relative) => files.get(relative))
-  if (problems.length > 0) throw new FormatError(`relay manifest is inconsistent with its segments: ${problems.join('; ')}`, manifestPath)
-  return manifest
+  return {manifest, problems: checkRelayManifestConsistency(manifest, (relative) => files.get(relative))}
+}
+
+/** The relay manifest, refused (exit 3) unless its segments back it up. */
+export async function readConsistentRelayManifest(relayDir: string, manifestPath: string): Promise<RelayManifest | null> {
+  const checked = await readRelayManifestChecked(relayDir, manifestPath)
+  if (checked && checked.problems.length > 0) throw new FormatError(`relay manifest is inconsistent with its segments: ${checked.problems.join('; ')}`, manifestPath)
+  return checked?.manifest ?? null
 }
 
 /**

@@ -1,0 +1,46 @@
+import {Flags} from '@oclif/core'
+
+import {EXIT_CODES} from '../../core/errors.js'
+import {Layout} from '../../core/layout.js'
+import {showRelay} from '../../core/ops/relay-show.js'
+import {RedreplCommand} from '../../ui/base-command.js'
+import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
+import {paint} from '../../ui/style.js'
+import {renderFields, renderTable} from '../../ui/table.js'
+
+export default class RelayShow extends RedreplCommand {
+  static override summary = 'Show a replica\'s relay log: positions, segments, lag and consistency.'
+  static override description = `Reads the replica's relay manifest under the current timeline's directory and checks it against its segments (each must exist, decode, and match the manifest's timeline, range and checksum). Shows received / flushed / applied, the ack RedDB derives from them, every segment, and how far applied trails this node's WAL head. Exit 3 when the manifest is inconsistent with its segments (the report is still printed), 6 when the replica has no relay manifest.`
+
+  static override examples = ['<%= config.bin %> relay show --data-path /var/lib/reddb/data.rdb --replica replica-a']
+
+  static override flags = {
+    'data-path': dataPathFlag,
+    json: jsonFlag,
+    replica: Flags.string({description: 'The replica to show.', required: true}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(RelayShow)
+    this.json = flags.json
+    const report = await showRelay(Layout.fromDataPath(requireDataPath(flags['data-path'])), flags.replica)
+    this.emit(report, () => {
+      const m = report.manifest
+      this.say(
+        renderFields([
+          ['replica', m.replica_id],
+          ['timeline', m.timeline],
+          ['received', m.received_lsn],
+          ['flushed', m.flushed_lsn],
+          ['applied', m.applied_lsn],
+          ['WAL head here', report.wal_head],
+          ['apply lag', report.apply_lag],
+          ['consistent', report.consistent ? 'yes' : paint.red('no')],
+        ]),
+      )
+      if (m.segments.length > 0) this.say(renderTable(['segment', 'start', 'end', 'checksum'], m.segments.map((s) => [s.relative_path, s.start_lsn, s.end_lsn, s.checksum])))
+      for (const problem of report.problems) this.say(paint.red(`problem: ${problem}`))
+    })
+    if (!report.consistent) process.exitCode = EXIT_CODES.corrupt
+  }
+}
