@@ -1,0 +1,60 @@
+import {Args} from '@oclif/core'
+import {execa} from 'execa'
+import {mkdtemp, mkdir} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {nowMs} from '../core/clock.js'
+import {writeSampleLayout} from '../core/ops/sample-layout.js'
+import {RedreplCommand} from '../ui/base-command.js'
+import {paint} from '../ui/style.js'
+
+const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
+
+export default class Demo extends RedreplCommand {
+  static override summary = 'Build a sample node layout and run a narrated failover runbook on it.'
+  static override description = `Writes a realistic primary (an embedded database with a snapshot, WAL across six segments, three replicas' slots, relay logs) into DIR or a new temporary directory, then runs a failover runbook with the real commands, printing each command line and its output: slots show → wal plan → basebackup create → timeline promote → rejoin plan for the old primary → basebackup materialize --rebootstrap for a rebuilt replica → layout verify. The files stay behind for you to explore.`
+
+  static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo /tmp/redrepl-demo']
+
+  static override args = {dir: Args.string({description: 'Where to build the sample (default: a new temporary directory).'})}
+
+  async run(): Promise<void> {
+    const {args} = await this.parse(Demo)
+    const dir = args.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'redrepl-demo-')))
+    await mkdir(dir, {recursive: true})
+    const sample = await writeSampleLayout(dir, nowMs())
+    const data = sample.dataPath
+    const rebuilt = path.join(dir, 'replica-c', 'data.rdb')
+    await mkdir(path.dirname(rebuilt), {recursive: true})
+    const backup = path.join(path.dirname(data), 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup', `base-${'0'.repeat(20)}-${String(sample.walHead).padStart(20, '0')}.redbase`)
+
+    this.say(paint.bold(`A RedDB primary at ${data}: timeline 1, WAL head ${sample.walHead}, three replicas.`))
+    const step = async (story: string, argv: string[], expectFailure = false) => {
+      this.say(`\n${paint.cyan(`# ${story}`)}`)
+      this.say(paint.bold(`$ redrepl ${argv.map((word) => (/[\s"']/.test(word) ? JSON.stringify(word) : word)).join(' ')}`))
+      const result = await execa(process.execPath, [BIN, ...argv], {env: {REDDB_DATA_PATH: data}, reject: false, all: true})
+      this.say(String(result.all ?? '').trimEnd())
+      if ((result.exitCode !== 0) !== expectFailure) this.error(`the runbook step failed (exit ${result.exitCode})`, {exit: 1})
+    }
+
+    await step('Who is replicating, and which slot holds back WAL removal?', ['slots', 'show'])
+    await step('What would retention remove with a 2-segment window? (reads only)', ['wal', 'plan', '--segment-bytes', '1MiB', '--min-segments', '2'])
+    await step('Take a base backup of the primary\'s database before touching anything.', ['basebackup', 'create', '--from', data, '--chunk-size', '64KiB'])
+    await step('The primary is lost. Promote the replica RedDB would choose, once.', ['timeline', 'promote', '--auto', '--expect-timeline', '1'])
+    await step('A re-run of the runbook must not fork twice: it is refused.', ['timeline', 'promote', '--auto', '--expect-timeline', '1'], true)
+    await step('How does the old primary (timeline 1, flushed up to its WAL head) rejoin?', ['rejoin', 'plan', '--node-timeline', '1', '--node-flushed-lsn', String(sample.walHead)])
+    await step('replica-c lost its slot (WAL removed): stage a rebuild from the base backup; it swaps in at its next start.', [
+      'basebackup',
+      'materialize',
+      '--manifest',
+      backup,
+      '--data-path',
+      rebuilt,
+      '--rebootstrap',
+    ])
+    await step('Finally, check every file of the layout.', ['layout', 'verify'])
+    this.say(`\n${paint.green('Runbook complete.')} The files are in ${dir}`)
+  }
+}
