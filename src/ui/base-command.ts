@@ -38,7 +38,13 @@ function exitCodeFor(error: Error & {oclif?: {exit?: number}}): number {
   return EXIT_CODES.failure
 }
 
+/** oclif's framing lines; the usage hint we add says the same. */
+const NOISE = [/^The following error occurred:?$/, /^See more help with --help$/]
+
 function firstLine(message: string): string {
-  const lines = message.split('\n').map((line) => line.trim()).filter(Boolean)
+  const lines = message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !NOISE.some((noise) => noise.test(line)))
   return lines.length <= 1 ? (lines[0] ?? 'failed') : lines.join('; ')
 }

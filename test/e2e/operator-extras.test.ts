@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {after, test} from 'node:test'
+
+import {repoRoot} from '../support/fixtures.js'
+import {copyLayout, runCli, tempDir} from '../support/cli.js'
+import {jsonOf} from '../support/node.js'
+
+const cleanups: Array<() => Promise<void>> = []
+after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+
+async function primary() {
+  const copy = await copyLayout('primary-basic')
+  cleanups.push(copy.cleanup)
+  return {dir: copy.dir, data: path.join(copy.dir, 'data.rdb')}
+}
+
+test('layout verify: exit 0 and quiet on a sound layout, exit 3 with a JSON report on damage', async () => {
+  const {dir, data} = await primary()
+  const quiet = await runCli(['layout', 'verify', '--data-path', data, '--quiet'])
+  assert.deepEqual([quiet.exitCode, quiet.stdout], [0, ''])
+  writeFileSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'replication-slots.redslots'), 'garbage')
+  const damaged = await runCli(['layout', 'verify', '--data-path', data, '--json'])
+  assert.equal(damaged.exitCode, 3)
+  const report = JSON.parse(damaged.stdout)
+  assert.equal(report.ok, false)
+  assert.equal(report.problems[0].kind, 'slot-catalog')
+  assert.match(report.problems[0].path, /replication-slots\.redslots$/)
+})
+
+test('timeline show, basebackup list/verify, relay show and wal dump read the sample layout', async () => {
+  const {data} = await primary()
+  const timeline = jsonOf(await runCli(['timeline', 'show', '--data-path', data, '--json']))
+  assert.equal(timeline.current_timeline, 1n)
+  const list = jsonOf(await runCli(['basebackup', 'list', '--data-path', data, '--json']))
+  assert.deepEqual((list.basebackups as any[]).map((b) => [b.checkpoint_lsn, b.chunks, b.usable_for_catchup]), [[5242882n, 3n, true]])
+  const verified = jsonOf(await runCli(['basebackup', 'verify', '--data-path', data, '--json']))
+  assert.equal(verified.chunks_checked, 3n)
+  const relay = jsonOf(await runCli(['relay', 'show', '--data-path', data, '--replica', 'replica-a', '--json']))
+  assert.deepEqual([relay.consistent, (relay.manifest as any).applied_lsn], [true, 40n])
+  const dump = jsonOf(await runCli(['wal', 'dump', '--data-path', data, '--from-lsn', '1', '--to-lsn', '3', '--payload', 'text', '--json']))
+  assert.deepEqual((dump.records as any[]).map((r) => [r.lsn, r.payload]), [[1n, 'op-1'], [2n, 'op-2'], [3n, 'op-3']])
+  const missing = await runCli(['relay', 'show', '--data-path', data, '--replica', 'nobody'])
+  assert.equal(missing.exitCode, 6)
+})
+
+test('every command has a man page listed in package.json, and usage errors are one line with exit 2', async () => {
+  const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'))
+  const pages = readdirSync(path.join(repoRoot, 'man')).filter((name) => name.endsWith('.1')).map((name) => `./man/${name}`).sort()
+  assert.deepEqual([...pkg.man].sort(), pages)
+  const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'oclif.manifest.json'), 'utf8'))
+  for (const id of Object.keys(manifest.commands)) assert.ok(pages.includes(`./man/redrepl-${id.replaceAll(':', '-')}.1`), id)
+  for (const args of [['no-such-command'], ['wal', 'plan', '--bogus'], ['relay', 'show']]) {
+    const result = await runCli(args)
+    assert.equal(result.exitCode, 2, args.join(' '))
+    assert.equal(result.stderr.trimEnd().split('\n').length, 1, result.stderr)
+    assert.match(result.stderr, /^redrepl: /)
+  }
+})
+
+test('the demo builds a layout and runs the whole runbook green', async () => {
+  const {dir, cleanup} = await tempDir()
+  cleanups.push(cleanup)
+  const result = await runCli(['demo', dir], {timeoutMs: 120_000})
+  assert.equal(result.exitCode, 0, result.stderr + result.stdout)
+  for (const command of ['slots show', 'wal plan', 'basebackup create', 'timeline promote', 'rejoin plan', 'basebackup materialize', 'layout verify']) {
+    assert.ok(result.stdout.includes(`$ redrepl ${command}`), command)
+  }
+  assert.match(result.stdout, /Runbook complete/)
+  assert.ok(existsSync(path.join(dir, 'replica-c', 'data.rebootstrap.ready')))
+})
