@@ -5,7 +5,7 @@ import {existsSync, readdirSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const suites = ['unit', 'conformance', 'property', 'e2e']
+const suites = ['unit', 'conformance', 'property', 'e2e', 'reliability']
 const files = suites.flatMap((suite) => {
   const dir = `${root}dist/test/${suite}`
   if (!existsSync(dir)) return []

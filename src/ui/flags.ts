@@ -34,3 +34,11 @@ export function requireDataPath(value: string | undefined): string {
   if (value === undefined || value === '') throw usageError('no data path: pass --data-path D or set REDDB_DATA_PATH')
   return value
 }
+
+/** How long a writer waits for another redrepl run's layout lock (default: exit 5 at once). */
+export const waitFlag = Flags.integer({
+  description: 'Wait up to this many seconds for another redrepl run on the same layout to finish (default: exit 5 at once).',
+  min: 0,
+  default: 0,
+  helpValue: 'SECONDS',
+})

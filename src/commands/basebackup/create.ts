@@ -4,7 +4,7 @@ import {usageError} from '../../core/errors.js'
 import {createBasebackup, type SnapshotSource} from '../../core/ops/basebackup-create.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {byteSizeFlag, dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
+import {byteSizeFlag, dataPathFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {startProgress} from '../../ui/progress.js'
 
@@ -24,6 +24,7 @@ Streams: memory stays bounded whatever the snapshot size; progress (bytes, rate,
   static override flags = {
     'data-path': dataPathFlag,
     json: jsonFlag,
+    wait: waitFlag,
     from: Flags.string({description: 'Read the snapshot out of this embedded .rdb database.', exclusive: ['snapshot'], helpValue: 'PATH'}),
     snapshot: Flags.string({description: 'Read raw snapshot bytes from this file, or - for stdin.', exclusive: ['from'], helpValue: 'FILE|-'}),
     'checkpoint-lsn': u64Flag({description: 'The backup\'s checkpoint LSN (default: the WAL head).'}),
@@ -41,7 +42,7 @@ Streams: memory stays bounded whatever the snapshot size; progress (bytes, rate,
     else if (flags.snapshot !== undefined) source = {kind: 'file', path: flags.snapshot}
     else throw usageError('name the snapshot: --from PATH (an embedded .rdb) or --snapshot FILE|-')
     const progress = startProgress('base backup', !flags.json)
-    const report = await withWriteGuard({dataPath, command: 'basebackup create', safeNextToLiveNode: true}, (layout) =>
+    const report = await withWriteGuard({dataPath, command: 'basebackup create', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, (layout) =>
       createBasebackup(layout, {
         source,
         checkpointLsn: flags['checkpoint-lsn'],

@@ -5,7 +5,7 @@ import {usageError} from '../../core/errors.js'
 import {materializeBasebackup, type Destination, type ManifestChoice} from '../../core/ops/basebackup-materialize.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, forceFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
+import {dataPathFlag, forceFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {startProgress} from '../../ui/progress.js'
 
@@ -25,6 +25,7 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
   static override flags = {
     'data-path': dataPathFlag,
     json: jsonFlag,
+    wait: waitFlag,
     manifest: Flags.string({description: 'The base backup manifest (.redbase) to restore.', exclusive: ['checkpoint-lsn'], helpValue: 'FILE'}),
     'checkpoint-lsn': u64Flag({description: 'Restore the base backup with this checkpoint LSN on the current timeline.'}),
     to: Flags.string({description: 'Write a standalone database here.', exclusive: ['rebootstrap'], helpValue: 'PATH'}),
@@ -43,7 +44,7 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     const choice: ManifestChoice =
       flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true}
     const progress = startProgress('materialize', !flags.json)
-    const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force}, (layout) =>
+    const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force, waitMs: flags.wait * 1000}, (layout) =>
       materializeBasebackup(layout, choice, destination, nowMs(), (done, total) => progress.update(done, total)),
     ).finally(() => progress.stop())
     this.emit(report, () => {

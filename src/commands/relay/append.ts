@@ -7,7 +7,7 @@ import {withWriteGuard} from '../../core/ops/guard.js'
 import {appendRelay, readWalRecords} from '../../core/ops/relay-append.js'
 import {parseRecordLines} from '../../core/ops/relay-records.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
+import {dataPathFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 
 export default class RelayAppend extends RedreplCommand {
   static override summary = 'Append a batch of records to a replica\'s relay log, as a RedDB replica does.'
@@ -27,6 +27,7 @@ Safe next to a live node; serialised with other redrepl writers by the layout lo
   static override flags = {
     'data-path': dataPathFlag,
     json: jsonFlag,
+    wait: waitFlag,
     replica: Flags.string({description: 'The replica whose relay log receives the batch (a plain name).', required: true}),
     'applied-lsn': u64Flag({description: 'The replica\'s applied LSN (capped at the flushed LSN).', required: true}),
     'from-wal': Flags.boolean({description: 'Ship records out of the primary WAL instead of reading stdin.', dependsOn: ['from-lsn', 'to-lsn']}),
@@ -41,7 +42,7 @@ Safe next to a live node; serialised with other redrepl writers by the layout lo
     assertPlainComponent(flags.replica, 'replica id')
     if (!flags['from-wal'] && process.stdin.isTTY) throw usageError('pipe records as JSON lines on stdin, or use --from-wal')
     const records = flags['from-wal'] ? undefined : parseRecordLines(await text(process.stdin))
-    const report = await withWriteGuard({dataPath, command: 'relay append', safeNextToLiveNode: true}, async (layout) =>
+    const report = await withWriteGuard({dataPath, command: 'relay append', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, async (layout) =>
       appendRelay(layout, flags.replica, records ?? (await readWalRecords(layout, flags['from-lsn']!, flags['to-lsn']!)), flags['applied-lsn']),
     )
     this.emit(report, () => {

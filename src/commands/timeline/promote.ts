@@ -6,7 +6,7 @@ import {Layout} from '../../core/layout.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {promote} from '../../core/ops/promote.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, dryRunFlag, forceFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
+import {dataPathFlag, dryRunFlag, forceFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'
 import {renderTable} from '../../ui/table.js'
 import {formatTimestamp} from '../../ui/time.js'
@@ -27,6 +27,7 @@ Name the replica with --replica and --applied-lsn, or let --auto choose it the w
   static override flags = {
     'data-path': dataPathFlag,
     json: jsonFlag,
+    wait: waitFlag,
     replica: Flags.string({description: 'The replica being promoted.', exclusive: ['auto']}),
     'applied-lsn': u64Flag({description: 'The promoted replica\'s applied LSN: where the new timeline forks.', dependsOn: ['replica']}),
     auto: Flags.boolean({description: 'Choose the replica as RedDB does, from the acks on disk.'}),
@@ -45,7 +46,7 @@ Name the replica with --replica and --applied-lsn, or let --auto choose it the w
     const options = {replicaId: flags.replica, appliedLsn: flags['applied-lsn'], expectTimeline: flags['expect-timeline'], dryRun: flags['dry-run'], nowMs: nowMs()}
     const report = flags['dry-run']
       ? await promote(Layout.fromDataPath(dataPath), options)
-      : await withWriteGuard({dataPath, command: 'timeline promote', force: flags.force}, (layout) => promote(layout, options))
+      : await withWriteGuard({dataPath, command: 'timeline promote', force: flags.force, waitMs: flags.wait * 1000}, (layout) => promote(layout, options))
     this.emit(report, () => {
       const verb = report.dry_run ? 'would promote' : 'promoted'
       this.say(`${verb} ${paint.bold(report.replica_id)}: timeline ${report.previous_timeline} → ${paint.bold(String(report.new_timeline))} at LSN ${report.fork_lsn}${report.candidate_source === 'flags' ? '' : ` (chosen from its ${report.candidate_source})`}`)

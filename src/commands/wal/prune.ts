@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {planWalRetention, pruneWal} from '../../core/ops/wal-retention.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dryRunFlag, requireDataPath} from '../../ui/flags.js'
+import {dryRunFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {renderSegmentTable, renderWalSummary, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
 
@@ -21,6 +21,7 @@ Safe next to a live primary: it only removes segments below the current one and 
   static override flags = {
     ...walPlanFlags,
     'dry-run': dryRunFlag,
+    wait: waitFlag,
     quiet: Flags.boolean({char: 'q', description: 'Print nothing on success.'}),
   }
 
@@ -28,7 +29,7 @@ Safe next to a live primary: it only removes segments below the current one and 
     const {flags} = await this.parse(WalPrune)
     this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
-    const result = await withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true}, async (layout) => {
+    const result = await withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, async (layout) => {
       const report = await planWalRetention(layout, walPlanOptions(flags))
       const removed = flags['dry-run'] ? [] : await pruneWal(report)
       return {...report, dry_run: flags['dry-run'], removed}
