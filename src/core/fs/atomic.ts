@@ -33,10 +33,12 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-function failure(target: string, error: unknown): RedreplError {
+/** An I/O failure while writing `target`, as one line; redrepl's own errors pass through. */
+export function writeFailure(target: string, error: unknown): RedreplError {
   if (error instanceof RedreplError) return error
   const code = (error as NodeJS.ErrnoException).code
-  const reason = code === 'ENOSPC' ? 'no space left on device' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'permission denied' : (error as Error).message
+  const reason =
+    code === 'ENOSPC' ? 'no space left on device' : code === 'EROFS' ? 'read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message
   return new RedreplError('failure', `${target}: cannot write: ${reason}; nothing was changed`)
 }
 
@@ -63,7 +65,7 @@ export async function writeStreamAtomic(target: string, produce: (handle: FileHa
   } catch (error) {
     await handle?.close().catch(() => {})
     await rm(temp, {force: true}).catch(() => {})
-    throw failure(target, error)
+    throw writeFailure(target, error)
   }
 }
 

@@ -5,7 +5,7 @@ import type {Readable} from 'node:stream'
 import {crc32} from '../codec/crc.js'
 import {notFound, refused, RedreplError, usageError} from '../errors.js'
 import {basebackupManifestCodec, DEFAULT_CHUNK_BYTES, MAX_CHUNKS} from '../format/basebackup-manifest.js'
-import {fsyncDir, writeFileAtomic} from '../fs/atomic.js'
+import {fsyncDir, writeFailure, writeFileAtomic} from '../fs/atomic.js'
 import {crashPoint} from '../fs/crash.js'
 import {isProcessAlive} from '../fs/processes.js'
 import {pumpRange, writeAll} from '../fs/stream.js'
@@ -180,13 +180,18 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
   if (checkpointLsn < startLsn) throw usageError(`checkpoint LSN ${checkpointLsn} is before start LSN ${startLsn}`)
 
   const dir = layout.basebackupDir(timeline)
-  await mkdir(dir, {recursive: true})
+  await mkdir(dir, {recursive: true}).catch((error) => {
+    throw writeFailure(dir, error)
+  })
   const manifestName = basebackupManifestName(startLsn, checkpointLsn)
   const manifestPath = path.join(dir, manifestName)
   const partsName = `${manifestName}.parts`
   const partsDir = path.join(dir, partsName)
   await removeAbandonedStaging(dir, partsName)
   const staging = path.join(dir, `${partsName}.tmp-${process.pid}-${process.hrtime.bigint()}`)
+  await mkdir(staging).catch((error) => {
+    throw writeFailure(dir, error)
+  })
 
   let writer = new ChunkWriter(staging, chunkSize, startLsn, checkpointLsn)
   const restart = async () => {
@@ -195,7 +200,6 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     await mkdir(staging)
     writer = new ChunkWriter(staging, chunkSize, startLsn, checkpointLsn)
   }
-  await mkdir(staging)
   try {
     await feedSource(options.source, writer, restart, options.onProgress ?? (() => {}))
     await writer.finish()
@@ -236,7 +240,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
   } catch (error) {
     await writer.abort()
     await rm(staging, {recursive: true, force: true}).catch(() => {})
-    throw error
+    throw writeFailure(dir, error)
   }
 }
 

@@ -1,5 +1,6 @@
 import {mkdir} from 'node:fs/promises'
 
+import {writeFailure} from '../fs/atomic.js'
 import {acquireLayoutLock} from '../fs/lock.js'
 import {assertNoLiveNode} from '../fs/live-node.js'
 import {Layout} from '../layout.js'
@@ -25,7 +26,9 @@ export interface WriteGuardOptions {
 export async function withWriteGuard<T>(options: WriteGuardOptions, work: (layout: Layout) => Promise<T>): Promise<T> {
   if (!options.safeNextToLiveNode) await assertNoLiveNode(options.dataPath, {force: options.force ?? false})
   const layout = Layout.fromDataPath(options.dataPath)
-  await mkdir(layout.root, {recursive: true})
+  await mkdir(layout.root, {recursive: true}).catch((error) => {
+    throw writeFailure(layout.root, error)
+  })
   const lock = await acquireLayoutLock(layout.lockPath, {command: options.command, wait: options.waitMs})
   try {
     return await work(layout)

@@ -11,7 +11,7 @@ import {
 } from '../format/relay-manifest.js'
 import {relaySegmentChecksum, relaySegmentCodec, relaySegmentFromRecords} from '../format/relay-segment.js'
 import {walSegmentCodec} from '../format/wal-segment.js'
-import {writeFileAtomic} from '../fs/atomic.js'
+import {writeFailure, writeFileAtomic} from '../fs/atomic.js'
 import {assertPlainComponent, resolveContained} from '../fs/contained.js'
 import {readArtifact, readArtifactIfExists, readFileIfExists} from '../fs/read.js'
 import {Layout, relaySegmentName} from '../layout.js'
@@ -83,11 +83,15 @@ export async function appendRelay(layout: Layout, replicaId: string, records: Re
     const bytes = relaySegmentCodec.encode(segment, {nowMs: 0n})
     newSegment = {relative_path: relaySegmentName(segment.start_lsn, segment.end_lsn), start_lsn: segment.start_lsn, end_lsn: segment.end_lsn, checksum: relaySegmentChecksum(bytes)}
     manifest = addRelaySegment(manifest, newSegment)
-    await mkdir(relayDir, {recursive: true})
+    await mkdir(relayDir, {recursive: true}).catch((error) => {
+    throw writeFailure(relayDir, error)
+  })
     await writeFileAtomic(path.join(relayDir, newSegment.relative_path), bytes, {label: 'relay-segment'})
   }
   manifest = markRelayApplied(manifest, appliedLsn < manifest.flushed_lsn ? appliedLsn : manifest.flushed_lsn)
-  await mkdir(relayDir, {recursive: true})
+  await mkdir(relayDir, {recursive: true}).catch((error) => {
+    throw writeFailure(relayDir, error)
+  })
   await writeFileAtomic(manifestPath, relayManifestCodec.encode(manifest, {nowMs: 0n}), {label: 'relay-manifest'})
   return {...base, manifest, appended_records: fresh.length, new_segment: newSegment}
 }
