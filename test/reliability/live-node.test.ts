@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import {after, test} from 'node:test'
+
+import {copyLayout, runCli} from '../support/cli.js'
+import {holdFlock, stop} from '../support/node.js'
+
+const cleanups: Array<() => Promise<void>> = []
+after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+
+/** What each writing command does while a RedDB process holds its exclusive flock on D. */
+const COMMANDS: Array<{args: (data: string) => string[]; input?: string; safe: boolean}> = [
+  {args: () => ['wal', 'prune', '--segment-bytes', '1MiB', '--min-segments', '1'], safe: true},
+  {args: () => ['relay', 'append', '--replica', 'live', '--applied-lsn', '0'], input: '{"lsn":1,"payload_hex":"00"}\n', safe: true},
+  {args: (data) => ['basebackup', 'create', '--from', data, '--checkpoint-lsn', '3'], safe: true},
+  {args: () => ['basebackup', 'materialize', '--rebootstrap'], safe: false},
+  {args: () => ['timeline', 'promote', '--replica', 'replica-a', '--applied-lsn', '25'], safe: false},
+]
+
+test('next to a live node: safe commands work, the others refuse (exit 4) unless --force', async () => {
+  const copy = await copyLayout('primary-basic')
+  cleanups.push(copy.cleanup)
+  const data = path.join(copy.dir, 'data.rdb')
+  const node = await holdFlock(data)
+  try {
+    for (const command of COMMANDS) {
+      const args = [...command.args(data), '--data-path', data]
+      const result = await runCli(args, {input: command.input})
+      if (command.safe) {
+        assert.equal(result.exitCode, 0, `${args.join(' ')}: ${result.stderr}`)
+        continue
+      }
+      assert.equal(result.exitCode, 4, `${args.join(' ')}: ${result.stderr}`)
+      assert.match(result.stderr, new RegExp(`open by a running RedDB process \\(pid ${node.pid}\\); stop the node or pass --force`))
+      const forced = await runCli([...args, '--force'], {input: command.input})
+      assert.equal(forced.exitCode, 0, forced.stderr)
+    }
+  } finally {
+    await stop(node)
+  }
+})

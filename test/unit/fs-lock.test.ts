@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {after, test} from 'node:test'
+
+import {RedreplError} from '../../src/core/errors.js'
+import {acquireLayoutLock} from '../../src/core/fs/lock.js'
+import {processStartTime} from '../../src/core/fs/processes.js'
+import {tempDir} from '../support/cli.js'
+import {stop} from '../support/node.js'
+
+const cleanups: Array<() => Promise<void>> = []
+after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+
+async function lockPath() {
+  const temp = await tempDir()
+  cleanups.push(temp.cleanup)
+  return path.join(temp.dir, '.redrepl.lock')
+}
+
+test('a held lock refuses a second holder with kind "locked"; release frees it', async () => {
+  const file = await lockPath()
+  const lock = await acquireLayoutLock(file, {command: 'first'})
+  await assert.rejects(acquireLayoutLock(file, {command: 'second'}), (error: unknown) => error instanceof RedreplError && error.kind === 'locked' && /redrepl first/.test(error.message))
+  await lock.release()
+  assert.ok(!existsSync(file))
+  await (await acquireLayoutLock(file, {command: 'third'})).release()
+})
+
+test('a dead holder, or a recycled pid with another start time, does not block', async () => {
+  const file = await lockPath()
+  const child = spawn('true')
+  await new Promise((resolve) => child.once('exit', resolve))
+  writeFileSync(file, JSON.stringify({pid: child.pid, hostname: os.hostname(), command: 'crashed', acquired_at: 'then'}))
+  await (await acquireLayoutLock(file, {command: 'next'})).release()
+  writeFileSync(file, JSON.stringify({pid: process.pid, start_time: '1', hostname: os.hostname(), command: 'recycled', acquired_at: 'then'}))
+  assert.notEqual(processStartTime(process.pid), '1')
+  await (await acquireLayoutLock(file, {command: 'next'})).release()
+})
+
+test('a live holder is waited for when asked', async () => {
+  const file = await lockPath()
+  const holder = spawn('sleep', ['30'])
+  writeFileSync(file, JSON.stringify({pid: holder.pid, start_time: processStartTime(holder.pid!), hostname: os.hostname(), command: 'slow', acquired_at: 'now'}))
+  setTimeout(() => void stop(holder), 300)
+  const lock = await acquireLayoutLock(file, {command: 'patient', wait: 10_000})
+  assert.match(readFileSync(file, 'utf8'), /patient/)
+  await lock.release()
+})
+
+test('many contenders for a stale lock: exactly one wins at a time', async () => {
+  const file = await lockPath()
+  writeFileSync(file, JSON.stringify({pid: 999_999_999, hostname: os.hostname(), command: 'ghost', acquired_at: 'then'}))
+  const script = `import('${path.resolve('dist/src/core/fs/lock.js')}').then(async ({acquireLayoutLock}) => {
+    try { const lock = await acquireLayoutLock(${JSON.stringify(file)}, {command: 'c'}); await new Promise((r) => setTimeout(r, 400)); await lock.release(); console.log('won') }
+    catch (error) { console.log(error.kind) } })`
+  const runs = await Promise.all(
+    Array.from({length: 6}, () => new Promise<string>((resolve) => {
+      const child = spawn(process.execPath, ['-e', script])
+      let out = ''
+      child.stdout.on('data', (chunk) => (out += chunk))
+      child.once('exit', () => resolve(out.trim()))
+    })),
+  )
+  assert.equal(runs.filter((r) => r === 'won').length, 1, runs.join(','))
+  assert.ok(runs.every((r) => r === 'won' || r === 'locked'), runs.join(','))
+})
