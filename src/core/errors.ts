@@ -13,12 +13,17 @@ export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = {
   'not-found': 6,
 }
 
+/** Control characters (a newline in a replica id or path) escaped, so every message stays one line. */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
 export class RedreplError extends Error {
   constructor(
     readonly kind: ErrorKind,
     message: string,
   ) {
-    super(message)
+    super(oneLine(message))
     this.name = 'RedreplError'
   }
 
@@ -33,11 +38,14 @@ export class RedreplError extends Error {
  * file attach the path with `inFile`.
  */
 export class FormatError extends RedreplError {
+  readonly problem: string
+
   constructor(
-    readonly problem: string,
+    problem: string,
     readonly file?: string,
   ) {
     super('corrupt', file ? `${file}: ${problem}` : problem)
+    this.problem = oneLine(problem)
     this.name = 'FormatError'
   }
 

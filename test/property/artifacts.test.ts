@@ -209,7 +209,7 @@ function mutate(seed: Uint8Array, {edits, reseal}: {edits: Array<{op: string; at
     if (edit.op === 'flip') out[at] ^= 1 << edit.bit!
     else if (edit.op === 'fill') out.fill(edit.value!, at, Math.min(out.length, at + edit.width!))
     else if (edit.op === 'truncate') out = out.slice(0, at)
-    else out = Uint8Array.from([...out.subarray(0, at), ...edit.data!, ...out.subarray(at)])
+    else out = Buffer.concat([out.subarray(0, at), edit.data!, out.subarray(at)])
   }
   if (reseal && sealed && out.length >= 4) {
     new DataView(out.buffer).setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true)
