@@ -1,11 +1,10 @@
-import {open, stat} from 'node:fs/promises'
+import {open, stat, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 
 import {crc32, hex32} from '../codec/crc.js'
 import {FormatError} from '../errors.js'
 import {resolveContained} from '../fs/contained.js'
 import {crashPoint} from '../fs/crash.js'
-import {pumpRange} from '../fs/stream.js'
 import type {BasebackupManifest} from '../model.js'
 
 /**
@@ -21,9 +20,7 @@ export async function streamVerifiedChunks(
   onPiece: (piece: Uint8Array, done: bigint) => Promise<void> | void = () => {},
 ): Promise<Uint8Array> {
   const dir = path.dirname(manifestPath)
-  let snapshotCrc = 0
-  let done = 0n
-  const head = new Uint8Array(4)
+  const files: string[] = []
   for (const chunk of manifest.chunks) {
     const file = await resolveContained(dir, chunk.relative_path).catch((error) => {
       throw error instanceof FormatError ? error.inFile(manifestPath) : error
@@ -31,24 +28,106 @@ export async function streamVerifiedChunks(
     const info = await stat(file).catch(() => undefined)
     if (!info?.isFile()) throw new FormatError(`chunk ${chunk.ordinal} (${chunk.relative_path}) is missing`, manifestPath)
     if (BigInt(info.size) !== chunk.bytes) throw new FormatError(`chunk ${chunk.ordinal} holds ${info.size} bytes, the manifest says ${chunk.bytes}`, file)
-    let crc = 0
-    const handle = await open(file, 'r')
-    try {
-      await pumpRange(handle, 0n, chunk.bytes, async (piece) => {
+    files.push(file)
+  }
+  let snapshotCrc = 0
+  let done = 0n
+  const head = new Uint8Array(4)
+  // Chunk k+1 is read while chunk k is handed on, so reads and writes overlap across chunk files too.
+  const reads = new ReadAhead(files, manifest.chunks.map((chunk) => chunk.bytes))
+  try {
+    for (const [k, chunk] of manifest.chunks.entries()) {
+      let crc = 0
+      for await (const piece of reads.pieces(k)) {
         crc = crc32(piece, crc)
         snapshotCrc = crc32(piece, snapshotCrc)
         if (done < 4n) head.set(piece.subarray(0, Number(4n - done)), Number(done))
         done += BigInt(piece.length)
         await onPiece(piece, done)
-      })
-    } finally {
-      await handle.close()
+      }
+      if (crc !== chunk.checksum) throw new FormatError(`chunk ${chunk.ordinal} checksum mismatch: stored ${hex32(chunk.checksum)}, computed ${hex32(crc)}`, files[k])
+      crashPoint('basebackup-chunks:after-chunk')
     }
-    if (crc !== chunk.checksum) throw new FormatError(`chunk ${chunk.ordinal} checksum mismatch: stored ${hex32(chunk.checksum)}, computed ${hex32(crc)}`, file)
-    crashPoint('basebackup-chunks:after-chunk')
+  } finally {
+    await reads.close()
   }
   if (snapshotCrc !== manifest.snapshot_checksum) {
     throw new FormatError(`snapshot checksum mismatch: stored ${hex32(manifest.snapshot_checksum)}, computed ${hex32(snapshotCrc)}`, manifestPath)
   }
   return head.subarray(0, done < 4n ? Number(done) : 4)
+}
+
+const PIECE_BYTES = 4 * 1024 * 1024
+const DEPTH = 3
+
+/**
+ * Reads a sequence of files piece by piece, up to DEPTH pieces ahead of the
+ * consumer (memory: DEPTH × PIECE_BYTES, whatever the files' sizes). A piece
+ * is valid until the consumer asks for the one after it.
+ */
+class ReadAhead {
+  private readonly pool = Array.from({length: DEPTH + 1}, () => Buffer.allocUnsafe(PIECE_BYTES))
+  private readonly queue: Array<Promise<{file: number; piece: Uint8Array}>> = []
+  private next = 0
+  private cursor = {file: 0, offset: 0n}
+  private handle: {file: number; fd: Promise<FileHandle>} | undefined
+
+  constructor(
+    private readonly files: string[],
+    private readonly sizes: bigint[],
+  ) {}
+
+  private async readPiece(file: number, offset: bigint, length: number, buffer: Buffer): Promise<{file: number; piece: Uint8Array}> {
+    if (this.handle?.file !== file) {
+      const previous = this.handle
+      this.handle = {file, fd: open(this.files[file], 'r')}
+      void previous?.fd.then((fd) => fd.close())
+    }
+    const fd = await this.handle.fd
+    let filled = 0
+    while (filled < length) {
+      const {bytesRead} = await fd.read(buffer, filled, length - filled, Number(offset) + filled)
+      if (bytesRead === 0) throw new FormatError(`ends at byte ${Number(offset) + filled}, shorter than the manifest says`, this.files[file])
+      filled += bytesRead
+    }
+    return {file, piece: buffer.subarray(0, length)}
+  }
+
+  /** Queues reads until DEPTH pieces are in flight or every file is read. */
+  private fill(): void {
+    while (this.queue.length < DEPTH && this.cursor.file < this.files.length) {
+      const {file, offset} = this.cursor
+      const remaining = this.sizes[file] - offset
+      if (remaining === 0n) {
+        // An empty chunk still yields one empty piece, so its CRC is checked.
+        if (offset === 0n) this.queue.push(Promise.resolve({file, piece: new Uint8Array(0)}))
+        this.cursor = {file: file + 1, offset: 0n}
+        continue
+      }
+      const length = Number(remaining < BigInt(PIECE_BYTES) ? remaining : BigInt(PIECE_BYTES))
+      const buffer = this.pool[this.next++ % this.pool.length]
+      const read = this.readPiece(file, offset, length, buffer)
+      read.catch(() => {})
+      this.queue.push(read)
+      this.cursor = offset + BigInt(length) === this.sizes[file] ? {file: file + 1, offset: 0n} : {file, offset: offset + BigInt(length)}
+    }
+  }
+
+  async *pieces(file: number): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      this.fill()
+      const head = this.queue[0]
+      if (head === undefined) return
+      const {file: owner, piece} = await head
+      if (owner !== file) return
+      this.queue.shift()
+      yield piece
+    }
+  }
+
+  async close(): Promise<void> {
+    const fd = await this.handle?.fd
+    await fd?.close()
+    this.handle = undefined
+  }
 }
