@@ -1,0 +1,197 @@
+import {spawnSync} from 'node:child_process'
+import {closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {crc32} from '../src/core/codec/crc.js'
+import {createDatabaseHead} from '../src/core/format/embedded-rdb.js'
+import {relayManifestCodec} from '../src/core/format/relay-manifest.js'
+import {relaySegmentChecksum, relaySegmentCodec, relaySegmentFromRecords} from '../src/core/format/relay-segment.js'
+import {slotCatalogCodec} from '../src/core/format/slot-catalog.js'
+import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../src/core/format/wal-segment.js'
+import {Layout, relaySegmentName} from '../src/core/layout.js'
+import type {RelayManifest, WalSegment} from '../src/core/model.js'
+
+/**
+ * npm run bench: every figure is a median of RUNS, reported as a ratio to
+ * a baseline measured in the same run on the same inputs.
+ */
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const BIN = path.join(ROOT, 'bin', 'run.js')
+const RUNS = Number(process.env.BENCH_RUNS ?? 5)
+const SNAPSHOT_MIB = Number(process.env.BENCH_SNAPSHOT_MIB ?? 2048)
+const WAL_FILES = Number(process.env.BENCH_WAL_FILES ?? 100_000)
+const S = 1_048_576n
+const ENV = {...process.env, REDREPL_NOW_MS: '1700000000000', NO_COLOR: '1'}
+
+interface Row {
+  what: string
+  ours: string
+  baseline: string
+  ratio: string
+  target: string
+}
+const rows: Row[] = []
+
+function timeOnce(command: string, args: string[], before?: () => void): number {
+  before?.()
+  const started = process.hrtime.bigint()
+  const result = spawnSync(command, args, {env: ENV, stdio: ['ignore', 'ignore', 'pipe']})
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e6
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`)
+  return elapsed
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+function timeMedian(command: string, args: string[], before?: () => void, runs = RUNS): number {
+  return median(Array.from({length: runs}, () => timeOnce(command, args, before)))
+}
+
+/** Peak RSS in MiB, from /usr/bin/time -v. */
+function peakRss(args: string[], before?: () => void): number {
+  before?.()
+  const result = spawnSync('/usr/bin/time', ['-v', process.execPath, BIN, ...args], {env: ENV, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe']})
+  const match = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr)
+  if (!match) throw new Error(`no RSS reading: ${result.stderr}`)
+  return Number(match[1]) / 1024
+}
+
+const ms = (value: number) => `${value.toFixed(0)} ms`
+const say = (text: string) => process.stderr.write(`${text}\n`)
+
+function snapshotBench(dir: string): void {
+  say(`snapshot: writing a ${SNAPSHOT_MIB} MiB database…`)
+  const data = path.join(dir, 'node', 'data.rdb')
+  mkdirSync(path.dirname(data), {recursive: true})
+  const block = Buffer.alloc(16 * 1024 * 1024)
+  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i)
+  const blocks = SNAPSHOT_MIB / 16
+  let crc = crc32(Buffer.from('RDST'))
+  const first = Buffer.from(block)
+  first.write('RDST', 0)
+  crc = crc32(first)
+  for (let b = 1; b < blocks; b++) crc = crc32(block, crc)
+  const fd = openSync(data, 'w')
+  writeSync(fd, createDatabaseHead(BigInt(SNAPSHOT_MIB) * 1024n * 1024n, crc, 1700000000000n))
+  writeSync(fd, first)
+  for (let b = 1; b < blocks; b++) writeSync(fd, block)
+  closeSync(fd)
+  const backups = Layout.fromDataPath(data).basebackupDir(1n)
+  const copy = path.join(dir, 'copy.rdb')
+  const restored = path.join(dir, 'restored.rdb')
+  const freshBackup = () => rmSync(backups, {recursive: true, force: true})
+  const noCopy = () => rmSync(copy, {force: true})
+  const noRestore = () => rmSync(restored, {force: true})
+  const bytes = SNAPSHOT_MIB * 1024 * 1024
+
+  const cp = timeMedian('cp', [data, copy], noCopy)
+  const cpSync = timeMedian('sh', ['-c', `cp "$0" "$1" && sync "$1"`, data, copy], noCopy)
+  const create = timeMedian(process.execPath, [BIN, 'basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1'], freshBackup)
+  const materialize = timeMedian(process.execPath, [BIN, 'basebackup', 'materialize', '--data-path', data, '--to', restored], noRestore)
+  const rate = (t: number) => `${(bytes / 1024 / 1024 / (t / 1000)).toFixed(0)} MiB/s`
+  for (const [what, ours] of [
+    ['basebackup create', create],
+    ['basebackup materialize', materialize],
+  ] as const) {
+    rows.push({what: `${what}, ${SNAPSHOT_MIB} MiB (throughput vs cp)`, ours: `${ms(ours)} (${rate(ours)})`, baseline: `cp ${ms(cp)} (${rate(cp)})`, ratio: `${(cp / ours).toFixed(2)}×`, target: '≥ 0.9×'})
+    rows.push({what: `${what} (throughput vs cp + fsync)`, ours: ms(ours), baseline: `cp; sync ${ms(cpSync)}`, ratio: `${(cpSync / ours).toFixed(2)}×`, target: '(fair: both durable)'})
+  }
+  const rssCreate = peakRss(['basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1'], freshBackup)
+  const rssMaterialize = peakRss(['basebackup', 'materialize', '--data-path', data, '--to', restored], noRestore)
+  rows.push({what: 'peak RSS, create / materialize', ours: `${rssCreate.toFixed(0)} / ${rssMaterialize.toFixed(0)} MiB`, baseline: `${SNAPSHOT_MIB} MiB snapshot`, ratio: '-', target: '≤ 128 MiB'})
+  rmSync(path.join(dir, 'node'), {recursive: true, force: true})
+  noCopy()
+  noRestore()
+}
+
+function walPlanBench(dir: string): void {
+  say(`wal plan: writing ${WAL_FILES} segment files…`)
+  const data = path.join(dir, 'wal-node', 'data.rdb')
+  const layout = Layout.fromDataPath(data)
+  mkdirSync(layout.walDir(1n), {recursive: true})
+  for (let i = 0n; i < BigInt(WAL_FILES); i++) {
+    let segment: WalSegment = emptyWalSegment(1n, i, S)
+    segment = appendWalRecord(segment, i * S + 1n, Buffer.from('x'), S)
+    writeFileSync(layout.walSegmentPath(1n, i), walSegmentCodec.encode(segment, {nowMs: 0n}))
+  }
+  const slot = {replica_id: 'r', restart_lsn: 0n, confirmed_write_lsn: 5n * S, confirmed_flush_lsn: 5n * S, confirmed_apply_lsn: 5n * S, active: true, last_seen_at_unix_ms: 0n, invalidation_reason: null, invalidated_at_unix_ms: null}
+  writeFileSync(layout.slotCatalogPath(1n), slotCatalogCodec.encode({timeline: 1n, slots: [slot]}, {nowMs: 0n}))
+  const find = timeMedian('sh', ['-c', `find "$0" -name '*.redwal' -printf '%s\\n' > /dev/null`, layout.walDir(1n)])
+  const plan = timeMedian(process.execPath, [BIN, 'wal', 'plan', '--data-path', data, '--segment-bytes', '1MiB', '--json'])
+  rows.push({what: `wal plan over ${WAL_FILES} segment files`, ours: ms(plan), baseline: `find -printf ${ms(find)}`, ratio: `${(plan / find).toFixed(2)}×`, target: '≤ 3×'})
+  rmSync(path.join(dir, 'wal-node'), {recursive: true, force: true})
+}
+
+function relayBench(dir: string): void {
+  for (const segments of [10, 100, 1000]) {
+    say(`relay append: a log of ${segments} segments…`)
+    const data = path.join(dir, `relay-${segments}`, 'data.rdb')
+    const layout = Layout.fromDataPath(data)
+    const relayDir = layout.relayDir(1n, 'r')
+    mkdirSync(relayDir, {recursive: true})
+    let manifest: RelayManifest = {replica_id: 'r', timeline: 1n, received_lsn: 0n, flushed_lsn: 0n, applied_lsn: 0n, segments: []}
+    for (let s = 0; s < segments; s++) {
+      const records = Array.from({length: 10}, (_, k) => ({lsn: BigInt(s * 10 + k + 1), payload: Buffer.from('payload')}))
+      const segment = relaySegmentFromRecords(1n, records)
+      const bytes = relaySegmentCodec.encode(segment, {nowMs: 0n})
+      const name = relaySegmentName(segment.start_lsn, segment.end_lsn)
+      writeFileSync(path.join(relayDir, name), bytes)
+      manifest = {...manifest, received_lsn: segment.end_lsn, flushed_lsn: segment.end_lsn, segments: [...manifest.segments, {relative_path: name, start_lsn: segment.start_lsn, end_lsn: segment.end_lsn, checksum: relaySegmentChecksum(bytes)}]}
+    }
+    writeFileSync(layout.relayManifestPath(1n, 'r'), relayManifestCodec.encode(manifest, {nowMs: 0n}))
+    const batch = path.join(dir, `batch-${segments}.jsonl`)
+    const from = segments * 10 + 1
+    writeFileSync(batch, Array.from({length: 1000}, (_, k) => `{"lsn":${from + k},"payload_hex":"0102030405060708"}`).join('\n'))
+    // Each run appends past the last: a fresh copy of the log per run keeps the size fixed.
+    const pristine = path.join(dir, `relay-${segments}-pristine`)
+    spawnSync('cp', ['-r', path.dirname(data), pristine])
+    const reset = () => {
+      rmSync(path.dirname(data), {recursive: true, force: true})
+      spawnSync('cp', ['-r', pristine, path.dirname(data)])
+    }
+    const append = timeMedian('sh', ['-c', `"$0" "$1" relay append --data-path "$2" --replica r --applied-lsn 0 < "$3"`, process.execPath, BIN, data, batch], reset)
+    const node = timeMedian(process.execPath, ['-e', '0'])
+    rows.push({what: `relay append, 1,000 records onto ${segments} segments`, ours: ms(append), baseline: `node -e 0 ${ms(node)}`, ratio: `${(append / node).toFixed(2)}×`, target: 'growth with the log'})
+  }
+}
+
+function inspectBench(dir: string): void {
+  say('inspect: a 64 MiB WAL segment…')
+  const file = path.join(dir, '00000000000000000000.redwal')
+  let segment: WalSegment = emptyWalSegment(1n, 0n, 64n * S)
+  const payload = Buffer.alloc(4000, 7)
+  for (let lsn = 1n; segment.records.length < 16_500; lsn++) segment = appendWalRecord(segment, lsn, payload, 64n * S)
+  writeFileSync(file, walSegmentCodec.encode(segment, {nowMs: 0n}))
+  const inspect = timeMedian('sh', ['-c', `"$0" "$1" inspect --json "$2" > /dev/null`, process.execPath, BIN, file])
+  const xxd = timeMedian('sh', ['-c', `xxd -p "$0" > /dev/null`, file])
+  rows.push({what: 'inspect --json of a 64 MiB WAL segment', ours: ms(inspect), baseline: `xxd -p ${ms(xxd)}`, ratio: `${(inspect / xxd).toFixed(2)}×`, target: '(hex of the same bytes)'})
+}
+
+function startupBench(dir: string): void {
+  const node = timeMedian(process.execPath, ['-e', '0'], undefined, RUNS * 2)
+  const version = timeMedian(process.execPath, [BIN, '--version'], undefined, RUNS * 2)
+  const small = path.join(ROOT, '..', 'shared', 'fixtures', 'v1.12.0', 'layouts', 'primary-basic', 'data.rdb')
+  const plan = timeMedian(process.execPath, [BIN, 'wal', 'plan', '--data-path', small, '--segment-bytes', '1MiB', '--json'], undefined, RUNS * 2)
+  rows.push({what: 'redrepl --version', ours: ms(version), baseline: `node -e 0 ${ms(node)}`, ratio: `${(version / node).toFixed(2)}×`, target: '≤ 2×'})
+  rows.push({what: 'redrepl wal plan, small layout', ours: ms(plan), baseline: `node -e 0 ${ms(node)}`, ratio: `${(plan / node).toFixed(2)}×`, target: '≤ 3×'})
+  void dir
+}
+
+const dir = mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'redrepl-bench-'))
+try {
+  const only = process.argv.slice(2)
+  const benches: Record<string, (dir: string) => void> = {startup: startupBench, inspect: inspectBench, relay: relayBench, wal: walPlanBench, snapshot: snapshotBench}
+  for (const [name, bench] of Object.entries(benches)) if (only.length === 0 || only.includes(name)) bench(dir)
+} finally {
+  rmSync(dir, {recursive: true, force: true})
+}
+
+console.log(`| measurement | redrepl | baseline | ratio | target |\n|---|---|---|---|---|`)
+for (const row of rows) console.log(`| ${row.what} | ${row.ours} | ${row.baseline} | ${row.ratio} | ${row.target} |`)
+console.log(`\n${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${RUNS} runs each (median)`)
