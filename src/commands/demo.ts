@@ -8,6 +8,7 @@ import {fileURLToPath} from 'node:url'
 import {nowMs} from '../core/clock.js'
 import {writeSampleLayout} from '../core/ops/sample-layout.js'
 import {RedreplCommand} from '../ui/base-command.js'
+import {jsonFlag} from '../ui/flags.js'
 import {paint} from '../ui/style.js'
 
 const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
@@ -20,8 +21,15 @@ export default class Demo extends RedreplCommand {
 
   static override args = {dir: Args.string({description: 'Where to build the sample (default: a new temporary directory).'})}
 
+  static override flags = {json: jsonFlag}
+
   async run(): Promise<void> {
-    const {args} = await this.parse(Demo)
+    const {args, flags} = await this.parse(Demo)
+    this.json = flags.json
+    const steps: Array<{story: string; command: string; exit_code: number; output: string}> = []
+    const narrate = (line: string) => {
+      if (!this.json) this.say(line)
+    }
     const dir = args.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'redrepl-demo-')))
     await mkdir(dir, {recursive: true})
     const sample = await writeSampleLayout(dir, nowMs())
@@ -30,12 +38,15 @@ export default class Demo extends RedreplCommand {
     await mkdir(path.dirname(rebuilt), {recursive: true})
     const backup = path.join(path.dirname(data), 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup', `base-${'0'.repeat(20)}-${String(sample.walHead).padStart(20, '0')}.redbase`)
 
-    this.say(paint.bold(`A RedDB primary at ${data}: timeline 1, WAL head ${sample.walHead}, three replicas.`))
+    narrate(paint.bold(`A RedDB primary at ${data}: timeline 1, WAL head ${sample.walHead}, three replicas.`))
     const step = async (story: string, argv: string[], expectFailure = false) => {
-      this.say(`\n${paint.cyan(`# ${story}`)}`)
-      this.say(paint.bold(`$ redrepl ${argv.map((word) => (/[\s"']/.test(word) ? JSON.stringify(word) : word)).join(' ')}`))
+      const command = `redrepl ${argv.map((word) => (/[\s"']/.test(word) ? JSON.stringify(word) : word)).join(' ')}`
+      narrate(`\n${paint.cyan(`# ${story}`)}`)
+      narrate(paint.bold(`$ ${command}`))
       const result = await execa(process.execPath, [BIN, ...argv], {env: {REDDB_DATA_PATH: data}, reject: false, all: true})
-      this.say(String(result.all ?? '').trimEnd())
+      const output = String(result.all ?? '').trimEnd()
+      narrate(output)
+      steps.push({story, command, exit_code: result.exitCode ?? -1, output})
       if ((result.exitCode !== 0) !== expectFailure) this.error(`the runbook step failed (exit ${result.exitCode})`, {exit: 1})
     }
 
@@ -55,6 +66,6 @@ export default class Demo extends RedreplCommand {
       '--rebootstrap',
     ])
     await step('Finally, check every file of the layout.', ['layout', 'verify'])
-    this.say(`\n${paint.green('Runbook complete.')} The files are in ${dir}`)
+    this.emit({dir, data_path: data, steps}, () => this.say(`\n${paint.green('Runbook complete.')} The files are in ${dir}`))
   }
 }

@@ -49,6 +49,8 @@ test('promote records the failover once; a re-run with --expect-timeline is refu
   assert.deepEqual([report.previous_timeline, report.new_timeline, report.fork_lsn], [1n, 2n, 25n])
   const written = jsonOf(await runCli(['inspect', '--json', history]))
   assert.deepEqual((written.entries as any[]).at(-1), {timeline: 2n, parent_timeline: 1n, fork_lsn: 25n, created_at_unix_ms: 1700000000000n, reason: 'promote replica-a'})
+  const rejoin = jsonOf(await runCli(['rejoin', 'plan', '--data-path', data, '--node-timeline', '1', '--node-flushed-lsn', '29', '--json']))
+  assert.deepEqual([rejoin.decision, rejoin.target_timeline, rejoin.rewind_to_lsn, rejoin.state], ['rewind', 2n, 25n, 'rejoin_rewind_required'])
   const before = readFileSync(history)
   const again = await runCli(['timeline', 'promote', '--data-path', data, '--replica', 'replica-a', '--applied-lsn', '25', '--expect-timeline', '1'])
   assert.equal(again.exitCode, 4)
