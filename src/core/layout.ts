@@ -115,11 +115,13 @@ export function relaySegmentName(startLsn: bigint, endLsn: bigint): string {
 }
 
 /** `{decimal}.redwal` → index; anything else is not a WAL segment. */
+const U64_LIMIT = 1n << 64n
+
 export function parseWalSegmentName(name: string): bigint | undefined {
   const match = WAL_SEGMENT_NAME.exec(name)
   if (!match) return undefined
   const index = BigInt(match[1])
-  return index < 1n << 64n ? index : undefined
+  return index < U64_LIMIT ? index : undefined
 }
 
 export function parseTimelineDirName(name: string): bigint | undefined {

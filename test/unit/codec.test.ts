@@ -83,3 +83,13 @@ test('stringify prints bigint exactly, compact or pretty, optionally sorted', ()
   assert.equal(stringifyJson(value, 0), '{"z":18446744073709551616,"a":[1,"x"],"e":[],"o":{}}')
   assert.equal(stringifyJson(value, 2, true), '{\n  "a": [\n    1,\n    "x"\n  ],\n  "e": [],\n  "o": {},\n  "z": 18446744073709551616\n}')
 })
+
+test('crc32Combine equals the CRC of the concatenation', async () => {
+  const {crc32Combine} = await import('../../src/core/codec/crc.js')
+  const {randomBytes} = await import('node:crypto')
+  for (const [a, b] of [[0, 0], [1, 0], [0, 1], [5, 7], [4096, 812], [100_000, 65_537]]) {
+    const left = randomBytes(a)
+    const right = randomBytes(b)
+    assert.equal(crc32Combine(crc32(left), crc32(right), BigInt(b)), crc32(Buffer.concat([left, right])), `${a}+${b}`)
+  }
+})

@@ -1,7 +1,7 @@
 import {open, stat, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 
-import {crc32, hex32} from '../codec/crc.js'
+import {crc32, crc32Combine, hex32} from '../codec/crc.js'
 import {FormatError} from '../errors.js'
 import {resolveContained} from '../fs/contained.js'
 import {crashPoint} from '../fs/crash.js'
@@ -40,12 +40,12 @@ export async function streamVerifiedChunks(
       let crc = 0
       for await (const piece of reads.pieces(k)) {
         crc = crc32(piece, crc)
-        snapshotCrc = crc32(piece, snapshotCrc)
         if (done < 4n) head.set(piece.subarray(0, Number(4n - done)), Number(done))
         done += BigInt(piece.length)
         await onPiece(piece, done)
       }
       if (crc !== chunk.checksum) throw new FormatError(`chunk ${chunk.ordinal} checksum mismatch: stored ${hex32(chunk.checksum)}, computed ${hex32(crc)}`, files[k])
+      snapshotCrc = crc32Combine(snapshotCrc, crc, chunk.bytes)
       crashPoint('basebackup-chunks:after-chunk')
     }
   } finally {

@@ -2,7 +2,7 @@ import {mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle} from 
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 
-import {crc32} from '../codec/crc.js'
+import {crc32, crc32Combine} from '../codec/crc.js'
 import {notFound, refused, RedreplError, usageError} from '../errors.js'
 import {basebackupManifestCodec, DEFAULT_CHUNK_BYTES, MAX_CHUNKS} from '../format/basebackup-manifest.js'
 import {fsyncDir, writeFailure, writeFileAtomic} from '../fs/atomic.js'
@@ -34,6 +34,8 @@ export interface CreateReport {
   checkpoint_source: 'flag' | 'wal-head'
 }
 
+const MAX_FLUSHING = 8
+
 /**
  * Cuts a stream of snapshot bytes into chunk files of exactly `chunkSize`
  * bytes in a directory, with the CRC of each chunk and of the whole.
@@ -43,6 +45,7 @@ class ChunkWriter {
   total = 0n
   snapshotCrc = 0
   private handle: FileHandle | undefined
+  private readonly flushing: Array<Promise<void>> = []
   private chunkCrc = 0
   private chunkBytes = 0n
 
@@ -52,6 +55,11 @@ class ChunkWriter {
     private readonly startLsn: bigint,
     private readonly checkpointLsn: bigint,
   ) {}
+
+  /** The CRC of every byte written so far, the open chunk included. */
+  currentSnapshotCrc(): number {
+    return this.handle === undefined ? this.snapshotCrc : crc32Combine(this.snapshotCrc, this.chunkCrc, this.chunkBytes)
+  }
 
   async write(piece: Uint8Array): Promise<void> {
     let at = 0
@@ -64,7 +72,6 @@ class ChunkWriter {
       const slice = piece.subarray(at, at + room)
       await writeAll(this.handle!, slice)
       this.chunkCrc = crc32(slice, this.chunkCrc)
-      this.snapshotCrc = crc32(slice, this.snapshotCrc)
       this.chunkBytes += BigInt(room)
       this.total += BigInt(room)
       at += room
@@ -79,11 +86,18 @@ class ChunkWriter {
     this.chunkBytes = 0n
   }
 
+  /**
+   * Hands the chunk file's fsync to the thread pool and moves on, so the
+   * disk flushes chunk k while chunk k+1 is written; finish() waits for all.
+   */
   private async closeChunk(): Promise<void> {
     if (this.handle === undefined) return
-    await this.handle.sync()
-    await this.handle.close()
+    const handle = this.handle
     this.handle = undefined
+    const flushed = handle.sync().finally(() => handle.close())
+    flushed.catch(() => {})
+    this.flushing.push(flushed)
+    if (this.flushing.length >= MAX_FLUSHING) await this.flushing.shift()
     const ordinal = this.chunks.length
     this.chunks.push({
       ordinal,
@@ -92,18 +106,21 @@ class ChunkWriter {
       checksum: this.chunkCrc,
       relative_path: basebackupChunkRelativePath(this.startLsn, this.checkpointLsn, ordinal),
     })
+    this.snapshotCrc = crc32Combine(this.snapshotCrc, this.chunkCrc, this.chunkBytes)
     crashPoint('basebackup-create:after-chunk')
   }
 
-  /** Closes the last chunk; an empty snapshot still gets one empty chunk. */
+  /** Closes the last chunk and waits until every chunk is on disk; an empty snapshot still gets one empty chunk. */
   async finish(): Promise<void> {
     if (this.handle === undefined && this.chunks.length === 0) await this.openChunk()
     await this.closeChunk()
+    while (this.flushing.length > 0) await this.flushing.shift()
   }
 
   async abort(): Promise<void> {
     await this.handle?.close().catch(() => {})
     this.handle = undefined
+    await Promise.allSettled(this.flushing.splice(0))
   }
 }
 
@@ -139,7 +156,7 @@ async function removeAbandonedStaging(dir: string, partsName: string): Promise<v
 
 async function feedSource(source: SnapshotSource, writer: ChunkWriter, restart: () => Promise<void>, progress: (done: bigint, total: bigint | null) => void): Promise<void> {
   if (source.kind === 'rdb') {
-    await streamEmbeddedSnapshot(source.path, (piece) => writer.write(piece).then(() => progress(writer.total, null)), restart)
+    await streamEmbeddedSnapshot(source.path, (piece) => writer.write(piece).then(() => progress(writer.total, null)), restart, () => writer.currentSnapshotCrc())
     return
   }
   if (source.kind === 'file') {

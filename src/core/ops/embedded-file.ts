@@ -10,12 +10,15 @@ import {pumpRange} from '../fs/stream.js'
  * in memory: the open rule of §9 is applied candidate by candidate while the
  * snapshot flows to `onPiece`, and a candidate whose snapshot does not
  * check out is abandoned (`onRestart` tells the consumer to start over with
- * the next one). Returns the candidate that was accepted.
+ * the next one). Returns the candidate that was accepted. A consumer that
+ * computes the CRC of what it received anyway can pass `consumerCrc`, so the
+ * bytes are not run through CRC twice.
  */
 export async function streamEmbeddedSnapshot(
   file: string,
   onPiece: (piece: Uint8Array) => Promise<void> | void,
   onRestart: () => Promise<void> | void,
+  consumerCrc?: () => number,
 ): Promise<{candidate: SuperblockCandidate; snapshotBytes: bigint; snapshotChecksum: number}> {
   let handle: FileHandle
   try {
@@ -38,11 +41,12 @@ export async function streamEmbeddedSnapshot(
       const magic = new Uint8Array(4)
       let seen = 0
       await pumpRange(handle, range.offset, range.bytes, async (piece) => {
-        crc = crc32(piece, crc)
+        if (!consumerCrc) crc = crc32(piece, crc)
         if (seen < 4) magic.set(piece.subarray(0, 4 - seen), seen)
         seen += piece.length
         await onPiece(piece)
       })
+      if (consumerCrc) crc = consumerCrc()
       if (acceptCandidate(candidate, fileLength, crc, magic)) return {candidate, snapshotBytes: range.bytes, snapshotChecksum: crc}
     }
     throw new FormatError('no valid embedded superblock: no superblock copy decodes with a snapshot that checks out', file)

@@ -1,3 +1,4 @@
+import {statSync} from 'node:fs'
 import {readdir, stat} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -45,9 +46,10 @@ export async function listWalSegments(layout: Layout, timeline: bigint): Promise
   for (const name of await listDir(dir)) {
     const index = parseWalSegmentName(name)
     if (index === undefined) continue
-    const file = path.join(dir, name)
-    const info = await stat(file)
-    if (info.isFile()) found.push({index, path: file, bytes: BigInt(info.size)})
+    const file = `${dir}${path.sep}${name}`
+    // Synchronous on purpose: one stat per segment, and a WAL dir can hold 100,000 of them.
+    const info = statSync(file, {throwIfNoEntry: false})
+    if (info?.isFile()) found.push({index, path: file, bytes: BigInt(info.size)})
   }
   return found.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0))
 }

@@ -36,7 +36,7 @@ export interface WalPlanReport {
   retained_bytes_before_prune: bigint
   retained_bytes_after_prune: bigint
   removable_segments: Array<{index: bigint; path: string; bytes: bigint}>
-  segments: Array<{index: bigint; path: string; bytes: bigint; start_lsn: bigint; end_lsn: bigint; action: 'keep' | 'remove'; reason: string}>
+  segments: Array<{index: bigint; bytes: bigint; start_lsn: bigint; end_lsn: bigint; action: 'keep' | 'remove'; reason: string}>
   /** Set when there is no slot catalog: RedDB then prunes nothing. */
   note: string | null
 }
@@ -74,7 +74,6 @@ export async function planWalRetention(layout: Layout, options: WalPlanOptions =
       removable_segments: [],
       segments: files.map((file) => ({
         index: file.index,
-        path: file.path,
         bytes: file.bytes,
         start_lsn: file.index * segmentBytes,
         end_lsn: (file.index + 1n) * segmentBytes - 1n,
@@ -106,14 +105,14 @@ export async function planWalRetention(layout: Layout, options: WalPlanOptions =
     throw error
   }
   const pathOf = new Map(files.map((file) => [file.index, file.path]))
-  const segments = plan.segments.map((verdict) => ({...verdict, path: pathOf.get(verdict.index)!}))
+  const segments = plan.segments
   return {
     ...base,
     oldest_required_lsn: plan.oldest_required_lsn,
     replica_floor_slot: plan.replica_floor_slot,
     retained_bytes_before_prune: plan.retained_bytes_before_prune,
     retained_bytes_after_prune: plan.retained_bytes_after_prune,
-    removable_segments: segments.filter((s) => s.action === 'remove').map(({index, path: file, bytes}) => ({index, path: file, bytes})),
+    removable_segments: segments.filter((s) => s.action === 'remove').map(({index, bytes}) => ({index, path: pathOf.get(index)!, bytes})),
     segments,
     note: base.catalog_timeline_adopted ? `slot catalog of timeline ${catalog.timeline} adopted as timeline ${timeline}'s` : null,
   }

@@ -65,13 +65,17 @@ export function planRetention(input: RetentionInput): RetentionPlan {
   const window = input.policy.min_segments === 0n ? 1n : input.policy.min_segments
   const keepFrom = current > window - 1n ? current - (window - 1n) : 0n
 
+  // Reasons are built once: a WAL dir can hold 100,000 segments.
+  const forkReason = `fork pin (LSN ${forkFloor})`
+  const slotReason = `slot floor (${floorSlot}, LSN ${replicaFloor})`
+  const windowReason = `minimum window (${window} segments)`
   /** Why a segment must stay whatever the window says, or null when it is released. */
   const pin = (index: bigint): string | null => {
     const end = (index + 1n) * size
-    if (forkFloor !== null && end > forkFloor) return `fork pin (LSN ${forkFloor})`
+    if (forkFloor !== null && end > forkFloor) return forkReason
     if (!input.policy.keep_until_replicas_ack) return null
     if (replicaFloor === null) return 'no replica floor (no active slot)'
-    if (end > replicaFloor) return `slot floor (${floorSlot}, LSN ${replicaFloor})`
+    if (end > replicaFloor) return slotReason
     return null
   }
 
@@ -82,7 +86,7 @@ export function planRetention(input: RetentionInput): RetentionPlan {
     const base = {index: segment.index, bytes: segment.bytes, start_lsn: segment.index * size, end_lsn: (segment.index + 1n) * size - 1n}
     if (pinned !== null) return {...base, action: 'keep', reason: pinned}
     if (segment.index >= current) return {...base, action: 'keep', reason: segment.index === current ? 'current segment' : 'ahead of the current segment'}
-    if (segment.index >= keepFrom) return {...base, action: 'keep', reason: `minimum window (${window} segments)`}
+    if (segment.index >= keepFrom) return {...base, action: 'keep', reason: windowReason}
     return {...base, action: 'remove', reason: 'released below the window'}
   })
 
