@@ -1,21 +1,19 @@
 import assert from 'node:assert/strict'
 import {existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 
 import {fixturePath} from '../support/fixtures.js'
-import {copyLayout, runCli} from '../support/cli.js'
+import {runCli, useScratch} from '../support/cli.js'
 import {holdFlock, jsonOf, stop} from '../support/node.js'
 
-const cleanups: Array<() => Promise<void>> = []
-after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+const scratch = useScratch()
 
 const BACKUP = 'base-00000000000000000000-00000000000005242882'
 const relativeBackupDir = path.join('data.primary-replica', 'timeline-00000000000000000001', 'basebackup')
 
 async function primary() {
-  const copy = await copyLayout('primary-basic')
-  cleanups.push(copy.cleanup)
+  const copy = {dir: await scratch.layout('primary-basic')}
   return {dir: copy.dir, data: path.join(copy.dir, 'data.rdb'), backups: path.join(copy.dir, relativeBackupDir)}
 }
 

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 
-import {copyLayout, runCli} from '../support/cli.js'
+import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
 
-const cleanups: Array<() => Promise<void>> = []
-after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+const scratch = useScratch()
 
 test('catchup plan: WAL alone, a base backup, or a reclone, by RedDB\'s rule', async () => {
-  const copy = await copyLayout('primary-basic')
-  cleanups.push(copy.cleanup)
+  const copy = {dir: await scratch.layout('primary-basic')}
   const data = path.join(copy.dir, 'data.rdb')
   const plan = async (...extra: string[]) => jsonOf(await runCli(['catchup', 'plan', '--data-path', data, '--json', ...extra]))
   assert.equal((await plan('--replica-lsn', '5242882')).mode, 'wal-only')

@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict'
 import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 
 import {repoRoot} from '../support/fixtures.js'
-import {copyLayout, runCli, tempDir} from '../support/cli.js'
+import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
 
-const cleanups: Array<() => Promise<void>> = []
-after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+const scratch = useScratch()
 
 async function primary() {
-  const copy = await copyLayout('primary-basic')
-  cleanups.push(copy.cleanup)
+  const copy = {dir: await scratch.layout('primary-basic')}
   return {dir: copy.dir, data: path.join(copy.dir, 'data.rdb')}
 }
 
@@ -60,8 +58,7 @@ test('every command has a man page listed in package.json, and usage errors are 
 })
 
 test('the demo builds a layout and runs the whole runbook green', async () => {
-  const {dir, cleanup} = await tempDir()
-  cleanups.push(cleanup)
+  const dir = await scratch.dir()
   const result = await runCli(['demo', dir], {timeoutMs: 120_000})
   assert.equal(result.exitCode, 0, result.stderr + result.stdout)
   for (const command of ['slots show', 'wal plan', 'basebackup create', 'timeline promote', 'rejoin plan', 'basebackup materialize', 'layout verify']) {

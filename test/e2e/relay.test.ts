@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 
-import {copyLayout, runCli} from '../support/cli.js'
+import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
 
-const cleanups: Array<() => Promise<void>> = []
-after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+const scratch = useScratch()
 
 async function primary() {
-  const copy = await copyLayout('primary-basic')
-  cleanups.push(copy.cleanup)
+  const copy = {dir: await scratch.layout('primary-basic')}
   return {data: path.join(copy.dir, 'data.rdb'), relay: (id: string) => path.join(copy.dir, 'data.primary-replica', 'timeline-00000000000000000001', 'relay', id)}
 }
 

@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict'
 import {readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 
 import {readFixtureJson} from '../support/fixtures.js'
-import {copyLayout, runCli} from '../support/cli.js'
+import {runCli, useScratch} from '../support/cli.js'
 import {holdFlock, jsonOf, stop} from '../support/node.js'
 
-const cleanups: Array<() => Promise<void>> = []
-after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
-
-async function layout(name: string) {
-  const copy = await copyLayout(name)
-  cleanups.push(copy.cleanup)
-  return copy.dir
-}
+const scratch = useScratch()
 
 test('slots show lists catalog slots with lag and the floor holder', async () => {
-  const dir = await layout('primary-basic')
+  const dir = await scratch.layout('primary-basic')
   const report = jsonOf(await runCli(['slots', 'show', '--data-path', path.join(dir, 'data.rdb'), '--json']))
   assert.equal(report.wal_head, 5242882n)
   assert.equal(report.retention_floor_lsn, 2097162n)
@@ -32,14 +25,14 @@ test('slots show lists catalog slots with lag and the floor holder', async () =>
 })
 
 test('slots show reads the legacy JSON store and flags a catalog of another timeline', async () => {
-  const legacy = jsonOf(await runCli(['slots', 'show', '--data-path', path.join(await layout('legacy-slots'), 'node.rdb'), '--json']))
+  const legacy = jsonOf(await runCli(['slots', 'show', '--data-path', path.join(await scratch.layout('legacy-slots'), 'node.rdb'), '--json']))
   assert.deepEqual((legacy.slots as any[]).map((s) => [s.replica_id, s.source]), [['old-replica', 'legacy']])
-  const failover = jsonOf(await runCli(['slots', 'show', '--data-path', path.join(await layout('after-failover'), 'data.rdb'), '--json']))
+  const failover = jsonOf(await runCli(['slots', 'show', '--data-path', path.join(await scratch.layout('after-failover'), 'data.rdb'), '--json']))
   assert.match((failover.warnings as string[])[0], /timeline 1 but lives under timeline 2/)
 })
 
 test('promote records the failover once; a re-run with --expect-timeline is refused', async () => {
-  const dir = await layout('primary-basic')
+  const dir = await scratch.layout('primary-basic')
   const data = path.join(dir, 'data.rdb')
   const history = path.join(dir, 'data.primary-replica', 'timeline-history.redtimeline')
   const dry = jsonOf(await runCli(['timeline', 'promote', '--data-path', data, '--replica', 'replica-a', '--applied-lsn', '25', '--dry-run', '--json']))
@@ -59,7 +52,7 @@ test('promote records the failover once; a re-run with --expect-timeline is refu
 })
 
 test('promote --auto chooses as RedDB does; a missing history starts with its initial entry', async () => {
-  const dir = await layout('primary-basic')
+  const dir = await scratch.layout('primary-basic')
   rmSync(path.join(dir, 'data.primary-replica', 'timeline-history.redtimeline'))
   const report = jsonOf(await runCli(['timeline', 'promote', '--data-path', path.join(dir, 'data.rdb'), '--auto', '--json']))
   // replica-a has the highest applied LSN of the acks on timeline 1 (its slot: applied 5242881).
@@ -70,7 +63,7 @@ test('promote --auto chooses as RedDB does; a missing history starts with its in
 })
 
 test('promote refuses next to a running node unless forced', async () => {
-  const dir = await layout('primary-basic')
+  const dir = await scratch.layout('primary-basic')
   const data = path.join(dir, 'data.rdb')
   const node = await holdFlock(data)
   try {
@@ -85,7 +78,7 @@ test('promote refuses next to a running node unless forced', async () => {
 })
 
 test('rejoin plan gives RedDB\'s decisions after a failover, from flags or the old node\'s files', async () => {
-  const dir = await layout('after-failover')
+  const dir = await scratch.layout('after-failover')
   const data = path.join(dir, 'data.rdb')
   const expected = readFixtureJson('layouts', 'after-failover.expected.json') as Record<string, any>
   for (const entry of expected.rejoin) {
@@ -95,7 +88,7 @@ test('rejoin plan gives RedDB\'s decisions after a failover, from flags or the o
     for (const [key, value] of Object.entries(entry.expected)) assert.equal(plan[key], value, `${key} for node ${entry.node_timeline}/${entry.node_flushed_lsn}`)
     assert.equal(plan.rejoin_node_flushed_lsn, entry.node_flushed_lsn)
   }
-  const oldPrimary = await layout('primary-basic')
+  const oldPrimary = await scratch.layout('primary-basic')
   const fromFiles = jsonOf(await runCli(['rejoin', 'plan', '--data-path', data, '--node-data-path', path.join(oldPrimary, 'data.rdb'), '--json']))
   assert.deepEqual([fromFiles.decision, fromFiles.rewind_to_lsn, fromFiles.node_position_source], ['rewind', 25n, 'wal-head'])
   const missing = await runCli(['rejoin', 'plan', '--data-path', data, '--node-timeline', '1'])

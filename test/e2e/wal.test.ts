@@ -2,21 +2,14 @@ import assert from 'node:assert/strict'
 import {existsSync, readdirSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 import {spawn} from 'node:child_process'
 
 import {readFixtureJson} from '../support/fixtures.js'
-import {copyLayout, runCli} from '../support/cli.js'
+import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf, stop} from '../support/node.js'
 
-const cleanups: Array<() => Promise<void>> = []
-after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
-
-async function layout(name: string) {
-  const copy = await copyLayout(name)
-  cleanups.push(copy.cleanup)
-  return copy.dir
-}
+const scratch = useScratch()
 
 const walDir = (dir: string, timeline = 1) => path.join(dir, 'data.primary-replica', `timeline-${String(timeline).padStart(20, '0')}`, 'wal')
 const policyFlags = (policy: Record<string, unknown>) => [
@@ -28,7 +21,7 @@ const policyFlags = (policy: Record<string, unknown>) => [
 ]
 
 test('wal plan gives RedDB\'s retention answers for every policy of the sample layout', async () => {
-  const dir = await layout('primary-basic')
+  const dir = await scratch.layout('primary-basic')
   const expected = readFixtureJson('layouts', 'primary-basic.expected.json') as Record<string, any>
   for (const entry of expected.retention) {
     const plan = jsonOf(await runCli(['wal', 'plan', '--data-path', path.join(dir, 'data.rdb'), '--segment-bytes', '1048576', '--current-lsn', String(entry.current_lsn), ...policyFlags(entry.policy), '--json']))
@@ -40,7 +33,7 @@ test('wal plan gives RedDB\'s retention answers for every policy of the sample l
 })
 
 test('wal plan refuses a catalog of another timeline unless told to adopt it', async () => {
-  const dir = await layout('after-failover')
+  const dir = await scratch.layout('after-failover')
   const refusedRun = await runCli(['wal', 'plan', '--data-path', path.join(dir, 'data.rdb'), '--segment-bytes', '1MiB'])
   assert.equal(refusedRun.exitCode, 4)
   assert.match(refusedRun.stderr, /slot catalog timeline 1 does not match file plan timeline 2.*--adopt-catalog-timeline/)
@@ -50,14 +43,14 @@ test('wal plan refuses a catalog of another timeline unless told to adopt it', a
 })
 
 test('without a slot catalog nothing is removable', async () => {
-  const dir = await layout('legacy-slots')
+  const dir = await scratch.layout('legacy-slots')
   const plan = jsonOf(await runCli(['wal', 'plan', '--data-path', path.join(dir, 'node.rdb'), '--min-segments', '0', '--json']))
   assert.deepEqual(plan.removable_segments, [])
   assert.match(String(plan.note), /no slot catalog/)
 })
 
 test('wal prune removes exactly the planned segments, once; --dry-run and --quiet behave', async () => {
-  const dir = await layout('primary-basic')
+  const dir = await scratch.layout('primary-basic')
   const args = ['wal', 'prune', '--data-path', path.join(dir, 'data.rdb'), '--segment-bytes', '1MiB', '--min-segments', '1']
   const dry = jsonOf(await runCli([...args, '--dry-run', '--json']))
   assert.deepEqual((dry.removable_segments as any[]).map((s) => s.index), [0n, 1n])
@@ -72,7 +65,7 @@ test('wal prune removes exactly the planned segments, once; --dry-run and --quie
 })
 
 test('a prune while another run holds the layout lock exits 5; a dead holder does not block', async () => {
-  const dir = await layout('primary-basic')
+  const dir = await scratch.layout('primary-basic')
   const lock = path.join(dir, 'data.primary-replica', '.redrepl.lock')
   const holder = spawn('sleep', ['30'], {stdio: 'ignore'})
   try {

@@ -1,19 +1,17 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 
 import {parseJson} from '../../src/core/codec/json.js'
-import {copyLayout, runCli} from '../support/cli.js'
+import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
 
-const cleanups: Array<() => Promise<void>> = []
-after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+const scratch = useScratch()
 
 const PARALLEL = 6
 
 async function primary() {
-  const copy = await copyLayout('primary-basic')
-  cleanups.push(copy.cleanup)
+  const copy = {dir: await scratch.layout('primary-basic')}
   return path.join(copy.dir, 'data.rdb')
 }
 

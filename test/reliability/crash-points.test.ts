@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 
 import {verifyLayout} from '../../src/core/ops/layout-verify.js'
 import {NOW_MS} from '../support/fixtures.js'
-import {copyLayout, runCli} from '../support/cli.js'
+import {runCli, useScratch} from '../support/cli.js'
 import {treeOf} from '../support/tree.js'
 
 /**
@@ -13,8 +13,7 @@ import {treeOf} from '../support/tree.js'
  * exactly where an uninterrupted run ends.
  */
 
-const cleanups: Array<() => Promise<void>> = []
-after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+const scratch = useScratch()
 
 interface Scenario {
   name: string
@@ -58,8 +57,7 @@ const SCENARIOS: Scenario[] = [
 ]
 
 async function freshNode() {
-  const copy = await copyLayout('primary-basic')
-  cleanups.push(copy.cleanup)
+  const copy = {dir: await scratch.layout('primary-basic')}
   const data = path.join(copy.dir, 'data.rdb')
   return {dir: copy.dir, data}
 }

@@ -2,27 +2,24 @@ import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {after, test, type TestContext} from 'node:test'
+import {test, type TestContext} from 'node:test'
 
 import {fixturePath, readFixture} from '../support/fixtures.js'
-import {copyLayout, runCli, tempDir} from '../support/cli.js'
+import {runCli, tempDir, useScratch} from '../support/cli.js'
 
-const cleanups: Array<() => Promise<void>> = []
-after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+const scratch = useScratch()
 
 const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
 const BACKUP = 'base-00000000000000000000-00000000000005242882.redbase'
 
 async function primary() {
-  const copy = await copyLayout('primary-basic')
-  cleanups.push(copy.cleanup)
+  const copy = {dir: await scratch.layout('primary-basic')}
   return {dir: copy.dir, data: path.join(copy.dir, 'data.rdb')}
 }
 
 test('a chunk that is a symlink out of the layout is refused; nothing is written', async () => {
   const {dir, data} = await primary()
-  const outside = await tempDir()
-  cleanups.push(outside.cleanup)
+  const outside = {dir: await scratch.dir()}
   const parts = path.join(dir, T1, 'basebackup', `${BACKUP}.parts`)
   const chunk = path.join(parts, '00000000000000000001.redchunk')
   writeFileSync(path.join(outside.dir, 'secret'), readFileSync(chunk))
@@ -37,8 +34,7 @@ test('a chunk that is a symlink out of the layout is refused; nothing is written
 
 test('a relay dir symlinked out of the layout is refused', async () => {
   const {dir, data} = await primary()
-  const outside = await tempDir()
-  cleanups.push(outside.cleanup)
+  const outside = {dir: await scratch.dir()}
   const relay = path.join(dir, T1, 'relay', 'replica-b')
   const segment = 'relay-00000000000000000001-00000000000000000010.redwal'
   renameSync(path.join(relay, segment), path.join(outside.dir, segment))
@@ -50,8 +46,7 @@ test('a relay dir symlinked out of the layout is refused', async () => {
 
 test('wal prune unlinks a symlinked segment itself, never its target', async () => {
   const {dir, data} = await primary()
-  const outside = await tempDir()
-  cleanups.push(outside.cleanup)
+  const outside = {dir: await scratch.dir()}
   const wal = path.join(dir, T1, 'wal')
   const target = path.join(outside.dir, 'precious.redwal')
   renameSync(path.join(wal, '00000000000000000000.redwal'), target)

@@ -3,26 +3,24 @@ import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {crc32} from '../../src/core/codec/crc.js'
 import {createDatabaseHead} from '../../src/core/format/embedded-rdb.js'
 import {verifyLayout} from '../../src/core/ops/layout-verify.js'
 import {NOW_MS, repoRoot} from '../support/fixtures.js'
-import {runCli, tempDir} from '../support/cli.js'
+import {runCli, useScratch} from '../support/cli.js'
 import {treeOf} from '../support/tree.js'
 
-const cleanups: Array<() => Promise<void>> = []
-after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+const scratch = useScratch()
 
 const SNAPSHOT_BYTES = 48 * 1024 * 1024
 const ROUNDS = Number(process.env.KILL_ROUNDS ?? 4)
 
 /** A node whose data file holds a large snapshot. */
 async function bigNode(snapshot: Uint8Array) {
-  const temp = await tempDir('redrepl-kill-')
-  cleanups.push(temp.cleanup)
+  const temp = {dir: await scratch.dir('redrepl-kill-')}
   const data = path.join(temp.dir, 'data.rdb')
   mkdirSync(path.join(temp.dir, 'data.primary-replica'))
   writeFileSync(data, Buffer.concat([createDatabaseHead(BigInt(snapshot.length), crc32(snapshot), NOW_MS), snapshot]))

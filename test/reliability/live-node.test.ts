@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict'
 import path from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 
-import {copyLayout, runCli} from '../support/cli.js'
+import {runCli, useScratch} from '../support/cli.js'
 import {holdFlock, stop} from '../support/node.js'
 
-const cleanups: Array<() => Promise<void>> = []
-after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+const scratch = useScratch()
 
 /** What each writing command does while a RedDB process holds its exclusive flock on D. */
 const COMMANDS: Array<{args: (data: string) => string[]; input?: string; safe: boolean}> = [
@@ -18,8 +17,7 @@ const COMMANDS: Array<{args: (data: string) => string[]; input?: string; safe: b
 ]
 
 test('next to a live node: safe commands work, the others refuse (exit 4) unless --force', async () => {
-  const copy = await copyLayout('primary-basic')
-  cleanups.push(copy.cleanup)
+  const copy = {dir: await scratch.layout('primary-basic')}
   const data = path.join(copy.dir, 'data.rdb')
   const node = await holdFlock(data)
   try {

@@ -1,4 +1,5 @@
 import {execa} from 'execa'
+import {after} from 'node:test'
 import {cp, mkdtemp, rm} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -44,4 +45,21 @@ export async function copyLayout(name: string): Promise<{dir: string; cleanup: (
   const temp = await tempDir(`redrepl-${name}-`)
   await cp(fixturePath('layouts', name), temp.dir, {recursive: true})
   return temp
+}
+
+/**
+ * Scratch space for one test file: fresh temp dirs and copies of fixture
+ * layouts, all removed once the file's tests are done.
+ */
+export function useScratch(): {layout(name: string): Promise<string>; dir(prefix?: string): Promise<string>} {
+  const cleanups: Array<() => Promise<void>> = []
+  after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+  const keep = (made: {dir: string; cleanup: () => Promise<void>}) => {
+    cleanups.push(made.cleanup)
+    return made.dir
+  }
+  return {
+    layout: async (name) => keep(await copyLayout(name)),
+    dir: async (prefix) => keep(await tempDir(prefix)),
+  }
 }

@@ -3,20 +3,18 @@ import {spawn} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 
 import {RedreplError} from '../../src/core/errors.js'
 import {acquireLayoutLock} from '../../src/core/fs/lock.js'
 import {processStartTime} from '../../src/core/fs/processes.js'
-import {tempDir} from '../support/cli.js'
+import {useScratch} from '../support/cli.js'
 import {stop} from '../support/node.js'
 
-const cleanups: Array<() => Promise<void>> = []
-after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+const scratch = useScratch()
 
 async function lockPath() {
-  const temp = await tempDir()
-  cleanups.push(temp.cleanup)
+  const temp = {dir: await scratch.dir()}
   return path.join(temp.dir, '.redrepl.lock')
 }
 

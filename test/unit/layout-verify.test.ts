@@ -1,19 +1,17 @@
 import assert from 'node:assert/strict'
 import {cpSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {after, test} from 'node:test'
+import {test} from 'node:test'
 
 import {verifyLayout} from '../../src/core/ops/layout-verify.js'
 import {pad20} from '../../src/core/layout.js'
 import {fixturePath, listFixtures, NOW_MS, readFixture, readFixtureJson} from '../support/fixtures.js'
-import {copyLayout, tempDir} from '../support/cli.js'
+import {useScratch} from '../support/cli.js'
 
-const cleanups: Array<() => Promise<void>> = []
-after(() => Promise.all(cleanups.map((cleanup) => cleanup())))
+const scratch = useScratch()
 
 async function sample(name = 'primary-basic') {
-  const copy = await copyLayout(name)
-  cleanups.push(copy.cleanup)
+  const copy = {dir: await scratch.layout(name)}
   return copy.dir
 }
 
@@ -75,8 +73,7 @@ test('layout verify reports leftovers, a broken chunk and a marker for another d
 })
 
 test('a timeline dir the history does not know is reported', async () => {
-  const {dir, cleanup} = await tempDir()
-  cleanups.push(cleanup)
+  const dir = await scratch.dir()
   cpSync(fixturePath('layouts', 'primary-basic'), dir, {recursive: true})
   mkdirSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000007'))
   const report = await verifyLayout(path.join(dir, 'data.rdb'), NOW_MS)

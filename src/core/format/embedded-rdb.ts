@@ -2,6 +2,7 @@ import {crc32, hex32} from '../codec/crc.js'
 import {toHex} from '../codec/hex.js'
 import {isJsonObject, type JsonValue} from '../codec/json.js'
 import {ByteReader} from '../codec/reader.js'
+import {expectConsumed, openSealed} from '../codec/sealed.js'
 import {ByteWriter} from '../codec/writer.js'
 import {FormatError} from '../errors.js'
 import type {EmbeddedDatabase, EmbeddedManifest, EmbeddedSuperblock} from '../model.js'
@@ -87,12 +88,7 @@ export function encodeSuperblock(superblock: Omit<EmbeddedSuperblock, 'checksum'
 }
 
 export function decodeEmbeddedManifest(bytes: Uint8Array): EmbeddedManifest {
-  if (bytes.length < 4) throw new FormatError('embedded manifest is too short')
-  const body = bytes.length - 4
-  const stored = new DataView(bytes.buffer, bytes.byteOffset).getUint32(body, true)
-  const computed = crc32(bytes.subarray(0, body))
-  if (stored !== computed) throw new FormatError(`embedded manifest checksum mismatch: stored ${hex32(stored)}, computed ${hex32(computed)}`)
-  const reader = new ByteReader(bytes, 'embedded manifest is truncated', body)
+  const reader = openSealed(bytes, 'embedded manifest')
   reader.magic(MANIFEST_MAGIC, 'embedded manifest has an invalid magic')
   const version = reader.u32()
   if (version !== 1) throw new FormatError(`embedded manifest has unsupported version ${version}`)
@@ -105,9 +101,9 @@ export function decodeEmbeddedManifest(bytes: Uint8Array): EmbeddedManifest {
     snapshot_bytes: reader.u64(),
     snapshot_checksum: reader.u32(),
     created_at_unix_ms: reader.u128(),
-    checksum: stored,
+    checksum: new DataView(bytes.buffer, bytes.byteOffset).getUint32(bytes.length - 4, true),
   }
-  if (reader.remaining !== 0) throw new FormatError('embedded manifest has trailing bytes')
+  expectConsumed(reader, 'embedded manifest')
   return manifest
 }
 
