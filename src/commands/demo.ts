@@ -9,7 +9,7 @@ import {nowMs} from '../core/clock.js'
 import {writeSampleLayout} from '../core/ops/sample-layout.js'
 import {RedreplCommand} from '../ui/base-command.js'
 import {jsonFlag} from '../ui/flags.js'
-import {paint} from '../ui/style.js'
+import {loadStyle, paint} from '../ui/style.js'
 
 const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
 
@@ -26,6 +26,7 @@ export default class Demo extends RedreplCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Demo)
     this.json = flags.json
+    await loadStyle()
     const steps: Array<{story: string; command: string; exit_code: number; output: string}> = []
     const narrate = (line: string) => {
       if (!this.json) this.say(line)
@@ -66,6 +67,6 @@ export default class Demo extends RedreplCommand {
       '--rebootstrap',
     ])
     await step('Finally, check every file of the layout.', ['layout', 'verify'])
-    this.emit({dir, data_path: data, steps}, () => this.say(`\n${paint.green('Runbook complete.')} The files are in ${dir}`))
+    await this.emit({dir, data_path: data, steps}, () => this.say(`\n${paint.green('Runbook complete.')} The files are in ${dir}`))
   }
 }

@@ -32,7 +32,7 @@ A file that breaks a rule is reported as one line naming the file and the proble
     const {args, flags} = await this.parse(Inspect)
     this.json = flags.json
     const inspection = await inspectFile(args.file, {kind: flags.kind, nowMs: nowMs()})
-    this.emit(inspection.json, () => {
+    await this.emit(inspection.json, () => {
       this.say(renderDocument(inspection.json as Record<string, unknown>, `${inspection.path}: ${inspection.kind}`))
     })
   }

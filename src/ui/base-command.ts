@@ -2,6 +2,7 @@ import {Command} from '@oclif/core'
 
 import {stringifyJson} from '../core/codec/json.js'
 import {EXIT_CODES, RedreplError} from '../core/errors.js'
+import {loadStyle} from './style.js'
 
 /**
  * What every redrepl command shares: `--json` output with exact integers,
@@ -12,9 +13,12 @@ export abstract class RedreplCommand extends Command {
   protected json = false
 
   /** Prints the JSON document when --json was given, else runs the human renderer. */
-  protected emit(document: unknown, human: () => void): void {
+  protected async emit(document: unknown, human: () => void): Promise<void> {
     if (this.json) process.stdout.write(`${stringifyJson(document)}\n`)
-    else human()
+    else {
+      await loadStyle()
+      human()
+    }
   }
 
   protected say(line = ''): void {

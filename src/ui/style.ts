@@ -1,4 +1,4 @@
-import chalk, {Chalk, type ChalkInstance} from 'chalk'
+import type {ChalkInstance} from 'chalk'
 
 /** Colour only on a terminal and never when NO_COLOR is set. */
 export function colourEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
@@ -6,4 +6,15 @@ export function colourEnabled(stream: NodeJS.WriteStream = process.stdout): bool
   return Boolean(stream.isTTY)
 }
 
-export const paint: ChalkInstance = colourEnabled() ? chalk : new Chalk({level: 0})
+/**
+ * chalk, loaded by loadStyle() on the first human output only: a --json run
+ * (scripts, cron) never pays for it. RedreplCommand.emit loads it before
+ * rendering.
+ */
+export let paint: ChalkInstance
+
+export async function loadStyle(): Promise<void> {
+  if (paint !== undefined) return
+  const {Chalk} = await import('chalk')
+  paint = new Chalk({level: colourEnabled() ? 3 : 0})
+}

@@ -51,7 +51,7 @@ Streams: memory stays bounded whatever the snapshot size; progress (bytes, rate,
         onProgress: (done, total) => progress.update(done, total),
       }),
     ).finally(() => progress.stop())
-    this.emit(report, () => {
+    await this.emit(report, () => {
       const how = report.reused_parts ? ' (parts already there, reused)' : report.replaced_parts ? ' (mismatched parts replaced)' : ''
       this.say(`base backup at checkpoint ${report.manifest.checkpoint_lsn}: ${formatBytes(report.snapshot_bytes)} in ${report.manifest.chunks.length} chunk(s)${how}`)
       this.say(report.manifest_path)

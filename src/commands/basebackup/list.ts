@@ -19,7 +19,7 @@ export default class BasebackupList extends RedreplCommand {
     const {flags} = await this.parse(BasebackupList)
     this.json = flags.json
     const report = await listBasebackupReport(Layout.fromDataPath(requireDataPath(flags['data-path'])))
-    this.emit(report, () => {
+    await this.emit(report, () => {
       if (report.basebackups.length === 0) {
         this.say(`no base backup on timeline ${report.timeline}`)
         return

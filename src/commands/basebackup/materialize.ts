@@ -47,7 +47,7 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force, waitMs: flags.wait * 1000}, (layout) =>
       materializeBasebackup(layout, choice, destination, nowMs(), (done, total) => progress.update(done, total)),
     ).finally(() => progress.stop())
-    this.emit(report, () => {
+    await this.emit(report, () => {
       this.say(`materialized checkpoint ${report.checkpoint_lsn} (timeline ${report.timeline}, ${formatBytes(report.snapshot_bytes)}) into ${report.destination}`)
       if (report.marker_path) this.say(`ready marker: ${report.marker_path} — the node swaps the database in at its next start`)
     })

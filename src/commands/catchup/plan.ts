@@ -28,7 +28,7 @@ The oldest available LSN defaults to the start LSN of the oldest WAL segment on 
     this.json = flags.json
     const layout = Layout.fromDataPath(requireDataPath(flags['data-path']))
     const report = await planReplicaCatchup(layout, flags['replica-lsn'], flags['available-from-lsn'])
-    this.emit(report, () => {
+    await this.emit(report, () => {
       this.say(`${paint.bold(report.mode)}: replica at ${report.replica_lsn}, WAL available from ${report.available_from_lsn} (timeline ${report.timeline})`)
       const backup = report.selected_basebackup
       if (backup) this.say(`base backup ${backup.path} (checkpoint ${backup.checkpoint_lsn}, ${formatBytes(backup.snapshot_bytes)} in ${backup.chunks} chunks), then WAL from ${backup.checkpoint_lsn}`)

@@ -26,7 +26,7 @@ Exit 0 when nothing is wrong, 3 when anything is (errors and warnings alike). Wh
     const {flags} = await this.parse(LayoutVerify)
     this.json = flags.json
     const report = await verifyLayout(requireDataPath(flags['data-path']), nowMs())
-    this.emit(report, () => {
+    await this.emit(report, () => {
       if (report.ok && flags.quiet) return
       if (report.ok) this.say(`${report.root}: ${report.checked} artifact(s) checked, no problem`)
       else {

@@ -46,7 +46,7 @@ Prints the decision with the state fields RedDB records for it (state, rejoin_no
       node = {timeline: flags['node-timeline'], flushedLsn: flags['node-flushed-lsn'], source: 'flags'}
     } else throw usageError('give the old node\'s --node-timeline and --node-flushed-lsn, or its --node-data-path')
     const report = await planNodeRejoin(layout, node, flags['available-from-lsn'])
-    this.emit(report, () => {
+    await this.emit(report, () => {
       const detail =
         report.decision === 'rewind'
           ? ` to LSN ${report.rewind_to_lsn}, then timeline ${report.target_timeline}`

@@ -45,7 +45,7 @@ Safe next to a live node; serialised with other redrepl writers by the layout lo
     const report = await withWriteGuard({dataPath, command: 'relay append', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, async (layout) =>
       appendRelay(layout, flags.replica, records ?? (await readWalRecords(layout, flags['from-lsn']!, flags['to-lsn']!)), flags['applied-lsn']),
     )
-    this.emit(report, () => {
+    await this.emit(report, () => {
       const manifest = report.manifest
       if (report.received_records === 0) {
         this.say('empty batch: nothing changed')

@@ -24,7 +24,7 @@ export default class RelayShow extends RedreplCommand {
     const {flags} = await this.parse(RelayShow)
     this.json = flags.json
     const report = await showRelay(Layout.fromDataPath(requireDataPath(flags['data-path'])), flags.replica)
-    this.emit(report, () => {
+    await this.emit(report, () => {
       const m = report.manifest
       this.say(
         renderFields([

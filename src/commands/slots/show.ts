@@ -24,7 +24,7 @@ A catalog whose timeline differs from the directory it lives in is flagged (RedD
     this.json = flags.json
     const now = nowMs()
     const report = await showSlots(requireDataPath(flags['data-path']), now)
-    this.emit(report, () => {
+    await this.emit(report, () => {
       this.say(`timeline ${report.timeline}, WAL head ${report.wal_head ?? 'none'}, retention floor ${report.retention_floor_lsn ?? 'none (no active slot)'}`)
       for (const warning of report.warnings) this.say(paint.yellow(`warning: ${warning}`))
       if (report.slots.length === 0) {

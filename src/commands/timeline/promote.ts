@@ -47,7 +47,7 @@ Name the replica with --replica and --applied-lsn, or let --auto choose it the w
     const report = flags['dry-run']
       ? await promote(Layout.fromDataPath(dataPath), options)
       : await withWriteGuard({dataPath, command: 'timeline promote', force: flags.force, waitMs: flags.wait * 1000}, (layout) => promote(layout, options))
-    this.emit(report, () => {
+    await this.emit(report, () => {
       const verb = report.dry_run ? 'would promote' : 'promoted'
       this.say(`${verb} ${paint.bold(report.replica_id)}: timeline ${report.previous_timeline} → ${paint.bold(String(report.new_timeline))} at LSN ${report.fork_lsn}${report.candidate_source === 'flags' ? '' : ` (chosen from its ${report.candidate_source})`}`)
       this.say(

@@ -23,7 +23,7 @@ A node without a history file is on timeline 1; that is reported, not treated as
     const {flags} = await this.parse(TimelineShow)
     this.json = flags.json
     const report = await showTimeline(Layout.fromDataPath(requireDataPath(flags['data-path'])))
-    this.emit(report, () => {
+    await this.emit(report, () => {
       if (!report.history_exists) {
         this.say(`no timeline history at ${report.history_path}: the node is on timeline 1`)
         return

@@ -60,7 +60,7 @@ export default class WalDump extends RedreplCommand {
       size: record.payload.length,
       payload: renderPayload(record.payload, format),
     }))
-    this.emit({payload_format: format, records: rows}, () => {
+    await this.emit({payload_format: format, records: rows}, () => {
       this.say(renderTable(['segment', 'sequence', 'lsn', 'size', 'payload'], rows.map((r) => [r.segment_index, r.sequence, r.lsn, r.size, r.payload])))
       this.say(`${rows.length} record(s)`)
     })

@@ -24,7 +24,7 @@ No slot catalog means no plan: RedDB prunes nothing then. After a failover RedDB
     const {flags} = await this.parse(WalPlan)
     this.json = flags.json
     const report = await planWalRetention(Layout.fromDataPath(requireDataPath(flags['data-path'])), walPlanOptions(flags))
-    this.emit(report, () => {
+    await this.emit(report, () => {
       this.say(renderWalSummary(report, 'would remove'))
       if (report.segments.length > 0) this.say(renderSegmentTable(report))
     })

@@ -34,7 +34,7 @@ Safe next to a live primary: it only removes segments below the current one and 
       const removed = flags['dry-run'] ? [] : await pruneWal(report)
       return {...report, dry_run: flags['dry-run'], removed}
     })
-    this.emit(result, () => {
+    await this.emit(result, () => {
       if (flags.quiet) return
       if (flags['dry-run']) {
         this.say(renderWalSummary(result, 'would remove'))
