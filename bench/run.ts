@@ -37,6 +37,8 @@ const rows: Row[] = []
 
 function timeOnce(command: string, args: string[], before?: () => void): number {
   before?.()
+  // Nothing dirty from an earlier run may be written back on this run's time.
+  spawnSync('sync')
   const started = process.hrtime.bigint()
   const result = spawnSync(command, args, {env: ENV, stdio: ['ignore', 'ignore', 'pipe']})
   const elapsed = Number(process.hrtime.bigint() - started) / 1e6

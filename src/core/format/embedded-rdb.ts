@@ -137,17 +137,25 @@ function manifestFromSuperblock(superblock: EmbeddedSuperblock): EmbeddedManifes
   }
 }
 
-function readManifestOf(superblock: EmbeddedSuperblock, head: Uint8Array): EmbeddedManifest | undefined {
-  const offset = superblock.manifest_offset
+/** Reads `length` bytes at `offset` of the database file; undefined past its end. */
+export type ReadRange = (offset: bigint, length: number) => Uint8Array | undefined
+
+function readManifestOf(superblock: EmbeddedSuperblock, readRange: ReadRange): EmbeddedManifest | undefined {
   const length = superblock.manifest_len
-  if (length < 4n || length > BigInt(MANIFEST_REGION_BYTES) || offset + length > BigInt(head.length)) return undefined
-  const bytes = head.subarray(Number(offset), Number(offset + length))
+  if (length < 4n || length > BigInt(MANIFEST_REGION_BYTES)) return undefined
+  const bytes = readRange(superblock.manifest_offset, Number(length))
+  if (bytes === undefined) return undefined
   if (new DataView(bytes.buffer, bytes.byteOffset).getUint32(bytes.length - 4, true) !== superblock.manifest_checksum) return undefined
   try {
     return decodeEmbeddedManifest(bytes)
   } catch {
     return undefined
   }
+}
+
+/** A ReadRange over bytes held in memory. */
+export function sliceOf(bytes: Uint8Array): ReadRange {
+  return (offset, length) => (offset + BigInt(length) <= BigInt(bytes.length) ? bytes.subarray(Number(offset), Number(offset) + length) : undefined)
 }
 
 export interface SuperblockCandidate {
@@ -158,10 +166,11 @@ export interface SuperblockCandidate {
 
 /**
  * The superblock copies that decode, highest generation first, each with
- * its manifest in effect. `head` is the start of the file (HEAD_BYTES, or
- * the whole file when shorter); manifests beyond it count as unreadable.
+ * its manifest in effect. `head` is the start of the file (at least both
+ * superblocks, when the file has them); manifests are read through
+ * `readRange`, wherever a superblock says they are.
  */
-export function superblockCandidates(head: Uint8Array): SuperblockCandidate[] {
+export function superblockCandidates(head: Uint8Array, readRange: ReadRange = sliceOf(head)): SuperblockCandidate[] {
   const candidates: SuperblockCandidate[] = []
   for (const slot of [0, 1] as const) {
     const block = head.subarray(slot * SUPERBLOCK_BYTES, (slot + 1) * SUPERBLOCK_BYTES)
@@ -171,7 +180,7 @@ export function superblockCandidates(head: Uint8Array): SuperblockCandidate[] {
     } catch {
       continue
     }
-    const manifest = readManifestOf(superblock, head) ?? manifestFromSuperblock(superblock)
+    const manifest = readManifestOf(superblock, readRange) ?? manifestFromSuperblock(superblock)
     candidates.push({superblock, manifest: {...manifest, wal_recovery_boundary: superblock.wal_recovery_boundary}})
   }
   return candidates.sort((a, b) => (a.superblock.generation > b.superblock.generation ? -1 : a.superblock.generation < b.superblock.generation ? 1 : 0))
@@ -331,7 +340,7 @@ function framesOf(region: Uint8Array, count: number): Uint8Array[] {
 /** Opens a whole database held in memory (§9). */
 function decode(bytes: Uint8Array): EmbeddedDatabase {
   const fileLength = BigInt(bytes.length)
-  for (const candidate of superblockCandidates(bytes.subarray(0, HEAD_BYTES))) {
+  for (const candidate of superblockCandidates(bytes)) {
     const range = snapshotRange(candidate, fileLength)
     if (range === undefined) continue
     const snapshot = bytes.subarray(Number(range.offset), Number(range.offset + range.bytes))

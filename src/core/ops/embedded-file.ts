@@ -1,3 +1,4 @@
+import {readSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
 
 import {crc32} from '../codec/crc.js'
@@ -32,7 +33,13 @@ export async function streamEmbeddedSnapshot(
     const head = new Uint8Array(Math.min(HEAD_BYTES, Number(fileLength)))
     await handle.read(head, 0, head.length, 0)
     let first = true
-    for (const candidate of superblockCandidates(head)) {
+    const readRange = (offset: bigint, length: number): Uint8Array | undefined => {
+      if (offset + BigInt(length) > fileLength) return undefined
+      const bytes = new Uint8Array(length)
+      readSync(handle.fd, bytes, 0, length, Number(offset))
+      return bytes
+    }
+    for (const candidate of superblockCandidates(head, readRange)) {
       const range = snapshotRange(candidate, fileLength)
       if (range === undefined) continue
       if (!first) await onRestart()
