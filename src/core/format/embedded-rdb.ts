@@ -39,6 +39,30 @@ const FRAME_HEADER_BYTES = 36
 const LEGACY_FRAME_HEADER_BYTES = 16
 const SNAPSHOT_MAGIC = [0x52, 0x44, 0x53, 0x54] // "RDST"
 
+/** Where the WAL and the snapshot are: the fields superblocks and the manifest share, in the same order. */
+type Regions = Pick<EmbeddedManifest, 'wal_region_offset' | 'wal_region_bytes' | 'wal_recovery_boundary' | 'snapshot_offset' | 'snapshot_bytes' | 'snapshot_checksum'>
+
+function readRegions(reader: ByteReader): Regions {
+  return {
+    wal_region_offset: reader.u64(),
+    wal_region_bytes: reader.u64(),
+    wal_recovery_boundary: reader.u64(),
+    snapshot_offset: reader.u64(),
+    snapshot_bytes: reader.u64(),
+    snapshot_checksum: reader.u32(),
+  }
+}
+
+function writeRegions(writer: ByteWriter, regions: Regions): void {
+  writer
+    .u64(regions.wal_region_offset)
+    .u64(regions.wal_region_bytes)
+    .u64(regions.wal_recovery_boundary)
+    .u64(regions.snapshot_offset)
+    .u64(regions.snapshot_bytes)
+    .u32(regions.snapshot_checksum)
+}
+
 export function decodeSuperblock(block: Uint8Array, slot: 0 | 1): EmbeddedSuperblock {
   if (block.length < SUPERBLOCK_BYTES) throw new FormatError(`superblock ${slot} is truncated`)
   const stored = new DataView(block.buffer, block.byteOffset).getUint32(SUPERBLOCK_BYTES - 4, true)
@@ -57,12 +81,7 @@ export function decodeSuperblock(block: Uint8Array, slot: 0 | 1): EmbeddedSuperb
     manifest_offset: reader.u64(),
     manifest_len: reader.u64(),
     manifest_checksum: reader.u32(),
-    wal_region_offset: reader.u64(),
-    wal_region_bytes: reader.u64(),
-    wal_recovery_boundary: reader.u64(),
-    snapshot_offset: reader.u64(),
-    snapshot_bytes: reader.u64(),
-    snapshot_checksum: reader.u32(),
+    ...readRegions(reader),
     checksum: stored,
   }
 }
@@ -77,12 +96,7 @@ export function encodeSuperblock(superblock: Omit<EmbeddedSuperblock, 'checksum'
     .u64(superblock.manifest_offset)
     .u64(superblock.manifest_len)
     .u32(superblock.manifest_checksum)
-    .u64(superblock.wal_region_offset)
-    .u64(superblock.wal_region_bytes)
-    .u64(superblock.wal_recovery_boundary)
-    .u64(superblock.snapshot_offset)
-    .u64(superblock.snapshot_bytes)
-    .u32(superblock.snapshot_checksum)
+  writeRegions(writer, superblock)
   writer.bytes(new Uint8Array(SUPERBLOCK_BYTES - 4 - writer.length))
   return writer.sealWithCrc().finish()
 }
@@ -94,12 +108,7 @@ export function decodeEmbeddedManifest(bytes: Uint8Array): EmbeddedManifest {
   if (version !== 1) throw new FormatError(`embedded manifest has unsupported version ${version}`)
   const manifest = {
     version,
-    wal_region_offset: reader.u64(),
-    wal_region_bytes: reader.u64(),
-    wal_recovery_boundary: reader.u64(),
-    snapshot_offset: reader.u64(),
-    snapshot_bytes: reader.u64(),
-    snapshot_checksum: reader.u32(),
+    ...readRegions(reader),
     created_at_unix_ms: reader.u128(),
     checksum: new DataView(bytes.buffer, bytes.byteOffset).getUint32(bytes.length - 4, true),
   }
@@ -108,18 +117,9 @@ export function decodeEmbeddedManifest(bytes: Uint8Array): EmbeddedManifest {
 }
 
 export function encodeEmbeddedManifest(manifest: Omit<EmbeddedManifest, 'checksum' | 'version'>): Uint8Array {
-  return new ByteWriter(MANIFEST_BYTES)
-    .ascii(MANIFEST_MAGIC)
-    .u32(1)
-    .u64(manifest.wal_region_offset)
-    .u64(manifest.wal_region_bytes)
-    .u64(manifest.wal_recovery_boundary)
-    .u64(manifest.snapshot_offset)
-    .u64(manifest.snapshot_bytes)
-    .u32(manifest.snapshot_checksum)
-    .u128(manifest.created_at_unix_ms)
-    .sealWithCrc()
-    .finish()
+  const writer = new ByteWriter(MANIFEST_BYTES).ascii(MANIFEST_MAGIC).u32(1)
+  writeRegions(writer, manifest)
+  return writer.u128(manifest.created_at_unix_ms).sealWithCrc().finish()
 }
 
 /** The manifest a superblock stands for when its own cannot be read. */
