@@ -105,3 +105,16 @@ test('no backup to restore exits 6', async () => {
   const result = await runCli(['basebackup', 'materialize', '--data-path', data, '--to', '/tmp/never.rdb'])
   assert.equal(result.exitCode, 6)
 })
+
+test('the latest backup is refused when WAL no longer reaches back to it, unless named', async () => {
+  const {dir, data, backups} = await primary()
+  rmSync(backups, {recursive: true})
+  const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(100, 1)])
+  assert.equal((await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', '10'], {input: snapshot})).exitCode, 0)
+  for (const segment of ['00000000000000000000.redwal', '00000000000000000001.redwal']) rmSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'wal', segment))
+  const stale = await runCli(['basebackup', 'materialize', '--data-path', data, '--to', path.join(dir, 'stale.rdb')])
+  assert.equal(stale.exitCode, 6)
+  assert.match(stale.stderr, /older than the oldest WAL kept \(LSN 2097152\)/)
+  const named = await runCli(['basebackup', 'materialize', '--data-path', data, '--to', path.join(dir, 'stale.rdb'), '--checkpoint-lsn', '10'])
+  assert.equal(named.exitCode, 0, named.stderr)
+})

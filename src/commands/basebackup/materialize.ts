@@ -11,7 +11,7 @@ import {startProgress} from '../../ui/progress.js'
 
 export default class BasebackupMaterialize extends RedreplCommand {
   static override summary = 'Rebuild a database from a base backup (standalone, or staged for a rebootstrap).'
-  static override description = `Picks the base backup by --manifest, or by --checkpoint-lsn, or the latest on the current timeline; reads its chunks in order, verifying each chunk's size and CRC and the whole snapshot's CRC, and writes an embedded .rdb database holding that snapshot. The snapshot is moved verbatim: a RedDB replica additionally rewrites its replication settings inside it, which the node does itself when it starts.
+  static override description = `Picks the base backup by --manifest, or by --checkpoint-lsn, or the latest usable one on the current timeline (its checkpoint still covered by the WAL kept, so the node can catch up; exit 6 otherwise); reads its chunks in order, verifying each chunk's size and CRC and the whole snapshot's CRC, and writes an embedded .rdb database holding that snapshot. The snapshot is moved verbatim: a RedDB replica additionally rewrites its replication settings inside it, which the node does itself when it starts.
 
 --to PATH writes a standalone database (refusing to replace an existing file unless --force). --rebootstrap stages it the way a RedDB replica does: it writes D's rebootstrap pending database (D with its extension replaced by rebootstrap.pending.rdb) and then the ready marker {pending_path, checkpoint_lsn, timeline}, so the node swaps it in at its next start.
 

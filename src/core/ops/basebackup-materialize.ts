@@ -1,7 +1,7 @@
 import {stat} from 'node:fs/promises'
 
 import {FormatError, notFound, refused, RedreplError} from '../errors.js'
-import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
+import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {createDatabaseHead} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
 import {writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
@@ -10,7 +10,7 @@ import {writeAll} from '../fs/stream.js'
 import {dataPathArtifacts, Layout} from '../layout.js'
 import type {BasebackupManifest} from '../model.js'
 import {streamVerifiedChunks} from './basebackup-chunks.js'
-import {listBasebackups, readCurrentTimeline} from './node-state.js'
+import {listBasebackups, readCurrentTimeline, readOldestAvailableLsn} from './node-state.js'
 
 export type ManifestChoice = {manifestPath: string} | {checkpointLsn: bigint} | {latest: true}
 
@@ -25,18 +25,29 @@ export interface MaterializeReport {
   marker_path?: string
 }
 
-/** The manifest to restore: named, by checkpoint, or the latest on the current timeline. */
+/**
+ * The manifest to restore: named, by checkpoint, or the latest usable one on
+ * the current timeline — usable meaning its checkpoint is still covered by
+ * the WAL kept (§6), so a node restored from it can catch up.
+ */
 export async function chooseBasebackup(layout: Layout, choice: ManifestChoice): Promise<{path: string; manifest: BasebackupManifest}> {
   if ('manifestPath' in choice) return {path: choice.manifestPath, manifest: await readArtifact(choice.manifestPath, basebackupManifestCodec, {nowMs: 0n})}
   const timeline = await readCurrentTimeline(layout)
-  const backups = await listBasebackups(layout, timeline)
-  const onTimeline = backups.filter((backup) => backup.manifest.timeline === timeline)
-  const chosen = 'checkpointLsn' in choice ? onTimeline.filter((backup) => backup.manifest.checkpoint_lsn === choice.checkpointLsn).at(-1) : onTimeline.at(-1)
-  if (chosen === undefined) {
-    const what = 'checkpointLsn' in choice ? `with checkpoint LSN ${choice.checkpointLsn}` : 'at all'
-    throw notFound(`no base backup ${what} on timeline ${timeline} in ${layout.basebackupDir(timeline)}`)
+  const onTimeline = (await listBasebackups(layout, timeline)).filter((backup) => backup.manifest.timeline === timeline)
+  if ('checkpointLsn' in choice) {
+    const chosen = onTimeline.filter((backup) => backup.manifest.checkpoint_lsn === choice.checkpointLsn).at(-1)
+    if (chosen === undefined) throw notFound(`no base backup with checkpoint LSN ${choice.checkpointLsn} on timeline ${timeline} in ${layout.basebackupDir(timeline)}`)
+    return chosen
   }
-  return chosen
+  const latest = onTimeline.at(-1)
+  if (latest === undefined) throw notFound(`no base backup on timeline ${timeline} in ${layout.basebackupDir(timeline)}`)
+  const available = await readOldestAvailableLsn(layout, timeline)
+  if (!isUsableForCatchup(latest.manifest, timeline, available)) {
+    throw notFound(
+      `the newest base backup (checkpoint ${latest.manifest.checkpoint_lsn}) is older than the oldest WAL kept (LSN ${available}): a node restored from it could not catch up; name one with --checkpoint-lsn or --manifest to restore it anyway`,
+    )
+  }
+  return latest
 }
 
 /**
