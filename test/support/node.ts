@@ -14,7 +14,7 @@ export function jsonOf(result: CliResult): JsonObject {
 /** Holds an exclusive flock on `file` in a child process, as a running RedDB node does. */
 export async function holdFlock(file: string): Promise<ChildProcess> {
   const child = spawn('flock', ['-x', file, 'sleep', '60'], {stdio: 'ignore'})
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 250; i++) {
     await sleep(20)
     const held = readFileSync('/proc/locks', 'utf8')
       .split('\n')
