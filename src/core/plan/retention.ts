@@ -81,13 +81,18 @@ export function planRetention(input: RetentionInput): RetentionPlan {
 
   const segments = [...input.segments].sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0))
   const before = segments.reduce((sum, segment) => sum + segment.bytes, 0n)
-  const verdicts: SegmentVerdict[] = segments.map((segment) => {
-    const pinned = pin(segment.index)
-    const base = {index: segment.index, bytes: segment.bytes, start_lsn: segment.index * size, end_lsn: (segment.index + 1n) * size - 1n}
-    if (pinned !== null) return {...base, action: 'keep', reason: pinned}
-    if (segment.index >= current) return {...base, action: 'keep', reason: segment.index === current ? 'current segment' : 'ahead of the current segment'}
-    if (segment.index >= keepFrom) return {...base, action: 'keep', reason: windowReason}
-    return {...base, action: 'remove', reason: 'released below the window'}
+  const verdicts: SegmentVerdict[] = segments.map(({index, bytes}) => {
+    const start_lsn = index * size
+    const pinned = pin(index)
+    const [action, reason]: [SegmentVerdict['action'], string] =
+      pinned !== null
+        ? ['keep', pinned]
+        : index >= current
+          ? ['keep', index === current ? 'current segment' : 'ahead of the current segment']
+          : index >= keepFrom
+            ? ['keep', windowReason]
+            : ['remove', 'released below the window']
+    return {index, bytes, start_lsn, end_lsn: start_lsn + size - 1n, action, reason}
   })
 
   let after = before - verdicts.filter((v) => v.action === 'remove').reduce((sum, v) => sum + v.bytes, 0n)
