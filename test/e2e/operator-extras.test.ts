@@ -67,3 +67,14 @@ test('the demo builds a layout and runs the whole runbook green', async () => {
   assert.match(result.stdout, /Runbook complete/)
   assert.ok(existsSync(path.join(dir, 'replica-c', 'data.rebootstrap.ready')))
 })
+
+test('a data path without a layout is refused (exit 6), not read as an empty node', async () => {
+  const dir = await scratch.dir()
+  const typo = path.join(dir, 'dta.rdb')
+  for (const args of [['slots', 'show'], ['wal', 'plan'], ['wal', 'prune'], ['timeline', 'show'], ['layout', 'verify'], ['basebackup', 'create', '--snapshot', '-']]) {
+    const result = await runCli([...args, '--data-path', typo], {input: 'RDST'})
+    assert.equal(result.exitCode, 6, `${args.join(' ')}: ${result.stderr}`)
+    assert.match(result.stderr, /no RedDB layout at .*dta\.primary-replica/)
+  }
+  assert.ok(!existsSync(path.join(dir, 'dta.primary-replica')))
+})

@@ -1,7 +1,7 @@
 import path from 'node:path'
 
-import {Layout} from '../../core/layout.js'
 import {listBasebackupReport} from '../../core/ops/basebackup-inspect.js'
+import {openLayout} from '../../core/ops/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
@@ -18,7 +18,7 @@ export default class BasebackupList extends RedreplCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(BasebackupList)
     this.json = flags.json
-    const report = await listBasebackupReport(Layout.fromDataPath(requireDataPath(flags['data-path'])))
+    const report = await listBasebackupReport(await openLayout(requireDataPath(flags['data-path'])))
     await this.emit(report, () => {
       if (report.basebackups.length === 0) {
         this.say(`no base backup on timeline ${report.timeline}`)

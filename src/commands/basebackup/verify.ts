@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {Layout} from '../../core/layout.js'
 import {verifyBasebackup} from '../../core/ops/basebackup-inspect.js'
+import {openLayout} from '../../core/ops/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
@@ -23,7 +23,7 @@ export default class BasebackupVerify extends RedreplCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(BasebackupVerify)
     this.json = flags.json
-    const layout = Layout.fromDataPath(requireDataPath(flags['data-path']))
+    const layout = await openLayout(requireDataPath(flags['data-path']))
     const choice = flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true as const}
     const progress = startProgress('verify', !flags.json)
     const report = await verifyBasebackup(layout, choice, (done, total) => progress.update(done, total)).finally(() => progress.stop())

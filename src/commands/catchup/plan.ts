@@ -1,5 +1,5 @@
-import {Layout} from '../../core/layout.js'
 import {planReplicaCatchup} from '../../core/ops/catchup.js'
+import {openLayout} from '../../core/ops/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
@@ -26,7 +26,7 @@ The oldest available LSN defaults to the start LSN of the oldest WAL segment on 
   async run(): Promise<void> {
     const {flags} = await this.parse(CatchupPlan)
     this.json = flags.json
-    const layout = Layout.fromDataPath(requireDataPath(flags['data-path']))
+    const layout = await openLayout(requireDataPath(flags['data-path']))
     const report = await planReplicaCatchup(layout, flags['replica-lsn'], flags['available-from-lsn'])
     await this.emit(report, () => {
       this.say(`${paint.bold(report.mode)}: replica at ${report.replica_lsn}, WAL available from ${report.available_from_lsn} (timeline ${report.timeline})`)

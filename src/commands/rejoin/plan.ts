@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {usageError} from '../../core/errors.js'
-import {Layout} from '../../core/layout.js'
+import {openLayout} from '../../core/ops/open-layout.js'
 import {planNodeRejoin, readNodePosition, type NodePosition} from '../../core/ops/rejoin.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
@@ -39,7 +39,7 @@ Prints the decision with the state fields RedDB records for it (state, rejoin_no
   async run(): Promise<void> {
     const {flags} = await this.parse(RejoinPlan)
     this.json = flags.json
-    const layout = Layout.fromDataPath(requireDataPath(flags['data-path']))
+    const layout = await openLayout(requireDataPath(flags['data-path']))
     let node: NodePosition
     if (flags['node-data-path'] !== undefined) node = await readNodePosition(flags['node-data-path'])
     else if (flags['node-timeline'] !== undefined && flags['node-flushed-lsn'] !== undefined) {

@@ -42,7 +42,7 @@ Safe next to a live node; serialised with other redrepl writers by the layout lo
     assertPlainComponent(flags.replica, 'replica id')
     if (!flags['from-wal'] && process.stdin.isTTY) throw usageError('pipe records as JSON lines on stdin, or use --from-wal')
     const records = flags['from-wal'] ? undefined : parseRecordLines(await text(process.stdin))
-    const report = await withWriteGuard({dataPath, command: 'relay append', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, async (layout) =>
+    const report = await withWriteGuard({dataPath, command: 'relay append', safeNextToLiveNode: true, waitMs: flags.wait * 1000, createLayout: true}, async (layout) =>
       appendRelay(layout, flags.replica, records ?? (await readWalRecords(layout, flags['from-lsn']!, flags['to-lsn']!)), flags['applied-lsn']),
     )
     await this.emit(report, () => {

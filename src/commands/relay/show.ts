@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {EXIT_CODES} from '../../core/errors.js'
-import {Layout} from '../../core/layout.js'
+import {openLayout} from '../../core/ops/open-layout.js'
 import {showRelay} from '../../core/ops/relay-show.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
@@ -23,7 +23,7 @@ export default class RelayShow extends RedreplCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(RelayShow)
     this.json = flags.json
-    const report = await showRelay(Layout.fromDataPath(requireDataPath(flags['data-path'])), flags.replica)
+    const report = await showRelay(await openLayout(requireDataPath(flags['data-path'])), flags.replica)
     await this.emit(report, () => {
       const m = report.manifest
       this.say(

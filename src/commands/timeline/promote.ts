@@ -2,8 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
-import {Layout} from '../../core/layout.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
+import {openLayout} from '../../core/ops/open-layout.js'
 import {promote} from '../../core/ops/promote.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, dryRunFlag, forceFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
@@ -45,7 +45,7 @@ Name the replica with --replica and --applied-lsn, or let --auto choose it the w
     const dataPath = requireDataPath(flags['data-path'])
     const options = {replicaId: flags.replica, appliedLsn: flags['applied-lsn'], expectTimeline: flags['expect-timeline'], dryRun: flags['dry-run'], nowMs: nowMs()}
     const report = flags['dry-run']
-      ? await promote(Layout.fromDataPath(dataPath), options)
+      ? await promote(await openLayout(dataPath), options)
       : await withWriteGuard({dataPath, command: 'timeline promote', force: flags.force, waitMs: flags.wait * 1000}, (layout) => promote(layout, options))
     await this.emit(report, () => {
       const verb = report.dry_run ? 'would promote' : 'promoted'

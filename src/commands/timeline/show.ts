@@ -1,4 +1,4 @@
-import {Layout} from '../../core/layout.js'
+import {openLayout} from '../../core/ops/open-layout.js'
 import {showTimeline} from '../../core/ops/timeline-show.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
@@ -22,7 +22,7 @@ A node without a history file is on timeline 1; that is reported, not treated as
   async run(): Promise<void> {
     const {flags} = await this.parse(TimelineShow)
     this.json = flags.json
-    const report = await showTimeline(Layout.fromDataPath(requireDataPath(flags['data-path'])))
+    const report = await showTimeline(await openLayout(requireDataPath(flags['data-path'])))
     await this.emit(report, () => {
       if (!report.history_exists) {
         this.say(`no timeline history at ${report.history_path}: the node is on timeline 1`)

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {U64_MAX} from '../../core/codec/limits.js'
 import {toHex} from '../../core/codec/hex.js'
 import {usageError} from '../../core/errors.js'
-import {Layout} from '../../core/layout.js'
+import {openLayout} from '../../core/ops/open-layout.js'
 import {dumpLsnRange, dumpSegmentFile} from '../../core/ops/wal-dump.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, u64Flag} from '../../ui/flags.js'
@@ -50,7 +50,7 @@ export default class WalDump extends RedreplCommand {
     const format = flags.payload as PayloadFormat
     let records
     if (args.file !== undefined) records = await dumpSegmentFile(args.file)
-    else if (flags['data-path']) records = await dumpLsnRange(Layout.fromDataPath(flags['data-path']), flags['from-lsn'] ?? 0n, flags['to-lsn'] ?? U64_MAX)
+    else if (flags['data-path']) records = await dumpLsnRange(await openLayout(flags['data-path']), flags['from-lsn'] ?? 0n, flags['to-lsn'] ?? U64_MAX)
     else throw usageError('give a segment FILE, or --data-path with an LSN range')
     const rows = records.map((record) => ({
       segment_index: record.segment_index,

@@ -1,4 +1,4 @@
-import {Layout} from '../../core/layout.js'
+import {openLayout} from '../../core/ops/open-layout.js'
 import {planWalRetention} from '../../core/ops/wal-retention.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {requireDataPath} from '../../ui/flags.js'
@@ -23,7 +23,7 @@ No slot catalog means no plan: RedDB prunes nothing then. After a failover RedDB
   async run(): Promise<void> {
     const {flags} = await this.parse(WalPlan)
     this.json = flags.json
-    const report = await planWalRetention(Layout.fromDataPath(requireDataPath(flags['data-path'])), walPlanOptions(flags))
+    const report = await planWalRetention(await openLayout(requireDataPath(flags['data-path'])), walPlanOptions(flags))
     await this.emit(report, () => {
       this.say(renderWalSummary(report, 'would remove'))
       if (report.segments.length > 0) this.say(renderSegmentTable(report))

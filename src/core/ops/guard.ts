@@ -4,6 +4,7 @@ import {writeFailure} from '../fs/atomic.js'
 import {acquireLayoutLock} from '../fs/lock.js'
 import {assertNoLiveNode} from '../fs/live-node.js'
 import {Layout} from '../layout.js'
+import {openLayout} from './open-layout.js'
 
 export interface WriteGuardOptions {
   /** The node's data path D, whose flock tells whether RedDB is running. */
@@ -16,6 +17,8 @@ export interface WriteGuardOptions {
   force?: boolean
   /** How long to wait for another redrepl run's lock, in ms (default: fail at once). */
   waitMs?: number
+  /** Create the layout root when it does not exist yet (a new replica's relay log); otherwise refuse (exit 6). */
+  createLayout?: boolean
 }
 
 /**
@@ -25,7 +28,7 @@ export interface WriteGuardOptions {
  */
 export async function withWriteGuard<T>(options: WriteGuardOptions, work: (layout: Layout) => Promise<T>): Promise<T> {
   if (!options.safeNextToLiveNode) await assertNoLiveNode(options.dataPath, {force: options.force ?? false})
-  const layout = Layout.fromDataPath(options.dataPath)
+  const layout = options.createLayout ? Layout.fromDataPath(options.dataPath) : await openLayout(options.dataPath)
   await mkdir(layout.root, {recursive: true}).catch((error) => {
     throw writeFailure(layout.root, error)
   })

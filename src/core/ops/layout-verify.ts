@@ -13,10 +13,11 @@ import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {walSegmentCodec} from '../format/wal-segment.js'
 import {resolveContained} from '../fs/contained.js'
 import {decodeFile, readFileIfExists} from '../fs/read.js'
-import {dataPathArtifacts, Layout, parseTimelineDirName, parseWalSegmentName, RELAY_MANIFEST_FILE, SLOT_CATALOG_FILE} from '../layout.js'
+import {dataPathArtifacts, parseTimelineDirName, parseWalSegmentName, RELAY_MANIFEST_FILE, SLOT_CATALOG_FILE} from '../layout.js'
 import {streamVerifiedChunks} from './basebackup-chunks.js'
 import {streamEmbeddedSnapshot} from './embedded-file.js'
 import {listDir} from './node-state.js'
+import {openLayout} from './open-layout.js'
 
 export type Severity = 'error' | 'warning'
 
@@ -151,7 +152,7 @@ async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): 
  * leftovers of interrupted writes. Reads only.
  */
 export async function verifyLayout(dataPath: string, nowMs: bigint): Promise<VerifyReport> {
-  const layout = Layout.fromDataPath(dataPath)
+  const layout = await openLayout(dataPath)
   const verifier = new Verifier(path.dirname(layout.root))
   const history = await verifier.decode(layout.historyPath, timelineHistoryCodec, nowMs)
   const known = new Set((history?.model.entries ?? [{timeline: 1n}]).map((entry) => entry.timeline))

@@ -5,6 +5,7 @@ import {Layout} from '../layout.js'
 import {initialHistory} from '../plan/promotion.js'
 import {planRejoin, type RejoinPlan} from '../plan/rejoin.js'
 import {listRelayReplicas, readCurrentTimeline, readHistory, readOldestAvailableLsn, readWalHead} from './node-state.js'
+import {openLayout} from './open-layout.js'
 
 export interface NodePosition {
   timeline: bigint
@@ -15,7 +16,7 @@ export interface NodePosition {
 
 /** An old node's timeline and flushed LSN, read off its own layout: its WAL head, else its relay manifest. */
 export async function readNodePosition(nodeDataPath: string): Promise<NodePosition> {
-  const layout = Layout.fromDataPath(nodeDataPath)
+  const layout = await openLayout(nodeDataPath)
   const timeline = await readCurrentTimeline(layout)
   const head = await readWalHead(layout, timeline)
   if (head !== null) return {timeline, flushedLsn: head, source: 'wal-head'}

@@ -1,7 +1,8 @@
 import {catalogRetentionFloor, slotRetentionFloor} from '../format/slot-catalog.js'
-import {dataPathArtifacts, Layout} from '../layout.js'
+import {dataPathArtifacts} from '../layout.js'
 import type {ReplicationSlot} from '../model.js'
 import {readCurrentTimeline, readLegacySlotStore, readSlotCatalog, readWalHead} from './node-state.js'
+import {openLayout} from './open-layout.js'
 
 export interface SlotRow extends ReplicationSlot {
   source: 'catalog' | 'legacy'
@@ -23,7 +24,7 @@ export interface SlotsReport {
 
 /** Every slot of the current timeline: the binary catalog and, if present, the legacy JSON store. */
 export async function showSlots(dataPath: string, nowMs: bigint): Promise<SlotsReport> {
-  const layout = Layout.fromDataPath(dataPath)
+  const layout = await openLayout(dataPath)
   const timeline = await readCurrentTimeline(layout)
   const head = await readWalHead(layout, timeline)
   const catalog = await readSlotCatalog(layout, timeline)
