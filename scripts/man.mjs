@@ -18,7 +18,7 @@ const EXIT_CODES = [
   ['3', 'an artifact is corrupt or breaks a rule of the format'],
   ['4', 'refused by a safety check (live RedDB node, timeline mismatch, would overwrite)'],
   ['5', 'another redrepl run holds the layout lock'],
-  ['6', 'nothing found: no such file, backup, manifest or replica'],
+  ['6', 'nothing found: no such file, no layout at the data path, no such backup, manifest or replica'],
 ]
 
 const esc = (text) =>
