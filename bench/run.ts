@@ -70,7 +70,7 @@ const say = (text: string) => process.stderr.write(`${text}\n`)
 function snapshotBench(dir: string): void {
   say(`snapshot: writing a ${SNAPSHOT_MIB} MiB database…`)
   const data = path.join(dir, 'node', 'data.rdb')
-  mkdirSync(path.dirname(data), {recursive: true})
+  mkdirSync(Layout.fromDataPath(data).root, {recursive: true})
   const block = Buffer.alloc(16 * 1024 * 1024)
   for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i)
   const blocks = SNAPSHOT_MIB / 16
