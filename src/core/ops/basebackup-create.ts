@@ -8,7 +8,7 @@ import {basebackupManifestCodec, DEFAULT_CHUNK_BYTES, MAX_CHUNKS} from '../forma
 import {fsyncDir, writeFailure, writeFileAtomic} from '../fs/atomic.js'
 import {crashPoint} from '../fs/crash.js'
 import {isProcessAlive} from '../fs/processes.js'
-import {pumpRange, writeAll} from '../fs/stream.js'
+import {pumpRange, writeAllAt} from '../fs/stream.js'
 import {basebackupChunkRelativePath, basebackupManifestName, basebackupSnapshotName, Layout, pad20} from '../layout.js'
 import type {BasebackupChunk, BasebackupManifest} from '../model.js'
 import {streamEmbeddedSnapshot} from './embedded-file.js'
@@ -46,6 +46,10 @@ class ChunkWriter {
   snapshotCrc = 0
   private handle: FileHandle | undefined
   private readonly flushing: Array<Promise<void>> = []
+  /** Writes issued to the open chunk file and not yet known complete. */
+  private chunkWrites: Array<Promise<void>> = []
+  /** Serialises the cutting of pieces, so they are taken in arrival order. */
+  private order: Promise<void> = Promise.resolve()
   private chunkCrc = 0
   private chunkBytes = 0n
 
@@ -61,7 +65,24 @@ class ChunkWriter {
     return this.handle === undefined ? this.snapshotCrc : crc32Combine(this.snapshotCrc, this.chunkCrc, this.chunkBytes)
   }
 
-  async write(piece: Uint8Array): Promise<void> {
+  /**
+   * Takes the next piece of the snapshot. Pieces are cut and CRC'd strictly
+   * in the order they arrive, even when the caller does not wait; their
+   * writes (positional, so several can be in flight across chunk files)
+   * complete when the returned promise does — only then may the caller
+   * reuse the piece's buffer.
+   */
+  write(piece: Uint8Array): Promise<void> {
+    const issued = this.order.then(() => this.issue(piece))
+    this.order = issued.then(
+      () => {},
+      () => {},
+    )
+    return issued.then((writes) => Promise.all(writes)).then(() => {})
+  }
+
+  private async issue(piece: Uint8Array): Promise<Array<Promise<void>>> {
+    const writes: Array<Promise<void>> = []
     let at = 0
     while (at < piece.length) {
       if (this.handle === undefined || this.chunkBytes === this.chunkSize) {
@@ -70,12 +91,16 @@ class ChunkWriter {
       }
       const room = Number(this.chunkSize - this.chunkBytes < BigInt(piece.length - at) ? this.chunkSize - this.chunkBytes : BigInt(piece.length - at))
       const slice = piece.subarray(at, at + room)
-      await writeAll(this.handle!, slice)
+      const written = writeAllAt(this.handle!, slice, Number(this.chunkBytes))
+      written.catch(() => {})
+      this.chunkWrites.push(written)
+      writes.push(written)
       this.chunkCrc = crc32(slice, this.chunkCrc)
       this.chunkBytes += BigInt(room)
       this.total += BigInt(room)
       at += room
     }
+    return writes
   }
 
   private async openChunk(): Promise<void> {
@@ -94,7 +119,10 @@ class ChunkWriter {
     if (this.handle === undefined) return
     const handle = this.handle
     this.handle = undefined
-    const flushed = handle.sync().finally(() => handle.close())
+    const writes = this.chunkWrites.splice(0)
+    const flushed = Promise.all(writes)
+      .then(() => handle.sync())
+      .finally(() => handle.close())
     flushed.catch(() => {})
     this.flushing.push(flushed)
     if (this.flushing.length >= MAX_FLUSHING) await this.flushing.shift()
@@ -112,12 +140,15 @@ class ChunkWriter {
 
   /** Closes the last chunk and waits until every chunk is on disk; an empty snapshot still gets one empty chunk. */
   async finish(): Promise<void> {
+    await this.order
     if (this.handle === undefined && this.chunks.length === 0) await this.openChunk()
     await this.closeChunk()
     while (this.flushing.length > 0) await this.flushing.shift()
   }
 
   async abort(): Promise<void> {
+    await this.order
+    await Promise.allSettled(this.chunkWrites.splice(0))
     await this.handle?.close().catch(() => {})
     this.handle = undefined
     await Promise.allSettled(this.flushing.splice(0))
