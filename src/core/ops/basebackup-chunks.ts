@@ -12,7 +12,9 @@ import type {BasebackupManifest} from '../model.js'
  * checking each chunk's path (never outside basebackup/), size and CRC, the
  * whole snapshot's CRC. Any mismatch throws a FormatError naming the file;
  * pieces are handed over only as they are read, so memory stays bounded.
- * Returns the snapshot's first (up to) 4 bytes.
+ * `onPiece` may return before it is done with a piece (a write in flight):
+ * up to MAX_IN_FLIGHT pieces are, each in a buffer of its own. Returns the
+ * snapshot's first (up to) 4 bytes.
  */
 export async function streamVerifiedChunks(
   manifestPath: string,
@@ -35,6 +37,7 @@ export async function streamVerifiedChunks(
   const head = new Uint8Array(4)
   // Chunk k+1 is read while chunk k is handed on, so reads and writes overlap across chunk files too.
   const reads = new ReadAhead(files, manifest.chunks.map((chunk) => chunk.bytes))
+  const inFlight: Array<Promise<void>> = []
   try {
     for (const [k, chunk] of manifest.chunks.entries()) {
       let crc = 0
@@ -42,13 +45,18 @@ export async function streamVerifiedChunks(
         crc = crc32(piece, crc)
         if (done < 4n) head.set(piece.subarray(0, Number(4n - done)), Number(done))
         done += BigInt(piece.length)
-        await onPiece(piece, done)
+        const handled = Promise.resolve(onPiece(piece, done))
+        handled.catch(() => {})
+        inFlight.push(handled)
+        if (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift()
       }
       if (crc !== chunk.checksum) throw new FormatError(`chunk ${chunk.ordinal} checksum mismatch: stored ${hex32(chunk.checksum)}, computed ${hex32(crc)}`, files[k])
       snapshotCrc = crc32Combine(snapshotCrc, crc, chunk.bytes)
       crashPoint('basebackup-chunks:after-chunk')
     }
+    await Promise.all(inFlight)
   } finally {
+    await Promise.allSettled(inFlight)
     await reads.close()
   }
   if (snapshotCrc !== manifest.snapshot_checksum) {
@@ -59,14 +67,16 @@ export async function streamVerifiedChunks(
 
 const PIECE_BYTES = 4 * 1024 * 1024
 const DEPTH = 3
+const MAX_IN_FLIGHT = 2
 
 /**
  * Reads a sequence of files piece by piece, up to DEPTH pieces ahead of the
- * consumer (memory: DEPTH × PIECE_BYTES, whatever the files' sizes). A piece
- * is valid until the consumer asks for the one after it.
+ * consumer. A piece's buffer is reused only after the consumer has asked
+ * for MAX_IN_FLIGHT more pieces, so that many may still be in use (memory:
+ * (DEPTH + 1 + MAX_IN_FLIGHT) × PIECE_BYTES, whatever the files' sizes).
  */
 class ReadAhead {
-  private readonly pool = Array.from({length: DEPTH + 1}, () => Buffer.allocUnsafe(PIECE_BYTES))
+  private readonly pool = Array.from({length: DEPTH + 1 + MAX_IN_FLIGHT}, () => Buffer.allocUnsafe(PIECE_BYTES))
   private readonly queue: Array<Promise<{file: number; piece: Uint8Array}>> = []
   private next = 0
   private cursor = {file: 0, offset: 0n}

@@ -6,7 +6,7 @@ import {createDatabaseHead} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
 import {writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
 import {readArtifact} from '../fs/read.js'
-import {writeAll} from '../fs/stream.js'
+import {writeAllAt} from '../fs/stream.js'
 import {dataPathArtifacts, Layout} from '../layout.js'
 import type {BasebackupManifest} from '../model.js'
 import {streamVerifiedChunks} from './basebackup-chunks.js'
@@ -73,9 +73,11 @@ export async function materializeBasebackup(
     await writeStreamAtomic(
       target,
       async (out) => {
-        await writeAll(out, createDatabaseHead(manifest.snapshot_bytes, manifest.snapshot_checksum, nowMs))
+        const databaseHead = createDatabaseHead(manifest.snapshot_bytes, manifest.snapshot_checksum, nowMs)
+        await writeAllAt(out, databaseHead, 0)
+        // Positional writes: two pieces may be on their way to the file at once.
         const head = await streamVerifiedChunks(manifestPath, manifest, async (piece, done) => {
-          await writeAll(out, piece)
+          await writeAllAt(out, piece, databaseHead.length + Number(done) - piece.length)
           onProgress(done, manifest.snapshot_bytes)
         })
         // RedDB opens a database only when a snapshot of 4 bytes or more starts with RDST.
