@@ -78,3 +78,26 @@ test('a data path without a layout is refused (exit 6), not read as an empty nod
   }
   assert.ok(!existsSync(path.join(dir, 'dta.primary-replica')))
 })
+
+test('inspect of a database over 256 MiB: header shown, snapshot checked by streaming, --json refused', async () => {
+  const {crc32} = await import('../../src/core/codec/crc.js')
+  const {createDatabaseHead} = await import('../../src/core/format/embedded-rdb.js')
+  const {openSync, writeSync, ftruncateSync, closeSync} = await import('node:fs')
+  const size = 300 * 1024 * 1024
+  const zeros = Buffer.alloc(16 * 1024 * 1024)
+  let crc = crc32(Buffer.from('RDST'))
+  for (let left = size - 4; left > 0; left -= zeros.length) crc = crc32(zeros.subarray(0, Math.min(left, zeros.length)), crc)
+  const file = path.join(await scratch.dir(), 'big.rdb')
+  const fd = openSync(file, 'w')
+  const head = createDatabaseHead(BigInt(size), crc, 1700000000000n)
+  writeSync(fd, head)
+  writeSync(fd, Buffer.from('RDST'))
+  ftruncateSync(fd, head.length + size)
+  closeSync(fd)
+  const shown = await runCli(['inspect', file])
+  assert.equal(shown.exitCode, 0, shown.stderr)
+  assert.match(shown.stdout, /314572800 bytes, CRC checked/)
+  const json = await runCli(['inspect', '--json', file])
+  assert.equal(json.exitCode, 4)
+  assert.match(json.stderr, /too large to print as the JSON model/)
+})
