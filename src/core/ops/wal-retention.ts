@@ -104,7 +104,7 @@ export async function planWalRetention(layout: Layout, options: WalPlanOptions =
     }
     throw error
   }
-  const pathOf = new Map(files.map((file) => [file.index, file.path]))
+  // The plan lists the same segments in the same (index) order as the files.
   const segments = plan.segments
   return {
     ...base,
@@ -112,7 +112,7 @@ export async function planWalRetention(layout: Layout, options: WalPlanOptions =
     replica_floor_slot: plan.replica_floor_slot,
     retained_bytes_before_prune: plan.retained_bytes_before_prune,
     retained_bytes_after_prune: plan.retained_bytes_after_prune,
-    removable_segments: segments.filter((s) => s.action === 'remove').map(({index, bytes}) => ({index, path: pathOf.get(index)!, bytes})),
+    removable_segments: segments.flatMap((s, i) => (s.action === 'remove' ? [{index: s.index, path: files[i].path, bytes: s.bytes}] : [])),
     segments,
     note: base.catalog_timeline_adopted ? `slot catalog of timeline ${catalog.timeline} adopted as timeline ${timeline}'s` : null,
   }

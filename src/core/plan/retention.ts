@@ -79,7 +79,9 @@ export function planRetention(input: RetentionInput): RetentionPlan {
     return null
   }
 
-  const segments = [...input.segments].sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0))
+  // Listings arrive sorted; sort only when they are not.
+  const sorted = input.segments.every((segment, i) => i === 0 || input.segments[i - 1].index < segment.index)
+  const segments = sorted ? input.segments : [...input.segments].sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0))
   const before = segments.reduce((sum, segment) => sum + segment.bytes, 0n)
   const verdicts: SegmentVerdict[] = segments.map(({index, bytes}) => {
     const start_lsn = index * size
