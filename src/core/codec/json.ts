@@ -205,29 +205,29 @@ function quote(text: string): string {
  * otherwise the layout is serde_json's pretty form (`"key": value`).
  */
 export function stringifyJson(value: unknown, indent = 2, sortKeys = false): string {
-  // Appends to one array of parts: documents of 100,000 segments stay linear and light on garbage.
-  const parts: string[] = []
+  // One string grown by appending (V8 joins the pieces once, at the end): linear for 100,000-segment documents.
+  let out = ''
   const colon = indent > 0 ? ': ' : ':'
   const indents: string[] = []
   const indentOf = (depth: number) => (indents[depth] ??= indent > 0 ? `\n${' '.repeat(indent * depth)}` : '')
   const write = (item: unknown, depth: number): void => {
     if (item === null || item === undefined) {
-      parts.push('null')
+      out += 'null'
       return
     }
     switch (typeof item) {
       case 'bigint':
-        parts.push(item.toString())
+        out += item.toString()
         return
       case 'number':
         if (!Number.isFinite(item)) throw new TypeError('non-finite number in JSON output')
-        parts.push(JSON.stringify(item))
+        out += JSON.stringify(item)
         return
       case 'boolean':
-        parts.push(item ? 'true' : 'false')
+        out += item ? 'true' : 'false'
         return
       case 'string':
-        parts.push(quote(item))
+        out += quote(item)
         return
       case 'object':
         break
@@ -237,15 +237,15 @@ export function stringifyJson(value: unknown, indent = 2, sortKeys = false): str
     const inner = indentOf(depth + 1)
     if (Array.isArray(item)) {
       if (item.length === 0) {
-        parts.push('[]')
+        out += '[]'
         return
       }
-      parts.push('[')
+      out += '['
       for (let i = 0; i < item.length; i++) {
-        parts.push(i === 0 ? inner : `,${inner}`)
+        out += i === 0 ? inner : `,${inner}`
         write(item[i], depth + 1)
       }
-      parts.push(`${indentOf(depth)}]`)
+      out += `${indentOf(depth)}]`
       return
     }
     const record = item as Record<string, unknown>
@@ -254,14 +254,14 @@ export function stringifyJson(value: unknown, indent = 2, sortKeys = false): str
     let first = true
     for (const key of keys) {
       if (record[key] === undefined) continue
-      parts.push(first ? `{${inner}` : `,${inner}`, quote(key), colon)
+      out += (first ? `{${inner}` : `,${inner}`) + quote(key) + colon
       first = false
       write(record[key], depth + 1)
     }
-    parts.push(first ? '{}' : `${indentOf(depth)}}`)
+    out += first ? '{}' : `${indentOf(depth)}}`
   }
   write(value, 0)
-  return parts.join('')
+  return out
 }
 
 /** Orders strings by their UTF-8 bytes (as Rust's String ordering does). */
