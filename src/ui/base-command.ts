@@ -1,6 +1,6 @@
-import {Command} from '@oclif/core'
+import {Command} from './oclif.js'
 
-import {stringifyJson} from '../core/codec/json.js'
+import {writeJson} from '../core/codec/json.js'
 import {EXIT_CODES, RedreplError} from '../core/errors.js'
 import {loadStyle} from './style.js'
 
@@ -14,7 +14,10 @@ export abstract class RedreplCommand extends Command {
 
   /** Prints the JSON document when --json was given, else runs the human renderer. */
   protected async emit(document: unknown, human: () => void): Promise<void> {
-    if (this.json) process.stdout.write(`${stringifyJson(document)}\n`)
+    if (this.json) {
+      writeJson(document, (piece) => process.stdout.write(piece))
+      process.stdout.write('\n')
+    }
     else {
       await loadStyle()
       human()

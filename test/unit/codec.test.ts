@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
 import {crc32} from '../../src/core/codec/crc.js'
-import {asUnsigned, parseJson, stringifyJson} from '../../src/core/codec/json.js'
+import {asUnsigned, parseJson, stringifyJson, writeJson} from '../../src/core/codec/json.js'
 import {U64_MAX} from '../../src/core/codec/limits.js'
 import {ByteReader} from '../../src/core/codec/reader.js'
 import {checkCount, openSealed} from '../../src/core/codec/sealed.js'
@@ -82,6 +82,18 @@ test('stringify prints bigint exactly, compact or pretty, optionally sorted', ()
   const value = {z: 1n << 64n, a: [1n, 'x'], e: [], o: {}}
   assert.equal(stringifyJson(value, 0), '{"z":18446744073709551616,"a":[1,"x"],"e":[],"o":{}}')
   assert.equal(stringifyJson(value, 2, true), '{\n  "a": [\n    1,\n    "x"\n  ],\n  "e": [],\n  "o": {},\n  "z": 18446744073709551616\n}')
+})
+
+test('a large document reaches the sink in bounded pieces that join to the whole', () => {
+  const segments = Array.from({length: 20_000}, (_, i) => ({index: BigInt(i), reason: `kept "${i}"`, end: (1n << 64n) - BigInt(i)}))
+  const pieces: string[] = []
+  writeJson({segments}, (piece) => pieces.push(piece))
+  assert.ok(pieces.length > 10, `${pieces.length} pieces`)
+  // A piece is cut before an array element or object, so it overshoots the limit by at most one scalar line.
+  assert.ok(pieces.every((piece) => piece.length < (1 << 16) + 256))
+  const whole = pieces.join('')
+  assert.equal(whole, stringifyJson({segments}))
+  assert.deepEqual((parseJson(whole) as {segments: Array<{end: bigint}>}).segments[19_999].end, (1n << 64n) - 19_999n)
 })
 
 test('crc32Combine equals the CRC of the concatenation', async () => {
