@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args} from '../ui/oclif.js'
 import {execa} from 'execa'
 import {mkdtemp, mkdir} from 'node:fs/promises'
 import os from 'node:os'

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../ui/oclif.js'
 
 import {nowMs} from '../core/clock.js'
 import {ARTIFACT_KINDS} from '../core/format/registry.js'

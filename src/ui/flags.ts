@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from './oclif.js'
 import {usageError} from '../core/errors.js'
 
 import {parseByteSize, parseU64} from './numbers.js'

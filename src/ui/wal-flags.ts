@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from './oclif.js'
 
 import type {WalPlanOptions, WalPlanReport} from '../core/ops/wal-retention.js'
 import {byteSizeFlag, dataPathFlag, jsonFlag, u64Flag} from './flags.js'

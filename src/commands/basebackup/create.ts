@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../ui/oclif.js'
 
 import {usageError} from '../../core/errors.js'
 import {createBasebackup, type SnapshotSource} from '../../core/ops/basebackup-create.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../ui/oclif.js'
 
 import {verifyBasebackup} from '../../core/ops/basebackup-inspect.js'
 import {openLayout} from '../../core/ops/open-layout.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
 import {EXIT_CODES} from '../../core/errors.js'

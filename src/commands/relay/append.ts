@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../ui/oclif.js'
 import {text} from 'node:stream/consumers'
 
 import {usageError} from '../../core/errors.js'

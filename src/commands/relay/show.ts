@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../ui/oclif.js'
 
 import {EXIT_CODES} from '../../core/errors.js'
 import {openLayout} from '../../core/ops/open-layout.js'

@@ -1,4 +1,4 @@
-import {Args, Flags} from '@oclif/core'
+import {Args, Flags} from '../../ui/oclif.js'
 
 import {U64_MAX} from '../../core/codec/limits.js'
 import {toHex} from '../../core/codec/hex.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags} from '../../ui/oclif.js'
 
 import {planWalRetention, pruneWal} from '../../core/ops/wal-retention.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
