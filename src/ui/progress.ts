@@ -1,5 +1,3 @@
-import ora, {type Ora} from 'ora'
-
 import {formatBytes} from './numbers.js'
 
 export interface Progress {
@@ -12,11 +10,14 @@ const MIN_INTERVAL_MS = 100
 
 /**
  * A spinner with bytes, rate and ETA on stderr — only on a terminal and
- * never with --json, so scripts and logs see nothing of it.
+ * never with --json, so scripts and logs see nothing of it (nor pay for
+ * loading the spinner).
  */
-export function startProgress(label: string, enabled: boolean): Progress {
-  if (!enabled || !process.stderr.isTTY) return SILENT
-  const spinner: Ora = ora({text: label, stream: process.stderr}).start()
+export async function startProgress(label: string, enabled: boolean): Promise<Progress> {
+  // A terminal that reports no width (a pty nobody sized) would make the spinner clear lines forever.
+  if (!enabled || !process.stderr.isTTY || !(process.stderr.columns > 0)) return SILENT
+  const {default: ora} = await import('ora')
+  const spinner = ora({text: label, stream: process.stderr}).start()
   const started = Date.now()
   let last = 0
   return {

@@ -3,7 +3,9 @@ import {existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} 
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {fixturePath} from '../support/fixtures.js'
+import {execa} from 'execa'
+
+import {fixturePath, repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {holdFlock, jsonOf, stop} from '../support/node.js'
 
@@ -117,4 +119,22 @@ test('the latest backup is refused when WAL no longer reaches back to it, unless
   assert.match(stale.stderr, /older than the oldest WAL kept \(LSN 2097152\)/)
   const named = await runCli(['basebackup', 'materialize', '--data-path', data, '--to', path.join(dir, 'stale.rdb'), '--checkpoint-lsn', '10'])
   assert.equal(named.exitCode, 0, named.stderr)
+})
+
+/** Runs the CLI on a pseudo-terminal (util-linux `script`), after `stty` sets it up. */
+async function onTerminal(stty: string, args: string[]): Promise<{exitCode: number; output: string}> {
+  const command = [process.execPath, path.join(repoRoot, 'bin', 'run.js'), ...args].map((word) => `'${word}'`).join(' ')
+  const result = await execa('script', ['-qec', `${stty}; ${command}`, '/dev/null'], {stdin: 'ignore', reject: false, timeout: 30_000, env: {REDREPL_NOW_MS: '1700000000000'}})
+  return {exitCode: result.exitCode ?? -1, output: String(result.stdout)}
+}
+
+test('on a terminal the progress spinner runs and stops; on a terminal of no width it stays off', async () => {
+  for (const stty of ['stty cols 100 rows 30', 'stty cols 0 rows 0']) {
+    const {data, backups} = await primary()
+    rmSync(backups, {recursive: true})
+    const {exitCode, output} = await onTerminal(stty, ['basebackup', 'create', '--data-path', data, '--from', data])
+    assert.equal(exitCode, 0, `${stty}: ${output.slice(-300)}`)
+    assert.match(output, /base backup at checkpoint 5242882/)
+    assert.ok(output.length < 4096, `${stty}: ${output.length} bytes of terminal output`)
+  }
 })

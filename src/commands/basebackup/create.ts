@@ -41,7 +41,7 @@ Streams: memory stays bounded whatever the snapshot size; progress (bytes, rate,
     else if (flags.snapshot === '-') source = {kind: 'stream', stream: process.stdin, name: 'stdin'}
     else if (flags.snapshot !== undefined) source = {kind: 'file', path: flags.snapshot}
     else throw usageError('name the snapshot: --from PATH (an embedded .rdb) or --snapshot FILE|-')
-    const progress = startProgress('base backup', !flags.json)
+    const progress = await startProgress('base backup', !flags.json)
     const report = await withWriteGuard({dataPath, command: 'basebackup create', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, (layout) =>
       createBasebackup(layout, {
         source,

@@ -43,7 +43,7 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     else throw usageError('say where to: --to PATH or --rebootstrap')
     const choice: ManifestChoice =
       flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true}
-    const progress = startProgress('materialize', !flags.json)
+    const progress = await startProgress('materialize', !flags.json)
     const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force, waitMs: flags.wait * 1000, createLayout: flags.manifest !== undefined}, (layout) =>
       materializeBasebackup(layout, choice, destination, nowMs(), (done, total) => progress.update(done, total)),
     ).finally(() => progress.stop())
