@@ -5,6 +5,7 @@ import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-
 import {createDatabaseHead} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
 import {writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
+import {FlushBehind} from '../fs/flush-behind.js'
 import {readArtifact} from '../fs/read.js'
 import {writeAllAt} from '../fs/stream.js'
 import {dataPathArtifacts, Layout} from '../layout.js'
@@ -75,11 +76,14 @@ export async function materializeBasebackup(
       async (out) => {
         const databaseHead = createDatabaseHead(manifest.snapshot_bytes, manifest.snapshot_checksum, nowMs)
         await writeAllAt(out, databaseHead, 0)
+        const flush = new FlushBehind(out)
         // Positional writes: two pieces may be on their way to the file at once.
         const head = await streamVerifiedChunks(manifestPath, manifest, async (piece, done) => {
           await writeAllAt(out, piece, databaseHead.length + Number(done) - piece.length)
+          flush.wrote(piece.length)
           onProgress(done, manifest.snapshot_bytes)
         })
+        await flush.settle()
         // RedDB opens a database only when a snapshot of 4 bytes or more starts with RDST.
         if (head.length === 4 && new TextDecoder().decode(head) !== 'RDST') {
           throw new FormatError('the snapshot does not start with RDST: RedDB would not open a database made from it', manifestPath)
