@@ -35,10 +35,19 @@ interface Row {
 }
 const rows: Row[] = []
 
-function timeOnce(command: string, args: string[], before?: () => void): number {
+interface Contender {
+  command: string
+  args: string[]
+  /** Untimed set-up before each run (removing the previous run's output). */
+  before?: () => void
+  /** Leave what `before` wrote dirty in the page cache (to time its write-back). */
+  keepDirty?: boolean
+}
+
+function timeOnce({command, args, before, keepDirty}: Contender): number {
   before?.()
   // Nothing dirty from an earlier run may be written back on this run's time.
-  spawnSync('sync')
+  if (!keepDirty) spawnSync('sync')
   const started = process.hrtime.bigint()
   const result = spawnSync(command, args, {env: ENV, stdio: ['ignore', 'ignore', 'pipe']})
   const elapsed = Number(process.hrtime.bigint() - started) / 1e6
@@ -51,8 +60,16 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]
 }
 
-function timeMedian(command: string, args: string[], before?: () => void, runs = RUNS): number {
-  return median(Array.from({length: runs}, () => timeOnce(command, args, before)))
+/**
+ * Median time of each contender over `runs` rounds, taken round-robin (one
+ * run of each per round) so that a machine whose disk or CPU speed drifts
+ * during the benchmark slows every contender alike.
+ */
+function timeRounds<K extends string>(contenders: Record<K, Contender>, runs = RUNS): Record<K, number> {
+  const names = Object.keys(contenders) as K[]
+  const times = new Map<K, number[]>(names.map((name) => [name, []]))
+  for (let round = 0; round < runs; round++) for (const name of names) times.get(name)!.push(timeOnce(contenders[name]))
+  return Object.fromEntries(names.map((name) => [name, median(times.get(name)!)])) as Record<K, number>
 }
 
 /** Peak RSS in MiB, from /usr/bin/time -v. */
@@ -92,10 +109,16 @@ function snapshotBench(dir: string): void {
   const noRestore = () => rmSync(restored, {force: true})
   const bytes = SNAPSHOT_MIB * 1024 * 1024
 
-  const cp = timeMedian('cp', [data, copy], noCopy)
-  const cpSync = timeMedian('sh', ['-c', `cp "$0" "$1" && sync "$1"`, data, copy], noCopy)
-  const create = timeMedian(process.execPath, [BIN, 'basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1'], freshBackup)
-  const materialize = timeMedian(process.execPath, [BIN, 'basebackup', 'materialize', '--data-path', data, '--to', restored], noRestore)
+  // A backup to restore from must exist before the first materialize.
+  timeOnce({command: process.execPath, args: [BIN, 'basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1']})
+  const {cp, cpSync, writeBack, create, materialize} = timeRounds({
+    cp: {command: 'cp', args: [data, copy], before: noCopy},
+    cpSync: {command: 'sh', args: ['-c', `cp "$0" "$1" && sync "$1"`, data, copy], before: noCopy},
+    // The disk's part alone: writing back a copy that is already in the page cache.
+    writeBack: {command: 'sync', args: [copy], before: () => spawnSync('cp', [data, copy]), keepDirty: true},
+    create: {command: process.execPath, args: [BIN, 'basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1'], before: freshBackup},
+    materialize: {command: process.execPath, args: [BIN, 'basebackup', 'materialize', '--data-path', data, '--to', restored], before: noRestore},
+  })
   const rate = (t: number) => `${(bytes / 1024 / 1024 / (t / 1000)).toFixed(0)} MiB/s`
   for (const [what, ours] of [
     ['basebackup create', create],
@@ -104,6 +127,7 @@ function snapshotBench(dir: string): void {
     rows.push({what: `${what}, ${SNAPSHOT_MIB} MiB (throughput vs cp)`, ours: `${ms(ours)} (${rate(ours)})`, baseline: `cp ${ms(cp)} (${rate(cp)})`, ratio: `${(cp / ours).toFixed(2)}×`, target: '≥ 0.9×'})
     rows.push({what: `${what} (throughput vs cp + fsync)`, ours: ms(ours), baseline: `cp; sync ${ms(cpSync)}`, ratio: `${(cpSync / ours).toFixed(2)}×`, target: '(fair: both durable)'})
   }
+  rows.push({what: `write-back of a ${SNAPSHOT_MIB} MiB copy already in the page cache (sync after cp)`, ours: '-', baseline: `sync ${ms(writeBack)}`, ratio: `${(writeBack / cp).toFixed(2)}× cp`, target: '(the disk\'s floor for a durable copy)'})
   const rssCreate = peakRss(['basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1'], freshBackup)
   const rssMaterialize = peakRss(['basebackup', 'materialize', '--data-path', data, '--to', restored], noRestore)
   rows.push({what: 'peak RSS, create / materialize', ours: `${rssCreate.toFixed(0)} / ${rssMaterialize.toFixed(0)} MiB`, baseline: `${SNAPSHOT_MIB} MiB snapshot`, ratio: '-', target: '≤ 128 MiB'})
@@ -124,8 +148,10 @@ function walPlanBench(dir: string): void {
   }
   const slot = {replica_id: 'r', restart_lsn: 0n, confirmed_write_lsn: 5n * S, confirmed_flush_lsn: 5n * S, confirmed_apply_lsn: 5n * S, active: true, last_seen_at_unix_ms: 0n, invalidation_reason: null, invalidated_at_unix_ms: null}
   writeFileSync(layout.slotCatalogPath(1n), slotCatalogCodec.encode({timeline: 1n, slots: [slot]}, {nowMs: 0n}))
-  const find = timeMedian('sh', ['-c', `find "$0" -name '*.redwal' -printf '%s\\n' > /dev/null`, layout.walDir(1n)])
-  const plan = timeMedian(process.execPath, [BIN, 'wal', 'plan', '--data-path', data, '--segment-bytes', '1MiB', '--json'])
+  const {find, plan} = timeRounds({
+    find: {command: 'sh', args: ['-c', `find "$0" -name '*.redwal' -printf '%s\\n' > /dev/null`, layout.walDir(1n)]},
+    plan: {command: 'sh', args: ['-c', `"$0" "$1" wal plan --data-path "$2" --segment-bytes 1MiB --json > /dev/null`, process.execPath, BIN, data]},
+  })
   rows.push({what: `wal plan over ${WAL_FILES} segment files`, ours: ms(plan), baseline: `find -printf ${ms(find)}`, ratio: `${(plan / find).toFixed(2)}×`, target: '≤ 3×'})
   rmSync(path.join(dir, 'wal-node'), {recursive: true, force: true})
 }
@@ -157,8 +183,10 @@ function relayBench(dir: string): void {
       rmSync(path.dirname(data), {recursive: true, force: true})
       spawnSync('cp', ['-r', pristine, path.dirname(data)])
     }
-    const append = timeMedian('sh', ['-c', `"$0" "$1" relay append --data-path "$2" --replica r --applied-lsn 0 < "$3"`, process.execPath, BIN, data, batch], reset)
-    const node = timeMedian(process.execPath, ['-e', '0'])
+    const {append, node} = timeRounds({
+      append: {command: 'sh', args: ['-c', `"$0" "$1" relay append --data-path "$2" --replica r --applied-lsn 0 < "$3"`, process.execPath, BIN, data, batch], before: reset},
+      node: {command: process.execPath, args: ['-e', '0']},
+    })
     rows.push({what: `relay append, 1,000 records onto ${segments} segments`, ours: ms(append), baseline: `node -e 0 ${ms(node)}`, ratio: `${(append / node).toFixed(2)}×`, target: 'growth with the log'})
   }
 }
@@ -170,16 +198,23 @@ function inspectBench(dir: string): void {
   const payload = Buffer.alloc(4000, 7)
   for (let lsn = 1n; segment.records.length < 16_500; lsn++) segment = appendWalRecord(segment, lsn, payload, 64n * S)
   writeFileSync(file, walSegmentCodec.encode(segment, {nowMs: 0n}))
-  const inspect = timeMedian('sh', ['-c', `"$0" "$1" inspect --json "$2" > /dev/null`, process.execPath, BIN, file])
-  const xxd = timeMedian('sh', ['-c', `xxd -p "$0" > /dev/null`, file])
+  const {inspect, xxd} = timeRounds({
+    inspect: {command: 'sh', args: ['-c', `"$0" "$1" inspect --json "$2" > /dev/null`, process.execPath, BIN, file]},
+    xxd: {command: 'sh', args: ['-c', `xxd -p "$0" > /dev/null`, file]},
+  })
   rows.push({what: 'inspect --json of a 64 MiB WAL segment', ours: ms(inspect), baseline: `xxd -p ${ms(xxd)}`, ratio: `${(inspect / xxd).toFixed(2)}×`, target: '(hex of the same bytes)'})
 }
 
 function startupBench(dir: string): void {
-  const node = timeMedian(process.execPath, ['-e', '0'], undefined, RUNS * 2)
-  const version = timeMedian(process.execPath, [BIN, '--version'], undefined, RUNS * 2)
   const small = path.join(ROOT, '..', 'shared', 'fixtures', 'v1.12.0', 'layouts', 'primary-basic', 'data.rdb')
-  const plan = timeMedian(process.execPath, [BIN, 'wal', 'plan', '--data-path', small, '--segment-bytes', '1MiB', '--json'], undefined, RUNS * 2)
+  const {node, version, plan} = timeRounds(
+    {
+      node: {command: process.execPath, args: ['-e', '0']},
+      version: {command: process.execPath, args: [BIN, '--version']},
+      plan: {command: process.execPath, args: [BIN, 'wal', 'plan', '--data-path', small, '--segment-bytes', '1MiB', '--json']},
+    },
+    RUNS * 2,
+  )
   rows.push({what: 'redrepl --version', ours: ms(version), baseline: `node -e 0 ${ms(node)}`, ratio: `${(version / node).toFixed(2)}×`, target: '≤ 2×'})
   rows.push({what: 'redrepl wal plan, small layout', ours: ms(plan), baseline: `node -e 0 ${ms(node)}`, ratio: `${(plan / node).toFixed(2)}×`, target: '≤ 3×'})
   void dir
