@@ -17,8 +17,7 @@ export abstract class RedreplCommand extends Command {
     if (this.json) {
       writeJson(document, (piece) => process.stdout.write(piece))
       process.stdout.write('\n')
-    }
-    else {
+    } else {
       await loadStyle()
       human()
     }
