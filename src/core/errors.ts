@@ -18,13 +18,26 @@ export function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
 }
 
+export interface ErrorDetails {
+  /** A stable machine code (`wal.segment-size-mismatch`), for scripts. */
+  code?: string
+  /** The way out, said separately so core messages stay free of flag names. */
+  hint?: string
+}
+
 export class RedreplError extends Error {
+  readonly code?: string
+  readonly hint?: string
+
   constructor(
     readonly kind: ErrorKind,
     message: string,
+    details: ErrorDetails = {},
   ) {
     super(oneLine(message))
     this.name = 'RedreplError'
+    if (details.code !== undefined) this.code = details.code
+    if (details.hint !== undefined) this.hint = oneLine(details.hint)
   }
 
   get exitCode(): number {
@@ -54,7 +67,7 @@ export class FormatError extends RedreplError {
   }
 }
 
-export const usageError = (message: string) => new RedreplError('usage', message)
-export const refused = (message: string) => new RedreplError('refused', message)
-export const notFound = (message: string) => new RedreplError('not-found', message)
-export const lockHeld = (message: string) => new RedreplError('locked', message)
+export const usageError = (message: string, details?: ErrorDetails) => new RedreplError('usage', message, details)
+export const refused = (message: string, details?: ErrorDetails) => new RedreplError('refused', message, details)
+export const notFound = (message: string, details?: ErrorDetails) => new RedreplError('not-found', message, details)
+export const lockHeld = (message: string, details?: ErrorDetails) => new RedreplError('locked', message, details)

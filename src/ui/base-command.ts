@@ -31,7 +31,8 @@ export abstract class RedreplCommand extends Command {
     if (error.code === 'EEXIT') throw error
     const code = exitCodeFor(error)
     const message = error instanceof RedreplError || error.oclif ? error.message : `unexpected error: ${error.message}`
-    process.stderr.write(`redrepl: ${firstLine(message)}${code === EXIT_CODES.usage ? ` (see: redrepl ${this.id?.replaceAll(':', ' ')} --help)` : ''}\n`)
+    const hint = error instanceof RedreplError && error.hint ? `; ${error.hint}` : ''
+    process.stderr.write(`redrepl: ${firstLine(message)}${hint}${code === EXIT_CODES.usage ? ` (see: redrepl ${this.id?.replaceAll(':', ' ')} --help)` : ''}\n`)
     if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     this.exit(code)
   }

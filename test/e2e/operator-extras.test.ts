@@ -23,8 +23,9 @@ test('layout verify: exit 0 and quiet on a sound layout, exit 3 with a JSON repo
   assert.equal(damaged.exitCode, 3)
   const report = JSON.parse(damaged.stdout)
   assert.equal(report.ok, false)
-  assert.equal(report.problems[0].kind, 'slot-catalog')
-  assert.match(report.problems[0].path, /replication-slots\.redslots$/)
+  assert.equal(report.findings[0].code, 'artifact.corrupt')
+  assert.equal(report.findings[0].data.kind, 'slot-catalog')
+  assert.match(report.findings[0].path, /replication-slots\.redslots$/)
 })
 
 test('timeline show, basebackup list/verify, relay show and wal dump read the sample layout', async () => {

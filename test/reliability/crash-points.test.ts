@@ -76,7 +76,7 @@ for (const scenario of SCENARIOS) {
       const crashed = await runCli(argsFor(scenario, node.data), {input: scenario.input, env: {REDREPL_CRASH_AT: point}})
       assert.equal(crashed.exitCode, -1, `${point}: the process should have been killed there (exit ${crashed.exitCode}, ${crashed.stderr})`)
       const report = await verifyLayout(node.data, NOW_MS)
-      const errors = report.problems.filter((problem) => problem.severity === 'error')
+      const errors = report.findings.filter((f) => f.severity === 'error')
       assert.deepEqual(errors, [], `${point}: the layout left behind does not verify`)
       const rerun = await runCli(argsFor(scenario, node.data), {input: scenario.input})
       assert.ok((scenario.rerunCodes?.(point) ?? [0]).includes(rerun.exitCode), `${point}: re-run exited ${rerun.exitCode}: ${rerun.stderr}`)

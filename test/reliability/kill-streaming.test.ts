@@ -51,7 +51,7 @@ test('SIGKILL at random moments during streaming create and materialize never le
     const node = await bigNode(snapshot)
     for (const args of [create(node.data), materialize(node.data)]) {
       await killedRun(args, 150 + Math.floor(Math.random() * 600))
-      const errors = (await verifyLayout(node.data, NOW_MS)).problems.filter((problem) => problem.severity === 'error')
+      const errors = (await verifyLayout(node.data, NOW_MS)).findings.filter((f) => f.severity === 'error')
       assert.deepEqual(errors, [], `round ${round}, after killing ${args.slice(0, 2).join(' ')}`)
       const rerun = await runCli(args)
       assert.equal(rerun.exitCode, 0, rerun.stderr)

@@ -34,7 +34,8 @@ test('the fixture layouts verify clean', async () => {
   for (const name of ['primary-basic', 'after-failover', 'legacy-slots']) {
     const expected = readFixtureJson('layouts', `${name}.expected.json`) as {data_path: string}
     const report = await verifyLayout(path.join(await sample(name), expected.data_path), NOW_MS)
-    assert.deepEqual(report.problems, [], name)
+    assert.deepEqual(report.findings.filter((f) => f.severity !== 'note'), [], name)
+    assert.equal(report.ok, true, name)
     assert.ok(report.checked > 0)
   }
 })
@@ -50,13 +51,13 @@ for (const category of ['invalid', 'crashes']) {
         writeFileSync(target, readFixture(category, kind, file))
         const report = await verifyLayout(path.join(dir, 'data.rdb'), NOW_MS)
         assert.ok(!report.ok, `${file} planted at ${target} went unnoticed`)
-        assert.ok(report.problems.some((p) => p.path.endsWith(path.basename(target)) || p.path.includes(path.basename(path.dirname(target)))), `${file}: ${JSON.stringify(report.problems)}`)
+        assert.ok(report.findings.some((p) => p.severity === 'error' && (p.path.endsWith(path.basename(target)) || p.path.includes(path.basename(path.dirname(target))))), `${file}: ${JSON.stringify(report.findings, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`)
       }
     })
   }
 }
 
-test('layout verify reports leftovers, a broken chunk and a marker for another data path', async () => {
+test('layout verify notes leftovers and reports a broken chunk and a marker for another data path', async () => {
   const dir = await sample()
   const backups = path.join(dir, T1, 'basebackup')
   writeFileSync(path.join(dir, T1, 'wal', '00000000000000000009.tmp'), 'x')
@@ -65,11 +66,12 @@ test('layout verify reports leftovers, a broken chunk and a marker for another d
   writeFileSync(chunk, Buffer.alloc(812))
   writeFileSync(path.join(dir, 'data.rebootstrap.ready'), '{"pending_path":"/elsewhere.rdb","checkpoint_lsn":1,"timeline":1}')
   const report = await verifyLayout(path.join(dir, 'data.rdb'), NOW_MS)
-  const problems = report.problems.map((p) => `${p.kind}: ${p.problem}`)
-  assert.ok(problems.some((p) => p.startsWith('leftover: temporary file')), problems.join('\n'))
-  assert.ok(problems.some((p) => p.startsWith('leftover: staging')), problems.join('\n'))
-  assert.ok(problems.some((p) => /chunk 2 checksum mismatch/.test(p)), problems.join('\n'))
-  assert.ok(problems.some((p) => /pending_path/.test(p)), problems.join('\n'))
+  const lines = report.findings.map((f) => `${f.severity} ${f.code}: ${f.message}`)
+  assert.ok(lines.includes('note leftover.temp-file: temporary file left by an interrupted write'), lines.join('\n'))
+  assert.ok(lines.some((p) => p.startsWith('note leftover.staging: staging')), lines.join('\n'))
+  assert.ok(lines.some((p) => /^error basebackup.chunk: .*chunk 2 checksum mismatch/.test(p)), lines.join('\n'))
+  assert.ok(lines.some((p) => /^error rebootstrap.pending-path: pending_path/.test(p)), lines.join('\n'))
+  assert.equal(report.ok, false)
 })
 
 test('a timeline dir the history does not know is reported', async () => {
@@ -77,5 +79,13 @@ test('a timeline dir the history does not know is reported', async () => {
   cpSync(fixturePath('layouts', 'primary-basic'), dir, {recursive: true})
   mkdirSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000007'))
   const report = await verifyLayout(path.join(dir, 'data.rdb'), NOW_MS)
-  assert.ok(report.problems.some((p) => p.kind === 'layout' && /timeline 7 is not in the timeline history/.test(p.problem)))
+  assert.ok(report.findings.some((p) => p.code === 'layout.unknown-timeline' && /timeline 7 is not in the timeline history/.test(p.message)))
+})
+
+test('leftovers of interrupted runs alone are notes: the layout still verifies', async () => {
+  const dir = await sample()
+  writeFileSync(path.join(dir, T1, 'wal', '00000000000000000009.tmp'), 'x')
+  const report = await verifyLayout(path.join(dir, 'data.rdb'), NOW_MS)
+  assert.equal(report.ok, true)
+  assert.deepEqual(report.findings.map((f) => f.code), ['leftover.temp-file'])
 })

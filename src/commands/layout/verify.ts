@@ -10,9 +10,9 @@ import {renderTable} from '../../ui/table.js'
 
 export default class LayoutVerify extends RedreplCommand {
   static override summary = 'Check every artifact of a node\'s layout (for monitoring).'
-  static override description = `Decodes every artifact under the node's layout — the timeline history, every timeline's WAL segments, slot catalog, base backups (every chunk read against its CRC and the snapshot's), relay manifests and segments — and the files beside the data path (the data file itself, the legacy slot store, a rebootstrap marker and its pending database), and cross-checks them: manifests against their chunks and segments, WAL file names against headers, catalogs and manifests against their timeline directory, the history against the timeline directories present. It also reports what RedDB tolerates but should never happen: relay segments that overlap or run backwards, leftover temporary files and staging directories.
+  static override description = `Decodes every artifact under the node's layout — the timeline history, every timeline's WAL segments, slot catalog, base backups (every chunk read against its CRC and the snapshot's), relay manifests and segments — and the files beside the data path (the data file itself, the legacy slot store, a rebootstrap marker and its pending database), and cross-checks them: manifests against their chunks and segments, WAL file names against headers, catalogs and manifests against their timeline directory, the history against the timeline directories present. It also reports what RedDB tolerates but should never happen: relay segments that overlap or run backwards.
 
-Exit 0 when nothing is wrong, 3 when anything is (errors and warnings alike). What RedDB 1.12 does by design (timeline-1 slot catalogs and relay logs under a later timeline after a failover) is noted, not reported. Reads only.`
+Every finding has a stable code (--json: findings[].code) and a severity. Exit 0 when no finding is an error or a warning, 3 otherwise. Notes do not fail the check: what RedDB 1.12 does by design (timeline-1 slot catalogs and relay logs under a later timeline after a failover) and leftovers of interrupted runs (temporary files, staging directories), which RedDB ignores. Reads only.`
 
   static override examples = ['<%= config.bin %> layout verify --data-path /var/lib/reddb/data.rdb', '<%= config.bin %> layout verify --quiet || alert "reddb layout damaged"']
 
@@ -28,12 +28,13 @@ Exit 0 when nothing is wrong, 3 when anything is (errors and warnings alike). Wh
     const report = await verifyLayout(requireDataPath(flags['data-path']), nowMs())
     await this.emit(report, () => {
       if (report.ok && flags.quiet) return
+      const problems = report.findings.filter((f) => f.severity !== 'note')
       if (report.ok) this.say(`${report.root}: ${report.checked} artifact(s) checked, no problem`)
       else {
-        this.say(renderTable(['path', 'kind', 'severity', 'problem'], report.problems.map((p) => [p.path, p.kind, p.severity === 'error' ? paint.red(p.severity) : paint.yellow(p.severity), p.problem])))
-        this.say(`${report.root}: ${report.problems.length} problem(s) in ${report.checked} artifact(s)`)
+        this.say(renderTable(['path', 'code', 'severity', 'problem'], problems.map((p) => [p.path, p.code, p.severity === 'error' ? paint.red(p.severity) : paint.yellow(p.severity), p.message])))
+        this.say(`${report.root}: ${problems.length} problem(s) in ${report.checked} artifact(s)`)
       }
-      for (const note of report.notes) this.say(paint.dim(`note: ${note}`))
+      for (const note of report.findings.filter((f) => f.severity === 'note')) this.say(paint.dim(`note: ${note.path}: ${note.message} [${note.code}]`))
     })
     if (!report.ok) {
       // The report is out; the exit code tells monitoring.

@@ -1,0 +1,50 @@
+/**
+ * Every condition redrepl reports without stopping (in `layout verify`, in
+ * the command concerned, later in monitoring) has a stable code here, with a
+ * default severity and a one-line summary. Scripts key on the code; the
+ * message beside it is for people and may change.
+ */
+
+export type Severity = 'error' | 'warning' | 'note'
+
+export interface FindingSpec {
+  severity: Severity
+  summary: string
+}
+
+export const FINDINGS = {
+  'artifact.corrupt': {severity: 'error', summary: 'an artifact does not decode or breaks a rule of its format'},
+  'artifact.timeline-mismatch': {severity: 'warning', summary: 'an artifact names another timeline than the directory it lies in'},
+  'layout.unknown-timeline': {severity: 'error', summary: 'a timeline directory that the timeline history does not list'},
+  'leftover.temp-file': {severity: 'note', summary: 'a temporary file left by an interrupted write'},
+  'leftover.staging': {severity: 'note', summary: 'a staging directory left by an interrupted base backup or rebootstrap'},
+  'leftover.orphan-parts': {severity: 'note', summary: 'a chunk directory without the manifest that completes it'},
+  'basebackup.chunk': {severity: 'error', summary: 'a base backup chunk is missing or does not match its manifest'},
+  'relay.replica-mismatch': {severity: 'error', summary: 'a relay manifest names another replica than its directory'},
+  'relay.inconsistent': {severity: 'error', summary: 'a relay manifest disagrees with the segments it names'},
+  'relay.overlap': {severity: 'warning', summary: 'relay segments overlap or run backwards'},
+  'relay.catalog-timeline': {severity: 'note', summary: 'a relay log on timeline 1 under a later timeline, as RedDB 1.12 writes it after a failover'},
+  'slot.catalog-timeline': {severity: 'note', summary: 'a slot catalog on timeline 1 under a later timeline, as RedDB 1.12 writes it after a failover (its retention then never prunes)'},
+  'rebootstrap.pending-path': {severity: 'error', summary: 'the ready marker names another pending database than the data path derives'},
+  'rebootstrap.pending-missing': {severity: 'error', summary: 'the ready marker names a pending database that does not exist'},
+  'wal.name-mismatch': {severity: 'error', summary: 'a WAL segment header disagrees with its file name or directory'},
+} as const satisfies Record<string, FindingSpec>
+
+export type FindingCode = keyof typeof FINDINGS
+
+export interface Finding {
+  code: FindingCode
+  severity: Severity
+  /** The file concerned, relative to the layout's parent where it lies inside it. */
+  path: string
+  message: string
+  /** Measured values behind the finding (LSNs, byte counts), for scripts. */
+  data?: Record<string, bigint | number | string | boolean | null>
+}
+
+export function finding(code: FindingCode, path: string, message: string, data?: Finding['data'], severity: Severity = FINDINGS[code].severity): Finding {
+  return data === undefined ? {code, severity, path, message} : {code, severity, path, message, data}
+}
+
+/** A finding that should make a check fail: errors and warnings, not notes. */
+export const isProblem = (f: Finding) => f.severity !== 'note'
