@@ -27,7 +27,7 @@ export const dataPathFlag = Flags.string({
 
 export const forceFlag = Flags.boolean({description: 'Act even though a running RedDB process holds the data file.'})
 
-export const dryRunFlag = Flags.boolean({description: 'Show what would change without writing anything.'})
+export const dryRunFlag = Flags.boolean({description: 'Show what would change without writing anything.', default: false})
 
 /** The data path every node command needs; a usage error when neither flag nor env gives it. */
 export function requireDataPath(value: string | undefined): string {

@@ -50,6 +50,17 @@ const SCENARIOS: Scenario[] = [
     points: ['basebackup-chunks:after-chunk', ...atomic('basebackup-materialize'), ...atomic('rebootstrap-marker')],
   },
   {
+    name: 'slots drop',
+    args: ['slots', 'drop', 'replica-b', '--yes'],
+    points: atomic('slot-catalog'),
+    rerunCodes: (point) => (point.endsWith('after-rename') ? [6] : [0]),
+  },
+  {
+    name: 'slots invalidate',
+    args: ['slots', 'invalidate', 'replica-a', '--reason', 'idle-timeout'],
+    points: atomic('slot-catalog'),
+  },
+  {
     name: 'wal prune',
     args: ['wal', 'prune', '--segment-bytes', '1MiB', '--min-segments', '1'],
     points: ['wal-prune:after-unlink'],

@@ -50,6 +50,23 @@ export function catalogRetentionFloor(catalog: SlotCatalog): bigint | null {
   return floor
 }
 
+/** The catalog without `replicaId`'s slot, as RedDB writes it after dropping that slot. */
+export function dropSlot(catalog: SlotCatalog, replicaId: string): SlotCatalog {
+  return {timeline: catalog.timeline, slots: catalog.slots.filter((slot) => slot.replica_id !== replicaId)}
+}
+
+/**
+ * The catalog with `replicaId`'s slot invalidated as RedDB invalidates one:
+ * inactive, with the reason and the time; its positions stay, so what it
+ * had acknowledged is still shown, but it no longer holds WAL back.
+ */
+export function invalidateSlot(catalog: SlotCatalog, replicaId: string, reason: InvalidationReason, nowMs: bigint): SlotCatalog {
+  return {
+    timeline: catalog.timeline,
+    slots: catalog.slots.map((slot) => (slot.replica_id === replicaId ? {...slot, active: false, invalidation_reason: reason, invalidated_at_unix_ms: nowMs} : slot)),
+  }
+}
+
 function decode(bytes: Uint8Array): SlotCatalog {
   const reader = openSealed(bytes, NAME)
   reader.magic(MAGIC, `invalid ${NAME} magic`)

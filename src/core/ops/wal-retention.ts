@@ -7,6 +7,7 @@ import {fsyncDir} from '../fs/atomic.js'
 import {Layout, parseWalSegmentName} from '../layout.js'
 import {planRetention, type RetentionPolicy} from '../plan/retention.js'
 import {RedreplError} from '../errors.js'
+import type {SlotCatalog} from '../model.js'
 import {listWalSegments, readCurrentTimeline, readSlotCatalog, readWalHead} from './node-state.js'
 
 export const DEFAULT_POLICY: RetentionPolicy = {min_segments: 16n, max_bytes: 4n << 30n, keep_until_replicas_ack: true}
@@ -17,6 +18,8 @@ export interface WalPlanOptions {
   policy?: Partial<RetentionPolicy>
   forkLsns?: bigint[]
   adoptCatalogTimeline?: boolean
+  /** Plan with this catalog instead of the one on disk: what retention would do after a slot change. */
+  catalog?: SlotCatalog
 }
 
 export interface WalPlanReport {
@@ -48,7 +51,7 @@ export async function planWalRetention(layout: Layout, options: WalPlanOptions =
   const segmentBytes = effectiveSegmentBytes(requested)
   const files = await listWalSegments(layout, timeline)
   const currentLsn = options.currentLsn ?? (await readWalHead(layout, timeline, files)) ?? 0n
-  const catalog = await readSlotCatalog(layout, timeline)
+  const catalog = options.catalog ?? (await readSlotCatalog(layout, timeline))
   const policy = {...DEFAULT_POLICY, ...options.policy}
   const forkLsns = options.forkLsns ?? []
   const base = {

@@ -1,0 +1,80 @@
+import {Args} from './oclif.js'
+
+import {nowMs} from '../core/clock.js'
+import {withWriteGuard} from '../core/ops/guard.js'
+import {openLayout} from '../core/ops/open-layout.js'
+import {changeSlot, type SlotChange, type SlotChangeReport} from '../core/ops/slot-change.js'
+import {RedreplCommand} from './base-command.js'
+import {confirmOnTerminal, yesFlag} from './confirm.js'
+import {dryRunFlag, requireDataPath, waitFlag} from './flags.js'
+import {formatBytes} from './numbers.js'
+import {walPlanFlags, walPlanOptions} from './wal-flags.js'
+
+/** What `slots drop` and `slots invalidate` share: the replica argument, flags and the report's lines. */
+
+export const slotChangeArgs = {
+  replica: Args.string({description: 'The replica whose slot to change.', required: true}),
+}
+
+/** The retention flags are `wal prune`'s, so the effect shown is what the same prune would do. */
+export const slotChangeFlags = {
+  ...walPlanFlags,
+  'dry-run': dryRunFlag,
+  wait: waitFlag,
+  yes: yesFlag,
+}
+
+export function describeRetention(report: SlotChangeReport): string {
+  if (report.retention === null) return `WAL retention: ${report.retention_note}`
+  const {released_segments, released_bytes} = report.retention
+  return released_segments === 0
+    ? 'WAL retention: releases no segment now (another slot or the window still holds the WAL)'
+    : `WAL retention: ${report.dry_run ? 'would release' : 'releases'} ${released_segments} segment(s), ${formatBytes(released_bytes)} (the next wal prune removes them)`
+}
+
+const PAST: Record<SlotChangeReport['action'], string> = {drop: 'dropped', invalidate: 'invalidated'}
+
+/** The plan shown before asking (`planned`), and the summary printed after. */
+export function slotChangeLines(report: SlotChangeReport, planned = false): string[] {
+  const slot = report.slot_before
+  const reason = report.action === 'invalidate' ? ` (reason ${report.slot_after?.invalidation_reason})` : ''
+  const head = !report.changed
+    ? `slot ${report.replica_id} is already invalidated${reason}; nothing to change`
+    : report.dry_run || planned
+      ? `${report.dry_run ? 'would' : 'will'} ${report.action} slot ${report.replica_id}${reason}`
+      : `${PAST[report.action]} slot ${report.replica_id}${reason}`
+  return [
+    `${head} in the ${report.store === 'catalog' ? 'slot catalog' : 'legacy slot store'} ${report.store_path}`,
+    `  timeline ${report.timeline}, ${slot.active ? 'active' : `inactive${slot.invalidation_reason ? ` (${slot.invalidation_reason})` : ''}`}, restart ${slot.restart_lsn}, write ${slot.confirmed_write_lsn}, flush ${slot.confirmed_flush_lsn}, apply ${slot.confirmed_apply_lsn}`,
+    `  ${describeRetention(report)}`,
+  ]
+}
+
+type SlotChangeFlags = Parameters<typeof walPlanOptions>[0] & {'data-path'?: string; json: boolean; 'dry-run': boolean; wait: number; yes: boolean}
+
+/** `slots drop` and `slots invalidate`: parse, decide, confirm on a terminal, write under the guard, report. */
+export abstract class SlotChangeCommand extends RedreplCommand {
+  protected abstract readonly verb: string
+  protected abstract changeFrom(flags: Record<string, unknown>): SlotChange
+
+  async run(): Promise<void> {
+    const {args, flags} = (await this.parse(this.constructor as typeof SlotChangeCommand)) as unknown as {args: {replica: string}; flags: SlotChangeFlags}
+    this.json = flags.json
+    const dataPath = requireDataPath(flags['data-path'])
+    const options = {
+      dataPath,
+      replicaId: args.replica,
+      change: this.changeFrom(flags),
+      dryRun: flags['dry-run'],
+      nowMs: nowMs(),
+      wal: walPlanOptions(flags),
+      confirm: (plan: SlotChangeReport) => confirmOnTerminal(`${this.verb[0].toUpperCase()}${this.verb.slice(1)} this slot?`, slotChangeLines(plan, true), flags.yes),
+    }
+    const report = flags['dry-run']
+      ? await changeSlot(await openLayout(dataPath), options)
+      : await withWriteGuard({dataPath, command: `slots ${this.verb}`, waitMs: flags.wait * 1000}, (layout) => changeSlot(layout, options))
+    await this.emit(report, () => {
+      for (const line of slotChangeLines(report)) this.say(line)
+    })
+  }
+}
