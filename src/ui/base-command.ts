@@ -3,6 +3,7 @@ import {Command} from './oclif.js'
 import {writeJson} from '../core/codec/json.js'
 import {EXIT_CODES, RedreplError} from '../core/errors.js'
 import {loadStyle} from './style.js'
+import {suggest} from './suggest.js'
 
 /**
  * What every redrepl command shares: `--json` output with exact integers,
@@ -27,11 +28,20 @@ export abstract class RedreplCommand extends Command {
     process.stdout.write(`${line}\n`)
   }
 
+  /** "did you mean --segment-bytes" after oclif's "Nonexistent flag: --segmnt-bytes". */
+  private flagSuggestion(message: string): string {
+    const typed = /Nonexistent flags?: --([\w-]+)/.exec(message)?.[1]
+    const flags = (this.constructor as {flags?: Record<string, unknown>}).flags
+    if (typed === undefined || flags === undefined) return ''
+    const near = suggest(typed, Object.keys(flags))
+    return near.length > 0 ? `; did you mean ${near.map((name) => `--${name}`).join(' or ')}?` : ''
+  }
+
   protected override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<void> {
     if (error.code === 'EEXIT') throw error
     const code = exitCodeFor(error)
     const message = error instanceof RedreplError || error.oclif ? error.message : `unexpected error: ${error.message}`
-    const hint = error instanceof RedreplError && error.hint ? `; ${error.hint}` : ''
+    const hint = error instanceof RedreplError && error.hint ? `; ${error.hint}` : this.flagSuggestion(message)
     process.stderr.write(`redrepl: ${firstLine(message)}${hint}${code === EXIT_CODES.usage ? ` (see: redrepl ${this.id?.replaceAll(':', ' ')} --help)` : ''}\n`)
     if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     this.exit(code)

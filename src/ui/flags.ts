@@ -5,6 +5,7 @@ import {parseByteSize, parseU64} from './numbers.js'
 
 /** A u64 flag: exact, as bigint. */
 export const u64Flag = Flags.custom<bigint>({
+  helpValue: 'N',
   async parse(input, _context, options) {
     return parseU64(input, options.name ?? 'value')
   },
@@ -12,6 +13,7 @@ export const u64Flag = Flags.custom<bigint>({
 
 /** A byte-size flag: plain bytes or a binary-suffixed size (64MiB). */
 export const byteSizeFlag = Flags.custom<bigint>({
+  helpValue: 'SIZE',
   async parse(input, _context, options) {
     return parseByteSize(input, options.name ?? 'value')
   },

@@ -27,6 +27,9 @@ Prints the decision with the state fields RedDB records for it (state, rejoin_no
     '<%= config.bin %> rejoin plan --data-path /new/primary/data.rdb --node-data-path /old/primary/data.rdb --json',
   ]
 
+  // oclif's generated usage garbles two flags that are each exclusive with a third.
+  static override usage = ['<%= command.id %> [--data-path D] (--node-data-path D | --node-timeline N --node-flushed-lsn N) [--available-from-lsn N] [--json]']
+
   static override flags = {
     'data-path': dataPathFlag,
     json: jsonFlag,

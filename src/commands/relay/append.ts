@@ -28,7 +28,7 @@ Safe next to a live node; serialised with other redrepl writers by the layout lo
     'data-path': dataPathFlag,
     json: jsonFlag,
     wait: waitFlag,
-    replica: Flags.string({description: 'The replica whose relay log receives the batch (a plain name).', required: true}),
+    replica: Flags.string({description: 'The replica whose relay log receives the batch (a plain name).', required: true, helpValue: 'ID'}),
     'applied-lsn': u64Flag({description: 'The replica\'s applied LSN (capped at the flushed LSN).', required: true}),
     'from-wal': Flags.boolean({description: 'Ship records out of the primary WAL instead of reading stdin.', dependsOn: ['from-lsn', 'to-lsn']}),
     'from-lsn': u64Flag({description: 'With --from-wal: first LSN to ship.'}),

@@ -17,7 +17,7 @@ export default class RelayShow extends RedreplCommand {
   static override flags = {
     'data-path': dataPathFlag,
     json: jsonFlag,
-    replica: Flags.string({description: 'The replica to show.', required: true}),
+    replica: Flags.string({description: 'The replica to show.', required: true, helpValue: 'ID'}),
   }
 
   async run(): Promise<void> {

@@ -28,7 +28,7 @@ Name the replica with --replica and --applied-lsn, or let --auto choose it the w
     'data-path': dataPathFlag,
     json: jsonFlag,
     wait: waitFlag,
-    replica: Flags.string({description: 'The replica being promoted.', exclusive: ['auto']}),
+    replica: Flags.string({description: 'The replica being promoted.', exclusive: ['auto'], helpValue: 'ID'}),
     'applied-lsn': u64Flag({description: 'The promoted replica\'s applied LSN: where the new timeline forks.', dependsOn: ['replica']}),
     auto: Flags.boolean({description: 'Choose the replica as RedDB does, from the acks on disk.'}),
     'expect-timeline': u64Flag({description: 'Refuse unless the current timeline is this one.'}),
