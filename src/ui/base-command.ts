@@ -1,4 +1,4 @@
-import {Command} from './oclif.js'
+import {Command, Flags} from './oclif.js'
 
 import {writeJson} from '../core/codec/json.js'
 import {EXIT_CODES, RedreplError} from '../core/errors.js'
@@ -10,6 +10,12 @@ import {suggest} from './suggest.js'
  * and failures reported as one line on stderr with a documented exit code.
  */
 export abstract class RedreplCommand extends Command {
+  /** Read by the preparse hook (hooks/preparse-config.ts) before the command's own flags are parsed. */
+  static override baseFlags = {
+    config: Flags.string({description: 'The config file (default: /etc/redrepl/redrepl.conf when it exists).', env: 'REDREPL_CONFIG', helpValue: 'FILE', helpGroup: 'GLOBAL'}),
+    node: Flags.string({description: 'Take settings from this [node.NAME] section of the config file.', env: 'REDREPL_NODE', helpValue: 'NAME', helpGroup: 'GLOBAL'}),
+  }
+
   /** Set by subclasses once flags are parsed, so errors know the output mode. */
   protected json = false
 

@@ -8,7 +8,7 @@ import {fixturePath, repoRoot} from '../support/fixtures.js'
 import {useScratch} from '../support/cli.js'
 
 const scratch = useScratch()
-const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {name: string; version: string; man: string[]}
+const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {name: string; version: string; man: string[]; dependencies: Record<string, string>}
 
 /**
  * The tarball `npm pack` makes carries its dependencies (bundleDependencies),
@@ -31,6 +31,9 @@ test('npm pack makes a tarball that installs offline with its dependencies, comm
   const history = readdirSync(fixturePath('valid', 'timeline-history')).find((name) => name.endsWith('.redtimeline'))!
   const inspected = await execa(bin, ['inspect', fixturePath('valid', 'timeline-history', history), '--json'], {cwd: dir})
   assert.ok(JSON.parse(inspected.stdout).entries.length > 0)
+  for (const dependency of Object.keys(pkg.dependencies)) {
+    assert.ok(existsSync(path.join(prefix, 'lib', 'node_modules', pkg.name, 'node_modules', dependency, 'package.json')), `${dependency} is bundled`)
+  }
   const pages = readdirSync(path.join(prefix, 'share', 'man', 'man1')).sort()
   assert.deepEqual(pages, pkg.man.map((page) => path.basename(page)).sort())
 })

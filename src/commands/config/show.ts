@@ -1,0 +1,39 @@
+import {showConfig} from '../../core/ops/config-show.js'
+import {RedreplCommand} from '../../ui/base-command.js'
+import {jsonFlag} from '../../ui/flags.js'
+import {renderTable} from '../../ui/table.js'
+
+export default class ConfigShow extends RedreplCommand {
+  static override summary = 'Show the settings taken from the config file and the environment, and where each comes from.'
+  static override description = `redrepl reads /etc/redrepl/redrepl.conf when it exists (or the file named by --config or REDREPL_CONFIG, which must exist). The file is TOML: a [defaults] table and one [node.NAME] table per node, whose keys are the long names of command flags:
+
+    [defaults]
+    min-segments = 16
+    warning-slot-lag = "1GiB"
+
+    [node.primary]
+    data-path = "/var/lib/reddb/data.rdb"
+    max-bytes = "8GiB"
+
+A command takes each setting its flags know, in this order: the flag on the command line, then its environment variable (REDDB_DATA_PATH, ...), then the --node section, then [defaults], then the built-in value. A key no command knows, a bad value or a missing node section is a usage error naming the file and the key (exit 2).`
+
+  static override examples = ['<%= config.bin %> config show --node primary', 'REDREPL_CONFIG=./redrepl.conf <%= config.bin %> config show --json']
+
+  static override flags = {json: jsonFlag}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(ConfigShow)
+    this.json = flags.json
+    const envNames = new Map<string, string>()
+    for (const command of this.config.commands) {
+      for (const [name, flag] of Object.entries(command.flags ?? {})) if (flag.env) envNames.set(name, flag.env)
+    }
+    const report = await showConfig({configPath: flags.config, node: flags.node, envNames, env: process.env})
+    await this.emit(report, () => {
+      this.say(`config file: ${report.config_path}${report.config_found ? '' : ' (not found)'}${report.node ? `, node ${report.node}` : ''}`)
+      if (report.nodes.length > 0) this.say(`nodes: ${report.nodes.join(', ')}`)
+      if (report.settings.length === 0) this.say('no settings: every command uses its flags and built-in defaults')
+      else this.say(renderTable(['setting', 'value', 'source'], report.settings.map((s) => [s.key, Array.isArray(s.value) ? s.value.join(', ') : String(s.value), s.source])))
+    })
+  }
+}

@@ -1,0 +1,83 @@
+import {usageError} from '../errors.js'
+
+/**
+ * The config file: TOML with a `[defaults]` table and one `[node.NAME]`
+ * table per node (like pgBackRest's stanzas). Keys are the long names of
+ * command flags (`data-path`, `min-segments`, `warning-slot-lag`), so
+ * every setting reads the way its flag is documented. Values become flag
+ * arguments: strings as they are, integers exactly, booleans as the flag
+ * or its `--no-` form, arrays as a repeated flag.
+ */
+
+export type SettingValue = string | boolean | string[]
+
+export interface Setting {
+  key: string
+  value: SettingValue
+  /** Where it was read, e.g. `/etc/redrepl/redrepl.conf [node.primary]`. */
+  source: string
+}
+
+export interface ConfigFile {
+  path: string
+  defaults: Setting[]
+  nodes: Map<string, Setting[]>
+}
+
+/** A config file larger than this is not a config file. */
+export const MAX_CONFIG_BYTES = 1 << 20
+
+type Toml = Record<string, unknown>
+
+const isTable = (value: unknown): value is Toml => typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date)
+
+function scalar(value: unknown, where: string): string | boolean {
+  if (typeof value === 'string' || typeof value === 'boolean') return value
+  if (typeof value === 'bigint') return value.toString()
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value)
+  throw usageError(`${where}: must be a string, an integer or a boolean`)
+}
+
+function settings(table: Toml, file: string, section: string): Setting[] {
+  return Object.entries(table).map(([key, raw]) => {
+    const where = `${file} [${section}] ${key}`
+    if (!/^[a-z][a-z0-9-]*$/.test(key)) throw usageError(`${where}: a setting is named like a long flag (lower case, digits and dashes)`)
+    if (isTable(raw)) throw usageError(`${where}: tables are only [defaults] and [node.NAME]`)
+    const value = Array.isArray(raw) ? raw.map((item, i) => String(scalar(item, `${where}[${i}]`))) : scalar(raw, where)
+    return {key, value, source: `${file} [${section}]`}
+  })
+}
+
+/** Parses the file's text; every error is a usage error naming the file and the key. */
+export async function parseConfig(text: string, file: string): Promise<ConfigFile> {
+  const {parse, TomlError} = await import('smol-toml')
+  let root: Toml
+  try {
+    root = parse(text, {integersAsBigInt: 'asNeeded'}) as Toml
+  } catch (error) {
+    if (error instanceof TomlError) throw usageError(`${file}: not valid TOML: line ${error.line}, column ${error.column}: ${error.message.split('\n')[0]}`)
+    throw error
+  }
+  const config: ConfigFile = {path: file, defaults: [], nodes: new Map()}
+  for (const [name, value] of Object.entries(root)) {
+    if (name === 'defaults' && isTable(value)) config.defaults = settings(value, file, 'defaults')
+    else if (name === 'node' && isTable(value)) {
+      for (const [node, table] of Object.entries(value)) {
+        if (!isTable(table)) throw usageError(`${file} [node] ${node}: each node is a table, [node.${node}]`)
+        config.nodes.set(node, settings(table, file, `node.${node}`))
+      }
+    } else throw usageError(`${file}: "${name}" is neither [defaults] nor [node.NAME]`)
+  }
+  return config
+}
+
+/** The settings for one node: its section over `[defaults]`. */
+export function settingsFor(config: ConfigFile, node: string | undefined): Setting[] {
+  if (node !== undefined && !config.nodes.has(node)) {
+    const known = [...config.nodes.keys()]
+    throw usageError(`${config.path}: no [node.${node}] section${known.length > 0 ? ` (nodes: ${known.join(', ')})` : ''}`)
+  }
+  const own = node === undefined ? [] : config.nodes.get(node)!
+  const keys = new Set(own.map((setting) => setting.key))
+  return [...config.defaults.filter((setting) => !keys.has(setting.key)), ...own]
+}

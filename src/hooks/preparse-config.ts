@@ -1,0 +1,91 @@
+import type {Hook} from '@oclif/core'
+
+import {settingsFor, type Setting} from '../core/config/config-file.js'
+import {loadConfig} from '../core/config/load-config.js'
+import {RedreplError, usageError} from '../core/errors.js'
+import {suggest} from '../ui/suggest.js'
+
+/**
+ * Applies the config file before a command parses its flags: each setting
+ * of `[defaults]` and of the `--node` section becomes the flag of the same
+ * name, unless the command line gives that flag or its environment variable
+ * is set (flag > environment > node section > defaults > built-in value).
+ * Values are checked here, so a bad one is reported against the file.
+ */
+
+interface FlagSpec {
+  type: 'boolean' | 'option'
+  char?: string
+  env?: string
+  allowNo?: boolean
+  multiple?: boolean
+  options?: readonly string[]
+  parse?: (input: string, context: unknown, options: unknown) => Promise<unknown>
+}
+
+/** Settings that select the config itself, or shape only one run's output, are not taken from the file. */
+const NOT_CONFIGURABLE = new Set(['config', 'node', 'json', 'help'])
+
+function valueOf(argv: string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    if (argv[i] === `--${name}`) return argv[i + 1]
+    if (argv[i].startsWith(`--${name}=`)) return argv[i].slice(name.length + 3)
+  }
+  return undefined
+}
+
+function given(argv: string[], name: string, flag: FlagSpec): boolean {
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length
+  return argv.slice(0, end).some((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`) || arg === `--no-${name}` || (flag.char !== undefined && arg === `-${flag.char}`))
+}
+
+async function argsFor(setting: Setting, flag: FlagSpec): Promise<string[]> {
+  const where = `${setting.source} ${setting.key}`
+  if (flag.type === 'boolean') {
+    if (typeof setting.value !== 'boolean') throw usageError(`${where}: must be true or false`)
+    if (setting.value) return [`--${setting.key}`]
+    return flag.allowNo ? [`--no-${setting.key}`] : []
+  }
+  if (typeof setting.value === 'boolean') throw usageError(`${where}: must be a value, not ${setting.value}`)
+  const values = Array.isArray(setting.value) ? setting.value : [setting.value]
+  if (values.length > 1 && !flag.multiple) throw usageError(`${where}: takes one value, not a list`)
+  for (const value of values) {
+    if (flag.options && !flag.options.includes(value)) throw usageError(`${where}: must be one of ${flag.options.join(', ')}, got "${value}"`)
+    try {
+      await flag.parse?.(value, {}, {...flag, name: setting.key})
+    } catch (error) {
+      throw usageError(`${where}: ${(error as Error).message.replace(/ \(see: .*\)$/, '')}`)
+    }
+  }
+  return values.flatMap((value) => [`--${setting.key}`, value])
+}
+
+const hook: Hook<'preparse'> = async function ({argv, options}) {
+  try {
+    return await applyConfig(argv, options.flags ?? {}, this.config.commands)
+  } catch (error) {
+    // oclif passes a hook's error on only when it carries an exit code.
+    throw Object.assign(error as Error, {oclif: {exit: error instanceof RedreplError ? error.exitCode : 1}})
+  }
+}
+
+async function applyConfig(argv: string[], declared: object, commands: ReadonlyArray<{flags?: object}>): Promise<string[]> {
+  const flags = declared as Record<string, FlagSpec>
+  if (!('config' in flags)) return argv
+  const config = await loadConfig(valueOf(argv, 'config') ?? process.env.REDREPL_CONFIG)
+  if (config === null) return argv
+  const known = new Set(commands.flatMap((command) => Object.keys(command.flags ?? {})))
+  const injected: string[] = []
+  for (const setting of settingsFor(config, valueOf(argv, 'node') ?? process.env.REDREPL_NODE)) {
+    if (!known.has(setting.key) || NOT_CONFIGURABLE.has(setting.key)) {
+      const near = suggest(setting.key, [...known].filter((name) => !NOT_CONFIGURABLE.has(name)))
+      throw usageError(`${setting.source} ${setting.key}: no command takes this setting${near.length > 0 ? `; did you mean ${near.join(' or ')}?` : ''}`)
+    }
+    const flag = flags[setting.key]
+    if (flag === undefined || given(argv, setting.key, flag) || (flag.env !== undefined && process.env[flag.env] !== undefined)) continue
+    injected.push(...(await argsFor(setting, flag)))
+  }
+  return [...injected, ...argv]
+}
+
+export default hook
