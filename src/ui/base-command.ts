@@ -1,7 +1,11 @@
+import type {Interfaces} from '@oclif/core'
+
 import {Command, Flags} from './oclif.js'
 
 import {writeJson} from '../core/codec/json.js'
 import {EXIT_CODES, RedreplError} from '../core/errors.js'
+import {log, LOG_LEVELS, type LogLevel} from '../core/log.js'
+import {openLogFile} from './log-file.js'
 import {loadStyle} from './style.js'
 import {suggest} from './suggest.js'
 
@@ -9,12 +13,19 @@ import {suggest} from './suggest.js'
  * What every redrepl command shares: `--json` output with exact integers,
  * and failures reported as one line on stderr with a documented exit code.
  */
+// oclif's FlagOutput and ArgOutput, which it does not export.
+type Outputs = {[name: string]: any}
+
 export abstract class RedreplCommand extends Command {
   /** Read by the preparse hook (hooks/preparse-config.ts) before the command's own flags are parsed. */
   static override baseFlags = {
     config: Flags.string({description: 'The config file (default: /etc/redrepl/redrepl.conf when it exists).', env: 'REDREPL_CONFIG', helpValue: 'FILE', helpGroup: 'GLOBAL'}),
     node: Flags.string({description: 'Take settings from this [node.NAME] section of the config file.', env: 'REDREPL_NODE', helpValue: 'NAME', helpGroup: 'GLOBAL'}),
+    'log-file': Flags.string({description: 'Append timestamped lines of what was planned, written, removed or refused to this file (for unattended runs).', helpValue: 'PATH', helpGroup: 'GLOBAL'}),
+    'log-level': Flags.string({description: 'The least important events written to --log-file.', options: [...LOG_LEVELS], default: 'info', helpGroup: 'GLOBAL'}),
   }
+
+  private closeLog?: () => void
 
   /** Set by subclasses once flags are parsed, so errors know the output mode. */
   protected json = false
@@ -28,6 +39,25 @@ export abstract class RedreplCommand extends Command {
       await loadStyle()
       human()
     }
+  }
+
+  /** Parses as oclif does, then opens --log-file so the whole run is logged. */
+  protected override async parse<F extends Outputs, B extends Outputs, A extends Outputs>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv)
+    const flags = parsed.flags as {'log-file'?: string; 'log-level'?: LogLevel}
+    if (flags['log-file'] !== undefined && this.closeLog === undefined) {
+      this.closeLog = openLogFile(flags['log-file'], flags['log-level'] ?? 'info', this.id?.replaceAll(':', '-') ?? 'redrepl')
+      log.info('start', {argv: this.argv.join(' ')})
+    }
+    return parsed
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    if (this.closeLog) {
+      if (error === undefined) log.info('done', {exit: typeof process.exitCode === 'number' ? process.exitCode : 0})
+      this.closeLog()
+    }
+    return super.finally(error)
   }
 
   protected say(line = ''): void {
@@ -48,6 +78,7 @@ export abstract class RedreplCommand extends Command {
     const code = exitCodeFor(error)
     const message = error instanceof RedreplError || error.oclif ? error.message : `unexpected error: ${error.message}`
     const hint = error instanceof RedreplError && error.hint ? `; ${error.hint}` : this.flagSuggestion(message)
+    log.error(error instanceof RedreplError ? error.kind : 'failed', {message: firstLine(message), exit: code})
     process.stderr.write(`redrepl: ${firstLine(message)}${hint}${code === EXIT_CODES.usage ? ` (see: redrepl ${this.id?.replaceAll(':', ' ')} --help)` : ''}\n`)
     if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     this.exit(code)

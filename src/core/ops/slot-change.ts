@@ -1,4 +1,5 @@
 import {notFound} from '../errors.js'
+import {log} from '../log.js'
 import {legacySlotStoreCodec} from '../format/slot-catalog-legacy.js'
 import {dropSlot, invalidateSlot, slotCatalogCodec} from '../format/slot-catalog.js'
 import {writeFileAtomic} from '../fs/atomic.js'
@@ -124,5 +125,6 @@ export async function changeSlot(layout: Layout, options: SlotChangeOptions): Pr
   await options.confirm?.(report)
   const codec = found.store === 'catalog' ? slotCatalogCodec : legacySlotStoreCodec
   await writeFileAtomic(found.path, codec.encode(after, {nowMs: options.nowMs}), {label: found.store === 'catalog' ? 'slot-catalog' : 'legacy-slot-store'})
+  log.info(`slot ${options.change.kind}`, {replica: options.replicaId, path: found.path, released_segments: report.retention?.released_segments})
   return report
 }

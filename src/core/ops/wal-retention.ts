@@ -7,6 +7,7 @@ import {fsyncDir} from '../fs/atomic.js'
 import {Layout, parseWalSegmentName} from '../layout.js'
 import {planRetention, type RetentionPolicy} from '../plan/retention.js'
 import {RedreplError} from '../errors.js'
+import {log} from '../log.js'
 import type {SlotCatalog} from '../model.js'
 import {listWalSegments, readCurrentTimeline, readSlotCatalog, readWalHead} from './node-state.js'
 
@@ -139,6 +140,7 @@ export async function pruneWal(report: WalPlanReport): Promise<Array<{index: big
       throw new RedreplError('failure', `${segment.path}: cannot remove: ${(error as Error).message} (${removed.length} segment(s) removed before it)`)
     }
     crashPoint('wal-prune:after-unlink')
+    log.info('removed', {path: segment.path, segment: segment.index, bytes: segment.bytes})
     dirs.add(path.dirname(segment.path))
     removed.push(segment)
   }
