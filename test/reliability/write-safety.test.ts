@@ -189,6 +189,22 @@ test('rebootstrap: a ready marker only ever stands beside the database it names,
   }
 })
 
+test('a ready marker that cannot be removed stops the staging before the pending database is touched, and says so', async () => {
+  const {dir, data} = await primary()
+  const first = await runCli(['basebackup', 'materialize', '--data-path', data, '--rebootstrap'])
+  assert.equal(first.exitCode, 0, first.stderr)
+  const pending = path.join(dir, 'data.rebootstrap.pending.rdb')
+  const before = readFileSync(pending)
+  const marker = path.join(dir, 'data.rebootstrap.ready')
+  rmSync(marker)
+  mkdirSync(path.join(marker, 'in-the-way'), {recursive: true})
+  const result = await runCli(['basebackup', 'materialize', '--data-path', data, '--rebootstrap'])
+  assert.equal(result.exitCode, 1)
+  assert.equal(result.stderr, `redrepl: ${marker}: cannot remove the old ready marker: is a directory; the pending database was left as it was\n`)
+  assert.deepEqual(readFileSync(pending), before)
+  assert.deepEqual(readdirSync(dir).filter((name) => name.endsWith('.tmp')), [])
+})
+
 /**
  * Runs the CLI under strace and returns the directories it created under
  * `within`, and those whose parent was not fsynced after the mkdir and
