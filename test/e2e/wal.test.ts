@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {test} from 'node:test'
-import {spawn} from 'node:child_process'
 
 import {readFixtureJson} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
+import {holdLayoutLock} from '../support/lock.js'
 import {jsonOf, stop} from '../support/node.js'
 
 const scratch = useScratch()
@@ -61,18 +61,18 @@ test('wal prune removes exactly the planned segments, once; --dry-run and --quie
   assert.deepEqual(readdirSync(walDir(dir)).sort(), ['00000000000000000002.redwal', '00000000000000000003.redwal', '00000000000000000005.redwal'])
   const again = jsonOf(await runCli([...args, '--json']))
   assert.deepEqual(again.removed, [])
-  assert.ok(!existsSync(path.join(dir, 'data.primary-replica', '.redrepl.lock')), 'the lock is released')
+  const lock = path.join(dir, 'data.primary-replica', '.redrepl.lock')
+  assert.equal(readFileSync(lock, 'utf8'), '', 'the lock is released and names nobody')
 })
 
-test('a prune while another run holds the layout lock exits 5; a dead holder does not block', async () => {
+test('a prune while another run holds the layout lock exits 5 naming it; a killed holder does not block', async () => {
   const dir = await scratch.layout('primary-basic')
   const lock = path.join(dir, 'data.primary-replica', '.redrepl.lock')
-  const holder = spawn('sleep', ['30'], {stdio: 'ignore'})
+  const holder = await holdLayoutLock(lock, 'wal prune')
   try {
-    writeFileSync(lock, JSON.stringify({pid: holder.pid, hostname: os.hostname(), command: 'test', acquired_at: 'now'}))
     const blocked = await runCli(['wal', 'prune', '--data-path', path.join(dir, 'data.rdb'), '--segment-bytes', '1MiB'])
     assert.equal(blocked.exitCode, 5)
-    assert.match(blocked.stderr, new RegExp(`pid ${holder.pid}`))
+    assert.match(blocked.stderr, new RegExp(`^redrepl: ${lock}: held by redrepl wal prune \\(pid ${holder.pid} on ${os.hostname()}, since [^)]+\\); try again when it has finished`))
   } finally {
     await stop(holder)
   }

@@ -1,27 +1,93 @@
+import {randomBytes} from 'node:crypto'
 import {constants} from 'node:fs'
-import {open, rename, rm, unlink, type FileHandle} from 'node:fs/promises'
+import {link, mkdir, open, readdir, rename, stat, unlink, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 
-import {RedreplError} from '../errors.js'
-import {replaceExtension} from '../layout.js'
+import {RedreplError, refused} from '../errors.js'
 import {crashPoint} from './crash.js'
 
 /**
- * Durable file replacement: temp file in the same directory, written and
- * fsynced, renamed over the target, directory fsynced. The temp file is
- * named as RedDB names its own (`relay.redmanifest` → `relay.tmp`): both
- * writers take the node's files in turn (the layout lock for ours), and a
- * name that RedDB already ignores keeps a leftover harmless to it.
+ * Durable writes: file replacement (temp file in the target's directory,
+ * written and fsynced, renamed over the target, directory fsynced) and
+ * directory creation (each new directory's parent fsynced).
+ *
+ * Temp files get names nobody can guess, `<target name>.<pid>-<random>.tmp`,
+ * created with O_CREAT|O_EXCL|O_NOFOLLOW: a link planted at a temp name is
+ * never written through, and a neighbour that happens to be called `x.tmp`
+ * is never touched. RedDB names its own temps by replacing the extension
+ * (`relay.redmanifest` → `relay.tmp`, format §1); sharing that name would
+ * let our write and a live node's (wal prune, relay append and basebackup
+ * create run next to one) truncate or rename each other's file. Ours end in
+ * `.tmp` too, which RedDB's readers never look at. A leftover of a killed
+ * run is removed by the next write of the same target made under the layout
+ * lock, which excludes every other redrepl writer of that directory.
  */
 
 export interface AtomicOptions {
   /** Names the crash points of this write: `<label>:after-temp-write`, `:after-temp-fsync`, `:after-rename`. */
   label?: string
+  /** Never replace an existing target: the file is hard-linked into place, which fails if the name exists, even if it appeared meanwhile. */
+  ifAbsent?: boolean
+  /** The caller holds the layout lock that every redrepl writer of this directory takes: remove this target's temps left by killed runs. */
+  clearLeftovers?: boolean
+  /** Runs once the new content is durable in the temp file, just before it takes the target's name. */
+  beforeReplace?: () => Promise<void>
 }
 
+/** What `tempPathFor` puts after `<target name>.`. */
+const TEMP_TAIL = /^\d+-[0-9a-f]{16}\.tmp$/
+/** Longest target name kept in a temp name, so the temp name stays within NAME_MAX (255 bytes). */
+const MAX_NAME_IN_TEMP_BYTES = 128
+
+function tempPrefix(target: string): string {
+  const name = path.basename(target)
+  return Buffer.byteLength(name) <= MAX_NAME_IN_TEMP_BYTES ? name : 'redrepl'
+}
+
+/** A fresh temp path beside `target`: its name plus this process's pid and 64 random bits. */
 export function tempPathFor(target: string): string {
-  const temp = replaceExtension(target, 'tmp')
-  return temp === target ? `${target}.tmp` : temp
+  return path.join(path.dirname(target), `${tempPrefix(target)}.${process.pid}-${randomBytes(8).toString('hex')}.tmp`)
+}
+
+/**
+ * Names of temporary files and dirs that interrupted writes leave: ours
+ * (`x.redmanifest.<pid>-<random>.tmp`), RedDB's (`relay.tmp`) and base
+ * backup staging dirs (`….parts.tmp-<pid>-<nanos>`, format §6).
+ */
+export function isTemporaryName(name: string): boolean {
+  return name.endsWith('.tmp') || /\.tmp-\d+-\d+$/.test(name)
+}
+
+/** Why an I/O operation failed, in words (the errno's own message also repeats the path). */
+export function ioReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code
+  switch (code) {
+    case 'ENOSPC':
+      return 'no space left on device'
+    case 'EDQUOT':
+      return 'disk quota exceeded'
+    case 'EROFS':
+      return 'read-only file system'
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied'
+    case 'ENOENT':
+      return 'no such file or directory'
+    case 'ENOTDIR':
+      return 'a component of the path is not a directory'
+    case 'EISDIR':
+      return 'is a directory'
+    case 'EIO':
+      return 'input/output error'
+    default:
+      return (error as Error).message
+  }
+}
+
+/** An I/O failure while writing `target`, as one line; redrepl's own errors pass through. */
+export function writeFailure(target: string, error: unknown): RedreplError {
+  if (error instanceof RedreplError) return error
+  return new RedreplError('failure', `${target}: cannot write: ${ioReason(error)}`)
 }
 
 export async function fsyncDir(dir: string): Promise<void> {
@@ -33,55 +99,130 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** An I/O failure while writing `target`, as one line; redrepl's own errors pass through. */
-export function writeFailure(target: string, error: unknown): RedreplError {
-  if (error instanceof RedreplError) return error
-  const code = (error as NodeJS.ErrnoException).code
-  const reason =
-    code === 'ENOSPC' ? 'no space left on device' : code === 'EROFS' ? 'read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message
-  return new RedreplError('failure', `${target}: cannot write: ${reason}; nothing was changed`)
+/**
+ * Creates `dir` and its missing parents, fsyncing each new directory's
+ * parent, so a file reported as written inside never vanishes with its
+ * directory in a crash. Existing directories, and links to directories an
+ * operator made, are used as they are.
+ */
+export async function mkdirDurable(dir: string): Promise<void> {
+  const missing: string[] = []
+  for (let current = dir; ; current = path.dirname(current)) {
+    const info = await stat(current).catch((error: NodeJS.ErrnoException) => {
+      // ENOTDIR: a parent is in the way, which the walk up then names.
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined
+      throw new RedreplError('failure', `${current}: cannot create the directory: ${ioReason(error)}`)
+    })
+    if (info?.isDirectory()) break
+    if (info !== undefined) throw new RedreplError('failure', `${current}: exists and is not a directory`)
+    missing.push(current)
+    if (path.dirname(current) === current) break
+  }
+  for (const each of missing.reverse()) {
+    try {
+      await mkdir(each)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new RedreplError('failure', `${each}: cannot create the directory: ${ioReason(error)}`)
+      // Made by another run meanwhile; a dangling link there is not a directory.
+      if (!(await stat(each).then((info) => info.isDirectory(), () => false))) throw new RedreplError('failure', `${each}: exists and is not a directory`)
+    }
+    await fsyncDir(path.dirname(each)).catch((error) => {
+      throw new RedreplError('failure', `${path.dirname(each)}: cannot sync the directory: ${ioReason(error)}`)
+    })
+  }
+}
+
+/** Creates a file that must not exist yet: whatever is at the name, a link included, makes it fail (EEXIST) untouched. */
+export async function openNewFile(file: string): Promise<FileHandle> {
+  return open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+}
+
+async function createTemp(target: string): Promise<{temp: string; handle: FileHandle}> {
+  for (let attempt = 0; ; attempt++) {
+    const temp = tempPathFor(target)
+    try {
+      return {temp, handle: await openNewFile(temp)}
+    } catch (error) {
+      // 64 random bits: a taken name is someone's plant, and a new draw avoids it.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw error
+    }
+  }
+}
+
+/** Whether `name` is a temp file that `tempPathFor(target)` could have made. */
+export function isTempNameOf(name: string, target: string): boolean {
+  const prefix = `${tempPrefix(target)}.`
+  return name.startsWith(prefix) && TEMP_TAIL.test(name.slice(prefix.length))
+}
+
+/** Removes temps of `target` that killed runs left: only names this module makes. */
+async function removeLeftoverTemps(target: string): Promise<void> {
+  const dir = path.dirname(target)
+  for (const name of await readdir(dir)) {
+    if (!isTempNameOf(name, target)) continue
+    // Best effort: a leftover that stays is harmless, and layout verify notes it.
+    await unlink(path.join(dir, name)).catch(() => {})
+  }
 }
 
 /**
  * Writes a file atomically through a producer that streams into the open
- * temp file; on any failure the temp file is removed and the target is left
- * as it was.
+ * temp file. On a failure before the new file takes the target's name, the
+ * temp file is removed and the target is left as it was; the message says
+ * only that, since what else the operation changed is the caller's to say.
  */
 export async function writeStreamAtomic(target: string, produce: (handle: FileHandle) => Promise<void>, options: AtomicOptions = {}): Promise<void> {
-  const temp = tempPathFor(target)
+  const dir = path.dirname(target)
   const label = options.label ?? path.basename(target)
+  let temp: string | undefined
   let handle: FileHandle | undefined
+  let placed = false
   try {
-    handle = await open(temp, 'w', 0o644)
+    if (options.clearLeftovers) await removeLeftoverTemps(target)
+    ;({temp, handle} = await createTemp(target))
     await produce(handle)
     crashPoint(`${label}:after-temp-write`)
     await handle.sync()
     crashPoint(`${label}:after-temp-fsync`)
     await handle.close()
     handle = undefined
-    await rename(temp, target)
+    await options.beforeReplace?.()
+    if (options.ifAbsent) {
+      await link(temp, target)
+      placed = true
+      // The new file is in place under both names; a temp name left behind is only a leftover.
+      await unlink(temp).catch(() => {})
+    } else {
+      await rename(temp, target)
+      placed = true
+    }
     crashPoint(`${label}:after-rename`)
-    await fsyncDir(path.dirname(target))
   } catch (error) {
     await handle?.close().catch(() => {})
-    await rm(temp, {force: true}).catch(() => {})
-    throw writeFailure(target, error)
+    if (!placed && temp !== undefined) await unlink(temp).catch(() => {})
+    if (error instanceof RedreplError) throw error
+    if (options.ifAbsent && (error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw refused(`${target}: exists`, {hint: 'it appeared while this run was writing, and was left as it was'})
+    }
+    throw new RedreplError('failure', `${target}: cannot write: ${ioReason(error)}`)
   }
+  await fsyncDir(dir).catch((error) => {
+    throw new RedreplError('failure', `${target}: written, but its directory could not be synced (${ioReason(error)}): the new file may not survive a crash`)
+  })
 }
 
 export async function writeFileAtomic(target: string, data: Uint8Array | string, options: AtomicOptions = {}): Promise<void> {
   await writeStreamAtomic(target, (handle) => handle.writeFile(data), options)
 }
 
-/** Unlinks a file and makes the removal durable. */
-export async function removeFileDurable(file: string): Promise<void> {
-  await unlink(file)
+/** Unlinks a file and makes the removal durable; false when there was no such file. */
+export async function removeFileDurable(file: string): Promise<boolean> {
+  try {
+    await unlink(file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
+    throw error
+  }
   await fsyncDir(path.dirname(file))
-}
-
-/** Renames and makes the rename durable in both directories. */
-export async function renameDurable(from: string, to: string): Promise<void> {
-  await rename(from, to)
-  await fsyncDir(path.dirname(to))
-  if (path.dirname(from) !== path.dirname(to)) await fsyncDir(path.dirname(from))
+  return true
 }

@@ -1,16 +1,23 @@
-import {mkdir, open, readFile, rmdir, stat, unlink} from 'node:fs/promises'
+import {constants, type Stats} from 'node:fs'
+import {lstat, open, type FileHandle} from 'node:fs/promises'
 import os from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {lockHeld, RedreplError} from '../errors.js'
-import {isProcessAlive, processStartTime} from './processes.js'
+import {lockHeld, RedreplError, refused} from '../errors.js'
+import {ioReason} from './atomic.js'
+import {processStartTime} from './processes.js'
 
 /**
- * redrepl's own writers take turns on a layout through a lock file created
- * with O_EXCL. It records its holder (pid and process start time), so a
- * holder that crashed is recognised as gone and its lock taken over: a
- * crash can never block the next run. Stale locks are only removed under a
- * short-lived guard directory, so two runs cannot both take one over.
+ * redrepl's writers take turns on a layout through a kernel lock: a
+ * whole-file write lock held on an open descriptor of `.redrepl.lock` for
+ * the whole run (an open-file-description lock on Linux, through
+ * fs-native-extensions). The kernel drops it when the process ends, however
+ * it ends, so a crashed run never blocks the next one; on a shared file
+ * system the server arbitrates it, so a holder on another host is never
+ * taken over. Exclusion never depends on the file's content, which only
+ * words the message of a run that finds the lock taken. The file is never
+ * deleted: a run that locked a deleted file would not exclude one that
+ * locks its replacement.
  */
 
 export interface LockHolder {
@@ -26,87 +33,151 @@ export interface LayoutLock {
 }
 
 const POLL_MS = 50
-const GUARD_STALE_MS = 10_000
+/** Room for any record redrepl writes; a longer file is someone else's. */
+const MAX_RECORD_BYTES = 4096
+/** Longest field quoted from a record, so a planted file cannot flood the message. */
+const MAX_FIELD_CHARS = 120
 
-async function readHolder(lockPath: string): Promise<{text: string; holder?: LockHolder} | undefined> {
+type TryLock = (fd: number) => boolean
+
+async function loadTryLock(lockPath: string): Promise<TryLock> {
   try {
-    const text = await readFile(lockPath, 'utf8')
-    try {
-      return {text, holder: JSON.parse(text) as LockHolder}
-    } catch {
-      return {text}
-    }
+    return (await import('fs-native-extensions')).tryLock
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
+    throw new RedreplError('failure', `${lockPath}: cannot lock: the file-locking addon does not load on this platform (${(error as Error).message})`)
   }
 }
 
-function isLive(holder: LockHolder | undefined): boolean {
-  if (holder === undefined) return false
-  if (holder.hostname !== os.hostname()) return true // another machine's process cannot be checked: assume it lives
-  return isProcessAlive(holder.pid, holder.start_time)
+function kindOf(info: Stats): string {
+  if (info.isSymbolicLink()) return 'a symbolic link'
+  if (info.isDirectory()) return 'a directory'
+  if (info.isFIFO()) return 'a FIFO'
+  if (info.isSocket()) return 'a socket'
+  return 'a device'
 }
 
-/** Removes the lock file if it still holds exactly `staleText`, under the takeover guard. */
-async function removeStale(lockPath: string, staleText: string): Promise<void> {
-  const guard = `${lockPath}.takeover`
+function notALockFile(lockPath: string, kind: string): RedreplError {
+  return refused(`${lockPath}: is ${kind}, not the regular file redrepl locks`, {hint: 'remove it (redrepl creates the lock file itself) and find out what put it there'})
+}
+
+/** Opens (creating if need be) the lock file, which must be a regular file and never a link. */
+async function openLockFile(lockPath: string): Promise<FileHandle> {
+  const before = await lstat(lockPath).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined
+    throw new RedreplError('failure', `${lockPath}: cannot look at the layout lock: ${ioReason(error)}`)
+  })
+  // Checked before opening, so a FIFO is never opened at all.
+  if (before !== undefined && !before.isFile()) throw notALockFile(lockPath, kindOf(before))
+  let handle: FileHandle
   try {
-    await mkdir(guard)
+    handle = await open(lockPath, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    const age = await stat(guard).then((info) => Date.now() - info.mtimeMs, () => 0)
-    if (age > GUARD_STALE_MS) await rmdir(guard).catch(() => {})
-    return
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ELOOP') throw notALockFile(lockPath, 'a symbolic link')
+    if (code === 'EISDIR') throw notALockFile(lockPath, 'a directory')
+    throw new RedreplError('failure', `${lockPath}: cannot open the layout lock: ${ioReason(error)}`)
   }
+  const info = await handle.stat()
+  if (!info.isFile()) {
+    await handle.close()
+    throw notALockFile(lockPath, kindOf(info))
+  }
+  return handle
+}
+
+function tryLockOrThrow(tryLock: TryLock, handle: FileHandle, lockPath: string): boolean {
   try {
-    const current = await readHolder(lockPath)
-    if (current?.text === staleText) await unlink(lockPath).catch(() => {})
-  } finally {
-    await rmdir(guard).catch(() => {})
+    return tryLock(handle.fd)
+  } catch (error) {
+    // POSIX lets a conflict be reported as EACCES as well as EAGAIN.
+    if ((error as NodeJS.ErrnoException).code === 'EACCES') return false
+    throw new RedreplError('failure', `${lockPath}: cannot lock: ${ioReason(error)}`, {hint: 'the layout must be on a file system that supports POSIX locks'})
   }
 }
 
-export async function acquireLayoutLock(lockPath: string, options: {command: string; wait?: number}): Promise<LayoutLock> {
-  const me: LockHolder = {
+/** Whether the path still names the file we locked (it may have been deleted or replaced meanwhile). */
+async function stillAtPath(handle: FileHandle, lockPath: string): Promise<boolean> {
+  const [locked, named] = await Promise.all([handle.stat(), lstat(lockPath).catch(() => undefined)])
+  return named !== undefined && named.dev === locked.dev && named.ino === locked.ino
+}
+
+async function readRecord(handle: FileHandle): Promise<string> {
+  const buffer = Buffer.alloc(MAX_RECORD_BYTES)
+  const {bytesRead} = await handle.read(buffer, 0, buffer.length, 0)
+  return buffer.subarray(0, bytesRead).toString('utf8')
+}
+
+/**
+ * Who holds the lock, worded from whatever the file holds: a record any
+ * field of which may be missing, of the wrong type, or garbage.
+ */
+export function describeHolder(text: string): string {
+  if (text.trim() === '') return 'another redrepl run (it has not recorded itself yet)'
+  let record: unknown
+  try {
+    record = JSON.parse(text)
+  } catch {
+    return 'another process (the lock file holds no readable record)'
+  }
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return 'another process (the lock file holds no readable record)'
+  const fields = record as Record<string, unknown>
+  const stringField = (name: string) => {
+    const value = fields[name]
+    return typeof value === 'string' && value !== '' ? value.slice(0, MAX_FIELD_CHARS) : undefined
+  }
+  const pid = typeof fields.pid === 'number' && Number.isSafeInteger(fields.pid) && fields.pid > 0 ? String(fields.pid) : 'unknown'
+  const command = stringField('command')
+  return `${command === undefined ? 'a redrepl run' : `redrepl ${command}`} (pid ${pid} on ${stringField('hostname') ?? 'unknown host'}, since ${stringField('acquired_at') ?? 'unknown'})`
+}
+
+async function writeRecord(handle: FileHandle, command: string): Promise<void> {
+  const holder: LockHolder = {
     pid: process.pid,
     start_time: processStartTime(process.pid),
     hostname: os.hostname(),
-    command: options.command,
+    command,
     acquired_at: new Date().toISOString(),
   }
-  const text = JSON.stringify(me)
+  const bytes = Buffer.from(JSON.stringify(holder))
+  await handle.write(bytes, 0, bytes.length, 0)
+  await handle.truncate(bytes.length)
+}
+
+/**
+ * Takes the layout lock, polling for up to `wait` ms while another run
+ * holds it; then fails with kind 'locked', naming the holder.
+ */
+export async function acquireLayoutLock(lockPath: string, options: {command: string; wait?: number}): Promise<LayoutLock> {
+  const tryLock = await loadTryLock(lockPath)
   const deadline = Date.now() + (options.wait ?? 0)
   for (;;) {
+    const handle = await openLockFile(lockPath)
+    let kept = false
     try {
-      const handle = await open(lockPath, 'wx', 0o644)
-      try {
-        await handle.writeFile(text)
-        await handle.sync()
-      } finally {
-        await handle.close()
+      while (!tryLockOrThrow(tryLock, handle, lockPath)) {
+        if (Date.now() >= deadline) {
+          throw lockHeld(`${lockPath}: held by ${describeHolder(await readRecord(handle))}`, {hint: 'try again when it has finished, or let a run wait for it with --wait SECONDS'})
+        }
+        await sleep(POLL_MS)
       }
-      return {release: () => releaseIfOurs(lockPath, text)}
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new RedreplError('failure', `${lockPath}: cannot create the layout lock: ${(error as Error).message}`)
+      if (await stillAtPath(handle, lockPath)) {
+        await writeRecord(handle, options.command)
+        kept = true
+        return {release: releaser(handle)}
       }
+    } finally {
+      if (!kept) await handle.close().catch(() => {})
     }
-    const current = await readHolder(lockPath)
-    if (current === undefined) continue
-    if (!isLive(current.holder)) {
-      await removeStale(lockPath, current.text)
-      continue
-    }
-    if (Date.now() >= deadline) {
-      const holder = current.holder!
-      throw lockHeld(`${lockPath} is held by redrepl ${holder.command} (pid ${holder.pid} on ${holder.hostname}, since ${holder.acquired_at}); try again when it has finished`)
-    }
-    await sleep(POLL_MS)
   }
 }
 
-async function releaseIfOurs(lockPath: string, text: string): Promise<void> {
-  const current = await readHolder(lockPath).catch(() => undefined)
-  if (current?.text === text) await unlink(lockPath).catch(() => {})
+/** Empties the record (a run that finds the lock free again must not name us) and closes, which drops the lock. */
+function releaser(handle: FileHandle): () => Promise<void> {
+  let released = false
+  return async () => {
+    if (released) return
+    released = true
+    await handle.truncate(0).catch(() => {})
+    await handle.close().catch(() => {})
+  }
 }

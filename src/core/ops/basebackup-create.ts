@@ -1,11 +1,11 @@
-import {mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle} from 'node:fs/promises'
+import {open, readdir, readFile, rename, rm, stat, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 
 import {crc32, crc32Combine} from '../codec/crc.js'
 import {notFound, refused, RedreplError, usageError} from '../errors.js'
 import {basebackupManifestCodec, DEFAULT_CHUNK_BYTES, MAX_CHUNKS} from '../format/basebackup-manifest.js'
-import {fsyncDir, writeFailure, writeFileAtomic} from '../fs/atomic.js'
+import {fsyncDir, mkdirDurable, openNewFile, writeFailure, writeFileAtomic} from '../fs/atomic.js'
 import {crashPoint} from '../fs/crash.js'
 import {isProcessAlive} from '../fs/processes.js'
 import {pumpRange, writeAllAt} from '../fs/stream.js'
@@ -106,7 +106,8 @@ class ChunkWriter {
   private async openChunk(): Promise<void> {
     const ordinal = this.chunks.length
     if (ordinal >= MAX_CHUNKS) throw usageError(`the snapshot needs more than ${MAX_CHUNKS} chunks of ${this.chunkSize} bytes; use a larger --chunk-size`)
-    this.handle = await open(path.join(this.dir, `${pad20(ordinal)}.redchunk`), 'w', 0o644)
+    // A fresh name in a staging dir of our own: anything already there is a plant, never to be written through.
+    this.handle = await openNewFile(path.join(this.dir, `${pad20(ordinal)}.redchunk`))
     this.chunkCrc = 0
     this.chunkBytes = 0n
   }
@@ -228,24 +229,20 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
   if (checkpointLsn < startLsn) throw usageError(`checkpoint LSN ${checkpointLsn} is before start LSN ${startLsn}`)
 
   const dir = layout.basebackupDir(timeline)
-  await mkdir(dir, {recursive: true}).catch((error) => {
-    throw writeFailure(dir, error)
-  })
+  await mkdirDurable(dir)
   const manifestName = basebackupManifestName(startLsn, checkpointLsn)
   const manifestPath = path.join(dir, manifestName)
   const partsName = `${manifestName}.parts`
   const partsDir = path.join(dir, partsName)
   await removeAbandonedStaging(dir, partsName)
   const staging = path.join(dir, `${partsName}.tmp-${process.pid}-${process.hrtime.bigint()}`)
-  await mkdir(staging).catch((error) => {
-    throw writeFailure(dir, error)
-  })
+  await mkdirDurable(staging)
 
   let writer = new ChunkWriter(staging, chunkSize, startLsn, checkpointLsn)
   const restart = async () => {
     await writer.abort()
     await rm(staging, {recursive: true, force: true})
-    await mkdir(staging)
+    await mkdirDurable(staging)
     writer = new ChunkWriter(staging, chunkSize, startLsn, checkpointLsn)
   }
   try {
@@ -283,7 +280,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     }
     const bytes = basebackupManifestCodec.encode(manifest, {nowMs: 0n})
     const current = await readFile(manifestPath).catch(() => undefined)
-    if (current === undefined || Buffer.compare(current, bytes) !== 0) await writeFileAtomic(manifestPath, bytes, {label: 'basebackup-manifest'})
+    if (current === undefined || Buffer.compare(current, bytes) !== 0) await writeFileAtomic(manifestPath, bytes, {label: 'basebackup-manifest', clearLeftovers: true})
     return {manifest_path: manifestPath, manifest, parts_dir: partsDir, reused_parts: reused, replaced_parts: replaced, snapshot_bytes: writer.total, checkpoint_source: options.checkpointLsn === undefined ? 'wal-head' : 'flag'}
   } catch (error) {
     await writer.abort()

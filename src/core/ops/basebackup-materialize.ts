@@ -1,10 +1,11 @@
-import {stat} from 'node:fs/promises'
+import {lstat} from 'node:fs/promises'
 
 import {FormatError, notFound, refused, RedreplError} from '../errors.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {createDatabaseHead} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
-import {writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
+import {ioReason, removeFileDurable, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
+import {crashPoint} from '../fs/crash.js'
 import {FlushBehind} from '../fs/flush-behind.js'
 import {readArtifact} from '../fs/read.js'
 import {writeAllAt} from '../fs/stream.js'
@@ -55,7 +56,9 @@ export async function chooseBasebackup(layout: Layout, choice: ManifestChoice): 
  * Rebuilds a database from a base backup (behaviour.md "basebackup
  * materialize"): an embedded `.rdb` holding the snapshot, streamed through a
  * temp file so nothing half-written ever carries the final name. For a
- * rebootstrap the pending database is written first, then the ready marker.
+ * rebootstrap a ready marker already there is removed (durably) before the
+ * new pending database takes its name, and the new marker is written after
+ * it: a marker only ever stands beside the database it names (behaviour.md).
  */
 export async function materializeBasebackup(
   layout: Layout,
@@ -67,9 +70,10 @@ export async function materializeBasebackup(
   const {path: manifestPath, manifest} = await chooseBasebackup(layout, choice)
   const paths = destination.kind === 'rebootstrap' ? dataPathArtifacts(destination.dataPath) : undefined
   const target = paths?.rebootstrapPending ?? (destination as {path: string}).path
-  if (destination.kind === 'file' && !destination.overwrite && (await stat(target).then(() => true, () => false))) {
-    throw refused(`${target} exists; pass --force to replace it`)
-  }
+  const ifAbsent = destination.kind === 'file' && !destination.overwrite
+  // Refused early to spare a long copy; the write itself enforces it again, atomically.
+  if (ifAbsent && (await lstat(target).then(() => true, () => false))) throw refused(`${target}: exists`, {hint: 'pass --force to replace it'})
+  const beforeReplace = paths ? () => removeReadyMarker(paths.rebootstrapReady) : undefined
   try {
     await writeStreamAtomic(
       target,
@@ -89,7 +93,7 @@ export async function materializeBasebackup(
           throw new FormatError('the snapshot does not start with RDST: RedDB would not open a database made from it', manifestPath)
         }
       },
-      {label: 'basebackup-materialize'},
+      {label: 'basebackup-materialize', ifAbsent, beforeReplace, clearLeftovers: paths !== undefined},
     )
   } catch (error) {
     if (error instanceof RedreplError) throw error
@@ -98,8 +102,24 @@ export async function materializeBasebackup(
   const report: MaterializeReport = {manifest_path: manifestPath, destination: target, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline, snapshot_bytes: manifest.snapshot_bytes}
   if (paths) {
     const marker = {pending_path: paths.rebootstrapPending, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline}
-    await writeFileAtomic(paths.rebootstrapReady, rebootstrapMarkerCodec.encode(marker, {nowMs}), {label: 'rebootstrap-marker'})
+    try {
+      await writeFileAtomic(paths.rebootstrapReady, rebootstrapMarkerCodec.encode(marker, {nowMs}), {label: 'rebootstrap-marker', clearLeftovers: true})
+    } catch (error) {
+      if (!(error instanceof RedreplError) || error.kind !== 'failure') throw error
+      throw new RedreplError('failure', `${error.message}; the new pending database ${paths.rebootstrapPending} is in place without a ready marker, so the node will not swap it in`, {hint: 'run this again once the cause is fixed'})
+    }
     report.marker_path = paths.rebootstrapReady
   }
   return report
+}
+
+/** A ready marker names the pending database it was written beside; it goes before that database is replaced. */
+async function removeReadyMarker(marker: string): Promise<void> {
+  let removed: boolean
+  try {
+    removed = await removeFileDurable(marker)
+  } catch (error) {
+    throw new RedreplError('failure', `${marker}: cannot remove the old ready marker: ${ioReason(error)}; the pending database was left as it was`)
+  }
+  if (removed) crashPoint('rebootstrap-marker:after-remove')
 }

@@ -1,6 +1,4 @@
-import {mkdir} from 'node:fs/promises'
-
-import {writeFailure} from '../fs/atomic.js'
+import {mkdirDurable} from '../fs/atomic.js'
 import {acquireLayoutLock} from '../fs/lock.js'
 import {assertNoLiveNode} from '../fs/live-node.js'
 import {Layout} from '../layout.js'
@@ -29,9 +27,7 @@ export interface WriteGuardOptions {
 export async function withWriteGuard<T>(options: WriteGuardOptions, work: (layout: Layout) => Promise<T>): Promise<T> {
   if (!options.safeNextToLiveNode) await assertNoLiveNode(options.dataPath, {force: options.force ?? false})
   const layout = options.createLayout ? Layout.fromDataPath(options.dataPath) : await openLayout(options.dataPath)
-  await mkdir(layout.root, {recursive: true}).catch((error) => {
-    throw writeFailure(layout.root, error)
-  })
+  await mkdirDurable(layout.root)
   const lock = await acquireLayoutLock(layout.lockPath, {command: options.command, wait: options.waitMs})
   try {
     return await work(layout)

@@ -12,6 +12,7 @@ import {legacySlotStoreCodec} from '../format/slot-catalog-legacy.js'
 import {slotCatalogCodec} from '../format/slot-catalog.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {walSegmentCodec} from '../format/wal-segment.js'
+import {isTempNameOf, isTemporaryName} from '../fs/atomic.js'
 import {resolveContained} from '../fs/contained.js'
 import {decodeFile, readFileIfExists} from '../fs/read.js'
 import {dataPathArtifacts, parseTimelineDirName, parseWalSegmentName, RELAY_MANIFEST_FILE, SLOT_CATALOG_FILE} from '../layout.js'
@@ -54,12 +55,10 @@ class Verifier {
   }
 }
 
-const isTemporary = (name: string) => name.endsWith('.tmp') || /\.tmp-\d+-\d+$/.test(name)
-
 async function verifyWal(verifier: Verifier, dir: string, timeline: bigint): Promise<void> {
   for (const name of (await listDir(dir)).sort()) {
     const file = path.join(dir, name)
-    if (isTemporary(name)) {
+    if (isTemporaryName(name)) {
       verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
       continue
     }
@@ -77,7 +76,7 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
   const names = (await listDir(dir)).sort()
   for (const name of names) {
     const file = path.join(dir, name)
-    if (isTemporary(name)) {
+    if (isTemporaryName(name)) {
       verifier.report(file, 'leftover.staging', 'staging or temporary file left by an interrupted base backup')
       continue
     }
@@ -105,7 +104,7 @@ async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): 
     const segments = new Map<string, Uint8Array>()
     for (const name of (await listDir(relayDir)).sort()) {
       const file = path.join(relayDir, name)
-      if (isTemporary(name)) verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
+      if (isTemporaryName(name)) verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
       else if (name.endsWith('.redwal')) {
         const decoded = await verifier.decode(file, relaySegmentCodec, 0n)
         if (decoded) segments.set(name, decoded.bytes)
@@ -149,7 +148,7 @@ export async function verifyLayout(dataPath: string, nowMs: bigint): Promise<Ver
 
   for (const name of (await listDir(layout.root)).sort()) {
     const file = path.join(layout.root, name)
-    if (isTemporary(name)) verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
+    if (isTemporaryName(name)) verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
     const timeline = parseTimelineDirName(name)
     if (timeline === undefined) continue
     if (!known.has(timeline) && (history || timeline !== 1n)) verifier.report(file, 'layout.unknown-timeline', `timeline ${timeline} is not in the timeline history`, history ? 'error' : 'warning')
@@ -160,7 +159,7 @@ export async function verifyLayout(dataPath: string, nowMs: bigint): Promise<Ver
       if (catalog.model.timeline === 1n) verifier.report(catalogPath, 'slot.catalog-timeline', `written with timeline 1 under timeline ${timeline}, as RedDB 1.12 does after a failover (its retention then never prunes)`)
       else verifier.report(catalogPath, 'artifact.timeline-mismatch', `catalog says timeline ${catalog.model.timeline}, directory is timeline ${timeline}`)
     }
-    for (const entry of await listDir(file)) if (isTemporary(entry)) verifier.report(path.join(file, entry), 'leftover.temp-file', 'temporary file left by an interrupted write')
+    for (const entry of await listDir(file)) if (isTemporaryName(entry)) verifier.report(path.join(file, entry), 'leftover.temp-file', 'temporary file left by an interrupted write')
     await verifyBasebackups(verifier, path.join(file, 'basebackup'), timeline, nowMs)
     await verifyRelays(verifier, path.join(file, 'relay'), timeline)
   }
@@ -187,6 +186,10 @@ export async function verifyLayout(dataPath: string, nowMs: bigint): Promise<Ver
   }
   for (const name of await listDir(path.dirname(dataPath))) {
     if (name === path.basename(paths.rebootstrapStaging)) verifier.report(paths.rebootstrapStaging, 'leftover.staging', 'rebootstrap staging dir left behind')
+    // Only the rebootstrap files' own temps: D's directory may hold anyone's files.
+    if (isTempNameOf(name, paths.rebootstrapPending) || isTempNameOf(name, paths.rebootstrapReady)) {
+      verifier.report(path.join(path.dirname(dataPath), name), 'leftover.temp-file', 'temporary file left by an interrupted write')
+    }
   }
   return {ok: !verifier.findings.some(isProblem), root: layout.root, checked: verifier.checked, findings: verifier.findings}
 }

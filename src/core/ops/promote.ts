@@ -75,7 +75,7 @@ export async function promote(layout: Layout, options: PromoteOptions): Promise<
     source = chosen.source
   }
   const next = promoteHistory(history, replicaId, appliedLsn!, options.nowMs)
-  if (!options.dryRun) await writeFileAtomic(layout.historyPath, timelineHistoryCodec.encode(next, {nowMs: options.nowMs}), {label: 'timeline-history'})
+  if (!options.dryRun) await writeFileAtomic(layout.historyPath, timelineHistoryCodec.encode(next, {nowMs: options.nowMs}), {label: 'timeline-history', clearLeftovers: true})
   const entry = next.entries.at(-1)!
   return {
     previous_timeline: previous,

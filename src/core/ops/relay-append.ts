@@ -1,7 +1,6 @@
-import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
-import {FormatError, refused, usageError} from '../errors.js'
+import {FormatError, RedreplError, refused, usageError} from '../errors.js'
 import {
   addRelaySegment,
   checkRelayManifestConsistency,
@@ -11,7 +10,7 @@ import {
 } from '../format/relay-manifest.js'
 import {relaySegmentChecksum, relaySegmentCodec, relaySegmentFromRecords} from '../format/relay-segment.js'
 import {walSegmentCodec} from '../format/wal-segment.js'
-import {writeFailure, writeFileAtomic} from '../fs/atomic.js'
+import {mkdirDurable, writeFileAtomic} from '../fs/atomic.js'
 import {assertPlainComponent, resolveContained} from '../fs/contained.js'
 import {readArtifact, readArtifactIfExists, readFileIfExists} from '../fs/read.js'
 import {Layout, relaySegmentName} from '../layout.js'
@@ -73,6 +72,7 @@ export async function appendRelay(layout: Layout, replicaId: string, records: Re
 
   const largest = records.reduce((max, record) => (record.lsn > max ? record.lsn : max), 0n)
   let newSegment: RelaySegmentRef | null = null
+  let segmentBytes: Uint8Array | undefined
   let fresh: RelayRecord[] = []
   if (largest > manifest.flushed_lsn) {
     fresh = records.filter((record) => record.lsn > manifest.flushed_lsn)
@@ -80,19 +80,24 @@ export async function appendRelay(layout: Layout, replicaId: string, records: Re
       if (fresh[i].lsn <= fresh[i - 1].lsn) throw usageError(`records must have strictly increasing LSNs: ${fresh[i].lsn} follows ${fresh[i - 1].lsn}`)
     }
     const segment = relaySegmentFromRecords(RELAY_TIMELINE, fresh)
-    const bytes = relaySegmentCodec.encode(segment, {nowMs: 0n})
-    newSegment = {relative_path: relaySegmentName(segment.start_lsn, segment.end_lsn), start_lsn: segment.start_lsn, end_lsn: segment.end_lsn, checksum: relaySegmentChecksum(bytes)}
+    segmentBytes = relaySegmentCodec.encode(segment, {nowMs: 0n})
+    newSegment = {relative_path: relaySegmentName(segment.start_lsn, segment.end_lsn), start_lsn: segment.start_lsn, end_lsn: segment.end_lsn, checksum: relaySegmentChecksum(segmentBytes)}
     manifest = addRelaySegment(manifest, newSegment)
-    await mkdir(relayDir, {recursive: true}).catch((error) => {
-    throw writeFailure(relayDir, error)
-  })
-    await writeFileAtomic(path.join(relayDir, newSegment.relative_path), bytes, {label: 'relay-segment'})
   }
   manifest = markRelayApplied(manifest, appliedLsn < manifest.flushed_lsn ? appliedLsn : manifest.flushed_lsn)
-  await mkdir(relayDir, {recursive: true}).catch((error) => {
-    throw writeFailure(relayDir, error)
-  })
-  await writeFileAtomic(manifestPath, relayManifestCodec.encode(manifest, {nowMs: 0n}), {label: 'relay-manifest'})
+  await mkdirDurable(relayDir)
+  if (newSegment !== null && segmentBytes !== undefined) {
+    await writeFileAtomic(path.join(relayDir, newSegment.relative_path), segmentBytes, {label: 'relay-segment', clearLeftovers: true})
+  }
+  try {
+    await writeFileAtomic(manifestPath, relayManifestCodec.encode(manifest, {nowMs: 0n}), {label: 'relay-manifest', clearLeftovers: true})
+  } catch (error) {
+    // Said so the operator does not take the run for one that changed nothing.
+    if (newSegment !== null && error instanceof RedreplError && error.kind === 'failure') {
+      throw new RedreplError('failure', `${error.message}; the new segment ${newSegment.relative_path} was written but is not listed yet (RedDB ignores it; the same batch appended again lists it)`)
+    }
+    throw error
+  }
   return {...base, manifest, appended_records: fresh.length, new_segment: newSegment}
 }
 

@@ -1,4 +1,3 @@
-import {mkdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {crc32} from '../codec/crc.js'
@@ -7,6 +6,7 @@ import {slotCatalogCodec} from '../format/slot-catalog.js'
 import {initialHistory} from '../plan/promotion.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../format/wal-segment.js'
+import {mkdirDurable, writeFileAtomic} from '../fs/atomic.js'
 import {Layout} from '../layout.js'
 import type {ReplicationSlot, WalSegment} from '../model.js'
 import {appendRelay} from './relay-append.js'
@@ -55,13 +55,13 @@ function slot(replica_id: string, flush: bigint, apply: bigint, nowMs: bigint, i
 export async function writeSampleLayout(dir: string, nowMs: bigint): Promise<SampleLayout> {
   const dataPath = path.join(dir, 'primary', 'data.rdb')
   const layout = Layout.fromDataPath(dataPath)
-  await mkdir(layout.walDir(1n), {recursive: true})
+  await mkdirDurable(layout.walDir(1n))
 
   const snapshot = new Uint8Array(256 * 1024)
   snapshot.set(new TextEncoder().encode('RDST'))
   snapshot.set(pseudoRandom(snapshot.length - 4, 7), 4)
-  await writeFile(dataPath, Buffer.concat([createDatabaseHead(BigInt(snapshot.length), crc32(snapshot), nowMs), snapshot]))
-  await writeFile(layout.historyPath, timelineHistoryCodec.encode(initialHistory(nowMs), {nowMs}))
+  await writeFileAtomic(dataPath, Buffer.concat([createDatabaseHead(BigInt(snapshot.length), crc32(snapshot), nowMs), snapshot]))
+  await writeFileAtomic(layout.historyPath, timelineHistoryCodec.encode(initialHistory(nowMs), {nowMs}))
 
   let head = 0n
   const encoder = new TextEncoder()
@@ -71,7 +71,7 @@ export async function writeSampleLayout(dir: string, nowMs: bigint): Promise<Sam
       head = index * SAMPLE_SEGMENT_BYTES + k
       segment = appendWalRecord(segment, head, encoder.encode(`put key-${head} value-${head}`), SAMPLE_SEGMENT_BYTES)
     }
-    await writeFile(layout.walSegmentPath(1n, index), walSegmentCodec.encode(segment, {nowMs}))
+    await writeFileAtomic(layout.walSegmentPath(1n, index), walSegmentCodec.encode(segment, {nowMs}))
   }
 
   const segmentStart = (i: bigint) => i * SAMPLE_SEGMENT_BYTES
@@ -80,7 +80,7 @@ export async function writeSampleLayout(dir: string, nowMs: bigint): Promise<Sam
     slot('replica-b', segmentStart(3n) + 20n, segmentStart(3n) + 10n, nowMs),
     slot('replica-c', segmentStart(0n) + 5n, segmentStart(0n) + 5n, nowMs, true),
   ]
-  await writeFile(layout.slotCatalogPath(1n), slotCatalogCodec.encode({timeline: 1n, slots}, {nowMs}))
+  await writeFileAtomic(layout.slotCatalogPath(1n), slotCatalogCodec.encode({timeline: 1n, slots}, {nowMs}))
 
   const records = (from: bigint, to: bigint) => {
     const out = []
