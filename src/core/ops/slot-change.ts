@@ -124,7 +124,7 @@ export async function changeSlot(layout: Layout, options: SlotChangeOptions): Pr
   if (options.dryRun || repeated) return report
   await options.confirm?.(report)
   const codec = found.store === 'catalog' ? slotCatalogCodec : legacySlotStoreCodec
-  await writeFileAtomic(found.path, codec.encode(after, {nowMs: options.nowMs}), {label: found.store === 'catalog' ? 'slot-catalog' : 'legacy-slot-store'})
+  await writeFileAtomic(found.path, codec.encode(after, {nowMs: options.nowMs}), {label: found.store === 'catalog' ? 'slot-catalog' : 'legacy-slot-store', clearLeftovers: true})
   log.info(`slot ${options.change.kind}`, {replica: options.replicaId, path: found.path, released_segments: report.retention?.released_segments})
   return report
 }
