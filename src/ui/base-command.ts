@@ -30,12 +30,17 @@ export abstract class RedreplCommand extends Command {
   protected override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<void> {
     if (error.code === 'EEXIT') throw error
     const code = exitCodeFor(error)
-    const message = error instanceof RedreplError || error.oclif ? error.message : `unexpected error: ${error.message}`
-    const hint = error instanceof RedreplError && error.hint ? `; ${error.hint}` : ''
-    process.stderr.write(`redrepl: ${firstLine(message)}${hint}${code === EXIT_CODES.usage ? ` (see: redrepl ${this.id?.replaceAll(':', ' ')} --help)` : ''}\n`)
+    process.stderr.write(`redrepl: ${describeError(error)}${code === EXIT_CODES.usage ? ` (see: redrepl ${this.id?.replaceAll(':', ' ')} --help)` : ''}\n`)
     if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     this.exit(code)
   }
+}
+
+/** An error as the one line redrepl prints for it: the message, then the hint. */
+export function describeError(error: Error & {oclif?: {exit?: number}}): string {
+  const message = error instanceof RedreplError || error.oclif ? error.message : `unexpected error: ${error.message}`
+  const hint = error instanceof RedreplError && error.hint ? `; ${error.hint}` : ''
+  return `${firstLine(message)}${hint}`
 }
 
 function exitCodeFor(error: Error & {oclif?: {exit?: number}}): number {
