@@ -69,7 +69,7 @@ function commandPage(command) {
       out.push('.PP', '.nf', esc(expand(text)), '.fi')
     }
   }
-  out.push(...environmentSection(), ...exitSection(), '.SH SEE ALSO', `.BR ${pkg.oclif.bin} (1)`)
+  out.push(...environmentSection(), ...exitSection(command.exitStatus), '.SH SEE ALSO', `.BR ${pkg.oclif.bin} (1)`)
   return out.join('\n') + '\n'
 }
 
@@ -82,8 +82,9 @@ function environmentSection() {
   ]
 }
 
-function exitSection() {
-  return ['.SH EXIT STATUS', ...EXIT_CODES.map(([code, text]) => `.TP\n.B ${code}\n${esc(text)}`)]
+/** A command whose codes differ from redrepl's own (check's Nagios states) declares them as `static exitStatus`. */
+function exitSection(codes = EXIT_CODES) {
+  return ['.SH EXIT STATUS', ...codes.map(([code, text]) => `.TP\n.B ${code}\n${esc(text)}`)]
 }
 
 function indexPage() {

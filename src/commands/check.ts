@@ -14,12 +14,20 @@ Output follows the Nagios plugin convention: a first line "REDREPL <STATE> - <te
 
 Quick by default: artifacts are decoded and their CRCs checked, but base-backup chunk files are only checked to exist at their manifest size and the databases (the data file, a pending rebootstrap) are not read. --deep reads all of them in full, as "layout verify" does. REDREPL_NOW_MS pins "now" for the ages. Reads only.
 
-EXIT STATUS: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. Anything that stops the check itself (no layout at the data path, a bad flag, an unreadable directory) is UNKNOWN, printed as "REDREPL UNKNOWN - <message>" on stdout (with --json, {"status":"UNKNOWN","message":...}); this command never uses redrepl's other exit codes.`
+Exit status: the state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN); anything that stops the check itself (no layout at the data path, a bad flag, an unreadable directory) is UNKNOWN, printed as "REDREPL UNKNOWN - <message>" on stdout (with --json, {"status":"UNKNOWN","message":...}). This command never uses redrepl's other exit codes.`
 
   static override examples = [
     '<%= config.bin %> check --data-path /var/lib/reddb/data.rdb',
     '<%= config.bin %> check --warning-basebackup-age 26h --critical-basebackup-age 3d --critical-wal-bytes 20GiB',
     '<%= config.bin %> check --deep --json',
+  ]
+
+  /** The Nagios plugin states replace redrepl's exit codes here; the man page lists these. */
+  static exitStatus = [
+    ['0', 'OK: no finding is an error or a warning (notes may be listed)'],
+    ['1', 'WARNING: a warning threshold is passed, or a finding is a warning'],
+    ['2', 'CRITICAL: a critical threshold is passed, or a finding is an error'],
+    ['3', 'UNKNOWN: the check could not run (bad flag, no layout at the data path, an I/O error)'],
   ]
 
   static override flags = {...checkFlags, json: jsonFlag}
