@@ -2,7 +2,7 @@ import {nowMs} from '../core/clock.js'
 import {writeJson} from '../core/codec/json.js'
 import {runCheck} from '../core/ops/check.js'
 import {describeError, RedreplCommand} from '../ui/base-command.js'
-import {checkFlags, thresholdsFromFlags} from '../ui/check-flags.js'
+import {checkFlags, checkOptionsFromFlags} from '../ui/check-flags.js'
 import {jsonFlag, requireDataPath} from '../ui/flags.js'
 import {NAGIOS_EXIT, nagiosLines, unknownLine} from '../ui/nagios.js'
 
@@ -35,8 +35,7 @@ Exit status: the state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN); anything that s
   async run(): Promise<void> {
     const {flags} = await this.parse(Check)
     this.json = flags.json
-    const thresholds = thresholdsFromFlags(flags)
-    const report = await runCheck(requireDataPath(flags['data-path']), {nowMs: nowMs(), thresholds, deep: flags.deep})
+    const report = await runCheck(requireDataPath(flags['data-path']), checkOptionsFromFlags(flags, nowMs()))
     await this.emit(report, () => {
       for (const line of nagiosLines(report)) this.say(line)
     })

@@ -6,7 +6,7 @@ import {nowMs} from '../core/clock.js'
 import {runCheck} from '../core/ops/check.js'
 import {writeMetricsTextfile} from '../core/ops/metrics-textfile.js'
 import {RedreplCommand} from '../ui/base-command.js'
-import {checkFlags, thresholdsFromFlags} from '../ui/check-flags.js'
+import {checkFlags, checkOptionsFromFlags} from '../ui/check-flags.js'
 import {requireDataPath} from '../ui/flags.js'
 import {METRICS, renderFailedScrape, renderMetrics} from '../ui/metrics.js'
 
@@ -39,7 +39,7 @@ Exit status 0 means the metrics were written, whatever the check's state (that i
     const {flags} = await this.parse(Metrics)
     let text: string
     try {
-      const report = await runCheck(requireDataPath(flags['data-path']), {nowMs: nowMs(), thresholds: thresholdsFromFlags(flags), deep: flags.deep})
+      const report = await runCheck(requireDataPath(flags['data-path']), checkOptionsFromFlags(flags, nowMs()))
       text = renderMetrics(report, performance.now() - started)
     } catch (error) {
       if (flags.textfile !== undefined) await writeMetricsTextfile(flags.textfile, renderFailedScrape(performance.now() - started))

@@ -1,7 +1,7 @@
 import {Flags} from './oclif.js'
 
 import {usageError} from '../core/errors.js'
-import {DEFAULT_THRESHOLDS, type CheckThresholds, type Threshold} from '../core/ops/check.js'
+import {DEFAULT_THRESHOLDS, type CheckOptions, type CheckThresholds, type Threshold} from '../core/ops/check.js'
 import {formatBytes, formatDuration} from '../core/units.js'
 import {dataPathFlag} from './flags.js'
 import {parseByteSize, parseCount, parseDuration} from './numbers.js'
@@ -74,4 +74,9 @@ export function thresholdsFromFlags(flags: ThresholdFlagValues): CheckThresholds
     thresholds[key] = threshold
   }
   return thresholds
+}
+
+/** What `check` and `metrics` pass to runCheck. */
+export function checkOptionsFromFlags(flags: ThresholdFlagValues & {deep?: boolean}, nowMs: bigint): CheckOptions {
+  return {nowMs, thresholds: thresholdsFromFlags(flags), deep: flags.deep === true}
 }

@@ -38,7 +38,7 @@ export const METRICS = {
   },
   lastBackupLsn: {name: 'redrepl_basebackup_last_checkpoint_lsn', type: 'gauge', help: 'Checkpoint LSN of the newest base backup usable for catch-up.', labels: []},
   lastBackupBytes: {name: 'redrepl_basebackup_last_size_bytes', type: 'gauge', help: 'Snapshot bytes of the newest base backup usable for catch-up.', labels: []},
-  findings: {name: 'redrepl_findings', type: 'gauge', help: 'Findings of `redrepl check` (layout verify\'s and the thresholds\') by stable code and severity; absent means none.', labels: ['code', 'severity']},
+  findings: {name: 'redrepl_check_findings', type: 'gauge', help: 'Findings of `redrepl check` (layout verify\'s and the thresholds\') by stable code and severity; absent means none.', labels: ['code', 'severity']},
   artifactsChecked: {name: 'redrepl_layout_artifacts_checked', type: 'gauge', help: 'Artifacts layout verify decoded.', labels: []},
 } as const satisfies Record<string, MetricSpec>
 

@@ -49,7 +49,7 @@ function summary(report: CheckReport): string {
 
 /** Nagios perfdata labels are quoted; a quote inside is doubled, and `=` (the value separator) cannot appear at all. */
 function label(text: string): string {
-  return `'${oneLine(text).replaceAll('=', '_').replaceAll("'", "''")}'`
+  return `'${plainText(text).replaceAll('=', '_').replaceAll("'", "''")}'`
 }
 
 /** `'label'=value[UOM];warn;crit;min;max`, every number exact; an absent threshold is left empty. */
