@@ -77,7 +77,7 @@ function environmentSection() {
   return [
     '.SH ENVIRONMENT',
     '.TP\n.B REDDB_DATA_PATH\nThe data path when \\-\\-data\\-path is not given.',
-    '.TP\n.B REDREPL_NOW_MS\nPins the current time (ms since the epoch) for reproducible output: new history entries, legacy slot defaults, created_at of new databases.',
+    '.TP\n.B REDREPL_NOW_MS\nPins the current time (ms since the epoch) for reproducible output: new history entries, legacy slot defaults, created_at of new databases, the ages shown by basebackup list and check.',
     '.TP\n.B NO_COLOR\nDisables colour (colour is also off when stdout is not a terminal).',
   ]
 }

@@ -1,5 +1,4 @@
 import {nowMs} from '../core/clock.js'
-import {writeJson} from '../core/codec/json.js'
 import {runCheck} from '../core/ops/check.js'
 import {describeError, RedreplCommand} from '../ui/base-command.js'
 import {checkFlags, checkOptionsFromFlags} from '../ui/check-flags.js'
@@ -48,10 +47,8 @@ Exit status: the state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN); anything that s
     if (error.code === 'EEXIT') throw error
     const message = describeError(error)
     // A flag that fails to parse leaves this.json unset, but the caller still asked for JSON.
-    if (this.json || this.argv.includes('--json')) {
-      writeJson({status: 'UNKNOWN', message}, (piece) => process.stdout.write(piece))
-      this.say()
-    } else this.say(unknownLine(message))
+    this.json ||= this.argv.includes('--json')
+    await this.emit({status: 'UNKNOWN', message}, () => this.say(unknownLine(message)))
     if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     this.exit(NAGIOS_EXIT.UNKNOWN)
   }
