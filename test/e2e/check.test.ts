@@ -262,3 +262,40 @@ test('basebackup list: created time, age, size, chunks, usability and the WAL af
   assert.equal(human.exitCode, 0)
   assert.match(human.stdout, /2023-11-14T19:13:20\.000Z .*3h ago/)
 })
+
+test('an inactive slot warns after 5m unseen and is critical after 1h; one never seen counts as unseen for ever', async () => {
+  const {dir, data} = await node()
+  const catalog = path.join(dir, T1, 'replication-slots.redslots')
+  const slot = (replica_id: string, lastSeenAgoMs: bigint | null): ReplicationSlot => ({
+    replica_id,
+    restart_lsn: 5242880n,
+    confirmed_write_lsn: 5242882n,
+    confirmed_flush_lsn: 5242882n,
+    confirmed_apply_lsn: 5242882n,
+    active: false,
+    last_seen_at_unix_ms: lastSeenAgoMs === null ? 0n : NOW_MS - lastSeenAgoMs,
+    invalidation_reason: null,
+    invalidated_at_unix_ms: null,
+  })
+  const write = (...slots: ReplicationSlot[]) => writeFileSync(catalog, slotCatalogCodec.encode({timeline: 1n, slots}, {nowMs: NOW_MS}))
+  write(slot('r1', 4n * 60_000n))
+  assert.equal((await check(data)).exitCode, 0)
+  write(slot('r1', 10n * 60_000n))
+  const warned = await check(data)
+  assert.equal(warned.exitCode, 1)
+  assert.match(firstLine(warned.stdout), /^REDREPL WARNING - slot r1 inactive, last seen 10m ago > 5m \| /)
+  write(slot('r1', 2n * 3_600_000n), slot('r2', null))
+  const critical = await check(data, '--json')
+  assert.equal(critical.exitCode, 2)
+  assert.deepEqual(
+    (reportOf(critical.stdout).findings as JsonObject[]).map((f) => [f.code, f.severity, f.message]),
+    [
+      ['slot.inactive', 'error', 'slot r1 inactive, last seen 2h ago > 1h'],
+      ['slot.inactive', 'error', `slot r2 inactive, never seen > 1h`],
+    ],
+  )
+  assert.equal((await check(data, '--critical-slot-inactive', '3h', '--warning-slot-inactive', '2h1s')).exitCode, 2, 'r2, never seen, is past any threshold')
+  write(slot('r1', 2n * 3_600_000n))
+  assert.equal((await check(data, '--critical-slot-inactive', '3h', '--warning-slot-inactive', '2h1s')).exitCode, 0)
+  assert.equal((await check(data, '--critical-slot-inactive', '3h', '--warning-slot-inactive', '1h59m')).exitCode, 1)
+})
