@@ -69,7 +69,7 @@ function commandPage(command) {
       out.push('.PP', '.nf', esc(expand(text)), '.fi')
     }
   }
-  out.push(...environmentSection(), ...exitSection(), '.SH SEE ALSO', `.BR ${pkg.oclif.bin} (1)`)
+  out.push(...environmentSection(), ...exitSection(command.exitStatus), '.SH SEE ALSO', `.BR ${pkg.oclif.bin} (1)`)
   return out.join('\n') + '\n'
 }
 
@@ -77,13 +77,14 @@ function environmentSection() {
   return [
     '.SH ENVIRONMENT',
     '.TP\n.B REDDB_DATA_PATH\nThe data path when \\-\\-data\\-path is not given.',
-    '.TP\n.B REDREPL_NOW_MS\nPins the current time (ms since the epoch) for reproducible output: new history entries, legacy slot defaults, created_at of new databases.',
+    '.TP\n.B REDREPL_NOW_MS\nPins the current time (ms since the epoch) for reproducible output: new history entries, legacy slot defaults, created_at of new databases, the ages shown by basebackup list and check.',
     '.TP\n.B NO_COLOR\nDisables colour (colour is also off when stdout is not a terminal).',
   ]
 }
 
-function exitSection() {
-  return ['.SH EXIT STATUS', ...EXIT_CODES.map(([code, text]) => `.TP\n.B ${code}\n${esc(text)}`)]
+/** A command whose codes differ from redrepl's own (check's Nagios states) declares them as `static exitStatus`. */
+function exitSection(codes = EXIT_CODES) {
+  return ['.SH EXIT STATUS', ...codes.map(([code, text]) => `.TP\n.B ${code}\n${esc(text)}`)]
 }
 
 function indexPage() {

@@ -28,6 +28,14 @@ export const FINDINGS = {
   'rebootstrap.pending-path': {severity: 'error', summary: 'the ready marker names another pending database than the data path derives'},
   'rebootstrap.pending-missing': {severity: 'error', summary: 'the ready marker names a pending database that does not exist'},
   'wal.name-mismatch': {severity: 'error', summary: 'a WAL segment header disagrees with its file name or directory'},
+  // Threshold findings of `check`: the severity given is the warning level; past the critical threshold it is an error.
+  'slot.lag': {severity: 'warning', summary: 'a slot lags the WAL head by more LSNs than the threshold'},
+  'slot.inactive': {severity: 'warning', summary: 'a slot has been inactive for longer than the threshold'},
+  'slot.invalidated': {severity: 'warning', summary: 'more slots are invalidated than the threshold allows (their replicas need a new base backup)'},
+  'wal.retained-bytes': {severity: 'warning', summary: 'the WAL on the current timeline holds more bytes than the threshold'},
+  'wal.segments': {severity: 'warning', summary: 'the WAL on the current timeline holds more segments than the threshold'},
+  'basebackup.age': {severity: 'warning', summary: 'the newest base backup usable for catch-up is older than the threshold'},
+  'basebackup.none': {severity: 'warning', summary: 'no base backup on the current timeline is usable for catch-up'},
 } as const satisfies Record<string, FindingSpec>
 
 export type FindingCode = keyof typeof FINDINGS

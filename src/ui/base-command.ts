@@ -64,25 +64,33 @@ export abstract class RedreplCommand extends Command {
     process.stdout.write(`${line}\n`)
   }
 
-  /** "did you mean --segment-bytes" after oclif's "Nonexistent flag: --segmnt-bytes". */
-  private flagSuggestion(message: string): string {
-    const typed = /Nonexistent flags?: --([\w-]+)/.exec(message)?.[1]
-    const flags = (this.constructor as {flags?: Record<string, unknown>}).flags
-    if (typed === undefined || flags === undefined) return ''
-    const near = suggest(typed, Object.keys(flags))
-    return near.length > 0 ? `; did you mean ${near.map((name) => `--${name}`).join(' or ')}?` : ''
-  }
-
   protected override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<void> {
     if (error.code === 'EEXIT') throw error
     const code = exitCodeFor(error)
-    const message = error instanceof RedreplError || error.oclif ? error.message : `unexpected error: ${error.message}`
-    const hint = error instanceof RedreplError && error.hint ? `; ${error.hint}` : this.flagSuggestion(message)
-    log.error(error instanceof RedreplError ? error.kind : 'failed', {message: firstLine(message), exit: code})
-    process.stderr.write(`redrepl: ${firstLine(message)}${hint}${code === EXIT_CODES.usage ? ` (see: redrepl ${this.id?.replaceAll(':', ' ')} --help)` : ''}\n`)
+    const line = describeError(error, (this.constructor as {flags?: Record<string, unknown>}).flags)
+    log.error(error instanceof RedreplError ? error.kind : 'failed', {message: line, exit: code})
+    process.stderr.write(`redrepl: ${line}${code === EXIT_CODES.usage ? ` (see: redrepl ${this.id?.replaceAll(':', ' ')} --help)` : ''}\n`)
     if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     this.exit(code)
   }
+}
+
+/**
+ * An error as the one line redrepl prints for it: the message, then the hint
+ * (for a mistyped flag, the command's nearest flags).
+ */
+export function describeError(error: Error & {oclif?: {exit?: number}}, flags?: Record<string, unknown>): string {
+  const message = error instanceof RedreplError || error.oclif ? error.message : `unexpected error: ${error.message}`
+  const hint = error instanceof RedreplError && error.hint ? `; ${error.hint}` : flagSuggestion(message, flags)
+  return `${firstLine(message)}${hint}`
+}
+
+/** "did you mean --segment-bytes" after oclif's "Nonexistent flag: --segmnt-bytes". */
+function flagSuggestion(message: string, flags: Record<string, unknown> | undefined): string {
+  const typed = /Nonexistent flags?: --([\w-]+)/.exec(message)?.[1]
+  if (typed === undefined || flags === undefined) return ''
+  const near = suggest(typed, Object.keys(flags))
+  return near.length > 0 ? `; did you mean ${near.map((name) => `--${name}`).join(' or ')}?` : ''
 }
 
 function exitCodeFor(error: Error & {oclif?: {exit?: number}}): number {

@@ -20,14 +20,26 @@ export function parseByteSize(text: string, flag: string): bigint {
   return value
 }
 
-export function formatBytes(bytes: bigint | number): string {
-  const value = Number(bytes)
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let scaled = value
-  let unit = 0
-  while (scaled >= 1024 && unit < units.length - 1) {
-    scaled /= 1024
-    unit++
-  }
-  return unit === 0 ? `${value} B` : `${scaled.toFixed(scaled >= 100 ? 0 : 1)} ${units[unit]}`
+export {formatBytes} from '../core/units.js'
+
+/** Counts like 1000, 64Mi or 64M (binary multiples, as segment sizes are). */
+export function parseCount(text: string, flag: string): bigint {
+  const match = /^(\d+)\s*([kmgt]?)i?$/i.exec(text.trim())
+  if (!match) throw usageError(`--${flag} must be a count such as 1000 or 64Mi, got "${text}"`)
+  const value = BigInt(match[1]) << BigInt(10 * ' kmgt'.indexOf(match[2].toLowerCase() || ' '))
+  if (value > U64_MAX) throw usageError(`--${flag} ${text} is larger than 2^64-1`)
+  return value
+}
+
+const DURATION_MS: Record<string, bigint> = {ms: 1n, s: 1000n, m: 60_000n, h: 3_600_000n, d: 86_400_000n, w: 604_800_000n}
+
+/** Durations like 36h, 7d, 1h30m or 90s, in ms; a bare number is seconds (the unit of Nagios perfdata). */
+export function parseDuration(text: string, flag: string): bigint {
+  const trimmed = text.trim().toLowerCase()
+  if (/^\d+$/.test(trimmed)) return BigInt(trimmed) * 1000n
+  if (!/^(\d+(ms|s|m|h|d|w))+$/.test(trimmed)) throw usageError(`--${flag} must be a duration such as 90s, 30m, 36h, 7d or 1h30m, got "${text}"`)
+  let total = 0n
+  for (const [, amount, unit] of trimmed.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) total += BigInt(amount) * DURATION_MS[unit]
+  if (total > U64_MAX) throw usageError(`--${flag} ${text} is longer than 2^64-1 ms`)
+  return total
 }

@@ -21,17 +21,7 @@ export async function streamVerifiedChunks(
   manifest: BasebackupManifest,
   onPiece: (piece: Uint8Array, done: bigint) => Promise<void> | void = () => {},
 ): Promise<Uint8Array> {
-  const dir = path.dirname(manifestPath)
-  const files: string[] = []
-  for (const chunk of manifest.chunks) {
-    const file = await resolveContained(dir, chunk.relative_path).catch((error) => {
-      throw error instanceof FormatError ? error.inFile(manifestPath) : error
-    })
-    const info = await stat(file).catch(() => undefined)
-    if (!info?.isFile()) throw new FormatError(`chunk ${chunk.ordinal} (${chunk.relative_path}) is missing`, manifestPath)
-    if (BigInt(info.size) !== chunk.bytes) throw new FormatError(`chunk ${chunk.ordinal} holds ${info.size} bytes, the manifest says ${chunk.bytes}`, file)
-    files.push(file)
-  }
+  const files = await checkChunkFiles(manifestPath, manifest)
   let snapshotCrc = 0
   let done = 0n
   const head = new Uint8Array(4)
@@ -63,6 +53,26 @@ export async function streamVerifiedChunks(
     throw new FormatError(`snapshot checksum mismatch: stored ${hex32(manifest.snapshot_checksum)}, computed ${hex32(snapshotCrc)}`, manifestPath)
   }
   return head.subarray(0, done < 4n ? Number(done) : 4)
+}
+
+/**
+ * Resolves every chunk's path (never outside basebackup/) and checks that
+ * each is a file of the size the manifest says, without reading it: the
+ * quick check, and the first step of streaming. Returns the chunk files.
+ */
+export async function checkChunkFiles(manifestPath: string, manifest: BasebackupManifest): Promise<string[]> {
+  const dir = path.dirname(manifestPath)
+  const files: string[] = []
+  for (const chunk of manifest.chunks) {
+    const file = await resolveContained(dir, chunk.relative_path).catch((error) => {
+      throw error instanceof FormatError ? error.inFile(manifestPath) : error
+    })
+    const info = await stat(file).catch(() => undefined)
+    if (!info?.isFile()) throw new FormatError(`chunk ${chunk.ordinal} (${chunk.relative_path}) is missing`, manifestPath)
+    if (BigInt(info.size) !== chunk.bytes) throw new FormatError(`chunk ${chunk.ordinal} holds ${info.size} bytes, the manifest says ${chunk.bytes}`, file)
+    files.push(file)
+  }
+  return files
 }
 
 const PIECE_BYTES = 4 * 1024 * 1024

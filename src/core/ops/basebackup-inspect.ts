@@ -1,39 +1,72 @@
+import {stat} from 'node:fs/promises'
+
+import {RedreplError} from '../errors.js'
 import {isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {Layout} from '../layout.js'
 import {streamVerifiedChunks} from './basebackup-chunks.js'
 import {chooseBasebackup, type ManifestChoice} from './basebackup-materialize.js'
-import {listBasebackups, readCurrentTimeline, readOldestAvailableLsn} from './node-state.js'
+import {listBasebackups, listWalSegments, readCurrentTimeline, readOldestAvailableLsn, readWalHead} from './node-state.js'
 
 export interface BasebackupListing {
   timeline: bigint
   available_from_lsn: bigint
-  basebackups: Array<{
-    path: string
-    timeline: bigint
-    start_lsn: bigint
-    checkpoint_lsn: bigint
-    snapshot_bytes: bigint
-    chunks: number
-    usable_for_catchup: boolean
-  }>
+  /** The WAL head of the current timeline; null when its WAL holds no record. */
+  wal_head_lsn: bigint | null
+  basebackups: BasebackupEntry[]
 }
 
-/** Every base backup on the current timeline, with whether it can serve a catch-up from the oldest WAL. */
-export async function listBasebackupReport(layout: Layout): Promise<BasebackupListing> {
+export interface BasebackupEntry {
+  path: string
+  timeline: bigint
+  start_lsn: bigint
+  checkpoint_lsn: bigint
+  snapshot_bytes: bigint
+  chunks: number
+  /** When the manifest, written last, was written: the time the backup was complete. */
+  created_unix_ms: bigint
+  /** now − created, 0 for a manifest dated in the future (clock skew). */
+  age_ms: bigint
+  usable_for_catchup: boolean
+  /**
+   * LSNs of WAL after the checkpoint up to the WAL head, all still on disk,
+   * that a catch-up from this backup replays; null when the WAL no longer
+   * reaches back to the checkpoint or the backup is of another timeline.
+   */
+  wal_lsns_after_checkpoint: bigint | null
+}
+
+/** Every base backup on the current timeline, with its time and size and whether it can serve a catch-up from the oldest WAL. */
+export async function listBasebackupReport(layout: Layout, nowMs: bigint): Promise<BasebackupListing> {
   const timeline = await readCurrentTimeline(layout)
-  const available = await readOldestAvailableLsn(layout, timeline)
-  return {
-    timeline,
-    available_from_lsn: available,
-    basebackups: (await listBasebackups(layout, timeline)).map(({path: file, manifest}) => ({
+  const segments = await listWalSegments(layout, timeline)
+  const available = await readOldestAvailableLsn(layout, timeline, segments)
+  const head = await readWalHead(layout, timeline, segments)
+  const basebackups: BasebackupEntry[] = []
+  for (const {path: file, manifest} of await listBasebackups(layout, timeline)) {
+    const created = await manifestMtimeMs(file)
+    const usable = isUsableForCatchup(manifest, timeline, available)
+    const checkpoint = manifest.checkpoint_lsn
+    basebackups.push({
       path: file,
       timeline: manifest.timeline,
       start_lsn: manifest.start_lsn,
-      checkpoint_lsn: manifest.checkpoint_lsn,
+      checkpoint_lsn: checkpoint,
       snapshot_bytes: manifest.snapshot_bytes,
       chunks: manifest.chunks.length,
-      usable_for_catchup: isUsableForCatchup(manifest, timeline, available),
-    })),
+      created_unix_ms: created,
+      age_ms: nowMs > created ? nowMs - created : 0n,
+      usable_for_catchup: usable,
+      wal_lsns_after_checkpoint: usable ? (head !== null && head > checkpoint ? head - checkpoint : 0n) : null,
+    })
+  }
+  return {timeline, available_from_lsn: available, wal_head_lsn: head, basebackups}
+}
+
+async function manifestMtimeMs(file: string): Promise<bigint> {
+  try {
+    return (await stat(file, {bigint: true})).mtimeMs
+  } catch (error) {
+    throw new RedreplError('failure', `${file}: cannot stat: ${(error as Error).message}`)
   }
 }
 

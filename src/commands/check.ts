@@ -1,0 +1,55 @@
+import {nowMs} from '../core/clock.js'
+import {runCheck} from '../core/ops/check.js'
+import {describeError, RedreplCommand} from '../ui/base-command.js'
+import {checkFlags, checkOptionsFromFlags} from '../ui/check-flags.js'
+import {jsonFlag, requireDataPath} from '../ui/flags.js'
+import {NAGIOS_EXIT, nagiosLines, unknownLine} from '../ui/nagios.js'
+
+export default class Check extends RedreplCommand {
+  static override summary = 'Check a node for monitoring (Nagios/Icinga plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).'
+  static override description = `Runs every check of "layout verify" and measures the node against thresholds: each slot's lag (LSNs between the WAL head and the slot's retention floor, min(flush, apply); LSNs are record numbers, not bytes), inactive slots (how long since last seen), invalidated slots (how many), the WAL held on the current timeline (bytes and segments), and the age of the newest base backup usable for catch-up (its manifest's mtime; none at all is as bad as the worst level set). Each threshold is a --warning-X/--critical-X pair; a value greater than the threshold trips it, "off" turns it off. Sizes take KiB/MiB/GiB, counts 64Mi, durations 90s/30m/36h/7d/1h30m.
+
+Output follows the Nagios plugin convention: a first line "REDREPL <STATE> - <text> | <perfdata>", perfdata items 'label'=value[UOM];warn;crit;min;max (bytes in B, ages in s), then one line per finding (CRITICAL, WARNING, then NOTE). Every finding counts, whatever its code: an error is CRITICAL, a warning WARNING, a note (RedDB 1.12's timeline-1 slot catalog after a failover, leftovers of interrupted runs) is listed and leaves the state OK. --json prints the report instead: every finding with its stable code, severity, path, message and measured values (data), the thresholds used, the measurements and the state.
+
+Quick by default: artifacts are decoded and their CRCs checked, but base-backup chunk files are only checked to exist at their manifest size and the databases (the data file, a pending rebootstrap) are not read. --deep reads all of them in full, as "layout verify" does. REDREPL_NOW_MS pins "now" for the ages. Reads only.
+
+Exit status: the state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN); anything that stops the check itself (no layout at the data path, a bad flag, an unreadable directory) is UNKNOWN, printed as "REDREPL UNKNOWN - <message>" on stdout (with --json, {"status":"UNKNOWN","message":...}). This command never uses redrepl's other exit codes.`
+
+  static override examples = [
+    '<%= config.bin %> check --data-path /var/lib/reddb/data.rdb',
+    '<%= config.bin %> check --warning-basebackup-age 26h --critical-basebackup-age 3d --critical-wal-bytes 20GiB',
+    '<%= config.bin %> check --deep --json',
+  ]
+
+  /** The Nagios plugin states replace redrepl's exit codes here; the man page lists these. */
+  static exitStatus = [
+    ['0', 'OK: no finding is an error or a warning (notes may be listed)'],
+    ['1', 'WARNING: a warning threshold is passed, or a finding is a warning'],
+    ['2', 'CRITICAL: a critical threshold is passed, or a finding is an error'],
+    ['3', 'UNKNOWN: the check could not run (bad flag, no layout at the data path, an I/O error)'],
+  ]
+
+  static override flags = {...checkFlags, json: jsonFlag}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Check)
+    this.json = flags.json
+    const report = await runCheck(requireDataPath(flags['data-path']), checkOptionsFromFlags(flags, nowMs()))
+    await this.emit(report, () => {
+      for (const line of nagiosLines(report)) this.say(line)
+    })
+    // The report is out; the exit code is the state.
+    process.exitCode = NAGIOS_EXIT[report.status]
+  }
+
+  /** A check that could not run is UNKNOWN (exit 3), on stdout where the monitoring system reads. */
+  protected override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<void> {
+    if (error.code === 'EEXIT') throw error
+    const message = describeError(error)
+    // A flag that fails to parse leaves this.json unset, but the caller still asked for JSON.
+    this.json ||= this.argv.includes('--json')
+    await this.emit({status: 'UNKNOWN', message}, () => this.say(unknownLine(message)))
+    if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
+    this.exit(NAGIOS_EXIT.UNKNOWN)
+  }
+}

@@ -1,0 +1,51 @@
+import {performance} from 'node:perf_hooks'
+
+import {Flags} from '../ui/oclif.js'
+
+import {nowMs} from '../core/clock.js'
+import {runCheck} from '../core/ops/check.js'
+import {writeMetricsTextfile} from '../core/ops/metrics-textfile.js'
+import {RedreplCommand} from '../ui/base-command.js'
+import {checkFlags, checkOptionsFromFlags} from '../ui/check-flags.js'
+import {requireDataPath} from '../ui/flags.js'
+import {METRICS, renderFailedScrape, renderMetrics} from '../ui/metrics.js'
+
+const METRIC_LIST = Object.values(METRICS)
+  .map((m) => `  ${m.name}${m.labels.length > 0 ? `{${m.labels.join(',')}}` : ''} (${m.type}): ${m.help}`)
+  .join('\n')
+
+export default class Metrics extends RedreplCommand {
+  static override summary = 'Print the node\'s state as Prometheus metrics, or write them for node_exporter\'s textfile collector.'
+  static override description = `Runs "redrepl check" (same thresholds and --deep, quick by default) and prints its measurements in the Prometheus text exposition format on stdout, or with --textfile replaces FILE atomically (temp file, fsync, rename) so that node_exporter's textfile collector, run from cron beside it, never reads half a file. Values print exactly; LSNs are record numbers, not bytes. The metrics:
+
+${METRIC_LIST}
+
+If the run fails, --textfile still replaces FILE with redrepl_scrape_success 0 and redrepl_check_status 3, so the failure shows in Prometheus instead of a stale file that looks healthy, and the command then exits with the failure's code.
+
+Exit status 0 means the metrics were written, whatever the check's state (that is redrepl_check_status); a failure exits with redrepl's usual codes (below).`
+
+  static override examples = [
+    '<%= config.bin %> metrics --data-path /var/lib/reddb/data.rdb',
+    '<%= config.bin %> metrics --data-path /var/lib/reddb/data.rdb --textfile /var/lib/node_exporter/textfile/redrepl.prom',
+  ]
+
+  static override flags = {
+    ...checkFlags,
+    textfile: Flags.string({description: 'Replace this *.prom file atomically instead of printing (for node_exporter --collector.textfile.directory).', helpValue: 'FILE'}),
+  }
+
+  async run(): Promise<void> {
+    const started = performance.now()
+    const {flags} = await this.parse(Metrics)
+    let text: string
+    try {
+      const report = await runCheck(requireDataPath(flags['data-path']), checkOptionsFromFlags(flags, nowMs()))
+      text = renderMetrics(report, performance.now() - started)
+    } catch (error) {
+      if (flags.textfile !== undefined) await writeMetricsTextfile(flags.textfile, renderFailedScrape(performance.now() - started))
+      throw error
+    }
+    if (flags.textfile === undefined) process.stdout.write(text)
+    else await writeMetricsTextfile(flags.textfile, text)
+  }
+}

@@ -1,0 +1,215 @@
+import path from 'node:path'
+
+import {FormatError} from '../errors.js'
+import {finding, type Finding, type Severity} from '../findings.js'
+import {dataPathArtifacts} from '../layout.js'
+import {formatBytes, formatDuration} from '../units.js'
+import {listBasebackupReport} from './basebackup-inspect.js'
+import {verifyLayout} from './layout-verify.js'
+import {listWalSegments} from './node-state.js'
+import {openLayout} from './open-layout.js'
+import {showSlots} from './slots.js'
+
+/**
+ * The monitoring check: every finding of `layout verify`, plus the measured
+ * state of the node (slot lag, inactive and invalidated slots, WAL held on
+ * disk, the age of the newest usable base backup) held against warning and
+ * critical thresholds, each past-threshold value a finding of its own. The
+ * worst severity is the status: an error is CRITICAL, a warning WARNING,
+ * notes leave it OK. Reads only.
+ */
+
+/** A value past `warning` is a warning, past `critical` an error (the Nagios rule: alert when greater); null is off. */
+export interface Threshold {
+  warning: bigint | null
+  critical: bigint | null
+}
+
+export interface CheckThresholds {
+  /** LSNs between the WAL head and a slot's retention floor (LSNs are record numbers, not bytes: format §5). */
+  slot_lag_lsn: Threshold
+  /** How long an active=false slot, not invalidated, has not been seen. */
+  slot_inactive_ms: Threshold
+  /** How many slots are invalidated. */
+  invalidated_slots: Threshold
+  wal_retained_bytes: Threshold
+  wal_segments: Threshold
+  /** Age of the newest base backup usable for catch-up; with no such backup, the worst level set here applies. */
+  basebackup_age_ms: Threshold
+}
+
+const HOUR_MS = 3_600_000n
+
+/**
+ * One default WAL segment's worth of lag warns, 16 (RedDB's default
+ * min_segments) is critical; WAL past 3 GiB warns and past RedDB's default
+ * 4 GiB max_bytes cap is critical, since only a slot or the 1.12 catalog
+ * quirk keeps it there; any invalidated slot warns.
+ */
+export const DEFAULT_THRESHOLDS: CheckThresholds = {
+  slot_lag_lsn: {warning: 64n << 20n, critical: 1n << 30n},
+  slot_inactive_ms: {warning: 5n * 60_000n, critical: HOUR_MS},
+  invalidated_slots: {warning: 0n, critical: null},
+  wal_retained_bytes: {warning: 3n << 30n, critical: 4n << 30n},
+  wal_segments: {warning: 64n, critical: 256n},
+  basebackup_age_ms: {warning: 36n * HOUR_MS, critical: 7n * 24n * HOUR_MS},
+}
+
+export type CheckStatus = 'OK' | 'WARNING' | 'CRITICAL'
+
+export interface CheckOptions {
+  nowMs: bigint
+  thresholds: CheckThresholds
+  /** Read every base-backup chunk and the databases in full (see VerifyOptions). */
+  deep: boolean
+}
+
+export interface CheckSlot {
+  replica_id: string
+  source: 'catalog' | 'legacy'
+  active: boolean
+  invalidation_reason: string | null
+  /** Null without a WAL head. */
+  lag_lsn: bigint | null
+  last_seen_at_unix_ms: bigint
+}
+
+export interface CheckReport {
+  status: CheckStatus
+  root: string
+  deep: boolean
+  thresholds: CheckThresholds
+  timeline: bigint | null
+  /** Null when what it is read from does not decode (a finding says why). */
+  wal: {head_lsn: bigint | null; segments: number; retained_bytes: bigint} | null
+  slots: CheckSlot[] | null
+  basebackups: {
+    count: number
+    newest_usable: {path: string; checkpoint_lsn: bigint; snapshot_bytes: bigint; created_unix_ms: bigint; age_ms: bigint} | null
+  } | null
+  artifacts_checked: number
+  findings: Finding[]
+}
+
+export async function runCheck(dataPath: string, options: CheckOptions): Promise<CheckReport> {
+  const {nowMs, thresholds} = options
+  const layout = await openLayout(dataPath)
+  const verify = await verifyLayout(dataPath, nowMs, {deep: options.deep})
+  const findings = [...verify.findings]
+  const relative = (file: string) => path.relative(path.dirname(layout.root), file) || file
+
+  // Whatever fails to decode here was read by verify too; its finding stands for the missing measurement.
+  const measure = async <T>(read: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await read()
+    } catch (error) {
+      if (!(error instanceof FormatError)) throw error
+      const file = relative(error.file ?? layout.root)
+      if (!findings.some((f) => f.severity === 'error' && f.path === file)) findings.push(finding('artifact.corrupt', file, error.problem))
+      return null
+    }
+  }
+
+  const slotsReport = await measure(() => showSlots(dataPath, nowMs))
+  const timeline = slotsReport?.timeline ?? null
+  const segments = timeline === null ? null : await measure(() => listWalSegments(layout, timeline))
+  const listing = await measure(() => listBasebackupReport(layout, nowMs))
+
+  const slots = slotsReport?.slots.map(
+    (slot): CheckSlot => ({
+      replica_id: slot.replica_id,
+      source: slot.source,
+      active: slot.active,
+      invalidation_reason: slot.invalidation_reason,
+      lag_lsn: slot.lag,
+      last_seen_at_unix_ms: slot.last_seen_at_unix_ms,
+    }),
+  )
+  if (slots && slotsReport) {
+    const where = (slot: CheckSlot) => relative(slot.source === 'legacy' ? dataPathArtifacts(dataPath).legacySlotStore : layout.slotCatalogPath(slotsReport.timeline))
+    const invalidated = slots.filter((slot) => slot.invalidation_reason !== null)
+    const invalidatedLevel = levelOf(BigInt(invalidated.length), thresholds.invalidated_slots)
+    for (const slot of invalidated) {
+      findings.push(
+        finding('slot.invalidated', where(slot), `slot ${slot.replica_id} invalidated (${slot.invalidation_reason}): its replica needs a new base backup`, {replica_id: slot.replica_id, reason: slot.invalidation_reason, invalidated_slots: invalidated.length}, invalidatedLevel?.severity ?? 'note'),
+      )
+    }
+    for (const slot of slots) {
+      if (slot.invalidation_reason !== null) continue
+      const lag = slot.lag_lsn === null ? undefined : levelOf(slot.lag_lsn, thresholds.slot_lag_lsn)
+      if (lag && slot.lag_lsn !== null) {
+        findings.push(finding('slot.lag', where(slot), `slot ${slot.replica_id} lag ${slot.lag_lsn} LSNs > ${lag.limit}`, {replica_id: slot.replica_id, lag_lsn: slot.lag_lsn, threshold: lag.limit}, lag.severity))
+      }
+      if (slot.active) continue
+      const inactiveMs = nowMs > slot.last_seen_at_unix_ms ? nowMs - slot.last_seen_at_unix_ms : 0n
+      const inactive = levelOf(inactiveMs, thresholds.slot_inactive_ms)
+      if (inactive) {
+        const seen = slot.last_seen_at_unix_ms === 0n ? 'never seen' : `last seen ${formatDuration(inactiveMs)} ago`
+        findings.push(finding('slot.inactive', where(slot), `slot ${slot.replica_id} inactive, ${seen} > ${formatDuration(inactive.limit)}`, {replica_id: slot.replica_id, inactive_ms: inactiveMs, threshold_ms: inactive.limit}, inactive.severity))
+      }
+    }
+  }
+
+  const wal = segments && {
+    head_lsn: slotsReport?.wal_head ?? null,
+    segments: segments.length,
+    retained_bytes: segments.reduce((sum, segment) => sum + segment.bytes, 0n),
+  }
+  if (wal && timeline !== null) {
+    const walDir = relative(layout.walDir(timeline))
+    const bytes = levelOf(wal.retained_bytes, thresholds.wal_retained_bytes)
+    if (bytes) findings.push(finding('wal.retained-bytes', walDir, `WAL on timeline ${timeline} holds ${formatBytes(wal.retained_bytes)} > ${formatBytes(bytes.limit)}`, {retained_bytes: wal.retained_bytes, threshold_bytes: bytes.limit}, bytes.severity))
+    const count = levelOf(BigInt(wal.segments), thresholds.wal_segments)
+    if (count) findings.push(finding('wal.segments', walDir, `WAL on timeline ${timeline} holds ${wal.segments} segments > ${count.limit}`, {segments: wal.segments, threshold: count.limit}, count.severity))
+  }
+
+  const newest = listing?.basebackups.filter((b) => b.usable_for_catchup).at(-1)
+  const basebackups = listing && {
+    count: listing.basebackups.length,
+    newest_usable: newest
+      ? {path: newest.path, checkpoint_lsn: newest.checkpoint_lsn, snapshot_bytes: newest.snapshot_bytes, created_unix_ms: newest.created_unix_ms, age_ms: newest.age_ms}
+      : null,
+  }
+  if (listing) {
+    const dir = relative(layout.basebackupDir(listing.timeline))
+    const age = thresholds.basebackup_age_ms
+    if (newest) {
+      const level = levelOf(newest.age_ms, age)
+      if (level) {
+        findings.push(
+          finding('basebackup.age', relative(newest.path), `newest usable base backup (checkpoint ${newest.checkpoint_lsn}) is ${formatDuration(newest.age_ms)} old > ${formatDuration(level.limit)}`, {age_ms: newest.age_ms, threshold_ms: level.limit, checkpoint_lsn: newest.checkpoint_lsn}, level.severity),
+        )
+      }
+    } else {
+      const severity: Severity | undefined = age.critical !== null ? 'error' : age.warning !== null ? 'warning' : undefined
+      const onDisk = listing.basebackups.length === 0 ? 'none on disk' : `${listing.basebackups.length} on disk, none with a checkpoint at or after ${listing.available_from_lsn}, the oldest LSN in WAL`
+      if (severity) findings.push(finding('basebackup.none', dir, `no base backup usable for catch-up on timeline ${listing.timeline} (${onDisk})`, {basebackups: listing.basebackups.length, available_from_lsn: listing.available_from_lsn}, severity))
+    }
+  }
+
+  return {
+    status: statusOf(findings),
+    root: layout.root,
+    deep: options.deep,
+    thresholds,
+    timeline,
+    wal,
+    slots: slots ?? null,
+    basebackups,
+    artifacts_checked: verify.checked,
+    findings,
+  }
+}
+
+function levelOf(value: bigint, threshold: Threshold): {severity: Severity; limit: bigint} | undefined {
+  if (threshold.critical !== null && value > threshold.critical) return {severity: 'error', limit: threshold.critical}
+  if (threshold.warning !== null && value > threshold.warning) return {severity: 'warning', limit: threshold.warning}
+  return undefined
+}
+
+/** Any finding counts, whatever its code: an error is CRITICAL, a warning WARNING. */
+export function statusOf(findings: Finding[]): CheckStatus {
+  if (findings.some((f) => f.severity === 'error')) return 'CRITICAL'
+  if (findings.some((f) => f.severity === 'warning')) return 'WARNING'
+  return 'OK'
+}

@@ -1,0 +1,82 @@
+import {Flags} from './oclif.js'
+
+import {usageError} from '../core/errors.js'
+import {DEFAULT_THRESHOLDS, type CheckOptions, type CheckThresholds, type Threshold} from '../core/ops/check.js'
+import {formatBytes, formatDuration} from '../core/units.js'
+import {dataPathFlag} from './flags.js'
+import {parseByteSize, parseCount, parseDuration} from './numbers.js'
+
+/**
+ * The flags `check` and `metrics` share: one --warning-X/--critical-X pair
+ * per threshold (`off` turns one off) and --deep. The defaults live in
+ * DEFAULT_THRESHOLDS, not in oclif, so "given" and "defaulted" stay apart.
+ */
+
+type Unit = 'lsn' | 'count' | 'bytes' | 'duration'
+
+const PARSE: Record<Unit, (text: string, flag: string) => bigint> = {lsn: parseCount, count: parseCount, bytes: parseByteSize, duration: parseDuration}
+const SHOW: Record<Unit, (value: bigint) => string> = {lsn: String, count: String, bytes: formatBytes, duration: formatDuration}
+const HELP_VALUE: Record<Unit, string> = {lsn: 'LSNS|off', count: 'N|off', bytes: 'SIZE|off', duration: 'DURATION|off'}
+
+const PAIRS = {
+  'slot-lag': {key: 'slot_lag_lsn', unit: 'lsn', what: 'a slot lags the WAL head by more than this many LSNs (record numbers, not bytes; 64Mi = 67108864)'},
+  'slot-inactive': {key: 'slot_inactive_ms', unit: 'duration', what: 'an inactive slot (not invalidated) was last seen longer ago than this'},
+  'invalidated-slots': {key: 'invalidated_slots', unit: 'count', what: 'more slots than this are invalidated'},
+  'wal-bytes': {key: 'wal_retained_bytes', unit: 'bytes', what: 'the current timeline\'s WAL holds more bytes than this'},
+  'wal-segments': {key: 'wal_segments', unit: 'count', what: 'the current timeline\'s WAL holds more segments than this'},
+  'basebackup-age': {key: 'basebackup_age_ms', unit: 'duration', what: 'the newest base backup usable for catch-up is older than this (none at all counts as the worst level set)'},
+} as const satisfies Record<string, {key: keyof CheckThresholds; unit: Unit; what: string}>
+
+type PairName = keyof typeof PAIRS
+type Level = 'warning' | 'critical'
+
+function thresholdFlag(name: PairName, level: Level) {
+  const {key, unit, what} = PAIRS[name]
+  const fallback = DEFAULT_THRESHOLDS[key][level]
+  return Flags.custom<bigint | 'off'>({
+    description: `${level === 'warning' ? 'WARNING' : 'CRITICAL'} when ${what} (default: ${fallback === null ? 'off' : SHOW[unit](fallback)}).`,
+    helpValue: HELP_VALUE[unit],
+    async parse(input, _context, options) {
+      return input.trim().toLowerCase() === 'off' ? 'off' : PARSE[unit](input, options.name ?? `${level}-${name}`)
+    },
+  })()
+}
+
+export const checkFlags = {
+  'data-path': dataPathFlag,
+  deep: Flags.boolean({description: 'Also read every base-backup chunk and the databases in full against their CRCs (default: quick, chunk files checked by size only).'}),
+  ...(Object.fromEntries(
+    (Object.keys(PAIRS) as PairName[]).flatMap((name) => [
+      [`warning-${name}`, thresholdFlag(name, 'warning')],
+      [`critical-${name}`, thresholdFlag(name, 'critical')],
+    ]),
+  ) as Record<`${Level}-${PairName}`, ReturnType<typeof thresholdFlag>>),
+}
+
+export type ThresholdFlagValues = Partial<Record<`${Level}-${PairName}`, bigint | 'off'>>
+
+/** The thresholds: each flag given, else its default; a warning above its critical is refused. */
+export function thresholdsFromFlags(flags: ThresholdFlagValues): CheckThresholds {
+  const thresholds = {...DEFAULT_THRESHOLDS}
+  for (const name of Object.keys(PAIRS) as PairName[]) {
+    const {key, unit} = PAIRS[name]
+    const pick = (level: Level): bigint | null => {
+      const given = flags[`${level}-${name}`]
+      return given === undefined ? DEFAULT_THRESHOLDS[key][level] : given === 'off' ? null : given
+    }
+    const threshold: Threshold = {warning: pick('warning'), critical: pick('critical')}
+    if (threshold.warning !== null && threshold.critical !== null && threshold.warning > threshold.critical) {
+      const source = (level: Level) => (flags[`${level}-${name}`] === undefined ? ' (default)' : '')
+      throw usageError(
+        `--warning-${name} ${SHOW[unit](threshold.warning)}${source('warning')} is above --critical-${name} ${SHOW[unit](threshold.critical)}${source('critical')}; set both, or turn one off`,
+      )
+    }
+    thresholds[key] = threshold
+  }
+  return thresholds
+}
+
+/** What `check` and `metrics` pass to runCheck. */
+export function checkOptionsFromFlags(flags: ThresholdFlagValues & {deep?: boolean}, nowMs: bigint): CheckOptions {
+  return {nowMs, thresholds: thresholdsFromFlags(flags), deep: flags.deep === true}
+}

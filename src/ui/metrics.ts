@@ -1,0 +1,137 @@
+import type {CheckReport} from '../core/ops/check.js'
+import {NAGIOS_EXIT} from './nagios.js'
+
+/**
+ * The check report in the Prometheus text exposition format (version
+ * 0.0.4), for node_exporter's textfile collector or any scraper. Every
+ * metric is declared once in METRICS; values print exactly (a u64 LSN stays
+ * all its digits, even though Prometheus will hold it as a float64).
+ */
+
+export interface MetricSpec {
+  name: string
+  type: 'gauge'
+  help: string
+  labels: readonly string[]
+}
+
+const SLOT = ['replica', 'source'] as const
+
+export const METRICS = {
+  scrapeSuccess: {name: 'redrepl_scrape_success', type: 'gauge', help: '1 when redrepl read the node, 0 when the run failed (the node metrics are then absent).', labels: []},
+  scrapeDuration: {name: 'redrepl_scrape_duration_seconds', type: 'gauge', help: 'How long the run took.', labels: []},
+  checkStatus: {name: 'redrepl_check_status', type: 'gauge', help: 'State of `redrepl check` under the thresholds in force: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.', labels: []},
+  timeline: {name: 'redrepl_timeline_current', type: 'gauge', help: 'The current timeline (it grows by one at each failover).', labels: []},
+  walHead: {name: 'redrepl_wal_head_lsn', type: 'gauge', help: 'The WAL head of the current timeline (LSNs are record numbers).', labels: []},
+  walSegments: {name: 'redrepl_wal_segments', type: 'gauge', help: 'WAL segment files on the current timeline.', labels: []},
+  walBytes: {name: 'redrepl_wal_retained_bytes', type: 'gauge', help: 'Bytes of WAL segment files on the current timeline.', labels: []},
+  slotLag: {name: 'redrepl_slot_lag_lsn', type: 'gauge', help: 'LSNs between the WAL head and the slot\'s retention floor, min(flush, apply).', labels: SLOT},
+  slotActive: {name: 'redrepl_slot_active', type: 'gauge', help: '1 when the slot is active.', labels: SLOT},
+  slotInvalidated: {name: 'redrepl_slot_invalidated', type: 'gauge', help: '1 when the slot is invalidated (its replica needs a new base backup).', labels: SLOT},
+  slotLastSeen: {name: 'redrepl_slot_last_seen_timestamp_seconds', type: 'gauge', help: 'When the slot\'s replica was last seen (0: never).', labels: SLOT},
+  basebackups: {name: 'redrepl_basebackup_count', type: 'gauge', help: 'Base backups on the current timeline.', labels: []},
+  lastBackupTime: {
+    name: 'redrepl_basebackup_last_checkpoint_timestamp_seconds',
+    type: 'gauge',
+    help: 'When the newest base backup usable for catch-up was completed (its manifest\'s mtime); absent when there is none.',
+    labels: [],
+  },
+  lastBackupLsn: {name: 'redrepl_basebackup_last_checkpoint_lsn', type: 'gauge', help: 'Checkpoint LSN of the newest base backup usable for catch-up.', labels: []},
+  lastBackupBytes: {name: 'redrepl_basebackup_last_size_bytes', type: 'gauge', help: 'Snapshot bytes of the newest base backup usable for catch-up.', labels: []},
+  findings: {name: 'redrepl_check_findings', type: 'gauge', help: 'Findings of `redrepl check` (layout verify\'s and the thresholds\') by stable code and severity; absent means none.', labels: ['code', 'severity']},
+  artifactsChecked: {name: 'redrepl_layout_artifacts_checked', type: 'gauge', help: 'Artifacts layout verify decoded.', labels: []},
+} as const satisfies Record<string, MetricSpec>
+
+type MetricKey = keyof typeof METRICS
+type Sample = {labels: readonly string[]; value: string}
+
+/** Label values escape backslash, double quote and newline (the format's only escapes). */
+function labelValue(text: string): string {
+  return text.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')
+}
+
+/** HELP text escapes backslash and newline. */
+function helpText(text: string): string {
+  return text.replaceAll('\\', '\\\\').replaceAll('\n', '\\n')
+}
+
+/** Exact seconds from ms, no float rounding: 1700000000123 → 1700000000.123. */
+export function secondsOfMs(ms: bigint): string {
+  return `${ms / 1000n}.${String(ms % 1000n).padStart(3, '0')}`
+}
+
+class Exposition {
+  private readonly samples = new Map<MetricKey, Sample[]>()
+
+  add(key: MetricKey, value: bigint | number | string, labels: readonly string[] = []): void {
+    const list = this.samples.get(key) ?? []
+    list.push({labels, value: String(value)})
+    this.samples.set(key, list)
+  }
+
+  /** Families in METRICS order, each with its HELP and TYPE; families without a sample are left out. */
+  render(): string {
+    const lines: string[] = []
+    for (const key of Object.keys(METRICS) as MetricKey[]) {
+      const samples = this.samples.get(key)
+      if (!samples) continue
+      const spec: MetricSpec = METRICS[key]
+      lines.push(`# HELP ${spec.name} ${helpText(spec.help)}`, `# TYPE ${spec.name} ${spec.type}`)
+      for (const sample of samples) {
+        const labels = sample.labels.map((value, i) => `${spec.labels[i]}="${labelValue(value)}"`).join(',')
+        lines.push(`${spec.name}${labels ? `{${labels}}` : ''} ${sample.value}`)
+      }
+    }
+    return `${lines.join('\n')}\n`
+  }
+}
+
+const seconds = (durationMs: number) => (durationMs / 1000).toFixed(3)
+
+export function renderMetrics(report: CheckReport, durationMs: number): string {
+  const out = new Exposition()
+  out.add('scrapeSuccess', 1)
+  out.add('scrapeDuration', seconds(durationMs))
+  out.add('checkStatus', NAGIOS_EXIT[report.status])
+  if (report.timeline !== null) out.add('timeline', report.timeline)
+  if (report.wal) {
+    if (report.wal.head_lsn !== null) out.add('walHead', report.wal.head_lsn)
+    out.add('walSegments', report.wal.segments)
+    out.add('walBytes', report.wal.retained_bytes)
+  }
+  for (const slot of report.slots ?? []) {
+    const labels = [slot.replica_id, slot.source]
+    if (slot.lag_lsn !== null) out.add('slotLag', slot.lag_lsn, labels)
+    out.add('slotActive', slot.active ? 1 : 0, labels)
+    out.add('slotInvalidated', slot.invalidation_reason === null ? 0 : 1, labels)
+    out.add('slotLastSeen', secondsOfMs(slot.last_seen_at_unix_ms), labels)
+  }
+  if (report.basebackups) {
+    out.add('basebackups', report.basebackups.count)
+    const newest = report.basebackups.newest_usable
+    if (newest) {
+      out.add('lastBackupTime', secondsOfMs(newest.created_unix_ms))
+      out.add('lastBackupLsn', newest.checkpoint_lsn)
+      out.add('lastBackupBytes', newest.snapshot_bytes)
+    }
+  }
+  const counts = new Map<string, {code: string; severity: string; count: number}>()
+  for (const f of report.findings) {
+    const key = `${f.code}\u0000${f.severity}`
+    const entry = counts.get(key) ?? {code: f.code, severity: f.severity, count: 0}
+    entry.count++
+    counts.set(key, entry)
+  }
+  for (const {code, severity, count} of counts.values()) out.add('findings', count, [code, severity])
+  out.add('artifactsChecked', report.artifacts_checked)
+  return out.render()
+}
+
+/** What a failed run leaves for the scraper: success 0 and state UNKNOWN, so a stale file never looks healthy. */
+export function renderFailedScrape(durationMs: number): string {
+  const out = new Exposition()
+  out.add('scrapeSuccess', 0)
+  out.add('scrapeDuration', seconds(durationMs))
+  out.add('checkStatus', NAGIOS_EXIT.UNKNOWN)
+  return out.render()
+}
