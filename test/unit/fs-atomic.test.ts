@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -157,4 +158,16 @@ test('contained paths stay under their directory, symlinked or not', async () =>
   assert.equal(await resolveContained(dir, 'parts/00.redchunk'), path.join(dir, 'parts', '00.redchunk'))
   await assert.rejects(resolveContained(dir, '../escape'), /leaves its directory/)
   await assert.rejects(resolveContained(dir, '/etc/passwd'), /leaves its directory/)
+})
+
+test('outside a layout, a write clears only the temps of writers that are gone, never an overlapping run\'s', async () => {
+  const dir = await scratch.dir()
+  const target = path.join(dir, 'redrepl.prom')
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {encoding: 'utf8'}).stdout
+  const ofDeadRun = path.join(dir, `redrepl.prom.${dead}-0123456789abcdef.tmp`)
+  const ofLiveRun = path.join(dir, `redrepl.prom.${process.ppid}-fedcba9876543210.tmp`)
+  writeFileSync(ofDeadRun, 'half')
+  writeFileSync(ofLiveRun, 'in progress')
+  await writeFileAtomic(target, 'new', {clearLeftovers: 'dead-writers'})
+  assert.deepEqual(readdirSync(dir).sort(), ['redrepl.prom', path.basename(ofLiveRun)].sort())
 })

@@ -5,6 +5,7 @@ import path from 'node:path'
 
 import {RedreplError, refused} from '../errors.js'
 import {crashPoint} from './crash.js'
+import {isProcessAlive} from './processes.js'
 
 /**
  * Durable writes: file replacement (temp file in the target's directory,
@@ -28,8 +29,13 @@ export interface AtomicOptions {
   label?: string
   /** Never replace an existing target: the file is hard-linked into place, which fails if the name exists, even if it appeared meanwhile. */
   ifAbsent?: boolean
-  /** The caller holds the layout lock that every redrepl writer of this directory takes: remove this target's temps left by killed runs. */
-  clearLeftovers?: boolean
+  /**
+   * Remove this target's temps left by killed runs: all of them when the
+   * caller holds the layout lock that every redrepl writer of the directory
+   * takes (`true`); outside a layout (`'dead-writers'`), only those whose
+   * writer's pid is gone, since an overlapping run may be writing its own.
+   */
+  clearLeftovers?: boolean | 'dead-writers'
   /** Runs once the new content is durable in the temp file, just before it takes the target's name. */
   beforeReplace?: () => Promise<void>
 }
@@ -156,10 +162,11 @@ export function isTempNameOf(name: string, target: string): boolean {
 }
 
 /** Removes temps of `target` that killed runs left: only names this module makes. */
-async function removeLeftoverTemps(target: string): Promise<void> {
+async function removeLeftoverTemps(target: string, onlyDeadWriters: boolean): Promise<void> {
   const dir = path.dirname(target)
   for (const name of await readdir(dir)) {
     if (!isTempNameOf(name, target)) continue
+    if (onlyDeadWriters && isProcessAlive(Number(name.slice(tempPrefix(target).length + 1).split('-')[0]))) continue
     // Best effort: a leftover that stays is harmless, and layout verify notes it.
     await unlink(path.join(dir, name)).catch(() => {})
   }
@@ -178,7 +185,7 @@ export async function writeStreamAtomic(target: string, produce: (handle: FileHa
   let handle: FileHandle | undefined
   let placed = false
   try {
-    if (options.clearLeftovers) await removeLeftoverTemps(target)
+    if (options.clearLeftovers) await removeLeftoverTemps(target, options.clearLeftovers === 'dead-writers')
     ;({temp, handle} = await createTemp(target))
     await produce(handle)
     crashPoint(`${label}:after-temp-write`)

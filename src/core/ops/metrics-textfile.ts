@@ -8,8 +8,8 @@ import {writeFileAtomic} from '../fs/atomic.js'
  * Writes a metrics file for node_exporter's textfile collector. The
  * collector reads every `*.prom` in its directory on each scrape, so the
  * file is replaced whole (temp, fsync, rename): a scrape sees the old file
- * or the new one, never half of either. The temp is `<name>.tmp`, which the
- * collector ignores.
+ * or the new one, never half of either. The temp ends in `.tmp`, which the
+ * collector ignores; one a killed run left is removed by the next run.
  */
 export async function writeMetricsTextfile(target: string, text: string): Promise<void> {
   if (!target.endsWith('.prom')) {
@@ -21,5 +21,5 @@ export async function writeMetricsTextfile(target: string, text: string): Promis
   const existing = await lstat(target).catch(() => undefined)
   // Replacing a link or a directory would silently change what the collector reads, or fail halfway.
   if (existing && !existing.isFile()) throw refused(`${target}: exists and is not a regular file; refusing to replace it`)
-  await writeFileAtomic(target, text, {label: 'metrics-textfile'})
+  await writeFileAtomic(target, text, {label: 'metrics-textfile', clearLeftovers: 'dead-writers'})
 }
