@@ -87,8 +87,9 @@ export async function writeSampleLayout(dir: string, nowMs: bigint): Promise<Sam
     for (let lsn = from; lsn <= to; lsn++) out.push({lsn, payload: encoder.encode(`put key-${lsn} value-${lsn}`)})
     return out
   }
-  await appendRelay(layout, 'replica-a', records(segmentStart(5n) + 1n, segmentStart(5n) + 20n), segmentStart(5n) + 20n)
-  await appendRelay(layout, 'replica-a', records(segmentStart(5n) + 21n, head), head - 2n)
-  await appendRelay(layout, 'replica-b', records(segmentStart(3n) + 1n, segmentStart(3n) + 20n), segmentStart(3n) + 10n)
+  const known = {create: false, dataPath, nowMs}
+  await appendRelay(layout, 'replica-a', records(segmentStart(5n) + 1n, segmentStart(5n) + 20n), segmentStart(5n) + 20n, known)
+  await appendRelay(layout, 'replica-a', records(segmentStart(5n) + 21n, head), head - 2n, known)
+  await appendRelay(layout, 'replica-b', records(segmentStart(3n) + 1n, segmentStart(3n) + 20n), segmentStart(3n) + 10n, known)
   return {dataPath, segmentBytes: SAMPLE_SEGMENT_BYTES, walHead: head}
 }
