@@ -6,6 +6,7 @@ import {crc32, crc32Combine} from '../codec/crc.js'
 import {notFound, refused, RedreplError, usageError} from '../errors.js'
 import {basebackupManifestCodec, DEFAULT_CHUNK_BYTES, MAX_CHUNKS} from '../format/basebackup-manifest.js'
 import {fsyncDir, writeFailure, writeFileAtomic} from '../fs/atomic.js'
+import {readArtifactIfExists} from '../fs/read.js'
 import {crashPoint} from '../fs/crash.js'
 import {isProcessAlive} from '../fs/processes.js'
 import {pumpRange, writeAllAt} from '../fs/stream.js'
@@ -30,6 +31,8 @@ export interface CreateReport {
   parts_dir: string
   reused_parts: boolean
   replaced_parts: boolean
+  /** A backup at this checkpoint already held exactly these snapshot bytes: it was kept as it is and nothing was written. */
+  already_existed: boolean
   snapshot_bytes: bigint
   checkpoint_source: 'flag' | 'wal-head'
 }
@@ -177,6 +180,29 @@ async function partsMatch(partsDir: string, chunks: BasebackupChunk[]): Promise<
   return true
 }
 
+/**
+ * A backup already stands at this start and checkpoint. Same snapshot bytes
+ * (size and CRC) and intact parts: it is the backup asked for, kept as it is
+ * (whatever its chunk size). Different bytes: two snapshots claim the same
+ * checkpoint, and which one is right is not ours to guess — refuse, saying
+ * what differs, and leave the existing backup alone.
+ */
+async function keepExistingBackup(manifestPath: string, partsDir: string, existing: BasebackupManifest, fresh: {timeline: bigint; bytes: bigint; checksum: number}): Promise<void> {
+  if (existing.timeline !== fresh.timeline || existing.snapshot_bytes !== fresh.bytes || existing.snapshot_checksum !== fresh.checksum) {
+    const hex = (crc: number) => `0x${crc.toString(16).padStart(8, '0')}`
+    throw refused(
+      `${manifestPath}: a base backup at checkpoint ${existing.checkpoint_lsn} already exists with other snapshot bytes (it holds ${existing.snapshot_bytes} bytes, CRC ${hex(existing.snapshot_checksum)}, timeline ${existing.timeline}; this snapshot is ${fresh.bytes} bytes, CRC ${hex(fresh.checksum)}, timeline ${fresh.timeline}); nothing was changed`,
+      {code: 'basebackup.checkpoint-taken', hint: 'the database moved on since that backup: give this snapshot its own checkpoint with --checkpoint-lsn (the WAL head when it was taken)'},
+    )
+  }
+  if (!(await stat(partsDir).then(() => true, () => false)) || !(await partsMatch(partsDir, existing.chunks))) {
+    throw refused(`${manifestPath}: already holds this snapshot but its parts in ${partsDir} do not match it; nothing was changed`, {
+      code: 'basebackup.parts-damaged',
+      hint: 'run basebackup verify on it, remove the damaged backup, then take it again',
+    })
+  }
+}
+
 /** Staging dirs left by runs that died (`….parts.tmp-<pid>-<nanos>` of a pid no longer alive). */
 async function removeAbandonedStaging(dir: string, partsName: string): Promise<void> {
   for (const name of await readdir(dir)) {
@@ -253,6 +279,14 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     await writer.finish()
     await fsyncDir(staging)
 
+    const existing = await readArtifactIfExists(manifestPath, basebackupManifestCodec, {nowMs: 0n})
+    if (existing !== undefined) {
+      await keepExistingBackup(manifestPath, partsDir, existing, {timeline, bytes: writer.total, checksum: writer.snapshotCrc})
+      await rm(staging, {recursive: true, force: true})
+      const checkpointSource = options.checkpointLsn === undefined ? 'wal-head' : 'flag'
+      return {manifest_path: manifestPath, manifest: existing, parts_dir: partsDir, reused_parts: false, replaced_parts: false, already_existed: true, snapshot_bytes: existing.snapshot_bytes, checkpoint_source: checkpointSource}
+    }
+
     let reused = false
     let replaced = false
     const partsExist = await stat(partsDir).then(() => true, () => false)
@@ -284,7 +318,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     const bytes = basebackupManifestCodec.encode(manifest, {nowMs: 0n})
     const current = await readFile(manifestPath).catch(() => undefined)
     if (current === undefined || Buffer.compare(current, bytes) !== 0) await writeFileAtomic(manifestPath, bytes, {label: 'basebackup-manifest'})
-    return {manifest_path: manifestPath, manifest, parts_dir: partsDir, reused_parts: reused, replaced_parts: replaced, snapshot_bytes: writer.total, checkpoint_source: options.checkpointLsn === undefined ? 'wal-head' : 'flag'}
+    return {manifest_path: manifestPath, manifest, parts_dir: partsDir, reused_parts: reused, replaced_parts: replaced, already_existed: false, snapshot_bytes: writer.total, checkpoint_source: options.checkpointLsn === undefined ? 'wal-head' : 'flag'}
   } catch (error) {
     await writer.abort()
     await rm(staging, {recursive: true, force: true}).catch(() => {})
