@@ -11,9 +11,10 @@ import {crashPoint} from '../fs/crash.js'
 import {isProcessAlive} from '../fs/processes.js'
 import {pumpRange, writeAllAt} from '../fs/stream.js'
 import {basebackupChunkRelativePath, basebackupManifestName, basebackupSnapshotName, Layout, pad20} from '../layout.js'
-import type {BasebackupChunk, BasebackupManifest} from '../model.js'
+import type {BasebackupChunk, BasebackupManifest, TimelineHistory} from '../model.js'
+import {currentTimeline} from '../format/timeline-history.js'
 import {streamEmbeddedSnapshot} from './embedded-file.js'
-import {readCurrentTimeline, readWalHead} from './node-state.js'
+import {readHistory, readWalHead} from './node-state.js'
 
 export type SnapshotSource = {kind: 'rdb'; path: string} | {kind: 'file'; path: string} | {kind: 'stream'; stream: Readable; name: string}
 
@@ -34,7 +35,7 @@ export interface CreateReport {
   /** A backup at this checkpoint already held exactly these snapshot bytes: it was kept as it is and nothing was written. */
   already_existed: boolean
   snapshot_bytes: bigint
-  checkpoint_source: 'flag' | 'wal-head'
+  checkpoint_source: 'flag' | 'wal-head' | 'fork-lsn'
 }
 
 const MAX_FLUSHING = 8
@@ -239,6 +240,19 @@ async function feedSource(source: SnapshotSource, writer: ChunkWriter, restart: 
 }
 
 /**
+ * The checkpoint a backup taken now belongs to: the WAL head of the current
+ * timeline; on a timeline without a WAL record yet (just promoted), the fork
+ * LSN it began at, since 0 would place the backup before the fork.
+ */
+async function defaultCheckpoint(layout: Layout, timeline: bigint, history: TimelineHistory | null): Promise<{lsn: bigint; source: CreateReport['checkpoint_source']}> {
+  const head = await readWalHead(layout, timeline)
+  if (head !== null) return {lsn: head, source: 'wal-head'}
+  const entry = history?.entries.at(-1)
+  if (entry !== undefined && entry.parent_timeline !== null) return {lsn: entry.fork_lsn, source: 'fork-lsn'}
+  return {lsn: 0n, source: 'wal-head'}
+}
+
+/**
  * Writes a chunked base backup of a snapshot into the current timeline's
  * basebackup/ dir (§6), streaming: chunks go into a staging dir that is
  * renamed into place, then the manifest is written — a crash leaves either
@@ -246,9 +260,11 @@ async function feedSource(source: SnapshotSource, writer: ChunkWriter, restart: 
  * parts already there.
  */
 export async function createBasebackup(layout: Layout, options: CreateOptions): Promise<CreateReport> {
-  const timeline = await readCurrentTimeline(layout)
+  const history = await readHistory(layout)
+  const timeline = currentTimeline(history)
   const startLsn = options.startLsn ?? 0n
-  const checkpointLsn = options.checkpointLsn ?? (await readWalHead(layout, timeline)) ?? 0n
+  const defaulted = options.checkpointLsn === undefined ? await defaultCheckpoint(layout, timeline, history) : undefined
+  const checkpointLsn = options.checkpointLsn ?? defaulted!.lsn
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_BYTES
   if (chunkSize < 1n) throw usageError('--chunk-size must be at least 1')
   if (checkpointLsn < startLsn) throw usageError(`checkpoint LSN ${checkpointLsn} is before start LSN ${startLsn}`)
@@ -283,8 +299,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     if (existing !== undefined) {
       await keepExistingBackup(manifestPath, partsDir, existing, {timeline, bytes: writer.total, checksum: writer.snapshotCrc})
       await rm(staging, {recursive: true, force: true})
-      const checkpointSource = options.checkpointLsn === undefined ? 'wal-head' : 'flag'
-      return {manifest_path: manifestPath, manifest: existing, parts_dir: partsDir, reused_parts: false, replaced_parts: false, already_existed: true, snapshot_bytes: existing.snapshot_bytes, checkpoint_source: checkpointSource}
+      return {manifest_path: manifestPath, manifest: existing, parts_dir: partsDir, reused_parts: false, replaced_parts: false, already_existed: true, snapshot_bytes: existing.snapshot_bytes, checkpoint_source: defaulted?.source ?? 'flag'}
     }
 
     let reused = false
@@ -318,7 +333,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     const bytes = basebackupManifestCodec.encode(manifest, {nowMs: 0n})
     const current = await readFile(manifestPath).catch(() => undefined)
     if (current === undefined || Buffer.compare(current, bytes) !== 0) await writeFileAtomic(manifestPath, bytes, {label: 'basebackup-manifest'})
-    return {manifest_path: manifestPath, manifest, parts_dir: partsDir, reused_parts: reused, replaced_parts: replaced, already_existed: false, snapshot_bytes: writer.total, checkpoint_source: options.checkpointLsn === undefined ? 'wal-head' : 'flag'}
+    return {manifest_path: manifestPath, manifest, parts_dir: partsDir, reused_parts: reused, replaced_parts: replaced, already_existed: false, snapshot_bytes: writer.total, checkpoint_source: defaulted?.source ?? 'flag'}
   } catch (error) {
     await writer.abort()
     await rm(staging, {recursive: true, force: true}).catch(() => {})
