@@ -19,7 +19,7 @@ test('parallel relay appends are serialised by the lock and lose no accepted rec
   const data = await primary()
   const batches = Array.from({length: PARALLEL}, (_, i) => `{"lsn":${i + 1},"payload_hex":"${(i + 1).toString(16).padStart(2, '0')}"}\n`)
   const results = await Promise.all(
-    batches.map((input) => runCli(['relay', 'append', '--data-path', data, '--replica', 'busy', '--applied-lsn', '0', '--wait', '30', '--json'], {input})),
+    batches.map((input) => runCli(['relay', 'append', '--data-path', data, '--replica', 'busy', '--create', '--applied-lsn', '0', '--wait', '30', '--json'], {input})),
   )
   for (const result of results) assert.equal(result.exitCode, 0, result.stderr)
   const shown = jsonOf(await runCli(['relay', 'show', '--data-path', data, '--replica', 'busy', '--json']))
@@ -34,7 +34,7 @@ test('parallel relay appends are serialised by the lock and lose no accepted rec
 test('parallel promotions with --expect-timeline fork exactly once', async () => {
   const data = await primary()
   const results = await Promise.all(
-    Array.from({length: PARALLEL}, (_, i) => runCli(['timeline', 'promote', '--data-path', data, '--replica', `r${i}`, '--applied-lsn', '9', '--expect-timeline', '1', '--wait', '30'])),
+    Array.from({length: PARALLEL}, (_, i) => runCli(['timeline', 'promote', '--data-path', data, '--replica', i % 2 === 0 ? 'replica-a' : 'replica-b', '--applied-lsn', String(9 + i), '--expect-timeline', '1', '--wait', '30'])),
   )
   assert.deepEqual(results.map((r) => r.exitCode).sort(), [0, ...Array(PARALLEL - 1).fill(4)])
   const history = parseJson((await runCli(['timeline', 'show', '--data-path', data, '--json'])).stdout) as any

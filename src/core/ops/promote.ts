@@ -76,6 +76,8 @@ export async function promote(layout: Layout, options: PromoteOptions): Promise<
     source = chosen.position_source
   } else {
     replicaId = options.target.replicaId
+    // Checked first: on a re-run the replica is typically unknown to the new timeline, and that would hide the real reason.
+    if (options.target.appliedLsn !== undefined) refuseRepeatedFork(layout, history, replicaId, options.target.appliedLsn)
     const row = candidates.find((candidate) => candidate.replica_id === replicaId)
     if (row === undefined) {
       const known = knownReplicaIds(found)
@@ -114,14 +116,7 @@ export async function promote(layout: Layout, options: PromoteOptions): Promise<
     }
   }
 
-  const last = history?.entries.at(-1)
-  if (last && last.parent_timeline !== null && last.reason === `promote ${replicaId}` && last.fork_lsn === appliedLsn) {
-    throw refused(`${layout.historyPath}: timeline ${last.timeline} already records promote ${replicaId} at LSN ${appliedLsn}: this failover is done; nothing changed`, {
-      code: 'promote.repeated-fork',
-      hint: 'see timeline show; pass --expect-timeline in runbooks so a re-run stops here too',
-    })
-  }
-
+  refuseRepeatedFork(layout, history, replicaId, appliedLsn)
   const next = promoteHistory(history, replicaId, appliedLsn, options.nowMs)
   const entry = next.entries.at(-1)!
   const report: PromoteReport = {
@@ -143,6 +138,17 @@ export async function promote(layout: Layout, options: PromoteOptions): Promise<
   await options.confirm?.(report)
   await writeFileAtomic(layout.historyPath, timelineHistoryCodec.encode(next, {nowMs: options.nowMs}), {label: 'timeline-history'})
   return report
+}
+
+/** The last entry already records this very promotion: doing it again would fork a second time at the same point. */
+function refuseRepeatedFork(layout: Layout, history: TimelineHistory | null, replicaId: string, appliedLsn: bigint): void {
+  const last = history?.entries.at(-1)
+  if (last && last.parent_timeline !== null && last.reason === `promote ${replicaId}` && last.fork_lsn === appliedLsn) {
+    throw refused(`${layout.historyPath}: timeline ${last.timeline} already records promote ${replicaId} at LSN ${appliedLsn}: this failover is done; nothing changed`, {
+      code: 'promote.repeated-fork',
+      hint: 'see timeline show; pass --expect-timeline in runbooks so a re-run stops here too',
+    })
+  }
 }
 
 /** Nothing --auto may pick: say what the files hold and how to go on. */
