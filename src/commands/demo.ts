@@ -15,7 +15,7 @@ const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
 
 export default class Demo extends RedreplCommand {
   static override summary = 'Build a sample node layout and run a narrated failover runbook on it.'
-  static override description = `Writes a realistic primary (an embedded database with a snapshot, WAL across six segments, three replicas' slots, relay logs) into DIR or a new temporary directory, then runs a failover runbook with the real commands, printing each command line and its output: slots show → wal plan → basebackup create → timeline promote → rejoin plan for the old primary → basebackup materialize --rebootstrap for a rebuilt replica → layout verify. The files stay behind for you to explore.`
+  static override description = `Writes a realistic primary (an embedded database with a snapshot, WAL across six segments, three replicas' slots, relay logs) into DIR or a new temporary directory, then runs a failover runbook with the real commands, printing each command line and its output: slots show → wal plan → basebackup create → timeline promote → rejoin plan for the old primary → basebackup materialize --rebootstrap for a rebuilt replica (refusing the pre-failover backup, whose checkpoint lies past the fork, then using a fresh backup taken on the new timeline) → layout verify. The files stay behind for you to explore.`
 
   static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo /tmp/redrepl-demo']
 
@@ -37,7 +37,8 @@ export default class Demo extends RedreplCommand {
     const data = sample.dataPath
     const rebuilt = path.join(dir, 'replica-c', 'data.rdb')
     await mkdir(path.dirname(rebuilt), {recursive: true})
-    const backup = path.join(path.dirname(data), 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup', `base-${'0'.repeat(20)}-${String(sample.walHead).padStart(20, '0')}.redbase`)
+    const backupOf = (timeline: number, checkpoint: bigint) =>
+      path.join(path.dirname(data), 'data.primary-replica', `timeline-${String(timeline).padStart(20, '0')}`, 'basebackup', `base-${'0'.repeat(20)}-${String(checkpoint).padStart(20, '0')}.redbase`)
 
     narrate(paint.bold(`A RedDB primary at ${data}: timeline 1, WAL head ${sample.walHead}, three replicas.`))
     const step = async (story: string, argv: string[], expectFailure = false) => {
@@ -57,15 +58,14 @@ export default class Demo extends RedreplCommand {
     await step('The primary is lost. Promote the replica RedDB would choose, once.', ['timeline', 'promote', '--auto', '--expect-timeline', '1'])
     await step('A re-run of the runbook must not fork twice: it is refused.', ['timeline', 'promote', '--auto', '--expect-timeline', '1'], true)
     await step('How does the old primary (timeline 1, flushed up to its WAL head) rejoin?', ['rejoin', 'plan', '--node-timeline', '1', '--node-flushed-lsn', String(sample.walHead)])
-    await step('replica-c lost its slot (WAL removed): stage a rebuild from the base backup; it swaps in at its next start.', [
-      'basebackup',
-      'materialize',
-      '--manifest',
-      backup,
-      '--data-path',
-      rebuilt,
-      '--rebootstrap',
-    ])
+    const rebuild = (manifest: string) => ['basebackup', 'materialize', '--manifest', manifest, '--data-path', rebuilt, '--rebootstrap']
+    await step(
+      'replica-c lost its slot (WAL removed) and must be rebuilt. The backup taken before the failover holds writes past the fork, which timeline 2 never saw: it is refused.',
+      rebuild(backupOf(1, sample.walHead)),
+      true,
+    )
+    await step('Take a fresh base backup on the new timeline (its checkpoint: the fork LSN, as timeline 2 has no WAL yet).', ['basebackup', 'create', '--from', data, '--chunk-size', '64KiB'])
+    await step('Stage replica-c\'s rebuild from it; the node swaps it in at its next start.', rebuild(backupOf(2, sample.autoForkLsn)))
     await step('Finally, check every file of the layout.', ['layout', 'verify'])
     await this.emit({dir, data_path: data, steps}, () => this.say(`\n${paint.green('Runbook complete.')} The files are in ${dir}`))
   }

@@ -35,7 +35,7 @@ test('create from the node\'s .rdb writes byte for byte what RedDB wrote, and re
   assert.equal((report.manifest as any).checkpoint_lsn, 5242882n)
   sameTree(backups, fixturePath('layouts', 'primary-basic', relativeBackupDir))
   const again = jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--from', data, '--chunk-size', '4096', '--json']))
-  assert.equal(again.reused_parts, true)
+  assert.equal(again.already_existed, true)
   sameTree(backups, fixturePath('layouts', 'primary-basic', relativeBackupDir))
 })
 

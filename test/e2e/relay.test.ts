@@ -17,7 +17,7 @@ const lines = (records: Array<[number, string]>) => records.map(([lsn, hex]) => 
 
 test('two batches become two segments and a manifest RedDB reads back', async () => {
   const {data, relay} = await primary()
-  const first = jsonOf(await runCli(['relay', 'append', '--data-path', data, '--replica', 'r1', '--applied-lsn', '1', '--json'], {input: lines([[1, '61'], [2, '62'], [3, '']])}))
+  const first = jsonOf(await runCli(['relay', 'append', '--data-path', data, '--replica', 'r1', '--create', '--applied-lsn', '1', '--json'], {input: lines([[1, '61'], [2, '62'], [3, '']])}))
   assert.deepEqual(first.new_segment, {relative_path: 'relay-00000000000000000001-00000000000000000003.redwal', start_lsn: 1n, end_lsn: 3n, checksum: (first.new_segment as any).checksum})
   const second = jsonOf(
     await runCli(['relay', 'append', '--data-path', data, '--replica', 'r1', '--applied-lsn', '99', '--json'], {input: '{"lsn":2,"payload_hex":"62"}\n{"lsn":5,"payload_base64":"aGk="}\n'}),
@@ -38,7 +38,7 @@ test('a batch at or below flushed only moves applied; an empty batch changes not
   assert.equal(moved.new_segment, null)
   assert.equal((moved.manifest as any).applied_lsn, 40n)
   assert.deepEqual((moved.manifest as any).segments, old.segments)
-  const empty = jsonOf(await runCli(['relay', 'append', '--data-path', data, '--replica', 'fresh', '--applied-lsn', '0', '--json'], {input: '\n'}))
+  const empty = jsonOf(await runCli(['relay', 'append', '--data-path', data, '--replica', 'fresh', '--create', '--applied-lsn', '0', '--json'], {input: '\n'}))
   assert.equal(empty.appended_records, 0n)
   assert.ok(!existsSync(relay('fresh')))
 })
@@ -49,7 +49,7 @@ test('bad replica ids and bad lines are usage errors and write nothing', async (
     const result = await runCli(['relay', 'append', '--data-path', data, '--replica', id, '--applied-lsn', '0'], {input: lines([[1, '00']])})
     assert.equal(result.exitCode, 2, `${id}: ${result.stderr}`)
   }
-  const bad = await runCli(['relay', 'append', '--data-path', data, '--replica', 'r2', '--applied-lsn', '0'], {input: '{"lsn":1,"payload_hex":"00"}\n{"lsn":-2,"payload_hex":"00"}\n'})
+  const bad = await runCli(['relay', 'append', '--data-path', data, '--replica', 'r2', '--create', '--applied-lsn', '0'], {input: '{"lsn":1,"payload_hex":"00"}\n{"lsn":-2,"payload_hex":"00"}\n'})
   assert.equal(bad.exitCode, 2)
   assert.match(bad.stderr, /record line 2/)
   assert.ok(!existsSync(relay('r2')))
@@ -57,7 +57,7 @@ test('bad replica ids and bad lines are usage errors and write nothing', async (
 
 test('--from-wal ships the primary\'s own records', async () => {
   const {data, relay} = await primary()
-  const report = jsonOf(await runCli(['relay', 'append', '--data-path', data, '--replica', 'shipped', '--applied-lsn', '0', '--from-wal', '--from-lsn', '1', '--to-lsn', '5', '--json']))
+  const report = jsonOf(await runCli(['relay', 'append', '--data-path', data, '--replica', 'shipped', '--create', '--applied-lsn', '0', '--from-wal', '--from-lsn', '1', '--to-lsn', '5', '--json']))
   const wal = jsonOf(await runCli(['inspect', '--json', path.join(path.dirname(path.dirname(relay('x'))), 'wal', '00000000000000000000.redwal')]))
   const expected = (wal.records as any[]).filter((r) => r.lsn >= 1n && r.lsn <= 5n).map((r) => ({lsn: r.lsn, payload_hex: r.payload_hex}))
   const segment = jsonOf(await runCli(['inspect', '--json', path.join(relay('shipped'), (report.new_segment as any).relative_path)]))

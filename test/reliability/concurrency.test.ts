@@ -25,7 +25,7 @@ test('16 parallel relay appends with --wait, several rounds: all succeed, and ev
       return `{"lsn":${lsn},"payload_hex":"${(lsn % 256).toString(16).padStart(2, '0')}"}\n`
     })
     const results = await Promise.all(
-      batches.map((input) => runCli(['relay', 'append', '--data-path', data, '--replica', 'busy', '--applied-lsn', '0', '--wait', '60', '--json'], {input, timeoutMs: 120_000})),
+      batches.map((input) => runCli(['relay', 'append', '--data-path', data, '--replica', 'busy', '--create', '--applied-lsn', '0', '--wait', '60', '--json'], {input, timeoutMs: 120_000})),
     )
     for (const result of results) assert.equal(result.exitCode, 0, `round ${round}: ${result.stderr}`)
     const shown = jsonOf(await runCli(['relay', 'show', '--data-path', data, '--replica', 'busy', '--json']))
@@ -42,7 +42,7 @@ test('16 parallel relay appends with --wait, several rounds: all succeed, and ev
 test('parallel promotions with --expect-timeline fork exactly once', async () => {
   const data = await primary()
   const results = await Promise.all(
-    Array.from({length: PARALLEL}, (_, i) => runCli(['timeline', 'promote', '--data-path', data, '--replica', `r${i}`, '--applied-lsn', '9', '--expect-timeline', '1', '--wait', '30'])),
+    Array.from({length: PARALLEL}, (_, i) => runCli(['timeline', 'promote', '--data-path', data, '--replica', i % 2 === 0 ? 'replica-a' : 'replica-b', '--applied-lsn', String(9 + i), '--expect-timeline', '1', '--wait', '30'])),
   )
   assert.deepEqual(results.map((r) => r.exitCode).sort(), [0, ...Array(PARALLEL - 1).fill(4)])
   const history = parseJson((await runCli(['timeline', 'show', '--data-path', data, '--json'])).stdout) as any

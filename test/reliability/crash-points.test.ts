@@ -35,7 +35,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'relay append',
-    args: ['relay', 'append', '--replica', 'r9', '--applied-lsn', '2'],
+    args: ['relay', 'append', '--replica', 'r9', '--create', '--applied-lsn', '2'],
     input: '{"lsn":1,"payload_hex":"01"}\n{"lsn":2,"payload_hex":"02"}\n{"lsn":3,"payload_hex":"03"}\n',
     points: [...atomic('relay-segment'), ...atomic('relay-manifest')],
   },

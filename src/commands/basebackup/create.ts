@@ -12,9 +12,9 @@ export default class BasebackupCreate extends RedreplCommand {
   static override summary = 'Take a chunked base backup of a snapshot (like pg_basebackup).'
   static override description = `Writes base-{start}-{checkpoint}.redbase and its .redbase.parts/ chunk files into the current timeline's basebackup/ directory, exactly as RedDB writes them. The snapshot comes out of an embedded .rdb database (--from, typically the node's own data file; its snapshot is verified against its CRC) or as raw bytes (--snapshot FILE, or - for stdin).
 
-Streams: memory stays bounded whatever the snapshot size; progress (bytes, rate, ETA) is shown on a terminal only. Chunks are written into a staging directory that is renamed into place before the manifest is written, so a crash leaves either no backup or a complete one. Re-running with the same inputs reuses the parts already there; parts that do not match and have no manifest are replaced.
+Streams: memory stays bounded whatever the snapshot size; progress (bytes, rate, ETA) is shown on a terminal only. Chunks are written into a staging directory that is renamed into place before the manifest is written, so a crash leaves either no backup or a complete one. Re-running with the same inputs reuses the parts already there; parts that do not match and have no manifest are replaced. When a backup at the same start and checkpoint LSNs already exists: with the same snapshot bytes (size and CRC, whatever its chunk size) it is kept as it is and the run succeeds with already_existed: true (exit 0); with other bytes the run is refused (exit 4) saying how they differ, and the existing backup is left alone: the database moved on since it was taken, so give the new snapshot its own --checkpoint-lsn.
 
---checkpoint-lsn defaults to the WAL head of the current timeline (RedDB itself takes max(WAL head, CDC head)); --start-lsn defaults to 0. Safe next to a live node: it only adds files.`
+--checkpoint-lsn defaults to the WAL head of the current timeline (RedDB itself takes max(WAL head, CDC head)), or, on a timeline without a WAL record yet (just promoted), the fork LSN it began at; checkpoint_source says which; --start-lsn defaults to 0. Safe next to a live node: it only adds files.`
 
   static override examples = [
     '<%= config.bin %> basebackup create --data-path /var/lib/reddb/data.rdb --from /var/lib/reddb/data.rdb',
@@ -52,6 +52,11 @@ Streams: memory stays bounded whatever the snapshot size; progress (bytes, rate,
       }),
     ).finally(() => progress.stop())
     await this.emit(report, () => {
+      if (report.already_existed) {
+        this.say(`base backup at checkpoint ${report.manifest.checkpoint_lsn} already exists with exactly these ${formatBytes(report.snapshot_bytes)}: kept as it is, nothing written`)
+        this.say(report.manifest_path)
+        return
+      }
       const how = report.reused_parts ? ' (parts already there, reused)' : report.replaced_parts ? ' (mismatched parts replaced)' : ''
       this.say(`base backup at checkpoint ${report.manifest.checkpoint_lsn}: ${formatBytes(report.snapshot_bytes)} in ${report.manifest.chunks.length} chunk(s)${how}`)
       this.say(report.manifest_path)

@@ -5,7 +5,7 @@ import {usageError} from '../../core/errors.js'
 import {materializeBasebackup, type Destination, type ManifestChoice} from '../../core/ops/basebackup-materialize.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, forceFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
+import {dataPathFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {startProgress} from '../../ui/progress.js'
 
@@ -15,7 +15,9 @@ export default class BasebackupMaterialize extends RedreplCommand {
 
 --to PATH writes a standalone database (refusing to replace an existing file unless --force). --rebootstrap stages it the way a RedDB replica does: it writes D's rebootstrap pending database (D with its extension replaced by rebootstrap.pending.rdb) and then the ready marker {pending_path, checkpoint_lsn, timeline}, so the node swaps it in at its next start. Pass --data-path exactly as the node is configured: RedDB compares the marker's pending_path with the path it derives from its own data path, string for string.
 
-Streams with bounded memory and shows progress on a terminal; the database is written to a temp file and renamed into place, so nothing half-written ever carries the final name. Refuses while a RedDB process holds the data file unless --force.`
+Whichever way it is picked, the backup must lie on the path of the current timeline: its timeline is the current one or an ancestor in the history, and its checkpoint is at or below the fork LSN where the history leaves that timeline. A backup past that fork holds writes the current timeline never saw and is refused (exit 4); --force restores it anyway, with a warning on stderr. The history consulted is that of the layout the manifest lies in (timeline-N/basebackup/ under a layout root), else that of --data-path's layout. Two backups at the same checkpoint (different start LSNs) are told apart by start LSN: the higher one is restored and the report names the other (passed_over_same_checkpoint); --manifest picks another.
+
+Streams with bounded memory and shows progress on a terminal; the database is written to a temp file and renamed into place, so nothing half-written ever carries the final name. Refuses while a RedDB process holds a data file of the layout unless --force.`
 
   static override examples = [
     '<%= config.bin %> basebackup materialize --data-path /var/lib/reddb/data.rdb --to /tmp/restored.rdb',
@@ -30,7 +32,7 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     'checkpoint-lsn': u64Flag({description: 'Restore the base backup with this checkpoint LSN on the current timeline.'}),
     to: Flags.string({description: 'Write a standalone database here.', exclusive: ['rebootstrap'], helpValue: 'PATH'}),
     rebootstrap: Flags.boolean({description: 'Stage the database and the ready marker for the node at --data-path to swap in at its next start.'}),
-    force: forceFlag,
+    force: Flags.boolean({description: 'Replace an existing --to file, restore a backup off the current timeline\'s path (with a warning), or act although a RedDB process holds the data file.'}),
   }
 
   async run(): Promise<void> {
@@ -45,10 +47,12 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
       flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true}
     const progress = await startProgress('materialize', !flags.json)
     const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force, waitMs: flags.wait * 1000, createLayout: flags.manifest !== undefined}, (layout) =>
-      materializeBasebackup(layout, choice, destination, nowMs(), (done, total) => progress.update(done, total)),
+      materializeBasebackup(layout, choice, destination, nowMs(), flags.force, (done, total) => progress.update(done, total)),
     ).finally(() => progress.stop())
+    for (const warning of report.warnings) process.stderr.write(`redrepl: warning: ${warning}\n`)
     await this.emit(report, () => {
       this.say(`materialized checkpoint ${report.checkpoint_lsn} (timeline ${report.timeline}, ${formatBytes(report.snapshot_bytes)}) into ${report.destination}`)
+      if (report.passed_over_same_checkpoint.length > 0) this.say(`also at checkpoint ${report.checkpoint_lsn}, not chosen (lower start LSN): ${report.passed_over_same_checkpoint.join(', ')}; name one with --manifest`)
       if (report.marker_path) this.say(`ready marker: ${report.marker_path} — the node swaps the database in at its next start`)
     })
   }

@@ -7,7 +7,7 @@ import {paint} from '../../ui/style.js'
 
 export default class CatchupPlan extends RedreplCommand {
   static override summary = 'Decide how a replica at a given LSN catches up with this primary.'
-  static override description = `RedDB's rule: a replica whose LSN is still covered by the primary's WAL (LSN ≥ the oldest available LSN) catches up from WAL alone ("wal-only"). Otherwise it needs a base backup on the current timeline whose checkpoint is at or beyond the oldest available LSN, the one with the highest checkpoint winning ("basebackup-then-wal"); without one it must be recloned ("reclone").
+  static override description = `RedDB's rule: a replica whose LSN is still covered by the primary's WAL (LSN ≥ the oldest available LSN) catches up from WAL alone ("wal-only"). Otherwise it needs a base backup on the current timeline whose checkpoint is at or beyond the oldest available LSN, the one with the highest checkpoint winning ("basebackup-then-wal"; two at the same checkpoint are told apart by start LSN, the higher winning, and the report names the other in passed_over_same_checkpoint); without one it must be recloned ("reclone").
 
 The oldest available LSN defaults to the start LSN of the oldest WAL segment on the current timeline (0 when there is none). Reads only.`
 
@@ -32,6 +32,7 @@ The oldest available LSN defaults to the start LSN of the oldest WAL segment on 
       this.say(`${paint.bold(report.mode)}: replica at ${report.replica_lsn}, WAL available from ${report.available_from_lsn} (timeline ${report.timeline})`)
       const backup = report.selected_basebackup
       if (backup) this.say(`base backup ${backup.path} (checkpoint ${backup.checkpoint_lsn}, ${formatBytes(backup.snapshot_bytes)} in ${backup.chunks} chunks), then WAL from ${backup.checkpoint_lsn}`)
+      if (report.passed_over_same_checkpoint.length > 0) this.say(`also at that checkpoint, passed over for a lower start LSN: ${report.passed_over_same_checkpoint.join(', ')}`)
       else if (report.mode === 'reclone') this.say(`no usable base backup among ${report.basebackups_considered}: take one (redrepl basebackup create) or reclone the replica`)
     })
   }

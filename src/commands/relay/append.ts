@@ -1,6 +1,7 @@
 import {Flags} from '../../ui/oclif.js'
 import {text} from 'node:stream/consumers'
 
+import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
 import {assertPlainComponent} from '../../core/fs/contained.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
@@ -17,11 +18,14 @@ Records come as JSON lines on stdin — {"lsn":N,"payload_hex":"…"} or {"lsn":
 
 RedDB 1.12 relays on timeline 1 even after a promotion: the relay directory sits under the current timeline's directory, but the manifest and its segments carry timeline 1. redrepl writes them the same way, and refuses a manifest of another timeline.
 
+The replica must be known to the layout (a slot in the current timeline's catalog or the legacy slot store, or a relay log under the current timeline): an unknown id is refused (exit 4, naming the known replicas) so a typo cannot start a new relay log; --create starts one for a new replica.
+
 Safe next to a live node; serialised with other redrepl writers by the layout lock.`
 
   static override examples = [
     'printf \'{"lsn":41,"payload_hex":"6f6e65"}\\n\' | <%= config.bin %> relay append --data-path /var/lib/reddb/data.rdb --replica replica-a --applied-lsn 40',
     '<%= config.bin %> relay append --replica replica-b --applied-lsn 0 --from-wal --from-lsn 1 --to-lsn 100 --json',
+    '<%= config.bin %> relay append --replica replica-new --create --applied-lsn 0 --from-wal --from-lsn 1 --to-lsn 100',
   ]
 
   static override flags = {
@@ -30,6 +34,7 @@ Safe next to a live node; serialised with other redrepl writers by the layout lo
     wait: waitFlag,
     replica: Flags.string({description: 'The replica whose relay log receives the batch (a plain name).', required: true, helpValue: 'ID'}),
     'applied-lsn': u64Flag({description: 'The replica\'s applied LSN (capped at the flushed LSN).', required: true}),
+    create: Flags.boolean({description: 'Start a relay log for a replica the layout does not know yet.'}),
     'from-wal': Flags.boolean({description: 'Ship records out of the primary WAL instead of reading stdin.', dependsOn: ['from-lsn', 'to-lsn']}),
     'from-lsn': u64Flag({description: 'With --from-wal: first LSN to ship.'}),
     'to-lsn': u64Flag({description: 'With --from-wal: last LSN to ship (inclusive).'}),
@@ -43,7 +48,7 @@ Safe next to a live node; serialised with other redrepl writers by the layout lo
     if (!flags['from-wal'] && process.stdin.isTTY) throw usageError('pipe records as JSON lines on stdin, or use --from-wal')
     const records = flags['from-wal'] ? undefined : parseRecordLines(await text(process.stdin))
     const report = await withWriteGuard({dataPath, command: 'relay append', safeNextToLiveNode: true, waitMs: flags.wait * 1000, createLayout: true}, async (layout) =>
-      appendRelay(layout, flags.replica, records ?? (await readWalRecords(layout, flags['from-lsn']!, flags['to-lsn']!)), flags['applied-lsn']),
+      appendRelay(layout, flags.replica, records ?? (await readWalRecords(layout, flags['from-lsn']!, flags['to-lsn']!)), flags['applied-lsn'], {create: flags.create, dataPath, nowMs: nowMs()}),
     )
     await this.emit(report, () => {
       const manifest = report.manifest

@@ -4,10 +4,11 @@ import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {openLayout} from '../../core/ops/open-layout.js'
-import {promote} from '../../core/ops/promote.js'
+import {promote, type PromoteReport, type PromoteTarget} from '../../core/ops/promote.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, dryRunFlag, forceFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
-import {paint} from '../../ui/style.js'
+import {confirmOnTerminal, isInteractive, yesFlag} from '../../ui/confirm.js'
+import {dataPathFlag, dryRunFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
+import {loadStyle, paint} from '../../ui/style.js'
 import {renderTable} from '../../ui/table.js'
 import {formatTimestamp} from '../../ui/time.js'
 
@@ -15,13 +16,19 @@ export default class TimelinePromote extends RedreplCommand {
   static override summary = 'Record a failover: append a promotion to the timeline history.'
   static override description = `Appends {timeline: current + 1, parent: current, fork_lsn: the promoted replica's applied LSN, created_at: now, reason: "promote <replica>"} to timeline-history.redtimeline, exactly as a promoted RedDB replica records it. A missing history file first becomes its initial entry.
 
-Name the replica with --replica and --applied-lsn, or let --auto choose it the way RedDB does: among the acks on the current timeline (the replicas' relay manifests and the slot catalog), the highest (applied, flushed, received) wins, ties going to the smaller replica id.
+Name the replica with --replica, or let --auto choose it the way RedDB does: among the acks on the current timeline (the replicas' relay manifests, the slot catalog and the legacy JSON slot store), the highest (applied, flushed, received) wins, ties going to the smaller replica id. A replica whose slot is invalidated is not eligible. The fork LSN defaults to the replica's acknowledged applied LSN (the JSON says where it came from in applied_lsn_source); --applied-lsn overrides it.
 
---expect-timeline T refuses (exit 4) unless the current timeline is T, so a runbook that is re-run does not fork twice. --dry-run shows the new history without writing. The node must not be running (exit 4 while a RedDB process holds the data file) unless --force is given.`
+Checked against the files first, refused (exit 4) unless --force: a replica the layout does not know (no slot, relay log or legacy slot entry on the current timeline), a replica whose slot is invalidated, and an --applied-lsn past what the replica acknowledged applying or past the end of the current timeline's WAL. Never done, even with --force: repeating the last fork (the same replica at the same LSN).
+
+After a failover RedDB 1.12 writes its slot catalog and relay manifests stamped with timeline 1 under the new timeline's directory, so RedDB's own selection finds no candidate there and --auto refuses (exit 4) saying so; --adopt-catalog-timeline chooses among those acks as the current timeline's (their LSNs carry over).
+
+--expect-timeline T refuses (exit 4) unless the current timeline is T, so a runbook that is re-run does not fork twice. Without it, on a terminal, the plan and the candidate table are shown and the promotion is asked for (--yes skips the question; scripts are never asked). --dry-run shows the candidates (one row per replica, with the source of its positions, and which one --auto picks and why) and the new history without writing. The node must not be running (exit 4 while a RedDB process holds any data file of the layout) unless --force is given.`
 
   static override examples = [
+    '<%= config.bin %> timeline promote --data-path /var/lib/reddb/data.rdb --replica replica-a --expect-timeline 1',
     '<%= config.bin %> timeline promote --data-path /var/lib/reddb/data.rdb --replica replica-a --applied-lsn 25 --expect-timeline 1',
-    '<%= config.bin %> timeline promote --auto --dry-run --json',
+    '<%= config.bin %> timeline promote --auto --dry-run',
+    '<%= config.bin %> timeline promote --auto --adopt-catalog-timeline --expect-timeline 2 --json',
   ]
 
   static override flags = {
@@ -29,27 +36,46 @@ Name the replica with --replica and --applied-lsn, or let --auto choose it the w
     json: jsonFlag,
     wait: waitFlag,
     replica: Flags.string({description: 'The replica being promoted.', exclusive: ['auto'], helpValue: 'ID'}),
-    'applied-lsn': u64Flag({description: 'The promoted replica\'s applied LSN: where the new timeline forks.', dependsOn: ['replica']}),
+    'applied-lsn': u64Flag({description: 'Where the new timeline forks (default: the replica\'s acknowledged applied LSN).', dependsOn: ['replica']}),
     auto: Flags.boolean({description: 'Choose the replica as RedDB does, from the acks on disk.'}),
+    'adopt-catalog-timeline': Flags.boolean({description: 'Count acks stamped with another timeline under the current timeline\'s directory as its own (after a failover RedDB 1.12 stamps them with timeline 1).'}),
     'expect-timeline': u64Flag({description: 'Refuse unless the current timeline is this one.'}),
     'dry-run': dryRunFlag,
-    force: forceFlag,
+    force: Flags.boolean({description: 'Promote although the files contradict it (unknown replica, invalidated slot, LSN past its acks or the WAL) or a RedDB process holds the data file.'}),
+    yes: yesFlag,
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(TimelinePromote)
     this.json = flags.json
-    if (!flags.auto && (flags.replica === undefined || flags['applied-lsn'] === undefined)) {
-      throw usageError('name the replica with --replica ID --applied-lsn N, or pass --auto')
-    }
+    if (!flags.auto && flags.replica === undefined) throw usageError('name the replica with --replica ID, or pass --auto')
     const dataPath = requireDataPath(flags['data-path'])
-    const options = {replicaId: flags.replica, appliedLsn: flags['applied-lsn'], expectTimeline: flags['expect-timeline'], dryRun: flags['dry-run'], nowMs: nowMs()}
+    const target: PromoteTarget = flags.auto ? {kind: 'auto'} : {kind: 'replica', replicaId: flags.replica!, appliedLsn: flags['applied-lsn']}
+    const options = {
+      target,
+      dataPath,
+      expectTimeline: flags['expect-timeline'],
+      adoptCatalogTimeline: flags['adopt-catalog-timeline'],
+      force: flags.force,
+      dryRun: flags['dry-run'],
+      nowMs: nowMs(),
+      // Like patronictl failover: a person at a terminal who did not pin the timeline sees the plan first.
+      confirm:
+        flags['expect-timeline'] === undefined
+          ? async (plan: PromoteReport) => {
+              if (flags.yes || !isInteractive()) return
+              await loadStyle()
+              await confirmOnTerminal(`Promote ${plan.replica_id} to timeline ${plan.new_timeline} at LSN ${plan.fork_lsn}?`, planLines(plan), flags.yes)
+            }
+          : undefined,
+    }
     const report = flags['dry-run']
       ? await promote(await openLayout(dataPath), options)
       : await withWriteGuard({dataPath, command: 'timeline promote', force: flags.force, waitMs: flags.wait * 1000}, (layout) => promote(layout, options))
+    for (const warning of report.warnings) process.stderr.write(`redrepl: warning: ${warning}\n`)
     await this.emit(report, () => {
-      const verb = report.dry_run ? 'would promote' : 'promoted'
-      this.say(`${verb} ${paint.bold(report.replica_id)}: timeline ${report.previous_timeline} → ${paint.bold(String(report.new_timeline))} at LSN ${report.fork_lsn}${report.candidate_source === 'flags' ? '' : ` (chosen from its ${report.candidate_source})`}`)
+      if (report.dry_run) for (const line of candidateLines(report)) this.say(line)
+      this.say(headline(report))
       this.say(
         renderTable(
           ['timeline', 'parent', 'fork lsn', 'created', 'reason'],
@@ -59,4 +85,35 @@ Name the replica with --replica and --applied-lsn, or let --auto choose it the w
       if (report.dry_run) this.say('dry run: nothing written')
     })
   }
+}
+
+function headline(report: PromoteReport): string {
+  const verb = report.dry_run ? 'would promote' : 'promoted'
+  const from = report.applied_lsn_source === 'flag' ? '--applied-lsn' : `its ${report.applied_lsn_source}`
+  return `${verb} ${paint.bold(report.replica_id)}: timeline ${report.previous_timeline} → ${paint.bold(String(report.new_timeline))} at LSN ${report.fork_lsn} (from ${from})`
+}
+
+/** The candidate table: one row per replica, where its positions come from, and --auto's pick. */
+function candidateLines(report: PromoteReport): string[] {
+  if (report.candidates.length === 0) return [`no replica acknowledged anything on timeline ${report.previous_timeline}`]
+  const table = renderTable(
+    ['replica', 'applied', 'flushed', 'received', 'from', 'also in', 'eligible', 'auto'],
+    report.candidates.map((row) => [
+      row.replica_id,
+      row.applied_lsn,
+      row.flushed_lsn,
+      row.received_lsn,
+      row.position_source,
+      row.sources.filter((ack) => ack.source !== row.position_source).map((ack) => `${ack.source} (applied ${ack.applied_lsn})`).join(', ') || null,
+      row.eligible ? 'yes' : `no: ${row.ineligible_reason}`,
+      row.chosen ? '*' : null,
+    ]),
+  )
+  const lines = [table, report.auto_choice === null ? '--auto finds no eligible replica' : `--auto picks ${report.auto_choice}`]
+  if (report.catalog_timeline_adopted) lines.push(`acks stamped with another timeline were adopted as timeline ${report.previous_timeline}'s`)
+  return lines
+}
+
+function planLines(report: PromoteReport): string[] {
+  return [...candidateLines(report), `${headline({...report, dry_run: true})}; history: ${report.history_path}`]
 }

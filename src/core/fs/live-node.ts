@@ -1,6 +1,8 @@
-import {readFile, stat} from 'node:fs/promises'
+import {readdir, readFile, stat} from 'node:fs/promises'
+import path from 'node:path'
 
 import {refused} from '../errors.js'
+import {dataPathArtifacts} from '../layout.js'
 
 /**
  * Whether a RedDB process is running on a data file: RedDB holds an
@@ -55,4 +57,30 @@ export async function assertNoLiveNode(dataPath: string, options: {force: boolea
   if (holders.length > 0) {
     throw refused(`${dataPath} is open by a running RedDB process (pid ${holders.map((h) => h.pid).join(', ')}); stop the node or pass --force`)
   }
+}
+
+/**
+ * Every regular file beside `dataPath` whose derived layout root is the same
+ * as its own (`data.rdb`, `data`, `data.rbd` all lead to `data.primary-replica`):
+ * the names a RedDB node of this layout can be running under. A guard that
+ * only looked at the spelling given would miss a node holding another one.
+ */
+export async function layoutDataFiles(dataPath: string): Promise<string[]> {
+  const dir = path.dirname(dataPath)
+  const root = dataPathArtifacts(dataPath).root
+  let names: string[]
+  try {
+    names = await readdir(dir)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return []
+    throw refused(`cannot list ${dir} to find the layout's data files (${(error as Error).message})`)
+  }
+  const files: string[] = []
+  for (const name of names.sort()) {
+    const candidate = path.join(dir, name)
+    if (dataPathArtifacts(candidate).root !== root) continue
+    if ((await stat(candidate).catch(() => undefined))?.isFile()) files.push(candidate)
+  }
+  return files
 }

@@ -6,13 +6,15 @@ import {crc32, crc32Combine} from '../codec/crc.js'
 import {notFound, refused, RedreplError, usageError} from '../errors.js'
 import {basebackupManifestCodec, DEFAULT_CHUNK_BYTES, MAX_CHUNKS} from '../format/basebackup-manifest.js'
 import {fsyncDir, mkdirDurable, openNewFile, writeFailure, writeFileAtomic} from '../fs/atomic.js'
+import {readArtifactIfExists} from '../fs/read.js'
 import {crashPoint} from '../fs/crash.js'
 import {isProcessAlive} from '../fs/processes.js'
 import {pumpRange, writeAllAt} from '../fs/stream.js'
 import {basebackupChunkRelativePath, basebackupManifestName, basebackupSnapshotName, Layout, pad20} from '../layout.js'
-import type {BasebackupChunk, BasebackupManifest} from '../model.js'
+import type {BasebackupChunk, BasebackupManifest, TimelineHistory} from '../model.js'
+import {currentTimeline} from '../format/timeline-history.js'
 import {streamEmbeddedSnapshot} from './embedded-file.js'
-import {readCurrentTimeline, readWalHead} from './node-state.js'
+import {readHistory, readWalHead} from './node-state.js'
 
 export type SnapshotSource = {kind: 'rdb'; path: string} | {kind: 'file'; path: string} | {kind: 'stream'; stream: Readable; name: string}
 
@@ -30,8 +32,10 @@ export interface CreateReport {
   parts_dir: string
   reused_parts: boolean
   replaced_parts: boolean
+  /** A backup at this checkpoint already held exactly these snapshot bytes: it was kept as it is and nothing was written. */
+  already_existed: boolean
   snapshot_bytes: bigint
-  checkpoint_source: 'flag' | 'wal-head'
+  checkpoint_source: 'flag' | 'wal-head' | 'fork-lsn'
 }
 
 const MAX_FLUSHING = 8
@@ -178,6 +182,29 @@ async function partsMatch(partsDir: string, chunks: BasebackupChunk[]): Promise<
   return true
 }
 
+/**
+ * A backup already stands at this start and checkpoint. Same snapshot bytes
+ * (size and CRC) and intact parts: it is the backup asked for, kept as it is
+ * (whatever its chunk size). Different bytes: two snapshots claim the same
+ * checkpoint, and which one is right is not ours to guess — refuse, saying
+ * what differs, and leave the existing backup alone.
+ */
+async function keepExistingBackup(manifestPath: string, partsDir: string, existing: BasebackupManifest, fresh: {timeline: bigint; bytes: bigint; checksum: number}): Promise<void> {
+  if (existing.timeline !== fresh.timeline || existing.snapshot_bytes !== fresh.bytes || existing.snapshot_checksum !== fresh.checksum) {
+    const hex = (crc: number) => `0x${crc.toString(16).padStart(8, '0')}`
+    throw refused(
+      `${manifestPath}: a base backup at checkpoint ${existing.checkpoint_lsn} already exists with other snapshot bytes (it holds ${existing.snapshot_bytes} bytes, CRC ${hex(existing.snapshot_checksum)}, timeline ${existing.timeline}; this snapshot is ${fresh.bytes} bytes, CRC ${hex(fresh.checksum)}, timeline ${fresh.timeline}); nothing was changed`,
+      {code: 'basebackup.checkpoint-taken', hint: 'the database moved on since that backup: give this snapshot its own checkpoint with --checkpoint-lsn (the WAL head when it was taken)'},
+    )
+  }
+  if (!(await stat(partsDir).then(() => true, () => false)) || !(await partsMatch(partsDir, existing.chunks))) {
+    throw refused(`${manifestPath}: already holds this snapshot but its parts in ${partsDir} do not match it; nothing was changed`, {
+      code: 'basebackup.parts-damaged',
+      hint: 'run basebackup verify on it, remove the damaged backup, then take it again',
+    })
+  }
+}
+
 /** Staging dirs left by runs that died (`….parts.tmp-<pid>-<nanos>` of a pid no longer alive). */
 async function removeAbandonedStaging(dir: string, partsName: string): Promise<void> {
   for (const name of await readdir(dir)) {
@@ -214,6 +241,19 @@ async function feedSource(source: SnapshotSource, writer: ChunkWriter, restart: 
 }
 
 /**
+ * The checkpoint a backup taken now belongs to: the WAL head of the current
+ * timeline; on a timeline without a WAL record yet (just promoted), the fork
+ * LSN it began at, since 0 would place the backup before the fork.
+ */
+async function defaultCheckpoint(layout: Layout, timeline: bigint, history: TimelineHistory | null): Promise<{lsn: bigint; source: CreateReport['checkpoint_source']}> {
+  const head = await readWalHead(layout, timeline)
+  if (head !== null) return {lsn: head, source: 'wal-head'}
+  const entry = history?.entries.at(-1)
+  if (entry !== undefined && entry.parent_timeline !== null) return {lsn: entry.fork_lsn, source: 'fork-lsn'}
+  return {lsn: 0n, source: 'wal-head'}
+}
+
+/**
  * Writes a chunked base backup of a snapshot into the current timeline's
  * basebackup/ dir (§6), streaming: chunks go into a staging dir that is
  * renamed into place, then the manifest is written — a crash leaves either
@@ -221,9 +261,11 @@ async function feedSource(source: SnapshotSource, writer: ChunkWriter, restart: 
  * parts already there.
  */
 export async function createBasebackup(layout: Layout, options: CreateOptions): Promise<CreateReport> {
-  const timeline = await readCurrentTimeline(layout)
+  const history = await readHistory(layout)
+  const timeline = currentTimeline(history)
   const startLsn = options.startLsn ?? 0n
-  const checkpointLsn = options.checkpointLsn ?? (await readWalHead(layout, timeline)) ?? 0n
+  const defaulted = options.checkpointLsn === undefined ? await defaultCheckpoint(layout, timeline, history) : undefined
+  const checkpointLsn = options.checkpointLsn ?? defaulted!.lsn
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_BYTES
   if (chunkSize < 1n) throw usageError('--chunk-size must be at least 1')
   if (checkpointLsn < startLsn) throw usageError(`checkpoint LSN ${checkpointLsn} is before start LSN ${startLsn}`)
@@ -249,6 +291,13 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     await feedSource(options.source, writer, restart, options.onProgress ?? (() => {}))
     await writer.finish()
     await fsyncDir(staging)
+
+    const existing = await readArtifactIfExists(manifestPath, basebackupManifestCodec, {nowMs: 0n})
+    if (existing !== undefined) {
+      await keepExistingBackup(manifestPath, partsDir, existing, {timeline, bytes: writer.total, checksum: writer.snapshotCrc})
+      await rm(staging, {recursive: true, force: true})
+      return {manifest_path: manifestPath, manifest: existing, parts_dir: partsDir, reused_parts: false, replaced_parts: false, already_existed: true, snapshot_bytes: existing.snapshot_bytes, checkpoint_source: defaulted?.source ?? 'flag'}
+    }
 
     let reused = false
     let replaced = false
@@ -281,7 +330,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     const bytes = basebackupManifestCodec.encode(manifest, {nowMs: 0n})
     const current = await readFile(manifestPath).catch(() => undefined)
     if (current === undefined || Buffer.compare(current, bytes) !== 0) await writeFileAtomic(manifestPath, bytes, {label: 'basebackup-manifest', clearLeftovers: true})
-    return {manifest_path: manifestPath, manifest, parts_dir: partsDir, reused_parts: reused, replaced_parts: replaced, snapshot_bytes: writer.total, checkpoint_source: options.checkpointLsn === undefined ? 'wal-head' : 'flag'}
+    return {manifest_path: manifestPath, manifest, parts_dir: partsDir, reused_parts: reused, replaced_parts: replaced, already_existed: false, snapshot_bytes: writer.total, checkpoint_source: defaulted?.source ?? 'flag'}
   } catch (error) {
     await writer.abort()
     await rm(staging, {recursive: true, force: true}).catch(() => {})

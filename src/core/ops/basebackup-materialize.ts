@@ -1,4 +1,5 @@
 import {lstat} from 'node:fs/promises'
+import path from 'node:path'
 
 import {FormatError, notFound, refused, RedreplError} from '../errors.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
@@ -9,10 +10,11 @@ import {crashPoint} from '../fs/crash.js'
 import {FlushBehind} from '../fs/flush-behind.js'
 import {readArtifact} from '../fs/read.js'
 import {writeAllAt} from '../fs/stream.js'
-import {dataPathArtifacts, Layout} from '../layout.js'
-import type {BasebackupManifest} from '../model.js'
+import {dataPathArtifacts, Layout, parseTimelineDirName} from '../layout.js'
+import type {BasebackupManifest, TimelineHistory} from '../model.js'
+import {compareBackupPreference, offTimelinePath} from '../plan/catchup.js'
 import {streamVerifiedChunks} from './basebackup-chunks.js'
-import {listBasebackups, readCurrentTimeline, readOldestAvailableLsn} from './node-state.js'
+import {type BasebackupFile, listBasebackups, readCurrentTimeline, readHistory, readOldestAvailableLsn} from './node-state.js'
 
 export type ManifestChoice = {manifestPath: string} | {checkpointLsn: bigint} | {latest: true}
 
@@ -24,24 +26,34 @@ export interface MaterializeReport {
   checkpoint_lsn: bigint
   timeline: bigint
   snapshot_bytes: bigint
+  /** Other backups at the same checkpoint, not chosen because their start LSN is lower. */
+  passed_over_same_checkpoint: string[]
+  /** What --force overrode. */
+  warnings: string[]
   marker_path?: string
 }
 
 /**
  * The manifest to restore: named, by checkpoint, or the latest usable one on
  * the current timeline — usable meaning its checkpoint is still covered by
- * the WAL kept (§6), so a node restored from it can catch up.
+ * the WAL kept (§6), so a node restored from it can catch up. Backups at the
+ * same checkpoint are told apart by start LSN, the higher one winning
+ * (plan/catchup's order); the others are returned so the report can say so.
  */
-export async function chooseBasebackup(layout: Layout, choice: ManifestChoice): Promise<{path: string; manifest: BasebackupManifest}> {
-  if ('manifestPath' in choice) return {path: choice.manifestPath, manifest: await readArtifact(choice.manifestPath, basebackupManifestCodec, {nowMs: 0n})}
+export async function chooseBasebackup(layout: Layout, choice: ManifestChoice): Promise<{path: string; manifest: BasebackupManifest; passedOver: string[]}> {
+  if ('manifestPath' in choice) return {path: choice.manifestPath, manifest: await readArtifact(choice.manifestPath, basebackupManifestCodec, {nowMs: 0n}), passedOver: []}
   const timeline = await readCurrentTimeline(layout)
-  const onTimeline = (await listBasebackups(layout, timeline)).filter((backup) => backup.manifest.timeline === timeline)
+  const onTimeline = (await listBasebackups(layout, timeline)).filter((backup) => backup.manifest.timeline === timeline).sort((a, b) => compareBackupPreference(a.manifest, b.manifest))
+  const sameCheckpoint = (chosen: BasebackupFile) => ({
+    ...chosen,
+    passedOver: onTimeline.filter((backup) => backup !== chosen && backup.manifest.checkpoint_lsn === chosen.manifest.checkpoint_lsn).map((backup) => backup.path),
+  })
   if ('checkpointLsn' in choice) {
-    const chosen = onTimeline.filter((backup) => backup.manifest.checkpoint_lsn === choice.checkpointLsn).at(-1)
+    const chosen = onTimeline.find((backup) => backup.manifest.checkpoint_lsn === choice.checkpointLsn)
     if (chosen === undefined) throw notFound(`no base backup with checkpoint LSN ${choice.checkpointLsn} on timeline ${timeline} in ${layout.basebackupDir(timeline)}`)
-    return chosen
+    return sameCheckpoint(chosen)
   }
-  const latest = onTimeline.at(-1)
+  const latest = onTimeline[0]
   if (latest === undefined) throw notFound(`no base backup on timeline ${timeline} in ${layout.basebackupDir(timeline)}`)
   const available = await readOldestAvailableLsn(layout, timeline)
   if (!isUsableForCatchup(latest.manifest, timeline, available)) {
@@ -49,7 +61,24 @@ export async function chooseBasebackup(layout: Layout, choice: ManifestChoice): 
       `the newest base backup (checkpoint ${latest.manifest.checkpoint_lsn}) is older than the oldest WAL kept (LSN ${available}): a node restored from it could not catch up; name one with --checkpoint-lsn or --manifest to restore it anyway`,
     )
   }
-  return latest
+  return sameCheckpoint(latest)
+}
+
+/**
+ * The history a backup is judged against: that of the layout the manifest
+ * lies in (`<root>/timeline-N/basebackup/`, the primary whose timelines it
+ * belongs to), else that of the destination's layout when it has one. A new
+ * replica's empty layout says nothing about which timeline is current.
+ */
+async function referenceHistory(manifestPath: string, layout: Layout): Promise<{root: string; history: TimelineHistory | null} | null> {
+  const basebackupDir = path.dirname(manifestPath)
+  const timelineDir = path.dirname(basebackupDir)
+  if (path.basename(basebackupDir) === 'basebackup' && parseTimelineDirName(path.basename(timelineDir)) !== undefined) {
+    const source = new Layout(path.dirname(timelineDir))
+    return {root: source.root, history: await readHistory(source)}
+  }
+  const history = await readHistory(layout)
+  return history === null ? null : {root: layout.root, history}
 }
 
 /**
@@ -65,9 +94,19 @@ export async function materializeBasebackup(
   choice: ManifestChoice,
   destination: Destination,
   nowMs: bigint,
+  /** Restore a backup that does not lie on the current timeline's path, with a warning. */
+  force: boolean,
   onProgress: (done: bigint, total: bigint) => void = () => {},
 ): Promise<MaterializeReport> {
-  const {path: manifestPath, manifest} = await chooseBasebackup(layout, choice)
+  const {path: manifestPath, manifest, passedOver} = await chooseBasebackup(layout, choice)
+  const warnings: string[] = []
+  const reference = await referenceHistory(manifestPath, layout)
+  const diverged = reference === null ? null : offTimelinePath(reference.history, manifest)
+  if (diverged !== null) {
+    const message = `${manifestPath}: not usable on the current timeline of ${reference!.root}: ${diverged}`
+    if (!force) throw refused(message, {code: 'basebackup.off-timeline', hint: 'take a fresh base backup on the current timeline, or restore one taken before the fork (pass --force to restore this one anyway)'})
+    warnings.push(message)
+  }
   const paths = destination.kind === 'rebootstrap' ? dataPathArtifacts(destination.dataPath) : undefined
   const target = paths?.rebootstrapPending ?? (destination as {path: string}).path
   const ifAbsent = destination.kind === 'file' && !destination.overwrite
@@ -99,7 +138,15 @@ export async function materializeBasebackup(
     if (error instanceof RedreplError) throw error
     throw new RedreplError('failure', `${target}: ${(error as Error).message}`)
   }
-  const report: MaterializeReport = {manifest_path: manifestPath, destination: target, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline, snapshot_bytes: manifest.snapshot_bytes}
+  const report: MaterializeReport = {
+    manifest_path: manifestPath,
+    destination: target,
+    checkpoint_lsn: manifest.checkpoint_lsn,
+    timeline: manifest.timeline,
+    snapshot_bytes: manifest.snapshot_bytes,
+    passed_over_same_checkpoint: passedOver,
+    warnings,
+  }
   if (paths) {
     const marker = {pending_path: paths.rebootstrapPending, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline}
     try {

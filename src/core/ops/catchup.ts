@@ -11,6 +11,8 @@ export interface CatchupReport {
   mode: 'wal-only' | 'basebackup-then-wal' | 'reclone'
   selected_basebackup: {path: string; start_lsn: bigint; checkpoint_lsn: bigint; snapshot_bytes: bigint; chunks: number} | null
   basebackups_considered: number
+  /** Other usable backups at the selected checkpoint, passed over for their lower start LSN. */
+  passed_over_same_checkpoint: string[]
 }
 
 /** Which catch-up a replica at `replicaLsn` needs from this primary, by RedDB's rule. */
@@ -36,5 +38,8 @@ export async function planReplicaCatchup(layout: Layout, replicaLsn: bigint, ava
         }
       : null,
     basebackups_considered: backups.length,
+    passed_over_same_checkpoint: chosen
+      ? backups.filter((backup) => backup !== chosen && backup.manifest.timeline === timeline && backup.manifest.checkpoint_lsn === chosen.manifest.checkpoint_lsn).map((backup) => backup.path)
+      : [],
   }
 }

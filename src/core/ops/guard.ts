@@ -1,7 +1,10 @@
+import {stat} from 'node:fs/promises'
+
+import {refused} from '../errors.js'
 import {mkdirDurable} from '../fs/atomic.js'
 import {acquireLayoutLock} from '../fs/lock.js'
-import {assertNoLiveNode} from '../fs/live-node.js'
-import {Layout} from '../layout.js'
+import {assertNoLiveNode, layoutDataFiles} from '../fs/live-node.js'
+import {dataPathArtifacts, Layout} from '../layout.js'
 import {openLayout} from './open-layout.js'
 
 export interface WriteGuardOptions {
@@ -25,7 +28,7 @@ export interface WriteGuardOptions {
  * forced), and no other redrepl writer works on the same layout meanwhile.
  */
 export async function withWriteGuard<T>(options: WriteGuardOptions, work: (layout: Layout) => Promise<T>): Promise<T> {
-  if (!options.safeNextToLiveNode) await assertNoLiveNode(options.dataPath, {force: options.force ?? false})
+  await assertLiveNodeGuarded(options)
   const layout = options.createLayout ? Layout.fromDataPath(options.dataPath) : await openLayout(options.dataPath)
   await mkdirDurable(layout.root)
   const lock = await acquireLayoutLock(layout.lockPath, {command: options.command, wait: options.waitMs})
@@ -34,4 +37,26 @@ export async function withWriteGuard<T>(options: WriteGuardOptions, work: (layou
   } finally {
     await lock.release()
   }
+}
+
+/**
+ * The live-node rule applied to the layout, not to one spelling of its data
+ * path: a data path that names no file while the layout has a data file under
+ * another name is refused (it is a typo the flock check would wave through),
+ * and every data file of the layout is checked for a RedDB flock.
+ */
+async function assertLiveNodeGuarded(options: WriteGuardOptions): Promise<void> {
+  const files = await layoutDataFiles(options.dataPath)
+  const given = await stat(options.dataPath).then(
+    (info) => info.isFile(),
+    () => false,
+  )
+  if (!given && files.length > 0) {
+    throw refused(`${options.dataPath}: no such data file, but its layout ${dataPathArtifacts(options.dataPath).root} belongs to ${files.join(', ')}`, {
+      code: 'guard.data-path-mismatch',
+      hint: `pass the data path the node runs with: --data-path ${files[0]}`,
+    })
+  }
+  if (options.safeNextToLiveNode) return
+  for (const file of given ? files : [options.dataPath]) await assertNoLiveNode(file, {force: options.force ?? false})
 }

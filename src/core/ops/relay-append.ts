@@ -16,6 +16,7 @@ import {readArtifact, readArtifactIfExists, readFileIfExists} from '../fs/read.j
 import {Layout, relaySegmentName} from '../layout.js'
 import type {RelayManifest, RelayRecord, RelaySegmentRef} from '../model.js'
 import {listWalSegments, readCurrentTimeline} from './node-state.js'
+import {knownReplicaIds, readReplicaAcks} from './replicas.js'
 
 /** RedDB 1.12 relays on the initial timeline, even under a later timeline's directory. */
 export const RELAY_TIMELINE = 1n
@@ -57,12 +58,21 @@ export async function readConsistentRelayManifest(relayDir: string, manifestPath
  * (behaviour.md "relay append"). The new segment is written before the
  * manifest that references it, each atomically.
  */
-export async function appendRelay(layout: Layout, replicaId: string, records: RelayRecord[], appliedLsn: bigint): Promise<RelayAppendReport> {
+export interface RelayAppendOptions {
+  /** Start a relay log for a replica the layout does not know yet. */
+  create: boolean
+  /** The node's data path, for the legacy slot store beside it. */
+  dataPath?: string
+  nowMs: bigint
+}
+
+export async function appendRelay(layout: Layout, replicaId: string, records: RelayRecord[], appliedLsn: bigint, options: RelayAppendOptions): Promise<RelayAppendReport> {
   assertPlainComponent(replicaId, 'replica id')
   const timeline = await readCurrentTimeline(layout)
   const relayDir = layout.relayDir(timeline, replicaId)
   const manifestPath = layout.relayManifestPath(timeline, replicaId)
   const existing = await readConsistentRelayManifest(relayDir, manifestPath)
+  if (existing === null && !options.create) await assertKnownReplica(layout, options.dataPath, timeline, replicaId, options.nowMs)
   const base = {replica_id: replicaId, relay_dir: relayDir, manifest_path: manifestPath, received_records: records.length}
   if (records.length === 0) return {...base, manifest: existing, appended_records: 0, new_segment: null}
 
@@ -99,6 +109,16 @@ export async function appendRelay(layout: Layout, replicaId: string, records: Re
     throw error
   }
   return {...base, manifest, appended_records: fresh.length, new_segment: newSegment}
+}
+
+/** A relay log is only started for a replica the layout knows (slot or relay dir), so a mistyped id cannot open a new one. */
+async function assertKnownReplica(layout: Layout, dataPath: string | undefined, timeline: bigint, replicaId: string, nowMs: bigint): Promise<void> {
+  const known = knownReplicaIds(await readReplicaAcks(layout, dataPath, timeline, nowMs))
+  if (known.includes(replicaId)) return
+  throw refused(`${layout.relayRoot(timeline)}: no relay log or slot for replica ${JSON.stringify(replicaId)} on timeline ${timeline} (known: ${known.length > 0 ? known.join(', ') : 'none'})`, {
+    code: 'relay.unknown-replica',
+    hint: 'check --replica, or pass --create to start a relay log for a new replica',
+  })
 }
 
 /** The records of an inclusive LSN range, read out of this node's primary WAL on its current timeline. */

@@ -19,6 +19,8 @@ export interface SampleLayout {
   dataPath: string
   segmentBytes: bigint
   walHead: bigint
+  /** Where `timeline promote --auto` forks: replica-a's acknowledged applied LSN. */
+  autoForkLsn: bigint
 }
 
 /** Deterministic bytes, so every sample is the same. */
@@ -87,8 +89,9 @@ export async function writeSampleLayout(dir: string, nowMs: bigint): Promise<Sam
     for (let lsn = from; lsn <= to; lsn++) out.push({lsn, payload: encoder.encode(`put key-${lsn} value-${lsn}`)})
     return out
   }
-  await appendRelay(layout, 'replica-a', records(segmentStart(5n) + 1n, segmentStart(5n) + 20n), segmentStart(5n) + 20n)
-  await appendRelay(layout, 'replica-a', records(segmentStart(5n) + 21n, head), head - 2n)
-  await appendRelay(layout, 'replica-b', records(segmentStart(3n) + 1n, segmentStart(3n) + 20n), segmentStart(3n) + 10n)
-  return {dataPath, segmentBytes: SAMPLE_SEGMENT_BYTES, walHead: head}
+  const known = {create: false, dataPath, nowMs}
+  await appendRelay(layout, 'replica-a', records(segmentStart(5n) + 1n, segmentStart(5n) + 20n), segmentStart(5n) + 20n, known)
+  await appendRelay(layout, 'replica-a', records(segmentStart(5n) + 21n, head), head - 2n, known)
+  await appendRelay(layout, 'replica-b', records(segmentStart(3n) + 1n, segmentStart(3n) + 20n), segmentStart(3n) + 10n, known)
+  return {dataPath, segmentBytes: SAMPLE_SEGMENT_BYTES, walHead: head, autoForkLsn: head - 2n}
 }
