@@ -241,7 +241,7 @@ test('every directory a writer creates is made durable (its parent fsynced) befo
   }
   const fresh = path.join(realpathSync(await scratch.dir()), 'node', 'data.rdb')
   mkdirSync(path.dirname(fresh))
-  const relay = durableMkdirs(path.dirname(fresh), ['relay', 'append', '--data-path', fresh, '--replica', 'new-replica', '--applied-lsn', '0'], '{"lsn":1,"payload_hex":"01"}\n')
+  const relay = durableMkdirs(path.dirname(fresh), ['relay', 'append', '--data-path', fresh, '--replica', 'new-replica', '--create', '--applied-lsn', '0'], '{"lsn":1,"payload_hex":"01"}\n')
   assert.equal(relay.exitCode, 0)
   const root = path.join(path.dirname(fresh), 'data.primary-replica')
   assert.deepEqual(relay.created, [root, path.join(root, 'timeline-00000000000000000001'), path.join(root, 'timeline-00000000000000000001', 'relay'), path.join(root, 'timeline-00000000000000000001', 'relay', 'new-replica')])
