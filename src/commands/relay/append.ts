@@ -1,11 +1,10 @@
 import {Flags} from '../../ui/oclif.js'
-import {text} from 'node:stream/consumers'
 
 import {usageError} from '../../core/errors.js'
 import {assertPlainComponent} from '../../core/fs/contained.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {appendRelay, readWalRecords} from '../../core/ops/relay-append.js'
-import {parseRecordLines} from '../../core/ops/relay-records.js'
+import {parseRecordLines, readRecordBatch} from '../../core/ops/relay-records.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 
@@ -41,7 +40,7 @@ Safe next to a live node; serialised with other redrepl writers by the layout lo
     const dataPath = requireDataPath(flags['data-path'])
     assertPlainComponent(flags.replica, 'replica id')
     if (!flags['from-wal'] && process.stdin.isTTY) throw usageError('pipe records as JSON lines on stdin, or use --from-wal')
-    const records = flags['from-wal'] ? undefined : parseRecordLines(await text(process.stdin))
+    const records = flags['from-wal'] ? undefined : parseRecordLines(await readRecordBatch(process.stdin))
     const report = await withWriteGuard({dataPath, command: 'relay append', safeNextToLiveNode: true, waitMs: flags.wait * 1000, createLayout: true}, async (layout) =>
       appendRelay(layout, flags.replica, records ?? (await readWalRecords(layout, flags['from-lsn']!, flags['to-lsn']!)), flags['applied-lsn']),
     )
