@@ -37,7 +37,7 @@ test('only {decimal}.redwal names are WAL segments', () => {
 })
 
 test('manifest-stored paths may not leave their directory or be unusable', () => {
-  for (const fine of ['a/b.redchunk', '..a/b', 'a..', 'relay-00000000000000000001-00000000000000000010.redwal', 'a\\..\\b', 'é/ü']) {
+  for (const fine of ['a/b.redchunk', '..a/b', 'a..', 'a/./b//c.snapshot', '...hidden/..x/chunk', 'relay-00000000000000000001-00000000000000000010.redwal', 'a\\..\\b', 'é/ü']) {
     assert.equal(storedPathProblem(fine), undefined, fine)
   }
   const bad: Array<[string, RegExp]> = [
@@ -46,9 +46,6 @@ test('manifest-stored paths may not leave their directory or be unusable', () =>
     ['..', /leave its directory/],
     ['a/..', /leave its directory/],
     ['', /empty/],
-    ['a//b', /empty component/],
-    ['a/', /empty component/],
-    ['./a', /"\." component/],
     ['a\0b', /NUL/],
     ['a\nb', /control/],
     ['a\u007fb', /control/],
