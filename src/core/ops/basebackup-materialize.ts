@@ -1,11 +1,12 @@
 import {stat} from 'node:fs/promises'
 
-import {FormatError, notFound, refused, RedreplError} from '../errors.js'
+import {FormatError, notFound, refused} from '../errors.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {createDatabaseHead} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
 import {writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
 import {FlushBehind} from '../fs/flush-behind.js'
+import {ioError} from '../fs/io-error.js'
 import {readArtifact} from '../fs/read.js'
 import {writeAllAt} from '../fs/stream.js'
 import {dataPathArtifacts, Layout} from '../layout.js'
@@ -92,8 +93,8 @@ export async function materializeBasebackup(
       {label: 'basebackup-materialize'},
     )
   } catch (error) {
-    if (error instanceof RedreplError) throw error
-    throw new RedreplError('failure', `${target}: ${(error as Error).message}`)
+    // Chunk reads are translated where they happen; what is left is the write of the destination.
+    throw ioError('write', target, error)
   }
   const report: MaterializeReport = {manifest_path: manifestPath, destination: target, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline, snapshot_bytes: manifest.snapshot_bytes}
   if (paths) {
