@@ -12,7 +12,7 @@ export default class RelayAppend extends RedreplCommand {
   static override summary = 'Append a batch of records to a replica\'s relay log, as a RedDB replica does.'
   static override description = `Reads the replica's relay manifest (checking it against its segments first) or starts a new one; keeps the records with an LSN above the manifest's flushed LSN, in input order (they must be strictly increasing), writes them as a new relay segment relay-{start}-{end}.redwal and adds it to the manifest; then marks applied = min(--applied-lsn, flushed). An empty batch changes nothing. The segment is written before the manifest that references it, each atomically.
 
-Records come as JSON lines on stdin — {"lsn":N,"payload_hex":"…"} or {"lsn":N,"payload_base64":"…"} — or, with --from-wal, straight out of this node's primary WAL segments for the inclusive range --from-lsn..--to-lsn.
+Records come as JSON lines on stdin — {"lsn":N,"payload_hex":"…"} or {"lsn":N,"payload_base64":"…"} — or, with --from-wal, straight out of this node's primary WAL segments for the inclusive range --from-lsn..--to-lsn. One batch on stdin is at most 256 MiB; a larger one is refused (exit 2) before anything is written: split it into several runs.
 
 RedDB 1.12 relays on timeline 1 even after a promotion: the relay directory sits under the current timeline's directory, but the manifest and its segments carry timeline 1. redrepl writes them the same way, and refuses a manifest of another timeline.
 

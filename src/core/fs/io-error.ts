@@ -1,4 +1,4 @@
-import {FormatError, RedreplError, type ErrorKind} from '../errors.js'
+import {RedreplError, type ErrorKind} from '../errors.js'
 
 /**
  * The one place an errno becomes a RedreplError, so every command words the
@@ -36,7 +36,6 @@ const ERRNO: Readonly<Record<string, Translation>> = {
   ENOTEMPTY: {kind: 'failure', reason: 'directory not empty'},
   EXDEV: {kind: 'failure', reason: 'on another file system'},
   ERR_INVALID_ARG_VALUE: {kind: 'usage', reason: 'not a usable path (it holds a NUL byte)'},
-  ERR_STRING_TOO_LONG: {kind: 'failure', reason: 'too large to hold as text'},
 }
 
 export function ioError(operation: IoOperation, file: string, error: unknown): RedreplError {
@@ -52,9 +51,4 @@ export function ioError(operation: IoOperation, file: string, error: unknown): R
 /** Whether a thrown value is an absent file (ENOENT): the only errno that means "not there". */
 export function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
-}
-
-/** A translated I/O error whose kind says "the file at this path cannot be the artifact" (exit 3). */
-export function isCorruptFile(error: unknown): error is RedreplError {
-  return error instanceof RedreplError && !(error instanceof FormatError) && error.kind === 'corrupt'
 }
