@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {Readable} from 'node:stream'
 import {test} from 'node:test'
 
+import {crc32} from '../../src/core/codec/crc.js'
 import {parseJson} from '../../src/core/codec/json.js'
 import {runCli, useScratch} from '../support/cli.js'
 
@@ -163,4 +164,23 @@ test('basebackup create --snapshot names the snapshot path when it is a director
     assert.equal(result.exitCode, 3, result.stderr)
     assert.match(result.stderr, new RegExp(`^redrepl: ${source.replaceAll('.', '\\.')}: is a (directory|FIFO)`))
   }
+})
+
+test('layout verify reports a manifest whose segment path holds a NUL byte (CRC re-sealed) and carries on', async () => {
+  const dir = await scratch.layout('primary-basic')
+  const manifestPath = path.join(dir, RELAY_A, 'relay.redmanifest')
+  const bytes = new Uint8Array(readFileSync(manifestPath))
+  const at = Buffer.from(bytes).indexOf('relay-00000000000000000021')
+  bytes[at + 8] = 0
+  new DataView(bytes.buffer).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true)
+  writeFileSync(manifestPath, bytes)
+  const result = await runCli(['layout', 'verify', '--data-path', path.join(dir, 'data.rdb'), '--json'], {timeoutMs: RUN_LIMIT_MS})
+  assert.equal(result.exitCode, 3, result.stderr)
+  assert.equal(result.stderr, '')
+  const report = parseJson(result.stdout) as {checked: number; findings: Array<{code: string; path: string; message: string}>}
+  const problems = report.findings.filter((f) => f.code !== 'leftover.temp-file')
+  assert.deepEqual(problems.map((f) => [path.basename(f.path), f.code]), [['relay.redmanifest', 'artifact.corrupt']])
+  assert.match(problems[0].message, /relay segment path "relay-00\\u0000\d+-\d+\.redwal" holds a NUL byte/)
+  // Everything else was still checked: the history, 5 WAL segments, the catalog, the backup, replica-b, the database.
+  assert.ok(report.checked >= 10, String(report.checked))
 })
