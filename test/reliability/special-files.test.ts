@@ -22,8 +22,11 @@ const scratch = useScratch()
 
 const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
 const RELAY_A = path.join(T1, 'relay', 'replica-a')
-/** A CLI run that hangs fails the test well before node:test's own timeout. */
-const RUN_LIMIT_MS = 15_000
+/**
+ * A CLI run that hangs is killed and fails the test. Each run takes about a
+ * second; the limit is generous because the test machine may be busy.
+ */
+const RUN_LIMIT_MS = 45_000
 const SPARSE_BYTES = 3 * 1024 ** 3
 
 const PLANTS: Record<string, (file: string) => void> = {
@@ -73,11 +76,9 @@ for (const [variant, plant] of Object.entries(PLANTS)) {
       await Promise.all(
         READERS.slice(i, i + 2).map(async (reader) => {
           const node = await planted(reader.file, plant)
-          const started = performance.now()
           const result = await runCli(reader.args(node.data, node.target), {input: reader.input, timeoutMs: RUN_LIMIT_MS})
-          const seconds = (performance.now() - started) / 1000
           const what = `${reader.artifact} as a ${variant}`
-          assert.equal(result.exitCode, 3, `${what}: exit ${result.exitCode} after ${seconds.toFixed(1)} s: ${result.stderr}`)
+          assert.equal(result.exitCode, 3, `${what}: exit ${result.exitCode}: ${result.stderr}`)
           assert.match(result.stderr + result.stdout, new RegExp(path.basename(reader.file).replaceAll('.', '\\.')), what)
           assert.match(result.stderr + result.stdout, /not a regular file|more than any|is a directory|is a FIFO|is a character device|leads outside/, what)
           assert.doesNotMatch(result.stderr, /unexpected error/, what)
@@ -109,10 +110,8 @@ test('layout verify reports every special or oversized artifact as a finding, pr
   execFileSync('mkfifo', [path.join(dir, 'data.rebootstrap.ready')])
   symlinkSync('/dev/zero', path.join(dir, 'data.rdb.logical.slots.json'))
 
-  const started = performance.now()
   const result = await runCli(['layout', 'verify', '--data-path', path.join(dir, 'data.rdb'), '--json'], {timeoutMs: RUN_LIMIT_MS})
   assert.equal(result.exitCode, 3, result.stderr)
-  assert.ok(performance.now() - started < RUN_LIMIT_MS)
   const report = parseJson(result.stdout) as {ok: boolean; findings: Array<{code: string; path: string; message: string}>}
   assert.equal(report.ok, false)
   const flagged = (name: string, code: RegExp) => report.findings.some((f) => f.path.endsWith(name) && code.test(f.code))

@@ -68,14 +68,14 @@ class Verifier {
   }
 
   /** Decodes a file; a broken rule or a refused read becomes a finding and undefined. */
-  async decode<M>(file: string, codec: ArtifactCodec<M>, nowMs: bigint): Promise<{model: M; bytes: Uint8Array} | undefined> {
+  async decode<M>(file: string, codec: ArtifactCodec<M>, nowMs: bigint): Promise<{model: M} | undefined> {
     return this.attempt(
       file,
       async () => {
         const bytes = await readArtifactBytesIfExists(file, codec)
         if (bytes === undefined) return undefined
         this.checked++
-        return {model: decodeFile(file, bytes, codec, {nowMs}), bytes}
+        return {model: decodeFile(file, bytes, codec, {nowMs})}
       },
       codec.kind,
     )
@@ -135,16 +135,17 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
 async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): Promise<void> {
   for (const replica of (await verifier.list(dir)).sort()) {
     const relayDir = path.join(dir, replica)
-    const isDir = await verifier.attempt(relayDir, () => stat(relayDir).then((info) => info.isDirectory(), (error) => Promise.reject(ioError('open', relayDir, error))))
-    if (!isDir) continue
-    const segments = new Map<string, Uint8Array>()
+    const info = await verifier.attempt(relayDir, () =>
+      stat(relayDir).catch((error) => {
+        throw ioError('open', relayDir, error)
+      }),
+    )
+    if (!info?.isDirectory()) continue
     for (const name of (await verifier.list(relayDir)).sort()) {
       const file = path.join(relayDir, name)
       if (isTemporary(name)) verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
-      else if (name.endsWith('.redwal')) {
-        const decoded = await verifier.decode(file, relaySegmentCodec, 0n)
-        if (decoded) segments.set(name, decoded.bytes)
-      }
+      // Decoded one at a time and let go: a relay dir may hold many large segments.
+      else if (name.endsWith('.redwal')) await verifier.decode(file, relaySegmentCodec, 0n)
     }
     const manifestPath = path.join(relayDir, RELAY_MANIFEST_FILE)
     const decoded = await verifier.decode(manifestPath, relayManifestCodec, 0n)
