@@ -34,6 +34,11 @@ function unreadableCode(error: RedreplError): FindingCode {
   return error.code === 'artifact.not-regular' || error.code === 'artifact.too-large' ? error.code : 'artifact.unreadable'
 }
 
+/** An error from a system call (EIO on a read, EACCES on a stat): it carries the syscall's name. */
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string'
+}
+
 /** A message without its leading `<file>: `, since a finding names the file beside it. */
 function withoutPath(message: string, file: string): string {
   return message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message
@@ -54,11 +59,16 @@ class Verifier {
     this.findings.push(finding(code, path.relative(this.root, file) || file, message, data, severity))
   }
 
-  /** Runs one artifact's check; a redrepl error it throws becomes a finding about `file`. */
+  /**
+   * Runs one artifact's check; a redrepl error or a system call's error it
+   * throws becomes a finding about `file`. Anything else is a bug and stops
+   * the run.
+   */
   async attempt<T>(file: string, check: () => Promise<T>, kind?: string): Promise<T | undefined> {
     try {
       return await check()
-    } catch (error) {
+    } catch (thrown) {
+      const error = isSystemError(thrown) ? ioError('read', file, thrown) : thrown
       if (!(error instanceof RedreplError)) throw error
       const data = kind === undefined ? undefined : {kind}
       if (error instanceof FormatError) this.report(error.file ?? file, 'artifact.corrupt', error.problem, undefined, data)
