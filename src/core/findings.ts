@@ -14,6 +14,9 @@ export interface FindingSpec {
 
 export const FINDINGS = {
   'artifact.corrupt': {severity: 'error', summary: 'an artifact does not decode or breaks a rule of its format'},
+  'artifact.not-regular': {severity: 'error', summary: 'a path where an artifact belongs holds a directory, FIFO, device or socket instead of a regular file'},
+  'artifact.too-large': {severity: 'error', summary: 'a file is larger than any valid artifact of its kind can be, so it is not read'},
+  'artifact.unreadable': {severity: 'error', summary: 'a file or directory of the layout cannot be read (permissions, I/O error)'},
   'artifact.timeline-mismatch': {severity: 'warning', summary: 'an artifact names another timeline than the directory it lies in'},
   'layout.unknown-timeline': {severity: 'error', summary: 'a timeline directory that the timeline history does not list'},
   'leftover.temp-file': {severity: 'note', summary: 'a temporary file left by an interrupted write'},

@@ -140,10 +140,21 @@ export function parseRelaySegmentName(name: string): {startLsn: bigint; endLsn: 
 }
 
 /**
- * The rule RedDB applies to manifest-stored paths: relative (no leading `/`)
- * and no `..` component, with `/` as the only separator. Whether the path
- * also stays inside its directory on disk (symlinks) is checked at use.
+ * What is wrong with a path stored in a manifest, or undefined when it is
+ * fine: the one rule for every manifest path, applied while decoding. RedDB's
+ * rule (§6, §7) is relative and no `..` component. On top of it a stored
+ * path must name a file: not empty and no NUL byte (no POSIX path holds
+ * one), and no control character (RedDB never writes one, and a newline or
+ * escape sequence would reach the operator's terminal). RedDB accepts `.` and
+ * empty components (the `odd-but-legal-paths` fixture), and a backslash is an
+ * ordinary character on POSIX, so those stay allowed.
+ * Whether the path also stays inside its directory on disk (symlinks) is
+ * checked at use, by fs/contained.ts.
  */
-export function isContainedRelativePath(relative: string): boolean {
-  return !relative.startsWith('/') && !relative.split('/').includes('..')
+export function storedPathProblem(relative: string): string | undefined {
+  if (relative === '') return 'is empty'
+  if (relative.includes('\0')) return 'holds a NUL byte'
+  if (/[\u0001-\u001f\u007f]/.test(relative)) return 'holds a control character'
+  if (relative.startsWith('/')) return 'must be relative'
+  return relative.split('/').includes('..') ? 'must not leave its directory (a ".." component)' : undefined
 }

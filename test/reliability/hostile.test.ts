@@ -71,7 +71,7 @@ test('manifests with escaping paths are rejected before anything is read or writ
   writeFileSync(path.join(relayDir, 'relay.redmanifest'), readFixture('invalid', 'relay-manifest', 'escaping-segment-path.redmanifest'))
   const relay = await runCli(['relay', 'append', '--data-path', data, '--replica', 'evil', '--applied-lsn', '0'], {input: '{"lsn":1,"payload_hex":"00"}\n'})
   assert.equal(relay.exitCode, 3)
-  assert.match(relay.stderr, /must not escape relay directory/)
+  assert.match(relay.stderr, /must not leave its directory/)
 })
 
 /** A small tmpfs holding a copy of the sample layout; skips where mounting is not allowed. */

@@ -2,6 +2,7 @@ import {execa} from 'execa'
 import {after} from 'node:test'
 import {cp, mkdtemp, rm} from 'node:fs/promises'
 import os from 'node:os'
+import type {Readable} from 'node:stream'
 import path from 'node:path'
 
 import {fixturePath, repoRoot} from './fixtures.js'
@@ -21,7 +22,7 @@ const binary = path.join(repoRoot, 'bin', 'run.js')
  */
 export async function runCli(
   args: string[],
-  options: {env?: Record<string, string | undefined>; input?: string | Uint8Array; cwd?: string; timeoutMs?: number} = {},
+  options: {env?: Record<string, string | undefined>; input?: string | Uint8Array | Readable; cwd?: string; timeoutMs?: number} = {},
 ): Promise<CliResult> {
   const result = await execa(process.execPath, [binary, ...args], {
     cwd: options.cwd ?? repoRoot,

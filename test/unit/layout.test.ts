@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import {dataPathArtifacts, isContainedRelativePath, Layout, parseWalSegmentName, replaceExtension} from '../../src/core/layout.js'
+import {dataPathArtifacts, storedPathProblem, Layout, parseWalSegmentName, replaceExtension} from '../../src/core/layout.js'
 
 test('extension replacement follows the data path rule', () => {
   assert.equal(replaceExtension('data.rdb', 'primary-replica'), 'data.primary-replica')
@@ -36,11 +36,19 @@ test('only {decimal}.redwal names are WAL segments', () => {
   assert.equal(parseWalSegmentName('99999999999999999999999.redwal'), undefined)
 })
 
-test('manifest-stored paths may not leave their directory', () => {
-  assert.ok(isContainedRelativePath('a/b.redchunk'))
-  assert.ok(isContainedRelativePath('..a/b'))
-  assert.ok(!isContainedRelativePath('/etc/passwd'))
-  assert.ok(!isContainedRelativePath('a/../../b'))
-  assert.ok(!isContainedRelativePath('..'))
-  assert.ok(isContainedRelativePath('a\\..\\b'), 'a backslash is an ordinary character')
+test('manifest-stored paths may not leave their directory or be unusable', () => {
+  for (const fine of ['a/b.redchunk', '..a/b', 'a..', 'a/./b//c.snapshot', '...hidden/..x/chunk', 'relay-00000000000000000001-00000000000000000010.redwal', 'a\\..\\b', 'é/ü']) {
+    assert.equal(storedPathProblem(fine), undefined, fine)
+  }
+  const bad: Array<[string, RegExp]> = [
+    ['/etc/passwd', /relative/],
+    ['a/../../b', /leave its directory/],
+    ['..', /leave its directory/],
+    ['a/..', /leave its directory/],
+    ['', /empty/],
+    ['a\0b', /NUL/],
+    ['a\nb', /control/],
+    ['a\u007fb', /control/],
+  ]
+  for (const [path, problem] of bad) assert.match(storedPathProblem(path) ?? 'accepted', problem, JSON.stringify(path))
 })

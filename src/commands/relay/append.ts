@@ -1,12 +1,11 @@
 import {Flags} from '../../ui/oclif.js'
-import {text} from 'node:stream/consumers'
 
 import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
 import {assertPlainComponent} from '../../core/fs/contained.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {appendRelay, readWalRecords} from '../../core/ops/relay-append.js'
-import {parseRecordLines} from '../../core/ops/relay-records.js'
+import {parseRecordLines, readRecordBatch} from '../../core/ops/relay-records.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 
@@ -14,7 +13,7 @@ export default class RelayAppend extends RedreplCommand {
   static override summary = 'Append a batch of records to a replica\'s relay log, as a RedDB replica does.'
   static override description = `Reads the replica's relay manifest (checking it against its segments first) or starts a new one; keeps the records with an LSN above the manifest's flushed LSN, in input order (they must be strictly increasing), writes them as a new relay segment relay-{start}-{end}.redwal and adds it to the manifest; then marks applied = min(--applied-lsn, flushed). An empty batch changes nothing. The segment is written before the manifest that references it, each atomically.
 
-Records come as JSON lines on stdin — {"lsn":N,"payload_hex":"…"} or {"lsn":N,"payload_base64":"…"} — or, with --from-wal, straight out of this node's primary WAL segments for the inclusive range --from-lsn..--to-lsn.
+Records come as JSON lines on stdin — {"lsn":N,"payload_hex":"…"} or {"lsn":N,"payload_base64":"…"} — or, with --from-wal, straight out of this node's primary WAL segments for the inclusive range --from-lsn..--to-lsn. One batch on stdin is at most 256 MiB; a larger one is refused (exit 2) before anything is written: split it into several runs.
 
 RedDB 1.12 relays on timeline 1 even after a promotion: the relay directory sits under the current timeline's directory, but the manifest and its segments carry timeline 1. redrepl writes them the same way, and refuses a manifest of another timeline.
 
@@ -46,7 +45,7 @@ Safe next to a live node; serialised with other redrepl writers by the layout lo
     const dataPath = requireDataPath(flags['data-path'])
     assertPlainComponent(flags.replica, 'replica id')
     if (!flags['from-wal'] && process.stdin.isTTY) throw usageError('pipe records as JSON lines on stdin, or use --from-wal')
-    const records = flags['from-wal'] ? undefined : parseRecordLines(await text(process.stdin))
+    const records = flags['from-wal'] ? undefined : parseRecordLines(await readRecordBatch(process.stdin))
     const report = await withWriteGuard({dataPath, command: 'relay append', safeNextToLiveNode: true, waitMs: flags.wait * 1000, createLayout: true}, async (layout) =>
       appendRelay(layout, flags.replica, records ?? (await readWalRecords(layout, flags['from-lsn']!, flags['to-lsn']!)), flags['applied-lsn'], {create: flags.create, dataPath, nowMs: nowMs()}),
     )

@@ -2,7 +2,7 @@ import {isJsonObject, type JsonValue} from '../codec/json.js'
 import {checkCount, expectConsumed, expectVersion, openSealed} from '../codec/sealed.js'
 import {ByteWriter} from '../codec/writer.js'
 import {FormatError} from '../errors.js'
-import {basebackupChunkRelativePath} from '../layout.js'
+import {basebackupChunkRelativePath, storedPathProblem} from '../layout.js'
 import type {BasebackupChunk, BasebackupManifest} from '../model.js'
 import type {ArtifactCodec} from './artifact.js'
 import {jsonArray, jsonString, jsonU32, jsonU64} from './json-fields.js'
@@ -14,8 +14,8 @@ const MIN_CHUNK_BYTES = 4 + 8 + 8 + 4 + 4
 export const DEFAULT_CHUNK_BYTES = 4_194_304n
 
 function checkPath(relative: string, what: string): void {
-  if (relative.startsWith('/')) throw new FormatError(`base backup ${what} path must be relative: ${JSON.stringify(relative)}`)
-  if (relative.split('/').includes('..')) throw new FormatError(`base backup ${what} path must not contain parent components: ${JSON.stringify(relative)}`)
+  const problem = storedPathProblem(relative)
+  if (problem !== undefined) throw new FormatError(`base backup ${what} path ${JSON.stringify(relative)} ${problem}`)
 }
 
 /** The manifest rules of §6, checked on decode and before writing. */

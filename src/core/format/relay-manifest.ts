@@ -2,7 +2,7 @@ import {isJsonObject, type JsonValue} from '../codec/json.js'
 import {checkCount, expectConsumed, expectVersion, openSealed} from '../codec/sealed.js'
 import {ByteWriter} from '../codec/writer.js'
 import {FormatError, refused} from '../errors.js'
-import {isContainedRelativePath} from '../layout.js'
+import {storedPathProblem} from '../layout.js'
 import type {RelayManifest, RelaySegmentRef} from '../model.js'
 import type {ArtifactCodec} from './artifact.js'
 import {jsonArray, jsonString, jsonU32, jsonU64} from './json-fields.js'
@@ -27,8 +27,8 @@ export function validateRelayManifest(manifest: RelayManifest): void {
     )
   }
   for (const ref of manifest.segments) {
-    if (ref.relative_path.startsWith('/')) throw new FormatError(`relay segment path must be relative: ${JSON.stringify(ref.relative_path)}`)
-    if (!isContainedRelativePath(ref.relative_path)) throw new FormatError(`relay segment path must not escape relay directory: ${JSON.stringify(ref.relative_path)}`)
+    const problem = storedPathProblem(ref.relative_path)
+    if (problem !== undefined) throw new FormatError(`relay segment path ${JSON.stringify(ref.relative_path)} ${problem}`)
     if (ref.end_lsn < ref.start_lsn) throw new FormatError(`relay manifest segment ${ref.relative_path} ends (${ref.end_lsn}) before it starts (${ref.start_lsn})`)
   }
 }

@@ -2,15 +2,16 @@ import {lstat, realpath} from 'node:fs/promises'
 import path from 'node:path'
 
 import {FormatError, usageError} from '../errors.js'
-import {isContainedRelativePath} from '../layout.js'
+import {storedPathProblem} from '../layout.js'
 
 /**
  * Resolves a path stored in a manifest under `baseDir`, refusing one that
- * is absolute, has a `..` component, or reaches outside `baseDir` through a
- * symlink on the way.
+ * breaks the stored-path rule (layout.ts `storedPathProblem`) or reaches
+ * outside `baseDir` through a symlink on the way.
  */
 export async function resolveContained(baseDir: string, relative: string): Promise<string> {
-  if (!isContainedRelativePath(relative)) throw new FormatError(`path ${JSON.stringify(relative)} leaves its directory ${baseDir}`)
+  const problem = storedPathProblem(relative)
+  if (problem !== undefined) throw new FormatError(`path ${JSON.stringify(relative)} ${problem}`)
   const joined = path.join(baseDir, relative)
   const realBase = await realpath(baseDir).catch(() => path.resolve(baseDir))
   let probe = joined

@@ -1,17 +1,13 @@
-import {readFile} from 'node:fs/promises'
-
-import {FormatError, RedreplError} from '../errors.js'
+import {FormatError} from '../errors.js'
 import type {ArtifactCodec, CodecContext} from '../format/artifact.js'
+import {MAX_ARTIFACT_BYTES} from '../format/size-caps.js'
+import {readBounded, readBoundedIfExists} from './open.js'
 
-/** Reads a file, or undefined when it does not exist; other I/O errors name the path. */
-export async function readFileIfExists(file: string): Promise<Uint8Array | undefined> {
-  try {
-    return new Uint8Array(await readFile(file))
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new RedreplError('failure', `${file}: ${(error as Error).message}`)
-  }
-}
+/**
+ * Reads an artifact file whole and decodes it. The file is opened through
+ * fs/open.ts (regular files only, under the kind's size cap), and a broken
+ * rule is reported against the file.
+ */
 
 /** Decodes bytes read from `file`; a broken rule is reported against the file. */
 export function decodeFile<M>(file: string, bytes: Uint8Array, codec: ArtifactCodec<M>, context: CodecContext): M {
@@ -23,13 +19,17 @@ export function decodeFile<M>(file: string, bytes: Uint8Array, codec: ArtifactCo
   }
 }
 
+/** An artifact's bytes under its kind's cap, or undefined when the file does not exist. */
+export function readArtifactBytesIfExists(file: string, codec: ArtifactCodec<unknown>): Promise<Uint8Array | undefined> {
+  return readBoundedIfExists(file, MAX_ARTIFACT_BYTES[codec.kind], codec.label)
+}
+
 export async function readArtifactIfExists<M>(file: string, codec: ArtifactCodec<M>, context: CodecContext): Promise<M | undefined> {
-  const bytes = await readFileIfExists(file)
+  const bytes = await readArtifactBytesIfExists(file, codec)
   return bytes === undefined ? undefined : decodeFile(file, bytes, codec, context)
 }
 
+/** A missing file is not-found (exit 6). */
 export async function readArtifact<M>(file: string, codec: ArtifactCodec<M>, context: CodecContext): Promise<M> {
-  const model = await readArtifactIfExists(file, codec, context)
-  if (model === undefined) throw new RedreplError('not-found', `${file}: no such file`)
-  return model
+  return decodeFile(file, await readBounded(file, MAX_ARTIFACT_BYTES[codec.kind], codec.label), codec, context)
 }

@@ -1,5 +1,7 @@
 import type {FileHandle} from 'node:fs/promises'
 
+import {FormatError} from '../errors.js'
+
 export const IO_BUFFER_BYTES = 4 * 1024 * 1024
 
 /**
@@ -30,7 +32,8 @@ export async function pumpRange(
       let filled = 0
       while (filled < want) {
         const {bytesRead} = await handle.read(buffer, filled, want - filled, Number(position) + filled)
-        if (bytesRead === 0) throw new RangeError(`file ends at byte ${position + BigInt(filled)}, before the ${length} bytes from ${offset} it should hold`)
+        // A FormatError without a file: the caller knows which file it handed over and attaches it.
+        if (bytesRead === 0) throw new FormatError(`file ends at byte ${position + BigInt(filled)}, before the ${length} bytes from ${offset} it should hold`)
         filled += bytesRead
       }
       position += BigInt(want)

@@ -1,10 +1,12 @@
-import {open, stat, type FileHandle} from 'node:fs/promises'
+import {stat, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 
 import {crc32, crc32Combine, hex32} from '../codec/crc.js'
 import {FormatError} from '../errors.js'
 import {resolveContained} from '../fs/contained.js'
 import {crashPoint} from '../fs/crash.js'
+import {ioError, isMissing} from '../fs/io-error.js'
+import {openRegular} from '../fs/open.js'
 import type {BasebackupManifest} from '../model.js'
 
 /**
@@ -67,8 +69,12 @@ export async function checkChunkFiles(manifestPath: string, manifest: Basebackup
     const file = await resolveContained(dir, chunk.relative_path).catch((error) => {
       throw error instanceof FormatError ? error.inFile(manifestPath) : error
     })
-    const info = await stat(file).catch(() => undefined)
-    if (!info?.isFile()) throw new FormatError(`chunk ${chunk.ordinal} (${chunk.relative_path}) is missing`, manifestPath)
+    const info = await stat(file).catch((error) => {
+      if (isMissing(error)) return undefined
+      throw ioError('open', file, error)
+    })
+    if (!info) throw new FormatError(`chunk ${chunk.ordinal} (${chunk.relative_path}) is missing`, manifestPath)
+    if (!info.isFile()) throw new FormatError(`chunk ${chunk.ordinal} is not a regular file`, file)
     if (BigInt(info.size) !== chunk.bytes) throw new FormatError(`chunk ${chunk.ordinal} holds ${info.size} bytes, the manifest says ${chunk.bytes}`, file)
     files.push(file)
   }
@@ -100,13 +106,15 @@ class ReadAhead {
   private async readPiece(file: number, offset: bigint, length: number, buffer: Buffer): Promise<{file: number; piece: Uint8Array}> {
     if (this.handle?.file !== file) {
       const previous = this.handle
-      this.handle = {file, fd: open(this.files[file], 'r')}
+      this.handle = {file, fd: openRegular(this.files[file]).then((opened) => opened.handle)}
       void previous?.fd.then((fd) => fd.close())
     }
     const fd = await this.handle.fd
     let filled = 0
     while (filled < length) {
-      const {bytesRead} = await fd.read(buffer, filled, length - filled, Number(offset) + filled)
+      const {bytesRead} = await fd.read(buffer, filled, length - filled, Number(offset) + filled).catch((error) => {
+        throw ioError('read', this.files[file], error)
+      })
       if (bytesRead === 0) throw new FormatError(`ends at byte ${Number(offset) + filled}, shorter than the manifest says`, this.files[file])
       filled += bytesRead
     }

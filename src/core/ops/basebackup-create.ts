@@ -1,14 +1,16 @@
-import {open, readdir, readFile, rename, rm, stat, type FileHandle} from 'node:fs/promises'
+import {open, readdir, rename, rm, stat, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 
 import {crc32, crc32Combine} from '../codec/crc.js'
-import {notFound, refused, RedreplError, usageError} from '../errors.js'
+import {refused, usageError} from '../errors.js'
 import {basebackupManifestCodec, DEFAULT_CHUNK_BYTES, MAX_CHUNKS} from '../format/basebackup-manifest.js'
 import {fsyncDir, mkdirDurable, openNewFile, writeFailure, writeFileAtomic} from '../fs/atomic.js'
 import {readArtifactIfExists} from '../fs/read.js'
 import {crashPoint} from '../fs/crash.js'
+import {openRegular} from '../fs/open.js'
 import {isProcessAlive} from '../fs/processes.js'
+import {readArtifactBytesIfExists} from '../fs/read.js'
 import {pumpRange, writeAllAt} from '../fs/stream.js'
 import {basebackupChunkRelativePath, basebackupManifestName, basebackupSnapshotName, Layout, pad20} from '../layout.js'
 import type {BasebackupChunk, BasebackupManifest, TimelineHistory} from '../model.js'
@@ -219,15 +221,9 @@ async function feedSource(source: SnapshotSource, writer: ChunkWriter, restart: 
     return
   }
   if (source.kind === 'file') {
-    let handle: FileHandle
+    const {handle, size: length} = await openRegular(source.path)
     try {
-      handle = await open(source.path, 'r')
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`${source.path}: no such file`)
-      throw new RedreplError('failure', `${source.path}: ${(error as Error).message}`)
-    }
-    try {
-      const size = BigInt((await handle.stat()).size)
+      const size = BigInt(length)
       await pumpRange(handle, 0n, size, (piece) => writer.write(piece).then(() => progress(writer.total, size)))
     } finally {
       await handle.close()
@@ -328,7 +324,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
       chunks: writer.chunks,
     }
     const bytes = basebackupManifestCodec.encode(manifest, {nowMs: 0n})
-    const current = await readFile(manifestPath).catch(() => undefined)
+    const current = await readArtifactBytesIfExists(manifestPath, basebackupManifestCodec)
     if (current === undefined || Buffer.compare(current, bytes) !== 0) await writeFileAtomic(manifestPath, bytes, {label: 'basebackup-manifest', clearLeftovers: true})
     return {manifest_path: manifestPath, manifest, parts_dir: partsDir, reused_parts: reused, replaced_parts: replaced, already_existed: false, snapshot_bytes: writer.total, checkpoint_source: defaulted?.source ?? 'flag'}
   } catch (error) {

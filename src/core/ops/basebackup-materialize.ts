@@ -1,13 +1,14 @@
 import {lstat} from 'node:fs/promises'
 import path from 'node:path'
 
-import {FormatError, notFound, refused, RedreplError} from '../errors.js'
+import {FormatError, notFound, RedreplError, refused} from '../errors.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {createDatabaseHead} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
 import {ioReason, removeFileDurable, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
 import {crashPoint} from '../fs/crash.js'
 import {FlushBehind} from '../fs/flush-behind.js'
+import {ioError} from '../fs/io-error.js'
 import {readArtifact} from '../fs/read.js'
 import {writeAllAt} from '../fs/stream.js'
 import {dataPathArtifacts, Layout, parseTimelineDirName} from '../layout.js'
@@ -135,8 +136,8 @@ export async function materializeBasebackup(
       {label: 'basebackup-materialize', ifAbsent, beforeReplace, clearLeftovers: paths !== undefined},
     )
   } catch (error) {
-    if (error instanceof RedreplError) throw error
-    throw new RedreplError('failure', `${target}: ${(error as Error).message}`)
+    // Chunk reads are translated where they happen; what is left is the write of the destination.
+    throw ioError('write', target, error)
   }
   const report: MaterializeReport = {
     manifest_path: manifestPath,

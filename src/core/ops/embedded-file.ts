@@ -1,9 +1,9 @@
 import {readSync} from 'node:fs'
-import {open, type FileHandle} from 'node:fs/promises'
 
 import {crc32} from '../codec/crc.js'
-import {FormatError, notFound, RedreplError} from '../errors.js'
+import {FormatError} from '../errors.js'
 import {acceptCandidate, HEAD_BYTES, snapshotRange, superblockCandidates, type SuperblockCandidate} from '../format/embedded-rdb.js'
+import {openRegular} from '../fs/open.js'
 import {pumpRange} from '../fs/stream.js'
 
 /**
@@ -21,13 +21,7 @@ export async function streamEmbeddedSnapshot(
   onRestart: () => Promise<void> | void,
   consumerCrc?: () => number,
 ): Promise<{candidate: SuperblockCandidate; snapshotBytes: bigint; snapshotChecksum: number}> {
-  let handle: FileHandle
-  try {
-    handle = await open(file, 'r')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`${file}: no such file`)
-    throw new RedreplError('failure', `${file}: ${(error as Error).message}`)
-  }
+  const {handle} = await openRegular(file)
   try {
     const fileLength = BigInt((await handle.stat()).size)
     const head = new Uint8Array(Math.min(HEAD_BYTES, Number(fileLength)))

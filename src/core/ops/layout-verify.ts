@@ -1,25 +1,26 @@
 import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
-import {FormatError} from '../errors.js'
+import {FormatError, RedreplError} from '../errors.js'
 import {finding, isProblem, type Finding, type FindingCode, type Severity} from '../findings.js'
 import type {ArtifactCodec} from '../format/artifact.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
-import {checkRelayManifestConsistency, relayManifestCodec} from '../format/relay-manifest.js'
+import {relayManifestCodec} from '../format/relay-manifest.js'
 import {relaySegmentCodec} from '../format/relay-segment.js'
 import {legacySlotStoreCodec} from '../format/slot-catalog-legacy.js'
 import {slotCatalogCodec} from '../format/slot-catalog.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {walSegmentCodec} from '../format/wal-segment.js'
 import {isTempNameOf, isTemporaryName} from '../fs/atomic.js'
-import {resolveContained} from '../fs/contained.js'
-import {decodeFile, readFileIfExists} from '../fs/read.js'
+import {ioError, isMissing} from '../fs/io-error.js'
+import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
 import {dataPathArtifacts, parseTimelineDirName, parseWalSegmentName, RELAY_MANIFEST_FILE, SLOT_CATALOG_FILE} from '../layout.js'
 import {checkChunkFiles, streamVerifiedChunks} from './basebackup-chunks.js'
 import {streamEmbeddedSnapshot} from './embedded-file.js'
 import {listDir} from './node-state.js'
 import {openLayout} from './open-layout.js'
+import {relaySegmentProblems} from './relay-append.js'
 
 export interface VerifyReport {
   /** No finding is an error or a warning (notes, such as RedDB 1.12's own habits, do not count). */
@@ -38,7 +39,26 @@ export interface VerifyOptions {
   deep?: boolean
 }
 
-/** A verifier that collects findings instead of stopping at the first. */
+/** A finding code an I/O refusal carries (fs/open.ts), else the general one. */
+function unreadableCode(error: RedreplError): FindingCode {
+  return error.code === 'artifact.not-regular' || error.code === 'artifact.too-large' ? error.code : 'artifact.unreadable'
+}
+
+/** An error from a system call (EIO on a read, EACCES on a stat): it carries the syscall's name. */
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string'
+}
+
+/** A message without its leading `<file>: `, since a finding names the file beside it. */
+function withoutPath(message: string, file: string): string {
+  return message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message
+}
+
+/**
+ * A verifier that collects findings instead of stopping at the first: a
+ * file that does not decode, cannot be read or is not a regular file
+ * becomes a finding about that file, and the walk carries on.
+ */
 class Verifier {
   readonly findings: Finding[] = []
   checked = 0
@@ -49,23 +69,47 @@ class Verifier {
     this.findings.push(finding(code, path.relative(this.root, file) || file, message, data, severity))
   }
 
-  /** Decodes a file; a broken rule becomes a problem and undefined. */
-  async decode<M>(file: string, codec: ArtifactCodec<M>, nowMs: bigint): Promise<{model: M; bytes: Uint8Array} | undefined> {
-    const bytes = await readFileIfExists(file)
-    if (bytes === undefined) return undefined
-    this.checked++
+  /**
+   * Runs one artifact's check; a redrepl error or a system call's error it
+   * throws becomes a finding about `file`. Anything else is a bug and stops
+   * the run.
+   */
+  async attempt<T>(file: string, check: () => Promise<T>, kind?: string): Promise<T | undefined> {
     try {
-      return {model: decodeFile(file, bytes, codec, {nowMs}), bytes}
-    } catch (error) {
-      if (!(error instanceof FormatError)) throw error
-      this.report(file, 'artifact.corrupt', error.problem, undefined, {kind: codec.kind})
+      return await check()
+    } catch (thrown) {
+      const error = isSystemError(thrown) ? ioError('read', file, thrown) : thrown
+      if (!(error instanceof RedreplError)) throw error
+      const data = kind === undefined ? undefined : {kind}
+      if (error instanceof FormatError) this.report(error.file ?? file, 'artifact.corrupt', error.problem, undefined, data)
+      else this.report(file, unreadableCode(error), withoutPath(error.message, file), undefined, data)
       return undefined
     }
   }
+
+  /** Decodes a file; a broken rule or a refused read becomes a finding and undefined. */
+  async decode<M>(file: string, codec: ArtifactCodec<M>, nowMs: bigint): Promise<{model: M} | undefined> {
+    return this.attempt(
+      file,
+      async () => {
+        const bytes = await readArtifactBytesIfExists(file, codec)
+        if (bytes === undefined) return undefined
+        this.checked++
+        return {model: decodeFile(file, bytes, codec, {nowMs})}
+      },
+      codec.kind,
+    )
+  }
+
+  /** A directory's names; one that cannot be listed is a finding and no names. */
+  async list(dir: string): Promise<string[]> {
+    return (await this.attempt(dir, () => listDir(dir))) ?? []
+  }
 }
 
+
 async function verifyWal(verifier: Verifier, dir: string, timeline: bigint): Promise<void> {
-  for (const name of (await listDir(dir)).sort()) {
+  for (const name of (await verifier.list(dir)).sort()) {
     const file = path.join(dir, name)
     if (isTemporaryName(name)) {
       verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
@@ -82,7 +126,7 @@ async function verifyWal(verifier: Verifier, dir: string, timeline: bigint): Pro
 }
 
 async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigint, nowMs: bigint, deep: boolean): Promise<void> {
-  const names = (await listDir(dir)).sort()
+  const names = (await verifier.list(dir)).sort()
   for (const name of names) {
     const file = path.join(dir, name)
     if (isTemporaryName(name)) {
@@ -100,24 +144,27 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
     try {
       await (deep ? streamVerifiedChunks(file, decoded.model) : checkChunkFiles(file, decoded.model))
     } catch (error) {
-      if (!(error instanceof FormatError)) throw error
-      verifier.report(error.file ?? file, 'basebackup.chunk', error.problem)
+      if (!(error instanceof RedreplError)) throw error
+      if (error instanceof FormatError) verifier.report(error.file ?? file, 'basebackup.chunk', error.problem)
+      else verifier.report(file, 'basebackup.chunk', withoutPath(error.message, file))
     }
   }
 }
 
 async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): Promise<void> {
-  for (const replica of (await listDir(dir)).sort()) {
+  for (const replica of (await verifier.list(dir)).sort()) {
     const relayDir = path.join(dir, replica)
-    if (!(await stat(relayDir)).isDirectory()) continue
-    const segments = new Map<string, Uint8Array>()
-    for (const name of (await listDir(relayDir)).sort()) {
+    const info = await verifier.attempt(relayDir, () =>
+      stat(relayDir).catch((error) => {
+        throw ioError('open', relayDir, error)
+      }),
+    )
+    if (!info?.isDirectory()) continue
+    for (const name of (await verifier.list(relayDir)).sort()) {
       const file = path.join(relayDir, name)
       if (isTemporaryName(name)) verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
-      else if (name.endsWith('.redwal')) {
-        const decoded = await verifier.decode(file, relaySegmentCodec, 0n)
-        if (decoded) segments.set(name, decoded.bytes)
-      }
+      // Decoded one at a time and let go: a relay dir may hold many large segments.
+      else if (name.endsWith('.redwal')) await verifier.decode(file, relaySegmentCodec, 0n)
     }
     const manifestPath = path.join(relayDir, RELAY_MANIFEST_FILE)
     const decoded = await verifier.decode(manifestPath, relayManifestCodec, 0n)
@@ -128,12 +175,7 @@ async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): 
       if (manifest.timeline === 1n) verifier.report(manifestPath, 'relay.catalog-timeline', `relays on timeline 1 under timeline ${timeline}, as RedDB 1.12 does after a failover`)
       else verifier.report(manifestPath, 'artifact.timeline-mismatch', `manifest says timeline ${manifest.timeline}, directory is timeline ${timeline}`)
     }
-    const readers = new Map<string, Uint8Array | undefined>()
-    for (const ref of manifest.segments) {
-      const file = await resolveContained(relayDir, ref.relative_path).catch(() => undefined)
-      readers.set(ref.relative_path, file === undefined ? undefined : await readFileIfExists(file))
-    }
-    for (const problem of checkRelayManifestConsistency(manifest, (relative) => readers.get(relative))) verifier.report(manifestPath, 'relay.inconsistent', problem)
+    for (const problem of await relaySegmentProblems(relayDir, manifest)) verifier.report(manifestPath, 'relay.inconsistent', problem)
     manifest.segments.forEach((ref, i) => {
       const previous = manifest.segments[i - 1]
       if (previous && ref.start_lsn < previous.end_lsn) {
@@ -157,7 +199,7 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
   const history = await verifier.decode(layout.historyPath, timelineHistoryCodec, nowMs)
   const known = new Set((history?.model.entries ?? [{timeline: 1n}]).map((entry) => entry.timeline))
 
-  for (const name of (await listDir(layout.root)).sort()) {
+  for (const name of (await verifier.list(layout.root)).sort()) {
     const file = path.join(layout.root, name)
     if (isTemporaryName(name)) verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
     const timeline = parseTimelineDirName(name)
@@ -170,7 +212,7 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
       if (catalog.model.timeline === 1n) verifier.report(catalogPath, 'slot.catalog-timeline', `written with timeline 1 under timeline ${timeline}, as RedDB 1.12 does after a failover (its retention then never prunes)`)
       else verifier.report(catalogPath, 'artifact.timeline-mismatch', `catalog says timeline ${catalog.model.timeline}, directory is timeline ${timeline}`)
     }
-    for (const entry of await listDir(file)) if (isTemporaryName(entry)) verifier.report(path.join(file, entry), 'leftover.temp-file', 'temporary file left by an interrupted write')
+    for (const entry of await verifier.list(file)) if (isTemporaryName(entry)) verifier.report(path.join(file, entry), 'leftover.temp-file', 'temporary file left by an interrupted write')
     await verifyBasebackups(verifier, path.join(file, 'basebackup'), timeline, nowMs, deep)
     await verifyRelays(verifier, path.join(file, 'relay'), timeline)
   }
@@ -182,21 +224,16 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
     verifier.report(paths.rebootstrapReady, 'rebootstrap.pending-path', `pending_path ${JSON.stringify(marker.model.pending_path)} is not ${JSON.stringify(paths.rebootstrapPending)}, the path RedDB derives from the data path`)
   }
   for (const [file, required] of [[dataPath, false], [paths.rebootstrapPending, marker !== undefined]] as const) {
-    const exists = await stat(file).then(() => true, () => false)
+    const exists = await stat(file).then(() => true, (error) => !isMissing(error))
     if (!exists) {
       if (required) verifier.report(file, 'rebootstrap.pending-missing', 'the ready marker names this pending database, but it does not exist')
       continue
     }
     if (!deep) continue
     verifier.checked++
-    try {
-      await streamEmbeddedSnapshot(file, () => {}, () => {})
-    } catch (error) {
-      if (!(error instanceof FormatError)) throw error
-      verifier.report(file, 'artifact.corrupt', error.problem, undefined, {kind: 'embedded-rdb'})
-    }
+    await verifier.attempt(file, () => streamEmbeddedSnapshot(file, () => {}, () => {}), 'embedded-rdb')
   }
-  for (const name of await listDir(path.dirname(dataPath))) {
+  for (const name of await verifier.list(path.dirname(dataPath))) {
     if (name === path.basename(paths.rebootstrapStaging)) verifier.report(paths.rebootstrapStaging, 'leftover.staging', 'rebootstrap staging dir left behind')
     // Only the rebootstrap files' own temps: D's directory may hold anyone's files.
     if (isTempNameOf(name, paths.rebootstrapPending) || isTempNameOf(name, paths.rebootstrapReady)) {

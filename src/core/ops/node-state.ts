@@ -2,12 +2,12 @@ import {statSync} from 'node:fs'
 import {readdir, stat} from 'node:fs/promises'
 import path from 'node:path'
 
-import {RedreplError} from '../errors.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
 import {legacySlotStoreCodec} from '../format/slot-catalog-legacy.js'
 import {slotCatalogCodec} from '../format/slot-catalog.js'
 import {currentTimeline, timelineHistoryCodec} from '../format/timeline-history.js'
 import {walSegmentCodec, walSegmentHead} from '../format/wal-segment.js'
+import {ioError} from '../fs/io-error.js'
 import {readArtifact, readArtifactIfExists} from '../fs/read.js'
 import {dataPathArtifacts, Layout, parseWalSegmentName} from '../layout.js'
 import type {BasebackupManifest, SlotCatalog, TimelineHistory} from '../model.js'
@@ -35,7 +35,7 @@ export async function listDir(dir: string): Promise<string[]> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') return []
-    throw new RedreplError('failure', `${dir}: ${(error as Error).message}`)
+    throw ioError('list', dir, error)
   }
 }
 
@@ -94,7 +94,11 @@ export async function listRelayReplicas(layout: Layout, timeline: bigint): Promi
   const root = layout.relayRoot(timeline)
   const ids: string[] = []
   for (const name of await listDir(root)) {
-    if ((await stat(path.join(root, name))).isDirectory()) ids.push(name)
+    const dir = path.join(root, name)
+    const info = await stat(dir).catch((error) => {
+      throw ioError('open', dir, error)
+    })
+    if (info.isDirectory()) ids.push(name)
   }
   return ids.sort()
 }

@@ -12,7 +12,7 @@ import {relaySegmentChecksum, relaySegmentCodec, relaySegmentFromRecords} from '
 import {walSegmentCodec} from '../format/wal-segment.js'
 import {mkdirDurable, writeFileAtomic} from '../fs/atomic.js'
 import {assertPlainComponent, resolveContained} from '../fs/contained.js'
-import {readArtifact, readArtifactIfExists, readFileIfExists} from '../fs/read.js'
+import {readArtifact, readArtifactBytesIfExists, readArtifactIfExists} from '../fs/read.js'
 import {Layout, relaySegmentName} from '../layout.js'
 import type {RelayManifest, RelayRecord, RelaySegmentRef} from '../model.js'
 import {listWalSegments, readCurrentTimeline} from './node-state.js'
@@ -32,18 +32,34 @@ export interface RelayAppendReport {
   new_segment: RelaySegmentRef | null
 }
 
-/** A replica's relay manifest with the problems its segments show (§7 consistency); null when there is none. */
+/**
+ * What is wrong with the segments a relay manifest names (§7 consistency):
+ * each is resolved inside the relay dir, read under the segment cap and
+ * checked one at a time, so memory holds one segment whatever the count. A
+ * segment that cannot be read (a link out of the directory, a FIFO, an I/O
+ * error) is a problem of its own, not a stop.
+ */
+export async function relaySegmentProblems(relayDir: string, manifest: RelayManifest): Promise<string[]> {
+  const problems: string[] = []
+  for (const ref of manifest.segments) {
+    let bytes: Uint8Array | undefined
+    try {
+      bytes = await readArtifactBytesIfExists(await resolveContained(relayDir, ref.relative_path), relaySegmentCodec)
+    } catch (error) {
+      if (!(error instanceof RedreplError)) throw error
+      problems.push(`${ref.relative_path}: ${error instanceof FormatError ? error.problem : error.message}`)
+      continue
+    }
+    problems.push(...checkRelayManifestConsistency({...manifest, segments: [ref]}, () => bytes))
+  }
+  return problems
+}
+
+/** A replica's relay manifest with the problems its segments show; null when there is none. */
 export async function readRelayManifestChecked(relayDir: string, manifestPath: string): Promise<{manifest: RelayManifest; problems: string[]} | null> {
   const manifest = await readArtifactIfExists(manifestPath, relayManifestCodec, {nowMs: 0n})
   if (!manifest) return null
-  const files = new Map<string, Uint8Array | undefined>()
-  for (const ref of manifest.segments) {
-    const file = await resolveContained(relayDir, ref.relative_path).catch((error) => {
-      throw error instanceof FormatError ? error.inFile(manifestPath) : error
-    })
-    files.set(ref.relative_path, await readFileIfExists(file).catch(() => undefined))
-  }
-  return {manifest, problems: checkRelayManifestConsistency(manifest, (relative) => files.get(relative))}
+  return {manifest, problems: await relaySegmentProblems(relayDir, manifest)}
 }
 
 /** The relay manifest, refused (exit 3) unless its segments back it up. */

@@ -1,7 +1,35 @@
 import {asUnsigned, isJsonObject, JsonSyntaxError, parseJson} from '../codec/json.js'
 import {fromHex} from '../codec/hex.js'
 import {usageError} from '../errors.js'
+import {ioError} from '../fs/io-error.js'
 import type {RelayRecord} from '../model.js'
+
+/**
+ * The most stdin one `relay append` takes. A batch becomes one relay segment,
+ * encoded in memory and under the segment cap (size-caps.ts): hex spells a
+ * payload in twice its bytes, so 256 MiB of lines is at most 128 MiB of
+ * payload, well inside it. Larger batches are split by the caller.
+ */
+export const MAX_STDIN_BATCH_BYTES = 256 * 1024 * 1024
+
+/** Reads a batch of record lines from a stream (stdin), refusing one past `maxBytes` as soon as it gets there. */
+export async function readRecordBatch(input: AsyncIterable<Uint8Array | string>, maxBytes = MAX_STDIN_BATCH_BYTES): Promise<string> {
+  const pieces: Buffer[] = []
+  let total = 0
+  try {
+    for await (const piece of input) {
+      const bytes = typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)
+      total += bytes.length
+      if (total > maxBytes) {
+        throw usageError(`stdin: the record batch is larger than ${maxBytes} bytes, the most one relay append takes`, {hint: 'split the records into several batches'})
+      }
+      pieces.push(bytes)
+    }
+  } catch (error) {
+    throw ioError('read', 'stdin', error)
+  }
+  return Buffer.concat(pieces, total).toString('utf8')
+}
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 

@@ -1,0 +1,137 @@
+import {constants, type Stats} from 'node:fs'
+import {open, stat, type FileHandle} from 'node:fs/promises'
+
+import {RedreplError} from '../errors.js'
+import {ioError, isMissing} from './io-error.js'
+
+/**
+ * Every file redrepl reads is opened here, so none can hang it or fill its
+ * memory: only a regular file is read (a FIFO, device, socket or directory
+ * is refused with one line naming it), its size is checked against the
+ * caller's cap on the open descriptor before a byte is read, and a read
+ * never takes more than the size seen then (a file that grows meanwhile
+ * cannot push it further).
+ *
+ * Symbolic links are followed, to a regular file only: RedDB reads through
+ * them too, an operator may link a file to another disk, and writers replace
+ * a link by rename rather than write through it (fs/atomic.ts). Paths taken
+ * from a manifest are kept inside their directory by fs/contained.ts first.
+ */
+
+/**
+ * O_NONBLOCK so that opening a FIFO returns at once instead of waiting for a
+ * writer (it has no effect on a regular file's reads); O_NOCTTY so a terminal
+ * named as an artifact never becomes the controlling one.
+ */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY
+
+export interface OpenedFile {
+  path: string
+  handle: FileHandle
+  /** The size when it was opened: reads stop there. */
+  size: number
+}
+
+function typeOf(info: Stats): string {
+  if (info.isDirectory()) return 'a directory'
+  if (info.isFIFO()) return 'a FIFO (named pipe)'
+  if (info.isCharacterDevice()) return 'a character device'
+  if (info.isBlockDevice()) return 'a block device'
+  if (info.isSocket()) return 'a socket'
+  return 'not a regular file'
+}
+
+function notRegular(file: string, info: Stats): RedreplError {
+  return new RedreplError('corrupt', `${file}: is ${typeOf(info)}, not a regular file`, {code: 'artifact.not-regular'})
+}
+
+/** `what` names the artifact ("timeline history") in the message. */
+function tooLarge(file: string, size: number, maxBytes: number, what: string): RedreplError {
+  return new RedreplError('corrupt', `${file}: is ${size} bytes, more than any ${what} can be (at most ${maxBytes} bytes)`, {code: 'artifact.too-large'})
+}
+
+export interface OpenOptions {
+  /** Refuse a file larger than this many bytes (before reading). */
+  maxBytes?: number
+  /** Names the artifact in the too-large message. */
+  what?: string
+}
+
+/**
+ * Opens a regular file for reading, or undefined when it does not exist.
+ * The type is checked by stat before opening (so a tape or terminal device
+ * is never opened at all) and again on the descriptor (so a file swapped
+ * between the two checks is caught).
+ */
+export async function openRegularIfExists(file: string, options: OpenOptions = {}): Promise<OpenedFile | undefined> {
+  let before: Stats
+  try {
+    before = await stat(file)
+  } catch (error) {
+    if (isMissing(error)) return undefined
+    throw ioError('open', file, error)
+  }
+  if (!before.isFile()) throw notRegular(file, before)
+  let handle: FileHandle
+  try {
+    handle = await open(file, READ_FLAGS)
+  } catch (error) {
+    if (isMissing(error)) return undefined
+    throw ioError('open', file, error)
+  }
+  try {
+    const info = await handle.stat()
+    if (!info.isFile()) throw notRegular(file, info)
+    if (options.maxBytes !== undefined && info.size > options.maxBytes) throw tooLarge(file, info.size, options.maxBytes, options.what ?? 'file of this kind')
+    return {path: file, handle, size: info.size}
+  } catch (error) {
+    await handle.close()
+    throw ioError('read', file, error)
+  }
+}
+
+/** Opens a regular file for reading; a missing one is not-found (exit 6). */
+export async function openRegular(file: string, options: OpenOptions = {}): Promise<OpenedFile> {
+  const opened = await openRegularIfExists(file, options)
+  if (opened === undefined) throw new RedreplError('not-found', `${file}: no such file`)
+  return opened
+}
+
+/** Refuses an open file larger than `maxBytes`, for a caller that learns the kind (and so the cap) only after opening. */
+export function assertWithin(opened: OpenedFile, maxBytes: number, what: string): void {
+  if (opened.size > maxBytes) throw tooLarge(opened.path, opened.size, maxBytes, what)
+}
+
+/** Reads up to `length` bytes from `position`; fewer only where the file ends. */
+export async function readAt(opened: OpenedFile, position: number, length: number): Promise<Uint8Array> {
+  const buffer = new Uint8Array(length)
+  let filled = 0
+  try {
+    while (filled < length) {
+      const {bytesRead} = await opened.handle.read(buffer, filled, length - filled, position + filled)
+      if (bytesRead === 0) break
+      filled += bytesRead
+    }
+  } catch (error) {
+    throw ioError('read', opened.path, error)
+  }
+  return filled === length ? buffer : buffer.subarray(0, filled)
+}
+
+/** A whole regular file of at most `maxBytes`, or undefined when it does not exist. */
+export async function readBoundedIfExists(file: string, maxBytes: number, what: string): Promise<Uint8Array | undefined> {
+  const opened = await openRegularIfExists(file, {maxBytes, what})
+  if (opened === undefined) return undefined
+  try {
+    return await readAt(opened, 0, opened.size)
+  } finally {
+    await opened.handle.close()
+  }
+}
+
+/** A whole regular file of at most `maxBytes`; a missing one is not-found (exit 6). */
+export async function readBounded(file: string, maxBytes: number, what: string): Promise<Uint8Array> {
+  const bytes = await readBoundedIfExists(file, maxBytes, what)
+  if (bytes === undefined) throw new RedreplError('not-found', `${file}: no such file`)
+  return bytes
+}
