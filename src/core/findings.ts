@@ -28,6 +28,10 @@ export const FINDINGS = {
   'rebootstrap.pending-path': {severity: 'error', summary: 'the ready marker names another pending database than the data path derives'},
   'rebootstrap.pending-missing': {severity: 'error', summary: 'the ready marker names a pending database that does not exist'},
   'wal.name-mismatch': {severity: 'error', summary: 'a WAL segment header disagrees with its file name or directory'},
+  'wal.segment-size': {severity: 'error', summary: 'WAL segment headers do not agree on one segment size (a segment starts at index × size and holds no LSN past its end)'},
+  'wal.gap': {severity: 'warning', summary: 'WAL segments are missing between the oldest and the newest: the LSNs they cover cannot be served from WAL'},
+  'wal.retention-stalled': {severity: 'warning', summary: 'RedDB\'s retention can release no WAL segment of the current timeline until something outside the WAL changes'},
+  'slot.behind-wal': {severity: 'error', summary: 'an active slot restarts below the oldest WAL left: its replica cannot resume from WAL'},
 } as const satisfies Record<string, FindingSpec>
 
 export type FindingCode = keyof typeof FINDINGS
