@@ -18,7 +18,7 @@ export function gapFindings(layout: Layout, state: WalState): Finding[] {
     return finding(
       'wal.gap',
       findingPath(layout, state.dir),
-      `${which} missing between segments ${first_missing - 1n} and ${last_missing + 1n}${lsns}: RedDB creates a segment only for LSNs it writes, so the files cannot tell unwritten LSNs from lost WAL, and nothing before segment ${last_missing + 1n} is served from WAL`,
+      `${which} missing between segments ${first_missing - 1n} and ${last_missing + 1n}${lsns}: lost WAL or LSNs never written, the files cannot tell which, so WAL before segment ${last_missing + 1n} cannot be streamed safely`,
       {first_missing_index: first_missing, last_missing_index: last_missing, first_missing_lsn: size === null ? null : first_missing * size, last_missing_lsn: size === null ? null : (last_missing + 1n) * size - 1n},
     )
   })
