@@ -1,6 +1,9 @@
 import {Layout} from '../layout.js'
 import {planCatchup} from '../plan/catchup.js'
-import {listBasebackups, readCurrentTimeline, readOldestAvailableLsn} from './node-state.js'
+import type {Finding} from '../findings.js'
+import {listBasebackups, readCurrentTimeline} from './node-state.js'
+import {gapFindings} from './wal-findings.js'
+import {readWalState, requireSoundWal, walAvailableFrom} from './wal-state.js'
 
 export interface CatchupReport {
   timeline: bigint
@@ -11,12 +14,16 @@ export interface CatchupReport {
   mode: 'wal-only' | 'basebackup-then-wal' | 'reclone'
   selected_basebackup: {path: string; start_lsn: bigint; checkpoint_lsn: bigint; snapshot_bytes: bigint; chunks: number} | null
   basebackups_considered: number
+  /** wal.gap for every hole: WAL below one is not offered for catch-up. */
+  findings: Finding[]
 }
 
 /** Which catch-up a replica at `replicaLsn` needs from this primary, by RedDB's rule. */
 export async function planReplicaCatchup(layout: Layout, replicaLsn: bigint, availableFromLsn?: bigint): Promise<CatchupReport> {
   const timeline = await readCurrentTimeline(layout)
-  const available = availableFromLsn ?? (await readOldestAvailableLsn(layout, timeline))
+  const wal = await readWalState(layout, timeline)
+  requireSoundWal(wal)
+  const available = availableFromLsn ?? walAvailableFrom(wal)
   const backups = await listBasebackups(layout, timeline)
   const plan = planCatchup({timeline, availableFromLsn: available, replicaLsn, basebackups: backups.map((backup) => backup.manifest)})
   const chosen = plan.selected === null ? undefined : backups.find((backup) => backup.manifest === plan.selected)
@@ -36,5 +43,6 @@ export async function planReplicaCatchup(layout: Layout, replicaLsn: bigint, ava
         }
       : null,
     basebackups_considered: backups.length,
+    findings: gapFindings(layout, wal),
   }
 }

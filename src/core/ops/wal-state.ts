@@ -72,6 +72,15 @@ export function contiguousRun(state: WalState): WalSegmentState | undefined {
   return first === null ? undefined : state.segments.find((s) => s.index === first)
 }
 
+/**
+ * The oldest LSN the timeline can serve from WAL: the start of the unbroken
+ * run of segments that ends at the newest. Below a hole the files cannot
+ * prove that no record is missing, so that WAL is not offered. 0 without WAL.
+ */
+export function walAvailableFrom(state: WalState): bigint {
+  return contiguousRun(state)?.header?.start_lsn ?? 0n
+}
+
 /** The head (last LSN written) of a timeline whose WAL state was read. */
 export async function walHeadOf(layout: Layout, state: WalState): Promise<bigint | null> {
   return readWalHead(layout, state.timeline, state.segments)
