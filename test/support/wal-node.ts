@@ -58,3 +58,13 @@ export function writeWalNode(dir: string, node: WalNode): string {
   }
   return dataPath
 }
+
+/**
+ * primary-basic holds segments 0, 1, 2, 3 and 5 of 1 MiB: `layout verify`
+ * reports the hole at 4 (wal.gap). An empty segment 4, as RedDB creates it,
+ * makes the copy at `dir` sound for tests that need a clean layout.
+ */
+export function closePrimaryBasicHole(dir: string): void {
+  const layout = Layout.fromDataPath(path.join(dir, 'data.rdb'))
+  writeFileSync(layout.walSegmentPath(1n, 4n), walSegmentCodec.encode(emptyWalSegment(1n, 4n, MiB), {nowMs: NOW_MS}))
+}

@@ -53,20 +53,25 @@ export function walGeometry(segments: PlacedHeader[], timeline: bigint): WalGeom
       problems.push({code: 'wal.name-mismatch', index, message: `header says timeline ${header.timeline}, directory is timeline ${timeline}`})
       continue
     }
-    placed.push(segment)
+    // One problem per segment: a segment whose start is wrong is not checked for its end.
     if (index === 0n) {
       if (header.start_lsn !== 0n) problems.push({code: 'wal.segment-size', index, message: `segment 0 starts at LSN ${header.start_lsn}, not 0`})
+      else placed.push(segment)
       continue
     }
     const implied = header.start_lsn / index
     if (header.start_lsn % index !== 0n || implied < MIN_SEGMENT_BYTES) {
       problems.push({code: 'wal.segment-size', index, message: `starts at LSN ${header.start_lsn}, which is not ${index} × a segment size of at least ${MIN_SEGMENT_BYTES}`})
-    } else if (size === null) {
+      continue
+    }
+    if (size === null) {
       size = implied
       sizeFrom = index
     } else if (implied !== size) {
       problems.push({code: 'wal.segment-size', index, message: `starts at LSN ${header.start_lsn}, so its segment size is ${implied}; segment ${sizeFrom} says ${size}`})
+      continue
     }
+    placed.push(segment)
   }
   let least = MIN_SEGMENT_BYTES
   for (const {index, header} of placed) {
