@@ -28,7 +28,7 @@ When retention is stalled (segments below the head's are held and none can ever 
     ...walPlanFlags,
     'dry-run': dryRunFlag,
     wait: waitFlag,
-    quiet: Flags.boolean({char: 'q', description: 'Print nothing on success.'}),
+    quiet: Flags.boolean({char: 'q', description: 'Print nothing on stdout on success (a stalled retention is still reported on stderr).'}),
   }
 
   async run(): Promise<void> {
