@@ -157,7 +157,10 @@ async function verifyWalShape(verifier: Verifier, layout: Layout, timeline: bigi
   if (stall) verifier.findings.push(stall)
   const legacyPath = dataPathArtifacts(dataPath).legacySlotStore
   // A damaged legacy store is reported where it is decoded.
-  const legacy = await readLegacySlotStore(dataPath, nowMs).catch(() => null)
+  const legacy = await readLegacySlotStore(dataPath, nowMs).catch((error: unknown) => {
+    if (error instanceof FormatError) return null
+    throw error
+  })
   const slots = [
     ...(catalog?.slots ?? []).map((slot) => ({slot, file: layout.slotCatalogPath(timeline)})),
     ...(legacy?.slots ?? []).map((slot) => ({slot, file: legacyPath})),
