@@ -39,6 +39,10 @@ export const FINDINGS = {
   'wal.segments': {severity: 'warning', summary: 'the WAL on the current timeline holds more segments than the threshold'},
   'basebackup.age': {severity: 'warning', summary: 'the newest base backup usable for catch-up is older than the threshold'},
   'basebackup.none': {severity: 'warning', summary: 'no base backup on the current timeline is usable for catch-up'},
+  'wal.segment-size': {severity: 'error', summary: 'WAL segment headers do not agree on one segment size (a segment starts at index × size and holds no LSN past its end)'},
+  'wal.gap': {severity: 'warning', summary: 'WAL segments are missing between the oldest and the newest: the LSNs they cover cannot be served from WAL'},
+  'wal.retention-stalled': {severity: 'warning', summary: 'RedDB\'s retention can release no WAL segment of the current timeline until something outside the WAL changes'},
+  'slot.behind-wal': {severity: 'error', summary: 'an active slot restarts below the oldest WAL left: its replica cannot resume from WAL'},
 } as const satisfies Record<string, FindingSpec>
 
 export type FindingCode = keyof typeof FINDINGS

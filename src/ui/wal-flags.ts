@@ -10,8 +10,10 @@ import {renderTable} from './table.js'
 export const walPlanFlags = {
   'data-path': dataPathFlag,
   json: jsonFlag,
-  'segment-bytes': byteSizeFlag({description: 'WAL segment size S (RedDB raises anything below 1 MiB to 1 MiB).', default: 67_108_864n}),
-  'current-lsn': u64Flag({description: 'The current LSN (default: the WAL head of the current timeline).'}),
+  'segment-bytes': byteSizeFlag({
+    description: 'WAL segment size S (default: what the segment headers say, as segment i starts at LSN i × S; 64 MiB, RedDB\'s default, when no header can say). A size the headers contradict is refused. RedDB raises anything below 1 MiB to 1 MiB.',
+  }),
+  'current-lsn': u64Flag({description: 'The current LSN (default: the WAL head of the current timeline; a value past it is refused).'}),
   'min-segments': u64Flag({description: 'Keep at least this many segments up to the current one (0 behaves like 1).', default: 16n}),
   'max-bytes': byteSizeFlag({description: 'Trim released segments until the WAL is at most this big (0 = no cap).', default: 4n << 30n}),
   'keep-until-replicas-ack': Flags.boolean({description: 'Keep segments no active slot has acknowledged.', default: true, allowNo: true}),
@@ -20,7 +22,7 @@ export const walPlanFlags = {
 }
 
 export function walPlanOptions(flags: {
-  'segment-bytes': bigint
+  'segment-bytes'?: bigint
   'current-lsn'?: bigint
   'min-segments': bigint
   'max-bytes': bigint
@@ -37,11 +39,17 @@ export function walPlanOptions(flags: {
   }
 }
 
+const SIZE_SOURCE: Record<WalPlanReport['segment_bytes_source'], string> = {
+  headers: 'from the segment headers',
+  flag: 'as given; no segment header can state it',
+  default: 'RedDB\'s default; no segment header can state it',
+}
+
 export function renderWalSummary(report: WalPlanReport, verb: string): string {
   const removable = report.removable_segments
   const freed = report.retained_bytes_before_prune - report.retained_bytes_after_prune
   const lines = [
-    `timeline ${report.timeline}, current LSN ${report.current_lsn}${report.current_lsn_source === 'wal-head' ? ' (WAL head)' : ''}, segment size ${report.segment_bytes}${report.segment_bytes_requested === null ? '' : ` (raised from ${report.segment_bytes_requested})`}`,
+    `timeline ${report.timeline}, current LSN ${report.current_lsn}${report.current_lsn_source === 'wal-head' ? ' (WAL head)' : ''}, segment size ${report.segment_bytes} (${SIZE_SOURCE[report.segment_bytes_source]}${report.segment_bytes_requested === null ? '' : `, raised from ${report.segment_bytes_requested}`})`,
     `oldest required LSN: ${report.oldest_required_lsn ?? 'none'}${report.replica_floor_slot ? ` (slot ${report.replica_floor_slot})` : ''}`,
     `${verb} ${removable.length} segment(s), ${formatBytes(freed)}; WAL ${formatBytes(report.retained_bytes_before_prune)} → ${formatBytes(report.retained_bytes_after_prune)}`,
   ]

@@ -5,6 +5,7 @@ import {test} from 'node:test'
 
 import {repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
+import {closePrimaryBasicHole} from '../support/wal-node.js'
 import {jsonOf} from '../support/node.js'
 
 const scratch = useScratch()
@@ -16,6 +17,7 @@ async function primary() {
 
 test('layout verify: exit 0 and quiet on a sound layout, exit 3 with a JSON report on damage', async () => {
   const {dir, data} = await primary()
+  closePrimaryBasicHole(dir)
   const quiet = await runCli(['layout', 'verify', '--data-path', data, '--quiet'])
   assert.deepEqual([quiet.exitCode, quiet.stdout], [0, ''])
   writeFileSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'replication-slots.redslots'), 'garbage')

@@ -5,6 +5,7 @@ import {test} from 'node:test'
 import {parseJson} from '../../src/core/codec/json.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
+import {closePrimaryBasicHole} from '../support/wal-node.js'
 
 const scratch = useScratch()
 
@@ -51,6 +52,7 @@ test('parallel promotions with --expect-timeline fork exactly once', async () =>
 
 test('parallel prunes and base backups: one does the work, none corrupts, a lock never outlives its run', async () => {
   const data = await primary()
+  closePrimaryBasicHole(path.dirname(data))
   const prunes = await Promise.all(Array.from({length: PARALLEL}, () => runCli(['wal', 'prune', '--data-path', data, '--segment-bytes', '1MiB', '--min-segments', '1', '--json'])))
   const done = prunes.filter((r) => r.exitCode === 0)
   assert.ok(done.length >= 1)

@@ -7,6 +7,7 @@ import {verifyLayout} from '../../src/core/ops/layout-verify.js'
 import {pad20} from '../../src/core/layout.js'
 import {fixturePath, listFixtures, NOW_MS, readFixture, readFixtureJson} from '../support/fixtures.js'
 import {useScratch} from '../support/cli.js'
+import {activeSlot, closePrimaryBasicHole, MiB, writeWalNode} from '../support/wal-node.js'
 
 const scratch = useScratch()
 
@@ -30,12 +31,20 @@ const PLANT: Record<string, (i: number) => string> = {
   'embedded-rdb': () => 'data.rdb',
 }
 
-test('the fixture layouts verify clean', async () => {
+test('the fixture layouts verify clean, but for the hole primary-basic has at segment 4', async () => {
   for (const name of ['primary-basic', 'after-failover', 'legacy-slots']) {
     const expected = readFixtureJson('layouts', `${name}.expected.json`) as {data_path: string}
     const report = await verifyLayout(path.join(await sample(name), expected.data_path), NOW_MS)
-    assert.deepEqual(report.findings.filter((f) => f.severity !== 'note'), [], name)
-    assert.equal(report.ok, true, name)
+    const problems = report.findings.filter((f) => f.severity !== 'note')
+    if (name === 'primary-basic') {
+      assert.deepEqual(
+        problems.map((f) => [f.code, f.severity, f.path, f.data]),
+        [['wal.gap', 'warning', path.join(T1, 'wal'), {first_missing_index: 4n, last_missing_index: 4n, first_missing_lsn: 4194304n, last_missing_lsn: 5242879n}]],
+      )
+    } else {
+      assert.deepEqual(problems, [], name)
+      assert.equal(report.ok, true, name)
+    }
     assert.ok(report.checked > 0)
   }
 })
@@ -84,8 +93,53 @@ test('a timeline dir the history does not know is reported', async () => {
 
 test('leftovers of interrupted runs alone are notes: the layout still verifies', async () => {
   const dir = await sample()
+  closePrimaryBasicHole(dir)
   writeFileSync(path.join(dir, T1, 'wal', '00000000000000000009.tmp'), 'x')
   const report = await verifyLayout(path.join(dir, 'data.rdb'), NOW_MS)
   assert.equal(report.ok, true)
   assert.deepEqual(report.findings.map((f) => f.code), ['leftover.temp-file'])
+})
+
+const codesOf = (report: Awaited<ReturnType<typeof verifyLayout>>) => report.findings.map((f) => `${f.severity} ${f.code}: ${f.message}`)
+
+test('an active slot that restarts below the oldest WAL left is an error; an inactive one is not', async () => {
+  const data = writeWalNode(await scratch.dir(), {
+    segmentBytes: 2n * MiB,
+    segments: {2: 3, 3: 3, 4: 3, 5: 3},
+    slots: [activeSlot('replica-a', 2n * MiB, 2n * MiB + 5n), activeSlot('replica-b', 6n * MiB, 8n * MiB), activeSlot('gone', 0n, 0n, false)],
+  })
+  const report = await verifyLayout(data, NOW_MS)
+  assert.deepEqual(codesOf(report), [
+    'error slot.behind-wal: active slot "replica-a" restarts at LSN 2097152, but the oldest WAL left (segment 2) starts at LSN 4194304: the replica cannot resume from WAL',
+  ])
+  assert.equal(report.ok, false)
+})
+
+test('holes are a warning, one per run of missing segments', async () => {
+  const data = writeWalNode(await scratch.dir(), {segmentBytes: MiB, segments: {0: 3, 1: 3, 2: 3, 6: 3, 7: 3, 9: 1}, slots: [activeSlot('a', 0n, 1n)]})
+  const report = await verifyLayout(data, NOW_MS)
+  assert.deepEqual(report.findings.map((f) => `${f.severity} ${f.code} ${f.data?.first_missing_index}..${f.data?.last_missing_index}`), ['warning wal.gap 3..5', 'warning wal.gap 8..8'])
+})
+
+test('a header whose start LSN implies another segment size is an error', async () => {
+  const data = writeWalNode(await scratch.dir(), {
+    segmentBytes: MiB,
+    segments: {0: 3, 1: 3, 2: 0, 3: 1},
+    slots: [activeSlot('a', 0n, 1n)],
+    tamper: (index, segment) => (index === 2 ? {...segment, start_lsn: 4n * MiB, end_lsn: 4n * MiB} : segment),
+  })
+  const report = await verifyLayout(data, NOW_MS)
+  assert.deepEqual(codesOf(report), [`error wal.segment-size: starts at LSN ${4n * MiB}, so its segment size is ${2n * MiB}; segment 1 says ${MiB}`])
+  assert.equal(report.findings[0].path, path.join('data.primary-replica', 'timeline-00000000000000000001', 'wal', '00000000000000000002.redwal'))
+})
+
+test('a stalled retention on the current timeline is a warning; a lone current segment is not a stall', async () => {
+  const stalled = await verifyLayout(writeWalNode(await scratch.dir(), {segmentBytes: MiB, segments: {0: 3, 1: 3, 2: 3}, slots: null}), NOW_MS)
+  assert.deepEqual(codesOf(stalled), [
+    `warning wal.retention-stalled: no slot catalog on timeline 1: RedDB's retention prunes no WAL without one; 2 segment(s) below the head's (${stalled.findings[0].data?.bytes_held} bytes) stay until that changes`,
+  ])
+  const idle = await verifyLayout(writeWalNode(await scratch.dir(), {segmentBytes: MiB, segments: {0: 3, 1: 3}, slots: [activeSlot('a', 0n, 1n, false)]}), NOW_MS)
+  assert.deepEqual(idle.findings.map((f) => [f.code, f.data?.reason]), [['wal.retention-stalled', 'no-active-slot']])
+  const fresh = await verifyLayout(writeWalNode(await scratch.dir(), {segmentBytes: MiB, segments: {0: 3}, slots: null}), NOW_MS)
+  assert.deepEqual(fresh.findings, [])
 })

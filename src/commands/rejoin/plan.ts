@@ -5,6 +5,7 @@ import {openLayout} from '../../core/ops/open-layout.js'
 import {planNodeRejoin, readNodePosition, type NodePosition} from '../../core/ops/rejoin.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
+import {findingLine} from '../../ui/findings.js'
 import {paint} from '../../ui/style.js'
 
 const ADVICE: Record<string, string> = {
@@ -20,7 +21,7 @@ export default class RejoinPlan extends RedreplCommand {
 
 Prints the decision with the state fields RedDB records for it (state, rejoin_node_timeline, rejoin_node_flushed_lsn, rejoin_available_from_lsn, rejoin_target_timeline, rejoin_rewind_to_lsn, rejoin_start_lsn).
 
---data-path is the new primary. The old node's position comes from --node-timeline and --node-flushed-lsn, or is read from its own files with --node-data-path (its history's current timeline, and its WAL head or else its relay manifest's flushed LSN). --available-from-lsn defaults to the start LSN of the oldest WAL segment on the primary's current timeline. Reads only.`
+--data-path is the new primary. The old node's position comes from --node-timeline and --node-flushed-lsn, or is read from its own files with --node-data-path (its history's current timeline, and its WAL head or else its relay manifest's flushed LSN). --available-from-lsn defaults to the start LSN of the oldest segment of the unbroken run of WAL segments that ends at the newest one on the primary's current timeline: WAL below a missing segment is not offered (each hole is reported as wal.gap, --json: findings[]). When that timeline has no WAL at all the default does not exist: a decision that needs it (following the new timeline) is not made and the command exits 6 saying so; the others are made and report available_from_source "no-wal". Reads only.`
 
   static override examples = [
     '<%= config.bin %> rejoin plan --data-path /var/lib/reddb/data.rdb --node-timeline 1 --node-flushed-lsn 29',
@@ -57,8 +58,10 @@ Prints the decision with the state fields RedDB records for it (state, rejoin_no
             ? ` timeline ${report.target_timeline} from LSN ${report.start_lsn}`
             : ''
       this.say(`${paint.bold(report.decision)}${detail}`)
-      this.say(`node: timeline ${report.rejoin_node_timeline}, flushed LSN ${report.rejoin_node_flushed_lsn}${node.source === 'flags' ? '' : ` (from its ${node.source})`}; primary: timeline ${report.current_timeline}, WAL from LSN ${report.rejoin_available_from_lsn}`)
+      const primaryWal = report.available_from_source === 'no-wal' ? 'no WAL yet' : `WAL from LSN ${report.rejoin_available_from_lsn}`
+      this.say(`node: timeline ${report.rejoin_node_timeline}, flushed LSN ${report.rejoin_node_flushed_lsn}${node.source === 'flags' ? '' : ` (from its ${node.source})`}; primary: timeline ${report.current_timeline}, ${primaryWal}`)
       this.say(`state ${report.state}: ${ADVICE[report.decision]}`)
+      for (const f of report.findings) this.say(findingLine(f))
     })
   }
 }

@@ -1,14 +1,31 @@
 import {nowMs} from '../../core/clock.js'
-import {showSlots} from '../../core/ops/slots.js'
+import {showSlots, type SlotsReport} from '../../core/ops/slots.js'
 import {RedreplCommand} from '../../ui/base-command.js'
+import {findingLine} from '../../ui/findings.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'
 import {renderTable} from '../../ui/table.js'
 import {formatAge, formatTimestamp} from '../../ui/time.js'
 
+/** The floor line; it never says "no active slot" above an active legacy row. */
+function floorText(report: SlotsReport): string {
+  const legacyActive = report.slots.some((slot) => slot.source === 'legacy' && slot.active)
+  const legacyNote = legacyActive ? '; legacy-store slots do not set it' : ''
+  switch (report.retention_floor_source) {
+    case 'catalog':
+      return `retention floor ${report.retention_floor_lsn}`
+    case 'no-catalog':
+      return `retention floor none (no slot catalog, so RedDB prunes no WAL${legacyNote})`
+    case 'no-active-slot':
+      return `retention floor none (no active slot in the slot catalog${legacyNote})`
+  }
+}
+
 export default class SlotsShow extends RedreplCommand {
   static override summary = 'Show the replication slots of the current timeline.'
   static override description = `Lists every slot of the binary slot catalog of the current timeline and, if present, of the legacy JSON store beside the data file (a RedDB primary loads both when it starts): replica, active, restart / write / flush / apply LSNs, lag behind the WAL head, when the replica was last seen, invalidation reason and time. The slot whose min(flush, apply) is the retention floor is marked: it decides how much WAL is kept.
+
+Only the active slots of the binary catalog set the retention floor; legacy-store slots are listed but never hold WAL back, and the header line says so when one is active. An active slot (of either source) whose restart LSN is below the start of the oldest WAL segment left is reported as slot.behind-wal (--json: findings[]): its replica cannot resume from WAL.
 
 A catalog whose timeline differs from the directory it lives in is flagged (RedDB 1.12 writes it that way after a failover).`
 
@@ -25,8 +42,9 @@ A catalog whose timeline differs from the directory it lives in is flagged (RedD
     const now = nowMs()
     const report = await showSlots(requireDataPath(flags['data-path']), now)
     await this.emit(report, () => {
-      this.say(`timeline ${report.timeline}, WAL head ${report.wal_head ?? 'none'}, retention floor ${report.retention_floor_lsn ?? 'none (no active slot)'}`)
+      this.say(`timeline ${report.timeline}, WAL head ${report.wal_head ?? 'none'}, oldest WAL LSN ${report.oldest_wal_lsn ?? 'none'}, ${floorText(report)}`)
       for (const warning of report.warnings) this.say(paint.yellow(`warning: ${warning}`))
+      for (const f of report.findings) this.say(findingLine(f))
       if (report.slots.length === 0) {
         this.say('no replication slots')
         return

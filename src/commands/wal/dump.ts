@@ -1,12 +1,12 @@
 import {Args, Flags} from '../../ui/oclif.js'
 
-import {U64_MAX} from '../../core/codec/limits.js'
 import {toHex} from '../../core/codec/hex.js'
 import {usageError} from '../../core/errors.js'
 import {openLayout} from '../../core/ops/open-layout.js'
-import {dumpLsnRange, dumpSegmentFile} from '../../core/ops/wal-dump.js'
+import {describeMissing, dumpLsnRange, dumpSegmentFile, type LsnRangeDump} from '../../core/ops/wal-dump.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, u64Flag} from '../../ui/flags.js'
+import {paint} from '../../ui/style.js'
 import {renderTable} from '../../ui/table.js'
 
 type PayloadFormat = 'hex' | 'base64' | 'text' | 'none'
@@ -27,7 +27,9 @@ function renderPayload(payload: Uint8Array, format: PayloadFormat): string | nul
 
 export default class WalDump extends RedreplCommand {
   static override summary = 'Print the records of WAL segments (like pg_waldump).'
-  static override description = `Decodes one primary WAL segment file, or the LSN range --from-lsn..--to-lsn across the current timeline's segments of the node at --data-path, and prints each record: segment, sequence, LSN, size and payload (--payload hex, base64, text with escapes, or none). Every segment is fully checked (frame CRCs, chain, sequence and LSN rules) before anything of it is printed.`
+  static override description = `Decodes one primary WAL segment file, or the LSN range --from-lsn..--to-lsn across the current timeline's segments of the node at --data-path, and prints each record: segment, sequence, LSN, size and payload (--payload hex, base64, text with escapes, or none). Every segment is fully checked (frame CRCs, chain, sequence and LSN rules) before anything of it is printed.
+
+With an LSN range only the segments whose LSN range meets it are read (segment i holds LSNs i × S to (i + 1) × S − 1, S from the headers), so a damaged segment elsewhere does not stop the dump; headers that disagree with their names or each other do (exit 3). A range no segment on disk can hold — before the oldest segment, in a missing segment, past the WAL head, or a timeline without records — exits 6 saying which; when only part of it is missing, the records found are printed and each missing part is named (--json: missing[]).`
 
   static override examples = [
     '<%= config.bin %> wal dump data.primary-replica/timeline-00000000000000000001/wal/00000000000000000000.redwal',
@@ -39,8 +41,8 @@ export default class WalDump extends RedreplCommand {
   static override flags = {
     'data-path': dataPathFlag,
     json: jsonFlag,
-    'from-lsn': u64Flag({description: 'First LSN of the range (default 0).'}),
-    'to-lsn': u64Flag({description: 'Last LSN of the range (default: the end).'}),
+    'from-lsn': u64Flag({description: 'First LSN of the range (default: the start of the oldest segment on disk).'}),
+    'to-lsn': u64Flag({description: 'Last LSN of the range (default: the WAL head).'}),
     payload: Flags.string({description: 'How to show payloads.', options: ['hex', 'base64', 'text', 'none'], default: 'hex'}),
   }
 
@@ -49,9 +51,12 @@ export default class WalDump extends RedreplCommand {
     this.json = flags.json
     const format = flags.payload as PayloadFormat
     let records
+    let range: LsnRangeDump | undefined
     if (args.file !== undefined) records = await dumpSegmentFile(args.file)
-    else if (flags['data-path']) records = await dumpLsnRange(await openLayout(flags['data-path']), flags['from-lsn'] ?? 0n, flags['to-lsn'] ?? U64_MAX)
-    else throw usageError('give a segment FILE, or --data-path with an LSN range')
+    else if (flags['data-path']) {
+      range = await dumpLsnRange(await openLayout(flags['data-path']), flags['from-lsn'], flags['to-lsn'])
+      records = range.records
+    } else throw usageError('give a segment FILE, or --data-path with an LSN range')
     const rows = records.map((record) => ({
       segment_index: record.segment_index,
       timeline: record.timeline,
@@ -60,9 +65,11 @@ export default class WalDump extends RedreplCommand {
       size: record.payload.length,
       payload: renderPayload(record.payload, format),
     }))
-    await this.emit({payload_format: format, records: rows}, () => {
+    const document = range === undefined ? {payload_format: format, records: rows} : {...range, payload_format: format, records: rows}
+    await this.emit(document, () => {
       this.say(renderTable(['segment', 'sequence', 'lsn', 'size', 'payload'], rows.map((r) => [r.segment_index, r.sequence, r.lsn, r.size, r.payload])))
-      this.say(`${rows.length} record(s)`)
+      this.say(`${rows.length} record(s)${range === undefined ? '' : ` with LSNs ${range.from_lsn}..${range.to_lsn} (WAL head ${range.wal_head})`}`)
+      for (const missing of range?.missing ?? []) this.say(paint.yellow(`note: ${describeMissing(missing)}`))
     })
   }
 }

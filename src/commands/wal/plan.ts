@@ -1,6 +1,7 @@
 import {openLayout} from '../../core/ops/open-layout.js'
 import {planWalRetention} from '../../core/ops/wal-retention.js'
 import {RedreplCommand} from '../../ui/base-command.js'
+import {findingLine} from '../../ui/findings.js'
 import {requireDataPath} from '../../ui/flags.js'
 import {renderSegmentTable, renderWalSummary, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
 
@@ -10,11 +11,15 @@ export default class WalPlan extends RedreplCommand {
 
 Every segment is listed with its LSN range, size and the reason it is kept (minimum window, slot floor naming the slot, fork pin, current segment) or removed (released below the window, over max bytes).
 
-No slot catalog means no plan: RedDB prunes nothing then. After a failover RedDB 1.12 writes its slot catalog with timeline 1 into the new timeline's directory and its own retention refuses to plan; so does this command (exit 4) unless --adopt-catalog-timeline is given.`
+The segment size is read from the segment headers (segment i starts at LSN i × S; --json: segment_bytes_source "headers"); a --segment-bytes they contradict is refused (exit 4), and so is a --current-lsn past the WAL head, which would make the segment being written look released. Headers that disagree with their file names or with each other stop the command (exit 3), as they stop RedDB's own retention. When no header can state the size (only segment 0 on disk, or none), the flag or RedDB's default of 64 MiB is used and said so (source "flag" or "default"); it must still hold every LSN of segment 0.
+
+No slot catalog means no plan: RedDB prunes nothing then. After a failover RedDB 1.12 writes its slot catalog with timeline 1 into the new timeline's directory and its own retention refuses to plan; so does this command (exit 4) unless --adopt-catalog-timeline is given.
+
+Findings (--json: findings[]): wal.retention-stalled when segments below the head's are held and retention can release none of them, however far the WAL grows (no slot catalog; a catalog of another timeline; or keep-until-replicas-ack with no active slot); wal.gap for each run of missing segments.`
 
   static override examples = [
     '<%= config.bin %> wal plan --data-path /var/lib/reddb/data.rdb',
-    '<%= config.bin %> wal plan --segment-bytes 1MiB --min-segments 1 --json',
+    '<%= config.bin %> wal plan --min-segments 1 --json',
     '<%= config.bin %> wal plan --fork-lsn 4194311 --no-keep-until-replicas-ack',
   ]
 
@@ -26,6 +31,7 @@ No slot catalog means no plan: RedDB prunes nothing then. After a failover RedDB
     const report = await planWalRetention(await openLayout(requireDataPath(flags['data-path'])), walPlanOptions(flags))
     await this.emit(report, () => {
       this.say(renderWalSummary(report, 'would remove'))
+      for (const f of report.findings) this.say(findingLine(f))
       if (report.segments.length > 0) this.say(renderSegmentTable(report))
     })
   }

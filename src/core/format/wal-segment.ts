@@ -1,7 +1,7 @@
 import {crc32, hex32} from '../codec/crc.js'
 import {isJsonObject, type JsonValue} from '../codec/json.js'
 import {U64_MAX} from '../codec/limits.js'
-import type {ByteReader} from '../codec/reader.js'
+import {ByteReader} from '../codec/reader.js'
 import {checkCount, expectConsumed, openSealed} from '../codec/sealed.js'
 import {toHex} from '../codec/hex.js'
 import {ByteWriter} from '../codec/writer.js'
@@ -124,6 +124,36 @@ function decode(bytes: Uint8Array): WalSegment {
   if (tailCrc !== previousCrc) throw new FormatError(`wal segment tail crc mismatch: stored ${hex32(tailCrc)}, computed ${hex32(previousCrc)}`)
   expectConsumed(reader, NAME)
   return {timeline, segment_index, start_lsn, end_lsn, records}
+}
+
+/** The fixed header fields of a segment, enough to place it without reading its records. */
+export interface WalSegmentHeader {
+  timeline: bigint
+  segment_index: bigint
+  start_lsn: bigint
+  end_lsn: bigint
+  record_count: bigint
+}
+
+/** Bytes a reader needs for `decodeWalSegmentHeader`. */
+export const WAL_SEGMENT_HEADER_BYTES = HEADER_BYTES
+
+/**
+ * Reads the header of a segment from its first bytes. The file's CRC covers
+ * the whole file and is not checked here: callers that act on more than the
+ * segment's place (its records) decode it in full.
+ */
+export function decodeWalSegmentHeader(prefix: Uint8Array): WalSegmentHeader {
+  const reader = new ByteReader(prefix, `${NAME} is too short for its header`)
+  reader.magic(MAGIC, 'invalid wal segment magic')
+  const version = reader.u16()
+  if (version !== 1) throw new FormatError(`unsupported primary-replica wal version ${version}`)
+  const timeline = reader.u64()
+  const segment_index = reader.u64()
+  const start_lsn = reader.u64()
+  const end_lsn = reader.u64()
+  const record_count = reader.u64()
+  return {timeline, segment_index, start_lsn, end_lsn, record_count}
 }
 
 function encode(segment: WalSegment): Uint8Array {

@@ -1,6 +1,9 @@
 import {Layout} from '../layout.js'
 import {planCatchup} from '../plan/catchup.js'
-import {listBasebackups, readCurrentTimeline, readOldestAvailableLsn} from './node-state.js'
+import type {Finding} from '../findings.js'
+import {listBasebackups, readCurrentTimeline} from './node-state.js'
+import {gapFindings} from './wal-findings.js'
+import {readWalState, requireSoundWal, walAvailableFrom} from './wal-state.js'
 
 export interface CatchupReport {
   timeline: bigint
@@ -13,12 +16,16 @@ export interface CatchupReport {
   basebackups_considered: number
   /** Other usable backups at the selected checkpoint, passed over for their lower start LSN. */
   passed_over_same_checkpoint: string[]
+  /** wal.gap for every hole: WAL below one is not offered for catch-up. */
+  findings: Finding[]
 }
 
 /** Which catch-up a replica at `replicaLsn` needs from this primary, by RedDB's rule. */
 export async function planReplicaCatchup(layout: Layout, replicaLsn: bigint, availableFromLsn?: bigint): Promise<CatchupReport> {
   const timeline = await readCurrentTimeline(layout)
-  const available = availableFromLsn ?? (await readOldestAvailableLsn(layout, timeline))
+  const wal = await readWalState(layout, timeline)
+  requireSoundWal(wal)
+  const available = availableFromLsn ?? walAvailableFrom(wal)
   const backups = await listBasebackups(layout, timeline)
   const plan = planCatchup({timeline, availableFromLsn: available, replicaLsn, basebackups: backups.map((backup) => backup.manifest)})
   const chosen = plan.selected === null ? undefined : backups.find((backup) => backup.manifest === plan.selected)
@@ -41,5 +48,6 @@ export async function planReplicaCatchup(layout: Layout, replicaLsn: bigint, ava
     passed_over_same_checkpoint: chosen
       ? backups.filter((backup) => backup !== chosen && backup.manifest.timeline === timeline && backup.manifest.checkpoint_lsn === chosen.manifest.checkpoint_lsn).map((backup) => backup.path)
       : [],
+    findings: gapFindings(layout, wal),
   }
 }

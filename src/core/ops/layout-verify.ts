@@ -10,17 +10,20 @@ import {relayManifestCodec} from '../format/relay-manifest.js'
 import {relaySegmentCodec} from '../format/relay-segment.js'
 import {legacySlotStoreCodec} from '../format/slot-catalog-legacy.js'
 import {slotCatalogCodec} from '../format/slot-catalog.js'
-import {timelineHistoryCodec} from '../format/timeline-history.js'
+import {currentTimeline, timelineHistoryCodec} from '../format/timeline-history.js'
 import {walSegmentCodec} from '../format/wal-segment.js'
 import {isTempNameOf, isTemporaryName} from '../fs/atomic.js'
 import {ioError, isMissing} from '../fs/io-error.js'
 import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
-import {dataPathArtifacts, parseTimelineDirName, parseWalSegmentName, RELAY_MANIFEST_FILE, SLOT_CATALOG_FILE} from '../layout.js'
+import type {SlotCatalog} from '../model.js'
+import {dataPathArtifacts, Layout, parseTimelineDirName, parseWalSegmentName, RELAY_MANIFEST_FILE, SLOT_CATALOG_FILE} from '../layout.js'
 import {checkChunkFiles, streamVerifiedChunks} from './basebackup-chunks.js'
 import {streamEmbeddedSnapshot} from './embedded-file.js'
-import {listDir} from './node-state.js'
+import {listDir, readLegacySlotStore} from './node-state.js'
 import {openLayout} from './open-layout.js'
 import {relaySegmentProblems} from './relay-append.js'
+import {behindWalFindings, gapFindings, stallFinding} from './wal-findings.js'
+import {readWalState} from './wal-state.js'
 
 export interface VerifyReport {
   /** No finding is an error or a warning (notes, such as RedDB 1.12's own habits, do not count). */
@@ -186,6 +189,36 @@ async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): 
 }
 
 /**
+ * What the WAL of a timeline says as a whole: headers that disagree on the
+ * segment size, holes; and on the current timeline a retention that can
+ * never prune and active slots the WAL no longer serves. Damaged files are
+ * reported where they are decoded, not here.
+ */
+async function verifyWalShape(verifier: Verifier, layout: Layout, timeline: bigint, current: boolean, catalog: SlotCatalog | null, dataPath: string, nowMs: bigint): Promise<void> {
+  const state = await readWalState(layout, timeline)
+  for (const problem of state.geometry.problems) {
+    if (problem.code === 'wal.segment-size') verifier.report(state.segments.find((s) => s.index === problem.index)!.path, 'wal.segment-size', problem.message)
+  }
+  verifier.findings.push(...gapFindings(layout, state))
+  if (!current) return
+  // A catalog that exists but does not decode is reported as corrupt, not as missing.
+  const damagedCatalog = catalog === null && (await stat(layout.slotCatalogPath(timeline)).then(() => true, () => false))
+  const stall = damagedCatalog ? null : stallFinding(layout, state, catalog, {keepUntilReplicasAck: true})
+  if (stall) verifier.findings.push(stall)
+  const legacyPath = dataPathArtifacts(dataPath).legacySlotStore
+  // A damaged legacy store is reported where it is decoded.
+  const legacy = await readLegacySlotStore(dataPath, nowMs).catch((error: unknown) => {
+    if (error instanceof FormatError) return null
+    throw error
+  })
+  const slots = [
+    ...(catalog?.slots ?? []).map((slot) => ({slot, file: layout.slotCatalogPath(timeline)})),
+    ...(legacy?.slots ?? []).map((slot) => ({slot, file: legacyPath})),
+  ]
+  verifier.findings.push(...behindWalFindings(layout, state, slots))
+}
+
+/**
  * Decodes every artifact of a node's layout and cross-checks them (base
  * backups against their chunks, relay manifests against their segments,
  * names against headers, the history against the timeline dirs), reporting
@@ -213,6 +246,7 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
       else verifier.report(catalogPath, 'artifact.timeline-mismatch', `catalog says timeline ${catalog.model.timeline}, directory is timeline ${timeline}`)
     }
     for (const entry of await verifier.list(file)) if (isTemporaryName(entry)) verifier.report(path.join(file, entry), 'leftover.temp-file', 'temporary file left by an interrupted write')
+    await verifyWalShape(verifier, layout, timeline, timeline === currentTimeline(history?.model ?? null), catalog?.model ?? null, dataPath, nowMs)
     await verifyBasebackups(verifier, path.join(file, 'basebackup'), timeline, nowMs, deep)
     await verifyRelays(verifier, path.join(file, 'relay'), timeline)
   }

@@ -4,7 +4,10 @@ import {readArtifactIfExists} from '../fs/read.js'
 import {Layout} from '../layout.js'
 import {initialHistory} from '../plan/promotion.js'
 import {planRejoin, type RejoinPlan} from '../plan/rejoin.js'
-import {listRelayReplicas, readCurrentTimeline, readHistory, readOldestAvailableLsn, readWalHead} from './node-state.js'
+import type {Finding} from '../findings.js'
+import {listRelayReplicas, readCurrentTimeline, readHistory, readWalHead} from './node-state.js'
+import {gapFindings} from './wal-findings.js'
+import {readWalState, requireSoundWal, walAvailableFrom} from './wal-state.js'
 import {openLayout} from './open-layout.js'
 
 export interface NodePosition {
@@ -32,14 +35,32 @@ export async function readNodePosition(nodeDataPath: string): Promise<NodePositi
 export interface RejoinReport extends RejoinPlan {
   current_timeline: bigint
   node_position_source: NodePosition['source']
-  available_from_source: 'flag' | 'wal'
+  /** no-wal: the current timeline has no WAL segment, and the decision did not depend on it. */
+  available_from_source: 'flag' | 'wal' | 'no-wal'
+  /** wal.gap for every hole in the current timeline's WAL: WAL below one is not offered. */
+  findings: Finding[]
 }
 
 /** How an old node rejoins this (new) primary, by RedDB's rule. */
 export async function planNodeRejoin(layout: Layout, node: NodePosition, availableFromLsn?: bigint): Promise<RejoinReport> {
   const history = (await readHistory(layout)) ?? initialHistory(0n)
   const current = history.entries.at(-1)!.timeline
-  const available = availableFromLsn ?? (await readOldestAvailableLsn(layout, current))
-  const plan = planRejoin({history, nodeTimeline: node.timeline, nodeFlushedLsn: node.flushedLsn, availableFromLsn: available})
-  return {...plan, current_timeline: current, node_position_source: node.source, available_from_source: availableFromLsn === undefined ? 'wal' : 'flag'}
+  const wal = await readWalState(layout, current)
+  requireSoundWal(wal)
+  const input = {history, nodeTimeline: node.timeline, nodeFlushedLsn: node.flushedLsn}
+  const report = {current_timeline: current, node_position_source: node.source, findings: gapFindings(layout, wal)}
+  if (availableFromLsn === undefined && wal.segments.length === 0) {
+    // Without WAL there is no oldest LSN to compare with; say so rather than offer "WAL from LSN 0".
+    const plan = planRejoin({...input, availableFromLsn: 0n})
+    if (plan.decision === 'follow_new_timeline') {
+      throw notFound(`${wal.dir}: timeline ${current} has no WAL segment, so there is no WAL for the node (timeline ${node.timeline}, flushed LSN ${node.flushedLsn}) to follow`, {
+        code: 'rejoin.no-wal',
+        hint: 'plan again once the new primary has written WAL, give --available-from-lsn if you know what it will serve, or rebuild the node from a base backup (basebackup materialize --rebootstrap)',
+      })
+    }
+    return {...plan, ...report, available_from_source: 'no-wal'}
+  }
+  const available = availableFromLsn ?? walAvailableFrom(wal)
+  const plan = planRejoin({...input, availableFromLsn: available})
+  return {...plan, ...report, available_from_source: availableFromLsn === undefined ? 'wal' : 'flag'}
 }

@@ -1,7 +1,10 @@
 import {catalogRetentionFloor, slotRetentionFloor} from '../format/slot-catalog.js'
 import {dataPathArtifacts} from '../layout.js'
 import type {ReplicationSlot} from '../model.js'
-import {readCurrentTimeline, readLegacySlotStore, readSlotCatalog, readWalHead} from './node-state.js'
+import type {Finding} from '../findings.js'
+import {readCurrentTimeline, readLegacySlotStore, readSlotCatalog} from './node-state.js'
+import {behindWalFindings} from './wal-findings.js'
+import {readWalState, requireSoundWal, walHeadOf} from './wal-state.js'
 import {openLayout} from './open-layout.js'
 
 export interface SlotRow extends ReplicationSlot {
@@ -14,19 +17,28 @@ export interface SlotRow extends ReplicationSlot {
 export interface SlotsReport {
   timeline: bigint
   wal_head: bigint | null
+  /** Start LSN of the oldest WAL segment on disk; null without WAL. */
+  oldest_wal_lsn: bigint | null
   retention_floor_lsn: bigint | null
+  /** Where the floor comes from, or why there is none: only the binary catalog's active slots set it. */
+  retention_floor_source: 'catalog' | 'no-catalog' | 'no-active-slot'
   slot_catalog: string | null
   catalog_timeline: bigint | null
   legacy_store: string | null
   slots: SlotRow[]
   warnings: string[]
+  /** slot.behind-wal for every active slot the WAL on disk no longer serves. */
+  findings: Finding[]
 }
 
 /** Every slot of the current timeline: the binary catalog and, if present, the legacy JSON store. */
 export async function showSlots(dataPath: string, nowMs: bigint): Promise<SlotsReport> {
   const layout = await openLayout(dataPath)
   const timeline = await readCurrentTimeline(layout)
-  const head = await readWalHead(layout, timeline)
+  const wal = await readWalState(layout, timeline)
+  // Headers that contradict their names make every LSN here doubtful; a damaged segment is read where needed.
+  requireSoundWal(wal, () => false)
+  const head = await walHeadOf(layout, wal)
   const catalog = await readSlotCatalog(layout, timeline)
   const legacy = await readLegacySlotStore(dataPath, nowMs)
   const floor = catalog ? catalogRetentionFloor(catalog) : null
@@ -43,14 +55,22 @@ export async function showSlots(dataPath: string, nowMs: bigint): Promise<SlotsR
     if (holds) floorMarked = true
     return {...slot, source, lag: head === null ? null : head > own ? head - own : 0n, holds_floor: holds}
   }
+  const legacyPath = dataPathArtifacts(dataPath).legacySlotStore
+  const findings = behindWalFindings(layout, wal, [
+    ...(catalog?.slots ?? []).map((slot) => ({slot, file: layout.slotCatalogPath(timeline)})),
+    ...(legacy?.slots ?? []).map((slot) => ({slot, file: legacyPath})),
+  ])
   return {
     timeline,
     wal_head: head,
+    oldest_wal_lsn: wal.segments[0]?.header?.start_lsn ?? null,
     retention_floor_lsn: floor,
+    retention_floor_source: catalog === null ? 'no-catalog' : floor === null ? 'no-active-slot' : 'catalog',
     slot_catalog: catalog ? layout.slotCatalogPath(timeline) : null,
     catalog_timeline: catalog?.timeline ?? null,
-    legacy_store: legacy ? dataPathArtifacts(dataPath).legacySlotStore : null,
+    legacy_store: legacy ? legacyPath : null,
     slots: [...(catalog?.slots ?? []).map((slot) => row(slot, 'catalog')), ...(legacy?.slots ?? []).map((slot) => row(slot, 'legacy'))],
     warnings,
+    findings,
   }
 }

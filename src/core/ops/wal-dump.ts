@@ -1,9 +1,10 @@
-import {usageError} from '../errors.js'
+import {notFound, usageError} from '../errors.js'
 import {walSegmentCodec} from '../format/wal-segment.js'
 import {readArtifact} from '../fs/read.js'
 import {Layout} from '../layout.js'
 import type {WalRecord} from '../model.js'
-import {listWalSegments, readCurrentTimeline} from './node-state.js'
+import {readCurrentTimeline} from './node-state.js'
+import {readWalState, requireSoundWal, type WalSegmentState} from './wal-state.js'
 
 export interface DumpedRecord extends WalRecord {
   segment_path: string
@@ -17,13 +18,89 @@ export async function dumpSegmentFile(file: string): Promise<DumpedRecord[]> {
   return segment.records.map((record) => ({...record, segment_path: file, timeline: segment.timeline, segment_index: segment.segment_index}))
 }
 
-/** The records with fromLsn ≤ LSN ≤ toLsn across the current timeline's segments, in order. */
-export async function dumpLsnRange(layout: Layout, fromLsn: bigint, toLsn: bigint): Promise<DumpedRecord[]> {
-  if (toLsn < fromLsn) throw usageError(`--to-lsn ${toLsn} is below --from-lsn ${fromLsn}`)
+/** Part of a requested range that no segment on disk can hold. */
+export interface MissingRange {
+  from_lsn: bigint
+  to_lsn: bigint
+  why: 'before-oldest-segment' | 'missing-segment' | 'past-wal-head'
+}
+
+export interface LsnRangeDump {
+  timeline: bigint
+  from_lsn: bigint
+  from_lsn_source: 'flag' | 'oldest-segment'
+  to_lsn: bigint
+  to_lsn_source: 'flag' | 'wal-head'
+  wal_head: bigint
+  segments_read: bigint[]
+  missing: MissingRange[]
+  records: DumpedRecord[]
+}
+
+const WHY_TEXT: Record<MissingRange['why'], string> = {
+  'before-oldest-segment': 'before the oldest segment on disk',
+  'missing-segment': 'in a missing segment',
+  'past-wal-head': 'past the WAL head',
+}
+
+export const describeMissing = (m: MissingRange) => `LSNs ${m.from_lsn}..${m.to_lsn} are not on disk (${WHY_TEXT[m.why]})`
+
+/**
+ * The records with fromLsn ≤ LSN ≤ toLsn across the current timeline's
+ * segments, in order. Only the segments whose LSN range meets the request
+ * are decoded, so damage elsewhere does not stop it. A range no segment on
+ * disk can hold is reported as not found; parts of one as `missing`.
+ */
+export async function dumpLsnRange(layout: Layout, fromFlag: bigint | undefined, toFlag: bigint | undefined): Promise<LsnRangeDump> {
   const timeline = await readCurrentTimeline(layout)
-  const out: DumpedRecord[] = []
-  for (const file of await listWalSegments(layout, timeline)) {
-    for (const record of await dumpSegmentFile(file.path)) if (record.lsn >= fromLsn && record.lsn <= toLsn) out.push(record)
+  const state = await readWalState(layout, timeline)
+  const size = state.geometry.segment_bytes
+  // Segment i holds LSNs [i × S, (i + 1) × S); with no header stating S only segment 0 exists.
+  const startOf = (s: WalSegmentState) => (size === null ? 0n : s.index * size)
+  const endOf = (s: WalSegmentState) => (size === null ? null : (s.index + 1n) * size - 1n)
+  const newest = [...state.segments].reverse().find((s) => s.header !== null && s.header.record_count > 0n)
+  if (newest === undefined) throw notFound(`${state.dir}: timeline ${timeline} holds no WAL record`)
+  const head = newest.header!.end_lsn - 1n
+  const from = fromFlag ?? startOf(state.segments[0])
+  const to = toFlag ?? head
+  if (to < from) throw usageError(`--to-lsn ${to} is below --from-lsn ${from}`)
+
+  // Nothing past the head is on disk, whatever segment ranges say.
+  const upTo = to < head ? to : head
+  const selected = from > upTo ? [] : state.segments.filter((s) => startOf(s) <= upTo && (endOf(s) ?? head) >= from)
+  requireSoundWal(state, (index) => selected.some((s) => s.index === index))
+
+  const missing: MissingRange[] = []
+  let cursor = from
+  for (const s of state.segments) {
+    if (cursor > upTo) break
+    const start = startOf(s)
+    const end = endOf(s) ?? head
+    if (end < cursor) continue
+    if (start > cursor) {
+      const last = start - 1n < upTo ? start - 1n : upTo
+      missing.push({from_lsn: cursor, to_lsn: last, why: s === state.segments[0] ? 'before-oldest-segment' : 'missing-segment'})
+    }
+    cursor = end + 1n
   }
-  return out
+  if (to > head) missing.push({from_lsn: from > head ? from : head + 1n, to_lsn: to, why: 'past-wal-head'})
+  if (selected.length === 0) {
+    throw notFound(`${state.dir}: ${missing.map(describeMissing).join('; ')}; the WAL holds LSNs ${startOf(state.segments[0])}..${head}`)
+  }
+
+  const records: DumpedRecord[] = []
+  for (const s of selected) {
+    for (const record of await dumpSegmentFile(s.path)) if (record.lsn >= from && record.lsn <= to) records.push(record)
+  }
+  return {
+    timeline,
+    from_lsn: from,
+    from_lsn_source: fromFlag === undefined ? 'oldest-segment' : 'flag',
+    to_lsn: to,
+    to_lsn_source: toFlag === undefined ? 'wal-head' : 'flag',
+    wal_head: head,
+    segments_read: selected.map((s) => s.index),
+    missing,
+    records,
+  }
 }

@@ -1,19 +1,24 @@
 import {lstat, unlink} from 'node:fs/promises'
 import path from 'node:path'
 
-import {DEFAULT_SEGMENT_BYTES, effectiveSegmentBytes} from '../format/wal-segment.js'
+import {DEFAULT_SEGMENT_BYTES} from '../format/wal-segment.js'
+import type {Finding} from '../findings.js'
 import {crashPoint} from '../fs/crash.js'
 import {fsyncDir} from '../fs/atomic.js'
 import {Layout, parseWalSegmentName} from '../layout.js'
 import {planRetention, type RetentionPolicy} from '../plan/retention.js'
-import {RedreplError} from '../errors.js'
+import {chooseSegmentBytes, type SegmentSizeChoice} from '../plan/wal-geometry.js'
+import {RedreplError, refused} from '../errors.js'
 import {log} from '../log.js'
 import type {SlotCatalog} from '../model.js'
-import {listWalSegments, readCurrentTimeline, readSlotCatalog, readWalHead} from './node-state.js'
+import {readCurrentTimeline, readSlotCatalog} from './node-state.js'
+import {gapFindings, stallFinding} from './wal-findings.js'
+import {readWalState, requireSoundWal, walHeadOf, type WalState} from './wal-state.js'
 
 export const DEFAULT_POLICY: RetentionPolicy = {min_segments: 16n, max_bytes: 4n << 30n, keep_until_replicas_ack: true}
 
 export interface WalPlanOptions {
+  /** The segment size given by the operator; the headers' when left out. */
   segmentBytes?: bigint
   currentLsn?: bigint
   policy?: Partial<RetentionPolicy>
@@ -27,7 +32,11 @@ export interface WalPlanReport {
   timeline: bigint
   current_lsn: bigint
   current_lsn_source: 'flag' | 'wal-head'
+  /** end_lsn − 1 of the newest non-empty segment; null when the timeline holds no record. */
+  wal_head: bigint | null
   segment_bytes: bigint
+  /** headers: stated by the segment headers; flag or default: only when no header can state it. */
+  segment_bytes_source: SegmentSizeChoice['source']
   /** The size asked for, when RedDB's 1 MiB minimum raised it. */
   segment_bytes_requested: bigint | null
   policy: RetentionPolicy
@@ -43,29 +52,67 @@ export interface WalPlanReport {
   segments: Array<{index: bigint; bytes: bigint; start_lsn: bigint; end_lsn: bigint; action: 'keep' | 'remove'; reason: string}>
   /** Set when there is no slot catalog: RedDB then prunes nothing. */
   note: string | null
+  /** Conditions found on the way (wal.retention-stalled, wal.gap). */
+  findings: Finding[]
+}
+
+/**
+ * The segment size to plan with, checked against the headers: a flag they
+ * contradict is refused, since a wrong size moves every segment's LSN range
+ * and with it what the slots still need.
+ */
+function segmentSizeFor(state: WalState, requested: bigint | undefined): SegmentSizeChoice {
+  const choice = chooseSegmentBytes(state.geometry, requested, DEFAULT_SEGMENT_BYTES)
+  if ('conflict' in choice) {
+    throw refused(`${state.dir}: ${choice.conflict}`, {code: 'wal.segment-size', hint: 'leave out --segment-bytes: the size is read from the headers'})
+  }
+  return choice
+}
+
+/**
+ * A current LSN past the WAL head would make the segment being written look
+ * released; refused. With no record, the newest segment's start bounds it.
+ */
+function checkCurrentLsn(state: WalState, head: bigint | null, currentLsn: bigint): void {
+  const newest = state.segments.at(-1)
+  const bound = head ?? newest?.header?.start_lsn
+  if (bound === undefined || currentLsn <= bound) return
+  const what = head === null ? `the WAL holds no record (newest segment ${newest!.index} starts at LSN ${bound})` : `the WAL head is LSN ${head}`
+  throw refused(`${state.dir}: current LSN ${currentLsn} is past the WAL: ${what}, and planning beyond it would release the segment being written`, {
+    code: 'wal.current-lsn',
+    hint: 'leave out --current-lsn to plan at the WAL head',
+  })
 }
 
 /** RedDB's retention plan for the current timeline, from the files on disk. */
 export async function planWalRetention(layout: Layout, options: WalPlanOptions = {}): Promise<WalPlanReport> {
   const timeline = await readCurrentTimeline(layout)
-  const requested = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES
-  const segmentBytes = effectiveSegmentBytes(requested)
-  const files = await listWalSegments(layout, timeline)
-  const currentLsn = options.currentLsn ?? (await readWalHead(layout, timeline, files)) ?? 0n
+  const state = await readWalState(layout, timeline)
+  requireSoundWal(state)
+  const size = segmentSizeFor(state, options.segmentBytes)
+  const segmentBytes = size.segment_bytes
+  const files = state.segments
+  const head = await walHeadOf(layout, state)
+  if (options.currentLsn !== undefined) checkCurrentLsn(state, head, options.currentLsn)
+  const currentLsn = options.currentLsn ?? head ?? 0n
   const catalog = options.catalog ?? (await readSlotCatalog(layout, timeline))
   const policy = {...DEFAULT_POLICY, ...options.policy}
   const forkLsns = options.forkLsns ?? []
+  const stall = stallFinding(layout, state, catalog, {keepUntilReplicasAck: policy.keep_until_replicas_ack, adoptCatalogTimeline: options.adoptCatalogTimeline})
   const base = {
     timeline,
     current_lsn: currentLsn,
     current_lsn_source: options.currentLsn === undefined ? ('wal-head' as const) : ('flag' as const),
+    wal_head: head,
     segment_bytes: segmentBytes,
-    segment_bytes_requested: requested === segmentBytes ? null : requested,
+    segment_bytes_source: size.source,
+    segment_bytes_requested: size.requested,
     policy,
     fork_lsns: forkLsns,
     slot_catalog: catalog ? layout.slotCatalogPath(timeline) : null,
     catalog_timeline: catalog?.timeline ?? null,
     catalog_timeline_adopted: Boolean(catalog && catalog.timeline !== timeline && options.adoptCatalogTimeline),
+    findings: [...(stall ? [stall] : []), ...gapFindings(layout, state)],
   }
   const bytesOnDisk = files.reduce((sum, file) => sum + file.bytes, 0n)
   if (catalog === null) {

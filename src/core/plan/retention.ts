@@ -122,3 +122,29 @@ export function planRetention(input: RetentionInput): RetentionPlan {
     segments: verdicts,
   }
 }
+
+/** Why RedDB's retention is stuck on a timeline (see `retentionStall`). */
+export type RetentionStall = 'no-catalog' | 'catalog-timeline' | 'no-active-slot'
+
+/**
+ * Retention is stalled when the timeline holds segments below the one with
+ * the WAL head (so a working retention could release some under a small
+ * enough window) and RedDB releases none of them however far the current
+ * LSN moves, until something outside the WAL changes: there is no slot
+ * catalog (RedDB prunes nothing then), the catalog names another timeline
+ * (RedDB 1.12 refuses to plan), or keep-until-replicas-ack is on and no slot
+ * is active (no replica floor, so every segment stays pinned).
+ */
+export function retentionStall(input: {
+  timeline: bigint
+  catalog: SlotCatalog | null
+  keepUntilReplicasAck: boolean
+  adoptCatalogTimeline?: boolean
+  segmentsBelowHead: number
+}): RetentionStall | null {
+  if (input.segmentsBelowHead === 0) return null
+  if (input.catalog === null) return 'no-catalog'
+  if (input.catalog.timeline !== input.timeline && !input.adoptCatalogTimeline) return 'catalog-timeline'
+  if (input.keepUntilReplicasAck && catalogRetentionFloor(input.catalog) === null) return 'no-active-slot'
+  return null
+}

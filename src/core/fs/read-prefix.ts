@@ -1,0 +1,33 @@
+/**
+ * Reads at most the first bytes of a file: enough for a fixed header, and
+ * never more whatever size the file has.
+ */
+import {closeSync, openSync, readSync} from 'node:fs'
+
+import {RedreplError} from '../errors.js'
+
+/**
+ * Up to `maxBytes` from the start of `file` (fewer when the file is shorter),
+ * or undefined when it no longer exists (a live RedDB removes old segments).
+ * Synchronous on purpose: callers read one header per WAL segment, and a WAL
+ * dir can hold 100,000 of them; a promise per tiny read costs more than the read.
+ */
+export function readFilePrefix(file: string, maxBytes: number): Uint8Array | undefined {
+  let fd: number | undefined
+  try {
+    fd = openSync(file, 'r')
+    const buffer = new Uint8Array(maxBytes)
+    let filled = 0
+    while (filled < maxBytes) {
+      const bytesRead = readSync(fd, buffer, filled, maxBytes - filled, filled)
+      if (bytesRead === 0) break
+      filled += bytesRead
+    }
+    return buffer.subarray(0, filled)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new RedreplError('failure', `${file}: cannot read: ${(error as Error).message}`)
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
