@@ -42,7 +42,7 @@ export const FINDINGS = {
   'wal.segment-size': {severity: 'error', summary: 'WAL segment headers do not agree on one segment size (a segment starts at index × size and holds no LSN past its end)'},
   'wal.gap': {severity: 'warning', summary: 'WAL segments are missing between the oldest and the newest: the LSNs they cover cannot be served from WAL'},
   'wal.retention-stalled': {severity: 'warning', summary: 'RedDB\'s retention can release no WAL segment of the current timeline until something outside the WAL changes'},
-  'slot.behind-wal': {severity: 'error', summary: 'an active slot restarts below the oldest WAL left: its replica cannot resume from WAL'},
+  'slot.behind-wal': {severity: 'error', summary: 'an active slot needs WAL (from its retention floor) below the oldest WAL left: its replica cannot resume from WAL'},
 } as const satisfies Record<string, FindingSpec>
 
 export type FindingCode = keyof typeof FINDINGS

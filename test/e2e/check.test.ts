@@ -8,6 +8,7 @@ import {slotCatalogCodec} from '../../src/core/format/slot-catalog.js'
 import type {ReplicationSlot} from '../../src/core/model.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
+import {closePrimaryBasicHole} from '../support/wal-node.js'
 import {jsonOf} from '../support/node.js'
 
 const scratch = useScratch()
@@ -17,10 +18,12 @@ const MANIFEST = path.join(T1, 'basebackup', 'base-00000000000000000000-00000000
 const CHUNK = path.join(T1, 'basebackup', 'base-00000000000000000000-00000000000005242882.redbase.parts', '00000000000000000001.redchunk')
 const HOUR_MS = 3_600_000
 
-/** primary-basic (3 slots, replica-c invalidated; 5 WAL segments, 5899 B; one usable backup) with its backup made `backupAgeMs` before the pinned now. */
+/** primary-basic (3 slots, replica-c invalidated; 6 WAL segments, 5965 B once the hole is closed; one usable backup) with its backup made `backupAgeMs` before the pinned now. */
 async function node(backupAgeMs = 2 * HOUR_MS, name = 'primary-basic') {
   const dir = await scratch.layout(name)
   if (name === 'primary-basic') {
+    // The fixture's WAL has a hole at segment 4 (a wal.gap warning); these tests are about thresholds.
+    closePrimaryBasicHole(dir)
     const seconds = (Number(NOW_MS) - backupAgeMs) / 1000
     utimesSync(path.join(dir, MANIFEST), seconds, seconds)
   }
@@ -37,7 +40,7 @@ test('OK: exit 0, the summary line with perfdata, notes listed below it', async 
   const result = await check(data, '--warning-invalidated-slots', '1')
   assert.equal(result.exitCode, 0, result.stdout + result.stderr)
   assert.equal(result.stderr, '')
-  assert.match(firstLine(result.stdout), /^REDREPL OK - 3 slots, WAL 5 segments 5\.8 KiB, newest backup 2h ago \| /)
+  assert.match(firstLine(result.stdout), /^REDREPL OK - 3 slots, WAL 6 segments 5\.8 KiB, newest backup 2h ago \| /)
   const lines = result.stdout.trimEnd().split('\n')
   assert.deepEqual(lines.slice(1), [
     'NOTE [slot.invalidated] data.primary-replica/timeline-00000000000000000001/replication-slots.redslots: slot replica-c invalidated (wal-removed): its replica needs a new base backup',
@@ -105,8 +108,8 @@ test('thresholds take units: sizes in KiB/MiB/GiB, counts, durations like 36h, 7
   const bytes = await check(young, ...quiet, '--warning-wal-bytes', '5KiB', '--json')
   assert.equal(bytes.exitCode, 1)
   const found = (reportOf(bytes.stdout).findings as JsonObject[]).find((f) => f.code === 'wal.retained-bytes')
-  assert.deepEqual(found?.data, {retained_bytes: 5899n, threshold_bytes: 5120n})
-  assert.equal((await check(young, ...quiet, '--warning-wal-bytes', '5899')).exitCode, 0, 'equal to the threshold is not past it')
+  assert.deepEqual(found?.data, {retained_bytes: 5965n, threshold_bytes: 5120n})
+  assert.equal((await check(young, ...quiet, '--warning-wal-bytes', '5965')).exitCode, 0, 'equal to the threshold is not past it')
   assert.equal((await check(young, ...quiet, '--warning-wal-bytes', '5898')).exitCode, 1)
   assert.equal((await check(young, ...quiet, '--critical-wal-bytes', '5KiB', '--warning-wal-bytes', '4k')).exitCode, 2)
   assert.equal((await check(young, ...quiet, '--critical-wal-segments', '4', '--warning-wal-segments', '3')).exitCode, 2)
@@ -121,8 +124,8 @@ test('perfdata: \'label\'=value[UOM];warn;crit;min;max, exact values, labels tha
   const [, perf] = firstLine(result.stdout).split(' | ')
   const items = perf.split(' ')
   for (const item of items) assert.match(item, /^'(?:[^'=|]|'')+'=\d+(?:B|s)?;\d*;\d*;0;$/, item)
-  assert.ok(items.includes("'wal_retained'=5899B;3221225472;4294967296;0;"))
-  assert.ok(items.includes("'wal_segments'=5;64;256;0;"))
+  assert.ok(items.includes("'wal_retained'=5965B;3221225472;4294967296;0;"))
+  assert.ok(items.includes("'wal_segments'=6;64;256;0;"))
   assert.ok(items.includes("'slot_lag_replica-b'=3145720;67108864;1073741824;0;"))
   assert.ok(items.includes("'basebackup_age'=7200s;129600;604800;0;"))
   assert.ok(items.includes("'slots_invalidated'=1;0;;0;"), 'an absent threshold is an empty field')
@@ -165,7 +168,7 @@ test('--json: the state, the thresholds used, the measurements and every finding
     wal_segments: {warning: null, critical: 4n},
     basebackup_age_ms: {warning: 129600000n, critical: 604800000n},
   })
-  assert.deepEqual(report.wal, {head_lsn: 5242882n, segments: 5n, retained_bytes: 5899n})
+  assert.deepEqual(report.wal, {head_lsn: 5242882n, segments: 6n, retained_bytes: 5965n})
   assert.deepEqual((report.slots as JsonObject[]).map((s) => [s.replica_id, s.lag_lsn, s.active]), [
     ['replica-a', 1n, true],
     ['replica-b', 3145720n, true],
@@ -184,7 +187,7 @@ test('--json: the state, the thresholds used, the measurements and every finding
     findings.map((f) => [f.code, f.severity, f.data]),
     [
       ['slot.invalidated', 'warning', {replica_id: 'replica-c', reason: 'wal-removed', invalidated_slots: 1n}],
-      ['wal.segments', 'error', {segments: 5n, threshold: 4n}],
+      ['wal.segments', 'error', {segments: 6n, threshold: 4n}],
     ],
   )
 })
@@ -277,7 +280,9 @@ test('an inactive slot warns after 5m unseen and is critical after 1h; one never
     invalidation_reason: null,
     invalidated_at_unix_ms: null,
   })
-  const write = (...slots: ReplicationSlot[]) => writeFileSync(catalog, slotCatalogCodec.encode({timeline: 1n, slots}, {nowMs: NOW_MS}))
+  // An active, caught-up slot beside them keeps retention moving (no wal.retention-stalled).
+  const live = {...slot('live', 0n), active: true, last_seen_at_unix_ms: NOW_MS}
+  const write = (...slots: ReplicationSlot[]) => writeFileSync(catalog, slotCatalogCodec.encode({timeline: 1n, slots: [live, ...slots]}, {nowMs: NOW_MS}))
   write(slot('r1', 4n * 60_000n))
   assert.equal((await check(data)).exitCode, 0)
   write(slot('r1', 10n * 60_000n))

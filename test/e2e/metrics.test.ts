@@ -10,6 +10,7 @@ import type {ReplicationSlot} from '../../src/core/model.js'
 import {METRICS, type MetricSpec} from '../../src/ui/metrics.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
+import {closePrimaryBasicHole} from '../support/wal-node.js'
 
 const scratch = useScratch()
 
@@ -18,6 +19,7 @@ const MANIFEST = path.join(T1, 'basebackup', 'base-00000000000000000000-00000000
 
 async function node() {
   const dir = await scratch.layout('primary-basic')
+  closePrimaryBasicHole(dir)
   const seconds = (Number(NOW_MS) - 7_200_000) / 1000
   utimesSync(path.join(dir, MANIFEST), seconds, seconds)
   return {dir, data: path.join(dir, 'data.rdb')}
@@ -50,8 +52,8 @@ test('metrics on stdout parse with a real exposition-format parser; every family
   assert.equal(sample(families, 'redrepl_check_status'), '1', 'WARNING: replica-c is invalidated')
   assert.equal(sample(families, 'redrepl_timeline_current'), '1')
   assert.equal(sample(families, 'redrepl_wal_head_lsn'), '5242882')
-  assert.equal(sample(families, 'redrepl_wal_segments'), '5')
-  assert.equal(sample(families, 'redrepl_wal_retained_bytes'), '5899')
+  assert.equal(sample(families, 'redrepl_wal_segments'), '6')
+  assert.equal(sample(families, 'redrepl_wal_retained_bytes'), '5965')
   assert.equal(sample(families, 'redrepl_slot_lag_lsn', {replica: 'replica-b', source: 'catalog'}), '3145720')
   assert.equal(sample(families, 'redrepl_slot_active', {replica: 'replica-c', source: 'catalog'}), '0')
   assert.equal(sample(families, 'redrepl_slot_invalidated', {replica: 'replica-c', source: 'catalog'}), '1')

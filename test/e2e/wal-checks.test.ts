@@ -106,7 +106,7 @@ test('an active slot whose WAL is gone is reported by slots show and layout veri
   assert.deepEqual(codes(shown), ['slot.behind-wal'])
   assert.equal(shown.oldest_wal_lsn, 8n * MiB)
   const human = await runCli(['slots', 'show', '--data-path', data])
-  assert.match(human.stdout, /error: .*replication-slots\.redslots: active slot "replica-a" restarts at LSN 4194304, but the oldest WAL left \(segment 4\) starts at LSN 8388608: the replica cannot resume from WAL \[slot\.behind-wal\]/)
+  assert.match(human.stdout, /error: .*replication-slots\.redslots: active slot "replica-a" needs WAL from LSN 4194306 \(its retention floor\), but the oldest WAL left \(segment 4\) starts at LSN 8388608: the replica cannot resume from WAL \[slot\.behind-wal\]/)
   const verify = await runCli(['layout', 'verify', '--data-path', data, '--json'])
   assert.equal(verify.exitCode, 3)
   assert.deepEqual(JSON.parse(verify.stdout).findings.map((f: {code: string; severity: string}) => `${f.severity} ${f.code}`), ['error slot.behind-wal'])

@@ -102,15 +102,21 @@ test('leftovers of interrupted runs alone are notes: the layout still verifies',
 
 const codesOf = (report: Awaited<ReturnType<typeof verifyLayout>>) => report.findings.map((f) => `${f.severity} ${f.code}: ${f.message}`)
 
-test('an active slot that restarts below the oldest WAL left is an error; an inactive one is not', async () => {
+test('an active slot whose retention floor lies below the oldest WAL left is an error; an inactive one, or a restart LSN alone below it, is not', async () => {
   const data = writeWalNode(await scratch.dir(), {
     segmentBytes: 2n * MiB,
     segments: {2: 3, 3: 3, 4: 3, 5: 3},
-    slots: [activeSlot('replica-a', 2n * MiB, 2n * MiB + 5n), activeSlot('replica-b', 6n * MiB, 8n * MiB), activeSlot('gone', 0n, 0n, false)],
+    slots: [
+      activeSlot('replica-a', 2n * MiB, 2n * MiB + 5n),
+      activeSlot('replica-b', 6n * MiB, 8n * MiB),
+      // RedDB's own retention keeps WAL from min(flush, apply), so WAL below a restart LSN is routinely gone.
+      activeSlot('pruned-past-restart', 0n, 5n * MiB),
+      activeSlot('gone', 0n, 0n, false),
+    ],
   })
   const report = await verifyLayout(data, NOW_MS)
   assert.deepEqual(codesOf(report), [
-    'error slot.behind-wal: active slot "replica-a" restarts at LSN 2097152, but the oldest WAL left (segment 2) starts at LSN 4194304: the replica cannot resume from WAL',
+    'error slot.behind-wal: active slot "replica-a" needs WAL from LSN 2097157 (its retention floor), but the oldest WAL left (segment 2) starts at LSN 4194304: the replica cannot resume from WAL',
   ])
   assert.equal(report.ok, false)
 })

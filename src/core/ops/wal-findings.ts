@@ -4,6 +4,7 @@
  * as findings, shared by `layout verify` and the commands concerned.
  */
 import {finding, type Finding} from '../findings.js'
+import {slotRetentionFloor} from '../format/slot-catalog.js'
 import {Layout} from '../layout.js'
 import type {ReplicationSlot, SlotCatalog} from '../model.js'
 import {retentionStall, type RetentionStall} from '../plan/retention.js'
@@ -58,16 +59,19 @@ export function behindWalFindings(layout: Layout, state: WalState, slots: Array<
   const oldest = state.segments[0]
   if (oldest?.header == null) return []
   const start = oldest.header.start_lsn
-  return slots.flatMap(({slot, file}) =>
-    slot.active && slot.restart_lsn < start
+  // RedDB keeps WAL from a slot's retention floor, min(flush, apply), not from its restart LSN
+  // (format §4): only WAL below the floor gone means the replica cannot resume from it.
+  return slots.flatMap(({slot, file}) => {
+    const floor = slotRetentionFloor(slot)
+    return slot.active && floor < start
       ? [
           finding(
             'slot.behind-wal',
             findingPath(layout, file),
-            `active slot ${JSON.stringify(slot.replica_id)} restarts at LSN ${slot.restart_lsn}, but the oldest WAL left (segment ${oldest.index}) starts at LSN ${start}: the replica cannot resume from WAL`,
-            {replica_id: slot.replica_id, restart_lsn: slot.restart_lsn, oldest_wal_lsn: start},
+            `active slot ${JSON.stringify(slot.replica_id)} needs WAL from LSN ${floor} (its retention floor), but the oldest WAL left (segment ${oldest.index}) starts at LSN ${start}: the replica cannot resume from WAL`,
+            {replica_id: slot.replica_id, retention_floor_lsn: floor, restart_lsn: slot.restart_lsn, oldest_wal_lsn: start},
           ),
         ]
-      : [],
-  )
+      : []
+  })
 }
