@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, linkSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -33,6 +33,16 @@ test('a held lock refuses a second holder, even in the same process, naming the 
   assert.ok(existsSync(file), 'the lock file is never deleted')
   assert.equal(readFileSync(file, 'utf8'), '', 'a released lock names nobody')
   await (await acquireLayoutLock(file, {command: 'third'})).release()
+})
+
+test('a held lock survives garbage collection even when the caller drops its handle', async () => {
+  const file = await lockPath()
+  const script = `const {acquireLayoutLock} = await import(${JSON.stringify(path.resolve('dist/src/core/fs/lock.js'))})
+    await acquireLayoutLock(${JSON.stringify(file)}, {command: 'dropped'})
+    for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)) }
+    console.log(await acquireLayoutLock(${JSON.stringify(file)}, {command: 'second'}).then(() => 'lost', (error) => error.kind))`
+  const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {encoding: 'utf8'})
+  assert.equal(out.trim(), 'locked')
 })
 
 test('a lock held by a process that is killed (SIGKILL) is free at once', async () => {
@@ -112,7 +122,7 @@ test('a run that waits gets the lock when the holder ends; one that runs out of 
   await lock.release()
 })
 
-test('what is at the lock path must be a regular file: a FIFO, a link or a directory is refused at once, even when asked to wait', async () => {
+test('what is at the lock path must be a regular file of its own: a FIFO, a link, a directory or a hard link is refused at once, even when asked to wait', async () => {
   const dir = await scratch.dir()
   const outside = path.join(dir, 'outside.txt')
   writeFileSync(outside, 'keep me')
@@ -121,6 +131,7 @@ test('what is at the lock path must be a regular file: a FIFO, a link or a direc
     ['dangling', (file) => symlinkSync(path.join(dir, 'nowhere'), file), /: is a symbolic link, not the regular file redrepl locks$/],
     ['link', (file) => symlinkSync(outside, file), /: is a symbolic link, not the regular file redrepl locks$/],
     ['directory', (file) => mkdirSync(file), /: is a directory, not the regular file redrepl locks$/],
+    ['hard link', (file) => linkSync(outside, file), /: is a hard link to another file, not the regular file redrepl locks$/],
   ]
   for (const [name, plant, message] of cases) {
     const file = path.join(dir, `${name}.lock`)

@@ -33,6 +33,12 @@ export interface LayoutLock {
 }
 
 const POLL_MS = 50
+/**
+ * Every lock this process holds. Node closes a FileHandle that is garbage
+ * collected, which would drop the lock while its holder still works: this
+ * keeps each one reachable until it is released.
+ */
+const heldLocks = new Set<FileHandle>()
 /** Room for any record redrepl writes; a longer file is someone else's. */
 const MAX_RECORD_BYTES = 4096
 /** Longest field quoted from a record, so a planted file cannot flood the message. */
@@ -78,9 +84,10 @@ async function openLockFile(lockPath: string): Promise<FileHandle> {
     throw new RedreplError('failure', `${lockPath}: cannot open the layout lock: ${ioReason(error)}`)
   }
   const info = await handle.stat()
-  if (!info.isFile()) {
+  if (!info.isFile() || info.nlink > 1) {
     await handle.close()
-    throw notALockFile(lockPath, kindOf(info))
+    // A hard link would have the holder record written into another file.
+    throw notALockFile(lockPath, info.isFile() ? 'a hard link to another file' : kindOf(info))
   }
   return handle
 }
@@ -139,8 +146,13 @@ async function writeRecord(handle: FileHandle, command: string): Promise<void> {
     acquired_at: new Date().toISOString(),
   }
   const bytes = Buffer.from(JSON.stringify(holder))
-  await handle.write(bytes, 0, bytes.length, 0)
-  await handle.truncate(bytes.length)
+  try {
+    await handle.write(bytes, 0, bytes.length, 0)
+    await handle.truncate(bytes.length)
+  } catch {
+    // The record only words others' messages: a full disk must not stop a run that holds the lock.
+    await handle.truncate(0).catch(() => {})
+  }
 }
 
 /**
@@ -163,6 +175,7 @@ export async function acquireLayoutLock(lockPath: string, options: {command: str
       if (await stillAtPath(handle, lockPath)) {
         await writeRecord(handle, options.command)
         kept = true
+        heldLocks.add(handle)
         return {release: releaser(handle)}
       }
     } finally {
@@ -179,5 +192,6 @@ function releaser(handle: FileHandle): () => Promise<void> {
     released = true
     await handle.truncate(0).catch(() => {})
     await handle.close().catch(() => {})
+    heldLocks.delete(handle)
   }
 }
