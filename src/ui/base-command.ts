@@ -1,7 +1,8 @@
 import {Command} from './oclif.js'
 
 import {writeJson} from '../core/codec/json.js'
-import {EXIT_CODES, RedreplError} from '../core/errors.js'
+import {EXIT_CODES, InterruptedError, RedreplError} from '../core/errors.js'
+import {endBySignal, listenForInterrupts, type InterruptMode, type Interrupts} from './interrupt.js'
 import {loadStyle} from './style.js'
 
 /**
@@ -11,6 +12,17 @@ import {loadStyle} from './style.js'
 export abstract class RedreplCommand extends Command {
   /** Set by subclasses once flags are parsed, so errors know the output mode. */
   protected json = false
+  private interrupts: Interrupts | undefined
+
+  /**
+   * Makes SIGINT and SIGTERM stop this run (see ui/interrupt.ts) instead of
+   * killing it mid-write: pass the returned signal to the operation ('clean-up')
+   * and to the progress spinner.
+   */
+  protected stopOnInterrupt(mode: InterruptMode): AbortSignal {
+    this.interrupts ??= listenForInterrupts(mode)
+    return this.interrupts.signal
+  }
 
   /** Prints the JSON document when --json was given, else runs the human renderer. */
   protected async emit(document: unknown, human: () => void): Promise<void> {
@@ -34,7 +46,19 @@ export abstract class RedreplCommand extends Command {
     const hint = error instanceof RedreplError && error.hint ? `; ${error.hint}` : ''
     process.stderr.write(`redrepl: ${firstLine(message)}${hint}${code === EXIT_CODES.usage ? ` (see: redrepl ${this.id?.replaceAll(':', ' ')} --help)` : ''}\n`)
     if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
+    if (error instanceof InterruptedError) endBySignal(error.signal)
     this.exit(code)
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    const interrupted = this.interrupts?.signal.reason
+    this.interrupts?.dispose()
+    // The signal came after the operation's last point of return: its work is done and reported, and the run still ends as interrupted.
+    if (error === undefined && interrupted instanceof InterruptedError) {
+      process.stderr.write(`redrepl: interrupted after the work was complete; what was reported stands\n`)
+      endBySignal(interrupted.signal)
+    }
+    await super.finally(error)
   }
 }
 

@@ -41,14 +41,16 @@ Streams: memory stays bounded whatever the snapshot size; progress (bytes, rate,
     else if (flags.snapshot === '-') source = {kind: 'stream', stream: process.stdin, name: 'stdin'}
     else if (flags.snapshot !== undefined) source = {kind: 'file', path: flags.snapshot}
     else throw usageError('name the snapshot: --from PATH (an embedded .rdb) or --snapshot FILE|-')
-    const progress = await startProgress('base backup', !flags.json)
-    const report = await withWriteGuard({dataPath, command: 'basebackup create', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, (layout) =>
+    const signal = this.stopOnInterrupt('clean-up')
+    const progress = await startProgress('base backup', !flags.json, signal)
+    const report = await withWriteGuard({dataPath, command: 'basebackup create', safeNextToLiveNode: true, waitMs: flags.wait * 1000, signal}, (layout) =>
       createBasebackup(layout, {
         source,
         checkpointLsn: flags['checkpoint-lsn'],
         startLsn: flags['start-lsn'],
         chunkSize: flags['chunk-size'],
         onProgress: (done, total) => progress.update(done, total),
+        signal,
       }),
     ).finally(() => progress.stop())
     await this.emit(report, () => {

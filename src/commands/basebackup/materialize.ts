@@ -43,9 +43,10 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     else throw usageError('say where to: --to PATH or --rebootstrap')
     const choice: ManifestChoice =
       flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true}
-    const progress = await startProgress('materialize', !flags.json)
-    const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force, waitMs: flags.wait * 1000, createLayout: flags.manifest !== undefined}, (layout) =>
-      materializeBasebackup(layout, choice, destination, nowMs(), (done, total) => progress.update(done, total)),
+    const signal = this.stopOnInterrupt('clean-up')
+    const progress = await startProgress('materialize', !flags.json, signal)
+    const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force, waitMs: flags.wait * 1000, createLayout: flags.manifest !== undefined, signal}, (layout) =>
+      materializeBasebackup(layout, choice, destination, nowMs(), (done, total) => progress.update(done, total), signal),
     ).finally(() => progress.stop())
     await this.emit(report, () => {
       this.say(`materialized checkpoint ${report.checkpoint_lsn} (timeline ${report.timeline}, ${formatBytes(report.snapshot_bytes)}) into ${report.destination}`)

@@ -67,7 +67,7 @@ async function removeStale(lockPath: string, staleText: string): Promise<void> {
   }
 }
 
-export async function acquireLayoutLock(lockPath: string, options: {command: string; wait?: number}): Promise<LayoutLock> {
+export async function acquireLayoutLock(lockPath: string, options: {command: string; wait?: number; signal?: AbortSignal}): Promise<LayoutLock> {
   const me: LockHolder = {
     pid: process.pid,
     start_time: processStartTime(process.pid),
@@ -102,6 +102,7 @@ export async function acquireLayoutLock(lockPath: string, options: {command: str
       const holder = current.holder!
       throw lockHeld(`${lockPath} is held by redrepl ${holder.command} (pid ${holder.pid} on ${holder.hostname}, since ${holder.acquired_at}); try again when it has finished`)
     }
+    options.signal?.throwIfAborted()
     await sleep(POLL_MS)
   }
 }

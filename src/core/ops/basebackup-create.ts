@@ -3,7 +3,7 @@ import path from 'node:path'
 import type {Readable} from 'node:stream'
 
 import {crc32, crc32Combine} from '../codec/crc.js'
-import {notFound, refused, RedreplError, usageError} from '../errors.js'
+import {interruption, notFound, refused, RedreplError, usageError} from '../errors.js'
 import {basebackupManifestCodec, DEFAULT_CHUNK_BYTES, MAX_CHUNKS} from '../format/basebackup-manifest.js'
 import {fsyncDir, writeFailure, writeFileAtomic} from '../fs/atomic.js'
 import {crashPoint} from '../fs/crash.js'
@@ -22,6 +22,8 @@ export interface CreateOptions {
   startLsn?: bigint
   chunkSize?: bigint
   onProgress?: (doneBytes: bigint, totalBytes: bigint | null) => void
+  /** Stops the run at the next piece; the staging dir is removed and nothing else touched. */
+  signal?: AbortSignal
 }
 
 export interface CreateReport {
@@ -156,7 +158,7 @@ class ChunkWriter {
 }
 
 /** Whether an existing parts dir holds exactly the chunks just staged (sizes and CRCs). */
-async function partsMatch(partsDir: string, chunks: BasebackupChunk[]): Promise<boolean> {
+async function partsMatch(partsDir: string, chunks: BasebackupChunk[], signal: AbortSignal | undefined): Promise<boolean> {
   const names = (await readdir(partsDir)).filter((name) => name.endsWith('.redchunk')).sort()
   if (names.length !== chunks.length) return false
   for (const chunk of chunks) {
@@ -167,6 +169,7 @@ async function partsMatch(partsDir: string, chunks: BasebackupChunk[]): Promise<
     const handle = await open(file, 'r')
     try {
       await pumpRange(handle, 0n, chunk.bytes, (piece) => {
+        signal?.throwIfAborted()
         crc = crc32(piece, crc)
       })
     } finally {
@@ -185,9 +188,21 @@ async function removeAbandonedStaging(dir: string, partsName: string): Promise<v
   }
 }
 
-async function feedSource(source: SnapshotSource, writer: ChunkWriter, restart: () => Promise<void>, progress: (done: bigint, total: bigint | null) => void): Promise<void> {
+async function feedSource(
+  source: SnapshotSource,
+  writer: () => ChunkWriter,
+  restart: () => Promise<void>,
+  progress: (done: bigint, total: bigint | null) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const take = (piece: Uint8Array, total: bigint | null) => {
+    signal?.throwIfAborted()
+    return writer()
+      .write(piece)
+      .then(() => progress(writer().total, total))
+  }
   if (source.kind === 'rdb') {
-    await streamEmbeddedSnapshot(source.path, (piece) => writer.write(piece).then(() => progress(writer.total, null)), restart, () => writer.currentSnapshotCrc())
+    await streamEmbeddedSnapshot(source.path, (piece) => take(piece, null), restart, () => writer().currentSnapshotCrc())
     return
   }
   if (source.kind === 'file') {
@@ -200,15 +215,19 @@ async function feedSource(source: SnapshotSource, writer: ChunkWriter, restart: 
     }
     try {
       const size = BigInt((await handle.stat()).size)
-      await pumpRange(handle, 0n, size, (piece) => writer.write(piece).then(() => progress(writer.total, size)))
+      await pumpRange(handle, 0n, size, (piece) => take(piece, size))
     } finally {
       await handle.close()
     }
     return
   }
-  for await (const piece of source.stream) {
-    await writer.write(piece as Uint8Array)
-    progress(writer.total, null)
+  // A stream may wait for input indefinitely: the abort ends the wait.
+  const stop = () => source.stream.destroy(signal!.reason as Error)
+  signal?.addEventListener('abort', stop, {once: true})
+  try {
+    for await (const piece of source.stream) await take(piece as Uint8Array, null)
+  } finally {
+    signal?.removeEventListener('abort', stop)
   }
 }
 
@@ -249,14 +268,16 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     writer = new ChunkWriter(staging, chunkSize, startLsn, checkpointLsn)
   }
   try {
-    await feedSource(options.source, writer, restart, options.onProgress ?? (() => {}))
+    await feedSource(options.source, () => writer, restart, options.onProgress ?? (() => {}), options.signal)
     await writer.finish()
     await fsyncDir(staging)
+    // The last point of return: from here on the run only renames and writes the manifest.
+    options.signal?.throwIfAborted()
 
     let reused = false
     let replaced = false
     const partsExist = await stat(partsDir).then(() => true, () => false)
-    if (partsExist && (await partsMatch(partsDir, writer.chunks))) {
+    if (partsExist && (await partsMatch(partsDir, writer.chunks, options.signal))) {
       reused = true
       await rm(staging, {recursive: true, force: true})
     } else {
@@ -287,7 +308,10 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     return {manifest_path: manifestPath, manifest, parts_dir: partsDir, reused_parts: reused, replaced_parts: replaced, snapshot_bytes: writer.total, checkpoint_source: options.checkpointLsn === undefined ? 'wal-head' : 'flag'}
   } catch (error) {
     await writer.abort()
-    await rm(staging, {recursive: true, force: true}).catch(() => {})
+    const removed = await rm(staging, {recursive: true, force: true}).then(() => true, () => false)
+    if (options.signal?.aborted && error === options.signal.reason) {
+      throw interruption(options.signal, removed ? `removed the unfinished staging directory ${staging}; no base backup was written` : `could not remove the unfinished staging directory ${staging} (RedDB ignores it; the next run removes it); no base backup was written`)
+    }
     throw writeFailure(dir, error)
   }
 }
