@@ -14,7 +14,7 @@ export default class BasebackupCreate extends RedreplCommand {
 
 Streams: memory stays bounded whatever the snapshot size; progress (bytes, rate, ETA) is shown on a terminal only. Chunks are written into a staging directory that is renamed into place before the manifest is written, so a crash leaves either no backup or a complete one. Re-running with the same inputs reuses the parts already there; parts that do not match and have no manifest are replaced.
 
-Ctrl-C or SIGTERM stops it within about a second: the staging directory is removed, no backup written, and it ends by the signal (shell status 130/143); a second signal ends it at once, leaving at most the staging directory, which RedDB ignores and a re-run removes.
+Ctrl-C or SIGTERM stops it at its next piece of the stream: the staging directory is removed, no backup written, and it ends by the signal (shell status 130/143); a second signal ends it at once, leaving at most the staging directory, which RedDB ignores and a re-run removes.
 
 --checkpoint-lsn defaults to the WAL head of the current timeline (RedDB itself takes max(WAL head, CDC head)); --start-lsn defaults to 0. Safe next to a live node: it only adds files.`
 

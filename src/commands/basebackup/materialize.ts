@@ -15,7 +15,7 @@ export default class BasebackupMaterialize extends RedreplCommand {
 
 --to PATH writes a standalone database (refusing to replace an existing file unless --force). --rebootstrap stages it the way a RedDB replica does: it writes D's rebootstrap pending database (D with its extension replaced by rebootstrap.pending.rdb) and then the ready marker {pending_path, checkpoint_lsn, timeline}, so the node swaps it in at its next start. Pass --data-path exactly as the node is configured: RedDB compares the marker's pending_path with the path it derives from its own data path, string for string.
 
-Streams with bounded memory and shows progress on a terminal; the database is written to a temp file and renamed into place, so nothing half-written ever carries the final name. Ctrl-C or SIGTERM stops it within about a second, removing the temp file and leaving the destination as it was (shell status 130/143). Refuses while a RedDB process holds the data file unless --force.`
+Streams with bounded memory and shows progress on a terminal; the database is written to a temp file and renamed into place, so nothing half-written ever carries the final name. Ctrl-C or SIGTERM stops it at its next piece of the stream, removing the temp file and leaving the destination as it was (shell status 130/143). Refuses while a RedDB process holds the data file unless --force.`
 
   static override examples = [
     '<%= config.bin %> basebackup materialize --data-path /var/lib/reddb/data.rdb --to /tmp/restored.rdb',
