@@ -22,7 +22,7 @@ import {treeOf} from '../support/tree.js'
 
 const scratch = useScratch()
 const binary = path.join(repoRoot, 'bin', 'run.js')
-const SNAPSHOT_BYTES = 128 * 1024 * 1024
+const SNAPSHOT_BYTES = 64 * 1024 * 1024
 /** Signal to exit, clean-up included: "promptly". */
 const PROMPT_MS = 3000
 
@@ -219,6 +219,7 @@ test('an interrupt ends a wait for the layout lock', async () => {
   const node = await bigNode()
   // A create reading stdin holds the layout lock while it waits for input.
   const holder = spawn(process.execPath, [binary, 'basebackup', 'create', '--data-path', node.data, '--snapshot', '-', '--checkpoint-lsn', '5'], {stdio: ['pipe', 'ignore', 'ignore']})
+  holder.stdin.on('error', () => {})
   try {
     while (!stagingAt(node.dir)()) {
       holder.stdin.write(snapshot.subarray(0, 1024 * 1024))
