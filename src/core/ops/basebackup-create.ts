@@ -310,7 +310,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     await writer.abort()
     const removed = await rm(staging, {recursive: true, force: true}).then(() => true, () => false)
     if (options.signal?.aborted && error === options.signal.reason) {
-      throw interruption(options.signal, removed ? `removed the unfinished staging directory ${staging}; no base backup was written` : `could not remove the unfinished staging directory ${staging} (RedDB ignores it; the next run removes it); no base backup was written`)
+      throw interruption(options.signal, removed ? `removed the unfinished staging directory ${staging}; no base backup was written` : `could not remove the unfinished staging directory ${staging} (RedDB ignores it; a re-run removes it); no base backup was written`)
     }
     throw writeFailure(dir, error)
   }
