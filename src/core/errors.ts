@@ -71,3 +71,37 @@ export const usageError = (message: string, details?: ErrorDetails) => new Redre
 export const refused = (message: string, details?: ErrorDetails) => new RedreplError('refused', message, details)
 export const notFound = (message: string, details?: ErrorDetails) => new RedreplError('not-found', message, details)
 export const lockHeld = (message: string, details?: ErrorDetails) => new RedreplError('locked', message, details)
+
+/** The signals that stop a run, with their numbers (the same on Linux and macOS). */
+export const STOP_SIGNALS = {SIGINT: 2, SIGTERM: 15} as const
+export type StopSignal = keyof typeof STOP_SIGNALS
+
+/**
+ * A run stopped by SIGINT or SIGTERM. The ui aborts an operation's
+ * AbortSignal with one of these; the operation stops at its next piece,
+ * removes what it had started, and rethrows it saying so (`after`). Shells
+ * see 128 + the signal number.
+ */
+export class InterruptedError extends RedreplError {
+  constructor(
+    readonly signal: StopSignal,
+    readonly outcome = 'nothing was written',
+  ) {
+    super('failure', `interrupted; ${outcome}`)
+    this.name = 'InterruptedError'
+  }
+
+  override get exitCode(): number {
+    return 128 + STOP_SIGNALS[this.signal]
+  }
+
+  /** The same interruption, saying what the stopped operation left behind. */
+  after(outcome: string): InterruptedError {
+    return new InterruptedError(this.signal, outcome)
+  }
+}
+
+/** What an operation aborted through `signal` ends with: the interruption, told what the operation's clean-up did. */
+export function interruption(signal: AbortSignal, outcome: string): unknown {
+  return signal.reason instanceof InterruptedError ? signal.reason.after(outcome) : signal.reason
+}

@@ -3,8 +3,9 @@ import type {Interfaces} from '@oclif/core'
 import {Command, Flags} from './oclif.js'
 
 import {writeJson} from '../core/codec/json.js'
-import {EXIT_CODES, RedreplError} from '../core/errors.js'
+import {EXIT_CODES, InterruptedError, RedreplError} from '../core/errors.js'
 import {log, LOG_LEVELS, type LogLevel} from '../core/log.js'
+import {endBySignal, listenForInterrupts, type InterruptMode, type Interrupts} from './interrupt.js'
 import {openLogFile} from './log-file.js'
 import {loadStyle} from './style.js'
 import {suggest} from './suggest.js'
@@ -29,6 +30,17 @@ export abstract class RedreplCommand extends Command {
 
   /** Set by subclasses once flags are parsed, so errors know the output mode. */
   protected json = false
+  private interrupts: Interrupts | undefined
+
+  /**
+   * Makes SIGINT and SIGTERM stop this run (see ui/interrupt.ts) instead of
+   * killing it mid-write: pass the returned signal to the operation ('clean-up')
+   * and to the progress spinner.
+   */
+  protected stopOnInterrupt(mode: InterruptMode): AbortSignal {
+    this.interrupts ??= listenForInterrupts(mode)
+    return this.interrupts.signal
+  }
 
   /** Prints the JSON document when --json was given, else runs the human renderer. */
   protected async emit(document: unknown, human: () => void): Promise<void> {
@@ -52,13 +64,6 @@ export abstract class RedreplCommand extends Command {
     return parsed
   }
 
-  protected override async finally(error: Error | undefined): Promise<void> {
-    if (this.closeLog) {
-      if (error === undefined) log.info('done', {exit: typeof process.exitCode === 'number' ? process.exitCode : 0})
-      this.closeLog()
-    }
-    return super.finally(error)
-  }
 
   protected say(line = ''): void {
     process.stdout.write(`${line}\n`)
@@ -71,7 +76,29 @@ export abstract class RedreplCommand extends Command {
     log.error(error instanceof RedreplError ? error.kind : 'failed', {message: line, exit: code})
     process.stderr.write(`redrepl: ${line}${code === EXIT_CODES.usage ? ` (see: redrepl ${this.id?.replaceAll(':', ' ')} --help)` : ''}\n`)
     if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
+    if (error instanceof InterruptedError) {
+      this.endLog()
+      endBySignal(error.signal)
+    }
     this.exit(code)
+  }
+
+  private endLog(): void {
+    this.closeLog?.()
+    this.closeLog = undefined
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    const interrupted = this.interrupts?.signal.reason
+    this.interrupts?.dispose()
+    if (error === undefined) log.info(interrupted instanceof InterruptedError ? 'done, then interrupted' : 'done', {exit: typeof process.exitCode === 'number' ? process.exitCode : 0})
+    this.endLog()
+    // The signal came after the operation's last point of return: its work is done and reported, and the run still ends as interrupted.
+    if (error === undefined && interrupted instanceof InterruptedError) {
+      process.stderr.write(`redrepl: interrupted after the work was complete; what was reported stands\n`)
+      endBySignal(interrupted.signal)
+    }
+    await super.finally(error)
   }
 }
 

@@ -11,13 +11,16 @@ const MIN_INTERVAL_MS = 100
 /**
  * A spinner with bytes, rate and ETA on stderr — only on a terminal and
  * never with --json, so scripts and logs see nothing of it (nor pay for
- * loading the spinner).
+ * loading the spinner). It stops when `interrupted` aborts, before any
+ * clean-up runs, so the line is cleared and the cursor back at once.
  */
-export async function startProgress(label: string, enabled: boolean): Promise<Progress> {
+export async function startProgress(label: string, enabled: boolean, interrupted?: AbortSignal): Promise<Progress> {
   // A terminal that reports no width (a pty nobody sized) would make the spinner clear lines forever.
   if (!enabled || !process.stderr.isTTY || !(process.stderr.columns > 0)) return SILENT
   const {default: ora} = await import('ora')
-  const spinner = ora({text: label, stream: process.stderr}).start()
+  // discardStdin would put the terminal in raw mode, where Ctrl-C is a byte instead of SIGINT.
+  const spinner = ora({text: label, stream: process.stderr, discardStdin: false}).start()
+  interrupted?.addEventListener('abort', () => spinner.stop(), {once: true})
   const started = Date.now()
   let last = 0
   return {

@@ -14,6 +14,8 @@ export default class BasebackupCreate extends RedreplCommand {
 
 Streams: memory stays bounded whatever the snapshot size; progress (bytes, rate, ETA) is shown on a terminal only. Chunks are written into a staging directory that is renamed into place before the manifest is written, so a crash leaves either no backup or a complete one. Re-running with the same inputs reuses the parts already there; parts that do not match and have no manifest are replaced. When a backup at the same start and checkpoint LSNs already exists: with the same snapshot bytes (size and CRC, whatever its chunk size) it is kept as it is and the run succeeds with already_existed: true (exit 0); with other bytes the run is refused (exit 4) saying how they differ, and the existing backup is left alone: the database moved on since it was taken, so give the new snapshot its own --checkpoint-lsn.
 
+Ctrl-C or SIGTERM stops it at its next piece of the stream: the staging directory is removed, no backup written, and it ends by the signal (shell status 130/143); a second signal ends it at once, leaving at most the staging directory, which RedDB ignores and a re-run removes.
+
 --checkpoint-lsn defaults to the WAL head of the current timeline (RedDB itself takes max(WAL head, CDC head)), or, on a timeline without a WAL record yet (just promoted), the fork LSN it began at; checkpoint_source says which; --start-lsn defaults to 0. Safe next to a live node: it only adds files.`
 
   static override examples = [
@@ -41,14 +43,16 @@ Streams: memory stays bounded whatever the snapshot size; progress (bytes, rate,
     else if (flags.snapshot === '-') source = {kind: 'stream', stream: process.stdin, name: 'stdin'}
     else if (flags.snapshot !== undefined) source = {kind: 'file', path: flags.snapshot}
     else throw usageError('name the snapshot: --from PATH (an embedded .rdb) or --snapshot FILE|-')
-    const progress = await startProgress('base backup', !flags.json)
-    const report = await withWriteGuard({dataPath, command: 'basebackup create', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, (layout) =>
+    const signal = this.stopOnInterrupt('clean-up')
+    const progress = await startProgress('base backup', !flags.json, signal)
+    const report = await withWriteGuard({dataPath, command: 'basebackup create', safeNextToLiveNode: true, waitMs: flags.wait * 1000, signal}, (layout) =>
       createBasebackup(layout, {
         source,
         checkpointLsn: flags['checkpoint-lsn'],
         startLsn: flags['start-lsn'],
         chunkSize: flags['chunk-size'],
         onProgress: (done, total) => progress.update(done, total),
+        signal,
       }),
     ).finally(() => progress.stop())
     await this.emit(report, () => {

@@ -17,7 +17,7 @@ export default class BasebackupMaterialize extends RedreplCommand {
 
 Whichever way it is picked, the backup must lie on the path of the current timeline: its timeline is the current one or an ancestor in the history, and its checkpoint is at or below the fork LSN where the history leaves that timeline. A backup past that fork holds writes the current timeline never saw and is refused (exit 4); --force restores it anyway, with a warning on stderr. The history consulted is that of the layout the manifest lies in (timeline-N/basebackup/ under a layout root), else that of --data-path's layout. Two backups at the same checkpoint (different start LSNs) are told apart by start LSN: the higher one is restored and the report names the other (passed_over_same_checkpoint); --manifest picks another.
 
-Streams with bounded memory and shows progress on a terminal; the database is written to a temp file and renamed into place, so nothing half-written ever carries the final name. Refuses while a RedDB process holds a data file of the layout unless --force.`
+Streams with bounded memory and shows progress on a terminal; the database is written to a temp file and renamed into place, so nothing half-written ever carries the final name. Ctrl-C or SIGTERM stops it at its next piece of the stream, removing the temp file and leaving the destination as it was (shell status 130/143). Refuses while a RedDB process holds a data file of the layout unless --force.`
 
   static override examples = [
     '<%= config.bin %> basebackup materialize --data-path /var/lib/reddb/data.rdb --to /tmp/restored.rdb',
@@ -45,9 +45,10 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     else throw usageError('say where to: --to PATH or --rebootstrap')
     const choice: ManifestChoice =
       flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true}
-    const progress = await startProgress('materialize', !flags.json)
-    const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force, waitMs: flags.wait * 1000, createLayout: flags.manifest !== undefined}, (layout) =>
-      materializeBasebackup(layout, choice, destination, nowMs(), flags.force, (done, total) => progress.update(done, total)),
+    const signal = this.stopOnInterrupt('clean-up')
+    const progress = await startProgress('materialize', !flags.json, signal)
+    const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force, waitMs: flags.wait * 1000, createLayout: flags.manifest !== undefined, signal}, (layout) =>
+      materializeBasebackup(layout, choice, destination, nowMs(), flags.force, (done, total) => progress.update(done, total), signal),
     ).finally(() => progress.stop())
     for (const warning of report.warnings) process.stderr.write(`redrepl: warning: ${warning}\n`)
     await this.emit(report, () => {

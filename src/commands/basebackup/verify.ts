@@ -25,7 +25,7 @@ export default class BasebackupVerify extends RedreplCommand {
     this.json = flags.json
     const layout = await openLayout(requireDataPath(flags['data-path']))
     const choice = flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true as const}
-    const progress = await startProgress('verify', !flags.json)
+    const progress = await startProgress('verify', !flags.json, this.stopOnInterrupt('exit'))
     const report = await verifyBasebackup(layout, choice, (done, total) => progress.update(done, total)).finally(() => progress.stop())
     await this.emit(report, () => this.say(`ok: ${report.manifest_path} — ${report.chunks_checked} chunk(s), ${formatBytes(report.snapshot_bytes)}, checkpoint ${report.checkpoint_lsn}`))
   }

@@ -25,6 +25,7 @@ Every finding has a stable code (--json: findings[].code) and a severity. Exit 0
   async run(): Promise<void> {
     const {flags} = await this.parse(LayoutVerify)
     this.json = flags.json
+    this.stopOnInterrupt('exit')
     const report = await verifyLayout(requireDataPath(flags['data-path']), nowMs())
     await this.emit(report, () => {
       if (report.ok && flags.quiet) return

@@ -159,7 +159,7 @@ async function writeRecord(handle: FileHandle, command: string): Promise<void> {
  * Takes the layout lock, polling for up to `wait` ms while another run
  * holds it; then fails with kind 'locked', naming the holder.
  */
-export async function acquireLayoutLock(lockPath: string, options: {command: string; wait?: number}): Promise<LayoutLock> {
+export async function acquireLayoutLock(lockPath: string, options: {command: string; wait?: number; signal?: AbortSignal}): Promise<LayoutLock> {
   const tryLock = await loadTryLock(lockPath)
   const deadline = Date.now() + (options.wait ?? 0)
   for (;;) {
@@ -170,6 +170,8 @@ export async function acquireLayoutLock(lockPath: string, options: {command: str
         if (Date.now() >= deadline) {
           throw lockHeld(`${lockPath}: held by ${describeHolder(await readRecord(handle))}`, {hint: 'try again when it has finished, or let a run wait for it with --wait SECONDS'})
         }
+        // An interrupt ends a --wait at once.
+        options.signal?.throwIfAborted()
         await sleep(POLL_MS)
       }
       if (await stillAtPath(handle, lockPath)) {

@@ -3,7 +3,7 @@ import path from 'node:path'
 import type {Readable} from 'node:stream'
 
 import {crc32, crc32Combine} from '../codec/crc.js'
-import {refused, usageError} from '../errors.js'
+import {interruption, refused, usageError} from '../errors.js'
 import {basebackupManifestCodec, DEFAULT_CHUNK_BYTES, MAX_CHUNKS} from '../format/basebackup-manifest.js'
 import {fsyncDir, mkdirDurable, openNewFile, writeFailure, writeFileAtomic} from '../fs/atomic.js'
 import {readArtifactIfExists} from '../fs/read.js'
@@ -26,6 +26,8 @@ export interface CreateOptions {
   startLsn?: bigint
   chunkSize?: bigint
   onProgress?: (doneBytes: bigint, totalBytes: bigint | null) => void
+  /** Stops the run at the next piece; the staging dir is removed and nothing else touched. */
+  signal?: AbortSignal
 }
 
 export interface CreateReport {
@@ -163,7 +165,7 @@ class ChunkWriter {
 }
 
 /** Whether an existing parts dir holds exactly the chunks just staged (sizes and CRCs). */
-async function partsMatch(partsDir: string, chunks: BasebackupChunk[]): Promise<boolean> {
+async function partsMatch(partsDir: string, chunks: BasebackupChunk[], signal: AbortSignal | undefined): Promise<boolean> {
   const names = (await readdir(partsDir)).filter((name) => name.endsWith('.redchunk')).sort()
   if (names.length !== chunks.length) return false
   for (const chunk of chunks) {
@@ -174,6 +176,7 @@ async function partsMatch(partsDir: string, chunks: BasebackupChunk[]): Promise<
     const handle = await open(file, 'r')
     try {
       await pumpRange(handle, 0n, chunk.bytes, (piece) => {
+        signal?.throwIfAborted()
         crc = crc32(piece, crc)
       })
     } finally {
@@ -191,7 +194,7 @@ async function partsMatch(partsDir: string, chunks: BasebackupChunk[]): Promise<
  * checkpoint, and which one is right is not ours to guess — refuse, saying
  * what differs, and leave the existing backup alone.
  */
-async function keepExistingBackup(manifestPath: string, partsDir: string, existing: BasebackupManifest, fresh: {timeline: bigint; bytes: bigint; checksum: number}): Promise<void> {
+async function keepExistingBackup(manifestPath: string, partsDir: string, existing: BasebackupManifest, fresh: {timeline: bigint; bytes: bigint; checksum: number}, signal: AbortSignal | undefined): Promise<void> {
   if (existing.timeline !== fresh.timeline || existing.snapshot_bytes !== fresh.bytes || existing.snapshot_checksum !== fresh.checksum) {
     const hex = (crc: number) => `0x${crc.toString(16).padStart(8, '0')}`
     throw refused(
@@ -199,7 +202,7 @@ async function keepExistingBackup(manifestPath: string, partsDir: string, existi
       {code: 'basebackup.checkpoint-taken', hint: 'the database moved on since that backup: give this snapshot its own checkpoint with --checkpoint-lsn (the WAL head when it was taken)'},
     )
   }
-  if (!(await stat(partsDir).then(() => true, () => false)) || !(await partsMatch(partsDir, existing.chunks))) {
+  if (!(await stat(partsDir).then(() => true, () => false)) || !(await partsMatch(partsDir, existing.chunks, signal))) {
     throw refused(`${manifestPath}: already holds this snapshot but its parts in ${partsDir} do not match it; nothing was changed`, {
       code: 'basebackup.parts-damaged',
       hint: 'run basebackup verify on it, remove the damaged backup, then take it again',
@@ -215,24 +218,40 @@ async function removeAbandonedStaging(dir: string, partsName: string): Promise<v
   }
 }
 
-async function feedSource(source: SnapshotSource, writer: ChunkWriter, restart: () => Promise<void>, progress: (done: bigint, total: bigint | null) => void): Promise<void> {
+async function feedSource(
+  source: SnapshotSource,
+  writer: () => ChunkWriter,
+  restart: () => Promise<void>,
+  progress: (done: bigint, total: bigint | null) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const take = (piece: Uint8Array, total: bigint | null) => {
+    signal?.throwIfAborted()
+    return writer()
+      .write(piece)
+      .then(() => progress(writer().total, total))
+  }
   if (source.kind === 'rdb') {
-    await streamEmbeddedSnapshot(source.path, (piece) => writer.write(piece).then(() => progress(writer.total, null)), restart, () => writer.currentSnapshotCrc())
+    await streamEmbeddedSnapshot(source.path, (piece) => take(piece, null), restart, () => writer().currentSnapshotCrc())
     return
   }
   if (source.kind === 'file') {
     const {handle, size: length} = await openRegular(source.path)
     try {
       const size = BigInt(length)
-      await pumpRange(handle, 0n, size, (piece) => writer.write(piece).then(() => progress(writer.total, size)))
+      await pumpRange(handle, 0n, size, (piece) => take(piece, size))
     } finally {
       await handle.close()
     }
     return
   }
-  for await (const piece of source.stream) {
-    await writer.write(piece as Uint8Array)
-    progress(writer.total, null)
+  // A stream may wait for input indefinitely: the abort ends the wait.
+  const stop = () => source.stream.destroy(signal!.reason as Error)
+  signal?.addEventListener('abort', stop, {once: true})
+  try {
+    for await (const piece of source.stream) await take(piece as Uint8Array, null)
+  } finally {
+    signal?.removeEventListener('abort', stop)
   }
 }
 
@@ -284,13 +303,15 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     writer = new ChunkWriter(staging, chunkSize, startLsn, checkpointLsn)
   }
   try {
-    await feedSource(options.source, writer, restart, options.onProgress ?? (() => {}))
+    await feedSource(options.source, () => writer, restart, options.onProgress ?? (() => {}), options.signal)
     await writer.finish()
     await fsyncDir(staging)
+    // The last point of return: from here on the run only renames and writes the manifest.
+    options.signal?.throwIfAborted()
 
     const existing = await readArtifactIfExists(manifestPath, basebackupManifestCodec, {nowMs: 0n})
     if (existing !== undefined) {
-      await keepExistingBackup(manifestPath, partsDir, existing, {timeline, bytes: writer.total, checksum: writer.snapshotCrc})
+      await keepExistingBackup(manifestPath, partsDir, existing, {timeline, bytes: writer.total, checksum: writer.snapshotCrc}, options.signal)
       await rm(staging, {recursive: true, force: true})
       return {manifest_path: manifestPath, manifest: existing, parts_dir: partsDir, reused_parts: false, replaced_parts: false, already_existed: true, snapshot_bytes: existing.snapshot_bytes, checkpoint_source: defaulted?.source ?? 'flag'}
     }
@@ -298,7 +319,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     let reused = false
     let replaced = false
     const partsExist = await stat(partsDir).then(() => true, () => false)
-    if (partsExist && (await partsMatch(partsDir, writer.chunks))) {
+    if (partsExist && (await partsMatch(partsDir, writer.chunks, options.signal))) {
       reused = true
       await rm(staging, {recursive: true, force: true})
     } else {
@@ -329,7 +350,10 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     return {manifest_path: manifestPath, manifest, parts_dir: partsDir, reused_parts: reused, replaced_parts: replaced, already_existed: false, snapshot_bytes: writer.total, checkpoint_source: defaulted?.source ?? 'flag'}
   } catch (error) {
     await writer.abort()
-    await rm(staging, {recursive: true, force: true}).catch(() => {})
+    const removed = await rm(staging, {recursive: true, force: true}).then(() => true, () => false)
+    if (options.signal?.aborted && error === options.signal.reason) {
+      throw interruption(options.signal, removed ? `removed the unfinished staging directory ${staging}; no base backup was written` : `could not remove the unfinished staging directory ${staging} (RedDB ignores it; a re-run removes it); no base backup was written`)
+    }
     throw writeFailure(dir, error)
   }
 }

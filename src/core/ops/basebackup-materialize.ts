@@ -1,7 +1,7 @@
 import {lstat} from 'node:fs/promises'
 import path from 'node:path'
 
-import {FormatError, notFound, RedreplError, refused} from '../errors.js'
+import {FormatError, interruption, notFound, RedreplError, refused} from '../errors.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {createDatabaseHead} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
@@ -98,6 +98,8 @@ export async function materializeBasebackup(
   /** Restore a backup that does not lie on the current timeline's path, with a warning. */
   force: boolean,
   onProgress: (done: bigint, total: bigint) => void = () => {},
+  /** Stops the copy at the next piece: the temp file is removed, the destination left as it was. */
+  signal?: AbortSignal,
 ): Promise<MaterializeReport> {
   const {path: manifestPath, manifest, passedOver} = await chooseBasebackup(layout, choice)
   const warnings: string[] = []
@@ -123,11 +125,14 @@ export async function materializeBasebackup(
         const flush = new FlushBehind(out)
         // Positional writes: two pieces may be on their way to the file at once.
         const head = await streamVerifiedChunks(manifestPath, manifest, async (piece, done) => {
+          signal?.throwIfAborted()
           await writeAllAt(out, piece, databaseHead.length + Number(done) - piece.length)
           flush.wrote(piece.length)
           onProgress(done, manifest.snapshot_bytes)
         })
         await flush.settle()
+        // The last point of return: what follows is the final fsync and the rename (and the marker after it).
+        signal?.throwIfAborted()
         // RedDB opens a database only when a snapshot of 4 bytes or more starts with RDST.
         if (head.length === 4 && new TextDecoder().decode(head) !== 'RDST') {
           throw new FormatError('the snapshot does not start with RDST: RedDB would not open a database made from it', manifestPath)
@@ -136,6 +141,7 @@ export async function materializeBasebackup(
       {label: 'basebackup-materialize', ifAbsent, beforeReplace, clearLeftovers: paths !== undefined},
     )
   } catch (error) {
+    if (signal?.aborted && error === signal.reason) throw interruption(signal, `removed the unfinished copy; ${target} was left as it was`)
     // Chunk reads are translated where they happen; what is left is the write of the destination.
     throw ioError('write', target, error)
   }

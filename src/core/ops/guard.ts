@@ -20,6 +20,8 @@ export interface WriteGuardOptions {
   waitMs?: number
   /** Create the layout root when it does not exist yet (a new replica's relay log); otherwise refuse (exit 6). */
   createLayout?: boolean
+  /** Ends a wait for the lock early (an interrupted run). */
+  signal?: AbortSignal
 }
 
 /**
@@ -31,7 +33,7 @@ export async function withWriteGuard<T>(options: WriteGuardOptions, work: (layou
   await assertLiveNodeGuarded(options)
   const layout = options.createLayout ? Layout.fromDataPath(options.dataPath) : await openLayout(options.dataPath)
   await mkdirDurable(layout.root)
-  const lock = await acquireLayoutLock(layout.lockPath, {command: options.command, wait: options.waitMs})
+  const lock = await acquireLayoutLock(layout.lockPath, {command: options.command, wait: options.waitMs, signal: options.signal})
   try {
     return await work(layout)
   } finally {

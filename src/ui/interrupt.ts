@@ -1,0 +1,69 @@
+import {InterruptedError, STOP_SIGNALS, type StopSignal} from '../core/errors.js'
+
+/**
+ * SIGINT (Ctrl-C) and SIGTERM during a command. Installing a listener
+ * replaces Node's default of dying on the spot, so a command listens only
+ * when it asks to, in one of two modes:
+ *
+ * - 'clean-up' (writers): the first signal aborts `signal`; the operation
+ *   stops at its next piece, removes its own staging and temp files and
+ *   ends the run with an InterruptedError. A second signal ends the process
+ *   at once: every multi-file write is ordered to survive a crash at any
+ *   instant, so stopping mid-clean-up only leaves leftovers RedDB ignores.
+ * - 'exit' (readers): the first signal ends the process at once; there is
+ *   nothing to undo.
+ *
+ * Either way listeners of `signal` run first (the spinner stops, so the
+ * cursor is back) and the process ends by the signal itself, as the shell
+ * expects of an interrupted program (status 128 + signo, and `for` loops
+ * in scripts stop too).
+ */
+
+export type InterruptMode = 'clean-up' | 'exit'
+
+export interface Interrupts {
+  /** Aborted at the first SIGINT or SIGTERM, with an InterruptedError as its reason. */
+  readonly signal: AbortSignal
+  /** Stops listening: the signals kill the process again. */
+  dispose(): void
+}
+
+export function listenForInterrupts(mode: InterruptMode): Interrupts {
+  const controller = new AbortController()
+  const listeners = Object.keys(STOP_SIGNALS).map((name) => {
+    const signal = name as StopSignal
+    const listener = () => {
+      if (controller.signal.aborted) {
+        process.stderr.write('redrepl: interrupted again; stopping before the clean-up has finished (an unfinished staging directory or temp file may be left: RedDB ignores it)\n')
+        endBySignal(signal)
+      }
+      const reason = new InterruptedError(signal)
+      controller.abort(reason)
+      if (mode === 'exit') {
+        process.stderr.write(`redrepl: ${reason.message}\n`)
+        endBySignal(signal)
+      }
+    }
+    process.on(signal, listener)
+    return {signal, listener}
+  })
+  return {
+    signal: controller.signal,
+    dispose() {
+      for (const {signal, listener} of listeners) process.off(signal, listener)
+    },
+  }
+}
+
+/**
+ * Ends the process by `signal` with its default action. Every listener goes
+ * first, or the signal would only be delivered to them (ora's cursor
+ * restorer listens too; the spinner has already shown the cursor). Where
+ * the default action does not kill (PID 1 in a container), exits with
+ * 128 + signo instead.
+ */
+export function endBySignal(signal: StopSignal): never {
+  process.removeAllListeners(signal)
+  process.kill(process.pid, signal)
+  process.exit(128 + STOP_SIGNALS[signal])
+}
