@@ -4,10 +4,11 @@ import {test} from 'node:test'
 import {crc32} from '../../src/core/codec/crc.js'
 import {ByteWriter} from '../../src/core/codec/writer.js'
 import {FormatError} from '../../src/core/errors.js'
-import {decodeSuperblock, embeddedRdbCodec, encodeSuperblock, SNAPSHOT_OFFSET, SUPERBLOCK_BYTES, WAL_REGION_OFFSET} from '../../src/core/format/embedded-rdb.js'
+import {decodeSuperblock, embeddedRdbCodec, encodeSuperblock, GEOMETRY, SUPERBLOCK_BYTES} from '../../src/core/format/embedded-rdb.js'
 import type {EmbeddedDatabase} from '../../src/core/model.js'
 
-const NOW = {nowMs: 1700000000000n}
+const NOW = {nowMs: 1700000000000n, reddb: 'reddb-1.12' as const}
+const {snapshotOffset: SNAPSHOT_OFFSET, walRegionOffset: WAL_REGION_OFFSET} = GEOMETRY[1]
 const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.from('embedded')])
 const create = (payloads: Uint8Array[] = []) => embeddedRdbCodec.encode({snapshot, wal_payloads: payloads} as unknown as EmbeddedDatabase, NOW)
 

@@ -2,20 +2,26 @@ import {stat} from 'node:fs/promises'
 
 import {FormatError, notFound, refused, RedreplError} from '../errors.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
-import {createDatabaseHead} from '../format/embedded-rdb.js'
+import {createDatabaseHead, readersOf} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
 import {writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
 import {FlushBehind} from '../fs/flush-behind.js'
 import {readArtifact} from '../fs/read.js'
 import {writeAllAt} from '../fs/stream.js'
 import {dataPathArtifacts, Layout} from '../layout.js'
-import type {BasebackupManifest} from '../model.js'
+import type {BasebackupManifest, RdbFormat} from '../model.js'
 import {streamVerifiedChunks} from './basebackup-chunks.js'
 import {listBasebackups, readCurrentTimeline, readOldestAvailableLsn} from './node-state.js'
+import {chooseWriteFormat, type RdbFormatSource} from './rdb-format.js'
 
 export type ManifestChoice = {manifestPath: string} | {checkpointLsn: bigint} | {latest: true}
 
-export type Destination = {kind: 'file'; path: string; overwrite: boolean} | {kind: 'rebootstrap'; dataPath: string}
+/**
+ * Where the database goes, and in which format (`rdbVersion`; absent: the
+ * format of the node's data file, see chooseWriteFormat). A standalone file
+ * takes it from the data file at `dataPath`.
+ */
+export type Destination = {kind: 'file'; path: string; overwrite: boolean; dataPath: string; rdbVersion?: RdbFormat} | {kind: 'rebootstrap'; dataPath: string; rdbVersion?: RdbFormat}
 
 export interface MaterializeReport {
   manifest_path: string
@@ -23,6 +29,11 @@ export interface MaterializeReport {
   checkpoint_lsn: bigint
   timeline: bigint
   snapshot_bytes: bigint
+  /** The embedded database format written: 1 (RedDB 1.12's) or 2 (RedDB 1.23's). */
+  rdb_version: RdbFormat
+  rdb_version_source: RdbFormatSource
+  /** The RedDB releases that open the database written. */
+  read_by: string[]
   marker_path?: string
 }
 
@@ -70,11 +81,12 @@ export async function materializeBasebackup(
   if (destination.kind === 'file' && !destination.overwrite && (await stat(target).then(() => true, () => false))) {
     throw refused(`${target} exists; pass --force to replace it`)
   }
+  const written = await chooseWriteFormat(destination.dataPath, destination.rdbVersion, destination.kind === 'rebootstrap')
   try {
     await writeStreamAtomic(
       target,
       async (out) => {
-        const databaseHead = createDatabaseHead(manifest.snapshot_bytes, manifest.snapshot_checksum, nowMs)
+        const databaseHead = createDatabaseHead(written.format, manifest.snapshot_bytes, manifest.snapshot_checksum, nowMs)
         await writeAllAt(out, databaseHead, 0)
         const flush = new FlushBehind(out)
         // Positional writes: two pieces may be on their way to the file at once.
@@ -95,7 +107,16 @@ export async function materializeBasebackup(
     if (error instanceof RedreplError) throw error
     throw new RedreplError('failure', `${target}: ${(error as Error).message}`)
   }
-  const report: MaterializeReport = {manifest_path: manifestPath, destination: target, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline, snapshot_bytes: manifest.snapshot_bytes}
+  const report: MaterializeReport = {
+    manifest_path: manifestPath,
+    destination: target,
+    checkpoint_lsn: manifest.checkpoint_lsn,
+    timeline: manifest.timeline,
+    snapshot_bytes: manifest.snapshot_bytes,
+    rdb_version: written.format,
+    rdb_version_source: written.source,
+    read_by: readersOf(written.format),
+  }
   if (paths) {
     const marker = {pending_path: paths.rebootstrapPending, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline}
     await writeFileAtomic(paths.rebootstrapReady, rebootstrapMarkerCodec.encode(marker, {nowMs}), {label: 'rebootstrap-marker'})
