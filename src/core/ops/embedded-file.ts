@@ -35,6 +35,8 @@ export interface OpenedEmbeddedFile {
   file: string
   /** Whose rules it was opened by. */
   rules: RedDBRelease
+  /** Whose the file itself shows it is: 1.23's when a superblock is stored in layout 2. */
+  shownRelease: RedDBRelease
   /** 2 when the manifest in effect is version 2 (RedDB 1.23's own), else 1. */
   format: RdbFormat
   candidate: SuperblockCandidate
@@ -127,7 +129,8 @@ export async function streamEmbeddedSnapshot(
     if (!info.isFile()) throw new RedreplError('usage', `${file}: not a regular file`)
     const fileLength = BigInt(info.size)
     const head = await readHead(handle, fileLength)
-    const rules = reddb ?? releaseShownBy(head)
+    const shownRelease = releaseShownBy(head)
+    const rules = reddb ?? shownRelease
     const readRange: ReadRange = (offset, length) => {
       if (offset + BigInt(length) > fileLength) return undefined
       const bytes = new Uint8Array(length)
@@ -154,6 +157,7 @@ export async function streamEmbeddedSnapshot(
       const opened: OpenedEmbeddedFile = {
         file,
         rules,
+        shownRelease,
         format: candidate.manifest.version === 2 ? 2 : 1,
         candidate,
         snapshotBytes: range.bytes,

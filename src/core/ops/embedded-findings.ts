@@ -11,7 +11,7 @@ export function databaseFindings(opened: OpenedEmbeddedFile, displayPath: string
   const findings: Finding[] = []
   if (opened.format === 1) {
     // A layout-2 superblock is invisible to 1.12, which then opens an older state (§9.2, last paragraph).
-    const for112 = opened.rules === 'reddb-1.23' ? 'RedDB 1.23 has written to it, so RedDB 1.12 would open an older state' : 'RedDB 1.12 and 1.23 both open it'
+    const for112 = opened.shownRelease === 'reddb-1.23' ? 'RedDB 1.23 has written to it, so RedDB 1.12 would open an older state' : 'RedDB 1.12 and 1.23 both open it'
     findings.push(
       finding(
         'rdb.version-1-under-1-23',
