@@ -57,7 +57,7 @@ export default class Demo extends RedreplCommand {
     await step('The primary is lost. Promote the replica RedDB would choose, once.', ['timeline', 'promote', '--auto', '--expect-timeline', '1'])
     await step('A re-run of the runbook must not fork twice: it is refused.', ['timeline', 'promote', '--auto', '--expect-timeline', '1'], true)
     await step('How does the old primary (timeline 1, flushed up to its WAL head) rejoin?', ['rejoin', 'plan', '--node-timeline', '1', '--node-flushed-lsn', String(sample.walHead)])
-    await step('replica-c lost its slot (WAL removed): stage a rebuild from the base backup; it swaps in at its next start.', [
+    await step('replica-c lost its slot and its database: stage a rebuild from the base backup in the format its RedDB (1.12 here) writes; it swaps in at its next start.', [
       'basebackup',
       'materialize',
       '--manifest',
@@ -65,6 +65,8 @@ export default class Demo extends RedreplCommand {
       '--data-path',
       rebuilt,
       '--rebootstrap',
+      '--rdb-version',
+      '1',
     ])
     await step('Finally, check every file of the layout.', ['layout', 'verify'])
     await this.emit({dir, data_path: data, steps}, () => this.say(`\n${paint.green('Runbook complete.')} The files are in ${dir}`))
