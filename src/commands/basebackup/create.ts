@@ -10,7 +10,7 @@ import {startProgress} from '../../ui/progress.js'
 
 export default class BasebackupCreate extends RedreplCommand {
   static override summary = 'Take a chunked base backup of a snapshot (like pg_basebackup).'
-  static override description = `Writes base-{start}-{checkpoint}.redbase and its .redbase.parts/ chunk files into the current timeline's basebackup/ directory, exactly as RedDB writes them. The snapshot comes out of an embedded .rdb database (--from, typically the node's own data file; its snapshot is verified against its CRC) or as raw bytes (--snapshot FILE, or - for stdin).
+  static override description = `Writes base-{start}-{checkpoint}.redbase and its .redbase.parts/ chunk files into the current timeline's basebackup/ directory, exactly as RedDB writes them. The snapshot comes out of an embedded .rdb database (--from, typically the node's own data file, in either format: opened by RedDB 1.23's rules when a superblock is stored in layout 2, else by RedDB 1.12's; its snapshot is verified against its CRC) or as raw bytes (--snapshot FILE, or - for stdin).
 
 Streams: memory stays bounded whatever the snapshot size; progress (bytes, rate, ETA) is shown on a terminal only. Chunks are written into a staging directory that is renamed into place before the manifest is written, so a crash leaves either no backup or a complete one. Re-running with the same inputs reuses the parts already there; parts that do not match and have no manifest are replaced.
 
