@@ -26,9 +26,6 @@ export const RELEASES: Readonly<Record<RedDBRelease, {label: string; writes: Rdb
   'reddb-1.23': {label: 'RedDB 1.23', writes: 2, reads: [1, 2]},
 }
 
-/** The release whose own databases are in a format: format 2 is only ever 1.23's. */
-export const RELEASE_OF_FORMAT: Readonly<Record<RdbFormat, RedDBRelease>> = {1: 'reddb-1.12', 2: 'reddb-1.23'}
-
 /** The releases that open a format, for people: "RedDB 1.12, RedDB 1.23". */
 export const readersOf = (format: RdbFormat): string[] =>
   Object.values(RELEASES)
