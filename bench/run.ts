@@ -113,7 +113,7 @@ function snapshotBench(dir: string): void {
   crc = crc32(first)
   for (let b = 1; b < blocks; b++) crc = crc32(block, crc)
   const fd = openSync(data, 'w')
-  writeSync(fd, createDatabaseHead(BigInt(SNAPSHOT_MIB) * 1024n * 1024n, crc, 1700000000000n))
+  writeSync(fd, createDatabaseHead(1, BigInt(SNAPSHOT_MIB) * 1024n * 1024n, crc, 1700000000000n))
   writeSync(fd, first)
   for (let b = 1; b < blocks; b++) writeSync(fd, block)
   closeSync(fd)

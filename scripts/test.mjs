@@ -1,5 +1,7 @@
 // npm test: every unit, conformance, property and end-to-end test file under
-// node's test runner, then the conformance runner over the shared fixtures.
+// node's test runner, then the conformance runner over every fixture set: one
+// per RedDB release served (1.12 and 1.23). REDREPL_FIXTURES=DIR[:DIR…] runs
+// the conformance runner over those sets instead (the test files use the first).
 import {spawnSync} from 'node:child_process'
 import {existsSync, readdirSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
@@ -24,9 +26,11 @@ const tests = spawnSync(process.execPath, ['--test', `--test-concurrency=${concu
   cwd: root,
   stdio: 'inherit',
 })
-const fixtures = process.env.REDREPL_FIXTURES ?? `${root}../shared/fixtures/v1.12.0`
-const conformance = spawnSync(process.execPath, [`${root}dist/test/conformance/run.js`, '--fixtures', fixtures], {
-  cwd: root,
-  stdio: 'inherit',
-})
-process.exit(tests.status === 0 && conformance.status === 0 ? 0 : 1)
+const sets = process.env.REDREPL_FIXTURES?.split(':').filter(Boolean) ?? ['v1.12.0', 'v1.23.2'].map((version) => `${root}../shared/fixtures/${version}`)
+let conformanceOk = true
+for (const fixtures of sets) {
+  console.log(`conformance over ${fixtures}`)
+  const run = spawnSync(process.execPath, [`${root}dist/test/conformance/run.js`, '--fixtures', fixtures], {cwd: root, stdio: 'inherit'})
+  conformanceOk &&= run.status === 0
+}
+process.exit(tests.status === 0 && conformanceOk ? 0 : 1)

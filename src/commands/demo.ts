@@ -58,14 +58,14 @@ export default class Demo extends RedreplCommand {
     await step('The primary is lost. Promote the replica RedDB would choose, once.', ['timeline', 'promote', '--auto', '--expect-timeline', '1'])
     await step('A re-run of the runbook must not fork twice: it is refused.', ['timeline', 'promote', '--auto', '--expect-timeline', '1'], true)
     await step('How does the old primary (timeline 1, flushed up to its WAL head) rejoin?', ['rejoin', 'plan', '--node-timeline', '1', '--node-flushed-lsn', String(sample.walHead)])
-    const rebuild = (manifest: string) => ['basebackup', 'materialize', '--manifest', manifest, '--data-path', rebuilt, '--rebootstrap']
+    const rebuild = (manifest: string) => ['basebackup', 'materialize', '--manifest', manifest, '--data-path', rebuilt, '--rebootstrap', '--rdb-version', '1']
     await step(
       'replica-c lost its slot (WAL removed) and must be rebuilt. The backup taken before the failover holds writes past the fork, which timeline 2 never saw: it is refused.',
       rebuild(backupOf(1, sample.walHead)),
       true,
     )
     await step('Take a fresh base backup on the new timeline (its checkpoint: the fork LSN, as timeline 2 has no WAL yet).', ['basebackup', 'create', '--from', data, '--chunk-size', '64KiB'])
-    await step('Stage replica-c\'s rebuild from it; the node swaps it in at its next start.', rebuild(backupOf(2, sample.autoForkLsn)))
+    await step('Stage replica-c\'s rebuild from it, in the format its RedDB (1.12 here) writes; the node swaps it in at its next start.', rebuild(backupOf(2, sample.autoForkLsn)))
     await step('Finally, check every file of the layout.', ['layout', 'verify'])
     await this.emit({dir, data_path: data, steps}, () => this.say(`\n${paint.green('Runbook complete.')} The files are in ${dir}`))
   }

@@ -30,6 +30,9 @@ export const FINDINGS = {
   'slot.catalog-timeline': {severity: 'note', summary: 'a slot catalog on timeline 1 under a later timeline, as RedDB 1.12 writes it after a failover (its retention then never prunes)'},
   'rebootstrap.pending-path': {severity: 'error', summary: 'the ready marker names another pending database than the data path derives'},
   'rebootstrap.pending-missing': {severity: 'error', summary: 'the ready marker names a pending database that does not exist'},
+  'rdb.version-1-under-1-23': {severity: 'note', summary: 'a format-1 embedded database: RedDB 1.23.2 reads it but wrecks it if it checkpoints it in place'},
+  'rdb.refused-by-1-23': {severity: 'warning', summary: 'an embedded database only RedDB 1.12 opens (its manifest fallback or WAL bounds): RedDB 1.23 refuses it'},
+  'rdb.versions-differ': {severity: 'note', summary: 'the data file and the rebootstrap pending database are of different formats'},
   'wal.name-mismatch': {severity: 'error', summary: 'a WAL segment header disagrees with its file name or directory'},
   // Threshold findings of `check`: the severity given is the warning level; past the critical threshold it is an error.
   'slot.lag': {severity: 'warning', summary: 'a slot lags the WAL head by more LSNs than the threshold'},

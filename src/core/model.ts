@@ -101,7 +101,15 @@ export interface RebootstrapMarker {
   timeline: bigint
 }
 
+/** Whose rules an embedded database is opened and written by (format.md §9.1 for 1.12, §9.2 for 1.23). */
+export type RedDBRelease = 'reddb-1.12' | 'reddb-1.23'
+
+/** The embedded database format: 1 as RedDB 1.12 writes it, 2 as RedDB 1.23 does. */
+export type RdbFormat = 1 | 2
+
 export interface EmbeddedSuperblock {
+  /** The superblock's own version field: which of the two layouts it is stored in (§9.2). */
+  layout: 1 | 2
   copy_index: number
   generation: bigint
   format_version: number
@@ -111,6 +119,8 @@ export interface EmbeddedSuperblock {
   wal_region_offset: bigint
   wal_region_bytes: bigint
   wal_recovery_boundary: bigint
+  /** Layout 2's own field; for layout 1, boundary − region offset (0 when negative). */
+  wal_live_bytes: bigint
   snapshot_offset: bigint
   snapshot_bytes: bigint
   snapshot_checksum: number
@@ -123,6 +133,7 @@ export interface EmbeddedManifest {
   wal_region_offset: bigint
   wal_region_bytes: bigint
   wal_recovery_boundary: bigint
+  wal_live_bytes: bigint
   snapshot_offset: bigint
   snapshot_bytes: bigint
   snapshot_checksum: number
@@ -131,6 +142,8 @@ export interface EmbeddedManifest {
 }
 
 export interface EmbeddedDatabase {
+  /** The rules it was opened by; 1.12's JSON model has no `wal_live_bytes`. */
+  rules: RedDBRelease
   selected_superblock: EmbeddedSuperblock
   manifest: EmbeddedManifest
   /** null when the snapshot is empty. */

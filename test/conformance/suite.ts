@@ -12,7 +12,8 @@ import {promoteHistory, selectPromotionCandidate} from '../../src/core/plan/prom
 import {planRejoin} from '../../src/core/plan/rejoin.js'
 import {planRetention} from '../../src/core/plan/retention.js'
 import {Layout} from '../../src/core/layout.js'
-import type {BasebackupManifest, ReplicaAck, SlotCatalog, TimelineHistory} from '../../src/core/model.js'
+import type {BasebackupManifest, RedDBRelease, ReplicaAck, SlotCatalog, TimelineHistory} from '../../src/core/model.js'
+import type {CodecContext} from '../../src/core/format/artifact.js'
 
 /**
  * The conformance suite over any directory shaped like the golden fixtures:
@@ -25,7 +26,20 @@ export interface CaseResult {
   failure?: string
 }
 
-const NOW = {nowMs: 1700000000000n}
+const NOW_MS = 1700000000000n
+
+/**
+ * The RedDB release that made a fixture set, from MANIFEST.json's
+ * `produced_by` ("RedDB reddb-file 1.23.2 (…)"): an embedded database is
+ * read and written by that release's rules (format.md §9).
+ */
+export function releaseOfFixtureSet(root: string): RedDBRelease {
+  const manifest = obj(readJson(path.join(root, 'MANIFEST.json')))
+  const produced = /reddb-file (\d+)\.(\d+)\./.exec(String(manifest.produced_by))
+  const release = produced && `reddb-${produced[1]}.${produced[2]}`
+  if (release !== 'reddb-1.12' && release !== 'reddb-1.23') throw new Error(`${root}: MANIFEST.json's produced_by ${JSON.stringify(manifest.produced_by)} names no RedDB release redrepl serves`)
+  return release
+}
 const CRASH_TIME_LIMIT_MS = 2000
 
 const EXTENSIONS: Record<ArtifactKind, string> = {
@@ -59,7 +73,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): string | undefined {
   return undefined
 }
 
-function validCases(root: string): CaseResult[] {
+function validCases(root: string, context: CodecContext): CaseResult[] {
   const results: CaseResult[] = []
   for (const kind of subdirs(path.join(root, 'valid'))) {
     if (!isArtifactKind(kind)) {
@@ -76,11 +90,11 @@ function validCases(root: string): CaseResult[] {
         attempt(`valid/${kind}/${base}`, () => {
           const bytes = new Uint8Array(readFileSync(path.join(dir, file)))
           const expected = readJson(path.join(dir, `${base}.json`))
-          const decoded = canonical(codec.toJson(codec.decode(bytes, NOW)))
+          const decoded = canonical(codec.toJson(codec.decode(bytes, context)))
           if (decoded !== canonical(expected)) return `decoded JSON differs:\n  got      ${shorten(decoded)}\n  expected ${shorten(canonical(expected))}`
           const reencodedFile = path.join(dir, `${base}.reencoded${ext}`)
           const target = existsSync(reencodedFile) ? new Uint8Array(readFileSync(reencodedFile)) : bytes
-          const difference = sameBytes(codec.encode(codec.fromJson(expected), NOW), target)
+          const difference = sameBytes(codec.encode(codec.fromJson(expected), context), target)
           return difference && `re-encoded bytes differ from ${path.basename(existsSync(reencodedFile) ? reencodedFile : file)}: ${difference}`
         }),
       )
@@ -89,7 +103,7 @@ function validCases(root: string): CaseResult[] {
   return results
 }
 
-function rejectedCases(root: string, category: 'invalid' | 'crashes'): CaseResult[] {
+function rejectedCases(root: string, category: 'invalid' | 'crashes', context: CodecContext): CaseResult[] {
   const results: CaseResult[] = []
   for (const kind of subdirs(path.join(root, category))) {
     if (!isArtifactKind(kind)) {
@@ -105,7 +119,7 @@ function rejectedCases(root: string, category: 'invalid' | 'crashes'): CaseResul
           const bytes = new Uint8Array(readFileSync(path.join(dir, file)))
           const started = performance.now()
           try {
-            CODECS[kind].decode(bytes, NOW)
+            CODECS[kind].decode(bytes, context)
           } catch (error) {
             if (!(error instanceof FormatError)) return `rejected with ${(error as Error).name} instead of a FormatError: ${(error as Error).message}`
             const elapsed = performance.now() - started
@@ -258,14 +272,15 @@ function decisionCases(root: string): CaseResult[] {
 
 // --- layouts -----------------------------------------------------------------
 
-async function layoutCases(root: string): Promise<CaseResult[]> {
+async function layoutCases(root: string, context: CodecContext): Promise<CaseResult[]> {
   const dir = path.join(root, 'layouts')
   if (!existsSync(dir)) return []
   const results: CaseResult[] = []
   for (const file of readdirSync(dir).filter((name) => name.endsWith('.expected.json')).sort()) {
     const name = file.slice(0, -'.expected.json'.length)
     const expected = obj(readJson(path.join(dir, file)))
-    const layout = Layout.fromDataPath(path.join(dir, name, String(expected.data_path)))
+    const dataPath = path.join(dir, name, String(expected.data_path))
+    const layout = Layout.fromDataPath(dataPath)
     const label = `layouts/${name}`
     try {
       const timeline = await readCurrentTimeline(layout)
@@ -279,12 +294,21 @@ async function layoutCases(root: string): Promise<CaseResult[]> {
             const kind = String(entry.kind) as ArtifactKind
             let error: string | null = null
             try {
-              CODECS[kind].decode(new Uint8Array(readFileSync(path.join(layout.root, String(entry.path)))), NOW)
+              CODECS[kind].decode(new Uint8Array(readFileSync(path.join(layout.root, String(entry.path)))), context)
             } catch (caught) {
               error = (caught as Error).message
             }
             const ok = error === null
             return ok === entry.ok ? undefined : ok ? 'decoded, but RedDB rejects it' : `rejected: ${error}`
+          }),
+        )
+      }
+      if (existsSync(dataPath)) {
+        // The node's own database, written by the release that made the set (§9).
+        results.push(
+          attempt(`${label}/data-file`, () => {
+            CODECS['embedded-rdb'].decode(new Uint8Array(readFileSync(dataPath)), context)
+            return undefined
           }),
         )
       }
@@ -339,5 +363,11 @@ function shorten(text: string): string {
 }
 
 export async function runConformance(root: string): Promise<CaseResult[]> {
-  return [...validCases(root), ...rejectedCases(root, 'invalid'), ...rejectedCases(root, 'crashes'), ...decisionCases(root), ...(await layoutCases(root))]
+  let context: CodecContext
+  try {
+    context = {nowMs: NOW_MS, reddb: releaseOfFixtureSet(root)}
+  } catch (error) {
+    return [{name: 'MANIFEST.json', failure: (error as Error).message}]
+  }
+  return [...validCases(root, context), ...rejectedCases(root, 'invalid', context), ...rejectedCases(root, 'crashes', context), ...decisionCases(root), ...(await layoutCases(root, context))]
 }

@@ -5,7 +5,7 @@ import path from 'node:path'
 import {test} from 'node:test'
 
 import {crc32} from '../../src/core/codec/crc.js'
-import {createDatabaseHead, encodeSuperblock, SNAPSHOT_OFFSET, SUPERBLOCK_BYTES, WAL_REGION_BYTES, WAL_REGION_OFFSET} from '../../src/core/format/embedded-rdb.js'
+import {createDatabaseHead, encodeSuperblock, GEOMETRY, SUPERBLOCK_BYTES} from '../../src/core/format/embedded-rdb.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
@@ -17,19 +17,22 @@ test('create falls back to the older superblock when the newer one\'s snapshot f
   const data = path.join(dir, 'data.rdb')
   mkdirSync(path.join(dir, 'data.primary-replica'))
   const snapshot = Buffer.concat([Buffer.from('RDST'), randomBytes(3 * 1024 * 1024)])
-  const file = Buffer.concat([createDatabaseHead(BigInt(snapshot.length), crc32(snapshot), NOW_MS), snapshot])
+  const file = Buffer.concat([createDatabaseHead(1, BigInt(snapshot.length), crc32(snapshot), NOW_MS), snapshot])
   // Generation 2 (tried first) claims the same bytes with another CRC, as a torn write would leave it; no manifest of its own.
+  const {walRegionOffset, walRegionBytes, snapshotOffset} = GEOMETRY[1]
   const newer = encodeSuperblock({
+    layout: 1,
     copy_index: 1,
     generation: 2n,
     format_version: 1,
     manifest_offset: 0n,
     manifest_len: 0n,
     manifest_checksum: 0,
-    wal_region_offset: BigInt(WAL_REGION_OFFSET),
-    wal_region_bytes: BigInt(WAL_REGION_BYTES),
-    wal_recovery_boundary: BigInt(WAL_REGION_OFFSET),
-    snapshot_offset: BigInt(SNAPSHOT_OFFSET),
+    wal_region_offset: BigInt(walRegionOffset),
+    wal_region_bytes: BigInt(walRegionBytes),
+    wal_recovery_boundary: BigInt(walRegionOffset),
+    wal_live_bytes: 0n,
+    snapshot_offset: BigInt(snapshotOffset),
     snapshot_bytes: BigInt(snapshot.length),
     snapshot_checksum: (crc32(snapshot) ^ 1) >>> 0,
   })

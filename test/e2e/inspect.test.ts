@@ -4,7 +4,8 @@ import path from 'node:path'
 import {test} from 'node:test'
 
 import {parseJson, stringifyJson} from '../../src/core/codec/json.js'
-import {fixturePath, listFixtures} from '../support/fixtures.js'
+import {releaseOfFixtureSet} from '../conformance/suite.js'
+import {fixturePath, fixturesDir, listFixtures} from '../support/fixtures.js'
 import {runCli, tempDir} from '../support/cli.js'
 
 const JSON_EXTENSIONS = ['.logical.slots.json', '.rebootstrap.ready']
@@ -19,6 +20,10 @@ function artifacts(category: string): Array<{kind: string; file: string}> {
   )
 }
 
+/** Databases are opened by the rules of the RedDB that made the set (a format-1 file does not show which). */
+const reddbFlag = ['--reddb', releaseOfFixtureSet(fixturesDir).slice('reddb-'.length)]
+const rulesFor = (file: string) => (file.endsWith('.rdb') ? reddbFlag : [])
+
 /** Runs tasks a few at a time: each is a separate CLI process. */
 async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run))
@@ -28,7 +33,7 @@ test('inspect --json prints exactly the canonical model of every valid fixture',
   const cases = artifacts('valid')
   assert.ok(cases.length > 50)
   await inBatches(cases, 4, async ({file}) => {
-    const result = await runCli(['inspect', '--json', file])
+    const result = await runCli(['inspect', '--json', ...rulesFor(file), file])
     assert.equal(result.exitCode, 0, `${file}: ${result.stderr}`)
     const base = path.basename(file).replace(/(\.logical\.slots\.json|\.rebootstrap\.ready|\.[a-z]+)$/, '')
     const expected = stringifyJson(parseJson(readFileSync(path.join(path.dirname(file), `${base}.json`), 'utf8')))
@@ -41,7 +46,7 @@ test('inspect rejects every invalid and crash fixture with one line and exit 3',
   const cases = [...artifacts('invalid'), ...artifacts('crashes')]
   assert.ok(cases.length > 50)
   await inBatches(cases, 4, async ({kind, file}) => {
-    for (const args of [['inspect', file], ['inspect', '--json', '--kind', kind, file]]) {
+    for (const args of [['inspect', ...rulesFor(file), file], ['inspect', '--json', ...rulesFor(file), '--kind', kind, file]]) {
       const result = await runCli(args)
       assert.equal(result.exitCode, 3, `${file}: ${result.stderr}`)
       assert.equal(result.stdout, '')

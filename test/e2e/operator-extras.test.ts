@@ -92,7 +92,7 @@ test('inspect of a database over 256 MiB: header shown, snapshot checked by stre
   for (let left = size - 4; left > 0; left -= zeros.length) crc = crc32(zeros.subarray(0, Math.min(left, zeros.length)), crc)
   const file = path.join(await scratch.dir(), 'big.rdb')
   const fd = openSync(file, 'w')
-  const head = createDatabaseHead(BigInt(size), crc, 1700000000000n)
+  const head = createDatabaseHead(1, BigInt(size), crc, 1700000000000n)
   writeSync(fd, head)
   writeSync(fd, Buffer.from('RDST'))
   ftruncateSync(fd, head.length + size)

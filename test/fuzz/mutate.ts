@@ -1,10 +1,12 @@
-import {readdirSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
+import path from 'node:path'
 
 import {crc32} from '../../src/core/codec/crc.js'
 import {FormatError} from '../../src/core/errors.js'
 import type {ArtifactKind} from '../../src/core/format/artifact.js'
 import {ARTIFACT_KINDS, CODECS} from '../../src/core/format/registry.js'
-import {fixturePath, NOW_MS, readFixture} from '../support/fixtures.js'
+import {fixturePath, fixturesDir123, NOW_MS} from '../support/fixtures.js'
+import type {RedDBRelease} from '../../src/core/model.js'
 
 /**
  * Mutation fuzzing of every decoder over the valid fixtures: bit flips,
@@ -31,10 +33,22 @@ export function random(seed: number): () => number {
   }
 }
 
+/** Valid fixtures of a kind; embedded databases of both formats (RedDB 1.23's set has format 2). */
 function seeds(kind: ArtifactKind): Uint8Array[] {
-  return readdirSync(fixturePath('valid', kind))
-    .filter((name) => (!name.endsWith('.json') || name.endsWith('.logical.slots.json')) && !name.includes('.reencoded.'))
-    .map((name) => readFixture('valid', kind, name))
+  const dirs = kind === 'embedded-rdb' ? [fixturePath('valid', kind), path.join(fixturesDir123, 'valid', kind)] : [fixturePath('valid', kind)]
+  return dirs.flatMap((dir) =>
+    readdirSync(dir)
+      .filter((name) => (!name.endsWith('.json') || name.endsWith('.logical.slots.json')) && !name.includes('.reencoded.'))
+      .map((name) => new Uint8Array(readFileSync(path.join(dir, name)))),
+  )
+}
+
+/** Embedded databases are opened by each release's rules in turn, and by what the file shows. */
+const RULES: ReadonlyArray<RedDBRelease | undefined> = [undefined, 'reddb-1.12', 'reddb-1.23']
+
+/** Both superblock copies with a correct CRC again, so a mutation reaches the manifest, snapshot and WAL rules. */
+function resealSuperblocks(file: Uint8Array): void {
+  for (const start of [0, 4096]) if (file.length >= start + 4096) new DataView(file.buffer, file.byteOffset).setUint32(start + 4092, crc32(file.subarray(start, start + 4092)), true)
 }
 
 export function mutate(seed: Uint8Array, rand: () => number, sealed: boolean): Uint8Array {
@@ -85,10 +99,11 @@ export function fuzzKind(kind: ArtifactKind, iterations: number, seed: number): 
   const heapBefore = process.memoryUsage().heapUsed
   for (let i = 0; i < iterations; i++) {
     const input = mutate(pool[Math.floor(rand() * pool.length)], rand, SEALED.has(kind))
+    if (kind === 'embedded-rdb' && rand() < 0.8) resealSuperblocks(input)
     const started = performance.now()
     result.runs++
     try {
-      codec.decode(input, {nowMs: NOW_MS})
+      codec.decode(input, {nowMs: NOW_MS, reddb: RULES[i % RULES.length]})
       result.decoded++
     } catch (error) {
       if (!(error instanceof FormatError)) result.failures.push(`${kind} #${i} (seed ${seed}): ${(error as Error).name}: ${(error as Error).message}`)

@@ -1,12 +1,14 @@
 import fc from 'fast-check'
 import assert from 'node:assert/strict'
-import {readdirSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
+import path from 'node:path'
 import {test} from 'node:test'
 
 import {crc32} from '../../src/core/codec/crc.js'
 import {compareUtf8, stringifyJson} from '../../src/core/codec/json.js'
 import {FormatError} from '../../src/core/errors.js'
 import type {ArtifactKind} from '../../src/core/format/artifact.js'
+import {decodeSuperblock, encodeSuperblock, GEOMETRY, walFramesOf} from '../../src/core/format/embedded-rdb.js'
 import {CODECS} from '../../src/core/format/registry.js'
 import {basebackupChunkRelativePath, basebackupSnapshotName} from '../../src/core/layout.js'
 import type {
@@ -20,7 +22,7 @@ import type {
   TimelineHistory,
   WalSegment,
 } from '../../src/core/model.js'
-import {fixturePath, readFixture} from '../support/fixtures.js'
+import {fixturePath, fixturesDir123} from '../support/fixtures.js'
 
 const NOW = {nowMs: 1700000000000n}
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 150)
@@ -145,9 +147,11 @@ const basebackup: fc.Arbitrary<BasebackupManifest> = fc
 
 const marker: fc.Arbitrary<RebootstrapMarker> = fc.record({pending_path: fc.string({maxLength: 40}), checkpoint_lsn: u64(), timeline: u64()})
 
-const embedded: fc.Arbitrary<EmbeddedDatabase> = fc.tuple(bytes(200), fc.array(bytes(100), {maxLength: 5})).map(([tail, payloads]) => {
+/** Databases of both formats: each release creates its own, and the file shows which it is. */
+const embedded: fc.Arbitrary<EmbeddedDatabase> = fc.tuple(bytes(200), fc.array(bytes(100), {maxLength: 5}), fc.constantFrom('reddb-1.12' as const, 'reddb-1.23' as const)).map(([tail, payloads, reddb]) => {
   const snapshot = Uint8Array.from([...new TextEncoder().encode('RDST'), ...tail])
-  return CODECS['embedded-rdb'].decode(CODECS['embedded-rdb'].encode({snapshot, wal_payloads: payloads} as unknown as EmbeddedDatabase, NOW), NOW)
+  const context = {...NOW, reddb}
+  return CODECS['embedded-rdb'].decode(CODECS['embedded-rdb'].encode({snapshot, wal_payloads: payloads} as unknown as EmbeddedDatabase, context), context)
 })
 
 const ARBITRARIES: Record<ArtifactKind, fc.Arbitrary<unknown>> = {
@@ -177,12 +181,15 @@ for (const [kind, arbitrary] of Object.entries(ARBITRARIES) as Array<[ArtifactKi
   })
 }
 
-/** Valid fixture files per kind, the seeds for mutation. */
+/** Valid fixture files per kind, the seeds for mutation; embedded databases of both formats. */
 function seeds(kind: ArtifactKind): Uint8Array[] {
-  return readdirSync(fixturePath('valid', kind))
-    .filter((name) => !name.endsWith('.json') || name.endsWith('.logical.slots.json'))
-    .filter((name) => !name.includes('.reencoded.'))
-    .map((name) => readFixture('valid', kind, name))
+  const dirs = kind === 'embedded-rdb' ? [fixturePath('valid', kind), path.join(fixturesDir123, 'valid', kind)] : [fixturePath('valid', kind)]
+  return dirs.flatMap((dir) =>
+    readdirSync(dir)
+      .filter((name) => !name.endsWith('.json') || name.endsWith('.logical.slots.json'))
+      .filter((name) => !name.includes('.reencoded.'))
+      .map((name) => new Uint8Array(readFileSync(path.join(dir, name)))),
+  )
 }
 
 const SEALED: ReadonlySet<ArtifactKind> = new Set(['timeline-history', 'slot-catalog', 'wal-segment', 'basebackup-manifest', 'relay-segment', 'relay-manifest'])
@@ -217,15 +224,42 @@ function mutate(seed: Uint8Array, {edits, reseal}: {edits: Array<{op: string; at
   return out
 }
 
+/** Gives both superblock copies a correct CRC again, so a mutation reaches the manifest, snapshot and WAL rules. */
+function resealSuperblocks(file: Uint8Array): void {
+  for (const start of [0, 4096]) if (file.length >= start + 4096) new DataView(file.buffer, file.byteOffset).setUint32(start + 4092, crc32(file.subarray(start, start + 4092)), true)
+}
+
+test('embedded-rdb: a circular WAL reads back in order wherever its live bytes start, split frames included', () => {
+  const R = GEOMETRY[2].walRegionOffset
+  const N = GEOMETRY[2].walRegionBytes
+  const context = {...NOW, reddb: 'reddb-1.23' as const}
+  fc.assert(
+    fc.property(fc.array(bytes(3000), {minLength: 1, maxLength: 8}), fc.nat({max: N - 1}), (payloads, start) => {
+      const snapshot = new TextEncoder().encode('RDST')
+      const file = CODECS['embedded-rdb'].encode({snapshot, wal_payloads: []} as unknown as EmbeddedDatabase, context)
+      const frames = walFramesOf(payloads)
+      for (let i = 0; i < frames.length; i++) file[R + ((start + i) % N)] = frames[i]!
+      for (const slot of [0, 1] as const) {
+        const current = decodeSuperblock(file.subarray(slot * 4096, (slot + 1) * 4096), slot)
+        file.set(encodeSuperblock({...current, wal_recovery_boundary: BigInt(R + ((start + frames.length) % N)), wal_live_bytes: BigInt(frames.length)}), slot * 4096)
+      }
+      const opened = CODECS['embedded-rdb'].decode(file, context)
+      assert.deepEqual(opened.wal_payloads.map((p: Uint8Array) => Buffer.from(p)), payloads.map((p) => Buffer.from(p)))
+    }),
+    {numRuns: RUNS},
+  )
+})
+
 for (const kind of Object.keys(ARBITRARIES) as ArtifactKind[]) {
   test(`${kind}: mutated fixtures are decoded or rejected with a FormatError, never anything else`, () => {
     const codec = CODECS[kind]
     const pool = seeds(kind)
     fc.assert(
-      fc.property(fc.nat({max: pool.length - 1}), mutation, (which, change) => {
+      fc.property(fc.nat({max: pool.length - 1}), mutation, fc.constantFrom(undefined, 'reddb-1.12' as const, 'reddb-1.23' as const), (which, change, reddb) => {
         const mutated = mutate(pool[which], change, SEALED.has(kind))
+        if (kind === 'embedded-rdb' && change.reseal) resealSuperblocks(mutated)
         try {
-          codec.decode(mutated, NOW)
+          codec.decode(mutated, {...NOW, reddb})
         } catch (error) {
           if (!(error instanceof FormatError)) throw error
           assert.ok(!error.message.includes('\n'), 'a rejection is one line')

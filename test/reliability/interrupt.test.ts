@@ -34,7 +34,7 @@ const snapshot = (() => {
   bytes.write('RDST')
   return bytes
 })()
-const databaseHead = createDatabaseHead(BigInt(snapshot.length), crc32(snapshot), NOW_MS)
+const databaseHead = createDatabaseHead(1, BigInt(snapshot.length), crc32(snapshot), NOW_MS)
 
 async function bigNode() {
   const dir = await scratch.dir('redrepl-interrupt-')

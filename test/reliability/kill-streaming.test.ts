@@ -23,7 +23,7 @@ async function bigNode(snapshot: Uint8Array) {
   const temp = {dir: await scratch.dir('redrepl-kill-')}
   const data = path.join(temp.dir, 'data.rdb')
   mkdirSync(path.join(temp.dir, 'data.primary-replica'))
-  writeFileSync(data, Buffer.concat([createDatabaseHead(BigInt(snapshot.length), crc32(snapshot), NOW_MS), snapshot]))
+  writeFileSync(data, Buffer.concat([createDatabaseHead(1, BigInt(snapshot.length), crc32(snapshot), NOW_MS), snapshot]))
   return {dir: temp.dir, data}
 }
 

@@ -6,8 +6,11 @@ import {parseJson, type JsonValue} from '../../src/core/codec/json.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 
-/** The golden fixtures: REDREPL_FIXTURES, else ../shared/fixtures/v1.12.0 beside the repo. */
-export const fixturesDir = process.env.REDREPL_FIXTURES ?? path.resolve(repoRoot, '../shared/fixtures/v1.12.0')
+/** The golden fixtures: the first set REDREPL_FIXTURES names (DIR[:DIR…]), else ../shared/fixtures/v1.12.0 beside the repo. */
+export const fixturesDir = process.env.REDREPL_FIXTURES?.split(':')[0] || path.resolve(repoRoot, '../shared/fixtures/v1.12.0')
+
+/** RedDB 1.23.2's set, whose embedded databases are format 2 (wrapped WALs, second-slot manifests). Never written to. */
+export const fixturesDir123 = path.resolve(repoRoot, '../shared/fixtures/v1.23.2')
 
 export const NOW_MS = 1700000000000n
 

@@ -1,4 +1,5 @@
 import type {JsonValue} from '../codec/json.js'
+import type {RedDBRelease} from '../model.js'
 
 export type ArtifactKind =
   | 'timeline-history'
@@ -14,6 +15,8 @@ export type ArtifactKind =
 /** Inputs some artifacts need besides their bytes (legacy slot defaults, `.rdb` created_at). */
 export interface CodecContext {
   nowMs: bigint
+  /** Whose rules an embedded database is opened and written by; absent: what the file shows (a layout-2 superblock is 1.23's). */
+  reddb?: RedDBRelease
 }
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {FormatError, interruption, notFound, RedreplError, refused} from '../errors.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
-import {createDatabaseHead} from '../format/embedded-rdb.js'
+import {createDatabaseHead, readersOf} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
 import {ioReason, removeFileDurable, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
 import {crashPoint} from '../fs/crash.js'
@@ -12,14 +12,20 @@ import {ioError} from '../fs/io-error.js'
 import {readArtifact} from '../fs/read.js'
 import {writeAllAt} from '../fs/stream.js'
 import {dataPathArtifacts, Layout, parseTimelineDirName} from '../layout.js'
-import type {BasebackupManifest, TimelineHistory} from '../model.js'
+import type {BasebackupManifest, RdbFormat, TimelineHistory} from '../model.js'
 import {compareBackupPreference, offTimelinePath} from '../plan/catchup.js'
 import {streamVerifiedChunks} from './basebackup-chunks.js'
 import {type BasebackupFile, listBasebackups, readCurrentTimeline, readHistory, readOldestAvailableLsn} from './node-state.js'
+import {chooseWriteFormat, type RdbFormatSource} from './rdb-format.js'
 
 export type ManifestChoice = {manifestPath: string} | {checkpointLsn: bigint} | {latest: true}
 
-export type Destination = {kind: 'file'; path: string; overwrite: boolean} | {kind: 'rebootstrap'; dataPath: string}
+/**
+ * Where the database goes, and in which format (`rdbVersion`; absent: the
+ * format of the node's data file, see chooseWriteFormat). A standalone file
+ * takes it from the data file at `dataPath`.
+ */
+export type Destination = {kind: 'file'; path: string; overwrite: boolean; dataPath: string; rdbVersion?: RdbFormat} | {kind: 'rebootstrap'; dataPath: string; rdbVersion?: RdbFormat}
 
 export interface MaterializeReport {
   manifest_path: string
@@ -31,6 +37,11 @@ export interface MaterializeReport {
   passed_over_same_checkpoint: string[]
   /** What --force overrode. */
   warnings: string[]
+  /** The embedded database format written: 1 (RedDB 1.12's) or 2 (RedDB 1.23's). */
+  rdb_version: RdbFormat
+  rdb_version_source: RdbFormatSource
+  /** The RedDB releases that open the database written. */
+  read_by: string[]
   marker_path?: string
 }
 
@@ -115,12 +126,13 @@ export async function materializeBasebackup(
   const ifAbsent = destination.kind === 'file' && !destination.overwrite
   // Refused early to spare a long copy; the write itself enforces it again, atomically.
   if (ifAbsent && (await lstat(target).then(() => true, () => false))) throw refused(`${target}: exists`, {hint: 'pass --force to replace it'})
+  const written = await chooseWriteFormat(destination.dataPath, destination.rdbVersion, destination.kind === 'rebootstrap')
   const beforeReplace = paths ? () => removeReadyMarker(paths.rebootstrapReady) : undefined
   try {
     await writeStreamAtomic(
       target,
       async (out) => {
-        const databaseHead = createDatabaseHead(manifest.snapshot_bytes, manifest.snapshot_checksum, nowMs)
+        const databaseHead = createDatabaseHead(written.format, manifest.snapshot_bytes, manifest.snapshot_checksum, nowMs)
         await writeAllAt(out, databaseHead, 0)
         const flush = new FlushBehind(out)
         // Positional writes: two pieces may be on their way to the file at once.
@@ -153,6 +165,9 @@ export async function materializeBasebackup(
     snapshot_bytes: manifest.snapshot_bytes,
     passed_over_same_checkpoint: passedOver,
     warnings,
+    rdb_version: written.format,
+    rdb_version_source: written.source,
+    read_by: readersOf(written.format),
   }
   if (paths) {
     const marker = {pending_path: paths.rebootstrapPending, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline}

@@ -18,7 +18,8 @@ import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
 import type {SlotCatalog} from '../model.js'
 import {dataPathArtifacts, Layout, parseTimelineDirName, parseWalSegmentName, RELAY_MANIFEST_FILE, SLOT_CATALOG_FILE} from '../layout.js'
 import {checkChunkFiles, streamVerifiedChunks} from './basebackup-chunks.js'
-import {streamEmbeddedSnapshot} from './embedded-file.js'
+import {databaseFindings} from './embedded-findings.js'
+import {releaseOfDatabaseFile, streamEmbeddedSnapshot, type OpenedEmbeddedFile} from './embedded-file.js'
 import {listDir, readLegacySlotStore} from './node-state.js'
 import {openLayout} from './open-layout.js'
 import {relaySegmentProblems} from './relay-append.js'
@@ -257,15 +258,37 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
   if (marker && marker.model.pending_path !== paths.rebootstrapPending) {
     verifier.report(paths.rebootstrapReady, 'rebootstrap.pending-path', `pending_path ${JSON.stringify(marker.model.pending_path)} is not ${JSON.stringify(paths.rebootstrapPending)}, the path RedDB derives from the data path`)
   }
+  // The node's RedDB is 1.23 when either of its databases shows it (a superblock in layout 2); both are then read by 1.23's rules.
+  // Otherwise nothing on disk tells 1.23 from 1.12, so 1.12's rules apply and a database only they open is flagged (rdb.refused-by-1-23).
+  const databases = [dataPath, paths.rebootstrapPending]
+  const shown = await Promise.all(databases.map(releaseOfDatabaseFile))
+  const release = shown.includes('reddb-1.23') ? 'reddb-1.23' : 'reddb-1.12'
+  const opened: Array<OpenedEmbeddedFile | undefined> = []
   for (const [file, required] of [[dataPath, false], [paths.rebootstrapPending, marker !== undefined]] as const) {
     const exists = await stat(file).then(() => true, (error) => !isMissing(error))
     if (!exists) {
       if (required) verifier.report(file, 'rebootstrap.pending-missing', 'the ready marker names this pending database, but it does not exist')
+      opened.push(undefined)
       continue
     }
-    if (!deep) continue
+    if (!deep) {
+      opened.push(undefined)
+      continue
+    }
     verifier.checked++
-    await verifier.attempt(file, () => streamEmbeddedSnapshot(file, () => {}, () => {}), 'embedded-rdb')
+    const database = await verifier.attempt(file, () => streamEmbeddedSnapshot(file, () => {}, () => {}, undefined, release), 'embedded-rdb')
+    opened.push(database)
+    if (database) verifier.findings.push(...databaseFindings(database, path.relative(verifier.root, file) || file))
+  }
+  const [data, pending] = opened
+  if (data && pending && data.format !== pending.format) {
+    verifier.report(
+      paths.rebootstrapPending,
+      'rdb.versions-differ',
+      `the pending database is format ${pending.format}, the data file format ${data.format}: after the swap the node runs on a format-${pending.format} database`,
+      undefined,
+      {pending_rdb_format: pending.format, data_rdb_format: data.format},
+    )
   }
   for (const name of await verifier.list(path.dirname(dataPath))) {
     if (name === path.basename(paths.rebootstrapStaging)) verifier.report(paths.rebootstrapStaging, 'leftover.staging', 'rebootstrap staging dir left behind')

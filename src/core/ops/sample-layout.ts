@@ -62,7 +62,7 @@ export async function writeSampleLayout(dir: string, nowMs: bigint): Promise<Sam
   const snapshot = new Uint8Array(256 * 1024)
   snapshot.set(new TextEncoder().encode('RDST'))
   snapshot.set(pseudoRandom(snapshot.length - 4, 7), 4)
-  await writeFileAtomic(dataPath, Buffer.concat([createDatabaseHead(BigInt(snapshot.length), crc32(snapshot), nowMs), snapshot]))
+  await writeFileAtomic(dataPath, Buffer.concat([createDatabaseHead(1, BigInt(snapshot.length), crc32(snapshot), nowMs), snapshot]))
   await writeFileAtomic(layout.historyPath, timelineHistoryCodec.encode(initialHistory(nowMs), {nowMs}))
 
   let head = 0n
