@@ -43,7 +43,9 @@ export const FINDINGS = {
   'basebackup.age': {severity: 'warning', summary: 'the newest base backup usable for catch-up is older than the threshold'},
   'basebackup.none': {severity: 'warning', summary: 'no base backup on the current timeline is usable for catch-up'},
   'wal.segment-size': {severity: 'error', summary: 'WAL segment headers do not agree on one segment size (a segment starts at index × size and holds no LSN past its end)'},
-  'wal.gap': {severity: 'warning', summary: 'WAL segments are missing between the oldest and the newest: the LSNs they cover cannot be served from WAL'},
+  // A note: RedDB's own files can skip LSNs (its golden layouts do), and the files cannot tell skipped from lost;
+  // catch-up and rejoin plans never offer WAL across a gap, and slot.behind-wal flags a slot that needs what is gone.
+  'wal.gap': {severity: 'note', summary: 'WAL segments are missing between the oldest and the newest: the LSNs they cover cannot be served from WAL'},
   'wal.retention-stalled': {severity: 'warning', summary: 'RedDB\'s retention can release no WAL segment of the current timeline until something outside the WAL changes'},
   'slot.behind-wal': {severity: 'error', summary: 'an active slot needs WAL (from its retention floor) below the oldest WAL left: its replica cannot resume from WAL'},
 } as const satisfies Record<string, FindingSpec>

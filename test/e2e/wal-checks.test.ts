@@ -120,7 +120,7 @@ test('catchup plan offers only the unbroken WAL that ends at the head, and names
   assert.deepEqual(codes(plan), ['wal.gap'])
   const human = await runCli(['catchup', 'plan', '--data-path', data, '--replica-lsn', '10'])
   assert.match(human.stdout, /^reclone: replica at 10, WAL available from 5242880 \(timeline 1\)/)
-  assert.match(human.stdout, /warning: .*wal: segment 4 is missing between segments 3 and 5 \(LSNs 4194304\.\.5242879\).*\[wal\.gap\]/)
+  assert.match(human.stdout, /note: .*wal: segment 4 is missing between segments 3 and 5 \(LSNs 4194304\.\.5242879\).*\[wal\.gap\]/)
   assert.equal(jsonOf(await runCli(['catchup', 'plan', '--data-path', data, '--replica-lsn', String(5n * MiB), '--json'])).mode, 'wal-only')
   const verify = JSON.parse((await runCli(['layout', 'verify', '--data-path', data, '--json'])).stdout)
   assert.deepEqual(verify.findings.map((f: {code: string}) => f.code), ['wal.gap'])

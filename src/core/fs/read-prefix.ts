@@ -2,7 +2,7 @@
  * Reads at most the first bytes of a file: enough for a fixed header, and
  * never more whatever size the file has.
  */
-import {closeSync, openSync, readSync} from 'node:fs'
+import {closeSync, constants, fstatSync, openSync, readSync} from 'node:fs'
 
 import {RedreplError} from '../errors.js'
 
@@ -15,7 +15,9 @@ import {RedreplError} from '../errors.js'
 export function readFilePrefix(file: string, maxBytes: number): Uint8Array | undefined {
   let fd: number | undefined
   try {
-    fd = openSync(file, 'r')
+    // Non-blocking, so a FIFO put where a segment belongs cannot hang the open; then regular files only.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
+    if (!fstatSync(fd).isFile()) throw new RedreplError('corrupt', `${file}: not a regular file`, {code: 'artifact.not-regular'})
     const buffer = new Uint8Array(maxBytes)
     let filled = 0
     while (filled < maxBytes) {
@@ -25,6 +27,7 @@ export function readFilePrefix(file: string, maxBytes: number): Uint8Array | und
     }
     return buffer.subarray(0, filled)
   } catch (error) {
+    if (error instanceof RedreplError) throw error
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new RedreplError('failure', `${file}: cannot read: ${(error as Error).message}`)
   } finally {

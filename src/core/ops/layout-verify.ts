@@ -207,9 +207,9 @@ async function verifyWalShape(verifier: Verifier, layout: Layout, timeline: bigi
   const stall = damagedCatalog ? null : stallFinding(layout, state, catalog, {keepUntilReplicasAck: true})
   if (stall) verifier.findings.push(stall)
   const legacyPath = dataPathArtifacts(dataPath).legacySlotStore
-  // A damaged legacy store is reported where it is decoded.
+  // A damaged or unreadable legacy store is reported where it is decoded.
   const legacy = await readLegacySlotStore(dataPath, nowMs).catch((error: unknown) => {
-    if (error instanceof FormatError) return null
+    if (error instanceof RedreplError) return null
     throw error
   })
   const slots = [
