@@ -54,7 +54,8 @@ class Verifier {
   }
 }
 
-const isTemporary = (name: string) => name.endsWith('.tmp') || /\.tmp-\d+-\d+$/.test(name)
+/** A temp file of an interrupted atomic write (RedDB's `X.tmp`, or a `.tmp-<pid>-<nanos>` staging name). */
+export const isTemporary = (name: string) => name.endsWith('.tmp') || /\.tmp-\d+-\d+$/.test(name)
 
 async function verifyWal(verifier: Verifier, dir: string, timeline: bigint): Promise<void> {
   for (const name of (await listDir(dir)).sort()) {
