@@ -10,7 +10,7 @@ import {readArtifact} from '../fs/read.js'
 import {writeAllAt} from '../fs/stream.js'
 import {dataPathArtifacts, Layout} from '../layout.js'
 import type {BasebackupManifest} from '../model.js'
-import {streamVerifiedChunks} from './basebackup-chunks.js'
+import {streamVerifiedChunks, type ChunkSource} from './basebackup-chunks.js'
 import {listBasebackups, readCurrentTimeline, readOldestAvailableLsn} from './node-state.js'
 
 export type ManifestChoice = {manifestPath: string} | {checkpointLsn: bigint} | {latest: true}
@@ -65,6 +65,22 @@ export async function materializeBasebackup(
   onProgress: (done: bigint, total: bigint) => void = () => {},
 ): Promise<MaterializeReport> {
   const {path: manifestPath, manifest} = await chooseBasebackup(layout, choice)
+  return writeMaterialized(manifestPath, manifest, destination, nowMs, onProgress)
+}
+
+/**
+ * The writing half of materialize, for a manifest already chosen: its
+ * chunks come from `source` (the files beside it by default, or a
+ * repository), verified as they stream.
+ */
+export async function writeMaterialized(
+  manifestPath: string,
+  manifest: BasebackupManifest,
+  destination: Destination,
+  nowMs: bigint,
+  onProgress: (done: bigint, total: bigint) => void = () => {},
+  source?: ChunkSource,
+): Promise<MaterializeReport> {
   const paths = destination.kind === 'rebootstrap' ? dataPathArtifacts(destination.dataPath) : undefined
   const target = paths?.rebootstrapPending ?? (destination as {path: string}).path
   if (destination.kind === 'file' && !destination.overwrite && (await stat(target).then(() => true, () => false))) {
@@ -82,7 +98,7 @@ export async function materializeBasebackup(
           await writeAllAt(out, piece, databaseHead.length + Number(done) - piece.length)
           flush.wrote(piece.length)
           onProgress(done, manifest.snapshot_bytes)
-        })
+        }, source)
         await flush.settle()
         // RedDB opens a database only when a snapshot of 4 bytes or more starts with RDST.
         if (head.length === 4 && new TextDecoder().decode(head) !== 'RDST') {
