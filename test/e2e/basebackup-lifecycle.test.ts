@@ -99,3 +99,16 @@ test('layout clean lists leftovers, removes them only with --confirm, and never 
   const verify = jsonOf(await runCli(['layout', 'verify', '--data-path', data, '--json']))
   assert.deepEqual((verify.findings as any[]).map((f) => f.path).filter((p) => !p.includes('00000000000000000011') && !p.endsWith('relay.tmp')), [])
 })
+
+test('a crash right after delete removed the manifest leaves an orphan parts dir: a note, which layout clean removes', async () => {
+  const {data, backups} = await nodeWithBackups(5242890n)
+  const crashed = await runCli(['basebackup', 'delete', '--data-path', data, '--checkpoint-lsn', '5242882'], {env: {REDREPL_CRASH_AT: 'basebackup-delete:after-manifest'}})
+  assert.notEqual(crashed.exitCode, 0)
+  assert.ok(!existsSync(path.join(backups, name(5242882n))) && existsSync(path.join(backups, `${name(5242882n)}.parts`)))
+  const verify = jsonOf(await runCli(['layout', 'verify', '--data-path', data, '--json']))
+  assert.deepEqual([verify.ok, (verify.findings as any[]).map((f) => f.code)], [true, ['leftover.orphan-parts']])
+  const list = jsonOf(await runCli(['basebackup', 'list', '--data-path', data, '--json']))
+  assert.deepEqual((list.basebackups as any[]).map((b) => b.checkpoint_lsn), [5242890n])
+  jsonOf(await runCli(['layout', 'clean', '--data-path', data, '--confirm', '--json']))
+  assert.deepEqual(readdirSync(backups).sort(), [name(5242890n), `${name(5242890n)}.parts`])
+})

@@ -98,9 +98,10 @@ export class S3Backend implements RepoBackend {
 
   private async assertBucket(): Promise<void> {
     try {
-      await this.client.send(new this.sdk.ListObjectsV2Command({Bucket: this.settings.bucket, MaxKeys: 1}))
+      await this.client.send(new this.sdk.HeadBucketCommand({Bucket: this.settings.bucket}))
     } catch (error) {
-      throw s3Failure(error, `s3://${this.settings.bucket}`, 'list')
+      const mapped = s3Failure(error, `s3://${this.settings.bucket}`, 'stat')
+      throw mapped.kind === 'not-found' ? s3Failure({name: 'NoSuchBucket'}, `s3://${this.settings.bucket}`, 'stat') : mapped
     }
   }
 
