@@ -14,6 +14,7 @@ import type {BasebackupManifest} from '../model.js'
  * checking each chunk's path (never outside basebackup/), size and CRC, the
  * whole snapshot's CRC. Any mismatch throws a FormatError naming the file;
  * pieces are handed over only as they are read, so memory stays bounded.
+ * The chunks come from `source`: the files beside the manifest by default.
  * `onPiece` may return before it is done with a piece (a write in flight):
  * up to MAX_IN_FLIGHT pieces are, each in a buffer of its own. Returns the
  * snapshot's first (up to) 4 bytes.
@@ -22,18 +23,17 @@ export async function streamVerifiedChunks(
   manifestPath: string,
   manifest: BasebackupManifest,
   onPiece: (piece: Uint8Array, done: bigint) => Promise<void> | void = () => {},
+  source: ChunkSource = new FileChunkSource(manifestPath),
 ): Promise<Uint8Array> {
-  const files = await checkChunkFiles(manifestPath, manifest)
+  const files = await source.open(manifest)
   let snapshotCrc = 0
   let done = 0n
   const head = new Uint8Array(4)
-  // Chunk k+1 is read while chunk k is handed on, so reads and writes overlap across chunk files too.
-  const reads = new ReadAhead(files, manifest.chunks.map((chunk) => chunk.bytes))
   const inFlight: Array<Promise<void>> = []
   try {
     for (const [k, chunk] of manifest.chunks.entries()) {
       let crc = 0
-      for await (const piece of reads.pieces(k)) {
+      for await (const piece of source.pieces(k)) {
         crc = crc32(piece, crc)
         if (done < 4n) head.set(piece.subarray(0, Number(4n - done)), Number(done))
         done += BigInt(piece.length)
@@ -49,7 +49,7 @@ export async function streamVerifiedChunks(
     await Promise.all(inFlight)
   } finally {
     await Promise.allSettled(inFlight)
-    await reads.close()
+    await source.close()
   }
   if (snapshotCrc !== manifest.snapshot_checksum) {
     throw new FormatError(`snapshot checksum mismatch: stored ${hex32(manifest.snapshot_checksum)}, computed ${hex32(snapshotCrc)}`, manifestPath)
@@ -79,6 +79,41 @@ export async function checkChunkFiles(manifestPath: string, manifest: Basebackup
     files.push(file)
   }
   return files
+}
+
+/**
+ * Where a backup's chunks are read from: the chunk files beside the
+ * manifest, or a repository (repo/chunk-source.ts). `open` checks that
+ * every chunk is there with its size before the first byte is read and
+ * returns the name each chunk's errors carry; `pieces(k)` yields chunk k's
+ * bytes, called for k = 0, 1, … in order. streamVerifiedChunks checks the CRCs.
+ */
+export interface ChunkSource {
+  open(manifest: BasebackupManifest): Promise<string[]>
+  pieces(ordinal: number): AsyncIterable<Uint8Array>
+  close(): Promise<void>
+}
+
+/** The chunk files of a manifest on disk, each kept inside basebackup/. */
+class FileChunkSource implements ChunkSource {
+  private reads: ReadAhead | undefined
+
+  constructor(private readonly manifestPath: string) {}
+
+  async open(manifest: BasebackupManifest): Promise<string[]> {
+    const files = await checkChunkFiles(this.manifestPath, manifest)
+    // Chunk k+1 is read while chunk k is handed on, so reads and writes overlap across chunk files too.
+    this.reads = new ReadAhead(files, manifest.chunks.map((chunk) => chunk.bytes))
+    return files
+  }
+
+  pieces(ordinal: number): AsyncIterable<Uint8Array> {
+    return this.reads!.pieces(ordinal)
+  }
+
+  async close(): Promise<void> {
+    await this.reads?.close()
+  }
 }
 
 const PIECE_BYTES = 4 * 1024 * 1024

@@ -14,7 +14,7 @@ import {writeAllAt} from '../fs/stream.js'
 import {dataPathArtifacts, Layout, parseTimelineDirName} from '../layout.js'
 import type {BasebackupManifest, RdbFormat, TimelineHistory} from '../model.js'
 import {compareBackupPreference, offTimelinePath} from '../plan/catchup.js'
-import {streamVerifiedChunks} from './basebackup-chunks.js'
+import {streamVerifiedChunks, type ChunkSource} from './basebackup-chunks.js'
 import {type BasebackupFile, listBasebackups, readCurrentTimeline, readHistory, readOldestAvailableLsn} from './node-state.js'
 import {chooseWriteFormat, type RdbFormatSource} from './rdb-format.js'
 
@@ -121,6 +121,26 @@ export async function materializeBasebackup(
     if (!force) throw refused(message, {code: 'basebackup.off-timeline', hint: 'take a fresh base backup on the current timeline, or restore one taken before the fork (pass --force to restore this one anyway)'})
     warnings.push(message)
   }
+  return writeMaterialized(manifestPath, manifest, destination, nowMs, {onProgress, signal, passedOver, warnings})
+}
+
+export interface WriteOptions {
+  onProgress?: (done: bigint, total: bigint) => void
+  /** Stops the copy at the next piece: the temp file is removed, the destination left as it was. */
+  signal?: AbortSignal
+  /** Where the chunks come from: the files beside the manifest by default, or a repository. */
+  source?: ChunkSource
+  /** What the choice of backup reports: passed-over backups and what --force overrode. */
+  passedOver?: string[]
+  warnings?: string[]
+}
+
+/**
+ * The writing half of materialize, for a manifest already chosen: its
+ * chunks come from the source, verified as they stream.
+ */
+export async function writeMaterialized(manifestPath: string, manifest: BasebackupManifest, destination: Destination, nowMs: bigint, options: WriteOptions = {}): Promise<MaterializeReport> {
+  const {onProgress = () => {}, signal, source} = options
   const paths = destination.kind === 'rebootstrap' ? dataPathArtifacts(destination.dataPath) : undefined
   const target = paths?.rebootstrapPending ?? (destination as {path: string}).path
   const ifAbsent = destination.kind === 'file' && !destination.overwrite
@@ -141,7 +161,7 @@ export async function materializeBasebackup(
           await writeAllAt(out, piece, databaseHead.length + Number(done) - piece.length)
           flush.wrote(piece.length)
           onProgress(done, manifest.snapshot_bytes)
-        })
+        }, source)
         await flush.settle()
         // The last point of return: what follows is the final fsync and the rename (and the marker after it).
         signal?.throwIfAborted()
@@ -163,8 +183,8 @@ export async function materializeBasebackup(
     checkpoint_lsn: manifest.checkpoint_lsn,
     timeline: manifest.timeline,
     snapshot_bytes: manifest.snapshot_bytes,
-    passed_over_same_checkpoint: passedOver,
-    warnings,
+    passed_over_same_checkpoint: options.passedOver ?? [],
+    warnings: options.warnings ?? [],
     rdb_version: written.format,
     rdb_version_source: written.source,
     read_by: readersOf(written.format),

@@ -30,6 +30,6 @@ export async function chooseWriteFormat(dataPath: string, requested: RdbFormat |
     })
   }
   if (requested !== undefined) return {format: requested, source: 'flag'}
-  if (shown === undefined) throw usageError(`${dataPath}: no database there to take the format from; say which format to write`, ASK)
+  if (shown === undefined) throw usageError(dataPath === '' ? 'no data file to take the database format from; say which format to write' : `${dataPath}: no database there to take the format from; say which format to write`, ASK)
   return {format: RELEASES[shown].writes, source: 'data-file'}
 }

@@ -1,0 +1,44 @@
+import path from 'node:path'
+
+import {nowMs} from '../../core/clock.js'
+import {expireBasebackups} from '../../core/ops/basebackup-expire.js'
+import {withWriteGuard} from '../../core/ops/guard.js'
+import {RedreplCommand} from '../../ui/base-command.js'
+import {dataPathFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
+import {formatBytes} from '../../ui/numbers.js'
+import {retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
+import {renderTable} from '../../ui/table.js'
+
+export default class BasebackupExpire extends RedreplCommand {
+  static override summary = 'Delete the base backups a retention policy no longer keeps (dry run unless --confirm).'
+  static override description = `Applies --keep-last N (the N newest by checkpoint) or --keep-within DURATION (taken within it, by the manifest's modification time) to the current timeline's base backups, and lists each with keep or delete and the reason. The newest backup usable for catch-up is always kept, whatever the policy.
+
+Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm"). Each backup goes manifest first, then its chunks, as "basebackup delete" does. Safe next to a live node.`
+
+  static override examples = [
+    '<%= config.bin %> basebackup expire --data-path /var/lib/reddb/data.rdb --keep-last 3',
+    '0 4 * * * REDDB_DATA_PATH=/var/lib/reddb/data.rdb <%= config.bin %> basebackup expire --keep-within 7d --confirm --json',
+  ]
+
+  static override flags = {'data-path': dataPathFlag, json: jsonFlag, wait: waitFlag, ...retentionFlags}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(BasebackupExpire)
+    this.json = flags.json
+    const dataPath = requireDataPath(flags['data-path'])
+    const policy = retentionPolicy(flags)
+    const report = await withWriteGuard({dataPath, command: 'basebackup expire', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, (layout) =>
+      expireBasebackups(layout, policy, {confirm: flags.confirm, nowMs: nowMs()}),
+    )
+    await this.emit(report, () => {
+      if (report.backups.length === 0) {
+        this.say(`no base backup on timeline ${report.timeline}`)
+        return
+      }
+      this.say(renderTable(['checkpoint', 'size', 'action', 'reason', 'manifest'], report.backups.map((b) => [b.checkpoint_lsn, formatBytes(b.snapshot_bytes), b.action, b.reason, path.basename(b.manifest_path)])))
+      const doomed = report.backups.filter((b) => b.action === 'delete')
+      if (report.dry_run) this.say(`dry run: would delete ${doomed.length} backup(s); pass --confirm to delete`)
+      else this.say(`deleted ${report.deleted} backup(s), ${formatBytes(report.freed_bytes)}`)
+    })
+  }
+}

@@ -1,0 +1,38 @@
+import {Flags} from '../../ui/oclif.js'
+
+import {withWriteGuard} from '../../core/ops/guard.js'
+import {cleanLayout} from '../../core/ops/layout-clean.js'
+import {RedreplCommand} from '../../ui/base-command.js'
+import {dataPathFlag, forceFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
+import {formatBytes} from '../../ui/numbers.js'
+import {renderTable} from '../../ui/table.js'
+
+export default class LayoutClean extends RedreplCommand {
+  static override summary = 'Remove what interrupted runs left behind (dry run unless --confirm).'
+  static override description = `Finds the leftovers "layout verify" reports as notes: base backup staging directories (*.redbase.parts.tmp-<pid>-<nanos>) whose writer is gone, orphan .redbase.parts directories without their manifest, and temporary files of interrupted atomic writes (*.tmp) in the layout root, the timeline, WAL, basebackup and relay directories. Without --confirm it only lists them (a dry run, the default, as for "basebackup expire").
+
+Only removes what is what its name claims: a staging or parts directory must hold nothing but regular chunk files, a temp file must be a regular file; anything else is listed as skipped, never touched. Works under the layout lock and refuses while a RedDB process holds the data file (an orphan parts directory is what a running base backup has just before its manifest) unless --force.`
+
+  static override examples = ['<%= config.bin %> layout clean --data-path /var/lib/reddb/data.rdb', '<%= config.bin %> layout clean --data-path /var/lib/reddb/data.rdb --confirm']
+
+  static override flags = {
+    'data-path': dataPathFlag,
+    json: jsonFlag,
+    wait: waitFlag,
+    confirm: Flags.boolean({description: 'Remove the leftovers; without it the command only lists them.'}),
+    force: forceFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(LayoutClean)
+    this.json = flags.json
+    const dataPath = requireDataPath(flags['data-path'])
+    const report = await withWriteGuard({dataPath, command: 'layout clean', force: flags.force, waitMs: flags.wait * 1000}, (layout) => cleanLayout(layout, {confirm: flags.confirm}))
+    await this.emit(report, () => {
+      if (report.leftovers.length > 0) this.say(renderTable(['kind', 'size', 'path'], report.leftovers.map((l) => [l.kind, formatBytes(l.bytes), l.path])))
+      for (const skip of report.skipped) this.say(`skipped ${skip.path}: ${skip.reason}`)
+      if (report.dry_run) this.say(`dry run: ${report.leftovers.length} leftover(s)${report.leftovers.length > 0 ? '; pass --confirm to remove them' : ''}`)
+      else this.say(`removed ${report.removed} leftover(s), ${formatBytes(report.freed_bytes)}`)
+    })
+  }
+}

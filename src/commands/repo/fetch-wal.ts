@@ -1,0 +1,39 @@
+import {withWriteGuard} from '../../core/ops/guard.js'
+import {fetchWal} from '../../core/ops/repo-restore.js'
+import {RedreplCommand} from '../../ui/base-command.js'
+import {dataPathFlag, forceFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
+import {formatBytes} from '../../ui/numbers.js'
+import {repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
+
+export default class RepoFetchWal extends RedreplCommand {
+  static override summary = 'Bring archived WAL segments from the repository into the node\'s WAL directory.'
+  static override description = `Downloads the WAL segments of the repository's newest timeline (by its timeline history) from the segment holding --from-lsn on (--segment-bytes maps LSNs to segments) into the node's WAL directory. Each segment is checked against its CRC and decoded (its index and timeline must match its name) before it is written atomically; a local segment is never replaced (one with another size is listed as kept). When the node has no timeline history, the repository's is written first. Creates the layout root if it is gone.
+
+Refuses (exit 6) when the segment holding --from-lsn is not in the repository. Refuses while RedDB holds the data file unless --force.`
+
+  static override examples = ['<%= config.bin %> repo fetch-wal --repo s3://backups/reddb --node db1 --data-path /var/lib/reddb/data.rdb --from-lsn 5242882']
+
+  static override flags = {
+    ...repoFlags,
+    'data-path': dataPathFlag,
+    wait: waitFlag,
+    'from-lsn': u64Flag({description: 'Fetch from the segment holding this LSN (a restored backup\'s checkpoint).', required: true}),
+    'segment-bytes': segmentBytesFlag,
+    force: forceFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(RepoFetchWal)
+    this.json = flags.json
+    const dataPath = requireDataPath(flags['data-path'])
+    const {node} = resolveNode(flags.node)
+    const report = await withWriteGuard({dataPath, command: 'repo fetch-wal', force: flags.force, waitMs: flags.wait * 1000, createLayout: true}, (layout) =>
+      withRepository(flags, (backend) => fetchWal(layout, backend, {node, fromLsn: flags['from-lsn'], segmentBytes: flags['segment-bytes']})),
+    )
+    await this.emit(report, () => {
+      const bytes = report.fetched.reduce((sum, s) => sum + s.bytes, 0n)
+      this.say(`fetched ${report.fetched.length} WAL segment(s) of timeline ${report.timeline} (${formatBytes(bytes)}); ${report.already_present} already present${report.history_written ? '; timeline history written' : ''}`)
+      for (const kept of report.kept_local) this.say(`kept the local segment ${kept.index} (its size differs from the archived one): ${kept.path}`)
+    })
+  }
+}

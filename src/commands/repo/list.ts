@@ -1,0 +1,37 @@
+import {listRepository} from '../../core/ops/repo-list.js'
+import {RedreplCommand} from '../../ui/base-command.js'
+import {formatBytes} from '../../ui/numbers.js'
+import {repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
+import {renderTable} from '../../ui/table.js'
+
+export default class RepoList extends RedreplCommand {
+  static override summary = 'List the node\'s base backups and WAL in the repository.'
+  static override description = `Every base backup of the node (--node) in the repository: timeline, checkpoint, size, when it was pushed, whether every chunk is there, and whether the archived WAL runs without a gap from its checkpoint's segment on (--segment-bytes maps LSNs to segments, as "wal plan"). Then the WAL per timeline: its segment runs and the gaps between them. Reads only; downloads the manifests (small), never the chunks.`
+
+  static override examples = ['<%= config.bin %> repo list --repo s3://backups/reddb --node db1', '<%= config.bin %> repo list --repo /mnt/backups/redrepl --json']
+
+  static override flags = {...repoFlags, 'segment-bytes': segmentBytesFlag}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(RepoList)
+    this.json = flags.json
+    const {node} = resolveNode(flags.node)
+    const report = await withRepository(flags, (backend) => listRepository(backend, {node, segmentBytes: flags['segment-bytes']}))
+    await this.emit(report, () => {
+      if (report.backups.length === 0) this.say(`${report.repository}: no base backup for node ${report.node}`)
+      else {
+        this.say(
+          renderTable(
+            ['timeline', 'checkpoint', 'size', 'pushed', 'complete', 'WAL from checkpoint'],
+            report.backups.map((b) => [b.timeline, b.checkpoint_lsn, formatBytes(b.snapshot_bytes), new Date(Number(b.taken_unix_ms)).toISOString(), b.complete ? 'yes' : 'NO', b.wal_covered_from_checkpoint ? 'yes' : 'no']),
+          ),
+        )
+      }
+      for (const wal of report.wal) {
+        const runs = wal.runs.map((r) => (r.first_index === r.last_index ? `${r.first_index}` : `${r.first_index}-${r.last_index}`)).join(', ')
+        const gaps = wal.gaps.length === 0 ? 'no gap' : `gaps: ${wal.gaps.map((g) => `${g.first_index}-${g.last_index}`).join(', ')}`
+        this.say(`timeline ${wal.timeline}: ${wal.segments} WAL segment(s) [${runs}], LSN ${wal.from_lsn}..${wal.to_lsn}, ${gaps}`)
+      }
+    })
+  }
+}

@@ -1,0 +1,46 @@
+import {Flags} from '../../ui/oclif.js'
+
+import {withWriteGuard} from '../../core/ops/guard.js'
+import {pushToRepository} from '../../core/ops/repo-push.js'
+import {RedreplCommand} from '../../ui/base-command.js'
+import {dataPathFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
+import {formatBytes} from '../../ui/numbers.js'
+import {jobsFlag, repoFlags, resolveNode, withRepository} from '../../ui/repo-flags.js'
+
+export default class RepoPush extends RedreplCommand {
+  static override summary = 'Copy the node\'s base backups, timeline history and sealed WAL to the repository (cron-safe).'
+  static override description = `Copies to the repository (--repo, a directory or s3://bucket/prefix) what it lacks of this node: every complete base backup, the timeline history, and every sealed WAL segment of every timeline (the highest segment of the current timeline, which RedDB still appends to, only with --include-current). Objects are named under the node's namespace (--node, default the host name) as docs/repository.md describes.
+
+A backup's chunks go first and its manifest last, so a listing never shows a partial backup. An object already there with the right size is skipped: the command is idempotent, and a run after a crash or a dropped connection picks up where the last one stopped. Every object is checked on its way out against the CRC RedDB recorded for it (the manifest's chunk CRCs, the sealed CRC of manifests, WAL segments and the history); a file that fails is never uploaded. Memory stays bounded whatever the sizes (objects stream); --jobs sets the transfers in flight.
+
+S3: credentials come from the standard AWS chain (environment, shared config and credentials files with AWS_PROFILE, instance or container roles). Safe next to a live node; takes the layout lock, so two runs never overlap (a second exits 5).`
+
+  static override examples = [
+    '<%= config.bin %> repo push --data-path /var/lib/reddb/data.rdb --repo /mnt/backups/redrepl',
+    '*/15 * * * * REDDB_DATA_PATH=/var/lib/reddb/data.rdb REDREPL_REPO=s3://backups/reddb <%= config.bin %> repo push --json >/dev/null',
+    '<%= config.bin %> repo push --data-path /var/lib/reddb/data.rdb --repo s3://backups/reddb --s3-endpoint http://minio:9000 --s3-force-path-style --jobs 8',
+  ]
+
+  static override flags = {
+    'data-path': dataPathFlag,
+    ...repoFlags,
+    wait: waitFlag,
+    jobs: jobsFlag,
+    'include-current': Flags.boolean({description: 'Also push the current timeline\'s highest WAL segment, which RedDB may still append to (pushed again once it grows).'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(RepoPush)
+    this.json = flags.json
+    const dataPath = requireDataPath(flags['data-path'])
+    const {node} = resolveNode(flags.node)
+    const report = await withWriteGuard({dataPath, command: 'repo push', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, (layout) =>
+      withRepository(flags, (backend) => pushToRepository(layout, backend, {node, jobs: flags.jobs, includeCurrent: flags['include-current']})),
+    )
+    await this.emit(report, () => {
+      this.say(`${report.repository} (node ${report.node}): pushed ${report.backups_pushed.length} base backup(s) and ${report.wal_segments_pushed} WAL segment(s), ${report.objects_uploaded} object(s), ${formatBytes(report.bytes_uploaded)}`)
+      this.say(`already there: ${report.backups_present} base backup(s), ${report.wal_segments_present} WAL segment(s)${report.history_pushed ? '; timeline history updated' : ''}`)
+      for (const skip of report.skipped) this.say(`skipped ${skip.path}: ${skip.reason}`)
+    })
+  }
+}

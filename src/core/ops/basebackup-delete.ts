@@ -1,0 +1,129 @@
+import {lstat, readdir, rmdir, unlink} from 'node:fs/promises'
+import path from 'node:path'
+
+import {notFound, refused, RedreplError} from '../errors.js'
+import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
+import {fsyncDir, removeFileDurable} from '../fs/atomic.js'
+import {crashPoint} from '../fs/crash.js'
+import {readArtifact} from '../fs/read.js'
+import {Layout} from '../layout.js'
+import type {BasebackupManifest} from '../model.js'
+import {listBasebackups, readCurrentTimeline, readOldestAvailableLsn, type BasebackupFile} from './node-state.js'
+
+export type DeleteChoice = {manifestPath: string} | {checkpointLsn: bigint}
+
+export interface LocalBackup extends BasebackupFile {
+  taken_unix_ms: bigint
+  usable_for_catchup: boolean
+  newest_usable: boolean
+}
+
+export interface BasebackupDeleteReport {
+  manifest_path: string
+  parts_dir: string
+  timeline: bigint
+  checkpoint_lsn: bigint
+  snapshot_bytes: bigint
+  newest_usable: boolean
+  dry_run: boolean
+  removed_files: number
+  /** Files in the parts dir that no manifest chunk names, left in place (the dir then stays too). */
+  left_in_parts_dir: string[]
+}
+
+/** The current timeline's backups with their time (manifest mtime) and whether each can serve a catch-up. */
+export async function listLocalBackups(layout: Layout): Promise<{timeline: bigint; available_from_lsn: bigint; backups: LocalBackup[]}> {
+  const timeline = await readCurrentTimeline(layout)
+  const available = await readOldestAvailableLsn(layout, timeline)
+  const files = await listBasebackups(layout, timeline)
+  const backups: LocalBackup[] = []
+  for (const file of files) {
+    const info = await lstat(file.path)
+    backups.push({...file, taken_unix_ms: BigInt(Math.trunc(info.mtimeMs)), usable_for_catchup: isUsableForCatchup(file.manifest, timeline, available), newest_usable: false})
+  }
+  const newest = backups.filter((backup) => backup.usable_for_catchup).at(-1)
+  if (newest) newest.newest_usable = true
+  return {timeline, available_from_lsn: available, backups}
+}
+
+/**
+ * Removes one backup in the order that keeps every crash state one RedDB
+ * accepts: the manifest first, durably (from then on the backup no longer
+ * exists for any reader), then the chunk files it names, then their dir. A
+ * crash in between leaves an orphan parts dir, which RedDB ignores and
+ * `layout clean` removes.
+ */
+export async function removeBasebackup(manifestPath: string, manifest: BasebackupManifest): Promise<{removed_files: number; left_in_parts_dir: string[]}> {
+  const partsDir = `${manifestPath}.parts`
+  try {
+    await removeFileDurable(manifestPath)
+    crashPoint('basebackup-delete:after-manifest')
+    const named = new Set(manifest.chunks.map((chunk) => chunk.relative_path))
+    const base = path.dirname(manifestPath)
+    let removed = 1
+    const left: string[] = []
+    const entries = await readdir(partsDir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined
+      throw error
+    })
+    if (entries === undefined) return {removed_files: removed, left_in_parts_dir: left}
+    for (const name of entries.sort()) {
+      const file = path.join(partsDir, name)
+      const relative = path.relative(base, file)
+      // Only what the manifest names as a chunk, and only a regular file: never a link's target.
+      if (named.has(relative) && (await lstat(file)).isFile()) {
+        await unlink(file)
+        removed++
+      } else left.push(file)
+    }
+    await fsyncDir(partsDir)
+    if (left.length === 0) {
+      await rmdir(partsDir)
+      await fsyncDir(base)
+    }
+    return {removed_files: removed, left_in_parts_dir: left}
+  } catch (error) {
+    if (error instanceof RedreplError) throw error
+    throw new RedreplError('failure', `${manifestPath}: cannot delete: ${(error as Error).message}`)
+  }
+}
+
+/**
+ * `basebackup delete`: one backup, named by checkpoint on the current
+ * timeline or by manifest path (which must lie in this layout). The newest
+ * usable backup is refused unless `force`: it is what a lost replica needs.
+ */
+export async function deleteBasebackup(layout: Layout, choice: DeleteChoice, options: {force: boolean; dryRun: boolean}): Promise<BasebackupDeleteReport> {
+  const {timeline, backups} = await listLocalBackups(layout)
+  let chosen: LocalBackup | undefined
+  if ('manifestPath' in choice) {
+    const wanted = path.resolve(choice.manifestPath)
+    chosen = backups.find((backup) => path.resolve(backup.path) === wanted)
+    if (chosen === undefined) {
+      // A manifest elsewhere is not one of this node's backups: say which it is not.
+      const manifest = await readArtifact(choice.manifestPath, basebackupManifestCodec, {nowMs: 0n})
+      throw refused(`${choice.manifestPath}: not a base backup of timeline ${timeline} in ${layout.basebackupDir(timeline)} (manifest timeline ${manifest.timeline})`)
+    }
+  } else {
+    chosen = backups.filter((backup) => backup.manifest.checkpoint_lsn === choice.checkpointLsn).at(-1)
+    if (chosen === undefined) throw notFound(`no base backup with checkpoint LSN ${choice.checkpointLsn} on timeline ${timeline} in ${layout.basebackupDir(timeline)}`)
+  }
+  if (chosen.newest_usable && !options.force) {
+    throw refused(`${chosen.path}: the newest base backup usable for catch-up; a replica that falls behind the WAL needs it`, {
+      hint: 'take a newer one first, or pass --force to delete it anyway',
+    })
+  }
+  const report: BasebackupDeleteReport = {
+    manifest_path: chosen.path,
+    parts_dir: `${chosen.path}.parts`,
+    timeline: chosen.manifest.timeline,
+    checkpoint_lsn: chosen.manifest.checkpoint_lsn,
+    snapshot_bytes: chosen.manifest.snapshot_bytes,
+    newest_usable: chosen.newest_usable,
+    dry_run: options.dryRun,
+    removed_files: 0,
+    left_in_parts_dir: [],
+  }
+  if (options.dryRun) return report
+  return {...report, ...(await removeBasebackup(chosen.path, chosen.manifest))}
+}

@@ -1,0 +1,189 @@
+import {createReadStream} from 'node:fs'
+import {open} from 'node:fs/promises'
+import path from 'node:path'
+
+import {FormatError} from '../errors.js'
+import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
+import {timelineHistoryCodec} from '../format/timeline-history.js'
+import {resolveContained} from '../fs/contained.js'
+import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
+import {Layout, parseBasebackupName, parseTimelineDirName} from '../layout.js'
+import type {RepoBackend} from '../repo/backend.js'
+import {checkedStream, sealedChecksum, type Expected} from '../repo/integrity.js'
+import {readInventory, runPool} from '../repo/inventory.js'
+import {RepoKeys} from '../repo/keys.js'
+import {listDir, listWalSegments, readCurrentTimeline} from './node-state.js'
+
+export interface RepoPushOptions {
+  node: string
+  jobs: number
+  /** Also push the highest WAL segment of the current timeline, which RedDB may still be appending to. */
+  includeCurrent: boolean
+  onProgress?: (bytes: bigint) => void
+}
+
+export interface RepoPushReport {
+  repository: string
+  node: string
+  timeline: bigint
+  backups_pushed: Array<{key: string; checkpoint_lsn: bigint; timeline: bigint; chunks_uploaded: number}>
+  backups_present: number
+  wal_segments_pushed: number
+  wal_segments_present: number
+  history_pushed: boolean
+  objects_uploaded: number
+  bytes_uploaded: bigint
+  /** Local files not pushed, and why (a manifest that does not decode). */
+  skipped: Array<{path: string; reason: string}>
+}
+
+const READ_PIECE_BYTES = 1024 * 1024
+
+function fileBody(file: string): () => AsyncIterable<Uint8Array> {
+  return () => createReadStream(file, {highWaterMark: READ_PIECE_BYTES}) as AsyncIterable<Uint8Array>
+}
+
+function bytesBody(bytes: Uint8Array): () => AsyncIterable<Uint8Array> {
+  return async function* () {
+    yield bytes
+  }
+}
+
+/**
+ * `repo push`: copies what the repository lacks of a node — every complete
+ * base backup (its chunks first, its manifest last, so a listing never
+ * shows a partial backup), the timeline history, and the sealed WAL
+ * segments. An object already there with the right size is skipped, so a
+ * run after a crash or a dropped connection picks up where the last one
+ * stopped. Every byte is checked on its way out against the CRC RedDB
+ * recorded for it; a file that fails is never uploaded.
+ */
+export async function pushToRepository(layout: Layout, backend: RepoBackend, options: RepoPushOptions): Promise<RepoPushReport> {
+  const keys = new RepoKeys(options.node)
+  const inventory = await readInventory(backend, keys)
+  const present = (key: string, size: bigint) => inventory.objects.get(key)?.size === size
+  const timeline = await readCurrentTimeline(layout)
+  const report: RepoPushReport = {
+    repository: backend.location,
+    node: options.node,
+    timeline,
+    backups_pushed: [],
+    backups_present: 0,
+    wal_segments_pushed: 0,
+    wal_segments_present: 0,
+    history_pushed: false,
+    objects_uploaded: 0,
+    bytes_uploaded: 0n,
+    skipped: [],
+  }
+  const upload = async (key: string, body: () => AsyncIterable<Uint8Array>, expected: Expected, checksum: number, file: string) => {
+    await backend.put(key, () => checkedStream(body(), expected, file), {size: expected.size, checksum})
+    report.objects_uploaded++
+    report.bytes_uploaded += expected.size
+    options.onProgress?.(report.bytes_uploaded)
+  }
+
+  const timelines = (await listDir(layout.root)).map(parseTimelineDirName).filter((t): t is bigint => t !== undefined).sort((a, b) => (a < b ? -1 : 1))
+  for (const t of timelines) {
+    const dir = layout.basebackupDir(t)
+    for (const name of (await listDir(dir)).sort()) {
+      const parsed = parseBasebackupName(name)
+      if (!parsed) continue
+      const file = path.join(dir, name)
+      const bytes = await readArtifactBytesIfExists(file, basebackupManifestCodec)
+      if (bytes === undefined) continue
+      let manifest
+      try {
+        manifest = decodeFile(file, bytes, basebackupManifestCodec, {nowMs: 0n})
+      } catch (error) {
+        if (!(error instanceof FormatError)) throw error
+        report.skipped.push({path: file, reason: error.problem})
+        continue
+      }
+      if (manifest.timeline !== t || manifest.start_lsn !== parsed.startLsn || manifest.checkpoint_lsn !== parsed.checkpointLsn) {
+        report.skipped.push({path: file, reason: 'the manifest disagrees with its name or directory'})
+        continue
+      }
+      const manifestKey = keys.manifest(t, manifest.start_lsn, manifest.checkpoint_lsn)
+      if (present(manifestKey, BigInt(bytes.length))) {
+        report.backups_present++
+        continue
+      }
+      const tasks: Array<() => Promise<void>> = []
+      let chunksUploaded = 0
+      for (const chunk of manifest.chunks) {
+        const key = keys.chunk(t, chunk.relative_path)
+        if (present(key, chunk.bytes)) continue
+        const chunkFile = await resolveContained(dir, chunk.relative_path).catch((error) => {
+          throw error instanceof FormatError ? error.inFile(file) : error
+        })
+        tasks.push(async () => {
+          await upload(key, fileBody(chunkFile), {kind: 'chunk', size: chunk.bytes, checksum: chunk.checksum}, chunk.checksum, chunkFile)
+          chunksUploaded++
+        })
+      }
+      await runPool(tasks, options.jobs)
+      // Last: from this moment the repository lists the backup, and every chunk it names is there.
+      await upload(manifestKey, bytesBody(bytes), {kind: 'sealed', size: BigInt(bytes.length)}, sealedChecksum(bytes), file)
+      report.backups_pushed.push({key: manifestKey, checkpoint_lsn: manifest.checkpoint_lsn, timeline: t, chunks_uploaded: chunksUploaded})
+    }
+  }
+
+  const walTasks: Array<() => Promise<void>> = []
+  for (const t of timelines) {
+    const segments = await listWalSegments(layout, t)
+    // The highest segment of the current timeline is the one RedDB appends to: not sealed yet.
+    const sealed = t === timeline && !options.includeCurrent ? segments.slice(0, -1) : segments
+    for (const segment of sealed) {
+      const key = keys.wal(t, segment.index)
+      if (present(key, segment.bytes)) {
+        report.wal_segments_present++
+        continue
+      }
+      walTasks.push(async () => {
+        // Read once to learn the trailer CRC RedDB wrote, then stream it out checked against it.
+        const checksum = await trailerChecksum(segment.path, segment.bytes)
+        await upload(key, fileBody(segment.path), {kind: 'sealed', size: segment.bytes}, checksum, segment.path)
+        report.wal_segments_pushed++
+      })
+    }
+  }
+  await runPool(walTasks, options.jobs)
+
+  // The history last: a restore reads it to know the timelines, whose WAL is then already there.
+  const history = await readArtifactBytesIfExists(layout.historyPath, timelineHistoryCodec)
+  if (history !== undefined) {
+    decodeFile(layout.historyPath, history, timelineHistoryCodec, {nowMs: 0n})
+    const key = keys.history
+    if (!present(key, BigInt(history.length)) || !(await sameBytes(backend, key, history))) {
+      await upload(key, bytesBody(history), {kind: 'sealed', size: BigInt(history.length)}, sealedChecksum(history), layout.historyPath)
+      report.history_pushed = true
+    }
+  }
+  return report
+}
+
+/** The last 4 bytes of a file (its sealed CRC), read with a bound. */
+async function trailerChecksum(file: string, size: bigint): Promise<number> {
+  if (size < 4n) return 0
+  const handle = await open(file, 'r')
+  try {
+    const tail = Buffer.alloc(4)
+    await handle.read(tail, 0, 4, Number(size - 4n))
+    return tail.readUInt32LE(0)
+  } finally {
+    await handle.close()
+  }
+}
+
+/** The history is small and can change in place (a failover appends to it): compare it whole. */
+async function sameBytes(backend: RepoBackend, key: string, bytes: Uint8Array): Promise<boolean> {
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const piece of backend.get(key)) {
+    size += piece.length
+    if (size > bytes.length) return false
+    chunks.push(piece)
+  }
+  return Buffer.compare(Buffer.concat(chunks), Buffer.from(bytes)) === 0
+}

@@ -1,0 +1,37 @@
+/**
+ * The seam between the repository operations and where objects live: a
+ * local directory (repo/local.ts) or an S3-compatible store (repo/s3.ts).
+ * Keys are logical, `/`-separated and checked by repo/keys.ts; a backend
+ * never sees a key that could leave its root.
+ */
+
+export interface RepoObject {
+  key: string
+  size: bigint
+  /** When the object was written, as the store reports it. */
+  modified_unix_ms: bigint
+}
+
+export interface PutOptions {
+  size: bigint
+  /** The object's CRC-32 as RedDB's own files record it; `body` throws before it ends when the bytes disagree. */
+  checksum: number
+}
+
+export interface RepoBackend {
+  /** The repository as the operator named it (a directory, `s3://bucket/prefix`). */
+  readonly location: string
+  /** Where a key lives, for messages (a path, an s3:// URL). */
+  describe(key: string): string
+  stat(key: string): Promise<{size: bigint} | null>
+  list(prefix: string): AsyncIterable<RepoObject>
+  get(key: string): AsyncIterable<Uint8Array>
+  /**
+   * Stores an object so that it appears whole or not at all. `body` returns
+   * a fresh stream each call, so a retry can start again; if it throws, no
+   * object is left under `key`.
+   */
+  put(key: string, body: () => AsyncIterable<Uint8Array>, options: PutOptions): Promise<void>
+  delete(key: string): Promise<void>
+  close(): Promise<void>
+}

@@ -1,0 +1,91 @@
+import {usageError} from '../errors.js'
+import {basebackupManifestName, pad20, storedPathProblem, parseBasebackupName, parseTimelineDirName, parseWalSegmentName, TIMELINE_HISTORY_FILE} from '../layout.js'
+
+/**
+ * Object names in a repository. Each node has its own namespace, and under
+ * it the names mirror the node's layout root, so a restore is a copy back:
+ *
+ *   <node>/timeline-history.redtimeline
+ *   <node>/timeline-<T:020>/basebackup/base-<start:020>-<checkpoint:020>.redbase
+ *   <node>/timeline-<T:020>/basebackup/<chunk relative_path from the manifest>
+ *   <node>/timeline-<T:020>/wal/<i:020>.redwal
+ *
+ * A manifest is written after every chunk it names and deleted before them,
+ * so a listing that shows a manifest shows a whole backup.
+ */
+
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+export function checkNodeName(name: string): string {
+  if (!NODE_NAME.test(name)) throw usageError(`node name ${JSON.stringify(name)} must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`)
+  return name
+}
+
+/** A key is a relative `/`-path with no empty, `.` or `..` component. */
+export function checkKey(key: string): string {
+  if (key === '' || storedPathProblem(key) !== undefined || key.split('/').some((part) => part === '' || part === '.' || part.includes('\0'))) {
+    throw usageError(`repository key ${JSON.stringify(key)} is not a plain relative name`)
+  }
+  return key
+}
+
+export class RepoKeys {
+  constructor(readonly node: string) {
+    checkNodeName(node)
+  }
+
+  get prefix(): string {
+    return `${this.node}/`
+  }
+
+  get history(): string {
+    return `${this.node}/${TIMELINE_HISTORY_FILE}`
+  }
+
+  timelinePrefix(timeline: bigint): string {
+    return `${this.node}/timeline-${pad20(timeline)}/`
+  }
+
+  basebackupPrefix(timeline: bigint): string {
+    return `${this.timelinePrefix(timeline)}basebackup/`
+  }
+
+  manifest(timeline: bigint, startLsn: bigint, checkpointLsn: bigint): string {
+    return `${this.basebackupPrefix(timeline)}${basebackupManifestName(startLsn, checkpointLsn)}`
+  }
+
+  /** A chunk's key from its manifest path, which §6 keeps relative and free of `..`. */
+  chunk(timeline: bigint, relativePath: string): string {
+    return checkKey(`${this.basebackupPrefix(timeline)}${relativePath}`)
+  }
+
+  walPrefix(timeline: bigint): string {
+    return `${this.timelinePrefix(timeline)}wal/`
+  }
+
+  wal(timeline: bigint, index: bigint): string {
+    return `${this.walPrefix(timeline)}${pad20(index)}.redwal`
+  }
+
+  /** What a listed key names in this node's namespace; chunks and unknown names are 'other'. */
+  classify(key: string):
+    | {kind: 'history'}
+    | {kind: 'manifest'; timeline: bigint; start_lsn: bigint; checkpoint_lsn: bigint}
+    | {kind: 'wal'; timeline: bigint; index: bigint}
+    | {kind: 'other'} {
+    if (key === this.history) return {kind: 'history'}
+    const parts = key.slice(this.prefix.length).split('/')
+    if (!key.startsWith(this.prefix) || parts.length !== 3) return {kind: 'other'}
+    const timeline = parseTimelineDirName(parts[0])
+    if (timeline === undefined) return {kind: 'other'}
+    if (parts[1] === 'basebackup') {
+      const backup = parseBasebackupName(parts[2])
+      if (backup) return {kind: 'manifest', timeline, start_lsn: backup.startLsn, checkpoint_lsn: backup.checkpointLsn}
+    }
+    if (parts[1] === 'wal') {
+      const index = parseWalSegmentName(parts[2])
+      if (index !== undefined) return {kind: 'wal', timeline, index}
+    }
+    return {kind: 'other'}
+  }
+}

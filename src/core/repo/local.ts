@@ -1,0 +1,102 @@
+import {createReadStream} from 'node:fs'
+import {lstat, mkdir, readdir, unlink} from 'node:fs/promises'
+import path from 'node:path'
+
+import {notFound, RedreplError} from '../errors.js'
+import {fsyncDir, writeFailure, writeStreamAtomic} from '../fs/atomic.js'
+import {writeAll} from '../fs/stream.js'
+import type {PutOptions, RepoBackend, RepoObject} from './backend.js'
+import {checkKey} from './keys.js'
+
+const READ_PIECE_BYTES = 1024 * 1024
+/** Temp files of our own atomic writes (and RedDB-style `.tmp-` names): never listed as objects. */
+const isTemp = (name: string) => name.endsWith('.tmp') || /\.tmp-[0-9a-z-]+$/i.test(name)
+
+/**
+ * A repository in a local directory (a second disk, an NFS mount). Each
+ * object is a file under the root, written through fs/atomic so it appears
+ * whole or not at all; links are never followed when listing.
+ */
+export class LocalBackend implements RepoBackend {
+  constructor(
+    readonly root: string,
+    readonly location: string,
+  ) {}
+
+  describe(key: string): string {
+    return path.join(this.root, checkKey(key))
+  }
+
+  async stat(key: string): Promise<{size: bigint} | null> {
+    const info = await lstat(this.describe(key)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined
+      throw new RedreplError('failure', `${this.describe(key)}: cannot stat: ${error.message}`)
+    })
+    return info?.isFile() ? {size: BigInt(info.size)} : null
+  }
+
+  async *list(prefix: string): AsyncIterable<RepoObject> {
+    // Walk from the deepest directory the prefix names; filter the rest by name.
+    const slash = prefix.lastIndexOf('/')
+    const start = slash < 0 ? '' : prefix.slice(0, slash)
+    yield* this.walk(start, prefix)
+  }
+
+  private async *walk(dirKey: string, prefix: string): AsyncIterable<RepoObject> {
+    const dir = dirKey === '' ? this.root : path.join(this.root, dirKey)
+    let names: string[]
+    try {
+      names = await readdir(dir)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR') return
+      throw new RedreplError('failure', `${dir}: cannot list: ${(error as Error).message}`)
+    }
+    for (const name of names.sort()) {
+      const key = dirKey === '' ? name : `${dirKey}/${name}`
+      if (!key.startsWith(prefix) && !prefix.startsWith(`${key}/`)) continue
+      const info = await lstat(path.join(dir, name))
+      if (info.isDirectory()) yield* this.walk(key, prefix)
+      else if (info.isFile() && !isTemp(name)) yield {key, size: BigInt(info.size), modified_unix_ms: BigInt(Math.trunc(info.mtimeMs))}
+    }
+  }
+
+  async *get(key: string): AsyncIterable<Uint8Array> {
+    const file = this.describe(key)
+    const info = await lstat(file).catch(() => undefined)
+    if (!info?.isFile()) throw notFound(`${file}: no such object in the repository`)
+    try {
+      for await (const piece of createReadStream(file, {highWaterMark: READ_PIECE_BYTES})) yield piece as Buffer
+    } catch (error) {
+      if (error instanceof RedreplError) throw error
+      throw new RedreplError('failure', `${file}: cannot read: ${(error as Error).message}`)
+    }
+  }
+
+  async put(key: string, body: () => AsyncIterable<Uint8Array>, _options: PutOptions): Promise<void> {
+    const file = this.describe(key)
+    await mkdir(path.dirname(file), {recursive: true}).catch((error) => {
+      throw writeFailure(path.dirname(file), error)
+    })
+    await writeStreamAtomic(
+      file,
+      async (handle) => {
+        for await (const piece of body()) await writeAll(handle, piece)
+      },
+      {label: 'repo-local-put'},
+    )
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.describe(key)
+    try {
+      await unlink(file)
+      await fsyncDir(path.dirname(file))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw new RedreplError('failure', `${file}: cannot delete: ${(error as Error).message}`)
+    }
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,31 @@
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {usageError} from '../errors.js'
+import type {RepoBackend} from './backend.js'
+import {LocalBackend} from './local.js'
+
+export interface RepoSettings {
+  /** `file:///dir`, a plain path, or `s3://bucket/prefix`. */
+  url: string
+  s3Endpoint?: string
+  s3Region?: string
+  s3ForcePathStyle?: boolean
+}
+
+/** Opens the repository a URL names; the S3 backend (and the AWS SDK) load only for s3://. */
+export async function openRepository(settings: RepoSettings): Promise<RepoBackend> {
+  const url = settings.url
+  if (url.startsWith('s3://')) {
+    const rest = url.slice('s3://'.length)
+    const slash = rest.indexOf('/')
+    const bucket = slash < 0 ? rest : rest.slice(0, slash)
+    const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/^\/+/, '')
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw usageError(`repository ${url}: "${bucket}" is not a valid S3 bucket name`)
+    const {S3Backend} = await import('./s3.js')
+    return S3Backend.open({bucket, prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`, endpoint: settings.s3Endpoint, region: settings.s3Region, forcePathStyle: settings.s3ForcePathStyle})
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) throw usageError(`repository ${url}: only file:// (or a plain path) and s3:// are supported`)
+  const dir = url.startsWith('file://') ? fileURLToPath(url) : path.resolve(url)
+  return new LocalBackend(dir, url)
+}

@@ -1,0 +1,49 @@
+import os from 'node:os'
+
+import {Flags} from './oclif.js'
+
+import {usageError} from '../core/errors.js'
+import type {RepoBackend} from '../core/repo/backend.js'
+import {openRepository} from '../core/repo/open.js'
+import {checkNodeName} from '../core/repo/keys.js'
+import {byteSizeFlag, jsonFlag} from './flags.js'
+
+/** The flags every `repo` command shares: where the repository is, how to reach it, and whose namespace. */
+export const repoFlags = {
+  json: jsonFlag,
+  repo: Flags.string({description: 'The repository: a directory (file:///mnt/backups/redrepl or a plain path) or s3://bucket/prefix.', env: 'REDREPL_REPO', helpValue: 'URL'}),
+  node: Flags.string({description: 'This node\'s namespace in the repository (default: the host name up to its first dot).', env: 'REDREPL_NODE', helpValue: 'NAME'}),
+  's3-endpoint': Flags.string({description: 'An S3-compatible endpoint URL (MinIO, Ceph, …); default: AWS.', env: 'REDREPL_S3_ENDPOINT', helpValue: 'URL'}),
+  's3-region': Flags.string({description: 'The S3 region (default: AWS_REGION, else us-east-1).', env: 'REDREPL_S3_REGION', helpValue: 'REGION'}),
+  's3-force-path-style': Flags.boolean({description: 'Address the bucket in the path (http://host/bucket/key), as most S3-compatible servers need.', env: 'REDREPL_S3_FORCE_PATH_STYLE'}),
+}
+
+export const jobsFlag = Flags.integer({description: 'Transfers to run at once.', min: 1, max: 64, default: 4, helpValue: 'N'})
+
+export const segmentBytesFlag = byteSizeFlag({description: 'WAL segment size S, to map LSNs to segments (RedDB raises anything below 1 MiB to 1 MiB).', default: 67_108_864n})
+
+/** The node name: the flag, else the host name's first label; a usage error when neither is a valid name. */
+export function resolveNode(flag: string | undefined): {node: string; node_source: 'flag' | 'hostname'} {
+  if (flag !== undefined) return {node: checkNodeName(flag), node_source: 'flag'}
+  const host = os.hostname().split('.')[0]
+  try {
+    return {node: checkNodeName(host), node_source: 'hostname'}
+  } catch {
+    throw usageError(`the host name ${JSON.stringify(host)} is not usable as a node name`, {hint: 'pass --node NAME or set REDREPL_NODE'})
+  }
+}
+
+export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean}): Promise<RepoBackend> {
+  if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
+  return openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style']})
+}
+
+/** Opens the repository, runs `work`, and closes it whatever happens. */
+export async function withRepository<T>(flags: Parameters<typeof openRepoFromFlags>[0], work: (backend: RepoBackend) => Promise<T>): Promise<T> {
+  const backend = await openRepoFromFlags(flags)
+  try {
+    return await work(backend)
+  } finally {
+    await backend.close()
+  }
+}

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict'
+import {existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {after, before, test} from 'node:test'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
+
+import {runCli, useScratch} from '../support/cli.js'
+import {jsonOf} from '../support/node.js'
+import {S3Server} from '../support/s3.js'
+
+const scratch = useScratch()
+const BUCKET = 'redrepl-test'
+let server: S3Server
+
+before(async () => {
+  server = new S3Server(await scratch.dir('redrepl-s3rver-'), [BUCKET])
+  await server.start()
+})
+after(() => server.kill())
+
+/** A repository of each kind, with the environment a CLI run needs for it and a way to corrupt one object in the store. */
+interface Repo {
+  url: string
+  env: Record<string, string>
+  corrupt(key: string): Promise<void>
+}
+
+async function localRepo(): Promise<Repo> {
+  const dir = await scratch.dir('redrepl-repo-')
+  return {
+    url: `file://${dir}`,
+    env: {},
+    async corrupt(key) {
+      const file = path.join(dir, key)
+      const bytes = readFileSync(file)
+      bytes[bytes.length >> 1] ^= 0xff
+      writeFileSync(file, bytes)
+    },
+  }
+}
+
+let prefixes = 0
+async function s3Repo(): Promise<Repo> {
+  const prefix = `p${++prefixes}`
+  const client = () => new S3Client({endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
+  return {
+    url: `s3://${BUCKET}/${prefix}`,
+    env: server.env(),
+    async corrupt(key) {
+      const s3 = client()
+      const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
+      const bytes = Buffer.from(await object.Body!.transformToByteArray())
+      bytes[bytes.length >> 1] ^= 0xff
+      await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`, Body: bytes}))
+      s3.destroy()
+    },
+  }
+}
+
+const BACKENDS: Array<[string, () => Promise<Repo>]> = [
+  ['local directory', localRepo],
+  ['S3 (s3rver through the AWS SDK)', s3Repo],
+]
+
+const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
+
+async function primary() {
+  const dir = await scratch.layout('primary-basic')
+  return {dir, data: path.join(dir, 'data.rdb')}
+}
+
+const repoArgs = (repo: Repo, ...args: string[]) => [...args, '--repo', repo.url, '--node', 'db1']
+
+for (const [kind, makeRepo] of BACKENDS) {
+  test(`${kind}: push, lose the whole node, restore from the repository alone: layout verify is clean and the database byte-identical`, async () => {
+    const repo = await makeRepo()
+    const {dir, data} = await primary()
+    const originalDb = path.join(await scratch.dir(), 'original.rdb')
+    jsonOf(await runCli(['basebackup', 'materialize', '--data-path', data, '--to', originalDb, '--json']))
+
+    const pushed = jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), {env: repo.env}))
+    assert.equal((pushed.backups_pushed as any[]).length, 1)
+    assert.equal(pushed.wal_segments_pushed, 4n, 'segments 0-3; 5 is the live one')
+    assert.equal(pushed.history_pushed, true)
+    const again = jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), {env: repo.env}))
+    assert.deepEqual([again.objects_uploaded, again.backups_present, again.history_pushed], [0n, 1n, false], 'a second run uploads nothing')
+    const current = jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--include-current', '--json'), {env: repo.env}))
+    assert.equal(current.wal_segments_pushed, 1n)
+
+    rmSync(dir, {recursive: true})
+    const fresh = await scratch.dir('redrepl-restored-')
+    const restoredData = path.join(fresh, 'data.rdb')
+    const restored = jsonOf(await runCli(repoArgs(repo, 'repo', 'restore', '--to', restoredData, '--json'), {env: repo.env}))
+    assert.equal(restored.checkpoint_lsn, 5242882n)
+    const fetched = jsonOf(await runCli(repoArgs(repo, 'repo', 'fetch-wal', '--data-path', restoredData, '--from-lsn', '5242882', '--segment-bytes', '1MiB', '--json'), {env: repo.env}))
+    assert.deepEqual([(fetched.fetched as any[]).map((s) => s.index), fetched.history_written], [[5n], true])
+    const verify = jsonOf(await runCli(['layout', 'verify', '--data-path', restoredData, '--json']))
+    assert.deepEqual([verify.ok, verify.findings], [true, []])
+    assert.deepEqual(readFileSync(restoredData), readFileSync(originalDb))
+
+    const list = jsonOf(await runCli(repoArgs(repo, 'repo', 'list', '--segment-bytes', '1MiB', '--json'), {env: repo.env}))
+    const [backup] = list.backups as any[]
+    assert.deepEqual([backup.checkpoint_lsn, backup.complete, backup.wal_covered_from_checkpoint, backup.snapshot_bytes], [5242882n, true, true, 9004n])
+    assert.deepEqual((list.wal as any[])[0].gaps, [{first_index: 4n, last_index: 4n}], 'the fixture has no segment 4, and list says so')
+    const checked = jsonOf(await runCli(repoArgs(repo, 'repo', 'verify', '--json'), {env: repo.env}))
+    assert.deepEqual([checked.ok, checked.objects_read], [true, 10n])
+  })
+
+  test(`${kind}: a corrupted object makes verify and restore refuse, naming it`, async () => {
+    const repo = await makeRepo()
+    const {data} = await primary()
+    jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), {env: repo.env}))
+    await repo.corrupt(CHUNK_KEY)
+    const quick = await runCli(repoArgs(repo, 'repo', 'verify', '--quick', '--json'), {env: repo.env})
+    assert.equal(quick.exitCode, 0, 'same size: --quick cannot see it, by design')
+    const verify = await runCli(repoArgs(repo, 'repo', 'verify', '--json'), {env: repo.env})
+    assert.equal(verify.exitCode, 3)
+    assert.deepEqual((JSON.parse(verify.stdout).problems as any[]).map((p) => [p.key, /checksum mismatch/.test(p.problem)]), [[CHUNK_KEY, true]])
+    const target = path.join(await scratch.dir(), 'out.rdb')
+    const restore = await runCli(repoArgs(repo, 'repo', 'restore', '--to', target), {env: repo.env})
+    assert.equal(restore.exitCode, 3)
+    assert.match(restore.stderr, /00000000000000000001\.redchunk: chunk 1 checksum mismatch/)
+    assert.equal(restore.stderr.trim().split('\n').length, 1)
+    assert.ok(!existsSync(target) && readdirSync(path.dirname(target)).length === 0, 'no destination, no temp file')
+  })
+
+  test(`${kind}: expire is a dry run until --confirm and never leaves a kept backup without the WAL from its checkpoint`, async () => {
+    const repo = await makeRepo()
+    const {data} = await primary()
+    for (const checkpoint of ['5242890', '5242900']) {
+      const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(5000, Number(checkpoint) % 250)])
+      jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', checkpoint, '--chunk-size', '4KiB', '--json'], {input: snapshot}))
+    }
+    jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--include-current', '--json'), {env: repo.env}))
+    const dry = jsonOf(await runCli(repoArgs(repo, 'repo', 'expire', '--keep-last', '2', '--segment-bytes', '1MiB', '--json'), {env: repo.env}))
+    assert.equal(dry.dry_run, true)
+    assert.deepEqual((dry.backups as any[]).map((b) => [b.checkpoint_lsn, b.action]), [[5242882n, 'delete'], [5242890n, 'keep'], [5242900n, 'keep']])
+    assert.deepEqual((dry.wal_delete as any[]).map((w) => w.index), [0n, 1n, 2n, 3n])
+    assert.equal((jsonOf(await runCli(repoArgs(repo, 'repo', 'list', '--json'), {env: repo.env})).backups as any[]).length, 3, 'a dry run deletes nothing')
+    const done = jsonOf(await runCli(repoArgs(repo, 'repo', 'expire', '--keep-last', '2', '--segment-bytes', '1MiB', '--confirm', '--json'), {env: repo.env}))
+    assert.equal(done.objects_deleted, 1n + 3n + 4n, 'a manifest, its 3 chunks, 4 WAL segments')
+    const list = jsonOf(await runCli(repoArgs(repo, 'repo', 'list', '--segment-bytes', '1MiB', '--json'), {env: repo.env}))
+    assert.deepEqual((list.backups as any[]).map((b) => [b.checkpoint_lsn, b.complete, b.wal_covered_from_checkpoint]), [[5242890n, true, true], [5242900n, true, true]])
+    assert.equal((jsonOf(await runCli(repoArgs(repo, 'repo', 'verify', '--json'), {env: repo.env}))).ok, true)
+  })
+}
+
+test('S3: a server killed mid-push leaves no partial backup listed; the next run completes it', async () => {
+  const repo = await s3Repo()
+  const {dir, data} = await primary()
+  // 96 chunks of 256 KiB: long enough to be cut mid-way.
+  const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(24 * 1024 * 1024 - 4, 3)])
+  for (let i = 0; i < snapshot.length; i += 4096) snapshot[i + 4] = i & 0xff
+  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', '5242895', '--chunk-size', '256KiB', '--json'], {input: snapshot}))
+  const push = runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--jobs', '2', '--json'), {env: repo.env})
+  const objects = () => countFiles(path.join(server.directory, BUCKET, repo.url.slice(`s3://${BUCKET}/`.length)))
+  for (let i = 0; i < 1200 && objects() < 40; i++) await sleep(25)
+  assert.ok(objects() >= 40, 'the push got under way')
+  await server.kill()
+  const cut = await push
+  assert.equal(cut.exitCode, 1, cut.stderr)
+  assert.match(cut.stderr, /cannot reach the store|upload failed|download failed/)
+  await server.start()
+  const between = jsonOf(await runCli(repoArgs(repo, 'repo', 'list', '--json'), {env: repo.env}))
+  assert.ok((between.backups as any[]).every((b) => b.checkpoint_lsn !== 5242895n), 'the cut backup is not listed')
+  const resumed = jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), {env: repo.env}))
+  const big = (resumed.backups_pushed as any[]).find((b) => b.checkpoint_lsn === 5242895n)
+  assert.ok(big && big.chunks_uploaded < 96, `resumed, not restarted (${big?.chunks_uploaded} chunks uploaded)`)
+  assert.equal(jsonOf(await runCli(repoArgs(repo, 'repo', 'verify', '--json'), {env: repo.env})).ok, true)
+  const original = path.join(dir, 'original.rdb')
+  const restored = path.join(dir, 'restored.rdb')
+  jsonOf(await runCli(['basebackup', 'materialize', '--data-path', data, '--checkpoint-lsn', '5242895', '--to', original, '--json']))
+  jsonOf(await runCli(repoArgs(repo, 'repo', 'restore', '--checkpoint-lsn', '5242895', '--to', restored, '--json'), {env: repo.env}))
+  assert.deepEqual(readFileSync(restored), readFileSync(original))
+})
+
+test('S3: wrong credentials and a missing bucket are one-line errors with their own exit codes', async () => {
+  const {data} = await primary()
+  const wrong = await runCli(['repo', 'push', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: server.env({AWS_ACCESS_KEY_ID: 'NOT-A-KEY'})})
+  assert.equal(wrong.exitCode, 4)
+  assert.match(wrong.stderr, /^redrepl: s3:\/\/redrepl-test\/x\/db1\/: the store refuses the credentials \(InvalidAccessKeyId\)/)
+  assert.equal(wrong.stderr.trim().split('\n').length, 1)
+  const missing = await runCli(['repo', 'list', '--repo', 's3://no-such-bucket/x', '--node', 'db1'], {env: server.env()})
+  assert.equal(missing.exitCode, 6)
+  assert.match(missing.stderr, /no-such-bucket.*: no such bucket/)
+  assert.equal(missing.stderr.trim().split('\n').length, 1)
+  const unreachable = await runCli(['repo', 'list', '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  assert.equal(unreachable.exitCode, 1)
+  assert.match(unreachable.stderr, /cannot reach the store/)
+  const noRepo = await runCli(['repo', 'list', '--node', 'db1'])
+  assert.equal(noRepo.exitCode, 2)
+  const badNode = await runCli(['repo', 'list', '--repo', '/tmp', '--node', '../x'])
+  assert.equal(badNode.exitCode, 2)
+})
+
+function countFiles(dir: string): number {
+  if (!existsSync(dir)) return 0
+  let count = 0
+  for (const name of readdirSync(dir)) {
+    const file = path.join(dir, name)
+    count += statSync(file).isDirectory() ? countFiles(file) : 1
+  }
+  return count
+}

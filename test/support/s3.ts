@@ -1,0 +1,57 @@
+import {spawn, type ChildProcess} from 'node:child_process'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+/** An S3-compatible server (s3rver) on 127.0.0.1, in a child process the test can kill and start again on the same port and data. */
+export class S3Server {
+  private child: ChildProcess | undefined
+  port = 0
+
+  constructor(
+    readonly directory: string,
+    readonly buckets: string[],
+  ) {}
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`
+  }
+
+  /** The environment a CLI run needs to reach this server (static credentials s3rver knows, no shared AWS files). */
+  env(overrides: Record<string, string> = {}): Record<string, string> {
+    return {
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_REGION: 'us-east-1',
+      AWS_CONFIG_FILE: '/nonexistent',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      REDREPL_S3_ENDPOINT: this.endpoint,
+      REDREPL_S3_FORCE_PATH_STYLE: 'true',
+      ...overrides,
+    }
+  }
+
+  async start(): Promise<void> {
+    const main = path.join(path.dirname(fileURLToPath(import.meta.url)), 's3rver-main.js')
+    const child = spawn(process.execPath, [main, this.directory, String(this.port), ...this.buckets], {stdio: ['ignore', 'pipe', 'inherit']})
+    this.child = child
+    this.port = await new Promise<number>((resolve, reject) => {
+      let out = ''
+      child.stdout!.on('data', (data) => {
+        out += String(data)
+        if (out.includes('\n')) resolve(Number(out.trim()))
+      })
+      child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)))
+    })
+  }
+
+  /** SIGKILL: connections drop mid-request, as when a store goes away. */
+  async kill(): Promise<void> {
+    const child = this.child
+    this.child = undefined
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const gone = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGKILL')
+    await gone
+  }
+}

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict'
+import {mkdtemp, readdir, rm} from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import {after, before, test} from 'node:test'
+
+import {crc32} from '../../src/core/codec/crc.js'
+import type {RepoBackend} from '../../src/core/repo/backend.js'
+import {checkedStream, collect} from '../../src/core/repo/integrity.js'
+import {openRepository} from '../../src/core/repo/open.js'
+import {S3Server} from '../support/s3.js'
+
+/** The backend contract, run against a local directory and an S3-compatible server through the real SDK. */
+
+const dirs: string[] = []
+let server: S3Server
+before(async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'redrepl-s3rver-'))
+  dirs.push(dir)
+  server = new S3Server(dir, ['unit'])
+  await server.start()
+  Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true'})
+})
+after(async () => {
+  await server.kill()
+  await Promise.all(dirs.map((dir) => rm(dir, {recursive: true, force: true})))
+})
+
+const backends: Array<[string, () => Promise<RepoBackend>]> = [
+  [
+    'local',
+    async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'redrepl-repo-unit-'))
+      dirs.push(dir)
+      return openRepository({url: dir})
+    },
+  ],
+  ['s3', () => openRepository({url: `s3://unit/p${Math.random().toString(36).slice(2)}`, s3Endpoint: server.endpoint, s3Region: 'us-east-1', s3ForcePathStyle: true})],
+]
+
+const bytes = (n: number, seed: number) => Uint8Array.from({length: n}, (_, i) => (i * 31 + seed) & 0xff)
+const body = (data: Uint8Array, pieces = 3) =>
+  async function* () {
+    const step = Math.max(1, Math.ceil(data.length / pieces))
+    for (let at = 0; at < data.length; at += step) yield data.subarray(at, at + step)
+  }
+
+for (const [name, open] of backends) {
+  test(`${name}: put, stat, list by prefix, get and delete`, async () => {
+    const backend = await open()
+    try {
+      const a = bytes(70_000, 1)
+      await backend.put('n/timeline-1/a.redchunk', body(a), {size: BigInt(a.length), checksum: crc32(a)})
+      await backend.put('n/timeline-1/b', body(bytes(10, 2)), {size: 10n, checksum: 0})
+      await backend.put('m/c', body(bytes(5, 3)), {size: 5n, checksum: 0})
+      assert.deepEqual(await backend.stat('n/timeline-1/a.redchunk'), {size: 70_000n})
+      assert.equal(await backend.stat('n/missing'), null)
+      const listed: Array<[string, bigint]> = []
+      for await (const object of backend.list('n/')) listed.push([object.key, object.size])
+      assert.deepEqual(listed.sort(), [['n/timeline-1/a.redchunk', 70_000n], ['n/timeline-1/b', 10n]])
+      assert.deepEqual(await collect(backend.get('n/timeline-1/a.redchunk'), 1n << 20n, 'a'), a)
+      await backend.delete('n/timeline-1/b')
+      await backend.delete('n/timeline-1/b')
+      assert.equal(await backend.stat('n/timeline-1/b'), null)
+      await assert.rejects(collect(backend.get('n/timeline-1/b'), 100n, 'b'), (error: any) => error.kind === 'not-found')
+    } finally {
+      await backend.close()
+    }
+  })
+
+  test(`${name}: a body that fails its check leaves no object, and keys that could leave the root are refused`, async () => {
+    const backend = await open()
+    try {
+      const good = bytes(9000, 4)
+      const bad = Uint8Array.from(good)
+      bad[4500] ^= 1
+      const expected = {kind: 'chunk' as const, size: 9000n, checksum: crc32(good)}
+      await assert.rejects(backend.put('n/x', () => checkedStream(body(bad)(), expected, 'x'), {size: 9000n, checksum: expected.checksum}), /checksum mismatch/)
+      assert.equal(await backend.stat('n/x'), null)
+      for (const key of ['../escape', 'n/../../x', '/abs', 'n//x', '']) await assert.rejects(backend.put(key, body(good), {size: 9000n, checksum: 0}), (error: any) => error.kind === 'usage', key)
+    } finally {
+      await backend.close()
+    }
+  })
+}
+
+test('local: no temp file is left or listed after a failed put', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'redrepl-repo-unit-'))
+  dirs.push(dir)
+  const backend = await openRepository({url: `file://${dir}`})
+  const failing = async function* () {
+    yield bytes(100, 5)
+    throw new Error('connection dropped')
+  }
+  await assert.rejects(backend.put('n/y.redwal', failing, {size: 200n, checksum: 0}))
+  assert.deepEqual(await readdir(path.join(dir, 'n')), [])
+})
+
+test('checkedStream checks a sealed object whatever the piece boundaries, and the size both ways', async () => {
+  const payload = bytes(1000, 6)
+  const sealed = new Uint8Array(1004)
+  sealed.set(payload)
+  new DataView(sealed.buffer).setUint32(1000, crc32(payload), true)
+  for (const pieces of [1, 7, 333, 1004]) {
+    const out = await collect(checkedStream(body(sealed, pieces)(), {kind: 'sealed', size: 1004n}, 's'), 2000n, 's')
+    assert.deepEqual(out, sealed, `${pieces} pieces`)
+  }
+  const broken = Uint8Array.from(sealed)
+  broken[1002] ^= 1
+  await assert.rejects(collect(checkedStream(body(broken, 5)(), {kind: 'sealed', size: 1004n}, 's'), 2000n, 's'), /s: checksum mismatch/)
+  await assert.rejects(collect(checkedStream(body(sealed)(), {kind: 'sealed', size: 1005n}, 's'), 2000n, 's'), /holds 1004 bytes, expected 1005/)
+  await assert.rejects(collect(checkedStream(body(sealed)(), {kind: 'sealed', size: 1000n}, 's'), 2000n, 's'), /more than the 1000 bytes/)
+})
