@@ -89,16 +89,18 @@ function readFrame(reader: ByteReader, index: number, previousFrameCrc: number):
   return {record: {sequence, lsn, payload}, frameCrc: crc32(payload, crc32(header))}
 }
 
-/** Decodes a segment; record payloads are views into `bytes`, not copies. */
-function decode(bytes: Uint8Array): WalSegment {
-  const reader = openSealed(bytes, NAME)
+/** Magic, version, then the fields that place the segment (§5): shared by the full decode and the header-only one. */
+function readHeadFields(reader: ByteReader): {timeline: bigint; segment_index: bigint; start_lsn: bigint; end_lsn: bigint} {
   reader.magic(MAGIC, 'invalid wal segment magic')
   const version = reader.u16()
   if (version !== 1) throw new FormatError(`unsupported primary-replica wal version ${version}`)
-  const timeline = reader.u64()
-  const segment_index = reader.u64()
-  const start_lsn = reader.u64()
-  const end_lsn = reader.u64()
+  return {timeline: reader.u64(), segment_index: reader.u64(), start_lsn: reader.u64(), end_lsn: reader.u64()}
+}
+
+/** Decodes a segment; record payloads are views into `bytes`, not copies. */
+function decode(bytes: Uint8Array): WalSegment {
+  const reader = openSealed(bytes, NAME)
+  const {timeline, segment_index, start_lsn, end_lsn} = readHeadFields(reader)
   const count = checkCount(reader, reader.u64(), FRAME_HEADER_BYTES, 'wal record')
   const payloadBytes = reader.u64()
   const tailCrc = reader.u32()
@@ -145,15 +147,7 @@ export const WAL_SEGMENT_HEADER_BYTES = HEADER_BYTES
  */
 export function decodeWalSegmentHeader(prefix: Uint8Array): WalSegmentHeader {
   const reader = new ByteReader(prefix, `${NAME} is too short for its header`)
-  reader.magic(MAGIC, 'invalid wal segment magic')
-  const version = reader.u16()
-  if (version !== 1) throw new FormatError(`unsupported primary-replica wal version ${version}`)
-  const timeline = reader.u64()
-  const segment_index = reader.u64()
-  const start_lsn = reader.u64()
-  const end_lsn = reader.u64()
-  const record_count = reader.u64()
-  return {timeline, segment_index, start_lsn, end_lsn, record_count}
+  return {...readHeadFields(reader), record_count: reader.u64()}
 }
 
 function encode(segment: WalSegment): Uint8Array {
