@@ -10,6 +10,7 @@ import {confirmOnTerminal, isInteractive, yesFlag} from '../../ui/confirm.js'
 import {dataPathFlag, dryRunFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {loadStyle, paint} from '../../ui/style.js'
 import {renderTable} from '../../ui/table.js'
+import {candidateLines} from '../../ui/candidates.js'
 import {formatTimestamp} from '../../ui/time.js'
 
 export default class TimelinePromote extends RedreplCommand {
@@ -74,7 +75,7 @@ After a failover RedDB 1.12 writes its slot catalog and relay manifests stamped 
       : await withWriteGuard({dataPath, command: 'timeline promote', force: flags.force, waitMs: flags.wait * 1000}, (layout) => promote(layout, options))
     for (const warning of report.warnings) process.stderr.write(`redrepl: warning: ${warning}\n`)
     await this.emit(report, () => {
-      if (report.dry_run) for (const line of candidateLines(report)) this.say(line)
+      if (report.dry_run) for (const line of candidateLines(report, report.previous_timeline)) this.say(line)
       this.say(headline(report))
       this.say(
         renderTable(
@@ -93,27 +94,6 @@ function headline(report: PromoteReport): string {
   return `${verb} ${paint.bold(report.replica_id)}: timeline ${report.previous_timeline} → ${paint.bold(String(report.new_timeline))} at LSN ${report.fork_lsn} (from ${from})`
 }
 
-/** The candidate table: one row per replica, where its positions come from, and --auto's pick. */
-function candidateLines(report: PromoteReport): string[] {
-  if (report.candidates.length === 0) return [`no replica acknowledged anything on timeline ${report.previous_timeline}`]
-  const table = renderTable(
-    ['replica', 'applied', 'flushed', 'received', 'from', 'also in', 'eligible', 'auto'],
-    report.candidates.map((row) => [
-      row.replica_id,
-      row.applied_lsn,
-      row.flushed_lsn,
-      row.received_lsn,
-      row.position_source,
-      row.sources.filter((ack) => ack.source !== row.position_source).map((ack) => `${ack.source} (applied ${ack.applied_lsn})`).join(', ') || null,
-      row.eligible ? 'yes' : `no: ${row.ineligible_reason}`,
-      row.chosen ? '*' : null,
-    ]),
-  )
-  const lines = [table, report.auto_choice === null ? '--auto finds no eligible replica' : `--auto picks ${report.auto_choice}`]
-  if (report.catalog_timeline_adopted) lines.push(`acks stamped with another timeline were adopted as timeline ${report.previous_timeline}'s`)
-  return lines
-}
-
 function planLines(report: PromoteReport): string[] {
-  return [...candidateLines(report), `${headline({...report, dry_run: true})}; history: ${report.history_path}`]
+  return [...candidateLines(report, report.previous_timeline), `${headline({...report, dry_run: true})}; history: ${report.history_path}`]
 }
