@@ -1,4 +1,4 @@
-import {open, readdir, rename, rm, stat, type FileHandle} from 'node:fs/promises'
+import {readdir, rename, rm, stat, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 
@@ -173,7 +173,7 @@ async function partsMatch(partsDir: string, chunks: BasebackupChunk[], signal: A
     const info = await stat(file).catch(() => undefined)
     if (!info?.isFile() || BigInt(info.size) !== chunk.bytes) return false
     let crc = 0
-    const handle = await open(file, 'r')
+    const {handle} = await openRegular(file)
     try {
       await pumpRange(handle, 0n, chunk.bytes, (piece) => {
         signal?.throwIfAborted()

@@ -1,11 +1,11 @@
 import {createReadStream} from 'node:fs'
-import {open} from 'node:fs/promises'
 import path from 'node:path'
 
 import {FormatError} from '../errors.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {resolveContained} from '../fs/contained.js'
+import {openRegular} from '../fs/open.js'
 import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
 import {Layout, parseBasebackupName, parseTimelineDirName} from '../layout.js'
 import type {RepoBackend} from '../repo/backend.js'
@@ -166,7 +166,7 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
 /** The last 4 bytes of a file (its sealed CRC), read with a bound. */
 async function trailerChecksum(file: string, size: bigint): Promise<number> {
   if (size < 4n) return 0
-  const handle = await open(file, 'r')
+  const {handle} = await openRegular(file)
   try {
     const tail = Buffer.alloc(4)
     await handle.read(tail, 0, 4, Number(size - 4n))
