@@ -82,10 +82,6 @@ export function decodeSuperblock(block: Uint8Array, slot: 0 | 1, rules: RedDBRel
   const manifest_offset = reader.u64()
   const manifest_len = reader.u64()
   const manifest_checksum = reader.u32()
-  const wal_region_offset = reader.u64()
-  const wal_region_bytes = reader.u64()
-  const wal_recovery_boundary = reader.u64()
-  const wal_live_bytes = layout === 2 ? reader.u64() : liveBytesOfLayout1(wal_region_offset, wal_recovery_boundary)
   return {
     layout,
     copy_index: copyIndex,
@@ -94,6 +90,22 @@ export function decodeSuperblock(block: Uint8Array, slot: 0 | 1, rules: RedDBRel
     manifest_offset,
     manifest_len,
     manifest_checksum,
+    ...readRegions(reader, layout),
+    checksum: stored,
+  }
+}
+
+/**
+ * The fields superblock and manifest share, in their order (§9): the WAL
+ * region, its boundary, layout 2's live bytes (derived for layout 1), and
+ * the snapshot's place and CRC.
+ */
+function readRegions(reader: ByteReader, layout: 1 | 2) {
+  const wal_region_offset = reader.u64()
+  const wal_region_bytes = reader.u64()
+  const wal_recovery_boundary = reader.u64()
+  const wal_live_bytes = layout === 2 ? reader.u64() : liveBytesOfLayout1(wal_region_offset, wal_recovery_boundary)
+  return {
     wal_region_offset,
     wal_region_bytes,
     wal_recovery_boundary,
@@ -101,7 +113,6 @@ export function decodeSuperblock(block: Uint8Array, slot: 0 | 1, rules: RedDBRel
     snapshot_offset: reader.u64(),
     snapshot_bytes: reader.u64(),
     snapshot_checksum: reader.u32(),
-    checksum: stored,
   }
 }
 
@@ -131,20 +142,10 @@ export function decodeEmbeddedManifest(bytes: Uint8Array, rules: RedDBRelease = 
   const layout = layoutOf(version, rules)
   if (layout === undefined) throw new FormatError(`embedded manifest has unsupported version ${version} for ${RELEASES[rules].label}`)
   if (bytes.length < MANIFEST_BYTES[layout]) throw new FormatError(`embedded manifest of version ${version} is ${bytes.length} bytes, shorter than its ${MANIFEST_BYTES[layout]}-byte layout`)
-  const wal_region_offset = reader.u64()
-  const wal_region_bytes = reader.u64()
-  const wal_recovery_boundary = reader.u64()
-  const wal_live_bytes = layout === 2 ? reader.u64() : liveBytesOfLayout1(wal_region_offset, wal_recovery_boundary)
   // §9.2: bytes between the last field and the CRC are not looked at.
   return {
     version,
-    wal_region_offset,
-    wal_region_bytes,
-    wal_recovery_boundary,
-    wal_live_bytes,
-    snapshot_offset: reader.u64(),
-    snapshot_bytes: reader.u64(),
-    snapshot_checksum: reader.u32(),
+    ...readRegions(reader, layout),
     created_at_unix_ms: reader.u128(),
     checksum: new DataView(bytes.buffer, bytes.byteOffset).getUint32(bytes.length - 4, true),
   }
