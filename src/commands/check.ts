@@ -4,6 +4,7 @@ import {describeError, RedreplCommand} from '../ui/base-command.js'
 import {checkFlags, checkOptionsFromFlags} from '../ui/check-flags.js'
 import {jsonFlag, requireDataPath} from '../ui/flags.js'
 import {NAGIOS_EXIT, nagiosLines, unknownLine} from '../ui/nagios.js'
+import {outputModeInArgv} from '../ui/output.js'
 
 export default class Check extends RedreplCommand {
   static override summary = 'Check a node for monitoring (Nagios/Icinga plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).'
@@ -46,8 +47,8 @@ Exit status: the state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN); anything that s
   protected override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<void> {
     if (error.code === 'EEXIT') throw error
     const message = describeError(error)
-    // A flag that fails to parse leaves this.json unset, but the caller still asked for JSON.
-    this.json ||= this.argv.includes('--json')
+    // A flag that fails to parse leaves the output mode unset, but the caller still asked for one.
+    if (!this.json && this.output === 'human') this.output = outputModeInArgv(this.argv)
     await this.emit({status: 'UNKNOWN', message}, () => this.say(unknownLine(message)))
     if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     this.exit(NAGIOS_EXIT.UNKNOWN)

@@ -9,9 +9,12 @@ import {nowMs} from '../core/clock.js'
 import {writeSampleLayout} from '../core/ops/sample-layout.js'
 import {RedreplCommand} from '../ui/base-command.js'
 import {jsonFlag} from '../ui/flags.js'
+import {tableWidth} from '../ui/output.js'
 import {loadStyle, paint} from '../ui/style.js'
 
 const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
+/** Wide enough that no step hides a column under --output wide. */
+const WIDE_COLUMNS = 10_000
 
 export default class Demo extends RedreplCommand {
   static override summary = 'Build a sample node layout and run a narrated failover runbook on it.'
@@ -28,9 +31,11 @@ export default class Demo extends RedreplCommand {
     this.json = flags.json
     await loadStyle()
     const steps: Array<{story: string; command: string; exit_code: number; output: string}> = []
+    // The narration is for a person; --json and --output tsv print only the document.
     const narrate = (line: string) => {
-      if (!this.json) this.say(line)
+      if (!this.json && (this.output === 'human' || this.output === 'wide')) this.say(line)
     }
+    const columns = this.output === 'wide' ? WIDE_COLUMNS : tableWidth(process.env, process.stdout)
     const dir = args.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'redrepl-demo-')))
     await mkdir(dir, {recursive: true})
     const sample = await writeSampleLayout(dir, nowMs())
@@ -45,7 +50,8 @@ export default class Demo extends RedreplCommand {
       const command = `redrepl ${argv.map((word) => (/[\s"']/.test(word) ? JSON.stringify(word) : word)).join(' ')}`
       narrate(`\n${paint.cyan(`# ${story}`)}`)
       narrate(paint.bold(`$ ${command}`))
-      const result = await execa(process.execPath, [BIN, ...argv], {env: {REDDB_DATA_PATH: data}, reject: false, all: true})
+      // The steps print into a pipe: their tables fit the width this run fits.
+      const result = await execa(process.execPath, [BIN, ...argv], {env: {REDDB_DATA_PATH: data, COLUMNS: String(columns)}, reject: false, all: true})
       const output = String(result.all ?? '').trimEnd()
       narrate(output)
       steps.push({story, command, exit_code: result.exitCode ?? -1, output})

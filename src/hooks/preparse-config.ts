@@ -24,7 +24,7 @@ interface FlagSpec {
 }
 
 /** Settings that select the config itself, or shape only one run's output, are not taken from the file. */
-const NOT_CONFIGURABLE = new Set(['config', 'node', 'json', 'help'])
+const NOT_CONFIGURABLE = new Set(['config', 'node', 'json', 'output', 'help'])
 
 function valueOf(argv: string[], name: string): string | undefined {
   for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {

@@ -7,12 +7,16 @@ import {EXIT_CODES, InterruptedError, RedreplError} from '../core/errors.js'
 import {log, LOG_LEVELS, type LogLevel} from '../core/log.js'
 import {endBySignal, listenForInterrupts, type InterruptMode, type Interrupts} from './interrupt.js'
 import {openLogFile} from './log-file.js'
+import {OUTPUT_MODES, resolveOutputMode, tableWidth, type OutputMode} from './output.js'
+import {progressMode, startProgress, type Progress} from './progress.js'
 import {loadStyle} from './style.js'
 import {suggest} from './suggest.js'
+import {renderFieldTsv, renderTsv, setTableWidth, type TableView} from './table.js'
 
 /**
- * What every redrepl command shares: `--json` output with exact integers,
- * and failures reported as one line on stderr with a documented exit code.
+ * What every redrepl command shares: its output mode (--output, with --json
+ * as --output json) and the printing of its report in that mode, and
+ * failures reported as one line on stderr with a documented exit code.
  */
 // oclif's FlagOutput and ArgOutput, which it does not export.
 type Outputs = {[name: string]: any}
@@ -24,12 +28,23 @@ export abstract class RedreplCommand extends Command {
     node: Flags.string({description: 'Take settings from this [node.NAME] section of the config file.', env: 'REDREPL_NODE', helpValue: 'NAME', helpGroup: 'GLOBAL'}),
     'log-file': Flags.string({description: 'Append timestamped lines of what was planned, written, removed or refused to this file (for unattended runs).', helpValue: 'PATH', helpGroup: 'GLOBAL'}),
     'log-level': Flags.string({description: 'The least important events written to --log-file.', options: [...LOG_LEVELS], default: 'info', helpGroup: 'GLOBAL'}),
+    output: Flags.string({
+      char: 'o',
+      description:
+        'How to print the result. human: tables fitted to the terminal (COLUMNS, else the terminal width, else 80 columns in a pipe), the least important columns hidden and named in a footer. wide: the same with every column, whatever the width. json: the same as --json. tsv: a header line, then one line per row, tab-separated, every column, exact values, no colour (a tab, newline, carriage return or backslash inside a value is written \\t, \\n, \\r, \\\\); a command that prints no table prints "field<TAB>value" lines of its JSON document.',
+      options: [...OUTPUT_MODES],
+      helpGroup: 'GLOBAL',
+    }),
   }
 
   private closeLog?: () => void
 
-  /** Set by subclasses once flags are parsed, so errors know the output mode. */
+  /** True for --json or --output json; set when the flags are parsed (subclasses may set it too). */
   protected json = false
+  /** The --output mode, set when the flags are parsed. */
+  protected output: OutputMode = 'human'
+  /** --progress, on the commands that have it. */
+  private progressAsked = false
   private interrupts: Interrupts | undefined
 
   /**
@@ -42,21 +57,41 @@ export abstract class RedreplCommand extends Command {
     return this.interrupts.signal
   }
 
-  /** Prints the JSON document when --json was given, else runs the human renderer. */
-  protected async emit(document: unknown, human: () => void): Promise<void> {
-    if (this.json) {
+  /**
+   * Prints the report in the output mode: the JSON document; for tsv the
+   * command's main table (every column), or field/value lines of the
+   * document when it has none; else the human renderer, whose tables fit
+   * the width (no limit for wide).
+   */
+  protected async emit(document: unknown, human: () => void, main?: TableView): Promise<void> {
+    if (this.json || this.output === 'json') {
       writeJson(document, (piece) => process.stdout.write(piece))
       process.stdout.write('\n')
+    } else if (this.output === 'tsv') {
+      await loadStyle(false)
+      process.stdout.write(main === undefined ? renderFieldTsv(document) : renderTsv(main))
     } else {
       await loadStyle()
+      setTableWidth(this.output === 'wide' ? Number.POSITIVE_INFINITY : tableWidth(process.env, process.stdout))
       human()
     }
+  }
+
+  /** Progress on stderr for a long stream: a spinner on a terminal, plain lines with --progress elsewhere, never for JSON or TSV. */
+  protected async showProgress(label: string, interrupted?: AbortSignal): Promise<Progress> {
+    return startProgress(label, progressMode(this.output, this.progressAsked, process.stderr, process.env), interrupted)
   }
 
   /** Parses as oclif does, then opens --log-file so the whole run is logged. */
   protected override async parse<F extends Outputs, B extends Outputs, A extends Outputs>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
     const parsed = await super.parse(options, argv)
-    const flags = parsed.flags as {'log-file'?: string; 'log-level'?: LogLevel}
+    const flags = parsed.flags as {'log-file'?: string; 'log-level'?: LogLevel; json?: boolean; output?: string; progress?: boolean}
+    const hasDocument = 'json' in ((this.constructor as {flags?: Record<string, unknown>}).flags ?? {})
+    this.output = resolveOutputMode(flags, hasDocument)
+    // --output json is --json, for the commands that read flags.json.
+    if (this.output === 'json') flags.json = true
+    this.json = this.output === 'json'
+    this.progressAsked = flags.progress === true
     if (flags['log-file'] !== undefined && this.closeLog === undefined) {
       this.closeLog = openLogFile(flags['log-file'], flags['log-level'] ?? 'info', this.id?.replaceAll(':', '-') ?? 'redrepl')
       log.info('start', {argv: this.argv.join(' ')})

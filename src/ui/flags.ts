@@ -19,7 +19,12 @@ export const byteSizeFlag = Flags.custom<bigint>({
   },
 })
 
-export const jsonFlag = Flags.boolean({description: 'Print one JSON document on stdout (integers exact) and nothing else.'})
+export const jsonFlag = Flags.boolean({description: 'Print one JSON document on stdout (integers exact) and nothing else; the same as --output json.'})
+
+/** Plain progress lines for unattended runs of the long byte streams (ui/progress.ts). */
+export const progressFlag = Flags.boolean({
+  description: 'When stderr is not a terminal (cron mail, journald, a file), print a plain progress line on stderr every 10 % or 10 seconds: done, total, rate, ETA. Never with --json or --output json|tsv; on a terminal the spinner shows progress anyway.',
+})
 
 export const dataPathFlag = Flags.string({
   description: 'The node\'s data path D (e.g. /var/lib/reddb/data.rdb); every other path derives from it.',

@@ -1,20 +1,28 @@
 import type {ChalkInstance} from 'chalk'
 
-/** Colour only on a terminal and never when NO_COLOR is set. */
-export function colourEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
-  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false
+/**
+ * Whether output to `stream` is coloured, by the conventions chalk and Node
+ * share: FORCE_COLOR=0 (or false) turns colour off and any other value forces
+ * it on, even into a pipe, taking precedence over NO_COLOR as in Node;
+ * otherwise colour needs a terminal that is not TERM=dumb and no NO_COLOR.
+ */
+export function colourEnabled(stream: {isTTY?: boolean} = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
+  const force = env.FORCE_COLOR
+  if (force !== undefined) return force !== '0' && force !== 'false'
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false
+  if (env.TERM === 'dumb') return false
   return Boolean(stream.isTTY)
 }
 
 /**
  * chalk, loaded by loadStyle() on the first human output only: a --json run
  * (scripts, cron) never pays for it. RedreplCommand.emit loads it before
- * rendering.
+ * rendering, without colour for --output tsv.
  */
 export let paint: ChalkInstance
 
-export async function loadStyle(): Promise<void> {
+export async function loadStyle(colour = colourEnabled()): Promise<void> {
   if (paint !== undefined) return
   const {Chalk} = await import('chalk')
-  paint = new Chalk({level: colourEnabled() ? 3 : 0})
+  paint = new Chalk({level: colour ? 3 : 0})
 }

@@ -4,7 +4,7 @@ import type {WalPlanOptions, WalPlanReport} from '../core/ops/wal-retention.js'
 import {byteSizeFlag, dataPathFlag, jsonFlag, u64Flag} from './flags.js'
 import {formatBytes} from './numbers.js'
 import {paint} from './style.js'
-import {renderTable} from './table.js'
+import {renderColumns, tableOf, type Column, type TableView} from './table.js'
 
 /** The flags `wal plan` and `wal prune` share, with RedDB's defaults. */
 export const walPlanFlags = {
@@ -57,15 +57,19 @@ export function renderWalSummary(report: WalPlanReport, verb: string): string {
   return lines.join('\n')
 }
 
-export function renderSegmentTable(report: WalPlanReport): string {
-  return renderTable(
-    ['segment', 'LSNs', 'size', 'action', 'reason'],
-    report.segments.map((segment) => [
-      segment.index,
-      `${segment.start_lsn}..${segment.end_lsn}`,
-      formatBytes(segment.bytes),
-      segment.action === 'remove' ? paint.red('remove') : 'keep',
-      segment.reason,
-    ]),
-  )
+type PlannedSegment = WalPlanReport['segments'][number]
+
+const SEGMENT_COLUMNS: Array<Column<PlannedSegment>> = [
+  {header: 'segment', value: (s) => s.index, priority: 1},
+  {header: 'LSNs', value: (s) => `${s.start_lsn}..${s.end_lsn}`, raw: (s) => `${s.start_lsn}..${s.end_lsn}`, key: 'lsns', priority: 2},
+  {header: 'size', value: (s) => formatBytes(s.bytes), raw: (s) => s.bytes, key: 'size_bytes', priority: 2},
+  {header: 'action', value: (s) => (s.action === 'remove' ? paint.red('remove') : 'keep'), raw: (s) => s.action, priority: 1},
+  {header: 'reason', value: (s) => s.reason, priority: 1},
+]
+
+/** The plan's segments, each with its action and reason: wal plan's main table. */
+export const segmentTable = (report: Pick<WalPlanReport, 'segments'>): TableView<PlannedSegment> => tableOf(SEGMENT_COLUMNS, report.segments)
+
+export function renderSegmentTable(report: Pick<WalPlanReport, 'segments'>): string {
+  return renderColumns(segmentTable(report))
 }

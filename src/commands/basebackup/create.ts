@@ -4,9 +4,8 @@ import {usageError} from '../../core/errors.js'
 import {createBasebackup, type SnapshotSource} from '../../core/ops/basebackup-create.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {byteSizeFlag, dataPathFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
+import {byteSizeFlag, dataPathFlag, jsonFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {startProgress} from '../../ui/progress.js'
 
 export default class BasebackupCreate extends RedreplCommand {
   static override summary = 'Take a chunked base backup of a snapshot (like pg_basebackup).'
@@ -27,6 +26,7 @@ Ctrl-C or SIGTERM stops it at its next piece of the stream: the staging director
     'data-path': dataPathFlag,
     json: jsonFlag,
     wait: waitFlag,
+    progress: progressFlag,
     from: Flags.string({description: 'Read the snapshot out of this embedded .rdb database.', exclusive: ['snapshot'], helpValue: 'PATH'}),
     snapshot: Flags.string({description: 'Read raw snapshot bytes from this file, or - for stdin.', exclusive: ['from'], helpValue: 'FILE|-'}),
     'checkpoint-lsn': u64Flag({description: 'The backup\'s checkpoint LSN (default: the WAL head).'}),
@@ -44,7 +44,7 @@ Ctrl-C or SIGTERM stops it at its next piece of the stream: the staging director
     else if (flags.snapshot !== undefined) source = {kind: 'file', path: flags.snapshot}
     else throw usageError('name the snapshot: --from PATH (an embedded .rdb) or --snapshot FILE|-')
     const signal = this.stopOnInterrupt('clean-up')
-    const progress = await startProgress('base backup', !flags.json, signal)
+    const progress = await this.showProgress('basebackup create', signal)
     const report = await withWriteGuard({dataPath, command: 'basebackup create', safeNextToLiveNode: true, waitMs: flags.wait * 1000, signal}, (layout) =>
       createBasebackup(layout, {
         source,

@@ -1,13 +1,21 @@
 import path from 'node:path'
 
 import {nowMs} from '../../core/clock.js'
-import {expireBasebackups} from '../../core/ops/basebackup-expire.js'
+import {expireBasebackups, type BasebackupExpireReport} from '../../core/ops/basebackup-expire.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
-import {renderTable} from '../../ui/table.js'
+import {renderColumns, tableOf, type Column} from '../../ui/table.js'
+
+const EXPIRE_COLUMNS: Array<Column<BasebackupExpireReport['backups'][number]>> = [
+  {header: 'checkpoint', value: (b) => b.checkpoint_lsn, key: 'checkpoint_lsn', priority: 1},
+  {header: 'size', value: (b) => formatBytes(b.snapshot_bytes), raw: (b) => b.snapshot_bytes, key: 'size_bytes', priority: 2},
+  {header: 'action', value: (b) => b.action, priority: 1},
+  {header: 'reason', value: (b) => b.reason, priority: 1},
+  {header: 'manifest', value: (b) => path.basename(b.manifest_path), raw: (b) => b.manifest_path, key: 'manifest_path', priority: 3},
+]
 
 export default class BasebackupExpire extends RedreplCommand {
   static override summary = 'Delete the base backups a retention policy no longer keeps (dry run unless --confirm).'
@@ -30,15 +38,16 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm").
     const report = await withWriteGuard({dataPath, command: 'basebackup expire', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, (layout) =>
       expireBasebackups(layout, policy, {confirm: flags.confirm, nowMs: nowMs()}),
     )
+    const backups = tableOf(EXPIRE_COLUMNS, report.backups)
     await this.emit(report, () => {
       if (report.backups.length === 0) {
         this.say(`no base backup on timeline ${report.timeline}`)
         return
       }
-      this.say(renderTable(['checkpoint', 'size', 'action', 'reason', 'manifest'], report.backups.map((b) => [b.checkpoint_lsn, formatBytes(b.snapshot_bytes), b.action, b.reason, path.basename(b.manifest_path)])))
+      this.say(renderColumns(backups))
       const doomed = report.backups.filter((b) => b.action === 'delete')
       if (report.dry_run) this.say(`dry run: would delete ${doomed.length} backup(s); pass --confirm to delete`)
       else this.say(`deleted ${report.deleted} backup(s), ${formatBytes(report.freed_bytes)}`)
-    })
+    }, backups)
   }
 }

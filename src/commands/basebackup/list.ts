@@ -1,13 +1,27 @@
 import path from 'node:path'
 
 import {nowMs} from '../../core/clock.js'
-import {listBasebackupReport} from '../../core/ops/basebackup-inspect.js'
+import {listBasebackupReport, type BasebackupEntry} from '../../core/ops/basebackup-inspect.js'
 import {openLayout} from '../../core/ops/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {renderTable} from '../../ui/table.js'
+import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 import {formatAge, formatTimestamp} from '../../ui/time.js'
+
+function backupColumns(now: bigint): Array<Column<BasebackupEntry>> {
+  return [
+    {header: 'checkpoint', value: (b) => b.checkpoint_lsn, key: 'checkpoint_lsn', priority: 1},
+    {header: 'start', value: (b) => b.start_lsn, key: 'start_lsn', priority: 3},
+    {header: 'timeline', value: (b) => b.timeline, priority: 3},
+    {header: 'created', value: (b) => formatTimestamp(b.created_unix_ms), raw: (b) => b.created_unix_ms, key: 'created_unix_ms', priority: 2},
+    {header: 'age', value: (b) => formatAge(b.created_unix_ms, now), raw: (b) => b.age_ms, key: 'age_ms', priority: 1},
+    {header: 'size', value: (b) => formatBytes(b.snapshot_bytes), raw: (b) => b.snapshot_bytes, key: 'size_bytes', priority: 1},
+    {header: 'chunks', value: (b) => b.chunks, priority: 3},
+    {header: 'usable', value: (b) => (b.usable_for_catchup ? 'yes' : 'no'), priority: 1},
+    {header: 'manifest', value: (b) => path.basename(b.path), raw: (b) => b.path, key: 'manifest_path', priority: 2},
+  ]
+}
 
 export default class BasebackupList extends RedreplCommand {
   static override summary = 'List the base backups of the current timeline.'
@@ -22,28 +36,14 @@ export default class BasebackupList extends RedreplCommand {
     this.json = flags.json
     const now = nowMs()
     const report = await listBasebackupReport(await openLayout(requireDataPath(flags['data-path'])), now)
+    const backups = tableOf(backupColumns(now), report.basebackups)
     await this.emit(report, () => {
       if (report.basebackups.length === 0) {
         this.say(`no base backup on timeline ${report.timeline}`)
         return
       }
-      this.say(
-        renderTable(
-          ['checkpoint', 'start', 'timeline', 'created', 'age', 'size', 'chunks', 'usable', 'manifest'],
-          report.basebackups.map((b) => [
-            b.checkpoint_lsn,
-            b.start_lsn,
-            b.timeline,
-            formatTimestamp(b.created_unix_ms),
-            formatAge(b.created_unix_ms, now),
-            formatBytes(b.snapshot_bytes),
-            b.chunks,
-            b.usable_for_catchup ? 'yes' : 'no',
-            path.basename(b.path),
-          ]),
-        ),
-      )
+      this.say(renderColumns(backups))
       this.say(`usable = checkpoint ≥ ${report.available_from_lsn}, the oldest LSN in WAL on timeline ${report.timeline}`)
-    })
+    }, backups)
   }
 }

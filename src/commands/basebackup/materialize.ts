@@ -5,9 +5,8 @@ import {usageError} from '../../core/errors.js'
 import {materializeBasebackup, type Destination, type ManifestChoice} from '../../core/ops/basebackup-materialize.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
+import {dataPathFlag, jsonFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {startProgress} from '../../ui/progress.js'
 
 export default class BasebackupMaterialize extends RedreplCommand {
   static override summary = 'Rebuild a database from a base backup (standalone, or staged for a rebootstrap).'
@@ -30,6 +29,7 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     'data-path': dataPathFlag,
     json: jsonFlag,
     wait: waitFlag,
+    progress: progressFlag,
     manifest: Flags.string({description: 'The base backup manifest (.redbase) to restore.', exclusive: ['checkpoint-lsn'], helpValue: 'FILE'}),
     'checkpoint-lsn': u64Flag({description: 'Restore the base backup with this checkpoint LSN on the current timeline.'}),
     to: Flags.string({description: 'Write a standalone database here.', exclusive: ['rebootstrap'], helpValue: 'PATH'}),
@@ -50,7 +50,7 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     const choice: ManifestChoice =
       flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true}
     const signal = this.stopOnInterrupt('clean-up')
-    const progress = await startProgress('materialize', !flags.json, signal)
+    const progress = await this.showProgress('basebackup materialize', signal)
     const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force, waitMs: flags.wait * 1000, createLayout: flags.manifest !== undefined, signal}, (layout) =>
       materializeBasebackup(layout, choice, destination, nowMs(), flags.force, (done, total) => progress.update(done, total), signal),
     ).finally(() => progress.stop())

@@ -3,9 +3,8 @@ import {Flags} from '../../ui/oclif.js'
 import {verifyBasebackup} from '../../core/ops/basebackup-inspect.js'
 import {openLayout} from '../../core/ops/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
+import {dataPathFlag, jsonFlag, progressFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {startProgress} from '../../ui/progress.js'
 
 export default class BasebackupVerify extends RedreplCommand {
   static override summary = 'Read every chunk of a base backup against its checksums.'
@@ -16,6 +15,7 @@ export default class BasebackupVerify extends RedreplCommand {
   static override flags = {
     'data-path': dataPathFlag,
     json: jsonFlag,
+    progress: progressFlag,
     manifest: Flags.string({description: 'The base backup manifest (.redbase) to verify.', exclusive: ['checkpoint-lsn'], helpValue: 'FILE'}),
     'checkpoint-lsn': u64Flag({description: 'Verify the base backup with this checkpoint LSN on the current timeline.'}),
   }
@@ -25,7 +25,7 @@ export default class BasebackupVerify extends RedreplCommand {
     this.json = flags.json
     const layout = await openLayout(requireDataPath(flags['data-path']))
     const choice = flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true as const}
-    const progress = await startProgress('verify', !flags.json, this.stopOnInterrupt('exit'))
+    const progress = await this.showProgress('basebackup verify', this.stopOnInterrupt('exit'))
     const report = await verifyBasebackup(layout, choice, (done, total) => progress.update(done, total)).finally(() => progress.stop())
     await this.emit(report, () => this.say(`ok: ${report.manifest_path} — ${report.chunks_checked} chunk(s), ${formatBytes(report.snapshot_bytes)}, checkpoint ${report.checkpoint_lsn}`))
   }

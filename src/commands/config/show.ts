@@ -1,7 +1,13 @@
-import {showConfig} from '../../core/ops/config-show.js'
+import {showConfig, type EffectiveSetting} from '../../core/ops/config-show.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {jsonFlag} from '../../ui/flags.js'
-import {renderTable} from '../../ui/table.js'
+import {renderColumns, tableOf, type Column} from '../../ui/table.js'
+
+const SETTING_COLUMNS: Array<Column<EffectiveSetting>> = [
+  {header: 'setting', value: (s) => s.key, priority: 1},
+  {header: 'value', value: (s) => (Array.isArray(s.value) ? s.value.join(', ') : String(s.value)), priority: 1},
+  {header: 'source', value: (s) => s.source, priority: 2},
+]
 
 export default class ConfigShow extends RedreplCommand {
   static override summary = 'Show the settings taken from the config file and the environment, and where each comes from.'
@@ -29,11 +35,12 @@ A command takes each setting its flags know, in this order: the flag on the comm
       for (const [name, flag] of Object.entries(command.flags ?? {})) if (flag.env) envNames.set(name, flag.env)
     }
     const report = await showConfig({configPath: flags.config, node: flags.node, envNames, env: process.env})
+    const settings = tableOf(SETTING_COLUMNS, report.settings)
     await this.emit(report, () => {
       this.say(`config file: ${report.config_path}${report.config_found ? '' : ' (not found)'}${report.node ? `, node ${report.node}` : ''}`)
       if (report.nodes.length > 0) this.say(`nodes: ${report.nodes.join(', ')}`)
       if (report.settings.length === 0) this.say('no settings: every command uses its flags and built-in defaults')
-      else this.say(renderTable(['setting', 'value', 'source'], report.settings.map((s) => [s.key, Array.isArray(s.value) ? s.value.join(', ') : String(s.value), s.source])))
-    })
+      else this.say(renderColumns(settings))
+    }, settings)
   }
 }

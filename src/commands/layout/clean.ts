@@ -1,11 +1,18 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {withWriteGuard} from '../../core/ops/guard.js'
-import {cleanLayout} from '../../core/ops/layout-clean.js'
+import {cleanLayout, type Leftover} from '../../core/ops/layout-clean.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, forceFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {renderTable} from '../../ui/table.js'
+import {renderColumns, tableOf, type Column} from '../../ui/table.js'
+
+const LEFTOVER_COLUMNS: Array<Column<Leftover>> = [
+  {header: 'kind', value: (l) => l.kind, priority: 1},
+  {header: 'size', value: (l) => formatBytes(l.bytes), raw: (l) => l.bytes, key: 'size_bytes', priority: 2},
+  {header: 'path', value: (l) => l.path, priority: 1},
+  {header: 'reason', value: (l) => l.reason, priority: 3},
+]
 
 export default class LayoutClean extends RedreplCommand {
   static override summary = 'Remove what interrupted runs left behind (dry run unless --confirm).'
@@ -28,11 +35,12 @@ Only removes what is what its name claims: a staging or parts directory must hol
     this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
     const report = await withWriteGuard({dataPath, command: 'layout clean', force: flags.force, waitMs: flags.wait * 1000}, (layout) => cleanLayout(layout, {confirm: flags.confirm}))
+    const leftovers = tableOf(LEFTOVER_COLUMNS, report.leftovers)
     await this.emit(report, () => {
-      if (report.leftovers.length > 0) this.say(renderTable(['kind', 'size', 'path'], report.leftovers.map((l) => [l.kind, formatBytes(l.bytes), l.path])))
+      if (report.leftovers.length > 0) this.say(renderColumns(leftovers))
       for (const skip of report.skipped) this.say(`skipped ${skip.path}: ${skip.reason}`)
       if (report.dry_run) this.say(`dry run: ${report.leftovers.length} leftover(s)${report.leftovers.length > 0 ? '; pass --confirm to remove them' : ''}`)
       else this.say(`removed ${report.removed} leftover(s), ${formatBytes(report.freed_bytes)}`)
-    })
+    }, leftovers)
   }
 }

@@ -2,11 +2,20 @@ import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
 import {EXIT_CODES} from '../../core/errors.js'
+import type {Finding} from '../../core/findings.js'
 import {verifyLayout} from '../../core/ops/layout-verify.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'
-import {renderTable} from '../../ui/table.js'
+import {renderColumns, tableOf, type Column} from '../../ui/table.js'
+
+/** The findings table: --output tsv lists every finding, notes too; the human table the problems, the notes as lines below. */
+const FINDING_COLUMNS: Array<Column<Finding>> = [
+  {header: 'path', value: (f) => f.path, priority: 1},
+  {header: 'code', value: (f) => f.code, priority: 2},
+  {header: 'severity', value: (f) => (f.severity === 'error' ? paint.red(f.severity) : paint.yellow(f.severity)), raw: (f) => f.severity, priority: 1},
+  {header: 'problem', value: (f) => f.message, key: 'message', priority: 1},
+]
 
 export default class LayoutVerify extends RedreplCommand {
   static override summary = 'Check every artifact of a node\'s layout (for monitoring).'
@@ -32,11 +41,11 @@ Every finding has a stable code (--json: findings[].code) and a severity. Exit 0
       const problems = report.findings.filter((f) => f.severity !== 'note')
       if (report.ok) this.say(`${report.root}: ${report.checked} artifact(s) checked, no problem`)
       else {
-        this.say(renderTable(['path', 'code', 'severity', 'problem'], problems.map((p) => [p.path, p.code, p.severity === 'error' ? paint.red(p.severity) : paint.yellow(p.severity), p.message])))
+        this.say(renderColumns(tableOf(FINDING_COLUMNS, problems)))
         this.say(`${report.root}: ${problems.length} problem(s) in ${report.checked} artifact(s)`)
       }
       for (const note of report.findings.filter((f) => f.severity === 'note')) this.say(paint.dim(`note: ${note.path}: ${note.message} [${note.code}]`))
-    })
+    }, tableOf(FINDING_COLUMNS, report.findings))
     if (!report.ok) {
       // The report is out; the exit code tells monitoring.
       process.exitCode = EXIT_CODES.corrupt

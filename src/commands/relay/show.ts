@@ -2,11 +2,18 @@ import {Flags} from '../../ui/oclif.js'
 
 import {EXIT_CODES} from '../../core/errors.js'
 import {openLayout} from '../../core/ops/open-layout.js'
-import {showRelay} from '../../core/ops/relay-show.js'
+import {showRelay, type RelayShowReport} from '../../core/ops/relay-show.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'
-import {renderFields, renderTable} from '../../ui/table.js'
+import {renderColumns, renderFields, tableOf, type Column} from '../../ui/table.js'
+
+const RELAY_SEGMENT_COLUMNS: Array<Column<RelayShowReport['manifest']['segments'][number]>> = [
+  {header: 'segment', value: (s) => s.relative_path, priority: 1},
+  {header: 'start', value: (s) => s.start_lsn, priority: 1},
+  {header: 'end', value: (s) => s.end_lsn, priority: 1},
+  {header: 'checksum', value: (s) => s.checksum, priority: 2},
+]
 
 export default class RelayShow extends RedreplCommand {
   static override summary = 'Show a replica\'s relay log: positions, segments, lag and consistency.'
@@ -38,7 +45,7 @@ export default class RelayShow extends RedreplCommand {
           ['consistent', report.consistent ? 'yes' : paint.red('no')],
         ]),
       )
-      if (m.segments.length > 0) this.say(renderTable(['segment', 'start', 'end', 'checksum'], m.segments.map((s) => [s.relative_path, s.start_lsn, s.end_lsn, s.checksum])))
+      if (m.segments.length > 0) this.say(renderColumns(tableOf(RELAY_SEGMENT_COLUMNS, m.segments)))
       for (const problem of report.problems) this.say(paint.red(`problem: ${problem}`))
     })
     if (!report.consistent) process.exitCode = EXIT_CODES.corrupt

@@ -1,8 +1,18 @@
-import {listRepository} from '../../core/ops/repo-list.js'
+import {listRepository, type RepoBackupRow} from '../../core/ops/repo-list.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
-import {renderTable} from '../../ui/table.js'
+import {renderColumns, tableOf, type Column} from '../../ui/table.js'
+
+const BACKUP_COLUMNS: Array<Column<RepoBackupRow>> = [
+  {header: 'timeline', value: (b) => b.timeline, priority: 2},
+  {header: 'checkpoint', value: (b) => b.checkpoint_lsn, key: 'checkpoint_lsn', priority: 1},
+  {header: 'size', value: (b) => formatBytes(b.snapshot_bytes), raw: (b) => b.snapshot_bytes, key: 'size_bytes', priority: 1},
+  {header: 'pushed', value: (b) => new Date(Number(b.taken_unix_ms)).toISOString(), raw: (b) => b.taken_unix_ms, key: 'pushed_unix_ms', priority: 2},
+  {header: 'complete', value: (b) => (b.complete ? 'yes' : 'NO'), raw: (b) => (b.complete ? 'yes' : 'no'), priority: 1},
+  {header: 'WAL from checkpoint', value: (b) => (b.wal_covered_from_checkpoint ? 'yes' : 'no'), key: 'wal_covered_from_checkpoint', priority: 1},
+  {header: 'key', value: (b) => b.key, priority: 3},
+]
 
 export default class RepoList extends RedreplCommand {
   static override summary = 'List the node\'s base backups and WAL in the repository.'
@@ -17,21 +27,17 @@ export default class RepoList extends RedreplCommand {
     this.json = flags.json
     const {node} = resolveNode(flags.node)
     const report = await withRepository(flags, (backend) => listRepository(backend, {node, segmentBytes: flags['segment-bytes']}))
+    const backups = tableOf(BACKUP_COLUMNS, report.backups)
     await this.emit(report, () => {
       if (report.backups.length === 0) this.say(`${report.repository}: no base backup for node ${report.node}`)
       else {
-        this.say(
-          renderTable(
-            ['timeline', 'checkpoint', 'size', 'pushed', 'complete', 'WAL from checkpoint'],
-            report.backups.map((b) => [b.timeline, b.checkpoint_lsn, formatBytes(b.snapshot_bytes), new Date(Number(b.taken_unix_ms)).toISOString(), b.complete ? 'yes' : 'NO', b.wal_covered_from_checkpoint ? 'yes' : 'no']),
-          ),
-        )
+        this.say(renderColumns(backups))
       }
       for (const wal of report.wal) {
         const runs = wal.runs.map((r) => (r.first_index === r.last_index ? `${r.first_index}` : `${r.first_index}-${r.last_index}`)).join(', ')
         const gaps = wal.gaps.length === 0 ? 'no gap' : `gaps: ${wal.gaps.map((g) => `${g.first_index}-${g.last_index}`).join(', ')}`
         this.say(`timeline ${wal.timeline}: ${wal.segments} WAL segment(s) [${runs}], LSN ${wal.from_lsn}..${wal.to_lsn}, ${gaps}`)
       }
-    })
+    }, backups)
   }
 }

@@ -6,9 +6,8 @@ import type {Destination} from '../../core/ops/basebackup-materialize.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {restoreFromRepository, type RepoBackupChoice} from '../../core/ops/repo-restore.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, forceFlag, u64Flag, waitFlag} from '../../ui/flags.js'
+import {dataPathFlag, forceFlag, progressFlag, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {startProgress} from '../../ui/progress.js'
 import {repoFlags, resolveNode, withRepository} from '../../ui/repo-flags.js'
 
 export default class RepoRestore extends RedreplCommand {
@@ -26,6 +25,7 @@ export default class RepoRestore extends RedreplCommand {
     ...repoFlags,
     'data-path': dataPathFlag,
     wait: waitFlag,
+    progress: progressFlag,
     'checkpoint-lsn': u64Flag({description: 'Restore the base backup with this checkpoint LSN (default: the newest).'}),
     to: Flags.string({description: 'Write a standalone database here.', exclusive: ['rebootstrap'], helpValue: 'PATH'}),
     rebootstrap: Flags.boolean({description: 'Stage the database and the ready marker for the node at --data-path.'}),
@@ -39,7 +39,7 @@ export default class RepoRestore extends RedreplCommand {
     const {node} = resolveNode(flags.node)
     const rdbVersion = flags['rdb-version'] === undefined ? undefined : flags['rdb-version'] === '2' ? 2 : 1
     const choice: RepoBackupChoice = flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true}
-    const progress = await startProgress('restore', !flags.json)
+    const progress = await this.showProgress('repo restore')
     const restore = (destination: Destination) =>
       withRepository(flags, (backend) => restoreFromRepository(backend, {node, choice, destination, nowMs: nowMs(), onProgress: (done, total) => progress.update(done, total)}))
     let report

@@ -1,10 +1,10 @@
 import {nowMs} from '../../core/clock.js'
-import {showSlots, type SlotsReport} from '../../core/ops/slots.js'
+import {showSlots, type SlotRow, type SlotsReport} from '../../core/ops/slots.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {findingLine} from '../../ui/findings.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'
-import {renderTable} from '../../ui/table.js'
+import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 import {formatAge, formatTimestamp} from '../../ui/time.js'
 
 /** The floor line; it never says "no active slot" above an active legacy row. */
@@ -19,6 +19,24 @@ function floorText(report: SlotsReport): string {
     case 'no-active-slot':
       return `retention floor none (no active slot in the slot catalog${legacyNote})`
   }
+}
+
+/** The slot table; on a narrow terminal the LSNs a person rarely needs go first. */
+function slotColumns(now: bigint): Array<Column<SlotRow>> {
+  return [
+    {header: 'replica', value: (s) => (s.holds_floor ? paint.bold(s.replica_id) : s.replica_id), raw: (s) => s.replica_id, priority: 1},
+    {header: 'floor', value: (s) => (s.holds_floor ? '*' : ''), raw: (s) => s.holds_floor, key: 'holds_floor', priority: 1},
+    {header: 'active', value: (s) => (s.active ? 'yes' : paint.red('no')), priority: 1},
+    {header: 'restart', value: (s) => s.restart_lsn, key: 'restart_lsn', priority: 3},
+    {header: 'write', value: (s) => s.confirmed_write_lsn, key: 'write_lsn', priority: 4},
+    {header: 'flush', value: (s) => s.confirmed_flush_lsn, key: 'flush_lsn', priority: 2},
+    {header: 'apply', value: (s) => s.confirmed_apply_lsn, key: 'apply_lsn', priority: 3},
+    {header: 'lag', value: (s) => s.lag, key: 'lag_lsn', priority: 1},
+    {header: 'last seen', value: (s) => (s.last_seen_at_unix_ms === 0n ? 'never' : formatAge(s.last_seen_at_unix_ms, now)), raw: (s) => s.last_seen_at_unix_ms, key: 'last_seen_unix_ms', priority: 2},
+    {header: 'invalidated', value: (s) => s.invalidation_reason, priority: 1},
+    {header: 'at', value: (s) => (s.invalidated_at_unix_ms === null ? null : formatTimestamp(s.invalidated_at_unix_ms)), raw: (s) => s.invalidated_at_unix_ms, key: 'invalidated_unix_ms', priority: 3},
+    {header: 'source', value: (s) => s.source, priority: 3},
+  ]
 }
 
 export default class SlotsShow extends RedreplCommand {
@@ -41,6 +59,7 @@ A catalog whose timeline differs from the directory it lives in is flagged (RedD
     this.json = flags.json
     const now = nowMs()
     const report = await showSlots(requireDataPath(flags['data-path']), now)
+    const slots = tableOf(slotColumns(now), report.slots)
     await this.emit(report, () => {
       this.say(`timeline ${report.timeline}, WAL head ${report.wal_head ?? 'none'}, oldest WAL LSN ${report.oldest_wal_lsn ?? 'none'}, ${floorText(report)}`)
       for (const warning of report.warnings) this.say(paint.yellow(`warning: ${warning}`))
@@ -49,21 +68,8 @@ A catalog whose timeline differs from the directory it lives in is flagged (RedD
         this.say('no replication slots')
         return
       }
-      const rows = report.slots.map((slot) => [
-        slot.holds_floor ? paint.bold(`${slot.replica_id} *`) : slot.replica_id,
-        slot.active ? 'yes' : paint.red('no'),
-        slot.restart_lsn,
-        slot.confirmed_write_lsn,
-        slot.confirmed_flush_lsn,
-        slot.confirmed_apply_lsn,
-        slot.lag,
-        slot.last_seen_at_unix_ms === 0n ? 'never' : formatAge(slot.last_seen_at_unix_ms, now),
-        slot.invalidation_reason,
-        slot.invalidated_at_unix_ms === null ? null : formatTimestamp(slot.invalidated_at_unix_ms),
-        slot.source,
-      ])
-      this.say(renderTable(['replica', 'active', 'restart', 'write', 'flush', 'apply', 'lag', 'last seen', 'invalidated', 'at', 'source'], rows))
+      this.say(renderColumns(slots))
       if (report.slots.some((slot) => slot.holds_floor)) this.say('* holds the retention floor')
-    })
+    }, slots)
   }
 }

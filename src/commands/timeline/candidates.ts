@@ -4,7 +4,7 @@ import {nowMs} from '../../core/clock.js'
 import {listCandidates} from '../../core/ops/candidates.js'
 import {openLayout} from '../../core/ops/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {candidateLines} from '../../ui/candidates.js'
+import {candidateLines, candidateTable} from '../../ui/candidates.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
 
 export default class TimelineCandidates extends RedreplCommand {
@@ -29,6 +29,6 @@ export default class TimelineCandidates extends RedreplCommand {
     await this.emit(report, () => {
       this.say(`timeline ${report.timeline}, WAL head ${report.wal_head_lsn ?? 'none'}`)
       for (const line of candidateLines(report, report.timeline)) this.say(line)
-    })
+    }, candidateTable(report))
   }
 }

@@ -1,10 +1,19 @@
 import {openLayout} from '../../core/ops/open-layout.js'
-import {showTimeline} from '../../core/ops/timeline-show.js'
+import {showTimeline, type TimelineReport} from '../../core/ops/timeline-show.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'
-import {renderTable} from '../../ui/table.js'
+import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 import {formatTimestamp} from '../../ui/time.js'
+
+const TIMELINE_COLUMNS: Array<Column<TimelineReport['entries'][number]>> = [
+  {header: 'timeline', value: (e) => (e.current ? paint.bold(String(e.timeline)) : e.timeline), raw: (e) => e.timeline, priority: 1},
+  {header: 'current', value: (e) => (e.current ? '*' : ''), raw: (e) => e.current, priority: 1},
+  {header: 'parent', value: (e) => e.parent_timeline, key: 'parent_timeline', priority: 1},
+  {header: 'fork lsn', value: (e) => (e.parent_timeline === null ? null : e.fork_lsn), priority: 1},
+  {header: 'created', value: (e) => formatTimestamp(e.created_at_unix_ms), raw: (e) => e.created_at_unix_ms, key: 'created_unix_ms', priority: 2},
+  {header: 'reason', value: (e) => e.reason, priority: 3},
+]
 
 export default class TimelineShow extends RedreplCommand {
   static override summary = 'Show the timeline history, the current timeline marked.'
@@ -23,20 +32,14 @@ A node without a history file is on timeline 1; that is reported, not treated as
     const {flags} = await this.parse(TimelineShow)
     this.json = flags.json
     const report = await showTimeline(await openLayout(requireDataPath(flags['data-path'])))
+    const timelines = tableOf(TIMELINE_COLUMNS, report.entries)
     await this.emit(report, () => {
       if (!report.history_exists) {
         this.say(`no timeline history at ${report.history_path}: the node is on timeline 1`)
         return
       }
-      const rows = report.entries.map((entry) => [
-        entry.current ? paint.bold(`* ${entry.timeline}`) : `  ${entry.timeline}`,
-        entry.parent_timeline,
-        entry.parent_timeline === null ? null : entry.fork_lsn,
-        formatTimestamp(entry.created_at_unix_ms),
-        entry.reason,
-      ])
-      this.say(renderTable(['timeline', 'parent', 'fork lsn', 'created', 'reason'], rows))
+      this.say(renderColumns(timelines))
       this.say(`current timeline: ${report.current_timeline}`)
-    })
+    }, timelines)
   }
 }

@@ -7,7 +7,7 @@ import {describeMissing, dumpLsnRange, dumpSegmentFile, type LsnRangeDump} from 
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, u64Flag} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'
-import {renderTable} from '../../ui/table.js'
+import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 type PayloadFormat = 'hex' | 'base64' | 'text' | 'none'
 
@@ -24,6 +24,22 @@ function renderPayload(payload: Uint8Array, format: PayloadFormat): string | nul
       return null
   }
 }
+
+interface RecordRow {
+  segment_index: bigint
+  sequence: bigint
+  lsn: bigint
+  size: number
+  payload: string | null
+}
+
+const RECORD_COLUMNS: Array<Column<RecordRow>> = [
+  {header: 'segment', value: (r) => r.segment_index, key: 'segment_index', priority: 2},
+  {header: 'sequence', value: (r) => r.sequence, priority: 3},
+  {header: 'lsn', value: (r) => r.lsn, priority: 1},
+  {header: 'size', value: (r) => r.size, key: 'size_bytes', priority: 1},
+  {header: 'payload', value: (r) => r.payload, priority: 1},
+]
 
 export default class WalDump extends RedreplCommand {
   static override summary = 'Print the records of WAL segments (like pg_waldump).'
@@ -66,10 +82,11 @@ With an LSN range only the segments whose LSN range meets it are read (segment i
       payload: renderPayload(record.payload, format),
     }))
     const document = range === undefined ? {payload_format: format, records: rows} : {...range, payload_format: format, records: rows}
+    const table = tableOf(RECORD_COLUMNS, rows)
     await this.emit(document, () => {
-      this.say(renderTable(['segment', 'sequence', 'lsn', 'size', 'payload'], rows.map((r) => [r.segment_index, r.sequence, r.lsn, r.size, r.payload])))
+      this.say(renderColumns(table))
       this.say(`${rows.length} record(s)${range === undefined ? '' : ` with LSNs ${range.from_lsn}..${range.to_lsn} (WAL head ${range.wal_head})`}`)
       for (const missing of range?.missing ?? []) this.say(paint.yellow(`note: ${describeMissing(missing)}`))
-    })
+    }, table)
   }
 }

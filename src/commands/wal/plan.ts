@@ -3,7 +3,7 @@ import {planWalRetention} from '../../core/ops/wal-retention.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {findingLine} from '../../ui/findings.js'
 import {requireDataPath} from '../../ui/flags.js'
-import {renderSegmentTable, renderWalSummary, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
+import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
 
 export default class WalPlan extends RedreplCommand {
   static override summary = 'Show which WAL segments RedDB\'s retention would remove, and why each is kept.'
@@ -33,6 +33,6 @@ Findings (--json: findings[]): wal.retention-stalled when segments below the hea
       this.say(renderWalSummary(report, 'would remove'))
       for (const f of report.findings) this.say(findingLine(f))
       if (report.segments.length > 0) this.say(renderSegmentTable(report))
-    })
+    }, segmentTable(report))
   }
 }

@@ -6,7 +6,7 @@ import {RedreplCommand} from '../../ui/base-command.js'
 import {dryRunFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {plainFindingLine} from '../../ui/findings.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {renderSegmentTable, renderWalSummary, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
+import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
 
 export default class WalPrune extends RedreplCommand {
   static override summary = 'Remove the WAL segments RedDB\'s retention releases (cron-safe).'
@@ -53,6 +53,6 @@ When retention is stalled (segments below the head's are held and none can ever 
       const kept = result.segments.length - result.removed.length
       this.say(`removed ${result.removed.length} segment(s) (${formatBytes(freed)}), kept ${kept} (${formatBytes(result.retained_bytes_after_prune)}) on timeline ${result.timeline}`)
       if (result.note) this.say(`note: ${result.note}`)
-    })
+    }, segmentTable(result))
   }
 }

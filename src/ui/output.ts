@@ -1,0 +1,55 @@
+import {usageError} from '../core/errors.js'
+
+/**
+ * How a command prints its result (--output), and how wide a human table
+ * may be. One place decides, so no command tracks the mode itself.
+ */
+
+export const OUTPUT_MODES = ['human', 'json', 'tsv', 'wide'] as const
+export type OutputMode = (typeof OUTPUT_MODES)[number]
+
+/** The width a piped human table keeps when COLUMNS does not say: what a terminal has by default. */
+export const PIPE_WIDTH = 80
+
+/**
+ * The mode from --json and --output. --json is --output json; with any other
+ * --output it contradicts itself and is refused rather than one of them
+ * silently winning. A command without a JSON document (metrics prints the
+ * Prometheus format) refuses json and tsv.
+ */
+export function resolveOutputMode(flags: {json?: boolean; output?: string}, hasDocument: boolean): OutputMode {
+  const asked = flags.output as OutputMode | undefined
+  if (flags.json && asked !== undefined && asked !== 'json') throw usageError(`--json and --output ${asked} contradict each other`, {hint: 'pass one of them'})
+  const mode: OutputMode = flags.json ? 'json' : (asked ?? 'human')
+  if (!hasDocument && (mode === 'json' || mode === 'tsv')) throw usageError(`this command has no ${mode} form`, {hint: 'use --output human'})
+  return mode
+}
+
+/** JSON and TSV are for programs: nothing but the document on stdout, no colour, no progress on stderr. */
+export const isMachineMode = (mode: OutputMode) => mode === 'json' || mode === 'tsv'
+
+/**
+ * The mode a run asked for when its flags could not be parsed (check
+ * reports UNKNOWN in the form asked): the last --output, --json first.
+ */
+export function outputModeInArgv(argv: readonly string[]): OutputMode {
+  if (argv.includes('--json')) return 'json'
+  let mode: OutputMode = 'human'
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    const value = argv[i] === '--output' ? argv[i + 1] : argv[i].startsWith('--output=') ? argv[i].slice('--output='.length) : undefined
+    if ((OUTPUT_MODES as readonly string[]).includes(value ?? '')) mode = value as OutputMode
+  }
+  return mode
+}
+
+/**
+ * The width a human table must fit: COLUMNS when set (as ls and ps honour
+ * it), else the terminal's width, else PIPE_WIDTH, so that a table piped
+ * into a mail or a log keeps a readable shape instead of the widest row's.
+ */
+export function tableWidth(env: NodeJS.ProcessEnv, stdout: {isTTY?: boolean; columns?: number}): number {
+  const columns = Number(env.COLUMNS)
+  if (Number.isInteger(columns) && columns > 0) return columns
+  if (stdout.isTTY && stdout.columns !== undefined && stdout.columns > 0) return stdout.columns
+  return PIPE_WIDTH
+}
