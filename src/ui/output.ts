@@ -21,7 +21,7 @@ export function resolveOutputMode(flags: {json?: boolean; output?: string}, hasD
   const asked = flags.output as OutputMode | undefined
   if (flags.json && asked !== undefined && asked !== 'json') throw usageError(`--json and --output ${asked} contradict each other`, {hint: 'pass one of them'})
   const mode: OutputMode = flags.json ? 'json' : (asked ?? 'human')
-  if (!hasDocument && (mode === 'json' || mode === 'tsv')) throw usageError(`this command has no ${mode} form`, {hint: 'use --output human'})
+  if (!hasDocument && (mode === 'json' || mode === 'tsv')) throw usageError(`--output ${mode}: this command prints text only, no document`, {hint: 'leave --output out'})
   return mode
 }
 
