@@ -30,6 +30,8 @@ export interface Column<Row> {
   key?: string
   /** 1: always shown. When the table is too wide the highest number goes first (ties: the rightmost). */
   priority: number
+  /** A fact the human table marks inside another cell (`replica-b *`), which TSV needs as a column of its own. */
+  onlyInTsv?: boolean
 }
 
 export interface TableView<Row = any> {
@@ -128,7 +130,8 @@ export function wrapText(text: string, width: number): string {
  * The human table, fitted to the width set by setTableWidth (or `width`),
  * with a footer naming the columns it hid.
  */
-export function renderColumns<Row>(view: TableView<Row>, width = targetWidth): string {
+export function renderColumns<Row>(full: TableView<Row>, width = targetWidth): string {
+  const view = {columns: full.columns.filter((column) => !column.onlyInTsv), rows: full.rows}
   const body = view.rows.map((row) => view.columns.map((column) => cellText(column.value(row))))
   const natural = view.columns.map((column, index) => Math.max(displayWidth(column.header), ...body.map((cells) => displayWidth(cells[index]))))
   const fit = fitColumns(

@@ -99,7 +99,8 @@ test('the dry run lists one row per replica with the source of its positions; in
   ])
   assert.deepEqual(rows[0].sources.map((ack: any) => [ack.source, ack.applied_lsn]), [['relay-manifest', 40n], ['slot-catalog', 5242881n]])
   assert.equal(rows[2].ineligible, 'invalidated-slot')
-  const human = await promote(data, '--auto', '--dry-run')
+  // Wide: at the 80 columns of a pipe the reason wraps.
+  const human = await promote(data, '--auto', '--dry-run', '--output', 'wide')
   assert.equal(human.exitCode, 0, human.stderr)
   assert.match(human.stdout, /replica-c .* no: its slot is invalidated \(wal-removed, slot-catalog\)/)
   assert.match(human.stdout, /--auto picks replica-a: the highest \(applied, flushed, received\) = \(5242881, 5242882, 5242882\)/)

@@ -24,8 +24,8 @@ function floorText(report: SlotsReport): string {
 /** The slot table; on a narrow terminal the LSNs a person rarely needs go first. */
 function slotColumns(now: bigint): Array<Column<SlotRow>> {
   return [
-    {header: 'replica', value: (s) => (s.holds_floor ? paint.bold(s.replica_id) : s.replica_id), raw: (s) => s.replica_id, priority: 1},
-    {header: 'floor', value: (s) => (s.holds_floor ? '*' : ''), raw: (s) => s.holds_floor, key: 'holds_floor', priority: 1},
+    {header: 'replica', value: (s) => (s.holds_floor ? paint.bold(`${s.replica_id} *`) : s.replica_id), raw: (s) => s.replica_id, priority: 1},
+    {header: 'holds floor', value: (s) => s.holds_floor, onlyInTsv: true, priority: 1},
     {header: 'active', value: (s) => (s.active ? 'yes' : paint.red('no')), priority: 1},
     {header: 'restart', value: (s) => s.restart_lsn, key: 'restart_lsn', priority: 3},
     {header: 'write', value: (s) => s.confirmed_write_lsn, key: 'write_lsn', priority: 4},

@@ -7,8 +7,8 @@ import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 import {formatTimestamp} from '../../ui/time.js'
 
 const TIMELINE_COLUMNS: Array<Column<TimelineReport['entries'][number]>> = [
-  {header: 'timeline', value: (e) => (e.current ? paint.bold(String(e.timeline)) : e.timeline), raw: (e) => e.timeline, priority: 1},
-  {header: 'current', value: (e) => (e.current ? '*' : ''), raw: (e) => e.current, priority: 1},
+  {header: 'timeline', value: (e) => (e.current ? paint.bold(`* ${e.timeline}`) : `  ${e.timeline}`), raw: (e) => e.timeline, priority: 1},
+  {header: 'current', value: (e) => e.current, onlyInTsv: true, priority: 1},
   {header: 'parent', value: (e) => e.parent_timeline, key: 'parent_timeline', priority: 1},
   {header: 'fork lsn', value: (e) => (e.parent_timeline === null ? null : e.fork_lsn), priority: 1},
   {header: 'created', value: (e) => formatTimestamp(e.created_at_unix_ms), raw: (e) => e.created_at_unix_ms, key: 'created_unix_ms', priority: 2},
