@@ -21,17 +21,21 @@ export const LINE_INTERVAL_MS = 10_000
 /** …and at every this many percent done. */
 export const LINE_STEP_PERCENT = 10
 
+/** Whether a spinner may animate on stderr: a sized terminal, not TERM=dumb, not CI (as ora itself judges). */
+export function spinnerAnimates(stderr: {isTTY?: boolean; columns?: number}, env: NodeJS.ProcessEnv): boolean {
+  // A terminal that reports no width (a pty nobody sized) would make the spinner clear lines forever.
+  return Boolean(stderr.isTTY) && (stderr.columns ?? 0) > 0 && env.TERM !== 'dumb' && !('CI' in env)
+}
+
 /**
- * Never for a program reading JSON or TSV; a spinner only where it can
- * animate (a sized terminal, not TERM=dumb, not CI, as ora itself judges);
- * elsewhere plain lines when --progress asks for them.
+ * Never for a program reading JSON or TSV. --progress gives plain lines
+ * wherever a spinner cannot animate; otherwise a sized terminal gets the
+ * spinner (one still line where it cannot animate), anything else nothing.
  */
 export function progressMode(output: OutputMode, asked: boolean, stderr: {isTTY?: boolean; columns?: number}, env: NodeJS.ProcessEnv): ProgressMode {
   if (isMachineMode(output)) return 'off'
-  // A terminal that reports no width (a pty nobody sized) would make the spinner clear lines forever.
-  const animates = Boolean(stderr.isTTY) && (stderr.columns ?? 0) > 0 && env.TERM !== 'dumb' && !('CI' in env)
-  if (animates) return 'spinner'
-  return asked ? 'lines' : 'off'
+  if (asked && !spinnerAnimates(stderr, env)) return 'lines'
+  return Boolean(stderr.isTTY) && (stderr.columns ?? 0) > 0 ? 'spinner' : 'off'
 }
 
 function formatEta(seconds: number): string {
@@ -82,7 +86,7 @@ export async function startProgress(label: string, mode: ProgressMode, interrupt
   if (mode === 'lines') return progressLines(label, (line) => process.stderr.write(line), Date.now)
   const {default: ora} = await import('ora')
   // discardStdin would put the terminal in raw mode, where Ctrl-C is a byte instead of SIGINT.
-  const spinner = ora({text: label, stream: process.stderr, discardStdin: false}).start()
+  const spinner = ora({text: label, stream: process.stderr, discardStdin: false, isEnabled: spinnerAnimates(process.stderr, process.env)}).start()
   interrupted?.addEventListener('abort', () => spinner.stop(), {once: true})
   const started = Date.now()
   let last = 0

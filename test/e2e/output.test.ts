@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
@@ -136,6 +136,11 @@ test('on a terminal a table fits its width; colour is on there, off under TERM=d
       const plain = await onTerminal('stty cols 200 rows 30', ['slots', 'show', '--data-path', data], {...env, ...off})
       assert.ok(!plain.includes(ESC), `${label} ${JSON.stringify(off)}: ${JSON.stringify(plain.slice(0, 200))}`)
     }
+    const {data: backupNode, dir} = await primary()
+    rmSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup'), {recursive: true})
+    const dumb = await onTerminal('stty cols 100 rows 30', ['basebackup', 'create', '--data-path', backupNode, '--from', backupNode], {...env, TERM: 'dumb'})
+    assert.match(dumb, /base backup at checkpoint 5242882/)
+    assert.ok(!dumb.includes(ESC), `${label}: the spinner never animates (nor hides the cursor) under TERM=dumb: ${JSON.stringify(dumb.slice(0, 300))}`)
     const forced = await runCli(['slots', 'show', '--data-path', data], {env: {...env, NO_COLOR: undefined, FORCE_COLOR: '1'}})
     assert.ok(forced.stdout.includes(ESC), `${label}: FORCE_COLOR=1 colours a pipe`)
     const unforced = await runCli(['slots', 'show', '--data-path', data], {env: {...env, NO_COLOR: undefined}})

@@ -260,7 +260,7 @@ test('on a terminal, Ctrl-C stops create promptly and leaves the terminal as it 
   try {
     // The spinner runs while the chunks are written: then the terminal gets Ctrl-C, as a user types it.
     const giveUp = performance.now() + 60_000
-    while (!(stagingAt(node.dir)() && output.includes('base backup'))) {
+    while (!(stagingAt(node.dir)() && output.includes('basebackup create'))) {
       assert.ok(!output.includes('status=') && performance.now() < giveUp, `never interrupted mid-run: ${output.slice(-500)}`)
       await sleep(2)
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {before, test} from 'node:test'
 
 import {outputModeInArgv, PIPE_WIDTH, resolveOutputMode, tableWidth} from '../../src/ui/output.js'
-import {LINE_INTERVAL_MS, progressLine, progressLines, progressMode} from '../../src/ui/progress.js'
+import {LINE_INTERVAL_MS, progressLine, progressLines, progressMode, spinnerAnimates} from '../../src/ui/progress.js'
 import {colourEnabled, loadStyle} from '../../src/ui/style.js'
 import {displayWidth, fitColumns, renderColumns, renderFieldTsv, renderTsv, tableOf, tsvField, wrapText, type Column} from '../../src/ui/table.js'
 
@@ -154,7 +154,7 @@ test('colour: a terminal, unless NO_COLOR or TERM=dumb; FORCE_COLOR=0 turns it o
   assert.equal(colourEnabled(pipe, {FORCE_COLOR: '1', NO_COLOR: '1', TERM: 'dumb'}), true)
 })
 
-test('progress mode: never for JSON or TSV; a spinner only on a sized terminal that is not dumb and not CI; else lines when asked', () => {
+test('progress mode: never for JSON or TSV; --progress gives lines wherever a spinner cannot animate; else the spinner on a sized terminal', () => {
   const tty = {isTTY: true, columns: 100}
   const pipe = {isTTY: false}
   assert.equal(progressMode('human', false, tty, {}), 'spinner')
@@ -164,9 +164,14 @@ test('progress mode: never for JSON or TSV; a spinner only on a sized terminal t
   assert.equal(progressMode('human', true, pipe, {}), 'lines')
   assert.equal(progressMode('wide', true, pipe, {}), 'lines')
   assert.equal(progressMode('human', true, tty, {TERM: 'dumb'}), 'lines')
-  assert.equal(progressMode('human', false, tty, {TERM: 'dumb'}), 'off')
+  // ora then prints its label once, without animating or hiding the cursor.
+  assert.equal(progressMode('human', false, tty, {TERM: 'dumb'}), 'spinner')
+  assert.equal(spinnerAnimates(tty, {TERM: 'dumb'}), false)
+  assert.equal(spinnerAnimates(tty, {CI: 'true'}), false)
+  assert.equal(spinnerAnimates(tty, {}), true)
   assert.equal(progressMode('human', true, tty, {CI: 'true'}), 'lines')
   assert.equal(progressMode('human', true, {isTTY: true, columns: 0}, {}), 'lines')
+  assert.equal(progressMode('human', false, {isTTY: true, columns: 0}, {}), 'off')
 })
 
 test('progress lines: one per 10 % or per 10 s, whichever comes first, plain text ending in a newline', () => {

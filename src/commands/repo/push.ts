@@ -3,7 +3,7 @@ import {Flags} from '../../ui/oclif.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {pushToRepository} from '../../core/ops/repo-push.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
+import {dataPathFlag, progressFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {jobsFlag, repoFlags, resolveNode, withRepository} from '../../ui/repo-flags.js'
 
@@ -25,6 +25,7 @@ S3: credentials come from the standard AWS chain (environment, shared config and
     'data-path': dataPathFlag,
     ...repoFlags,
     wait: waitFlag,
+    progress: progressFlag,
     jobs: jobsFlag,
     'include-current': Flags.boolean({description: 'Also push the current timeline\'s highest WAL segment, which RedDB may still append to (pushed again once it grows).'}),
   }
@@ -34,9 +35,10 @@ S3: credentials come from the standard AWS chain (environment, shared config and
     this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
     const {node} = resolveNode(flags.node)
+    const progress = await this.showProgress('repo push')
     const report = await withWriteGuard({dataPath, command: 'repo push', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, (layout) =>
-      withRepository(flags, (backend) => pushToRepository(layout, backend, {node, jobs: flags.jobs, includeCurrent: flags['include-current']})),
-    )
+      withRepository(flags, (backend) => pushToRepository(layout, backend, {node, jobs: flags.jobs, includeCurrent: flags['include-current'], onProgress: (bytes) => progress.update(bytes, null)})),
+    ).finally(() => progress.stop())
     await this.emit(report, () => {
       this.say(`${report.repository} (node ${report.node}): pushed ${report.backups_pushed.length} base backup(s) and ${report.wal_segments_pushed} WAL segment(s), ${report.objects_uploaded} object(s), ${formatBytes(report.bytes_uploaded)}`)
       this.say(`already there: ${report.backups_present} base backup(s), ${report.wal_segments_present} WAL segment(s)${report.history_pushed ? '; timeline history updated' : ''}`)

@@ -41,6 +41,8 @@ export interface VerifyOptions {
    * databases are not read, so a monitoring run stays quick on multi-GB nodes.
    */
   deep?: boolean
+  /** Called with the bytes of base-backup chunks read so far, as a deep run reads them. */
+  onProgress?: (doneBytes: bigint) => void
 }
 
 /** A finding code an I/O refusal carries (fs/open.ts), else the general one. */
@@ -129,7 +131,7 @@ async function verifyWal(verifier: Verifier, dir: string, timeline: bigint): Pro
   }
 }
 
-async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigint, nowMs: bigint, deep: boolean): Promise<void> {
+async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigint, nowMs: bigint, deep: boolean, onRead: (bytes: number) => void): Promise<void> {
   const names = (await verifier.list(dir)).sort()
   for (const name of names) {
     const file = path.join(dir, name)
@@ -146,7 +148,7 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
     if (!decoded) continue
     if (decoded.model.timeline !== timeline) verifier.report(file, 'artifact.timeline-mismatch', `manifest says timeline ${decoded.model.timeline}, directory is timeline ${timeline}`)
     try {
-      await (deep ? streamVerifiedChunks(file, decoded.model) : checkChunkFiles(file, decoded.model))
+      await (deep ? streamVerifiedChunks(file, decoded.model, (piece) => onRead(piece.length)) : checkChunkFiles(file, decoded.model))
     } catch (error) {
       if (!(error instanceof RedreplError)) throw error
       if (error instanceof FormatError) verifier.report(error.file ?? file, 'basebackup.chunk', error.problem)
@@ -228,6 +230,11 @@ async function verifyWalShape(verifier: Verifier, layout: Layout, timeline: bigi
  */
 export async function verifyLayout(dataPath: string, nowMs: bigint, options: VerifyOptions = {}): Promise<VerifyReport> {
   const deep = options.deep ?? true
+  let chunkBytesRead = 0n
+  const onRead = (bytes: number) => {
+    chunkBytesRead += BigInt(bytes)
+    options.onProgress?.(chunkBytesRead)
+  }
   const layout = await openLayout(dataPath)
   const verifier = new Verifier(path.dirname(layout.root))
   const history = await verifier.decode(layout.historyPath, timelineHistoryCodec, nowMs)
@@ -248,7 +255,7 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
     }
     for (const entry of await verifier.list(file)) if (isTemporaryName(entry)) verifier.report(path.join(file, entry), 'leftover.temp-file', 'temporary file left by an interrupted write')
     await verifyWalShape(verifier, layout, timeline, timeline === currentTimeline(history?.model ?? null), catalog?.model ?? null, dataPath, nowMs)
-    await verifyBasebackups(verifier, path.join(file, 'basebackup'), timeline, nowMs, deep)
+    await verifyBasebackups(verifier, path.join(file, 'basebackup'), timeline, nowMs, deep, onRead)
     await verifyRelays(verifier, path.join(file, 'relay'), timeline)
   }
 
