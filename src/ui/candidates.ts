@@ -8,7 +8,7 @@ interface CandidateReport {
   catalog_timeline_adopted: boolean
 }
 
-const LAG: Column<Candidate> = {header: 'lag', value: (row) => row.lag_lsn ?? null, key: 'lag_lsn', priority: 2}
+const LAG: Column<Candidate> = {header: 'lag', value: (row) => row.lag_lsn ?? null, key: 'lag_lsn', priority: 1}
 
 const CANDIDATE_COLUMNS: Array<Column<Candidate>> = [
   {header: 'replica', value: (row) => row.replica_id, priority: 1},
