@@ -22,7 +22,7 @@ test('timeline candidates: one row per replica with lag and sources; --auto\'s p
   assert.match(report.auto_choice as string, /^replica-a: the highest/)
   const promoted = jsonOf(await runCli(['timeline', 'promote', '--data-path', data, '--auto', '--dry-run', '--json']))
   assert.equal(promoted.replica_id, 'replica-a')
-  const human = await runCli(['timeline', 'candidates', '--data-path', data])
+  const human = await runCli(['timeline', 'candidates', '--data-path', data, '--output', 'wide'])
   assert.match(human.stdout, /--auto picks replica-a/)
   assert.match(human.stdout, /no: its slot is invalidated \(wal-removed/)
 })
