@@ -41,13 +41,14 @@ When retention is stalled (segments below the head's are held and none can ever 
   static readonly planFixes = ['segment-bytes', 'current-lsn', 'min-segments', 'max-bytes', 'keep-until-replicas-ack', 'fork-lsn', 'adopt-catalog-timeline']
 
   async run(): Promise<void> {
+    // The command line as typed: parse() replaces this.argv with one that holds the config file's settings too.
+    const typed = [...this.argv]
     const {flags} = await this.parse(WalPrune)
     this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
     const planPath = flags.plan
     if (planPath !== undefined) {
-      // this.argv is the command line as typed: config-file settings are not in it.
-      const given = WalPrune.planFixes.filter((name) => this.argv.some((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`) || arg === `--no-${name}`))
+      const given = WalPrune.planFixes.filter((name) => typed.some((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`) || arg === `--no-${name}`))
       if (given.length > 0) throw usageError(`--plan carries its own policy: leave out ${given.map((name) => `--${name}`).join(', ')}`)
     }
     // The plan file is checked before the lock is taken.
