@@ -3,6 +3,7 @@ import {test} from 'node:test'
 
 import {parseJson, stringifyJson} from '../../src/core/codec/json.js'
 import {RedreplError} from '../../src/core/errors.js'
+import {compareExpirePlans, decodeSavedExpirePlan, expirePlanDocument, savedExpirePlan, type FreshExpirePlan} from '../../src/core/plan/saved-expire-plan.js'
 import {compareWalPlans, decodeSavedWalPlan, savedWalPlan, type FreshWalPlan, type WalPlanInputs} from '../../src/core/plan/saved-plan.js'
 
 const HISTORY = 'a'.repeat(64)
@@ -115,4 +116,40 @@ test('a plan with fields of the wrong type is corrupt, naming the field', () => 
   assert.throws(tampered((doc) => (doc.policy = null)), corruption(/policy must be an object/))
   assert.throws(tampered((doc) => (doc.inputs_fingerprint = 'sha256:00')), corruption(/SHA-256/))
   assert.throws(() => decodeSavedWalPlan([]), corruption(/must be a JSON object/))
+})
+
+const backup = (checkpoint: bigint, checksum = 1) => ({name: `base-00000000000000000000-${String(checkpoint).padStart(20, '0')}.redbase`, checkpoint_lsn: checkpoint, snapshot_bytes: 9004n, snapshot_checksum: checksum})
+const expireInputs = {policy: {keepLast: 2}, available_from_lsn: 0n, backups: [backup(10n), backup(20n), backup(30n)]}
+const savedExpire = savedExpirePlan({data_path: '/srv/data.rdb', root_path: '/srv/data.primary-replica', timeline: 1n, planned_at_unix_ms: 0n, inputs: expireInputs, deleted: [backup(10n).name]})
+const freshExpire = (deleted: bigint[], inputs = expireInputs): FreshExpirePlan => ({
+  root_path: '/srv/data.primary-replica',
+  timeline: 1n,
+  inputs,
+  verdicts: inputs.backups.map((b) => (deleted.includes(b.checkpoint_lsn) ? {name: b.name, action: 'delete' as const, reason: 'beyond the 2 newest'} : {name: b.name, action: 'keep' as const, reason: 'among the 2 newest'})),
+})
+
+test('an expiry plan applies when its backups are still deleted, and names what it leaves', () => {
+  assert.deepEqual(compareExpirePlans(savedExpire, freshExpire([10n])), {applies: true, fingerprint_matches: true, input_changes: [], more_released: []})
+  const grown = {...expireInputs, backups: [...expireInputs.backups, backup(40n)]}
+  assert.deepEqual(compareExpirePlans(savedExpire, freshExpire([10n, 20n], grown)), {applies: true, fingerprint_matches: false, input_changes: [], more_released: [backup(20n).name]})
+})
+
+test('an expiry plan refuses a backup kept now, replaced or gone, and another timeline', () => {
+  const kept = compareExpirePlans(savedExpire, freshExpire([], {...expireInputs, available_from_lsn: 15n}))
+  assert.deepEqual(kept, {applies: false, changes: [`backup ${backup(10n).name} is kept now (among the 2 newest)`, 'the oldest WAL kept moved (LSN 0 → 15)']})
+  const replaced = compareExpirePlans(savedExpire, freshExpire([10n], {...expireInputs, backups: [backup(10n, 9), backup(20n), backup(30n)]}))
+  assert.deepEqual(replaced, {applies: false, changes: [`backup ${backup(10n).name} was replaced by another snapshot`]})
+  const gone = compareExpirePlans(savedExpire, freshExpire([], {...expireInputs, backups: [backup(20n), backup(30n)]}))
+  assert.deepEqual(gone, {applies: false, changes: [`backup ${backup(10n).name} is gone`]})
+  assert.equal(compareExpirePlans(savedExpire, {...freshExpire([10n]), timeline: 2n}).applies, false)
+})
+
+test('an expiry plan survives its encoding, and refuses a name that is not a manifest of its checkpoint', () => {
+  const doc = parseJson(stringifyJson(expirePlanDocument(savedExpire)))
+  assert.deepEqual(decodeSavedExpirePlan(doc), savedExpire)
+  const edited = parseJson(stringifyJson(expirePlanDocument(savedExpire))) as Record<string, any>
+  edited.backups[0].name = backup(20n).name
+  assert.throws(() => decodeSavedExpirePlan(edited), refusal(/not a base backup manifest of checkpoint 10/))
+  edited.backups[0].name = 'base-00000000000000000000-00000000000000000010.redbase/../x'
+  assert.throws(() => decodeSavedExpirePlan(edited), refusal(/not a base backup manifest/))
 })

@@ -5,16 +5,13 @@
  */
 import path from 'node:path'
 
-import {JsonSyntaxError, parseJson, stringifyJson} from '../codec/json.js'
-import {FormatError, RedreplError, refused} from '../errors.js'
+import {stringifyJson} from '../codec/json.js'
+import {refused} from '../errors.js'
 import {slotRetentionFloor} from '../format/slot-catalog.js'
-import {writeFileAtomic} from '../fs/atomic.js'
-import {readBounded} from '../fs/open.js'
 import {Layout} from '../layout.js'
 import {
   compareWalPlans,
   decodeSavedWalPlan,
-  MAX_PLAN_FILE_BYTES,
   savedWalPlan,
   sha256Hex,
   type SavedWalPlan,
@@ -22,6 +19,7 @@ import {
 } from '../plan/saved-plan.js'
 import {log} from '../log.js'
 import {readCurrentTimeline, readHistory} from './node-state.js'
+import {readPlanFile, writePlanFile} from './plan-file.js'
 import {planWalRetentionFrom, pruneWal, type WalPlanBasis, type WalPlanOptions, type WalPlanReport} from './wal-retention.js'
 
 /** What `wal plan --out` adds to the plan report. */
@@ -59,22 +57,14 @@ export async function saveWalPlan(layout: Layout, dataPath: string, options: Wal
     inputs: await inputsOf(layout, basis),
     removable: report.removable_segments.map((s) => s.index),
   })
-  await writeFileAtomic(planPath, `${stringifyJson(saved)}\n`, {label: 'wal-plan-file', clearLeftovers: 'dead-writers'})
+  await writePlanFile(planPath, saved)
   log.info('plan saved', {path: planPath, segments: saved.segments.length, fingerprint: saved.inputs_fingerprint})
   return {...report, plan_path: planPath, inputs_fingerprint: saved.inputs_fingerprint}
 }
 
 /** Reads and checks a saved plan: a regular file (never through a link), of bounded size, of the right kind. */
 export async function loadWalPlan(planPath: string): Promise<SavedWalPlan> {
-  const bytes = await readBounded(planPath, MAX_PLAN_FILE_BYTES, 'plan file', {noFollow: true})
-  try {
-    return decodeSavedWalPlan(parseJson(new TextDecoder('utf-8', {fatal: true}).decode(bytes)))
-  } catch (error) {
-    if (error instanceof FormatError) throw error.inFile(planPath)
-    if (error instanceof JsonSyntaxError || error instanceof TypeError) throw new FormatError(`not a JSON document: ${error.message}`, planPath)
-    if (error instanceof RedreplError) throw new RedreplError(error.kind, `${planPath}: ${error.message}`, {code: error.code, hint: error.hint})
-    throw error
-  }
+  return readPlanFile(planPath, decodeSavedWalPlan)
 }
 
 /** What `wal prune --plan` reports about the plan it applied. */

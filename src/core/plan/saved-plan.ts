@@ -182,15 +182,16 @@ export function decodeSavedWalPlan(value: JsonValue): SavedWalPlan {
   }
 }
 
-export type PlanComparison =
+/** `K` names what a plan releases: WAL segment indexes, backup manifest names. */
+export type PlanComparison<K = bigint> =
   | {
       applies: true
       /** The inputs are exactly those the plan was made from. */
       fingerprint_matches: boolean
       /** What changed in the inputs without touching the saved segments. */
       input_changes: string[]
-      /** Segments the fresh plan releases beyond the saved ones (left alone). */
-      more_released: bigint[]
+      /** What the fresh plan releases beyond the saved plan (left alone). */
+      more_released: K[]
     }
   | {applies: false; changes: string[]}
 
