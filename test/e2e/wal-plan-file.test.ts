@@ -224,3 +224,25 @@ test('wal plan --out replaces a link at the path instead of writing through it',
   assert.equal(readFileSync(victim, 'utf8'), 'keep me')
   assert.match(readFileSync(node.planPath, 'utf8'), /"kind": "wal-prune"/)
 })
+
+test('wal plan --out never replaces a file that is not a plan, nor writes inside the layout', async () => {
+  const node = await primary()
+  writeFileSync(node.dataPath, 'the database')
+  const overData = await runCli(['wal', 'plan', '--data-path', node.dataPath, '--out', node.dataPath])
+  assert.equal(overData.exitCode, 4, overData.stderr)
+  assert.match(overData.stderr, /exists and is not a redrepl plan; nothing was written/)
+  assert.equal(readFileSync(node.dataPath, 'utf8'), 'the database')
+
+  const segment = node.layout.walSegmentPath(1n, 3n)
+  const before = readFileSync(segment)
+  const intoWal = await runCli(['wal', 'plan', '--data-path', node.dataPath, '--out', segment])
+  assert.equal(intoWal.exitCode, 4, intoWal.stderr)
+  assert.match(intoWal.stderr, /lies inside the layout/)
+  assert.ok(readFileSync(segment).equals(before))
+  const fresh = await runCli(['wal', 'plan', '--data-path', node.dataPath, '--out', path.join(node.layout.root, 'new.plan')])
+  assert.equal(fresh.exitCode, 4, fresh.stderr)
+
+  await savePlan(node)
+  await savePlan(node)
+  assert.match(readFileSync(node.planPath, 'utf8'), /"kind": "wal-prune"/)
+})

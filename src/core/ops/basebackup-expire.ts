@@ -107,7 +107,7 @@ export async function saveExpirePlan(layout: Layout, dataPath: string, policy: B
     inputs: inputsOf(basis, policy),
     deleted: basis.verdicts.filter((v) => v.action === 'delete').map((v) => path.basename(v.backup.path)),
   })
-  await writePlanFile(planPath, expirePlanDocument(saved))
+  await writePlanFile(planPath, expirePlanDocument(saved), layout)
   return {...(await carryOut(basis, false)), plan_path: planPath, inputs_fingerprint: saved.inputs_fingerprint}
 }
 

@@ -57,7 +57,7 @@ export async function saveWalPlan(layout: Layout, dataPath: string, options: Wal
     inputs: await inputsOf(layout, basis),
     removable: report.removable_segments.map((s) => s.index),
   })
-  await writePlanFile(planPath, saved)
+  await writePlanFile(planPath, saved, layout)
   log.info('plan saved', {path: planPath, segments: saved.segments.length, fingerprint: saved.inputs_fingerprint})
   return {...report, plan_path: planPath, inputs_fingerprint: saved.inputs_fingerprint}
 }
