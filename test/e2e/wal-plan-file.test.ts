@@ -246,3 +246,24 @@ test('wal plan --out never replaces a file that is not a plan, nor writes inside
   await savePlan(node)
   assert.match(readFileSync(node.planPath, 'utf8'), /"kind": "wal-prune"/)
 })
+
+test('a crash while saving a plan leaves the old plan or the new one, whole, and the next save clears the temp', async () => {
+  const node = await primary()
+  await savePlan(node)
+  const old = readFileSync(node.planPath, 'utf8')
+  moveSlot(node.layout, 5n * MiB + 5n)
+  const args = ['wal', 'plan', '--data-path', node.dataPath, '--min-segments', '1', '--out', node.planPath]
+  for (const point of ['after-temp-write', 'after-temp-fsync']) {
+    const killed = await runCli(args, {env: {REDREPL_CRASH_AT: `plan-file:${point}`}})
+    assert.notEqual(killed.exitCode, 0, point)
+    assert.equal(readFileSync(node.planPath, 'utf8'), old, `${point}: the old plan, untouched`)
+  }
+  const renamed = await runCli(args, {env: {REDREPL_CRASH_AT: 'plan-file:after-rename'}})
+  assert.notEqual(renamed.exitCode, 0)
+  const doc = parseJson(readFileSync(node.planPath, 'utf8')) as Record<string, any>
+  assert.deepEqual(doc.segments.map((s: any) => s.name), names(0, 1, 2, 3, 4), 'after the rename: the new plan, whole')
+  jsonOf(await runCli([...args, '--json']))
+  assert.deepEqual(readdirSync(path.dirname(node.planPath)).filter((name) => name.endsWith('.tmp')), [])
+  const run = jsonOf(await applyPlan(node, '--json'))
+  assert.deepEqual((run.removed as any[]).map((s) => s.index), [0n, 1n, 2n, 3n, 4n])
+})
