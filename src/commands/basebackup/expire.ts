@@ -78,5 +78,5 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm").
 function appliedLine(plan: AppliedExpirePlan): string {
   const more = plan.more_released_manifests.length
   const state = plan.fingerprint_matches ? 'the layout is as planned' : `the layout changed without touching the plan's backups${plan.input_changes.length > 0 ? ` (${plan.input_changes.join('; ')})` : ''}`
-  return `plan ${plan.path}: ${state}${more > 0 ? `; the policy now also deletes ${more} more backup(s), left in place (plan again to delete them)` : ''}`
+  return `plan ${plan.plan_path}: ${state}${more > 0 ? `; the policy now also deletes ${more} more backup(s), left in place (plan again to delete them)` : ''}`
 }

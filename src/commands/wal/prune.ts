@@ -80,5 +80,5 @@ When retention is stalled (segments below the head's are held and none can ever 
 function planLine(plan: AppliedPlan): string {
   const more = plan.more_released_segment_indexes.length
   const state = plan.fingerprint_matches ? 'the layout is as planned' : `the layout changed without touching the plan's segments${plan.input_changes.length > 0 ? ` (${plan.input_changes.join('; ')})` : ''}`
-  return `plan ${plan.path}: ${state}${more > 0 ? `; the layout now releases ${more} more segment(s), left in place (plan again to remove them)` : ''}`
+  return `plan ${plan.plan_path}: ${state}${more > 0 ? `; the layout now releases ${more} more segment(s), left in place (plan again to remove them)` : ''}`
 }

@@ -115,7 +115,7 @@ export const loadExpirePlan = (planPath: string) => readPlanFile(planPath, decod
 
 /** What `basebackup expire --plan` reports about the plan it applied. */
 export interface AppliedExpirePlan {
-  path: string
+  plan_path: string
   inputs_fingerprint: string
   fingerprint_matches: boolean
   input_changes: string[]
@@ -149,7 +149,7 @@ export async function expireByPlan(layout: Layout, planPath: string, saved: Save
   return {
     ...(await carryOut(narrowed, options.confirm)),
     plan: {
-      path: planPath,
+      plan_path: planPath,
       inputs_fingerprint: saved.inputs_fingerprint,
       fingerprint_matches: comparison.fingerprint_matches,
       input_changes: comparison.input_changes,

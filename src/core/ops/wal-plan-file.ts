@@ -69,7 +69,7 @@ export async function loadWalPlan(planPath: string): Promise<SavedWalPlan> {
 
 /** What `wal prune --plan` reports about the plan it applied. */
 export interface AppliedPlan {
-  path: string
+  plan_path: string
   inputs_fingerprint: string
   /** The layout is exactly as when the plan was made. */
   fingerprint_matches: boolean
@@ -107,7 +107,7 @@ export async function planFromSaved(layout: Layout, planPath: string, saved: Sav
     removable_segments: removable,
     segments: fresh.segments.map((s) => (s.action === 'remove' && !chosen.has(s.index) ? {...s, action: 'keep' as const, reason: `${s.reason}, but not in the plan`} : s)),
     plan: {
-      path: planPath,
+      plan_path: planPath,
       inputs_fingerprint: saved.inputs_fingerprint,
       fingerprint_matches: comparison.fingerprint_matches,
       input_changes: comparison.input_changes,
