@@ -10,6 +10,7 @@ import {writeSampleLayout} from '../core/ops/sample-layout.js'
 import {RedreplCommand} from '../ui/base-command.js'
 import {jsonFlag} from '../ui/flags.js'
 import {tableWidth} from '../ui/output.js'
+import {shellCommand} from '../ui/shell-quote.js'
 import {loadStyle, paint} from '../ui/style.js'
 
 const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
@@ -18,7 +19,7 @@ const WIDE_COLUMNS = 10_000
 
 export default class Demo extends RedreplCommand {
   static override summary = 'Build a sample node layout and run a narrated failover runbook on it.'
-  static override description = `Writes a realistic primary (an embedded database with a snapshot, WAL across six segments, three replicas' slots, relay logs) into DIR or a new temporary directory, then runs a failover runbook with the real commands, printing each command line and its output: slots show → wal plan → basebackup create → timeline promote → rejoin plan for the old primary → basebackup materialize --rebootstrap for a rebuilt replica (refusing the pre-failover backup, whose checkpoint lies past the fork, then using a fresh backup taken on the new timeline) → layout verify. The files stay behind for you to explore.`
+  static override description = `Writes a realistic primary (an embedded database with a snapshot, WAL across six segments, three replicas' slots, relay logs) into DIR or a new temporary directory, then runs a failover runbook with the real commands, printing each command line and its output: slots show → wal plan --out (the plan saved) → wal prune --plan (exactly that plan applied) → basebackup create → timeline candidates → timeline promote → rejoin plan for the old primary, with its next steps → basebackup materialize --rebootstrap for a rebuilt replica (refusing the pre-failover backup, whose checkpoint lies past the fork, then using a fresh backup taken on the new timeline) → layout verify. The files stay behind for you to explore.`
 
   static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo /tmp/redrepl-demo']
 
@@ -47,7 +48,7 @@ export default class Demo extends RedreplCommand {
 
     narrate(paint.bold(`A RedDB primary at ${data}: timeline 1, WAL head ${sample.walHead}, three replicas.`))
     const step = async (story: string, argv: string[], expectFailure = false) => {
-      const command = `redrepl ${argv.map((word) => (/[\s"']/.test(word) ? JSON.stringify(word) : word)).join(' ')}`
+      const command = shellCommand(['redrepl', ...argv])
       narrate(`\n${paint.cyan(`# ${story}`)}`)
       narrate(paint.bold(`$ ${command}`))
       // The steps print into a pipe: their tables fit the width this run fits.
@@ -59,11 +60,14 @@ export default class Demo extends RedreplCommand {
     }
 
     await step('Who is replicating, and which slot holds back WAL removal?', ['slots', 'show'])
-    await step('What would retention remove with a 2-segment window? (reads only)', ['wal', 'plan', '--segment-bytes', '1MiB', '--min-segments', '2'])
+    const prunePlan = path.join(dir, 'prune.plan')
+    await step('What would retention remove with a 2-segment window? Save the plan to review it.', ['wal', 'plan', '--segment-bytes', '1MiB', '--min-segments', '2', '--out', prunePlan])
+    await step('Apply exactly the plan reviewed: it removes nothing if the layout changed since.', ['wal', 'prune', '--plan', prunePlan])
     await step('Take a base backup of the primary\'s database before touching anything.', ['basebackup', 'create', '--from', data, '--chunk-size', '64KiB'])
-    await step('The primary is lost. Promote the replica RedDB would choose, once.', ['timeline', 'promote', '--auto', '--expect-timeline', '1'])
+    await step('The primary is lost. Which replicas could take over, and which would RedDB choose?', ['timeline', 'candidates'])
+    await step('Promote the replica RedDB would choose, once.', ['timeline', 'promote', '--auto', '--expect-timeline', '1'])
     await step('A re-run of the runbook must not fork twice: it is refused.', ['timeline', 'promote', '--auto', '--expect-timeline', '1'], true)
-    await step('How does the old primary (timeline 1, flushed up to its WAL head) rejoin?', ['rejoin', 'plan', '--node-timeline', '1', '--node-flushed-lsn', String(sample.walHead)])
+    await step('How does the old primary (timeline 1, flushed up to its WAL head) rejoin, and what comes next?', ['rejoin', 'plan', '--node-timeline', '1', '--node-flushed-lsn', String(sample.walHead)])
     const rebuild = (manifest: string) => ['basebackup', 'materialize', '--manifest', manifest, '--data-path', rebuilt, '--rebootstrap', '--rdb-version', '1']
     await step(
       'replica-c lost its slot (WAL removed) and must be rebuilt. The backup taken before the failover holds writes past the fork, which timeline 2 never saw: it is refused.',

@@ -64,10 +64,12 @@ test('the demo builds a layout and runs the whole runbook green', async () => {
   const dir = await scratch.dir()
   const result = await runCli(['demo', dir], {timeoutMs: 120_000})
   assert.equal(result.exitCode, 0, result.stderr + result.stdout)
-  for (const command of ['slots show', 'wal plan', 'basebackup create', 'timeline promote', 'rejoin plan', 'basebackup materialize', 'layout verify']) {
+  for (const command of ['slots show', 'wal plan', 'wal prune --plan', 'basebackup create', 'timeline candidates', 'timeline promote', 'rejoin plan', 'basebackup materialize', 'layout verify']) {
     assert.ok(result.stdout.includes(`$ redrepl ${command}`), command)
   }
   assert.match(result.stdout, /Runbook complete/)
+  assert.match(result.stdout, /removed 3 segment\(s\)/)
+  assert.ok(existsSync(path.join(dir, 'prune.plan')))
   assert.ok(existsSync(path.join(dir, 'replica-c', 'data.rebootstrap.ready')))
 })
 

@@ -1,12 +1,16 @@
 import path from 'node:path'
 
+import {Flags} from '../../ui/oclif.js'
+
 import {nowMs} from '../../core/clock.js'
-import {expireBasebackups, type BasebackupExpireReport} from '../../core/ops/basebackup-expire.js'
+import {usageError} from '../../core/errors.js'
+import {expireBasebackups, expireByPlan, loadExpirePlan, saveExpirePlan, type AppliedExpirePlan, type BasebackupExpireReport} from '../../core/ops/basebackup-expire.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
+import {shellCommand} from '../../ui/shell-quote.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 const EXPIRE_COLUMNS: Array<Column<BasebackupExpireReport['backups'][number]>> = [
@@ -21,22 +25,48 @@ export default class BasebackupExpire extends RedreplCommand {
   static override summary = 'Delete the base backups a retention policy no longer keeps (dry run unless --confirm).'
   static override description = `Applies --keep-last N (the N newest by checkpoint) or --keep-within DURATION (taken within it, by the manifest's modification time) to the current timeline's base backups, and lists each with keep or delete and the reason. The newest backup usable for catch-up is always kept, whatever the policy.
 
-Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm"). Each backup goes manifest first, then its chunks, as "basebackup delete" does. Safe next to a live node.`
+Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm"). Each backup goes manifest first, then its chunks, as "basebackup delete" does. Safe next to a live node.
+
+--out FILE saves the dry run as a plan (schema "redrepl-plan/1", kind "basebackup-expire": the layout root, timeline, policy, the time it was made, the oldest WAL LSN kept, and each backup to delete by manifest name, checkpoint, snapshot size and checksum, with a fingerprint of the inputs), written atomically and never inside the layout or over a file that is not a plan (exit 4). --plan FILE applies exactly that plan: it plans again with the plan's policy and deletes exactly its backups (with --confirm; without it, it shows what would go), only when each is still there, the same snapshot, and deleted by the fresh plan too; otherwise it deletes nothing and refuses (exit 4) naming what changed. A fresh plan that deletes more is fine: only the plan's backups go, and the output says which more it would delete (--json: plan.more_released_manifests). --keep-last and --keep-within are refused with --plan (exit 2): the plan carries its policy, and config-file settings for them are ignored. The plan file is read only when it is a regular file, not a link (exit 3), and must name this layout, its current timeline, and only manifest files (exit 4).`
 
   static override examples = [
     '<%= config.bin %> basebackup expire --data-path /var/lib/reddb/data.rdb --keep-last 3',
     '0 4 * * * REDDB_DATA_PATH=/var/lib/reddb/data.rdb <%= config.bin %> basebackup expire --keep-within 7d --confirm --json',
+    '<%= config.bin %> basebackup expire --keep-last 3 --out /tmp/expire.plan',
+    '<%= config.bin %> basebackup expire --plan /tmp/expire.plan --confirm',
   ]
 
-  static override flags = {'data-path': dataPathFlag, json: jsonFlag, wait: waitFlag, ...retentionFlags}
+  static override flags = {
+    'data-path': dataPathFlag,
+    json: jsonFlag,
+    wait: waitFlag,
+    ...retentionFlags,
+    out: Flags.string({description: 'Save the dry run as a plan to this file, for --plan FILE to apply exactly.', helpValue: 'FILE', exclusive: ['confirm', 'plan']}),
+    plan: Flags.string({description: 'Delete exactly the backups of this plan (saved by --out), or nothing when the layout changed under it.', helpValue: 'FILE'}),
+  }
 
   async run(): Promise<void> {
+    // The command line as typed: parse() replaces this.argv with one that holds the config file's settings too.
+    const typed = [...this.argv]
     const {flags} = await this.parse(BasebackupExpire)
     this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
-    const policy = retentionPolicy(flags)
-    const report = await withWriteGuard({dataPath, command: 'basebackup expire', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, (layout) =>
-      expireBasebackups(layout, policy, {confirm: flags.confirm, nowMs: nowMs()}),
+    const planPath = flags.plan
+    if (planPath !== undefined && typed.some((arg) => /^--keep-(last|within)(=|$)/.test(arg))) {
+      throw usageError('--plan carries its own policy: leave out --keep-last and --keep-within')
+    }
+    // The plan file is checked before the lock is taken.
+    const saved = planPath === undefined ? undefined : await loadExpirePlan(planPath)
+    const policy = saved === undefined ? retentionPolicy(flags) : undefined
+    const out = flags.out
+    const report: BasebackupExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string} = await withWriteGuard(
+      {dataPath, command: 'basebackup expire', safeNextToLiveNode: true, waitMs: flags.wait * 1000},
+      (layout) => {
+        const options = {confirm: flags.confirm, nowMs: nowMs()}
+        if (saved !== undefined) return expireByPlan(layout, planPath!, saved, options)
+        if (out !== undefined) return saveExpirePlan(layout, dataPath, policy!, options.nowMs, out)
+        return expireBasebackups(layout, policy!, options)
+      },
     )
     const backups = tableOf(EXPIRE_COLUMNS, report.backups)
     await this.emit(report, () => {
@@ -46,8 +76,16 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm").
       }
       this.say(renderColumns(backups))
       const doomed = report.backups.filter((b) => b.action === 'delete')
+      if (report.plan !== undefined) this.say(appliedLine(report.plan))
+      if (out !== undefined) this.say(`plan saved to ${out} (${report.inputs_fingerprint}); apply exactly this plan with: ${shellCommand(['redrepl', 'basebackup', 'expire', '--data-path', dataPath, '--plan', out, '--confirm'])}`)
       if (report.dry_run) this.say(`dry run: would delete ${doomed.length} backup(s); pass --confirm to delete`)
       else this.say(`deleted ${report.deleted} backup(s), ${formatBytes(report.freed_bytes)}`)
     }, backups)
   }
+}
+
+function appliedLine(plan: AppliedExpirePlan): string {
+  const more = plan.more_released_manifests.length
+  const state = plan.fingerprint_matches ? 'the layout is as planned' : `the layout changed without touching the plan's backups${plan.input_changes.length > 0 ? ` (${plan.input_changes.join('; ')})` : ''}`
+  return `plan ${plan.plan_path}: ${state}${more > 0 ? `; the policy now also deletes ${more} more backup(s), left in place (plan again to delete them)` : ''}`
 }

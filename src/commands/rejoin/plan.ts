@@ -6,6 +6,7 @@ import {planNodeRejoin, readNodePosition, type NodePosition} from '../../core/op
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
 import {findingLine} from '../../ui/findings.js'
+import {renderNextSteps} from '../../ui/next-steps.js'
 import {paint} from '../../ui/style.js'
 
 const ADVICE: Record<string, string> = {
@@ -21,7 +22,9 @@ export default class RejoinPlan extends RedreplCommand {
 
 Prints the decision with the state fields RedDB records for it (state, rejoin_node_timeline, rejoin_node_flushed_lsn, rejoin_available_from_lsn, rejoin_target_timeline, rejoin_rewind_to_lsn, rejoin_start_lsn).
 
---data-path is the new primary. The old node's position comes from --node-timeline and --node-flushed-lsn, or is read from its own files with --node-data-path (its history's current timeline, and its WAL head or else its relay manifest's flushed LSN). --available-from-lsn defaults to the start LSN of the oldest segment of the unbroken run of WAL segments that ends at the newest one on the primary's current timeline: WAL below a missing segment is not offered (each hole is reported as wal.gap, --json: findings[]). When that timeline has no WAL at all the default does not exist: a decision that needs it (following the new timeline) is not made and the command exits 6 saying so; the others are made and report available_from_source "no-wal". Reads only.`
+--data-path is the new primary. The old node's position comes from --node-timeline and --node-flushed-lsn, or is read from its own files with --node-data-path (its history's current timeline, and its WAL head or else its relay manifest's flushed LSN). --available-from-lsn defaults to the start LSN of the oldest segment of the unbroken run of WAL segments that ends at the newest one on the primary's current timeline: WAL below a missing segment is not offered (each hole is reported as wal.gap, --json: findings[]). When that timeline has no WAL at all the default does not exist: a decision that needs it (following the new timeline) is not made and the command exits 6 saying so; the others are made and report available_from_source "no-wal". Reads only.
+
+Then the next steps (--json: next_steps[], each {description, argv}; argv is null for a step only RedDB or the operator performs): for reclone, the newest usable base backup of the current timeline (--json: reclone_basebackup) and the exact "basebackup materialize --manifest … --rebootstrap" command that stages it on the node ("rejoin apply" runs it), or, without a usable backup, the "basebackup create" command that takes one; for follow_new_timeline and rewind, the "catchup plan" command that checks the primary still serves the WAL the node needs, and what RedDB records at the node's next start. The node's data path appears in the commands only when given with --node-data-path.`
 
   static override examples = [
     '<%= config.bin %> rejoin plan --data-path /var/lib/reddb/data.rdb --node-timeline 1 --node-flushed-lsn 29',
@@ -49,7 +52,7 @@ Prints the decision with the state fields RedDB records for it (state, rejoin_no
     else if (flags['node-timeline'] !== undefined && flags['node-flushed-lsn'] !== undefined) {
       node = {timeline: flags['node-timeline'], flushedLsn: flags['node-flushed-lsn'], source: 'flags'}
     } else throw usageError('give the old node\'s --node-timeline and --node-flushed-lsn, or its --node-data-path')
-    const report = await planNodeRejoin(layout, node, flags['available-from-lsn'])
+    const report = await planNodeRejoin(layout, node, flags['available-from-lsn'], requireDataPath(flags['data-path']))
     await this.emit(report, () => {
       const detail =
         report.decision === 'rewind'
@@ -62,6 +65,7 @@ Prints the decision with the state fields RedDB records for it (state, rejoin_no
       this.say(`node: timeline ${report.rejoin_node_timeline}, flushed LSN ${report.rejoin_node_flushed_lsn}${node.source === 'flags' ? '' : ` (from its ${node.source})`}; primary: timeline ${report.current_timeline}, ${primaryWal}`)
       this.say(`state ${report.state}: ${ADVICE[report.decision]}`)
       for (const f of report.findings) this.say(findingLine(f))
+      for (const line of renderNextSteps(report.next_steps)) this.say(line)
     })
   }
 }

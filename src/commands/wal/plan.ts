@@ -1,9 +1,13 @@
+import {Flags} from '../../ui/oclif.js'
+
 import {openLayout} from '../../core/ops/open-layout.js'
-import {planWalRetention} from '../../core/ops/wal-retention.js'
+import {saveWalPlan, type WalPlanSaved} from '../../core/ops/wal-plan-file.js'
+import {planWalRetention, type WalPlanReport} from '../../core/ops/wal-retention.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {findingLine} from '../../ui/findings.js'
 import {requireDataPath} from '../../ui/flags.js'
 import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
+import {shellCommand} from '../../ui/shell-quote.js'
 
 export default class WalPlan extends RedreplCommand {
   static override summary = 'Show which WAL segments RedDB\'s retention would remove, and why each is kept.'
@@ -15,22 +19,32 @@ The segment size is read from the segment headers (segment i starts at LSN i × 
 
 No slot catalog means no plan: RedDB prunes nothing then. After a failover RedDB 1.12 writes its slot catalog with timeline 1 into the new timeline's directory and its own retention refuses to plan; so does this command (exit 4) unless --adopt-catalog-timeline is given.
 
-Findings (--json: findings[]): wal.retention-stalled when segments below the head's are held and retention can release none of them, however far the WAL grows (no slot catalog; a catalog of another timeline; or keep-until-replicas-ack with no active slot); wal.gap for each run of missing segments.`
+Findings (--json: findings[]): wal.retention-stalled when segments below the head's are held and retention can release none of them, however far the WAL grows (no slot catalog; a catalog of another timeline; or keep-until-replicas-ack with no active slot); wal.gap for each run of missing segments.
+
+--out FILE saves the plan for "wal prune --plan FILE", as terraform plan -out: a JSON document (schema "redrepl-plan/1", kind "wal-prune") with the layout root and data path, the timeline, the policy, the segment size, each released segment's file name, size and header CRC, and a fingerprint (inputs_fingerprint) of everything the plan was computed from: the timeline history, the slots' floors, every segment's size and header CRC, the policy and the segment size. The file is written atomically (a link at FILE is replaced, never written through); FILE inside the layout, or an existing file that is not a plan, is refused (exit 4). --json then adds plan_path and inputs_fingerprint.`
 
   static override examples = [
     '<%= config.bin %> wal plan --data-path /var/lib/reddb/data.rdb',
     '<%= config.bin %> wal plan --min-segments 1 --json',
     '<%= config.bin %> wal plan --fork-lsn 4194311 --no-keep-until-replicas-ack',
+    '<%= config.bin %> wal plan --min-segments 4 --out /tmp/prune.plan',
   ]
 
-  static override flags = walPlanFlags
+  static override flags = {
+    ...walPlanFlags,
+    out: Flags.string({description: 'Save the plan to this file, for "wal prune --plan FILE" to apply exactly.', helpValue: 'FILE'}),
+  }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(WalPlan)
     this.json = flags.json
-    const report = await planWalRetention(await openLayout(requireDataPath(flags['data-path'])), walPlanOptions(flags))
+    const dataPath = requireDataPath(flags['data-path'])
+    const layout = await openLayout(dataPath)
+    const out = flags.out
+    const report: WalPlanReport & Partial<WalPlanSaved> = out === undefined ? await planWalRetention(layout, walPlanOptions(flags)) : await saveWalPlan(layout, dataPath, walPlanOptions(flags), out)
     await this.emit(report, () => {
       this.say(renderWalSummary(report, 'would remove'))
+      if (out !== undefined) this.say(`plan saved to ${out} (${report.inputs_fingerprint}); apply exactly this plan with: ${shellCommand(['redrepl', 'wal', 'prune', '--data-path', dataPath, '--plan', out])}`)
       for (const f of report.findings) this.say(findingLine(f))
       if (report.segments.length > 0) this.say(renderSegmentTable(report))
     }, segmentTable(report))

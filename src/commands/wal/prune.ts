@@ -1,5 +1,7 @@
 import {Flags} from '../../ui/oclif.js'
 
+import {usageError} from '../../core/errors.js'
+import {loadWalPlan, pruneWalByPlan, type AppliedPlan} from '../../core/ops/wal-plan-file.js'
 import {planWalRetention, pruneWal} from '../../core/ops/wal-retention.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
@@ -16,12 +18,15 @@ Safe next to a live primary: it only removes segments below the current one and 
 
 Checked against the files before anything is removed, as in "wal plan": the segment size comes from the segment headers and a --segment-bytes they contradict is refused (exit 4), as is a --current-lsn past the WAL head; headers that disagree with their file names or with each other stop the run (exit 3).
 
-When retention is stalled (segments below the head's are held and none can ever be released: no slot catalog, a catalog of another timeline, or no active slot with keep-until-replicas-ack), a line "redrepl: warning: … [wal.retention-stalled]" goes to stderr, even with --quiet, and the run still exits 0: the run itself did what RedDB would, the way out lies elsewhere (a catalog, a replica), and cron mails stderr. Monitoring should run "layout verify", which fails on the same finding. --json lists it, and missing segments (wal.gap), in findings[].`
+When retention is stalled (segments below the head's are held and none can ever be released: no slot catalog, a catalog of another timeline, or no active slot with keep-until-replicas-ack), a line "redrepl: warning: … [wal.retention-stalled]" goes to stderr, even with --quiet, and the run still exits 0: the run itself did what RedDB would, the way out lies elsewhere (a catalog, a replica), and cron mails stderr. Monitoring should run "layout verify", which fails on the same finding. --json lists it, and missing segments (wal.gap), in findings[].
+
+--plan FILE applies a plan saved by "wal plan --out FILE", as terraform apply PLAN: it plans again on the layout as it is now, with the plan's own policy, and removes exactly the plan's segments, only when the fresh plan releases each of them too and each still has the saved size and header CRC. Otherwise it removes nothing and refuses (exit 4), naming every change found: a segment that changed size, was rewritten or is gone, one the fresh plan keeps, a slot that advanced or regressed, a history that changed. A fresh plan that releases more is fine: only the plan's segments go, and the output says how many more it would release (--json: plan.more_released_segment_indexes). The plan must name this layout and its current timeline, and only segment files of the WAL directory (exit 4 otherwise); the file is read only when it is a regular file, not a link (exit 3). Policy flags (--min-segments, --max-bytes, --[no-]keep-until-replicas-ack, --fork-lsn, --adopt-catalog-timeline, --segment-bytes, --current-lsn) are refused with --plan (exit 2): the plan carries its policy, and config-file settings for them are ignored. --dry-run shows what the plan would remove.`
 
   static override examples = [
     '<%= config.bin %> wal prune --data-path /var/lib/reddb/data.rdb --dry-run',
     '*/10 * * * * REDDB_DATA_PATH=/var/lib/reddb/data.rdb <%= config.bin %> wal prune --quiet',
     '<%= config.bin %> wal prune --min-segments 4 --json',
+    '<%= config.bin %> wal prune --data-path /var/lib/reddb/data.rdb --plan /tmp/prune.plan',
   ]
 
   static override flags = {
@@ -29,13 +34,27 @@ When retention is stalled (segments below the head's are held and none can ever 
     'dry-run': dryRunFlag,
     wait: waitFlag,
     quiet: Flags.boolean({char: 'q', description: 'Print nothing on stdout on success (a stalled retention is still reported on stderr).'}),
+    plan: Flags.string({description: 'Remove exactly the segments of this plan (saved by "wal plan --out"), or nothing when the layout changed under it.', helpValue: 'FILE'}),
   }
 
+  /** The flags a saved plan fixes; given with --plan they would silently change nothing, so they are refused. */
+  static readonly planFixes = ['segment-bytes', 'current-lsn', 'min-segments', 'max-bytes', 'keep-until-replicas-ack', 'fork-lsn', 'adopt-catalog-timeline']
+
   async run(): Promise<void> {
+    // The command line as typed: parse() replaces this.argv with one that holds the config file's settings too.
+    const typed = [...this.argv]
     const {flags} = await this.parse(WalPrune)
     this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
+    const planPath = flags.plan
+    if (planPath !== undefined) {
+      const given = WalPrune.planFixes.filter((name) => typed.some((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`) || arg === `--no-${name}`))
+      if (given.length > 0) throw usageError(`--plan carries its own policy: leave out ${given.map((name) => `--${name}`).join(', ')}`)
+    }
+    // The plan file is checked before the lock is taken.
+    const saved = planPath === undefined ? undefined : await loadWalPlan(planPath)
     const result = await withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, async (layout) => {
+      if (saved !== undefined) return pruneWalByPlan(layout, planPath!, saved, flags['dry-run'])
       const report = await planWalRetention(layout, walPlanOptions(flags))
       const removed = flags['dry-run'] ? [] : await pruneWal(report)
       return {...report, dry_run: flags['dry-run'], removed}
@@ -44,6 +63,7 @@ When retention is stalled (segments below the head's are held and none can ever 
     for (const f of result.findings) if (f.code === 'wal.retention-stalled') process.stderr.write(`${plainFindingLine(f)}\n`)
     await this.emit(result, () => {
       if (flags.quiet) return
+      if ('plan' in result) this.say(planLine(result.plan))
       if (flags['dry-run']) {
         this.say(renderWalSummary(result, 'would remove'))
         if (result.removable_segments.length > 0) this.say(renderSegmentTable({...result, segments: result.segments.filter((s) => s.action === 'remove')}))
@@ -55,4 +75,10 @@ When retention is stalled (segments below the head's are held and none can ever 
       if (result.note) this.say(`note: ${result.note}`)
     }, segmentTable(result))
   }
+}
+
+function planLine(plan: AppliedPlan): string {
+  const more = plan.more_released_segment_indexes.length
+  const state = plan.fingerprint_matches ? 'the layout is as planned' : `the layout changed without touching the plan's segments${plan.input_changes.length > 0 ? ` (${plan.input_changes.join('; ')})` : ''}`
+  return `plan ${plan.plan_path}: ${state}${more > 0 ? `; the layout now releases ${more} more segment(s), left in place (plan again to remove them)` : ''}`
 }

@@ -1,5 +1,5 @@
 import {constants, type Stats} from 'node:fs'
-import {open, stat, type FileHandle} from 'node:fs/promises'
+import {lstat, open, stat, type FileHandle} from 'node:fs/promises'
 
 import {RedreplError} from '../errors.js'
 import {ioError, isMissing} from './io-error.js'
@@ -33,6 +33,7 @@ export interface OpenedFile {
 }
 
 function typeOf(info: Stats): string {
+  if (info.isSymbolicLink()) return 'a symbolic link'
   if (info.isDirectory()) return 'a directory'
   if (info.isFIFO()) return 'a FIFO (named pipe)'
   if (info.isCharacterDevice()) return 'a character device'
@@ -55,6 +56,8 @@ export interface OpenOptions {
   maxBytes?: number
   /** Names the artifact in the too-large message. */
   what?: string
+  /** Refuse a symbolic link instead of following it (a file whose content decides what gets removed). */
+  noFollow?: boolean
 }
 
 /**
@@ -66,7 +69,7 @@ export interface OpenOptions {
 export async function openRegularIfExists(file: string, options: OpenOptions = {}): Promise<OpenedFile | undefined> {
   let before: Stats
   try {
-    before = await stat(file)
+    before = await (options.noFollow ? lstat : stat)(file)
   } catch (error) {
     if (isMissing(error)) return undefined
     throw ioError('open', file, error)
@@ -74,7 +77,7 @@ export async function openRegularIfExists(file: string, options: OpenOptions = {
   if (!before.isFile()) throw notRegular(file, before)
   let handle: FileHandle
   try {
-    handle = await open(file, READ_FLAGS)
+    handle = await open(file, options.noFollow ? READ_FLAGS | constants.O_NOFOLLOW : READ_FLAGS)
   } catch (error) {
     if (isMissing(error)) return undefined
     throw ioError('open', file, error)
@@ -119,8 +122,8 @@ export async function readAt(opened: OpenedFile, position: number, length: numbe
 }
 
 /** A whole regular file of at most `maxBytes`, or undefined when it does not exist. */
-export async function readBoundedIfExists(file: string, maxBytes: number, what: string): Promise<Uint8Array | undefined> {
-  const opened = await openRegularIfExists(file, {maxBytes, what})
+export async function readBoundedIfExists(file: string, maxBytes: number, what: string, options: {noFollow?: boolean} = {}): Promise<Uint8Array | undefined> {
+  const opened = await openRegularIfExists(file, {maxBytes, what, noFollow: options.noFollow})
   if (opened === undefined) return undefined
   try {
     return await readAt(opened, 0, opened.size)
@@ -130,8 +133,8 @@ export async function readBoundedIfExists(file: string, maxBytes: number, what: 
 }
 
 /** A whole regular file of at most `maxBytes`; a missing one is not-found (exit 6). */
-export async function readBounded(file: string, maxBytes: number, what: string): Promise<Uint8Array> {
-  const bytes = await readBoundedIfExists(file, maxBytes, what)
+export async function readBounded(file: string, maxBytes: number, what: string, options: {noFollow?: boolean} = {}): Promise<Uint8Array> {
+  const bytes = await readBoundedIfExists(file, maxBytes, what, options)
   if (bytes === undefined) throw new RedreplError('not-found', `${file}: no such file`)
   return bytes
 }

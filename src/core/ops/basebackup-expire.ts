@@ -1,6 +1,11 @@
+import path from 'node:path'
+
+import {refused} from '../errors.js'
 import {Layout} from '../layout.js'
-import {planBackupRetention, type BackupRetentionPolicy} from '../plan/backup-retention.js'
-import {listLocalBackups, removeBasebackup} from './basebackup-delete.js'
+import {planBackupRetention, type BackupRetentionPolicy, type BackupVerdict, type RetentionCandidate} from '../plan/backup-retention.js'
+import {compareExpirePlans, decodeSavedExpirePlan, expirePlanDocument, savedExpirePlan, type ExpirePlanInputs, type PinnedBackup, type SavedExpirePlan} from '../plan/saved-expire-plan.js'
+import {listLocalBackups, removeBasebackup, type LocalBackup} from './basebackup-delete.js'
+import {readPlanFile, writePlanFile} from './plan-file.js'
 
 export interface BasebackupExpireReport {
   timeline: bigint
@@ -19,22 +24,30 @@ export interface BasebackupExpireReport {
   freed_bytes: bigint
 }
 
-/**
- * `basebackup expire`: applies a retention policy to the current timeline's
- * backups, oldest first, each removed manifest-first (see removeBasebackup).
- * Deletes only when `confirm`; otherwise it reports what it would delete.
- */
-export async function expireBasebackups(layout: Layout, policy: BackupRetentionPolicy, options: {confirm: boolean; nowMs: bigint}): Promise<BasebackupExpireReport> {
+type Candidate = LocalBackup & RetentionCandidate
+
+interface ExpireBasis {
+  timeline: bigint
+  available_from_lsn: bigint
+  verdicts: Array<BackupVerdict<Candidate>>
+}
+
+async function expireBasis(layout: Layout, policy: BackupRetentionPolicy, nowMs: bigint): Promise<ExpireBasis> {
   const {timeline, available_from_lsn, backups} = await listLocalBackups(layout)
   const verdicts = planBackupRetention(
     backups.map((backup) => ({...backup, id: backup.path, timeline: backup.manifest.timeline, checkpoint_lsn: backup.manifest.checkpoint_lsn})),
     policy,
-    options.nowMs,
+    nowMs,
   )
+  return {timeline, available_from_lsn, verdicts}
+}
+
+/** Deletes the backups marked delete, oldest first (none unless `confirm`), and reports. */
+async function carryOut(basis: ExpireBasis, confirm: boolean): Promise<BasebackupExpireReport> {
   let deleted = 0
   let freed = 0n
-  if (options.confirm) {
-    for (const verdict of verdicts) {
+  if (confirm) {
+    for (const verdict of basis.verdicts) {
       if (verdict.action !== 'delete') continue
       await removeBasebackup(verdict.backup.path, verdict.backup.manifest)
       deleted++
@@ -42,10 +55,10 @@ export async function expireBasebackups(layout: Layout, policy: BackupRetentionP
     }
   }
   return {
-    timeline,
-    available_from_lsn,
-    dry_run: !options.confirm,
-    backups: verdicts.map(({backup, action, reason}) => ({
+    timeline: basis.timeline,
+    available_from_lsn: basis.available_from_lsn,
+    dry_run: !confirm,
+    backups: basis.verdicts.map(({backup, action, reason}) => ({
       manifest_path: backup.path,
       checkpoint_lsn: backup.manifest.checkpoint_lsn,
       snapshot_bytes: backup.manifest.snapshot_bytes,
@@ -56,5 +69,91 @@ export async function expireBasebackups(layout: Layout, policy: BackupRetentionP
     })),
     deleted,
     freed_bytes: freed,
+  }
+}
+
+/**
+ * `basebackup expire`: applies a retention policy to the current timeline's
+ * backups, oldest first, each removed manifest-first (see removeBasebackup).
+ * Deletes only when `confirm`; otherwise it reports what it would delete.
+ */
+export async function expireBasebackups(layout: Layout, policy: BackupRetentionPolicy, options: {confirm: boolean; nowMs: bigint}): Promise<BasebackupExpireReport> {
+  return carryOut(await expireBasis(layout, policy, options.nowMs), options.confirm)
+}
+
+const pinned = (backup: LocalBackup): PinnedBackup => ({
+  name: path.basename(backup.path),
+  checkpoint_lsn: backup.manifest.checkpoint_lsn,
+  snapshot_bytes: backup.manifest.snapshot_bytes,
+  snapshot_checksum: backup.manifest.snapshot_checksum,
+})
+
+const inputsOf = (basis: ExpireBasis, policy: BackupRetentionPolicy): ExpirePlanInputs => ({
+  policy,
+  available_from_lsn: basis.available_from_lsn,
+  backups: basis.verdicts.map((verdict) => pinned(verdict.backup)),
+})
+
+const rootOf = (layout: Layout) => path.resolve(layout.root)
+
+/** The dry run, saved to `planPath` for `basebackup expire --plan` to apply exactly. */
+export async function saveExpirePlan(layout: Layout, dataPath: string, policy: BackupRetentionPolicy, nowMs: bigint, planPath: string): Promise<BasebackupExpireReport & {plan_path: string; inputs_fingerprint: string}> {
+  const basis = await expireBasis(layout, policy, nowMs)
+  const saved = savedExpirePlan({
+    data_path: dataPath,
+    root_path: rootOf(layout),
+    timeline: basis.timeline,
+    planned_at_unix_ms: nowMs,
+    inputs: inputsOf(basis, policy),
+    deleted: basis.verdicts.filter((v) => v.action === 'delete').map((v) => path.basename(v.backup.path)),
+  })
+  await writePlanFile(planPath, expirePlanDocument(saved), layout)
+  return {...(await carryOut(basis, false)), plan_path: planPath, inputs_fingerprint: saved.inputs_fingerprint}
+}
+
+export const loadExpirePlan = (planPath: string) => readPlanFile(planPath, decodeSavedExpirePlan)
+
+/** What `basebackup expire --plan` reports about the plan it applied. */
+export interface AppliedExpirePlan {
+  plan_path: string
+  inputs_fingerprint: string
+  fingerprint_matches: boolean
+  input_changes: string[]
+  /** Manifests the fresh plan deletes beyond the saved ones: left in place. */
+  more_released_manifests: string[]
+}
+
+/**
+ * Plans again with the saved policy and deletes exactly the saved backups
+ * (with `confirm`), or nothing and refuses (exit 4) naming what changed.
+ */
+export async function expireByPlan(layout: Layout, planPath: string, saved: SavedExpirePlan, options: {confirm: boolean; nowMs: bigint}): Promise<BasebackupExpireReport & {plan: AppliedExpirePlan}> {
+  const basis = await expireBasis(layout, saved.policy, options.nowMs)
+  const comparison = compareExpirePlans(saved, {
+    root_path: rootOf(layout),
+    timeline: basis.timeline,
+    inputs: inputsOf(basis, saved.policy),
+    verdicts: basis.verdicts.map((v) => ({name: path.basename(v.backup.path), action: v.action, reason: v.reason})),
+  })
+  if (!comparison.applies) {
+    throw refused(`${planPath}: the layout changed since the plan was made: ${comparison.changes.join('; ')}; nothing was deleted`, {
+      code: 'plan.stale',
+      hint: 'make a new plan (basebackup expire --out FILE), review it, and apply that',
+    })
+  }
+  const chosen = new Set(saved.backups.map((b) => b.name))
+  const narrowed: ExpireBasis = {
+    ...basis,
+    verdicts: basis.verdicts.map((v) => (v.action === 'delete' && !chosen.has(path.basename(v.backup.path)) ? {...v, action: 'keep' as const, reason: `${v.reason}, but not in the plan`} : v)),
+  }
+  return {
+    ...(await carryOut(narrowed, options.confirm)),
+    plan: {
+      plan_path: planPath,
+      inputs_fingerprint: saved.inputs_fingerprint,
+      fingerprint_matches: comparison.fingerprint_matches,
+      input_changes: comparison.input_changes,
+      more_released_manifests: comparison.more_released,
+    },
   }
 }

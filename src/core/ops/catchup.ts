@@ -1,9 +1,10 @@
 import {Layout} from '../layout.js'
 import {planCatchup} from '../plan/catchup.js'
+import {catchupNextSteps, type NextStep} from '../plan/next-steps.js'
 import type {Finding} from '../findings.js'
 import {listBasebackups, readCurrentTimeline} from './node-state.js'
 import {gapFindings} from './wal-findings.js'
-import {readWalState, requireSoundWal, walAvailableFrom} from './wal-state.js'
+import {readWalState, requireSoundWal, walAvailableFrom, walHeadOf} from './wal-state.js'
 
 export interface CatchupReport {
   timeline: bigint
@@ -18,10 +19,18 @@ export interface CatchupReport {
   passed_over_same_checkpoint: string[]
   /** wal.gap for every hole: WAL below one is not offered for catch-up. */
   findings: Finding[]
+  /** The commands that carry the decision out on this layout, and what RedDB does at the replica's next start. */
+  next_steps: NextStep[]
+}
+
+/** Data paths as the operator gave them, for the commands in next_steps; the replica's is null when not given. */
+export interface CatchupPaths {
+  primaryDataPath: string
+  replicaDataPath: string | null
 }
 
 /** Which catch-up a replica at `replicaLsn` needs from this primary, by RedDB's rule. */
-export async function planReplicaCatchup(layout: Layout, replicaLsn: bigint, availableFromLsn?: bigint): Promise<CatchupReport> {
+export async function planReplicaCatchup(layout: Layout, replicaLsn: bigint, availableFromLsn: bigint | undefined, paths: CatchupPaths): Promise<CatchupReport> {
   const timeline = await readCurrentTimeline(layout)
   const wal = await readWalState(layout, timeline)
   requireSoundWal(wal)
@@ -29,6 +38,16 @@ export async function planReplicaCatchup(layout: Layout, replicaLsn: bigint, ava
   const backups = await listBasebackups(layout, timeline)
   const plan = planCatchup({timeline, availableFromLsn: available, replicaLsn, basebackups: backups.map((backup) => backup.manifest)})
   const chosen = plan.selected === null ? undefined : backups.find((backup) => backup.manifest === plan.selected)
+  const next_steps = catchupNextSteps({
+    mode: plan.mode,
+    timeline,
+    replicaLsn,
+    walHead: await walHeadOf(layout, wal),
+    primaryDataPath: paths.primaryDataPath,
+    replicaDataPath: paths.replicaDataPath,
+    availableFromLsnGiven: availableFromLsn ?? null,
+    backup: chosen ? {manifest_path: chosen.path, checkpoint_lsn: chosen.manifest.checkpoint_lsn, timeline: chosen.manifest.timeline} : null,
+  })
   return {
     timeline,
     replica_lsn: replicaLsn,
@@ -49,5 +68,6 @@ export async function planReplicaCatchup(layout: Layout, replicaLsn: bigint, ava
       ? backups.filter((backup) => backup !== chosen && backup.manifest.timeline === timeline && backup.manifest.checkpoint_lsn === chosen.manifest.checkpoint_lsn).map((backup) => backup.path)
       : [],
     findings: gapFindings(layout, wal),
+    next_steps,
   }
 }

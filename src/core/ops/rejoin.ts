@@ -1,9 +1,11 @@
-import {notFound} from '../errors.js'
+import {notFound, RedreplError} from '../errors.js'
 import {relayManifestCodec} from '../format/relay-manifest.js'
 import {readArtifactIfExists} from '../fs/read.js'
 import {Layout} from '../layout.js'
 import {initialHistory} from '../plan/promotion.js'
+import {rejoinNextSteps, type NextStep, type RestorableBackup} from '../plan/next-steps.js'
 import {planRejoin, type RejoinPlan} from '../plan/rejoin.js'
+import {chooseBasebackup} from './basebackup-materialize.js'
 import type {Finding} from '../findings.js'
 import {listRelayReplicas, readCurrentTimeline, readHistory, readWalHead} from './node-state.js'
 import {gapFindings} from './wal-findings.js'
@@ -15,6 +17,8 @@ export interface NodePosition {
   flushedLsn: bigint
   /** Where the flushed LSN came from. */
   source: 'flags' | 'wal-head' | 'relay-manifest'
+  /** The node's data path, when its position was read from it. */
+  dataPath?: string
 }
 
 /** An old node's timeline and flushed LSN, read off its own layout: its WAL head, else its relay manifest. */
@@ -22,14 +26,14 @@ export async function readNodePosition(nodeDataPath: string): Promise<NodePositi
   const layout = await openLayout(nodeDataPath)
   const timeline = await readCurrentTimeline(layout)
   const head = await readWalHead(layout, timeline)
-  if (head !== null) return {timeline, flushedLsn: head, source: 'wal-head'}
+  if (head !== null) return {timeline, flushedLsn: head, source: 'wal-head', dataPath: nodeDataPath}
   let flushed: bigint | undefined
   for (const replica of await listRelayReplicas(layout, timeline)) {
     const manifest = await readArtifactIfExists(layout.relayManifestPath(timeline, replica), relayManifestCodec, {nowMs: 0n})
     if (manifest && (flushed === undefined || manifest.flushed_lsn > flushed)) flushed = manifest.flushed_lsn
   }
   if (flushed === undefined) throw notFound(`${layout.root}: no WAL and no relay manifest on timeline ${timeline}; give --node-timeline and --node-flushed-lsn`)
-  return {timeline, flushedLsn: flushed, source: 'relay-manifest'}
+  return {timeline, flushedLsn: flushed, source: 'relay-manifest', dataPath: nodeDataPath}
 }
 
 export interface RejoinReport extends RejoinPlan {
@@ -39,10 +43,32 @@ export interface RejoinReport extends RejoinPlan {
   available_from_source: 'flag' | 'wal' | 'no-wal'
   /** wal.gap for every hole in the current timeline's WAL: WAL below one is not offered. */
   findings: Finding[]
+  /** For a reclone: the newest usable base backup of the current timeline, which the node is rebuilt from; else null. */
+  reclone_basebackup: RestorableBackup | null
+  /** The commands that carry the decision out on this layout, and what RedDB does at the node's next start. */
+  next_steps: NextStep[]
 }
 
-/** How an old node rejoins this (new) primary, by RedDB's rule. */
-export async function planNodeRejoin(layout: Layout, node: NodePosition, availableFromLsn?: bigint): Promise<RejoinReport> {
+/** The newest base backup of the current timeline a node restored from could catch up from; null when there is none. */
+export async function newestUsableBackup(layout: Layout): Promise<RestorableBackup | null> {
+  try {
+    const {path, manifest} = await chooseBasebackup(layout, {latest: true})
+    return {manifest_path: path, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline}
+  } catch (error) {
+    if (error instanceof RedreplError && error.kind === 'not-found') return null
+    throw error
+  }
+}
+
+/** How an old node rejoins this (new) primary, by RedDB's rule, and what carries it out (`primaryDataPath`: as the operator gave it). */
+export async function planNodeRejoin(layout: Layout, node: NodePosition, availableFromLsn: bigint | undefined, primaryDataPath: string): Promise<RejoinReport> {
+  const report = await decideRejoin(layout, node, availableFromLsn)
+  const backup = report.decision === 'reclone' ? await newestUsableBackup(layout) : null
+  const next_steps = rejoinNextSteps({plan: report, currentTimeline: report.current_timeline, primaryDataPath, nodeDataPath: node.dataPath ?? null, backup})
+  return {...report, reclone_basebackup: backup, next_steps}
+}
+
+async function decideRejoin(layout: Layout, node: NodePosition, availableFromLsn: bigint | undefined): Promise<Omit<RejoinReport, 'reclone_basebackup' | 'next_steps'>> {
   const history = (await readHistory(layout)) ?? initialHistory(0n)
   const current = history.entries.at(-1)!.timeline
   const wal = await readWalState(layout, current)

@@ -86,6 +86,18 @@ function checkCurrentLsn(state: WalState, head: bigint | null, currentLsn: bigin
 
 /** RedDB's retention plan for the current timeline, from the files on disk. */
 export async function planWalRetention(layout: Layout, options: WalPlanOptions = {}): Promise<WalPlanReport> {
+  return (await planWalRetentionFrom(layout, options)).report
+}
+
+/** What a plan was computed from, beside it: the WAL as read and the slot catalog planned with (saved plans pin them). */
+export interface WalPlanBasis {
+  report: WalPlanReport
+  state: WalState
+  catalog: SlotCatalog | null
+}
+
+/** The plan, and the WAL state and catalog it was computed from. */
+export async function planWalRetentionFrom(layout: Layout, options: WalPlanOptions = {}): Promise<WalPlanBasis> {
   const timeline = await readCurrentTimeline(layout)
   const state = await readWalState(layout, timeline)
   requireSoundWal(state)
@@ -116,7 +128,7 @@ export async function planWalRetention(layout: Layout, options: WalPlanOptions =
   }
   const bytesOnDisk = files.reduce((sum, file) => sum + file.bytes, 0n)
   if (catalog === null) {
-    return {
+    const report: WalPlanReport = {
       ...base,
       oldest_required_lsn: null,
       replica_floor_slot: null,
@@ -133,6 +145,7 @@ export async function planWalRetention(layout: Layout, options: WalPlanOptions =
       })),
       note: `no slot catalog at ${layout.slotCatalogPath(timeline)}: RedDB prunes no WAL without one`,
     }
+    return {report, state, catalog}
   }
   let plan
   try {
@@ -157,7 +170,7 @@ export async function planWalRetention(layout: Layout, options: WalPlanOptions =
   }
   // The plan lists the same segments in the same (index) order as the files.
   const segments = plan.segments
-  return {
+  const report: WalPlanReport = {
     ...base,
     oldest_required_lsn: plan.oldest_required_lsn,
     replica_floor_slot: plan.replica_floor_slot,
@@ -167,6 +180,7 @@ export async function planWalRetention(layout: Layout, options: WalPlanOptions =
     segments,
     note: base.catalog_timeline_adopted ? `slot catalog of timeline ${catalog.timeline} adopted as timeline ${timeline}'s` : null,
   }
+  return {report, state, catalog}
 }
 
 /**
@@ -174,7 +188,7 @@ export async function planWalRetention(layout: Layout, options: WalPlanOptions =
  * durable. Each file is re-checked right before: still a WAL segment of the
  * planned name (a symlink is unlinked itself, never followed).
  */
-export async function pruneWal(report: WalPlanReport): Promise<Array<{index: bigint; path: string; bytes: bigint}>> {
+export async function pruneWal(report: Pick<WalPlanReport, 'removable_segments'>): Promise<Array<{index: bigint; path: string; bytes: bigint}>> {
   const removed: Array<{index: bigint; path: string; bytes: bigint}> = []
   const dirs = new Set<string>()
   for (const segment of report.removable_segments) {

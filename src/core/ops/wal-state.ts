@@ -5,6 +5,7 @@
  */
 import path from 'node:path'
 
+import {crc32} from '../codec/crc.js'
 import {FormatError, RedreplError} from '../errors.js'
 import {decodeWalSegmentHeader, WAL_SEGMENT_HEADER_BYTES, type WalSegmentHeader} from '../format/wal-segment.js'
 import {readFilePrefix} from '../fs/read-prefix.js'
@@ -15,6 +16,8 @@ import {listWalSegments, readWalHead, type WalSegmentFile} from './node-state.js
 export interface WalSegmentState extends WalSegmentFile {
   /** Null when the header cannot be read; `error` says why. */
   header: WalSegmentHeader | null
+  /** CRC-32 of the header bytes (what a saved plan pins a segment by); null with the header. */
+  header_crc32: number | null
   error: FormatError | null
 }
 
@@ -32,10 +35,10 @@ export async function readWalState(layout: Layout, timeline: bigint): Promise<Wa
     const prefix = readFilePrefix(file.path, WAL_SEGMENT_HEADER_BYTES)
     if (prefix === undefined) continue
     try {
-      segments.push({...file, header: decodeWalSegmentHeader(prefix), error: null})
+      segments.push({...file, header: decodeWalSegmentHeader(prefix), header_crc32: crc32(prefix), error: null})
     } catch (error) {
       if (!(error instanceof FormatError)) throw error
-      segments.push({...file, header: null, error: error.inFile(file.path)})
+      segments.push({...file, header: null, header_crc32: null, error: error.inFile(file.path)})
     }
   }
   const readable = segments.flatMap((s) => (s.header === null ? [] : [{index: s.index, header: s.header}]))

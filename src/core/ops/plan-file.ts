@@ -1,0 +1,66 @@
+/**
+ * Reading and writing saved plan files (`--out FILE`, `--plan FILE`): a plan
+ * decides what gets removed, so it is read only from a regular file, never
+ * through a link, with a size cap; and written atomically, a link at the
+ * path being replaced rather than written through.
+ */
+import {lstat, realpath} from 'node:fs/promises'
+import path from 'node:path'
+
+import {isJsonObject, JsonSyntaxError, parseJson, stringifyJson, type JsonValue} from '../codec/json.js'
+import {FormatError, RedreplError, refused} from '../errors.js'
+import {writeFileAtomic} from '../fs/atomic.js'
+import {ioError, isMissing} from '../fs/io-error.js'
+import {readBounded} from '../fs/open.js'
+import {Layout} from '../layout.js'
+import {MAX_PLAN_FILE_BYTES, PLAN_SCHEMA} from '../plan/saved-plan.js'
+
+const resolved = (file: string) => realpath(file).catch(() => path.resolve(file))
+
+/**
+ * A plan never takes an artifact's place: it is refused inside the layout,
+ * and over an existing file unless that file is a plan (a typo such as
+ * `--out data.rdb` must not replace the database). A link at the path is
+ * replaced, never followed.
+ */
+async function checkPlanTarget(planPath: string, layout: Layout): Promise<void> {
+  const target = path.join(await resolved(path.dirname(path.resolve(planPath))), path.basename(planPath))
+  const root = await resolved(layout.root)
+  if (target === root || target.startsWith(`${root}${path.sep}`)) {
+    throw refused(`${planPath}: lies inside the layout ${layout.root}, where a plan could take an artifact's place; nothing was written`, {code: 'plan.target', hint: 'save the plan outside the layout'})
+  }
+  const info = await lstat(planPath).catch((error) => {
+    if (isMissing(error)) return undefined
+    throw ioError('write', planPath, error)
+  })
+  if (info === undefined || info.isSymbolicLink()) return
+  let isPlan = false
+  if (info.isFile()) {
+    try {
+      const value = parseJson(new TextDecoder('utf-8', {fatal: true}).decode(await readBounded(planPath, MAX_PLAN_FILE_BYTES, 'plan file', {noFollow: true})))
+      isPlan = isJsonObject(value) && value.schema === PLAN_SCHEMA
+    } catch (error) {
+      if (!(error instanceof JsonSyntaxError || error instanceof TypeError || error instanceof FormatError)) throw error
+    }
+  }
+  if (!isPlan) throw refused(`${planPath}: exists and is not a redrepl plan; nothing was written`, {code: 'plan.target', hint: 'choose a new file name, or remove that file first'})
+}
+
+/** Writes a plan atomically, after checkPlanTarget. */
+export async function writePlanFile(planPath: string, document: unknown, layout: Layout): Promise<void> {
+  await checkPlanTarget(planPath, layout)
+  await writeFileAtomic(planPath, `${stringifyJson(document)}\n`, {label: 'plan-file', clearLeftovers: 'dead-writers'})
+}
+
+/** Reads and decodes a plan; every error names the file. */
+export async function readPlanFile<T>(planPath: string, decode: (value: JsonValue) => T): Promise<T> {
+  const bytes = await readBounded(planPath, MAX_PLAN_FILE_BYTES, 'plan file', {noFollow: true})
+  try {
+    return decode(parseJson(new TextDecoder('utf-8', {fatal: true}).decode(bytes)))
+  } catch (error) {
+    if (error instanceof FormatError) throw error.inFile(planPath)
+    if (error instanceof JsonSyntaxError || error instanceof TypeError) throw new FormatError(`not a JSON document: ${error.message}`, planPath)
+    if (error instanceof RedreplError) throw new RedreplError(error.kind, `${planPath}: ${error.message}`, {code: error.code, hint: error.hint})
+    throw error
+  }
+}
