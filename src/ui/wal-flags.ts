@@ -3,6 +3,7 @@ import {Flags} from './oclif.js'
 import type {WalPlanOptions, WalPlanReport} from '../core/ops/wal-retention.js'
 import {byteSizeFlag, dataPathFlag, jsonFlag, u64Flag} from './flags.js'
 import {formatBytes} from './numbers.js'
+import {repoFlags, resolveNode} from './repo-flags.js'
 import {paint} from './style.js'
 import {renderTable} from './table.js'
 
@@ -19,6 +20,12 @@ export const walPlanFlags = {
   'keep-until-replicas-ack': Flags.boolean({description: 'Keep segments no active slot has acknowledged.', default: true, allowNo: true}),
   'fork-lsn': u64Flag({description: 'An LSN pinned by a live fork; segments reaching past it are kept.', multiple: true}),
   'adopt-catalog-timeline': Flags.boolean({description: 'Plan with a slot catalog written for another timeline as if it were the current one\'s (after a failover RedDB 1.12 writes it with timeline 1).'}),
+  'keep-wal-for-backups': Flags.boolean({description: 'Also keep the WAL the base backups on disk need to catch up: every segment from the checkpoint of the oldest backup usable for catch-up (reason "base backup (checkpoint LSN …)").'}),
+  repo: Flags.string({env: 'REDREPL_REPO', helpValue: 'URL', description: 'The repository this node pushes to (a directory or s3://bucket/prefix): a sealed segment it does not hold with the same size is kept, reason "not archived"; one that cannot be read makes the command refuse (exit 4).'}),
+  node: repoFlags.node,
+  's3-endpoint': repoFlags['s3-endpoint'],
+  's3-region': repoFlags['s3-region'],
+  's3-force-path-style': repoFlags['s3-force-path-style'],
 }
 
 export function walPlanOptions(flags: {
@@ -29,8 +36,23 @@ export function walPlanOptions(flags: {
   'keep-until-replicas-ack': boolean
   'fork-lsn'?: bigint[]
   'adopt-catalog-timeline': boolean
+  'keep-wal-for-backups': boolean
+  repo?: string
+  node?: string
+  's3-endpoint'?: string
+  's3-region'?: string
+  's3-force-path-style': boolean
 }): WalPlanOptions {
+  const repository =
+    flags.repo === undefined || flags.repo === ''
+      ? undefined
+      : {
+          settings: {url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style']},
+          node: resolveNode(flags.node).node,
+        }
   return {
+    repository,
+    keepWalForBackups: flags['keep-wal-for-backups'],
     segmentBytes: flags['segment-bytes'],
     currentLsn: flags['current-lsn'],
     policy: {min_segments: flags['min-segments'], max_bytes: flags['max-bytes'], keep_until_replicas_ack: flags['keep-until-replicas-ack']},
@@ -53,6 +75,11 @@ export function renderWalSummary(report: WalPlanReport, verb: string): string {
     `oldest required LSN: ${report.oldest_required_lsn ?? 'none'}${report.replica_floor_slot ? ` (slot ${report.replica_floor_slot})` : ''}`,
     `${verb} ${removable.length} segment(s), ${formatBytes(freed)}; WAL ${formatBytes(report.retained_bytes_before_prune)} → ${formatBytes(report.retained_bytes_after_prune)}`,
   ]
+  if (report.repository) {
+    const r = report.repository
+    lines.push(`repository ${r.location} (node ${r.node}): ${r.archived_segments} segment(s) archived, ${r.not_archived_segments} not yet`)
+  }
+  if (report.backup_hold_checkpoint_lsn !== null) lines.push(`kept for base backups: WAL from checkpoint LSN ${report.backup_hold_checkpoint_lsn}`)
   if (report.note) lines.push(paint.yellow(`note: ${report.note}`))
   return lines.join('\n')
 }
