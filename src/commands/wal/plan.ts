@@ -15,7 +15,9 @@ The segment size is read from the segment headers (segment i starts at LSN i × 
 
 No slot catalog means no plan: RedDB prunes nothing then. After a failover RedDB 1.12 writes its slot catalog with timeline 1 into the new timeline's directory and its own retention refuses to plan; so does this command (exit 4) unless --adopt-catalog-timeline is given.
 
-Findings (--json: findings[]): wal.retention-stalled when segments below the head's are held and retention can release none of them, however far the WAL grows (no slot catalog; a catalog of another timeline; or keep-until-replicas-ack with no active slot); wal.gap for each run of missing segments.`
+Findings (--json: findings[]): wal.retention-stalled when segments below the head's are held and retention can release none of them, however far the WAL grows (no slot catalog; a catalog of another timeline; or keep-until-replicas-ack with no active slot); wal.gap for each run of missing segments.
+
+With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node names this node's namespace there) a sealed segment of the current timeline is kept, reason "not archived", until the repository lists it under this node with the segment's size (as PostgreSQL keeps WAL until archive_command succeeds): the listing is the evidence, as in "repo verify --quick"; its CRC was checked on upload by "repo push" and is checked again by "repo verify". A repository that cannot be read (unreachable, credentials refused) makes the command refuse (exit 4) rather than plan without it. --keep-wal-for-backups also keeps every segment from the checkpoint of the oldest base backup on disk that is usable for catch-up, so every such backup stays usable (reason "base backup (checkpoint LSN …)"); removing old backups is "basebackup expire"'s job. Both only keep more than RedDB would, never less.`
 
   static override examples = [
     '<%= config.bin %> wal plan --data-path /var/lib/reddb/data.rdb',
