@@ -3,7 +3,7 @@ import {Flags} from './oclif.js'
 import type {WalPlanOptions, WalPlanReport} from '../core/ops/wal-retention.js'
 import {byteSizeFlag, dataPathFlag, jsonFlag, u64Flag} from './flags.js'
 import {formatBytes} from './numbers.js'
-import {repoFlags, resolveNode} from './repo-flags.js'
+import {optionalRepoFlags, optionalRepository} from './repo-flags.js'
 import {paint} from './style.js'
 import {renderTable} from './table.js'
 
@@ -21,11 +21,9 @@ export const walPlanFlags = {
   'fork-lsn': u64Flag({description: 'An LSN pinned by a live fork; segments reaching past it are kept.', multiple: true}),
   'adopt-catalog-timeline': Flags.boolean({description: 'Plan with a slot catalog written for another timeline as if it were the current one\'s (after a failover RedDB 1.12 writes it with timeline 1).'}),
   'keep-wal-for-backups': Flags.boolean({description: 'Also keep the WAL the base backups on disk need to catch up: every segment from the checkpoint of the oldest backup usable for catch-up (reason "base backup (checkpoint LSN …)").'}),
-  repo: Flags.string({env: 'REDREPL_REPO', helpValue: 'URL', description: 'The repository this node pushes to (a directory or s3://bucket/prefix): a sealed segment it does not hold with the same size is kept, reason "not archived"; one that cannot be read makes the command refuse (exit 4).'}),
-  node: repoFlags.node,
-  's3-endpoint': repoFlags['s3-endpoint'],
-  's3-region': repoFlags['s3-region'],
-  's3-force-path-style': repoFlags['s3-force-path-style'],
+  ...optionalRepoFlags(
+    'The repository this node pushes to (a directory or s3://bucket/prefix): a sealed segment it does not hold with the same size is kept, reason "not archived"; one that cannot be read makes the command refuse (exit 4).',
+  ),
 }
 
 export function walPlanOptions(flags: {
@@ -43,15 +41,8 @@ export function walPlanOptions(flags: {
   's3-region'?: string
   's3-force-path-style': boolean
 }): WalPlanOptions {
-  const repository =
-    flags.repo === undefined || flags.repo === ''
-      ? undefined
-      : {
-          settings: {url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style']},
-          node: resolveNode(flags.node).node,
-        }
   return {
-    repository,
+    repository: optionalRepository(flags),
     keepWalForBackups: flags['keep-wal-for-backups'],
     segmentBytes: flags['segment-bytes'],
     currentLsn: flags['current-lsn'],

@@ -3,7 +3,9 @@ import {readdirSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {after, before, test} from 'node:test'
 
+import {parseJson} from '../../src/core/codec/json.js'
 import {runCli, useScratch} from '../support/cli.js'
+import {closePrimaryBasicHole} from '../support/wal-node.js'
 import {jsonOf} from '../support/node.js'
 import {S3Server} from '../support/s3.js'
 
@@ -126,4 +128,55 @@ test('--keep-wal-for-backups keeps the WAL from the oldest usable backup\'s chec
   assert.deepEqual(onDisk(dir), [2n, 3n, 5n])
   const without = jsonOf(await runCli(['wal', 'plan', '--data-path', data, ...RELEASE_ALL, '--json']))
   assert.deepEqual([without.backup_hold_checkpoint_lsn, (without.removable_segments as any[]).length], [null, 2])
+})
+
+for (const [kind, makeRepo] of BACKENDS) {
+  test(`${kind}: check measures the archive lag and the newest repository backup, with exit codes; metrics report them`, async () => {
+    const repo = await makeRepo()
+    const {dir, data} = await primary()
+    closePrimaryBasicHole(dir)
+    // Objects are dated by the store's clock: measure ages from a real "now" two hours on.
+    const env = {...repo.env, REDREPL_NOW_MS: String(Date.now() + 2 * 3_600_000)}
+    const check = (...flags: string[]) => runCli(['check', '--data-path', data, '--warning-invalidated-slots', '1', '--warning-basebackup-age', 'off', '--critical-basebackup-age', 'off', '--repo', repo.url, '--node', 'db1', ...flags], {env})
+
+    const empty = await check('--json')
+    assert.equal(empty.exitCode, 2, 'no backup in the repository is critical by default')
+    const report = parseJson(empty.stdout) as any
+    assert.deepEqual([report.repository.reachable, report.repository.archive_lag_segments, report.repository.newest_backup], [true, 5n, null])
+    assert.deepEqual(report.findings.map((f: any) => [f.code, f.severity]).filter(([code]: string[]) => code.startsWith('repo.')), [['repo.backup-none', 'error']])
+
+    const lagging = await check('--warning-archive-lag', '1KiB', '--critical-repo-backup-age', 'off', '--warning-repo-backup-age', 'off')
+    assert.equal(lagging.exitCode, 1, lagging.stdout)
+    assert.match(lagging.stdout, /^REDREPL WARNING - 5 sealed WAL segment\(s\) of timeline 1 \(5\.7 KiB\) not in the repository > 1\.0 KiB \| .*'archive_lag'=5791B;1024;1073741824;0; 'archive_lag_segments'=5;;;0;/)
+    assert.equal((await check('--warning-archive-lag', '1KiB', '--critical-archive-lag', '5KiB', '--critical-repo-backup-age', 'off', '--warning-repo-backup-age', 'off')).exitCode, 2)
+
+    jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo.url, '--node', 'db1', '--json'], {env: repo.env}))
+    const pushed = await check('--warning-archive-lag', '0')
+    assert.equal(pushed.exitCode, 0, pushed.stdout)
+    assert.match(pushed.stdout, /archive lag 0 segments, newest repository backup (1\.9|2\.0)h ago \| .*'archive_lag'=0B;0;1073741824;0; .*'repo_backup_age'=7[12]\d\ds;129600;604800;0;/)
+    assert.equal((await check('--warning-repo-backup-age', '1h')).exitCode, 1)
+    assert.equal((await check('--critical-repo-backup-age', '90m', '--warning-repo-backup-age', '1h')).exitCode, 2)
+
+    const metrics = await runCli(['metrics', '--data-path', data, '--repo', repo.url, '--node', 'db1'], {env})
+    assert.equal(metrics.exitCode, 0, metrics.stderr)
+    assert.match(metrics.stdout, /^redrepl_archive_lag_bytes 0$/m)
+    assert.match(metrics.stdout, /^redrepl_archive_lag_segments 0$/m)
+    const stamp = Number(/^redrepl_repo_backup_last_timestamp_seconds (\S+)$/m.exec(metrics.stdout)?.[1])
+    assert.ok(Math.abs(stamp - Date.now() / 1000) < 600, `the manifest's date in the store (${stamp})`)
+  })
+}
+
+test('check: an unreachable repository is a WARNING finding, never a crash, and the node\'s own measurements stay', async () => {
+  const {dir, data} = await primary()
+  closePrimaryBasicHole(dir)
+  const run = await runCli(['check', '--data-path', data, '--warning-invalidated-slots', '1', '--repo', `s3://${BUCKET}/x`, '--node', 'db1', '--json'], {env: server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  assert.equal(run.exitCode, 1, run.stdout + run.stderr)
+  const report = parseJson(run.stdout) as any
+  assert.equal(report.repository.reachable, false)
+  assert.deepEqual(report.findings.filter((f: any) => f.code.startsWith('repo.')).map((f: any) => [f.code, f.severity, /cannot reach the store/.test(f.message)]), [['repo.unreachable', 'warning', true]])
+  assert.equal(report.wal.segments, 6n)
+  const metrics = await runCli(['metrics', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  assert.equal(metrics.exitCode, 0)
+  assert.doesNotMatch(metrics.stdout, /redrepl_archive_lag_bytes/)
+  assert.match(metrics.stdout, /^redrepl_check_findings\{code="repo.unreachable",severity="warning"\} 1$/m)
 })
