@@ -4,6 +4,7 @@ import {Flags} from './oclif.js'
 
 import {usageError} from '../core/errors.js'
 import type {RepoBackend} from '../core/repo/backend.js'
+import type {Compression} from '../core/repo/codec.js'
 import {openRepository, type RepoSettings} from '../core/repo/open.js'
 import {checkNodeName} from '../core/repo/keys.js'
 import {byteSizeFlag, jsonFlag} from './flags.js'
@@ -33,10 +34,17 @@ export function resolveNode(flag: string | undefined): {node: string; node_sourc
   }
 }
 
-export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean}): Promise<RepoBackend> {
+export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; compress?: Compression}): Promise<RepoBackend> {
   if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
-  return openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style']})
+  return openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress})
 }
+
+export const compressFlag = Flags.custom<Compression>({
+  description: 'How to store new objects: none, gzip, or zstd (zstd needs Node 22.15+; refused where its zlib lacks it). Compressed objects are named <key>.<size>.gz|zst and read back by every repo command; objects already there are not rewritten.',
+  options: ['none', 'gzip', 'zstd'],
+  default: 'none',
+  helpValue: 'none|gzip|zstd',
+})()
 
 /** Opens the repository, runs `work`, and closes it whatever happens. */
 export async function withRepository<T>(flags: Parameters<typeof openRepoFromFlags>[0], work: (backend: RepoBackend) => Promise<T>): Promise<T> {

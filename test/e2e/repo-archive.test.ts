@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
-import {readdirSync, truncateSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {after, before, test} from 'node:test'
+
+import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {parseJson} from '../../src/core/codec/json.js'
 import {runCli, useScratch} from '../support/cli.js'
@@ -179,4 +181,98 @@ test('check: an unreachable repository is a WARNING finding, never a crash, and 
   assert.equal(metrics.exitCode, 0)
   assert.doesNotMatch(metrics.stdout, /redrepl_archive_lag_bytes/)
   assert.match(metrics.stdout, /^redrepl_check_findings\{code="repo.unreachable",severity="warning"\} 1$/m)
+})
+
+const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
+
+/** Flips one byte in the middle of a stored object, in the directory or through the S3 API. */
+async function corrupt(repo: Repo, key: string): Promise<void> {
+  if (!repo.url.startsWith('s3://')) {
+    const file = path.join(repo.url, key)
+    const bytes = readFileSync(file)
+    bytes[bytes.length >> 1] ^= 0xff
+    writeFileSync(file, bytes)
+    return
+  }
+  const prefix = repo.url.slice(`s3://${BUCKET}/`.length)
+  const s3 = new S3Client({endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
+  const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
+  const bytes = Buffer.from(await object.Body!.transformToByteArray())
+  bytes[bytes.length >> 1] ^= 0xff
+  await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`, Body: bytes}))
+  s3.destroy()
+}
+
+for (const [kind, makeRepo] of BACKENDS) {
+  test(`${kind}: a gzip push restores byte-identical, counts as archived, and verify names a corrupted compressed object`, async () => {
+    const repo = await makeRepo()
+    const {dir, data} = await primary()
+    const repoArgs = ['--repo', repo.url, '--node', 'db1']
+    const original = path.join(dir, 'original.rdb')
+    jsonOf(await runCli(['basebackup', 'materialize', '--data-path', data, '--to', original, '--json']))
+    const pushed = jsonOf(await runCli(['repo', 'push', '--data-path', data, ...repoArgs, '--compress', 'gzip', '--json'], {env: repo.env}))
+    assert.deepEqual([pushed.objects_uploaded, pushed.wal_segments_pushed], [9n, 4n])
+    const again = jsonOf(await runCli(['repo', 'push', '--data-path', data, ...repoArgs, '--json'], {env: repo.env}))
+    assert.equal(again.objects_uploaded, 0n, 'compressed objects count as there, whatever --compress says now')
+    if (!repo.url.startsWith('s3://')) {
+      const wal = readdirSync(path.join(repo.url, 'db1', 'timeline-00000000000000000001', 'wal')).sort()
+      assert.deepEqual(wal, ['00000000000000000000.redwal.2017.gz', '00000000000000000001.redwal.1686.gz', '00000000000000000002.redwal.1416.gz', '00000000000000000003.redwal.606.gz'])
+    }
+    const list = jsonOf(await runCli(['repo', 'list', ...repoArgs, '--segment-bytes', '1MiB', '--json'], {env: repo.env}))
+    assert.deepEqual((list.backups as any[]).map((b) => [b.complete, b.wal_covered_from_checkpoint]), [[true, false]])
+    assert.equal(jsonOf(await runCli(['repo', 'verify', ...repoArgs, '--json'], {env: repo.env})).ok, true)
+
+    const restored = path.join(dir, 'restored.rdb')
+    jsonOf(await runCli(['repo', 'restore', ...repoArgs, '--to', restored, '--rdb-version', '1', '--json'], {env: repo.env}))
+    assert.deepEqual(readFileSync(restored), readFileSync(original))
+    const plan = jsonOf(await runCli(['wal', 'plan', '--data-path', data, ...RELEASE_ALL, ...repoArgs, '--json'], {env: repo.env}))
+    assert.deepEqual((plan.removable_segments as any[]).map((s) => s.index), [0n, 1n, 2n, 3n], 'compressed segments are archived')
+
+    await corrupt(repo, `${CHUNK_KEY}.4096.gz`)
+    const verify = await runCli(['repo', 'verify', ...repoArgs, '--json'], {env: repo.env})
+    assert.equal(verify.exitCode, 3, verify.stdout + verify.stderr)
+    assert.deepEqual((JSON.parse(verify.stdout).problems as any[]).map((p) => p.key), [CHUNK_KEY])
+    const target = path.join(dir, 'again.rdb')
+    const restore = await runCli(['repo', 'restore', ...repoArgs, '--to', target, '--rdb-version', '1'], {env: repo.env})
+    assert.equal(restore.exitCode, 3)
+    assert.match(restore.stderr, /00000000000000000001\.redchunk\.4096\.gz: /)
+    assert.equal(restore.stderr.trim().split('\n').length, 1)
+  })
+}
+
+test('expire and fetch-wal read compressed objects; a push in the other form replaces the stored one', async () => {
+  const repo = await scratch.dir('redrepl-repo-')
+  const {data} = await primary()
+  const repoArgs = ['--repo', repo, '--node', 'db1']
+  jsonOf(await runCli(['repo', 'push', '--data-path', data, ...repoArgs, '--compress', 'gzip', '--include-current', '--json']))
+  const fresh = path.join(await scratch.dir(), 'data.rdb')
+  jsonOf(await runCli(['repo', 'restore', ...repoArgs, '--to', fresh, '--rdb-version', '1', '--json']))
+  const fetched = jsonOf(await runCli(['repo', 'fetch-wal', ...repoArgs, '--data-path', fresh, '--from-lsn', '5242882', '--segment-bytes', '1MiB', '--json']))
+  assert.deepEqual((fetched.fetched as any[]).map((s) => s.index), [5n])
+  const segment = (root: string) => readFileSync(path.join(path.dirname(root), path.basename(root, '.rdb') + '.primary-replica', 'timeline-00000000000000000001', 'wal', '00000000000000000005.redwal'))
+  assert.deepEqual(segment(fresh), segment(data))
+  // A cut-short copy of segment 0 stored plainly with the wrong size: the next push stores it again and leaves one form.
+  const walDir = path.join(repo, 'db1', 'timeline-00000000000000000001', 'wal')
+  writeFileSync(path.join(walDir, '00000000000000000000.redwal'), 'cut')
+  jsonOf(await runCli(['repo', 'push', '--data-path', data, ...repoArgs, '--compress', 'gzip', '--json']))
+  assert.deepEqual(readdirSync(walDir).filter((n) => n.startsWith('00000000000000000000')), ['00000000000000000000.redwal.2017.gz'])
+  const expired = jsonOf(await runCli(['repo', 'expire', ...repoArgs, '--keep-last', '1', '--segment-bytes', '1MiB', '--confirm', '--json']))
+  assert.equal(expired.objects_deleted, 4n, 'the WAL below the kept backup\'s checkpoint segment')
+  assert.deepEqual(readdirSync(walDir), ['00000000000000000005.redwal.174.gz'])
+  assert.equal(jsonOf(await runCli(['repo', 'verify', ...repoArgs, '--json'])).ok, true)
+})
+
+test('--compress zstd is refused with a usage error where this Node\'s zlib lacks it', async () => {
+  const {data} = await primary()
+  const repo = await scratch.dir('redrepl-repo-')
+  const run = await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--node', 'db1', '--compress', 'zstd', '--json'])
+  const zlib = await import('node:zlib')
+  if (typeof (zlib as any).createZstdCompress === 'function') {
+    assert.equal(run.exitCode, 0, run.stderr)
+    assert.ok(readdirSync(path.join(repo, 'db1', 'timeline-00000000000000000001', 'wal')).every((n) => n.endsWith('.zst')))
+  } else {
+    assert.equal(run.exitCode, 2)
+    assert.match(run.stderr, /^redrepl: --compress zstd: this Node \(v[\d.]+\) has no zstd in its zlib \(Node 22\.15 or later has\)/)
+    assert.deepEqual(readdirSync(repo), [], 'nothing written')
+  }
 })
