@@ -12,6 +12,7 @@ import {slotCatalogCodec} from '../src/core/format/slot-catalog.js'
 import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../src/core/format/wal-segment.js'
 import {Layout, relaySegmentName} from '../src/core/layout.js'
 import type {RelayManifest, WalSegment} from '../src/core/model.js'
+import {S3Server} from '../test/support/s3.js'
 
 /**
  * npm run bench: every figure is a median of RUNS, reported as a ratio to
@@ -23,6 +24,7 @@ const BIN = path.join(ROOT, 'bin', 'run.js')
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const SNAPSHOT_MIB = Number(process.env.BENCH_SNAPSHOT_MIB ?? 2048)
 const WAL_FILES = Number(process.env.BENCH_WAL_FILES ?? 100_000)
+const REPO_MIB = Number(process.env.BENCH_REPO_MIB ?? 2048)
 const S = 1_048_576n
 const ENV = {...process.env, REDREPL_NOW_MS: '1700000000000', NO_COLOR: '1'}
 
@@ -240,11 +242,91 @@ function startupBench(dir: string): void {
   void dir
 }
 
+/**
+ * repo push and restore of one base backup, to a directory and to the S3
+ * server the tests start (s3rver, on 127.0.0.1), against `cp -r` of the
+ * backup's files and a `sync`: the same bytes made durable elsewhere.
+ */
+async function repoBench(dir: string): Promise<void> {
+  say(`repo: a ${REPO_MIB} MiB base backup…`)
+  const data = path.join(dir, 'repo-node', 'data.rdb')
+  const layout = Layout.fromDataPath(data)
+  mkdirSync(layout.root, {recursive: true})
+  const block = Buffer.alloc(16 * 1024 * 1024)
+  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i)
+  const first = Buffer.from(block)
+  first.write('RDST', 0)
+  let crc = crc32(first)
+  for (let b = 1; b < REPO_MIB / 16; b++) crc = crc32(block, crc)
+  const fd = openSync(data, 'w')
+  writeSync(fd, createDatabaseHead(1, BigInt(REPO_MIB) * 1024n * 1024n, crc, 1700000000000n))
+  writeSync(fd, first)
+  for (let b = 1; b < REPO_MIB / 16; b++) writeSync(fd, block)
+  closeSync(fd)
+  timeOnce({command: process.execPath, args: [BIN, 'basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1']})
+  // The backup alone is what is pushed: the database it was taken from is not.
+  rmSync(data)
+
+  const repo = path.join(dir, 'repo-dir')
+  const copy = path.join(dir, 'repo-copy')
+  const restored = path.join(dir, 'repo-restored.rdb')
+  const noRepo = () => rmSync(repo, {recursive: true, force: true})
+  const noCopy = () => rmSync(copy, {recursive: true, force: true})
+  const noRestore = () => rmSync(restored, {force: true})
+  const push = (url: string, ...extra: string[]) => [BIN, 'repo', 'push', '--data-path', data, '--repo', url, '--node', 'bench', ...extra]
+  const restore = (url: string) => [BIN, 'repo', 'restore', '--repo', url, '--node', 'bench', '--to', restored, '--rdb-version', '1']
+  const mib = REPO_MIB
+  const rate = (t: Timing) => `${(mib / (t.median / 1000)).toFixed(0)} MiB/s`
+
+  // A repository to restore from must exist before the first restore.
+  timeOnce({command: process.execPath, args: push(repo)})
+  const local = timeRounds({
+    cpSync: {command: 'sh', args: ['-c', `cp -r "$0" "$1" && sync`, layout.basebackupDir(1n), copy], before: noCopy},
+    push: {command: process.execPath, args: push(repo), before: noRepo},
+    restore: {command: process.execPath, args: restore(repo), before: noRestore},
+  })
+  const baseline = `cp -r && sync ${ms(local.cpSync)} (${rate(local.cpSync)})`
+  rows.push({what: `repo push to a directory, ${mib} MiB backup`, ours: `${ms(local.push)} (${rate(local.push)})`, baseline, ratio: throughputOf(local.push, local.cpSync), target: '≥ 0.8×'})
+  rows.push({what: `repo restore from a directory, ${mib} MiB`, ours: `${ms(local.restore)} (${rate(local.restore)})`, baseline, ratio: throughputOf(local.restore, local.cpSync), target: '≥ 0.8×'})
+  const gzip = timeRounds({gzip: {command: process.execPath, args: push(repo, '--compress', 'gzip'), before: noRepo}}, 1).gzip
+  rows.push({what: `repo push --compress gzip to a directory, ${mib} MiB (one run)`, ours: `${ms(gzip)} (${rate(gzip)})`, baseline, ratio: throughputOf(gzip, local.cpSync), target: '-'})
+  noRepo()
+
+  const server = new S3Server(path.join(dir, 's3rver'), ['bench'])
+  await server.start()
+  Object.assign(ENV, server.env())
+  // s3rver keeps each object as files under its directory: removing a prefix's files empties it.
+  const emptyPrefix = (prefix: string) => () => rmSync(path.join(server.directory, 'bench', prefix), {recursive: true, force: true})
+  try {
+    timeOnce({command: process.execPath, args: push('s3://bench/kept')})
+    const s3 = timeRounds({
+      push: {command: process.execPath, args: push('s3://bench/timed'), before: emptyPrefix('timed')},
+      restore: {command: process.execPath, args: restore('s3://bench/kept'), before: noRestore},
+    })
+    rows.push({what: `repo push to S3 (s3rver on 127.0.0.1), ${mib} MiB`, ours: `${ms(s3.push)} (${rate(s3.push)})`, baseline, ratio: throughputOf(s3.push, local.cpSync), target: '-'})
+    rows.push({what: `repo restore from S3 (s3rver on 127.0.0.1), ${mib} MiB`, ours: `${ms(s3.restore)} (${rate(s3.restore)})`, baseline, ratio: throughputOf(s3.restore, local.cpSync), target: '-'})
+    if (existsSync('/usr/bin/time')) {
+      const rss = [
+        peakRss(push(repo).slice(1), noRepo),
+        peakRss(restore(repo).slice(1), noRestore),
+        peakRss(push('s3://bench/timed').slice(1), emptyPrefix('timed')),
+        peakRss(restore('s3://bench/kept').slice(1), noRestore),
+      ]
+      rows.push({what: 'peak RSS, push / restore, directory / S3', ours: rss.map((v) => `${v.toFixed(0)}`).join(' / ') + ' MiB', baseline: `${mib} MiB backup`, ratio: '-', target: '≤ 160 MiB'})
+    }
+  } finally {
+    await server.kill()
+    noRepo()
+    noRestore()
+    rmSync(path.join(dir, 'repo-node'), {recursive: true, force: true})
+  }
+}
+
 const dir = mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'redrepl-bench-'))
 try {
   const only = process.argv.slice(2)
-  const benches: Record<string, (dir: string) => void> = {startup: startupBench, inspect: inspectBench, relay: relayBench, wal: walPlanBench, snapshot: snapshotBench}
-  for (const [name, bench] of Object.entries(benches)) if (only.length === 0 || only.includes(name)) bench(dir)
+  const benches: Record<string, (dir: string) => void | Promise<void>> = {startup: startupBench, inspect: inspectBench, relay: relayBench, wal: walPlanBench, snapshot: snapshotBench, repo: repoBench}
+  for (const [name, bench] of Object.entries(benches)) if (only.length === 0 || only.includes(name)) await bench(dir)
 } finally {
   rmSync(dir, {recursive: true, force: true})
 }

@@ -48,6 +48,11 @@ export const FINDINGS = {
   'wal.gap': {severity: 'note', summary: 'WAL segments are missing between the oldest and the newest: the LSNs they cover cannot be served from WAL'},
   'wal.retention-stalled': {severity: 'warning', summary: 'RedDB\'s retention can release no WAL segment of the current timeline until something outside the WAL changes'},
   'slot.behind-wal': {severity: 'error', summary: 'an active slot needs WAL (from its retention floor) below the oldest WAL left: its replica cannot resume from WAL'},
+  // The repository in `check` (with a repository configured); threshold findings, as above.
+  'repo.unreachable': {severity: 'warning', summary: 'the repository cannot be read (unreachable, credentials refused): archive lag and its backups are not measured'},
+  'repo.archive-lag': {severity: 'warning', summary: 'sealed WAL segments of the current timeline not yet in the repository add up to more bytes than the threshold'},
+  'repo.backup-age': {severity: 'warning', summary: 'the newest base backup in the repository is older than the threshold'},
+  'repo.backup-none': {severity: 'warning', summary: 'the repository holds no base backup of this node'},
 } as const satisfies Record<string, FindingSpec>
 
 export type FindingCode = keyof typeof FINDINGS

@@ -4,6 +4,7 @@ import {usageError} from '../core/errors.js'
 import {DEFAULT_THRESHOLDS, type CheckOptions, type CheckThresholds, type Threshold} from '../core/ops/check.js'
 import {formatBytes, formatDuration} from '../core/units.js'
 import {dataPathFlag} from './flags.js'
+import {optionalRepoFlags, optionalRepository} from './repo-flags.js'
 import {parseByteSize, parseCount, parseDuration} from './numbers.js'
 
 /**
@@ -25,6 +26,8 @@ const PAIRS = {
   'wal-bytes': {key: 'wal_retained_bytes', unit: 'bytes', what: 'the current timeline\'s WAL holds more bytes than this'},
   'wal-segments': {key: 'wal_segments', unit: 'count', what: 'the current timeline\'s WAL holds more segments than this'},
   'basebackup-age': {key: 'basebackup_age_ms', unit: 'duration', what: 'the newest base backup usable for catch-up is older than this (none at all counts as the worst level set)'},
+  'archive-lag': {key: 'archive_lag_bytes', unit: 'bytes', what: 'sealed WAL segments of the current timeline not yet in the repository (--repo) add up to more than this'},
+  'repo-backup-age': {key: 'repo_backup_age_ms', unit: 'duration', what: 'the newest base backup in the repository (--repo) is older than this (none at all counts as the worst level set)'},
 } as const satisfies Record<string, {key: keyof CheckThresholds; unit: Unit; what: string}>
 
 type PairName = keyof typeof PAIRS
@@ -51,6 +54,9 @@ export const checkFlags = {
       [`critical-${name}`, thresholdFlag(name, 'critical')],
     ]),
   ) as Record<`${Level}-${PairName}`, ReturnType<typeof thresholdFlag>>),
+  ...optionalRepoFlags(
+    'The repository this node pushes to (a directory or s3://bucket/prefix): also measure the archive lag and the age of the newest base backup there; a repository that cannot be read is a warning (repo.unreachable).',
+  ),
 }
 
 export type ThresholdFlagValues = Partial<Record<`${Level}-${PairName}`, bigint | 'off'>>
@@ -77,6 +83,7 @@ export function thresholdsFromFlags(flags: ThresholdFlagValues): CheckThresholds
 }
 
 /** What `check` and `metrics` pass to runCheck. */
-export function checkOptionsFromFlags(flags: ThresholdFlagValues & {deep?: boolean}, nowMs: bigint): CheckOptions {
-  return {nowMs, thresholds: thresholdsFromFlags(flags), deep: flags.deep === true}
+export function checkOptionsFromFlags(flags: ThresholdFlagValues & {deep?: boolean} & Parameters<typeof optionalRepository>[0], nowMs: bigint): CheckOptions {
+  const repository = optionalRepository(flags)
+  return {nowMs, thresholds: thresholdsFromFlags(flags), deep: flags.deep === true, ...(repository ? {repository} : {})}
 }

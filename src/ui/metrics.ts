@@ -38,6 +38,9 @@ export const METRICS = {
   },
   lastBackupLsn: {name: 'redrepl_basebackup_last_checkpoint_lsn', type: 'gauge', help: 'Checkpoint LSN of the newest base backup usable for catch-up.', labels: []},
   lastBackupBytes: {name: 'redrepl_basebackup_last_size_bytes', type: 'gauge', help: 'Snapshot bytes of the newest base backup usable for catch-up.', labels: []},
+  archiveLagBytes: {name: 'redrepl_archive_lag_bytes', type: 'gauge', help: 'Bytes of sealed WAL segments of the current timeline not yet in the repository (with --repo; absent when it cannot be read).', labels: []},
+  archiveLagSegments: {name: 'redrepl_archive_lag_segments', type: 'gauge', help: 'Sealed WAL segments of the current timeline not yet in the repository (with --repo; absent when it cannot be read).', labels: []},
+  repoBackupTime: {name: 'redrepl_repo_backup_last_timestamp_seconds', type: 'gauge', help: 'When the newest base backup in the repository was completed (its manifest\'s date in the store); absent when there is none.', labels: []},
   findings: {name: 'redrepl_check_findings', type: 'gauge', help: 'Findings of `redrepl check` (layout verify\'s and the thresholds\') by stable code and severity; absent means none.', labels: ['code', 'severity']},
   artifactsChecked: {name: 'redrepl_layout_artifacts_checked', type: 'gauge', help: 'Artifacts layout verify decoded.', labels: []},
 } as const satisfies Record<string, MetricSpec>
@@ -115,6 +118,12 @@ export function renderMetrics(report: CheckReport, durationMs: number): string {
       out.add('lastBackupBytes', newest.snapshot_bytes)
     }
   }
+  const repo = report.repository
+  if (repo?.archive_lag_bytes != null) {
+    out.add('archiveLagBytes', repo.archive_lag_bytes)
+    out.add('archiveLagSegments', repo.archive_lag_segments ?? 0)
+  }
+  if (repo?.newest_backup) out.add('repoBackupTime', secondsOfMs(repo.newest_backup.created_unix_ms))
   const counts = new Map<string, {code: string; severity: string; count: number}>()
   for (const f of report.findings) {
     const key = `${f.code}\u0000${f.severity}`

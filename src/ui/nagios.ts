@@ -44,6 +44,11 @@ function summary(report: CheckReport): string {
   const newest = report.basebackups?.newest_usable
   if (newest) parts.push(`newest backup ${formatDuration(newest.age_ms)} ago`)
   else if (report.basebackups) parts.push('no usable backup')
+  const repo = report.repository
+  if (repo?.reachable) {
+    if (repo.archive_lag_segments !== null) parts.push(`archive lag ${repo.archive_lag_segments} segment${repo.archive_lag_segments === 1 ? '' : 's'}`)
+    parts.push(repo.newest_backup ? `newest repository backup ${formatDuration(repo.newest_backup.age_ms)} ago` : 'no repository backup')
+  }
   return parts.join(', ')
 }
 
@@ -75,6 +80,12 @@ export function perfdata(report: CheckReport): string {
   }
   const newest = report.basebackups?.newest_usable
   if (newest) items.push(metric('basebackup_age', newest.age_ms / 1000n, 's', t.basebackup_age_ms, 1000n))
+  const repo = report.repository
+  if (repo?.archive_lag_bytes != null) {
+    items.push(metric('archive_lag', repo.archive_lag_bytes, 'B', t.archive_lag_bytes))
+    items.push(metric('archive_lag_segments', repo.archive_lag_segments ?? 0, ''))
+  }
+  if (repo?.newest_backup) items.push(metric('repo_backup_age', repo.newest_backup.age_ms / 1000n, 's', t.repo_backup_age_ms, 1000n))
   for (const severity of ['error', 'warning'] as const) items.push(metric(`findings_${severity}`, report.findings.filter((f) => f.severity === severity).length, ''))
   return items.join(' ')
 }

@@ -4,7 +4,8 @@ import {Flags} from './oclif.js'
 
 import {usageError} from '../core/errors.js'
 import type {RepoBackend} from '../core/repo/backend.js'
-import {openRepository} from '../core/repo/open.js'
+import type {Compression} from '../core/repo/codec.js'
+import {openRepository, type RepoSettings} from '../core/repo/open.js'
 import {checkNodeName} from '../core/repo/keys.js'
 import {byteSizeFlag, jsonFlag} from './flags.js'
 
@@ -33,10 +34,17 @@ export function resolveNode(flag: string | undefined): {node: string; node_sourc
   }
 }
 
-export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean}): Promise<RepoBackend> {
+export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; compress?: Compression}): Promise<RepoBackend> {
   if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
-  return openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style']})
+  return openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress})
 }
+
+export const compressFlag = Flags.custom<Compression>({
+  description: 'How to store new objects: none, gzip, or zstd (zstd needs Node 22.15+; refused where its zlib lacks it). Compressed objects are named <key>.<size>.gz|zst and read back by every repo command; objects already there are not rewritten.',
+  options: ['none', 'gzip', 'zstd'],
+  default: 'none',
+  helpValue: 'none|gzip|zstd',
+})()
 
 /** Opens the repository, runs `work`, and closes it whatever happens. */
 export async function withRepository<T>(flags: Parameters<typeof openRepoFromFlags>[0], work: (backend: RepoBackend) => Promise<T>): Promise<T> {
@@ -45,5 +53,29 @@ export async function withRepository<T>(flags: Parameters<typeof openRepoFromFla
     return await work(backend)
   } finally {
     await backend.close()
+  }
+}
+
+/**
+ * The repository flags for commands that only read a node's archive state
+ * (`wal plan`/`prune`, `check`, `metrics`): --repo is optional there, and
+ * its description says what it changes for the command.
+ */
+export function optionalRepoFlags(repoDescription: string) {
+  return {
+    repo: Flags.string({description: repoDescription, env: 'REDREPL_REPO', helpValue: 'URL'}),
+    node: repoFlags.node,
+    's3-endpoint': repoFlags['s3-endpoint'],
+    's3-region': repoFlags['s3-region'],
+    's3-force-path-style': repoFlags['s3-force-path-style'],
+  }
+}
+
+/** The repository and node when --repo (or REDREPL_REPO, or the config file) names one. */
+export function optionalRepository(flags: {repo?: string; node?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean}): {settings: RepoSettings; node: string} | undefined {
+  if (flags.repo === undefined || flags.repo === '') return undefined
+  return {
+    settings: {url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style']},
+    node: resolveNode(flags.node).node,
   }
 }

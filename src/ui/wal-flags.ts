@@ -3,6 +3,7 @@ import {Flags} from './oclif.js'
 import type {WalPlanOptions, WalPlanReport} from '../core/ops/wal-retention.js'
 import {byteSizeFlag, dataPathFlag, jsonFlag, u64Flag} from './flags.js'
 import {formatBytes} from './numbers.js'
+import {optionalRepoFlags, optionalRepository} from './repo-flags.js'
 import {paint} from './style.js'
 import {renderColumns, tableOf, type Column, type TableView} from './table.js'
 
@@ -19,6 +20,10 @@ export const walPlanFlags = {
   'keep-until-replicas-ack': Flags.boolean({description: 'Keep segments no active slot has acknowledged.', default: true, allowNo: true}),
   'fork-lsn': u64Flag({description: 'An LSN pinned by a live fork; segments reaching past it are kept.', multiple: true}),
   'adopt-catalog-timeline': Flags.boolean({description: 'Plan with a slot catalog written for another timeline as if it were the current one\'s (after a failover RedDB 1.12 writes it with timeline 1).'}),
+  'keep-wal-for-backups': Flags.boolean({description: 'Also keep the WAL the base backups on disk need to catch up: every segment from the checkpoint of the oldest backup usable for catch-up (reason "base backup (checkpoint LSN …)").'}),
+  ...optionalRepoFlags(
+    'The repository this node pushes to (a directory or s3://bucket/prefix): a sealed segment it does not hold with the same size is kept, reason "not archived"; one that cannot be read makes the command refuse (exit 4).',
+  ),
 }
 
 export function walPlanOptions(flags: {
@@ -29,8 +34,16 @@ export function walPlanOptions(flags: {
   'keep-until-replicas-ack': boolean
   'fork-lsn'?: bigint[]
   'adopt-catalog-timeline': boolean
+  'keep-wal-for-backups': boolean
+  repo?: string
+  node?: string
+  's3-endpoint'?: string
+  's3-region'?: string
+  's3-force-path-style': boolean
 }): WalPlanOptions {
   return {
+    repository: optionalRepository(flags),
+    keepWalForBackups: flags['keep-wal-for-backups'],
     segmentBytes: flags['segment-bytes'],
     currentLsn: flags['current-lsn'],
     policy: {min_segments: flags['min-segments'], max_bytes: flags['max-bytes'], keep_until_replicas_ack: flags['keep-until-replicas-ack']},
@@ -53,6 +66,11 @@ export function renderWalSummary(report: WalPlanReport, verb: string): string {
     `oldest required LSN: ${report.oldest_required_lsn ?? 'none'}${report.replica_floor_slot ? ` (slot ${report.replica_floor_slot})` : ''}`,
     `${verb} ${removable.length} segment(s), ${formatBytes(freed)}; WAL ${formatBytes(report.retained_bytes_before_prune)} → ${formatBytes(report.retained_bytes_after_prune)}`,
   ]
+  if (report.repository) {
+    const r = report.repository
+    lines.push(`repository ${r.location} (node ${r.node}): ${r.archived_segments} segment(s) archived, ${r.not_archived_segments} not yet`)
+  }
+  if (report.backup_hold_checkpoint_lsn !== null) lines.push(`kept for base backups: WAL from checkpoint LSN ${report.backup_hold_checkpoint_lsn}`)
   if (report.note) lines.push(paint.yellow(`note: ${report.note}`))
   return lines.join('\n')
 }

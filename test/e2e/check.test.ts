@@ -167,7 +167,10 @@ test('--json: the state, the thresholds used, the measurements and every finding
     wal_retained_bytes: {warning: 3221225472n, critical: 4294967296n},
     wal_segments: {warning: null, critical: 4n},
     basebackup_age_ms: {warning: 129600000n, critical: 604800000n},
+    archive_lag_bytes: {warning: 268435456n, critical: 1073741824n},
+    repo_backup_age_ms: {warning: 129600000n, critical: 604800000n},
   })
+  assert.equal(report.repository, null, 'no repository configured, none measured')
   assert.deepEqual(report.wal, {head_lsn: 5242882n, segments: 6n, retained_bytes: 5965n})
   assert.deepEqual((report.slots as JsonObject[]).map((s) => [s.replica_id, s.lag_lsn, s.active]), [
     ['replica-a', 1n, true],

@@ -267,3 +267,14 @@ test('a crash while saving a plan leaves the old plan or the new one, whole, and
   const run = jsonOf(await applyPlan(node, '--json'))
   assert.deepEqual((run.removed as any[]).map((s) => s.index), [0n, 1n, 2n, 3n, 4n])
 })
+
+test('a saved plan is refused when the repository given now lacks a segment it would remove', async () => {
+  const node = await primary()
+  await savePlan(node)
+  const repo = await scratch.dir('redrepl-walplan-repo-')
+  const run = await applyPlan(node, '--repo', repo)
+  assert.equal(run.exitCode, 4, run.stderr)
+  assert.match(run.stderr, /not archived/)
+  assert.match(run.stderr, /nothing was removed/)
+  assert.equal(segmentsOf(node.layout).length, 8)
+})

@@ -59,3 +59,16 @@ test('with no backup at all, expire deletes no WAL', () => {
   const plan = planRepoExpire({backups: [], wal: segments(1n, 0n, 1n), policy: {keepLast: 1}, nowMs: 0n, segmentBytes: S})
   assert.deepEqual([plan.wal_delete, plan.wal_kept, plan.wal_floor], [[], 2, null])
 })
+
+test('holds: not archived wins over the backup hold, which runs from the checkpoint\'s segment on', async () => {
+  const {walHolds} = await import('../../src/core/plan/repo-wal.js')
+  const segments = [0n, 1n, 2n, 3n, 4n].map((index) => ({index, bytes: 100n}))
+  const holds = walHolds({segments, archived: new Map([[0n, 100n], [1n, 100n], [2n, 99n], [4n, 100n]]), backupCheckpointLsn: 1n * S + 7n, segmentBytes: S})
+  assert.deepEqual([...holds.entries()].sort((a, b) => Number(a[0] - b[0])), [
+    [1n, 'base backup (checkpoint LSN 1048583)'],
+    [2n, NOT_ARCHIVED_REASON],
+    [3n, NOT_ARCHIVED_REASON],
+    [4n, 'base backup (checkpoint LSN 1048583)'],
+  ])
+  assert.equal(walHolds({segments, archived: null, backupCheckpointLsn: null, segmentBytes: S}).size, 0, 'no repository, no flag: nothing held')
+})

@@ -63,3 +63,18 @@ test('a catalog of another timeline is refused unless adopted; near-2^64 LSNs do
   assert.deepEqual(plan.removable_segment_indexes, [])
   assert.equal(plan.segments[0].end_lsn, (1n << 64n) - 1n)
 })
+
+test('a hold keeps a released segment with its reason, against the window and --max-bytes alike, but never names the current segment', () => {
+  const holds = new Map([[1n, 'not archived'], [9n, 'not archived']])
+  const plan = planRetention(input({policy: {min_segments: 1n, max_bytes: 150n, keep_until_replicas_ack: false}, holds}))
+  const reasons = Object.fromEntries(plan.segments.map((s) => [String(s.index), `${s.action}: ${s.reason}`]))
+  assert.equal(reasons['1'], 'keep: not archived')
+  assert.equal(reasons['9'], 'keep: current segment')
+  assert.deepEqual(plan.removable_segment_indexes, [0n, 2n, 3n, 4n, 5n, 6n, 7n, 8n])
+  assert.equal(plan.retained_bytes_after_prune, 200n, 'the held segment counts against max bytes but is not trimmed')
+})
+
+test('RedDB\'s own pins name the segment before a hold does', () => {
+  const plan = planRetention(input({holds: new Map([[4n, 'not archived']])}))
+  assert.equal(plan.segments[4].reason, `slot floor (slow, LSN ${3n * S + 5n})`)
+})

@@ -7,7 +7,7 @@ import {after, before, test} from 'node:test'
 import {crc32} from '../../src/core/codec/crc.js'
 import type {RepoBackend} from '../../src/core/repo/backend.js'
 import {checkedStream, collect} from '../../src/core/repo/integrity.js'
-import {openRepository} from '../../src/core/repo/open.js'
+import {openRepository, openStore} from '../../src/core/repo/open.js'
 import {S3Server} from '../support/s3.js'
 
 /** The backend contract, run against a local directory and an S3-compatible server through the real SDK. */
@@ -111,3 +111,36 @@ test('checkedStream checks a sealed object whatever the piece boundaries, and th
   await assert.rejects(collect(checkedStream(body(sealed)(), {kind: 'sealed', size: 1005n}, 's'), 2000n, 's'), /holds 1004 bytes, expected 1005/)
   await assert.rejects(collect(checkedStream(body(sealed)(), {kind: 'sealed', size: 1000n}, 's'), 2000n, 's'), /more than the 1000 bytes/)
 })
+
+for (const [name, open] of backends) {
+  test(`${name}: gzip objects list and stat with their logical key and size, read back whole, and a damaged one fails as corrupt`, async () => {
+    const settings = {url: (await open()).location, s3Endpoint: server.endpoint, s3Region: 'us-east-1', s3ForcePathStyle: true}
+    const plain = await openStore(settings)
+    const backend = await openRepository({...settings, compression: 'gzip'})
+    try {
+      const a = bytes(300_000, 7)
+      const expected = {kind: 'chunk' as const, size: 300_000n, checksum: crc32(a)}
+      await backend.put('n/t/a.redchunk', () => checkedStream(body(a, 11)(), expected, 'a'), {size: expected.size, checksum: expected.checksum})
+      const listed: Array<[string, bigint]> = []
+      for await (const object of backend.list('n/')) listed.push([object.key, object.size])
+      assert.deepEqual(listed, [['n/t/a.redchunk', 300_000n]])
+      assert.deepEqual(await backend.stat('n/t/a.redchunk'), {size: 300_000n})
+      const raw: string[] = []
+      for await (const object of plain.list('n/')) raw.push(object.key)
+      assert.deepEqual(raw, ['n/t/a.redchunk.300000.gz'], 'stored under its codec name')
+      assert.deepEqual(await collect(checkedStream(backend.get('n/t/a.redchunk'), expected, 'a'), 1n << 20n, 'a'), a)
+
+      // A compressed object cut short: the reader fails it as corrupt, never returns short bytes as good.
+      const stored = await collect(plain.get('n/t/a.redchunk.300000.gz'), 1n << 20n, 'raw')
+      await plain.put('n/t/a.redchunk.300000.gz', body(stored.subarray(0, stored.length - 20)), {size: BigInt(stored.length - 20), checksum: 0})
+      const fresh = await openRepository(settings)
+      await assert.rejects(collect(checkedStream(fresh.get('n/t/a.redchunk'), expected, 'a'), 1n << 20n, 'a'), (error: any) => error.kind === 'corrupt' && /cannot decompress \(gzip\)/.test(error.message))
+      await fresh.delete('n/t/a.redchunk')
+      assert.equal(await fresh.stat('n/t/a.redchunk'), null)
+      await fresh.close()
+    } finally {
+      await backend.close()
+      await plain.close()
+    }
+  })
+}

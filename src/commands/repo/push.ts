@@ -5,7 +5,7 @@ import {pushToRepository} from '../../core/ops/repo-push.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, progressFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {jobsFlag, repoFlags, resolveNode, withRepository} from '../../ui/repo-flags.js'
+import {compressFlag, jobsFlag, repoFlags, resolveNode, withRepository} from '../../ui/repo-flags.js'
 
 export default class RepoPush extends RedreplCommand {
   static override summary = 'Copy the node\'s base backups, timeline history and sealed WAL to the repository (cron-safe).'
@@ -13,12 +13,15 @@ export default class RepoPush extends RedreplCommand {
 
 A backup's chunks go first and its manifest last, so a listing never shows a partial backup. An object already there with the right size is skipped: the command is idempotent, and a run after a crash or a dropped connection picks up where the last one stopped. Every object is checked on its way out against the CRC RedDB recorded for it (the manifest's chunk CRCs, the sealed CRC of manifests, WAL segments and the history); a file that fails is never uploaded. Memory stays bounded whatever the sizes (objects stream); --jobs sets the transfers in flight.
 
+--compress gzip (or zstd, on a Node whose zlib has it: 22.15+) stores new objects compressed, named <key>.<uncompressed size>.gz (or .zst), so a listing still tells each object's size. The CRC RedDB recorded is of the uncompressed bytes: it is checked before compression on the way out, and after decompression by "repo verify", "repo restore" and "repo fetch-wal"; every repo command reads both forms. An object already there is not rewritten in the other form.
+
 S3: credentials come from the standard AWS chain (environment, shared config and credentials files with AWS_PROFILE, instance or container roles). Safe next to a live node; takes the layout lock, so two runs never overlap (a second exits 5).`
 
   static override examples = [
     '<%= config.bin %> repo push --data-path /var/lib/reddb/data.rdb --repo /mnt/backups/redrepl',
     '*/15 * * * * REDDB_DATA_PATH=/var/lib/reddb/data.rdb REDREPL_REPO=s3://backups/reddb <%= config.bin %> repo push --json >/dev/null',
     '<%= config.bin %> repo push --data-path /var/lib/reddb/data.rdb --repo s3://backups/reddb --s3-endpoint http://minio:9000 --s3-force-path-style --jobs 8',
+    '<%= config.bin %> repo push --data-path /var/lib/reddb/data.rdb --repo /mnt/backups/redrepl --compress gzip',
   ]
 
   static override flags = {
@@ -27,6 +30,7 @@ S3: credentials come from the standard AWS chain (environment, shared config and
     wait: waitFlag,
     progress: progressFlag,
     jobs: jobsFlag,
+    compress: compressFlag,
     'include-current': Flags.boolean({description: 'Also push the current timeline\'s highest WAL segment, which RedDB may still append to (pushed again once it grows).'}),
   }
 

@@ -5,6 +5,7 @@ import {finding, type Finding, type Severity} from '../findings.js'
 import {dataPathArtifacts} from '../layout.js'
 import {formatBytes, formatDuration} from '../units.js'
 import {listBasebackupReport} from './basebackup-inspect.js'
+import {checkRepository, type RepoCheck, type RepoCheckSettings} from './check-repo.js'
 import {verifyLayout} from './layout-verify.js'
 import {listWalSegments} from './node-state.js'
 import {openLayout} from './open-layout.js'
@@ -36,6 +37,10 @@ export interface CheckThresholds {
   wal_segments: Threshold
   /** Age of the newest base backup usable for catch-up; with no such backup, the worst level set here applies. */
   basebackup_age_ms: Threshold
+  /** Bytes of sealed WAL segments of the current timeline not in the repository (with a repository only). */
+  archive_lag_bytes: Threshold
+  /** Age of the newest base backup in the repository; with none, the worst level set here applies. */
+  repo_backup_age_ms: Threshold
 }
 
 const HOUR_MS = 3_600_000n
@@ -53,6 +58,9 @@ export const DEFAULT_THRESHOLDS: CheckThresholds = {
   wal_retained_bytes: {warning: 3n << 30n, critical: 4n << 30n},
   wal_segments: {warning: 64n, critical: 256n},
   basebackup_age_ms: {warning: 36n * HOUR_MS, critical: 7n * 24n * HOUR_MS},
+  // Four default 64 MiB segments waiting warns (a push every 15 minutes keeps far below); 1 GiB means pushes have stopped.
+  archive_lag_bytes: {warning: 256n << 20n, critical: 1n << 30n},
+  repo_backup_age_ms: {warning: 36n * HOUR_MS, critical: 7n * 24n * HOUR_MS},
 }
 
 export type CheckStatus = 'OK' | 'WARNING' | 'CRITICAL'
@@ -62,6 +70,8 @@ export interface CheckOptions {
   thresholds: CheckThresholds
   /** Read every base-backup chunk and the databases in full (see VerifyOptions). */
   deep: boolean
+  /** The repository this node pushes to, when one is configured. */
+  repository?: RepoCheckSettings
 }
 
 export interface CheckSlot {
@@ -87,6 +97,8 @@ export interface CheckReport {
     count: number
     newest_usable: {path: string; checkpoint_lsn: bigint; snapshot_bytes: bigint; created_unix_ms: bigint; age_ms: bigint} | null
   } | null
+  /** Null without a repository configured. */
+  repository: RepoCheck | null
   artifacts_checked: number
   findings: Finding[]
 }
@@ -187,6 +199,13 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
     }
   }
 
+  let repository: RepoCheck | null = null
+  if (options.repository) {
+    const measured = await checkRepository(options.repository, timeline, segments, {nowMs, thresholds, levelOf})
+    repository = measured.repository
+    findings.push(...measured.findings)
+  }
+
   return {
     status: statusOf(findings),
     root: layout.root,
@@ -196,6 +215,7 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
     wal,
     slots: slots ?? null,
     basebackups,
+    repository,
     artifacts_checked: verify.checked,
     findings,
   }

@@ -20,6 +20,7 @@ import {
 import {log} from '../log.js'
 import {readCurrentTimeline, readHistory} from './node-state.js'
 import {readPlanFile, writePlanFile} from './plan-file.js'
+import type {WalHoldOptions} from './wal-holds.js'
 import {planWalRetentionFrom, pruneWal, type WalPlanBasis, type WalPlanOptions, type WalPlanReport} from './wal-retention.js'
 
 /** What `wal plan --out` adds to the plan report. */
@@ -83,7 +84,7 @@ export interface AppliedPlan {
  * The fresh plan narrowed to the saved one: it removes exactly the saved
  * segments, or nothing and refuses (exit 4) naming every change found.
  */
-export async function planFromSaved(layout: Layout, planPath: string, saved: SavedWalPlan): Promise<WalPlanReport & {plan: AppliedPlan}> {
+export async function planFromSaved(layout: Layout, planPath: string, saved: SavedWalPlan, holds: WalHoldOptions = {}): Promise<WalPlanReport & {plan: AppliedPlan}> {
   const refuse = (changes: string[]) =>
     refused(`${planPath}: the layout changed since the plan was made: ${changes.join('; ')}; nothing was removed`, {code: 'plan.stale', hint: 'make a new plan (wal plan --out FILE), review it, and apply that'})
   if (saved.root_path !== rootOf(layout)) throw refuse([`the plan is for the layout ${saved.root_path}, not ${rootOf(layout)}`])
@@ -94,6 +95,8 @@ export async function planFromSaved(layout: Layout, planPath: string, saved: Sav
     policy: saved.policy,
     forkLsns: saved.fork_lsns,
     adoptCatalogTimeline: saved.catalog_timeline_adopted,
+    // What keeps more WAL now (a segment not yet archived) refuses a saved segment it keeps.
+    ...holds,
   })
   const fresh = basis.report
   const comparison = compareWalPlans(saved, {root_path: rootOf(layout), timeline: fresh.timeline, inputs: await inputsOf(layout, basis), verdicts: fresh.segments})
@@ -117,8 +120,8 @@ export async function planFromSaved(layout: Layout, planPath: string, saved: Sav
 }
 
 /** Applies a saved plan: the saved segments are removed (none with `dryRun`), or nothing is and the run refuses. */
-export async function pruneWalByPlan(layout: Layout, planPath: string, saved: SavedWalPlan, dryRun: boolean) {
-  const report = await planFromSaved(layout, planPath, saved)
+export async function pruneWalByPlan(layout: Layout, planPath: string, saved: SavedWalPlan, dryRun: boolean, holds: WalHoldOptions = {}) {
+  const report = await planFromSaved(layout, planPath, saved, holds)
   const removed = dryRun ? [] : await pruneWal(report)
   return {...report, dry_run: dryRun, removed}
 }

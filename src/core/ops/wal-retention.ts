@@ -13,11 +13,12 @@ import {log} from '../log.js'
 import type {SlotCatalog} from '../model.js'
 import {readCurrentTimeline, readSlotCatalog} from './node-state.js'
 import {gapFindings, stallFinding} from './wal-findings.js'
+import {readWalHolds, type WalHoldOptions, type WalHoldsReport} from './wal-holds.js'
 import {readWalState, requireSoundWal, walHeadOf, type WalState} from './wal-state.js'
 
 export const DEFAULT_POLICY: RetentionPolicy = {min_segments: 16n, max_bytes: 4n << 30n, keep_until_replicas_ack: true}
 
-export interface WalPlanOptions {
+export interface WalPlanOptions extends WalHoldOptions {
   /** The segment size given by the operator; the headers' when left out. */
   segmentBytes?: bigint
   currentLsn?: bigint
@@ -50,6 +51,10 @@ export interface WalPlanReport {
   retained_bytes_after_prune: bigint
   removable_segments: Array<{index: bigint; path: string; bytes: bigint}>
   segments: Array<{index: bigint; bytes: bigint; start_lsn: bigint; end_lsn: bigint; action: 'keep' | 'remove'; reason: string}>
+  /** The repository whose archived segments count (null without one); each sealed segment it lacks is kept as "not archived". */
+  repository: WalHoldsReport['repository']
+  /** With --keep-wal-for-backups, the checkpoint of the oldest usable base backup, whose WAL is kept from its segment on. */
+  backup_hold_checkpoint_lsn: bigint | null
   /** Set when there is no slot catalog: RedDB then prunes nothing. */
   note: string | null
   /** Conditions found on the way (wal.retention-stalled, wal.gap). */
@@ -110,6 +115,7 @@ export async function planWalRetentionFrom(layout: Layout, options: WalPlanOptio
   const catalog = options.catalog ?? (await readSlotCatalog(layout, timeline))
   const policy = {...DEFAULT_POLICY, ...options.policy}
   const forkLsns = options.forkLsns ?? []
+  const holds = await readWalHolds(layout, timeline, files, segmentBytes, options)
   const stall = stallFinding(layout, state, catalog, {keepUntilReplicasAck: policy.keep_until_replicas_ack, adoptCatalogTimeline: options.adoptCatalogTimeline})
   const base = {
     timeline,
@@ -125,6 +131,8 @@ export async function planWalRetentionFrom(layout: Layout, options: WalPlanOptio
     catalog_timeline: catalog?.timeline ?? null,
     catalog_timeline_adopted: Boolean(catalog && catalog.timeline !== timeline && options.adoptCatalogTimeline),
     findings: [...(stall ? [stall] : []), ...gapFindings(layout, state)],
+    repository: holds.repository,
+    backup_hold_checkpoint_lsn: holds.backup_hold_checkpoint_lsn,
   }
   const bytesOnDisk = files.reduce((sum, file) => sum + file.bytes, 0n)
   if (catalog === null) {
@@ -158,6 +166,7 @@ export async function planWalRetentionFrom(layout: Layout, options: WalPlanOptio
       currentLsn,
       segments: files.map((file) => ({index: file.index, bytes: file.bytes})),
       adoptCatalogTimeline: options.adoptCatalogTimeline,
+      holds: holds.holds,
     })
   } catch (error) {
     if (error instanceof RedreplError && error.kind === 'refused') {

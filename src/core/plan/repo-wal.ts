@@ -58,3 +58,30 @@ export const NOT_ARCHIVED_REASON = 'not archived'
 export function unarchivedSegments(local: Array<{index: bigint; bytes: bigint}>, archived: ReadonlyMap<bigint, bigint>): Array<{index: bigint; reason: typeof NOT_ARCHIVED_REASON}> {
   return local.filter((segment) => archived.get(segment.index) !== segment.bytes).map((segment) => ({index: segment.index, reason: NOT_ARCHIVED_REASON}))
 }
+
+/** Why a segment is held for the base backups on disk (`--keep-wal-for-backups`). */
+export const backupHoldReason = (checkpointLsn: bigint) => `base backup (checkpoint LSN ${checkpointLsn})`
+
+/**
+ * What redrepl keeps beyond RedDB's retention rule, by segment index:
+ * segments the repository does not hold yet (`archived` null: no
+ * repository, nothing held), and with `backupCheckpointLsn` every segment
+ * from the one holding that checkpoint on, so the base backup it names
+ * (the oldest usable one) can still catch up from WAL. `not archived` wins
+ * where both apply: it is the one an operator can act on (push).
+ */
+export function walHolds(input: {
+  segments: Array<{index: bigint; bytes: bigint}>
+  archived: ReadonlyMap<bigint, bigint> | null
+  backupCheckpointLsn: bigint | null
+  segmentBytes: bigint
+}): Map<bigint, string> {
+  const holds = new Map<bigint, string>()
+  if (input.backupCheckpointLsn !== null) {
+    const from = input.backupCheckpointLsn / input.segmentBytes
+    const reason = backupHoldReason(input.backupCheckpointLsn)
+    for (const segment of input.segments) if (segment.index >= from) holds.set(segment.index, reason)
+  }
+  if (input.archived !== null) for (const {index, reason} of unarchivedSegments(input.segments, input.archived)) holds.set(index, reason)
+  return holds
+}

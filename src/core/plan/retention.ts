@@ -22,6 +22,12 @@ export interface RetentionInput {
   segments: Array<{index: bigint; bytes: bigint}>
   /** Plan with a catalog of another timeline as if it were this one's (RedDB refuses). */
   adoptCatalogTimeline?: boolean
+  /**
+   * Segments redrepl keeps beyond RedDB's rule, by index, with the reason
+   * (not yet in the repository, needed by a base backup). A hold pins like a
+   * fork: neither the window nor --max-bytes releases it.
+   */
+  holds?: ReadonlyMap<bigint, string>
 }
 
 export interface SegmentVerdict {
@@ -73,10 +79,12 @@ export function planRetention(input: RetentionInput): RetentionPlan {
   const pin = (index: bigint): string | null => {
     const end = (index + 1n) * size
     if (forkFloor !== null && end > forkFloor) return forkReason
-    if (!input.policy.keep_until_replicas_ack) return null
-    if (replicaFloor === null) return 'no replica floor (no active slot)'
-    if (end > replicaFloor) return slotReason
-    return null
+    if (input.policy.keep_until_replicas_ack) {
+      if (replicaFloor === null) return 'no replica floor (no active slot)'
+      if (end > replicaFloor) return slotReason
+    }
+    // The current segment and those ahead are kept as such; a hold names why older ones stay.
+    return index < current ? (input.holds?.get(index) ?? null) : null
   }
 
   // Listings arrive sorted; sort only when they are not.

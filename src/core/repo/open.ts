@@ -3,6 +3,7 @@ import {fileURLToPath} from 'node:url'
 
 import {usageError} from '../errors.js'
 import type {RepoBackend} from './backend.js'
+import {checkCompression, CodecBackend, type Compression} from './codec.js'
 import {LocalBackend} from './local.js'
 
 export interface RepoSettings {
@@ -11,10 +12,18 @@ export interface RepoSettings {
   s3Endpoint?: string
   s3Region?: string
   s3ForcePathStyle?: boolean
+  /** How new objects are stored (default none); objects of every codec are read whatever this says. */
+  compression?: Compression
 }
 
-/** Opens the repository a URL names; the S3 backend (and the AWS SDK) load only for s3://. */
+/** Opens the repository a URL names, reading and writing through the codec layer (repo/codec.ts). */
 export async function openRepository(settings: RepoSettings): Promise<RepoBackend> {
+  const compression = checkCompression(settings.compression ?? 'none')
+  return new CodecBackend(await openStore(settings), compression)
+}
+
+/** The store itself, without the codec layer; the S3 backend (and the AWS SDK) load only for s3://. */
+export async function openStore(settings: RepoSettings): Promise<RepoBackend> {
   const url = settings.url
   if (url.startsWith('s3://')) {
     const rest = url.slice('s3://'.length)

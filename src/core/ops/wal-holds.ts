@@ -1,0 +1,85 @@
+import {isUsableForCatchup} from '../format/basebackup-manifest.js'
+import {RedreplError, refused} from '../errors.js'
+import {Layout} from '../layout.js'
+import {walHolds} from '../plan/repo-wal.js'
+import {openRepository, type RepoSettings} from '../repo/open.js'
+import {readInventory} from '../repo/inventory.js'
+import {RepoKeys} from '../repo/keys.js'
+import {listBasebackups, readOldestAvailableLsn, type WalSegmentFile} from './node-state.js'
+
+/**
+ * The WAL redrepl keeps beyond RedDB's retention rule, as a keep set for
+ * the planner: segments the repository does not hold yet (as PostgreSQL
+ * keeps WAL until archive_command succeeds), and with
+ * `keepWalForBackups` the WAL the base backups on disk need to catch up.
+ */
+
+export interface WalHoldOptions {
+  /** The repository this node pushes to; a segment it does not list with the segment's size is kept. */
+  repository?: {settings: RepoSettings; node: string}
+  /** Keep every segment from the checkpoint of the oldest base backup usable for catch-up. */
+  keepWalForBackups?: boolean
+}
+
+export interface WalHoldsReport {
+  /** Null without a repository. */
+  repository: {location: string; node: string; archived_segments: number; not_archived_segments: number} | null
+  /** The checkpoint whose WAL --keep-wal-for-backups keeps; null when off or when no backup is usable. */
+  backup_hold_checkpoint_lsn: bigint | null
+  holds: Map<bigint, string>
+}
+
+export async function readWalHolds(
+  layout: Layout,
+  timeline: bigint,
+  segments: WalSegmentFile[],
+  segmentBytes: bigint,
+  options: WalHoldOptions,
+): Promise<WalHoldsReport> {
+  const archived = options.repository ? await archivedSegments(options.repository, timeline) : null
+  let backupCheckpoint: bigint | null = null
+  if (options.keepWalForBackups) {
+    const available = await readOldestAvailableLsn(layout, timeline, segments)
+    const usable = (await listBasebackups(layout, timeline)).filter((b) => isUsableForCatchup(b.manifest, timeline, available))
+    // Sorted by checkpoint: the oldest usable backup needs the most; the newer ones need a suffix of it.
+    backupCheckpoint = usable[0]?.manifest.checkpoint_lsn ?? null
+  }
+  const local = segments.map((s) => ({index: s.index, bytes: s.bytes}))
+  const holds = walHolds({segments: local, archived: archived?.segments ?? null, backupCheckpointLsn: backupCheckpoint, segmentBytes})
+  return {
+    repository: archived && {
+      location: archived.location,
+      node: options.repository!.node,
+      archived_segments: local.filter((s) => archived.segments.get(s.index) === s.bytes).length,
+      not_archived_segments: local.filter((s) => archived.segments.get(s.index) !== s.bytes).length,
+    },
+    backup_hold_checkpoint_lsn: backupCheckpoint,
+    holds,
+  }
+}
+
+/**
+ * The repository's WAL of `timeline` (index → size), from one listing.
+ * A repository that cannot be read is a refusal: planning as if nothing
+ * were archived would be safe, but as if everything were would lose WAL,
+ * and an operator who named a repository must hear that it is not there.
+ */
+async function archivedSegments(repository: NonNullable<WalHoldOptions['repository']>, timeline: bigint): Promise<{location: string; segments: Map<bigint, bigint>}> {
+  let location = repository.settings.url
+  try {
+    const backend = await openRepository(repository.settings)
+    location = backend.location
+    try {
+      const inventory = await readInventory(backend, new RepoKeys(repository.node))
+      return {location, segments: new Map(inventory.wal.filter((w) => w.timeline === timeline).map((w) => [w.index, w.object.size]))}
+    } finally {
+      await backend.close()
+    }
+  } catch (error) {
+    if (!(error instanceof RedreplError) || error.kind === 'usage') throw error
+    throw refused(`${location}: cannot read the repository (${error.message}), so which WAL segments are archived is unknown and none is released`, {
+      code: 'wal.repo-unreachable',
+      hint: 'make the repository reachable (or fix its credentials) and run again',
+    })
+  }
+}

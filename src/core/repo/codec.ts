@@ -1,0 +1,166 @@
+import {Readable, type Transform} from 'node:stream'
+import zlib from 'node:zlib'
+
+import {FormatError, refused, usageError} from '../errors.js'
+import type {PutOptions, RepoBackend, RepoObject} from './backend.js'
+
+/**
+ * How objects are stored: as they are, or compressed. A compressed object's
+ * key is the logical key plus `.<uncompressed size>.<gz|zst>`
+ * (`…/00000000000000000003.redwal.1048576.gz`), so one listing still tells
+ * every object's logical size, which is what `repo push`, `wal prune` and
+ * `repo verify --quick` compare, without a request per object. This
+ * backend wraps the real one and shows every other module logical keys and
+ * sizes only: reads decompress on the way, writes compress on the way,
+ * both as streams with zlib's bounded buffers. The CRC RedDB recorded is of
+ * the uncompressed bytes; callers check it (repo/integrity.ts) before the
+ * bytes are compressed and after they are decompressed, so integrity stays
+ * end to end whatever the codec.
+ */
+
+export type Compression = 'none' | 'gzip' | 'zstd'
+type StoredCodec = Exclude<Compression, 'none'>
+
+const SUFFIX: Record<StoredCodec, string> = {gzip: 'gz', zstd: 'zst'}
+/** Only RedDB's own artifact names are compressed, so the suffix cannot be misread on any other name. */
+const COMPRESSED = /^(.*\.red[a-z]+)\.(0|[1-9][0-9]{0,19})\.(gz|zst)$/
+const COMPRESSIBLE = /\.red[a-z]+$/
+
+type Zlib = typeof zlib & {createZstdCompress?: () => Transform; createZstdDecompress?: () => Transform}
+const z = zlib as Zlib
+
+/** zstd is in Node's zlib from 22.15 (and 23.8) on; Node 20 has only gzip. */
+export function zstdAvailable(): boolean {
+  return typeof z.createZstdCompress === 'function' && typeof z.createZstdDecompress === 'function'
+}
+
+/** Refuses a codec this Node cannot write, as a usage error naming the way out. */
+export function checkCompression(compression: Compression): Compression {
+  if (compression === 'zstd' && !zstdAvailable()) {
+    throw usageError(`--compress zstd: this Node (${process.version}) has no zstd in its zlib (Node 22.15 or later has)`, {hint: 'use --compress gzip, or run redrepl on Node 22.15+'})
+  }
+  return compression
+}
+
+interface Stored {
+  key: string
+  codec: Compression
+}
+
+export function storedKeyOf(key: string, codec: Compression, size: bigint): string {
+  return codec === 'none' ? key : `${key}.${size}.${SUFFIX[codec]}`
+}
+
+function parseStored(key: string): {logical: string; codec: Compression; size: bigint | null} {
+  const match = COMPRESSED.exec(key)
+  if (!match) return {logical: key, codec: 'none', size: null}
+  return {logical: match[1], codec: match[3] === 'gz' ? 'gzip' : 'zstd', size: BigInt(match[2])}
+}
+
+/** Pipes an async source through a zlib transform; an error on either side ends the output with it. */
+async function* through(source: AsyncIterable<Uint8Array>, transform: Transform, onTransformError: (error: Error) => Error): AsyncGenerator<Uint8Array> {
+  const input = Readable.from(source, {objectMode: false})
+  let sourceFailed = false
+  input.on('error', (error) => {
+    sourceFailed = true
+    transform.destroy(error)
+  })
+  input.pipe(transform)
+  try {
+    for await (const piece of transform) yield piece as Buffer
+  } catch (error) {
+    throw sourceFailed ? error : onTransformError(error as Error)
+  } finally {
+    input.destroy()
+    transform.destroy()
+  }
+}
+
+export class CodecBackend implements RepoBackend {
+  /** Logical key → where its bytes are stored, learned from listings. */
+  private readonly variants = new Map<string, Stored[]>()
+
+  constructor(
+    private readonly inner: RepoBackend,
+    /** How `put` stores new objects. */
+    readonly compression: Compression = 'none',
+  ) {}
+
+  get location(): string {
+    return this.inner.location
+  }
+
+  describe(key: string): string {
+    return this.inner.describe(this.variants.get(key)?.[0]?.key ?? key)
+  }
+
+  private learn(object: RepoObject): RepoObject & {logical: string} {
+    const parsed = parseStored(object.key)
+    const list = this.variants.get(parsed.logical) ?? []
+    if (!list.some((v) => v.key === object.key)) list.push({key: object.key, codec: parsed.codec})
+    this.variants.set(parsed.logical, list)
+    return {logical: parsed.logical, key: parsed.logical, size: parsed.size ?? object.size, modified_unix_ms: object.modified_unix_ms}
+  }
+
+  /** Every stored form of a logical key, with its logical size (one listing by its name as prefix). */
+  private async locate(key: string): Promise<Array<{stored: Stored; size: bigint}>> {
+    const found: Array<{stored: Stored; size: bigint}> = []
+    for await (const object of this.inner.list(key)) {
+      const learned = this.learn(object)
+      if (learned.logical === key) found.push({stored: {key: object.key, codec: parseStored(object.key).codec}, size: learned.size})
+    }
+    return found
+  }
+
+  async stat(key: string): Promise<{size: bigint} | null> {
+    const [first] = await this.locate(key)
+    return first ? {size: first.size} : null
+  }
+
+  /** Logical objects; when a key is stored in more than one form (a push with another --compress cut short), the first listed stands. */
+  async *list(prefix: string): AsyncIterable<RepoObject> {
+    const seen = new Set<string>()
+    for await (const object of this.inner.list(prefix)) {
+      const {logical, ...rest} = this.learn(object)
+      if (seen.has(logical) || !logical.startsWith(prefix)) continue
+      seen.add(logical)
+      yield rest
+    }
+  }
+
+  async *get(key: string): AsyncIterable<Uint8Array> {
+    const where: Stored = this.variants.get(key)?.[0] ?? (await this.locate(key))[0]?.stored ?? {key, codec: 'none'}
+    if (where.codec === 'none') {
+      yield* this.inner.get(where.key)
+      return
+    }
+    const name = this.inner.describe(where.key)
+    if (where.codec === 'zstd' && !zstdAvailable()) throw refused(`${name}: stored with zstd, which this Node (${process.version}) cannot decompress (Node 22.15 or later can)`)
+    const transform = where.codec === 'gzip' ? zlib.createGunzip() : z.createZstdDecompress!()
+    yield* through(this.inner.get(where.key), transform, (error) => new FormatError(`cannot decompress (${where.codec}): ${error.message}`, name))
+  }
+
+  async put(key: string, body: () => AsyncIterable<Uint8Array>, options: PutOptions): Promise<void> {
+    const codec = COMPRESSIBLE.test(key) ? this.compression : 'none'
+    const target = storedKeyOf(key, codec, options.size)
+    if (codec === 'none') await this.inner.put(target, body, options)
+    else {
+      const compressor = () => (codec === 'gzip' ? zlib.createGzip({level: 6}) : z.createZstdCompress!())
+      await this.inner.put(target, () => through(body(), compressor(), (error) => error), options)
+    }
+    // Other stored forms of the same key would shadow or outlive this one: remove them.
+    for (const other of this.variants.get(key) ?? []) if (other.key !== target) await this.inner.delete(other.key)
+    this.variants.set(key, [{key: target, codec}])
+  }
+
+  async delete(key: string): Promise<void> {
+    const known = this.variants.get(key) ?? (await this.locate(key)).map((o) => o.stored)
+    if (known.length === 0) await this.inner.delete(key)
+    for (const variant of known) await this.inner.delete(variant.key)
+    this.variants.delete(key)
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close()
+  }
+}
