@@ -15,9 +15,10 @@ import {walSegmentCodec} from '../format/wal-segment.js'
 import {isTempNameOf, isTemporaryName} from '../fs/atomic.js'
 import {ioError, isMissing} from '../fs/io-error.js'
 import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
+import {createPace, type Pace} from '../fs/pace.js'
 import type {SlotCatalog} from '../model.js'
 import {dataPathArtifacts, Layout, parseTimelineDirName, parseWalSegmentName, RELAY_MANIFEST_FILE, SLOT_CATALOG_FILE} from '../layout.js'
-import {checkChunkFiles, streamVerifiedChunks} from './basebackup-chunks.js'
+import {checkChunkFiles, FileChunkSource, streamVerifiedChunks} from './basebackup-chunks.js'
 import {databaseFindings} from './embedded-findings.js'
 import {releaseOfDatabaseFile, streamEmbeddedSnapshot, type OpenedEmbeddedFile} from './embedded-file.js'
 import {listDir, readLegacySlotStore} from './node-state.js'
@@ -41,6 +42,8 @@ export interface VerifyOptions {
    * databases are not read, so a monitoring run stays quick on multi-GB nodes.
    */
   deep?: boolean
+  /** Bytes per second read in full at most (`--max-rate`): only a deep run reads much. */
+  maxRate?: number
 }
 
 /** A finding code an I/O refusal carries (fs/open.ts), else the general one. */
@@ -129,7 +132,7 @@ async function verifyWal(verifier: Verifier, dir: string, timeline: bigint): Pro
   }
 }
 
-async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigint, nowMs: bigint, deep: boolean): Promise<void> {
+async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigint, nowMs: bigint, deep: Pace | undefined): Promise<void> {
   const names = (await verifier.list(dir)).sort()
   for (const name of names) {
     const file = path.join(dir, name)
@@ -146,7 +149,7 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
     if (!decoded) continue
     if (decoded.model.timeline !== timeline) verifier.report(file, 'artifact.timeline-mismatch', `manifest says timeline ${decoded.model.timeline}, directory is timeline ${timeline}`)
     try {
-      await (deep ? streamVerifiedChunks(file, decoded.model) : checkChunkFiles(file, decoded.model))
+      await (deep ? streamVerifiedChunks(file, decoded.model, undefined, new FileChunkSource(file, deep)) : checkChunkFiles(file, decoded.model))
     } catch (error) {
       if (!(error instanceof RedreplError)) throw error
       if (error instanceof FormatError) verifier.report(error.file ?? file, 'basebackup.chunk', error.problem)
@@ -228,6 +231,8 @@ async function verifyWalShape(verifier: Verifier, layout: Layout, timeline: bigi
  */
 export async function verifyLayout(dataPath: string, nowMs: bigint, options: VerifyOptions = {}): Promise<VerifyReport> {
   const deep = options.deep ?? true
+  // One pace for the whole run: the limit holds across every file read.
+  const pace = deep ? createPace({maxRate: options.maxRate}) : undefined
   const layout = await openLayout(dataPath)
   const verifier = new Verifier(path.dirname(layout.root))
   const history = await verifier.decode(layout.historyPath, timelineHistoryCodec, nowMs)
@@ -248,7 +253,7 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
     }
     for (const entry of await verifier.list(file)) if (isTemporaryName(entry)) verifier.report(path.join(file, entry), 'leftover.temp-file', 'temporary file left by an interrupted write')
     await verifyWalShape(verifier, layout, timeline, timeline === currentTimeline(history?.model ?? null), catalog?.model ?? null, dataPath, nowMs)
-    await verifyBasebackups(verifier, path.join(file, 'basebackup'), timeline, nowMs, deep)
+    await verifyBasebackups(verifier, path.join(file, 'basebackup'), timeline, nowMs, pace)
     await verifyRelays(verifier, path.join(file, 'relay'), timeline)
   }
 
@@ -276,7 +281,7 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
       continue
     }
     verifier.checked++
-    const database = await verifier.attempt(file, () => streamEmbeddedSnapshot(file, () => {}, () => {}, undefined, release), 'embedded-rdb')
+    const database = await verifier.attempt(file, () => streamEmbeddedSnapshot(file, () => {}, () => {}, undefined, release, pace), 'embedded-rdb')
     opened.push(database)
     if (database) verifier.findings.push(...databaseFindings(database, path.relative(verifier.root, file) || file))
   }
