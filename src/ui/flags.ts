@@ -1,7 +1,7 @@
 import {Flags} from './oclif.js'
 import {usageError} from '../core/errors.js'
 
-import {parseByteSize, parseU64} from './numbers.js'
+import {parseByteSize, parseRate, parseU64} from './numbers.js'
 
 /** A u64 flag: exact, as bigint. */
 export const u64Flag = Flags.custom<bigint>({
@@ -18,6 +18,15 @@ export const byteSizeFlag = Flags.custom<bigint>({
     return parseByteSize(input, options.name ?? 'value')
   },
 })
+
+/** `--max-rate`, as pg_basebackup has it: the most bytes per second the run reads (or transfers). */
+export const maxRateFlag = Flags.custom<number>({
+  description: 'Read at most this many bytes per second (e.g. 100MiB, 512KiB, 1GiB; a bare number is bytes per second), to spare a disk or link a live node needs. Ctrl-C still stops the run at once.',
+  helpValue: 'RATE',
+  async parse(input, _context, options) {
+    return parseRate(input, options.name ?? 'max-rate')
+  },
+})()
 
 export const jsonFlag = Flags.boolean({description: 'Print one JSON document on stdout (integers exact) and nothing else.'})
 

@@ -4,7 +4,7 @@ import {nowMs} from '../../core/clock.js'
 import {EXIT_CODES} from '../../core/errors.js'
 import {verifyLayout} from '../../core/ops/layout-verify.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
+import {dataPathFlag, jsonFlag, maxRateFlag, requireDataPath} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'
 import {renderTable} from '../../ui/table.js'
 
@@ -20,13 +20,14 @@ Every finding has a stable code (--json: findings[].code) and a severity. Exit 0
     'data-path': dataPathFlag,
     json: jsonFlag,
     quiet: Flags.boolean({char: 'q', description: 'Print nothing when the layout is sound.'}),
+    'max-rate': maxRateFlag,
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(LayoutVerify)
     this.json = flags.json
     this.stopOnInterrupt('exit')
-    const report = await verifyLayout(requireDataPath(flags['data-path']), nowMs())
+    const report = await verifyLayout(requireDataPath(flags['data-path']), nowMs(), {maxRate: flags['max-rate']})
     await this.emit(report, () => {
       if (report.ok && flags.quiet) return
       const problems = report.findings.filter((f) => f.severity !== 'note')

@@ -9,7 +9,7 @@ import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, forceFlag, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {startProgress} from '../../ui/progress.js'
-import {repoFlags, resolveNode, withRepository} from '../../ui/repo-flags.js'
+import {repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/repo-flags.js'
 
 export default class RepoRestore extends RedreplCommand {
   static override summary = 'Rebuild a database from a base backup in the repository (standalone, or staged for a rebootstrap).'
@@ -24,6 +24,7 @@ export default class RepoRestore extends RedreplCommand {
 
   static override flags = {
     ...repoFlags,
+    ...transferFlags,
     'data-path': dataPathFlag,
     wait: waitFlag,
     'checkpoint-lsn': u64Flag({description: 'Restore the base backup with this checkpoint LSN (default: the newest).'}),
