@@ -1,11 +1,13 @@
-import {readdir, rename, rm, stat, type FileHandle} from 'node:fs/promises'
+import {closeSync, fsync} from 'node:fs'
+import {readdir, rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
+import {promisify} from 'node:util'
 import type {Readable} from 'node:stream'
 
 import {crc32, crc32Combine} from '../codec/crc.js'
 import {interruption, refused, usageError} from '../errors.js'
 import {basebackupManifestCodec, DEFAULT_CHUNK_BYTES, MAX_CHUNKS} from '../format/basebackup-manifest.js'
-import {fsyncDir, mkdirDurable, openNewFile, writeFailure, writeFileAtomic} from '../fs/atomic.js'
+import {fsyncDir, mkdirDurable, openNewFileSync, writeFailure, writeFileAtomic} from '../fs/atomic.js'
 import {readArtifactIfExists} from '../fs/read.js'
 import {crashPoint} from '../fs/crash.js'
 import {FLUSH_BEHIND_BYTES} from '../fs/flush-behind.js'
@@ -49,6 +51,8 @@ export interface CreateReport {
 /** Bytes of complete chunks whose fsyncs start together (the flush-behind distance of fs/flush-behind.ts). */
 const FLUSH_BATCH_BYTES = BigInt(FLUSH_BEHIND_BYTES)
 
+const fsyncFd = promisify(fsync)
+
 /**
  * Cuts a stream of snapshot bytes into chunk files of exactly `chunkSize`
  * bytes in a directory, with the CRC of each chunk and of the whole.
@@ -60,9 +64,10 @@ class ChunkWriter {
   chunks: BasebackupChunk[] = []
   total = 0n
   snapshotCrc = 0
-  private handle: FileHandle | undefined
+  /** The chunk file being written. */
+  private fd: number | undefined
   /** Complete chunk files not yet handed to a flush. */
-  private unflushed: FileHandle[] = []
+  private unflushed: number[] = []
   private unflushedBytes = 0n
   /** The batch of fsyncs in flight, if any. */
   private flushing: Promise<void> | undefined
@@ -80,7 +85,7 @@ class ChunkWriter {
 
   /** The CRC of every byte written so far, the open chunk included. */
   currentSnapshotCrc(): number {
-    return this.handle === undefined ? this.snapshotCrc : crc32Combine(this.snapshotCrc, this.chunkCrc, this.chunkBytes)
+    return this.fd === undefined ? this.snapshotCrc : crc32Combine(this.snapshotCrc, this.chunkCrc, this.chunkBytes)
   }
 
   /**
@@ -101,25 +106,25 @@ class ChunkWriter {
   private async issue(piece: Uint8Array): Promise<void> {
     let at = 0
     while (at < piece.length) {
-      if (this.handle === undefined || this.chunkBytes === this.chunkSize) {
+      if (this.fd === undefined || this.chunkBytes === this.chunkSize) {
         await this.closeChunk()
-        await this.openChunk()
+        this.openChunk()
       }
       const room = Number(this.chunkSize - this.chunkBytes < BigInt(piece.length - at) ? this.chunkSize - this.chunkBytes : BigInt(piece.length - at))
       const slice = piece.subarray(at, at + room)
       this.chunkCrc = crc32(slice, this.chunkCrc)
-      writeAllAtSync(this.handle!.fd, slice, Number(this.chunkBytes))
+      writeAllAtSync(this.fd!, slice, Number(this.chunkBytes))
       this.chunkBytes += BigInt(room)
       this.total += BigInt(room)
       at += room
     }
   }
 
-  private async openChunk(): Promise<void> {
+  private openChunk(): void {
     const ordinal = this.chunks.length
     if (ordinal >= MAX_CHUNKS) throw usageError(`the snapshot needs more than ${MAX_CHUNKS} chunks of ${this.chunkSize} bytes; use a larger --chunk-size`)
     // A fresh name in a staging dir of our own: anything already there is a plant, never to be written through.
-    this.handle = await openNewFile(path.join(this.dir, `${pad20(ordinal)}.redchunk`))
+    this.fd = openNewFileSync(path.join(this.dir, `${pad20(ordinal)}.redchunk`))
     this.chunkCrc = 0
     this.chunkBytes = 0n
   }
@@ -131,10 +136,10 @@ class ChunkWriter {
    * disk busy with commits rather than data.
    */
   private async closeChunk(): Promise<void> {
-    if (this.handle === undefined) return
-    this.unflushed.push(this.handle)
+    if (this.fd === undefined) return
+    this.unflushed.push(this.fd)
     this.unflushedBytes += this.chunkBytes
-    this.handle = undefined
+    this.fd = undefined
     if (this.unflushedBytes >= FLUSH_BATCH_BYTES) await this.startBatch()
     const ordinal = this.chunks.length
     this.chunks.push({
@@ -153,7 +158,7 @@ class ChunkWriter {
     await this.flushing
     const batch = this.unflushed.splice(0)
     this.unflushedBytes = 0n
-    const flushed = Promise.all(batch.map((handle) => handle.sync().finally(() => handle.close()))).then(() => {})
+    const flushed = Promise.all(batch.map((fd) => fsyncFd(fd).finally(() => closeSync(fd)))).then(() => {})
     flushed.catch(() => {})
     this.flushing = flushed
   }
@@ -161,7 +166,7 @@ class ChunkWriter {
   /** Closes the last chunk and waits until every chunk is on disk; an empty snapshot still gets one empty chunk. */
   async finish(): Promise<void> {
     await this.order
-    if (this.handle === undefined && this.chunks.length === 0) await this.openChunk()
+    if (this.fd === undefined && this.chunks.length === 0) this.openChunk()
     await this.closeChunk()
     await this.startBatch()
     await this.flushing
@@ -169,9 +174,10 @@ class ChunkWriter {
 
   async abort(): Promise<void> {
     await this.order
-    await this.handle?.close().catch(() => {})
-    this.handle = undefined
-    await Promise.allSettled([this.flushing, ...this.unflushed.splice(0).map((handle) => handle.close())])
+    if (this.fd !== undefined) closeSync(this.fd)
+    this.fd = undefined
+    await Promise.allSettled([this.flushing])
+    for (const fd of this.unflushed.splice(0)) closeSync(fd)
   }
 }
 
