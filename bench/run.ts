@@ -121,12 +121,12 @@ function writeDatabase(data: string, mib: number): void {
 const FLOOR = path.join(ROOT, 'dist', 'bench', 'durable-copy.js')
 
 function snapshotBench(dir: string): void {
-  let durableMibPerSecond = Infinity
-  for (const mib of SNAPSHOT_MIBS) durableMibPerSecond = Math.min(durableMibPerSecond, snapshotBenchOf(dir, mib))
-  maxRateBench(dir, durableMibPerSecond)
+  let createMibPerSecond = Infinity
+  for (const mib of SNAPSHOT_MIBS) createMibPerSecond = Math.min(createMibPerSecond, snapshotBenchOf(dir, mib))
+  maxRateBench(dir, createMibPerSecond)
 }
 
-/** Returns the speed of the durable copy measured, in MiB/s. */
+/** Returns the speed of create measured, in MiB/s. */
 function snapshotBenchOf(dir: string, mib: number): number {
   say(`snapshot: writing a ${mib} MiB database…`)
   const data = path.join(dir, 'node', 'data.rdb')
@@ -167,17 +167,19 @@ function snapshotBenchOf(dir: string, mib: number): number {
   rmSync(path.join(dir, 'node'), {recursive: true, force: true})
   noCopy()
   noRestore()
-  return mib / (cpSync.median / 1000)
+  return mib / (create.median / 1000)
 }
 
 /**
- * One throttled create at a quarter of the durable copy's measured speed
- * (at most 32 MiB/s, so the run lasts 8 s or more and start-up is a small
- * part of it): the throughput it keeps should be the limit.
+ * One throttled create at a quarter of the speed create itself reached
+ * above (at most 32 MiB/s, so the run lasts 8 s or more and start-up is a
+ * small part of it): the throughput it keeps should be the limit. A limit
+ * taken from `cp` instead can lie above what the machine gives Node when
+ * its CPUs are shared.
  */
-function maxRateBench(dir: string, durableMibPerSecond: number): void {
+function maxRateBench(dir: string, createMibPerSecond: number): void {
   const mib = 256
-  const limitMib = Math.max(1, Math.min(32, Math.floor(durableMibPerSecond / 4)))
+  const limitMib = Math.max(1, Math.min(32, Math.floor(createMibPerSecond / 4)))
   say(`snapshot: create of ${mib} MiB with --max-rate ${limitMib}MiB…`)
   const data = path.join(dir, 'node', 'data.rdb')
   writeDatabase(data, mib)
