@@ -1,7 +1,7 @@
 import {Flags} from './oclif.js'
 import {usageError} from '../core/errors.js'
 
-import {parseByteSize, parseU64} from './numbers.js'
+import {parseByteSize, parseRate, parseU64} from './numbers.js'
 
 /** A u64 flag: exact, as bigint. */
 export const u64Flag = Flags.custom<bigint>({
@@ -25,6 +25,15 @@ export const jsonFlag = Flags.boolean({description: 'Print one JSON document on 
 export const progressFlag = Flags.boolean({
   description: 'When stderr is not a terminal (cron mail, journald, a file), print a plain progress line on stderr every 10 % or 10 seconds: done, total, rate, ETA. Never with --json or --output json|tsv; on a terminal the spinner shows progress anyway.',
 })
+
+/** `--max-rate`, as pg_basebackup has it: the most bytes per second the run reads (or transfers). */
+export const maxRateFlag = Flags.custom<number>({
+  description: 'Read at most this many bytes per second (e.g. 100MiB, 512KiB, 1GiB; a bare number is bytes per second), to spare a disk or link a live node needs. Ctrl-C still stops the run at once.',
+  helpValue: 'RATE',
+  async parse(input, _context, options) {
+    return parseRate(input, options.name ?? 'max-rate')
+  },
+})()
 
 export const dataPathFlag = Flags.string({
   description: 'The node\'s data path D (e.g. /var/lib/reddb/data.rdb); every other path derives from it.',

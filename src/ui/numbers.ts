@@ -22,6 +22,20 @@ export function parseByteSize(text: string, flag: string): bigint {
 
 export {formatBytes} from '../core/units.js'
 
+/** Rates like 100MiB, 512KiB/s or 1GiB (per second; a bare number is bytes per second), as bytes per second, never 0. */
+export function parseRate(text: string, flag: string): number {
+  const perSecond = text.trim().replace(/\/s$/i, '')
+  let bytes: bigint
+  try {
+    bytes = parseByteSize(perSecond, flag)
+  } catch {
+    throw usageError(`--${flag} must be a rate in bytes per second such as 100MiB, 512KiB or 1GiB, got "${text}"`)
+  }
+  if (bytes === 0n) throw usageError(`--${flag} must be more than 0 bytes per second`, {hint: 'leave the flag out to go as fast as the disk allows'})
+  if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) throw usageError(`--${flag} ${text} is larger than any disk or network can go`)
+  return Number(bytes)
+}
+
 /** Counts like 1000, 64Mi or 64M (binary multiples, as segment sizes are). */
 export function parseCount(text: string, flag: string): bigint {
   const match = /^(\d+)\s*([kmgt]?)i?$/i.exec(text.trim())

@@ -7,7 +7,8 @@ import type {RepoBackend} from '../core/repo/backend.js'
 import type {Compression} from '../core/repo/codec.js'
 import {openRepository, type RepoSettings} from '../core/repo/open.js'
 import {checkNodeName} from '../core/repo/keys.js'
-import {byteSizeFlag, jsonFlag} from './flags.js'
+import {throttledBackend} from '../core/repo/throttled.js'
+import {byteSizeFlag, jsonFlag, maxRateFlag} from './flags.js'
 
 /** The flags every `repo` command shares: where the repository is, how to reach it, and whose namespace. */
 export const repoFlags = {
@@ -17,6 +18,11 @@ export const repoFlags = {
   's3-endpoint': Flags.string({description: 'An S3-compatible endpoint URL (MinIO, Ceph, …); default: AWS.', env: 'REDREPL_S3_ENDPOINT', helpValue: 'URL'}),
   's3-region': Flags.string({description: 'The S3 region (default: AWS_REGION, else us-east-1).', env: 'REDREPL_S3_REGION', helpValue: 'REGION'}),
   's3-force-path-style': Flags.boolean({description: 'Address the bucket in the path (http://host/bucket/key), as most S3-compatible servers need.', env: 'REDREPL_S3_FORCE_PATH_STYLE'}),
+}
+
+/** The flags of the commands that move object bodies (push, restore, fetch-wal). */
+export const transferFlags = {
+  'max-rate': maxRateFlag,
 }
 
 export const jobsFlag = Flags.integer({description: 'Transfers to run at once.', min: 1, max: 64, default: 4, helpValue: 'N'})
@@ -34,9 +40,10 @@ export function resolveNode(flag: string | undefined): {node: string; node_sourc
   }
 }
 
-export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; compress?: Compression}): Promise<RepoBackend> {
+export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; compress?: Compression; 'max-rate'?: number}): Promise<RepoBackend> {
   if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
-  return openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress})
+  const backend = await openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress})
+  return flags['max-rate'] === undefined ? backend : throttledBackend(backend, flags['max-rate'])
 }
 
 export const compressFlag = Flags.custom<Compression>({

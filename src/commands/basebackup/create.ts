@@ -4,7 +4,7 @@ import {usageError} from '../../core/errors.js'
 import {createBasebackup, type SnapshotSource} from '../../core/ops/basebackup-create.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {byteSizeFlag, dataPathFlag, jsonFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
+import {byteSizeFlag, dataPathFlag, jsonFlag, maxRateFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 
 export default class BasebackupCreate extends RedreplCommand {
@@ -32,6 +32,7 @@ Ctrl-C or SIGTERM stops it at its next piece of the stream: the staging director
     'checkpoint-lsn': u64Flag({description: 'The backup\'s checkpoint LSN (default: the WAL head).'}),
     'start-lsn': u64Flag({description: 'The backup\'s start LSN.', default: 0n}),
     'chunk-size': byteSizeFlag({description: 'Bytes per chunk file.', default: 4_194_304n}),
+    'max-rate': maxRateFlag,
   }
 
   async run(): Promise<void> {
@@ -53,6 +54,7 @@ Ctrl-C or SIGTERM stops it at its next piece of the stream: the staging director
         chunkSize: flags['chunk-size'],
         onProgress: (done, total) => progress.update(done, total),
         signal,
+        maxRate: flags['max-rate'],
       }),
     ).finally(() => progress.stop())
     await this.emit(report, () => {

@@ -5,7 +5,7 @@ import {usageError} from '../../core/errors.js'
 import {materializeBasebackup, type Destination, type ManifestChoice} from '../../core/ops/basebackup-materialize.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, jsonFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
+import {dataPathFlag, jsonFlag, maxRateFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 
 export default class BasebackupMaterialize extends RedreplCommand {
@@ -36,6 +36,7 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     rebootstrap: Flags.boolean({description: 'Stage the database and the ready marker for the node at --data-path to swap in at its next start.'}),
     force: Flags.boolean({description: 'Replace an existing --to file, restore a backup off the current timeline\'s path (with a warning), or act although a RedDB process holds the data file.'}),
     'rdb-version': Flags.string({description: 'Write this embedded database format: 1 (RedDB 1.12) or 2 (RedDB 1.23). Default: the format of the data file at --data-path.', options: ['1', '2']}),
+    'max-rate': maxRateFlag,
   }
 
   async run(): Promise<void> {
@@ -52,7 +53,7 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     const signal = this.stopOnInterrupt('clean-up')
     const progress = await this.showProgress('basebackup materialize', signal)
     const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force, waitMs: flags.wait * 1000, createLayout: flags.manifest !== undefined, signal}, (layout) =>
-      materializeBasebackup(layout, choice, destination, nowMs(), flags.force, (done, total) => progress.update(done, total), signal),
+      materializeBasebackup(layout, choice, destination, nowMs(), flags.force, (done, total) => progress.update(done, total), signal, flags['max-rate']),
     ).finally(() => progress.stop())
     for (const warning of report.warnings) process.stderr.write(`redrepl: warning: ${warning}\n`)
     await this.emit(report, () => {

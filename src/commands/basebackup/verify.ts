@@ -3,7 +3,7 @@ import {Flags} from '../../ui/oclif.js'
 import {verifyBasebackup} from '../../core/ops/basebackup-inspect.js'
 import {openLayout} from '../../core/ops/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, jsonFlag, progressFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
+import {dataPathFlag, jsonFlag, maxRateFlag, progressFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 
 export default class BasebackupVerify extends RedreplCommand {
@@ -18,6 +18,7 @@ export default class BasebackupVerify extends RedreplCommand {
     progress: progressFlag,
     manifest: Flags.string({description: 'The base backup manifest (.redbase) to verify.', exclusive: ['checkpoint-lsn'], helpValue: 'FILE'}),
     'checkpoint-lsn': u64Flag({description: 'Verify the base backup with this checkpoint LSN on the current timeline.'}),
+    'max-rate': maxRateFlag,
   }
 
   async run(): Promise<void> {
@@ -26,7 +27,7 @@ export default class BasebackupVerify extends RedreplCommand {
     const layout = await openLayout(requireDataPath(flags['data-path']))
     const choice = flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true as const}
     const progress = await this.showProgress('basebackup verify', this.stopOnInterrupt('exit'))
-    const report = await verifyBasebackup(layout, choice, (done, total) => progress.update(done, total)).finally(() => progress.stop())
+    const report = await verifyBasebackup(layout, choice, (done, total) => progress.update(done, total), flags['max-rate']).finally(() => progress.stop())
     await this.emit(report, () => this.say(`ok: ${report.manifest_path} — ${report.chunks_checked} chunk(s), ${formatBytes(report.snapshot_bytes)}, checkpoint ${report.checkpoint_lsn}`))
   }
 }

@@ -5,7 +5,7 @@ import {EXIT_CODES} from '../../core/errors.js'
 import type {Finding} from '../../core/findings.js'
 import {verifyLayout} from '../../core/ops/layout-verify.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, jsonFlag, progressFlag, requireDataPath} from '../../ui/flags.js'
+import {dataPathFlag, jsonFlag, maxRateFlag, progressFlag, requireDataPath} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
@@ -30,13 +30,14 @@ Every finding has a stable code (--json: findings[].code) and a severity. Exit 0
     json: jsonFlag,
     progress: progressFlag,
     quiet: Flags.boolean({char: 'q', description: 'Print nothing when the layout is sound.'}),
+    'max-rate': maxRateFlag,
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(LayoutVerify)
     this.json = flags.json
     const progress = await this.showProgress('layout verify', this.stopOnInterrupt('exit'))
-    const report = await verifyLayout(requireDataPath(flags['data-path']), nowMs(), {onProgress: (done) => progress.update(done, null)}).finally(() => progress.stop())
+    const report = await verifyLayout(requireDataPath(flags['data-path']), nowMs(), {onProgress: (done) => progress.update(done, null), maxRate: flags['max-rate']}).finally(() => progress.stop())
     await this.emit(report, () => {
       if (report.ok && flags.quiet) return
       const problems = report.findings.filter((f) => f.severity !== 'note')

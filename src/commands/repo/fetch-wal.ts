@@ -3,7 +3,7 @@ import {fetchWal} from '../../core/ops/repo-restore.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, forceFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
+import {repoFlags, resolveNode, segmentBytesFlag, transferFlags, withRepository} from '../../ui/repo-flags.js'
 
 export default class RepoFetchWal extends RedreplCommand {
   static override summary = 'Bring archived WAL segments from the repository into the node\'s WAL directory.'
@@ -15,6 +15,7 @@ Refuses (exit 6) when the segment holding --from-lsn is not in the repository. R
 
   static override flags = {
     ...repoFlags,
+    ...transferFlags,
     'data-path': dataPathFlag,
     wait: waitFlag,
     'from-lsn': u64Flag({description: 'Fetch from the segment holding this LSN (a restored backup\'s checkpoint).', required: true}),

@@ -5,7 +5,7 @@ import {pushToRepository} from '../../core/ops/repo-push.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, progressFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {compressFlag, jobsFlag, repoFlags, resolveNode, withRepository} from '../../ui/repo-flags.js'
+import {compressFlag, jobsFlag, repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/repo-flags.js'
 
 export default class RepoPush extends RedreplCommand {
   static override summary = 'Copy the node\'s base backups, timeline history and sealed WAL to the repository (cron-safe).'
@@ -27,6 +27,7 @@ S3: credentials come from the standard AWS chain (environment, shared config and
   static override flags = {
     'data-path': dataPathFlag,
     ...repoFlags,
+    ...transferFlags,
     wait: waitFlag,
     progress: progressFlag,
     jobs: jobsFlag,

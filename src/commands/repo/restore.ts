@@ -8,7 +8,7 @@ import {restoreFromRepository, type RepoBackupChoice} from '../../core/ops/repo-
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, forceFlag, progressFlag, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {repoFlags, resolveNode, withRepository} from '../../ui/repo-flags.js'
+import {repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/repo-flags.js'
 
 export default class RepoRestore extends RedreplCommand {
   static override summary = 'Rebuild a database from a base backup in the repository (standalone, or staged for a rebootstrap).'
@@ -23,6 +23,7 @@ export default class RepoRestore extends RedreplCommand {
 
   static override flags = {
     ...repoFlags,
+    ...transferFlags,
     'data-path': dataPathFlag,
     wait: waitFlag,
     progress: progressFlag,

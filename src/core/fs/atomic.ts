@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {constants} from 'node:fs'
+import {constants, openSync} from 'node:fs'
 import {link, mkdir, open, readdir, rename, stat, unlink, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -141,6 +141,15 @@ export async function mkdirDurable(dir: string): Promise<void> {
 /** Creates a file that must not exist yet: whatever is at the name, a link included, makes it fail (EEXIST) untouched. */
 export async function openNewFile(file: string): Promise<FileHandle> {
   return open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+}
+
+/**
+ * openNewFile without the thread pool, for a writer that opens many files
+ * while fsyncs occupy the pool's threads: queued behind them, each open
+ * would stall the copy until a flush finished.
+ */
+export function openNewFileSync(file: string): number {
+  return openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
 }
 
 async function createTemp(target: string): Promise<{temp: string; handle: FileHandle}> {

@@ -1,4 +1,4 @@
-import {constants, type Stats} from 'node:fs'
+import {closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync, type Stats} from 'node:fs'
 import {lstat, open, stat, type FileHandle} from 'node:fs/promises'
 
 import {RedreplError} from '../errors.js'
@@ -121,14 +121,44 @@ export async function readAt(opened: OpenedFile, position: number, length: numbe
   return filled === length ? buffer : buffer.subarray(0, filled)
 }
 
-/** A whole regular file of at most `maxBytes`, or undefined when it does not exist. */
+/**
+ * A whole regular file of at most `maxBytes`, or undefined when it does not
+ * exist. The same checks as openRegularIfExists, made with synchronous calls
+ * on purpose (as fs/read-prefix.ts): a layout holds 100,000 small artifacts,
+ * and five thread-pool round trips per file cost more than reading it.
+ */
 export async function readBoundedIfExists(file: string, maxBytes: number, what: string, options: {noFollow?: boolean} = {}): Promise<Uint8Array | undefined> {
-  const opened = await openRegularIfExists(file, {maxBytes, what, noFollow: options.noFollow})
-  if (opened === undefined) return undefined
+  let before: Stats
   try {
-    return await readAt(opened, 0, opened.size)
+    before = (options.noFollow ? lstatSync : statSync)(file)
+  } catch (error) {
+    if (isMissing(error)) return undefined
+    throw ioError('open', file, error)
+  }
+  if (!before.isFile()) throw notRegular(file, before)
+  let fd: number
+  try {
+    fd = openSync(file, options.noFollow ? READ_FLAGS | constants.O_NOFOLLOW : READ_FLAGS)
+  } catch (error) {
+    if (isMissing(error)) return undefined
+    throw ioError('open', file, error)
+  }
+  try {
+    const info = fstatSync(fd)
+    if (!info.isFile()) throw notRegular(file, info)
+    if (info.size > maxBytes) throw tooLarge(file, info.size, maxBytes, what)
+    const buffer = new Uint8Array(info.size)
+    let filled = 0
+    while (filled < info.size) {
+      const bytesRead = readSync(fd, buffer, filled, info.size - filled, filled)
+      if (bytesRead === 0) break
+      filled += bytesRead
+    }
+    return filled === info.size ? buffer : buffer.subarray(0, filled)
+  } catch (error) {
+    throw ioError('read', file, error)
   } finally {
-    await opened.handle.close()
+    closeSync(fd)
   }
 }
 

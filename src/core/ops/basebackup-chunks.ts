@@ -1,4 +1,4 @@
-import {stat, type FileHandle} from 'node:fs/promises'
+import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {crc32, crc32Combine, hex32} from '../codec/crc.js'
@@ -6,7 +6,9 @@ import {FormatError} from '../errors.js'
 import {resolveContained} from '../fs/contained.js'
 import {crashPoint} from '../fs/crash.js'
 import {ioError, isMissing} from '../fs/io-error.js'
-import {openRegular} from '../fs/open.js'
+import {openRegular, type OpenedFile} from '../fs/open.js'
+import {freePace, type Pace} from '../fs/pace.js'
+import {PIECE_BYTES, readFullySync} from '../fs/stream.js'
 import type {BasebackupManifest} from '../model.js'
 
 /**
@@ -95,102 +97,54 @@ export interface ChunkSource {
 }
 
 /** The chunk files of a manifest on disk, each kept inside basebackup/. */
-class FileChunkSource implements ChunkSource {
-  private reads: ReadAhead | undefined
-
-  constructor(private readonly manifestPath: string) {}
-
-  async open(manifest: BasebackupManifest): Promise<string[]> {
-    const files = await checkChunkFiles(this.manifestPath, manifest)
-    // Chunk k+1 is read while chunk k is handed on, so reads and writes overlap across chunk files too.
-    this.reads = new ReadAhead(files, manifest.chunks.map((chunk) => chunk.bytes))
-    return files
-  }
-
-  pieces(ordinal: number): AsyncIterable<Uint8Array> {
-    return this.reads!.pieces(ordinal)
-  }
-
-  async close(): Promise<void> {
-    await this.reads?.close()
-  }
-}
-
-const PIECE_BYTES = 4 * 1024 * 1024
-const DEPTH = 3
-const MAX_IN_FLIGHT = 2
-
-/**
- * Reads a sequence of files piece by piece, up to DEPTH pieces ahead of the
- * consumer. A piece's buffer is reused only after the consumer has asked
- * for MAX_IN_FLIGHT more pieces, so that many may still be in use (memory:
- * (DEPTH + 1 + MAX_IN_FLIGHT) × PIECE_BYTES, whatever the files' sizes).
- */
-class ReadAhead {
-  private readonly pool = Array.from({length: DEPTH + 1 + MAX_IN_FLIGHT}, () => Buffer.allocUnsafe(PIECE_BYTES))
-  private readonly queue: Array<Promise<{file: number; piece: Uint8Array}>> = []
+export class FileChunkSource implements ChunkSource {
+  private files: string[] = []
+  private sizes: bigint[] = []
+  private current: OpenedFile | undefined
+  /** Each piece a buffer of its own, reused only once the consumer can no longer hold it (MAX_IN_FLIGHT). */
+  private readonly pool = Array.from({length: MAX_IN_FLIGHT + 1}, () => Buffer.allocUnsafe(PIECE_BYTES))
   private next = 0
-  private cursor = {file: 0, offset: 0n}
-  private handle: {file: number; fd: Promise<FileHandle>} | undefined
 
   constructor(
-    private readonly files: string[],
-    private readonly sizes: bigint[],
+    private readonly manifestPath: string,
+    private readonly pace: Pace = freePace(),
   ) {}
 
-  private async readPiece(file: number, offset: bigint, length: number, buffer: Buffer): Promise<{file: number; piece: Uint8Array}> {
-    if (this.handle?.file !== file) {
-      const previous = this.handle
-      this.handle = {file, fd: openRegular(this.files[file]).then((opened) => opened.handle)}
-      void previous?.fd.then((fd) => fd.close())
-    }
-    const fd = await this.handle.fd
-    let filled = 0
-    while (filled < length) {
-      const {bytesRead} = await fd.read(buffer, filled, length - filled, Number(offset) + filled).catch((error) => {
-        throw ioError('read', this.files[file], error)
-      })
-      if (bytesRead === 0) throw new FormatError(`ends at byte ${Number(offset) + filled}, shorter than the manifest says`, this.files[file])
-      filled += bytesRead
-    }
-    return {file, piece: buffer.subarray(0, length)}
+  async open(manifest: BasebackupManifest): Promise<string[]> {
+    this.files = await checkChunkFiles(this.manifestPath, manifest)
+    this.sizes = manifest.chunks.map((chunk) => chunk.bytes)
+    return this.files
   }
 
-  /** Queues reads until DEPTH pieces are in flight or every file is read. */
-  private fill(): void {
-    while (this.queue.length < DEPTH && this.cursor.file < this.files.length) {
-      const {file, offset} = this.cursor
-      const remaining = this.sizes[file] - offset
-      if (remaining === 0n) {
-        // An empty chunk still yields one empty piece, so its CRC is checked.
-        if (offset === 0n) this.queue.push(Promise.resolve({file, piece: new Uint8Array(0)}))
-        this.cursor = {file: file + 1, offset: 0n}
-        continue
-      }
-      const length = Number(remaining < BigInt(PIECE_BYTES) ? remaining : BigInt(PIECE_BYTES))
+  /** Reads chunk k synchronously, piece by piece (see fs/pace.ts); an empty chunk yields one empty piece, so its CRC is checked. */
+  async *pieces(ordinal: number): AsyncGenerator<Uint8Array> {
+    const file = this.files[ordinal]
+    const size = Number(this.sizes[ordinal])
+    await this.close()
+    this.current = await openRegular(file)
+    const fd = this.current.handle.fd
+    if (size === 0) yield new Uint8Array(0)
+    for (let offset = 0; offset < size; ) {
+      const length = Math.min(PIECE_BYTES, size - offset)
       const buffer = this.pool[this.next++ % this.pool.length]
-      const read = this.readPiece(file, offset, length, buffer)
-      read.catch(() => {})
-      this.queue.push(read)
-      this.cursor = offset + BigInt(length) === this.sizes[file] ? {file: file + 1, offset: 0n} : {file, offset: offset + BigInt(length)}
-    }
-  }
-
-  async *pieces(file: number): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      this.fill()
-      const head = this.queue[0]
-      if (head === undefined) return
-      const {file: owner, piece} = await head
-      if (owner !== file) return
-      this.queue.shift()
-      yield piece
+      let filled: number
+      try {
+        filled = readFullySync(fd, buffer, length, offset)
+      } catch (error) {
+        throw ioError('read', file, error)
+      }
+      if (filled < length) throw new FormatError(`ends at byte ${offset + filled}, shorter than the manifest says`, file)
+      offset += length
+      yield buffer.subarray(0, length)
+      await this.pace.pass(length)
     }
   }
 
   async close(): Promise<void> {
-    const fd = await this.handle?.fd
-    await fd?.close()
-    this.handle = undefined
+    const opened = this.current
+    this.current = undefined
+    await opened?.handle.close()
   }
 }
+
+const MAX_IN_FLIGHT = 2

@@ -1,17 +1,21 @@
-import {readdir, rename, rm, stat, type FileHandle} from 'node:fs/promises'
+import {closeSync, fsync} from 'node:fs'
+import {readdir, rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
+import {promisify} from 'node:util'
 import type {Readable} from 'node:stream'
 
 import {crc32, crc32Combine} from '../codec/crc.js'
 import {interruption, refused, usageError} from '../errors.js'
 import {basebackupManifestCodec, DEFAULT_CHUNK_BYTES, MAX_CHUNKS} from '../format/basebackup-manifest.js'
-import {fsyncDir, mkdirDurable, openNewFile, writeFailure, writeFileAtomic} from '../fs/atomic.js'
+import {fsyncDir, mkdirDurable, openNewFileSync, writeFailure, writeFileAtomic} from '../fs/atomic.js'
 import {readArtifactIfExists} from '../fs/read.js'
 import {crashPoint} from '../fs/crash.js'
+import {FLUSH_BEHIND_BYTES} from '../fs/flush-behind.js'
 import {openRegular} from '../fs/open.js'
 import {isProcessAlive} from '../fs/processes.js'
 import {readArtifactBytesIfExists} from '../fs/read.js'
-import {pumpRange, writeAllAt} from '../fs/stream.js'
+import {createPace, type Pace} from '../fs/pace.js'
+import {pumpRange, writeAllAtSync} from '../fs/stream.js'
 import {basebackupChunkRelativePath, basebackupManifestName, basebackupSnapshotName, Layout, pad20} from '../layout.js'
 import type {BasebackupChunk, BasebackupManifest, TimelineHistory} from '../model.js'
 import {currentTimeline} from '../format/timeline-history.js'
@@ -28,6 +32,8 @@ export interface CreateOptions {
   onProgress?: (doneBytes: bigint, totalBytes: bigint | null) => void
   /** Stops the run at the next piece; the staging dir is removed and nothing else touched. */
   signal?: AbortSignal
+  /** Bytes per second read from the source at most (`--max-rate`); absent: as fast as the disk goes. */
+  maxRate?: number
 }
 
 export interface CreateReport {
@@ -42,20 +48,29 @@ export interface CreateReport {
   checkpoint_source: 'flag' | 'wal-head' | 'fork-lsn'
 }
 
-const MAX_FLUSHING = 8
+/** Bytes of complete chunks whose fsyncs start together (the flush-behind distance of fs/flush-behind.ts). */
+const FLUSH_BATCH_BYTES = BigInt(FLUSH_BEHIND_BYTES)
+
+const fsyncFd = promisify(fsync)
 
 /**
  * Cuts a stream of snapshot bytes into chunk files of exactly `chunkSize`
  * bytes in a directory, with the CRC of each chunk and of the whole.
+ * Writes are synchronous (see fs/pace.ts); complete chunks are fsynced in
+ * batches in the thread pool while the next ones are copied, and finish()
+ * waits until every chunk is on disk.
  */
 class ChunkWriter {
   chunks: BasebackupChunk[] = []
   total = 0n
   snapshotCrc = 0
-  private handle: FileHandle | undefined
-  private readonly flushing: Array<Promise<void>> = []
-  /** Writes issued to the open chunk file and not yet known complete. */
-  private chunkWrites: Array<Promise<void>> = []
+  /** The chunk file being written. */
+  private fd: number | undefined
+  /** Complete chunk files not yet handed to a flush. */
+  private unflushed: number[] = []
+  private unflushedBytes = 0n
+  /** The batch of fsyncs in flight, if any. */
+  private flushing: Promise<void> | undefined
   /** Serialises the cutting of pieces, so they are taken in arrival order. */
   private order: Promise<void> = Promise.resolve()
   private chunkCrc = 0
@@ -70,15 +85,14 @@ class ChunkWriter {
 
   /** The CRC of every byte written so far, the open chunk included. */
   currentSnapshotCrc(): number {
-    return this.handle === undefined ? this.snapshotCrc : crc32Combine(this.snapshotCrc, this.chunkCrc, this.chunkBytes)
+    return this.fd === undefined ? this.snapshotCrc : crc32Combine(this.snapshotCrc, this.chunkCrc, this.chunkBytes)
   }
 
   /**
-   * Takes the next piece of the snapshot. Pieces are cut and CRC'd strictly
-   * in the order they arrive, even when the caller does not wait; their
-   * writes (positional, so several can be in flight across chunk files)
-   * complete when the returned promise does — only then may the caller
-   * reuse the piece's buffer.
+   * Takes the next piece of the snapshot. Pieces are cut, CRC'd and written
+   * strictly in the order they arrive, even when the caller does not wait;
+   * the piece's bytes are in the chunk files (not yet on disk) when the
+   * returned promise resolves, and only then may the caller reuse its buffer.
    */
   write(piece: Uint8Array): Promise<void> {
     const issued = this.order.then(() => this.issue(piece))
@@ -86,55 +100,47 @@ class ChunkWriter {
       () => {},
       () => {},
     )
-    return issued.then((writes) => Promise.all(writes)).then(() => {})
+    return issued
   }
 
-  private async issue(piece: Uint8Array): Promise<Array<Promise<void>>> {
-    const writes: Array<Promise<void>> = []
+  private async issue(piece: Uint8Array): Promise<void> {
     let at = 0
     while (at < piece.length) {
-      if (this.handle === undefined || this.chunkBytes === this.chunkSize) {
+      if (this.fd === undefined || this.chunkBytes === this.chunkSize) {
         await this.closeChunk()
-        await this.openChunk()
+        this.openChunk()
       }
       const room = Number(this.chunkSize - this.chunkBytes < BigInt(piece.length - at) ? this.chunkSize - this.chunkBytes : BigInt(piece.length - at))
       const slice = piece.subarray(at, at + room)
-      const written = writeAllAt(this.handle!, slice, Number(this.chunkBytes))
-      written.catch(() => {})
-      this.chunkWrites.push(written)
-      writes.push(written)
       this.chunkCrc = crc32(slice, this.chunkCrc)
+      writeAllAtSync(this.fd!, slice, Number(this.chunkBytes))
       this.chunkBytes += BigInt(room)
       this.total += BigInt(room)
       at += room
     }
-    return writes
   }
 
-  private async openChunk(): Promise<void> {
+  private openChunk(): void {
     const ordinal = this.chunks.length
     if (ordinal >= MAX_CHUNKS) throw usageError(`the snapshot needs more than ${MAX_CHUNKS} chunks of ${this.chunkSize} bytes; use a larger --chunk-size`)
     // A fresh name in a staging dir of our own: anything already there is a plant, never to be written through.
-    this.handle = await openNewFile(path.join(this.dir, `${pad20(ordinal)}.redchunk`))
+    this.fd = openNewFileSync(path.join(this.dir, `${pad20(ordinal)}.redchunk`))
     this.chunkCrc = 0
     this.chunkBytes = 0n
   }
 
   /**
-   * Hands the chunk file's fsync to the thread pool and moves on, so the
-   * disk flushes chunk k while chunk k+1 is written; finish() waits for all.
+   * Sets the finished chunk file aside for the next batch of flushes. A batch
+   * starts once FLUSH_BATCH_BYTES are waiting and the previous batch is done:
+   * an fsync per 4 MiB chunk, each with its own journal commit, kept the
+   * disk busy with commits rather than data.
    */
   private async closeChunk(): Promise<void> {
-    if (this.handle === undefined) return
-    const handle = this.handle
-    this.handle = undefined
-    const writes = this.chunkWrites.splice(0)
-    const flushed = Promise.all(writes)
-      .then(() => handle.sync())
-      .finally(() => handle.close())
-    flushed.catch(() => {})
-    this.flushing.push(flushed)
-    if (this.flushing.length >= MAX_FLUSHING) await this.flushing.shift()
+    if (this.fd === undefined) return
+    this.unflushed.push(this.fd)
+    this.unflushedBytes += this.chunkBytes
+    this.fd = undefined
+    if (this.unflushedBytes >= FLUSH_BATCH_BYTES) await this.startBatch()
     const ordinal = this.chunks.length
     this.chunks.push({
       ordinal,
@@ -147,20 +153,31 @@ class ChunkWriter {
     crashPoint('basebackup-create:after-chunk')
   }
 
+  /** Waits for the batch in flight, then fsyncs (and closes) every chunk file set aside, in the thread pool. */
+  private async startBatch(): Promise<void> {
+    await this.flushing
+    const batch = this.unflushed.splice(0)
+    this.unflushedBytes = 0n
+    const flushed = Promise.all(batch.map((fd) => fsyncFd(fd).finally(() => closeSync(fd)))).then(() => {})
+    flushed.catch(() => {})
+    this.flushing = flushed
+  }
+
   /** Closes the last chunk and waits until every chunk is on disk; an empty snapshot still gets one empty chunk. */
   async finish(): Promise<void> {
     await this.order
-    if (this.handle === undefined && this.chunks.length === 0) await this.openChunk()
+    if (this.fd === undefined && this.chunks.length === 0) this.openChunk()
     await this.closeChunk()
-    while (this.flushing.length > 0) await this.flushing.shift()
+    await this.startBatch()
+    await this.flushing
   }
 
   async abort(): Promise<void> {
     await this.order
-    await Promise.allSettled(this.chunkWrites.splice(0))
-    await this.handle?.close().catch(() => {})
-    this.handle = undefined
-    await Promise.allSettled(this.flushing.splice(0))
+    if (this.fd !== undefined) closeSync(this.fd)
+    this.fd = undefined
+    await Promise.allSettled([this.flushing])
+    for (const fd of this.unflushed.splice(0)) closeSync(fd)
   }
 }
 
@@ -224,6 +241,7 @@ async function feedSource(
   restart: () => Promise<void>,
   progress: (done: bigint, total: bigint | null) => void,
   signal: AbortSignal | undefined,
+  pace: Pace,
 ): Promise<void> {
   const take = (piece: Uint8Array, total: bigint | null) => {
     signal?.throwIfAborted()
@@ -232,14 +250,14 @@ async function feedSource(
       .then(() => progress(writer().total, total))
   }
   if (source.kind === 'rdb') {
-    await streamEmbeddedSnapshot(source.path, (piece) => take(piece, null), restart, () => writer().currentSnapshotCrc())
+    await streamEmbeddedSnapshot(source.path, (piece) => take(piece, null), restart, () => writer().currentSnapshotCrc(), undefined, pace)
     return
   }
   if (source.kind === 'file') {
     const {handle, size: length} = await openRegular(source.path)
     try {
       const size = BigInt(length)
-      await pumpRange(handle, 0n, size, (piece) => take(piece, size))
+      await pumpRange(handle, 0n, size, (piece) => take(piece, size), {pace})
     } finally {
       await handle.close()
     }
@@ -249,7 +267,10 @@ async function feedSource(
   const stop = () => source.stream.destroy(signal!.reason as Error)
   signal?.addEventListener('abort', stop, {once: true})
   try {
-    for await (const piece of source.stream) await take(piece as Uint8Array, null)
+    for await (const piece of source.stream) {
+      await take(piece as Uint8Array, null)
+      await pace.pass((piece as Uint8Array).length)
+    }
   } finally {
     signal?.removeEventListener('abort', stop)
   }
@@ -303,7 +324,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     writer = new ChunkWriter(staging, chunkSize, startLsn, checkpointLsn)
   }
   try {
-    await feedSource(options.source, () => writer, restart, options.onProgress ?? (() => {}), options.signal)
+    await feedSource(options.source, () => writer, restart, options.onProgress ?? (() => {}), options.signal, createPace({maxRate: options.maxRate, signal: options.signal}))
     await writer.finish()
     await fsyncDir(staging)
     // The last point of return: from here on the run only renames and writes the manifest.

@@ -3,7 +3,8 @@ import {stat} from 'node:fs/promises'
 import {RedreplError} from '../errors.js'
 import {isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {Layout} from '../layout.js'
-import {streamVerifiedChunks} from './basebackup-chunks.js'
+import {createPace} from '../fs/pace.js'
+import {FileChunkSource, streamVerifiedChunks} from './basebackup-chunks.js'
 import {chooseBasebackup, type ManifestChoice} from './basebackup-materialize.js'
 import {listBasebackups, listWalSegments, readCurrentTimeline, readOldestAvailableLsn, readWalHead} from './node-state.js'
 
@@ -80,8 +81,14 @@ export interface BasebackupVerifyReport {
 }
 
 /** Reads every chunk of a backup against its size and CRC, and the whole snapshot against its CRC. */
-export async function verifyBasebackup(layout: Layout, choice: ManifestChoice, onProgress: (done: bigint, total: bigint) => void = () => {}): Promise<BasebackupVerifyReport> {
+export async function verifyBasebackup(
+  layout: Layout,
+  choice: ManifestChoice,
+  onProgress: (done: bigint, total: bigint) => void = () => {},
+  /** Bytes per second read at most (`--max-rate`); absent: as fast as the disk goes. */
+  maxRate?: number,
+): Promise<BasebackupVerifyReport> {
   const {path: manifestPath, manifest} = await chooseBasebackup(layout, choice)
-  await streamVerifiedChunks(manifestPath, manifest, (_piece, done) => onProgress(done, manifest.snapshot_bytes))
+  await streamVerifiedChunks(manifestPath, manifest, (_piece, done) => onProgress(done, manifest.snapshot_bytes), new FileChunkSource(manifestPath, createPace({maxRate})))
   return {manifest_path: manifestPath, checkpoint_lsn: manifest.checkpoint_lsn, snapshot_bytes: manifest.snapshot_bytes, chunks_checked: manifest.chunks.length, snapshot_checksum: manifest.snapshot_checksum, ok: true}
 }

@@ -10,11 +10,12 @@ import {crashPoint} from '../fs/crash.js'
 import {FlushBehind} from '../fs/flush-behind.js'
 import {ioError} from '../fs/io-error.js'
 import {readArtifact} from '../fs/read.js'
-import {writeAllAt} from '../fs/stream.js'
+import {createPace} from '../fs/pace.js'
+import {writeAllAt, writeAllAtSync} from '../fs/stream.js'
 import {dataPathArtifacts, Layout, parseTimelineDirName} from '../layout.js'
 import type {BasebackupManifest, RdbFormat, TimelineHistory} from '../model.js'
 import {compareBackupPreference, offTimelinePath} from '../plan/catchup.js'
-import {streamVerifiedChunks, type ChunkSource} from './basebackup-chunks.js'
+import {FileChunkSource, streamVerifiedChunks, type ChunkSource} from './basebackup-chunks.js'
 import {type BasebackupFile, listBasebackups, readCurrentTimeline, readHistory, readOldestAvailableLsn} from './node-state.js'
 import {chooseWriteFormat, type RdbFormatSource} from './rdb-format.js'
 
@@ -111,6 +112,8 @@ export async function materializeBasebackup(
   onProgress: (done: bigint, total: bigint) => void = () => {},
   /** Stops the copy at the next piece: the temp file is removed, the destination left as it was. */
   signal?: AbortSignal,
+  /** Bytes per second read from the backup at most (`--max-rate`); absent: as fast as the disk goes. */
+  maxRate?: number,
 ): Promise<MaterializeReport> {
   const {path: manifestPath, manifest, passedOver} = await chooseBasebackup(layout, choice)
   const warnings: string[] = []
@@ -121,7 +124,7 @@ export async function materializeBasebackup(
     if (!force) throw refused(message, {code: 'basebackup.off-timeline', hint: 'take a fresh base backup on the current timeline, or restore one taken before the fork (pass --force to restore this one anyway)'})
     warnings.push(message)
   }
-  return writeMaterialized(manifestPath, manifest, destination, nowMs, {onProgress, signal, passedOver, warnings})
+  return writeMaterialized(manifestPath, manifest, destination, nowMs, {onProgress, signal, passedOver, warnings, maxRate})
 }
 
 export interface WriteOptions {
@@ -130,6 +133,8 @@ export interface WriteOptions {
   signal?: AbortSignal
   /** Where the chunks come from: the files beside the manifest by default, or a repository. */
   source?: ChunkSource
+  /** Bytes per second read from the chunk files at most (`--max-rate`); a repository source is paced by its backend. */
+  maxRate?: number
   /** What the choice of backup reports: passed-over backups and what --force overrode. */
   passedOver?: string[]
   warnings?: string[]
@@ -140,7 +145,8 @@ export interface WriteOptions {
  * chunks come from the source, verified as they stream.
  */
 export async function writeMaterialized(manifestPath: string, manifest: BasebackupManifest, destination: Destination, nowMs: bigint, options: WriteOptions = {}): Promise<MaterializeReport> {
-  const {onProgress = () => {}, signal, source} = options
+  const {onProgress = () => {}, signal} = options
+  const source = options.source ?? new FileChunkSource(manifestPath, createPace({maxRate: options.maxRate, signal}))
   const paths = destination.kind === 'rebootstrap' ? dataPathArtifacts(destination.dataPath) : undefined
   const target = paths?.rebootstrapPending ?? (destination as {path: string}).path
   const ifAbsent = destination.kind === 'file' && !destination.overwrite
@@ -155,10 +161,10 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
         const databaseHead = createDatabaseHead(written.format, manifest.snapshot_bytes, manifest.snapshot_checksum, nowMs)
         await writeAllAt(out, databaseHead, 0)
         const flush = new FlushBehind(out)
-        // Positional writes: two pieces may be on their way to the file at once.
-        const head = await streamVerifiedChunks(manifestPath, manifest, async (piece, done) => {
+        // Synchronous writes (see fs/pace.ts); the flushes behind them run in the thread pool.
+        const head = await streamVerifiedChunks(manifestPath, manifest, (piece, done) => {
           signal?.throwIfAborted()
-          await writeAllAt(out, piece, databaseHead.length + Number(done) - piece.length)
+          writeAllAtSync(out.fd, piece, databaseHead.length + Number(done) - piece.length)
           flush.wrote(piece.length)
           onProgress(done, manifest.snapshot_bytes)
         }, source)

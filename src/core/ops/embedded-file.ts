@@ -19,6 +19,7 @@ import {
   type SuperblockCandidate,
 } from '../format/embedded-rdb.js'
 import {openRegular, openRegularIfExists} from '../fs/open.js'
+import type {Pace} from '../fs/pace.js'
 import {pumpRange} from '../fs/stream.js'
 import type {RdbFormat, RedDBRelease} from '../model.js'
 
@@ -115,6 +116,8 @@ export async function streamEmbeddedSnapshot(
   onRestart: () => Promise<void> | void,
   consumerCrc?: () => number,
   reddb?: RedDBRelease,
+  /** The pace of the read (fs/pace.ts): `--max-rate`, and the event loop's turn. */
+  pace?: Pace,
 ): Promise<OpenedEmbeddedFile> {
   const handle = await openForRead(file)
   try {
@@ -143,7 +146,7 @@ export async function streamEmbeddedSnapshot(
         if (seen < 4) magic.set(piece.subarray(0, 4 - seen), seen)
         seen += piece.length
         await onPiece(piece)
-      })
+      }, {pace})
       if (consumerCrc) crc = consumerCrc()
       if (!acceptCandidate(candidate, fileLength, crc, magic, rules)) continue
       const opened: OpenedEmbeddedFile = {

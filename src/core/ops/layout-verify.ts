@@ -15,9 +15,10 @@ import {walSegmentCodec} from '../format/wal-segment.js'
 import {isTempNameOf, isTemporaryName} from '../fs/atomic.js'
 import {ioError, isMissing} from '../fs/io-error.js'
 import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
+import {createPace, type Pace} from '../fs/pace.js'
 import type {SlotCatalog} from '../model.js'
 import {dataPathArtifacts, Layout, parseTimelineDirName, parseWalSegmentName, RELAY_MANIFEST_FILE, SLOT_CATALOG_FILE} from '../layout.js'
-import {checkChunkFiles, streamVerifiedChunks} from './basebackup-chunks.js'
+import {checkChunkFiles, FileChunkSource, streamVerifiedChunks} from './basebackup-chunks.js'
 import {databaseFindings} from './embedded-findings.js'
 import {releaseOfDatabaseFile, streamEmbeddedSnapshot, type OpenedEmbeddedFile} from './embedded-file.js'
 import {listDir, readLegacySlotStore} from './node-state.js'
@@ -43,6 +44,8 @@ export interface VerifyOptions {
   deep?: boolean
   /** Called with the bytes of base-backup chunks read so far, as a deep run reads them. */
   onProgress?: (doneBytes: bigint) => void
+  /** Bytes per second read in full at most (`--max-rate`): only a deep run reads much. */
+  maxRate?: number
 }
 
 /** A finding code an I/O refusal carries (fs/open.ts), else the general one. */
@@ -131,7 +134,7 @@ async function verifyWal(verifier: Verifier, dir: string, timeline: bigint): Pro
   }
 }
 
-async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigint, nowMs: bigint, deep: boolean, onRead: (bytes: number) => void): Promise<void> {
+async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigint, nowMs: bigint, deep: Pace | undefined, onRead: (bytes: number) => void): Promise<void> {
   const names = (await verifier.list(dir)).sort()
   for (const name of names) {
     const file = path.join(dir, name)
@@ -148,7 +151,7 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
     if (!decoded) continue
     if (decoded.model.timeline !== timeline) verifier.report(file, 'artifact.timeline-mismatch', `manifest says timeline ${decoded.model.timeline}, directory is timeline ${timeline}`)
     try {
-      await (deep ? streamVerifiedChunks(file, decoded.model, (piece) => onRead(piece.length)) : checkChunkFiles(file, decoded.model))
+      await (deep ? streamVerifiedChunks(file, decoded.model, (piece) => onRead(piece.length), new FileChunkSource(file, deep)) : checkChunkFiles(file, decoded.model))
     } catch (error) {
       if (!(error instanceof RedreplError)) throw error
       if (error instanceof FormatError) verifier.report(error.file ?? file, 'basebackup.chunk', error.problem)
@@ -235,6 +238,8 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
     chunkBytesRead += BigInt(bytes)
     options.onProgress?.(chunkBytesRead)
   }
+  // One pace for the whole run: the limit holds across every file read.
+  const pace = deep ? createPace({maxRate: options.maxRate}) : undefined
   const layout = await openLayout(dataPath)
   const verifier = new Verifier(path.dirname(layout.root))
   const history = await verifier.decode(layout.historyPath, timelineHistoryCodec, nowMs)
@@ -255,7 +260,7 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
     }
     for (const entry of await verifier.list(file)) if (isTemporaryName(entry)) verifier.report(path.join(file, entry), 'leftover.temp-file', 'temporary file left by an interrupted write')
     await verifyWalShape(verifier, layout, timeline, timeline === currentTimeline(history?.model ?? null), catalog?.model ?? null, dataPath, nowMs)
-    await verifyBasebackups(verifier, path.join(file, 'basebackup'), timeline, nowMs, deep, onRead)
+    await verifyBasebackups(verifier, path.join(file, 'basebackup'), timeline, nowMs, pace, onRead)
     await verifyRelays(verifier, path.join(file, 'relay'), timeline)
   }
 
@@ -283,7 +288,7 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
       continue
     }
     verifier.checked++
-    const database = await verifier.attempt(file, () => streamEmbeddedSnapshot(file, () => {}, () => {}, undefined, release), 'embedded-rdb')
+    const database = await verifier.attempt(file, () => streamEmbeddedSnapshot(file, () => {}, () => {}, undefined, release, pace), 'embedded-rdb')
     opened.push(database)
     if (database) verifier.findings.push(...databaseFindings(database, path.relative(verifier.root, file) || file))
   }

@@ -1,0 +1,29 @@
+import {createPace, type Pace} from '../fs/pace.js'
+import type {PutOptions, RepoBackend} from './backend.js'
+
+/**
+ * `--max-rate` for repository transfers: a backend with the same interface
+ * whose object bodies, both ways, pass through one token bucket
+ * (fs/pace.ts), so the bytes every transfer of the run moves together stay
+ * within the rate, however many run at once.
+ */
+export function throttledBackend(inner: RepoBackend, maxRate: number, signal?: AbortSignal): RepoBackend {
+  const pace = createPace({maxRate, signal})
+  return {
+    location: inner.location,
+    describe: (key) => inner.describe(key),
+    stat: (key) => inner.stat(key),
+    list: (prefix) => inner.list(prefix),
+    get: (key) => paced(inner.get(key), pace),
+    put: (key, body, options: PutOptions) => inner.put(key, () => paced(body(), pace), options),
+    delete: (key) => inner.delete(key),
+    close: () => inner.close(),
+  }
+}
+
+async function* paced(pieces: AsyncIterable<Uint8Array>, pace: Pace): AsyncGenerator<Uint8Array> {
+  for await (const piece of pieces) {
+    await pace.pass(piece.length)
+    yield piece
+  }
+}
