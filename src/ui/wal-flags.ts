@@ -53,7 +53,6 @@ export function renderWalSummary(report: WalPlanReport, verb: string): string {
     `oldest required LSN: ${report.oldest_required_lsn ?? 'none'}${report.replica_floor_slot ? ` (slot ${report.replica_floor_slot})` : ''}`,
     `${verb} ${removable.length} segment(s), ${formatBytes(freed)}; WAL ${formatBytes(report.retained_bytes_before_prune)} → ${formatBytes(report.retained_bytes_after_prune)}`,
   ]
-  if (report.note) lines.push(paint.yellow(`note: ${report.note}`))
   return lines.join('\n')
 }
 
@@ -62,7 +61,7 @@ export function renderSegmentTable(report: WalPlanReport): string {
     ['segment', 'LSNs', 'size', 'action', 'reason'],
     report.segments.map((segment) => [
       segment.index,
-      `${segment.start_lsn}..${segment.end_lsn}`,
+      `${segment.start_lsn}..${segment.last_lsn}`,
       formatBytes(segment.bytes),
       segment.action === 'remove' ? paint.red('remove') : 'keep',
       segment.reason,

@@ -35,7 +35,7 @@ test('a --segment-bytes the headers contradict is refused and nothing is removed
   assert.equal(dry.segment_bytes, 2n * MiB)
   assert.equal(dry.segment_bytes_source, 'headers')
   const pruned = jsonOf(await runCli(['wal', 'prune', '--data-path', data, '--min-segments', '1', '--json']))
-  assert.deepEqual((pruned.removed as Array<{index: bigint}>).map((s) => s.index), [0n, 1n])
+  assert.deepEqual((pruned.removed_segments as Array<{index: bigint}>).map((s) => s.index), [0n, 1n])
   assert.deepEqual(onDisk(data), [2, 3, 4, 5], 'replica-a keeps what it needs')
   assert.deepEqual(codes(jsonOf(await runCli(['slots', 'show', '--data-path', data, '--json']))), [])
 })
@@ -212,5 +212,5 @@ test('a --current-lsn past the WAL head is refused: the segment being written wo
   }
   assert.deepEqual(onDisk(data), [0, 1, 2, 3, 4, 5])
   const atHead = jsonOf(await runCli(['wal', 'plan', '--data-path', data, '--json']))
-  assert.deepEqual([atHead.current_lsn, atHead.current_lsn_source, atHead.wal_head], [head, 'wal-head', head])
+  assert.deepEqual([atHead.current_lsn, atHead.current_lsn_source, atHead.wal_head_lsn], [head, 'wal-head', head])
 })

@@ -57,7 +57,7 @@ test('parallel prunes and base backups: one does the work, none corrupts, a lock
   const done = prunes.filter((r) => r.exitCode === 0)
   assert.ok(done.length >= 1)
   assert.ok(prunes.every((r) => r.exitCode === 0 || r.exitCode === 5), prunes.map((r) => r.stderr).join('\n'))
-  const removed = done.flatMap((r) => (parseJson(r.stdout) as any).removed.map((s: any) => s.index))
+  const removed = done.flatMap((r) => (parseJson(r.stdout) as any).removed_segments.map((s: any) => s.index))
   assert.deepEqual(removed.sort(), [0n, 1n], 'each segment removed exactly once')
   const backups = await Promise.all(Array.from({length: PARALLEL}, () => runCli(['basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '50', '--wait', '30', '--json'])))
   for (const result of backups) assert.equal(result.exitCode, 0, result.stderr)

@@ -7,6 +7,11 @@ import type {CliResult} from './cli.js'
 
 /** The --json document a command printed, integers exact. */
 export function jsonOf(result: CliResult): JsonObject {
+  return modelOf(result)
+}
+
+/** What `inspect --json` printed: the artifact's canonical model, which is RedDB's format and carries no schema tag. */
+export function modelOf(result: CliResult): JsonObject {
   if (result.exitCode !== 0) throw new Error(`command failed (${result.exitCode}): ${result.stderr}`)
   return parseJson(result.stdout) as JsonObject
 }

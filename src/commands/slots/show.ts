@@ -42,8 +42,7 @@ A catalog whose timeline differs from the directory it lives in is flagged (RedD
     const now = nowMs()
     const report = await showSlots(requireDataPath(flags['data-path']), now)
     await this.emit(report, () => {
-      this.say(`timeline ${report.timeline}, WAL head ${report.wal_head ?? 'none'}, oldest WAL LSN ${report.oldest_wal_lsn ?? 'none'}, ${floorText(report)}`)
-      for (const warning of report.warnings) this.say(paint.yellow(`warning: ${warning}`))
+      this.say(`timeline ${report.timeline}, WAL head ${report.wal_head_lsn ?? 'none'}, oldest WAL LSN ${report.oldest_wal_lsn ?? 'none'}, ${floorText(report)}`)
       for (const f of report.findings) this.say(findingLine(f))
       if (report.slots.length === 0) {
         this.say('no replication slots')
@@ -56,7 +55,7 @@ A catalog whose timeline differs from the directory it lives in is flagged (RedD
         slot.confirmed_write_lsn,
         slot.confirmed_flush_lsn,
         slot.confirmed_apply_lsn,
-        slot.lag,
+        slot.lag_lsn,
         slot.last_seen_at_unix_ms === 0n ? 'never' : formatAge(slot.last_seen_at_unix_ms, now),
         slot.invalidation_reason,
         slot.invalidated_at_unix_ms === null ? null : formatTimestamp(slot.invalidated_at_unix_ms),

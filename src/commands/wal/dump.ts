@@ -1,29 +1,12 @@
 import {Args, Flags} from '../../ui/oclif.js'
 
-import {toHex} from '../../core/codec/hex.js'
 import {usageError} from '../../core/errors.js'
 import {openLayout} from '../../core/ops/open-layout.js'
-import {describeMissing, dumpLsnRange, dumpSegmentFile, type LsnRangeDump} from '../../core/ops/wal-dump.js'
+import {describeMissing, dumpRangeReport, dumpSegmentReport, type PayloadFormat} from '../../core/ops/wal-dump.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, u64Flag} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'
 import {renderTable} from '../../ui/table.js'
-
-type PayloadFormat = 'hex' | 'base64' | 'text' | 'none'
-
-function renderPayload(payload: Uint8Array, format: PayloadFormat): string | null {
-  switch (format) {
-    case 'hex':
-      return toHex(payload)
-    case 'base64':
-      return Buffer.from(payload).toString('base64')
-    case 'text':
-      // Printable ASCII as is, everything else escaped, so a terminal never receives control bytes.
-      return [...payload].map((byte) => (byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`)).join('')
-    case 'none':
-      return null
-  }
-}
 
 export default class WalDump extends RedreplCommand {
   static override summary = 'Print the records of WAL segments (like pg_waldump).'
@@ -50,26 +33,15 @@ With an LSN range only the segments whose LSN range meets it are read (segment i
     const {args, flags} = await this.parse(WalDump)
     this.json = flags.json
     const format = flags.payload as PayloadFormat
-    let records
-    let range: LsnRangeDump | undefined
-    if (args.file !== undefined) records = await dumpSegmentFile(args.file)
-    else if (flags['data-path']) {
-      range = await dumpLsnRange(await openLayout(flags['data-path']), flags['from-lsn'], flags['to-lsn'])
-      records = range.records
-    } else throw usageError('give a segment FILE, or --data-path with an LSN range')
-    const rows = records.map((record) => ({
-      segment_index: record.segment_index,
-      timeline: record.timeline,
-      sequence: record.sequence,
-      lsn: record.lsn,
-      size: record.payload.length,
-      payload: renderPayload(record.payload, format),
-    }))
-    const document = range === undefined ? {payload_format: format, records: rows} : {...range, payload_format: format, records: rows}
-    await this.emit(document, () => {
-      this.say(renderTable(['segment', 'sequence', 'lsn', 'size', 'payload'], rows.map((r) => [r.segment_index, r.sequence, r.lsn, r.size, r.payload])))
-      this.say(`${rows.length} record(s)${range === undefined ? '' : ` with LSNs ${range.from_lsn}..${range.to_lsn} (WAL head ${range.wal_head})`}`)
-      for (const missing of range?.missing ?? []) this.say(paint.yellow(`note: ${describeMissing(missing)}`))
+    let report
+    if (args.file !== undefined) report = await dumpSegmentReport(args.file, format)
+    else if (flags['data-path']) report = await dumpRangeReport(await openLayout(flags['data-path']), flags['from-lsn'], flags['to-lsn'], format)
+    else throw usageError('give a segment FILE, or --data-path with an LSN range')
+    const rows = report.records
+    await this.emit(report, () => {
+      this.say(renderTable(['segment', 'sequence', 'lsn', 'size', 'payload'], rows.map((r) => [r.segment_index, r.sequence, r.lsn, r.payload_bytes, r.payload])))
+      this.say(`${rows.length} record(s)${report.from_lsn === null ? '' : ` with LSNs ${report.from_lsn}..${report.to_lsn} (WAL head ${report.wal_head_lsn})`}`)
+      for (const missing of report.missing) this.say(paint.yellow(`note: ${describeMissing(missing)}`))
     })
   }
 }

@@ -1,6 +1,6 @@
 import {Flags} from '../../ui/oclif.js'
 
-import {planWalRetention, pruneWal} from '../../core/ops/wal-retention.js'
+import {pruneWalRetention} from '../../core/ops/wal-prune.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dryRunFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
@@ -35,24 +35,22 @@ When retention is stalled (segments below the head's are held and none can ever 
     const {flags} = await this.parse(WalPrune)
     this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
-    const result = await withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, async (layout) => {
-      const report = await planWalRetention(layout, walPlanOptions(flags))
-      const removed = flags['dry-run'] ? [] : await pruneWal(report)
-      return {...report, dry_run: flags['dry-run'], removed}
-    })
+    const result = await withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, (layout) =>
+      pruneWalRetention(layout, {...walPlanOptions(flags), dryRun: flags['dry-run']}),
+    )
     // Stderr, even with --quiet: cron mails it, and a stalled retention must not pass in silence.
     for (const f of result.findings) if (f.code === 'wal.retention-stalled') process.stderr.write(`${plainFindingLine(f)}\n`)
     await this.emit(result, () => {
       if (flags.quiet) return
+      for (const f of result.findings) if (f.code === 'slot.no-catalog' || f.code === 'slot.catalog-timeline') this.say(`note: ${f.message}`)
       if (flags['dry-run']) {
         this.say(renderWalSummary(result, 'would remove'))
         if (result.removable_segments.length > 0) this.say(renderSegmentTable({...result, segments: result.segments.filter((s) => s.action === 'remove')}))
         return
       }
-      const freed = result.removed.reduce((sum, segment) => sum + segment.bytes, 0n)
-      const kept = result.segments.length - result.removed.length
-      this.say(`removed ${result.removed.length} segment(s) (${formatBytes(freed)}), kept ${kept} (${formatBytes(result.retained_bytes_after_prune)}) on timeline ${result.timeline}`)
-      if (result.note) this.say(`note: ${result.note}`)
+      const freed = result.removed_segments.reduce((sum, segment) => sum + segment.bytes, 0n)
+      const kept = result.segments.length - result.removed_segments.length
+      this.say(`removed ${result.removed_segments.length} segment(s) (${formatBytes(freed)}), kept ${kept} (${formatBytes(result.retained_bytes_after_prune)}) on timeline ${result.timeline}`)
     })
   }
 }
