@@ -6,6 +6,7 @@ import {writeJson} from '../core/codec/json.js'
 import {EXIT_CODES, InterruptedError, RedreplError} from '../core/errors.js'
 import {log, LOG_LEVELS, type LogLevel} from '../core/log.js'
 import {endBySignal, listenForInterrupts, type InterruptMode, type Interrupts} from './interrupt.js'
+import {withSchema} from './contract.js'
 import {openLogFile} from './log-file.js'
 import {loadStyle} from './style.js'
 import {suggest} from './suggest.js'
@@ -42,10 +43,10 @@ export abstract class RedreplCommand extends Command {
     return this.interrupts.signal
   }
 
-  /** Prints the JSON document when --json was given, else runs the human renderer. */
+  /** Prints the JSON document (tagged with its schema, ui/contract.ts) when --json was given, else runs the human renderer. */
   protected async emit(document: unknown, human: () => void): Promise<void> {
     if (this.json) {
-      writeJson(document, (piece) => process.stdout.write(piece))
+      writeJson(withSchema(this.id, document), (piece) => process.stdout.write(piece))
       process.stdout.write('\n')
     } else {
       await loadStyle()
