@@ -4,10 +4,13 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {parseJson, type JsonObject} from '../../src/core/codec/json.js'
 import type {CliResult} from './cli.js'
+import {assertContract} from './contract.js'
 
-/** The --json document a command printed, integers exact. */
+/** The --json document a command printed, integers exact, checked against the schema its `schema` field names. */
 export function jsonOf(result: CliResult): JsonObject {
-  return modelOf(result)
+  const document = modelOf(result)
+  assertContract(document)
+  return document
 }
 
 /** What `inspect --json` printed: the artifact's canonical model, which is RedDB's format and carries no schema tag. */

@@ -129,7 +129,7 @@ export async function promote(layout: Layout, options: PromoteOptions): Promise<
     selection: options.target.kind === 'auto' ? 'auto' : 'named',
     applied_lsn_source: source,
     auto_choice: explainChoice(candidates),
-    catalog_timeline_adopted: options.adoptCatalogTimeline && found.acks.some((ack) => ack.timeline !== previous),
+    catalog_timeline_adopted: options.adoptCatalogTimeline === true && found.acks.some((ack) => ack.timeline !== previous),
     candidates,
     findings,
     history_path: layout.historyPath,

@@ -30,7 +30,7 @@ export async function verifyRepository(backend: RepoBackend, options: {node: str
   const report: RepoVerifyReport = {
     repository: backend.location,
     node: options.node,
-    quick: options.quick,
+    quick: options.quick === true,
     ok: true,
     backups: inventory.manifests.length,
     wal_segments: inventory.wal.length,
