@@ -49,7 +49,7 @@ export const FINDINGS = {
   'wal.retention-stalled': {severity: 'warning', summary: 'RedDB\'s retention can release no WAL segment of the current timeline until something outside the WAL changes'},
   'slot.behind-wal': {severity: 'error', summary: 'an active slot needs WAL (from its retention floor) below the oldest WAL left: its replica cannot resume from WAL'},
   // Diagnostics that commands report beside their result (--json findings[]).
-  'slot.no-catalog': {severity: 'note', summary: 'the current timeline has no slot catalog: RedDB\'s retention prunes no WAL without one'},
+  'slot.no-catalog': {severity: 'note', summary: 'the current timeline has no slot catalog, so RedDB\'s retention prunes no WAL (wal.retention-stalled instead once segments are held)'},
   'wal.retention-unplanned': {severity: 'note', summary: 'what WAL retention would release after a slot change cannot be planned (legacy store, or the WAL or catalog does not allow a plan)'},
   'force.overridden': {severity: 'warning', summary: 'a refusal that --force overrode: the files contradicted the request and the command went ahead anyway'},
   'repo.object-damaged': {severity: 'error', summary: 'a repository object is missing, has the wrong size, or does not match its checksum or seal'},

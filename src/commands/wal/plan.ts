@@ -15,7 +15,7 @@ The segment size is read from the segment headers (segment i starts at LSN i × 
 
 No slot catalog means no plan: RedDB prunes nothing then. After a failover RedDB 1.12 writes its slot catalog with timeline 1 into the new timeline's directory and its own retention refuses to plan; so does this command (exit 4) unless --adopt-catalog-timeline is given.
 
-Findings (--json: findings[]): slot.no-catalog (note) when there is no slot catalog, and slot.catalog-timeline (note) when --adopt-catalog-timeline adopted one; wal.retention-stalled when segments below the head's are held and retention can release none of them, however far the WAL grows (no slot catalog; a catalog of another timeline; or keep-until-replicas-ack with no active slot); wal.gap for each run of missing segments.`
+Findings (--json: findings[]): slot.no-catalog (note) when there is no slot catalog and no segment is held yet, and slot.catalog-timeline (note) when --adopt-catalog-timeline adopted one; wal.retention-stalled when segments below the head's are held and retention can release none of them, however far the WAL grows (no slot catalog; a catalog of another timeline; or keep-until-replicas-ack with no active slot); wal.gap for each run of missing segments.`
 
   static override examples = [
     '<%= config.bin %> wal plan --data-path /var/lib/reddb/data.rdb',

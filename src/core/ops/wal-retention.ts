@@ -130,7 +130,10 @@ export async function planWalRetention(layout: Layout, options: WalPlanOptions =
         action: 'keep' as const,
         reason: 'no slot catalog',
       })),
-      findings: [finding('slot.no-catalog', findingPath(layout, layout.slotCatalogPath(timeline)), `no slot catalog at ${layout.slotCatalogPath(timeline)}: RedDB prunes no WAL without one`), ...base.findings],
+      // wal.retention-stalled already says it when segments are held; the note is for a WAL with nothing to hold yet.
+      findings: stall
+        ? base.findings
+        : [finding('slot.no-catalog', findingPath(layout, layout.slotCatalogPath(timeline)), `no slot catalog at ${layout.slotCatalogPath(timeline)}: RedDB prunes no WAL without one`), ...base.findings],
     }
   }
   let plan
