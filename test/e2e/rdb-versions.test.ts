@@ -8,7 +8,7 @@ import {crc32} from '../../src/core/codec/crc.js'
 import {createDatabaseHead, decodeSuperblock, encodeSuperblock} from '../../src/core/format/embedded-rdb.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {fixturesDir, fixturesDir123} from '../support/fixtures.js'
-import {jsonOf, modelOf} from '../support/node.js'
+import {documentOf, jsonOf, modelOf} from '../support/node.js'
 
 // RedDB 1.23's format-2 databases through the built CLI: read, verified and
 // materialized. Fixture files are copied into scratch dirs, never written.
@@ -114,7 +114,7 @@ test('layout verify: a format-1 data file under 1.23 (a layout-2 superblock) and
   useAsDataFile(path.join(valid112, 'manifest-damaged.rdb'), data)
   const damaged = await runCli(['layout', 'verify', '--data-path', data, '--json'])
   assert.equal(damaged.exitCode, 3)
-  assert.ok((parseJson(damaged.stdout) as any).findings.some((f: any) => f.code === 'rdb.refused-by-1-23' && f.severity === 'warning'))
+  assert.ok((documentOf(damaged.stdout) as any).findings.some((f: any) => f.code === 'rdb.refused-by-1-23' && f.severity === 'warning'))
 })
 
 test('materialize --rebootstrap on a 1.23 node writes format 2 and says so; the pending database verifies', async () => {

@@ -13,6 +13,16 @@ export function jsonOf(result: CliResult): JsonObject {
   return document
 }
 
+/**
+ * The --json document of a run that may exit non-zero with a report (layout
+ * verify finding problems, check's states), checked against its schema.
+ */
+export function documentOf(stdout: string): JsonObject {
+  const document = parseJson(stdout) as JsonObject
+  assertContract(document)
+  return document
+}
+
 /** What `inspect --json` printed: the artifact's canonical model, which is RedDB's format and carries no schema tag. */
 export function modelOf(result: CliResult): JsonObject {
   if (result.exitCode !== 0) throw new Error(`command failed (${result.exitCode}): ${result.stderr}`)
