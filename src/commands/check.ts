@@ -16,7 +16,7 @@ Output follows the Nagios plugin convention: a first line "REDREPL <STATE> - <te
 
 Quick by default: artifacts are decoded and their CRCs checked, but base-backup chunk files are only checked to exist at their manifest size and the databases (the data file, a pending rebootstrap) are not read. --deep reads all of them in full, as "layout verify" does. REDREPL_NOW_MS pins "now" for the ages. Reads only.
 
-Exit status: the state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN); anything that stops the check itself (no layout at the data path, a bad flag, an unreadable directory) is UNKNOWN, printed as "REDREPL UNKNOWN - <message>" on stdout (with --json, {"status":"UNKNOWN","message":...}). This command never uses redrepl's other exit codes.`
+Exit status: the state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN); anything that stops the check itself (no layout at the data path, a bad flag, an unreadable directory) is UNKNOWN, printed as "REDREPL UNKNOWN - <message>" on stdout (with --json, {"schema":"redrepl.check/1","status":"UNKNOWN","message":...}). This command never uses redrepl's other exit codes.`
 
   static override examples = [
     '<%= config.bin %> check --data-path /var/lib/reddb/data.rdb',

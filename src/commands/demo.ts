@@ -77,6 +77,6 @@ export default class Demo extends RedreplCommand {
     await step('Take a fresh base backup on the new timeline (its checkpoint: the fork LSN, as timeline 2 has no WAL yet).', ['basebackup', 'create', '--from', data, '--chunk-size', '64KiB'])
     await step('Stage replica-c\'s rebuild from it, in the format its RedDB (1.12 here) writes; the node swaps it in at its next start.', rebuild(backupOf(2, sample.autoForkLsn)))
     await step('Finally, check every file of the layout.', ['layout', 'verify'])
-    await this.emit({dir, data_path: data, steps}, () => this.say(`\n${paint.green('Runbook complete.')} The files are in ${dir}`))
+    await this.emit({dir_path: dir, data_path: data, steps}, () => this.say(`\n${paint.green('Runbook complete.')} The files are in ${dir}`))
   }
 }

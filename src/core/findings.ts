@@ -53,6 +53,11 @@ export const FINDINGS = {
   'repo.archive-lag': {severity: 'warning', summary: 'sealed WAL segments of the current timeline not yet in the repository add up to more bytes than the threshold'},
   'repo.backup-age': {severity: 'warning', summary: 'the newest base backup in the repository is older than the threshold'},
   'repo.backup-none': {severity: 'warning', summary: 'the repository holds no base backup of this node'},
+  // Diagnostics that commands report beside their result (--json findings[]).
+  'slot.no-catalog': {severity: 'note', summary: 'the current timeline has no slot catalog, so RedDB\'s retention prunes no WAL (wal.retention-stalled instead once segments are held)'},
+  'wal.retention-unplanned': {severity: 'note', summary: 'what WAL retention would release after a slot change cannot be planned (legacy store, or the WAL or catalog does not allow a plan)'},
+  'force.overridden': {severity: 'warning', summary: 'a refusal that --force overrode: the files contradicted the request and the command went ahead anyway'},
+  'repo.object-damaged': {severity: 'error', summary: 'a repository object is missing, has the wrong size, or does not match its checksum or seal'},
 } as const satisfies Record<string, FindingSpec>
 
 export type FindingCode = keyof typeof FINDINGS
@@ -63,12 +68,12 @@ export interface Finding {
   /** The file concerned, relative to the layout's parent where it lies inside it. */
   path: string
   message: string
-  /** Measured values behind the finding (LSNs, byte counts), for scripts. */
-  data?: Record<string, bigint | number | string | boolean | null>
+  /** Measured values behind the finding (LSNs, byte counts), for scripts; {} when there are none. */
+  data: Record<string, bigint | number | string | boolean | null>
 }
 
-export function finding(code: FindingCode, path: string, message: string, data?: Finding['data'], severity: Severity = FINDINGS[code].severity): Finding {
-  return data === undefined ? {code, severity, path, message} : {code, severity, path, message, data}
+export function finding(code: FindingCode, path: string, message: string, data: Finding['data'] = {}, severity: Severity = FINDINGS[code].severity): Finding {
+  return {code, severity, path, message, data: data ?? {}}
 }
 
 /** A finding that should make a check fail: errors and warnings, not notes. */

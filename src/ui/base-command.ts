@@ -6,6 +6,7 @@ import {writeJson} from '../core/codec/json.js'
 import {EXIT_CODES, InterruptedError, RedreplError} from '../core/errors.js'
 import {log, LOG_LEVELS, type LogLevel} from '../core/log.js'
 import {endBySignal, listenForInterrupts, type InterruptMode, type Interrupts} from './interrupt.js'
+import {withSchema} from './contract.js'
 import {openLogFile} from './log-file.js'
 import {OUTPUT_MODES, resolveOutputMode, tableWidth, type OutputMode} from './output.js'
 import {progressMode, startProgress, type Progress} from './progress.js'
@@ -65,7 +66,7 @@ export abstract class RedreplCommand extends Command {
    */
   protected async emit(document: unknown, human: () => void, main?: TableView): Promise<void> {
     if (this.json || this.output === 'json') {
-      writeJson(document, (piece) => process.stdout.write(piece))
+      writeJson(withSchema(this.id, document), (piece) => process.stdout.write(piece))
       process.stdout.write('\n')
     } else if (this.output === 'tsv') {
       await loadStyle(false)

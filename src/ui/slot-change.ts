@@ -25,7 +25,7 @@ export const slotChangeFlags = {
 }
 
 export function describeRetention(report: SlotChangeReport): string {
-  if (report.retention === null) return `WAL retention: ${report.retention_note}`
+  if (report.retention === null) return `WAL retention: ${report.findings.map((f) => f.message).join('; ')}`
   const {released_segments, released_bytes} = report.retention
   return released_segments === 0
     ? 'WAL retention: releases no segment now (another slot or the window still holds the WAL)'

@@ -71,7 +71,6 @@ export function renderWalSummary(report: WalPlanReport, verb: string): string {
     lines.push(`repository ${r.location} (node ${r.node}): ${r.archived_segments} segment(s) archived, ${r.not_archived_segments} not yet`)
   }
   if (report.backup_hold_checkpoint_lsn !== null) lines.push(`kept for base backups: WAL from checkpoint LSN ${report.backup_hold_checkpoint_lsn}`)
-  if (report.note) lines.push(paint.yellow(`note: ${report.note}`))
   return lines.join('\n')
 }
 
@@ -79,7 +78,7 @@ type PlannedSegment = WalPlanReport['segments'][number]
 
 const SEGMENT_COLUMNS: Array<Column<PlannedSegment>> = [
   {header: 'segment', value: (s) => s.index, priority: 1},
-  {header: 'LSNs', value: (s) => `${s.start_lsn}..${s.end_lsn}`, raw: (s) => `${s.start_lsn}..${s.end_lsn}`, key: 'lsns', priority: 2},
+  {header: 'LSNs', value: (s) => `${s.start_lsn}..${s.last_lsn}`, raw: (s) => `${s.start_lsn}..${s.last_lsn}`, key: 'lsns', priority: 2},
   {header: 'size', value: (s) => formatBytes(s.bytes), raw: (s) => s.bytes, key: 'size_bytes', priority: 2},
   {header: 'action', value: (s) => (s.action === 'remove' ? paint.red('remove') : 'keep'), raw: (s) => s.action, priority: 1},
   {header: 'reason', value: (s) => s.reason, priority: 1},

@@ -7,7 +7,7 @@ import {execa} from 'execa'
 
 import {fixturePath, repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {holdFlock, jsonOf, stop} from '../support/node.js'
+import {holdFlock, jsonOf, modelOf, stop} from '../support/node.js'
 
 const scratch = useScratch()
 
@@ -64,10 +64,10 @@ test('materialize --to rebuilds the database; --rebootstrap stages it with the m
   assert.equal(refusedRun.exitCode, 4)
   const staged = jsonOf(await runCli(['basebackup', 'materialize', '--data-path', data, '--rebootstrap', '--checkpoint-lsn', '5242882', '--json']))
   const pending = path.join(dir, 'data.rebootstrap.pending.rdb')
-  assert.equal(staged.destination, pending)
-  const marker = jsonOf(await runCli(['inspect', '--json', path.join(dir, 'data.rebootstrap.ready')]))
+  assert.equal(staged.destination_path, pending)
+  const marker = modelOf(await runCli(['inspect', '--json', path.join(dir, 'data.rebootstrap.ready')]))
   assert.deepEqual(marker, {pending_path: pending, checkpoint_lsn: 5242882n, timeline: 1n})
-  const db = jsonOf(await runCli(['inspect', '--json', pending]))
+  const db = modelOf(await runCli(['inspect', '--json', pending]))
   assert.equal((db.manifest as any).snapshot_bytes, 9004n)
 })
 

@@ -3,13 +3,13 @@ import {readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {parseJson, type JsonObject} from '../../src/core/codec/json.js'
+import type {JsonObject} from '../../src/core/codec/json.js'
 import {slotCatalogCodec} from '../../src/core/format/slot-catalog.js'
 import type {ReplicationSlot} from '../../src/core/model.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
-import {jsonOf} from '../support/node.js'
+import {documentOf, jsonOf} from '../support/node.js'
 
 const scratch = useScratch()
 
@@ -33,7 +33,7 @@ async function node(backupAgeMs = 2 * HOUR_MS, name = 'primary-basic') {
 const check = (data: string, ...flags: string[]) => runCli(['check', '--data-path', data, ...flags])
 const firstLine = (stdout: string) => stdout.split('\n')[0]
 /** The report --json printed, whatever the state's exit code. */
-const reportOf = (stdout: string) => parseJson(stdout) as JsonObject
+const reportOf = documentOf
 
 test('OK: exit 0, the summary line with perfdata, notes listed below it', async () => {
   const {data} = await node()

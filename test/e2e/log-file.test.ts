@@ -16,7 +16,7 @@ test('--log-file appends one timestamped line per event: start, what was removed
   const logFile = path.join(dir, 'redrepl.log')
   writeFileSync(logFile, 'an older line\n')
   const pruned = jsonOf(await runCli(['wal', 'prune', '--data-path', data, '--segment-bytes', '1MiB', '--min-segments', '1', '--log-file', logFile, '--json']))
-  assert.equal((pruned.removed as any[]).length, 2, 'stdout still carries only the JSON document')
+  assert.equal((pruned.removed_segments as any[]).length, 2, 'stdout still carries only the JSON document')
   const refused = await runCli(['timeline', 'promote', '--data-path', path.join(dir, 'typo.rdb'), '--replica', 'replica-a', '--applied-lsn', '1', '--log-file', logFile])
   assert.equal(refused.exitCode, 6)
   const lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean)

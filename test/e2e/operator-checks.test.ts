@@ -37,7 +37,7 @@ test('promote refuses a replica the layout does not know, naming the known ones;
   const forced = await promote(data, '--replica', 'replca-a', '--applied-lsn', '25', '--force', '--json')
   assert.equal(forced.exitCode, 0, forced.stderr)
   assert.match(forced.stderr, /^redrepl: warning: .*replca-a/)
-  assert.deepEqual(jsonOf(forced).warnings, [forced.stderr.trimEnd().replace('redrepl: warning: ', '')])
+  assert.deepEqual((jsonOf(forced).findings as any[]).map((f) => [f.code, f.severity, f.message]), [['force.overridden', 'warning', forced.stderr.trimEnd().replace('redrepl: warning: ', '')]])
 })
 
 test('promote refuses an applied LSN past the replica\'s acks or the WAL head, and an invalidated slot', async () => {

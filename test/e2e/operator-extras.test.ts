@@ -6,7 +6,7 @@ import {test} from 'node:test'
 import {repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
-import {jsonOf} from '../support/node.js'
+import {documentOf, jsonOf} from '../support/node.js'
 
 const scratch = useScratch()
 
@@ -23,7 +23,7 @@ test('layout verify: exit 0 and quiet on a sound layout, exit 3 with a JSON repo
   writeFileSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'replication-slots.redslots'), 'garbage')
   const damaged = await runCli(['layout', 'verify', '--data-path', data, '--json'])
   assert.equal(damaged.exitCode, 3)
-  const report = JSON.parse(damaged.stdout)
+  const report = documentOf(damaged.stdout) as any
   assert.equal(report.ok, false)
   assert.equal(report.findings[0].code, 'artifact.corrupt')
   assert.equal(report.findings[0].data.kind, 'slot-catalog')

@@ -34,6 +34,8 @@ test('npm pack makes a tarball that installs offline with its dependencies, comm
   for (const dependency of Object.keys(pkg.dependencies)) {
     assert.ok(existsSync(path.join(prefix, 'lib', 'node_modules', pkg.name, 'node_modules', dependency, 'package.json')), `${dependency} is bundled`)
   }
+  const shipped = readdirSync(path.join(prefix, 'lib', 'node_modules', pkg.name, 'schemas')).sort()
+  assert.deepEqual(shipped, readdirSync(path.join(repoRoot, 'schemas')).sort(), 'the JSON schemas ship with the package')
   const pages = readdirSync(path.join(prefix, 'share', 'man', 'man1')).sort()
   assert.deepEqual(pages, pkg.man.map((page) => path.basename(page)).sort())
 })

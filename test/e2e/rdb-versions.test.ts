@@ -8,7 +8,7 @@ import {crc32} from '../../src/core/codec/crc.js'
 import {createDatabaseHead, decodeSuperblock, encodeSuperblock} from '../../src/core/format/embedded-rdb.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {fixturesDir, fixturesDir123} from '../support/fixtures.js'
-import {jsonOf} from '../support/node.js'
+import {documentOf, jsonOf, modelOf} from '../support/node.js'
 
 // RedDB 1.23's format-2 databases through the built CLI: read, verified and
 // materialized. Fixture files are copied into scratch dirs, never written.
@@ -114,7 +114,7 @@ test('layout verify: a format-1 data file under 1.23 (a layout-2 superblock) and
   useAsDataFile(path.join(valid112, 'manifest-damaged.rdb'), data)
   const damaged = await runCli(['layout', 'verify', '--data-path', data, '--json'])
   assert.equal(damaged.exitCode, 3)
-  assert.ok((parseJson(damaged.stdout) as any).findings.some((f: any) => f.code === 'rdb.refused-by-1-23' && f.severity === 'warning'))
+  assert.ok((documentOf(damaged.stdout) as any).findings.some((f: any) => f.code === 'rdb.refused-by-1-23' && f.severity === 'warning'))
 })
 
 test('materialize --rebootstrap on a 1.23 node writes format 2 and says so; the pending database verifies', async () => {
@@ -123,7 +123,7 @@ test('materialize --rebootstrap on a 1.23 node writes format 2 and says so; the 
   const report = jsonOf(await runCli(['basebackup', 'materialize', '--data-path', data, '--rebootstrap', '--json']))
   assert.deepEqual([report.rdb_version, report.rdb_version_source, report.read_by], [2n, 'data-file', ['RedDB 1.23']])
   const pending = path.join(dir, 'data.rebootstrap.pending.rdb')
-  const opened = jsonOf(await runCli(['inspect', '--json', pending])) as any
+  const opened = modelOf(await runCli(['inspect', '--json', pending])) as any
   assert.deepEqual([opened.manifest.version, opened.selected_superblock.wal_region_offset, opened.selected_superblock.snapshot_offset], [2n, 16384n, 81920n])
   const human = await runCli(['basebackup', 'materialize', '--data-path', data, '--rebootstrap'])
   assert.match(human.stdout, /database format 2 \(the data file's\), opened by RedDB 1\.23/)

@@ -4,7 +4,7 @@ import path from 'node:path'
 import {test} from 'node:test'
 
 import {runCli, useScratch} from '../support/cli.js'
-import {jsonOf} from '../support/node.js'
+import {jsonOf, modelOf} from '../support/node.js'
 
 const scratch = useScratch()
 
@@ -23,17 +23,17 @@ test('two batches become two segments and a manifest RedDB reads back', async ()
     await runCli(['relay', 'append', '--data-path', data, '--replica', 'r1', '--applied-lsn', '99', '--json'], {input: '{"lsn":2,"payload_hex":"62"}\n{"lsn":5,"payload_base64":"aGk="}\n'}),
   )
   assert.equal(second.appended_records, 1n)
-  const manifest = jsonOf(await runCli(['inspect', '--json', path.join(relay('r1'), 'relay.redmanifest')]))
+  const manifest = modelOf(await runCli(['inspect', '--json', path.join(relay('r1'), 'relay.redmanifest')]))
   assert.deepEqual([manifest.replica_id, manifest.timeline, manifest.received_lsn, manifest.flushed_lsn, manifest.applied_lsn], ['r1', 1n, 5n, 5n, 5n])
   assert.deepEqual((manifest.segments as any[]).map((s) => s.relative_path), ['relay-00000000000000000001-00000000000000000003.redwal', 'relay-00000000000000000005-00000000000000000005.redwal'])
-  const segment = jsonOf(await runCli(['inspect', '--json', path.join(relay('r1'), 'relay-00000000000000000005-00000000000000000005.redwal')]))
+  const segment = modelOf(await runCli(['inspect', '--json', path.join(relay('r1'), 'relay-00000000000000000005-00000000000000000005.redwal')]))
   assert.deepEqual(segment.records, [{lsn: 5n, payload_hex: '6869'}])
 })
 
 test('a batch at or below flushed only moves applied; an empty batch changes nothing', async () => {
   const {data, relay} = await primary()
   const base = ['relay', 'append', '--data-path', data, '--replica', 'replica-a', '--json']
-  const old = jsonOf(await runCli(['inspect', '--json', path.join(relay('replica-a'), 'relay.redmanifest')]))
+  const old = modelOf(await runCli(['inspect', '--json', path.join(relay('replica-a'), 'relay.redmanifest')]))
   const moved = jsonOf(await runCli([...base, '--applied-lsn', '40'], {input: lines([[10, '00']])}))
   assert.equal(moved.new_segment, null)
   assert.equal((moved.manifest as any).applied_lsn, 40n)
@@ -58,9 +58,9 @@ test('bad replica ids and bad lines are usage errors and write nothing', async (
 test('--from-wal ships the primary\'s own records', async () => {
   const {data, relay} = await primary()
   const report = jsonOf(await runCli(['relay', 'append', '--data-path', data, '--replica', 'shipped', '--create', '--applied-lsn', '0', '--from-wal', '--from-lsn', '1', '--to-lsn', '5', '--json']))
-  const wal = jsonOf(await runCli(['inspect', '--json', path.join(path.dirname(path.dirname(relay('x'))), 'wal', '00000000000000000000.redwal')]))
+  const wal = modelOf(await runCli(['inspect', '--json', path.join(path.dirname(path.dirname(relay('x'))), 'wal', '00000000000000000000.redwal')]))
   const expected = (wal.records as any[]).filter((r) => r.lsn >= 1n && r.lsn <= 5n).map((r) => ({lsn: r.lsn, payload_hex: r.payload_hex}))
-  const segment = jsonOf(await runCli(['inspect', '--json', path.join(relay('shipped'), (report.new_segment as any).relative_path)]))
+  const segment = modelOf(await runCli(['inspect', '--json', path.join(relay('shipped'), (report.new_segment as any).relative_path)]))
   assert.ok(expected.length > 0)
   assert.deepEqual(segment.records, expected)
 })

@@ -8,7 +8,7 @@ import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 import {parseJson} from '../../src/core/codec/json.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
-import {jsonOf} from '../support/node.js'
+import {documentOf, jsonOf} from '../support/node.js'
 import {S3Server} from '../support/s3.js'
 
 /** WAL retention that respects the repository: what is not archived stays, whatever the window says. */
@@ -59,12 +59,12 @@ for (const [kind, makeRepo] of BACKENDS) {
     ])
     assert.deepEqual([(plan.repository as any).archived_segments, (plan.repository as any).node], [0n, 'db1'])
     const kept = jsonOf(await runCli(['wal', 'prune', '--data-path', data, ...RELEASE_ALL, ...repoArgs, '--json'], {env: repo.env}))
-    assert.deepEqual(kept.removed, [])
+    assert.deepEqual(kept.removed_segments, [])
     assert.deepEqual(onDisk(dir), [0n, 1n, 2n, 3n, 5n])
 
     jsonOf(await runCli(['repo', 'push', '--data-path', data, ...repoArgs, '--json'], {env: repo.env}))
     const pruned = jsonOf(await runCli(['wal', 'prune', '--data-path', data, ...RELEASE_ALL, ...repoArgs, '--json'], {env: repo.env}))
-    assert.deepEqual((pruned.removed as any[]).map((s) => s.index), [0n, 1n, 2n, 3n])
+    assert.deepEqual((pruned.removed_segments as any[]).map((s) => s.index), [0n, 1n, 2n, 3n])
     assert.deepEqual(onDisk(dir), [5n])
   })
 
@@ -73,7 +73,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     const {dir, data} = await primary()
     jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo.url, '--node', 'other', '--json'], {env: repo.env}))
     const pruned = jsonOf(await runCli(['wal', 'prune', '--data-path', data, ...RELEASE_ALL, '--repo', repo.url, '--node', 'db1', '--json'], {env: repo.env}))
-    assert.deepEqual(pruned.removed, [])
+    assert.deepEqual(pruned.removed_segments, [])
     assert.deepEqual(onDisk(dir), [0n, 1n, 2n, 3n, 5n])
   })
 }
@@ -126,7 +126,7 @@ test('--keep-wal-for-backups keeps the WAL from the oldest usable backup\'s chec
     [5n, 'keep', 'current segment'],
   ])
   const pruned = jsonOf(await runCli(['wal', 'prune', '--data-path', data, ...RELEASE_ALL, '--keep-wal-for-backups', '--json']))
-  assert.deepEqual((pruned.removed as any[]).map((s) => s.index), [0n, 1n])
+  assert.deepEqual((pruned.removed_segments as any[]).map((s) => s.index), [0n, 1n])
   assert.deepEqual(onDisk(dir), [2n, 3n, 5n])
   const without = jsonOf(await runCli(['wal', 'plan', '--data-path', data, ...RELEASE_ALL, '--json']))
   assert.deepEqual([without.backup_hold_checkpoint_lsn, (without.removable_segments as any[]).length], [null, 2])
@@ -231,7 +231,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     await corrupt(repo, `${CHUNK_KEY}.4096.gz`)
     const verify = await runCli(['repo', 'verify', ...repoArgs, '--json'], {env: repo.env})
     assert.equal(verify.exitCode, 3, verify.stdout + verify.stderr)
-    assert.deepEqual((JSON.parse(verify.stdout).problems as any[]).map((p) => p.key), [CHUNK_KEY])
+    assert.deepEqual((documentOf(verify.stdout).findings as any[]).map((f) => f.data.key), [CHUNK_KEY])
     const target = path.join(dir, 'again.rdb')
     const restore = await runCli(['repo', 'restore', ...repoArgs, '--to', target, '--rdb-version', '1'], {env: repo.env})
     assert.equal(restore.exitCode, 3)

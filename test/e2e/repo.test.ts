@@ -7,7 +7,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {runCli, useScratch} from '../support/cli.js'
-import {jsonOf} from '../support/node.js'
+import {documentOf, jsonOf} from '../support/node.js'
 import {S3Server} from '../support/s3.js'
 
 const scratch = useScratch()
@@ -117,7 +117,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.equal(quick.exitCode, 0, 'same size: --quick cannot see it, by design')
     const verify = await runCli(repoArgs(repo, 'repo', 'verify', '--json'), {env: repo.env})
     assert.equal(verify.exitCode, 3)
-    assert.deepEqual((JSON.parse(verify.stdout).problems as any[]).map((p) => [p.key, /checksum mismatch/.test(p.problem)]), [[CHUNK_KEY, true]])
+    assert.deepEqual((documentOf(verify.stdout).findings as any[]).map((f) => [f.code, f.data.key, /checksum mismatch/.test(f.message)]), [['repo.object-damaged', CHUNK_KEY, true]])
     const target = path.join(await scratch.dir(), 'out.rdb')
     const restore = await runCli(repoArgs(repo, 'repo', 'restore', '--to', target, '--rdb-version', '1'), {env: repo.env})
     assert.equal(restore.exitCode, 3)

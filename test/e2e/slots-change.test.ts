@@ -38,7 +38,7 @@ test('slots drop removes the slot; the next wal prune releases the WAL it pinned
   assert.equal(dropped.dry_run, false)
   assert.deepEqual(await slotIds(data), ['replica-a', 'replica-c'])
   const pruned = jsonOf(await runCli(['wal', 'prune', '--data-path', data, '--json', ...POLICY]))
-  assert.equal((pruned.removed as any[]).length, 4)
+  assert.equal((pruned.removed_segments as any[]).length, 4)
   const verify = await runCli(['layout', 'verify', '--data-path', data, '--json'])
   assert.equal(verify.exitCode, 0, verify.stdout)
   const again = await runCli(['slots', 'drop', 'replica-b', '--data-path', data])

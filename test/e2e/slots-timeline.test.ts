@@ -5,19 +5,19 @@ import {test} from 'node:test'
 
 import {readFixtureJson} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {holdFlock, jsonOf, stop} from '../support/node.js'
+import {holdFlock, jsonOf, modelOf, stop} from '../support/node.js'
 
 const scratch = useScratch()
 
 test('slots show lists catalog slots with lag and the floor holder', async () => {
   const dir = await scratch.layout('primary-basic')
   const report = jsonOf(await runCli(['slots', 'show', '--data-path', path.join(dir, 'data.rdb'), '--json']))
-  assert.equal(report.wal_head, 5242882n)
+  assert.equal(report.wal_head_lsn, 5242882n)
   assert.equal(report.retention_floor_lsn, 2097162n)
   const slots = report.slots as any[]
   assert.deepEqual(slots.map((s) => s.replica_id), ['replica-a', 'replica-b', 'replica-c'])
   assert.deepEqual(slots.map((s) => s.holds_floor), [false, true, false])
-  assert.equal(slots[1].lag, 5242882n - 2097162n)
+  assert.equal(slots[1].lag_lsn, 5242882n - 2097162n)
   assert.equal(slots[2].active, false)
   assert.equal(slots[2].invalidation_reason, 'wal-removed')
   const human = await runCli(['slots', 'show', '--data-path', path.join(dir, 'data.rdb')])
@@ -28,7 +28,7 @@ test('slots show reads the legacy JSON store and flags a catalog of another time
   const legacy = jsonOf(await runCli(['slots', 'show', '--data-path', path.join(await scratch.layout('legacy-slots'), 'node.rdb'), '--json']))
   assert.deepEqual((legacy.slots as any[]).map((s) => [s.replica_id, s.source]), [['old-replica', 'legacy']])
   const failover = jsonOf(await runCli(['slots', 'show', '--data-path', path.join(await scratch.layout('after-failover'), 'data.rdb'), '--json']))
-  assert.match((failover.warnings as string[])[0], /timeline 1 but lives under timeline 2/)
+  assert.match((failover.findings as any[]).find((f) => f.code === 'slot.catalog-timeline').message, /timeline 1 but lives under timeline 2/)
 })
 
 test('promote records the failover once; a re-run with --expect-timeline is refused', async () => {
@@ -40,10 +40,10 @@ test('promote records the failover once; a re-run with --expect-timeline is refu
   assert.equal(jsonOf(await runCli(['timeline', 'show', '--data-path', data, '--json'])).current_timeline, 1n, 'dry run wrote nothing')
   const report = jsonOf(await runCli(['timeline', 'promote', '--data-path', data, '--replica', 'replica-a', '--applied-lsn', '25', '--expect-timeline', '1', '--json']))
   assert.deepEqual([report.previous_timeline, report.new_timeline, report.fork_lsn], [1n, 2n, 25n])
-  const written = jsonOf(await runCli(['inspect', '--json', history]))
+  const written = modelOf(await runCli(['inspect', '--json', history]))
   assert.deepEqual((written.entries as any[]).at(-1), {timeline: 2n, parent_timeline: 1n, fork_lsn: 25n, created_at_unix_ms: 1700000000000n, reason: 'promote replica-a'})
   const rejoin = jsonOf(await runCli(['rejoin', 'plan', '--data-path', data, '--node-timeline', '1', '--node-flushed-lsn', '29', '--json']))
-  assert.deepEqual([rejoin.decision, rejoin.target_timeline, rejoin.rewind_to_lsn, rejoin.state], ['rewind', 2n, 25n, 'rejoin_rewind_required'])
+  assert.deepEqual([rejoin.decision, rejoin.rejoin_target_timeline, rejoin.rejoin_rewind_to_lsn, rejoin.state], ['rewind', 2n, 25n, 'rejoin_rewind_required'])
   const before = readFileSync(history)
   const again = await runCli(['timeline', 'promote', '--data-path', data, '--replica', 'replica-a', '--applied-lsn', '25', '--expect-timeline', '1'])
   assert.equal(again.exitCode, 4)
@@ -85,12 +85,13 @@ test('rejoin plan gives RedDB\'s decisions after a failover, from flags or the o
     const plan = jsonOf(
       await runCli(['rejoin', 'plan', '--data-path', data, '--node-timeline', String(entry.node_timeline), '--node-flushed-lsn', String(entry.node_flushed_lsn), '--available-from-lsn', String(entry.available_from_lsn), '--json']),
     )
-    for (const [key, value] of Object.entries(entry.expected)) assert.equal(plan[key], value, `${key} for node ${entry.node_timeline}/${entry.node_flushed_lsn}`)
+    // RedDB's decision fields (target_timeline, start_lsn, rewind_to_lsn) are reported once, as its rejoin_* state fields.
+    for (const [key, value] of Object.entries(entry.expected)) assert.equal(plan[key === 'decision' ? key : `rejoin_${key}`], value, `${key} for node ${entry.node_timeline}/${entry.node_flushed_lsn}`)
     assert.equal(plan.rejoin_node_flushed_lsn, entry.node_flushed_lsn)
   }
   const oldPrimary = await scratch.layout('primary-basic')
   const fromFiles = jsonOf(await runCli(['rejoin', 'plan', '--data-path', data, '--node-data-path', path.join(oldPrimary, 'data.rdb'), '--json']))
-  assert.deepEqual([fromFiles.decision, fromFiles.rewind_to_lsn, fromFiles.node_position_source], ['rewind', 25n, 'wal-head'])
+  assert.deepEqual([fromFiles.decision, fromFiles.rejoin_rewind_to_lsn, fromFiles.node_position_source], ['rewind', 25n, 'wal-head'])
   const missing = await runCli(['rejoin', 'plan', '--data-path', data, '--node-timeline', '1'])
   assert.equal(missing.exitCode, 2)
 })

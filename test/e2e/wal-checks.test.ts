@@ -5,7 +5,7 @@ import {test} from 'node:test'
 
 import {appendWalRecord} from '../../src/core/format/wal-segment.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {jsonOf} from '../support/node.js'
+import {documentOf, jsonOf} from '../support/node.js'
 import {activeSlot, MiB, writeWalNode} from '../support/wal-node.js'
 
 const scratch = useScratch()
@@ -35,7 +35,7 @@ test('a --segment-bytes the headers contradict is refused and nothing is removed
   assert.equal(dry.segment_bytes, 2n * MiB)
   assert.equal(dry.segment_bytes_source, 'headers')
   const pruned = jsonOf(await runCli(['wal', 'prune', '--data-path', data, '--min-segments', '1', '--json']))
-  assert.deepEqual((pruned.removed as Array<{index: bigint}>).map((s) => s.index), [0n, 1n])
+  assert.deepEqual((pruned.removed_segments as Array<{index: bigint}>).map((s) => s.index), [0n, 1n])
   assert.deepEqual(onDisk(data), [2, 3, 4, 5], 'replica-a keeps what it needs')
   assert.deepEqual(codes(jsonOf(await runCli(['slots', 'show', '--data-path', data, '--json']))), [])
 })
@@ -83,7 +83,7 @@ test('a header that names another segment than its file stops every command that
   }
   const verify = await runCli(['layout', 'verify', '--data-path', data, '--json'])
   assert.equal(verify.exitCode, 3)
-  assert.ok(JSON.parse(verify.stdout).findings.some((f: {code: string}) => f.code === 'wal.name-mismatch'))
+  assert.ok((documentOf(verify.stdout) as any).findings.some((f: {code: string}) => f.code === 'wal.name-mismatch'))
 })
 
 test('headers that disagree on the segment size stop wal plan (exit 3)', async () => {
@@ -109,7 +109,7 @@ test('an active slot whose WAL is gone is reported by slots show and layout veri
   assert.match(human.stdout, /error: .*replication-slots\.redslots: active slot "replica-a" needs WAL from LSN 4194306 \(its retention floor\), but the oldest WAL left \(segment 4\) starts at LSN 8388608: the replica cannot resume from WAL \[slot\.behind-wal\]/)
   const verify = await runCli(['layout', 'verify', '--data-path', data, '--json'])
   assert.equal(verify.exitCode, 3)
-  assert.deepEqual(JSON.parse(verify.stdout).findings.map((f: {code: string; severity: string}) => `${f.severity} ${f.code}`), ['error slot.behind-wal'])
+  assert.deepEqual((documentOf(verify.stdout) as any).findings.map((f: {code: string; severity: string}) => `${f.severity} ${f.code}`), ['error slot.behind-wal'])
 })
 
 test('catchup plan offers only the unbroken WAL that ends at the head, and names the hole', async () => {
@@ -122,7 +122,7 @@ test('catchup plan offers only the unbroken WAL that ends at the head, and names
   assert.match(human.stdout, /^reclone: replica at 10, WAL available from 5242880 \(timeline 1\)/)
   assert.match(human.stdout, /note: .*wal: segment 4 is missing between segments 3 and 5 \(LSNs 4194304\.\.5242879\).*\[wal\.gap\]/)
   assert.equal(jsonOf(await runCli(['catchup', 'plan', '--data-path', data, '--replica-lsn', String(5n * MiB), '--json'])).mode, 'wal-only')
-  const verify = JSON.parse((await runCli(['layout', 'verify', '--data-path', data, '--json'])).stdout)
+  const verify = documentOf((await runCli(['layout', 'verify', '--data-path', data, '--json'])).stdout) as any
   assert.deepEqual(verify.findings.map((f: {code: string}) => f.code), ['wal.gap'])
 })
 
@@ -140,7 +140,7 @@ test('after a failover without a slot catalog on the new timeline, prune warns o
   assert.deepEqual(codes(plan), ['wal.retention-stalled'])
   const verify = await runCli(['layout', 'verify', '--data-path', data, '--json'])
   assert.equal(verify.exitCode, 3)
-  assert.ok(JSON.parse(verify.stdout).findings.some((f: {code: string; data: {reason: string}}) => f.code === 'wal.retention-stalled' && f.data.reason === 'no-catalog'))
+  assert.ok((documentOf(verify.stdout) as any).findings.some((f: {code: string; data: {reason: string}}) => f.code === 'wal.retention-stalled' && f.data.reason === 'no-catalog'))
 })
 
 test('slots show on a legacy store does not claim "no active slot" above an active row', async () => {
@@ -212,5 +212,5 @@ test('a --current-lsn past the WAL head is refused: the segment being written wo
   }
   assert.deepEqual(onDisk(data), [0, 1, 2, 3, 4, 5])
   const atHead = jsonOf(await runCli(['wal', 'plan', '--data-path', data, '--json']))
-  assert.deepEqual([atHead.current_lsn, atHead.current_lsn_source, atHead.wal_head], [head, 'wal-head', head])
+  assert.deepEqual([atHead.current_lsn, atHead.current_lsn_source, atHead.wal_head_lsn], [head, 'wal-head', head])
 })

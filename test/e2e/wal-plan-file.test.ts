@@ -56,11 +56,11 @@ test('wal plan --out saves a plan; wal prune --plan removes exactly its segments
 
   const dry = jsonOf(await applyPlan(node, '--dry-run', '--json'))
   assert.deepEqual((dry.removable_segments as any[]).map((s) => s.index), [0n, 1n, 2n])
-  assert.deepEqual(dry.removed, [])
+  assert.deepEqual(dry.removed_segments, [])
   assert.equal(segmentsOf(node.layout).length, 8)
 
   const run = jsonOf(await applyPlan(node, '--json'))
-  assert.deepEqual((run.removed as any[]).map((s) => s.index), [0n, 1n, 2n])
+  assert.deepEqual((run.removed_segments as any[]).map((s) => s.index), [0n, 1n, 2n])
   assert.equal((run.plan as any).fingerprint_matches, true)
   assert.deepEqual((run.plan as any).more_released_segment_indexes, [])
   assert.deepEqual(segmentsOf(node.layout), names(3, 4, 5, 6, 7))
@@ -196,7 +196,7 @@ test('policy flags are refused with --plan, as typed; config settings for them a
   const config = path.join(path.dirname(node.planPath), 'redrepl.conf')
   writeFileSync(config, '[defaults]\nmin-segments = 6\n')
   const run = await applyPlan(node, '--config', config, '--json')
-  assert.deepEqual((jsonOf(run).removed as any[]).map((s) => s.index), [0n, 1n, 2n])
+  assert.deepEqual((jsonOf(run).removed_segments as any[]).map((s) => s.index), [0n, 1n, 2n])
 })
 
 test('a plan file that is a symlink or a FIFO is refused without following or hanging', async () => {
@@ -265,7 +265,7 @@ test('a crash while saving a plan leaves the old plan or the new one, whole, and
   jsonOf(await runCli([...args, '--json']))
   assert.deepEqual(readdirSync(path.dirname(node.planPath)).filter((name) => name.endsWith('.tmp')), [])
   const run = jsonOf(await applyPlan(node, '--json'))
-  assert.deepEqual((run.removed as any[]).map((s) => s.index), [0n, 1n, 2n, 3n, 4n])
+  assert.deepEqual((run.removed_segments as any[]).map((s) => s.index), [0n, 1n, 2n, 3n, 4n])
 })
 
 test('a saved plan is refused when the repository given now lacks a segment it would remove', async () => {

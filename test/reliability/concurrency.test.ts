@@ -2,9 +2,8 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {parseJson} from '../../src/core/codec/json.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {jsonOf} from '../support/node.js'
+import {documentOf, jsonOf} from '../support/node.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
 
 const scratch = useScratch()
@@ -32,7 +31,7 @@ test('16 parallel relay appends with --wait, several rounds: all succeed, and ev
     const shown = jsonOf(await runCli(['relay', 'show', '--data-path', data, '--replica', 'busy', '--json']))
     assert.equal(shown.consistent, true)
     const kept = new Set((shown.manifest as any).segments.map((s: any) => s.relative_path))
-    const written = results.map((r) => (parseJson(r.stdout) as any).new_segment).filter((segment) => segment !== null)
+    const written = results.map((r) => (documentOf(r.stdout) as any).new_segment).filter((segment) => segment !== null)
     assert.ok(written.length >= 1)
     for (const segment of written) assert.ok(kept.has(segment.relative_path), `round ${round}: ${segment.relative_path} was reported written but is not in the manifest`)
   }
@@ -46,7 +45,7 @@ test('parallel promotions with --expect-timeline fork exactly once', async () =>
     Array.from({length: PARALLEL}, (_, i) => runCli(['timeline', 'promote', '--data-path', data, '--replica', i % 2 === 0 ? 'replica-a' : 'replica-b', '--applied-lsn', String(9 + i), '--expect-timeline', '1', '--wait', '30'])),
   )
   assert.deepEqual(results.map((r) => r.exitCode).sort(), [0, ...Array(PARALLEL - 1).fill(4)])
-  const history = parseJson((await runCli(['timeline', 'show', '--data-path', data, '--json'])).stdout) as any
+  const history = documentOf((await runCli(['timeline', 'show', '--data-path', data, '--json'])).stdout) as any
   assert.equal(history.entries.length, 2)
 })
 
@@ -57,7 +56,7 @@ test('parallel prunes and base backups: one does the work, none corrupts, a lock
   const done = prunes.filter((r) => r.exitCode === 0)
   assert.ok(done.length >= 1)
   assert.ok(prunes.every((r) => r.exitCode === 0 || r.exitCode === 5), prunes.map((r) => r.stderr).join('\n'))
-  const removed = done.flatMap((r) => (parseJson(r.stdout) as any).removed.map((s: any) => s.index))
+  const removed = done.flatMap((r) => (documentOf(r.stdout) as any).removed_segments.map((s: any) => s.index))
   assert.deepEqual(removed.sort(), [0n, 1n], 'each segment removed exactly once')
   const backups = await Promise.all(Array.from({length: PARALLEL}, () => runCli(['basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '50', '--wait', '30', '--json'])))
   for (const result of backups) assert.equal(result.exitCode, 0, result.stderr)

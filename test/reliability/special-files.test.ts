@@ -6,8 +6,8 @@ import {Readable} from 'node:stream'
 import {test} from 'node:test'
 
 import {crc32} from '../../src/core/codec/crc.js'
-import {parseJson} from '../../src/core/codec/json.js'
 import {runCli, useScratch} from '../support/cli.js'
+import {documentOf} from '../support/node.js'
 
 /**
  * Where an artifact belongs, something that is not one: a FIFO (opening it
@@ -112,7 +112,7 @@ test('layout verify reports every special or oversized artifact as a finding, pr
 
   const result = await runCli(['layout', 'verify', '--data-path', path.join(dir, 'data.rdb'), '--json'], {timeoutMs: RUN_LIMIT_MS})
   assert.equal(result.exitCode, 3, result.stderr)
-  const report = parseJson(result.stdout) as {ok: boolean; findings: Array<{code: string; path: string; message: string}>}
+  const report = documentOf(result.stdout) as unknown as {ok: boolean; findings: Array<{code: string; path: string; message: string}>}
   assert.equal(report.ok, false)
   const flagged = (name: string, code: RegExp) => report.findings.some((f) => f.path.endsWith(name) && code.test(f.code))
   assert.ok(flagged('timeline-history.redtimeline', /artifact\.not-regular/), JSON.stringify(report.findings, (_, v) => (typeof v === 'bigint' ? String(v) : v)))
@@ -134,7 +134,7 @@ test('a data path that is a FIFO is a finding, not a hang', async () => {
   execFileSync('mkfifo', [path.join(dir, 'data.rdb')])
   const result = await runCli(['layout', 'verify', '--data-path', path.join(dir, 'data.rdb'), '--json'], {timeoutMs: RUN_LIMIT_MS})
   assert.equal(result.exitCode, 3, result.stderr)
-  const report = parseJson(result.stdout) as {findings: Array<{code: string; path: string}>}
+  const report = documentOf(result.stdout) as unknown as {findings: Array<{code: string; path: string}>}
   assert.ok(report.findings.some((f) => f.path.endsWith('data.rdb') && f.code === 'artifact.not-regular'))
 })
 
@@ -176,7 +176,7 @@ test('layout verify reports a manifest whose segment path holds a NUL byte (CRC 
   const result = await runCli(['layout', 'verify', '--data-path', path.join(dir, 'data.rdb'), '--json'], {timeoutMs: RUN_LIMIT_MS})
   assert.equal(result.exitCode, 3, result.stderr)
   assert.equal(result.stderr, '')
-  const report = parseJson(result.stdout) as {checked: number; findings: Array<{code: string; path: string; message: string}>}
+  const report = documentOf(result.stdout) as unknown as {checked: number; findings: Array<{code: string; path: string; message: string}>}
   const problems = report.findings.filter((f) => (f as {severity?: string}).severity !== 'note')
   assert.deepEqual(problems.map((f) => [path.basename(f.path), f.code]), [['relay.redmanifest', 'artifact.corrupt']])
   assert.match(problems[0].message, /relay segment path "relay-00\\u0000\d+-\d+\.redwal" holds a NUL byte/)

@@ -8,7 +8,7 @@ import {parseJson} from '../../src/core/codec/json.js'
 import {repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {holdLayoutLock} from '../support/lock.js'
-import {jsonOf, stop} from '../support/node.js'
+import {documentOf, jsonOf, stop} from '../support/node.js'
 
 /**
  * The write-side safety rules, attacked through the built CLI: the layout
@@ -134,7 +134,7 @@ test('a writer killed while holding the lock frees it at once: the next run need
   assert.equal(killed.exitCode, -1)
   const next = await runCli([...args, '--json'], {input})
   assert.equal(next.exitCode, 0, next.stderr)
-  assert.equal((parseJson(next.stdout) as any).new_segment.relative_path, 'relay-00000000000000000041-00000000000000000041.redwal')
+  assert.equal((documentOf(next.stdout) as any).new_segment.relative_path, 'relay-00000000000000000041-00000000000000000041.redwal')
 })
 
 /** A second base backup (checkpoint B) of another snapshot, and each backup materialized on its own for comparison. */

@@ -4,9 +4,27 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {parseJson, type JsonObject} from '../../src/core/codec/json.js'
 import type {CliResult} from './cli.js'
+import {assertContract} from './contract.js'
 
-/** The --json document a command printed, integers exact. */
+/** The --json document a command printed, integers exact, checked against the schema its `schema` field names. */
 export function jsonOf(result: CliResult): JsonObject {
+  const document = modelOf(result)
+  assertContract(document)
+  return document
+}
+
+/**
+ * The --json document of a run that may exit non-zero with a report (layout
+ * verify finding problems, check's states), checked against its schema.
+ */
+export function documentOf(stdout: string): JsonObject {
+  const document = parseJson(stdout) as JsonObject
+  assertContract(document)
+  return document
+}
+
+/** What `inspect --json` printed: the artifact's canonical model, which is RedDB's format and carries no schema tag. */
+export function modelOf(result: CliResult): JsonObject {
   if (result.exitCode !== 0) throw new Error(`command failed (${result.exitCode}): ${result.stderr}`)
   return parseJson(result.stdout) as JsonObject
 }

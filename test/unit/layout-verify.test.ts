@@ -123,7 +123,7 @@ test('an active slot whose retention floor lies below the oldest WAL left is an 
 test('holes are a warning, one per run of missing segments', async () => {
   const data = writeWalNode(await scratch.dir(), {segmentBytes: MiB, segments: {0: 3, 1: 3, 2: 3, 6: 3, 7: 3, 9: 1}, slots: [activeSlot('a', 0n, 1n)]})
   const report = await verifyLayout(data, NOW_MS)
-  assert.deepEqual(report.findings.map((f) => `${f.severity} ${f.code} ${f.data?.first_missing_index}..${f.data?.last_missing_index}`), ['note wal.gap 3..5', 'note wal.gap 8..8'])
+  assert.deepEqual(report.findings.map((f) => `${f.severity} ${f.code} ${f.data.first_missing_index}..${f.data.last_missing_index}`), ['note wal.gap 3..5', 'note wal.gap 8..8'])
 })
 
 test('a header whose start LSN implies another segment size is an error', async () => {
@@ -141,10 +141,10 @@ test('a header whose start LSN implies another segment size is an error', async 
 test('a stalled retention on the current timeline is a warning; a lone current segment is not a stall', async () => {
   const stalled = await verifyLayout(writeWalNode(await scratch.dir(), {segmentBytes: MiB, segments: {0: 3, 1: 3, 2: 3}, slots: null}), NOW_MS)
   assert.deepEqual(codesOf(stalled), [
-    `warning wal.retention-stalled: no slot catalog on timeline 1: RedDB's retention prunes no WAL without one; 2 segment(s) below the head's (${stalled.findings[0].data?.bytes_held} bytes) stay until that changes`,
+    `warning wal.retention-stalled: no slot catalog on timeline 1: RedDB's retention prunes no WAL without one; 2 segment(s) below the head's (${stalled.findings[0].data.held_bytes} bytes) stay until that changes`,
   ])
   const idle = await verifyLayout(writeWalNode(await scratch.dir(), {segmentBytes: MiB, segments: {0: 3, 1: 3}, slots: [activeSlot('a', 0n, 1n, false)]}), NOW_MS)
-  assert.deepEqual(idle.findings.map((f) => [f.code, f.data?.reason]), [['wal.retention-stalled', 'no-active-slot']])
+  assert.deepEqual(idle.findings.map((f) => [f.code, f.data.reason]), [['wal.retention-stalled', 'no-active-slot']])
   const fresh = await verifyLayout(writeWalNode(await scratch.dir(), {segmentBytes: MiB, segments: {0: 3}, slots: null}), NOW_MS)
   assert.deepEqual(fresh.findings, [])
 })

@@ -61,7 +61,7 @@ test('a catalog of another timeline is refused unless adopted; near-2^64 LSNs do
   const top = (1n << 64n) / S - 1n
   const plan = planRetention(input({currentLsn: (1n << 64n) - 1n, segments: [{index: top, bytes: 1n}], catalog: {timeline: 1n, slots: [slot('m', (1n << 64n) - 1n)]}}))
   assert.deepEqual(plan.removable_segment_indexes, [])
-  assert.equal(plan.segments[0].end_lsn, (1n << 64n) - 1n)
+  assert.equal(plan.segments[0].last_lsn, (1n << 64n) - 1n)
 })
 
 test('a hold keeps a released segment with its reason, against the window and --max-bytes alike, but never names the current segment', () => {

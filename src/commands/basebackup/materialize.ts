@@ -55,9 +55,9 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force, waitMs: flags.wait * 1000, createLayout: flags.manifest !== undefined, signal}, (layout) =>
       materializeBasebackup(layout, choice, destination, nowMs(), flags.force, (done, total) => progress.update(done, total), signal, flags['max-rate']),
     ).finally(() => progress.stop())
-    for (const warning of report.warnings) process.stderr.write(`redrepl: warning: ${warning}\n`)
+    for (const overridden of report.findings) process.stderr.write(`redrepl: warning: ${overridden.message}\n`)
     await this.emit(report, () => {
-      this.say(`materialized checkpoint ${report.checkpoint_lsn} (timeline ${report.timeline}, ${formatBytes(report.snapshot_bytes)}) into ${report.destination}`)
+      this.say(`materialized checkpoint ${report.checkpoint_lsn} (timeline ${report.timeline}, ${formatBytes(report.snapshot_bytes)}) into ${report.destination_path}`)
       if (report.passed_over_same_checkpoint.length > 0) this.say(`also at checkpoint ${report.checkpoint_lsn}, not chosen (lower start LSN): ${report.passed_over_same_checkpoint.join(', ')}; name one with --manifest`)
       this.say(`database format ${report.rdb_version} (${report.rdb_version_source === 'flag' ? 'as asked' : "the data file's"}), opened by ${report.read_by.join(' and ')}`)
       if (report.marker_path) this.say(`ready marker: ${report.marker_path} — the node swaps the database in at its next start`)

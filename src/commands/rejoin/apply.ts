@@ -59,14 +59,14 @@ follow_new_timeline and rewind: not steps redrepl carries out on disk (RedDB fol
       const rdbVersion = flags['rdb-version'] === undefined ? undefined : flags['rdb-version'] === '2' ? 2 : 1
       report = await stageRejoinReclone(plan, {nowMs: nowMs(), force: flags.force, waitMs: flags.wait * 1000, rdbVersion, signal, onProgress: (done, total) => progress.update(done, total)}).finally(() => progress.stop())
     } else if (!flags['dry-run']) report = {...plan, dry_run: false}
-    for (const warning of report.rebootstrap?.warnings ?? []) process.stderr.write(`redrepl: warning: ${warning}\n`)
+    for (const overridden of report.rebootstrap?.findings ?? []) process.stderr.write(`redrepl: warning: ${overridden.message}\n`)
     await this.emit(report, () => {
       this.say(`${paint.bold(report.decision)}: node timeline ${report.rejoin_node_timeline}, flushed LSN ${report.rejoin_node_flushed_lsn}; primary timeline ${report.current_timeline}`)
       if (report.action === 'none') this.say('nothing to write: the node is on the current timeline')
       else if (report.rebootstrap === null) this.say(`dry run: would stage ${backup!.manifest_path} (checkpoint LSN ${backup!.checkpoint_lsn}) into ${report.pending_path}, then ${report.marker_path}`)
       else {
         const staged = report.rebootstrap
-        this.say(`staged checkpoint ${staged.checkpoint_lsn} (timeline ${staged.timeline}, ${formatBytes(staged.snapshot_bytes)}) into ${staged.destination}, database format ${staged.rdb_version}`)
+        this.say(`staged checkpoint ${staged.checkpoint_lsn} (timeline ${staged.timeline}, ${formatBytes(staged.snapshot_bytes)}) into ${staged.destination_path}, database format ${staged.rdb_version}`)
         this.say(`ready marker: ${staged.marker_path} — the node swaps the database in at its next start`)
       }
       for (const line of renderNextSteps(report.next_steps)) this.say(line)

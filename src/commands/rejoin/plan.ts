@@ -56,9 +56,9 @@ Then the next steps (--json: next_steps[], each {description, argv}; argv is nul
     await this.emit(report, () => {
       const detail =
         report.decision === 'rewind'
-          ? ` to LSN ${report.rewind_to_lsn}, then timeline ${report.target_timeline}`
+          ? ` to LSN ${report.rejoin_rewind_to_lsn}, then timeline ${report.rejoin_target_timeline}`
           : report.decision === 'follow_new_timeline'
-            ? ` timeline ${report.target_timeline} from LSN ${report.start_lsn}`
+            ? ` timeline ${report.rejoin_target_timeline} from LSN ${report.rejoin_start_lsn}`
             : ''
       this.say(`${paint.bold(report.decision)}${detail}`)
       const primaryWal = report.available_from_source === 'no-wal' ? 'no WAL yet' : `WAL from LSN ${report.rejoin_available_from_lsn}`

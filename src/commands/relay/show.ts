@@ -40,13 +40,13 @@ export default class RelayShow extends RedreplCommand {
           ['received', m.received_lsn],
           ['flushed', m.flushed_lsn],
           ['applied', m.applied_lsn],
-          ['WAL head here', report.wal_head],
-          ['apply lag', report.apply_lag],
+          ['WAL head here', report.wal_head_lsn],
+          ['apply lag', report.lag_lsn],
           ['consistent', report.consistent ? 'yes' : paint.red('no')],
         ]),
       )
       if (m.segments.length > 0) this.say(renderColumns(tableOf(RELAY_SEGMENT_COLUMNS, m.segments)))
-      for (const problem of report.problems) this.say(paint.red(`problem: ${problem}`))
+      for (const problem of report.findings) this.say(paint.red(`problem: ${problem.message}`))
     })
     if (!report.consistent) process.exitCode = EXIT_CODES.corrupt
   }

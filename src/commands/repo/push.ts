@@ -45,7 +45,7 @@ S3: credentials come from the standard AWS chain (environment, shared config and
       withRepository(flags, (backend) => pushToRepository(layout, backend, {node, jobs: flags.jobs, includeCurrent: flags['include-current'], onProgress: (bytes) => progress.update(bytes, null)})),
     ).finally(() => progress.stop())
     await this.emit(report, () => {
-      this.say(`${report.repository} (node ${report.node}): pushed ${report.backups_pushed.length} base backup(s) and ${report.wal_segments_pushed} WAL segment(s), ${report.objects_uploaded} object(s), ${formatBytes(report.bytes_uploaded)}`)
+      this.say(`${report.repository} (node ${report.node}): pushed ${report.backups_pushed.length} base backup(s) and ${report.wal_segments_pushed} WAL segment(s), ${report.objects_uploaded} object(s), ${formatBytes(report.uploaded_bytes)}`)
       this.say(`already there: ${report.backups_present} base backup(s), ${report.wal_segments_present} WAL segment(s)${report.history_pushed ? '; timeline history updated' : ''}`)
       for (const skip of report.skipped) this.say(`skipped ${skip.path}: ${skip.reason}`)
     })

@@ -56,7 +56,7 @@ export default class RepoRestore extends RedreplCommand {
     }
     const done = report
     await this.emit(done, () => {
-      this.say(`restored checkpoint ${done.checkpoint_lsn} (timeline ${done.timeline}, ${formatBytes(done.snapshot_bytes)}) from ${done.manifest_key} into ${done.destination}`)
+      this.say(`restored checkpoint ${done.checkpoint_lsn} (timeline ${done.timeline}, ${formatBytes(done.snapshot_bytes)}) from ${done.manifest_key} into ${done.destination_path}`)
       if (done.marker_path) this.say(`ready marker: ${done.marker_path} — the node swaps the database in at its next start`)
     })
   }

@@ -23,8 +23,8 @@ Reports every problem, each naming the object. Exit 0 when there is none, 3 othe
     const {node} = resolveNode(flags.node)
     const report = await withRepository(flags, (backend) => verifyRepository(backend, {node, quick: flags.quick, jobs: flags.jobs}))
     await this.emit(report, () => {
-      if (report.problems.length > 0) this.say(renderTable(['object', 'problem'], report.problems.map((p) => [p.location, p.problem])))
-      this.say(`${report.repository} (node ${report.node}): ${report.backups} base backup(s), ${report.wal_segments} WAL segment(s); ${report.objects_read} object(s) read, ${formatBytes(report.bytes_read)}; ${report.ok ? 'no problem' : `${report.problems.length} problem(s)`}`)
+      if (report.findings.length > 0) this.say(renderTable(['object', 'problem'], report.findings.map((f) => [f.path, f.message])))
+      this.say(`${report.repository} (node ${report.node}): ${report.backups} base backup(s), ${report.wal_segments} WAL segment(s); ${report.objects_read} object(s) read, ${formatBytes(report.read_bytes)}; ${report.ok ? 'no problem' : `${report.findings.length} problem(s)`}`)
     })
     if (!report.ok) process.exitCode = EXIT_CODES.corrupt
   }

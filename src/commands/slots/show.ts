@@ -31,7 +31,7 @@ function slotColumns(now: bigint): Array<Column<SlotRow>> {
     {header: 'write', value: (s) => s.confirmed_write_lsn, key: 'write_lsn', priority: 4},
     {header: 'flush', value: (s) => s.confirmed_flush_lsn, key: 'flush_lsn', priority: 2},
     {header: 'apply', value: (s) => s.confirmed_apply_lsn, key: 'apply_lsn', priority: 3},
-    {header: 'lag', value: (s) => s.lag, key: 'lag_lsn', priority: 1},
+    {header: 'lag', value: (s) => s.lag_lsn, key: 'lag_lsn', priority: 1},
     {header: 'last seen', value: (s) => (s.last_seen_at_unix_ms === 0n ? 'never' : formatAge(s.last_seen_at_unix_ms, now)), raw: (s) => s.last_seen_at_unix_ms, key: 'last_seen_unix_ms', priority: 2},
     {header: 'invalidated', value: (s) => s.invalidation_reason, priority: 1},
     {header: 'at', value: (s) => (s.invalidated_at_unix_ms === null ? null : formatTimestamp(s.invalidated_at_unix_ms)), raw: (s) => s.invalidated_at_unix_ms, key: 'invalidated_unix_ms', priority: 3},
@@ -61,8 +61,7 @@ A catalog whose timeline differs from the directory it lives in is flagged (RedD
     const report = await showSlots(requireDataPath(flags['data-path']), now)
     const slots = tableOf(slotColumns(now), report.slots)
     await this.emit(report, () => {
-      this.say(`timeline ${report.timeline}, WAL head ${report.wal_head ?? 'none'}, oldest WAL LSN ${report.oldest_wal_lsn ?? 'none'}, ${floorText(report)}`)
-      for (const warning of report.warnings) this.say(paint.yellow(`warning: ${warning}`))
+      this.say(`timeline ${report.timeline}, WAL head ${report.wal_head_lsn ?? 'none'}, oldest WAL LSN ${report.oldest_wal_lsn ?? 'none'}, ${floorText(report)}`)
       for (const f of report.findings) this.say(findingLine(f))
       if (report.slots.length === 0) {
         this.say('no replication slots')

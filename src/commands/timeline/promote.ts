@@ -73,7 +73,7 @@ After a failover RedDB 1.12 writes its slot catalog and relay manifests stamped 
     const report = flags['dry-run']
       ? await promote(await openLayout(dataPath), options)
       : await withWriteGuard({dataPath, command: 'timeline promote', force: flags.force, waitMs: flags.wait * 1000}, (layout) => promote(layout, options))
-    for (const warning of report.warnings) process.stderr.write(`redrepl: warning: ${warning}\n`)
+    for (const overridden of report.findings) process.stderr.write(`redrepl: warning: ${overridden.message}\n`)
     await this.emit(report, () => {
       if (report.dry_run) for (const line of candidateLines(report, report.previous_timeline)) this.say(line)
       this.say(headline(report))

@@ -1,43 +1,18 @@
 import {Args, Flags} from '../../ui/oclif.js'
 
-import {toHex} from '../../core/codec/hex.js'
 import {usageError} from '../../core/errors.js'
 import {openLayout} from '../../core/ops/open-layout.js'
-import {describeMissing, dumpLsnRange, dumpSegmentFile, type LsnRangeDump} from '../../core/ops/wal-dump.js'
+import {describeMissing, dumpRangeReport, dumpSegmentReport, type PayloadFormat, type RecordRow} from '../../core/ops/wal-dump.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, u64Flag} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
-type PayloadFormat = 'hex' | 'base64' | 'text' | 'none'
-
-function renderPayload(payload: Uint8Array, format: PayloadFormat): string | null {
-  switch (format) {
-    case 'hex':
-      return toHex(payload)
-    case 'base64':
-      return Buffer.from(payload).toString('base64')
-    case 'text':
-      // Printable ASCII as is, everything else escaped, so a terminal never receives control bytes.
-      return [...payload].map((byte) => (byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`)).join('')
-    case 'none':
-      return null
-  }
-}
-
-interface RecordRow {
-  segment_index: bigint
-  sequence: bigint
-  lsn: bigint
-  size: number
-  payload: string | null
-}
-
 const RECORD_COLUMNS: Array<Column<RecordRow>> = [
   {header: 'segment', value: (r) => r.segment_index, key: 'segment_index', priority: 2},
   {header: 'sequence', value: (r) => r.sequence, priority: 3},
   {header: 'lsn', value: (r) => r.lsn, priority: 1},
-  {header: 'size', value: (r) => r.size, key: 'size_bytes', priority: 1},
+  {header: 'size', value: (r) => r.payload_bytes, key: 'payload_bytes', priority: 1},
   {header: 'payload', value: (r) => r.payload, priority: 1},
 ]
 
@@ -66,27 +41,16 @@ With an LSN range only the segments whose LSN range meets it are read (segment i
     const {args, flags} = await this.parse(WalDump)
     this.json = flags.json
     const format = flags.payload as PayloadFormat
-    let records
-    let range: LsnRangeDump | undefined
-    if (args.file !== undefined) records = await dumpSegmentFile(args.file)
-    else if (flags['data-path']) {
-      range = await dumpLsnRange(await openLayout(flags['data-path']), flags['from-lsn'], flags['to-lsn'])
-      records = range.records
-    } else throw usageError('give a segment FILE, or --data-path with an LSN range')
-    const rows = records.map((record) => ({
-      segment_index: record.segment_index,
-      timeline: record.timeline,
-      sequence: record.sequence,
-      lsn: record.lsn,
-      size: record.payload.length,
-      payload: renderPayload(record.payload, format),
-    }))
-    const document = range === undefined ? {payload_format: format, records: rows} : {...range, payload_format: format, records: rows}
+    let report
+    if (args.file !== undefined) report = await dumpSegmentReport(args.file, format)
+    else if (flags['data-path']) report = await dumpRangeReport(await openLayout(flags['data-path']), flags['from-lsn'], flags['to-lsn'], format)
+    else throw usageError('give a segment FILE, or --data-path with an LSN range')
+    const rows = report.records
     const table = tableOf(RECORD_COLUMNS, rows)
-    await this.emit(document, () => {
+    await this.emit(report, () => {
       this.say(renderColumns(table))
-      this.say(`${rows.length} record(s)${range === undefined ? '' : ` with LSNs ${range.from_lsn}..${range.to_lsn} (WAL head ${range.wal_head})`}`)
-      for (const missing of range?.missing ?? []) this.say(paint.yellow(`note: ${describeMissing(missing)}`))
+      this.say(`${rows.length} record(s)${report.from_lsn === null ? '' : ` with LSNs ${report.from_lsn}..${report.to_lsn} (WAL head ${report.wal_head_lsn})`}`)
+      for (const missing of report.missing) this.say(paint.yellow(`note: ${describeMissing(missing)}`))
     }, table)
   }
 }

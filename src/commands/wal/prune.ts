@@ -2,7 +2,7 @@ import {Flags} from '../../ui/oclif.js'
 
 import {usageError} from '../../core/errors.js'
 import {loadWalPlan, pruneWalByPlan, type AppliedPlan} from '../../core/ops/wal-plan-file.js'
-import {planWalRetention, pruneWal} from '../../core/ops/wal-retention.js'
+import {pruneWalRetention, type WalPruneReport} from '../../core/ops/wal-prune.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dryRunFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
@@ -55,29 +55,25 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
     }
     // The plan file is checked before the lock is taken.
     const saved = planPath === undefined ? undefined : await loadWalPlan(planPath)
-    const result = await withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, async (layout) => {
-      if (saved !== undefined) {
-        const {repository, keepWalForBackups} = walPlanOptions(flags)
-        return pruneWalByPlan(layout, planPath!, saved, flags['dry-run'], {repository, keepWalForBackups})
-      }
-      const report = await planWalRetention(layout, walPlanOptions(flags))
-      const removed = flags['dry-run'] ? [] : await pruneWal(report)
-      return {...report, dry_run: flags['dry-run'], removed}
+    const result: WalPruneReport & {plan?: AppliedPlan} = await withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, async (layout) => {
+      if (saved === undefined) return pruneWalRetention(layout, {...walPlanOptions(flags), dryRun: flags['dry-run']})
+      const {repository, keepWalForBackups} = walPlanOptions(flags)
+      return pruneWalByPlan(layout, planPath!, saved, flags['dry-run'], {repository, keepWalForBackups})
     })
     // Stderr, even with --quiet: cron mails it, and a stalled retention must not pass in silence.
     for (const f of result.findings) if (f.code === 'wal.retention-stalled') process.stderr.write(`${plainFindingLine(f)}\n`)
     await this.emit(result, () => {
       if (flags.quiet) return
-      if ('plan' in result) this.say(planLine(result.plan))
+      if (result.plan !== undefined) this.say(planLine(result.plan))
+      for (const f of result.findings) if (f.code === 'slot.no-catalog' || f.code === 'slot.catalog-timeline') this.say(`note: ${f.message}`)
       if (flags['dry-run']) {
         this.say(renderWalSummary(result, 'would remove'))
         if (result.removable_segments.length > 0) this.say(renderSegmentTable({...result, segments: result.segments.filter((s) => s.action === 'remove')}))
         return
       }
-      const freed = result.removed.reduce((sum, segment) => sum + segment.bytes, 0n)
-      const kept = result.segments.length - result.removed.length
-      this.say(`removed ${result.removed.length} segment(s) (${formatBytes(freed)}), kept ${kept} (${formatBytes(result.retained_bytes_after_prune)}) on timeline ${result.timeline}`)
-      if (result.note) this.say(`note: ${result.note}`)
+      const freed = result.removed_segments.reduce((sum, segment) => sum + segment.bytes, 0n)
+      const kept = result.segments.length - result.removed_segments.length
+      this.say(`removed ${result.removed_segments.length} segment(s) (${formatBytes(freed)}), kept ${kept} (${formatBytes(result.retained_bytes_after_prune)}) on timeline ${result.timeline}`)
     }, segmentTable(result))
   }
 }

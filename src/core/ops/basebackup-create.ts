@@ -39,7 +39,7 @@ export interface CreateOptions {
 export interface CreateReport {
   manifest_path: string
   manifest: BasebackupManifest
-  parts_dir: string
+  parts_dir_path: string
   reused_parts: boolean
   replaced_parts: boolean
   /** A backup at this checkpoint already held exactly these snapshot bytes: it was kept as it is and nothing was written. */
@@ -334,7 +334,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     if (existing !== undefined) {
       await keepExistingBackup(manifestPath, partsDir, existing, {timeline, bytes: writer.total, checksum: writer.snapshotCrc}, options.signal)
       await rm(staging, {recursive: true, force: true})
-      return {manifest_path: manifestPath, manifest: existing, parts_dir: partsDir, reused_parts: false, replaced_parts: false, already_existed: true, snapshot_bytes: existing.snapshot_bytes, checkpoint_source: defaulted?.source ?? 'flag'}
+      return {manifest_path: manifestPath, manifest: existing, parts_dir_path: partsDir, reused_parts: false, replaced_parts: false, already_existed: true, snapshot_bytes: existing.snapshot_bytes, checkpoint_source: defaulted?.source ?? 'flag'}
     }
 
     let reused = false
@@ -368,7 +368,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     const bytes = basebackupManifestCodec.encode(manifest, {nowMs: 0n})
     const current = await readArtifactBytesIfExists(manifestPath, basebackupManifestCodec)
     if (current === undefined || Buffer.compare(current, bytes) !== 0) await writeFileAtomic(manifestPath, bytes, {label: 'basebackup-manifest', clearLeftovers: true})
-    return {manifest_path: manifestPath, manifest, parts_dir: partsDir, reused_parts: reused, replaced_parts: replaced, already_existed: false, snapshot_bytes: writer.total, checkpoint_source: defaulted?.source ?? 'flag'}
+    return {manifest_path: manifestPath, manifest, parts_dir_path: partsDir, reused_parts: reused, replaced_parts: replaced, already_existed: false, snapshot_bytes: writer.total, checkpoint_source: defaulted?.source ?? 'flag'}
   } catch (error) {
     await writer.abort()
     const removed = await rm(staging, {recursive: true, force: true}).then(() => true, () => false)

@@ -20,7 +20,7 @@ export interface LocalBackup extends BasebackupFile {
 
 export interface BasebackupDeleteReport {
   manifest_path: string
-  parts_dir: string
+  parts_dir_path: string
   timeline: bigint
   checkpoint_lsn: bigint
   snapshot_bytes: bigint
@@ -115,7 +115,7 @@ export async function deleteBasebackup(layout: Layout, choice: DeleteChoice, opt
   }
   const report: BasebackupDeleteReport = {
     manifest_path: chosen.path,
-    parts_dir: `${chosen.path}.parts`,
+    parts_dir_path: `${chosen.path}.parts`,
     timeline: chosen.manifest.timeline,
     checkpoint_lsn: chosen.manifest.checkpoint_lsn,
     snapshot_bytes: chosen.manifest.snapshot_bytes,

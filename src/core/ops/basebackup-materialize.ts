@@ -2,6 +2,7 @@ import {lstat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {FormatError, interruption, notFound, RedreplError, refused} from '../errors.js'
+import {finding, type Finding} from '../findings.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {createDatabaseHead, readersOf} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
@@ -30,20 +31,21 @@ export type Destination = {kind: 'file'; path: string; overwrite: boolean; dataP
 
 export interface MaterializeReport {
   manifest_path: string
-  destination: string
+  destination_path: string
   checkpoint_lsn: bigint
   timeline: bigint
   snapshot_bytes: bigint
   /** Other backups at the same checkpoint, not chosen because their start LSN is lower. */
   passed_over_same_checkpoint: string[]
-  /** What --force overrode. */
-  warnings: string[]
+  /** force.overridden for what --force overrode. */
+  findings: Finding[]
   /** The embedded database format written: 1 (RedDB 1.12's) or 2 (RedDB 1.23's). */
   rdb_version: RdbFormat
   rdb_version_source: RdbFormatSource
   /** The RedDB releases that open the database written. */
   read_by: string[]
-  marker_path?: string
+  /** The rebootstrap ready marker written; null when materializing to a file. */
+  marker_path: string | null
 }
 
 /**
@@ -116,15 +118,15 @@ export async function materializeBasebackup(
   maxRate?: number,
 ): Promise<MaterializeReport> {
   const {path: manifestPath, manifest, passedOver} = await chooseBasebackup(layout, choice)
-  const warnings: string[] = []
+  const findings: Finding[] = []
   const reference = await referenceHistory(manifestPath, layout)
   const diverged = reference === null ? null : offTimelinePath(reference.history, manifest)
   if (diverged !== null) {
     const message = `${manifestPath}: not usable on the current timeline of ${reference!.root}: ${diverged}`
     if (!force) throw refused(message, {code: 'basebackup.off-timeline', hint: 'take a fresh base backup on the current timeline, or restore one taken before the fork (pass --force to restore this one anyway)'})
-    warnings.push(message)
+    findings.push(finding('force.overridden', manifestPath, message, {refusal: 'basebackup.off-timeline'}))
   }
-  return writeMaterialized(manifestPath, manifest, destination, nowMs, {onProgress, signal, passedOver, warnings, maxRate})
+  return writeMaterialized(manifestPath, manifest, destination, nowMs, {onProgress, signal, passedOver, findings, maxRate})
 }
 
 export interface WriteOptions {
@@ -137,7 +139,7 @@ export interface WriteOptions {
   maxRate?: number
   /** What the choice of backup reports: passed-over backups and what --force overrode. */
   passedOver?: string[]
-  warnings?: string[]
+  findings?: Finding[]
 }
 
 /**
@@ -185,15 +187,16 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
   }
   const report: MaterializeReport = {
     manifest_path: manifestPath,
-    destination: target,
+    destination_path: target,
     checkpoint_lsn: manifest.checkpoint_lsn,
     timeline: manifest.timeline,
     snapshot_bytes: manifest.snapshot_bytes,
     passed_over_same_checkpoint: options.passedOver ?? [],
-    warnings: options.warnings ?? [],
+    findings: options.findings ?? [],
     rdb_version: written.format,
     rdb_version_source: written.source,
     read_by: readersOf(written.format),
+    marker_path: null,
   }
   if (paths) {
     const marker = {pending_path: paths.rebootstrapPending, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline}

@@ -34,7 +34,7 @@ export async function listCandidates(layout: Layout, options: {dataPath: string;
     timeline,
     wal_head_lsn: head,
     auto_choice: explainChoice(rows),
-    catalog_timeline_adopted: options.adoptCatalogTimeline,
+    catalog_timeline_adopted: options.adoptCatalogTimeline === true,
     candidates: rows.map((row) => ({...row, lag_lsn: head === null ? null : head > row.applied_lsn ? head - row.applied_lsn : 0n})),
     looked_in: found.looked_in,
   }

@@ -86,7 +86,7 @@ export interface CheckSlot {
 
 export interface CheckReport {
   status: CheckStatus
-  root: string
+  root_path: string
   deep: boolean
   thresholds: CheckThresholds
   timeline: bigint | null
@@ -133,7 +133,7 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
       source: slot.source,
       active: slot.active,
       invalidation_reason: slot.invalidation_reason,
-      lag_lsn: slot.lag,
+      lag_lsn: slot.lag_lsn,
       last_seen_at_unix_ms: slot.last_seen_at_unix_ms,
     }),
   )
@@ -163,7 +163,7 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
   }
 
   const wal = segments && {
-    head_lsn: slotsReport?.wal_head ?? null,
+    head_lsn: slotsReport?.wal_head_lsn ?? null,
     segments: segments.length,
     retained_bytes: segments.reduce((sum, segment) => sum + segment.bytes, 0n),
   }
@@ -208,7 +208,7 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
 
   return {
     status: statusOf(findings),
-    root: layout.root,
+    root_path: layout.root,
     deep: options.deep,
     thresholds,
     timeline,

@@ -17,7 +17,7 @@ export interface Leftover {
 }
 
 export interface LayoutCleanReport {
-  root: string
+  root_path: string
   dry_run: boolean
   leftovers: Leftover[]
   /** Entries that look like leftovers but are not what their names claim: never removed. */
@@ -120,5 +120,5 @@ export async function cleanLayout(layout: Layout, options: {confirm: boolean}): 
       freed += leftover.bytes
     }
   }
-  return {root: layout.root, dry_run: !options.confirm, leftovers: finder.leftovers, skipped: finder.skipped, removed, freed_bytes: freed}
+  return {root_path: layout.root, dry_run: !options.confirm, leftovers: finder.leftovers, skipped: finder.skipped, removed, freed_bytes: freed}
 }

@@ -30,7 +30,7 @@ import {readWalState} from './wal-state.js'
 export interface VerifyReport {
   /** No finding is an error or a warning (notes, such as RedDB 1.12's own habits, do not count). */
   ok: boolean
-  root: string
+  root_path: string
   checked: number
   findings: Finding[]
 }
@@ -309,6 +309,6 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
       verifier.report(path.join(path.dirname(dataPath), name), 'leftover.temp-file', 'temporary file left by an interrupted write')
     }
   }
-  return {ok: !verifier.findings.some(isProblem), root: layout.root, checked: verifier.checked, findings: verifier.findings}
+  return {ok: !verifier.findings.some(isProblem), root_path: layout.root, checked: verifier.checked, findings: verifier.findings}
 }
 

@@ -1,4 +1,5 @@
 import {notFound, refused, usageError} from '../errors.js'
+import {finding, type Finding} from '../findings.js'
 import {currentTimeline, timelineHistoryCodec} from '../format/timeline-history.js'
 import {writeFileAtomic} from '../fs/atomic.js'
 import {Layout} from '../layout.js'
@@ -6,6 +7,7 @@ import type {TimelineHistory} from '../model.js'
 import {type AckSource, type CandidateRow, explainChoice, promoteHistory, rankCandidates} from '../plan/promotion.js'
 import {readHistory, readWalHead} from './node-state.js'
 import {knownReplicaIds, readReplicaAcks} from './replicas.js'
+import {findingPath} from './wal-state.js'
 
 /** Who is promoted: named (its applied LSN given, or read from its acks), or chosen as RedDB does. */
 export type PromoteTarget = {kind: 'replica'; replicaId: string; appliedLsn?: bigint} | {kind: 'auto'}
@@ -37,8 +39,8 @@ export interface PromoteReport {
   auto_choice: string | null
   catalog_timeline_adopted: boolean
   candidates: CandidateRow[]
-  /** What --force overrode. */
-  warnings: string[]
+  /** force.overridden for what --force overrode. */
+  findings: Finding[]
   history_path: string
   history: TimelineHistory
   dry_run: boolean
@@ -60,10 +62,10 @@ export async function promote(layout: Layout, options: PromoteOptions): Promise<
   }
   const found = await readReplicaAcks(layout, options.dataPath, previous, options.nowMs)
   const candidates = rankCandidates({timeline: previous, acks: found.acks, adoptCatalogTimeline: options.adoptCatalogTimeline})
-  const warnings: string[] = []
+  const findings: Finding[] = []
   const contradicted = (message: string, hint: string, code: string) => {
     if (!options.force) throw refused(message, {code, hint: `${hint}, or pass --force if you know better than the files`})
-    warnings.push(message)
+    findings.push(finding('force.overridden', findingPath(layout, layout.historyPath), message, {refusal: code}))
   }
 
   let replicaId: string
@@ -127,9 +129,9 @@ export async function promote(layout: Layout, options: PromoteOptions): Promise<
     selection: options.target.kind === 'auto' ? 'auto' : 'named',
     applied_lsn_source: source,
     auto_choice: explainChoice(candidates),
-    catalog_timeline_adopted: options.adoptCatalogTimeline && found.acks.some((ack) => ack.timeline !== previous),
+    catalog_timeline_adopted: options.adoptCatalogTimeline === true && found.acks.some((ack) => ack.timeline !== previous),
     candidates,
-    warnings,
+    findings,
     history_path: layout.historyPath,
     history: next,
     dry_run: options.dryRun,

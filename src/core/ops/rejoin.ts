@@ -36,7 +36,16 @@ export async function readNodePosition(nodeDataPath: string): Promise<NodePositi
   return {timeline, flushedLsn: flushed, source: 'relay-manifest', dataPath: nodeDataPath}
 }
 
-export interface RejoinReport extends RejoinPlan {
+/**
+ * The decision with RedDB's state fields only: the plan's optional
+ * target_timeline, start_lsn and rewind_to_lsn repeat rejoin_target_timeline,
+ * rejoin_start_lsn and rejoin_rewind_to_lsn, which are always present (0: none).
+ */
+type RejoinState = Omit<RejoinPlan, 'target_timeline' | 'start_lsn' | 'rewind_to_lsn'>
+
+const stateOf = ({target_timeline: _target, start_lsn: _start, rewind_to_lsn: _rewind, ...state}: RejoinPlan): RejoinState => state
+
+export interface RejoinReport extends RejoinState {
   current_timeline: bigint
   node_position_source: NodePosition['source']
   /** no-wal: the current timeline has no WAL segment, and the decision did not depend on it. */
@@ -84,9 +93,9 @@ async function decideRejoin(layout: Layout, node: NodePosition, availableFromLsn
         hint: 'plan again once the new primary has written WAL, give --available-from-lsn if you know what it will serve, or rebuild the node from a base backup (basebackup materialize --rebootstrap)',
       })
     }
-    return {...plan, ...report, available_from_source: 'no-wal'}
+    return {...stateOf(plan), ...report, available_from_source: 'no-wal'}
   }
   const available = availableFromLsn ?? walAvailableFrom(wal)
   const plan = planRejoin({...input, availableFromLsn: available})
-  return {...plan, ...report, available_from_source: availableFromLsn === undefined ? 'wal' : 'flag'}
+  return {...stateOf(plan), ...report, available_from_source: availableFromLsn === undefined ? 'wal' : 'flag'}
 }

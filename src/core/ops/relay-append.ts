@@ -23,7 +23,7 @@ export const RELAY_TIMELINE = 1n
 
 export interface RelayAppendReport {
   replica_id: string
-  relay_dir: string
+  relay_dir_path: string
   manifest_path: string
   /** The manifest as written (or as it stands, for an empty batch); null when none exists. */
   manifest: RelayManifest | null
@@ -89,7 +89,7 @@ export async function appendRelay(layout: Layout, replicaId: string, records: Re
   const manifestPath = layout.relayManifestPath(timeline, replicaId)
   const existing = await readConsistentRelayManifest(relayDir, manifestPath)
   if (existing === null && !options.create) await assertKnownReplica(layout, options.dataPath, timeline, replicaId, options.nowMs)
-  const base = {replica_id: replicaId, relay_dir: relayDir, manifest_path: manifestPath, received_records: records.length}
+  const base = {replica_id: replicaId, relay_dir_path: relayDir, manifest_path: manifestPath, received_records: records.length}
   if (records.length === 0) return {...base, manifest: existing, appended_records: 0, new_segment: null}
 
   let manifest = existing ?? emptyRelayManifest(replicaId, RELAY_TIMELINE)

@@ -1,10 +1,12 @@
 import {notFound} from '../errors.js'
+import {finding, type Finding} from '../findings.js'
 import {relayManifestAck, type RelayAck} from '../format/relay-manifest.js'
 import {assertPlainComponent} from '../fs/contained.js'
 import {Layout} from '../layout.js'
 import type {RelayManifest} from '../model.js'
 import {readCurrentTimeline, readWalHead} from './node-state.js'
 import {readRelayManifestChecked} from './relay-append.js'
+import {findingPath} from './wal-state.js'
 
 export interface RelayShowReport {
   replica_id: string
@@ -12,10 +14,11 @@ export interface RelayShowReport {
   manifest: RelayManifest
   ack: RelayAck
   consistent: boolean
-  problems: string[]
-  /** This node's WAL head, and how far the replica's applied LSN trails it. */
-  wal_head: bigint | null
-  apply_lag: bigint | null
+  /** relay.inconsistent for each way the segments disagree with the manifest. */
+  findings: Finding[]
+  /** This node's WAL head, and how far the replica's applied LSN trails it (saturating at 0). */
+  wal_head_lsn: bigint | null
+  lag_lsn: bigint | null
 }
 
 /** A replica's relay manifest, its positions and whether its segments back it up. */
@@ -33,8 +36,8 @@ export async function showRelay(layout: Layout, replicaId: string): Promise<Rela
     manifest,
     ack: relayManifestAck(manifest),
     consistent: problems.length === 0,
-    problems,
-    wal_head: head,
-    apply_lag: head === null ? null : head > manifest.applied_lsn ? head - manifest.applied_lsn : 0n,
+    findings: problems.map((problem) => finding('relay.inconsistent', findingPath(layout, manifestPath), problem)),
+    wal_head_lsn: head,
+    lag_lsn: head === null ? null : head > manifest.applied_lsn ? head - manifest.applied_lsn : 0n,
   }
 }

@@ -32,7 +32,7 @@ export interface RepoPushReport {
   wal_segments_present: number
   history_pushed: boolean
   objects_uploaded: number
-  bytes_uploaded: bigint
+  uploaded_bytes: bigint
   /** Local files not pushed, and why (a manifest that does not decode). */
   skipped: Array<{path: string; reason: string}>
 }
@@ -73,14 +73,14 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
     wal_segments_present: 0,
     history_pushed: false,
     objects_uploaded: 0,
-    bytes_uploaded: 0n,
+    uploaded_bytes: 0n,
     skipped: [],
   }
   const upload = async (key: string, body: () => AsyncIterable<Uint8Array>, expected: Expected, checksum: number, file: string) => {
     await backend.put(key, () => checkedStream(body(), expected, file), {size: expected.size, checksum})
     report.objects_uploaded++
-    report.bytes_uploaded += expected.size
-    options.onProgress?.(report.bytes_uploaded)
+    report.uploaded_bytes += expected.size
+    options.onProgress?.(report.uploaded_bytes)
   }
 
   const timelines = (await listDir(layout.root)).map(parseTimelineDirName).filter((t): t is bigint => t !== undefined).sort((a, b) => (a < b ? -1 : 1))

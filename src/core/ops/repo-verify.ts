@@ -1,4 +1,5 @@
 import {FormatError, RedreplError} from '../errors.js'
+import {finding, type Finding} from '../findings.js'
 import type {RepoBackend} from '../repo/backend.js'
 import {checkedStream, type Expected} from '../repo/integrity.js'
 import {readInventory, readRepoManifest, runPool} from '../repo/inventory.js'
@@ -12,8 +13,9 @@ export interface RepoVerifyReport {
   backups: number
   wal_segments: number
   objects_read: number
-  bytes_read: bigint
-  problems: Array<{key: string; location: string; problem: string}>
+  read_bytes: bigint
+  /** repo.object-damaged for each object that is missing, of the wrong size, or fails its check (data.key: its key). */
+  findings: Finding[]
 }
 
 /**
@@ -28,20 +30,20 @@ export async function verifyRepository(backend: RepoBackend, options: {node: str
   const report: RepoVerifyReport = {
     repository: backend.location,
     node: options.node,
-    quick: options.quick,
+    quick: options.quick === true,
     ok: true,
     backups: inventory.manifests.length,
     wal_segments: inventory.wal.length,
     objects_read: 0,
-    bytes_read: 0n,
-    problems: [],
+    read_bytes: 0n,
+    findings: [],
   }
-  const problem = (key: string, text: string) => report.problems.push({key, location: backend.describe(key), problem: text})
+  const problem = (key: string, text: string) => report.findings.push(finding('repo.object-damaged', backend.describe(key), text, {key}))
   const tasks: Array<() => Promise<void>> = []
   const read = (key: string, expected: Expected) =>
     tasks.push(async () => {
       try {
-        for await (const piece of checkedStream(backend.get(key), expected, backend.describe(key))) report.bytes_read += BigInt(piece.length)
+        for await (const piece of checkedStream(backend.get(key), expected, backend.describe(key))) report.read_bytes += BigInt(piece.length)
         report.objects_read++
       } catch (error) {
         if (!(error instanceof RedreplError) || error.kind === 'failure' || error.kind === 'refused') throw error
@@ -71,7 +73,7 @@ export async function verifyRepository(backend: RepoBackend, options: {node: str
     if (inventory.history) read(keys.history, {kind: 'sealed', size: inventory.history.size})
   }
   await runPool(tasks, options.jobs)
-  report.problems.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-  report.ok = report.problems.length === 0
+  report.findings.sort((a, b) => (a.data.key! < b.data.key! ? -1 : a.data.key! > b.data.key! ? 1 : 0))
+  report.ok = report.findings.length === 0
   return report
 }

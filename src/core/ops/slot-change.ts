@@ -1,4 +1,5 @@
 import {notFound} from '../errors.js'
+import {finding, type Finding} from '../findings.js'
 import {log} from '../log.js'
 import {legacySlotStoreCodec} from '../format/slot-catalog-legacy.js'
 import {dropSlot, invalidateSlot, slotCatalogCodec} from '../format/slot-catalog.js'
@@ -7,6 +8,7 @@ import {dataPathArtifacts, Layout} from '../layout.js'
 import type {InvalidationReason, ReplicationSlot, SlotCatalog} from '../model.js'
 import {readCurrentTimeline, readLegacySlotStore, readSlotCatalog} from './node-state.js'
 import {planWalRetention, type WalPlanOptions} from './wal-retention.js'
+import {findingPath} from './wal-state.js'
 
 /**
  * Clears a stale slot — a replica that is gone and pins WAL — by dropping
@@ -47,9 +49,9 @@ export interface SlotChangeReport {
   slot_after: ReplicationSlot | null
   /** false when the slot was already in the asked state (an invalidation repeated). */
   changed: boolean
-  /** What WAL retention would release because of the change; null when it cannot be planned (reason in retention_note). */
+  /** What WAL retention would release because of the change; null when it cannot be planned (a wal.retention-unplanned finding says why). */
   retention: RetentionEffect | null
-  retention_note: string | null
+  findings: Finding[]
   dry_run: boolean
 }
 
@@ -79,7 +81,7 @@ function applyChange(catalog: SlotCatalog, options: SlotChangeOptions): SlotCata
 }
 
 /** Removable segments before and after, when the catalog drives retention and can be planned. */
-async function retentionEffect(layout: Layout, options: SlotChangeOptions, after: SlotCatalog): Promise<Pick<SlotChangeReport, 'retention' | 'retention_note'>> {
+async function retentionEffect(layout: Layout, options: SlotChangeOptions, after: SlotCatalog, storePath: string): Promise<Pick<SlotChangeReport, 'retention' | 'findings'>> {
   try {
     const before = await planWalRetention(layout, options.wal)
     const planned = await planWalRetention(layout, {...options.wal, catalog: after})
@@ -92,10 +94,10 @@ async function retentionEffect(layout: Layout, options: SlotChangeOptions, after
         released_segments: released.length,
         released_bytes: released.reduce((sum, segment) => sum + segment.bytes, 0n),
       },
-      retention_note: null,
+      findings: [],
     }
   } catch (error) {
-    return {retention: null, retention_note: `retention cannot be planned: ${(error as Error).message}`}
+    return {retention: null, findings: [finding('wal.retention-unplanned', findingPath(layout, storePath), `retention cannot be planned: ${(error as Error).message}`)]}
   }
 }
 
@@ -107,8 +109,8 @@ export async function changeSlot(layout: Layout, options: SlotChangeOptions): Pr
   const after = repeated ? found.catalog : applyChange(found.catalog, options)
   const effect =
     found.store === 'catalog'
-      ? await retentionEffect(layout, options, after)
-      : {retention: null, retention_note: 'the legacy slot store does not take part in WAL retention'}
+      ? await retentionEffect(layout, options, after, found.path)
+      : {retention: null, findings: [finding('wal.retention-unplanned', findingPath(layout, found.path), 'the legacy slot store does not take part in WAL retention')]}
   const report: SlotChangeReport = {
     action: options.change.kind,
     replica_id: options.replicaId,

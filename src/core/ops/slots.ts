@@ -1,33 +1,32 @@
 import {catalogRetentionFloor, slotRetentionFloor} from '../format/slot-catalog.js'
 import {dataPathArtifacts} from '../layout.js'
 import type {ReplicationSlot} from '../model.js'
-import type {Finding} from '../findings.js'
+import {finding, type Finding} from '../findings.js'
 import {readCurrentTimeline, readLegacySlotStore, readSlotCatalog} from './node-state.js'
 import {behindWalFindings} from './wal-findings.js'
-import {readWalState, requireSoundWal, walHeadOf} from './wal-state.js'
+import {findingPath, readWalState, requireSoundWal, walHeadOf} from './wal-state.js'
 import {openLayout} from './open-layout.js'
 
 export interface SlotRow extends ReplicationSlot {
   source: 'catalog' | 'legacy'
   /** WAL head − min(flush, apply), saturating at 0; null without a WAL head. */
-  lag: bigint | null
+  lag_lsn: bigint | null
   holds_floor: boolean
 }
 
 export interface SlotsReport {
   timeline: bigint
-  wal_head: bigint | null
+  wal_head_lsn: bigint | null
   /** Start LSN of the oldest WAL segment on disk; null without WAL. */
   oldest_wal_lsn: bigint | null
   retention_floor_lsn: bigint | null
   /** Where the floor comes from, or why there is none: only the binary catalog's active slots set it. */
   retention_floor_source: 'catalog' | 'no-catalog' | 'no-active-slot'
-  slot_catalog: string | null
+  slot_catalog_path: string | null
   catalog_timeline: bigint | null
-  legacy_store: string | null
+  legacy_store_path: string | null
   slots: SlotRow[]
-  warnings: string[]
-  /** slot.behind-wal for every active slot the WAL on disk no longer serves. */
+  /** slot.catalog-timeline for RedDB 1.12's catalog after a failover; slot.behind-wal for every active slot the WAL on disk no longer serves. */
   findings: Finding[]
 }
 
@@ -42,10 +41,10 @@ export async function showSlots(dataPath: string, nowMs: bigint): Promise<SlotsR
   const catalog = await readSlotCatalog(layout, timeline)
   const legacy = await readLegacySlotStore(dataPath, nowMs)
   const floor = catalog ? catalogRetentionFloor(catalog) : null
-  const warnings: string[] = []
+  const findings: Finding[] = []
   if (catalog && catalog.timeline !== timeline) {
-    warnings.push(
-      `slot catalog says timeline ${catalog.timeline} but lives under timeline ${timeline}: RedDB 1.12 does this after a failover and then never prunes WAL (see wal plan --adopt-catalog-timeline)`,
+    findings.push(
+      finding('slot.catalog-timeline', findingPath(layout, layout.slotCatalogPath(timeline)), `slot catalog says timeline ${catalog.timeline} but lives under timeline ${timeline}: RedDB 1.12 does this after a failover and then never prunes WAL (see wal plan --adopt-catalog-timeline)`, {catalog_timeline: catalog.timeline, timeline}),
     )
   }
   let floorMarked = false
@@ -53,24 +52,23 @@ export async function showSlots(dataPath: string, nowMs: bigint): Promise<SlotsR
     const own = slotRetentionFloor(slot)
     const holds = source === 'catalog' && slot.active && own === floor && !floorMarked
     if (holds) floorMarked = true
-    return {...slot, source, lag: head === null ? null : head > own ? head - own : 0n, holds_floor: holds}
+    return {...slot, source, lag_lsn: head === null ? null : head > own ? head - own : 0n, holds_floor: holds}
   }
   const legacyPath = dataPathArtifacts(dataPath).legacySlotStore
-  const findings = behindWalFindings(layout, wal, [
+  findings.push(...behindWalFindings(layout, wal, [
     ...(catalog?.slots ?? []).map((slot) => ({slot, file: layout.slotCatalogPath(timeline)})),
     ...(legacy?.slots ?? []).map((slot) => ({slot, file: legacyPath})),
-  ])
+  ]))
   return {
     timeline,
-    wal_head: head,
+    wal_head_lsn: head,
     oldest_wal_lsn: wal.segments[0]?.header?.start_lsn ?? null,
     retention_floor_lsn: floor,
     retention_floor_source: catalog === null ? 'no-catalog' : floor === null ? 'no-active-slot' : 'catalog',
-    slot_catalog: catalog ? layout.slotCatalogPath(timeline) : null,
+    slot_catalog_path: catalog ? layout.slotCatalogPath(timeline) : null,
     catalog_timeline: catalog?.timeline ?? null,
-    legacy_store: legacy ? legacyPath : null,
+    legacy_store_path: legacy ? legacyPath : null,
     slots: [...(catalog?.slots ?? []).map((slot) => row(slot, 'catalog')), ...(legacy?.slots ?? []).map((slot) => row(slot, 'legacy'))],
-    warnings,
     findings,
   }
 }

@@ -1,3 +1,4 @@
+import {toHex} from '../codec/hex.js'
 import {notFound, usageError} from '../errors.js'
 import {walSegmentCodec} from '../format/wal-segment.js'
 import {readArtifact} from '../fs/read.js'
@@ -31,7 +32,7 @@ export interface LsnRangeDump {
   from_lsn_source: 'flag' | 'oldest-segment'
   to_lsn: bigint
   to_lsn_source: 'flag' | 'wal-head'
-  wal_head: bigint
+  wal_head_lsn: bigint
   segments_read: bigint[]
   missing: MissingRange[]
   records: DumpedRecord[]
@@ -98,9 +99,89 @@ export async function dumpLsnRange(layout: Layout, fromFlag: bigint | undefined,
     from_lsn_source: fromFlag === undefined ? 'oldest-segment' : 'flag',
     to_lsn: to,
     to_lsn_source: toFlag === undefined ? 'wal-head' : 'flag',
-    wal_head: head,
+    wal_head_lsn: head,
     segments_read: selected.map((s) => s.index),
     missing,
     records,
   }
+}
+
+export type PayloadFormat = 'hex' | 'base64' | 'text' | 'none'
+
+/** One record as `wal dump` reports it, its payload rendered as asked. */
+export interface RecordRow {
+  segment_index: bigint
+  timeline: bigint
+  sequence: bigint
+  lsn: bigint
+  payload_bytes: number
+  payload: string | null
+}
+
+/**
+ * `wal dump`'s document, for a segment file or an LSN range: the range
+ * fields are null for a file (from_lsn and to_lsn are both inclusive, as the
+ * flags give them).
+ */
+export interface WalDumpReport {
+  segment_path: string | null
+  timeline: bigint
+  from_lsn: bigint | null
+  from_lsn_source: LsnRangeDump['from_lsn_source'] | null
+  to_lsn: bigint | null
+  to_lsn_source: LsnRangeDump['to_lsn_source'] | null
+  wal_head_lsn: bigint | null
+  segments_read: bigint[]
+  missing: MissingRange[]
+  payload_format: PayloadFormat
+  records: RecordRow[]
+}
+
+function renderPayload(payload: Uint8Array, format: PayloadFormat): string | null {
+  switch (format) {
+    case 'hex':
+      return toHex(payload)
+    case 'base64':
+      return Buffer.from(payload).toString('base64')
+    case 'text':
+      // Printable ASCII as is, everything else escaped, so a terminal never receives control bytes.
+      return [...payload].map((byte) => (byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`)).join('')
+    case 'none':
+      return null
+  }
+}
+
+const rowsOf = (records: DumpedRecord[], format: PayloadFormat): RecordRow[] =>
+  records.map((record) => ({
+    segment_index: record.segment_index,
+    timeline: record.timeline,
+    sequence: record.sequence,
+    lsn: record.lsn,
+    payload_bytes: record.payload.length,
+    payload: renderPayload(record.payload, format),
+  }))
+
+/** The records of one segment file, as `wal dump FILE` reports them. */
+export async function dumpSegmentReport(file: string, format: PayloadFormat): Promise<WalDumpReport> {
+  const segment = await readArtifact(file, walSegmentCodec, {nowMs: 0n})
+  const records = segment.records.map((record) => ({...record, segment_path: file, timeline: segment.timeline, segment_index: segment.segment_index}))
+  return {
+    segment_path: file,
+    timeline: segment.timeline,
+    from_lsn: null,
+    from_lsn_source: null,
+    to_lsn: null,
+    to_lsn_source: null,
+    wal_head_lsn: null,
+    segments_read: [segment.segment_index],
+    missing: [],
+    payload_format: format,
+    records: rowsOf(records, format),
+  }
+}
+
+/** The records of an LSN range, as `wal dump --data-path` reports them. */
+export async function dumpRangeReport(layout: Layout, fromLsn: bigint | undefined, toLsn: bigint | undefined, format: PayloadFormat): Promise<WalDumpReport> {
+  const {records, ...range} = await dumpLsnRange(layout, fromLsn, toLsn)
+  return {segment_path: null, ...range, payload_format: format, records: rowsOf(records, format)}
 }

@@ -50,7 +50,7 @@ export function stallFinding(
     'wal.retention-stalled',
     findingPath(layout, layout.slotCatalogPath(state.timeline)),
     `${STALL_REASON[stall](state.timeline, catalog)}; ${below.length} segment(s) below the head's (${bytes} bytes) stay until that changes`,
-    {reason: stall, segments_held: below.length, bytes_held: bytes},
+    {reason: stall, segments_held: below.length, held_bytes: bytes},
   )
 }
 

@@ -21,6 +21,7 @@ import {log} from '../log.js'
 import {readCurrentTimeline, readHistory} from './node-state.js'
 import {readPlanFile, writePlanFile} from './plan-file.js'
 import type {WalHoldOptions} from './wal-holds.js'
+import type {WalPruneReport} from './wal-prune.js'
 import {planWalRetentionFrom, pruneWal, type WalPlanBasis, type WalPlanOptions, type WalPlanReport} from './wal-retention.js'
 
 /** What `wal plan --out` adds to the plan report. */
@@ -120,8 +121,8 @@ export async function planFromSaved(layout: Layout, planPath: string, saved: Sav
 }
 
 /** Applies a saved plan: the saved segments are removed (none with `dryRun`), or nothing is and the run refuses. */
-export async function pruneWalByPlan(layout: Layout, planPath: string, saved: SavedWalPlan, dryRun: boolean, holds: WalHoldOptions = {}) {
+export async function pruneWalByPlan(layout: Layout, planPath: string, saved: SavedWalPlan, dryRun: boolean, holds: WalHoldOptions = {}): Promise<WalPruneReport & {plan: AppliedPlan}> {
   const report = await planFromSaved(layout, planPath, saved, holds)
   const removed = dryRun ? [] : await pruneWal(report)
-  return {...report, dry_run: dryRun, removed}
+  return {...report, dry_run: dryRun, removed_segments: removed}
 }

@@ -2,7 +2,7 @@ import {lstat, unlink} from 'node:fs/promises'
 import path from 'node:path'
 
 import {DEFAULT_SEGMENT_BYTES} from '../format/wal-segment.js'
-import type {Finding} from '../findings.js'
+import {finding, type Finding} from '../findings.js'
 import {crashPoint} from '../fs/crash.js'
 import {fsyncDir} from '../fs/atomic.js'
 import {Layout, parseWalSegmentName} from '../layout.js'
@@ -14,7 +14,7 @@ import type {SlotCatalog} from '../model.js'
 import {readCurrentTimeline, readSlotCatalog} from './node-state.js'
 import {gapFindings, stallFinding} from './wal-findings.js'
 import {readWalHolds, type WalHoldOptions, type WalHoldsReport} from './wal-holds.js'
-import {readWalState, requireSoundWal, walHeadOf, type WalState} from './wal-state.js'
+import {findingPath, readWalState, requireSoundWal, walHeadOf, type WalState} from './wal-state.js'
 
 export const DEFAULT_POLICY: RetentionPolicy = {min_segments: 16n, max_bytes: 4n << 30n, keep_until_replicas_ack: true}
 
@@ -34,7 +34,7 @@ export interface WalPlanReport {
   current_lsn: bigint
   current_lsn_source: 'flag' | 'wal-head'
   /** end_lsn − 1 of the newest non-empty segment; null when the timeline holds no record. */
-  wal_head: bigint | null
+  wal_head_lsn: bigint | null
   segment_bytes: bigint
   /** headers: stated by the segment headers; flag or default: only when no header can state it. */
   segment_bytes_source: SegmentSizeChoice['source']
@@ -42,7 +42,7 @@ export interface WalPlanReport {
   segment_bytes_requested: bigint | null
   policy: RetentionPolicy
   fork_lsns: bigint[]
-  slot_catalog: string | null
+  slot_catalog_path: string | null
   catalog_timeline: bigint | null
   catalog_timeline_adopted: boolean
   oldest_required_lsn: bigint | null
@@ -50,14 +50,13 @@ export interface WalPlanReport {
   retained_bytes_before_prune: bigint
   retained_bytes_after_prune: bigint
   removable_segments: Array<{index: bigint; path: string; bytes: bigint}>
-  segments: Array<{index: bigint; bytes: bigint; start_lsn: bigint; end_lsn: bigint; action: 'keep' | 'remove'; reason: string}>
+  /** last_lsn is inclusive (see SegmentVerdict). */
+  segments: Array<{index: bigint; bytes: bigint; start_lsn: bigint; last_lsn: bigint; action: 'keep' | 'remove'; reason: string}>
   /** The repository whose archived segments count (null without one); each sealed segment it lacks is kept as "not archived". */
   repository: WalHoldsReport['repository']
   /** With --keep-wal-for-backups, the checkpoint of the oldest usable base backup, whose WAL is kept from its segment on. */
   backup_hold_checkpoint_lsn: bigint | null
-  /** Set when there is no slot catalog: RedDB then prunes nothing. */
-  note: string | null
-  /** Conditions found on the way (wal.retention-stalled, wal.gap). */
+  /** Conditions found on the way (slot.no-catalog, slot.catalog-timeline when adopted, wal.retention-stalled, wal.gap). */
   findings: Finding[]
 }
 
@@ -121,13 +120,13 @@ export async function planWalRetentionFrom(layout: Layout, options: WalPlanOptio
     timeline,
     current_lsn: currentLsn,
     current_lsn_source: options.currentLsn === undefined ? ('wal-head' as const) : ('flag' as const),
-    wal_head: head,
+    wal_head_lsn: head,
     segment_bytes: segmentBytes,
     segment_bytes_source: size.source,
     segment_bytes_requested: size.requested,
     policy,
     fork_lsns: forkLsns,
-    slot_catalog: catalog ? layout.slotCatalogPath(timeline) : null,
+    slot_catalog_path: catalog ? layout.slotCatalogPath(timeline) : null,
     catalog_timeline: catalog?.timeline ?? null,
     catalog_timeline_adopted: Boolean(catalog && catalog.timeline !== timeline && options.adoptCatalogTimeline),
     findings: [...(stall ? [stall] : []), ...gapFindings(layout, state)],
@@ -147,11 +146,14 @@ export async function planWalRetentionFrom(layout: Layout, options: WalPlanOptio
         index: file.index,
         bytes: file.bytes,
         start_lsn: file.index * segmentBytes,
-        end_lsn: (file.index + 1n) * segmentBytes - 1n,
+        last_lsn: (file.index + 1n) * segmentBytes - 1n,
         action: 'keep' as const,
         reason: 'no slot catalog',
       })),
-      note: `no slot catalog at ${layout.slotCatalogPath(timeline)}: RedDB prunes no WAL without one`,
+      // wal.retention-stalled already says it when segments are held; the note is for a WAL with nothing to hold yet.
+      findings: stall
+        ? base.findings
+        : [finding('slot.no-catalog', findingPath(layout, layout.slotCatalogPath(timeline)), `no slot catalog at ${layout.slotCatalogPath(timeline)}: RedDB prunes no WAL without one`), ...base.findings],
     }
     return {report, state, catalog}
   }
@@ -187,7 +189,9 @@ export async function planWalRetentionFrom(layout: Layout, options: WalPlanOptio
     retained_bytes_after_prune: plan.retained_bytes_after_prune,
     removable_segments: segments.flatMap((s, i) => (s.action === 'remove' ? [{index: s.index, path: files[i].path, bytes: s.bytes}] : [])),
     segments,
-    note: base.catalog_timeline_adopted ? `slot catalog of timeline ${catalog.timeline} adopted as timeline ${timeline}'s` : null,
+    findings: base.catalog_timeline_adopted
+      ? [finding('slot.catalog-timeline', findingPath(layout, layout.slotCatalogPath(timeline)), `slot catalog of timeline ${catalog.timeline} adopted as timeline ${timeline}'s`, {catalog_timeline: catalog.timeline, timeline}), ...base.findings]
+      : base.findings,
   }
   return {report, state, catalog}
 }

@@ -34,7 +34,8 @@ export interface SegmentVerdict {
   index: bigint
   bytes: bigint
   start_lsn: bigint
-  end_lsn: bigint
+  /** Inclusive: the top segment's range ends at 2^64 − 1, which an exclusive end could not hold as a u64. */
+  last_lsn: bigint
   action: 'keep' | 'remove'
   reason: string
 }
@@ -102,7 +103,7 @@ export function planRetention(input: RetentionInput): RetentionPlan {
           : index >= keepFrom
             ? ['keep', windowReason]
             : ['remove', 'released below the window']
-    return {index, bytes, start_lsn, end_lsn: start_lsn + size - 1n, action, reason}
+    return {index, bytes, start_lsn, last_lsn: start_lsn + size - 1n, action, reason}
   })
 
   let after = before - verdicts.filter((v) => v.action === 'remove').reduce((sum, v) => sum + v.bytes, 0n)

@@ -1,0 +1,22 @@
+/**
+ * The version tag every --json document carries first: `schema` is
+ * `redrepl.<topic>-<verb>/<major>`, and names schemas/<topic>-<verb>.json,
+ * whose `$id` holds the same major. A major changes only when a field is
+ * removed, renamed or changes meaning (README, "JSON contract").
+ */
+export const CONTRACT_MAJOR = 1
+
+/**
+ * `inspect --json` prints the artifact's canonical model (spec/format.md),
+ * exactly: its fields belong to RedDB's format, not to this contract.
+ */
+export const MODEL_COMMANDS: ReadonlySet<string> = new Set(['inspect'])
+
+/** `wal:plan` → `redrepl.wal-plan/1`. */
+export const schemaIdOf = (commandId: string): string => `redrepl.${commandId.replaceAll(':', '-')}/${CONTRACT_MAJOR}`
+
+/** The document as printed: `schema` first, then the report's own fields. */
+export function withSchema(commandId: string | undefined, document: unknown): unknown {
+  if (commandId === undefined || MODEL_COMMANDS.has(commandId) || typeof document !== 'object' || document === null) return document
+  return {schema: schemaIdOf(commandId), ...document}
+}
