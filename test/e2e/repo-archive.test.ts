@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {readdirSync, readFileSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {after, before, test} from 'node:test'
+import {test} from 'node:test'
 
 import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
@@ -9,19 +9,13 @@ import {parseJson} from '../../src/core/codec/json.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
-import {S3Server} from '../support/s3.js'
+import {useS3Server} from '../support/s3.js'
 
 /** WAL retention that respects the repository: what is not archived stays, whatever the window says. */
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-archive'
-let server: S3Server
-
-before(async () => {
-  server = new S3Server(await scratch.dir('redrepl-s3rver-'), [BUCKET])
-  await server.start()
-})
-after(() => server.kill())
+const s3rver = useS3Server(scratch, [BUCKET])
 
 interface Repo {
   url: string
@@ -31,7 +25,7 @@ interface Repo {
 let prefixes = 0
 const BACKENDS: Array<[string, () => Promise<Repo>]> = [
   ['local directory', async () => ({url: await scratch.dir('redrepl-repo-'), env: {}})],
-  ['S3', async () => ({url: `s3://${BUCKET}/a${++prefixes}`, env: server.env()})],
+  ['S3', async () => ({url: `s3://${BUCKET}/a${++prefixes}`, env: s3rver.server.env()})],
 ]
 
 const WAL = (dir: string) => path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
@@ -102,12 +96,12 @@ test('the repository named by REDREPL_REPO or the config file counts as --repo d
 
 test('an unreachable repository makes wal prune refuse in one line and remove nothing', async () => {
   const {dir, data} = await primary()
-  const run = await runCli(['wal', 'prune', '--data-path', data, ...RELEASE_ALL, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  const run = await runCli(['wal', 'prune', '--data-path', data, ...RELEASE_ALL, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
   assert.equal(run.exitCode, 4, run.stderr)
   assert.match(run.stderr, /^redrepl: s3:\/\/redrepl-archive\/x\/: cannot read the repository \(.*cannot reach the store.*\), so which WAL segments are archived is unknown and none is released/)
   assert.equal(run.stderr.trim().split('\n').length, 1)
   assert.deepEqual(onDisk(dir), [0n, 1n, 2n, 3n, 5n])
-  const wrongKey = await runCli(['wal', 'plan', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: server.env({AWS_ACCESS_KEY_ID: 'NOT-A-KEY'})})
+  const wrongKey = await runCli(['wal', 'plan', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({AWS_ACCESS_KEY_ID: 'NOT-A-KEY'})})
   assert.equal(wrongKey.exitCode, 4)
   assert.match(wrongKey.stderr, /refuses the credentials/)
 })
@@ -171,13 +165,13 @@ for (const [kind, makeRepo] of BACKENDS) {
 test('check: an unreachable repository is a WARNING finding, never a crash, and the node\'s own measurements stay', async () => {
   const {dir, data} = await primary()
   closePrimaryBasicHole(dir)
-  const run = await runCli(['check', '--data-path', data, '--warning-invalidated-slots', '1', '--repo', `s3://${BUCKET}/x`, '--node', 'db1', '--json'], {env: server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  const run = await runCli(['check', '--data-path', data, '--warning-invalidated-slots', '1', '--repo', `s3://${BUCKET}/x`, '--node', 'db1', '--json'], {env: s3rver.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
   assert.equal(run.exitCode, 1, run.stdout + run.stderr)
   const report = parseJson(run.stdout) as any
   assert.equal(report.repository.reachable, false)
   assert.deepEqual(report.findings.filter((f: any) => f.code.startsWith('repo.')).map((f: any) => [f.code, f.severity, /cannot reach the store/.test(f.message)]), [['repo.unreachable', 'warning', true]])
   assert.equal(report.wal.segments, 6n)
-  const metrics = await runCli(['metrics', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  const metrics = await runCli(['metrics', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
   assert.equal(metrics.exitCode, 0)
   assert.doesNotMatch(metrics.stdout, /redrepl_archive_lag_bytes/)
   assert.match(metrics.stdout, /^redrepl_check_findings\{code="repo.unreachable",severity="warning"\} 1$/m)
@@ -195,7 +189,7 @@ async function corrupt(repo: Repo, key: string): Promise<void> {
     return
   }
   const prefix = repo.url.slice(`s3://${BUCKET}/`.length)
-  const s3 = new S3Client({endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
+  const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
   const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
   const bytes = Buffer.from(await object.Body!.transformToByteArray())
   bytes[bytes.length >> 1] ^= 0xff

@@ -1,24 +1,18 @@
 import assert from 'node:assert/strict'
 import {existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {after, before, test} from 'node:test'
+import {test} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
-import {S3Server} from '../support/s3.js'
+import {useS3Server} from '../support/s3.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-test'
-let server: S3Server
-
-before(async () => {
-  server = new S3Server(await scratch.dir('redrepl-s3rver-'), [BUCKET])
-  await server.start()
-})
-after(() => server.kill())
+const s3rver = useS3Server(scratch, [BUCKET])
 
 /** A repository of each kind, with the environment a CLI run needs for it and a way to corrupt one object in the store. */
 interface Repo {
@@ -44,10 +38,10 @@ async function localRepo(): Promise<Repo> {
 let prefixes = 0
 async function s3Repo(): Promise<Repo> {
   const prefix = `p${++prefixes}`
-  const client = () => new S3Client({endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
+  const client = () => new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
   return {
     url: `s3://${BUCKET}/${prefix}`,
-    env: server.env(),
+    env: s3rver.server.env(),
     async corrupt(key) {
       const s3 = client()
       const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
@@ -155,14 +149,14 @@ test('S3: a server killed mid-push leaves no partial backup listed; the next run
   for (let i = 0; i < snapshot.length; i += 4096) snapshot[i + 4] = i & 0xff
   jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', '5242895', '--chunk-size', '256KiB', '--json'], {input: snapshot}))
   const push = runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--jobs', '2', '--json'), {env: repo.env})
-  const objects = () => countFiles(path.join(server.directory, BUCKET, repo.url.slice(`s3://${BUCKET}/`.length)))
+  const objects = () => countFiles(path.join(s3rver.server.directory, BUCKET, repo.url.slice(`s3://${BUCKET}/`.length)))
   for (let i = 0; i < 1200 && objects() < 40; i++) await sleep(25)
   assert.ok(objects() >= 40, 'the push got under way')
-  await server.kill()
+  await s3rver.server.kill()
   const cut = await push
   assert.equal(cut.exitCode, 1, cut.stderr)
   assert.match(cut.stderr, /cannot reach the store|upload failed|download failed/)
-  await server.start()
+  await s3rver.server.start()
   const between = jsonOf(await runCli(repoArgs(repo, 'repo', 'list', '--json'), {env: repo.env}))
   assert.ok((between.backups as any[]).every((b) => b.checkpoint_lsn !== 5242895n), 'the cut backup is not listed')
   const resumed = jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), {env: repo.env}))
@@ -178,15 +172,15 @@ test('S3: a server killed mid-push leaves no partial backup listed; the next run
 
 test('S3: wrong credentials and a missing bucket are one-line errors with their own exit codes', async () => {
   const {data} = await primary()
-  const wrong = await runCli(['repo', 'push', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: server.env({AWS_ACCESS_KEY_ID: 'NOT-A-KEY'})})
+  const wrong = await runCli(['repo', 'push', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({AWS_ACCESS_KEY_ID: 'NOT-A-KEY'})})
   assert.equal(wrong.exitCode, 4)
   assert.match(wrong.stderr, /^redrepl: s3:\/\/redrepl-test\/x\/db1\/: the store refuses the credentials \(InvalidAccessKeyId\)/)
   assert.equal(wrong.stderr.trim().split('\n').length, 1)
-  const missing = await runCli(['repo', 'list', '--repo', 's3://no-such-bucket/x', '--node', 'db1'], {env: server.env()})
+  const missing = await runCli(['repo', 'list', '--repo', 's3://no-such-bucket/x', '--node', 'db1'], {env: s3rver.server.env()})
   assert.equal(missing.exitCode, 6)
   assert.match(missing.stderr, /no-such-bucket.*: no such bucket/)
   assert.equal(missing.stderr.trim().split('\n').length, 1)
-  const unreachable = await runCli(['repo', 'list', '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  const unreachable = await runCli(['repo', 'list', '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
   assert.equal(unreachable.exitCode, 1)
   assert.match(unreachable.stderr, /cannot reach the store/)
   const noRepo = await runCli(['repo', 'list', '--node', 'db1'])

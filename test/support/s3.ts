@@ -1,5 +1,6 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import path from 'node:path'
+import {after, before} from 'node:test'
 import {fileURLToPath} from 'node:url'
 
 /** An S3-compatible server (s3rver) on 127.0.0.1, in a child process the test can kill and start again on the same port and data. */
@@ -53,5 +54,21 @@ export class S3Server {
     const gone = new Promise((resolve) => child.once('exit', resolve))
     child.kill('SIGKILL')
     await gone
+  }
+}
+
+/** One S3 server for a whole test file: started before its first test with `buckets`, killed after the last. */
+export function useS3Server(scratch: {dir(prefix?: string): Promise<string>}, buckets: string[]): {readonly server: S3Server} {
+  let server: S3Server | undefined
+  before(async () => {
+    server = new S3Server(await scratch.dir('redrepl-s3rver-'), buckets)
+    await server.start()
+  })
+  after(() => server?.kill())
+  return {
+    get server() {
+      if (server === undefined) throw new Error('the S3 server starts before the first test')
+      return server
+    },
   }
 }
