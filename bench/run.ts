@@ -277,14 +277,7 @@ function walPlanBench(dir: string): void {
   say(`wal plan: writing ${WAL_FILES} segment files…`)
   const data = path.join(dir, 'wal-node', 'data.rdb')
   const layout = Layout.fromDataPath(data)
-  mkdirSync(layout.walDir(1n), {recursive: true})
-  for (let i = 0n; i < BigInt(WAL_FILES); i++) {
-    let segment: WalSegment = emptyWalSegment(1n, i, S)
-    segment = appendWalRecord(segment, i * S + 1n, Buffer.from('x'), S)
-    writeFileSync(layout.walSegmentPath(1n, i), walSegmentCodec.encode(segment, {nowMs: 0n}))
-  }
-  const slot = {replica_id: 'r', restart_lsn: 0n, confirmed_write_lsn: 5n * S, confirmed_flush_lsn: 5n * S, confirmed_apply_lsn: 5n * S, active: true, last_seen_at_unix_ms: 0n, invalidation_reason: null, invalidated_at_unix_ms: null}
-  writeFileSync(layout.slotCatalogPath(1n), slotCatalogCodec.encode({timeline: 1n, slots: [slot]}, {nowMs: 0n}))
+  writeWal(layout, WAL_FILES)
   const {find, plan} = timeRounds({
     find: {command: 'sh', args: ['-c', `find "$0" -name '*.redwal' -printf '%s\\n' > /dev/null`, layout.walDir(1n)]},
     plan: {command: 'sh', args: ['-c', `"$0" "$1" wal plan --data-path "$2" --segment-bytes 1MiB --json > /dev/null`, process.execPath, BIN, data]},
