@@ -38,7 +38,7 @@ test('--output tsv: a header line and tab-separated rows of every column, no dec
   assert.equal(slots.exitCode, 0, slots.stderr)
   const [head, ...rows] = tsvLines(slots.stdout)
   const columns = head.split('\t')
-  assert.deepEqual(columns, ['replica', 'holds_floor', 'active', 'restart_lsn', 'write_lsn', 'flush_lsn', 'apply_lsn', 'lag_lsn', 'last_seen_unix_ms', 'invalidated', 'invalidated_unix_ms', 'source'])
+  assert.deepEqual(columns, ['replica_id', 'holds_floor', 'active', 'restart_lsn', 'confirmed_write_lsn', 'confirmed_flush_lsn', 'confirmed_apply_lsn', 'lag_lsn', 'last_seen_at_unix_ms', 'invalidation_reason', 'invalidated_at_unix_ms', 'source'])
   assert.equal(rows.length, 3)
   for (const row of rows) assert.equal(row.split('\t').length, columns.length, row)
   assert.deepEqual(rows.map((row) => row.split('\t')[0]), ['replica-a', 'replica-b', 'replica-c'])

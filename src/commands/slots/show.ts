@@ -24,17 +24,17 @@ function floorText(report: SlotsReport): string {
 /** The slot table; on a narrow terminal the LSNs a person rarely needs go first. */
 function slotColumns(now: bigint): Array<Column<SlotRow>> {
   return [
-    {header: 'replica', value: (s) => (s.holds_floor ? paint.bold(`${s.replica_id} *`) : s.replica_id), raw: (s) => s.replica_id, priority: 1},
+    {header: 'replica', value: (s) => (s.holds_floor ? paint.bold(`${s.replica_id} *`) : s.replica_id), raw: (s) => s.replica_id, key: 'replica_id', priority: 1},
     {header: 'holds floor', value: (s) => s.holds_floor, onlyInTsv: true, priority: 1},
     {header: 'active', value: (s) => (s.active ? 'yes' : paint.red('no')), priority: 1},
     {header: 'restart', value: (s) => s.restart_lsn, key: 'restart_lsn', priority: 3},
-    {header: 'write', value: (s) => s.confirmed_write_lsn, key: 'write_lsn', priority: 4},
-    {header: 'flush', value: (s) => s.confirmed_flush_lsn, key: 'flush_lsn', priority: 2},
-    {header: 'apply', value: (s) => s.confirmed_apply_lsn, key: 'apply_lsn', priority: 3},
+    {header: 'write', value: (s) => s.confirmed_write_lsn, key: 'confirmed_write_lsn', priority: 4},
+    {header: 'flush', value: (s) => s.confirmed_flush_lsn, key: 'confirmed_flush_lsn', priority: 2},
+    {header: 'apply', value: (s) => s.confirmed_apply_lsn, key: 'confirmed_apply_lsn', priority: 3},
     {header: 'lag', value: (s) => s.lag_lsn, key: 'lag_lsn', priority: 1},
-    {header: 'last seen', value: (s) => (s.last_seen_at_unix_ms === 0n ? 'never' : formatAge(s.last_seen_at_unix_ms, now)), raw: (s) => s.last_seen_at_unix_ms, key: 'last_seen_unix_ms', priority: 2},
-    {header: 'invalidated', value: (s) => s.invalidation_reason, priority: 1},
-    {header: 'at', value: (s) => (s.invalidated_at_unix_ms === null ? null : formatTimestamp(s.invalidated_at_unix_ms)), raw: (s) => s.invalidated_at_unix_ms, key: 'invalidated_unix_ms', priority: 3},
+    {header: 'last seen', value: (s) => (s.last_seen_at_unix_ms === 0n ? 'never' : formatAge(s.last_seen_at_unix_ms, now)), raw: (s) => s.last_seen_at_unix_ms, key: 'last_seen_at_unix_ms', priority: 2},
+    {header: 'invalidated', value: (s) => s.invalidation_reason, key: 'invalidation_reason', priority: 1},
+    {header: 'at', value: (s) => (s.invalidated_at_unix_ms === null ? null : formatTimestamp(s.invalidated_at_unix_ms)), raw: (s) => s.invalidated_at_unix_ms, key: 'invalidated_at_unix_ms', priority: 3},
     {header: 'source', value: (s) => s.source, priority: 3},
   ]
 }
