@@ -186,10 +186,22 @@ function maxRateBench(dir: string, createMibPerSecond: number): void {
   const data = path.join(dir, 'node', 'data.rdb')
   writeDatabase(data, mib)
   const backups = Layout.fromDataPath(data).basebackupDir(1n)
-  const run = {command: process.execPath, args: [BIN, 'basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1', '--max-rate', `${limitMib}MiB`], before: () => rmSync(backups, {recursive: true, force: true})}
-  const elapsed = timeOnce(run)
-  const measured = mib / (elapsed / 1000)
-  rows.push({what: `basebackup create, ${mib} MiB, --max-rate ${limitMib}MiB (one run, start-up included)`, ours: `${elapsed.toFixed(0)} ms (${measured.toFixed(1)} MiB/s)`, baseline: `limit ${limitMib} MiB/s`, ratio: `${(measured / limitMib).toFixed(3)}× the limit`, target: 'within 5 %'})
+  rmSync(backups, {recursive: true, force: true})
+  spawnSync('sync')
+  // --progress on a pipe prints plain lines; the last one's rate is the stream's own, without start-up and the final fsyncs.
+  const started = process.hrtime.bigint()
+  const result = spawnSync(process.execPath, [BIN, 'basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1', '--max-rate', `${limitMib}MiB`, '--progress'], {env: ENV, stdio: ['ignore', 'ignore', 'pipe']})
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e6
+  if (result.status !== 0) throw new Error(`basebackup create --max-rate failed: ${result.stderr}`)
+  const rates = [...String(result.stderr).matchAll(/at ([\d.]+) MiB\/s/g)].map((match) => Number(match[1]))
+  const streamed = rates.at(-1) ?? Number.NaN
+  rows.push({
+    what: `basebackup create, ${mib} MiB, --max-rate ${limitMib}MiB`,
+    ours: `${streamed.toFixed(1)} MiB/s streamed (${elapsed.toFixed(0)} ms with start-up and fsyncs: ${(mib / (elapsed / 1000)).toFixed(1)} MiB/s)`,
+    baseline: `limit ${limitMib} MiB/s`,
+    ratio: `${(streamed / limitMib).toFixed(3)}× the limit`,
+    target: 'within 5 %',
+  })
   rmSync(path.join(dir, 'node'), {recursive: true, force: true})
 }
 
