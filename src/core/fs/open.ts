@@ -162,6 +162,48 @@ export async function readBoundedIfExists(file: string, maxBytes: number, what: 
   }
 }
 
+/**
+ * The first `prefixBytes` of a regular file of at most `maxBytes` (fewer
+ * when it is shorter) with its size, or undefined when it does not exist:
+ * the checks of readBoundedIfExists, synchronous for the same reason, for a
+ * caller that needs a fixed header and the size of many files in one pass.
+ */
+export function readPrefixIfExists(file: string, prefixBytes: number, maxBytes: number, what: string): {prefix: Uint8Array; size: number} | undefined {
+  let before: Stats
+  try {
+    before = statSync(file)
+  } catch (error) {
+    if (isMissing(error)) return undefined
+    throw ioError('open', file, error)
+  }
+  if (!before.isFile()) throw notRegular(file, before)
+  let fd: number
+  try {
+    fd = openSync(file, READ_FLAGS)
+  } catch (error) {
+    if (isMissing(error)) return undefined
+    throw ioError('open', file, error)
+  }
+  try {
+    const info = fstatSync(fd)
+    if (!info.isFile()) throw notRegular(file, info)
+    if (info.size > maxBytes) throw tooLarge(file, info.size, maxBytes, what)
+    const length = Math.min(prefixBytes, info.size)
+    const prefix = new Uint8Array(length)
+    let filled = 0
+    while (filled < length) {
+      const bytesRead = readSync(fd, prefix, filled, length - filled, filled)
+      if (bytesRead === 0) break
+      filled += bytesRead
+    }
+    return {prefix: filled === length ? prefix : prefix.subarray(0, filled), size: info.size}
+  } catch (error) {
+    throw ioError('read', file, error)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /** A whole regular file of at most `maxBytes`; a missing one is not-found (exit 6). */
 export async function readBounded(file: string, maxBytes: number, what: string, options: {noFollow?: boolean} = {}): Promise<Uint8Array> {
   const bytes = await readBoundedIfExists(file, maxBytes, what, options)
