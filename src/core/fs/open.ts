@@ -163,20 +163,25 @@ export async function readBoundedIfExists(file: string, maxBytes: number, what: 
 }
 
 /**
- * The first `prefixBytes` of a regular file of at most `maxBytes` (fewer
- * when it is shorter) with its size, or undefined when it does not exist:
- * the checks of readBoundedIfExists, synchronous for the same reason, for a
- * caller that needs a fixed header and the size of many files in one pass.
+ * Fills `into` with the first bytes of a regular file of at most `maxBytes`
+ * (fewer when it is shorter) and gives their count and the file's size, or
+ * undefined when it does not exist: the checks of readBoundedIfExists,
+ * synchronous for the same reason, for a caller that needs a fixed header
+ * and the size of many files in one pass. `listedRegular`, when the
+ * directory listing already said regular file, spares the stat before the
+ * open; the descriptor is checked all the same.
  */
-export function readPrefixIfExists(file: string, prefixBytes: number, maxBytes: number, what: string): {prefix: Uint8Array; size: number} | undefined {
-  let before: Stats
-  try {
-    before = statSync(file)
-  } catch (error) {
-    if (isMissing(error)) return undefined
-    throw ioError('open', file, error)
+export function readPrefixIfExists(file: string, into: Uint8Array, maxBytes: number, what: string, listedRegular = false): {length: number; size: number} | undefined {
+  if (!listedRegular) {
+    let before: Stats
+    try {
+      before = statSync(file)
+    } catch (error) {
+      if (isMissing(error)) return undefined
+      throw ioError('open', file, error)
+    }
+    if (!before.isFile()) throw notRegular(file, before)
   }
-  if (!before.isFile()) throw notRegular(file, before)
   let fd: number
   try {
     fd = openSync(file, READ_FLAGS)
@@ -188,15 +193,14 @@ export function readPrefixIfExists(file: string, prefixBytes: number, maxBytes: 
     const info = fstatSync(fd)
     if (!info.isFile()) throw notRegular(file, info)
     if (info.size > maxBytes) throw tooLarge(file, info.size, maxBytes, what)
-    const length = Math.min(prefixBytes, info.size)
-    const prefix = new Uint8Array(length)
-    let filled = 0
-    while (filled < length) {
-      const bytesRead = readSync(fd, prefix, filled, length - filled, filled)
+    const wanted = Math.min(into.length, info.size)
+    let length = 0
+    while (length < wanted) {
+      const bytesRead = readSync(fd, into, length, wanted - length, length)
       if (bytesRead === 0) break
-      filled += bytesRead
+      length += bytesRead
     }
-    return {prefix: filled === length ? prefix : prefix.subarray(0, filled), size: info.size}
+    return {length, size: info.size}
   } catch (error) {
     throw ioError('read', file, error)
   } finally {

@@ -1,4 +1,4 @@
-import {statSync} from 'node:fs'
+import {statSync, type Dirent} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -25,7 +25,7 @@ import {dataPathArtifacts, Layout, parseTimelineDirName, parseWalSegmentName, RE
 import {checkChunkFiles, FileChunkSource, streamVerifiedChunks} from './basebackup-chunks.js'
 import {databaseFindings} from './embedded-findings.js'
 import {releaseOfDatabaseFile, streamEmbeddedSnapshot, type OpenedEmbeddedFile} from './embedded-file.js'
-import {listDir, readLegacySlotStore} from './node-state.js'
+import {listDir, listDirEntries, readLegacySlotStore} from './node-state.js'
 import {openLayout} from './open-layout.js'
 import {relaySegmentProblems} from './relay-append.js'
 import {behindWalFindings, gapFindings, stallFinding} from './wal-findings.js'
@@ -93,13 +93,27 @@ class Verifier {
     try {
       return await check()
     } catch (thrown) {
-      const error = isSystemError(thrown) ? ioError('read', file, thrown) : thrown
-      if (!(error instanceof RedreplError)) throw error
-      const data = kind === undefined ? undefined : {kind}
-      if (error instanceof FormatError) this.report(error.file ?? file, 'artifact.corrupt', error.problem, undefined, data)
-      else this.report(file, unreadableCode(error), withoutPath(error.message, file), undefined, data)
+      this.caught(file, thrown, kind)
       return undefined
     }
+  }
+
+  /** attempt for a synchronous check: no promise per file where a run makes 100,000 of them. */
+  attemptSync<T>(file: string, check: () => T, kind?: string): T | undefined {
+    try {
+      return check()
+    } catch (thrown) {
+      this.caught(file, thrown, kind)
+      return undefined
+    }
+  }
+
+  private caught(file: string, thrown: unknown, kind: string | undefined): void {
+    const error = isSystemError(thrown) ? ioError('read', file, thrown) : thrown
+    if (!(error instanceof RedreplError)) throw error
+    const data = kind === undefined ? undefined : {kind}
+    if (error instanceof FormatError) this.report(error.file ?? file, 'artifact.corrupt', error.problem, undefined, data)
+    else this.report(file, unreadableCode(error), withoutPath(error.message, file), undefined, data)
   }
 
   /** Decodes a file; a broken rule or a refused read becomes a finding and undefined. */
@@ -120,6 +134,11 @@ class Verifier {
   async list(dir: string): Promise<string[]> {
     return (await this.attempt(dir, () => listDir(dir))) ?? []
   }
+
+  /** list, with each entry's type as the listing gives it. */
+  async listEntries(dir: string): Promise<Dirent[]> {
+    return (await this.attempt(dir, () => listDirEntries(dir))) ?? []
+  }
 }
 
 
@@ -132,21 +151,24 @@ class Verifier {
  */
 async function verifyWal(verifier: Verifier, layout: Layout, dir: string, timeline: bigint, deep: boolean): Promise<WalState> {
   const segments: WalSegmentState[] = []
-  for (const name of (await verifier.list(dir)).sort()) {
-    const file = path.join(dir, name)
-    if (isTemporaryName(name)) {
+  const header = new Uint8Array(WAL_SEGMENT_HEADER_BYTES)
+  const entries = (await verifier.listEntries(dir)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  for (const entry of entries) {
+    const file = path.join(dir, entry.name)
+    if (isTemporaryName(entry.name)) {
       verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
       continue
     }
-    const index = parseWalSegmentName(name)
+    const index = parseWalSegmentName(entry.name)
     if (index === undefined) continue
-    const segment = deep ? await decodeWalSegment(verifier, file, index, timeline) : await readWalHeader(verifier, file, index, timeline)
+    const segment = deep ? await decodeWalSegment(verifier, file, index, timeline) : readWalHeader(verifier, file, index, timeline, header, entry.isFile())
     if (segment) segments.push(segment)
   }
   // Names may differ in width (RedDB pads to 20 digits, a stray file may not): index order, not name order.
   segments.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0))
   return walStateOf(layout, timeline, segments)
 }
+
 /** A segment decoded in full: any broken rule in its records or CRC is a finding. */
 async function decodeWalSegment(verifier: Verifier, file: string, index: bigint, timeline: bigint): Promise<WalSegmentState | undefined> {
   const decoded = await verifier.decode(file, walSegmentCodec, 0n)
@@ -155,12 +177,15 @@ async function decodeWalSegment(verifier: Verifier, file: string, index: bigint,
   return walSegmentState({index, path: file, bytes: BigInt(decoded.bytes.length)}, decoded.bytes)
 }
 
-/** A segment's header and size only, under the same refusals as a full read (not a regular file, past the size cap). */
-async function readWalHeader(verifier: Verifier, file: string, index: bigint, timeline: bigint): Promise<WalSegmentState | undefined> {
-  const read = await verifier.attempt(file, async () => readPrefixIfExists(file, WAL_SEGMENT_HEADER_BYTES, MAX_ARTIFACT_BYTES['wal-segment'], walSegmentCodec.label), walSegmentCodec.kind)
+/**
+ * A segment's header and size only, read into `into` and under the same
+ * refusals as a full read (not a regular file, past the size cap).
+ */
+function readWalHeader(verifier: Verifier, file: string, index: bigint, timeline: bigint, into: Uint8Array, listedRegular: boolean): WalSegmentState | undefined {
+  const read = verifier.attemptSync(file, () => readPrefixIfExists(file, into, MAX_ARTIFACT_BYTES['wal-segment'], walSegmentCodec.label, listedRegular), walSegmentCodec.kind)
   if (!read) return quietWalSegmentState(file, index)
   verifier.checked++
-  const segment = walSegmentState({index, path: file, bytes: BigInt(read.size)}, read.prefix)
+  const segment = walSegmentState({index, path: file, bytes: BigInt(read.size)}, into.subarray(0, read.length))
   if (segment.header) reportMisplaced(verifier, file, index, timeline, segment.header)
   else if (segment.error) verifier.report(file, 'artifact.corrupt', segment.error.problem, undefined, {kind: walSegmentCodec.kind})
   return segment
