@@ -153,8 +153,9 @@ async function verifyWal(verifier: Verifier, layout: Layout, dir: string, timeli
   const segments: WalSegmentState[] = []
   const header = new Uint8Array(WAL_SEGMENT_HEADER_BYTES)
   const entries = (await verifier.listEntries(dir)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const prefix = `${path.normalize(dir)}${path.sep}`
   for (const entry of entries) {
-    const file = path.join(dir, entry.name)
+    const file = prefix + entry.name
     if (isTemporaryName(entry.name)) {
       verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
       continue

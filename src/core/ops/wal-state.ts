@@ -41,11 +41,13 @@ export async function readWalState(layout: Layout, timeline: bigint): Promise<Wa
 /** A segment's state from its first bytes (at least its header, when the file holds one). */
 export function walSegmentState(file: WalSegmentFile, firstBytes: Uint8Array): WalSegmentState {
   const prefix = firstBytes.subarray(0, WAL_SEGMENT_HEADER_BYTES)
+  // Built field by field, not spread: this runs once per segment, 100,000 times on a large node.
+  const {index, bytes} = file
   try {
-    return {...file, header: decodeWalSegmentHeader(prefix), header_crc32: crc32(prefix), error: null}
+    return {index, path: file.path, bytes, header: decodeWalSegmentHeader(prefix), header_crc32: crc32(prefix), error: null}
   } catch (error) {
     if (!(error instanceof FormatError)) throw error
-    return {...file, header: null, header_crc32: null, error: error.inFile(file.path)}
+    return {index, path: file.path, bytes, header: null, header_crc32: null, error: error.inFile(file.path)}
   }
 }
 
