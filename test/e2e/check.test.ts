@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import {readFileSync, utimesSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {readFileSync, truncateSync, utimesSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
@@ -306,4 +307,37 @@ test('an inactive slot warns after 5m unseen and is critical after 1h; one never
   write(slot('r1', 2n * 3_600_000n))
   assert.equal((await check(data, '--critical-slot-inactive', '3h', '--warning-slot-inactive', '2h1s')).exitCode, 0)
   assert.equal((await check(data, '--critical-slot-inactive', '3h', '--warning-slot-inactive', '1h59m')).exitCode, 1)
+})
+
+test('quick reads a WAL segment\'s header and size only: damaged records wait for --deep; a damaged header, a FIFO or an oversized file is a finding at once', async () => {
+  const {dir, data} = await node()
+  const calm = ['--warning-invalidated-slots', 'off', '--json']
+  const wal = path.join(dir, T1, 'wal')
+  const segment = (index: number) => path.join(wal, `${String(index).padStart(20, '0')}.redwal`)
+  const codes = (stdout: string) => (reportOf(stdout).findings as JsonObject[]).filter((f) => f.severity !== 'note').map((f) => [f.code, f.path])
+
+  const sealed = readFileSync(segment(2))
+  sealed[sealed.length - 1] ^= 1
+  writeFileSync(segment(2), sealed)
+  const quick = await check(data, ...calm)
+  assert.equal(quick.exitCode, 0, quick.stdout)
+  const deep = await check(data, ...calm, '--deep')
+  assert.equal(deep.exitCode, 2, deep.stdout)
+  assert.deepEqual(codes(deep.stdout), [['artifact.corrupt', path.join(T1, 'wal', '00000000000000000002.redwal')]])
+
+  const header = readFileSync(segment(1))
+  header[0] ^= 0xff
+  writeFileSync(segment(1), header)
+  execFileSync('mkfifo', [segment(6)])
+  // Sparse: past the 1 GiB cap without taking the disk; its header still places segment 3, so no gap is reported.
+  truncateSync(segment(3), 1100 * 1024 * 1024)
+  const started = Date.now()
+  const damaged = await check(data, ...calm)
+  assert.ok(Date.now() - started < 30_000, 'the FIFO is not waited on')
+  assert.equal(damaged.exitCode, 2, damaged.stdout)
+  assert.deepEqual(codes(damaged.stdout), [
+    ['artifact.corrupt', path.join(T1, 'wal', '00000000000000000001.redwal')],
+    ['artifact.too-large', path.join(T1, 'wal', '00000000000000000003.redwal')],
+    ['artifact.not-regular', path.join(T1, 'wal', '00000000000000000006.redwal')],
+  ])
 })

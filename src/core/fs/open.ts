@@ -162,6 +162,52 @@ export async function readBoundedIfExists(file: string, maxBytes: number, what: 
   }
 }
 
+/**
+ * Fills `into` with the first bytes of a regular file of at most `maxBytes`
+ * (fewer when it is shorter) and gives their count and the file's size, or
+ * undefined when it does not exist: the checks of readBoundedIfExists,
+ * synchronous for the same reason, for a caller that needs a fixed header
+ * and the size of many files in one pass. `listedRegular`, when the
+ * directory listing already said regular file, spares the stat before the
+ * open; the descriptor is checked all the same.
+ */
+export function readPrefixIfExists(file: string, into: Uint8Array, maxBytes: number, what: string, listedRegular = false): {length: number; size: number} | undefined {
+  if (!listedRegular) {
+    let before: Stats
+    try {
+      before = statSync(file)
+    } catch (error) {
+      if (isMissing(error)) return undefined
+      throw ioError('open', file, error)
+    }
+    if (!before.isFile()) throw notRegular(file, before)
+  }
+  let fd: number
+  try {
+    fd = openSync(file, READ_FLAGS)
+  } catch (error) {
+    if (isMissing(error)) return undefined
+    throw ioError('open', file, error)
+  }
+  try {
+    const info = fstatSync(fd)
+    if (!info.isFile()) throw notRegular(file, info)
+    if (info.size > maxBytes) throw tooLarge(file, info.size, maxBytes, what)
+    const wanted = Math.min(into.length, info.size)
+    let length = 0
+    while (length < wanted) {
+      const bytesRead = readSync(fd, into, length, wanted - length, length)
+      if (bytesRead === 0) break
+      length += bytesRead
+    }
+    return {length, size: info.size}
+  } catch (error) {
+    throw ioError('read', file, error)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /** A whole regular file of at most `maxBytes`; a missing one is not-found (exit 6). */
 export async function readBounded(file: string, maxBytes: number, what: string, options: {noFollow?: boolean} = {}): Promise<Uint8Array> {
   const bytes = await readBoundedIfExists(file, maxBytes, what, options)

@@ -6,7 +6,7 @@ import {Layout} from '../layout.js'
 import {createPace} from '../fs/pace.js'
 import {FileChunkSource, streamVerifiedChunks} from './basebackup-chunks.js'
 import {chooseBasebackup, type ManifestChoice} from './basebackup-materialize.js'
-import {listBasebackups, listWalSegments, readCurrentTimeline, readOldestAvailableLsn, readWalHead} from './node-state.js'
+import {listBasebackups, listWalSegments, readCurrentTimeline, readOldestAvailableLsn, readWalHead, type WalSegmentFile} from './node-state.js'
 
 export interface BasebackupListing {
   timeline: bigint
@@ -36,10 +36,14 @@ export interface BasebackupEntry {
   wal_lsns_after_checkpoint: bigint | null
 }
 
-/** Every base backup on the current timeline, with its time and size and whether it can serve a catch-up from the oldest WAL. */
-export async function listBasebackupReport(layout: Layout, nowMs: bigint): Promise<BasebackupListing> {
+/**
+ * Every base backup on the current timeline, with its time and size and
+ * whether it can serve a catch-up from the oldest WAL. `listed` is that
+ * timeline's segments when the caller has listed them already.
+ */
+export async function listBasebackupReport(layout: Layout, nowMs: bigint, listed?: {timeline: bigint; segments: WalSegmentFile[]}): Promise<BasebackupListing> {
   const timeline = await readCurrentTimeline(layout)
-  const segments = await listWalSegments(layout, timeline)
+  const segments = listed?.timeline === timeline ? listed.segments : await listWalSegments(layout, timeline)
   const available = await readOldestAvailableLsn(layout, timeline, segments)
   const head = await readWalHead(layout, timeline, segments)
   const basebackups: BasebackupEntry[] = []

@@ -6,7 +6,7 @@ import {dataPathArtifacts} from '../layout.js'
 import {formatBytes, formatDuration} from '../units.js'
 import {listBasebackupReport} from './basebackup-inspect.js'
 import {checkRepository, type RepoCheck, type RepoCheckSettings} from './check-repo.js'
-import {verifyLayout} from './layout-verify.js'
+import {verifyLayoutAndWal} from './layout-verify.js'
 import {listWalSegments} from './node-state.js'
 import {openLayout} from './open-layout.js'
 import {showSlots} from './slots.js'
@@ -106,7 +106,8 @@ export interface CheckReport {
 export async function runCheck(dataPath: string, options: CheckOptions): Promise<CheckReport> {
   const {nowMs, thresholds} = options
   const layout = await openLayout(dataPath)
-  const verify = await verifyLayout(dataPath, nowMs, {deep: options.deep})
+  // One pass over the WAL: the state verify read serves the slots, the listing and the repository too.
+  const {report: verify, wal: walState} = await verifyLayoutAndWal(dataPath, nowMs, {deep: options.deep})
   const findings = [...verify.findings]
   const relative = (file: string) => path.relative(path.dirname(layout.root), file) || file
 
@@ -122,10 +123,10 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
     }
   }
 
-  const slotsReport = await measure(() => showSlots(dataPath, nowMs))
+  const slotsReport = await measure(() => showSlots(dataPath, nowMs, walState))
   const timeline = slotsReport?.timeline ?? null
-  const segments = timeline === null ? null : await measure(() => listWalSegments(layout, timeline))
-  const listing = await measure(() => listBasebackupReport(layout, nowMs))
+  const segments = timeline === null ? null : walState?.timeline === timeline ? walState.segments : await measure(() => listWalSegments(layout, timeline))
+  const listing = await measure(() => listBasebackupReport(layout, nowMs, timeline === null || segments === null ? undefined : {timeline, segments}))
 
   const slots = slotsReport?.slots.map(
     (slot): CheckSlot => ({

@@ -1,3 +1,4 @@
+import {statSync, type Dirent} from 'node:fs'
 import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -11,9 +12,12 @@ import {relaySegmentCodec} from '../format/relay-segment.js'
 import {legacySlotStoreCodec} from '../format/slot-catalog-legacy.js'
 import {slotCatalogCodec} from '../format/slot-catalog.js'
 import {currentTimeline, timelineHistoryCodec} from '../format/timeline-history.js'
-import {walSegmentCodec} from '../format/wal-segment.js'
+import {MAX_ARTIFACT_BYTES} from '../format/size-caps.js'
+import {WAL_SEGMENT_HEADER_BYTES, walSegmentCodec} from '../format/wal-segment.js'
 import {isTempNameOf, isTemporaryName} from '../fs/atomic.js'
 import {ioError, isMissing} from '../fs/io-error.js'
+import {readPrefixIfExists} from '../fs/open.js'
+import {readFilePrefix} from '../fs/read-prefix.js'
 import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
 import {createPace, type Pace} from '../fs/pace.js'
 import type {SlotCatalog} from '../model.js'
@@ -21,11 +25,11 @@ import {dataPathArtifacts, Layout, parseTimelineDirName, parseWalSegmentName, RE
 import {checkChunkFiles, FileChunkSource, streamVerifiedChunks} from './basebackup-chunks.js'
 import {databaseFindings} from './embedded-findings.js'
 import {releaseOfDatabaseFile, streamEmbeddedSnapshot, type OpenedEmbeddedFile} from './embedded-file.js'
-import {listDir, readLegacySlotStore} from './node-state.js'
+import {listDir, listDirEntries, readLegacySlotStore} from './node-state.js'
 import {openLayout} from './open-layout.js'
 import {relaySegmentProblems} from './relay-append.js'
 import {behindWalFindings, gapFindings, stallFinding} from './wal-findings.js'
-import {readWalState} from './wal-state.js'
+import {walSegmentState, walStateOf, type WalSegmentState, type WalState} from './wal-state.js'
 
 export interface VerifyReport {
   /** No finding is an error or a warning (notes, such as RedDB 1.12's own habits, do not count). */
@@ -37,9 +41,11 @@ export interface VerifyReport {
 
 export interface VerifyOptions {
   /**
-   * Read every base-backup chunk and embedded database in full (the default).
-   * Without it, chunks are only checked to exist at their size and the
-   * databases are not read, so a monitoring run stays quick on multi-GB nodes.
+   * Read every WAL segment, base-backup chunk and embedded database in full
+   * (the default). Without it, of a WAL segment only its header and size are
+   * read, chunks are only checked to exist at their size and the databases
+   * are not read, so a monitoring run stays quick on multi-GB nodes with
+   * 100,000 segments.
    */
   deep?: boolean
   /** Called with the bytes of base-backup chunks read so far, as a deep run reads them. */
@@ -87,24 +93,38 @@ class Verifier {
     try {
       return await check()
     } catch (thrown) {
-      const error = isSystemError(thrown) ? ioError('read', file, thrown) : thrown
-      if (!(error instanceof RedreplError)) throw error
-      const data = kind === undefined ? undefined : {kind}
-      if (error instanceof FormatError) this.report(error.file ?? file, 'artifact.corrupt', error.problem, undefined, data)
-      else this.report(file, unreadableCode(error), withoutPath(error.message, file), undefined, data)
+      this.caught(file, thrown, kind)
       return undefined
     }
   }
 
+  /** attempt for a synchronous check: no promise per file where a run makes 100,000 of them. */
+  attemptSync<T>(file: string, check: () => T, kind?: string): T | undefined {
+    try {
+      return check()
+    } catch (thrown) {
+      this.caught(file, thrown, kind)
+      return undefined
+    }
+  }
+
+  private caught(file: string, thrown: unknown, kind: string | undefined): void {
+    const error = isSystemError(thrown) ? ioError('read', file, thrown) : thrown
+    if (!(error instanceof RedreplError)) throw error
+    const data = kind === undefined ? undefined : {kind}
+    if (error instanceof FormatError) this.report(error.file ?? file, 'artifact.corrupt', error.problem, undefined, data)
+    else this.report(file, unreadableCode(error), withoutPath(error.message, file), undefined, data)
+  }
+
   /** Decodes a file; a broken rule or a refused read becomes a finding and undefined. */
-  async decode<M>(file: string, codec: ArtifactCodec<M>, nowMs: bigint): Promise<{model: M} | undefined> {
+  async decode<M>(file: string, codec: ArtifactCodec<M>, nowMs: bigint): Promise<{model: M; bytes: Uint8Array} | undefined> {
     return this.attempt(
       file,
       async () => {
         const bytes = await readArtifactBytesIfExists(file, codec)
         if (bytes === undefined) return undefined
         this.checked++
-        return {model: decodeFile(file, bytes, codec, {nowMs})}
+        return {model: decodeFile(file, bytes, codec, {nowMs}), bytes}
       },
       codec.kind,
     )
@@ -114,24 +134,83 @@ class Verifier {
   async list(dir: string): Promise<string[]> {
     return (await this.attempt(dir, () => listDir(dir))) ?? []
   }
+
+  /** list, with each entry's type as the listing gives it. */
+  async listEntries(dir: string): Promise<Dirent[]> {
+    return (await this.attempt(dir, () => listDirEntries(dir))) ?? []
+  }
 }
 
 
-async function verifyWal(verifier: Verifier, dir: string, timeline: bigint): Promise<void> {
-  for (const name of (await verifier.list(dir)).sort()) {
-    const file = path.join(dir, name)
-    if (isTemporaryName(name)) {
+/**
+ * Reads every WAL segment of a timeline once, reports what is wrong with
+ * each, and returns what their headers say for the checks of the WAL as a
+ * whole. Deep, a segment is decoded in full (every record and the file's
+ * CRC); quick, only its header and size are read, which is all that places
+ * it: its records are left to a deep run.
+ */
+async function verifyWal(verifier: Verifier, layout: Layout, dir: string, timeline: bigint, deep: boolean): Promise<WalState> {
+  const segments: WalSegmentState[] = []
+  const header = new Uint8Array(WAL_SEGMENT_HEADER_BYTES)
+  const entries = (await verifier.listEntries(dir)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const prefix = `${path.normalize(dir)}${path.sep}`
+  for (const entry of entries) {
+    const file = prefix + entry.name
+    if (isTemporaryName(entry.name)) {
       verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
       continue
     }
-    const index = parseWalSegmentName(name)
+    const index = parseWalSegmentName(entry.name)
     if (index === undefined) continue
-    const decoded = await verifier.decode(file, walSegmentCodec, 0n)
-    if (!decoded) continue
-    const segment = decoded.model
-    if (segment.segment_index !== index) verifier.report(file, 'wal.name-mismatch', `file name says segment ${index}, header says ${segment.segment_index}`)
-    if (segment.timeline !== timeline) verifier.report(file, 'wal.name-mismatch', `header says timeline ${segment.timeline}, directory is timeline ${timeline}`)
+    const segment = deep ? await decodeWalSegment(verifier, file, index, timeline) : readWalHeader(verifier, file, index, timeline, header, entry.isFile())
+    if (segment) segments.push(segment)
   }
+  // Names may differ in width (RedDB pads to 20 digits, a stray file may not): index order, not name order.
+  segments.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0))
+  return walStateOf(layout, timeline, segments)
+}
+
+/** A segment decoded in full: any broken rule in its records or CRC is a finding. */
+async function decodeWalSegment(verifier: Verifier, file: string, index: bigint, timeline: bigint): Promise<WalSegmentState | undefined> {
+  const decoded = await verifier.decode(file, walSegmentCodec, 0n)
+  if (!decoded) return quietWalSegmentState(file, index)
+  reportMisplaced(verifier, file, index, timeline, decoded.model)
+  return walSegmentState({index, path: file, bytes: BigInt(decoded.bytes.length)}, decoded.bytes)
+}
+
+/**
+ * A segment's header and size only, read into `into` and under the same
+ * refusals as a full read (not a regular file, past the size cap).
+ */
+function readWalHeader(verifier: Verifier, file: string, index: bigint, timeline: bigint, into: Uint8Array, listedRegular: boolean): WalSegmentState | undefined {
+  const read = verifier.attemptSync(file, () => readPrefixIfExists(file, into, MAX_ARTIFACT_BYTES['wal-segment'], walSegmentCodec.label, listedRegular), walSegmentCodec.kind)
+  if (!read) return quietWalSegmentState(file, index)
+  verifier.checked++
+  const segment = walSegmentState({index, path: file, bytes: BigInt(read.size)}, into.subarray(0, read.length))
+  if (segment.header) reportMisplaced(verifier, file, index, timeline, segment.header)
+  else if (segment.error) verifier.report(file, 'artifact.corrupt', segment.error.problem, undefined, {kind: walSegmentCodec.kind})
+  return segment
+}
+
+/**
+ * The header of a segment whose read was refused (a finding says why), as
+ * every other command sees it: a regular file too large to decode still
+ * places its segment, so it is no gap; anything else is no segment.
+ */
+function quietWalSegmentState(file: string, index: bigint): WalSegmentState | undefined {
+  try {
+    const info = statSync(file, {throwIfNoEntry: false})
+    if (!info?.isFile()) return undefined
+    const prefix = readFilePrefix(file, WAL_SEGMENT_HEADER_BYTES)
+    return prefix === undefined ? undefined : walSegmentState({index, path: file, bytes: BigInt(info.size)}, prefix)
+  } catch {
+    return undefined
+  }
+}
+
+function reportMisplaced(verifier: Verifier, file: string, index: bigint, timeline: bigint, header: {segment_index: bigint; timeline: bigint}): void {
+  if (header.segment_index !== index) verifier.report(file, 'wal.name-mismatch', `file name says segment ${index}, header says ${header.segment_index}`)
+  if (header.timeline !== timeline) verifier.report(file, 'wal.name-mismatch', `header says timeline ${header.timeline}, directory is timeline ${timeline}`)
 }
 
 async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigint, nowMs: bigint, deep: Pace | undefined, onRead: (bytes: number) => void): Promise<void> {
@@ -200,8 +279,8 @@ async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): 
  * never prune and active slots the WAL no longer serves. Damaged files are
  * reported where they are decoded, not here.
  */
-async function verifyWalShape(verifier: Verifier, layout: Layout, timeline: bigint, current: boolean, catalog: SlotCatalog | null, dataPath: string, nowMs: bigint): Promise<void> {
-  const state = await readWalState(layout, timeline)
+async function verifyWalShape(verifier: Verifier, layout: Layout, state: WalState, current: boolean, catalog: SlotCatalog | null, dataPath: string, nowMs: bigint): Promise<void> {
+  const timeline = state.timeline
   for (const problem of state.geometry.problems) {
     if (problem.code === 'wal.segment-size') verifier.report(state.segments.find((s) => s.index === problem.index)!.path, 'wal.segment-size', problem.message)
   }
@@ -232,6 +311,15 @@ async function verifyWalShape(verifier: Verifier, layout: Layout, timeline: bigi
  * a quick run leaves out.
  */
 export async function verifyLayout(dataPath: string, nowMs: bigint, options: VerifyOptions = {}): Promise<VerifyReport> {
+  return (await verifyLayoutAndWal(dataPath, nowMs, options)).report
+}
+
+/**
+ * verifyLayout, with the WAL state of the current timeline it read on the
+ * way (null without that timeline's directory), so that a caller measuring
+ * the WAL reads no segment a second time.
+ */
+export async function verifyLayoutAndWal(dataPath: string, nowMs: bigint, options: VerifyOptions = {}): Promise<{report: VerifyReport; wal: WalState | null}> {
   const deep = options.deep ?? true
   let chunkBytesRead = 0n
   const onRead = (bytes: number) => {
@@ -244,6 +332,7 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
   const verifier = new Verifier(path.dirname(layout.root))
   const history = await verifier.decode(layout.historyPath, timelineHistoryCodec, nowMs)
   const known = new Set((history?.model.entries ?? [{timeline: 1n}]).map((entry) => entry.timeline))
+  let currentWal: WalState | null = null
 
   for (const name of (await verifier.list(layout.root)).sort()) {
     const file = path.join(layout.root, name)
@@ -251,7 +340,7 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
     const timeline = parseTimelineDirName(name)
     if (timeline === undefined) continue
     if (!known.has(timeline) && (history || timeline !== 1n)) verifier.report(file, 'layout.unknown-timeline', `timeline ${timeline} is not in the timeline history`, history ? 'error' : 'warning')
-    await verifyWal(verifier, path.join(file, 'wal'), timeline)
+    const wal = await verifyWal(verifier, layout, path.join(file, 'wal'), timeline, deep)
     const catalogPath = path.join(file, SLOT_CATALOG_FILE)
     const catalog = await verifier.decode(catalogPath, slotCatalogCodec, nowMs)
     if (catalog && catalog.model.timeline !== timeline) {
@@ -259,7 +348,9 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
       else verifier.report(catalogPath, 'artifact.timeline-mismatch', `catalog says timeline ${catalog.model.timeline}, directory is timeline ${timeline}`)
     }
     for (const entry of await verifier.list(file)) if (isTemporaryName(entry)) verifier.report(path.join(file, entry), 'leftover.temp-file', 'temporary file left by an interrupted write')
-    await verifyWalShape(verifier, layout, timeline, timeline === currentTimeline(history?.model ?? null), catalog?.model ?? null, dataPath, nowMs)
+    const current = timeline === currentTimeline(history?.model ?? null)
+    if (current) currentWal = wal
+    await verifyWalShape(verifier, layout, wal, current, catalog?.model ?? null, dataPath, nowMs)
     await verifyBasebackups(verifier, path.join(file, 'basebackup'), timeline, nowMs, pace, onRead)
     await verifyRelays(verifier, path.join(file, 'relay'), timeline)
   }
@@ -309,6 +400,6 @@ export async function verifyLayout(dataPath: string, nowMs: bigint, options: Ver
       verifier.report(path.join(path.dirname(dataPath), name), 'leftover.temp-file', 'temporary file left by an interrupted write')
     }
   }
-  return {ok: !verifier.findings.some(isProblem), root_path: layout.root, checked: verifier.checked, findings: verifier.findings}
+  return {report: {ok: !verifier.findings.some(isProblem), root_path: layout.root, checked: verifier.checked, findings: verifier.findings}, wal: currentWal}
 }
 

@@ -1,4 +1,4 @@
-import {statSync} from 'node:fs'
+import {statSync, type Dirent} from 'node:fs'
 import {readdir, stat} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -32,6 +32,17 @@ export async function readCurrentTimeline(layout: Layout): Promise<bigint> {
 export async function listDir(dir: string): Promise<string[]> {
   try {
     return await readdir(dir)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return []
+    throw ioError('list', dir, error)
+  }
+}
+
+/** A directory's entries with their types as the listing gives them; like listDir otherwise. */
+export async function listDirEntries(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, {withFileTypes: true})
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') return []

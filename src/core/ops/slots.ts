@@ -4,7 +4,7 @@ import type {ReplicationSlot} from '../model.js'
 import {finding, type Finding} from '../findings.js'
 import {readCurrentTimeline, readLegacySlotStore, readSlotCatalog} from './node-state.js'
 import {behindWalFindings} from './wal-findings.js'
-import {findingPath, readWalState, requireSoundWal, walHeadOf} from './wal-state.js'
+import {findingPath, readWalState, requireSoundWal, walHeadOf, type WalState} from './wal-state.js'
 import {openLayout} from './open-layout.js'
 
 export interface SlotRow extends ReplicationSlot {
@@ -30,11 +30,15 @@ export interface SlotsReport {
   findings: Finding[]
 }
 
-/** Every slot of the current timeline: the binary catalog and, if present, the legacy JSON store. */
-export async function showSlots(dataPath: string, nowMs: bigint): Promise<SlotsReport> {
+/**
+ * Every slot of the current timeline: the binary catalog and, if present,
+ * the legacy JSON store. `read` is that timeline's WAL state when the caller
+ * has read it already.
+ */
+export async function showSlots(dataPath: string, nowMs: bigint, read?: WalState | null): Promise<SlotsReport> {
   const layout = await openLayout(dataPath)
   const timeline = await readCurrentTimeline(layout)
-  const wal = await readWalState(layout, timeline)
+  const wal = read?.timeline === timeline ? read : await readWalState(layout, timeline)
   // Headers that contradict their names make every LSN here doubtful; a damaged segment is read where needed.
   requireSoundWal(wal, () => false)
   const head = await walHeadOf(layout, wal)
