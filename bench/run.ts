@@ -303,18 +303,7 @@ function relayBench(dir: string): void {
     say(`relay append: a log of ${segments} segments…`)
     const data = path.join(dir, `relay-${segments}`, 'data.rdb')
     const layout = Layout.fromDataPath(data)
-    const relayDir = layout.relayDir(1n, 'r')
-    mkdirSync(relayDir, {recursive: true})
-    let manifest: RelayManifest = {replica_id: 'r', timeline: 1n, received_lsn: 0n, flushed_lsn: 0n, applied_lsn: 0n, segments: []}
-    for (let s = 0; s < segments; s++) {
-      const records = Array.from({length: 10}, (_, k) => ({lsn: BigInt(s * 10 + k + 1), payload: Buffer.from('payload')}))
-      const segment = relaySegmentFromRecords(1n, records)
-      const bytes = relaySegmentCodec.encode(segment, {nowMs: 0n})
-      const name = relaySegmentName(segment.start_lsn, segment.end_lsn)
-      writeFileSync(path.join(relayDir, name), bytes)
-      manifest = {...manifest, received_lsn: segment.end_lsn, flushed_lsn: segment.end_lsn, segments: [...manifest.segments, {relative_path: name, start_lsn: segment.start_lsn, end_lsn: segment.end_lsn, checksum: relaySegmentChecksum(bytes)}]}
-    }
-    writeFileSync(layout.relayManifestPath(1n, 'r'), relayManifestCodec.encode(manifest, {nowMs: 0n}))
+    writeRelay(layout, segments)
     const batch = path.join(dir, `batch-${segments}.jsonl`)
     const from = segments * 10 + 1
     writeFileSync(batch, Array.from({length: 1000}, (_, k) => `{"lsn":${from + k},"payload_hex":"0102030405060708"}`).join('\n'))

@@ -122,20 +122,24 @@ export async function readAt(opened: OpenedFile, position: number, length: numbe
 }
 
 /**
- * A whole regular file of at most `maxBytes`, or undefined when it does not
- * exist. The same checks as openRegularIfExists, made with synchronous calls
- * on purpose (as fs/read-prefix.ts): a layout holds 100,000 small artifacts,
- * and five thread-pool round trips per file cost more than reading it.
+ * The checks of openRegularIfExists made with synchronous calls, on purpose
+ * (as fs/read-prefix.ts): a layout holds 100,000 small artifacts, and five
+ * thread-pool round trips per file cost more than reading it. Gives an open
+ * descriptor and the size, or undefined when the file does not exist.
+ * `listedRegular`, when the directory listing already said regular file,
+ * spares the stat before the open; the descriptor is checked all the same.
  */
-export async function readBoundedIfExists(file: string, maxBytes: number, what: string, options: {noFollow?: boolean} = {}): Promise<Uint8Array | undefined> {
-  let before: Stats
-  try {
-    before = (options.noFollow ? lstatSync : statSync)(file)
-  } catch (error) {
-    if (isMissing(error)) return undefined
-    throw ioError('open', file, error)
+function openRegularSyncIfExists(file: string, maxBytes: number, what: string, options: {noFollow?: boolean; listedRegular?: boolean}): {fd: number; size: number} | undefined {
+  if (!options.listedRegular) {
+    let before: Stats
+    try {
+      before = (options.noFollow ? lstatSync : statSync)(file)
+    } catch (error) {
+      if (isMissing(error)) return undefined
+      throw ioError('open', file, error)
+    }
+    if (!before.isFile()) throw notRegular(file, before)
   }
-  if (!before.isFile()) throw notRegular(file, before)
   let fd: number
   try {
     fd = openSync(file, options.noFollow ? READ_FLAGS | constants.O_NOFOLLOW : READ_FLAGS)
@@ -147,14 +151,23 @@ export async function readBoundedIfExists(file: string, maxBytes: number, what: 
     const info = fstatSync(fd)
     if (!info.isFile()) throw notRegular(file, info)
     if (info.size > maxBytes) throw tooLarge(file, info.size, maxBytes, what)
-    const buffer = new Uint8Array(info.size)
-    let filled = 0
-    while (filled < info.size) {
-      const bytesRead = readSync(fd, buffer, filled, info.size - filled, filled)
+    return {fd, size: info.size}
+  } catch (error) {
+    closeSync(fd)
+    throw ioError('read', file, error)
+  }
+}
+
+/** Reads the first `length` bytes of an open file into `into`, then closes it; fewer only where the file ends. */
+function readSyncAndClose(file: string, fd: number, into: Uint8Array, length: number): number {
+  let filled = 0
+  try {
+    while (filled < length) {
+      const bytesRead = readSync(fd, into, filled, length - filled, filled)
       if (bytesRead === 0) break
       filled += bytesRead
     }
-    return filled === info.size ? buffer : buffer.subarray(0, filled)
+    return filled
   } catch (error) {
     throw ioError('read', file, error)
   } finally {
@@ -162,50 +175,25 @@ export async function readBoundedIfExists(file: string, maxBytes: number, what: 
   }
 }
 
+/** A whole regular file of at most `maxBytes`, or undefined when it does not exist. */
+export async function readBoundedIfExists(file: string, maxBytes: number, what: string, options: {noFollow?: boolean} = {}): Promise<Uint8Array | undefined> {
+  const opened = openRegularSyncIfExists(file, maxBytes, what, options)
+  if (opened === undefined) return undefined
+  const buffer = new Uint8Array(opened.size)
+  const filled = readSyncAndClose(file, opened.fd, buffer, opened.size)
+  return filled === opened.size ? buffer : buffer.subarray(0, filled)
+}
+
 /**
  * Fills `into` with the first bytes of a regular file of at most `maxBytes`
  * (fewer when it is shorter) and gives their count and the file's size, or
- * undefined when it does not exist: the checks of readBoundedIfExists,
- * synchronous for the same reason, for a caller that needs a fixed header
- * and the size of many files in one pass. `listedRegular`, when the
- * directory listing already said regular file, spares the stat before the
- * open; the descriptor is checked all the same.
+ * undefined when it does not exist: for a caller that needs a fixed header
+ * and the size of many files in one pass.
  */
 export function readPrefixIfExists(file: string, into: Uint8Array, maxBytes: number, what: string, listedRegular = false): {length: number; size: number} | undefined {
-  if (!listedRegular) {
-    let before: Stats
-    try {
-      before = statSync(file)
-    } catch (error) {
-      if (isMissing(error)) return undefined
-      throw ioError('open', file, error)
-    }
-    if (!before.isFile()) throw notRegular(file, before)
-  }
-  let fd: number
-  try {
-    fd = openSync(file, READ_FLAGS)
-  } catch (error) {
-    if (isMissing(error)) return undefined
-    throw ioError('open', file, error)
-  }
-  try {
-    const info = fstatSync(fd)
-    if (!info.isFile()) throw notRegular(file, info)
-    if (info.size > maxBytes) throw tooLarge(file, info.size, maxBytes, what)
-    const wanted = Math.min(into.length, info.size)
-    let length = 0
-    while (length < wanted) {
-      const bytesRead = readSync(fd, into, length, wanted - length, length)
-      if (bytesRead === 0) break
-      length += bytesRead
-    }
-    return {length, size: info.size}
-  } catch (error) {
-    throw ioError('read', file, error)
-  } finally {
-    closeSync(fd)
-  }
+  const opened = openRegularSyncIfExists(file, maxBytes, what, {listedRegular})
+  if (opened === undefined) return undefined
+  return {length: readSyncAndClose(file, opened.fd, into, Math.min(into.length, opened.size)), size: opened.size}
 }
 
 /** A whole regular file of at most `maxBytes`; a missing one is not-found (exit 6). */
