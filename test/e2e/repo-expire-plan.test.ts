@@ -89,7 +89,7 @@ test('repo expire --plan refuses when a planned backup is gone or was pushed aga
   assert.deepEqual(objects(repushed.repoDir), before)
 })
 
-test('repo expire --plan refuses policy flags, --out with --confirm, and a plan of another kind', async () => {
+test('repo expire --plan refuses policy flags, --out with --confirm or inside the repository, and a plan of another kind', async () => {
   const node = await planned()
   const before = objects(node.repoDir)
   for (const flag of [['--keep-last', '1'], ['--keep-within', '1d']]) {
@@ -99,6 +99,9 @@ test('repo expire --plan refuses policy flags, --out with --confirm, and a plan 
   }
   const outAndConfirm = await node.repo('expire', '--keep-last', '2', '--out', node.planPath, '--confirm')
   assert.equal(outAndConfirm.exitCode, 2, outAndConfirm.stderr)
+  const inside = await node.repo('expire', '--keep-last', '2', '--out', path.join(node.repoDir, 'db1', 'expire.plan'))
+  assert.equal(inside.exitCode, 4, inside.stderr)
+  assert.match(inside.stderr, /lies inside the repository/)
   const expirePlan = path.join(path.dirname(node.data), 'expire.plan')
   jsonOf(await runCli(['basebackup', 'expire', '--data-path', node.data, '--keep-last', '2', '--out', expirePlan, '--json']))
   const wrongKind = await node.repo('expire', '--plan', expirePlan, '--confirm')

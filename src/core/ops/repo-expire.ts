@@ -7,7 +7,7 @@ import {compareRepoExpirePlans, decodeSavedRepoExpirePlan, repoExpirePlanDocumen
 import type {RepoBackend} from '../repo/backend.js'
 import {readInventory, readRepoManifest, runPool, type RepoInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
-import {LocalBackend} from '../repo/local.js'
+import {localRepoDir} from '../repo/open.js'
 import {readPlanFile, writePlanFile} from './plan-file.js'
 import {describeBackups, type RepoBackupRow} from './repo-list.js'
 
@@ -134,6 +134,12 @@ function inputsOf(basis: ExpireBasis, policy: BackupRetentionPolicy): RepoExpire
   }
 }
 
+/** A directory repository, where a plan must never be written. */
+function repositoryArea(location: string) {
+  const root = localRepoDir(location)
+  return root === undefined ? undefined : {root, what: 'the repository'}
+}
+
 /** The dry run, saved to `planPath` for `repo expire --plan` to apply exactly. */
 export async function saveRepoExpirePlan(backend: RepoBackend, options: Omit<ExpireOptions, 'confirm'>, planPath: string): Promise<RepoExpireReport & {plan_path: string; inputs_fingerprint: string}> {
   const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, effectiveSegmentBytes(options.segmentBytes))
@@ -145,7 +151,7 @@ export async function saveRepoExpirePlan(backend: RepoBackend, options: Omit<Exp
     deleted_backups: basis.plan.backups.filter((v) => v.action === 'delete').map((v) => v.backup.key),
     deleted_wal: basis.plan.wal_delete.map((w) => w.key),
   })
-  await writePlanFile(planPath, repoExpirePlanDocument(saved), backend instanceof LocalBackend ? {root: backend.root, what: 'the repository'} : undefined)
+  await writePlanFile(planPath, repoExpirePlanDocument(saved), repositoryArea(backend.location))
   return {...(await carryOut(backend, basis, {...options, confirm: false})), plan_path: planPath, inputs_fingerprint: saved.inputs_fingerprint}
 }
 
