@@ -6,6 +6,7 @@ import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
 import {expireBasebackups, expireByPlan, loadExpirePlan, saveExpirePlan, type AppliedExpirePlan, type BasebackupExpireReport} from '../../core/ops/basebackup-expire.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
+import {appliedExpirePlanLine} from '../../ui/applied-expire-plan.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
@@ -76,16 +77,10 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm").
       }
       this.say(renderColumns(backups))
       const doomed = report.backups.filter((b) => b.action === 'delete')
-      if (report.plan !== undefined) this.say(appliedLine(report.plan))
+      if (report.plan !== undefined) this.say(appliedExpirePlanLine(report.plan, 'layout', 'backups'))
       if (out !== undefined) this.say(`plan saved to ${out} (${report.inputs_fingerprint}); apply exactly this plan with: ${shellCommand(['redrepl', 'basebackup', 'expire', '--data-path', dataPath, '--plan', out, '--confirm'])}`)
       if (report.dry_run) this.say(`dry run: would delete ${doomed.length} backup(s); pass --confirm to delete`)
       else this.say(`deleted ${report.deleted} backup(s), ${formatBytes(report.freed_bytes)}`)
     }, backups)
   }
-}
-
-function appliedLine(plan: AppliedExpirePlan): string {
-  const more = plan.more_released_manifests.length
-  const state = plan.fingerprint_matches ? 'the layout is as planned' : `the layout changed without touching the plan's backups${plan.input_changes.length > 0 ? ` (${plan.input_changes.join('; ')})` : ''}`
-  return `plan ${plan.plan_path}: ${state}${more > 0 ? `; the policy now also deletes ${more} more backup(s), left in place (plan again to delete them)` : ''}`
 }

@@ -1,9 +1,15 @@
+import {Flags} from '../../ui/oclif.js'
+
 import {nowMs} from '../../core/clock.js'
-import {expireRepository, type RepoExpireReport} from '../../core/ops/repo-expire.js'
+import {usageError} from '../../core/errors.js'
+import type {AppliedExpirePlan} from '../../core/ops/basebackup-expire.js'
+import {expireRepository, expireRepositoryByPlan, loadRepoExpirePlan, saveRepoExpirePlan, type RepoExpireReport} from '../../core/ops/repo-expire.js'
+import {appliedExpirePlanLine} from '../../ui/applied-expire-plan.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {jobsFlag, repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
 import {retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
+import {shellCommand} from '../../ui/shell-quote.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 const EXPIRE_COLUMNS: Array<Column<RepoExpireReport['backups'][number]>> = [
@@ -20,29 +26,54 @@ export default class RepoExpire extends RedreplCommand {
   static override summary = 'Delete the backups a retention policy no longer keeps from the repository, and the WAL only they needed (dry run unless --confirm).'
   static override description = `Applies --keep-last N or --keep-within DURATION (by when each backup was pushed) to the node's base backups in the repository and lists each with keep or delete and the reason. The newest usable backup (complete, with the WAL from its checkpoint archived without a gap) is always kept. WAL is deleted only below the checkpoint segment of the oldest kept backup (and on older timelines), so no kept backup is ever left without the WAL from its checkpoint on.
 
-Nothing is deleted without --confirm (as WAL-G's "delete retain FULL 7 --confirm"). Each backup goes manifest first, so a listing never shows a backup whose chunks are going; then its chunks; then the WAL. A run cut short leaves chunks without a manifest, which no listing counts as a backup; the next run does not remove them (see docs/repository.md).`
+Nothing is deleted without --confirm (as WAL-G's "delete retain FULL 7 --confirm"). Each backup goes manifest first, so a listing never shows a backup whose chunks are going; then its chunks; then the WAL. A run cut short leaves chunks without a manifest, which no listing counts as a backup; the next run does not remove them (see docs/repository.md).
+
+--out FILE saves the dry run as a plan (schema "redrepl-plan/1", kind "repo-expire": the repository, node, policy, segment size, the time it was made, each backup to delete by manifest key, checkpoint, snapshot size and the manifest object's size and modification time as the repository lists them, and each WAL object to delete by key, size and modification time, with a fingerprint of the inputs), written atomically and never inside a directory repository or over a file that is not a plan (exit 4). --plan FILE applies exactly that plan: it plans again with the plan's policy and segment size and deletes exactly its backups and WAL objects (with --confirm; without it, it shows what would go), only when each is still listed, unchanged, and deleted by the fresh plan too; otherwise it deletes nothing and refuses (exit 4) naming what changed. A fresh plan that deletes more is fine: only the plan's objects go, and the output says which more backups it would delete (--json: plan.more_released_manifests). --keep-last and --keep-within are refused with --plan (exit 2), and the plan must name this repository and node (exit 4).`
 
   static override examples = [
     '<%= config.bin %> repo expire --repo s3://backups/reddb --node db1 --keep-last 7',
     '30 4 * * * REDREPL_REPO=s3://backups/reddb <%= config.bin %> repo expire --keep-within 14d --confirm --json >/dev/null',
+    '<%= config.bin %> repo expire --repo s3://backups/reddb --node db1 --keep-last 7 --out /tmp/repo-expire.plan',
+    '<%= config.bin %> repo expire --repo s3://backups/reddb --node db1 --plan /tmp/repo-expire.plan --confirm',
   ]
 
-  static override flags = {...repoFlags, ...retentionFlags, jobs: jobsFlag, 'segment-bytes': segmentBytesFlag}
+  static override flags = {
+    ...repoFlags,
+    ...retentionFlags,
+    jobs: jobsFlag,
+    'segment-bytes': segmentBytesFlag,
+    out: Flags.string({description: 'Save the dry run as a plan to this file, for --plan FILE to apply exactly.', helpValue: 'FILE', exclusive: ['confirm', 'plan']}),
+    plan: Flags.string({description: 'Delete exactly the backups and WAL of this plan (saved by --out), or nothing when the repository changed under it.', helpValue: 'FILE'}),
+  }
 
   async run(): Promise<void> {
+    // The command line as typed: parse() replaces this.argv with one that holds the config file's settings too.
+    const typed = [...this.argv]
     const {flags} = await this.parse(RepoExpire)
     this.json = flags.json
     const {node} = resolveNode(flags.node)
-    const policy = retentionPolicy(flags)
-    const report = await withRepository(flags, (backend) =>
-      expireRepository(backend, {node, policy, confirm: flags.confirm, nowMs: nowMs(), segmentBytes: flags['segment-bytes'], jobs: flags.jobs}),
-    )
+    const planPath = flags.plan
+    if (planPath !== undefined && typed.some((arg) => /^--keep-(last|within)(=|$)/.test(arg))) {
+      throw usageError('--plan carries its own policy: leave out --keep-last and --keep-within')
+    }
+    const saved = planPath === undefined ? undefined : await loadRepoExpirePlan(planPath)
+    const policy = saved === undefined ? retentionPolicy(flags) : undefined
+    const out = flags.out
+    const report: RepoExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string} = await withRepository(flags, (backend) => {
+      const options = {node, confirm: flags.confirm, nowMs: nowMs(), jobs: flags.jobs}
+      if (saved !== undefined) return expireRepositoryByPlan(backend, planPath!, saved, options)
+      const planning = {...options, policy: policy!, segmentBytes: flags['segment-bytes']}
+      if (out !== undefined) return saveRepoExpirePlan(backend, planning, out)
+      return expireRepository(backend, planning)
+    })
     const backups = tableOf(EXPIRE_COLUMNS, report.backups)
     await this.emit(report, () => {
       if (report.backups.length > 0) {
         this.say(renderColumns(backups))
       }
       const doomed = report.backups.filter((b) => b.action === 'delete').length
+      if (report.plan !== undefined) this.say(appliedExpirePlanLine(report.plan, 'repository', 'objects'))
+      if (out !== undefined) this.say(`plan saved to ${out} (${report.inputs_fingerprint}); apply exactly this plan with: ${shellCommand(['redrepl', 'repo', 'expire', '--repo', report.repository, '--node', node, '--plan', out, '--confirm'])}`)
       const floor = report.wal_floor ? ` (WAL kept from segment ${report.wal_floor.index} of timeline ${report.wal_floor.timeline})` : ''
       if (report.dry_run) this.say(`dry run: would delete ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s)${floor}; pass --confirm to delete`)
       else this.say(`deleted ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s), ${report.objects_deleted} object(s)${floor}`)

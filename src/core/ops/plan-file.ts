@@ -12,22 +12,31 @@ import {FormatError, RedreplError, refused} from '../errors.js'
 import {writeFileAtomic} from '../fs/atomic.js'
 import {ioError, isMissing} from '../fs/io-error.js'
 import {readBounded} from '../fs/open.js'
-import {Layout} from '../layout.js'
 import {MAX_PLAN_FILE_BYTES, PLAN_SCHEMA} from '../plan/saved-plan.js'
 
 const resolved = (file: string) => realpath(file).catch(() => path.resolve(file))
 
+/** Where a plan must never be written: a layout, a directory repository. */
+export interface PlanGuardedArea {
+  root: string
+  /** How messages name it; `the layout` unless given. */
+  what?: string
+}
+
 /**
- * A plan never takes an artifact's place: it is refused inside the layout,
+ * A plan never takes an artifact's place: it is refused inside the layout (or repository directory),
  * and over an existing file unless that file is a plan (a typo such as
  * `--out data.rdb` must not replace the database). A link at the path is
  * replaced, never followed.
  */
-async function checkPlanTarget(planPath: string, layout: Layout): Promise<void> {
+async function checkPlanTarget(planPath: string, area: PlanGuardedArea | undefined): Promise<void> {
   const target = path.join(await resolved(path.dirname(path.resolve(planPath))), path.basename(planPath))
-  const root = await resolved(layout.root)
-  if (target === root || target.startsWith(`${root}${path.sep}`)) {
-    throw refused(`${planPath}: lies inside the layout ${layout.root}, where a plan could take an artifact's place; nothing was written`, {code: 'plan.target', hint: 'save the plan outside the layout'})
+  if (area !== undefined) {
+    const root = await resolved(area.root)
+    const what = area.what ?? 'the layout'
+    if (target === root || target.startsWith(`${root}${path.sep}`)) {
+      throw refused(`${planPath}: lies inside ${what} ${area.root}, where a plan could take an artifact's place; nothing was written`, {code: 'plan.target', hint: `save the plan outside ${what}`})
+    }
   }
   const info = await lstat(planPath).catch((error) => {
     if (isMissing(error)) return undefined
@@ -46,9 +55,9 @@ async function checkPlanTarget(planPath: string, layout: Layout): Promise<void> 
   if (!isPlan) throw refused(`${planPath}: exists and is not a redrepl plan; nothing was written`, {code: 'plan.target', hint: 'choose a new file name, or remove that file first'})
 }
 
-/** Writes a plan atomically, after checkPlanTarget. */
-export async function writePlanFile(planPath: string, document: unknown, layout: Layout): Promise<void> {
-  await checkPlanTarget(planPath, layout)
+/** Writes a plan atomically, after checkPlanTarget (`area`: where it must not go, if anywhere on this disk). */
+export async function writePlanFile(planPath: string, document: unknown, area: PlanGuardedArea | undefined): Promise<void> {
+  await checkPlanTarget(planPath, area)
   await writeFileAtomic(planPath, `${stringifyJson(document)}\n`, {label: 'plan-file', clearLeftovers: 'dead-writers'})
 }
 

@@ -1,10 +1,15 @@
+import {refused} from '../errors.js'
 import {effectiveSegmentBytes} from '../format/wal-segment.js'
-import type {BackupRetentionPolicy} from '../plan/backup-retention.js'
-import {planRepoExpire} from '../plan/repo-expire.js'
+import type {BackupRetentionPolicy, RetentionCandidate} from '../plan/backup-retention.js'
+import {planRepoExpire, type RepoExpirePlan} from '../plan/repo-expire.js'
+import type {AppliedExpirePlan} from './basebackup-expire.js'
+import {compareRepoExpirePlans, decodeSavedRepoExpirePlan, repoExpirePlanDocument, savedRepoExpirePlan, type RepoExpirePlanInputs, type SavedRepoExpirePlan} from '../plan/saved-repo-expire-plan.js'
 import type {RepoBackend} from '../repo/backend.js'
-import {readInventory, readRepoManifest, runPool} from '../repo/inventory.js'
+import {readInventory, readRepoManifest, runPool, type RepoInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
-import {describeBackups} from './repo-list.js'
+import {localRepoDir} from '../repo/open.js'
+import {readPlanFile, writePlanFile} from './plan-file.js'
+import {describeBackups, type RepoBackupRow} from './repo-list.js'
 
 export interface RepoExpireReport {
   repository: string
@@ -17,25 +22,45 @@ export interface RepoExpireReport {
   objects_deleted: number
 }
 
-/**
- * `repo expire`: applies a retention policy to the node's backups in the
- * repository. A backup counts as usable when it is complete and the WAL
- * from its checkpoint on is archived without a gap. Deletes only when
- * `confirm`: each backup's manifest first (from then on no listing shows
- * it), then its chunks, then the WAL below the floor (plan/repo-expire.ts).
- */
-export async function expireRepository(backend: RepoBackend, options: {node: string; policy: BackupRetentionPolicy; confirm: boolean; nowMs: bigint; segmentBytes: bigint; jobs: number}): Promise<RepoExpireReport> {
-  const segmentBytes = effectiveSegmentBytes(options.segmentBytes)
-  const keys = new RepoKeys(options.node)
+interface ExpireOptions {
+  node: string
+  policy: BackupRetentionPolicy
+  confirm: boolean
+  nowMs: bigint
+  segmentBytes: bigint
+  jobs: number
+}
+
+type Candidate = RepoBackupRow & RetentionCandidate
+
+interface ExpireBasis {
+  keys: RepoKeys
+  inventory: RepoInventory
+  segmentBytes: bigint
+  plan: RepoExpirePlan<Candidate>
+}
+
+async function expireBasis(backend: RepoBackend, node: string, policy: BackupRetentionPolicy, nowMs: bigint, segmentBytes: bigint): Promise<ExpireBasis> {
+  const keys = new RepoKeys(node)
   const inventory = await readInventory(backend, keys)
   const {backups} = await describeBackups(backend, inventory, segmentBytes)
   const plan = planRepoExpire({
     backups: backups.map((b) => ({...b, id: b.key, usable_for_catchup: b.complete && b.wal_covered_from_checkpoint})),
     wal: inventory.wal,
-    policy: options.policy,
-    nowMs: options.nowMs,
+    policy,
+    nowMs,
     segmentBytes,
   })
+  return {keys, inventory, segmentBytes, plan}
+}
+
+/**
+ * Deletes what the plan marks (none unless `confirm`): each backup's
+ * manifest first (from then on no listing shows it), then its chunks, then
+ * the WAL below the floor (plan/repo-expire.ts); and reports.
+ */
+async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node: string; confirm: boolean; jobs: number}): Promise<RepoExpireReport> {
+  const {keys, inventory, plan} = basis
   let deleted = 0
   if (options.confirm) {
     for (const verdict of plan.backups) {
@@ -79,5 +104,104 @@ export async function expireRepository(backend: RepoBackend, options: {node: str
     wal_delete: plan.wal_delete,
     wal_kept: plan.wal_kept,
     objects_deleted: deleted,
+  }
+}
+
+/**
+ * `repo expire`: applies a retention policy to the node's backups in the
+ * repository. A backup counts as usable when it is complete and the WAL
+ * from its checkpoint on is archived without a gap. Deletes only when
+ * `confirm`.
+ */
+export async function expireRepository(backend: RepoBackend, options: ExpireOptions): Promise<RepoExpireReport> {
+  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, effectiveSegmentBytes(options.segmentBytes))
+  return carryOut(backend, basis, options)
+}
+
+function inputsOf(basis: ExpireBasis, policy: BackupRetentionPolicy): RepoExpirePlanInputs {
+  const manifests = new Map(basis.inventory.manifests.map((m) => [m.key, m.object]))
+  return {
+    policy,
+    segment_bytes: basis.segmentBytes,
+    backups: basis.plan.backups.map(({backup}) => ({
+      name: backup.key,
+      size: manifests.get(backup.key)!.size,
+      modified_unix_ms: manifests.get(backup.key)!.modified_unix_ms,
+      checkpoint_lsn: backup.checkpoint_lsn,
+      snapshot_bytes: backup.snapshot_bytes,
+    })),
+    wal: basis.inventory.wal.map((w) => ({name: w.key, size: w.object.size, modified_unix_ms: w.object.modified_unix_ms})),
+  }
+}
+
+/** A directory repository, where a plan must never be written. */
+function repositoryArea(location: string) {
+  const root = localRepoDir(location)
+  return root === undefined ? undefined : {root, what: 'the repository'}
+}
+
+/** The dry run, saved to `planPath` for `repo expire --plan` to apply exactly. */
+export async function saveRepoExpirePlan(backend: RepoBackend, options: Omit<ExpireOptions, 'confirm'>, planPath: string): Promise<RepoExpireReport & {plan_path: string; inputs_fingerprint: string}> {
+  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, effectiveSegmentBytes(options.segmentBytes))
+  const saved = savedRepoExpirePlan({
+    repository: backend.location,
+    node: options.node,
+    planned_at_unix_ms: options.nowMs,
+    inputs: inputsOf(basis, options.policy),
+    deleted_backups: basis.plan.backups.filter((v) => v.action === 'delete').map((v) => v.backup.key),
+    deleted_wal: basis.plan.wal_delete.map((w) => w.key),
+  })
+  await writePlanFile(planPath, repoExpirePlanDocument(saved), repositoryArea(backend.location))
+  return {...(await carryOut(backend, basis, {...options, confirm: false})), plan_path: planPath, inputs_fingerprint: saved.inputs_fingerprint}
+}
+
+export const loadRepoExpirePlan = (planPath: string) => readPlanFile(planPath, decodeSavedRepoExpirePlan)
+
+/**
+ * Plans again with the saved policy and segment size and deletes exactly
+ * the saved backups and WAL objects (with `confirm`), or nothing and
+ * refuses (exit 4) naming what changed.
+ */
+export async function expireRepositoryByPlan(
+  backend: RepoBackend,
+  planPath: string,
+  saved: SavedRepoExpirePlan,
+  options: {node: string; confirm: boolean; nowMs: bigint; jobs: number},
+): Promise<RepoExpireReport & {plan: AppliedExpirePlan}> {
+  const basis = await expireBasis(backend, options.node, saved.policy, options.nowMs, saved.segment_bytes)
+  const walDeleted = new Set(basis.plan.wal_delete.map((w) => w.key))
+  const comparison = compareRepoExpirePlans(saved, {
+    repository: backend.location,
+    node: options.node,
+    inputs: inputsOf(basis, saved.policy),
+    backup_verdicts: basis.plan.backups.map((v) => ({name: v.backup.key, action: v.action, reason: v.reason})),
+    wal_verdicts: basis.inventory.wal.map((w) => (walDeleted.has(w.key) ? {name: w.key, action: 'delete', reason: 'below the WAL floor'} : {name: w.key, action: 'keep', reason: 'at or above the WAL floor'})),
+  })
+  if (!comparison.applies) {
+    throw refused(`${planPath}: the repository changed since the plan was made: ${comparison.changes.join('; ')}; nothing was deleted`, {
+      code: 'plan.stale',
+      hint: 'make a new plan (repo expire --out FILE), review it, and apply that',
+    })
+  }
+  const chosenBackups = new Set(saved.backups.map((b) => b.name))
+  const chosenWal = new Set(saved.wal.map((w) => w.name))
+  const narrowed: ExpireBasis = {
+    ...basis,
+    plan: {
+      ...basis.plan,
+      backups: basis.plan.backups.map((v) => (v.action === 'delete' && !chosenBackups.has(v.backup.key) ? {...v, action: 'keep' as const, reason: `${v.reason}, but not in the plan`} : v)),
+      wal_delete: basis.plan.wal_delete.filter((w) => chosenWal.has(w.key)),
+      wal_kept: basis.inventory.wal.length - chosenWal.size,
+    },
+  }
+  return {
+    ...(await carryOut(backend, narrowed, options)),
+    plan: {
+      plan_path: planPath,
+      inputs_fingerprint: saved.inputs_fingerprint,
+      fingerprint_matches: comparison.fingerprint_matches,
+      input_changes: comparison.input_changes,
+      more_released_manifests: comparison.more_released,
+    },
   }
 }

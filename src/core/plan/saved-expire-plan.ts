@@ -48,7 +48,7 @@ export interface FreshExpirePlan {
   verdicts: Array<{name: string; action: 'keep' | 'delete'; reason: string}>
 }
 
-const policyJson = (policy: BackupRetentionPolicy) => ('keepLast' in policy ? {keep_last: BigInt(policy.keepLast)} : {keep_within_ms: policy.keepWithinMs})
+export const policyJson = (policy: BackupRetentionPolicy) => ('keepLast' in policy ? {keep_last: BigInt(policy.keepLast)} : {keep_within_ms: policy.keepWithinMs})
 
 export function expirePlanFingerprint(inputs: ExpirePlanInputs): string {
   return `sha256:${sha256Hex(stringifyJson({policy: policyJson(inputs.policy), available_from_lsn: inputs.available_from_lsn, backups: inputs.backups}, 0, true))}`
@@ -76,7 +76,7 @@ export function expirePlanDocument(plan: SavedExpirePlan): Record<string, unknow
   return {...plan, policy: policyJson(plan.policy)}
 }
 
-function decodePolicy(value: JsonValue | undefined): BackupRetentionPolicy {
+export function decodePolicy(value: JsonValue | undefined): BackupRetentionPolicy {
   if (!isJsonObject(value)) throw new FormatError('policy must be an object')
   if (value.keep_last !== undefined) {
     const keepLast = jsonU64(value.keep_last, 'policy.keep_last')
@@ -120,34 +120,78 @@ export function decodeSavedExpirePlan(value: JsonValue): SavedExpirePlan {
   }
 }
 
+/** A fresh plan's verdict on one item a saved plan may name. */
+export interface FreshVerdict {
+  name: string
+  action: 'keep' | 'delete'
+  reason: string
+}
+
+/** One kind of pinned item (backups, WAL objects) a saved plan deletes, with what the fresh plan sees of it. */
+export interface PinnedGroup<P extends {name: string}> {
+  /** How a message names an item: `backup`, `WAL object`. */
+  noun: string
+  /** What a changed item became, for messages: `another snapshot`. */
+  replacement: string
+  saved: P[]
+  present: P[]
+  verdicts: FreshVerdict[]
+  /** Whether the item present is the one the plan pinned. */
+  same: (saved: P, now: P) => boolean
+}
+
+/** What blocks applying one group: a saved item gone, replaced, or kept by the fresh plan. */
+function blockingChanges<P extends {name: string}>(group: PinnedGroup<P>): string[] {
+  const present = new Map(group.present.map((p) => [p.name, p]))
+  const verdicts = new Map(group.verdicts.map((v) => [v.name, v]))
+  const blocking: string[] = []
+  for (const item of group.saved) {
+    const now = present.get(item.name)
+    if (now === undefined) blocking.push(`${group.noun} ${item.name} is gone`)
+    else if (!group.same(item, now)) blocking.push(`${group.noun} ${item.name} was replaced by ${group.replacement}`)
+    else {
+      const verdict = verdicts.get(item.name)
+      if (verdict?.action !== 'delete') blocking.push(`${group.noun} ${item.name} is kept now (${verdict?.reason ?? 'no verdict'})`)
+    }
+  }
+  return blocking
+}
+
+/**
+ * Whether saved expiry deletions may be applied: every saved item of every
+ * group still present, the same, and deleted by the fresh plan too. What
+ * the first group's fresh plan deletes beyond the saved items is reported
+ * as more_released (left alone). `scope` holds changes that block outright.
+ */
+export function comparePinnedDeletions(fields: {scope: string[]; groups: Array<PinnedGroup<any>>; input_changes: string[]; fingerprints: {saved: string; fresh: string}}): PlanComparison<string> {
+  if (fields.scope.length > 0) return {applies: false, changes: fields.scope}
+  const blocking = fields.groups.flatMap((group) => blockingChanges(group))
+  if (blocking.length > 0) return {applies: false, changes: [...blocking, ...fields.input_changes]}
+  const [first] = fields.groups
+  const savedNames = new Set(first.saved.map((p) => p.name))
+  return {
+    applies: true,
+    fingerprint_matches: fields.fingerprints.saved === fields.fingerprints.fresh,
+    input_changes: fields.input_changes,
+    more_released: first.verdicts.filter((v) => v.action === 'delete' && !savedNames.has(v.name)).map((v) => v.name),
+  }
+}
+
 /**
  * Whether a saved expiry plan may be applied now: same layout and
  * timeline, and every saved backup still there, the same backup, and
  * deleted by the fresh plan too. A fresh plan that deletes more applies.
  */
 export function compareExpirePlans(saved: SavedExpirePlan, fresh: FreshExpirePlan): PlanComparison<string> {
-  if (saved.root_path !== fresh.root_path) return {applies: false, changes: [`the plan is for the layout ${saved.root_path}, not ${fresh.root_path}`]}
-  if (saved.timeline !== fresh.timeline) return {applies: false, changes: [`the plan is for timeline ${saved.timeline}, the current timeline is ${fresh.timeline}`]}
+  const scope: string[] = []
+  if (saved.root_path !== fresh.root_path) scope.push(`the plan is for the layout ${saved.root_path}, not ${fresh.root_path}`)
+  else if (saved.timeline !== fresh.timeline) scope.push(`the plan is for timeline ${saved.timeline}, the current timeline is ${fresh.timeline}`)
   const inputs: string[] = []
   if (saved.available_from_lsn !== fresh.inputs.available_from_lsn) inputs.push(`the oldest WAL kept moved (LSN ${saved.available_from_lsn} → ${fresh.inputs.available_from_lsn})`)
-  const onDisk = new Map(fresh.inputs.backups.map((b) => [b.name, b]))
-  const verdicts = new Map(fresh.verdicts.map((v) => [v.name, v]))
-  const blocking: string[] = []
-  for (const backup of saved.backups) {
-    const now = onDisk.get(backup.name)
-    if (now === undefined) blocking.push(`backup ${backup.name} is gone`)
-    else if (now.snapshot_bytes !== backup.snapshot_bytes || now.snapshot_checksum !== backup.snapshot_checksum) blocking.push(`backup ${backup.name} was replaced by another snapshot`)
-    else {
-      const verdict = verdicts.get(backup.name)!
-      if (verdict.action !== 'delete') blocking.push(`backup ${backup.name} is kept now (${verdict.reason})`)
-    }
-  }
-  if (blocking.length > 0) return {applies: false, changes: [...blocking, ...inputs]}
-  const savedNames = new Set(saved.backups.map((b) => b.name))
-  return {
-    applies: true,
-    fingerprint_matches: saved.inputs_fingerprint === expirePlanFingerprint(fresh.inputs),
+  return comparePinnedDeletions({
+    scope,
+    groups: [{noun: 'backup', replacement: 'another snapshot', saved: saved.backups, present: fresh.inputs.backups, verdicts: fresh.verdicts, same: (a: PinnedBackup, b: PinnedBackup) => a.snapshot_bytes === b.snapshot_bytes && a.snapshot_checksum === b.snapshot_checksum}],
     input_changes: inputs,
-    more_released: fresh.verdicts.filter((v) => v.action === 'delete' && !savedNames.has(v.name)).map((v) => v.name),
-  }
+    fingerprints: {saved: saved.inputs_fingerprint, fresh: expirePlanFingerprint(fresh.inputs)},
+  })
 }

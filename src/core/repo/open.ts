@@ -35,6 +35,11 @@ export async function openStore(settings: RepoSettings): Promise<RepoBackend> {
     return S3Backend.open({bucket, prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`, endpoint: settings.s3Endpoint, region: settings.s3Region, forcePathStyle: settings.s3ForcePathStyle})
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) throw usageError(`repository ${url}: only file:// (or a plain path) and s3:// are supported`)
-  const dir = url.startsWith('file://') ? fileURLToPath(url) : path.resolve(url)
-  return new LocalBackend(dir, url)
+  return new LocalBackend(localRepoDir(url)!, url)
+}
+
+/** The directory of a file:// (or plain path) repository; undefined for any other kind. */
+export function localRepoDir(url: string): string | undefined {
+  if (url.startsWith('file://')) return fileURLToPath(url)
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? undefined : path.resolve(url)
 }
