@@ -4,6 +4,7 @@ import {refused} from '../errors.js'
 import {Layout} from '../layout.js'
 import {planBackupRetention, type BackupRetentionPolicy, type BackupVerdict, type RetentionCandidate} from '../plan/backup-retention.js'
 import {compareExpirePlans, decodeSavedExpirePlan, expirePlanDocument, savedExpirePlan, type ExpirePlanInputs, type PinnedBackup, type SavedExpirePlan} from '../plan/saved-expire-plan.js'
+import type {PlanComparison} from '../plan/saved-plan.js'
 import {listLocalBackups, removeBasebackup, type LocalBackup} from './basebackup-delete.js'
 import {readPlanFile, writePlanFile} from './plan-file.js'
 
@@ -114,6 +115,17 @@ export async function saveExpirePlan(layout: Layout, dataPath: string, policy: B
 export const loadExpirePlan = (planPath: string) => readPlanFile(planPath, decodeSavedExpirePlan)
 
 /** What `basebackup expire --plan` reports about the plan it applied. */
+/** What an applied expire plan reports of itself (basebackup and repository expiry alike). */
+export function appliedExpirePlan(planPath: string, inputsFingerprint: string, comparison: Extract<PlanComparison<string>, {applies: true}>): AppliedExpirePlan {
+  return {
+    plan_path: planPath,
+    inputs_fingerprint: inputsFingerprint,
+    fingerprint_matches: comparison.fingerprint_matches,
+    input_changes: comparison.input_changes,
+    more_released_manifests: comparison.more_released,
+  }
+}
+
 export interface AppliedExpirePlan {
   plan_path: string
   inputs_fingerprint: string
@@ -148,12 +160,6 @@ export async function expireByPlan(layout: Layout, planPath: string, saved: Save
   }
   return {
     ...(await carryOut(narrowed, options.confirm)),
-    plan: {
-      plan_path: planPath,
-      inputs_fingerprint: saved.inputs_fingerprint,
-      fingerprint_matches: comparison.fingerprint_matches,
-      input_changes: comparison.input_changes,
-      more_released_manifests: comparison.more_released,
-    },
+    plan: appliedExpirePlan(planPath, saved.inputs_fingerprint, comparison),
   }
 }

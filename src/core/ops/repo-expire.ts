@@ -2,7 +2,7 @@ import {refused} from '../errors.js'
 import {effectiveSegmentBytes} from '../format/wal-segment.js'
 import type {BackupRetentionPolicy, RetentionCandidate} from '../plan/backup-retention.js'
 import {planRepoExpire, type RepoExpirePlan} from '../plan/repo-expire.js'
-import type {AppliedExpirePlan} from './basebackup-expire.js'
+import {appliedExpirePlan, type AppliedExpirePlan} from './basebackup-expire.js'
 import {compareRepoExpirePlans, decodeSavedRepoExpirePlan, repoExpirePlanDocument, savedRepoExpirePlan, type RepoExpirePlanInputs, type SavedRepoExpirePlan} from '../plan/saved-repo-expire-plan.js'
 import type {RepoBackend} from '../repo/backend.js'
 import {readInventory, readRepoManifest, runPool, type RepoInventory} from '../repo/inventory.js'
@@ -196,12 +196,6 @@ export async function expireRepositoryByPlan(
   }
   return {
     ...(await carryOut(backend, narrowed, options)),
-    plan: {
-      plan_path: planPath,
-      inputs_fingerprint: saved.inputs_fingerprint,
-      fingerprint_matches: comparison.fingerprint_matches,
-      input_changes: comparison.input_changes,
-      more_released_manifests: comparison.more_released,
-    },
+    plan: appliedExpirePlan(planPath, saved.inputs_fingerprint, comparison),
   }
 }
