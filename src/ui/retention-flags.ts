@@ -15,3 +15,13 @@ export function retentionPolicy(flags: {'keep-last'?: number; 'keep-within'?: st
   if (flags['keep-within'] !== undefined) return {keepWithinMs: parseDurationMs(flags['keep-within'], 'keep-within')}
   throw usageError('say what to keep: --keep-last N or --keep-within DURATION')
 }
+
+/**
+ * Refuses flags a saved plan fixes when given with --plan: they would
+ * silently change nothing. `typed` is the command line as typed, so a value
+ * from the config file does not count.
+ */
+export function refusePolicyFlagsWithPlan(typed: string[], names: string[]): void {
+  const given = names.filter((name) => typed.some((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`) || arg === `--no-${name}`))
+  if (given.length > 0) throw usageError(`--plan carries its own policy: leave out ${given.map((name) => `--${name}`).join(', ')}`)
+}

@@ -3,14 +3,13 @@ import path from 'node:path'
 import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
-import {usageError} from '../../core/errors.js'
 import {expireBasebackups, expireByPlan, loadExpirePlan, saveExpirePlan, type AppliedExpirePlan, type BasebackupExpireReport} from '../../core/ops/basebackup-expire.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {appliedExpirePlanLine} from '../../ui/applied-expire-plan.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
+import {refusePolicyFlagsWithPlan, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
 import {shellCommand} from '../../ui/shell-quote.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
@@ -53,9 +52,7 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm").
     this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
     const planPath = flags.plan
-    if (planPath !== undefined && typed.some((arg) => /^--keep-(last|within)(=|$)/.test(arg))) {
-      throw usageError('--plan carries its own policy: leave out --keep-last and --keep-within')
-    }
+    if (planPath !== undefined) refusePolicyFlagsWithPlan(typed, ['keep-last', 'keep-within'])
     // The plan file is checked before the lock is taken.
     const saved = planPath === undefined ? undefined : await loadExpirePlan(planPath)
     const policy = saved === undefined ? retentionPolicy(flags) : undefined

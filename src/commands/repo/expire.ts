@@ -1,14 +1,13 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
-import {usageError} from '../../core/errors.js'
 import type {AppliedExpirePlan} from '../../core/ops/basebackup-expire.js'
 import {expireRepository, expireRepositoryByPlan, loadRepoExpirePlan, saveRepoExpirePlan, type RepoExpireReport} from '../../core/ops/repo-expire.js'
 import {appliedExpirePlanLine} from '../../ui/applied-expire-plan.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {jobsFlag, repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
-import {retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
+import {refusePolicyFlagsWithPlan, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
 import {shellCommand} from '../../ui/shell-quote.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
@@ -53,9 +52,7 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain FULL 7 --confirm
     this.json = flags.json
     const {node} = resolveNode(flags.node)
     const planPath = flags.plan
-    if (planPath !== undefined && typed.some((arg) => /^--keep-(last|within)(=|$)/.test(arg))) {
-      throw usageError('--plan carries its own policy: leave out --keep-last and --keep-within')
-    }
+    if (planPath !== undefined) refusePolicyFlagsWithPlan(typed, ['keep-last', 'keep-within'])
     const saved = planPath === undefined ? undefined : await loadRepoExpirePlan(planPath)
     const policy = saved === undefined ? retentionPolicy(flags) : undefined
     const out = flags.out

@@ -1,12 +1,12 @@
 import {Flags} from '../../ui/oclif.js'
 
-import {usageError} from '../../core/errors.js'
 import {loadWalPlan, pruneWalByPlan, type AppliedPlan} from '../../core/ops/wal-plan-file.js'
 import {pruneWalRetention, type WalPruneReport} from '../../core/ops/wal-prune.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dryRunFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {plainFindingLine} from '../../ui/findings.js'
+import {refusePolicyFlagsWithPlan} from '../../ui/retention-flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
 
@@ -49,10 +49,7 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
     this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
     const planPath = flags.plan
-    if (planPath !== undefined) {
-      const given = WalPrune.planFixes.filter((name) => typed.some((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`) || arg === `--no-${name}`))
-      if (given.length > 0) throw usageError(`--plan carries its own policy: leave out ${given.map((name) => `--${name}`).join(', ')}`)
-    }
+    if (planPath !== undefined) refusePolicyFlagsWithPlan(typed, WalPrune.planFixes)
     // The plan file is checked before the lock is taken.
     const saved = planPath === undefined ? undefined : await loadWalPlan(planPath)
     const result: WalPruneReport & {plan?: AppliedPlan} = await withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, async (layout) => {
