@@ -6,7 +6,7 @@ import {FormatError} from '../errors.js'
 import {resolveContained} from '../fs/contained.js'
 import {crashPoint} from '../fs/crash.js'
 import {ioError, isMissing} from '../fs/io-error.js'
-import {openRegular, type OpenedFile} from '../fs/open.js'
+import {openRegular, type OpenedFile, type OpenOptions} from '../fs/open.js'
 import {freePace, type Pace} from '../fs/pace.js'
 import {PIECE_BYTES, readFullySync} from '../fs/stream.js'
 import type {BasebackupManifest} from '../model.js'
@@ -96,7 +96,10 @@ export interface ChunkSource {
   close(): Promise<void>
 }
 
-/** The chunk files of a manifest on disk, each kept inside basebackup/. */
+/**
+ * Chunk files on disk: by default those beside a manifest, each kept inside
+ * basebackup/; `locate` may name others (a directory repository's objects).
+ */
 export class FileChunkSource implements ChunkSource {
   private files: string[] = []
   private sizes: bigint[] = []
@@ -106,12 +109,14 @@ export class FileChunkSource implements ChunkSource {
   private next = 0
 
   constructor(
-    private readonly manifestPath: string,
+    manifestPath: string,
     private readonly pace: Pace = freePace(),
+    private readonly locate: (manifest: BasebackupManifest) => Promise<string[]> = (manifest) => checkChunkFiles(manifestPath, manifest),
+    private readonly openOptions: OpenOptions = {},
   ) {}
 
   async open(manifest: BasebackupManifest): Promise<string[]> {
-    this.files = await checkChunkFiles(this.manifestPath, manifest)
+    this.files = await this.locate(manifest)
     this.sizes = manifest.chunks.map((chunk) => chunk.bytes)
     return this.files
   }
@@ -121,7 +126,7 @@ export class FileChunkSource implements ChunkSource {
     const file = this.files[ordinal]
     const size = Number(this.sizes[ordinal])
     await this.close()
-    this.current = await openRegular(file)
+    this.current = await openRegular(file, this.openOptions)
     const fd = this.current.handle.fd
     if (size === 0) yield new Uint8Array(0)
     for (let offset = 0; offset < size; ) {

@@ -1,11 +1,12 @@
-import {createReadStream} from 'node:fs'
 import path from 'node:path'
 
 import {FormatError} from '../errors.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {resolveContained} from '../fs/contained.js'
+import {ioError} from '../fs/io-error.js'
 import {openRegular} from '../fs/open.js'
+import {PIECE_BYTES, readFullySync} from '../fs/stream.js'
 import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
 import {Layout, parseBasebackupName, parseTimelineDirName} from '../layout.js'
 import type {RepoBackend} from '../repo/backend.js'
@@ -37,10 +38,38 @@ export interface RepoPushReport {
   skipped: Array<{path: string; reason: string}>
 }
 
-const READ_PIECE_BYTES = 1024 * 1024
+/**
+ * Bodies that read local files: each reads synchronously (see fs/pace.ts)
+ * into one buffer, lent piece by piece (see RepoBackend.put) and taken
+ * from a pool shared by the transfers in flight, so a push allocates a
+ * few buffers, not one per piece.
+ */
+class FileBodies {
+  private readonly free: Buffer[] = []
 
-function fileBody(file: string): () => AsyncIterable<Uint8Array> {
-  return () => createReadStream(file, {highWaterMark: READ_PIECE_BYTES}) as AsyncIterable<Uint8Array>
+  of(file: string): () => AsyncIterable<Uint8Array> {
+    const free = this.free
+    return async function* () {
+      const {handle} = await openRegular(file)
+      const buffer = free.pop() ?? Buffer.allocUnsafe(PIECE_BYTES)
+      try {
+        for (let position = 0; ; ) {
+          let read: number
+          try {
+            read = readFullySync(handle.fd, buffer, buffer.length, position)
+          } catch (error) {
+            throw ioError('read', file, error)
+          }
+          if (read === 0) break
+          position += read
+          yield buffer.subarray(0, read)
+        }
+      } finally {
+        free.push(buffer)
+        await handle.close()
+      }
+    }
+  }
 }
 
 function bytesBody(bytes: Uint8Array): () => AsyncIterable<Uint8Array> {
@@ -76,6 +105,7 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
     uploaded_bytes: 0n,
     skipped: [],
   }
+  const bodies = new FileBodies()
   const upload = async (key: string, body: () => AsyncIterable<Uint8Array>, expected: Expected, checksum: number, file: string) => {
     await backend.put(key, () => checkedStream(body(), expected, file), {size: expected.size, checksum})
     report.objects_uploaded++
@@ -118,7 +148,7 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
           throw error instanceof FormatError ? error.inFile(file) : error
         })
         tasks.push(async () => {
-          await upload(key, fileBody(chunkFile), {kind: 'chunk', size: chunk.bytes, checksum: chunk.checksum}, chunk.checksum, chunkFile)
+          await upload(key, bodies.of(chunkFile), {kind: 'chunk', size: chunk.bytes, checksum: chunk.checksum}, chunk.checksum, chunkFile)
           chunksUploaded++
         })
       }
@@ -143,7 +173,7 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
       walTasks.push(async () => {
         // Read once to learn the trailer CRC RedDB wrote, then stream it out checked against it.
         const checksum = await trailerChecksum(segment.path, segment.bytes)
-        await upload(key, fileBody(segment.path), {kind: 'sealed', size: segment.bytes}, checksum, segment.path)
+        await upload(key, bodies.of(segment.path), {kind: 'sealed', size: segment.bytes}, checksum, segment.path)
         report.wal_segments_pushed++
       })
     }

@@ -12,7 +12,8 @@ import type {RepoBackend} from '../repo/backend.js'
 import {checkedStream, collect} from '../repo/integrity.js'
 import {readInventory, readRepoManifest, type RepoInventory, type RepoManifestEntry} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
-import type {ChunkSource} from './basebackup-chunks.js'
+import {FileChunkSource, type ChunkSource} from './basebackup-chunks.js'
+import {freePace} from '../fs/pace.js'
 import {writeMaterialized, type Destination, type MaterializeReport} from './basebackup-materialize.js'
 import {listWalSegments} from './node-state.js'
 
@@ -25,7 +26,12 @@ async function mkdirLayoutDir(dir: string): Promise<void> {
 
 export type RepoBackupChoice = {checkpointLsn: bigint} | {latest: true}
 
-/** A backup's chunks read from the repository, each checked against the listing before the first byte. */
+/**
+ * A backup's chunks read from the repository, each checked against the
+ * listing before the first byte. Where the repository keeps every chunk as
+ * a plain local file (a directory, uncompressed), they are read like a
+ * local backup's chunks: synchronously, into a few reused buffers.
+ */
 class RepoChunkSource implements ChunkSource {
   constructor(
     private readonly backend: RepoBackend,
@@ -34,6 +40,7 @@ class RepoChunkSource implements ChunkSource {
   ) {}
 
   private keys: string[] = []
+  private files: FileChunkSource | undefined
 
   async open(manifest: BasebackupManifest): Promise<string[]> {
     const manifestName = this.backend.describe(this.entry.key)
@@ -44,14 +51,21 @@ class RepoChunkSource implements ChunkSource {
       if (listed.size !== chunk.bytes) throw new FormatError(`chunk ${chunk.ordinal} holds ${listed.size} bytes, the manifest says ${chunk.bytes}`, this.backend.describe(key))
       return key
     })
+    const local = this.keys.map((key) => this.backend.localFile?.(key))
+    if (local.every((file) => file !== undefined)) {
+      this.files = new FileChunkSource(manifestName, freePace(), async () => local as string[], {noFollow: true})
+      await this.files.open(manifest)
+    }
     return this.keys.map((key) => this.backend.describe(key))
   }
 
   pieces(ordinal: number): AsyncIterable<Uint8Array> {
-    return this.backend.get(this.keys[ordinal])
+    return this.files ? this.files.pieces(ordinal) : this.backend.get(this.keys[ordinal])
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.files?.close()
+  }
 }
 
 function chooseRepoBackup(inventory: RepoInventory, choice: RepoBackupChoice, location: string): RepoManifestEntry {

@@ -29,9 +29,22 @@ export interface RepoBackend {
   /**
    * Stores an object so that it appears whole or not at all. `body` returns
    * a fresh stream each call, so a retry can start again; if it throws, no
-   * object is left under `key`.
+   * object is left under `key`. A piece of the body is lent, not given: it
+   * is valid until the next piece is asked for (the source reads into one
+   * buffer), so a backend that keeps pieces longer copies them (`owned`).
    */
   put(key: string, body: () => AsyncIterable<Uint8Array>, options: PutOptions): Promise<void>
   delete(key: string): Promise<void>
   close(): Promise<void>
+  /**
+   * The plain file on this machine that holds an object's bytes as they
+   * are (a directory repository, uncompressed), so a reader can read it
+   * like a local file; undefined where there is none.
+   */
+  localFile?(key: string): string | undefined
+}
+
+/** A body whose pieces the consumer may keep: each lent piece copied (see RepoBackend.put). */
+export async function* owned(pieces: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const piece of pieces) yield Uint8Array.prototype.slice.call(piece)
 }

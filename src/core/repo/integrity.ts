@@ -28,7 +28,8 @@ export async function* checkedStream(source: AsyncIterable<Uint8Array>, expected
       const joined = tail.length === 0 ? piece : concat(tail, piece)
       const cut = Math.max(0, joined.length - 4)
       crc = crc32(joined.subarray(0, cut), crc)
-      tail = joined.slice(cut)
+      // A copy: the piece is lent (see RepoBackend.put), and a Buffer's slice would be a view of it.
+      tail = Uint8Array.from(joined.subarray(cut))
     }
     yield piece
   }

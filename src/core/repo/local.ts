@@ -1,10 +1,10 @@
 import {createReadStream} from 'node:fs'
-import {lstat, mkdir, readdir, unlink} from 'node:fs/promises'
+import {lstat, readdir, unlink} from 'node:fs/promises'
 import path from 'node:path'
 
 import {notFound, RedreplError} from '../errors.js'
-import {fsyncDir, writeFailure, writeStreamAtomic} from '../fs/atomic.js'
-import {writeAll} from '../fs/stream.js'
+import {fsyncDir, mkdirDurable, writeStreamAtomic} from '../fs/atomic.js'
+import {writeAllAtSync} from '../fs/stream.js'
 import type {PutOptions, RepoBackend, RepoObject} from './backend.js'
 import {checkKey} from './keys.js'
 
@@ -75,16 +75,23 @@ export class LocalBackend implements RepoBackend {
 
   async put(key: string, body: () => AsyncIterable<Uint8Array>, _options: PutOptions): Promise<void> {
     const file = this.describe(key)
-    await mkdir(path.dirname(file), {recursive: true}).catch((error) => {
-      throw writeFailure(path.dirname(file), error)
-    })
+    await mkdirDurable(path.dirname(file))
     await writeStreamAtomic(
       file,
       async (handle) => {
-        for await (const piece of body()) await writeAll(handle, piece)
+        // Each lent piece is written before the next is asked for (see RepoBackend.put), synchronously (see fs/pace.ts).
+        let position = 0
+        for await (const piece of body()) {
+          writeAllAtSync(handle.fd, piece, position)
+          position += piece.length
+        }
       },
       {label: 'repo-local-put'},
     )
+  }
+
+  localFile(key: string): string {
+    return this.describe(key)
   }
 
   async delete(key: string): Promise<void> {

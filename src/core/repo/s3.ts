@@ -3,7 +3,7 @@ import {Readable} from 'node:stream'
 import type {S3Client} from '@aws-sdk/client-s3'
 
 import {notFound, refused, RedreplError} from '../errors.js'
-import type {PutOptions, RepoBackend, RepoObject} from './backend.js'
+import {owned, type PutOptions, type RepoBackend, type RepoObject} from './backend.js'
 import {checkKey} from './keys.js'
 
 export interface S3Settings {
@@ -136,7 +136,7 @@ export class S3Backend implements RepoBackend {
     // either way the object appears only when complete, and a failed multipart upload is aborted.
     const upload = new this.storage.Upload({
       client: this.client,
-      params: {Bucket: this.settings.bucket, Key: this.objectKey(key), Body: Readable.from(body()), Metadata: {'redrepl-crc32': String(options.checksum), 'redrepl-size': String(options.size)}},
+      params: {Bucket: this.settings.bucket, Key: this.objectKey(key), Body: Readable.from(owned(body())), Metadata: {'redrepl-crc32': String(options.checksum), 'redrepl-size': String(options.size)}},
       partSize: PART_BYTES,
       queueSize: PARTS_IN_FLIGHT,
       leavePartsOnError: false,
