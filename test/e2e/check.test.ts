@@ -9,7 +9,7 @@ import {slotCatalogCodec} from '../../src/core/format/slot-catalog.js'
 import type {ReplicationSlot} from '../../src/core/model.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {closePrimaryBasicHole} from '../support/wal-node.js'
+import {closePrimaryBasicHole, MiB, writeWalNode} from '../support/wal-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
 
 const scratch = useScratch()
@@ -309,7 +309,7 @@ test('an inactive slot warns after 5m unseen and is critical after 1h; one never
   assert.equal((await check(data, '--critical-slot-inactive', '3h', '--warning-slot-inactive', '1h59m')).exitCode, 1)
 })
 
-test('quick reads a WAL segment\'s header and size only: damaged records wait for --deep; a damaged header, a FIFO or an oversized file is a finding at once', async () => {
+test('quick reads every WAL segment\'s size and the headers the measurements stand on: damaged records, and a damaged header no measurement uses, wait for --deep; a damaged header it uses, a FIFO or an oversized file is a finding at once', async () => {
   const {dir, data} = await node()
   const calm = ['--warning-invalidated-slots', 'off', '--json']
   const wal = path.join(dir, T1, 'wal')
@@ -324,6 +324,11 @@ test('quick reads a WAL segment\'s header and size only: damaged records wait fo
   const deep = await check(data, ...calm, '--deep')
   assert.equal(deep.exitCode, 2, deep.stdout)
   assert.deepEqual(codes(deep.stdout), [['artifact.corrupt', path.join(T1, 'wal', '00000000000000000002.redwal')]])
+
+  // Segments 0, 1, 2, 3 and 5: quick reads the headers of 0 (the oldest), 1 (the segment size) and 5 (the newest, which holds records).
+  writeFileSync(segment(2), Buffer.concat([Buffer.from('XXXXXXXX'), sealed.subarray(8)]))
+  assert.equal((await check(data, ...calm)).exitCode, 0, 'a header no measurement stands on is left to --deep')
+  assert.deepEqual(codes((await check(data, ...calm, '--deep')).stdout), [['artifact.corrupt', path.join(T1, 'wal', '00000000000000000002.redwal')]])
 
   const header = readFileSync(segment(1))
   header[0] ^= 0xff
@@ -341,3 +346,23 @@ test('quick reads a WAL segment\'s header and size only: damaged records wait fo
     ['artifact.not-regular', path.join(T1, 'wal', '00000000000000000006.redwal')],
   ])
 })
+
+const asShipped = async (name: string, dataFile: string) => path.join(await scratch.layout(name), dataFile)
+for (const [what, data] of [
+  ['primary-basic', async () => (await node()).data],
+  ['primary-basic with its WAL hole', () => asShipped('primary-basic', 'data.rdb')],
+  ['after-failover', () => asShipped('after-failover', 'data.rdb')],
+  ['legacy-slots', () => asShipped('legacy-slots', 'node.rdb')],
+  // No slot catalog, so retention is stalled and the finding counts what lies below the head, which is in segment 5, not in the empty newest.
+  ['WAL whose newest segment is empty, retention stalled', async () => writeWalNode(await scratch.dir(), {segmentBytes: MiB, segments: {2: 3, 3: 3, 5: 3, 6: 0}, slots: null})],
+] as const) {
+  test(`${what}: quick and --deep give the same report on a sound layout (but for the databases only --deep reads), whichever WAL headers quick leaves unread`, async () => {
+    const quickData = await data()
+    const quick = reportOf((await check(quickData, '--json')).stdout)
+    const deep = reportOf((await check(quickData, '--json', '--deep')).stdout)
+    assert.equal(quick.deep, false)
+    // Only --deep reads the databases: their findings and their count are its own.
+    const withoutDatabases = (report: JsonObject) => ({...report, deep: null, artifacts_checked: null, findings: (report.findings as JsonObject[]).filter((f) => !String(f.code).startsWith('rdb.'))})
+    assert.deepEqual(withoutDatabases(quick), withoutDatabases(deep))
+  })
+}

@@ -158,6 +158,24 @@ function openRegularSyncIfExists(file: string, maxBytes: number, what: string, o
   }
 }
 
+/**
+ * The size of a regular file of at most `maxBytes`, from one stat and
+ * without opening it, or undefined when it does not exist: for a caller
+ * that needs the sizes of many files and the bytes of few.
+ */
+export function sizeOfRegularSyncIfExists(file: string, maxBytes: number, what: string): number | undefined {
+  let info: Stats | undefined
+  try {
+    info = statSync(file, {throwIfNoEntry: false})
+  } catch (error) {
+    throw ioError('open', file, error)
+  }
+  if (info === undefined) return undefined
+  if (!info.isFile()) throw notRegular(file, info)
+  if (info.size > maxBytes) throw tooLarge(file, info.size, maxBytes, what)
+  return info.size
+}
+
 /** Reads the first `length` bytes of an open file into `into`, then closes it; fewer only where the file ends. */
 function readSyncAndClose(file: string, fd: number, into: Uint8Array, length: number): number {
   let filled = 0
