@@ -250,7 +250,7 @@ async function feedSource(
       .then(() => progress(writer().total, total))
   }
   if (source.kind === 'rdb') {
-    await streamEmbeddedSnapshot(source.path, (piece) => take(piece, null), restart, () => writer().currentSnapshotCrc(), undefined, pace)
+    await streamEmbeddedSnapshot(source.path, take, restart, () => writer().currentSnapshotCrc(), undefined, pace)
     return
   }
   if (source.kind === 'file') {

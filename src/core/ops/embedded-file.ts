@@ -108,11 +108,12 @@ function refusalUnder123(head: Uint8Array, readRange: ReadRange, fileLength: big
  * consumer to start over with the next one). A consumer that computes the
  * CRC of what it received anyway can pass `consumerCrc`, so the bytes are
  * not run through CRC twice. `reddb` names the rules; absent, the file's
- * superblocks say (§9.2: a layout-2 superblock is 1.23's).
+ * superblocks say (§9.2: a layout-2 superblock is 1.23's). Each piece comes
+ * with the size of the snapshot it belongs to, for progress.
  */
 export async function streamEmbeddedSnapshot(
   file: string,
-  onPiece: (piece: Uint8Array) => Promise<void> | void,
+  onPiece: (piece: Uint8Array, snapshotBytes: bigint) => Promise<void> | void,
   onRestart: () => Promise<void> | void,
   consumerCrc?: () => number,
   reddb?: RedDBRelease,
@@ -145,7 +146,7 @@ export async function streamEmbeddedSnapshot(
         if (!consumerCrc) crc = crc32(piece, crc)
         if (seen < 4) magic.set(piece.subarray(0, 4 - seen), seen)
         seen += piece.length
-        await onPiece(piece)
+        await onPiece(piece, range.bytes)
       }, {pace})
       if (consumerCrc) crc = consumerCrc()
       if (!acceptCandidate(candidate, fileLength, crc, magic, rules)) continue
