@@ -366,3 +366,17 @@ for (const [what, data] of [
     assert.deepEqual(withoutDatabases(quick), withoutDatabases(deep))
   })
 }
+
+test('a file past the size cap in the newest segment\'s place is a CRITICAL finding, not an UNKNOWN check', async () => {
+  const {dir, data} = await node()
+  const newest = path.join(dir, T1, 'wal', '00000000000000000005.redwal')
+  // Sparse: past the 1 GiB cap without taking the disk.
+  truncateSync(newest, 1100 * 1024 * 1024)
+  for (const flags of [[], ['--deep']]) {
+    const result = await check(data, '--json', ...flags)
+    assert.equal(result.exitCode, 2, result.stdout)
+    const report = reportOf(result.stdout)
+    assert.equal(report.status, 'CRITICAL')
+    assert.ok((report.findings as JsonObject[]).some((f) => f.code === 'artifact.too-large' && f.path === path.join(T1, 'wal', '00000000000000000005.redwal')), result.stdout)
+  }
+})

@@ -1,6 +1,6 @@
 import path from 'node:path'
 
-import {FormatError} from '../errors.js'
+import {FormatError, RedreplError} from '../errors.js'
 import {finding, type Finding, type Severity} from '../findings.js'
 import {dataPathArtifacts} from '../layout.js'
 import {formatBytes, formatDuration} from '../units.js'
@@ -116,6 +116,8 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
     try {
       return await read()
     } catch (error) {
+      // A file refused before reading (too large, not a regular file): verify stats every artifact under the same caps and has reported it.
+      if (error instanceof RedreplError && (error.code === 'artifact.too-large' || error.code === 'artifact.not-regular')) return null
       if (!(error instanceof FormatError)) throw error
       const file = relative(error.file ?? layout.root)
       if (!findings.some((f) => f.severity === 'error' && f.path === file)) findings.push(finding('artifact.corrupt', file, error.problem))
