@@ -109,3 +109,18 @@ test('repo expire --plan refuses policy flags, --out with --confirm or inside th
   assert.match(wrongKind.stderr, /a plan of kind "basebackup-expire", not a repository expiry plan/)
   assert.deepEqual(objects(node.repoDir), before)
 })
+
+test('repo expire --plan takes the repository however it is spelled, and refuses another one', async () => {
+  const node = await planned()
+  const doc = parseJson(readFileSync(node.planPath, 'utf8')) as Record<string, any>
+  assert.equal(doc.repository, `file://${node.repoDir}`)
+  const relative = path.relative(process.cwd(), node.repoDir)
+  for (const spelling of [node.repoDir, `${node.repoDir}/`, `file://${node.repoDir}/`, relative]) {
+    const dry = await runCli(['repo', 'expire', '--repo', spelling, '--node', 'db1', '--plan', node.planPath, '--json'])
+    assert.equal(dry.exitCode, 0, `${spelling}: ${dry.stderr}`)
+  }
+  const other = await scratch.dir('redrepl-repo-')
+  const elsewhere = await runCli(['repo', 'expire', '--repo', other, '--node', 'db1', '--plan', node.planPath, '--json'])
+  assert.equal(elsewhere.exitCode, 4, elsewhere.stderr)
+  assert.match(elsewhere.stderr, new RegExp(`the plan is for the repository file://${node.repoDir}, not file://${other}`))
+})

@@ -7,7 +7,7 @@ import {compareRepoExpirePlans, decodeSavedRepoExpirePlan, repoExpirePlanDocumen
 import type {RepoBackend} from '../repo/backend.js'
 import {readInventory, readRepoManifest, runPool, type RepoInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
-import {localRepoDir} from '../repo/open.js'
+import {localRepoDir, repositoryIdentity} from '../repo/open.js'
 import {readPlanFile, writePlanFile} from './plan-file.js'
 import {describeBackups, type RepoBackupRow} from './repo-list.js'
 
@@ -144,7 +144,7 @@ function repositoryArea(location: string) {
 export async function saveRepoExpirePlan(backend: RepoBackend, options: Omit<ExpireOptions, 'confirm'>, planPath: string): Promise<RepoExpireReport & {plan_path: string; inputs_fingerprint: string}> {
   const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, effectiveSegmentBytes(options.segmentBytes))
   const saved = savedRepoExpirePlan({
-    repository: backend.location,
+    repository: repositoryIdentity(backend.location),
     node: options.node,
     planned_at_unix_ms: options.nowMs,
     inputs: inputsOf(basis, options.policy),
@@ -171,7 +171,7 @@ export async function expireRepositoryByPlan(
   const basis = await expireBasis(backend, options.node, saved.policy, options.nowMs, saved.segment_bytes)
   const walDeleted = new Set(basis.plan.wal_delete.map((w) => w.key))
   const comparison = compareRepoExpirePlans(saved, {
-    repository: backend.location,
+    repository: repositoryIdentity(backend.location),
     node: options.node,
     inputs: inputsOf(basis, saved.policy),
     backup_verdicts: basis.plan.backups.map((v) => ({name: v.backup.key, action: v.action, reason: v.reason})),

@@ -1,5 +1,5 @@
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {usageError} from '../errors.js'
 import type {RepoBackend} from './backend.js'
@@ -36,6 +36,19 @@ export async function openStore(settings: RepoSettings): Promise<RepoBackend> {
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) throw usageError(`repository ${url}: only file:// (or a plain path) and s3:// are supported`)
   return new LocalBackend(localRepoDir(url)!, url)
+}
+
+/**
+ * One name per repository, whichever way it was typed: a directory as a
+ * file:// URL of its absolute path (`./backups`, `/srv/backups/` and
+ * `file:///srv/backups` alike), an S3 location without trailing slashes.
+ * What a saved plan records, so that applying it with another spelling of
+ * the same repository is no change.
+ */
+export function repositoryIdentity(url: string): string {
+  const dir = localRepoDir(url)
+  if (dir !== undefined) return pathToFileURL(dir).href.replace(/\/+$/, '')
+  return url.replace(/\/+$/, '')
 }
 
 /** The directory of a file:// (or plain path) repository; undefined for any other kind. */
