@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {runCli, useScratch} from '../support/cli.js'
-import {jsonOf, modelOf} from '../support/node.js'
+import {repoRoot} from '../support/fixtures.js'
+import type {JsonObject} from '../../src/core/codec/json.js'
+import {documentOf, jsonOf, modelOf} from '../support/node.js'
 
 const scratch = useScratch()
 
@@ -76,4 +79,35 @@ test('an inconsistent relay log stops the append (exit 3)', async () => {
   assert.equal(result.exitCode, 3)
   assert.match(result.stderr, /relay\.redmanifest: relay manifest is inconsistent/)
   assert.deepEqual(readFileSync(path.join(relay('replica-a'), 'relay.redmanifest')), before)
+})
+
+test('layout verify reports a damaged and a missing relay segment both as files and through the manifest that names them', async () => {
+  const {data, relay} = await primary()
+  const dir = relay('replica-a')
+  const first = path.join(dir, 'relay-00000000000000000001-00000000000000000020.redwal')
+  const second = path.join(dir, 'relay-00000000000000000021-00000000000000000040.redwal')
+  const damaged = readFileSync(first)
+  damaged[damaged.length - 1] ^= 1
+  writeFileSync(first, damaged)
+  rmSync(second)
+  const result = await runCli(['layout', 'verify', '--data-path', data, '--json'])
+  assert.equal(result.exitCode, 3, result.stderr)
+  const relative = (file: string) => path.relative(path.dirname(data), file)
+  const relayFindings = (documentOf(result.stdout).findings as JsonObject[]).filter((f) => String(f.path).includes(`${path.sep}relay${path.sep}`)).map((f) => [f.code, f.path, String(f.message).replace(/ [0-9a-fx]+, computed [0-9a-fx]+$/, '')])
+  assert.deepEqual(relayFindings, [
+    ['artifact.corrupt', relative(first), 'replica relay log segment checksum mismatch: stored'],
+    ['relay.inconsistent', relative(path.join(dir, 'relay.redmanifest')), 'relay-00000000000000000001-00000000000000000020.redwal: replica relay log segment checksum mismatch: stored'],
+    ['relay.inconsistent', relative(path.join(dir, 'relay.redmanifest')), 'relay-00000000000000000021-00000000000000000040.redwal: referenced segment is missing'],
+  ])
+})
+
+test('layout verify opens each relay segment once, for its own check and the manifest\'s', async (t) => {
+  if (spawnSync('strace', ['-V']).status !== 0) return t.skip('strace is not installed')
+  const {data, relay} = await primary()
+  const trace = path.join(path.dirname(data), 'verify.trace')
+  const run = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat', '-o', trace, process.execPath, path.join(repoRoot, 'bin', 'run.js'), 'layout', 'verify', '--data-path', data, '--json'], {encoding: 'utf8'})
+  assert.equal(run.status, 0, run.stderr)
+  const opened = readFileSync(trace, 'utf8').split('\n').filter((line) => line.includes(`${relay('replica-a')}${path.sep}relay-`) && !line.includes('ENOENT'))
+  const names = opened.map((line) => /relay-[0-9]+-[0-9]+\.redwal/.exec(line)![0]).sort()
+  assert.deepEqual(names, ['relay-00000000000000000001-00000000000000000020.redwal', 'relay-00000000000000000021-00000000000000000040.redwal'])
 })

@@ -7,7 +7,7 @@ import {finding, isProblem, type Finding, type FindingCode, type Severity} from 
 import type {ArtifactCodec} from '../format/artifact.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
-import {relayManifestCodec} from '../format/relay-manifest.js'
+import {checkRelayManifestConsistency, relayManifestCodec} from '../format/relay-manifest.js'
 import {relaySegmentCodec} from '../format/relay-segment.js'
 import {legacySlotStoreCodec} from '../format/slot-catalog-legacy.js'
 import {slotCatalogCodec} from '../format/slot-catalog.js'
@@ -118,16 +118,24 @@ class Verifier {
 
   /** Decodes a file; a broken rule or a refused read becomes a finding and undefined. */
   async decode<M>(file: string, codec: ArtifactCodec<M>, nowMs: bigint): Promise<{model: M; bytes: Uint8Array} | undefined> {
-    return this.attempt(
+    const {model, bytes} = await this.read(file, codec, nowMs)
+    return model === undefined ? undefined : {model, bytes: bytes!}
+  }
+
+  /** decode, also giving the bytes of a file that was read but does not decode. */
+  async read<M>(file: string, codec: ArtifactCodec<M>, nowMs: bigint): Promise<{model?: M; bytes?: Uint8Array}> {
+    let bytes: Uint8Array | undefined
+    const model = await this.attempt(
       file,
       async () => {
-        const bytes = await readArtifactBytesIfExists(file, codec)
+        bytes = await readArtifactBytesIfExists(file, codec)
         if (bytes === undefined) return undefined
         this.checked++
-        return {model: decodeFile(file, bytes, codec, {nowMs}), bytes}
+        return decodeFile(file, bytes, codec, {nowMs})
       },
       codec.kind,
     )
+    return {model, bytes}
   }
 
   /** A directory's names; one that cannot be listed is a finding and no names. */
@@ -294,14 +302,26 @@ async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): 
       }),
     )
     if (!info?.isDirectory()) continue
+    // The manifest first, so that each segment is read once for both its own check and the manifest's; its findings keep their place after the segments'.
+    const manifestPath = path.join(relayDir, RELAY_MANIFEST_FILE)
+    const beforeManifest = verifier.findings.length
+    const decoded = await verifier.decode(manifestPath, relayManifestCodec, 0n)
+    const manifestFindings = verifier.findings.splice(beforeManifest)
+    // A path the manifest names more than once is left to the manifest's own check below.
+    const named = (decoded?.model.segments ?? []).map((ref) => ref.relative_path)
+    const refs = new Map((decoded?.model.segments ?? []).filter((ref) => named.indexOf(ref.relative_path) === named.lastIndexOf(ref.relative_path)).map((ref) => [ref.relative_path, ref]))
+    const problemsOf = new Map<string, string[]>()
     for (const name of (await verifier.list(relayDir)).sort()) {
       const file = path.join(relayDir, name)
       if (isTemporaryName(name)) verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
-      // Decoded one at a time and let go: a relay dir may hold many large segments.
-      else if (name.endsWith('.redwal')) await verifier.decode(file, relaySegmentCodec, 0n)
+      else if (name.endsWith('.redwal')) {
+        // Decoded one at a time and let go: a relay dir may hold many large segments.
+        const {bytes} = await verifier.read(file, relaySegmentCodec, 0n)
+        const ref = refs.get(name)
+        if (decoded && ref && bytes) problemsOf.set(name, checkRelayManifestConsistency({...decoded.model, segments: [ref]}, () => bytes))
+      }
     }
-    const manifestPath = path.join(relayDir, RELAY_MANIFEST_FILE)
-    const decoded = await verifier.decode(manifestPath, relayManifestCodec, 0n)
+    verifier.findings.push(...manifestFindings)
     if (!decoded) continue
     const manifest = decoded.model
     if (manifest.replica_id !== replica) verifier.report(manifestPath, 'relay.replica-mismatch', `manifest is for replica ${JSON.stringify(manifest.replica_id)}, directory is ${JSON.stringify(replica)}`)
@@ -309,7 +329,11 @@ async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): 
       if (manifest.timeline === 1n) verifier.report(manifestPath, 'relay.catalog-timeline', `relays on timeline 1 under timeline ${timeline}, as RedDB 1.12 does after a failover`)
       else verifier.report(manifestPath, 'artifact.timeline-mismatch', `manifest says timeline ${manifest.timeline}, directory is timeline ${timeline}`)
     }
-    for (const problem of await relaySegmentProblems(relayDir, manifest)) verifier.report(manifestPath, 'relay.inconsistent', problem)
+    for (const ref of manifest.segments) {
+      // A segment not read above (missing, refused, or named with a directory) is read by the manifest's own check, which says why.
+      const problems = problemsOf.get(ref.relative_path) ?? (await relaySegmentProblems(relayDir, {...manifest, segments: [ref]}))
+      for (const problem of problems) verifier.report(manifestPath, 'relay.inconsistent', problem)
+    }
     manifest.segments.forEach((ref, i) => {
       const previous = manifest.segments[i - 1]
       if (previous && ref.start_lsn < previous.end_lsn) {
