@@ -37,7 +37,7 @@ A file that breaks a rule is reported as one line naming the file and the proble
     const reddb = flags.reddb === undefined ? undefined : flags.reddb === '1.23' ? 'reddb-1.23' : 'reddb-1.12'
     const inspection = await inspectFile(args.file, {kind: flags.kind, nowMs: nowMs(), summaryOnly: !flags.json, reddb})
     await this.emit(inspection.json, () => {
-      this.say(renderDocument(inspection.json as Record<string, unknown>, `${inspection.path}: ${inspection.kind}`))
+      this.say(renderDocument(inspection.json as Record<string, unknown>, `${inspection.path}: ${inspection.kind}`, this.output === 'wide'))
       const database = inspection.database
       if (database === undefined) return
       this.say(`format ${database.rdb_format}, opened by ${database.read_by.join(' and ')}; read by ${rulesLabel(database.rules)}'s rules (${RULES_SOURCE_TEXT[database.rules_source]})`)

@@ -32,7 +32,7 @@ export abstract class RedreplCommand extends Command {
     output: Flags.string({
       char: 'o',
       description:
-        'How to print the result. human: tables fitted to the terminal (COLUMNS, else the terminal width, else 80 columns in a pipe), the least important columns hidden and named in a footer. wide: the same with every column, whatever the width. json: the same as --json. tsv: a header line, then one line per row, tab-separated, every column, exact values, no colour (a tab, newline, carriage return or backslash inside a value is written \\t, \\n, \\r, \\\\); a command that prints no table prints "field<TAB>value" lines of its JSON document.',
+        'How to print the result. human: tables fitted to the terminal (COLUMNS, else the terminal width, else 80 columns in a pipe), the least important columns hidden and named in a footer. wide: the same with every column, whatever the width (inspect: every row and every hex byte). json: the same as --json. tsv: a header line, then one line per row, tab-separated, every column, exact values, no colour (a tab, newline, carriage return or backslash inside a value is written \\t, \\n, \\r, \\\\); a command that prints no table prints "field<TAB>value" lines of its JSON document.',
       options: [...OUTPUT_MODES],
       helpGroup: 'GLOBAL',
     }),

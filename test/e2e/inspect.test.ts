@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
-import {test} from 'node:test'
+import {after, test} from 'node:test'
 
 import {parseJson, stringifyJson} from '../../src/core/codec/json.js'
 import {releaseOfFixtureSet} from '../conformance/suite.js'
 import {fixturePath, fixturesDir, listFixtures} from '../support/fixtures.js'
 import {runCli, tempDir} from '../support/cli.js'
+import {MiB, writeWalNode} from '../support/wal-node.js'
 
 const JSON_EXTENSIONS = ['.logical.slots.json', '.rebootstrap.ready']
 
@@ -80,4 +81,20 @@ test('inspect shows a readable summary without --json', async () => {
   assert.equal(result.exitCode, 0, result.stderr)
   assert.match(result.stdout, /slot-catalog/)
   assert.match(result.stdout, /replica_id/)
+})
+
+test('human output cuts a long record list, naming what it left out; --output wide shows every record', async () => {
+  const {dir, cleanup} = await tempDir('redrepl-inspect-')
+  after(cleanup)
+  const data = writeWalNode(dir, {segmentBytes: MiB, segments: {1: 60}})
+  const segment = path.join(path.dirname(data), 'data.primary-replica', 'timeline-00000000000000000001', 'wal', '00000000000000000001.redwal')
+  const human = await runCli(['inspect', segment])
+  assert.equal(human.exitCode, 0, human.stderr)
+  assert.match(human.stdout, /^records \(60\)$/m)
+  assert.match(human.stdout, /^… 10 more records \(use --output wide or --json for all\)$/m)
+  assert.doesNotMatch(human.stdout, /\b1048635\b/, 'the 60th record is left out')
+  const wide = await runCli(['inspect', segment, '--output', 'wide'])
+  assert.equal(wide.exitCode, 0, wide.stderr)
+  assert.match(wide.stdout, /\b1048635\b/, 'every record is shown')
+  assert.doesNotMatch(wide.stdout, /more records/)
 })
