@@ -130,16 +130,7 @@ export async function readAt(opened: OpenedFile, position: number, length: numbe
  * spares the stat before the open; the descriptor is checked all the same.
  */
 function openRegularSyncIfExists(file: string, maxBytes: number, what: string, options: {noFollow?: boolean; listedRegular?: boolean}): {fd: number; size: number} | undefined {
-  if (!options.listedRegular) {
-    let before: Stats
-    try {
-      before = (options.noFollow ? lstatSync : statSync)(file)
-    } catch (error) {
-      if (isMissing(error)) return undefined
-      throw ioError('open', file, error)
-    }
-    if (!before.isFile()) throw notRegular(file, before)
-  }
+  if (!options.listedRegular && regularStatSync(file, options.noFollow) === undefined) return undefined
   let fd: number
   try {
     fd = openSync(file, options.noFollow ? READ_FLAGS | constants.O_NOFOLLOW : READ_FLAGS)
@@ -164,16 +155,22 @@ function openRegularSyncIfExists(file: string, maxBytes: number, what: string, o
  * that needs the sizes of many files and the bytes of few.
  */
 export function sizeOfRegularSyncIfExists(file: string, maxBytes: number, what: string): number | undefined {
-  let info: Stats | undefined
+  const info = regularStatSync(file)
+  if (info !== undefined && info.size > maxBytes) throw tooLarge(file, info.size, maxBytes, what)
+  return info?.size
+}
+
+/** The stat of a regular file, undefined when it does not exist; anything else at the name is refused. */
+function regularStatSync(file: string, noFollow = false): Stats | undefined {
+  let info: Stats
   try {
-    info = statSync(file, {throwIfNoEntry: false})
+    info = (noFollow ? lstatSync : statSync)(file)
   } catch (error) {
+    if (isMissing(error)) return undefined
     throw ioError('open', file, error)
   }
-  if (info === undefined) return undefined
   if (!info.isFile()) throw notRegular(file, info)
-  if (info.size > maxBytes) throw tooLarge(file, info.size, maxBytes, what)
-  return info.size
+  return info
 }
 
 /** Reads the first `length` bytes of an open file into `into`, then closes it; fewer only where the file ends. */

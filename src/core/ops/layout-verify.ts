@@ -156,7 +156,7 @@ class Verifier {
  * Deep, every segment is decoded in full (every record and the file's
  * CRC). Quick, every segment's type and size come from one stat, and only
  * the headers that the checks of the whole stand on are read (see
- * QUICK_HEADERS): a node with 100,000 segments is checked in about the
+ * readQuickHeaders): a node with 100,000 segments is checked in about the
  * time it takes to list them. A header of any other segment that lies
  * about its place is left to a deep run.
  */
@@ -202,7 +202,8 @@ function readQuickHeaders(verifier: Verifier, segments: WalSegmentState[], timel
     const segment = segments[i]
     if (segment.header !== null || segment.error !== null) return segment
     const state = readWalHeader(verifier, segment.path, segment.index, timeline, header, true, true)
-    segments[i] = state ?? {...segment, error: new FormatError('header not readable', segment.path)}
+    // Undefined: the file went between its stat and this read; its finding, if it was refused, is reported.
+    segments[i] = state ?? {...segment, error: new FormatError('was gone when its header was read', segment.path)}
     return segments[i]
   }
   if (segments.length === 0) return
