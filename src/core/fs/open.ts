@@ -1,8 +1,9 @@
-import {closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync, type Stats} from 'node:fs'
+import {closeSync, constants, fstatSync, lstatSync, openSync, statSync, type Stats} from 'node:fs'
 import {lstat, open, stat, type FileHandle} from 'node:fs/promises'
 
 import {RedreplError} from '../errors.js'
 import {ioError, isMissing} from './io-error.js'
+import {readFullySync} from './stream.js'
 
 /**
  * Every file redrepl reads is opened here, so none can hang it or fill its
@@ -175,14 +176,8 @@ function regularStatSync(file: string, noFollow = false): Stats | undefined {
 
 /** Reads the first `length` bytes of an open file into `into`, then closes it; fewer only where the file ends. */
 function readSyncAndClose(file: string, fd: number, into: Uint8Array, length: number): number {
-  let filled = 0
   try {
-    while (filled < length) {
-      const bytesRead = readSync(fd, into, filled, length - filled, filled)
-      if (bytesRead === 0) break
-      filled += bytesRead
-    }
-    return filled
+    return readFullySync(fd, into, length, 0)
   } catch (error) {
     throw ioError('read', file, error)
   } finally {
