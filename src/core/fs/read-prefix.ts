@@ -2,9 +2,10 @@
  * Reads at most the first bytes of a file: enough for a fixed header, and
  * never more whatever size the file has.
  */
-import {closeSync, constants, fstatSync, openSync, readSync} from 'node:fs'
+import {closeSync, constants, fstatSync, openSync} from 'node:fs'
 
 import {RedreplError} from '../errors.js'
+import {readFullySync} from './stream.js'
 
 /**
  * Up to `maxBytes` from the start of `file` (fewer when the file is shorter),
@@ -19,13 +20,7 @@ export function readFilePrefix(file: string, maxBytes: number): Uint8Array | und
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY)
     if (!fstatSync(fd).isFile()) throw new RedreplError('corrupt', `${file}: not a regular file`, {code: 'artifact.not-regular'})
     const buffer = new Uint8Array(maxBytes)
-    let filled = 0
-    while (filled < maxBytes) {
-      const bytesRead = readSync(fd, buffer, filled, maxBytes - filled, filled)
-      if (bytesRead === 0) break
-      filled += bytesRead
-    }
-    return buffer.subarray(0, filled)
+    return buffer.subarray(0, readFullySync(fd, buffer, maxBytes, 0))
   } catch (error) {
     if (error instanceof RedreplError) throw error
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
