@@ -38,14 +38,21 @@ export interface BasebackupEntry {
 
 /**
  * Every base backup on the current timeline, with its time and size and
- * whether it can serve a catch-up from the oldest WAL. `listed` is that
- * timeline's segments when the caller has listed them already.
+ * whether it can serve a catch-up from the oldest WAL. `listed` is what
+ * the caller has read of that timeline already: its segments, and the WAL
+ * head and the oldest segment's start when it has them, so that neither
+ * segment is read again.
  */
-export async function listBasebackupReport(layout: Layout, nowMs: bigint, listed?: {timeline: bigint; segments: WalSegmentFile[]}): Promise<BasebackupListing> {
+export async function listBasebackupReport(
+  layout: Layout,
+  nowMs: bigint,
+  listed?: {timeline: bigint; segments: WalSegmentFile[]; walHeadLsn?: bigint | null; oldestWalLsn?: bigint},
+): Promise<BasebackupListing> {
   const timeline = await readCurrentTimeline(layout)
-  const segments = listed?.timeline === timeline ? listed.segments : await listWalSegments(layout, timeline)
-  const available = await readOldestAvailableLsn(layout, timeline, segments)
-  const head = await readWalHead(layout, timeline, segments)
+  const known = listed?.timeline === timeline ? listed : undefined
+  const segments = known?.segments ?? (await listWalSegments(layout, timeline))
+  const available = known?.oldestWalLsn ?? (await readOldestAvailableLsn(layout, timeline, segments))
+  const head = known !== undefined && known.walHeadLsn !== undefined ? known.walHeadLsn : await readWalHead(layout, timeline, segments)
   const basebackups: BasebackupEntry[] = []
   for (const {path: file, manifest} of await listBasebackups(layout, timeline)) {
     const created = await manifestMtimeMs(file)

@@ -128,7 +128,9 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
   const slotsReport = await measure(() => showSlots(dataPath, nowMs, walState))
   const timeline = slotsReport?.timeline ?? null
   const segments = timeline === null ? null : walState?.timeline === timeline ? walState.segments : await measure(() => listWalSegments(layout, timeline))
-  const listing = await measure(() => listBasebackupReport(layout, nowMs, timeline === null || segments === null ? undefined : {timeline, segments}))
+  // The slots report has read the head and the oldest segment's start already.
+  const read = slotsReport && {walHeadLsn: slotsReport.wal_head_lsn, oldestWalLsn: slotsReport.oldest_wal_lsn ?? undefined}
+  const listing = await measure(() => listBasebackupReport(layout, nowMs, timeline === null || segments === null ? undefined : {timeline, segments, ...read}))
 
   const slots = slotsReport?.slots.map(
     (slot): CheckSlot => ({
