@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -198,3 +198,21 @@ function countFiles(dir: string): number {
   }
   return count
 }
+
+test('local directory: a link planted in place of a chunk object is never followed by restore, even to the right bytes', async () => {
+  const repo = await localRepo()
+  const {dir, data} = await primary()
+  jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), {env: repo.env}))
+  const object = path.join(repo.url.slice('file://'.length), CHUNK_KEY)
+  // The link points at the node's own copy of the same chunk: its bytes would check out.
+  const original = path.join(dir, 'data.primary-replica', CHUNK_KEY.slice('db1/'.length))
+  assert.deepEqual(readFileSync(original), readFileSync(object))
+  rmSync(object)
+  symlinkSync(original, object)
+  const target = path.join(await scratch.dir(), 'out.rdb')
+  const restore = await runCli(repoArgs(repo, 'repo', 'restore', '--to', target, '--rdb-version', '1'))
+  assert.equal(restore.exitCode, 3, restore.stderr)
+  assert.match(restore.stderr, /chunk 1 \(.*00000000000000000001\.redchunk\) is missing from the repository/)
+  assert.equal(restore.stderr.trim().split('\n').length, 1)
+  assert.ok(!existsSync(target))
+})
