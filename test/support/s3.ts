@@ -1,4 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process'
+import {readdirSync, readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {after, before} from 'node:test'
 import {fileURLToPath} from 'node:url'
@@ -32,7 +33,13 @@ export class S3Server {
     }
   }
 
+  /**
+   * S3 commits a PUT whole or not at all; s3rver writes an object, then its
+   * MD5, then its metadata as plain files. So the objects a kill cut short
+   * are dropped before serving again, as S3 would never have had them.
+   */
   async start(): Promise<void> {
+    dropTornObjects(this.directory)
     const main = path.join(path.dirname(fileURLToPath(import.meta.url)), 's3rver-main.js')
     const child = spawn(process.execPath, [main, this.directory, String(this.port), ...this.buckets], {stdio: ['ignore', 'pipe', 'inherit']})
     this.child = child
@@ -54,6 +61,29 @@ export class S3Server {
     const gone = new Promise((resolve) => child.once('exit', resolve))
     child.kill('SIGKILL')
     await gone
+  }
+}
+
+const OBJECT_SUFFIX = '._S3rver_object'
+
+/** Removes every stored object whose metadata, written last, is missing or cut short, with its side files. */
+function dropTornObjects(dir: string): void {
+  for (const entry of readdirSync(dir, {withFileTypes: true})) {
+    const file = path.join(dir, entry.name)
+    if (entry.isDirectory()) dropTornObjects(file)
+    else if (entry.name.endsWith(OBJECT_SUFFIX)) {
+      const metadata = `${file.slice(0, -OBJECT_SUFFIX.length)}._S3rver_metadata.json`
+      if (!metadataComplete(metadata)) for (const torn of [file, `${file}.md5`, metadata]) rmSync(torn, {force: true})
+    }
+  }
+}
+
+function metadataComplete(file: string): boolean {
+  try {
+    JSON.parse(readFileSync(file, 'utf8'))
+    return true
+  } catch {
+    return false
   }
 }
 
