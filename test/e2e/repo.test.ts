@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
+import {GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {runCli, useScratch} from '../support/cli.js'
+import {repoRoot} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {useS3Server} from '../support/s3.js'
 
@@ -19,6 +21,8 @@ interface Repo {
   url: string
   env: Record<string, string>
   corrupt(key: string): Promise<void>
+  /** Every name in the store under the repository, temp files included. */
+  stored(): Promise<string[]>
 }
 
 async function localRepo(): Promise<Repo> {
@@ -31,6 +35,11 @@ async function localRepo(): Promise<Repo> {
       const bytes = readFileSync(file)
       bytes[bytes.length >> 1] ^= 0xff
       writeFileSync(file, bytes)
+    },
+    async stored() {
+      return readdirSync(dir, {recursive: true, withFileTypes: true})
+        .filter((entry) => !entry.isDirectory())
+        .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
     },
   }
 }
@@ -49,6 +58,12 @@ async function s3Repo(): Promise<Repo> {
       bytes[bytes.length >> 1] ^= 0xff
       await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`, Body: bytes}))
       s3.destroy()
+    },
+    async stored() {
+      const s3 = client()
+      const listed = await s3.send(new ListObjectsV2Command({Bucket: BUCKET, Prefix: `${prefix}/`}))
+      s3.destroy()
+      return (listed.Contents ?? []).map((object) => object.Key!.slice(prefix.length + 1))
     },
   }
 }
@@ -118,6 +133,21 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.match(restore.stderr, /00000000000000000001\.redchunk: chunk 1 checksum mismatch/)
     assert.equal(restore.stderr.trim().split('\n').length, 1)
     assert.ok(!existsSync(target) && readdirSync(path.dirname(target)).length === 0, 'no destination, no temp file')
+  })
+
+  test(`${kind}: a chunk damaged on the node is never pushed: one line naming it, and no object of that backup is left`, async () => {
+    const repo = await makeRepo()
+    const {dir, data} = await primary()
+    const chunk = path.join(dir, 'data.primary-replica', CHUNK_KEY.slice('db1/'.length))
+    const bytes = readFileSync(chunk)
+    bytes[bytes.length >> 1] ^= 0xff
+    writeFileSync(chunk, bytes)
+    const push = await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--jobs', '1'), {env: repo.env})
+    assert.equal(push.exitCode, 3, push.stderr)
+    assert.equal(push.stderr.trim().split('\n').length, 1)
+    assert.ok(push.stderr.includes(`${chunk}: checksum mismatch`), push.stderr)
+    const stored = await repo.stored()
+    assert.ok(!stored.includes(CHUNK_KEY) && !stored.some((key) => key.endsWith('.redbase') || key.endsWith('.tmp')), stored.join('\n'))
   })
 
   test(`${kind}: expire is a dry run until --confirm and never leaves a kept backup without the WAL from its checkpoint`, async () => {
@@ -198,6 +228,19 @@ function countFiles(dir: string): number {
   }
   return count
 }
+
+test('local directory: push copies each file inside the kernel, not through the process', async (t) => {
+  if (spawnSync('strace', ['-V']).status !== 0) return t.skip('strace is not installed')
+  const repo = await localRepo()
+  const {dir, data} = await primary()
+  const trace = path.join(dir, 'push.trace')
+  const run = spawnSync('strace', ['-f', '-qq', '-e', 'trace=copy_file_range,sendfile', '-o', trace, process.execPath, path.join(repoRoot, 'bin', 'run.js'), ...repoArgs(repo, 'repo', 'push', '--data-path', data, '--json')], {encoding: 'utf8'})
+  assert.equal(run.status, 0, run.stderr)
+  const pushed = documentOf(run.stdout)
+  const files = pushed.wal_segments_pushed + (pushed.backups_pushed as any[]).reduce((sum, b) => sum + b.chunks_uploaded, 0n)
+  const copies = readFileSync(trace, 'utf8').split('\n').filter((line) => /^\d+ +(copy_file_range|sendfile)\(/.test(line)).length
+  assert.ok(files > 0n && copies >= Number(files), `${copies} in-kernel copies for ${files} files`)
+})
 
 test('local directory: a link planted in place of a chunk object is never followed by restore, even to the right bytes', async () => {
   const repo = await localRepo()

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
-import {mkdtemp, readdir, rm} from 'node:fs/promises'
+import {execFileSync} from 'node:child_process'
+import {readFileSync, statSync} from 'node:fs'
+import {mkdtemp, open as openFile, readdir, rm, unlink, writeFile} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import {after, before, test} from 'node:test'
@@ -8,6 +10,7 @@ import {crc32} from '../../src/core/codec/crc.js'
 import type {RepoBackend} from '../../src/core/repo/backend.js'
 import {checkedStream, collect} from '../../src/core/repo/integrity.js'
 import {openRepository, openStore} from '../../src/core/repo/open.js'
+import {throttledBackend} from '../../src/core/repo/throttled.js'
 import {S3Server} from '../support/s3.js'
 
 /** The backend contract, run against a local directory and an S3-compatible server through the real SDK. */
@@ -94,6 +97,68 @@ test('local: no temp file is left or listed after a failed put', async () => {
   }
   await assert.rejects(backend.put('n/y.redwal', failing, {size: 200n, checksum: 0}))
   assert.deepEqual(await readdir(path.join(dir, 'n')), [])
+})
+
+/** A local file opened, then its name given to a FIFO: a reader that went back to the name would hang, one that keeps to the descriptor does not. */
+async function openedThenReplacedByFifo(data: Uint8Array): Promise<{dir: string; fd: number; close: () => Promise<void>}> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'redrepl-repo-unit-'))
+  dirs.push(dir)
+  const source = path.join(dir, 'source.redchunk')
+  await writeFile(source, data, {mode: 0o600})
+  const handle = await openFile(source, 'r')
+  await unlink(source)
+  execFileSync('mkfifo', [source])
+  return {dir, fd: handle.fd, close: () => handle.close()}
+}
+
+const notRead = async function* (): AsyncGenerator<Uint8Array> {
+  throw new Error('the body was read although the store could copy the open file')
+}
+
+test('local: a put offered its open source copies it in the kernel and checks the stored copy; a failed check leaves nothing', {timeout: 20_000}, async () => {
+  const data = bytes(3 << 20, 8)
+  const source = await openedThenReplacedByFifo(data)
+  const backend = await openRepository({url: path.join(source.dir, 'repo')})
+  try {
+    const expected = {kind: 'chunk' as const, size: BigInt(data.length), checksum: crc32(data)}
+    const checked: number[] = []
+    const check = async (stored: number) => {
+      checked.push(stored)
+      await collect(checkedStream(body(readFileSync(stored), 5)(), expected, 'source'), expected.size, 'source')
+    }
+    await backend.put('n/t/a.redchunk', notRead, {...expected, localSource: {fd: source.fd, check}})
+    assert.equal(checked.length, 1, 'the stored copy was checked')
+    const stored = path.join(source.dir, 'repo', 'n', 't', 'a.redchunk')
+    assert.deepEqual(readFileSync(stored), Buffer.from(data))
+    assert.equal(statSync(stored).mode & 0o777, 0o644, 'the mode of every object, not the source\'s')
+
+    const wrong = {...expected, checksum: expected.checksum ^ 1}
+    const refuse = (stored: number) => collect(checkedStream(body(readFileSync(stored))(), wrong, 'source'), wrong.size, 'source').then(() => {})
+    await assert.rejects(backend.put('n/t/b.redchunk', notRead, {...wrong, localSource: {fd: source.fd, check: refuse}}), /source: checksum mismatch/)
+    assert.deepEqual(await readdir(path.join(source.dir, 'repo', 'n', 't')), ['a.redchunk'], 'no object and no temp file')
+  } finally {
+    await source.close()
+    await backend.close()
+  }
+})
+
+test('local: a store that compresses or paces the bytes takes the body, never the open source', async () => {
+  const data = bytes(200_000, 9)
+  const source = await openedThenReplacedByFifo(data)
+  const expected = {kind: 'chunk' as const, size: BigInt(data.length), checksum: crc32(data)}
+  const localSource = {fd: source.fd, check: () => Promise.reject(new Error('the store copied the open file'))}
+  try {
+    for (const [name, backend] of [
+      ['gzip', await openRepository({url: path.join(source.dir, 'gzip'), compression: 'gzip'})],
+      ['paced', throttledBackend(await openRepository({url: path.join(source.dir, 'paced')}), 64 << 20)],
+    ] as const) {
+      await backend.put('n/a.redchunk', () => checkedStream(body(data)(), expected, 'a'), {...expected, localSource})
+      assert.deepEqual(await collect(backend.get('n/a.redchunk'), expected.size, 'a'), data, name)
+      await backend.close()
+    }
+  } finally {
+    await source.close()
+  }
 })
 
 test('checkedStream checks a sealed object whatever the piece boundaries, and the size both ways', async () => {

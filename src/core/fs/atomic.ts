@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
-import {constants, openSync} from 'node:fs'
-import {link, mkdir, open, readdir, rename, stat, unlink, type FileHandle} from 'node:fs/promises'
+import {constants, existsSync, openSync} from 'node:fs'
+import {copyFile, link, mkdir, open, readdir, rename, stat, unlink, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 
 import {RedreplError, refused} from '../errors.js'
@@ -164,6 +164,46 @@ async function createTemp(target: string): Promise<{temp: string; handle: FileHa
   }
 }
 
+/**
+ * A temp beside `target` holding a copy, made inside the kernel
+ * (copy_file_range), of the file open at `sourceFd`. The copy is created as
+ * createTemp's files are: a name taken, a link there included, fails with
+ * EEXIST untouched (libuv opens it O_CREAT|O_EXCL and removes it itself if
+ * the copy fails half-way).
+ */
+async function copyToTemp(target: string, sourceFd: number): Promise<{temp: string; handle: FileHandle}> {
+  for (let attempt = 0; ; attempt++) {
+    const temp = tempPathFor(target)
+    try {
+      // The descriptor's /proc name reopens the very file already opened and checked, not whatever its path names now.
+      await copyFile(`/proc/self/fd/${sourceFd}`, temp, constants.COPYFILE_EXCL)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw error
+      continue
+    }
+    let handle: FileHandle | undefined
+    try {
+      handle = await open(temp, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+      if (!(await handle.stat()).isFile()) throw new Error('the temp file was replaced by something else')
+      // libuv gives the copy its source's mode; every file written here gets the same one.
+      await handle.chmod(0o644)
+      return {temp, handle}
+    } catch (error) {
+      await handle?.close().catch(() => {})
+      await unlink(temp).catch(() => {})
+      throw error
+    }
+  }
+}
+
+let descriptorNames: boolean | undefined
+
+/** Whether an open file can be named by its descriptor (`/proc/self/fd`), which copyFileAtomic needs. */
+export function canCopyFromDescriptor(): boolean {
+  descriptorNames ??= process.platform === 'linux' && existsSync('/proc/self/fd')
+  return descriptorNames
+}
+
 /** Whether `name` is a temp file that `tempPathFor(target)` could have made. */
 export function isTempNameOf(name: string, target: string): boolean {
   const prefix = `${tempPrefix(target)}.`
@@ -188,6 +228,25 @@ async function removeLeftoverTemps(target: string, onlyDeadWriters: boolean): Pr
  * only that, since what else the operation changed is the caller's to say.
  */
 export async function writeStreamAtomic(target: string, produce: (handle: FileHandle) => Promise<void>, options: AtomicOptions = {}): Promise<void> {
+  await replaceAtomic(target, () => createTemp(target), produce, options)
+}
+
+/**
+ * Writes a copy of the file open at `sourceFd` atomically, the bytes copied
+ * inside the kernel, never through this process (see canCopyFromDescriptor).
+ * `check` reads the copy from the open temp file and throws to keep it from
+ * taking the target's name.
+ */
+export async function copyFileAtomic(target: string, sourceFd: number, check: (handle: FileHandle) => Promise<void>, options: AtomicOptions = {}): Promise<void> {
+  await replaceAtomic(target, () => copyToTemp(target, sourceFd), check, options)
+}
+
+async function replaceAtomic(
+  target: string,
+  makeTemp: () => Promise<{temp: string; handle: FileHandle}>,
+  produce: (handle: FileHandle) => Promise<void>,
+  options: AtomicOptions,
+): Promise<void> {
   const dir = path.dirname(target)
   const label = options.label ?? path.basename(target)
   let temp: string | undefined
@@ -195,7 +254,7 @@ export async function writeStreamAtomic(target: string, produce: (handle: FileHa
   let placed = false
   try {
     if (options.clearLeftovers) await removeLeftoverTemps(target, options.clearLeftovers === 'dead-writers')
-    ;({temp, handle} = await createTemp(target))
+    ;({temp, handle} = await makeTemp())
     await produce(handle)
     crashPoint(`${label}:after-temp-write`)
     await handle.sync()

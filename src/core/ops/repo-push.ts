@@ -39,43 +39,41 @@ export interface RepoPushReport {
 }
 
 /**
- * Bodies that read local files: each reads synchronously (see fs/pace.ts)
+ * Reads of open local files: each reads synchronously (see fs/pace.ts)
  * into one buffer, lent piece by piece (see RepoBackend.put) and taken
  * from a pool shared by the transfers in flight, so a push allocates a
  * few buffers, not one per piece.
  */
-class FileBodies {
+class FileReads {
   private readonly free: Buffer[] = []
 
-  of(file: string): () => AsyncIterable<Uint8Array> {
-    const free = this.free
-    return async function* () {
-      const {handle} = await openRegular(file)
-      const buffer = free.pop() ?? Buffer.allocUnsafe(PIECE_BYTES)
-      try {
-        for (let position = 0; ; ) {
-          let read: number
-          try {
-            read = readFullySync(handle.fd, buffer, buffer.length, position)
-          } catch (error) {
-            throw ioError('read', file, error)
-          }
-          if (read === 0) break
-          position += read
-          yield buffer.subarray(0, read)
+  async *of(fd: number, file: string): AsyncGenerator<Uint8Array> {
+    const buffer = this.free.pop() ?? Buffer.allocUnsafe(PIECE_BYTES)
+    try {
+      for (let position = 0; ; ) {
+        let read: number
+        try {
+          read = readFullySync(fd, buffer, buffer.length, position)
+        } catch (error) {
+          throw ioError('read', file, error)
         }
-      } finally {
-        free.push(buffer)
-        await handle.close()
+        if (read === 0) break
+        position += read
+        yield buffer.subarray(0, read)
       }
+    } finally {
+      this.free.push(buffer)
     }
   }
 }
 
-function bytesBody(bytes: Uint8Array): () => AsyncIterable<Uint8Array> {
-  return async function* () {
-    yield bytes
-  }
+/** Reads a checked stream to its end, for its checks alone. */
+async function drain(pieces: AsyncIterable<Uint8Array>): Promise<void> {
+  for await (const _ of pieces);
+}
+
+async function* bytesBody(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes
 }
 
 /**
@@ -105,12 +103,27 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
     uploaded_bytes: 0n,
     skipped: [],
   }
-  const bodies = new FileBodies()
-  const upload = async (key: string, body: () => AsyncIterable<Uint8Array>, expected: Expected, checksum: number, file: string) => {
-    await backend.put(key, () => checkedStream(body(), expected, file), {size: expected.size, checksum})
+  const reads = new FileReads()
+  const counted = (expected: Expected) => {
     report.objects_uploaded++
     report.uploaded_bytes += expected.size
     options.onProgress?.(report.uploaded_bytes)
+  }
+  const upload = async (key: string, bytes: Uint8Array, file: string) => {
+    const expected: Expected = {kind: 'sealed', size: BigInt(bytes.length)}
+    await backend.put(key, () => checkedStream(bytesBody(bytes), expected, file), {size: expected.size, checksum: sealedChecksum(bytes)})
+    counted(expected)
+  }
+  // A local file is offered to the store open, so one on this machine can copy it in the kernel; every byte stored is checked either way.
+  const uploadFile = async (key: string, file: string, expected: Expected, checksum: number) => {
+    const {handle} = await openRegular(file)
+    try {
+      const checked = (fd: number) => checkedStream(reads.of(fd, file), expected, file)
+      await backend.put(key, () => checked(handle.fd), {size: expected.size, checksum, localSource: {fd: handle.fd, check: (stored) => drain(checked(stored))}})
+    } finally {
+      await handle.close()
+    }
+    counted(expected)
   }
 
   const timelines = (await listDir(layout.root)).map(parseTimelineDirName).filter((t): t is bigint => t !== undefined).sort((a, b) => (a < b ? -1 : 1))
@@ -148,13 +161,13 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
           throw error instanceof FormatError ? error.inFile(file) : error
         })
         tasks.push(async () => {
-          await upload(key, bodies.of(chunkFile), {kind: 'chunk', size: chunk.bytes, checksum: chunk.checksum}, chunk.checksum, chunkFile)
+          await uploadFile(key, chunkFile, {kind: 'chunk', size: chunk.bytes, checksum: chunk.checksum}, chunk.checksum)
           chunksUploaded++
         })
       }
       await runPool(tasks, options.jobs)
       // Last: from this moment the repository lists the backup, and every chunk it names is there.
-      await upload(manifestKey, bytesBody(bytes), {kind: 'sealed', size: BigInt(bytes.length)}, sealedChecksum(bytes), file)
+      await upload(manifestKey, bytes, file)
       report.backups_pushed.push({key: manifestKey, checkpoint_lsn: manifest.checkpoint_lsn, timeline: t, chunks_uploaded: chunksUploaded})
     }
   }
@@ -173,7 +186,7 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
       walTasks.push(async () => {
         // Read once to learn the trailer CRC RedDB wrote, then stream it out checked against it.
         const checksum = await trailerChecksum(segment.path, segment.bytes)
-        await upload(key, bodies.of(segment.path), {kind: 'sealed', size: segment.bytes}, checksum, segment.path)
+        await uploadFile(key, segment.path, {kind: 'sealed', size: segment.bytes}, checksum)
         report.wal_segments_pushed++
       })
     }
@@ -186,7 +199,7 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
     decodeFile(layout.historyPath, history, timelineHistoryCodec, {nowMs: 0n})
     const key = keys.history
     if (!present(key, BigInt(history.length)) || !(await sameBytes(backend, key, history))) {
-      await upload(key, bytesBody(history), {kind: 'sealed', size: BigInt(history.length)}, sealedChecksum(history), layout.historyPath)
+      await upload(key, history, layout.historyPath)
       report.history_pushed = true
     }
   }

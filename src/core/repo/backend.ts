@@ -16,6 +16,19 @@ export interface PutOptions {
   size: bigint
   /** The object's CRC-32 as RedDB's own files record it; `body` throws before it ends when the bytes disagree. */
   checksum: number
+  /**
+   * The local file `body` reads, already open. A store on this machine that
+   * keeps objects as they are may copy it inside the kernel instead of
+   * taking the body, and then must pass its stored copy through `check`
+   * (the body's own checks), which throws before the object may take its
+   * key. A store that transforms or paces the bytes drops it (`bodyOnly`).
+   */
+  localSource?: {fd: number; check: (stored: number) => Promise<void>}
+}
+
+/** The options without a local source, for a store that must take the body itself. */
+export function bodyOnly({localSource: _, ...options}: PutOptions): PutOptions {
+  return options
 }
 
 export interface RepoBackend {

@@ -2,7 +2,7 @@ import {Readable, type Transform} from 'node:stream'
 import zlib from 'node:zlib'
 
 import {FormatError, refused, usageError} from '../errors.js'
-import {owned, type PutOptions, type RepoBackend, type RepoObject} from './backend.js'
+import {bodyOnly, owned, type PutOptions, type RepoBackend, type RepoObject} from './backend.js'
 
 /**
  * How objects are stored: as they are, or compressed. A compressed object's
@@ -146,7 +146,7 @@ export class CodecBackend implements RepoBackend {
     if (codec === 'none') await this.inner.put(target, body, options)
     else {
       const compressor = () => (codec === 'gzip' ? zlib.createGzip({level: 6}) : z.createZstdCompress!())
-      await this.inner.put(target, () => through(owned(body()), compressor(), (error) => error), options)
+      await this.inner.put(target, () => through(owned(body()), compressor(), (error) => error), bodyOnly(options))
     }
     // Other stored forms of the same key would shadow or outlive this one: remove them.
     for (const other of this.variants.get(key) ?? []) if (other.key !== target) await this.inner.delete(other.key)

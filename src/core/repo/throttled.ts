@@ -1,5 +1,5 @@
 import {createPace, type Pace} from '../fs/pace.js'
-import type {PutOptions, RepoBackend} from './backend.js'
+import {bodyOnly, type PutOptions, type RepoBackend} from './backend.js'
 
 /**
  * `--max-rate` for repository transfers: a backend with the same interface
@@ -15,7 +15,7 @@ export function throttledBackend(inner: RepoBackend, maxRate: number, signal?: A
     stat: (key) => inner.stat(key),
     list: (prefix) => inner.list(prefix),
     get: (key) => paced(inner.get(key), pace),
-    put: (key, body, options: PutOptions) => inner.put(key, () => paced(body(), pace), options),
+    put: (key, body, options: PutOptions) => inner.put(key, () => paced(body(), pace), bodyOnly(options)),
     delete: (key) => inner.delete(key),
     close: () => inner.close(),
   }
