@@ -25,7 +25,7 @@ export const transferFlags = {
   'max-rate': maxRateFlag,
 }
 
-export const jobsFlag = Flags.integer({description: 'Transfers to run at once.', min: 1, max: 64, default: 4, helpValue: 'N'})
+export const jobsFlag = Flags.integer({description: 'Transfers to run at once [default: 8 to a directory, 4 to S3].', min: 1, max: 64, helpValue: 'N'})
 
 export const segmentBytesFlag = byteSizeFlag({description: 'WAL segment size S, to map LSNs to segments (RedDB raises anything below 1 MiB to 1 MiB).', default: 67_108_864n})
 

@@ -57,7 +57,7 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain FULL 7 --confirm
     const policy = saved === undefined ? retentionPolicy(flags) : undefined
     const out = flags.out
     const report: RepoExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string} = await withRepository(flags, (backend) => {
-      const options = {node, confirm: flags.confirm, nowMs: nowMs(), jobs: flags.jobs}
+      const options = {node, confirm: flags.confirm, nowMs: nowMs(), jobs: flags.jobs ?? backend.defaultJobs}
       if (saved !== undefined) return expireRepositoryByPlan(backend, planPath!, saved, options)
       const planning = {...options, policy: policy!, segmentBytes: flags['segment-bytes']}
       if (out !== undefined) return saveRepoExpirePlan(backend, planning, out)

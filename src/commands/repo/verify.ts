@@ -21,7 +21,7 @@ Reports every problem, each naming the object. Exit 0 when there is none, 3 othe
     const {flags} = await this.parse(RepoVerify)
     this.json = flags.json
     const {node} = resolveNode(flags.node)
-    const report = await withRepository(flags, (backend) => verifyRepository(backend, {node, quick: flags.quick, jobs: flags.jobs}))
+    const report = await withRepository(flags, (backend) => verifyRepository(backend, {node, quick: flags.quick, jobs: flags.jobs ?? backend.defaultJobs}))
     await this.emit(report, () => {
       if (report.findings.length > 0) this.say(renderTable(['object', 'problem'], report.findings.map((f) => [f.path, f.message])))
       this.say(`${report.repository} (node ${report.node}): ${report.backups} base backup(s), ${report.wal_segments} WAL segment(s); ${report.objects_read} object(s) read, ${formatBytes(report.read_bytes)}; ${report.ok ? 'no problem' : `${report.findings.length} problem(s)`}`)

@@ -34,6 +34,12 @@ export function bodyOnly({localSource: _, ...options}: PutOptions): PutOptions {
 export interface RepoBackend {
   /** The repository as the operator named it (a directory, `s3://bucket/prefix`). */
   readonly location: string
+  /**
+   * Transfers to run at once when the operator does not say (--jobs): a
+   * directory's copy waits mostly on fsync, so more in flight hide it; an
+   * S3 transfer holds part buffers, so fewer keep memory bounded.
+   */
+  readonly defaultJobs: number
   /** Where a key lives, for messages (a path, an s3:// URL). */
   describe(key: string): string
   stat(key: string): Promise<{size: bigint} | null>

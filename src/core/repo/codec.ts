@@ -90,6 +90,10 @@ export class CodecBackend implements RepoBackend {
     return this.inner.location
   }
 
+  get defaultJobs(): number {
+    return this.inner.defaultJobs
+  }
+
   describe(key: string): string {
     return this.inner.describe(this.variants.get(key)?.[0]?.key ?? key)
   }

@@ -18,6 +18,8 @@ const isTemp = (name: string) => name.endsWith('.tmp') || /\.tmp-[0-9a-z-]+$/i.t
  * whole or not at all; links are never followed when listing.
  */
 export class LocalBackend implements RepoBackend {
+  readonly defaultJobs = 8
+
   constructor(
     readonly root: string,
     readonly location: string,

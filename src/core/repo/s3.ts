@@ -50,6 +50,8 @@ export function s3Failure(error: unknown, what: string, operation: string): Redr
  * is used, so every other command starts without it.
  */
 export class S3Backend implements RepoBackend {
+  readonly defaultJobs = 4
+
   private constructor(
     private readonly settings: S3Settings,
     private readonly client: S3Client,

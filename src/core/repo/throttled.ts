@@ -11,6 +11,7 @@ export function throttledBackend(inner: RepoBackend, maxRate: number, signal?: A
   const pace = createPace({maxRate, signal})
   return {
     location: inner.location,
+    defaultJobs: inner.defaultJobs,
     describe: (key) => inner.describe(key),
     stat: (key) => inner.stat(key),
     list: (prefix) => inner.list(prefix),
