@@ -1,5 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process'
-import {readdirSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {after, before} from 'node:test'
 import {fileURLToPath} from 'node:url'
@@ -68,6 +68,7 @@ const OBJECT_SUFFIX = '._S3rver_object'
 
 /** Removes every stored object whose metadata, written last, is missing or cut short, with its side files. */
 function dropTornObjects(dir: string): void {
+  if (!existsSync(dir)) return
   for (const entry of readdirSync(dir, {withFileTypes: true})) {
     const file = path.join(dir, entry.name)
     if (entry.isDirectory()) dropTornObjects(file)

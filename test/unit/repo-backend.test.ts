@@ -131,12 +131,13 @@ test('local: a put offered its open source copies it in the kernel and checks th
     assert.equal(checked.length, 1, 'the stored copy was checked')
     const stored = path.join(source.dir, 'repo', 'n', 't', 'a.redchunk')
     assert.deepEqual(readFileSync(stored), Buffer.from(data))
-    assert.equal(statSync(stored).mode & 0o777, 0o644, 'the mode of every object, not the source\'s')
+    await backend.put('n/t/c', body(bytes(10, 1)), {size: 10n, checksum: 0})
+    assert.equal(statSync(stored).mode & 0o777, statSync(path.join(source.dir, 'repo', 'n', 't', 'c')).mode & 0o777, 'the mode of every object, not the source\'s')
 
     const wrong = {...expected, checksum: expected.checksum ^ 1}
     const refuse = (stored: number) => collect(checkedStream(body(readFileSync(stored))(), wrong, 'source'), wrong.size, 'source').then(() => {})
     await assert.rejects(backend.put('n/t/b.redchunk', notRead, {...wrong, localSource: {fd: source.fd, check: refuse}}), /source: checksum mismatch/)
-    assert.deepEqual(await readdir(path.join(source.dir, 'repo', 'n', 't')), ['a.redchunk'], 'no object and no temp file')
+    assert.deepEqual((await readdir(path.join(source.dir, 'repo', 'n', 't'))).sort(), ['a.redchunk', 'c'], 'no object and no temp file')
   } finally {
     await source.close()
     await backend.close()

@@ -138,9 +138,11 @@ export async function mkdirDurable(dir: string): Promise<void> {
   }
 }
 
+const NEW_FILE_MODE = 0o644
+
 /** Creates a file that must not exist yet: whatever is at the name, a link included, makes it fail (EEXIST) untouched. */
 export async function openNewFile(file: string): Promise<FileHandle> {
-  return open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+  return open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, NEW_FILE_MODE)
 }
 
 /**
@@ -149,7 +151,7 @@ export async function openNewFile(file: string): Promise<FileHandle> {
  * would stall the copy until a flush finished.
  */
 export function openNewFileSync(file: string): number {
-  return openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+  return openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, NEW_FILE_MODE)
 }
 
 async function createTemp(target: string): Promise<{temp: string; handle: FileHandle}> {
@@ -185,8 +187,8 @@ async function copyToTemp(target: string, sourceFd: number): Promise<{temp: stri
     try {
       handle = await open(temp, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK)
       if (!(await handle.stat()).isFile()) throw new Error('the temp file was replaced by something else')
-      // libuv gives the copy its source's mode; every file written here gets the same one.
-      await handle.chmod(0o644)
+      // libuv gives the copy its source's mode; it gets the one openNewFile gives every other file.
+      await handle.chmod(NEW_FILE_MODE & ~process.umask())
       return {temp, handle}
     } catch (error) {
       await handle?.close().catch(() => {})
