@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {RedreplError} from '../../src/core/errors.js'
-import {isTemporaryName, isTempNameOf, mkdirDurable, openNewFile, tempPathFor, writeFileAtomic, writeStreamAtomic} from '../../src/core/fs/atomic.js'
+import {canCopyFromDescriptor, copyFileAtomic, isTemporaryName, isTempNameOf, mkdirDurable, openNewFile, tempPathFor, writeFileAtomic, writeStreamAtomic} from '../../src/core/fs/atomic.js'
 import {resolveContained} from '../../src/core/fs/contained.js'
 import {useScratch} from '../support/cli.js'
 
@@ -65,6 +65,40 @@ test('a failing producer leaves the old file and no temp file, with one line nam
   assert.equal(readFileSync(target, 'utf8'), 'old')
   assert.deepEqual(readdirSync(dir), ['data.rdb'])
   await assert.rejects(writeFileAtomic(path.join(dir, 'missing', 'x.redslots'), 'x'), RedreplError)
+})
+
+test('a copy made in the kernel replaces the target only once its check passes, and leaves no temp file either way', async (t) => {
+  if (!canCopyFromDescriptor()) return t.skip('no /proc/self/fd here')
+  const dir = await scratch.dir()
+  const source = path.join(dir, 'source')
+  const target = path.join(dir, 'target')
+  writeFileSync(source, 'copied bytes')
+  writeFileSync(target, 'old')
+  const fd = openSync(source, 'r')
+  try {
+    const readBack = (stored: number) => {
+      const buffer = Buffer.alloc(64)
+      return buffer.subarray(0, readSync(stored, buffer, 0, buffer.length, 0)).toString()
+    }
+    await assert.rejects(
+      copyFileAtomic(target, fd, async (handle) => {
+        assert.equal(readBack(handle.fd), 'copied bytes')
+        throw new RedreplError('corrupt', `${source}: checksum mismatch`)
+      }),
+      /checksum mismatch/,
+    )
+    assert.equal(readFileSync(target, 'utf8'), 'old')
+    assert.deepEqual(readdirSync(dir).sort(), ['source', 'target'])
+    let seen = ''
+    await copyFileAtomic(target, fd, async (handle) => {
+      seen = readBack(handle.fd)
+    })
+    assert.equal(seen, 'copied bytes')
+    assert.equal(readFileSync(target, 'utf8'), 'copied bytes')
+    assert.deepEqual(readdirSync(dir).sort(), ['source', 'target'])
+  } finally {
+    closeSync(fd)
+  }
 })
 
 test('a write that must not replace: refused when the target exists or appears meanwhile, or is a dangling link; nothing touched', async () => {

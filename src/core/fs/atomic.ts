@@ -154,16 +154,26 @@ export function openNewFileSync(file: string): number {
   return openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, NEW_FILE_MODE)
 }
 
-async function createTemp(target: string): Promise<{temp: string; handle: FileHandle}> {
+/** Draws temp names beside `target` until `create` makes a file at one that was free. */
+async function atFreshTempName(target: string, create: (temp: string) => Promise<void>): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     const temp = tempPathFor(target)
     try {
-      return {temp, handle: await openNewFile(temp)}
+      await create(temp)
+      return temp
     } catch (error) {
       // 64 random bits: a taken name is someone's plant, and a new draw avoids it.
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw error
     }
   }
+}
+
+async function createTemp(target: string): Promise<{temp: string; handle: FileHandle}> {
+  let handle: FileHandle | undefined
+  const temp = await atFreshTempName(target, async (name) => {
+    handle = await openNewFile(name)
+  })
+  return {temp, handle: handle!}
 }
 
 /**
@@ -174,27 +184,19 @@ async function createTemp(target: string): Promise<{temp: string; handle: FileHa
  * the copy fails half-way).
  */
 async function copyToTemp(target: string, sourceFd: number): Promise<{temp: string; handle: FileHandle}> {
-  for (let attempt = 0; ; attempt++) {
-    const temp = tempPathFor(target)
-    try {
-      // The descriptor's /proc name reopens the very file already opened and checked, not whatever its path names now.
-      await copyFile(`/proc/self/fd/${sourceFd}`, temp, constants.COPYFILE_EXCL)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw error
-      continue
-    }
-    let handle: FileHandle | undefined
-    try {
-      handle = await open(temp, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK)
-      if (!(await handle.stat()).isFile()) throw new Error('the temp file was replaced by something else')
-      // libuv gives the copy its source's mode; it gets the one openNewFile gives every other file.
-      await handle.chmod(NEW_FILE_MODE & ~process.umask())
-      return {temp, handle}
-    } catch (error) {
-      await handle?.close().catch(() => {})
-      await unlink(temp).catch(() => {})
-      throw error
-    }
+  // The descriptor's /proc name reopens the very file already opened and checked, not whatever its path names now.
+  const temp = await atFreshTempName(target, (name) => copyFile(`/proc/self/fd/${sourceFd}`, name, constants.COPYFILE_EXCL))
+  let handle: FileHandle | undefined
+  try {
+    handle = await open(temp, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+    if (!(await handle.stat()).isFile()) throw new Error('the temp file was replaced by something else')
+    // libuv gives the copy its source's mode; it gets the one openNewFile gives every other file.
+    await handle.chmod(NEW_FILE_MODE & ~process.umask())
+    return {temp, handle}
+  } catch (error) {
+    await handle?.close().catch(() => {})
+    await unlink(temp).catch(() => {})
+    throw error
   }
 }
 
