@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import {readFileSync, statSync} from 'node:fs'
 import {mkdtemp, open as openFile, readdir, rm, unlink, writeFile} from 'node:fs/promises'
 import os from 'node:os'
@@ -196,6 +197,12 @@ for (const [name, open] of backends) {
       for await (const object of plain.list('n/')) raw.push(object.key)
       assert.deepEqual(raw, ['n/t/a.redchunk.300000.gz'], 'stored under its codec name')
       assert.deepEqual(await collect(checkedStream(backend.get('n/t/a.redchunk'), expected, 'a'), 1n << 20n, 'a'), a)
+
+      // Bytes that do not compress come out larger than the object they stand for, and are stored whole all the same.
+      const noise = randomBytes(5000)
+      const noisy = {kind: 'chunk' as const, size: 5000n, checksum: crc32(noise)}
+      await backend.put('n/t/noise.redchunk', () => checkedStream(body(noise, 4)(), noisy, 'noise'), {size: noisy.size, checksum: noisy.checksum})
+      assert.deepEqual(await collect(checkedStream(backend.get('n/t/noise.redchunk'), noisy, 'noise'), 1n << 20n, 'noise'), Uint8Array.from(noise))
 
       // A compressed object cut short: the reader fails it as corrupt, never returns short bytes as good.
       const stored = await collect(plain.get('n/t/a.redchunk.300000.gz'), 1n << 20n, 'raw')

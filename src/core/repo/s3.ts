@@ -134,16 +134,17 @@ export class S3Backend implements RepoBackend {
   }
 
   async put(key: string, body: () => AsyncIterable<Uint8Array>, options: PutOptions): Promise<void> {
-    // lib-storage sends one PUT for a small object and a multipart upload for a big one;
-    // either way the object appears only when complete, and a failed multipart upload is aborted.
-    const upload = new this.storage.Upload({
-      client: this.client,
-      params: {Bucket: this.settings.bucket, Key: this.objectKey(key), Body: Readable.from(owned(body())), Metadata: {'redrepl-crc32': String(options.checksum), 'redrepl-size': String(options.size)}},
-      partSize: PART_BYTES,
-      queueSize: PARTS_IN_FLIGHT,
-      leavePartsOnError: false,
-    })
+    const params = {Bucket: this.settings.bucket, Key: this.objectKey(key), Metadata: {'redrepl-crc32': String(options.checksum), 'redrepl-size': String(options.size)}}
     try {
+      // A body that fits one part goes as one PUT, gathered once into a buffer of its size.
+      const whole = options.size <= PART_BYTES ? await gatherWithin(body(), Number(options.size)) : undefined
+      if (whole !== undefined) {
+        await this.client.send(new this.sdk.PutObjectCommand({...params, Body: whole, ContentLength: whole.length}))
+        return
+      }
+      // Otherwise lib-storage sends a multipart upload, completed after its last part and aborted on failure;
+      // either way the object appears only when complete.
+      const upload = new this.storage.Upload({client: this.client, params: {...params, Body: Readable.from(owned(body()))}, partSize: PART_BYTES, queueSize: PARTS_IN_FLIGHT, leavePartsOnError: false})
       await upload.done()
     } catch (error) {
       throw s3Failure(error, this.describe(key), 'upload')
@@ -161,4 +162,20 @@ export class S3Backend implements RepoBackend {
   async close(): Promise<void> {
     this.client.destroy()
   }
+}
+
+/**
+ * The body gathered into one buffer of at most `capacity` bytes, each lent
+ * piece copied once as it comes; undefined when it holds more (a compressed
+ * body can outgrow the size it stands for).
+ */
+async function gatherWithin(body: AsyncIterable<Uint8Array>, capacity: number): Promise<Buffer | undefined> {
+  const out = Buffer.allocUnsafe(capacity)
+  let filled = 0
+  for await (const piece of body) {
+    if (filled + piece.length > capacity) return undefined
+    out.set(piece, filled)
+    filled += piece.length
+  }
+  return out.subarray(0, filled)
 }
