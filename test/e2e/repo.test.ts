@@ -242,6 +242,33 @@ test('local directory: push copies each file inside the kernel, not through the 
   assert.ok(files > 0n && copies >= Number(files), `${copies} in-kernel copies for ${files} files`)
 })
 
+test('local directory: each chunk is synced before its name, all their names before the manifest\'s, one directory sync for them all', async (t) => {
+  if (spawnSync('strace', ['-V']).status !== 0) return t.skip('strace is not installed')
+  const repo = await localRepo()
+  const {dir, data} = await primary()
+  const trace = path.join(dir, 'push.trace')
+  const run = spawnSync('strace', ['-f', '-qq', '-y', '-e', 'trace=fsync,fdatasync,rename,renameat,renameat2', '-o', trace, process.execPath, path.join(repoRoot, 'bin', 'run.js'), ...repoArgs(repo, 'repo', 'push', '--data-path', data)], {encoding: 'utf8'})
+  assert.equal(run.status, 0, run.stderr)
+  // A call another thread interrupts is split in two; its first half names the files, in call order.
+  const lines = readFileSync(trace, 'utf8').split('\n')
+  const renames = lines.flatMap((line, at) => {
+    const match = /rename\w*\((?:[^,]*, )?"([^"]+)", (?:[^,]*, )?"([^"]+)"/.exec(line)
+    return match ? [{at, from: match[1], to: match[2]}] : []
+  })
+  const synced = (file: string) => lines.findIndex((line) => /^\d+ +f(data)?sync\(\d+</.test(line) && line.includes(`<${file}>`))
+  const chunks = renames.filter((r) => r.to.endsWith('.redchunk'))
+  const manifest = renames.find((r) => r.to.endsWith('.redbase'))!
+  assert.ok(chunks.length >= 2 && manifest, renames.map((r) => r.to).join('\n'))
+  for (const chunk of chunks) {
+    const at = synced(chunk.from)
+    assert.ok(at >= 0 && at < chunk.at, `${chunk.to}: its content is synced before it takes its name`)
+  }
+  const partsDir = path.dirname(chunks[0].to)
+  const dirSyncs = lines.flatMap((line, at) => (line.includes(`<${partsDir}>`) && /f(data)?sync\(/.test(line) ? [at] : []))
+  assert.equal(dirSyncs.length, 1, 'one sync of the chunks\' directory')
+  assert.ok(chunks.every((chunk) => chunk.at < dirSyncs[0]) && dirSyncs[0] < manifest.at, 'every chunk name is durable before the manifest takes its name')
+})
+
 test('local directory: a link planted in place of a chunk object is never followed by restore, even to the right bytes', async () => {
   const repo = await localRepo()
   const {dir, data} = await primary()

@@ -38,6 +38,13 @@ export interface AtomicOptions {
   clearLeftovers?: boolean | 'dead-writers'
   /** Runs once the new content is durable in the temp file, just before it takes the target's name. */
   beforeReplace?: () => Promise<void>
+  /**
+   * Leave the directory's fsync to the caller, who makes the new name
+   * durable later with one fsync for many files (fsyncDir). The content is
+   * durable before the rename either way, so the name never outlives a crash
+   * pointing at anything but the whole new file.
+   */
+  deferDirSync?: boolean
 }
 
 /** What `tempPathFor` puts after `<target name>.`. */
@@ -285,6 +292,7 @@ async function replaceAtomic(
     }
     throw new RedreplError('failure', `${target}: cannot write: ${ioReason(error)}`)
   }
+  if (options.deferDirSync) return
   await fsyncDir(dir).catch((error) => {
     throw new RedreplError('failure', `${target}: written, but its directory could not be synced (${ioReason(error)}): the new file may not survive a crash`)
   })

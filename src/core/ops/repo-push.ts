@@ -166,7 +166,8 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
         })
       }
       await runPool(tasks, options.jobs)
-      // Last: from this moment the repository lists the backup, and every chunk it names is there.
+      // Last, once every chunk it names is there for good: from this moment the repository lists the backup.
+      await backend.flush()
       await upload(manifestKey, bytes, file)
       report.backups_pushed.push({key: manifestKey, checkpoint_lsn: manifest.checkpoint_lsn, timeline: t, chunks_uploaded: chunksUploaded})
     }
@@ -192,6 +193,7 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
     }
   }
   await runPool(walTasks, options.jobs)
+  await backend.flush()
 
   // The history last: a restore reads it to know the timelines, whose WAL is then already there.
   const history = await readArtifactBytesIfExists(layout.historyPath, timelineHistoryCodec)
@@ -203,6 +205,7 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
       report.history_pushed = true
     }
   }
+  await backend.flush()
   return report
 }
 

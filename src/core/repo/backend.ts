@@ -53,6 +53,13 @@ export interface RepoBackend {
    * buffer), so a backend that keeps pieces longer copies them (`owned`).
    */
   put(key: string, body: () => AsyncIterable<Uint8Array>, options: PutOptions): Promise<void>
+  /**
+   * Makes every object put so far durable under its key. A put returns with
+   * its object whole, but a store may leave its name to be made durable
+   * here, for many objects at once; a caller whose next step counts on
+   * objects being there after a crash flushes first.
+   */
+  flush(): Promise<void>
   delete(key: string): Promise<void>
   close(): Promise<void>
   /**

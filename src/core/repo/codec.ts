@@ -163,6 +163,10 @@ export class CodecBackend implements RepoBackend {
     return where?.codec === 'none' ? this.inner.localFile?.(where.key) : undefined
   }
 
+  flush(): Promise<void> {
+    return this.inner.flush()
+  }
+
   async delete(key: string): Promise<void> {
     const known = this.variants.get(key) ?? (await this.locate(key)).map((o) => o.stored)
     if (known.length === 0) await this.inner.delete(key)

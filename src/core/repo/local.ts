@@ -3,7 +3,7 @@ import {lstat, readdir, unlink} from 'node:fs/promises'
 import path from 'node:path'
 
 import {notFound, RedreplError} from '../errors.js'
-import {canCopyFromDescriptor, copyFileAtomic, fsyncDir, mkdirDurable, writeStreamAtomic} from '../fs/atomic.js'
+import {canCopyFromDescriptor, copyFileAtomic, fsyncDir, ioReason, mkdirDurable, writeStreamAtomic, type AtomicOptions} from '../fs/atomic.js'
 import {writeAllAtSync} from '../fs/stream.js'
 import type {PutOptions, RepoBackend, RepoObject} from './backend.js'
 import {checkKey} from './keys.js'
@@ -19,6 +19,8 @@ const isTemp = (name: string) => name.endsWith('.tmp') || /\.tmp-[0-9a-z-]+$/i.t
  */
 export class LocalBackend implements RepoBackend {
   readonly defaultJobs = 8
+  /** Directories whose new names wait for flush: one fsync each, however many objects landed there. */
+  private readonly unsynced = new Set<string>()
 
   constructor(
     readonly root: string,
@@ -77,13 +79,27 @@ export class LocalBackend implements RepoBackend {
 
   async put(key: string, body: () => AsyncIterable<Uint8Array>, options: PutOptions): Promise<void> {
     const file = this.describe(key)
-    await mkdirDurable(path.dirname(file))
+    const dir = path.dirname(file)
+    await mkdirDurable(dir)
+    const atomic = {label: 'repo-local-put', deferDirSync: true}
     const source = options.localSource
     if (source !== undefined && canCopyFromDescriptor()) {
       // Stored as it is: the kernel copies the bytes, and the check reads the copy back from the page cache.
-      await copyFileAtomic(file, source.fd, (handle) => source.check(handle.fd), {label: 'repo-local-put'})
-      return
+      await copyFileAtomic(file, source.fd, (handle) => source.check(handle.fd), atomic)
+    } else await this.write(file, body, atomic)
+    this.unsynced.add(dir)
+  }
+
+  async flush(): Promise<void> {
+    for (const dir of this.unsynced) {
+      await fsyncDir(dir).catch((error) => {
+        throw new RedreplError('failure', `${dir}: cannot sync the directory (${ioReason(error)}): objects written there may not survive a crash`)
+      })
+      this.unsynced.delete(dir)
     }
+  }
+
+  private async write(file: string, body: () => AsyncIterable<Uint8Array>, atomic: AtomicOptions): Promise<void> {
     await writeStreamAtomic(
       file,
       async (handle) => {
@@ -94,7 +110,7 @@ export class LocalBackend implements RepoBackend {
           position += piece.length
         }
       },
-      {label: 'repo-local-put'},
+      atomic,
     )
   }
 

@@ -151,6 +151,9 @@ export class S3Backend implements RepoBackend {
     }
   }
 
+  /** A PUT, or a completed multipart upload, is durable when it returns. */
+  async flush(): Promise<void> {}
+
   async delete(key: string): Promise<void> {
     try {
       await this.client.send(new this.sdk.DeleteObjectCommand({Bucket: this.settings.bucket, Key: this.objectKey(key)}))

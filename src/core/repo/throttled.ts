@@ -17,6 +17,7 @@ export function throttledBackend(inner: RepoBackend, maxRate: number, signal?: A
     list: (prefix) => inner.list(prefix),
     get: (key) => paced(inner.get(key), pace),
     put: (key, body, options: PutOptions) => inner.put(key, () => paced(body(), pace), bodyOnly(options)),
+    flush: () => inner.flush(),
     delete: (key) => inner.delete(key),
     close: () => inner.close(),
   }
