@@ -354,7 +354,9 @@ function startupBench(dir: string): void {
 /**
  * repo push and restore of one base backup, to a directory and to the S3
  * server the tests start (s3rver, on 127.0.0.1), against `cp -r` of the
- * backup's files and a `sync`: the same bytes made durable elsewhere.
+ * backup's files and a `sync`: the same bytes made durable elsewhere. The
+ * Node floor copies a restored database as restore writes one: how fast
+ * Node itself writes one durable file, apart from what redrepl adds.
  */
 async function repoBench(dir: string): Promise<void> {
   say(`repo: a ${REPO_MIB} MiB base backup…`)
@@ -383,20 +385,28 @@ async function repoBench(dir: string): Promise<void> {
   const noCopy = () => rmSync(copy, {recursive: true, force: true})
   const noRestore = () => rmSync(restored, {force: true})
   const push = (url: string, ...extra: string[]) => [BIN, 'repo', 'push', '--data-path', data, '--repo', url, '--node', 'bench', ...extra]
-  const restore = (url: string) => [BIN, 'repo', 'restore', '--repo', url, '--node', 'bench', '--to', restored, '--rdb-version', '1']
+  const restore = (url: string, to = restored) => [BIN, 'repo', 'restore', '--repo', url, '--node', 'bench', '--to', to, '--rdb-version', '1']
   const mib = REPO_MIB
   const rate = (t: Timing) => `${(mib / (t.median / 1000)).toFixed(0)} MiB/s`
 
-  // A repository to restore from must exist before the first restore.
+  // A repository to restore from must exist before the first restore, and a
+  // restored database is the Node floor's source: one file of the same bytes.
   timeOnce({command: process.execPath, args: push(repo)})
+  const floorSource = path.join(dir, 'repo-floor-source.rdb')
+  timeOnce({command: process.execPath, args: restore(repo, floorSource)})
+  const floorCopy = path.join(dir, 'repo-floor-copy.rdb')
   const local = timeRounds({
     cpSync: {command: 'sh', args: ['-c', `cp -r "$0" "$1" && sync`, layout.basebackupDir(1n), copy], before: noCopy},
     push: {command: process.execPath, args: push(repo), before: noRepo},
     restore: {command: process.execPath, args: restore(repo), before: noRestore},
+    floor: {command: process.execPath, args: [FLOOR, floorSource, floorCopy], before: () => rmSync(floorCopy, {force: true})},
   })
+  rmSync(floorSource, {force: true})
+  rmSync(floorCopy, {force: true})
   const baseline = `cp -r && sync ${ms(local.cpSync)} (${rate(local.cpSync)})`
   rows.push({what: `repo push to a directory, ${mib} MiB backup`, ours: `${ms(local.push)} (${rate(local.push)})`, baseline, ratio: throughputOf(local.push, local.cpSync), target: '≥ 0.8×'})
   rows.push({what: `repo restore from a directory, ${mib} MiB`, ours: `${ms(local.restore)} (${rate(local.restore)})`, baseline, ratio: throughputOf(local.restore, local.cpSync), target: '≥ 0.8×'})
+  rows.push({what: `durable copy in Node of the restored database (1 MiB sync I/O, CRC, flush-behind), ${mib} MiB`, ours: `${ms(local.floor)} (${rate(local.floor)})`, baseline, ratio: throughputOf(local.floor, local.cpSync), target: "(Node's floor for restore)"})
   const gzip = timeRounds({gzip: {command: process.execPath, args: push(repo, '--compress', 'gzip'), before: noRepo}}, 1).gzip
   rows.push({what: `repo push --compress gzip to a directory, ${mib} MiB (one run)`, ours: `${ms(gzip)} (${rate(gzip)})`, baseline, ratio: throughputOf(gzip, local.cpSync), target: '-'})
   noRepo()
