@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -146,6 +146,20 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.equal(push.exitCode, 3, push.stderr)
     assert.equal(push.stderr.trim().split('\n').length, 1)
     assert.ok(push.stderr.includes(`${chunk}: checksum mismatch`), push.stderr)
+    const stored = await repo.stored()
+    assert.ok(!stored.includes(CHUNK_KEY) && !stored.some((key) => key.endsWith('.redbase') || key.endsWith('.tmp')), stored.join('\n'))
+  })
+
+  test(`${kind}: a chunk file grown far past its manifest size is refused before a byte of it is copied`, async () => {
+    const repo = await makeRepo()
+    const {dir, data} = await primary()
+    const chunk = path.join(dir, 'data.primary-replica', CHUNK_KEY.slice('db1/'.length))
+    const size = statSync(chunk).size
+    truncateSync(chunk, 1 << 30)
+    const push = await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--jobs', '1'), {env: repo.env})
+    assert.equal(push.exitCode, 3, push.stderr)
+    assert.equal(push.stderr.trim().split('\n').length, 1)
+    assert.ok(push.stderr.includes(`${chunk}: holds ${1 << 30} bytes, expected ${size}`), push.stderr)
     const stored = await repo.stored()
     assert.ok(!stored.includes(CHUNK_KEY) && !stored.some((key) => key.endsWith('.redbase') || key.endsWith('.tmp')), stored.join('\n'))
   })

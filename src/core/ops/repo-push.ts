@@ -116,8 +116,10 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
   }
   // A local file is offered to the store open, so one on this machine can copy it in the kernel; every byte stored is checked either way.
   const uploadFile = async (key: string, file: string, expected: Expected, checksum: number) => {
-    const {handle} = await openRegular(file)
+    const {handle, size} = await openRegular(file)
     try {
+      // Refused before a byte moves: a store's kernel copy takes the whole file, whatever its size.
+      if (BigInt(size) !== expected.size) throw new FormatError(`holds ${size} bytes, expected ${expected.size}`, file)
       const checked = (fd: number) => checkedStream(reads.of(fd, file), expected, file)
       await backend.put(key, () => checked(handle.fd), {size: expected.size, checksum, localSource: {fd: handle.fd, check: (stored) => drain(checked(stored))}})
     } finally {
