@@ -283,6 +283,21 @@ test('local directory: each chunk is synced before its name, all their names bef
   assert.ok(chunks.every((chunk) => chunk.at < dirSyncs[0]) && dirSyncs[0] < manifest.at, 'every chunk name is durable before the manifest takes its name')
 })
 
+test('local directory: a push killed at any step lists no partial backup, and the next run completes it', async () => {
+  const points = ['repo-local-put:after-temp-write', 'repo-local-put:after-temp-fsync', 'repo-local-put:after-rename', 'repo-push:before-manifest']
+  for (const point of points) {
+    const repo = await localRepo()
+    const {data} = await primary()
+    const killed = await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), {env: {REDREPL_CRASH_AT: point}})
+    assert.equal(killed.exitCode, -1, `${point}: killed`)
+    assert.deepEqual(jsonOf(await runCli(repoArgs(repo, 'repo', 'list', '--json'))).backups, [], `${point}: nothing listed`)
+    const resumed = jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json')))
+    assert.equal((resumed.backups_pushed as any[]).length, 1, point)
+    const verified = jsonOf(await runCli(repoArgs(repo, 'repo', 'verify', '--json')))
+    assert.equal(verified.ok, true, point)
+  }
+})
+
 test('local directory: a link planted in place of a chunk object is never followed by restore, even to the right bytes', async () => {
   const repo = await localRepo()
   const {dir, data} = await primary()

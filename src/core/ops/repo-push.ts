@@ -4,6 +4,7 @@ import {FormatError} from '../errors.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {resolveContained} from '../fs/contained.js'
+import {crashPoint} from '../fs/crash.js'
 import {ioError} from '../fs/io-error.js'
 import {openRegular} from '../fs/open.js'
 import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
@@ -170,6 +171,7 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
       await runPool(tasks, options.jobs)
       // Last, once every chunk it names is there for good: from this moment the repository lists the backup.
       await backend.flush()
+      crashPoint('repo-push:before-manifest')
       await upload(manifestKey, bytes, file)
       report.backups_pushed.push({key: manifestKey, checkpoint_lsn: manifest.checkpoint_lsn, timeline: t, chunks_uploaded: chunksUploaded})
     }
