@@ -161,13 +161,12 @@ export function openNewFileSync(file: string): number {
   return openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, NEW_FILE_MODE)
 }
 
-/** Draws temp names beside `target` until `create` makes a file at one that was free. */
-async function atFreshTempName(target: string, create: (temp: string) => Promise<void>): Promise<string> {
+/** Draws temp names beside `target` until `create` makes a file at one that was free; what it made, and where. */
+async function atFreshTempName<T>(target: string, create: (temp: string) => Promise<T>): Promise<{temp: string; made: T}> {
   for (let attempt = 0; ; attempt++) {
     const temp = tempPathFor(target)
     try {
-      await create(temp)
-      return temp
+      return {temp, made: await create(temp)}
     } catch (error) {
       // 64 random bits: a taken name is someone's plant, and a new draw avoids it.
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw error
@@ -176,11 +175,8 @@ async function atFreshTempName(target: string, create: (temp: string) => Promise
 }
 
 async function createTemp(target: string): Promise<{temp: string; handle: FileHandle}> {
-  let handle: FileHandle | undefined
-  const temp = await atFreshTempName(target, async (name) => {
-    handle = await openNewFile(name)
-  })
-  return {temp, handle: handle!}
+  const {temp, made} = await atFreshTempName(target, openNewFile)
+  return {temp, handle: made}
 }
 
 /**
@@ -192,7 +188,7 @@ async function createTemp(target: string): Promise<{temp: string; handle: FileHa
  */
 async function copyToTemp(target: string, sourceFd: number): Promise<{temp: string; handle: FileHandle}> {
   // The descriptor's /proc name reopens the very file already opened and checked, not whatever its path names now.
-  const temp = await atFreshTempName(target, (name) => copyFile(`/proc/self/fd/${sourceFd}`, name, constants.COPYFILE_EXCL))
+  const {temp} = await atFreshTempName(target, (name) => copyFile(`/proc/self/fd/${sourceFd}`, name, constants.COPYFILE_EXCL))
   let handle: FileHandle | undefined
   try {
     handle = await open(temp, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK)
