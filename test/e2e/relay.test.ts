@@ -7,6 +7,7 @@ import {test} from 'node:test'
 import {runCli, useScratch} from '../support/cli.js'
 import {repoRoot} from '../support/fixtures.js'
 import type {JsonObject} from '../../src/core/codec/json.js'
+import {relayManifestCodec} from '../../src/core/format/relay-manifest.js'
 import {documentOf, jsonOf, modelOf} from '../support/node.js'
 
 const scratch = useScratch()
@@ -98,6 +99,21 @@ test('layout verify reports a damaged and a missing relay segment both as files 
     ['artifact.corrupt', relative(first), 'replica relay log segment checksum mismatch: stored'],
     ['relay.inconsistent', relative(path.join(dir, 'relay.redmanifest')), 'relay-00000000000000000001-00000000000000000020.redwal: replica relay log segment checksum mismatch: stored'],
     ['relay.inconsistent', relative(path.join(dir, 'relay.redmanifest')), 'relay-00000000000000000021-00000000000000000040.redwal: referenced segment is missing'],
+  ])
+})
+
+test('layout verify names a sound relay segment that its manifest entry contradicts, and only through the manifest', async () => {
+  const {data, relay} = await primary()
+  const manifestPath = path.join(relay('replica-a'), 'relay.redmanifest')
+  const manifest = relayManifestCodec.decode(readFileSync(manifestPath), {nowMs: 0n})
+  const [first, ...rest] = manifest.segments
+  writeFileSync(manifestPath, relayManifestCodec.encode({...manifest, segments: [{...first, end_lsn: first.end_lsn - 1n, checksum: (first.checksum + 1) >>> 0}, ...rest]}, {nowMs: 0n}))
+  const result = await runCli(['layout', 'verify', '--data-path', data, '--json'])
+  assert.equal(result.exitCode, 3, result.stderr)
+  const relayFindings = (documentOf(result.stdout).findings as JsonObject[]).filter((f) => String(f.path).includes(`${path.sep}relay${path.sep}`)).map((f) => [f.code, String(f.message)])
+  assert.deepEqual(relayFindings, [
+    ['relay.inconsistent', `${first.relative_path}: covers ${first.start_lsn}..${first.end_lsn}, manifest says ${first.start_lsn}..${first.end_lsn - 1n}`],
+    ['relay.inconsistent', `${first.relative_path}: checksum ${first.checksum}, manifest says ${(first.checksum + 1) >>> 0}`],
   ])
 })
 

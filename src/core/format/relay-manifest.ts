@@ -3,7 +3,7 @@ import {checkCount, expectConsumed, expectVersion, openSealed} from '../codec/se
 import {ByteWriter} from '../codec/writer.js'
 import {FormatError, refused} from '../errors.js'
 import {storedPathProblem} from '../layout.js'
-import type {RelayManifest, RelaySegmentRef} from '../model.js'
+import type {RelayManifest, RelaySegment, RelaySegmentRef} from '../model.js'
 import type {ArtifactCodec} from './artifact.js'
 import {jsonArray, jsonString, jsonU32, jsonU64} from './json-fields.js'
 import {relaySegmentChecksum, relaySegmentCodec} from './relay-segment.js'
@@ -83,13 +83,20 @@ export function checkRelayManifestConsistency(manifest: RelayManifest, readSegme
       problems.push(`${ref.relative_path}: ${(error as Error).message}`)
       continue
     }
-    if (segment.timeline !== manifest.timeline) problems.push(`${ref.relative_path}: timeline ${segment.timeline}, manifest says ${manifest.timeline}`)
-    if (segment.start_lsn !== ref.start_lsn || segment.end_lsn !== ref.end_lsn) {
-      problems.push(`${ref.relative_path}: covers ${segment.start_lsn}..${segment.end_lsn}, manifest says ${ref.start_lsn}..${ref.end_lsn}`)
-    }
-    const checksum = relaySegmentChecksum(bytes)
-    if (checksum !== ref.checksum) problems.push(`${ref.relative_path}: checksum ${checksum}, manifest says ${ref.checksum}`)
+    problems.push(...relaySegmentRefProblems(manifest.timeline, ref, segment, bytes))
   }
+  return problems
+}
+
+/** What a segment already decoded (and its bytes) contradicts in the manifest entry that names it, on the manifest's `timeline`. */
+export function relaySegmentRefProblems(timeline: bigint, ref: RelaySegmentRef, segment: RelaySegment, bytes: Uint8Array): string[] {
+  const problems: string[] = []
+  if (segment.timeline !== timeline) problems.push(`${ref.relative_path}: timeline ${segment.timeline}, manifest says ${timeline}`)
+  if (segment.start_lsn !== ref.start_lsn || segment.end_lsn !== ref.end_lsn) {
+    problems.push(`${ref.relative_path}: covers ${segment.start_lsn}..${segment.end_lsn}, manifest says ${ref.start_lsn}..${ref.end_lsn}`)
+  }
+  const checksum = relaySegmentChecksum(bytes)
+  if (checksum !== ref.checksum) problems.push(`${ref.relative_path}: checksum ${checksum}, manifest says ${ref.checksum}`)
   return problems
 }
 

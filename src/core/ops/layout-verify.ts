@@ -7,7 +7,7 @@ import {finding, isProblem, type Finding, type FindingCode, type Severity} from 
 import type {ArtifactCodec} from '../format/artifact.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
-import {checkRelayManifestConsistency, relayManifestCodec} from '../format/relay-manifest.js'
+import {checkRelayManifestConsistency, relayManifestCodec, relaySegmentRefProblems} from '../format/relay-manifest.js'
 import {relaySegmentCodec} from '../format/relay-segment.js'
 import {legacySlotStoreCodec} from '../format/slot-catalog-legacy.js'
 import {slotCatalogCodec} from '../format/slot-catalog.js'
@@ -317,9 +317,12 @@ async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): 
       if (isTemporaryName(name)) verifier.report(file, 'leftover.temp-file', 'temporary file left by an interrupted write')
       else if (name.endsWith('.redwal')) {
         // Decoded one at a time and let go: a relay dir may hold many large segments.
-        const {bytes} = await verifier.read(file, relaySegmentCodec, 0n)
+        const {model, bytes} = await verifier.read(file, relaySegmentCodec, 0n)
         const ref = refs.get(name)
-        if (decoded && ref && bytes) problemsOf.set(name, checkRelayManifestConsistency({...decoded.model, segments: [ref]}, () => bytes))
+        // Decoded once: a segment that did not decode is checked by the manifest's rule, which words why.
+        if (decoded && ref && bytes) {
+          problemsOf.set(name, model ? relaySegmentRefProblems(decoded.model.timeline, ref, model, bytes) : checkRelayManifestConsistency({...decoded.model, segments: [ref]}, () => bytes))
+        }
       }
     }
     verifier.findings.push(...manifestFindings)
