@@ -4,7 +4,7 @@ import {usageError} from '../core/errors.js'
 import {DEFAULT_THRESHOLDS, type CheckOptions, type CheckThresholds, type Threshold} from '../core/ops/check.js'
 import {formatBytes, formatDuration} from '../core/units.js'
 import {dataPathFlag} from './flags.js'
-import {optionalRepoFlags, optionalRepository} from './repo-flags.js'
+import {DEFAULT_TIMEOUT_MS, optionalRepoFlags, optionalRepository} from './repo-flags.js'
 import {parseByteSize, parseCount, parseDuration} from './numbers.js'
 
 /**
@@ -55,7 +55,8 @@ export const checkFlags = {
     ]),
   ) as Record<`${Level}-${PairName}`, ReturnType<typeof thresholdFlag>>),
   ...optionalRepoFlags(
-    'The repository this node pushes to (a directory or s3://bucket/prefix): also measure the archive lag and the age of the newest base backup there; a repository that cannot be read is a warning (repo.unreachable).',
+    'The repository this node pushes to (a directory or s3://bucket/prefix): also measure the archive lag and the age of the newest base backup there; a repository that cannot be read, or not within --timeout, is a warning (repo.unreachable).',
+    DEFAULT_TIMEOUT_MS.monitor,
   ),
 }
 

@@ -3,7 +3,7 @@ import {Flags} from './oclif.js'
 import type {WalPlanOptions, WalPlanReport} from '../core/ops/wal-retention.js'
 import {byteSizeFlag, dataPathFlag, jsonFlag, u64Flag} from './flags.js'
 import {formatBytes} from './numbers.js'
-import {optionalRepoFlags, optionalRepository} from './repo-flags.js'
+import {DEFAULT_TIMEOUT_MS, optionalRepoFlags, optionalRepository} from './repo-flags.js'
 import {paint} from './style.js'
 import {renderColumns, tableOf, type Column, type TableView} from './table.js'
 
@@ -22,7 +22,8 @@ export const walPlanFlags = {
   'adopt-catalog-timeline': Flags.boolean({description: 'Plan with a slot catalog written for another timeline as if it were the current one\'s (after a failover RedDB 1.12 writes it with timeline 1).'}),
   'keep-wal-for-backups': Flags.boolean({description: 'Also keep the WAL the base backups on disk need to catch up: every segment from the checkpoint of the oldest backup usable for catch-up (reason "base backup (checkpoint LSN …)").'}),
   ...optionalRepoFlags(
-    'The repository this node pushes to (a directory or s3://bucket/prefix): a sealed segment it does not hold with the same size is kept, reason "not archived"; one that cannot be read makes the command refuse (exit 4).',
+    'The repository this node pushes to (a directory or s3://bucket/prefix): a sealed segment it does not hold with the same size is kept, reason "not archived"; one that cannot be read, or not within --timeout, makes the command refuse (exit 4).',
+    DEFAULT_TIMEOUT_MS.retention,
   ),
 }
 

@@ -4,7 +4,7 @@ import {EXIT_CODES} from '../../core/errors.js'
 import {verifyRepository} from '../../core/ops/repo-verify.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {jobsFlag, repoFlags, resolveNode, withRepository} from '../../ui/repo-flags.js'
+import {DEFAULT_TIMEOUT_MS, jobsFlag, repoFlags, resolveNode, timeoutFlag, withRepository} from '../../ui/repo-flags.js'
 import {renderTable} from '../../ui/table.js'
 
 export default class RepoVerify extends RedreplCommand {
@@ -15,7 +15,7 @@ Reports every problem, each naming the object. Exit 0 when there is none, 3 othe
 
   static override examples = ['<%= config.bin %> repo verify --repo s3://backups/reddb --node db1', '<%= config.bin %> repo verify --repo /mnt/backups/redrepl --quick']
 
-  static override flags = {...repoFlags, jobs: jobsFlag, quick: Flags.boolean({description: 'Check manifests, sizes and listings only; download no chunk or segment.'})}
+  static override flags = {...repoFlags, timeout: timeoutFlag(DEFAULT_TIMEOUT_MS.transfer), jobs: jobsFlag, quick: Flags.boolean({description: 'Check manifests, sizes and listings only; download no chunk or segment.'})}
 
   async run(): Promise<void> {
     const {flags} = await this.parse(RepoVerify)

@@ -5,6 +5,7 @@ import {usageError} from '../errors.js'
 import type {RepoBackend} from './backend.js'
 import {checkCompression, CodecBackend, type Compression} from './codec.js'
 import {LocalBackend} from './local.js'
+import type {NetworkLimits} from './network.js'
 
 export interface RepoSettings {
   /** `file:///dir`, a plain path, or `s3://bucket/prefix`. */
@@ -14,6 +15,8 @@ export interface RepoSettings {
   s3ForcePathStyle?: boolean
   /** How new objects are stored (default none); objects of every codec are read whatever this says. */
   compression?: Compression
+  /** Timeouts and the run's deadline for a store on the network (s3://). */
+  limits?: NetworkLimits
 }
 
 /** Opens the repository a URL names, reading and writing through the codec layer (repo/codec.ts). */
@@ -32,7 +35,7 @@ export async function openStore(settings: RepoSettings): Promise<RepoBackend> {
     const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/^\/+/, '')
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw usageError(`repository ${url}: "${bucket}" is not a valid S3 bucket name`)
     const {S3Backend} = await import('./s3.js')
-    return S3Backend.open({bucket, prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`, endpoint: settings.s3Endpoint, region: settings.s3Region, forcePathStyle: settings.s3ForcePathStyle})
+    return S3Backend.open({bucket, prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`, endpoint: settings.s3Endpoint, region: settings.s3Region, forcePathStyle: settings.s3ForcePathStyle, limits: settings.limits})
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) throw usageError(`repository ${url}: only file:// (or a plain path) and s3:// are supported`)
   return new LocalBackend(localRepoDir(url)!, url)

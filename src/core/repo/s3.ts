@@ -1,3 +1,4 @@
+import {createHash} from 'node:crypto'
 import {Readable} from 'node:stream'
 
 import type {S3Client} from '@aws-sdk/client-s3'
@@ -5,6 +6,7 @@ import type {S3Client} from '@aws-sdk/client-s3'
 import {notFound, refused, RedreplError} from '../errors.js'
 import {owned, type PutOptions, type RepoBackend, type RepoObject} from './backend.js'
 import {checkKey} from './keys.js'
+import {DeadlineError, formatSeconds, networkLimits, type NetworkLimits} from './network.js'
 
 export interface S3Settings {
   bucket: string
@@ -13,7 +15,29 @@ export interface S3Settings {
   endpoint?: string
   region?: string
   forcePathStyle?: boolean
+  /** Timeouts and the run's deadline (default: the timeouts, no deadline). */
+  limits?: NetworkLimits
+  /** Bounds on one listing (default LIST_LIMITS). */
+  listLimits?: ListLimits
 }
+
+/**
+ * One listing ends within these, whatever the store says: a store that
+ * keeps answering IsTruncated with fresh tokens would otherwise be listed
+ * until memory runs out (a listed key costs about 1 KiB until the
+ * listing is sorted). A million keys is 30,000 base backups of 32 chunks,
+ * or 60 TiB of 64 MiB WAL segments, in one node's namespace; S3 sends
+ * 1,000 keys a page, and pages of fewer than 10 on average are not a store
+ * listing in earnest.
+ */
+export interface ListLimits {
+  maxKeys: number
+  maxPages: number
+}
+export const LIST_LIMITS: ListLimits = {maxKeys: 1_000_000, maxPages: 100_000}
+
+/** Attempts per request (the SDK's standard mode: exponential backoff with jitter between them) for what may pass: timeouts, resets, 5xx, throttling. */
+const MAX_ATTEMPTS = 3
 
 /** Parts of a multipart upload, and how many go at once: memory is about their product per transfer. */
 const PART_BYTES = 8 * 1024 * 1024
@@ -27,11 +51,16 @@ type Storage = typeof import('@aws-sdk/lib-storage')
  * a missing bucket or key, and an unreachable endpoint each get one line
  * that says which, naming the object.
  */
-export function s3Failure(error: unknown, what: string, operation: string): RedreplError {
+export function s3Failure(error: unknown, what: string, operation: string, limits?: NetworkLimits): RedreplError {
   if (error instanceof RedreplError) return error
+  if (limits?.signal?.aborted && limits.deadlineMs !== null) return new DeadlineError(what, limits.deadlineMs, operation)
   const e = error as {name?: string; code?: string; message?: string; $metadata?: {httpStatusCode?: number}}
   const name = e.name ?? e.code ?? ''
   const status = e.$metadata?.httpStatusCode
+  if (name === 'TimeoutError' || e.code === 'ETIMEDOUT') {
+    const idle = limits === undefined ? '' : ` (connect ${formatSeconds(limits.connectMs)}, idle ${formatSeconds(limits.idleMs)})`
+    return new RedreplError('failure', `${what}: the store stopped answering for ${operation}${idle}`, {code: 'repo.timeout', hint: 'run the command again when the store answers: it resumes where it stopped'})
+  }
   if (name === 'NoSuchBucket') return notFound(`${what}: no such bucket`, {hint: 'create the bucket, or check --repo and --s3-endpoint'})
   if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return notFound(`${what}: no such object`)
   if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken'].includes(name) || status === 403) {
@@ -59,16 +88,36 @@ export class S3Backend implements RepoBackend {
     private readonly storage: Storage,
   ) {}
 
+  /** Set by open. */
+  private get limits(): NetworkLimits {
+    return this.settings.limits!
+  }
+
   static async open(settings: S3Settings): Promise<S3Backend> {
     // The SDK warns on stderr about Node 20; our stderr is one line per error.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
     const [sdk, storage] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')])
+    const limits = settings.limits ?? networkLimits(null)
     const client = new sdk.S3Client({
       endpoint: settings.endpoint,
       region: settings.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       forcePathStyle: settings.forcePathStyle,
+      maxAttempts: MAX_ATTEMPTS,
+      // connectionTimeout: the TCP connect; requestTimeout: until the response headers (an error, not the SDK's
+      // default warning); socketTimeout: any silence on the socket, body pieces included.
+      requestHandler: {connectionTimeout: limits.connectMs, requestTimeout: limits.idleMs, throwOnRequestTimeout: true, socketTimeout: limits.idleMs},
     })
-    return new S3Backend(settings, client, sdk, storage)
+    return new S3Backend({...settings, limits}, client, sdk, storage)
+  }
+
+  /** Sends one request, aborted at the run's deadline. (Each command's own types are kept by the caller's T.) */
+  private send<T>(command: object): Promise<T> {
+    if (this.limits.signal?.aborted) return Promise.reject(this.limits.signal.reason)
+    return this.client.send(command as Parameters<S3Client['send']>[0], {abortSignal: this.limits.signal}) as Promise<T>
+  }
+
+  private failure(error: unknown, what: string, operation: string): RedreplError {
+    return s3Failure(error, what, operation, this.limits)
   }
 
   get location(): string {
@@ -85,10 +134,10 @@ export class S3Backend implements RepoBackend {
 
   async stat(key: string): Promise<{size: bigint} | null> {
     try {
-      const head = await this.client.send(new this.sdk.HeadObjectCommand({Bucket: this.settings.bucket, Key: this.objectKey(key)}))
+      const head = await this.send<{ContentLength?: number}>(new this.sdk.HeadObjectCommand({Bucket: this.settings.bucket, Key: this.objectKey(key)}))
       return {size: BigInt(head.ContentLength ?? 0)}
     } catch (error) {
-      const mapped = s3Failure(error, this.describe(key), 'stat')
+      const mapped = this.failure(error, this.describe(key), 'stat')
       // HEAD has no body, so a missing bucket also answers 404: tell them apart by listing.
       if (mapped.kind === 'not-found' && !mapped.message.endsWith('no such bucket')) {
         await this.assertBucket()
@@ -100,36 +149,73 @@ export class S3Backend implements RepoBackend {
 
   private async assertBucket(): Promise<void> {
     try {
-      await this.client.send(new this.sdk.HeadBucketCommand({Bucket: this.settings.bucket}))
+      await this.send(new this.sdk.HeadBucketCommand({Bucket: this.settings.bucket}))
     } catch (error) {
-      const mapped = s3Failure(error, `s3://${this.settings.bucket}`, 'stat')
+      const mapped = this.failure(error, `s3://${this.settings.bucket}`, 'stat')
       throw mapped.kind === 'not-found' ? s3Failure({name: 'NoSuchBucket'}, `s3://${this.settings.bucket}`, 'stat') : mapped
     }
   }
 
+  /**
+   * Every object under the prefix, page by page. A listing ends within
+   * LIST_LIMITS, and a store that hands back a continuation token it gave
+   * before (which would list the same pages for ever) or says there is more
+   * without saying where is refused, naming the listing.
+   */
   async *list(prefix: string): AsyncIterable<RepoObject> {
+    const where = `${this.location}${prefix}`
+    const {maxKeys, maxPages} = this.settings.listLimits ?? LIST_LIMITS
+    // Tokens are the store's and may be long: their digests are kept, 32 bytes a page.
+    const tokensSeen = new Set<string>()
     let token: string | undefined
+    let pages = 0
+    let keys = 0
     do {
+      if (++pages > maxPages) throw new RedreplError('failure', `${where}: the listing did not end within ${maxPages} pages; the store keeps saying there is more`, {code: 'repo.listing-endless'})
       let page
       try {
-        page = await this.client.send(new this.sdk.ListObjectsV2Command({Bucket: this.settings.bucket, Prefix: `${this.settings.prefix}${prefix}`, ContinuationToken: token}))
+        page = await this.send<import('@aws-sdk/client-s3').ListObjectsV2CommandOutput>(new this.sdk.ListObjectsV2Command({Bucket: this.settings.bucket, Prefix: `${this.settings.prefix}${prefix}`, ContinuationToken: token}))
       } catch (error) {
-        throw s3Failure(error, `${this.location}${prefix}`, 'list')
+        throw this.failure(error, where, 'list')
       }
       for (const item of page.Contents ?? []) {
         if (item.Key === undefined) continue
-        yield {key: item.Key.slice(this.settings.prefix.length), size: BigInt(item.Size ?? 0), modified_unix_ms: BigInt(item.LastModified?.getTime() ?? 0)}
+        if (++keys > maxKeys) throw new RedreplError('failure', `${where}: the listing holds more than ${maxKeys} keys, more than one node's namespace can`, {code: 'repo.listing-endless'})
+        const size = item.Size ?? 0
+        if (!Number.isSafeInteger(size) || size < 0) throw new RedreplError('failure', `${this.location}${item.Key.slice(this.settings.prefix.length)}: the listing gives it a size of ${size}, which no object has`, {code: 'repo.listing-invalid'})
+        yield {key: item.Key.slice(this.settings.prefix.length), size: BigInt(size), modified_unix_ms: BigInt(item.LastModified?.getTime() ?? 0)}
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined
-    } while (token !== undefined)
+      if (!page.IsTruncated) break
+      token = page.NextContinuationToken
+      if (token === undefined || token === '') throw new RedreplError('failure', `${where}: the store says the listing goes on but gives no continuation token`, {code: 'repo.listing-invalid'})
+      const digest = createHash('sha256').update(token).digest('base64')
+      if (tokensSeen.has(digest)) throw new RedreplError('failure', `${where}: the store hands back a continuation token it gave before (page ${pages}); the listing would never end`, {code: 'repo.listing-endless'})
+      tokensSeen.add(digest)
+    } while (true)
   }
 
+  /**
+   * The object's bytes as they arrive. A body that goes silent fails after
+   * the idle timeout (the socket's), and at the run's deadline whatever it
+   * does; either way the connection is closed and the consumer's loop
+   * throws, so its temp file is removed by whoever made it.
+   */
   async *get(key: string): AsyncIterable<Uint8Array> {
+    let body: Readable | undefined
+    const signal = this.limits.signal
+    const stop = () => body?.destroy(new Error('deadline'))
     try {
-      const object = await this.client.send(new this.sdk.GetObjectCommand({Bucket: this.settings.bucket, Key: this.objectKey(key)}))
-      for await (const piece of object.Body as Readable) yield piece as Uint8Array
+      const object = await this.send<{Body?: unknown}>(new this.sdk.GetObjectCommand({Bucket: this.settings.bucket, Key: this.objectKey(key)}))
+      body = object.Body as Readable
+      signal?.addEventListener('abort', stop, {once: true})
+      if (signal?.aborted) stop()
+      for await (const piece of body) yield piece as Uint8Array
     } catch (error) {
-      throw s3Failure(error, this.describe(key), 'download')
+      throw this.failure(error, this.describe(key), 'download')
+    } finally {
+      signal?.removeEventListener('abort', stop)
+      // A consumer that stops early (a cap passed) closes the connection instead of leaving it to drain.
+      body?.destroy()
     }
   }
 
@@ -139,15 +225,24 @@ export class S3Backend implements RepoBackend {
       // A body that fits one part goes as one PUT, gathered once into a buffer of its size.
       const whole = options.size <= PART_BYTES ? await gatherWithin(body(), Number(options.size)) : undefined
       if (whole !== undefined) {
-        await this.client.send(new this.sdk.PutObjectCommand({...params, Body: whole, ContentLength: whole.length}))
+        await this.send(new this.sdk.PutObjectCommand({...params, Body: whole, ContentLength: whole.length}))
         return
       }
-      // Otherwise lib-storage sends a multipart upload, completed after its last part and aborted on failure;
-      // either way the object appears only when complete.
-      const upload = new this.storage.Upload({client: this.client, params: {...params, Body: Readable.from(owned(body()))}, partSize: PART_BYTES, queueSize: PARTS_IN_FLIGHT, leavePartsOnError: false})
-      await upload.done()
+      // Otherwise lib-storage sends a multipart upload, completed after its last part and aborted on failure
+      // (at the deadline too); either way the object appears only when complete.
+      const abort = new AbortController()
+      const signal = this.limits.signal
+      const stop = () => abort.abort()
+      signal?.addEventListener('abort', stop, {once: true})
+      try {
+        if (signal?.aborted) throw signal.reason
+        const upload = new this.storage.Upload({client: this.client, params: {...params, Body: Readable.from(owned(body()))}, partSize: PART_BYTES, queueSize: PARTS_IN_FLIGHT, leavePartsOnError: false, abortController: abort})
+        await upload.done()
+      } finally {
+        signal?.removeEventListener('abort', stop)
+      }
     } catch (error) {
-      throw s3Failure(error, this.describe(key), 'upload')
+      throw this.failure(error, this.describe(key), 'upload')
     }
   }
 
@@ -156,9 +251,9 @@ export class S3Backend implements RepoBackend {
 
   async delete(key: string): Promise<void> {
     try {
-      await this.client.send(new this.sdk.DeleteObjectCommand({Bucket: this.settings.bucket, Key: this.objectKey(key)}))
+      await this.send(new this.sdk.DeleteObjectCommand({Bucket: this.settings.bucket, Key: this.objectKey(key)}))
     } catch (error) {
-      throw s3Failure(error, this.describe(key), 'delete')
+      throw this.failure(error, this.describe(key), 'delete')
     }
   }
 
