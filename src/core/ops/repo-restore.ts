@@ -1,7 +1,8 @@
 import {mkdir, stat} from 'node:fs/promises'
 
 import {FormatError, notFound, refused} from '../errors.js'
-import {effectiveSegmentBytes, walSegmentCodec} from '../format/wal-segment.js'
+import {decodeWalSegmentHeader, effectiveSegmentBytes, WAL_SEGMENT_HEADER_BYTES} from '../format/wal-segment.js'
+import {MAX_SEGMENT_BYTES, MAX_TIMELINE_HISTORY_BYTES} from '../format/size-caps.js'
 import {currentTimeline, timelineHistoryCodec} from '../format/timeline-history.js'
 import {writeFailure, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
 import {freePace} from '../fs/pace.js'
@@ -10,7 +11,7 @@ import {decodeFile} from '../fs/read.js'
 import {Layout} from '../layout.js'
 import type {BasebackupManifest} from '../model.js'
 import type {RepoBackend} from '../repo/backend.js'
-import {checkedStream, collect} from '../repo/integrity.js'
+import {checkedStream, collect, downloadCap} from '../repo/integrity.js'
 import {readInventory, readRepoManifest, type RepoInventory, type RepoManifestEntry} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
 import {FileChunkSource, type ChunkSource} from './basebackup-chunks.js'
@@ -116,6 +117,17 @@ export interface FetchWalReport {
   kept_local: Array<{index: bigint; path: string}>
 }
 
+/** A WAL segment's header must be a header, of the index and timeline its key names. */
+function checkWalHeader(prefix: Uint8Array, index: bigint, timeline: bigint, name: string): void {
+  let header
+  try {
+    header = decodeWalSegmentHeader(prefix)
+  } catch (error) {
+    throw error instanceof FormatError ? error.inFile(name) : error
+  }
+  if (header.segment_index !== index || header.timeline !== timeline) throw new FormatError(`holds segment ${header.segment_index} of timeline ${header.timeline}, not what its name says`, name)
+}
+
 /**
  * `repo fetch-wal`: brings the archived WAL segments of the repository's
  * newest timeline from the segment holding `fromLsn` on into the node's
@@ -130,7 +142,8 @@ export async function fetchWal(layout: Layout, backend: RepoBackend, options: {n
   let historyWritten = false
   if (inventory.history) {
     const name = backend.describe(keys.history)
-    const bytes = await collect(checkedStream(backend.get(keys.history), {kind: 'sealed', size: inventory.history.size}, name), 16n * 1024n * 1024n, name)
+    const size = downloadCap(inventory.history.size, MAX_TIMELINE_HISTORY_BYTES, 'timeline history', name)
+    const bytes = await collect(checkedStream(backend.get(keys.history), {kind: 'sealed', size}, name), size, name)
     timeline = currentTimeline(decodeFile(name, bytes, timelineHistoryCodec, {nowMs: 0n}))
     const local = await stat(layout.historyPath).then(() => true, () => false)
     if (!local) {
@@ -157,14 +170,24 @@ export async function fetchWal(layout: Layout, backend: RepoBackend, options: {n
       continue
     }
     const name = backend.describe(segment.key)
+    const size = downloadCap(segment.object.size, MAX_SEGMENT_BYTES, 'WAL segment', name)
     await writeStreamAtomic(
       target,
       async (handle) => {
-        // Small enough to hold (a segment is at most its configured size); decoded before it is renamed into place.
-        const bytes = await collect(checkedStream(backend.get(segment.key), {kind: 'sealed', size: segment.object.size}, name), segment.object.size, name)
-        const decoded = decodeFile(name, bytes, walSegmentCodec, {nowMs: 0n})
-        if (decoded.segment_index !== segment.index || decoded.timeline !== timeline) throw new FormatError(`holds segment ${decoded.segment_index} of timeline ${decoded.timeline}, not what its name says`, name)
-        await writeAll(handle, bytes)
+        // Streamed to the temp file, never held whole: its header is checked as it passes, the CRC over
+        // every byte at the end, and only then is it renamed into place.
+        const header = new Uint8Array(WAL_SEGMENT_HEADER_BYTES)
+        let have = 0
+        for await (const piece of checkedStream(backend.get(segment.key), {kind: 'sealed', size}, name)) {
+          if (have < header.length) {
+            const take = Math.min(piece.length, header.length - have)
+            header.set(piece.subarray(0, take), have)
+            have += take
+            if (have === header.length) checkWalHeader(header, segment.index, timeline, name)
+          }
+          await writeAll(handle, piece)
+        }
+        if (have < header.length) throw new FormatError('too short for a WAL segment header', name)
       },
       {label: 'repo-fetch-wal'},
     )

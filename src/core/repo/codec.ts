@@ -3,6 +3,7 @@ import zlib from 'node:zlib'
 
 import {FormatError, refused, usageError} from '../errors.js'
 import {bodyOnly, owned, type PutOptions, type RepoBackend, type RepoObject} from './backend.js'
+import {capped} from './integrity.js'
 
 /**
  * How objects are stored: as they are, or compressed. A compressed object's
@@ -45,6 +46,8 @@ export function checkCompression(compression: Compression): Compression {
 interface Stored {
   key: string
   codec: Compression
+  /** The stored object's size as its listing states it, which its body is held to. */
+  size?: bigint
 }
 
 export function storedKeyOf(key: string, codec: Compression, size: bigint): string {
@@ -101,7 +104,7 @@ export class CodecBackend implements RepoBackend {
   private learn(object: RepoObject): RepoObject & {logical: string} {
     const parsed = parseStored(object.key)
     const list = this.variants.get(parsed.logical) ?? []
-    if (!list.some((v) => v.key === object.key)) list.push({key: object.key, codec: parsed.codec})
+    if (!list.some((v) => v.key === object.key)) list.push({key: object.key, codec: parsed.codec, size: object.size})
     this.variants.set(parsed.logical, list)
     return {logical: parsed.logical, key: parsed.logical, size: parsed.size ?? object.size, modified_unix_ms: object.modified_unix_ms}
   }
@@ -111,7 +114,7 @@ export class CodecBackend implements RepoBackend {
     const found: Array<{stored: Stored; size: bigint}> = []
     for await (const object of this.inner.list(key)) {
       const learned = this.learn(object)
-      if (learned.logical === key) found.push({stored: {key: object.key, codec: parseStored(object.key).codec}, size: learned.size})
+      if (learned.logical === key) found.push({stored: {key: object.key, codec: parseStored(object.key).codec, size: object.size}, size: learned.size})
     }
     return found
   }
@@ -134,14 +137,17 @@ export class CodecBackend implements RepoBackend {
 
   async *get(key: string): AsyncIterable<Uint8Array> {
     const where: Stored = this.variants.get(key)?.[0] ?? (await this.locate(key))[0]?.stored ?? {key, codec: 'none'}
+    const name = this.inner.describe(where.key)
+    // The stored bytes are held to the listed size; the decompressed ones to the size the name states, by the
+    // caller's check, which stops the decompressor there (zlib makes output only as it is read).
+    const stored = where.size === undefined ? this.inner.get(where.key) : capped(this.inner.get(where.key), where.size, name)
     if (where.codec === 'none') {
-      yield* this.inner.get(where.key)
+      yield* stored
       return
     }
-    const name = this.inner.describe(where.key)
     if (where.codec === 'zstd' && !zstdAvailable()) throw refused(`${name}: stored with zstd, which this Node (${process.version}) cannot decompress (Node 22.15 or later can)`)
     const transform = where.codec === 'gzip' ? zlib.createGunzip() : z.createZstdDecompress!()
-    yield* through(this.inner.get(where.key), transform, (error) => new FormatError(`cannot decompress (${where.codec}): ${error.message}`, name))
+    yield* through(stored, transform, (error) => new FormatError(`cannot decompress (${where.codec}): ${error.message}`, name))
   }
 
   async put(key: string, body: () => AsyncIterable<Uint8Array>, options: PutOptions): Promise<void> {

@@ -38,6 +38,33 @@ export async function* checkedStream(source: AsyncIterable<Uint8Array>, expected
   if (stored !== crc) throw new FormatError(`checksum mismatch: expected ${hex32(stored)}, computed ${hex32(crc)}`, name)
 }
 
+/**
+ * The most bytes a download may bring: the size the listing states, which
+ * the stream is then held to (checkedStream), refused before a byte is read
+ * when it is past what any artifact of this kind holds. A listing is the
+ * store's word, and a store can be wrong or hostile: memory and disk follow
+ * from the format, never from what a server says.
+ */
+export function downloadCap(listed: bigint, kindLimit: number, kind: string, name: string): bigint {
+  if (listed > BigInt(kindLimit)) throw new FormatError(`listed at ${listed} bytes, more than any ${kind} can hold (${kindLimit})`, name)
+  return listed
+}
+
+/**
+ * Passes a stream through until it holds more than `limit` bytes, then
+ * throws a FormatError naming `name` instead of taking the piece that
+ * passed it: an object whose body runs past the size it was listed at is
+ * never written or held past that size.
+ */
+export async function* capped(source: AsyncIterable<Uint8Array>, limit: bigint, name: string): AsyncGenerator<Uint8Array> {
+  let size = 0n
+  for await (const piece of source) {
+    size += BigInt(piece.length)
+    if (size > limit) throw new FormatError(`holds more than the size it is listed at (${limit} bytes)`, name)
+    yield piece
+  }
+}
+
 /** The CRC RedDB records for a sealed artifact: its last 4 bytes, little-endian. */
 export function sealedChecksum(bytes: Uint8Array): number {
   return bytes.length < 4 ? 0 : new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true)
