@@ -38,6 +38,7 @@ export const METRICS = {
   },
   lastBackupLsn: {name: 'redrepl_basebackup_last_checkpoint_lsn', type: 'gauge', help: 'Checkpoint LSN of the newest base backup usable for catch-up.', labels: []},
   lastBackupBytes: {name: 'redrepl_basebackup_last_size_bytes', type: 'gauge', help: 'Snapshot bytes of the newest base backup usable for catch-up.', labels: []},
+  repoUp: {name: 'redrepl_repo_up', type: 'gauge', help: '1 when the repository (--repo) was read within --timeout, 0 when it could not be (the repo.unreachable finding says why); absent without a repository.', labels: []},
   archiveLagBytes: {name: 'redrepl_archive_lag_bytes', type: 'gauge', help: 'Bytes of sealed WAL segments of the current timeline not yet in the repository (with --repo; absent when it cannot be read).', labels: []},
   archiveLagSegments: {name: 'redrepl_archive_lag_segments', type: 'gauge', help: 'Sealed WAL segments of the current timeline not yet in the repository (with --repo; absent when it cannot be read).', labels: []},
   repoBackupTime: {name: 'redrepl_repo_backup_last_timestamp_seconds', type: 'gauge', help: 'When the newest base backup in the repository was completed (its manifest\'s date in the store); absent when there is none.', labels: []},
@@ -119,6 +120,7 @@ export function renderMetrics(report: CheckReport, durationMs: number): string {
     }
   }
   const repo = report.repository
+  if (repo) out.add('repoUp', repo.reachable ? 1 : 0)
   if (repo?.archive_lag_bytes != null) {
     out.add('archiveLagBytes', repo.archive_lag_bytes)
     out.add('archiveLagSegments', repo.archive_lag_segments ?? 0)
