@@ -207,14 +207,18 @@ export interface MeasuredRun extends CliResult {
 export async function runMeasured(args: string[], env: Record<string, string>, killAfterMs = 30_000): Promise<MeasuredRun> {
   const out = path.join(os.tmpdir(), `redrepl-time-${process.pid}-${Math.random().toString(36).slice(2)}`)
   const started = performance.now()
-  const result = await execa('/usr/bin/time', ['-f', '%M', '-o', out, process.execPath, path.join(repoRoot, 'bin', 'run.js'), ...args], {
+  const run = execa('/usr/bin/time', ['-f', '%M', '-o', out, process.execPath, path.join(repoRoot, 'bin', 'run.js'), ...args], {
     cwd: repoRoot,
     env: {NO_COLOR: '1', REDREPL_NOW_MS: '1700000000000', ...env},
     input: '',
     reject: false,
-    timeout: killAfterMs,
     stripFinalNewline: false,
   })
+  // Killing time would leave the CLI running with the pipes open: kill the CLI itself, time's child.
+  const killer = setTimeout(() => {
+    for (const pid of readFileSync(`/proc/${run.pid}/task/${run.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) process.kill(Number(pid), 'SIGKILL')
+  }, killAfterMs)
+  const result = await run.finally(() => clearTimeout(killer))
   const seconds = (performance.now() - started) / 1000
   let peakRssKiB = -1
   try {
