@@ -20,7 +20,7 @@ export default class Metrics extends RedreplCommand {
 
 ${METRIC_LIST}
 
-If the run fails, --textfile still replaces FILE with redrepl_scrape_success 0 and redrepl_check_status 3, so the failure shows in Prometheus instead of a stale file that looks healthy, and the command then exits with the failure's code.
+With --repo, a repository that cannot be read within --timeout (default 20s) gives redrepl_repo_up 0 and the repo.unreachable finding; the node's metrics are written as usual. If the run fails, --textfile still replaces FILE with redrepl_scrape_success 0 and redrepl_check_status 3, so the failure shows in Prometheus instead of a stale file that looks healthy, and the command then exits with the failure's code.
 
 Exit status 0 means the metrics were written, whatever the check's state (that is redrepl_check_status); a failure exits with redrepl's usual codes (below).`
 

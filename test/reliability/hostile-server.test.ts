@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test, type TestContext} from 'node:test'
 import zlib from 'node:zlib'
@@ -85,6 +85,19 @@ test('a store that never answers: repo list ends at its --timeout, naming the re
   assert.equal(run.exitCode, 1, run.stderr)
   oneLineNaming(run, /s3:\/\/hostile\/r\/db1\/: no answer from the repository for list within the run's deadline of 2 s/)
   assertBounded(run, 8)
+})
+
+test('the deadline comes from the config file too ("timeout" in a node section); the flag wins over it', async (t) => {
+  const server = await serving(silent)
+  const config = path.join(await scratch.dir(), 'redrepl.conf')
+  writeFileSync(config, '[node.db1]\ntimeout = "1s"\n')
+  const run = await runMeasured(args('repo', 'list', '--config', config), server.env())
+  report(t, 'repo list, silent store, timeout from the config file', run)
+  assert.equal(run.exitCode, 1, run.stderr)
+  oneLineNaming(run, /within the run's deadline of 1 s/)
+  assertBounded(run, 6)
+  const flag = await runMeasured(args('repo', 'list', '--config', config, '--timeout', '2s'), server.env())
+  oneLineNaming(flag, /within the run's deadline of 2 s/)
 })
 
 test('a store that never answers: wal prune --repo gives up at its --timeout, keeps every segment and frees the layout lock (exit 4)', async (t) => {

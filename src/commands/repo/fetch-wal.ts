@@ -7,7 +7,7 @@ import {repoFlags, resolveNode, segmentBytesFlag, transferFlags, withRepository}
 
 export default class RepoFetchWal extends RedreplCommand {
   static override summary = 'Bring archived WAL segments from the repository into the node\'s WAL directory.'
-  static override description = `Downloads the WAL segments of the repository's newest timeline (by its timeline history) from the segment holding --from-lsn on (--segment-bytes maps LSNs to segments) into the node's WAL directory. Each segment is checked against its CRC and decoded (its index and timeline must match its name) before it is written atomically; a local segment is never replaced (one with another size is listed as kept). When the node has no timeline history, the repository's is written first. Creates the layout root if it is gone.
+  static override description = `Downloads the WAL segments of the repository's newest timeline (by its timeline history) from the segment holding --from-lsn on (--segment-bytes maps LSNs to segments) into the node's WAL directory. Each segment streams into a temp file, its header checked as it passes (its index and timeline must match its name) and its CRC at the end, before it is renamed into place; a listed size past the largest WAL segment (1 GiB), or a body longer than its listed size, is refused naming the object (exit 3), and no whole segment is ever held in memory; a local segment is never replaced (one with another size is listed as kept). When the node has no timeline history, the repository's is written first. Creates the layout root if it is gone.
 
 Refuses (exit 6) when the segment holding --from-lsn is not in the repository. Refuses while RedDB holds the data file unless --force.`
 
