@@ -103,9 +103,10 @@ export class S3Backend implements RepoBackend {
       region: settings.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
       forcePathStyle: settings.forcePathStyle,
       maxAttempts: MAX_ATTEMPTS,
-      // connectionTimeout: the TCP connect; requestTimeout: until the response headers (an error, not the SDK's
-      // default warning); socketTimeout: any silence on the socket, body pieces included.
-      requestHandler: {connectionTimeout: limits.connectMs, requestTimeout: limits.idleMs, throwOnRequestTimeout: true, socketTimeout: limits.idleMs},
+      // connectionTimeout: the TCP connect; socketTimeout: silence on the socket either way, so a store that
+      // never answers and a body that stalls both fail, while a slow upload that keeps sending does not (the
+      // SDK's requestTimeout would count the whole upload until the response headers).
+      requestHandler: {connectionTimeout: limits.connectMs, socketTimeout: limits.idleMs},
     })
     return new S3Backend({...settings, limits}, client, sdk, storage)
   }
