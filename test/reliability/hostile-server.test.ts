@@ -147,6 +147,18 @@ test('a store that never answers: metrics --textfile writes redrepl_repo_up 0 wi
   assert.deepEqual(readdirSync(path.dirname(textfile)), ['redrepl.prom'], 'no temp file left')
 })
 
+test('a store that takes the listing but never answers an upload: repo push ends at its --timeout naming the object (exit 1)', async (t) => {
+  const server = await hostile()
+  // An empty repository whose every PUT is taken and never answered.
+  server.misbehave = (request) => request.method === 'PUT'
+  const {data} = await primary()
+  const run = await runMeasured(args('repo', 'push', '--data-path', data, '--timeout', '3s'), server.env())
+  report(t, 'repo push, uploads never answered', run)
+  assert.equal(run.exitCode, 1, run.stderr)
+  oneLineNaming(run, /^redrepl: s3:\/\/hostile\/r\/db1\/\S+: no answer from the repository for upload within the run's deadline of 3 s/)
+  assertBounded(run, 9)
+})
+
 test('a reachable store: metrics says redrepl_repo_up 1', async () => {
   const server = await serving()
   const {data} = await primary()
