@@ -31,10 +31,10 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1
 /** `--timeout`: the run's deadline for its repository work, in ms; 0 for none. */
 export function timeoutFlag(defaultMs: number) {
   return Flags.custom<number>({
-    description: `Give up on the repository after this long (e.g. 20s, 5m; "off" for no deadline), counted from when the run starts using it. Each request also fails after ${formatSeconds(CONNECT_TIMEOUT_MS)} without a connection or ${formatSeconds(IDLE_TIMEOUT_MS)} without a byte from the store (shorter when the deadline is), and is tried up to 3 times with backoff.`,
+    description: `Give up on the repository after this long (e.g. 20s, 5m; "off" for no deadline), counted from when the run turns to the repository (for check and metrics, from the start; for a writer, once it holds the layout lock). Each request also fails after ${formatSeconds(CONNECT_TIMEOUT_MS)} without a connection or ${formatSeconds(IDLE_TIMEOUT_MS)} without a byte from the store (shorter when the deadline is), and is tried up to 3 times with backoff.`,
     helpValue: 'DURATION|off',
     default: defaultMs,
-    defaultHelp: async () => (defaultMs === 0 ? 'off' : `${defaultMs / 1000}s`),
+    defaultHelp: async () => (defaultMs === 0 ? 'off' : defaultMs % 60_000 === 0 ? `${defaultMs / 60_000}m` : `${defaultMs / 1000}s`),
     async parse(input, _context, options) {
       const text = input.trim().toLowerCase()
       if (text === 'off' || text === '0') return 0
