@@ -298,6 +298,25 @@ test('a listing that claims a 3,000,000,000-byte WAL segment with an endless bod
   assert.deepEqual(walFiles(data), [])
 })
 
+test('repo verify (and --quick) reports a WAL segment listed past any segment\'s size as damaged without downloading it (exit 3)', async (t) => {
+  const server = await serving((s) => {
+    s.listedSizes.set(WAL0_KEY, 3_000_000_000n)
+    s.misbehave = (request, res) => {
+      if (request.method !== 'GET' || request.key !== WAL0_KEY) return false
+      s.endless(res, new Uint8Array(64 * 1024))
+      return true
+    }
+  })
+  for (const quick of [[], ['--quick']]) {
+    const run = await runMeasured(args('repo', 'verify', ...quick, '--timeout', '10s', '--json'), server.env())
+    report(t, `repo verify ${quick.join(' ')}, WAL listed at 3 GB`, run)
+    assert.equal(run.exitCode, 3, run.stderr)
+    const damaged = (documentOf(run.stdout).findings as any[]).map((f) => `${f.code} ${f.message}`)
+    assert.deepEqual(damaged, ['repo.object-damaged listed at 3000000000 bytes, more than any WAL segment can hold (1073741824)'])
+    assertBounded(run, 8)
+  }
+})
+
 test('a WAL object whose body runs past its listed size: repo fetch-wal stops at that size, naming it (exit 3), and leaves no temp file', async (t) => {
   const server = await serving((s) => {
     s.misbehave = (request, res) => {

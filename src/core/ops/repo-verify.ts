@@ -1,5 +1,6 @@
 import {FormatError, RedreplError} from '../errors.js'
 import {finding, type Finding} from '../findings.js'
+import {MAX_SEGMENT_BYTES, MAX_TIMELINE_HISTORY_BYTES} from '../format/size-caps.js'
 import type {RepoBackend} from '../repo/backend.js'
 import {checkedStream, type Expected} from '../repo/integrity.js'
 import {readInventory, readRepoManifest, runPool} from '../repo/inventory.js'
@@ -68,10 +69,13 @@ export async function verifyRepository(backend: RepoBackend, options: {node: str
       else if (!options.quick) read(key, {kind: 'chunk', size: chunk.bytes, checksum: chunk.checksum})
     }
   }
-  if (!options.quick) {
-    for (const segment of inventory.wal) read(segment.key, {kind: 'sealed', size: segment.object.size})
-    if (inventory.history) read(keys.history, {kind: 'sealed', size: inventory.history.size})
+  // A size past what the kind can hold is damage the listing shows, found without a download (and never downloaded).
+  const sealed = (key: string, size: bigint, limit: number, kind: string) => {
+    if (size > BigInt(limit)) problem(key, `listed at ${size} bytes, more than any ${kind} can hold (${limit})`)
+    else if (!options.quick) read(key, {kind: 'sealed', size})
   }
+  for (const segment of inventory.wal) sealed(segment.key, segment.object.size, MAX_SEGMENT_BYTES, 'WAL segment')
+  if (inventory.history) sealed(keys.history, inventory.history.size, MAX_TIMELINE_HISTORY_BYTES, 'timeline history')
   await runPool(tasks, options.jobs)
   report.findings.sort((a, b) => (a.data.key! < b.data.key! ? -1 : a.data.key! > b.data.key! ? 1 : 0))
   report.ok = report.findings.length === 0
