@@ -9,7 +9,7 @@ import {renderTable} from '../../ui/table.js'
 
 export default class RepoVerify extends RedreplCommand {
   static override summary = 'Check every object of the node in the repository against its CRC.'
-  static override description = `Downloads every manifest (checking its CRC and that it decodes and matches its name), checks that every chunk it names is listed with its size, and downloads every chunk, WAL segment and the timeline history, checking each against the CRC RedDB recorded for it. --quick stops at manifests, sizes and listings.
+  static override description = `Downloads every manifest (checking its CRC and that it decodes and matches its name), checks that every chunk it names is listed with its size, and downloads every chunk, WAL segment and the timeline history, checking each against the CRC RedDB recorded for it. --quick stops at manifests, sizes and listings. A WAL segment or history listed larger than any RedDB writes (1 GiB, 16 MiB) is damaged either way, and never downloaded; every body is held to its listed size.
 
 Reports every problem, each naming the object. Exit 0 when there is none, 3 otherwise. Reads only.`
 
