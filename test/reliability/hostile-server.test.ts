@@ -340,6 +340,25 @@ function gzipOfZeros(members: number): Uint8Array {
   return Buffer.concat(Array.from({length: members}, () => member))
 }
 
+test('a WAL body that stalls half-way: repo fetch-wal fails at its --timeout naming the segment and leaves no temp file (exit 1)', async (t) => {
+  const server = await serving((s) => {
+    s.misbehave = (request, res) => {
+      if (request.method !== 'GET' || request.key !== WAL0_KEY) return false
+      const body = s.objects.get(WAL0_KEY)!
+      res.writeHead(200, {'content-length': body.length, etag: '"0"'})
+      res.write(body.subarray(0, body.length >> 1))
+      return true
+    }
+  })
+  const data = path.join(await scratch.dir(), 'data.rdb')
+  const run = await runMeasured(args('repo', 'fetch-wal', '--data-path', data, '--from-lsn', '0', '--segment-bytes', '1MiB', '--timeout', '2s'), server.env())
+  report(t, 'fetch-wal, stalled body', run)
+  assert.equal(run.exitCode, 1, run.stderr)
+  oneLineNaming(run, /00000000000000000000\.redwal: no answer from the repository for download within the run's deadline of 2 s/)
+  assertBounded(run, 8)
+  assert.deepEqual(walFiles(data), [])
+})
+
 test('a decompression bomb under a .redwal.2500000000.gz name is refused before a byte is read (exit 3)', async (t) => {
   const bomb = zlib.gzipSync(new Uint8Array(64 * 1024 * 1024), {level: 1})
   const server = await serving((s) => {
