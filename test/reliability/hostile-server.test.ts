@@ -422,3 +422,16 @@ test('the same repository served honestly restores and fetches: the hostile serv
   assert.equal(fetched.exitCode, 0, fetched.stderr)
   assert.deepEqual((jsonOf(fetched).fetched as any[]).map((s) => s.index), [0n, 1n, 2n, 3n])
 })
+
+test('--timeout takes a duration or off; anything else is a usage error naming the flag (exit 2)', async () => {
+  for (const bad of ['forever', '-5s', '0ms', '30d']) {
+    const run = await runCli(['repo', 'list', '--repo', REPO, '--node', 'db1', '--timeout', bad])
+    assert.equal(run.exitCode, 2, `${bad}: ${run.stderr}`)
+    assert.match(run.stderr, /--timeout/)
+  }
+  const dir = await scratch.dir()
+  for (const good of ['off', '0', '90s', '1h30m']) {
+    const run = await runCli(['repo', 'list', '--repo', dir, '--node', 'db1', '--timeout', good, '--json'])
+    assert.equal(run.exitCode, 0, `${good}: ${run.stderr}`)
+  }
+})
