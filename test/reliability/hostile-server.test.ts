@@ -224,6 +224,33 @@ test('a body that stalls, without a deadline: the idle timeout ends it; a reques
   }
 })
 
+test('a body that trickles a byte just often enough never to look idle fails as stalled', {timeout: 30_000}, async () => {
+  const server = await serving((s) => {
+    s.misbehave = (request, res) => {
+      if (request.method !== 'GET' || request.key !== CHUNK_KEY) return false
+      res.writeHead(200, {'content-length': 4096, etag: '"0"'})
+      const drip = setInterval(() => (res.destroyed ? clearInterval(drip) : res.write(new Uint8Array(1))), 300)
+      res.once('close', () => clearInterval(drip))
+      return true
+    }
+  })
+  process.env.AWS_ACCESS_KEY_ID = 'HOSTILE'
+  process.env.AWS_SECRET_ACCESS_KEY = 'HOSTILE'
+  const backend = await S3Backend.open({bucket: BUCKET, prefix: 'r/', endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', limits: {...networkLimits(null), connectMs: 1000, idleMs: 1000}})
+  const started = performance.now()
+  try {
+    await assert.rejects(
+      async () => {
+        for await (const _ of backend.get(CHUNK_KEY.slice(2)));
+      },
+      (error: RedreplError) => error.code === 'repo.timeout' && /redchunk: the store sent \d bytes in [\d.]+ s of waiting, fewer than 4096: stalled/.test(error.message),
+    )
+    assert.ok(performance.now() - started < 8000, 'about two idle timeouts, not the 20 minutes the drip would take')
+  } finally {
+    await backend.close()
+  }
+})
+
 test('a listing that hands back the same continuation token: repo list refuses it at once, naming the repository (exit 1)', async (t) => {
   const server = await serving((s) => {
     s.misbehave = (request, res) => {

@@ -36,6 +36,9 @@ export interface ListLimits {
 }
 export const LIST_LIMITS: ListLimits = {maxKeys: 1_000_000, maxPages: 100_000}
 
+/** Fewer bytes than this in an idle timeout's worth of waiting for a body is a stall (about 136 B/s at 30 s). */
+const TRICKLE_BYTES = 4096
+
 /** Attempts per request (the SDK's standard mode: exponential backoff with jitter between them) for what may pass: timeouts, resets, 5xx, throttling. */
 const MAX_ATTEMPTS = 3
 
@@ -210,7 +213,26 @@ export class S3Backend implements RepoBackend {
       body = object.Body as Readable
       signal?.addEventListener('abort', stop, {once: true})
       if (signal?.aborted) stop()
-      for await (const piece of body) yield piece as Uint8Array
+      // Time spent waiting on the store for the next piece (not on a slow consumer): a store that trickles a
+      // few bytes just often enough to never look idle is stalled all the same.
+      let waitedMs = 0
+      let windowBytes = 0
+      const pieces = body[Symbol.asyncIterator]()
+      for (;;) {
+        const asked = performance.now()
+        const next = await pieces.next()
+        waitedMs += performance.now() - asked
+        if (next.done) break
+        windowBytes += (next.value as Uint8Array).length
+        if (waitedMs >= this.limits.idleMs) {
+          if (windowBytes < TRICKLE_BYTES) {
+            throw new RedreplError('failure', `${this.describe(key)}: the store sent ${windowBytes} bytes in ${formatSeconds(Math.round(waitedMs))} of waiting, fewer than ${TRICKLE_BYTES}: stalled`, {code: 'repo.timeout', hint: 'run the command again when the store answers: it resumes where it stopped'})
+          }
+          waitedMs = 0
+          windowBytes = 0
+        }
+        yield next.value as Uint8Array
+      }
     } catch (error) {
       throw this.failure(error, this.describe(key), 'download')
     } finally {
