@@ -37,7 +37,7 @@ export class DeadlineError extends RedreplError {
     readonly deadlineMs: number,
     operation: string,
   ) {
-    super('failure', `${where}: no answer from the repository for ${operation} within the run's deadline of ${formatSeconds(deadlineMs)}`, {code: 'repo.deadline', hint: 'raise --timeout, or make the repository answer faster'})
+    super('failure', `${where}: the ${operation} did not finish within the run's deadline of ${formatSeconds(deadlineMs)}`, {code: 'repo.deadline', hint: 'raise --timeout, or make the repository answer faster'})
     this.name = 'DeadlineError'
   }
 }
