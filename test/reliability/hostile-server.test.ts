@@ -5,6 +5,7 @@ import {test, type TestContext} from 'node:test'
 import zlib from 'node:zlib'
 
 import {RedreplError} from '../../src/core/errors.js'
+import {walSegmentCodec} from '../../src/core/format/wal-segment.js'
 import {S3Backend} from '../../src/core/repo/s3.js'
 import {networkLimits} from '../../src/core/repo/network.js'
 import {runCli, useScratch} from '../support/cli.js'
@@ -387,6 +388,20 @@ test('a WAL body that stalls half-way: repo fetch-wal fails at its --timeout nam
   assert.equal(run.exitCode, 1, run.stderr)
   oneLineNaming(run, /00000000000000000000\.redwal: the download did not finish within the run's deadline of 2 s/)
   assertBounded(run, 2)
+  assert.deepEqual(walFiles(data), [])
+})
+
+test('a WAL segment with a good CRC but records out of sequence: repo fetch-wal refuses it as decode would, with no file left (exit 3)', async () => {
+  const real = readFileSync(path.join(await pushedRepository(), T1, 'wal', '00000000000000000000.redwal'))
+  const segment = walSegmentCodec.decode(real, {nowMs: 0n})
+  assert.ok(segment.records.length >= 2)
+  // Re-encoded with every CRC right, so only the record rules can tell.
+  const records = segment.records.map((r, i) => (i === 1 ? {...r, sequence: r.sequence + 5n} : r))
+  const server = await serving((s) => s.objects.set(WAL0_KEY, walSegmentCodec.encode({...segment, records}, {nowMs: 0n})))
+  const data = path.join(await scratch.dir(), 'data.rdb')
+  const run = await runCli(args('repo', 'fetch-wal', '--data-path', data, '--from-lsn', '0', '--segment-bytes', '1MiB', '--timeout', '10s'), {env: server.env()})
+  assert.equal(run.exitCode, 3, run.stderr)
+  assert.match(run.stderr, /^redrepl: s3:\/\/hostile\/r\/db1\/timeline-0+1\/wal\/00000000000000000000\.redwal: wal record sequence \d+ does not follow \d+\n$/)
   assert.deepEqual(walFiles(data), [])
 })
 

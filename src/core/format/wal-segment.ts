@@ -150,6 +150,128 @@ export function decodeWalSegmentHeader(prefix: Uint8Array): WalSegmentHeader {
   return {...readHeadFields(reader), record_count: reader.u64()}
 }
 
+/**
+ * The rules of `decode`, applied to a segment as its bytes arrive, so a
+ * download can be checked on its way to disk without being held: one frame
+ * header at a time is kept, never a payload. `size` is the whole file's,
+ * its trailing CRC included; that CRC is the caller's to check as the bytes
+ * pass (repo/integrity.ts). A unit test holds it to `decode`: the same
+ * bytes (with a good CRC) are accepted by both or refused by both.
+ */
+export class WalSegmentStreamCheck {
+  private readonly pending = new Uint8Array(HEADER_BYTES)
+  private pendingLength = 0
+  private phase: 'header' | 'frame' | 'payload' | 'trailer' = 'header'
+  private head: {header: WalSegmentHeader; payloadBytes: bigint; tailCrc: number} | undefined
+  /** Bytes of the file taken so far, counting each frame's payload once its header announces it. */
+  private claimed = BigInt(HEADER_BYTES)
+  private records = 0n
+  private previousCrc = 0
+  private expectedFrom = 0n
+  private lastSequence: bigint | undefined
+  private totalPayload = 0n
+  private trailerBytes = 0
+  // The frame being read.
+  private frame = {sequence: 0n, lsn: 0n, length: 0, left: 0, payloadCrc: 0, storedPayloadCrc: 0, storedPrevious: 0, crc: 0}
+
+  constructor(private readonly size: bigint) {
+    if (size < BigInt(HEADER_BYTES + 4)) throw new FormatError(`${NAME} is too short for its header`)
+  }
+
+  /** The header, once it has passed. */
+  get header(): WalSegmentHeader | undefined {
+    return this.head?.header
+  }
+
+  push(piece: Uint8Array): void {
+    let at = 0
+    while (at < piece.length) {
+      if (this.phase === 'trailer') {
+        this.trailerBytes += piece.length - at
+        if (this.trailerBytes > 4) throw new FormatError(`${NAME}: unexpected trailing bytes`)
+        return
+      }
+      if (this.phase === 'payload') {
+        const part = piece.subarray(at, at + Math.min(this.frame.left, piece.length - at))
+        this.frame.payloadCrc = crc32(part, this.frame.payloadCrc)
+        this.frame.crc = crc32(part, this.frame.crc)
+        this.frame.left -= part.length
+        at += part.length
+        if (this.frame.left === 0) this.endFrame()
+        continue
+      }
+      const want = this.phase === 'header' ? HEADER_BYTES : FRAME_HEADER_BYTES
+      const take = Math.min(want - this.pendingLength, piece.length - at)
+      this.pending.set(piece.subarray(at, at + take), this.pendingLength)
+      this.pendingLength += take
+      at += take
+      if (this.pendingLength === want) {
+        this.pendingLength = 0
+        if (this.phase === 'header') this.readHeader(this.pending.subarray(0, HEADER_BYTES))
+        else this.readFrameHeader(this.pending.subarray(0, FRAME_HEADER_BYTES))
+      }
+    }
+  }
+
+  /** After the last byte: the totals `decode` checks; returns the header. */
+  finish(): WalSegmentHeader {
+    if (this.phase !== 'trailer' || this.trailerBytes !== 4) throw new FormatError(`${NAME}: truncated while reading wal record ${this.records}`)
+    const {header, payloadBytes, tailCrc} = this.head!
+    const computedEnd = this.records === 0n ? header.start_lsn : this.expectedFrom
+    if (header.end_lsn !== computedEnd) throw new FormatError(`wal segment end lsn mismatch: stored ${header.end_lsn}, computed ${computedEnd}`)
+    if (payloadBytes !== this.totalPayload) throw new FormatError(`wal segment payload bytes mismatch: stored ${payloadBytes}, computed ${this.totalPayload}`)
+    if (tailCrc !== this.previousCrc) throw new FormatError(`wal segment tail crc mismatch: stored ${hex32(tailCrc)}, computed ${hex32(this.previousCrc)}`)
+    return header
+  }
+
+  private readHeader(bytes: Uint8Array): void {
+    const reader = new ByteReader(bytes, `${NAME} is too short for its header`)
+    const fields = readHeadFields(reader)
+    const record_count = reader.u64()
+    // As checkCount in decode: the bytes after the count must hold a frame header per record.
+    const remaining = this.size - 4n - BigInt(8 + 2 + 8 * 5)
+    if (record_count * BigInt(FRAME_HEADER_BYTES) > remaining) throw new FormatError(`wal record count ${record_count} does not fit in the remaining ${remaining} bytes`)
+    this.head = {header: {...fields, record_count}, payloadBytes: reader.u64(), tailCrc: reader.u32()}
+    this.expectedFrom = fields.start_lsn
+    this.phase = record_count === 0n ? 'trailer' : 'frame'
+  }
+
+  private readFrameHeader(header: Uint8Array): void {
+    const reader = new ByteReader(header, `${NAME}: truncated while reading wal record ${this.records}`)
+    reader.magic(RECORD_MAGIC, 'invalid wal record magic')
+    const version = reader.u16()
+    if (version !== 1) throw new FormatError(`unsupported wal record version ${version}`)
+    reader.u16() // flags: written as 0, ignored on read (header_crc covers them)
+    const sequence = reader.u64()
+    const lsn = reader.u64()
+    const length = reader.u32()
+    const storedPayloadCrc = reader.u32()
+    const storedPrevious = reader.u32()
+    const headerCrc = reader.u32()
+    const computedHeader = crc32(header.subarray(0, FRAME_HEADER_CRC_SPAN))
+    if (headerCrc !== computedHeader) throw new FormatError(`wal record ${this.records} header checksum mismatch: stored ${hex32(headerCrc)}, computed ${hex32(computedHeader)}`)
+    this.claimed += BigInt(FRAME_HEADER_BYTES + length)
+    if (this.claimed > this.size - 4n) throw new FormatError(`${NAME}: truncated while reading wal record ${this.records}`)
+    this.frame = {sequence, lsn, length, left: length, payloadCrc: 0, storedPayloadCrc, storedPrevious, crc: crc32(header)}
+    this.phase = 'payload'
+    if (length === 0) this.endFrame()
+  }
+
+  private endFrame(): void {
+    const frame = this.frame
+    if (frame.storedPayloadCrc !== frame.payloadCrc) throw new FormatError(`wal record payload checksum mismatch: stored ${hex32(frame.storedPayloadCrc)}, computed ${hex32(frame.payloadCrc)}`)
+    if (frame.storedPrevious !== this.previousCrc) throw new FormatError(`wal record previous crc mismatch: stored ${hex32(frame.storedPrevious)}, expected ${hex32(this.previousCrc)}`)
+    if (frame.lsn < this.expectedFrom) throw new FormatError(`wal record lsn ${frame.lsn} overlaps previous end ${this.expectedFrom}`)
+    if (this.lastSequence !== undefined && frame.sequence !== this.lastSequence + 1n) throw new FormatError(`wal record sequence ${frame.sequence} does not follow ${this.lastSequence}`)
+    this.lastSequence = frame.sequence
+    this.previousCrc = frame.crc
+    this.expectedFrom = nextLsn(frame.lsn)
+    this.totalPayload += BigInt(frame.length)
+    this.records++
+    this.phase = this.records === this.head!.header.record_count ? 'trailer' : 'frame'
+  }
+}
+
 function encode(segment: WalSegment): Uint8Array {
   const payloadBytes = segment.records.reduce((sum, record) => sum + record.payload.length, 0)
   const writer = new ByteWriter(HEADER_BYTES + segment.records.length * FRAME_HEADER_BYTES + payloadBytes + 4)

@@ -1,7 +1,7 @@
 import {mkdir, stat} from 'node:fs/promises'
 
 import {FormatError, notFound, refused} from '../errors.js'
-import {decodeWalSegmentHeader, effectiveSegmentBytes, WAL_SEGMENT_HEADER_BYTES} from '../format/wal-segment.js'
+import {effectiveSegmentBytes, WalSegmentStreamCheck} from '../format/wal-segment.js'
 import {MAX_SEGMENT_BYTES, MAX_TIMELINE_HISTORY_BYTES} from '../format/size-caps.js'
 import {currentTimeline, timelineHistoryCodec} from '../format/timeline-history.js'
 import {writeFailure, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
@@ -117,23 +117,13 @@ export interface FetchWalReport {
   kept_local: Array<{index: bigint; path: string}>
 }
 
-/** A WAL segment's header must be a header, of the index and timeline its key names. */
-function checkWalHeader(prefix: Uint8Array, index: bigint, timeline: bigint, name: string): void {
-  let header
-  try {
-    header = decodeWalSegmentHeader(prefix)
-  } catch (error) {
-    throw error instanceof FormatError ? error.inFile(name) : error
-  }
-  if (header.segment_index !== index || header.timeline !== timeline) throw new FormatError(`holds segment ${header.segment_index} of timeline ${header.timeline}, not what its name says`, name)
-}
-
 /**
  * `repo fetch-wal`: brings the archived WAL segments of the repository's
  * newest timeline from the segment holding `fromLsn` on into the node's
- * WAL directory, each written atomically after its CRC checked out (and
- * decoded as a WAL segment of that index). Writes the timeline history
- * first when the node has none. Never replaces a local segment.
+ * WAL directory, each streamed to its temp file through decode's rules
+ * (WalSegmentStreamCheck) and its CRC, and renamed into place only after.
+ * Writes the timeline history first when the node has none. Never
+ * replaces a local segment.
  */
 export async function fetchWal(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes: bigint}): Promise<FetchWalReport> {
   const keys = new RepoKeys(options.node)
@@ -174,20 +164,24 @@ export async function fetchWal(layout: Layout, backend: RepoBackend, options: {n
     await writeStreamAtomic(
       target,
       async (handle) => {
-        // Streamed to the temp file, never held whole: its header is checked as it passes, the CRC over
-        // every byte at the end, and only then is it renamed into place.
-        const header = new Uint8Array(WAL_SEGMENT_HEADER_BYTES)
-        let have = 0
-        for await (const piece of checkedStream(backend.get(segment.key), {kind: 'sealed', size}, name)) {
-          if (have < header.length) {
-            const take = Math.min(piece.length, header.length - have)
-            header.set(piece.subarray(0, take), have)
-            have += take
-            if (have === header.length) checkWalHeader(header, segment.index, timeline, name)
+        // Streamed to the temp file, never held whole, through the same rules decode applies (and the CRC
+        // over every byte); renamed into place only once the last byte has passed them.
+        const check = new WalSegmentStreamCheck(size)
+        let placed = false
+        try {
+          for await (const piece of checkedStream(backend.get(segment.key), {kind: 'sealed', size}, name)) {
+            check.push(piece)
+            const header = check.header
+            if (!placed && header) {
+              if (header.segment_index !== segment.index || header.timeline !== timeline) throw new FormatError(`holds segment ${header.segment_index} of timeline ${header.timeline}, not what its name says`, name)
+              placed = true
+            }
+            await writeAll(handle, piece)
           }
-          await writeAll(handle, piece)
+          check.finish()
+        } catch (error) {
+          throw error instanceof FormatError ? error.inFile(name) : error
         }
-        if (have < header.length) throw new FormatError('too short for a WAL segment header', name)
       },
       {label: 'repo-fetch-wal'},
     )
