@@ -151,7 +151,7 @@ export function decodeWalSegmentHeader(prefix: Uint8Array): WalSegmentHeader {
 }
 
 /**
- * The rules of `decode`, applied to a segment as its bytes arrive, so a
+ * The rules of `decode` (§5), applied to a segment as its bytes arrive, so a
  * download can be checked on its way to disk without being held: one frame
  * header at a time is kept, never a payload. `size` is the whole file's,
  * its trailing CRC included; that CRC is the caller's to check as the bytes
