@@ -6,6 +6,7 @@ import {finding, type Finding} from '../findings.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {createDatabaseHead, readersOf} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
+import {absolutePath} from '../fs/absolute-path.js'
 import {ioReason, removeFileDurable, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
 import {crashPoint} from '../fs/crash.js'
 import {FlushBehind} from '../fs/flush-behind.js'
@@ -199,7 +200,7 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
     marker_path: null,
   }
   if (paths) {
-    const marker = {pending_path: paths.rebootstrapPending, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline}
+    const marker = {pending_path: markerPendingPath(destination.dataPath), checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline}
     try {
       await writeFileAtomic(paths.rebootstrapReady, rebootstrapMarkerCodec.encode(marker, {nowMs}), {label: 'rebootstrap-marker', clearLeftovers: true})
     } catch (error) {
@@ -209,6 +210,18 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
     report.marker_path = paths.rebootstrapReady
   }
   return report
+}
+
+/**
+ * The pending_path every ready marker redrepl writes holds: the pending
+ * database derived from the data path made absolute. RedDB refuses a marker
+ * whose path is not the one it derives from its own data path (format §8),
+ * and nodes are configured with absolute data paths, so a relative path
+ * typed here (`rc1/data.rdb`) is completed with the working directory,
+ * never written as typed.
+ */
+export function markerPendingPath(dataPath: string): string {
+  return dataPathArtifacts(absolutePath(dataPath)).rebootstrapPending
 }
 
 /** A ready marker names the pending database it was written beside; it goes before that database is replaced. */
