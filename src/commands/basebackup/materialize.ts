@@ -55,7 +55,7 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force, waitMs: flags.wait * 1000, createLayout: flags.manifest !== undefined, signal}, (layout) =>
       materializeBasebackup(layout, choice, destination, nowMs(), flags.force, (done, total) => progress.update(done, total), signal, flags['max-rate']),
     ).finally(() => progress.stop())
-    for (const overridden of report.findings) process.stderr.write(`redrepl: warning: ${overridden.message}\n`)
+    for (const noted of report.findings) process.stderr.write(`redrepl: ${noted.severity === 'note' ? 'note' : 'warning'}: ${noted.message}\n`)
     await this.emit(report, () => {
       this.say(`materialized checkpoint ${report.checkpoint_lsn} (timeline ${report.timeline}, ${formatBytes(report.snapshot_bytes)}) into ${report.destination_path}`)
       if (report.passed_over_same_checkpoint.length > 0) this.say(`also at checkpoint ${report.checkpoint_lsn}, not chosen (lower start LSN): ${report.passed_over_same_checkpoint.join(', ')}; name one with --manifest`)

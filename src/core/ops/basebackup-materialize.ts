@@ -38,7 +38,7 @@ export interface MaterializeReport {
   snapshot_bytes: bigint
   /** Other backups at the same checkpoint, not chosen because their start LSN is lower. */
   passed_over_same_checkpoint: string[]
-  /** force.overridden for what --force overrode. */
+  /** force.overridden for what --force overrode; leftover.temp-file for each temp of a gone earlier run removed beside a --to target. */
   findings: Finding[]
   /** The embedded database format written: 1 (RedDB 1.12's) or 2 (RedDB 1.23's). */
   rdb_version: RdbFormat
@@ -157,6 +157,9 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
   if (ifAbsent && (await lstat(target).then(() => true, () => false))) throw refused(`${target}: exists`, {hint: 'pass --force to replace it'})
   const written = await chooseWriteFormat(destination.dataPath, destination.rdbVersion, destination.kind === 'rebootstrap')
   const beforeReplace = paths ? () => removeReadyMarker(paths.rebootstrapReady) : undefined
+  const findings = [...(options.findings ?? [])]
+  // Outside a layout nothing excludes another run at the same target: only temps whose writer is gone are removed, and each is reported.
+  const onLeftoverRemoved = (temp: string) => findings.push(finding('leftover.temp-file', temp, `removed ${temp}, the temp file of an earlier run at ${target} that is gone`))
   try {
     await writeStreamAtomic(
       target,
@@ -179,7 +182,7 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
           throw new FormatError('the snapshot does not start with RDST: RedDB would not open a database made from it', manifestPath)
         }
       },
-      {label: 'basebackup-materialize', ifAbsent, beforeReplace, clearLeftovers: paths !== undefined},
+      {label: 'basebackup-materialize', ifAbsent, beforeReplace, clearLeftovers: paths !== undefined ? true : 'dead-writers', onLeftoverRemoved},
     )
   } catch (error) {
     if (signal?.aborted && error === signal.reason) throw interruption(signal, `removed the unfinished copy; ${target} was left as it was`)
@@ -193,7 +196,7 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
     timeline: manifest.timeline,
     snapshot_bytes: manifest.snapshot_bytes,
     passed_over_same_checkpoint: options.passedOver ?? [],
-    findings: options.findings ?? [],
+    findings,
     rdb_version: written.format,
     rdb_version_source: written.source,
     read_by: readersOf(written.format),

@@ -1,6 +1,6 @@
 import {mkdir, stat} from 'node:fs/promises'
 
-import {FormatError, notFound, refused} from '../errors.js'
+import {FormatError, interruption, notFound, refused} from '../errors.js'
 import {effectiveSegmentBytes, walSegmentCodec} from '../format/wal-segment.js'
 import {currentTimeline, timelineHistoryCodec} from '../format/timeline-history.js'
 import {writeFailure, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
@@ -91,7 +91,7 @@ export interface RepoRestoreReport extends MaterializeReport {
  */
 export async function restoreFromRepository(
   backend: RepoBackend,
-  options: {node: string; choice: RepoBackupChoice; destination: Destination; nowMs: bigint; onProgress?: (done: bigint, total: bigint) => void},
+  options: {node: string; choice: RepoBackupChoice; destination: Destination; nowMs: bigint; onProgress?: (done: bigint, total: bigint) => void; signal?: AbortSignal},
 ): Promise<RepoRestoreReport> {
   const inventory = await readInventory(backend, new RepoKeys(options.node))
   const entry = chooseRepoBackup(inventory, options.choice, backend.location)
@@ -100,7 +100,7 @@ export async function restoreFromRepository(
   if (destination.kind === 'file' && !destination.overwrite && (await stat(destination.path).then(() => true, () => false))) {
     throw refused(`${destination.path} exists; nothing was changed`, {hint: 'pass --force to replace it'})
   }
-  const report = await writeMaterialized(backend.describe(entry.key), manifest, destination, options.nowMs, {onProgress: options.onProgress, source: new RepoChunkSource(backend, inventory, entry)})
+  const report = await writeMaterialized(backend.describe(entry.key), manifest, destination, options.nowMs, {onProgress: options.onProgress, signal: options.signal, source: new RepoChunkSource(backend, inventory, entry)})
   return {...report, repository: backend.location, node: options.node, manifest_key: entry.key}
 }
 
@@ -123,7 +123,27 @@ export interface FetchWalReport {
  * decoded as a WAL segment of that index). Writes the timeline history
  * first when the node has none. Never replaces a local segment.
  */
-export async function fetchWal(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes: bigint}): Promise<FetchWalReport> {
+export async function fetchWal(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes: bigint; signal?: AbortSignal}): Promise<FetchWalReport> {
+  const {signal} = options
+  try {
+    return await fetchWalSegments(layout, backend, options)
+  } catch (error) {
+    // Stopped between segments or in one: its temp file is gone, the segments written before it are whole.
+    if (signal?.aborted) throw interruption(signal, 'removed the unfinished segment; the segments fetched before it are whole, and a re-run fetches the rest')
+    throw error
+  }
+}
+
+/** The pieces of `pieces` until `signal` aborts: then its reason is thrown at the next piece. */
+export async function* untilAborted(pieces: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+  for await (const piece of pieces) {
+    signal?.throwIfAborted()
+    yield piece
+  }
+}
+
+async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes: bigint; signal?: AbortSignal}): Promise<FetchWalReport> {
+  const {signal} = options
   const keys = new RepoKeys(options.node)
   const inventory = await readInventory(backend, keys)
   let timeline = 1n
@@ -149,6 +169,7 @@ export async function fetchWal(layout: Layout, backend: RepoBackend, options: {n
   const report: FetchWalReport = {repository: backend.location, node: options.node, timeline, from_lsn: options.fromLsn, history_written: historyWritten, fetched: [], already_present: 0, kept_local: []}
   await mkdirLayoutDir(layout.walDir(timeline))
   for (const segment of wanted) {
+    signal?.throwIfAborted()
     const target = layout.walSegmentPath(timeline, segment.index)
     const existing = local.get(segment.index)
     if (existing) {
@@ -161,7 +182,7 @@ export async function fetchWal(layout: Layout, backend: RepoBackend, options: {n
       target,
       async (handle) => {
         // Small enough to hold (a segment is at most its configured size); decoded before it is renamed into place.
-        const bytes = await collect(checkedStream(backend.get(segment.key), {kind: 'sealed', size: segment.object.size}, name), segment.object.size, name)
+        const bytes = await collect(checkedStream(untilAborted(backend.get(segment.key), signal), {kind: 'sealed', size: segment.object.size}, name), segment.object.size, name)
         const decoded = decodeFile(name, bytes, walSegmentCodec, {nowMs: 0n})
         if (decoded.segment_index !== segment.index || decoded.timeline !== timeline) throw new FormatError(`holds segment ${decoded.segment_index} of timeline ${decoded.timeline}, not what its name says`, name)
         await writeAll(handle, bytes)
