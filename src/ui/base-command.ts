@@ -4,7 +4,7 @@ import {Command, Flags} from './oclif.js'
 
 import {writeJson} from '../core/codec/json.js'
 import {EXIT_CODES, InterruptedError, RedreplError} from '../core/errors.js'
-import {log, LOG_LEVELS, type LogLevel} from '../core/log.js'
+import {installWarningSink, log, LOG_LEVELS, type LogLevel} from '../core/log.js'
 import {removeUnfinishedWrites} from '../core/ops/unfinished-writes.js'
 import {endBySignal, listenForInterrupts, removedClause, type InterruptMode, type Interrupts} from './interrupt.js'
 import {withSchema} from './contract.js'
@@ -69,6 +69,8 @@ export abstract class RedreplCommand extends Command {
   override async init(): Promise<void> {
     await super.init()
     this.stopOnInterrupt('abandon')
+    // A guard overridden is said on stderr in every output mode: stdout carries only the contract.
+    installWarningSink((message) => process.stderr.write(`redrepl: warning: ${message}\n`))
   }
 
   /**

@@ -5,7 +5,7 @@ import {usageError} from '../../core/errors.js'
 import {materializeBasebackup, type Destination, type ManifestChoice} from '../../core/ops/basebackup-materialize.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, jsonFlag, maxRateFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
+import {dataPathFlag, jsonFlag, maxRateFlag, overwriteLiveFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 
 export default class BasebackupMaterialize extends RedreplCommand {
@@ -18,7 +18,7 @@ The database is written in the format the node's RedDB writes (format.md §9): f
 
 Whichever way it is picked, the backup must lie on the path of the current timeline: its timeline is the current one or an ancestor in the history, and its checkpoint is at or below the fork LSN where the history leaves that timeline. A backup past that fork holds writes the current timeline never saw and is refused (exit 4); --force restores it anyway, with a warning on stderr. The history consulted is that of the layout the manifest lies in (timeline-N/basebackup/ under a layout root), else that of --data-path's layout. Two backups at the same checkpoint (different start LSNs) are told apart by start LSN: the higher one is restored and the report names the other (passed_over_same_checkpoint); --manifest picks another.
 
-Streams with bounded memory and shows progress on a terminal; the database is written to a temp file and renamed into place, so nothing half-written ever carries the final name. Ctrl-C or SIGTERM stops it at its next piece of the stream, removing the temp file and leaving the destination as it was (shell status 130/143). Refuses while a RedDB process holds a data file of the layout unless --force.`
+Streams with bounded memory and shows progress on a terminal; the database is written to a temp file and renamed into place, so nothing half-written ever carries the final name. Ctrl-C or SIGTERM stops it at its next piece of the stream, removing the temp file and leaving the destination as it was (shell status 130/143). Refuses while a RedDB process holds a data file of the layout unless --force, which then warns on stderr. A --to file that a running RedDB holds (a node's data file) is never replaced by --force alone: that takes --overwrite-live, and a warning (exit 4 without it, the file left as it was).`
 
   static override examples = [
     '<%= config.bin %> basebackup materialize --data-path /var/lib/reddb/data.rdb --to /tmp/restored.rdb',
@@ -34,7 +34,8 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     'checkpoint-lsn': u64Flag({description: 'Restore the base backup with this checkpoint LSN on the current timeline.'}),
     to: Flags.string({description: 'Write a standalone database here.', exclusive: ['rebootstrap'], helpValue: 'PATH'}),
     rebootstrap: Flags.boolean({description: 'Stage the database and the ready marker for the node at --data-path to swap in at its next start.'}),
-    force: Flags.boolean({description: 'Replace an existing --to file, restore a backup off the current timeline\'s path (with a warning), or act although a RedDB process holds the data file.'}),
+    force: Flags.boolean({description: 'Replace an existing --to file (not one a running RedDB holds: see --overwrite-live), restore a backup off the current timeline\'s path, or act although a RedDB process holds the data file; each override is warned on stderr. Never taken from a config file.'}),
+    'overwrite-live': overwriteLiveFlag,
     'rdb-version': Flags.string({description: 'Write this embedded database format: 1 (RedDB 1.12) or 2 (RedDB 1.23). Default: the format of the data file at --data-path.', options: ['1', '2']}),
     'max-rate': maxRateFlag,
   }
@@ -45,7 +46,7 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     const dataPath = requireDataPath(flags['data-path'])
     const rdbVersion = flags['rdb-version'] === undefined ? undefined : flags['rdb-version'] === '2' ? 2 : 1
     let destination: Destination
-    if (flags.to !== undefined) destination = {kind: 'file', path: flags.to, overwrite: flags.force, dataPath, rdbVersion}
+    if (flags.to !== undefined) destination = {kind: 'file', path: flags.to, overwrite: flags.force || flags['overwrite-live'], overwriteLive: flags['overwrite-live'], dataPath, rdbVersion}
     else if (flags.rebootstrap) destination = {kind: 'rebootstrap', dataPath, rdbVersion}
     else throw usageError('say where to: --to PATH or --rebootstrap')
     const choice: ManifestChoice =

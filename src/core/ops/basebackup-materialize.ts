@@ -10,6 +10,7 @@ import {absolutePath} from '../fs/absolute-path.js'
 import {ioReason, removeFileDurable, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
 import {crashPoint} from '../fs/crash.js'
 import {FlushBehind} from '../fs/flush-behind.js'
+import {assertNotLiveFile} from '../fs/live-node.js'
 import {ioError} from '../fs/io-error.js'
 import {readArtifact} from '../fs/read.js'
 import {createPace} from '../fs/pace.js'
@@ -28,7 +29,9 @@ export type ManifestChoice = {manifestPath: string} | {checkpointLsn: bigint} | 
  * format of the node's data file, see chooseWriteFormat). A standalone file
  * takes it from the data file at `dataPath`.
  */
-export type Destination = {kind: 'file'; path: string; overwrite: boolean; dataPath: string; rdbVersion?: RdbFormat} | {kind: 'rebootstrap'; dataPath: string; rdbVersion?: RdbFormat}
+export type Destination =
+  | {kind: 'file'; path: string; overwrite: boolean; dataPath: string; rdbVersion?: RdbFormat; /** Replace the file even while a running RedDB holds it (warned). */ overwriteLive?: boolean}
+  | {kind: 'rebootstrap'; dataPath: string; rdbVersion?: RdbFormat}
 
 export interface MaterializeReport {
   manifest_path: string
@@ -156,7 +159,10 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
   // Refused early to spare a long copy; the write itself enforces it again, atomically.
   if (ifAbsent && (await lstat(target).then(() => true, () => false))) throw refused(`${target}: exists`, {hint: 'pass --force to replace it'})
   const written = await chooseWriteFormat(destination.dataPath, destination.rdbVersion, destination.kind === 'rebootstrap')
-  const beforeReplace = paths ? () => removeReadyMarker(paths.rebootstrapReady) : undefined
+  const overwriteLive = destination.kind === 'file' && destination.overwriteLive === true
+  // A file a running RedDB holds is replaced only when asked in so many words; checked again just before the rename, for a node started meanwhile.
+  if (destination.kind === 'file') await assertNotLiveFile(target, {overwriteLive})
+  const beforeReplace = paths ? () => removeReadyMarker(paths.rebootstrapReady) : overwriteLive ? undefined : () => assertNotLiveFile(target, {overwriteLive: false})
   const findings = [...(options.findings ?? [])]
   // Outside a layout nothing excludes another run at the same target: only temps whose writer is gone are removed, and each is reported.
   const onLeftoverRemoved = (temp: string) => findings.push(finding('leftover.temp-file', temp, `removed ${temp}, the temp file of an earlier run at ${target} that is gone`))
