@@ -12,6 +12,8 @@ import {NOW_MS, repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {treeOf} from '../support/tree.js'
 import {MiB, writeWalNode} from '../support/wal-node.js'
+import {useS3Server} from '../support/s3.js'
+import {ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
 
 /**
  * SIGINT and SIGTERM in the middle of the repository writers (repo restore,
@@ -22,6 +24,8 @@ import {MiB, writeWalNode} from '../support/wal-node.js'
  */
 
 const scratch = useScratch()
+const BUCKET = 'redrepl-interrupt'
+const s3rver = useS3Server(scratch, [BUCKET])
 const binary = path.join(repoRoot, 'bin', 'run.js')
 const SNAPSHOT_BYTES = 32 * 1024 * 1024
 const PROMPT_MS = 3000
@@ -37,8 +41,8 @@ const snapshot = (() => {
 /** Every name under `dir` that marks an unfinished write. */
 const unfinished = (dir: string) => readdirSync(dir, {recursive: true, encoding: 'utf8'}).filter((entry) => /\.tmp\b/.test(path.basename(entry)))
 
-async function succeed(args: string[]): Promise<string> {
-  const result = await runCli(args)
+async function succeed(args: string[], env: Record<string, string> = {}): Promise<string> {
+  const result = await runCli(args, {env})
   assert.equal(result.exitCode, 0, `${args.slice(0, 2).join(' ')}: ${result.stderr}`)
   return result.stderr
 }
@@ -62,15 +66,15 @@ interface Stopped {
 }
 
 /** Runs the CLI, sends `signal` once `midRun` holds, and waits for the end. */
-async function interrupt(args: string[], signal: NodeJS.Signals, midRun: () => boolean, kill = false): Promise<Stopped & {pid: number}> {
-  const child = spawn(process.execPath, [binary, ...args], {stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, NO_COLOR: '1', REDREPL_NOW_MS: String(NOW_MS)}})
+async function interrupt(args: string[], signal: NodeJS.Signals, midRun: () => boolean | Promise<boolean>, kill = false, env: Record<string, string> = {}): Promise<Stopped & {pid: number}> {
+  const child = spawn(process.execPath, [binary, ...args], {stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, NO_COLOR: '1', REDREPL_NOW_MS: String(NOW_MS), ...env}})
   let stderr = ''
   child.stderr.on('data', (piece) => (stderr += piece))
   const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => child.once('exit', (code, sig) => resolve({code, signal: sig})))
   let ended = false
   void exited.then(() => (ended = true))
   const giveUp = performance.now() + 60_000
-  while (!midRun()) {
+  while (!(await midRun())) {
     if (ended) assert.fail(`${args.slice(0, 2).join(' ')} finished before it could be interrupted: ${stderr}`)
     if (performance.now() > giveUp) {
       child.kill('SIGKILL')
@@ -184,8 +188,8 @@ test('repo push: SIGINT and SIGTERM mid-transfer leave no temp file and no parti
 test('repo expire --confirm: SIGINT and SIGTERM stop it between backups; every backup still listed is whole, and a re-run deletes the rest', async () => {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const node = await pushedNode()
-    // Four backups of 512 chunks each: the three older ones go, one object at a time.
-    for (const checkpoint of ['11', '12', '13', '14']) await succeed(['basebackup', 'create', '--data-path', node.data, '--from', node.data, '--checkpoint-lsn', checkpoint, '--chunk-size', '64KiB'])
+    // Six backups of 256 chunks each: the five older ones go, one object at a time, so the signal lands well before the end.
+    for (const checkpoint of ['11', '12', '13', '14', '15', '16']) await succeed(['basebackup', 'create', '--data-path', node.data, '--from', node.data, '--checkpoint-lsn', checkpoint, '--chunk-size', '128KiB'])
     await succeed(['repo', 'push', '--data-path', node.data, '--repo', node.repo, '--node', 'db1'])
     const manifests = () => readdirSync(node.repo, {recursive: true, encoding: 'utf8'}).filter((name) => name.endsWith('.redbase')).length
     const before = manifests()
@@ -214,4 +218,32 @@ test('a writer with no clean-up of its own (relay append) ends on a signal with 
   assert.equal(await exited, 'SIGTERM', stderr)
   assert.equal(stderr, 'redrepl: interrupted; no write was in flight\n')
   assert.deepEqual(unfinished(dir), [])
+})
+
+test('S3: push and restore stop on SIGTERM with no partial backup listed and no temp file; the next runs complete', async () => {
+  const node = await pushedNode()
+  const env = s3rver.server.env()
+  const repo = ['--repo', `s3://${BUCKET}/interrupted`, '--node', 'db1', '--s3-endpoint', s3rver.server.endpoint, '--s3-force-path-style']
+  const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
+  try {
+    const keys = async () => ((await s3.send(new ListObjectsV2Command({Bucket: BUCKET, Prefix: 'interrupted/'}))).Contents ?? []).map((object) => object.Key!)
+    const push = ['repo', 'push', '--data-path', node.data, ...repo]
+    const stopped = await interrupt([...push, '--max-rate', '8MiB', '--jobs', '2'], 'SIGTERM', async () => (await keys()).filter((key) => key.endsWith('.redchunk')).length >= 2, false, env)
+    assertStopped(stopped, 'SIGTERM', /^redrepl: interrupted; stopped the transfers in flight, none left half-stored; .*\n$/, 'S3 push')
+    assert.ok(!(await keys()).some((key) => key.endsWith('.redbase')), 'S3 push: the manifest was stored')
+    assert.deepEqual(unfinished(node.dir), [])
+    await succeed(push, env)
+    await succeed(['repo', 'verify', ...repo], env)
+
+    const out = await scratch.dir('redrepl-irepo-s3out-')
+    const target = path.join(out, 'x.rdb')
+    const restore = ['repo', 'restore', ...repo, '--rdb-version', '1', '--to', target]
+    const cut = await interrupt([...restore, '--max-rate', '8MiB'], 'SIGTERM', () => unfinished(out).length > 0, false, env)
+    assertStopped(cut, 'SIGTERM', /^redrepl: interrupted; removed the unfinished copy; \S+x\.rdb was left as it was\n$/, 'S3 restore')
+    assert.deepEqual(readdirSync(out), [])
+    await succeed(restore, env)
+    assert.ok(readFileSync(target).subarray(-SNAPSHOT_BYTES).equals(snapshot))
+  } finally {
+    s3.destroy()
+  }
 })
