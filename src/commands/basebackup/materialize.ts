@@ -2,7 +2,7 @@ import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
-import {materializeBasebackup, type Destination, type ManifestChoice} from '../../core/ops/basebackup-materialize.js'
+import {markerPendingPath, materializeBasebackup, type Destination, type ManifestChoice} from '../../core/ops/basebackup-materialize.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, maxRateFlag, overwriteLiveFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
@@ -61,7 +61,7 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
       this.say(`materialized checkpoint ${report.checkpoint_lsn} (timeline ${report.timeline}, ${formatBytes(report.snapshot_bytes)}) into ${report.destination_path}`)
       if (report.passed_over_same_checkpoint.length > 0) this.say(`also at checkpoint ${report.checkpoint_lsn}, not chosen (lower start LSN): ${report.passed_over_same_checkpoint.join(', ')}; name one with --manifest`)
       this.say(`database format ${report.rdb_version} (${report.rdb_version_source === 'flag' ? 'as asked' : "the data file's"}), opened by ${report.read_by.join(' and ')}`)
-      if (report.marker_path) this.say(`ready marker: ${report.marker_path} — the node swaps the database in at its next start`)
+      if (report.marker_path) this.say(`ready marker: ${report.marker_path}, naming ${markerPendingPath(dataPath)} — the node swaps the database in at its next start`)
     })
   }
 }

@@ -2,7 +2,7 @@ import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
-import type {Destination} from '../../core/ops/basebackup-materialize.js'
+import {markerPendingPath, type Destination} from '../../core/ops/basebackup-materialize.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {restoreFromRepository, type RepoBackupChoice} from '../../core/ops/repo-restore.js'
 import {RedreplCommand} from '../../ui/base-command.js'
@@ -62,7 +62,7 @@ Ctrl-C or SIGTERM stops it at its next piece of the stream: the temp file is rem
     for (const noted of done.findings) process.stderr.write(`redrepl: ${noted.severity === 'note' ? 'note' : 'warning'}: ${noted.message}\n`)
     await this.emit(done, () => {
       this.say(`restored checkpoint ${done.checkpoint_lsn} (timeline ${done.timeline}, ${formatBytes(done.snapshot_bytes)}) from ${done.manifest_key} into ${done.destination_path}`)
-      if (done.marker_path) this.say(`ready marker: ${done.marker_path} — the node swaps the database in at its next start`)
+      if (done.marker_path) this.say(`ready marker: ${done.marker_path}, naming ${markerPendingPath(flags['data-path']!)} — the node swaps the database in at its next start`)
     })
   }
 }
