@@ -159,7 +159,7 @@ test('repo fetch-wal: SIGINT and SIGTERM mid-segment remove its temp file; a re-
     const node = path.join(target, 'data.rdb')
     const fetch = ['repo', 'fetch-wal', '--repo', repo, '--node', 'db1', '--data-path', node, '--from-lsn', '0', '--segment-bytes', '1MiB']
     const stopped = await interrupt([...fetch, '--max-rate', '16KiB'], signal, () => existsSync(path.join(target, 'data.primary-replica')) && unfinished(target).length > 0)
-    assertStopped(stopped, signal, /^redrepl: interrupted; removed the unfinished segment; the segments fetched before it are whole, and a re-run fetches the rest\n$/, `fetch-wal ${signal}`)
+    assertStopped(stopped, signal, /^redrepl: interrupted; removed the unfinished copy of \S+\/wal\/\d{20}\.redwal; the \d+ segment\(s\) fetched before are whole, and a re-run fetches the rest\n$/, `fetch-wal ${signal}`)
     assert.deepEqual(unfinished(target), [], `fetch-wal ${signal}`)
     await succeed(fetch)
     const walDir = path.join(target, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')

@@ -125,13 +125,23 @@ export interface FetchWalReport {
  */
 export async function fetchWal(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes: bigint; signal?: AbortSignal}): Promise<FetchWalReport> {
   const {signal} = options
+  const progress: FetchProgress = {writing: undefined, fetched: 0}
   try {
-    return await fetchWalSegments(layout, backend, options)
+    return await fetchWalSegments(layout, backend, options, progress)
   } catch (error) {
     // Stopped between segments or in one: its temp file is gone, the segments written before it are whole.
-    if (signal?.aborted) throw interruption(signal, 'removed the unfinished segment; the segments fetched before it are whole, and a re-run fetches the rest')
+    if (signal?.aborted) {
+      const stopped = progress.writing === undefined ? 'no segment was being written' : `removed the unfinished copy of ${progress.writing}`
+      throw interruption(signal, `${stopped}; the ${progress.fetched} segment(s) fetched before are whole, and a re-run fetches the rest`)
+    }
     throw error
   }
+}
+
+/** What fetch-wal was doing when it stopped: the segment being written, and how many were written whole. */
+interface FetchProgress {
+  writing: string | undefined
+  fetched: number
 }
 
 /** The pieces of `pieces` until `signal` aborts: then its reason is thrown at the next piece. */
@@ -142,7 +152,7 @@ export async function* untilAborted(pieces: AsyncIterable<Uint8Array>, signal: A
   }
 }
 
-async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes: bigint; signal?: AbortSignal}): Promise<FetchWalReport> {
+async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes: bigint; signal?: AbortSignal}, progress: FetchProgress): Promise<FetchWalReport> {
   const {signal} = options
   const keys = new RepoKeys(options.node)
   const inventory = await readInventory(backend, keys)
@@ -178,6 +188,7 @@ async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: {
       continue
     }
     const name = backend.describe(segment.key)
+    progress.writing = target
     await writeStreamAtomic(
       target,
       async (handle) => {
@@ -189,6 +200,8 @@ async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: {
       },
       {label: 'repo-fetch-wal'},
     )
+    progress.writing = undefined
+    progress.fetched++
     report.fetched.push({index: segment.index, bytes: segment.object.size, path: target})
   }
   return report
