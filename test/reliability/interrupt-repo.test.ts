@@ -207,13 +207,19 @@ test('repo expire --confirm: SIGINT and SIGTERM stop it between backups; every b
 test('a writer with no clean-up of its own (relay append) ends on a signal with one line, removing what it had in flight', async () => {
   const dir = await scratch.dir('redrepl-irepo-relay-')
   const data = writeWalNode(dir, {segmentBytes: MiB, segments: {0: 3}, slots: null})
-  // Waiting for its batch on stdin (a pipe left open).
-  const child = spawn(process.execPath, [binary, 'relay', 'append', '--data-path', data, '--replica', 'r1', '--applied-lsn', '0', '--create'], {stdio: ['pipe', 'ignore', 'pipe']})
+  // Waiting for its batch on stdin (a pipe left open); its log's first line says it has started (and listens).
+  const logFile = path.join(await scratch.dir('redrepl-irepo-relaylog-'), 'run.log')
+  const child = spawn(process.execPath, [binary, 'relay', 'append', '--data-path', data, '--replica', 'r1', '--applied-lsn', '0', '--create', '--log-file', logFile], {stdio: ['pipe', 'ignore', 'pipe']})
   let stderr = ''
   child.stderr.on('data', (piece) => (stderr += piece))
   child.stdin.write('')
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, sig) => resolve(sig)))
-  await sleep(1500)
+  const giveUp = performance.now() + 60_000
+  while (!(existsSync(logFile) && readFileSync(logFile, 'utf8').includes(' start '))) {
+    assert.ok(performance.now() < giveUp, `relay append never started: ${stderr}`)
+    await sleep(10)
+  }
+  await sleep(200)
   child.kill('SIGTERM')
   assert.equal(await exited, 'SIGTERM', stderr)
   assert.equal(stderr, 'redrepl: interrupted; no write was in flight\n')
