@@ -1,4 +1,5 @@
 import {InterruptedError, STOP_SIGNALS, type StopSignal} from '../core/errors.js'
+import {log} from '../core/log.js'
 import {removeUnfinishedWrites} from '../core/ops/unfinished-writes.js'
 
 /**
@@ -54,7 +55,9 @@ export function listenForInterrupts(mode: InterruptMode): Interrupts {
       }
       if (mode === 'abandon') {
         const removed = removeUnfinishedWrites()
-        process.stderr.write(`redrepl: interrupted; ${removed.length > 0 ? `${removedClause(removed).slice(2)}; files already replaced stay whole` : 'no write was in flight'}\n`)
+        const line = `interrupted; ${removed.length > 0 ? `${removedClause(removed).slice(2)}; files already replaced stay whole` : 'no write was in flight'}`
+        log.error('interrupted', {message: line, exit: 128 + STOP_SIGNALS[signal]})
+        process.stderr.write(`redrepl: ${line}\n`)
         endBySignal(signal)
       }
     }

@@ -223,6 +223,7 @@ test('a writer with no clean-up of its own (relay append) ends on a signal with 
   child.kill('SIGTERM')
   assert.equal(await exited, 'SIGTERM', stderr)
   assert.equal(stderr, 'redrepl: interrupted; no write was in flight\n')
+  assert.match(readFileSync(logFile, 'utf8'), / relay-append ERROR interrupted message="interrupted; no write was in flight" exit=143\n$/)
   assert.deepEqual(unfinished(dir), [])
 })
 
