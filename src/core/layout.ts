@@ -21,6 +21,18 @@ export function replaceExtension(filePath: string, suffix: string): string {
   return `${dir}${stem}.${suffix}`
 }
 
+/**
+ * Whether RedDB takes two paths for the same one: it compares them component
+ * by component, where repeated separators and `.` components do not count,
+ * symlinks are not resolved and a relative path never equals an absolute one
+ * (format §8, the marker's pending_path).
+ */
+export function sameRedDbPath(a: string, b: string): boolean {
+  const parts = (p: string) => [p.startsWith('/') ? '/' : '.', ...p.split('/').filter((part) => part !== '' && part !== '.')]
+  const [x, y] = [parts(a), parts(b)]
+  return x.length === y.length && x.every((part, i) => part === y[i])
+}
+
 export const TIMELINE_HISTORY_FILE = 'timeline-history.redtimeline'
 export const SLOT_CATALOG_FILE = 'replication-slots.redslots'
 export const RELAY_MANIFEST_FILE = 'relay.redmanifest'

@@ -31,3 +31,19 @@ export const log = {
   warn: (event: string, fields?: LogFields) => current.write('warn', event, fields),
   error: (event: string, fields?: LogFields) => current.write('error', event, fields),
 }
+
+/**
+ * What the operator must read whatever the output mode (a guard overridden,
+ * a live file replaced): the ui prints each on stderr, and the log file
+ * gets it too. Without a sink it only reaches the log.
+ */
+let warningSink: (message: string) => void = () => {}
+
+export function installWarningSink(sink: (message: string) => void): void {
+  warningSink = sink
+}
+
+export function warnOperator(message: string, fields?: LogFields): void {
+  current.write('warn', 'warning', {message, ...fields})
+  warningSink(message)
+}

@@ -4,8 +4,9 @@ import {Command, Flags} from './oclif.js'
 
 import {writeJson} from '../core/codec/json.js'
 import {EXIT_CODES, InterruptedError, RedreplError} from '../core/errors.js'
-import {log, LOG_LEVELS, type LogLevel} from '../core/log.js'
-import {endBySignal, listenForInterrupts, type InterruptMode, type Interrupts} from './interrupt.js'
+import {installWarningSink, log, LOG_LEVELS, type LogLevel} from '../core/log.js'
+import {removeUnfinishedWrites} from '../core/ops/unfinished-writes.js'
+import {endBySignal, listenForInterrupts, removedClause, type InterruptMode, type Interrupts} from './interrupt.js'
 import {withSchema} from './contract.js'
 import {openLogFile} from './log-file.js'
 import {OUTPUT_MODES, resolveOutputMode, tableWidth, type OutputMode} from './output.js'
@@ -54,8 +55,22 @@ export abstract class RedreplCommand extends Command {
    * and to the progress spinner.
    */
   protected stopOnInterrupt(mode: InterruptMode): AbortSignal {
-    this.interrupts ??= listenForInterrupts(mode)
-    return this.interrupts.signal
+    if (this.interruptMode !== mode) {
+      this.interrupts?.dispose()
+      this.interrupts = listenForInterrupts(mode)
+      this.interruptMode = mode
+    }
+    return this.interrupts!.signal
+  }
+
+  private interruptMode: InterruptMode | undefined
+
+  /** Until a command says how it stops, a signal removes the temp files of writes in flight and ends the run ('abandon'). */
+  override async init(): Promise<void> {
+    await super.init()
+    this.stopOnInterrupt('abandon')
+    // A guard overridden is said on stderr in every output mode: stdout carries only the contract.
+    installWarningSink((message) => process.stderr.write(`redrepl: warning: ${message}\n`))
   }
 
   /**
@@ -109,8 +124,10 @@ export abstract class RedreplCommand extends Command {
     if (error.code === 'EEXIT') throw error
     const code = exitCodeFor(error)
     const line = describeError(error, (this.constructor as {flags?: Record<string, unknown>}).flags)
-    log.error(error instanceof RedreplError ? error.kind : 'failed', {message: line, exit: code})
-    process.stderr.write(`redrepl: ${line}${code === EXIT_CODES.usage ? ` (see: redrepl ${this.id?.replaceAll(':', ' ')} --help)` : ''}\n`)
+    // Writes still in flight when the operation stopped (a parallel transfer) leave no temp file either.
+    const finalLine = error instanceof InterruptedError ? `${line}${removedClause(removeUnfinishedWrites())}` : line
+    log.error(error instanceof RedreplError ? error.kind : 'failed', {message: finalLine, exit: code})
+    process.stderr.write(`redrepl: ${finalLine}${code === EXIT_CODES.usage ? ` (see: redrepl ${this.id?.replaceAll(':', ' ')} --help)` : ''}\n`)
     if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     if (error instanceof InterruptedError) {
       this.endLog()

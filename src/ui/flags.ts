@@ -41,7 +41,12 @@ export const dataPathFlag = Flags.string({
   helpValue: 'D',
 })
 
-export const forceFlag = Flags.boolean({description: 'Act even though a running RedDB process holds the data file.'})
+export const forceFlag = Flags.boolean({description: 'Act even though a running RedDB process holds the data file (a warning says so on stderr). Never taken from a config file.'})
+
+/** Replacing a file a running RedDB holds: never implied by --force. */
+export const overwriteLiveFlag = Flags.boolean({
+  description: 'Replace the --to file even though a running RedDB process holds it (its data file): the node keeps writing to the old file and loses what it writes from then on. A warning says so on stderr. Never taken from a config file; --force alone does not do this.',
+})
 
 export const dryRunFlag = Flags.boolean({description: 'Show what would change without writing anything.', default: false})
 

@@ -5,8 +5,9 @@ import {RedreplError} from '../core/errors.js'
 
 /**
  * `--log-file`: one timestamped line per event, appended (O_APPEND, so
- * overlapping cron runs interleave whole lines), never through a symlink
- * and only to a regular file:
+ * overlapping cron runs interleave whole lines), never through a link of
+ * either kind (O_NOFOLLOW; a file with more than one name is refused) and
+ * only to a regular file (never a FIFO, device or socket):
  *
  *   2026-12-01T22:17:21.123Z pid=4242 wal-prune INFO removed path=/var/lib/... bytes=67108864
  */
@@ -31,12 +32,16 @@ export function openLogFile(file: string, minimum: LogLevel, command: string): (
     fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o640)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    const reason = code === 'ELOOP' ? 'is a symbolic link' : code === 'EISDIR' ? 'is a directory' : (error as Error).message
+    // ENXIO: a FIFO nobody reads (O_NONBLOCK), or a socket.
+    const reason = code === 'ELOOP' ? 'is a symbolic link' : code === 'EISDIR' ? 'is a directory' : code === 'ENXIO' ? 'is a FIFO or socket, not a regular file' : (error as Error).message
     throw new RedreplError('usage', `${file}: cannot open the log file: ${reason}`)
   }
-  if (!fstatSync(fd).isFile()) {
+  const info = fstatSync(fd)
+  // A second name for the file is a link too: appending through it would write into whatever file it also is (a config, another log).
+  const problem = !info.isFile() ? 'is not a regular file' : info.nlink > 1 ? `has ${info.nlink} hard links, so it is also another name's file` : undefined
+  if (problem !== undefined) {
     closeSync(fd)
-    throw new RedreplError('usage', `${file}: the log file is not a regular file`)
+    throw new RedreplError('usage', `${file}: the log file ${problem}; refusing to append to it`)
   }
   const threshold = LOG_LEVELS.indexOf(minimum)
   const logger: Logger = {

@@ -82,11 +82,11 @@ export function resolveNode(flag: string | undefined): {node: string; node_sourc
   }
 }
 
-export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; compress?: Compression; 'max-rate'?: number; timeout?: number}): Promise<RepoBackend> {
+export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; compress?: Compression; 'max-rate'?: number; timeout?: number}, signal?: AbortSignal): Promise<RepoBackend> {
   if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
   const limits = limitsFromTimeout(flags.timeout)
   const backend = await openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress, limits})
-  return flags['max-rate'] === undefined ? backend : throttledBackend(backend, flags['max-rate'])
+  return flags['max-rate'] === undefined ? backend : throttledBackend(backend, flags['max-rate'], signal)
 }
 
 export const compressFlag = Flags.custom<Compression>({
@@ -96,9 +96,9 @@ export const compressFlag = Flags.custom<Compression>({
   helpValue: 'none|gzip|zstd',
 })()
 
-/** Opens the repository, runs `work`, and closes it whatever happens. */
-export async function withRepository<T>(flags: Parameters<typeof openRepoFromFlags>[0], work: (backend: RepoBackend) => Promise<T>): Promise<T> {
-  const backend = await openRepoFromFlags(flags)
+/** Opens the repository, runs `work`, and closes it whatever happens; `signal` also ends a --max-rate wait. */
+export async function withRepository<T>(flags: Parameters<typeof openRepoFromFlags>[0], work: (backend: RepoBackend) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const backend = await openRepoFromFlags(flags, signal)
   try {
     return await work(backend)
   } finally {

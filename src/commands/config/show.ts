@@ -21,7 +21,9 @@ export default class ConfigShow extends RedreplCommand {
     data-path = "/var/lib/reddb/data.rdb"
     max-bytes = "8GiB"
 
-A command takes each setting its flags know, in this order: the flag on the command line, then its environment variable (REDDB_DATA_PATH, ...), then the --node section, then [defaults], then the built-in value. A key no command knows, a bad value or a missing node section is a usage error naming the file and the key (exit 2).`
+A command takes each setting its flags know, in this order: the flag on the command line, then its environment variable (REDDB_DATA_PATH, ...), then the --node section, then [defaults], then the built-in value. A key no command knows, a bad value or a missing node section is a usage error naming the file and the key (exit 2).
+
+The file must be as safe as the runs it drives: one owned by another user than root or the user running redrepl, or writable by its group or by anyone, is refused (exit 2, naming the file and its mode), as sshd refuses such files; a symlink is judged by the file it leads to. force, confirm, yes and overwrite-live are never taken from it (exit 2, naming the key and the file): each switches a safety check off and must be typed for the run it is meant for.`
 
   static override examples = ['<%= config.bin %> config show --node primary', 'REDREPL_CONFIG=./redrepl.conf <%= config.bin %> config show --json']
 

@@ -27,7 +27,9 @@ export default class RepoExpire extends RedreplCommand {
 
 Nothing is deleted without --confirm (as WAL-G's "delete retain FULL 7 --confirm"). Each backup goes manifest first, so a listing never shows a backup whose chunks are going; then its chunks; then the WAL. A run cut short leaves chunks without a manifest, which no listing counts as a backup; the next run does not remove them (see docs/repository.md).
 
---out FILE saves the dry run as a plan (schema "redrepl-plan/1", kind "repo-expire": the repository, node, policy, segment size, the time it was made, each backup to delete by manifest key, checkpoint, snapshot size and the manifest object's size and modification time as the repository lists them, and each WAL object to delete by key, size and modification time, with a fingerprint of the inputs), written atomically and never inside a directory repository or over a file that is not a plan (exit 4). --plan FILE applies exactly that plan: it plans again with the plan's policy and segment size and deletes exactly its backups and WAL objects (with --confirm; without it, it shows what would go), only when each is still listed, unchanged, and deleted by the fresh plan too; otherwise it deletes nothing and refuses (exit 4) naming what changed. A fresh plan that deletes more is fine: only the plan's objects go, and the output says which more backups it would delete (--json: plan.more_released_manifests). --keep-last and --keep-within are refused with --plan (exit 2), and the plan must name this repository and node (exit 4).`
+--out FILE saves the dry run as a plan (schema "redrepl-plan/1", kind "repo-expire": the repository, node, policy, segment size, the time it was made, each backup to delete by manifest key, checkpoint, snapshot size and the manifest object's size and modification time as the repository lists them, and each WAL object to delete by key, size and modification time, with a fingerprint of the inputs), written atomically and never inside a directory repository or over a file that is not a plan (exit 4). --plan FILE applies exactly that plan: it plans again with the plan's policy and segment size and deletes exactly its backups and WAL objects (with --confirm; without it, it shows what would go), only when each is still listed, unchanged, and deleted by the fresh plan too; otherwise it deletes nothing and refuses (exit 4) naming what changed. A fresh plan that deletes more is fine: only the plan's objects go, and the output says which more backups it would delete (--json: plan.more_released_manifests). --keep-last and --keep-within are refused with --plan (exit 2), and the plan must name this repository and node (exit 4).
+
+Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose manifest went loses its chunks first) or WAL object, says how many objects were deleted, and ends by the signal (130/143); a re-run deletes the rest.`
 
   static override examples = [
     '<%= config.bin %> repo expire --repo s3://backups/reddb --node db1 --keep-last 7',
@@ -56,13 +58,14 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain FULL 7 --confirm
     const saved = planPath === undefined ? undefined : await loadRepoExpirePlan(planPath)
     const policy = saved === undefined ? retentionPolicy(flags) : undefined
     const out = flags.out
+    const signal = this.stopOnInterrupt('clean-up')
     const report: RepoExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string} = await withRepository(flags, (backend) => {
-      const options = {node, confirm: flags.confirm, nowMs: nowMs(), jobs: flags.jobs ?? backend.defaultJobs}
+      const options = {node, confirm: flags.confirm, nowMs: nowMs(), jobs: flags.jobs ?? backend.defaultJobs, signal}
       if (saved !== undefined) return expireRepositoryByPlan(backend, planPath!, saved, options)
       const planning = {...options, policy: policy!, segmentBytes: flags['segment-bytes']}
       if (out !== undefined) return saveRepoExpirePlan(backend, planning, out)
       return expireRepository(backend, planning)
-    })
+    }, signal)
     const backups = tableOf(EXPIRE_COLUMNS, report.backups)
     await this.emit(report, () => {
       if (report.backups.length > 0) {

@@ -9,7 +9,9 @@ export default class RepoFetchWal extends RedreplCommand {
   static override summary = 'Bring archived WAL segments from the repository into the node\'s WAL directory.'
   static override description = `Downloads the WAL segments of the repository's newest timeline (by its timeline history) from the segment holding --from-lsn on (--segment-bytes maps LSNs to segments) into the node's WAL directory. Each segment streams into a temp file through the checks of a full decode (its index and timeline must match its name; every record's CRCs, order and sequence; the totals) and its CRC, before it is renamed into place; a listed size past the largest WAL segment (1 GiB), or a body longer than its listed size, is refused naming the object (exit 3), and no whole segment is ever held in memory; a local segment is never replaced (one with another size is listed as kept). When the node has no timeline history, the repository's is written first. Creates the layout root if it is gone.
 
-Refuses (exit 6) when the segment holding --from-lsn is not in the repository. Refuses while RedDB holds the data file unless --force.`
+Refuses (exit 6) when the segment holding --from-lsn is not in the repository. Refuses while RedDB holds the data file unless --force.
+
+Ctrl-C or SIGTERM stops it in the segment it is fetching: that segment's temp file is removed (the segments fetched before are whole), one line says so, and the run ends by the signal (130/143); a re-run fetches the rest.`
 
   static override examples = ['<%= config.bin %> repo fetch-wal --repo s3://backups/reddb --node db1 --data-path /var/lib/reddb/data.rdb --from-lsn 5242882']
 
@@ -28,8 +30,9 @@ Refuses (exit 6) when the segment holding --from-lsn is not in the repository. R
     this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
     const {node} = resolveNode(flags.node)
-    const report = await withWriteGuard({dataPath, command: 'repo fetch-wal', force: flags.force, waitMs: flags.wait * 1000, createLayout: true}, (layout) =>
-      withRepository(flags, (backend) => fetchWal(layout, backend, {node, fromLsn: flags['from-lsn'], segmentBytes: flags['segment-bytes']})),
+    const signal = this.stopOnInterrupt('clean-up')
+    const report = await withWriteGuard({dataPath, command: 'repo fetch-wal', force: flags.force, waitMs: flags.wait * 1000, createLayout: true, signal}, (layout) =>
+      withRepository(flags, (backend) => fetchWal(layout, backend, {node, fromLsn: flags['from-lsn'], segmentBytes: flags['segment-bytes'], signal}), signal),
     )
     await this.emit(report, () => {
       const bytes = report.fetched.reduce((sum, s) => sum + s.bytes, 0n)

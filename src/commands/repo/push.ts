@@ -15,7 +15,9 @@ A backup's chunks go first and its manifest last, so a listing never shows a par
 
 --compress gzip (or zstd, on a Node whose zlib has it: 22.15+) stores new objects compressed, named <key>.<uncompressed size>.gz (or .zst), so a listing still tells each object's size. The CRC RedDB recorded is of the uncompressed bytes: it is checked before compression on the way out, and after decompression by "repo verify", "repo restore" and "repo fetch-wal"; every repo command reads both forms. An object already there is not rewritten in the other form.
 
-S3: credentials come from the standard AWS chain (environment, shared config and credentials files with AWS_PROFILE, instance or container roles). Safe next to a live node; takes the layout lock, so two runs never overlap (a second exits 5).`
+S3: credentials come from the standard AWS chain (environment, shared config and credentials files with AWS_PROFILE, instance or container roles). Safe next to a live node; takes the layout lock, so two runs never overlap (a second exits 5).
+
+Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its object takes its key (no temp file, no half-stored object), says so in one line and ends by the signal (130/143); the next push carries on.`
 
   static override examples = [
     '<%= config.bin %> repo push --data-path /var/lib/reddb/data.rdb --repo /mnt/backups/redrepl',
@@ -40,9 +42,10 @@ S3: credentials come from the standard AWS chain (environment, shared config and
     this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
     const {node} = resolveNode(flags.node)
-    const progress = await this.showProgress('repo push')
-    const report = await withWriteGuard({dataPath, command: 'repo push', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, (layout) =>
-      withRepository(flags, (backend) => pushToRepository(layout, backend, {node, jobs: flags.jobs ?? backend.defaultJobs, includeCurrent: flags['include-current'], onProgress: (bytes) => progress.update(bytes, null)})),
+    const signal = this.stopOnInterrupt('clean-up')
+    const progress = await this.showProgress('repo push', signal)
+    const report = await withWriteGuard({dataPath, command: 'repo push', safeNextToLiveNode: true, waitMs: flags.wait * 1000, signal}, (layout) =>
+      withRepository(flags, (backend) => pushToRepository(layout, backend, {node, jobs: flags.jobs ?? backend.defaultJobs, includeCurrent: flags['include-current'], onProgress: (bytes) => progress.update(bytes, null), signal}), signal),
     ).finally(() => progress.stop())
     await this.emit(report, () => {
       this.say(`${report.repository} (node ${report.node}): pushed ${report.backups_pushed.length} base backup(s) and ${report.wal_segments_pushed} WAL segment(s), ${report.objects_uploaded} object(s), ${formatBytes(report.uploaded_bytes)}`)

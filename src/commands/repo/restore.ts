@@ -2,11 +2,11 @@ import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
-import type {Destination} from '../../core/ops/basebackup-materialize.js'
+import {markerPendingPath, type Destination} from '../../core/ops/basebackup-materialize.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {restoreFromRepository, type RepoBackupChoice} from '../../core/ops/repo-restore.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, forceFlag, progressFlag, u64Flag, waitFlag} from '../../ui/flags.js'
+import {dataPathFlag, forceFlag, overwriteLiveFlag, progressFlag, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/repo-flags.js'
 
@@ -14,7 +14,9 @@ export default class RepoRestore extends RedreplCommand {
   static override summary = 'Rebuild a database from a base backup in the repository (standalone, or staged for a rebootstrap).'
   static override description = `Picks the node's base backup in the repository by --checkpoint-lsn, or the newest one, and writes the embedded .rdb database it holds, exactly as "basebackup materialize" does from local chunks: every chunk is checked against its manifest's size and CRC as it streams in, and the whole snapshot against its CRC; a corrupt or missing object aborts the restore (exit 3) naming it, and nothing half-written ever carries the final name.
 
---to PATH writes a standalone database (refusing to replace a file unless --force); no node is needed, so it works after the node's disk is gone. --rebootstrap stages it for the node at --data-path (pending database, then the ready marker), creating the layout root if it is gone; it refuses while RedDB holds the data file unless --force. Follow with "repo fetch-wal" to bring the WAL from the checkpoint on.`
+--to PATH writes a standalone database (refusing to replace a file unless --force; a file a running RedDB holds, such as a live node's data file, only with --overwrite-live, which warns on stderr); no node is needed, so it works after the node's disk is gone. --rebootstrap stages it for the node at --data-path (pending database, then the ready marker, whose pending_path is absolute as in "basebackup materialize"), creating the layout root if it is gone; it refuses while RedDB holds the data file unless --force, which warns on stderr. Follow with "repo fetch-wal" to bring the WAL from the checkpoint on.
+
+Ctrl-C or SIGTERM stops it at its next piece of the stream: the temp file is removed, the destination left as it was, one line says so, and the run ends by the signal (shell status 130/143). A temp file a killed restore left beside the --to target (TARGET.<pid>-<random>.tmp, its process gone) is removed by the next restore there and reported on stderr (--json: a leftover.temp-file finding).`
 
   static override examples = [
     '<%= config.bin %> repo restore --repo s3://backups/reddb --node db1 --to /var/lib/reddb/data.rdb',
@@ -31,6 +33,7 @@ export default class RepoRestore extends RedreplCommand {
     to: Flags.string({description: 'Write a standalone database here.', exclusive: ['rebootstrap'], helpValue: 'PATH'}),
     rebootstrap: Flags.boolean({description: 'Stage the database and the ready marker for the node at --data-path.'}),
     force: forceFlag,
+    'overwrite-live': overwriteLiveFlag,
     'rdb-version': Flags.string({description: 'Write this embedded database format: 1 (RedDB 1.12) or 2 (RedDB 1.23). Default: the format of the data file at --data-path; required without one.', options: ['1', '2']}),
   }
 
@@ -40,24 +43,26 @@ export default class RepoRestore extends RedreplCommand {
     const {node} = resolveNode(flags.node)
     const rdbVersion = flags['rdb-version'] === undefined ? undefined : flags['rdb-version'] === '2' ? 2 : 1
     const choice: RepoBackupChoice = flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true}
-    const progress = await this.showProgress('repo restore')
+    const signal = this.stopOnInterrupt('clean-up')
+    const progress = await this.showProgress('repo restore', signal)
     const restore = (destination: Destination) =>
-      withRepository(flags, (backend) => restoreFromRepository(backend, {node, choice, destination, nowMs: nowMs(), onProgress: (done, total) => progress.update(done, total)}))
+      withRepository(flags, (backend) => restoreFromRepository(backend, {node, choice, destination, nowMs: nowMs(), onProgress: (done, total) => progress.update(done, total), signal}), signal)
     let report
     try {
-      if (flags.to !== undefined) report = await restore({kind: 'file', path: flags.to, overwrite: flags.force, dataPath: flags['data-path'] ?? '', rdbVersion})
+      if (flags.to !== undefined) report = await restore({kind: 'file', path: flags.to, overwrite: flags.force || flags['overwrite-live'], overwriteLive: flags['overwrite-live'], dataPath: flags['data-path'] ?? '', rdbVersion})
       else if (flags.rebootstrap) {
         const dataPath = flags['data-path']
         if (dataPath === undefined || dataPath === '') throw usageError('--rebootstrap needs the node: pass --data-path D or set REDDB_DATA_PATH')
-        report = await withWriteGuard({dataPath, command: 'repo restore', force: flags.force, waitMs: flags.wait * 1000, createLayout: true}, () => restore({kind: 'rebootstrap', dataPath, rdbVersion}))
+        report = await withWriteGuard({dataPath, command: 'repo restore', force: flags.force, waitMs: flags.wait * 1000, createLayout: true, signal}, () => restore({kind: 'rebootstrap', dataPath, rdbVersion}))
       } else throw usageError('say where to: --to PATH or --rebootstrap')
     } finally {
       progress.stop()
     }
     const done = report
+    for (const noted of done.findings) process.stderr.write(`redrepl: ${noted.severity === 'note' ? 'note' : 'warning'}: ${noted.message}\n`)
     await this.emit(done, () => {
       this.say(`restored checkpoint ${done.checkpoint_lsn} (timeline ${done.timeline}, ${formatBytes(done.snapshot_bytes)}) from ${done.manifest_key} into ${done.destination_path}`)
-      if (done.marker_path) this.say(`ready marker: ${done.marker_path} — the node swaps the database in at its next start`)
+      if (done.marker_path) this.say(`ready marker: ${done.marker_path}, naming ${markerPendingPath(flags['data-path']!)} — the node swaps the database in at its next start`)
     })
   }
 }

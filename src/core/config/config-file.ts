@@ -38,10 +38,18 @@ function scalar(value: unknown, where: string): string | boolean {
   throw usageError(`${where}: must be a string, an integer or a boolean`)
 }
 
+/**
+ * Flags that switch a guard off or skip a review: each must be typed for
+ * the run it is meant for. From a file they would silently disarm every run
+ * (every live-node check, every dry run, every question).
+ */
+export const TYPED_ONLY = ['force', 'confirm', 'yes', 'overwrite-live'] as const
+
 function settings(table: Toml, file: string, section: string): Setting[] {
   return Object.entries(table).map(([key, raw]) => {
     const where = `${file} [${section}] ${key}`
     if (!/^[a-z][a-z0-9-]*$/.test(key)) throw usageError(`${where}: a setting is named like a long flag (lower case, digits and dashes)`)
+    if ((TYPED_ONLY as readonly string[]).includes(key)) throw usageError(`${where}: not taken from a config file: it switches a safety check off, so it must be typed on the command line of the run it is for`)
     if (isTable(raw)) throw usageError(`${where}: tables are only [defaults] and [node.NAME]`)
     const value = Array.isArray(raw) ? raw.map((item, i) => String(scalar(item, `${where}[${i}]`))) : scalar(raw, where)
     return {key, value, source: `${file} [${section}]`}

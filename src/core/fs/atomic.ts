@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {constants, existsSync, openSync} from 'node:fs'
+import {constants, existsSync, openSync, unlinkSync} from 'node:fs'
 import {copyFile, link, mkdir, open, readdir, rename, stat, unlink, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -36,6 +36,8 @@ export interface AtomicOptions {
    * writer's pid is gone, since an overlapping run may be writing its own.
    */
   clearLeftovers?: boolean | 'dead-writers'
+  /** Told each leftover temp that clearLeftovers removed. */
+  onLeftoverRemoved?: (temp: string) => void
   /** Runs once the new content is durable in the temp file, just before it takes the target's name. */
   beforeReplace?: () => Promise<void>
   /**
@@ -49,6 +51,12 @@ export interface AtomicOptions {
 
 /** What `tempPathFor` puts after `<target name>.`. */
 const TEMP_TAIL = /^\d+-[0-9a-f]{16}\.tmp$/
+/**
+ * The temp files this process has made and not yet renamed into place or
+ * removed: what an interrupted run still has to remove on its way out.
+ */
+const unfinishedTemps = new Set<string>()
+
 /** Longest target name kept in a temp name, so the temp name stays within NAME_MAX (255 bytes). */
 const MAX_NAME_IN_TEMP_BYTES = 128
 
@@ -165,9 +173,12 @@ export function openNewFileSync(file: string): number {
 async function atFreshTempName<T>(target: string, create: (temp: string) => Promise<T>): Promise<{temp: string; made: T}> {
   for (let attempt = 0; ; attempt++) {
     const temp = tempPathFor(target)
+    // Known before it exists: a kernel copy creates the file in the thread pool, and an interrupted run removes it (removeUnfinishedTempsSync).
+    unfinishedTemps.add(temp)
     try {
       return {temp, made: await create(temp)}
     } catch (error) {
+      unfinishedTemps.delete(temp)
       // 64 random bits: a taken name is someone's plant, and a new draw avoids it.
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw error
     }
@@ -217,15 +228,41 @@ export function isTempNameOf(name: string, target: string): boolean {
   return name.startsWith(prefix) && TEMP_TAIL.test(name.slice(prefix.length))
 }
 
-/** Removes temps of `target` that killed runs left: only names this module makes. */
-async function removeLeftoverTemps(target: string, onlyDeadWriters: boolean): Promise<void> {
+/** Removes temps of `target` that killed runs left: only names this module makes. Returns those removed. */
+async function removeLeftoverTemps(target: string, onlyDeadWriters: boolean): Promise<string[]> {
   const dir = path.dirname(target)
+  const removed: string[] = []
   for (const name of await readdir(dir)) {
     if (!isTempNameOf(name, target)) continue
-    if (onlyDeadWriters && isProcessAlive(Number(name.slice(tempPrefix(target).length + 1).split('-')[0]))) continue
+    const pid = Number(name.slice(tempPrefix(target).length + 1).split('-')[0])
+    if (onlyDeadWriters && isProcessAlive(pid)) continue
     // Best effort: a leftover that stays is harmless, and layout verify notes it.
-    await unlink(path.join(dir, name)).catch(() => {})
+    await unlink(path.join(dir, name)).then(
+      () => removed.push(path.join(dir, name)),
+      () => {},
+    )
   }
+  return removed
+}
+
+/**
+ * Removes, synchronously, every temp file of this process not yet in place:
+ * for a run ending on a signal while writes are in flight. A temp renamed
+ * meanwhile is already gone from its name (ENOENT), so a file in place is
+ * never touched. Returns the temps removed.
+ */
+export function removeUnfinishedTempsSync(): string[] {
+  const removed: string[] = []
+  for (const temp of unfinishedTemps) {
+    try {
+      unlinkSync(temp)
+      removed.push(temp)
+    } catch {
+      // Gone already (renamed into place, or removed by its writer).
+    }
+  }
+  unfinishedTemps.clear()
+  return removed
 }
 
 /**
@@ -260,7 +297,7 @@ async function replaceAtomic(
   let handle: FileHandle | undefined
   let placed = false
   try {
-    if (options.clearLeftovers) await removeLeftoverTemps(target, options.clearLeftovers === 'dead-writers')
+    if (options.clearLeftovers) for (const removed of await removeLeftoverTemps(target, options.clearLeftovers === 'dead-writers')) options.onLeftoverRemoved?.(removed)
     ;({temp, handle} = await makeTemp())
     await produce(handle)
     crashPoint(`${label}:after-temp-write`)
@@ -274,14 +311,17 @@ async function replaceAtomic(
       placed = true
       // The new file is in place under both names; a temp name left behind is only a leftover.
       await unlink(temp).catch(() => {})
+      unfinishedTemps.delete(temp)
     } else {
       await rename(temp, target)
       placed = true
+      unfinishedTemps.delete(temp)
     }
     crashPoint(`${label}:after-rename`)
   } catch (error) {
     await handle?.close().catch(() => {})
     if (!placed && temp !== undefined) await unlink(temp).catch(() => {})
+    if (temp !== undefined) unfinishedTemps.delete(temp)
     if (error instanceof RedreplError) throw error
     if (options.ifAbsent && (error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw refused(`${target}: exists`, {hint: 'it appeared while this run was writing, and was left as it was'})

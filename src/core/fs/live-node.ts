@@ -2,6 +2,7 @@ import {readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {refused} from '../errors.js'
+import {warnOperator} from '../log.js'
 import {dataPathArtifacts} from '../layout.js'
 
 /**
@@ -43,20 +44,51 @@ export async function findFlockHolders(file: string, locksPath = PROC_LOCKS): Pr
   return holders
 }
 
-/** Refuses unless forced when a process holds a flock on the data file; a missing file means no node. */
+/**
+ * Refuses when a process holds a flock on the data file; a missing file means
+ * no node. Forced, it goes ahead, but never silently: the operator is warned
+ * (on stderr, whatever the output mode) whenever the check found a node or
+ * could not tell.
+ */
 export async function assertNoLiveNode(dataPath: string, options: {force: boolean}, locksPath = PROC_LOCKS): Promise<void> {
-  if (options.force) return
   let holders: FlockHolder[]
   try {
     holders = await findFlockHolders(dataPath, locksPath)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' && !(await stat(dataPath).then(() => true, () => false))) return
-    throw refused(`cannot tell whether a RedDB process holds ${dataPath} (${locksPath}: ${(error as Error).message}); stop the node and pass --force`)
+    const unknown = `cannot tell whether a RedDB process holds ${dataPath} (${locksPath}: ${(error as Error).message})`
+    if (options.force) return warnOperator(`${unknown}; going ahead as forced`, {path: dataPath})
+    throw refused(`${unknown}; stop the node and pass --force`)
   }
   if (holders.length > 0) {
-    throw refused(`${dataPath} is open by a running RedDB process (pid ${holders.map((h) => h.pid).join(', ')}); stop the node or pass --force`)
+    const held = `${dataPath} is open by a running RedDB process (pid ${holders.map((h) => h.pid).join(', ')})`
+    if (options.force) return warnOperator(`${held}; going ahead as forced: the node may overwrite or be confused by what this run writes`, {path: dataPath})
+    throw refused(`${held}; stop the node or pass --force`)
   }
+}
+
+/**
+ * Guards the replacement of a file a running RedDB holds (its data file as
+ * a restore's target): refused unless `overwriteLive`, and then warned. The
+ * node keeps writing through its open descriptor into the replaced inode,
+ * so what it writes meanwhile is lost and the new file is what it finds at
+ * its next start.
+ */
+export async function assertNotLiveFile(file: string, options: {overwriteLive: boolean}): Promise<void> {
+  let holders: FlockHolder[]
+  try {
+    holders = await findFlockHolders(file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw refused(`cannot tell whether a RedDB process holds ${file} (${(error as Error).message}); nothing was changed`)
+  }
+  if (holders.length === 0) return
+  const held = `${file} is held by a running RedDB process (pid ${holders.map((h) => h.pid).join(', ')})`
+  if (!options.overwriteLive) {
+    throw refused(`${held}; it was left as it was`, {code: 'guard.live-file', hint: 'stop the node first; to replace it under the running node all the same, pass --overwrite-live'})
+  }
+  warnOperator(`${held}; replacing it as asked: the node keeps writing to the old file, and what it writes from now on is lost`, {path: file})
 }
 
 /**

@@ -6,9 +6,11 @@ import {finding, type Finding} from '../findings.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {createDatabaseHead, readersOf} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
+import {absolutePath} from '../fs/absolute-path.js'
 import {ioReason, removeFileDurable, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
 import {crashPoint} from '../fs/crash.js'
 import {FlushBehind} from '../fs/flush-behind.js'
+import {assertNotLiveFile} from '../fs/live-node.js'
 import {ioError} from '../fs/io-error.js'
 import {readArtifact} from '../fs/read.js'
 import {createPace} from '../fs/pace.js'
@@ -27,7 +29,9 @@ export type ManifestChoice = {manifestPath: string} | {checkpointLsn: bigint} | 
  * format of the node's data file, see chooseWriteFormat). A standalone file
  * takes it from the data file at `dataPath`.
  */
-export type Destination = {kind: 'file'; path: string; overwrite: boolean; dataPath: string; rdbVersion?: RdbFormat} | {kind: 'rebootstrap'; dataPath: string; rdbVersion?: RdbFormat}
+export type Destination =
+  | {kind: 'file'; path: string; overwrite: boolean; dataPath: string; rdbVersion?: RdbFormat; /** Replace the file even while a running RedDB holds it (warned). */ overwriteLive?: boolean}
+  | {kind: 'rebootstrap'; dataPath: string; rdbVersion?: RdbFormat}
 
 export interface MaterializeReport {
   manifest_path: string
@@ -37,7 +41,7 @@ export interface MaterializeReport {
   snapshot_bytes: bigint
   /** Other backups at the same checkpoint, not chosen because their start LSN is lower. */
   passed_over_same_checkpoint: string[]
-  /** force.overridden for what --force overrode. */
+  /** force.overridden for what --force overrode; leftover.temp-file for each temp of a gone earlier run removed beside a --to target. */
   findings: Finding[]
   /** The embedded database format written: 1 (RedDB 1.12's) or 2 (RedDB 1.23's). */
   rdb_version: RdbFormat
@@ -155,7 +159,13 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
   // Refused early to spare a long copy; the write itself enforces it again, atomically.
   if (ifAbsent && (await lstat(target).then(() => true, () => false))) throw refused(`${target}: exists`, {hint: 'pass --force to replace it'})
   const written = await chooseWriteFormat(destination.dataPath, destination.rdbVersion, destination.kind === 'rebootstrap')
-  const beforeReplace = paths ? () => removeReadyMarker(paths.rebootstrapReady) : undefined
+  const overwriteLive = destination.kind === 'file' && destination.overwriteLive === true
+  // A file a running RedDB holds is replaced only when asked in so many words; checked again just before the rename, for a node started meanwhile.
+  if (destination.kind === 'file') await assertNotLiveFile(target, {overwriteLive})
+  const beforeReplace = paths ? () => removeReadyMarker(paths.rebootstrapReady) : overwriteLive ? undefined : () => assertNotLiveFile(target, {overwriteLive: false})
+  const findings = [...(options.findings ?? [])]
+  // Outside a layout nothing excludes another run at the same target: only temps whose writer is gone are removed, and each is reported.
+  const onLeftoverRemoved = (temp: string) => findings.push(finding('leftover.temp-file', temp, `removed ${temp}, the temp file of an earlier run at ${target} that is gone`))
   try {
     await writeStreamAtomic(
       target,
@@ -178,7 +188,7 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
           throw new FormatError('the snapshot does not start with RDST: RedDB would not open a database made from it', manifestPath)
         }
       },
-      {label: 'basebackup-materialize', ifAbsent, beforeReplace, clearLeftovers: paths !== undefined},
+      {label: 'basebackup-materialize', ifAbsent, beforeReplace, clearLeftovers: paths !== undefined ? true : 'dead-writers', onLeftoverRemoved},
     )
   } catch (error) {
     if (signal?.aborted && error === signal.reason) throw interruption(signal, `removed the unfinished copy; ${target} was left as it was`)
@@ -192,14 +202,14 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
     timeline: manifest.timeline,
     snapshot_bytes: manifest.snapshot_bytes,
     passed_over_same_checkpoint: options.passedOver ?? [],
-    findings: options.findings ?? [],
+    findings,
     rdb_version: written.format,
     rdb_version_source: written.source,
     read_by: readersOf(written.format),
     marker_path: null,
   }
   if (paths) {
-    const marker = {pending_path: paths.rebootstrapPending, checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline}
+    const marker = {pending_path: markerPendingPath(destination.dataPath), checkpoint_lsn: manifest.checkpoint_lsn, timeline: manifest.timeline}
     try {
       await writeFileAtomic(paths.rebootstrapReady, rebootstrapMarkerCodec.encode(marker, {nowMs}), {label: 'rebootstrap-marker', clearLeftovers: true})
     } catch (error) {
@@ -209,6 +219,18 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
     report.marker_path = paths.rebootstrapReady
   }
   return report
+}
+
+/**
+ * The pending_path every ready marker redrepl writes holds: the pending
+ * database derived from the data path made absolute. RedDB refuses a marker
+ * whose path is not the one it derives from its own data path (format §8),
+ * and nodes are configured with absolute data paths, so a relative path
+ * typed here (`rc1/data.rdb`) is completed with the working directory,
+ * never written as typed.
+ */
+export function markerPendingPath(dataPath: string): string {
+  return dataPathArtifacts(absolutePath(dataPath)).rebootstrapPending
 }
 
 /** A ready marker names the pending database it was written beside; it goes before that database is replaced. */

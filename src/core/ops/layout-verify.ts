@@ -21,8 +21,9 @@ import {readFilePrefix} from '../fs/read-prefix.js'
 import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
 import {createPace, type Pace} from '../fs/pace.js'
 import type {SlotCatalog} from '../model.js'
-import {dataPathArtifacts, Layout, parseTimelineDirName, parseWalSegmentName, RELAY_MANIFEST_FILE, SLOT_CATALOG_FILE} from '../layout.js'
+import {dataPathArtifacts, Layout, parseTimelineDirName, sameRedDbPath, parseWalSegmentName, RELAY_MANIFEST_FILE, SLOT_CATALOG_FILE} from '../layout.js'
 import {checkChunkFiles, FileChunkSource, streamVerifiedChunks} from './basebackup-chunks.js'
+import {markerPendingPath} from './basebackup-materialize.js'
 import {databaseFindings} from './embedded-findings.js'
 import {releaseOfDatabaseFile, streamEmbeddedSnapshot, type OpenedEmbeddedFile} from './embedded-file.js'
 import {listDir, listDirEntries, readLegacySlotStore} from './node-state.js'
@@ -432,8 +433,15 @@ export async function verifyLayoutAndWal(dataPath: string, nowMs: bigint, option
   const paths = dataPathArtifacts(dataPath)
   await verifier.decode(paths.legacySlotStore, legacySlotStoreCodec, nowMs)
   const marker = await verifier.decode(paths.rebootstrapReady, rebootstrapMarkerCodec, nowMs)
-  if (marker && marker.model.pending_path !== paths.rebootstrapPending) {
-    verifier.report(paths.rebootstrapReady, 'rebootstrap.pending-path', `pending_path ${JSON.stringify(marker.model.pending_path)} is not ${JSON.stringify(paths.rebootstrapPending)}, the path RedDB derives from the data path`)
+  if (marker) {
+    const named = marker.model.pending_path
+    // The node runs with an absolute data path, from which it derives the path it accepts (format §8); the path as typed here only counts made absolute.
+    const expected = [markerPendingPath(dataPath), path.resolve(paths.rebootstrapPending)]
+    if (!path.isAbsolute(named)) {
+      verifier.report(paths.rebootstrapReady, 'rebootstrap.pending-path', `pending_path ${JSON.stringify(named)} is relative: a node configured with an absolute data path refuses it ("invalid rebootstrap pending_path"); it derives ${JSON.stringify(expected[0])}`)
+    } else if (!expected.some((candidate) => sameRedDbPath(named, candidate))) {
+      verifier.report(paths.rebootstrapReady, 'rebootstrap.pending-path', `pending_path ${JSON.stringify(named)} is not ${JSON.stringify(expected[0])}, the path RedDB derives from the data path`)
+    }
   }
   // The node's RedDB is 1.23 when either of its databases shows it (a superblock in layout 2); both are then read by 1.23's rules.
   // Otherwise nothing on disk tells 1.23 from 1.12, so 1.12's rules apply and a database only they open is flagged (rdb.refused-by-1-23).

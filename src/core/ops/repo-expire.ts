@@ -1,4 +1,4 @@
-import {refused} from '../errors.js'
+import {interruption, refused} from '../errors.js'
 import {effectiveSegmentBytes} from '../format/wal-segment.js'
 import type {BackupRetentionPolicy, RetentionCandidate} from '../plan/backup-retention.js'
 import {planRepoExpire, type RepoExpirePlan} from '../plan/repo-expire.js'
@@ -23,6 +23,7 @@ export interface RepoExpireReport {
 }
 
 interface ExpireOptions {
+  signal?: AbortSignal
   node: string
   policy: BackupRetentionPolicy
   confirm: boolean
@@ -59,12 +60,18 @@ async function expireBasis(backend: RepoBackend, node: string, policy: BackupRet
  * manifest first (from then on no listing shows it), then its chunks, then
  * the WAL below the floor (plan/repo-expire.ts); and reports.
  */
-async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node: string; confirm: boolean; jobs: number}): Promise<RepoExpireReport> {
+async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node: string; confirm: boolean; jobs: number; signal?: AbortSignal}): Promise<RepoExpireReport> {
   const {keys, inventory, plan} = basis
+  const {signal} = options
   let deleted = 0
+  // A signal stops the run between backups (a backup whose manifest went loses its chunks too) and between WAL objects.
+  const stopIfInterrupted = () => {
+    if (signal?.aborted) throw interruption(signal, `stopped after deleting ${deleted} object(s); every backup still listed is whole, and a re-run deletes the rest`)
+  }
   if (options.confirm) {
     for (const verdict of plan.backups) {
       if (verdict.action !== 'delete') continue
+      stopIfInterrupted()
       const entry = inventory.manifests.find((m) => m.key === verdict.backup.key)!
       const manifest = await readRepoManifest(backend, entry)
       await backend.delete(entry.key)
@@ -80,6 +87,7 @@ async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node
     }
     await runPool(
       plan.wal_delete.map((w) => async () => {
+        stopIfInterrupted()
         await backend.delete(w.key)
         deleted++
       }),
@@ -166,7 +174,7 @@ export async function expireRepositoryByPlan(
   backend: RepoBackend,
   planPath: string,
   saved: SavedRepoExpirePlan,
-  options: {node: string; confirm: boolean; nowMs: bigint; jobs: number},
+  options: {node: string; confirm: boolean; nowMs: bigint; jobs: number; signal?: AbortSignal},
 ): Promise<RepoExpireReport & {plan: AppliedExpirePlan}> {
   const basis = await expireBasis(backend, options.node, saved.policy, options.nowMs, saved.segment_bytes)
   const walDeleted = new Set(basis.plan.wal_delete.map((w) => w.key))

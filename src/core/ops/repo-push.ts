@@ -1,6 +1,6 @@
 import path from 'node:path'
 
-import {FormatError} from '../errors.js'
+import {FormatError, interruption} from '../errors.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {resolveContained} from '../fs/contained.js'
@@ -22,6 +22,8 @@ export interface RepoPushOptions {
   /** Also push the highest WAL segment of the current timeline, which RedDB may still be appending to. */
   includeCurrent: boolean
   onProgress?: (bytes: bigint) => void
+  /** Stops the transfers at their next piece: no object half-stored, no temp file left, nothing more started. */
+  signal?: AbortSignal
 }
 
 export interface RepoPushReport {
@@ -48,10 +50,13 @@ export interface RepoPushReport {
 class FileReads {
   private readonly free: Buffer[] = []
 
+  constructor(private readonly signal?: AbortSignal) {}
+
   async *of(fd: number, file: string): AsyncGenerator<Uint8Array> {
     const buffer = this.free.pop() ?? Buffer.allocUnsafe(PIECE_BYTES)
     try {
       for (let position = 0; ; ) {
+        this.signal?.throwIfAborted()
         let read: number
         try {
           read = readFullySync(fd, buffer, buffer.length, position)
@@ -87,6 +92,18 @@ async function* bytesBody(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
  * recorded for it; a file that fails is never uploaded.
  */
 export async function pushToRepository(layout: Layout, backend: RepoBackend, options: RepoPushOptions): Promise<RepoPushReport> {
+  const {signal} = options
+  try {
+    return await pushObjects(layout, backend, options)
+  } catch (error) {
+    // Whatever failed once the signal came (a store may wrap the reason): each transfer in flight stopped before its object took its key.
+    if (signal?.aborted) throw interruption(signal, 'stopped the transfers in flight, none left half-stored; a backup is listed only once its manifest, pushed last, is there, and the next push carries on')
+    throw error
+  }
+}
+
+async function pushObjects(layout: Layout, backend: RepoBackend, options: RepoPushOptions): Promise<RepoPushReport> {
+  const {signal} = options
   const keys = new RepoKeys(options.node)
   const inventory = await readInventory(backend, keys)
   const present = (key: string, size: bigint) => inventory.objects.get(key)?.size === size
@@ -104,19 +121,21 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
     uploaded_bytes: 0n,
     skipped: [],
   }
-  const reads = new FileReads()
+  const reads = new FileReads(signal)
   const counted = (expected: Expected) => {
     report.objects_uploaded++
     report.uploaded_bytes += expected.size
     options.onProgress?.(report.uploaded_bytes)
   }
   const upload = async (key: string, bytes: Uint8Array, file: string) => {
+    signal?.throwIfAborted()
     const expected: Expected = {kind: 'sealed', size: BigInt(bytes.length)}
     await backend.put(key, () => checkedStream(bytesBody(bytes), expected, file), {size: expected.size, checksum: sealedChecksum(bytes)})
     counted(expected)
   }
   // A local file is offered to the store open, so one on this machine can copy it in the kernel; every byte stored is checked either way.
   const uploadFile = async (key: string, file: string, expected: Expected, checksum: number) => {
+    signal?.throwIfAborted()
     const {handle, size} = await openRegular(file)
     try {
       // Refused before a byte moves: a store's kernel copy takes the whole file, whatever its size.

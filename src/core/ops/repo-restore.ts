@@ -1,6 +1,6 @@
 import {mkdir, stat} from 'node:fs/promises'
 
-import {FormatError, notFound, refused} from '../errors.js'
+import {FormatError, interruption, notFound, refused} from '../errors.js'
 import {effectiveSegmentBytes, WalSegmentStreamCheck} from '../format/wal-segment.js'
 import {MAX_SEGMENT_BYTES, MAX_TIMELINE_HISTORY_BYTES} from '../format/size-caps.js'
 import {currentTimeline, timelineHistoryCodec} from '../format/timeline-history.js'
@@ -92,7 +92,7 @@ export interface RepoRestoreReport extends MaterializeReport {
  */
 export async function restoreFromRepository(
   backend: RepoBackend,
-  options: {node: string; choice: RepoBackupChoice; destination: Destination; nowMs: bigint; onProgress?: (done: bigint, total: bigint) => void},
+  options: {node: string; choice: RepoBackupChoice; destination: Destination; nowMs: bigint; onProgress?: (done: bigint, total: bigint) => void; signal?: AbortSignal},
 ): Promise<RepoRestoreReport> {
   const inventory = await readInventory(backend, new RepoKeys(options.node))
   const entry = chooseRepoBackup(inventory, options.choice, backend.location)
@@ -101,7 +101,7 @@ export async function restoreFromRepository(
   if (destination.kind === 'file' && !destination.overwrite && (await stat(destination.path).then(() => true, () => false))) {
     throw refused(`${destination.path} exists; nothing was changed`, {hint: 'pass --force to replace it'})
   }
-  const report = await writeMaterialized(backend.describe(entry.key), manifest, destination, options.nowMs, {onProgress: options.onProgress, source: new RepoChunkSource(backend, inventory, entry)})
+  const report = await writeMaterialized(backend.describe(entry.key), manifest, destination, options.nowMs, {onProgress: options.onProgress, signal: options.signal, source: new RepoChunkSource(backend, inventory, entry)})
   return {...report, repository: backend.location, node: options.node, manifest_key: entry.key}
 }
 
@@ -125,7 +125,37 @@ export interface FetchWalReport {
  * Writes the timeline history first when the node has none. Never
  * replaces a local segment.
  */
-export async function fetchWal(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes: bigint}): Promise<FetchWalReport> {
+export async function fetchWal(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes: bigint; signal?: AbortSignal}): Promise<FetchWalReport> {
+  const {signal} = options
+  const progress: FetchProgress = {writing: undefined, fetched: 0}
+  try {
+    return await fetchWalSegments(layout, backend, options, progress)
+  } catch (error) {
+    // Stopped between segments or in one: its temp file is gone, the segments written before it are whole.
+    if (signal?.aborted) {
+      const stopped = progress.writing === undefined ? 'no segment was being written' : `removed the unfinished copy of ${progress.writing}`
+      throw interruption(signal, `${stopped}; the ${progress.fetched} segment(s) fetched before are whole, and a re-run fetches the rest`)
+    }
+    throw error
+  }
+}
+
+/** What fetch-wal was doing when it stopped: the segment being written, and how many were written whole. */
+interface FetchProgress {
+  writing: string | undefined
+  fetched: number
+}
+
+/** The pieces of `pieces` until `signal` aborts: then its reason is thrown at the next piece. */
+export async function* untilAborted(pieces: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+  for await (const piece of pieces) {
+    signal?.throwIfAborted()
+    yield piece
+  }
+}
+
+async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes: bigint; signal?: AbortSignal}, progress: FetchProgress): Promise<FetchWalReport> {
+  const {signal} = options
   const keys = new RepoKeys(options.node)
   const inventory = await readInventory(backend, keys)
   let timeline = 1n
@@ -152,6 +182,7 @@ export async function fetchWal(layout: Layout, backend: RepoBackend, options: {n
   const report: FetchWalReport = {repository: backend.location, node: options.node, timeline, from_lsn: options.fromLsn, history_written: historyWritten, fetched: [], already_present: 0, kept_local: []}
   await mkdirLayoutDir(layout.walDir(timeline))
   for (const segment of wanted) {
+    signal?.throwIfAborted()
     const target = layout.walSegmentPath(timeline, segment.index)
     const existing = local.get(segment.index)
     if (existing) {
@@ -160,6 +191,7 @@ export async function fetchWal(layout: Layout, backend: RepoBackend, options: {n
       continue
     }
     const name = backend.describe(segment.key)
+    progress.writing = target
     const size = downloadCap(segment.object.size, MAX_SEGMENT_BYTES, 'WAL segment', name)
     await writeStreamAtomic(
       target,
@@ -169,7 +201,7 @@ export async function fetchWal(layout: Layout, backend: RepoBackend, options: {n
         const check = new WalSegmentStreamCheck(size)
         let placed = false
         try {
-          for await (const piece of checkedStream(backend.get(segment.key), {kind: 'sealed', size}, name)) {
+          for await (const piece of checkedStream(untilAborted(backend.get(segment.key), signal), {kind: 'sealed', size}, name)) {
             check.push(piece)
             const header = check.header
             if (!placed && header) {
@@ -185,6 +217,8 @@ export async function fetchWal(layout: Layout, backend: RepoBackend, options: {n
       },
       {label: 'repo-fetch-wal'},
     )
+    progress.writing = undefined
+    progress.fetched++
     report.fetched.push({index: segment.index, bytes: segment.object.size, path: target})
   }
   return report

@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {test} from 'node:test'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {crc32} from '../../src/core/codec/crc.js'
+import {createDatabaseHead} from '../../src/core/format/embedded-rdb.js'
+import {NOW_MS, repoRoot} from '../support/fixtures.js'
+import {runCli, useScratch} from '../support/cli.js'
+import {treeOf} from '../support/tree.js'
+import {MiB, writeWalNode} from '../support/wal-node.js'
+import {useS3Server} from '../support/s3.js'
+import {ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
+
+/**
+ * SIGINT and SIGTERM in the middle of the repository writers (repo restore,
+ * repo fetch-wal, repo push, repo expire): each removes its own temp files,
+ * says so in one line, ends by the signal (130/143), and a re-run ends where
+ * an uninterrupted run does. A temp file a killed restore left beside its
+ * --to target is removed by the next restore there, and reported.
+ */
+
+const scratch = useScratch()
+const BUCKET = 'redrepl-interrupt'
+const s3rver = useS3Server(scratch, [BUCKET])
+const binary = path.join(repoRoot, 'bin', 'run.js')
+const SNAPSHOT_BYTES = 32 * 1024 * 1024
+const PROMPT_MS = 3000
+
+const snapshot = (() => {
+  const block = randomBytes(1024 * 1024)
+  const bytes = Buffer.alloc(SNAPSHOT_BYTES)
+  for (let at = 0; at < SNAPSHOT_BYTES; at += block.length) block.copy(bytes, at)
+  bytes.write('RDST')
+  return bytes
+})()
+
+/** Every name under `dir` that marks an unfinished write. */
+const unfinished = (dir: string) => readdirSync(dir, {recursive: true, encoding: 'utf8'}).filter((entry) => /\.tmp\b/.test(path.basename(entry)))
+
+async function succeed(args: string[], env: Record<string, string> = {}): Promise<string> {
+  const result = await runCli(args, {env})
+  assert.equal(result.exitCode, 0, `${args.slice(0, 2).join(' ')}: ${result.stderr}`)
+  return result.stderr
+}
+
+/** A node with a 32 MiB base backup in 1 MiB chunks, pushed to a directory repository. */
+async function pushedNode() {
+  const dir = await scratch.dir('redrepl-irepo-node-')
+  const data = path.join(dir, 'data.rdb')
+  mkdirSync(path.join(dir, 'data.primary-replica'))
+  writeFileSync(data, Buffer.concat([createDatabaseHead(1, BigInt(snapshot.length), crc32(snapshot), NOW_MS), snapshot]))
+  await succeed(['basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '10', '--chunk-size', '1MiB'])
+  const repo = await scratch.dir('redrepl-irepo-repo-')
+  return {dir, data, repo}
+}
+
+interface Stopped {
+  signal: NodeJS.Signals | null
+  exitCode: number | null
+  stderr: string
+  ms: number
+}
+
+/** Runs the CLI, sends `signal` once `midRun` holds, and waits for the end. */
+async function interrupt(args: string[], signal: NodeJS.Signals, midRun: () => boolean | Promise<boolean>, kill = false, env: Record<string, string> = {}): Promise<Stopped & {pid: number}> {
+  const child = spawn(process.execPath, [binary, ...args], {stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, NO_COLOR: '1', REDREPL_NOW_MS: String(NOW_MS), ...env}})
+  let stderr = ''
+  child.stderr.on('data', (piece) => (stderr += piece))
+  const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => child.once('exit', (code, sig) => resolve({code, signal: sig})))
+  let ended = false
+  void exited.then(() => (ended = true))
+  const giveUp = performance.now() + 60_000
+  while (!(await midRun())) {
+    if (ended) assert.fail(`${args.slice(0, 2).join(' ')} finished before it could be interrupted: ${stderr}`)
+    if (performance.now() > giveUp) {
+      child.kill('SIGKILL')
+      assert.fail(`${args.slice(0, 2).join(' ')} never got to the point to interrupt: ${stderr}`)
+    }
+    await sleep(2)
+  }
+  const sent = performance.now()
+  child.kill(kill ? 'SIGKILL' : signal)
+  const {code, signal: ended_by} = await exited
+  return {signal: ended_by, exitCode: code, stderr, ms: performance.now() - sent, pid: child.pid!}
+}
+
+function assertStopped(stopped: Stopped, signal: NodeJS.Signals, line: RegExp, what: string): void {
+  assert.equal(stopped.signal, signal, `${what}: ended with exit ${stopped.exitCode}, signal ${stopped.signal}: ${stopped.stderr}`)
+  assert.ok(stopped.ms < PROMPT_MS, `${what}: took ${Math.round(stopped.ms)} ms to stop`)
+  assert.match(stopped.stderr, line, what)
+  console.log(`${what}: stopped ${Math.round(stopped.ms)} ms after the signal`)
+}
+
+test('repo restore --to and --rebootstrap: SIGINT and SIGTERM mid-copy remove the temp file and leave the destination as it was', async () => {
+  const node = await pushedNode()
+  await succeed(['repo', 'push', '--data-path', node.data, '--repo', node.repo, '--node', 'db1'])
+  const out = await scratch.dir('redrepl-irepo-out-')
+  const target = path.join(out, 'x.rdb')
+  const restore = ['repo', 'restore', '--repo', node.repo, '--node', 'db1', '--rdb-version', '1', '--max-rate', '8MiB']
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    for (const force of [false, true]) {
+      if (force) writeFileSync(target, 'an older database\n')
+      else rmSync(target, {force: true})
+      const before = treeOf(out)
+      const what = `--to${force ? ' --force' : ''} ${signal}`
+      const stopped = await interrupt([...restore, '--to', target, ...(force ? ['--force'] : [])], signal, () => unfinished(out).length > 0)
+      assertStopped(stopped, signal, /^redrepl: interrupted; removed the unfinished copy; \S+x\.rdb was left as it was\n$/, what)
+      assert.deepEqual(unfinished(out), [], what)
+      assert.deepEqual(treeOf(out), before, what)
+    }
+    // The node side: a staged rebootstrap interrupted leaves the node's directory as it was.
+    const fresh = await scratch.dir('redrepl-irepo-fresh-')
+    const data = path.join(fresh, 'data.rdb')
+    const before = treeOf(fresh)
+    const stopped = await interrupt([...restore, '--data-path', data, '--rebootstrap'], signal, () => unfinished(fresh).length > 0)
+    assertStopped(stopped, signal, /^redrepl: interrupted; removed the unfinished copy; \S+data\.rebootstrap\.pending\.rdb was left as it was\n$/, `--rebootstrap ${signal}`)
+    assert.deepEqual(unfinished(fresh), [], `--rebootstrap ${signal}`)
+    assert.deepEqual(treeOf(fresh), before, `--rebootstrap ${signal}: nothing staged`)
+  }
+  await succeed(['repo', 'restore', '--repo', node.repo, '--node', 'db1', '--rdb-version', '1', '--to', target, '--force'])
+  assert.ok(readFileSync(target).subarray(-SNAPSHOT_BYTES).equals(snapshot), 'the re-run restores the snapshot')
+})
+
+test('a later repo restore --to removes the temp file a killed restore left there, only that one, and says so', async () => {
+  const node = await pushedNode()
+  await succeed(['repo', 'push', '--data-path', node.data, '--repo', node.repo, '--node', 'db1'])
+  const out = await scratch.dir('redrepl-irepo-left-')
+  const target = path.join(out, 'x.rdb')
+  const restore = ['repo', 'restore', '--repo', node.repo, '--node', 'db1', '--rdb-version', '1', '--to', target]
+  const killed = await interrupt([...restore, '--max-rate', '8MiB'], 'SIGKILL', () => unfinished(out).length > 0, true)
+  assert.equal(killed.signal, 'SIGKILL')
+  const [left] = unfinished(out)
+  assert.match(left, new RegExp(`^x\\.rdb\\.${killed.pid}-[0-9a-f]{16}\\.tmp$`))
+  // Not removed: a temp of a writer still running (this test's own pid), another target's, and names redrepl does not make.
+  const kept = [`x.rdb.${process.pid}-0123456789abcdef.tmp`, `y.rdb.${killed.pid}-0123456789abcdef.tmp`, 'x.tmp', 'x.rdb.tmp', `x.rdb.${killed.pid}-notours.tmp`]
+  for (const name of kept) writeFileSync(path.join(out, name), 'someone else\'s\n')
+  const run = await runCli(restore)
+  assert.equal(run.exitCode, 0, run.stderr)
+  assert.match(run.stderr, new RegExp(`^redrepl: note: removed \\S+${left.replaceAll('.', '\\.')}, the temp file of an earlier run at \\S+x\\.rdb that is gone\\n$`))
+  assert.deepEqual(unfinished(out).sort(), [...kept].sort())
+  assert.ok(readFileSync(target).subarray(-SNAPSHOT_BYTES).equals(snapshot))
+  // --json says so on stderr too, and its document lists it.
+  const again = await runCli([...restore.slice(0, -2), '--to', path.join(out, 'z.rdb'), '--json'])
+  assert.equal(again.exitCode, 0, again.stderr)
+})
+
+test('repo fetch-wal: SIGINT and SIGTERM mid-segment remove its temp file; a re-run fetches the rest', async () => {
+  const primary = await scratch.dir('redrepl-irepo-wal-')
+  const segments = Object.fromEntries(Array.from({length: 12}, (_, i) => [i, 400]))
+  const data = writeWalNode(primary, {segmentBytes: MiB, segments, slots: null})
+  const repo = await scratch.dir('redrepl-irepo-walrepo-')
+  await succeed(['repo', 'push', '--data-path', data, '--repo', repo, '--node', 'db1', '--include-current'])
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const target = await scratch.dir('redrepl-irepo-walnode-')
+    const node = path.join(target, 'data.rdb')
+    const fetch = ['repo', 'fetch-wal', '--repo', repo, '--node', 'db1', '--data-path', node, '--from-lsn', '0', '--segment-bytes', '1MiB']
+    const stopped = await interrupt([...fetch, '--max-rate', '16KiB'], signal, () => existsSync(path.join(target, 'data.primary-replica')) && unfinished(target).length > 0)
+    assertStopped(stopped, signal, /^redrepl: interrupted; removed the unfinished copy of \S+\/wal\/\d{20}\.redwal; the \d+ segment\(s\) fetched before are whole, and a re-run fetches the rest\n$/, `fetch-wal ${signal}`)
+    assert.deepEqual(unfinished(target), [], `fetch-wal ${signal}`)
+    await succeed(fetch)
+    const walDir = path.join(target, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
+    const sourceWal = path.join(primary, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
+    assert.deepEqual(treeOf(walDir), treeOf(sourceWal), `fetch-wal ${signal}: the re-run`)
+  }
+})
+
+test('repo push: SIGINT and SIGTERM mid-transfer leave no temp file and no partial backup in the repository; the next push completes', async () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const node = await pushedNode()
+    const push = ['repo', 'push', '--data-path', node.data, '--repo', node.repo, '--node', 'db1']
+    const chunks = () => readdirSync(node.repo, {recursive: true, encoding: 'utf8'}).filter((name) => name.endsWith('.redchunk')).length
+    const stopped = await interrupt([...push, '--max-rate', '8MiB', '--jobs', '4'], signal, () => chunks() >= 2)
+    assertStopped(stopped, signal, /^redrepl: interrupted; stopped the transfers in flight, none left half-stored; .*\n$/, `push ${signal}`)
+    assert.deepEqual(unfinished(node.repo), [], `push ${signal}: temp files left in the repository`)
+    assert.deepEqual(unfinished(node.dir), [], `push ${signal}: temp files left beside the node`)
+    const listed = await runCli(['repo', 'list', '--repo', node.repo, '--node', 'db1', '--json'])
+    assert.equal(listed.exitCode === 0 || listed.exitCode === 6, true, listed.stderr)
+    assert.ok(!readdirSync(node.repo, {recursive: true, encoding: 'utf8'}).some((name) => name.endsWith('.redbase')), `push ${signal}: a manifest was pushed`)
+    await succeed(push)
+    await succeed(['repo', 'verify', '--repo', node.repo, '--node', 'db1'])
+  }
+})
+
+test('repo expire --confirm: SIGINT and SIGTERM stop it between backups; every backup still listed is whole, and a re-run deletes the rest', async () => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const node = await pushedNode()
+    // Six backups of 256 chunks each: the five older ones go, one object at a time, so the signal lands well before the end.
+    for (const checkpoint of ['11', '12', '13', '14', '15', '16']) await succeed(['basebackup', 'create', '--data-path', node.data, '--from', node.data, '--checkpoint-lsn', checkpoint, '--chunk-size', '128KiB'])
+    await succeed(['repo', 'push', '--data-path', node.data, '--repo', node.repo, '--node', 'db1'])
+    const manifests = () => readdirSync(node.repo, {recursive: true, encoding: 'utf8'}).filter((name) => name.endsWith('.redbase')).length
+    const before = manifests()
+    const expire = ['repo', 'expire', '--repo', node.repo, '--node', 'db1', '--keep-last', '1', '--confirm', '--jobs', '1']
+    const stopped = await interrupt(expire, signal, () => manifests() < before)
+    assertStopped(stopped, signal, /^redrepl: interrupted; stopped after deleting \d+ object\(s\); every backup still listed is whole, and a re-run deletes the rest\n$/, `expire ${signal}`)
+    assert.ok(manifests() > 1, `expire ${signal}: it did not stop before the end`)
+    await succeed(['repo', 'verify', '--repo', node.repo, '--node', 'db1'])
+    await succeed(expire)
+    assert.equal(manifests(), 1)
+    await succeed(['repo', 'verify', '--repo', node.repo, '--node', 'db1'])
+  }
+})
+
+test('a writer with no clean-up of its own (relay append) ends on a signal with one line, removing what it had in flight', async () => {
+  const dir = await scratch.dir('redrepl-irepo-relay-')
+  const data = writeWalNode(dir, {segmentBytes: MiB, segments: {0: 3}, slots: null})
+  // Waiting for its batch on stdin (a pipe left open); its log's first line says it has started (and listens).
+  const logFile = path.join(await scratch.dir('redrepl-irepo-relaylog-'), 'run.log')
+  const child = spawn(process.execPath, [binary, 'relay', 'append', '--data-path', data, '--replica', 'r1', '--applied-lsn', '0', '--create', '--log-file', logFile], {stdio: ['pipe', 'ignore', 'pipe']})
+  let stderr = ''
+  child.stderr.on('data', (piece) => (stderr += piece))
+  child.stdin.write('')
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, sig) => resolve(sig)))
+  const giveUp = performance.now() + 60_000
+  while (!(existsSync(logFile) && readFileSync(logFile, 'utf8').includes(' start '))) {
+    assert.ok(performance.now() < giveUp, `relay append never started: ${stderr}`)
+    await sleep(10)
+  }
+  await sleep(200)
+  child.kill('SIGTERM')
+  assert.equal(await exited, 'SIGTERM', stderr)
+  assert.equal(stderr, 'redrepl: interrupted; no write was in flight\n')
+  assert.match(readFileSync(logFile, 'utf8'), / relay-append ERROR interrupted message="interrupted; no write was in flight" exit=143\n$/)
+  assert.deepEqual(unfinished(dir), [])
+})
+
+test('S3: push and restore stop on SIGTERM with no partial backup listed and no temp file; the next runs complete', async () => {
+  const node = await pushedNode()
+  const env = s3rver.server.env()
+  const repo = ['--repo', `s3://${BUCKET}/interrupted`, '--node', 'db1', '--s3-endpoint', s3rver.server.endpoint, '--s3-force-path-style']
+  const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
+  try {
+    const keys = async () => ((await s3.send(new ListObjectsV2Command({Bucket: BUCKET, Prefix: 'interrupted/'}))).Contents ?? []).map((object) => object.Key!)
+    const push = ['repo', 'push', '--data-path', node.data, ...repo]
+    const stopped = await interrupt([...push, '--max-rate', '8MiB', '--jobs', '2'], 'SIGTERM', async () => (await keys()).filter((key) => key.endsWith('.redchunk')).length >= 2, false, env)
+    assertStopped(stopped, 'SIGTERM', /^redrepl: interrupted; stopped the transfers in flight, none left half-stored; .*\n$/, 'S3 push')
+    assert.ok(!(await keys()).some((key) => key.endsWith('.redbase')), 'S3 push: the manifest was stored')
+    assert.deepEqual(unfinished(node.dir), [])
+    await succeed(push, env)
+    await succeed(['repo', 'verify', ...repo], env)
+
+    const out = await scratch.dir('redrepl-irepo-s3out-')
+    const target = path.join(out, 'x.rdb')
+    const restore = ['repo', 'restore', ...repo, '--rdb-version', '1', '--to', target]
+    const cut = await interrupt([...restore, '--max-rate', '8MiB'], 'SIGTERM', () => unfinished(out).length > 0, false, env)
+    assertStopped(cut, 'SIGTERM', /^redrepl: interrupted; removed the unfinished copy; \S+x\.rdb was left as it was\n$/, 'S3 restore')
+    assert.deepEqual(readdirSync(out), [])
+    await succeed(restore, env)
+    assert.ok(readFileSync(target).subarray(-SNAPSHOT_BYTES).equals(snapshot))
+  } finally {
+    s3.destroy()
+  }
+})
