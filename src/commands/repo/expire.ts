@@ -25,7 +25,9 @@ export default class RepoExpire extends RedreplCommand {
   static override summary = 'Delete the backups a retention policy no longer keeps from the repository, and the WAL only they needed (dry run unless --confirm).'
   static override description = `Applies --keep-last N or --keep-within DURATION (by when each backup was pushed) to the node's base backups in the repository and lists each with keep or delete and the reason. The newest usable backup (complete, with the WAL from its checkpoint archived without a gap) is always kept. WAL is deleted only below the checkpoint segment of the oldest kept backup (and on older timelines), so no kept backup is ever left without the WAL from its checkpoint on.
 
-Nothing is deleted without --confirm (as WAL-G's "delete retain FULL 7 --confirm"). Each backup goes manifest first, so a listing never shows a backup whose chunks are going; then its chunks; then the WAL. A run cut short leaves chunks without a manifest, which no listing counts as a backup; the next run does not remove them (see docs/repository.md).
+Nothing is deleted without --confirm (as WAL-G's "delete retain FULL 7 --confirm"). Each backup goes manifest first, so a listing never shows a backup whose chunks are going; then its chunks; then the WAL. A run cut short leaves chunks without a manifest, which no listing counts as a backup; the next run does not remove them (see docs/repository.md). Temp files of dead writers in the node's namespace are removed too (counted on a dry run; --json: dead_temps), by the rule "repo push" follows.
+
+A directory repository that is, lies inside or holds a RedDB layout (a *.primary-replica directory) is refused (exit 4), as is a symbolic link anywhere below it, the node's own directory included: a link is never followed, so nothing outside the repository is deleted.
 
 --out FILE saves the dry run as a plan (schema "redrepl-plan/1", kind "repo-expire": the repository, node, policy, segment size, the time it was made, each backup to delete by manifest key, checkpoint, snapshot size and the manifest object's size and modification time as the repository lists them, and each WAL object to delete by key, size and modification time, with a fingerprint of the inputs), written atomically and never inside a directory repository or over a file that is not a plan (exit 4). --plan FILE applies exactly that plan: it plans again with the plan's policy and segment size and deletes exactly its backups and WAL objects (with --confirm; without it, it shows what would go), only when each is still listed, unchanged, and deleted by the fresh plan too; otherwise it deletes nothing and refuses (exit 4) naming what changed. A fresh plan that deletes more is fine: only the plan's objects go, and the output says which more backups it would delete (--json: plan.more_released_manifests). --keep-last and --keep-within are refused with --plan (exit 2), and the plan must name this repository and node (exit 4).`
 
@@ -74,6 +76,7 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain FULL 7 --confirm
       const floor = report.wal_floor ? ` (WAL kept from segment ${report.wal_floor.index} of timeline ${report.wal_floor.timeline})` : ''
       if (report.dry_run) this.say(`dry run: would delete ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s)${floor}; pass --confirm to delete`)
       else this.say(`deleted ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s), ${report.objects_deleted} object(s)${floor}`)
+      if (report.dead_temps.count > 0) this.say(`${report.dry_run ? 'would remove' : 'removed'} ${report.dead_temps.count} temp file(s) of dead writers, ${formatBytes(report.dead_temps.bytes)}`)
     }, backups)
   }
 }

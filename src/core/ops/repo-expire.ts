@@ -4,7 +4,7 @@ import type {BackupRetentionPolicy, RetentionCandidate} from '../plan/backup-ret
 import {planRepoExpire, type RepoExpirePlan} from '../plan/repo-expire.js'
 import {appliedExpirePlan, type AppliedExpirePlan} from './basebackup-expire.js'
 import {compareRepoExpirePlans, decodeSavedRepoExpirePlan, repoExpirePlanDocument, savedRepoExpirePlan, type RepoExpirePlanInputs, type SavedRepoExpirePlan} from '../plan/saved-repo-expire-plan.js'
-import type {RepoBackend} from '../repo/backend.js'
+import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../repo/backend.js'
 import {readInventory, readRepoManifest, runPool, type RepoInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
 import {localRepoDir, repositoryIdentity} from '../repo/open.js'
@@ -20,6 +20,8 @@ export interface RepoExpireReport {
   wal_delete: Array<{key: string; timeline: bigint; index: bigint; reason: string}>
   wal_kept: number
   objects_deleted: number
+  /** Temps of dead writers in the node's namespace, removed with the rest (counted only on a dry run). */
+  dead_temps: TempSweep
 }
 
 interface ExpireOptions {
@@ -59,9 +61,10 @@ async function expireBasis(backend: RepoBackend, node: string, policy: BackupRet
  * manifest first (from then on no listing shows it), then its chunks, then
  * the WAL below the floor (plan/repo-expire.ts); and reports.
  */
-async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node: string; confirm: boolean; jobs: number}): Promise<RepoExpireReport> {
+async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node: string; confirm: boolean; jobs: number; nowMs: bigint}): Promise<RepoExpireReport> {
   const {keys, inventory, plan} = basis
   let deleted = 0
+  const deadTemps = (await backend.sweepDeadTemps?.(keys.prefix, {nowMs: options.nowMs, graceMs: DEAD_TEMP_GRACE_MS, dryRun: !options.confirm})) ?? {count: 0, bytes: 0n}
   if (options.confirm) {
     for (const verdict of plan.backups) {
       if (verdict.action !== 'delete') continue
@@ -104,6 +107,7 @@ async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node
     wal_delete: plan.wal_delete,
     wal_kept: plan.wal_kept,
     objects_deleted: deleted,
+    dead_temps: deadTemps,
   }
 }
 
