@@ -259,9 +259,10 @@ export class LocalBackend implements RepoBackend {
   /**
    * Removes the temps of dead writers under `prefix` (or counts them, dry):
    * a temp whose name carries this host's pid-space tag and a pid that is
-   * not running here, or any of our temps untouched for `graceMs` (a writer
-   * on another host, or one from before tags). A live writer's temp is
-   * written to as it grows, so its mtime stays fresh.
+   * not running here; a temp of another host (or from before tags) once
+   * untouched for `graceMs`, since a live writer writes its temp as it
+   * grows and so keeps its mtime fresh. A temp of a live pid here stays,
+   * however old.
    */
   async sweepDeadTemps(prefix: string, options: SweepOptions): Promise<TempSweep> {
     const here = pidSpaceTag()
@@ -270,8 +271,8 @@ export class LocalBackend implements RepoBackend {
     await this.walk(slash < 0 ? '' : prefix.slice(0, slash), prefix, async (dir, name, _key, info) => {
       const match = WRITER_TEMP.exec(name)
       if (match === null || !info.isFile()) return
-      const sameHost = here !== null && match[2] === here
-      const dead = (sameHost && !isProcessAlive(Number(match[1]))) || options.nowMs - BigInt(Math.trunc(info.mtimeMs)) >= options.graceMs
+      // On this host the pid decides, and a live one (even a reused pid) keeps its temp; elsewhere only the age can.
+      const dead = here !== null && match[2] === here ? !isProcessAlive(Number(match[1])) : options.nowMs - BigInt(Math.trunc(info.mtimeMs)) >= options.graceMs
       if (!dead) return
       if (!options.dryRun) {
         if (!(await dir.unlink(name))) return
