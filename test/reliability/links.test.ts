@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {cpSync, existsSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {test} from 'node:test'
+
+import {pidSpaceTag} from '../../src/core/fs/processes.js'
+import {runCli, useScratch, type CliResult} from '../support/cli.js'
+import {NOW_MS} from '../support/fixtures.js'
+import {jsonOf} from '../support/node.js'
+import {treeOf} from '../support/tree.js'
+
+/**
+ * Links planted in every directory redrepl walks, deletes in or writes to:
+ * each run must end at once with one line naming the link and exit 4, and
+ * leave every file outside the tree it was pointed at byte for byte.
+ */
+
+const scratch = useScratch()
+
+const T1 = 'timeline-00000000000000000001'
+const BACKUP = 'base-00000000000000000000-00000000000005242882.redbase'
+const CHUNK = `${T1}/basebackup/${BACKUP}.parts/00000000000000000001.redchunk`
+
+async function primary() {
+  const dir = await scratch.layout('primary-basic')
+  return {dir, data: path.join(dir, 'data.rdb'), root: path.join(dir, 'data.primary-replica')}
+}
+
+/** One pushed repository, copied for each case. */
+let template: string | undefined
+async function pushedRepo(): Promise<string> {
+  if (template === undefined) {
+    const {data} = await primary()
+    template = path.join(await scratch.dir('redrepl-links-template-'), 'repo')
+    const pushed = await runCli(['repo', 'push', '--data-path', data, '--repo', template, '--node', 'db1', '--json'])
+    assert.equal(pushed.exitCode, 0, pushed.stderr)
+  }
+  const copy = path.join(await scratch.dir('redrepl-links-repo-'), 'repo')
+  cpSync(template, copy, {recursive: true})
+  return copy
+}
+
+/** Every file under each directory, by content: what "untouched" means. */
+function snapshot(...dirs: string[]): Array<Record<string, string>> {
+  return dirs.map((dir) => treeOf(dir))
+}
+
+function refusedOnce(result: CliResult, what: RegExp, label: string): void {
+  assert.equal(result.exitCode, 4, `${label}: ${result.stderr}`)
+  assert.match(result.stderr, what, label)
+  assert.equal(result.stderr.trim().split('\n').length, 1, `${label}: one line: ${result.stderr}`)
+}
+
+/** Moves `<repo>/<relative>` out to `outside` and leaves a link to it in its place, with a file of the operator's beside what moved. */
+function linkOut(repo: string, relative: string, outside: string): string {
+  const inRepo = path.join(repo, relative)
+  const moved = path.join(outside, path.basename(relative))
+  renameSync(inRepo, moved)
+  symlinkSync(moved, inRepo)
+  writeFileSync(path.join(outside, '00000000000000000003.redwal'), 'precious')
+  if (statSync(moved).isDirectory()) writeFileSync(path.join(moved, '00000000000000000003.redwal.tmp'), 'precious too')
+  return moved
+}
+
+const PLANTED: Array<[string, string]> = [
+  ['the node dir', 'db1'],
+  ['a timeline dir', `db1/${T1}`],
+  ['the wal dir', `db1/${T1}/wal`],
+  ['the basebackup dir', `db1/${T1}/basebackup`],
+  ['a .parts dir', `db1/${T1}/basebackup/${BACKUP}.parts`],
+  ['a chunk object', `db1/${CHUNK}`],
+]
+
+for (const [where, relative] of PLANTED) {
+  test(`directory repository: a link at ${where} is refused by push, list, verify and expire --confirm; nothing outside is touched`, async () => {
+    const repo = await pushedRepo()
+    const outside = await scratch.dir('redrepl-links-outside-')
+    const node = await primary()
+    linkOut(repo, relative, outside)
+    const before = snapshot(outside, node.dir)
+    const runs: Array<[string, string[]]> = [
+      ['push', ['repo', 'push', '--data-path', node.data]],
+      ['list', ['repo', 'list']],
+      ['verify', ['repo', 'verify']],
+      ['expire', ['repo', 'expire', '--keep-last', '1', '--confirm']],
+    ]
+    for (const [label, args] of runs) {
+      const started = Date.now()
+      const result = await runCli([...args, '--repo', repo, '--node', 'db1'])
+      refusedOnce(result, new RegExp(`${path.basename(relative).replaceAll('.', '\\.')}: is a symbolic link; links are not followed inside the repository`), `${where}: ${label}`)
+      assert.ok(Date.now() - started < 20_000, `${where}: ${label} ends at once`)
+    }
+    assert.deepEqual(snapshot(outside, node.dir), before, `${where}: nothing outside the repository changed`)
+  })
+}
+
+test('directory repository: push never writes into another node\'s WAL through a linked wal dir', async () => {
+  const repo = await pushedRepo()
+  const node = await primary()
+  cpSync(path.join(repo, 'db1'), path.join(repo, 'db2'), {recursive: true})
+  const otherWal = path.join(repo, 'db2', T1, 'wal')
+  writeFileSync(path.join(otherWal, '00000000000000000003.redwal'), 'precious')
+  const wal = path.join(repo, 'db1', T1, 'wal')
+  cpSync(wal, path.join(repo, 'db1-wal-was'), {recursive: true})
+  spawnSync('rm', ['-r', wal])
+  symlinkSync(otherWal, wal)
+  const before = snapshot(path.join(repo, 'db2'))
+  refusedOnce(await runCli(['repo', 'push', '--data-path', node.data, '--repo', repo, '--node', 'db1']), /wal: is a symbolic link/, 'push')
+  assert.deepEqual(snapshot(path.join(repo, 'db2')), before)
+})
+
+test('a repository at a layout\'s parent with --node <layout root> is refused; the layout is untouched', async () => {
+  const node = await primary()
+  const before = snapshot(node.dir)
+  for (const args of [['repo', 'list'], ['repo', 'expire', '--keep-last', '1', '--confirm'], ['repo', 'push', '--data-path', node.data]]) {
+    const result = await runCli([...args, '--repo', node.dir, '--node', 'data.primary-replica'])
+    refusedOnce(result, /holds the RedDB layout .*data\.primary-replica; a repository must be kept apart/, args.join(' '))
+  }
+  assert.deepEqual(snapshot(node.dir), before)
+})
+
+test('a repository root that is a link into a layout, or a directory inside one, is refused', async () => {
+  const node = await primary()
+  const before = snapshot(node.dir)
+  const elsewhere = await scratch.dir('redrepl-links-root-')
+  const linked = path.join(elsewhere, 'repo')
+  symlinkSync(node.root, linked)
+  refusedOnce(await runCli(['repo', 'expire', '--keep-last', '1', '--confirm', '--repo', linked, '--node', T1]), /lies inside the RedDB layout/, 'root linked to the layout root')
+  const deeper = path.join(elsewhere, 'deeper')
+  symlinkSync(path.join(node.root, T1), deeper)
+  refusedOnce(await runCli(['repo', 'expire', '--keep-last', '1', '--confirm', '--repo', deeper, '--node', 'wal']), /lies inside the RedDB layout/, 'root linked into a timeline dir')
+  refusedOnce(await runCli(['repo', 'push', '--data-path', node.data, '--repo', `file://${path.join(node.root, 'backups')}`, '--node', 'db1']), /lies inside the RedDB layout/, 'a new repository inside the layout')
+  assert.ok(!existsSync(path.join(node.root, 'backups')), 'no repository directory was made inside the layout')
+  assert.deepEqual(snapshot(node.dir), before)
+})
+
+test('a repository root that is itself a link is resolved once and used', async () => {
+  const repo = await pushedRepo()
+  const linked = path.join(await scratch.dir('redrepl-links-alias-'), 'alias')
+  symlinkSync(repo, linked)
+  const listed = jsonOf(await runCli(['repo', 'list', '--repo', linked, '--node', 'db1', '--json']))
+  assert.equal((listed.backups as unknown[]).length, 1)
+})
+
+/** A pid that was just running here and is not any more. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {encoding: 'utf8'})
+  return Number(child.stdout)
+}
+
+test('directory repository: push and expire remove dead writers\' temps, and only theirs', async () => {
+  const repo = await pushedRepo()
+  const node = await primary()
+  const tag = pidSpaceTag()
+  assert.ok(tag !== null, 'this host has a pid-space tag')
+  const wal = path.join(repo, 'db1', T1, 'wal')
+  const temp = (pid: number, owner: string) => path.join(wal, `00000000000000000009.redwal.${pid}-${randomBytes(8).toString('hex')}.${owner}.tmp`)
+  const dayMs = 24 * 60 * 60 * 1000
+  const plant = (file: string, bytes: number, mtimeMs?: number) => {
+    writeFileSync(file, Buffer.alloc(bytes, 7))
+    if (mtimeMs !== undefined) utimesSync(file, mtimeMs / 1000, mtimeMs / 1000)
+    return file
+  }
+  const foreign = 'fedcba9876543210'
+  // Runs see the clock pinned at NOW_MS: a file touched now is fresh to them, one from before NOW_MS - 24 h is old.
+  const old = Number(NOW_MS) - 2 * dayMs
+  const liveHere = plant(temp(process.pid, tag!), 100, old)
+  const deadHere = plant(temp(deadPid(), tag!), 1000)
+  const liveElsewhere = plant(temp(deadPid(), foreign), 10)
+  const deadElsewhere = plant(temp(1, foreign), 10_000, old)
+  const untagged = plant(path.join(wal, `00000000000000000008.redwal.${deadPid()}-00000000deadbeef.tmp`), 5, Number(NOW_MS) - dayMs / 2)
+  const foreignName = plant(path.join(wal, 'notes.tmp'), 3, old)
+
+  const pushed = jsonOf(await runCli(['repo', 'push', '--data-path', node.data, '--repo', repo, '--node', 'db1', '--json']))
+  assert.deepEqual(pushed.dead_temps, {count: 2n, bytes: 11_000n})
+  assert.ok(!existsSync(deadHere) && !existsSync(deadElsewhere), 'a dead writer\'s temp goes: this host by its pid, another by its age')
+  for (const kept of [liveHere, liveElsewhere, untagged, foreignName]) assert.ok(existsSync(kept), `${path.basename(kept)} stays`)
+
+  // An untagged temp (another host, or an older redrepl) goes once old; expire counts it on a dry run and removes it with --confirm.
+  utimesSync(untagged, old / 1000, old / 1000)
+  const dry = jsonOf(await runCli(['repo', 'expire', '--keep-last', '1', '--repo', repo, '--node', 'db1', '--json']))
+  assert.deepEqual(dry.dead_temps, {count: 1n, bytes: 5n})
+  assert.ok(existsSync(untagged), 'a dry run removes nothing')
+  const confirmed = jsonOf(await runCli(['repo', 'expire', '--keep-last', '1', '--confirm', '--repo', repo, '--node', 'db1', '--json']))
+  assert.deepEqual(confirmed.dead_temps, {count: 1n, bytes: 5n})
+  assert.ok(!existsSync(untagged))
+  for (const kept of [liveHere, liveElsewhere, foreignName]) assert.ok(existsSync(kept), `${path.basename(kept)} stays`)
+  assert.equal(readFileSync(foreignName, 'utf8'), '\u0007\u0007\u0007')
+  assert.deepEqual(readdirSync(wal).filter((name) => name.endsWith('.tmp')).length, 3)
+})
