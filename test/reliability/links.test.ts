@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {cpSync, existsSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
@@ -189,4 +189,93 @@ test('directory repository: push and expire remove dead writers\' temps, and onl
   for (const kept of [liveHere, liveElsewhere, foreignName]) assert.ok(existsSync(kept), `${path.basename(kept)} stays`)
   assert.equal(readFileSync(foreignName, 'utf8'), '\u0007\u0007\u0007')
   assert.deepEqual(readdirSync(wal).filter((name) => name.endsWith('.tmp')).length, 3)
+})
+
+/** A fresh layout with a directory outside it that holds an operator's files named like leftovers. */
+async function layoutAndOutside() {
+  const node = await primary()
+  const outside = await scratch.dir('redrepl-links-home-')
+  mkdirSync(path.join(outside, 'alice'))
+  writeFileSync(path.join(outside, 'alice', 'thesis.tmp'), 'four years of work')
+  writeFileSync(path.join(outside, 'relay.tmp'), 'not a relay')
+  writeFileSync(path.join(outside, '00000000000000000007.tmp'), 'not a segment')
+  return {...node, t1: path.join(node.root, T1), outside}
+}
+
+/** `<dir>/<name>` moved out to `outside/<name>` and linked back, the way an operator (or an attacker) would. */
+function moveOutAndLink(dir: string, name: string, outside: string): string {
+  const moved = path.join(outside, name)
+  renameSync(path.join(dir, name), moved)
+  symlinkSync(moved, path.join(dir, name))
+  return moved
+}
+
+test('layout clean refuses a link where the layout holds a real directory (timeline, relay, a replica\'s relay dir) and removes nothing', async () => {
+  const cases: Array<[string, (l: Awaited<ReturnType<typeof layoutAndOutside>>) => void, RegExp]> = [
+    ['relay → /home', (l) => {
+      spawnSync('rm', ['-r', path.join(l.t1, 'relay')])
+      symlinkSync(l.outside, path.join(l.t1, 'relay'))
+    }, /relay: is a symbolic link; links are not followed inside the layout/],
+    ['relay/replica-a', (l) => {
+      moveOutAndLink(path.join(l.t1, 'relay'), 'replica-a', l.outside)
+      writeFileSync(path.join(l.outside, 'replica-a', 'relay.tmp'), 'the replica\'s own, elsewhere')
+    }, /replica-a: is a symbolic link/],
+    ['a timeline dir', (l) => {
+      moveOutAndLink(l.root, T1, l.outside)
+      writeFileSync(path.join(l.outside, T1, 'wal', '00000000000000000009.tmp'), 'partial')
+    }, new RegExp(`${T1}: is a symbolic link`)],
+  ]
+  for (const [label, plant, message] of cases) {
+    const layout = await layoutAndOutside()
+    writeFileSync(path.join(layout.t1, 'wal', '00000000000000000008.tmp'), 'a real leftover, kept too since the run refuses')
+    plant(layout)
+    const before = snapshot(layout.outside, layout.dir)
+    for (const confirm of [[], ['--confirm']]) {
+      const started = Date.now()
+      refusedOnce(await runCli(['layout', 'clean', '--data-path', layout.data, ...confirm]), message, `${label} ${confirm.join('')}`)
+      assert.ok(Date.now() - started < 20_000)
+    }
+    assert.deepEqual(snapshot(layout.outside, layout.dir), before, `${label}: nothing changed inside or outside`)
+  }
+})
+
+test('layout clean in an operator-linked wal/ or basebackup/ removes only leftovers RedDB or redrepl name, inside the link\'s target, and shows their real paths', async () => {
+  const layout = await layoutAndOutside()
+  const wal = moveOutAndLink(layout.t1, 'wal', layout.outside)
+  writeFileSync(path.join(wal, 'thesis.tmp'), 'an operator file beside the WAL')
+  symlinkSync(path.join(layout.outside, 'alice', 'thesis.tmp'), path.join(wal, '00000000000000000006.tmp'))
+  const leftover = path.join(wal, `00000000000000000009.redwal.${deadPid()}-0123456789abcdef.tmp`)
+  writeFileSync(leftover, 'partial')
+  const basebackup = moveOutAndLink(layout.t1, 'basebackup', layout.outside)
+  // An orphan-named parts dir that is a link out, and one holding a link out: neither is followed.
+  const linkedParts = path.join(basebackup, 'base-00000000000000000000-00000000000000000010.redbase.parts')
+  symlinkSync(path.join(layout.outside, 'alice'), linkedParts)
+  const partsWithLink = path.join(basebackup, 'base-00000000000000000000-00000000000000000011.redbase.parts')
+  mkdirSync(partsWithLink)
+  symlinkSync(path.join(layout.outside, 'alice', 'thesis.tmp'), path.join(partsWithLink, '00000000000000000000.redchunk'))
+  const kept = () => snapshot(path.join(layout.outside, 'alice'))
+  const alice = kept()
+
+  const dry = jsonOf(await runCli(['layout', 'clean', '--data-path', layout.data, '--json']))
+  assert.deepEqual((dry.leftovers as any[]).map((l) => l.path), [leftover], 'the one real leftover, named where it really is')
+  const skipped = (dry.skipped as any[]).map((s) => path.basename(s.path)).sort()
+  assert.deepEqual(skipped, ['00000000000000000006.tmp', path.basename(linkedParts), path.basename(partsWithLink), 'thesis.tmp'])
+  const done = jsonOf(await runCli(['layout', 'clean', '--data-path', layout.data, '--confirm', '--json']))
+  assert.equal(done.removed, 1n)
+  assert.ok(!existsSync(leftover))
+  assert.deepEqual(kept(), alice, 'nothing the links lead to was touched')
+  assert.equal(readFileSync(path.join(wal, 'thesis.tmp'), 'utf8'), 'an operator file beside the WAL')
+  assert.ok(existsSync(path.join(partsWithLink, '00000000000000000000.redchunk')) && existsSync(linkedParts))
+})
+
+test('layout clean keeps a .parts directory that a valid manifest names, though no manifest has its name', async () => {
+  const layout = await primary()
+  const backups = path.join(layout.root, T1, 'basebackup')
+  // The manifest names its chunks in base-…-5242882.redbase.parts; under another name, that dir looks orphaned by name alone.
+  renameSync(path.join(backups, BACKUP), path.join(backups, 'base-00000000000000000000-00000000000005242890.redbase'))
+  const before = snapshot(path.join(backups, `${BACKUP}.parts`))
+  const done = jsonOf(await runCli(['layout', 'clean', '--data-path', layout.data, '--confirm', '--json']))
+  assert.equal(done.removed, 0n)
+  assert.deepEqual((done.skipped as any[]).map((s) => [path.basename(s.path), s.reason]), [[`${BACKUP}.parts`, 'a manifest here names chunks in it']])
+  assert.deepEqual(snapshot(path.join(backups, `${BACKUP}.parts`)), before)
 })

@@ -1,5 +1,5 @@
 import {constants, type Stats} from 'node:fs'
-import {lstat, mkdir, open, readdir, realpath, unlink, type FileHandle} from 'node:fs/promises'
+import {lstat, mkdir, open, readdir, realpath, rmdir, unlink, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 
 import {RedreplError, refused} from '../errors.js'
@@ -129,6 +129,30 @@ export class HeldDir {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
       throw new RedreplError('failure', `${this.shown(name)}: cannot delete: ${ioReason(error)}`)
     }
+  }
+
+  /** Removes the empty directory `name` from this very directory. */
+  async removeDir(name: string): Promise<void> {
+    try {
+      await rmdir(this.at(name))
+    } catch (error) {
+      throw new RedreplError('failure', `${this.shown(name)}: cannot remove: ${ioReason(error)}`)
+    }
+  }
+
+  /**
+   * Whether this directory, where it is now, still lies inside `tree` (a
+   * resolved path): asked right before a removal, so a directory moved out
+   * of its tree since it was opened loses nothing.
+   */
+  async inside(tree: string): Promise<boolean> {
+    let here: string
+    try {
+      here = await realpath(byDescriptor() ? `/proc/self/fd/${this.handle.fd}` : this.path)
+    } catch {
+      return false
+    }
+    return here === tree || here.startsWith(tree.endsWith(path.sep) ? tree : tree + path.sep)
   }
 
   async sync(): Promise<void> {
