@@ -279,3 +279,46 @@ test('layout clean keeps a .parts directory that a valid manifest names, though 
   assert.deepEqual((done.skipped as any[]).map((s) => [path.basename(s.path), s.reason]), [[`${BACKUP}.parts`, 'a manifest here names chunks in it']])
   assert.deepEqual(snapshot(path.join(backups, `${BACKUP}.parts`)), before)
 })
+
+test('wal prune, basebackup delete and basebackup expire refuse a linked timeline or parts dir before removing anything', async () => {
+  const runs: Array<[string, (l: Awaited<ReturnType<typeof layoutAndOutside>>) => void, (data: string) => string[], RegExp]> = [
+    ['wal prune, timeline dir linked out', (l) => moveOutAndLink(l.root, T1, l.outside), (data) => ['wal', 'prune', '--data-path', data, '--segment-bytes', '1MiB', '--min-segments', '1'], new RegExp(`${T1}: is a symbolic link; links are not followed inside the layout`)],
+    ['basebackup delete, parts dir linked out', (l) => moveOutAndLink(path.join(l.t1, 'basebackup'), `${BACKUP}.parts`, l.outside), (data) => ['basebackup', 'delete', '--data-path', data, '--checkpoint-lsn', '5242882', '--force'], /\.redbase\.parts: is a symbolic link/],
+    ['basebackup delete, timeline dir linked out', (l) => moveOutAndLink(l.root, T1, l.outside), (data) => ['basebackup', 'delete', '--data-path', data, '--checkpoint-lsn', '5242882', '--force'], new RegExp(`${T1}: is a symbolic link`)],
+  ]
+  for (const [label, plant, args, message] of runs) {
+    const layout = await layoutAndOutside()
+    plant(layout)
+    const before = snapshot(layout.outside, layout.dir)
+    const started = Date.now()
+    refusedOnce(await runCli(args(layout.data)), message, label)
+    assert.ok(Date.now() - started < 20_000, `${label}: ends at once`)
+    assert.deepEqual(snapshot(layout.outside, layout.dir), before, `${label}: nothing changed, the manifest included`)
+  }
+})
+
+test('basebackup expire refuses a linked parts dir before removing anything', async () => {
+  const layout = await layoutAndOutside()
+  const data = layout.data
+  const snapshotBytes = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(9000, 3)])
+  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', '5242890', '--chunk-size', '4KiB', '--json'], {input: snapshotBytes}))
+  moveOutAndLink(path.join(layout.t1, 'basebackup'), `${BACKUP}.parts`, layout.outside)
+  const before = snapshot(layout.outside, layout.dir)
+  refusedOnce(await runCli(['basebackup', 'expire', '--data-path', data, '--keep-last', '1', '--confirm']), /\.redbase\.parts: is a symbolic link/, 'expire')
+  assert.deepEqual(snapshot(layout.outside, layout.dir), before)
+})
+
+test('basebackup delete keeps the chunks another manifest names, so that backup still verifies', async () => {
+  const layout = await primary()
+  const backups = path.join(layout.root, T1, 'basebackup')
+  // A second manifest naming the same parts dir, as RedDB's reuse of a verified parts dir makes.
+  const second = path.join(backups, 'base-00000000000000000000-00000000000005242890.redbase')
+  cpSync(path.join(backups, BACKUP), second)
+  const parts = snapshot(path.join(backups, `${BACKUP}.parts`))
+  const done = jsonOf(await runCli(['basebackup', 'delete', '--data-path', layout.data, '--manifest', path.join(backups, BACKUP), '--force', '--json']))
+  assert.equal(done.removed_files, 1n, 'the manifest alone')
+  assert.ok(!existsSync(path.join(backups, BACKUP)))
+  assert.deepEqual(snapshot(path.join(backups, `${BACKUP}.parts`)), parts)
+  const verified = await runCli(['basebackup', 'verify', '--data-path', layout.data, '--manifest', second])
+  assert.equal(verified.exitCode, 0, verified.stderr)
+})

@@ -227,3 +227,58 @@ export async function staysInside(file: string, tree: string): Promise<boolean> 
   }
   return parent === realTree || parent.startsWith(realTree.endsWith(path.sep) ? realTree : realTree + path.sep)
 }
+
+/**
+ * Removes the directory `name` of `parent` if it holds only regular files
+ * that `removable` accepts: those are unlinked through the directory's own
+ * descriptor, then the directory itself. Anything else inside (a link, a
+ * subdirectory, a file of another name) is left, and so is the directory;
+ * the names left are returned. A link at `name` is refused, never followed.
+ */
+export async function removeDirOf(parent: HeldDir, name: string, removable: (entry: string) => boolean): Promise<{removed: number; left: string[]}> {
+  const dir = await parent.child(name)
+  if (dir === undefined) return {removed: 0, left: []}
+  let removed = 0
+  const left: string[] = []
+  try {
+    for (const entry of (await dir.names()).sort()) {
+      if (removable(entry) && (await dir.entry(entry))?.isFile()) {
+        if (await dir.unlink(entry)) removed++
+      } else left.push(dir.shown(entry))
+    }
+    if (removed > 0) await dir.sync()
+  } finally {
+    await dir.close()
+  }
+  if (left.length === 0) {
+    await parent.removeDir(name)
+    await parent.sync()
+  }
+  return {removed, left}
+}
+
+/**
+ * Opens a directory of a RedDB layout for removals inside it: the layout
+ * root resolved once (an operator may link it), each part below opened
+ * without following a link, except that the last may be an operator's
+ * link of a whole wal/ or basebackup/ directory (`linkableLast`), opened
+ * where it leads. Undefined when a part is missing.
+ */
+export async function openInLayout(root: string, parts: string[], options: {linkableLast: boolean}): Promise<HeldDir | undefined> {
+  const where = 'the layout'
+  const top = await HeldDir.open(await resolveOnce(root), where)
+  if (top === undefined) return undefined
+  const last = parts.at(-1)
+  const parent = parts.length === 0 ? top : await openBelow(top, parts.slice(0, -1)).finally(() => (parts.length > 1 ? top.close() : undefined))
+  if (parent === undefined || last === undefined) return parent
+  try {
+    const info = await parent.entry(last)
+    if (info === undefined) return undefined
+    if (!info.isSymbolicLink()) return await parent.child(last)
+    if (!options.linkableLast) throw linkRefusal(parent.shown(last), where)
+    const target = await realpath(parent.at(last)).catch(() => undefined)
+    return target === undefined ? undefined : await HeldDir.open(target, where)
+  } finally {
+    await parent.close()
+  }
+}

@@ -20,7 +20,7 @@ import {basebackupChunkRelativePath, basebackupManifestName, basebackupSnapshotN
 import type {BasebackupChunk, BasebackupManifest, TimelineHistory} from '../model.js'
 import {currentTimeline} from '../format/timeline-history.js'
 import {streamEmbeddedSnapshot} from './embedded-file.js'
-import {readHistory, readWalHead} from './node-state.js'
+import {listBasebackups, readHistory, readWalHead} from './node-state.js'
 
 export type SnapshotSource = {kind: 'rdb'; path: string} | {kind: 'file'; path: string} | {kind: 'stream'; stream: Readable; name: string}
 
@@ -348,6 +348,9 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
         if (await stat(manifestPath).then(() => true, () => false)) {
           throw refused(`${partsDir} does not match this snapshot but ${manifestPath} refers to it; remove that base backup first`)
         }
+        // A manifest of another name may name chunks in it too (a reused parts dir): that backup would lose them.
+        const namer = (await listBasebackups(layout, timeline)).find((backup) => backup.manifest.chunks.some((chunk) => chunk.relative_path.startsWith(`${partsName}/`)))
+        if (namer !== undefined) throw refused(`${partsDir} does not match this snapshot but ${namer.path} refers to it; remove that base backup first`)
         await rm(partsDir, {recursive: true, force: true})
         replaced = true
       }
