@@ -8,7 +8,7 @@ import {test} from 'node:test'
 import {pidSpaceTag} from '../../src/core/fs/processes.js'
 import {runCli, useScratch, type CliResult} from '../support/cli.js'
 import {NOW_MS} from '../support/fixtures.js'
-import {jsonOf} from '../support/node.js'
+import {documentOf, jsonOf} from '../support/node.js'
 import {treeOf} from '../support/tree.js'
 
 /**
@@ -119,6 +119,13 @@ test('a repository at a layout\'s parent with --node <layout root> is refused; t
     refusedOnce(result, /holds the RedDB layout .*data\.primary-replica; a repository must be kept apart/, args.join(' '))
   }
   assert.deepEqual(snapshot(node.dir), before)
+})
+
+test('a node namespace named like a layout root is refused in any directory repository, before anything is written', async () => {
+  const node = await primary()
+  const repo = path.join(await scratch.dir('redrepl-links-fresh-'), 'repo')
+  refusedOnce(await runCli(['repo', 'push', '--data-path', node.data, '--repo', repo, '--node', 'data.primary-replica']), /data\.primary-replica: a node namespace named like a RedDB layout root/, 'push')
+  assert.ok(!existsSync(path.join(repo, 'data.primary-replica')))
 })
 
 test('a repository root that is a link into a layout, or a directory inside one, is refused', async () => {
@@ -321,4 +328,20 @@ test('basebackup delete keeps the chunks another manifest names, so that backup 
   assert.deepEqual(snapshot(path.join(backups, `${BACKUP}.parts`)), parts)
   const verified = await runCli(['basebackup', 'verify', '--data-path', layout.data, '--manifest', second])
   assert.equal(verified.exitCode, 0, verified.stderr)
+})
+
+test('layout verify notes an operator\'s wal/ and basebackup/ links and warns of a linked relay dir', async () => {
+  const layout = await layoutAndOutside()
+  moveOutAndLink(layout.t1, 'wal', layout.outside)
+  moveOutAndLink(layout.t1, 'basebackup', layout.outside)
+  const noted = jsonOf(await runCli(['layout', 'verify', '--data-path', layout.data, '--json']))
+  const links = (report: any) => report.findings.filter((f: any) => f.code.startsWith('layout.')).map((f: any) => [f.code, f.severity, path.basename(f.path)])
+  assert.deepEqual(links(noted), [['layout.linked-dir', 'note', 'wal'], ['layout.linked-dir', 'note', 'basebackup']])
+  assert.equal(noted.ok, true, 'an operator\'s link is no problem')
+  moveOutAndLink(path.join(layout.t1, 'relay'), 'replica-a', layout.outside)
+  const warnedRun = await runCli(['layout', 'verify', '--data-path', layout.data, '--json'])
+  assert.equal(warnedRun.exitCode, 3, 'a warning fails the verification')
+  const warned = documentOf(warnedRun.stdout)
+  assert.deepEqual(links(warned).at(-1), ['layout.symlink', 'warning', 'replica-a'])
+  assert.equal(warned.ok, false)
 })

@@ -1,5 +1,5 @@
 import {statSync, type Dirent} from 'node:fs'
-import {stat} from 'node:fs/promises'
+import {lstat, realpath, stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {FormatError, RedreplError} from '../errors.js'
@@ -294,6 +294,27 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
   }
 }
 
+/** Whether `file` is a symbolic link itself (a missing or unreadable one is not). */
+async function isLink(file: string): Promise<boolean> {
+  return lstat(file).then((info) => info.isSymbolicLink(), () => false)
+}
+
+/**
+ * Notes the links an operator may make (a timeline's wal/ or basebackup/
+ * moved to another disk), which deleters enter and stay inside, and warns
+ * of a link where the layout holds a real directory, which they refuse.
+ */
+async function noteLinks(verifier: Verifier, timelineDir: string): Promise<void> {
+  if (await isLink(timelineDir)) verifier.report(timelineDir, 'layout.symlink', 'a timeline directory that is a symbolic link: wal prune, basebackup delete and layout clean refuse it')
+  for (const name of ['wal', 'basebackup']) {
+    const dir = path.join(timelineDir, name)
+    if (await isLink(dir)) verifier.report(dir, 'layout.linked-dir', `a symbolic link to ${await realpath(dir).catch(() => 'nowhere')}; removals in it stay there`)
+  }
+  const relay = path.join(timelineDir, 'relay')
+  if (await isLink(relay)) verifier.report(relay, 'layout.symlink', 'relay/ is a symbolic link: layout clean refuses it')
+  else for (const replica of await listDir(relay)) if (await isLink(path.join(relay, replica))) verifier.report(path.join(relay, replica), 'layout.symlink', 'a relay directory that is a symbolic link: layout clean refuses it')
+}
+
 async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): Promise<void> {
   for (const replica of (await verifier.list(dir)).sort()) {
     const relayDir = path.join(dir, replica)
@@ -404,6 +425,7 @@ export async function verifyLayoutAndWal(dataPath: string, nowMs: bigint, option
   const pace = deep ? createPace({maxRate: options.maxRate}) : undefined
   const layout = await openLayout(dataPath)
   const verifier = new Verifier(path.dirname(layout.root))
+  if (await isLink(layout.root)) verifier.report(layout.root, 'layout.linked-dir', `the layout root is a symbolic link to ${await realpath(layout.root).catch(() => 'nowhere')}`)
   const history = await verifier.decode(layout.historyPath, timelineHistoryCodec, nowMs)
   const known = new Set((history?.model.entries ?? [{timeline: 1n}]).map((entry) => entry.timeline))
   let currentWal: WalState | null = null
@@ -427,6 +449,7 @@ export async function verifyLayoutAndWal(dataPath: string, nowMs: bigint, option
     await verifyWalShape(verifier, layout, wal, current, catalog?.model ?? null, dataPath, nowMs)
     await verifyBasebackups(verifier, path.join(file, 'basebackup'), timeline, nowMs, pace, onRead)
     await verifyRelays(verifier, path.join(file, 'relay'), timeline)
+    await noteLinks(verifier, file)
   }
 
   const paths = dataPathArtifacts(dataPath)
