@@ -75,6 +75,12 @@ export class LocalBackend implements RepoBackend {
     return path.join(this.root, checkKey(key))
   }
 
+  /** A node namespace named like a layout root would make the repository look like it holds one (see refuseLayoutLocation). */
+  private checkNamespace(key: string): void {
+    const top = key.split('/')[0]
+    if (LAYOUT_ROOT.test(top)) throw refused(`${path.join(this.root, top)}: a node namespace named like a RedDB layout root; a repository must be kept apart from every node's files`, {code: 'repo.holds-layout'})
+  }
+
   private async openRoot(create: boolean): Promise<HeldDir | undefined> {
     if (create) await mkdirDurable(this.root)
     return HeldDir.open(this.root, WHERE)
@@ -83,6 +89,7 @@ export class LocalBackend implements RepoBackend {
   /** The directory holding `key` and the key's last name, opened without links; undefined when a directory on the way is missing. */
   private async parentOf(key: string, create = false): Promise<{dir: HeldDir; name: string} | undefined> {
     const parts = checkKey(key).split('/')
+    this.checkNamespace(key)
     const name = parts.pop()!
     const root = await this.openRoot(create)
     if (root === undefined) return undefined
@@ -124,6 +131,7 @@ export class LocalBackend implements RepoBackend {
    * named like a layout root, which no repository holds.
    */
   private async walk(startKey: string, prefix: string, visit: (dir: HeldDir, name: string, key: string, info: Stats) => Promise<void>): Promise<void> {
+    if (startKey !== '') this.checkNamespace(startKey)
     const root = await this.openRoot(false)
     if (root === undefined) return
     let start: HeldDir | undefined
