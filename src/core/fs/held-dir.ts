@@ -212,23 +212,6 @@ export async function resolveOnce(dir: string): Promise<string> {
 }
 
 /**
- * Whether `file`, resolved right now, still lies inside `tree` (itself
- * resolved): checked just before an unlink, so a directory swapped for a
- * link after the walk does not send the unlink elsewhere.
- */
-export async function staysInside(file: string, tree: string): Promise<boolean> {
-  let parent: string
-  let realTree: string
-  try {
-    parent = await realpath(path.dirname(file))
-    realTree = await realpath(tree)
-  } catch {
-    return false
-  }
-  return parent === realTree || parent.startsWith(realTree.endsWith(path.sep) ? realTree : realTree + path.sep)
-}
-
-/**
  * Removes the directory `name` of `parent` if it holds only regular files
  * that `removable` accepts: those are unlinked through the directory's own
  * descriptor, then the directory itself. Anything else inside (a link, a
