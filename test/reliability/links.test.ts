@@ -285,6 +285,8 @@ test('layout clean keeps a .parts directory that a valid manifest names, though 
   assert.equal(done.removed, 0n)
   assert.deepEqual((done.skipped as any[]).map((s) => [path.basename(s.path), s.reason]), [[`${BACKUP}.parts`, 'a manifest here names chunks in it']])
   assert.deepEqual(snapshot(path.join(backups, `${BACKUP}.parts`)), before)
+  const verified = jsonOf(await runCli(['layout', 'verify', '--data-path', layout.data, '--json']))
+  assert.deepEqual((verified.findings as any[]).filter((f) => f.code === 'leftover.orphan-parts'), [], 'layout verify does not call it a leftover either')
 })
 
 test('wal prune, basebackup delete and basebackup expire refuse a linked timeline or parts dir before removing anything', async () => {

@@ -270,6 +270,9 @@ function reportMisplaced(verifier: Verifier, file: string, index: bigint, timeli
 
 async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigint, nowMs: bigint, deep: Pace | undefined, onRead: (bytes: number) => void): Promise<void> {
   const names = (await verifier.list(dir)).sort()
+  // A parts dir without a manifest of its name may still be named by another manifest (a reused parts dir): no leftover then.
+  const orphans = new Map<string, Finding>()
+  const named = new Set<string>()
   for (const name of names) {
     const file = path.join(dir, name)
     if (isTemporaryName(name)) {
@@ -278,11 +281,13 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
     }
     if (name.endsWith('.redbase.parts') && !names.includes(name.slice(0, -'.parts'.length))) {
       verifier.report(file, 'leftover.orphan-parts', 'chunk directory without a manifest')
+      orphans.set(name, verifier.findings.at(-1)!)
       continue
     }
     if (!name.endsWith('.redbase')) continue
     const decoded = await verifier.decode(file, basebackupManifestCodec, nowMs)
     if (!decoded) continue
+    for (const chunk of decoded.model.chunks) named.add(chunk.relative_path.split('/')[0])
     if (decoded.model.timeline !== timeline) verifier.report(file, 'artifact.timeline-mismatch', `manifest says timeline ${decoded.model.timeline}, directory is timeline ${timeline}`)
     try {
       await (deep ? streamVerifiedChunks(file, decoded.model, (piece) => onRead(piece.length), new FileChunkSource(file, deep)) : checkChunkFiles(file, decoded.model))
@@ -292,6 +297,7 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
       else verifier.report(file, 'basebackup.chunk', withoutPath(error.message, file))
     }
   }
+  for (const [name, orphan] of orphans) if (named.has(name)) verifier.findings.splice(verifier.findings.indexOf(orphan), 1)
 }
 
 /** Whether `file` is a symbolic link itself (a missing or unreadable one is not). */
