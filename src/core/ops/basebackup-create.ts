@@ -11,6 +11,7 @@ import {fsyncDir, mkdirDurable, openNewFileSync, writeFailure, writeFileAtomic} 
 import {readArtifactIfExists} from '../fs/read.js'
 import {crashPoint} from '../fs/crash.js'
 import {FLUSH_BEHIND_BYTES} from '../fs/flush-behind.js'
+import {openInLayout, removeDirOf} from '../fs/held-dir.js'
 import {openRegular} from '../fs/open.js'
 import {isProcessAlive} from '../fs/processes.js'
 import {readArtifactBytesIfExists} from '../fs/read.js'
@@ -227,11 +228,25 @@ async function keepExistingBackup(manifestPath: string, partsDir: string, existi
   }
 }
 
-/** Staging dirs left by runs that died (`….parts.tmp-<pid>-<nanos>` of a pid no longer alive). */
+/**
+ * Staging dirs left by runs that died (`….parts.tmp-<pid>-<nanos>` of a pid
+ * no longer alive): their chunk files and then the dir, through the
+ * basebackup directory reached without links (fs/held-dir.ts). A staging
+ * name that is a link, or a dir holding anything but chunk files, is left
+ * for `layout clean` to report.
+ */
 async function removeAbandonedStaging(dir: string, partsName: string): Promise<void> {
-  for (const name of await readdir(dir)) {
-    const match = new RegExp(`^${partsName.replaceAll('.', '\\.')}\\.tmp-(\\d+)-\\d+$`).exec(name)
-    if (match && !isProcessAlive(Number(match[1]))) await rm(path.join(dir, name), {recursive: true, force: true})
+  const timelineDir = path.dirname(dir)
+  const held = await openInLayout(path.dirname(timelineDir), [path.basename(timelineDir), path.basename(dir)], {linkableLast: true})
+  if (held === undefined) return
+  try {
+    for (const name of await held.names()) {
+      const match = new RegExp(`^${partsName.replaceAll('.', '\\.')}\\.tmp-(\\d+)-\\d+$`).exec(name)
+      if (!match || isProcessAlive(Number(match[1])) || !(await held.entry(name))?.isDirectory()) continue
+      await removeDirOf(held, name, (entry) => /^\d{20}\.redchunk$/.test(entry))
+    }
+  } finally {
+    await held.close()
   }
 }
 
