@@ -19,6 +19,8 @@ export const FINDINGS = {
   'artifact.unreadable': {severity: 'error', summary: 'a file or directory of the layout cannot be read (permissions, I/O error)'},
   'artifact.timeline-mismatch': {severity: 'warning', summary: 'an artifact names another timeline than the directory it lies in'},
   'layout.unknown-timeline': {severity: 'error', summary: 'a timeline directory that the timeline history does not list'},
+  'layout.linked-dir': {severity: 'note', summary: 'the layout root, a wal/ or a basebackup/ directory is an operator\'s symbolic link to another place, which deleters enter and do not leave'},
+  'layout.symlink': {severity: 'warning', summary: 'a symbolic link where the layout holds a real directory (a timeline or relay directory): commands that remove files refuse it'},
   'leftover.temp-file': {severity: 'note', summary: 'a temporary file left by an interrupted write'},
   'leftover.staging': {severity: 'note', summary: 'a staging directory left by an interrupted base backup or rebootstrap'},
   'leftover.orphan-parts': {severity: 'note', summary: 'a chunk directory without the manifest that completes it'},

@@ -2,6 +2,7 @@ import {Flags} from './oclif.js'
 
 import {usageError} from '../core/errors.js'
 import {parseDurationMs, type BackupRetentionPolicy} from '../core/plan/backup-retention.js'
+import {DEFAULT_ORPHAN_GRACE_MS} from '../core/plan/repo-expire.js'
 
 /** The retention flags `basebackup expire` and `repo expire` share; dry run unless --confirm, as WAL-G's delete. */
 export const retentionFlags = {
@@ -24,4 +25,14 @@ export function retentionPolicy(flags: {'keep-last'?: number; 'keep-within'?: st
 export function refusePolicyFlagsWithPlan(typed: string[], names: string[]): void {
   const given = names.filter((name) => typed.some((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`) || arg === `--no-${name}`))
   if (given.length > 0) throw usageError(`--plan carries its own policy: leave out ${given.map((name) => `--${name}`).join(', ')}`)
+}
+
+/** `repo expire`'s grace period for unreferenced objects; no oclif default, so a config file's value counts as given. */
+export const orphanGraceFlag = Flags.string({
+  description: 'Collect objects no manifest names only once written longer ago than this (default 24h); keep it above the longest push.',
+  helpValue: 'DURATION',
+})
+
+export function orphanGraceMs(flags: {'orphan-grace'?: string}): bigint {
+  return flags['orphan-grace'] === undefined ? DEFAULT_ORPHAN_GRACE_MS : parseDurationMs(flags['orphan-grace'], 'orphan-grace')
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import {planRepoExpire} from '../../src/core/plan/repo-expire.js'
+import {orphanCandidates, planOrphans, planRepoExpire} from '../../src/core/plan/repo-expire.js'
 import {NOT_ARCHIVED_REASON, unarchivedSegments, walCoverage, walCoveredFrom} from '../../src/core/plan/repo-wal.js'
 
 const S = 1_048_576n
@@ -71,4 +71,22 @@ test('holds: not archived wins over the backup hold, which runs from the checkpo
     [4n, 'base backup (checkpoint LSN 1048583)'],
   ])
   assert.equal(walHolds({segments, archived: null, backupCheckpointLsn: null, segmentBytes: S}).size, 0, 'no repository, no flag: nothing held')
+})
+
+test('orphans: only unreferenced non-manifest objects of a basebackup area, collected once strictly older than the grace period', () => {
+  const object = (key: string, modified: bigint) => ({key, size: 10n, modified_unix_ms: modified})
+  const objects = [
+    object('db1/t/basebackup/m.redbase', 0n),
+    object('db1/t/basebackup/m.redbase.parts/0.redchunk', 0n),
+    object('db1/t/basebackup/x.redbase.parts/0.redchunk', 0n),
+    object('db1/t/basebackup/x.redbase.parts/1.redchunk', 940n),
+    object('db1/t/basebackup/x.redbase.parts/2.redchunk', 900n),
+    object('db1/t/wal/5.redwal', 0n),
+  ]
+  const candidates = orphanCandidates(objects, (key) => key.includes('/basebackup/'), (key) => key.endsWith('.redbase'), new Set(['db1/t/basebackup/m.redbase.parts/0.redchunk']))
+  assert.deepEqual(candidates.map((c) => c.key), ['db1/t/basebackup/x.redbase.parts/0.redchunk', 'db1/t/basebackup/x.redbase.parts/1.redchunk', 'db1/t/basebackup/x.redbase.parts/2.redchunk'])
+  const plan = planOrphans(candidates, 1000n, 100n)
+  assert.deepEqual(plan.delete.map((o) => o.key), ['db1/t/basebackup/x.redbase.parts/0.redchunk'])
+  assert.equal(plan.young, 2, 'one written within the grace period, one exactly at its edge')
+  assert.match(plan.delete[0].reason, /^no manifest names it, and it was written more than .* ago$/)
 })

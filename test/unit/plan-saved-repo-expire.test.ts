@@ -7,10 +7,12 @@ import {compareRepoExpirePlans, decodeSavedRepoExpirePlan, repoExpirePlanDocumen
 const backup = (checkpoint: bigint) => ({name: `db1/b-${checkpoint}`, size: 300n, modified_unix_ms: 1000n + checkpoint, checkpoint_lsn: checkpoint, snapshot_bytes: 9000n})
 const wal = (index: bigint) => ({name: `db1/w-${index}`, size: 1024n, modified_unix_ms: 2000n + index})
 
-const inputs: RepoExpirePlanInputs = {policy: {keepLast: 1}, segment_bytes: 1024n, backups: [backup(10n), backup(20n)], wal: [wal(0n), wal(1n), wal(2n)]}
-const saved = savedRepoExpirePlan({repository: '/repo', node: 'db1', planned_at_unix_ms: 5n, inputs, deleted_backups: [backup(10n).name], deleted_wal: [wal(0n).name, wal(1n).name]})
+const orphan = (n: bigint) => ({name: `db1/o-${n}`, size: 7n, modified_unix_ms: 3000n + n})
 
-function fresh(overrides: Partial<RepoExpirePlanInputs> = {}, walKept: string[] = [wal(2n).name]): FreshRepoExpirePlan {
+const inputs: RepoExpirePlanInputs = {policy: {keepLast: 1}, segment_bytes: 1024n, backups: [backup(10n), backup(20n)], wal: [wal(0n), wal(1n), wal(2n)], orphans: [orphan(1n), orphan(2n)]}
+const saved = savedRepoExpirePlan({repository: '/repo', node: 'db1', planned_at_unix_ms: 5n, inputs, deleted_backups: [backup(10n).name], deleted_wal: [wal(0n).name, wal(1n).name], orphan_grace_ms: 60_000n, deleted_orphans: [orphan(1n).name]})
+
+function fresh(overrides: Partial<RepoExpirePlanInputs> = {}, walKept: string[] = [wal(2n).name], orphansKept: string[] = [orphan(2n).name]): FreshRepoExpirePlan {
   const now = {...inputs, ...overrides}
   return {
     repository: '/repo',
@@ -18,6 +20,7 @@ function fresh(overrides: Partial<RepoExpirePlanInputs> = {}, walKept: string[] 
     inputs: now,
     backup_verdicts: now.backups.map((b, i) => ({name: b.name, action: i === now.backups.length - 1 ? 'keep' : 'delete', reason: 'policy'})),
     wal_verdicts: now.wal.map((w) => ({name: w.name, action: walKept.includes(w.name) ? 'keep' : 'delete', reason: 'floor'})),
+    orphan_verdicts: now.orphans.map((o) => ({name: o.name, action: orphansKept.includes(o.name) ? 'keep' : 'delete', reason: 'grace'})),
   }
 }
 
@@ -47,4 +50,22 @@ test('a repository expiry plan document naming a key twice is refused', () => {
   const doc = parseJson(stringifyJson(repoExpirePlanDocument(saved))) as any
   doc.wal[1].name = doc.backups[0].name
   assert.throws(() => decodeSavedRepoExpirePlan(doc), /names db1\/b-10 twice/)
+})
+
+test('a repository expiry plan deletes an unreferenced object only while it is still there, unchanged and past the grace period', () => {
+  assert.deepEqual(saved.orphans, [orphan(1n)])
+  assert.equal(saved.orphan_grace_ms, 60_000n)
+  const rewritten = compareRepoExpirePlans(saved, fresh({orphans: [{...orphan(1n), modified_unix_ms: 1n}, orphan(2n)]}))
+  assert.deepEqual(rewritten, {applies: false, changes: [`unreferenced object ${orphan(1n).name} was replaced by another object`]})
+  const young = compareRepoExpirePlans(saved, fresh({}, [wal(2n).name], [orphan(1n).name, orphan(2n).name]))
+  assert.deepEqual(young, {applies: false, changes: [`unreferenced object ${orphan(1n).name} is kept now (grace)`]})
+  const claimed = compareRepoExpirePlans(saved, fresh({orphans: [orphan(2n)]}))
+  assert.deepEqual(claimed, {applies: false, changes: [`unreferenced object ${orphan(1n).name} is gone`]})
+})
+
+test('a repository expiry plan saved before orphans were collected deletes none, with the default grace period', () => {
+  const document = repoExpirePlanDocument(saved) as Record<string, unknown>
+  const {orphans: _orphans, orphan_grace_ms: _grace, ...older} = document
+  const decoded = decodeSavedRepoExpirePlan(parseJson(stringifyJson(older)))
+  assert.deepEqual([decoded.orphans, decoded.orphan_grace_ms], [[], 86_400_000n])
 })

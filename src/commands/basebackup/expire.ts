@@ -23,7 +23,7 @@ const EXPIRE_COLUMNS: Array<Column<BasebackupExpireReport['backups'][number]>> =
 
 export default class BasebackupExpire extends RedreplCommand {
   static override summary = 'Delete the base backups a retention policy no longer keeps (dry run unless --confirm).'
-  static override description = `Applies --keep-last N (the N newest by checkpoint) or --keep-within DURATION (taken within it, by the manifest's modification time) to the current timeline's base backups, and lists each with keep or delete and the reason. The newest backup usable for catch-up is always kept, whatever the policy.
+  static override description = `Applies --keep-last N (the N newest by checkpoint) or --keep-within DURATION (taken within it, by the manifest's modification time) to the current timeline's base backups, and lists each with keep or delete and the reason. Each backup goes as "basebackup delete" removes one: chunks another remaining manifest names stay, and a linked parts or timeline directory is refused (exit 4). The newest backup usable for catch-up is always kept, whatever the policy.
 
 Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm"). Each backup goes manifest first, then its chunks, as "basebackup delete" does. Safe next to a live node.
 

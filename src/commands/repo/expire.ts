@@ -7,7 +7,7 @@ import {appliedExpirePlanLine} from '../../ui/applied-expire-plan.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {jobsFlag, repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
-import {refusePolicyFlagsWithPlan, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
+import {orphanGraceFlag, orphanGraceMs, refusePolicyFlagsWithPlan, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
 import {shellCommand} from '../../ui/shell-quote.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
@@ -25,9 +25,11 @@ export default class RepoExpire extends RedreplCommand {
   static override summary = 'Delete the backups a retention policy no longer keeps from the repository, and the WAL only they needed (dry run unless --confirm).'
   static override description = `Applies --keep-last N or --keep-within DURATION (by when each backup was pushed) to the node's base backups in the repository and lists each with keep or delete and the reason. The newest usable backup (complete, with the WAL from its checkpoint archived without a gap) is always kept. WAL is deleted only below the checkpoint segment of the oldest kept backup (and on older timelines), so no kept backup is ever left without the WAL from its checkpoint on.
 
-Nothing is deleted without --confirm (as WAL-G's "delete retain FULL 7 --confirm"). Each backup goes manifest first, so a listing never shows a backup whose chunks are going; then its chunks; then the WAL. A run cut short leaves chunks without a manifest, which no listing counts as a backup; the next run does not remove them (see docs/repository.md).
+Nothing is deleted without --confirm (as WAL-G's "delete retain FULL 7 --confirm"). Each backup goes manifest first, so a listing never shows a backup whose chunks are going; then its chunks; then the WAL. A run cut short (or a push) leaves chunks without a manifest, which no listing counts as a backup. Such objects, in the node's basebackup areas and named by no manifest, are deleted too once written longer ago than --orphan-grace (default 24h, so the chunks of a push still in progress, written before its manifest, are never touched: keep it above your longest push); younger ones are left and counted (--json: orphans, orphans_young). A manifest that cannot be read stops the run before anything is deleted. Temp files of dead writers in the node's namespace are removed too (counted on a dry run; --json: dead_temps), by the rule "repo push" follows.
 
---out FILE saves the dry run as a plan (schema "redrepl-plan/1", kind "repo-expire": the repository, node, policy, segment size, the time it was made, each backup to delete by manifest key, checkpoint, snapshot size and the manifest object's size and modification time as the repository lists them, and each WAL object to delete by key, size and modification time, with a fingerprint of the inputs), written atomically and never inside a directory repository or over a file that is not a plan (exit 4). --plan FILE applies exactly that plan: it plans again with the plan's policy and segment size and deletes exactly its backups and WAL objects (with --confirm; without it, it shows what would go), only when each is still listed, unchanged, and deleted by the fresh plan too; otherwise it deletes nothing and refuses (exit 4) naming what changed. A fresh plan that deletes more is fine: only the plan's objects go, and the output says which more backups it would delete (--json: plan.more_released_manifests). --keep-last and --keep-within are refused with --plan (exit 2), and the plan must name this repository and node (exit 4).
+A directory repository that is, lies inside or holds a RedDB layout (a *.primary-replica directory) is refused (exit 4), as is a symbolic link anywhere below it, the node's own directory included: a link is never followed, so nothing outside the repository is deleted.
+
+--out FILE saves the dry run as a plan (schema "redrepl-plan/1", kind "repo-expire": the repository, node, policy, segment size, the time it was made, each backup to delete by manifest key, checkpoint, snapshot size and the manifest object's size and modification time as the repository lists them, and each WAL object and each unreferenced object to delete by key, size and modification time, and the orphan grace period, with a fingerprint of the inputs), written atomically and never inside a directory repository or over a file that is not a plan (exit 4). --plan FILE applies exactly that plan: it plans again with the plan's policy and segment size and deletes exactly its backups and WAL objects (with --confirm; without it, it shows what would go), only when each is still listed, unchanged, and deleted by the fresh plan too; otherwise it deletes nothing and refuses (exit 4) naming what changed. A fresh plan that deletes more is fine: only the plan's objects go, and the output says which more backups it would delete (--json: plan.more_released_manifests). --keep-last, --keep-within and --orphan-grace are refused with --plan (exit 2), and the plan must name this repository and node (exit 4).
 
 Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose manifest went loses its chunks first) or WAL object, says how many objects were deleted, and ends by the signal (130/143); a re-run deletes the rest.`
 
@@ -43,6 +45,7 @@ Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose ma
     ...retentionFlags,
     jobs: jobsFlag,
     'segment-bytes': segmentBytesFlag,
+    'orphan-grace': orphanGraceFlag,
     out: Flags.string({description: 'Save the dry run as a plan to this file, for --plan FILE to apply exactly.', helpValue: 'FILE', exclusive: ['confirm', 'plan']}),
     plan: Flags.string({description: 'Delete exactly the backups and WAL of this plan (saved by --out), or nothing when the repository changed under it.', helpValue: 'FILE'}),
   }
@@ -54,7 +57,7 @@ Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose ma
     this.json = flags.json
     const {node} = resolveNode(flags.node)
     const planPath = flags.plan
-    if (planPath !== undefined) refusePolicyFlagsWithPlan(typed, ['keep-last', 'keep-within'])
+    if (planPath !== undefined) refusePolicyFlagsWithPlan(typed, ['keep-last', 'keep-within', 'orphan-grace'])
     const saved = planPath === undefined ? undefined : await loadRepoExpirePlan(planPath)
     const policy = saved === undefined ? retentionPolicy(flags) : undefined
     const out = flags.out
@@ -62,7 +65,7 @@ Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose ma
     const report: RepoExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string} = await withRepository(flags, (backend) => {
       const options = {node, confirm: flags.confirm, nowMs: nowMs(), jobs: flags.jobs ?? backend.defaultJobs, signal}
       if (saved !== undefined) return expireRepositoryByPlan(backend, planPath!, saved, options)
-      const planning = {...options, policy: policy!, segmentBytes: flags['segment-bytes']}
+      const planning = {...options, policy: policy!, segmentBytes: flags['segment-bytes'], orphanGraceMs: orphanGraceMs(flags)}
       if (out !== undefined) return saveRepoExpirePlan(backend, planning, out)
       return expireRepository(backend, planning)
     }, signal)
@@ -77,6 +80,9 @@ Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose ma
       const floor = report.wal_floor ? ` (WAL kept from segment ${report.wal_floor.index} of timeline ${report.wal_floor.timeline})` : ''
       if (report.dry_run) this.say(`dry run: would delete ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s)${floor}; pass --confirm to delete`)
       else this.say(`deleted ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s), ${report.objects_deleted} object(s)${floor}`)
+      if (report.orphans.length > 0) this.say(`${report.dry_run ? 'would delete' : 'deleted'} ${report.orphans.length} object(s) no manifest names, ${formatBytes(report.orphans.reduce((sum, o) => sum + o.size_bytes, 0n))}`)
+      if (report.orphans_young > 0) this.say(`left ${report.orphans_young} object(s) no manifest names yet: younger than the grace period (a push may be writing them)`)
+      if (report.dead_temps.count > 0) this.say(`${report.dry_run ? 'would remove' : 'removed'} ${report.dead_temps.count} temp file(s) of dead writers, ${formatBytes(report.dead_temps.bytes)}`)
     }, backups)
   }
 }

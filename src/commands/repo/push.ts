@@ -1,5 +1,6 @@
 import {Flags} from '../../ui/oclif.js'
 
+import {nowMs} from '../../core/clock.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {pushToRepository} from '../../core/ops/repo-push.js'
 import {RedreplCommand} from '../../ui/base-command.js'
@@ -14,6 +15,8 @@ export default class RepoPush extends RedreplCommand {
 A backup's chunks go first and its manifest last, so a listing never shows a partial backup. An object already there with the right size is skipped: the command is idempotent, and a run after a crash or a dropped connection picks up where the last one stopped. Every object is checked on its way out against the CRC RedDB recorded for it (the manifest's chunk CRCs, the sealed CRC of manifests, WAL segments and the history); a file that fails is never uploaded. Memory stays bounded whatever the sizes (objects stream); --jobs sets the transfers in flight.
 
 --compress gzip (or zstd, on a Node whose zlib has it: 22.15+) stores new objects compressed, named <key>.<uncompressed size>.gz (or .zst), so a listing still tells each object's size. The CRC RedDB recorded is of the uncompressed bytes: it is checked before compression on the way out, and after decompression by "repo verify", "repo restore" and "repo fetch-wal"; every repo command reads both forms. An object already there is not rewritten in the other form.
+
+A directory repository is checked to be what it claims first: the directory given is resolved once, and a repository that is, lies inside or holds a RedDB layout (a *.primary-replica directory) is refused (exit 4), as is a symbolic link anywhere below it (the node's directory, a timeline, wal/ or basebackup/ directory, a parts directory, an object): nothing is ever written through a link. Temp files that writers killed mid-copy left in the node's namespace are removed first (--json: dead_temps): at once when the temp's name shows it was written on this host by a process that is gone, otherwise once untouched for 24 hours (see docs/repository.md).
 
 S3: credentials come from the standard AWS chain (environment, shared config and credentials files with AWS_PROFILE, instance or container roles). Safe next to a live node; takes the layout lock, so two runs never overlap (a second exits 5).
 
@@ -45,12 +48,13 @@ Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its o
     const signal = this.stopOnInterrupt('clean-up')
     const progress = await this.showProgress('repo push', signal)
     const report = await withWriteGuard({dataPath, command: 'repo push', safeNextToLiveNode: true, waitMs: flags.wait * 1000, signal}, (layout) =>
-      withRepository(flags, (backend) => pushToRepository(layout, backend, {node, jobs: flags.jobs ?? backend.defaultJobs, includeCurrent: flags['include-current'], onProgress: (bytes) => progress.update(bytes, null), signal}), signal),
+      withRepository(flags, (backend) => pushToRepository(layout, backend, {node, jobs: flags.jobs ?? backend.defaultJobs, includeCurrent: flags['include-current'], nowMs: nowMs(), onProgress: (bytes) => progress.update(bytes, null), signal}), signal),
     ).finally(() => progress.stop())
     await this.emit(report, () => {
       this.say(`${report.repository} (node ${report.node}): pushed ${report.backups_pushed.length} base backup(s) and ${report.wal_segments_pushed} WAL segment(s), ${report.objects_uploaded} object(s), ${formatBytes(report.uploaded_bytes)}`)
       this.say(`already there: ${report.backups_present} base backup(s), ${report.wal_segments_present} WAL segment(s)${report.history_pushed ? '; timeline history updated' : ''}`)
       for (const skip of report.skipped) this.say(`skipped ${skip.path}: ${skip.reason}`)
+      if (report.dead_temps.count > 0) this.say(`removed ${report.dead_temps.count} temp file(s) of dead writers, ${formatBytes(report.dead_temps.bytes)}`)
     })
   }
 }

@@ -12,7 +12,7 @@ import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPla
 
 export default class WalPrune extends RedreplCommand {
   static override summary = 'Remove the WAL segments RedDB\'s retention releases (cron-safe).'
-  static override description = `Runs the same plan as "wal plan" and deletes the removable segments in index order, then fsyncs the WAL directory. Built for cron: quiet with --quiet, a one-line summary otherwise, JSON with --json, non-zero exit on any failure, and a lock so that two runs never overlap (a second run exits 5).
+  static override description = `Runs the same plan as "wal plan" and deletes the removable segments in index order, then fsyncs the WAL directory. The WAL directory is reached without following a symbolic link on the way (a linked timeline directory is refused, exit 4), though wal/ itself may be an operator's link to another disk; each segment is removed from that directory only. Built for cron: quiet with --quiet, a one-line summary otherwise, JSON with --json, non-zero exit on any failure, and a lock so that two runs never overlap (a second run exits 5).
 
 Safe next to a live primary: it only removes segments below the current one and outside the minimum window, as RedDB itself does. Each file is checked again right before it is removed, and a symlink is unlinked itself, never followed.
 

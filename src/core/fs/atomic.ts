@@ -47,6 +47,12 @@ export interface AtomicOptions {
    * pointing at anything but the whole new file.
    */
   deferDirSync?: boolean
+  /**
+   * Tells where the writer runs, in the temp name
+   * (`<target name>.<pid>-<random>.<tag>.tmp`): a directory several hosts
+   * share judges a temp's pid only on the host whose tag it carries.
+   */
+  tempTag?: string
 }
 
 /** What `tempPathFor` puts after `<target name>.`. */
@@ -65,9 +71,10 @@ function tempPrefix(target: string): string {
   return Buffer.byteLength(name) <= MAX_NAME_IN_TEMP_BYTES ? name : 'redrepl'
 }
 
-/** A fresh temp path beside `target`: its name plus this process's pid and 64 random bits. */
-export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `${tempPrefix(target)}.${process.pid}-${randomBytes(8).toString('hex')}.tmp`)
+/** A fresh temp path beside `target`: its name plus this process's pid and 64 random bits (and `tag`, see AtomicOptions.tempTag). */
+export function tempPathFor(target: string, tag?: string): string {
+  const tail = tag === undefined ? 'tmp' : `${tag}.tmp`
+  return path.join(path.dirname(target), `${tempPrefix(target)}.${process.pid}-${randomBytes(8).toString('hex')}.${tail}`)
 }
 
 /**
@@ -170,9 +177,9 @@ export function openNewFileSync(file: string): number {
 }
 
 /** Draws temp names beside `target` until `create` makes a file at one that was free; what it made, and where. */
-async function atFreshTempName<T>(target: string, create: (temp: string) => Promise<T>): Promise<{temp: string; made: T}> {
+async function atFreshTempName<T>(target: string, create: (temp: string) => Promise<T>, tag?: string): Promise<{temp: string; made: T}> {
   for (let attempt = 0; ; attempt++) {
-    const temp = tempPathFor(target)
+    const temp = tempPathFor(target, tag)
     // Known before it exists: a kernel copy creates the file in the thread pool, and an interrupted run removes it (removeUnfinishedTempsSync).
     unfinishedTemps.add(temp)
     try {
@@ -185,8 +192,8 @@ async function atFreshTempName<T>(target: string, create: (temp: string) => Prom
   }
 }
 
-async function createTemp(target: string): Promise<{temp: string; handle: FileHandle}> {
-  const {temp, made} = await atFreshTempName(target, openNewFile)
+async function createTemp(target: string, tag?: string): Promise<{temp: string; handle: FileHandle}> {
+  const {temp, made} = await atFreshTempName(target, openNewFile, tag)
   return {temp, handle: made}
 }
 
@@ -197,9 +204,9 @@ async function createTemp(target: string): Promise<{temp: string; handle: FileHa
  * EEXIST untouched (libuv opens it O_CREAT|O_EXCL and removes it itself if
  * the copy fails half-way).
  */
-async function copyToTemp(target: string, sourceFd: number): Promise<{temp: string; handle: FileHandle}> {
+async function copyToTemp(target: string, sourceFd: number, tag?: string): Promise<{temp: string; handle: FileHandle}> {
   // The descriptor's /proc name reopens the very file already opened and checked, not whatever its path names now.
-  const {temp} = await atFreshTempName(target, (name) => copyFile(`/proc/self/fd/${sourceFd}`, name, constants.COPYFILE_EXCL))
+  const {temp} = await atFreshTempName(target, (name) => copyFile(`/proc/self/fd/${sourceFd}`, name, constants.COPYFILE_EXCL), tag)
   let handle: FileHandle | undefined
   try {
     handle = await open(temp, constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK)
@@ -272,7 +279,7 @@ export function removeUnfinishedTempsSync(): string[] {
  * only that, since what else the operation changed is the caller's to say.
  */
 export async function writeStreamAtomic(target: string, produce: (handle: FileHandle) => Promise<void>, options: AtomicOptions = {}): Promise<void> {
-  await replaceAtomic(target, () => createTemp(target), produce, options)
+  await replaceAtomic(target, () => createTemp(target, options.tempTag), produce, options)
 }
 
 /**
@@ -282,7 +289,7 @@ export async function writeStreamAtomic(target: string, produce: (handle: FileHa
  * taking the target's name.
  */
 export async function copyFileAtomic(target: string, sourceFd: number, check: (handle: FileHandle) => Promise<void>, options: AtomicOptions = {}): Promise<void> {
-  await replaceAtomic(target, () => copyToTemp(target, sourceFd), check, options)
+  await replaceAtomic(target, () => copyToTemp(target, sourceFd, options.tempTag), check, options)
 }
 
 async function replaceAtomic(

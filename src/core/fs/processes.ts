@@ -1,4 +1,5 @@
-import {readFileSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {readFileSync, readlinkSync} from 'node:fs'
 
 /** The start time of a process (clock ticks since boot, /proc/PID/stat field 22), or undefined when it is gone. */
 export function processStartTime(pid: number): string | undefined {
@@ -22,4 +23,25 @@ export function isProcessAlive(pid: number, startTime?: string): boolean {
   if (startTime === undefined) return true
   const actual = processStartTime(pid)
   return actual === undefined || actual === startTime
+}
+
+let tag: string | null | undefined
+
+/**
+ * Names this machine's kernel and pid namespace (a hash of the boot id and
+ * the namespace's inode), so a file that records a writer's pid beside
+ * this tag can be judged by that pid here and only here: another host, a
+ * container with its own pids or a reboot gives another tag. Null where
+ * /proc cannot tell.
+ */
+export function pidSpaceTag(): string | null {
+  if (tag !== undefined) return tag
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+    const space = readlinkSync('/proc/self/ns/pid')
+    tag = createHash('sha256').update(`${boot}\n${space}`).digest('hex').slice(0, 16)
+  } catch {
+    tag = null
+  }
+  return tag
 }

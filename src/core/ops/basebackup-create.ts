@@ -11,6 +11,7 @@ import {fsyncDir, mkdirDurable, openNewFileSync, writeFailure, writeFileAtomic} 
 import {readArtifactIfExists} from '../fs/read.js'
 import {crashPoint} from '../fs/crash.js'
 import {FLUSH_BEHIND_BYTES} from '../fs/flush-behind.js'
+import {openInLayout, removeDirOf} from '../fs/held-dir.js'
 import {openRegular} from '../fs/open.js'
 import {isProcessAlive} from '../fs/processes.js'
 import {readArtifactBytesIfExists} from '../fs/read.js'
@@ -20,7 +21,7 @@ import {basebackupChunkRelativePath, basebackupManifestName, basebackupSnapshotN
 import type {BasebackupChunk, BasebackupManifest, TimelineHistory} from '../model.js'
 import {currentTimeline} from '../format/timeline-history.js'
 import {streamEmbeddedSnapshot} from './embedded-file.js'
-import {readHistory, readWalHead} from './node-state.js'
+import {listBasebackups, readHistory, readWalHead} from './node-state.js'
 
 export type SnapshotSource = {kind: 'rdb'; path: string} | {kind: 'file'; path: string} | {kind: 'stream'; stream: Readable; name: string}
 
@@ -227,11 +228,25 @@ async function keepExistingBackup(manifestPath: string, partsDir: string, existi
   }
 }
 
-/** Staging dirs left by runs that died (`….parts.tmp-<pid>-<nanos>` of a pid no longer alive). */
+/**
+ * Staging dirs left by runs that died (`….parts.tmp-<pid>-<nanos>` of a pid
+ * no longer alive): their chunk files and then the dir, through the
+ * basebackup directory reached without links (fs/held-dir.ts). A staging
+ * name that is a link, or a dir holding anything but chunk files, is left
+ * for `layout clean` to report.
+ */
 async function removeAbandonedStaging(dir: string, partsName: string): Promise<void> {
-  for (const name of await readdir(dir)) {
-    const match = new RegExp(`^${partsName.replaceAll('.', '\\.')}\\.tmp-(\\d+)-\\d+$`).exec(name)
-    if (match && !isProcessAlive(Number(match[1]))) await rm(path.join(dir, name), {recursive: true, force: true})
+  const timelineDir = path.dirname(dir)
+  const held = await openInLayout(path.dirname(timelineDir), [path.basename(timelineDir), path.basename(dir)], {linkableLast: true})
+  if (held === undefined) return
+  try {
+    for (const name of await held.names()) {
+      const match = new RegExp(`^${partsName.replaceAll('.', '\\.')}\\.tmp-(\\d+)-\\d+$`).exec(name)
+      if (!match || isProcessAlive(Number(match[1])) || !(await held.entry(name))?.isDirectory()) continue
+      await removeDirOf(held, name, (entry) => /^\d{20}\.redchunk$/.test(entry))
+    }
+  } finally {
+    await held.close()
   }
 }
 
@@ -348,6 +363,9 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
         if (await stat(manifestPath).then(() => true, () => false)) {
           throw refused(`${partsDir} does not match this snapshot but ${manifestPath} refers to it; remove that base backup first`)
         }
+        // A manifest of another name may name chunks in it too (a reused parts dir): that backup would lose them.
+        const namer = (await listBasebackups(layout, timeline)).find((backup) => backup.manifest.chunks.some((chunk) => chunk.relative_path.startsWith(`${partsName}/`)))
+        if (namer !== undefined) throw refused(`${partsDir} does not match this snapshot but ${namer.path} refers to it; remove that base backup first`)
         await rm(partsDir, {recursive: true, force: true})
         replaced = true
       }

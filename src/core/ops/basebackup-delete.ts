@@ -1,9 +1,9 @@
-import {lstat, readdir, rmdir, unlink} from 'node:fs/promises'
+import {lstat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {notFound, refused, RedreplError} from '../errors.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
-import {fsyncDir, removeFileDurable} from '../fs/atomic.js'
+import {linkRefusal, openInLayout, removeDirOf} from '../fs/held-dir.js'
 import {crashPoint} from '../fs/crash.js'
 import {readArtifact} from '../fs/read.js'
 import {Layout} from '../layout.js'
@@ -51,41 +51,43 @@ export async function listLocalBackups(layout: Layout): Promise<{timeline: bigin
  * accepts: the manifest first, durably (from then on the backup no longer
  * exists for any reader), then the chunk files it names, then their dir. A
  * crash in between leaves an orphan parts dir, which RedDB ignores and
- * `layout clean` removes.
+ * `layout clean` removes. The basebackup directory is reached from the
+ * layout root without following a link but an operator's link of
+ * basebackup/ itself, the parts dir must be a directory (a link there is
+ * refused before anything is removed), and every unlink goes through the
+ * directory it removes from. A chunk another manifest names (`namedElsewhere`,
+ * relative paths) stays, and with it the parts dir.
  */
-export async function removeBasebackup(manifestPath: string, manifest: BasebackupManifest): Promise<{removed_files: number; left_in_parts_dir: string[]}> {
-  const partsDir = `${manifestPath}.parts`
+export async function removeBasebackup(manifestPath: string, manifest: BasebackupManifest, namedElsewhere: ReadonlySet<string> = new Set()): Promise<{removed_files: number; left_in_parts_dir: string[]}> {
+  const partsName = `${path.basename(manifestPath)}.parts`
+  const basebackupDir = path.dirname(manifestPath)
+  const timelineDir = path.dirname(basebackupDir)
+  const base = await openInLayout(path.dirname(timelineDir), [path.basename(timelineDir), path.basename(basebackupDir)], {linkableLast: true})
+  if (base === undefined) throw notFound(`${basebackupDir}: no such directory`)
   try {
-    await removeFileDurable(manifestPath)
+    // Refuses a link where the parts dir belongs now, before the manifest goes.
+    const info = await base.entry(partsName)
+    if (info?.isSymbolicLink()) throw linkRefusal(base.shown(partsName), 'the layout')
+    const manifestName = path.basename(manifestPath)
+    if (!(await base.entry(manifestName))) throw notFound(`${manifestPath}: no such file`)
+    await base.unlink(manifestName)
+    await base.sync()
     crashPoint('basebackup-delete:after-manifest')
-    const named = new Set(manifest.chunks.map((chunk) => chunk.relative_path))
-    const base = path.dirname(manifestPath)
-    let removed = 1
-    const left: string[] = []
-    const entries = await readdir(partsDir).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined
-      throw error
-    })
-    if (entries === undefined) return {removed_files: removed, left_in_parts_dir: left}
-    for (const name of entries.sort()) {
-      const file = path.join(partsDir, name)
-      const relative = path.relative(base, file)
-      // Only what the manifest names as a chunk, and only a regular file: never a link's target.
-      if (named.has(relative) && (await lstat(file)).isFile()) {
-        await unlink(file)
-        removed++
-      } else left.push(file)
-    }
-    await fsyncDir(partsDir)
-    if (left.length === 0) {
-      await rmdir(partsDir)
-      await fsyncDir(base)
-    }
-    return {removed_files: removed, left_in_parts_dir: left}
+    const named = new Set(manifest.chunks.map((chunk) => chunk.relative_path).filter((relative) => !namedElsewhere.has(relative)))
+    // Only what the manifest names as a chunk, and only a regular file: never a link's target.
+    const {removed, left} = await removeDirOf(base, partsName, (entry) => named.has(`${partsName}/${entry}`))
+    return {removed_files: removed + 1, left_in_parts_dir: left}
   } catch (error) {
     if (error instanceof RedreplError) throw error
     throw new RedreplError('failure', `${manifestPath}: cannot delete: ${(error as Error).message}`)
+  } finally {
+    await base.close()
   }
+}
+
+/** The chunk paths the backups' manifests name, but `except`'s: what removing `except` must leave. */
+export function chunksNamedByOthers(backups: ReadonlyArray<{path: string; manifest: BasebackupManifest}>, except: string): Set<string> {
+  return new Set(backups.filter((backup) => backup.path !== except).flatMap((backup) => backup.manifest.chunks.map((chunk) => chunk.relative_path)))
 }
 
 /**
@@ -125,5 +127,5 @@ export async function deleteBasebackup(layout: Layout, choice: DeleteChoice, opt
     left_in_parts_dir: [],
   }
   if (options.dryRun) return report
-  return {...report, ...(await removeBasebackup(chosen.path, chosen.manifest))}
+  return {...report, ...(await removeBasebackup(chosen.path, chosen.manifest, chunksNamedByOthers(backups, chosen.path)))}
 }

@@ -5,7 +5,7 @@ import {Layout} from '../layout.js'
 import {planBackupRetention, type BackupRetentionPolicy, type BackupVerdict, type RetentionCandidate} from '../plan/backup-retention.js'
 import {compareExpirePlans, decodeSavedExpirePlan, expirePlanDocument, savedExpirePlan, type ExpirePlanInputs, type PinnedBackup, type SavedExpirePlan} from '../plan/saved-expire-plan.js'
 import type {PlanComparison} from '../plan/saved-plan.js'
-import {listLocalBackups, removeBasebackup, type LocalBackup} from './basebackup-delete.js'
+import {chunksNamedByOthers, listLocalBackups, removeBasebackup, type LocalBackup} from './basebackup-delete.js'
 import {readPlanFile, writePlanFile} from './plan-file.js'
 
 export interface BasebackupExpireReport {
@@ -47,10 +47,13 @@ async function expireBasis(layout: Layout, policy: BackupRetentionPolicy, nowMs:
 async function carryOut(basis: ExpireBasis, confirm: boolean): Promise<BasebackupExpireReport> {
   let deleted = 0
   let freed = 0n
+  const gone = new Set<string>()
   if (confirm) {
     for (const verdict of basis.verdicts) {
       if (verdict.action !== 'delete') continue
-      await removeBasebackup(verdict.backup.path, verdict.backup.manifest)
+      // A chunk another manifest still there names stays: a crash between two removals leaves every remaining backup whole.
+      await removeBasebackup(verdict.backup.path, verdict.backup.manifest, chunksNamedByOthers(basis.verdicts.filter((v) => !gone.has(v.backup.path)).map((v) => v.backup), verdict.backup.path))
+      gone.add(verdict.backup.path)
       deleted++
       freed += verdict.backup.manifest.snapshot_bytes
     }

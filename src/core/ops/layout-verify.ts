@@ -1,5 +1,5 @@
 import {statSync, type Dirent} from 'node:fs'
-import {stat} from 'node:fs/promises'
+import {lstat, realpath, stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {FormatError, RedreplError} from '../errors.js'
@@ -271,6 +271,9 @@ function reportMisplaced(verifier: Verifier, file: string, index: bigint, timeli
 
 async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigint, nowMs: bigint, deep: Pace | undefined, onRead: (bytes: number) => void): Promise<void> {
   const names = (await verifier.list(dir)).sort()
+  // A parts dir without a manifest of its name may still be named by another manifest (a reused parts dir): no leftover then.
+  const orphans = new Map<string, Finding>()
+  const named = new Set<string>()
   for (const name of names) {
     const file = path.join(dir, name)
     if (isTemporaryName(name)) {
@@ -279,11 +282,13 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
     }
     if (name.endsWith('.redbase.parts') && !names.includes(name.slice(0, -'.parts'.length))) {
       verifier.report(file, 'leftover.orphan-parts', 'chunk directory without a manifest')
+      orphans.set(name, verifier.findings.at(-1)!)
       continue
     }
     if (!name.endsWith('.redbase')) continue
     const decoded = await verifier.decode(file, basebackupManifestCodec, nowMs)
     if (!decoded) continue
+    for (const chunk of decoded.model.chunks) named.add(chunk.relative_path.split('/')[0])
     if (decoded.model.timeline !== timeline) verifier.report(file, 'artifact.timeline-mismatch', `manifest says timeline ${decoded.model.timeline}, directory is timeline ${timeline}`)
     try {
       await (deep ? streamVerifiedChunks(file, decoded.model, (piece) => onRead(piece.length), new FileChunkSource(file, deep)) : checkChunkFiles(file, decoded.model))
@@ -293,6 +298,28 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
       else verifier.report(file, 'basebackup.chunk', withoutPath(error.message, file))
     }
   }
+  for (const [name, orphan] of orphans) if (named.has(name)) verifier.findings.splice(verifier.findings.indexOf(orphan), 1)
+}
+
+/** Whether `file` is a symbolic link itself (a missing or unreadable one is not). */
+async function isLink(file: string): Promise<boolean> {
+  return lstat(file).then((info) => info.isSymbolicLink(), () => false)
+}
+
+/**
+ * Notes the links an operator may make (a timeline's wal/ or basebackup/
+ * moved to another disk), which deleters enter and stay inside, and warns
+ * of a link where the layout holds a real directory, which they refuse.
+ */
+async function noteLinks(verifier: Verifier, timelineDir: string): Promise<void> {
+  if (await isLink(timelineDir)) verifier.report(timelineDir, 'layout.symlink', 'a timeline directory that is a symbolic link: wal prune, basebackup delete and layout clean refuse it')
+  for (const name of ['wal', 'basebackup']) {
+    const dir = path.join(timelineDir, name)
+    if (await isLink(dir)) verifier.report(dir, 'layout.linked-dir', `a symbolic link to ${await realpath(dir).catch(() => 'nowhere')}; removals in it stay there`)
+  }
+  const relay = path.join(timelineDir, 'relay')
+  if (await isLink(relay)) verifier.report(relay, 'layout.symlink', 'relay/ is a symbolic link: layout clean refuses it')
+  else for (const replica of await listDir(relay)) if (await isLink(path.join(relay, replica))) verifier.report(path.join(relay, replica), 'layout.symlink', 'a relay directory that is a symbolic link: layout clean refuses it')
 }
 
 async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): Promise<void> {
@@ -405,6 +432,7 @@ export async function verifyLayoutAndWal(dataPath: string, nowMs: bigint, option
   const pace = deep ? createPace({maxRate: options.maxRate}) : undefined
   const layout = await openLayout(dataPath)
   const verifier = new Verifier(path.dirname(layout.root))
+  if (await isLink(layout.root)) verifier.report(layout.root, 'layout.linked-dir', `the layout root is a symbolic link to ${await realpath(layout.root).catch(() => 'nowhere')}`)
   const history = await verifier.decode(layout.historyPath, timelineHistoryCodec, nowMs)
   const known = new Set((history?.model.entries ?? [{timeline: 1n}]).map((entry) => entry.timeline))
   let currentWal: WalState | null = null
@@ -428,6 +456,7 @@ export async function verifyLayoutAndWal(dataPath: string, nowMs: bigint, option
     await verifyWalShape(verifier, layout, wal, current, catalog?.model ?? null, dataPath, nowMs)
     await verifyBasebackups(verifier, path.join(file, 'basebackup'), timeline, nowMs, pace, onRead)
     await verifyRelays(verifier, path.join(file, 'relay'), timeline)
+    await noteLinks(verifier, file)
   }
 
   const paths = dataPathArtifacts(dataPath)

@@ -1,10 +1,11 @@
 import {interruption, refused} from '../errors.js'
 import {effectiveSegmentBytes} from '../format/wal-segment.js'
 import type {BackupRetentionPolicy, RetentionCandidate} from '../plan/backup-retention.js'
-import {planRepoExpire, type RepoExpirePlan} from '../plan/repo-expire.js'
+import {orphanCandidates, planOrphans, planRepoExpire, type OrphanCandidate, type OrphanPlan, type RepoExpirePlan} from '../plan/repo-expire.js'
+import {parseTimelineDirName} from '../layout.js'
 import {appliedExpirePlan, type AppliedExpirePlan} from './basebackup-expire.js'
 import {compareRepoExpirePlans, decodeSavedRepoExpirePlan, repoExpirePlanDocument, savedRepoExpirePlan, type RepoExpirePlanInputs, type SavedRepoExpirePlan} from '../plan/saved-repo-expire-plan.js'
-import type {RepoBackend} from '../repo/backend.js'
+import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../repo/backend.js'
 import {readInventory, readRepoManifest, runPool, type RepoInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
 import {localRepoDir, repositoryIdentity} from '../repo/open.js'
@@ -20,11 +21,20 @@ export interface RepoExpireReport {
   wal_delete: Array<{key: string; timeline: bigint; index: bigint; reason: string}>
   wal_kept: number
   objects_deleted: number
+  /** Temps of dead writers in the node's namespace, removed with the rest (counted only on a dry run). */
+  dead_temps: TempSweep
+  /** How old an object no manifest names must be to be collected. */
+  orphan_grace_ms: bigint
+  /** Objects in the node's basebackup areas that no manifest names, older than the grace period: deleted (listed on a dry run). */
+  orphans: Array<{key: string; size_bytes: bigint; modified_unix_ms: bigint; reason: string}>
+  /** Unreferenced objects younger than the grace period, left alone: a push in progress writes its chunks before its manifest. */
+  orphans_young: number
 }
 
 interface ExpireOptions {
   signal?: AbortSignal
   node: string
+  orphanGraceMs: bigint
   policy: BackupRetentionPolicy
   confirm: boolean
   nowMs: bigint
@@ -39,12 +49,30 @@ interface ExpireBasis {
   inventory: RepoInventory
   segmentBytes: bigint
   plan: RepoExpirePlan<Candidate>
+  orphanGraceMs: bigint
+  orphanCandidates: OrphanCandidate[]
+  orphans: OrphanPlan
 }
 
-async function expireBasis(backend: RepoBackend, node: string, policy: BackupRetentionPolicy, nowMs: bigint, segmentBytes: bigint): Promise<ExpireBasis> {
+/** Every chunk key the node's manifests name. */
+async function referencedChunks(backend: RepoBackend, inventory: RepoInventory): Promise<Set<string>> {
+  const referenced = new Set<string>()
+  for (const entry of inventory.manifests) {
+    const manifest = await readRepoManifest(backend, entry)
+    for (const chunk of manifest.chunks) referenced.add(inventory.keys.chunk(entry.timeline, chunk.relative_path))
+  }
+  return referenced
+}
+
+async function expireBasis(backend: RepoBackend, node: string, policy: BackupRetentionPolicy, nowMs: bigint, segmentBytes: bigint, orphanGraceMs: bigint): Promise<ExpireBasis> {
   const keys = new RepoKeys(node)
   const inventory = await readInventory(backend, keys)
   const {backups} = await describeBackups(backend, inventory, segmentBytes)
+  const inBasebackupArea = (key: string) => {
+    const parts = key.slice(keys.prefix.length).split('/')
+    return key.startsWith(keys.prefix) && parts.length >= 3 && parseTimelineDirName(parts[0]) !== undefined && parts[1] === 'basebackup'
+  }
+  const candidates = orphanCandidates(inventory.objects.values(), inBasebackupArea, (key) => keys.classify(key).kind === 'manifest', await referencedChunks(backend, inventory))
   const plan = planRepoExpire({
     backups: backups.map((b) => ({...b, id: b.key, usable_for_catchup: b.complete && b.wal_covered_from_checkpoint})),
     wal: inventory.wal,
@@ -52,7 +80,7 @@ async function expireBasis(backend: RepoBackend, node: string, policy: BackupRet
     nowMs,
     segmentBytes,
   })
-  return {keys, inventory, segmentBytes, plan}
+  return {keys, inventory, segmentBytes, plan, orphanGraceMs, orphanCandidates: candidates, orphans: planOrphans(candidates, nowMs, orphanGraceMs)}
 }
 
 /**
@@ -60,14 +88,15 @@ async function expireBasis(backend: RepoBackend, node: string, policy: BackupRet
  * manifest first (from then on no listing shows it), then its chunks, then
  * the WAL below the floor (plan/repo-expire.ts); and reports.
  */
-async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node: string; confirm: boolean; jobs: number; signal?: AbortSignal}): Promise<RepoExpireReport> {
+async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node: string; confirm: boolean; jobs: number; nowMs: bigint; signal?: AbortSignal}): Promise<RepoExpireReport> {
   const {keys, inventory, plan} = basis
   const {signal} = options
   let deleted = 0
-  // A signal stops the run between backups (a backup whose manifest went loses its chunks too) and between WAL objects.
+  // A signal stops the run between backups (a backup whose manifest went loses its chunks too) and between WAL or orphan objects.
   const stopIfInterrupted = () => {
     if (signal?.aborted) throw interruption(signal, `stopped after deleting ${deleted} object(s); every backup still listed is whole, and a re-run deletes the rest`)
   }
+  const deadTemps = (await backend.sweepDeadTemps?.(keys.prefix, {nowMs: options.nowMs, graceMs: DEAD_TEMP_GRACE_MS, dryRun: !options.confirm})) ?? {count: 0, bytes: 0n}
   if (options.confirm) {
     for (const verdict of plan.backups) {
       if (verdict.action !== 'delete') continue
@@ -93,6 +122,14 @@ async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node
       }),
       options.jobs,
     )
+    await runPool(
+      basis.orphans.delete.map((o) => async () => {
+        stopIfInterrupted()
+        await backend.delete(o.key)
+        deleted++
+      }),
+      options.jobs,
+    )
   }
   return {
     repository: backend.location,
@@ -112,6 +149,10 @@ async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node
     wal_delete: plan.wal_delete,
     wal_kept: plan.wal_kept,
     objects_deleted: deleted,
+    dead_temps: deadTemps,
+    orphan_grace_ms: basis.orphanGraceMs,
+    orphans: basis.orphans.delete.map((o) => ({key: o.key, size_bytes: o.size, modified_unix_ms: o.modified_unix_ms, reason: o.reason})),
+    orphans_young: basis.orphans.young,
   }
 }
 
@@ -122,7 +163,7 @@ async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node
  * `confirm`.
  */
 export async function expireRepository(backend: RepoBackend, options: ExpireOptions): Promise<RepoExpireReport> {
-  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, effectiveSegmentBytes(options.segmentBytes))
+  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, effectiveSegmentBytes(options.segmentBytes), options.orphanGraceMs)
   return carryOut(backend, basis, options)
 }
 
@@ -139,6 +180,7 @@ function inputsOf(basis: ExpireBasis, policy: BackupRetentionPolicy): RepoExpire
       snapshot_bytes: backup.snapshot_bytes,
     })),
     wal: basis.inventory.wal.map((w) => ({name: w.key, size: w.object.size, modified_unix_ms: w.object.modified_unix_ms})),
+    orphans: basis.orphanCandidates.map((o) => ({name: o.key, size: o.size, modified_unix_ms: o.modified_unix_ms})),
   }
 }
 
@@ -150,7 +192,7 @@ function repositoryArea(location: string) {
 
 /** The dry run, saved to `planPath` for `repo expire --plan` to apply exactly. */
 export async function saveRepoExpirePlan(backend: RepoBackend, options: Omit<ExpireOptions, 'confirm'>, planPath: string): Promise<RepoExpireReport & {plan_path: string; inputs_fingerprint: string}> {
-  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, effectiveSegmentBytes(options.segmentBytes))
+  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, effectiveSegmentBytes(options.segmentBytes), options.orphanGraceMs)
   const saved = savedRepoExpirePlan({
     repository: repositoryIdentity(backend.location),
     node: options.node,
@@ -158,6 +200,8 @@ export async function saveRepoExpirePlan(backend: RepoBackend, options: Omit<Exp
     inputs: inputsOf(basis, options.policy),
     deleted_backups: basis.plan.backups.filter((v) => v.action === 'delete').map((v) => v.backup.key),
     deleted_wal: basis.plan.wal_delete.map((w) => w.key),
+    orphan_grace_ms: basis.orphanGraceMs,
+    deleted_orphans: basis.orphans.delete.map((o) => o.key),
   })
   await writePlanFile(planPath, repoExpirePlanDocument(saved), repositoryArea(backend.location))
   return {...(await carryOut(backend, basis, {...options, confirm: false})), plan_path: planPath, inputs_fingerprint: saved.inputs_fingerprint}
@@ -176,14 +220,16 @@ export async function expireRepositoryByPlan(
   saved: SavedRepoExpirePlan,
   options: {node: string; confirm: boolean; nowMs: bigint; jobs: number; signal?: AbortSignal},
 ): Promise<RepoExpireReport & {plan: AppliedExpirePlan}> {
-  const basis = await expireBasis(backend, options.node, saved.policy, options.nowMs, saved.segment_bytes)
+  const basis = await expireBasis(backend, options.node, saved.policy, options.nowMs, saved.segment_bytes, saved.orphan_grace_ms)
   const walDeleted = new Set(basis.plan.wal_delete.map((w) => w.key))
+  const orphansDeleted = new Set(basis.orphans.delete.map((o) => o.key))
   const comparison = compareRepoExpirePlans(saved, {
     repository: repositoryIdentity(backend.location),
     node: options.node,
     inputs: inputsOf(basis, saved.policy),
     backup_verdicts: basis.plan.backups.map((v) => ({name: v.backup.key, action: v.action, reason: v.reason})),
     wal_verdicts: basis.inventory.wal.map((w) => (walDeleted.has(w.key) ? {name: w.key, action: 'delete', reason: 'below the WAL floor'} : {name: w.key, action: 'keep', reason: 'at or above the WAL floor'})),
+    orphan_verdicts: basis.orphanCandidates.map((o) => (orphansDeleted.has(o.key) ? {name: o.key, action: 'delete', reason: 'unreferenced and older than the grace period'} : {name: o.key, action: 'keep', reason: 'younger than the grace period'})),
   })
   if (!comparison.applies) {
     throw refused(`${planPath}: the repository changed since the plan was made: ${comparison.changes.join('; ')}; nothing was deleted`, {
@@ -193,6 +239,7 @@ export async function expireRepositoryByPlan(
   }
   const chosenBackups = new Set(saved.backups.map((b) => b.name))
   const chosenWal = new Set(saved.wal.map((w) => w.name))
+  const chosenOrphans = new Set(saved.orphans.map((o) => o.name))
   const narrowed: ExpireBasis = {
     ...basis,
     plan: {
@@ -201,6 +248,7 @@ export async function expireRepositoryByPlan(
       wal_delete: basis.plan.wal_delete.filter((w) => chosenWal.has(w.key)),
       wal_kept: basis.inventory.wal.length - chosenWal.size,
     },
+    orphans: {...basis.orphans, delete: basis.orphans.delete.filter((o) => chosenOrphans.has(o.key))},
   }
   return {
     ...(await carryOut(backend, narrowed, options)),

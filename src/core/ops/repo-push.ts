@@ -10,7 +10,7 @@ import {openRegular} from '../fs/open.js'
 import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
 import {PIECE_BYTES, readFullySync} from '../fs/stream.js'
 import {Layout, parseBasebackupName, parseTimelineDirName} from '../layout.js'
-import type {RepoBackend} from '../repo/backend.js'
+import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../repo/backend.js'
 import {checkedStream, sealedChecksum, type Expected} from '../repo/integrity.js'
 import {readInventory, runPool} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
@@ -24,6 +24,8 @@ export interface RepoPushOptions {
   onProgress?: (bytes: bigint) => void
   /** Stops the transfers at their next piece: no object half-stored, no temp file left, nothing more started. */
   signal?: AbortSignal
+  /** Now, which tells a dead writer's temp from a live one's (see RepoBackend.sweepDeadTemps). */
+  nowMs: bigint
 }
 
 export interface RepoPushReport {
@@ -39,6 +41,8 @@ export interface RepoPushReport {
   uploaded_bytes: bigint
   /** Local files not pushed, and why (a manifest that does not decode). */
   skipped: Array<{path: string; reason: string}>
+  /** Temps of dead writers removed from the node's namespace first. */
+  dead_temps: TempSweep
 }
 
 /**
@@ -105,6 +109,7 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
 async function pushObjects(layout: Layout, backend: RepoBackend, options: RepoPushOptions): Promise<RepoPushReport> {
   const {signal} = options
   const keys = new RepoKeys(options.node)
+  const deadTemps = (await backend.sweepDeadTemps?.(keys.prefix, {nowMs: options.nowMs, graceMs: DEAD_TEMP_GRACE_MS, dryRun: false})) ?? {count: 0, bytes: 0n}
   const inventory = await readInventory(backend, keys)
   const present = (key: string, size: bigint) => inventory.objects.get(key)?.size === size
   const timeline = await readCurrentTimeline(layout)
@@ -120,6 +125,7 @@ async function pushObjects(layout: Layout, backend: RepoBackend, options: RepoPu
     objects_uploaded: 0,
     uploaded_bytes: 0n,
     skipped: [],
+    dead_temps: deadTemps,
   }
   const reads = new FileReads(signal)
   const counted = (expected: Expected) => {

@@ -1,10 +1,9 @@
-import {lstat, unlink} from 'node:fs/promises'
 import path from 'node:path'
 
 import {DEFAULT_SEGMENT_BYTES} from '../format/wal-segment.js'
 import {finding, type Finding} from '../findings.js'
 import {crashPoint} from '../fs/crash.js'
-import {fsyncDir} from '../fs/atomic.js'
+import {openInLayout, type HeldDir} from '../fs/held-dir.js'
 import {Layout, parseWalSegmentName} from '../layout.js'
 import {planRetention, type RetentionPolicy} from '../plan/retention.js'
 import {chooseSegmentBytes, type SegmentSizeChoice} from '../plan/wal-geometry.js'
@@ -199,25 +198,39 @@ export async function planWalRetentionFrom(layout: Layout, options: WalPlanOptio
 /**
  * Deletes the removable segments in index order, then makes the deletions
  * durable. Each file is re-checked right before: still a WAL segment of the
- * planned name (a symlink is unlinked itself, never followed).
+ * planned name (a symlink is unlinked itself, never followed). The WAL
+ * directory is reached from the layout root without following a link on
+ * the way (the timeline directory must be one), but for an operator's link
+ * of wal/ itself, and each unlink goes through that open directory, so no
+ * segment is removed from anywhere else.
  */
 export async function pruneWal(report: Pick<WalPlanReport, 'removable_segments'>): Promise<Array<{index: bigint; path: string; bytes: bigint}>> {
   const removed: Array<{index: bigint; path: string; bytes: bigint}> = []
-  const dirs = new Set<string>()
-  for (const segment of report.removable_segments) {
-    if (parseWalSegmentName(path.basename(segment.path)) !== segment.index) continue
-    const info = await lstat(segment.path).catch(() => undefined)
-    if (info === undefined) continue
-    try {
-      await unlink(segment.path)
-    } catch (error) {
-      throw new RedreplError('failure', `${segment.path}: cannot remove: ${(error as Error).message} (${removed.length} segment(s) removed before it)`)
+  const dirs = new Map<string, HeldDir | undefined>()
+  try {
+    for (const segment of report.removable_segments) {
+      const name = path.basename(segment.path)
+      if (parseWalSegmentName(name) !== segment.index) continue
+      const walDir = path.dirname(segment.path)
+      if (!dirs.has(walDir)) {
+        const timelineDir = path.dirname(walDir)
+        dirs.set(walDir, await openInLayout(path.dirname(timelineDir), [path.basename(timelineDir), path.basename(walDir)], {linkableLast: true}))
+      }
+      const dir = dirs.get(walDir)
+      if (dir === undefined || (await dir.entry(name)) === undefined) continue
+      try {
+        await dir.unlink(name)
+      } catch (error) {
+        // The message names the segment already (fs/held-dir.ts).
+        throw new RedreplError('failure', `${(error as Error).message} (${removed.length} segment(s) removed before it)`)
+      }
+      crashPoint('wal-prune:after-unlink')
+      log.info('removed', {path: segment.path, segment: segment.index, bytes: segment.bytes})
+      removed.push(segment)
     }
-    crashPoint('wal-prune:after-unlink')
-    log.info('removed', {path: segment.path, segment: segment.index, bytes: segment.bytes})
-    dirs.add(path.dirname(segment.path))
-    removed.push(segment)
+    for (const dir of dirs.values()) await dir?.sync()
+  } finally {
+    for (const dir of dirs.values()) await dir?.close()
   }
-  for (const dir of dirs) await fsyncDir(dir)
   return removed
 }

@@ -7,6 +7,7 @@ import {isJsonObject, stringifyJson, type JsonValue} from '../codec/json.js'
 import {FormatError, refused} from '../errors.js'
 import {jsonArray, jsonString, jsonU64} from '../format/json-fields.js'
 import type {BackupRetentionPolicy} from './backup-retention.js'
+import {DEFAULT_ORPHAN_GRACE_MS} from './repo-expire.js'
 import {comparePinnedDeletions, decodePolicy, policyJson, type FreshVerdict} from './saved-expire-plan.js'
 import {PLAN_SCHEMA, sha256Hex, type PlanComparison} from './saved-plan.js'
 
@@ -31,6 +32,8 @@ export interface RepoExpirePlanInputs {
   backups: PinnedRepoBackup[]
   /** Every archived WAL object of the node. */
   wal: PinnedRepoObject[]
+  /** Every object in the node's basebackup areas that no manifest names, collected or not. */
+  orphans: PinnedRepoObject[]
 }
 
 export interface SavedRepoExpirePlan {
@@ -46,6 +49,10 @@ export interface SavedRepoExpirePlan {
   backups: PinnedRepoBackup[]
   /** The WAL objects the plan deletes. */
   wal: PinnedRepoObject[]
+  /** How old an unreferenced object must be to be collected. */
+  orphan_grace_ms: bigint
+  /** The unreferenced objects the plan deletes (none in a plan saved before orphans were collected). */
+  orphans: PinnedRepoObject[]
 }
 
 export interface FreshRepoExpirePlan {
@@ -54,6 +61,7 @@ export interface FreshRepoExpirePlan {
   inputs: RepoExpirePlanInputs
   backup_verdicts: FreshVerdict[]
   wal_verdicts: FreshVerdict[]
+  orphan_verdicts: FreshVerdict[]
 }
 
 export function repoExpirePlanFingerprint(inputs: RepoExpirePlanInputs): string {
@@ -61,7 +69,7 @@ export function repoExpirePlanFingerprint(inputs: RepoExpirePlanInputs): string 
 }
 
 /** The document `repo expire --out` writes. */
-export function savedRepoExpirePlan(fields: {repository: string; node: string; planned_at_unix_ms: bigint; inputs: RepoExpirePlanInputs; deleted_backups: string[]; deleted_wal: string[]}): SavedRepoExpirePlan {
+export function savedRepoExpirePlan(fields: {repository: string; node: string; planned_at_unix_ms: bigint; inputs: RepoExpirePlanInputs; deleted_backups: string[]; deleted_wal: string[]; orphan_grace_ms: bigint; deleted_orphans: string[]}): SavedRepoExpirePlan {
   const pick = <P extends {name: string}>(all: P[], names: string[]) => {
     const byName = new Map(all.map((p) => [p.name, p]))
     return names.map((name) => byName.get(name)!)
@@ -77,6 +85,8 @@ export function savedRepoExpirePlan(fields: {repository: string; node: string; p
     inputs_fingerprint: repoExpirePlanFingerprint(fields.inputs),
     backups: pick(fields.inputs.backups, fields.deleted_backups),
     wal: pick(fields.inputs.wal, fields.deleted_wal),
+    orphan_grace_ms: fields.orphan_grace_ms,
+    orphans: pick(fields.inputs.orphans, fields.deleted_orphans),
   }
 }
 
@@ -110,6 +120,9 @@ export function decodeSavedRepoExpirePlan(value: JsonValue): SavedRepoExpirePlan
     return {...object, checkpoint_lsn: jsonU64(fields.checkpoint_lsn, `backups[${i}].checkpoint_lsn`), snapshot_bytes: jsonU64(fields.snapshot_bytes, `backups[${i}].snapshot_bytes`)}
   })
   const wal = jsonArray(value.wal, 'wal').map((entry, i) => decodeObject(entry, `wal[${i}]`, seen))
+  // A plan saved before orphans were collected deletes none.
+  const orphans = value.orphans === undefined ? [] : jsonArray(value.orphans, 'orphans').map((entry, i) => decodeObject(entry, `orphans[${i}]`, seen))
+  const orphanGraceMs = value.orphan_grace_ms === undefined ? DEFAULT_ORPHAN_GRACE_MS : jsonU64(value.orphan_grace_ms, 'orphan_grace_ms')
   const segmentBytes = jsonU64(value.segment_bytes, 'segment_bytes')
   if (segmentBytes === 0n) throw new FormatError('segment_bytes must be positive')
   return {
@@ -123,6 +136,8 @@ export function decodeSavedRepoExpirePlan(value: JsonValue): SavedRepoExpirePlan
     inputs_fingerprint: fingerprint,
     backups,
     wal,
+    orphan_grace_ms: orphanGraceMs,
+    orphans,
   }
 }
 
@@ -149,6 +164,7 @@ export function compareRepoExpirePlans(saved: SavedRepoExpirePlan, fresh: FreshR
         same: (a: PinnedRepoBackup, b: PinnedRepoBackup) => sameObject(a, b) && a.checkpoint_lsn === b.checkpoint_lsn && a.snapshot_bytes === b.snapshot_bytes,
       },
       {noun: 'WAL object', replacement: 'another object', saved: saved.wal, present: fresh.inputs.wal, verdicts: fresh.wal_verdicts, same: sameObject},
+      {noun: 'unreferenced object', replacement: 'another object', saved: saved.orphans, present: fresh.inputs.orphans, verdicts: fresh.orphan_verdicts, same: sameObject},
     ],
     input_changes: [],
     fingerprints: {saved: saved.inputs_fingerprint, fresh: repoExpirePlanFingerprint(fresh.inputs)},

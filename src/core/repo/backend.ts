@@ -68,6 +68,26 @@ export interface RepoBackend {
    * like a local file; undefined where there is none.
    */
   localFile?(key: string): string | undefined
+  /**
+   * Removes (or, dry, counts) the temp files that dead writers left under
+   * `prefix`: a store whose puts can be cut short leaving one (a directory,
+   * see repo/local.ts); absent where a put leaves nothing behind.
+   */
+  sweepDeadTemps?(prefix: string, options: {nowMs: bigint; graceMs: bigint; dryRun: boolean}): Promise<TempSweep>
+}
+
+/**
+ * How long a temp file must have gone unwritten before a sweep takes its
+ * writer for dead when its pid cannot be checked (another host shares the
+ * directory). A live writer writes its temp as it goes, so a day without
+ * a write is no transfer in progress.
+ */
+export const DEAD_TEMP_GRACE_MS = 24n * 60n * 60n * 1000n
+
+/** What a temp sweep removed (or, dry, would remove). */
+export interface TempSweep {
+  count: number
+  bytes: bigint
 }
 
 /** A body whose pieces the consumer may keep: each lent piece copied (see RepoBackend.put). */

@@ -2,7 +2,7 @@ import {Readable, type Transform} from 'node:stream'
 import zlib from 'node:zlib'
 
 import {FormatError, refused, usageError} from '../errors.js'
-import {bodyOnly, owned, type PutOptions, type RepoBackend, type RepoObject} from './backend.js'
+import {bodyOnly, owned, type PutOptions, type RepoBackend, type RepoObject, type TempSweep} from './backend.js'
 import {capped} from './integrity.js'
 
 /**
@@ -171,6 +171,10 @@ export class CodecBackend implements RepoBackend {
 
   flush(): Promise<void> {
     return this.inner.flush()
+  }
+
+  sweepDeadTemps(prefix: string, options: {nowMs: bigint; graceMs: bigint; dryRun: boolean}): Promise<TempSweep> {
+    return this.inner.sweepDeadTemps?.(prefix, options) ?? Promise.resolve({count: 0, bytes: 0n})
   }
 
   async delete(key: string): Promise<void> {

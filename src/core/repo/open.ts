@@ -38,7 +38,7 @@ export async function openStore(settings: RepoSettings): Promise<RepoBackend> {
     return S3Backend.open({bucket, prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`, endpoint: settings.s3Endpoint, region: settings.s3Region, forcePathStyle: settings.s3ForcePathStyle, limits: settings.limits})
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !url.startsWith('file://')) throw usageError(`repository ${url}: only file:// (or a plain path) and s3:// are supported`)
-  return new LocalBackend(localRepoDir(url)!, url)
+  return LocalBackend.open(localRepoDir(url)!, url)
 }
 
 /**

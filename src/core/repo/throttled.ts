@@ -18,6 +18,7 @@ export function throttledBackend(inner: RepoBackend, maxRate: number, signal?: A
     get: (key) => paced(inner.get(key), pace),
     put: (key, body, options: PutOptions) => inner.put(key, () => paced(body(), pace), bodyOnly(options)),
     flush: () => inner.flush(),
+    sweepDeadTemps: inner.sweepDeadTemps && ((prefix, options) => inner.sweepDeadTemps!(prefix, options)),
     delete: (key) => inner.delete(key),
     close: () => inner.close(),
   }
