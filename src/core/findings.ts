@@ -10,6 +10,8 @@ export type Severity = 'error' | 'warning' | 'note'
 export interface FindingSpec {
   severity: Severity
   summary: string
+  /** Set where the finding means loss: a replica or a backup that can no longer be caught up. `check` names these first. */
+  loss?: true
 }
 
 export const FINDINGS = {
@@ -22,7 +24,7 @@ export const FINDINGS = {
   'leftover.temp-file': {severity: 'note', summary: 'a temporary file left by an interrupted write'},
   'leftover.staging': {severity: 'note', summary: 'a staging directory left by an interrupted base backup or rebootstrap'},
   'leftover.orphan-parts': {severity: 'note', summary: 'a chunk directory without the manifest that completes it'},
-  'basebackup.chunk': {severity: 'error', summary: 'a base backup chunk is missing or does not match its manifest'},
+  'basebackup.chunk': {severity: 'error', summary: 'a base backup chunk is missing or does not match its manifest', loss: true},
   'relay.replica-mismatch': {severity: 'error', summary: 'a relay manifest names another replica than its directory'},
   'relay.inconsistent': {severity: 'error', summary: 'a relay manifest disagrees with the segments it names'},
   'relay.overlap': {severity: 'warning', summary: 'relay segments overlap or run backwards'},
@@ -41,23 +43,24 @@ export const FINDINGS = {
   'wal.retained-bytes': {severity: 'warning', summary: 'the WAL on the current timeline holds more bytes than the threshold'},
   'wal.segments': {severity: 'warning', summary: 'the WAL on the current timeline holds more segments than the threshold'},
   'basebackup.age': {severity: 'warning', summary: 'the newest base backup usable for catch-up is older than the threshold'},
-  'basebackup.none': {severity: 'warning', summary: 'no base backup on the current timeline is usable for catch-up'},
+  'basebackup.none': {severity: 'warning', summary: 'no base backup on the current timeline is usable for catch-up', loss: true},
   'wal.segment-size': {severity: 'error', summary: 'WAL segment headers do not agree on one segment size (a segment starts at index × size and holds no LSN past its end)'},
   // A note: RedDB's own files can skip LSNs (its golden layouts do), and the files cannot tell skipped from lost;
   // catch-up and rejoin plans never offer WAL across a gap, and slot.behind-wal flags a slot that needs what is gone.
   'wal.gap': {severity: 'note', summary: 'WAL segments are missing between the oldest and the newest: the LSNs they cover cannot be served from WAL'},
   'wal.retention-stalled': {severity: 'warning', summary: 'RedDB\'s retention can release no WAL segment of the current timeline until something outside the WAL changes'},
-  'slot.behind-wal': {severity: 'error', summary: 'an active slot needs WAL (from its retention floor) below the oldest WAL left: its replica cannot resume from WAL'},
+  'slot.behind-wal': {severity: 'error', summary: 'an active slot needs WAL (from its retention floor) below the oldest WAL left: its replica cannot resume from WAL', loss: true},
+  'slot.lost': {severity: 'warning', summary: 'a slot, not invalidated, needs WAL that is gone (pruned while the slot was inactive, or missing in a gap): its replica cannot catch up from WAL; in `check` an error when no usable base backup can catch it up either (reclone)', loss: true},
   // The repository in `check` (with a repository configured); threshold findings, as above.
   'repo.unreachable': {severity: 'warning', summary: 'the repository cannot be read (unreachable, credentials refused): archive lag and its backups are not measured'},
   'repo.archive-lag': {severity: 'warning', summary: 'sealed WAL segments of the current timeline not yet in the repository add up to more bytes than the threshold'},
   'repo.backup-age': {severity: 'warning', summary: 'the newest base backup in the repository is older than the threshold'},
-  'repo.backup-none': {severity: 'warning', summary: 'the repository holds no base backup of this node'},
+  'repo.backup-none': {severity: 'warning', summary: 'the repository holds no base backup of this node', loss: true},
   // Diagnostics that commands report beside their result (--json findings[]).
   'slot.no-catalog': {severity: 'note', summary: 'the current timeline has no slot catalog, so RedDB\'s retention prunes no WAL (wal.retention-stalled instead once segments are held)'},
   'wal.retention-unplanned': {severity: 'note', summary: 'what WAL retention would release after a slot change cannot be planned (legacy store, or the WAL or catalog does not allow a plan)'},
   'force.overridden': {severity: 'warning', summary: 'a refusal that --force overrode: the files contradicted the request and the command went ahead anyway'},
-  'repo.object-damaged': {severity: 'error', summary: 'a repository object is missing, has the wrong size, or does not match its checksum or seal'},
+  'repo.object-damaged': {severity: 'error', summary: 'a repository object is missing, has the wrong size, or does not match its checksum or seal', loss: true},
 } as const satisfies Record<string, FindingSpec>
 
 export type FindingCode = keyof typeof FINDINGS
@@ -75,6 +78,9 @@ export interface Finding {
 export function finding(code: FindingCode, path: string, message: string, data: Finding['data'] = {}, severity: Severity = FINDINGS[code].severity): Finding {
   return {code, severity, path, message, data: data ?? {}}
 }
+
+/** True for a finding whose code means loss (see FindingSpec.loss). */
+export const isLoss = (f: Finding) => (FINDINGS[f.code] as FindingSpec).loss === true
 
 /** A finding that should make a check fail: errors and warnings, not notes. */
 export const isProblem = (f: Finding) => f.severity !== 'note'

@@ -1,4 +1,4 @@
-import type {CheckReport} from '../core/ops/check.js'
+import type {CheckReport, CheckSlot} from '../core/ops/check.js'
 import {NAGIOS_EXIT} from './nagios.js'
 
 /**
@@ -28,8 +28,15 @@ export const METRICS = {
   slotLag: {name: 'redrepl_slot_lag_lsn', type: 'gauge', help: 'LSNs between the WAL head and the slot\'s retention floor, min(flush, apply).', labels: SLOT},
   slotActive: {name: 'redrepl_slot_active', type: 'gauge', help: '1 when the slot is active.', labels: SLOT},
   slotInvalidated: {name: 'redrepl_slot_invalidated', type: 'gauge', help: '1 when the slot is invalidated (its replica needs a new base backup).', labels: SLOT},
+  slotCatchup: {
+    name: 'redrepl_slot_catchup_possible',
+    type: 'gauge',
+    help: 'How the slot\'s replica can catch up from its retention floor: 2 from WAL, 1 only from a usable base backup (the WAL it needs is gone), 0 not at all (reclone); absent for an invalidated slot.',
+    labels: SLOT,
+  },
   slotLastSeen: {name: 'redrepl_slot_last_seen_timestamp_seconds', type: 'gauge', help: 'When the slot\'s replica was last seen (0: never).', labels: SLOT},
   basebackups: {name: 'redrepl_basebackup_count', type: 'gauge', help: 'Base backups on the current timeline.', labels: []},
+  usableBackups: {name: 'redrepl_basebackup_usable_count', type: 'gauge', help: 'Base backups on the current timeline that can be caught up from WAL (checkpoint at or after the start of the unbroken WAL ending at the head).', labels: []},
   lastBackupTime: {
     name: 'redrepl_basebackup_last_checkpoint_timestamp_seconds',
     type: 'gauge',
@@ -89,6 +96,8 @@ class Exposition {
   }
 }
 
+const CATCHUP_LEVEL: Record<NonNullable<CheckSlot['catchup_mode']>, number> = {'wal-only': 2, 'basebackup-then-wal': 1, reclone: 0}
+
 const seconds = (durationMs: number) => (durationMs / 1000).toFixed(3)
 
 export function renderMetrics(report: CheckReport, durationMs: number): string {
@@ -107,10 +116,12 @@ export function renderMetrics(report: CheckReport, durationMs: number): string {
     if (slot.lag_lsn !== null) out.add('slotLag', slot.lag_lsn, labels)
     out.add('slotActive', slot.active ? 1 : 0, labels)
     out.add('slotInvalidated', slot.invalidation_reason === null ? 0 : 1, labels)
+    if (slot.catchup_mode !== null) out.add('slotCatchup', CATCHUP_LEVEL[slot.catchup_mode], labels)
     out.add('slotLastSeen', secondsOfMs(slot.last_seen_at_unix_ms), labels)
   }
   if (report.basebackups) {
     out.add('basebackups', report.basebackups.count)
+    out.add('usableBackups', report.basebackups.usable_count)
     const newest = report.basebackups.newest_usable
     if (newest) {
       out.add('lastBackupTime', secondsOfMs(newest.created_unix_ms))

@@ -1,5 +1,5 @@
 import {oneLine} from '../core/errors.js'
-import type {Finding, Severity} from '../core/findings.js'
+import {isLoss, type Finding, type Severity} from '../core/findings.js'
 import type {CheckReport, CheckStatus, Threshold} from '../core/ops/check.js'
 import {formatBytes, formatDuration} from '../core/units.js'
 
@@ -25,9 +25,14 @@ export function unknownLine(message: string): string {
   return `REDREPL UNKNOWN - ${plainText(message)}`
 }
 
-/** Status line, then one line per finding, worst first (notes last: they leave the state OK). */
+/**
+ * Status line, then one line per finding, worst first: by severity (notes
+ * last: they leave the state OK), then loss before anything else of the same
+ * severity, so the status line names a replica that must be recloned before
+ * a threshold that merely tripped.
+ */
 export function nagiosLines(report: CheckReport): string[] {
-  const findings = [...report.findings].sort((a, b) => RANK[a.severity] - RANK[b.severity])
+  const findings = [...report.findings].sort((a, b) => RANK[a.severity] - RANK[b.severity] || Number(isLoss(b)) - Number(isLoss(a)))
   const problems = findings.filter((f) => f.severity !== 'note')
   const text = problems.length === 0 ? summary(report) : `${problems[0].message}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`
   return [`REDREPL ${report.status} - ${plainText(text)} | ${perfdata(report)}`, ...findings.map(findingLine)]

@@ -2,6 +2,7 @@ import path from 'node:path'
 
 import {FormatError, RedreplError} from '../errors.js'
 import {finding, type Finding, type Severity} from '../findings.js'
+import {slotRetentionFloor} from '../format/slot-catalog.js'
 import {dataPathArtifacts} from '../layout.js'
 import {formatBytes, formatDuration} from '../units.js'
 import {listBasebackupReport} from './basebackup-inspect.js'
@@ -10,6 +11,8 @@ import {verifyLayoutAndWal} from './layout-verify.js'
 import {listWalSegments} from './node-state.js'
 import {openLayout} from './open-layout.js'
 import {showSlots} from './slots.js'
+import {lostFinding} from './wal-findings.js'
+import {walAvailableFrom} from './wal-state.js'
 
 /**
  * The monitoring check: every finding of `layout verify`, plus the measured
@@ -82,6 +85,14 @@ export interface CheckSlot {
   /** Null without a WAL head. */
   lag_lsn: bigint | null
   last_seen_at_unix_ms: bigint
+  /** min(flush, apply): where the replica resumes. */
+  retention_floor_lsn: bigint
+  /**
+   * How the replica can catch up from its floor, by catchup plan's rule:
+   * from WAL, from the newest usable base backup then WAL, or only by a
+   * reclone; null for an invalidated slot (it needs a new base backup).
+   */
+  catchup_mode: 'wal-only' | 'basebackup-then-wal' | 'reclone' | null
 }
 
 export interface CheckReport {
@@ -95,6 +106,8 @@ export interface CheckReport {
   slots: CheckSlot[] | null
   basebackups: {
     count: number
+    /** Backups whose checkpoint is at or after the start of the unbroken WAL ending at the head. */
+    usable_count: number
     newest_usable: {path: string; checkpoint_lsn: bigint; snapshot_bytes: bigint; created_unix_ms: bigint; age_ms: bigint} | null
   } | null
   /** Null without a repository configured. */
@@ -128,22 +141,43 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
   const slotsReport = await measure(() => showSlots(dataPath, nowMs, walState))
   const timeline = slotsReport?.timeline ?? null
   const segments = timeline === null ? null : walState?.timeline === timeline ? walState.segments : await measure(() => listWalSegments(layout, timeline))
-  // The slots report has read the head and the oldest segment's start already.
-  const read = slotsReport && {walHeadLsn: slotsReport.wal_head_lsn, oldestWalLsn: slotsReport.oldest_wal_lsn ?? undefined}
+  // The oldest LSN catch-up can use: the start of the unbroken WAL ending at the head (catchup plan's rule).
+  // A backup whose checkpoint lies below a hole cannot be caught up, so it is not counted as usable.
+  const walFrom = walState !== null && walState.timeline === timeline ? walAvailableFrom(walState) : undefined
+  // The slots report has read the head already.
+  const read = slotsReport && {walHeadLsn: slotsReport.wal_head_lsn, oldestWalLsn: walFrom ?? slotsReport.oldest_wal_lsn ?? undefined}
   const listing = await measure(() => listBasebackupReport(layout, nowMs, timeline === null || segments === null ? undefined : {timeline, segments, ...read}))
 
-  const slots = slotsReport?.slots.map(
-    (slot): CheckSlot => ({
+  const usableBackup = listing?.basebackups.filter((b) => b.usable_for_catchup).at(-1)
+  const slots = slotsReport?.slots.map((slot): CheckSlot => {
+    const floor = slotRetentionFloor(slot)
+    return {
       replica_id: slot.replica_id,
       source: slot.source,
       active: slot.active,
       invalidation_reason: slot.invalidation_reason,
       lag_lsn: slot.lag_lsn,
       last_seen_at_unix_ms: slot.last_seen_at_unix_ms,
-    }),
-  )
+      retention_floor_lsn: floor,
+      catchup_mode: slot.invalidation_reason !== null || walFrom === undefined ? null : floor >= walFrom ? 'wal-only' : usableBackup ? 'basebackup-then-wal' : 'reclone',
+    }
+  })
   if (slots && slotsReport) {
     const where = (slot: CheckSlot) => relative(slot.source === 'legacy' ? dataPathArtifacts(dataPath).legacySlotStore : layout.slotCatalogPath(slotsReport.timeline))
+    // Verify words a stranded slot from the WAL alone; here the backups on disk decide how bad it is.
+    const fromVerify = findings.filter((f) => f.code === 'slot.lost')
+    for (const f of fromVerify) findings.splice(findings.indexOf(f), 1)
+    const oldest = slotsReport.oldest_wal_lsn
+    slotsReport.slots.forEach((row, i) => {
+      const slot = slots[i]
+      if (walFrom === undefined || slot.catchup_mode === null || slot.catchup_mode === 'wal-only') return
+      if (slot.catchup_mode === 'reclone') {
+        findings.push(lostFinding(where(slot), row, walFrom, 'error', 'no usable base backup can catch it up either: reclone it, or drop the slot if the replica is gone'))
+      } else if (!slot.active && oldest !== null && slot.retention_floor_lsn < oldest && usableBackup) {
+        // A hole alone may be LSNs never written (the files cannot tell); WAL pruned below the floor is certainly gone.
+        findings.push(lostFinding(where(slot), row, walFrom, 'warning', `catch it up from the base backup at checkpoint ${usableBackup.checkpoint_lsn} (catchup plan), or drop the slot if the replica is gone`))
+      }
+    })
     const invalidated = slots.filter((slot) => slot.invalidation_reason !== null)
     const invalidatedLevel = levelOf(BigInt(invalidated.length), thresholds.invalidated_slots)
     for (const slot of invalidated) {
@@ -183,6 +217,7 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
   const newest = listing?.basebackups.filter((b) => b.usable_for_catchup).at(-1)
   const basebackups = listing && {
     count: listing.basebackups.length,
+    usable_count: listing.basebackups.filter((b) => b.usable_for_catchup).length,
     newest_usable: newest
       ? {path: newest.path, checkpoint_lsn: newest.checkpoint_lsn, snapshot_bytes: newest.snapshot_bytes, created_unix_ms: newest.created_unix_ms, age_ms: newest.age_ms}
       : null,
@@ -199,7 +234,7 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
       }
     } else {
       const severity: Severity | undefined = age.critical !== null ? 'error' : age.warning !== null ? 'warning' : undefined
-      const onDisk = listing.basebackups.length === 0 ? 'none on disk' : `${listing.basebackups.length} on disk, none with a checkpoint at or after ${listing.available_from_lsn}, the oldest LSN in WAL`
+      const onDisk = listing.basebackups.length === 0 ? 'none on disk' : `${listing.basebackups.length} on disk, none with a checkpoint at or after ${listing.available_from_lsn}, where the unbroken WAL ending at the head starts`
       if (severity) findings.push(finding('basebackup.none', dir, `no base backup usable for catch-up on timeline ${listing.timeline} (${onDisk})`, {basebackups: listing.basebackups.length, available_from_lsn: listing.available_from_lsn}, severity))
     }
   }

@@ -1,0 +1,168 @@
+/**
+ * Monitoring never stays green through loss: each test breaks a node the
+ * way it breaks in production and asserts what `check` says (state, the
+ * finding on the status line) and what `metrics` exports.
+ */
+import assert from 'node:assert/strict'
+import {mkdirSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {test} from 'node:test'
+
+import parsePrometheusTextFormat from 'parse-prometheus-text-format'
+
+import type {JsonObject} from '../../src/core/codec/json.js'
+import type {ReplicationSlot} from '../../src/core/model.js'
+import {NOW_MS} from '../support/fixtures.js'
+import {runCli, useScratch} from '../support/cli.js'
+import {documentOf} from '../support/node.js'
+import {MiB, writeWalNode} from '../support/wal-node.js'
+
+const scratch = useScratch()
+
+const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
+const BACKUPS = path.join(T1, 'basebackup')
+const MINUTE_MS = 60_000n
+
+const check = (data: string, ...flags: string[]) => runCli(['check', '--data-path', data, ...flags])
+const firstLine = (stdout: string) => stdout.split('\n')[0]
+const findingsOf = (report: JsonObject) => report.findings as Array<{code: string; severity: string; message: string; data: Record<string, unknown>}>
+
+function metricsOf(text: string) {
+  const families = new Map(parsePrometheusTextFormat(text).map((family) => [family.name, family]))
+  return (name: string, labels: Record<string, string> = {}) =>
+    families.get(name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value
+}
+
+async function metrics(data: string, ...flags: string[]) {
+  const result = await runCli(['metrics', '--data-path', data, ...flags])
+  assert.equal(result.exitCode, 0, result.stderr)
+  return metricsOf(result.stdout)
+}
+
+function slot(replica_id: string, floor: bigint, over: Partial<ReplicationSlot> = {}): ReplicationSlot {
+  return {
+    replica_id,
+    restart_lsn: floor,
+    confirmed_write_lsn: floor,
+    confirmed_flush_lsn: floor,
+    confirmed_apply_lsn: floor,
+    active: true,
+    last_seen_at_unix_ms: NOW_MS,
+    invalidation_reason: null,
+    invalidated_at_unix_ms: null,
+    ...over,
+  }
+}
+
+/** primary-basic with its one backup replaced by one at `checkpoint` (taken from its own data file), dated an hour ago. */
+async function primaryWithBackupAt(checkpoint: bigint) {
+  const dir = await scratch.layout('primary-basic')
+  const data = path.join(dir, 'data.rdb')
+  rmSync(path.join(dir, BACKUPS), {recursive: true})
+  const made = await runCli(['basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', String(checkpoint), '--json'])
+  assert.equal(made.exitCode, 0, made.stderr)
+  const manifest = documentOf(made.stdout).manifest_path as string
+  const hourAgo = (Number(NOW_MS) - 3_600_000) / 1000
+  utimesSync(manifest, hourAgo, hourAgo)
+  return {dir, data}
+}
+
+test('a missing WAL segment that an active replica and the only backup need is CRITICAL: the replica must be recloned and no backup counts as usable', async () => {
+  // primary-basic lacks segment 4 (LSNs 4194304..5242879); replica-b resumes at 2097162, below it, and so does this backup.
+  const {data} = await primaryWithBackupAt(3_145_733n)
+  const plan = await runCli(['catchup', 'plan', '--data-path', data, '--replica-lsn', '2097162', '--json'])
+  assert.equal(documentOf(plan.stdout).mode, 'reclone', 'catchup plan agrees: nothing can bring replica-b back')
+
+  const result = await check(data)
+  assert.equal(result.exitCode, 2, result.stdout)
+  assert.match(firstLine(result.stdout), /^REDREPL CRITICAL - slot "replica-b" \(active\) needs WAL from LSN 2097162, but the WAL left serves only from LSN 5242880: .*reclone/)
+  assert.doesNotMatch(firstLine(result.stdout), /'basebackup_age'=/, 'a backup that cannot be caught up has no age to report')
+  const report = documentOf((await check(data, '--json')).stdout)
+  const codes = findingsOf(report).map((f) => `${f.code}:${f.severity}`)
+  assert.ok(codes.includes('slot.lost:error'), codes.join())
+  assert.ok(codes.includes('basebackup.none:error'), codes.join())
+  assert.ok(codes.includes('wal.gap:note'), 'the gap itself stays a note: the loss findings say what it costs')
+  const backups = report.basebackups as JsonObject
+  assert.equal(backups.count, 1n)
+  assert.equal(backups.usable_count, 0n)
+  assert.equal(backups.newest_usable, null)
+  const replicaB = (report.slots as JsonObject[]).find((s) => s.replica_id === 'replica-b')
+  assert.equal(replicaB?.catchup_mode, 'reclone')
+
+  const value = await metrics(data)
+  assert.equal(value('redrepl_check_status'), '2')
+  assert.equal(value('redrepl_slot_catchup_possible', {replica: 'replica-b'}), '0')
+  assert.equal(value('redrepl_slot_catchup_possible', {replica: 'replica-a'}), '2')
+  assert.equal(value('redrepl_basebackup_usable_count'), '0')
+  assert.equal(value('redrepl_basebackup_last_checkpoint_lsn'), undefined)
+  assert.equal(value('redrepl_check_findings', {code: 'slot.lost', severity: 'error'}), '1')
+})
+
+test('the same gap with a backup above it stays a note: replica-b catches up from that backup (the golden layout as shipped)', async () => {
+  const {data} = await primaryWithBackupAt(5_242_882n)
+  const report = documentOf((await check(data, '--warning-invalidated-slots', '1', '--json')).stdout)
+  assert.equal(report.status, 'OK', findingsOf(report).map((f) => f.message).join('; '))
+  assert.deepEqual(findingsOf(report).map((f) => f.code).sort(), ['slot.invalidated', 'wal.gap'])
+  assert.equal((report.slots as JsonObject[]).find((s) => s.replica_id === 'replica-b')?.catchup_mode, 'basebackup-then-wal')
+  assert.equal((await metrics(data))('redrepl_slot_catchup_possible', {replica: 'replica-b'}), '1')
+})
+
+/** A primary whose WAL starts at segment 5: everything below was pruned while replica-s was away (inactive, never invalidated). */
+async function strandedSlot() {
+  const dir = await scratch.dir()
+  const data = writeWalNode(dir, {
+    segmentBytes: MiB,
+    segments: {5: 3, 6: 3, 7: 2},
+    slots: [slot('replica-a', 7n * MiB + 1n), slot('replica-s', 1_048_600n, {active: false, last_seen_at_unix_ms: NOW_MS - 120n * MINUTE_MS})],
+  })
+  return {dir, data}
+}
+
+test('a stranded slot (inactive, not invalidated, below the oldest WAL) says "cannot catch up from WAL any more" in slots show, layout verify and check', async () => {
+  const {data} = await strandedSlot()
+  const verify = await runCli(['layout', 'verify', '--data-path', data, '--json'])
+  const lost = findingsOf(documentOf(verify.stdout)).filter((f) => f.code === 'slot.lost')
+  assert.equal(lost.length, 1)
+  assert.equal(verify.exitCode, 3, 'a lost slot is a problem of the layout')
+  assert.equal(lost[0].data.replica_id, 'replica-s')
+
+  const result = await check(data)
+  assert.equal(result.exitCode, 2, result.stdout)
+  assert.match(firstLine(result.stdout), /^REDREPL CRITICAL - slot "replica-s" \(inactive\) needs WAL from LSN 1048600, but the WAL left serves only from LSN 5242880: its replica cannot catch up from WAL any more; no usable base backup/)
+  const value = await metrics(data)
+  assert.equal(value('redrepl_slot_catchup_possible', {replica: 'replica-s'}), '0')
+  assert.equal(value('redrepl_check_status'), '2')
+})
+
+test('a stranded slot with a usable backup is a WARNING naming that backup; once the slot is invalidated it is the invalidated-slot finding only', async () => {
+  const {dir, data} = await strandedSlot()
+  const made = await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', String(7n * MiB + 1n), '--json'], {input: 'snapshot bytes'})
+  assert.equal(made.exitCode, 0, made.stderr)
+  // Only the loss counts here: how long the slot has been away is another threshold's business.
+  const quiet = ['--warning-slot-inactive', 'off', '--critical-slot-inactive', 'off']
+  const report = documentOf((await check(data, ...quiet, '--json')).stdout)
+  const lost = findingsOf(report).filter((f) => f.code === 'slot.lost')
+  assert.deepEqual(lost.map((f) => f.severity), ['warning'])
+  assert.match(lost[0].message, /catch it up from the base backup at checkpoint 7340033/)
+  assert.equal(report.status, 'WARNING', findingsOf(report).map((f) => `${f.severity} ${f.message}`).join('; '))
+  assert.equal((await metrics(data, ...quiet))('redrepl_slot_catchup_possible', {replica: 'replica-s'}), '1')
+
+  const invalidated = await runCli(['slots', 'invalidate', 'replica-s', '--reason', 'wal-removed', '--data-path', data, '--json'])
+  assert.equal(invalidated.exitCode, 0, invalidated.stderr)
+  const after = documentOf((await check(data, ...quiet, '--json')).stdout)
+  assert.deepEqual(findingsOf(after).filter((f) => f.code === 'slot.lost'), [])
+  void dir
+})
+
+test('the status line names the worst finding: loss before any other error, whatever order the findings were found in', async () => {
+  const {dir, data} = await strandedSlot()
+  // A relay manifest that does not decode: an error layout verify finds first, but no replica or backup is lost by it.
+  mkdirSync(path.join(dir, T1, 'relay', 'replica-z'), {recursive: true})
+  writeFileSync(path.join(dir, T1, 'relay', 'replica-z', 'relay.redmanifest'), 'not a manifest')
+  const report = documentOf((await check(data, '--json')).stdout)
+  const errors = findingsOf(report).filter((f) => f.severity === 'error').map((f) => f.code)
+  assert.equal(errors[0], 'artifact.corrupt', `found in this order: ${errors.join()}`)
+  assert.ok(errors.includes('slot.lost'), errors.join())
+  const result = await check(data)
+  assert.match(firstLine(result.stdout), /^REDREPL CRITICAL - slot "replica-s" \(inactive\) needs WAL from LSN 1048600.* \(\+3 more\) \| /)
+})
