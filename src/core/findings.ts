@@ -51,6 +51,7 @@ export const FINDINGS = {
   'wal.retention-stalled': {severity: 'warning', summary: 'RedDB\'s retention can release no WAL segment of the current timeline until something outside the WAL changes'},
   'slot.behind-wal': {severity: 'error', summary: 'an active slot needs WAL (from its retention floor) below the oldest WAL left: its replica cannot resume from WAL', loss: true},
   'slot.lost': {severity: 'warning', summary: 'a slot, not invalidated, needs WAL that is gone (pruned while the slot was inactive, or missing in a gap): its replica cannot catch up from WAL; in `check` an error when no usable base backup can catch it up either (reclone)', loss: true},
+  'slot.prune-strands': {severity: 'warning', summary: 'the WAL retention plan removes WAL an inactive slot (not invalidated) still needs: after the prune its replica cannot catch up from WAL (slot.lost)'},
   // The repository in `check` (with a repository configured); threshold findings, as above.
   'repo.unreachable': {severity: 'warning', summary: 'the repository cannot be read (unreachable, credentials refused): archive lag and its backups are not measured'},
   'repo.archive-lag': {severity: 'warning', summary: 'sealed WAL segments of the current timeline not yet in the repository add up to more bytes than the threshold'},

@@ -166,3 +166,31 @@ test('the status line names the worst finding: loss before any other error, what
   const result = await check(data)
   assert.match(firstLine(result.stdout), /^REDREPL CRITICAL - slot "replica-s" \(inactive\) needs WAL from LSN 1048600.* \(\+3 more\) \| /)
 })
+
+test('a prune that strands an inactive slot says so beforehand (wal plan, --dry-run) and on stderr even with --quiet; afterwards check is CRITICAL', async () => {
+  const dir = await scratch.dir()
+  // 24 segments of 1 MiB: past the 16-segment window, so RedDB's retention releases the oldest 8 (replica-a, active, is at the head).
+  const segments = Object.fromEntries(Array.from({length: 24}, (_, i) => [i, 2]))
+  const data = writeWalNode(dir, {segmentBytes: MiB, segments, slots: [slot('replica-a', 23n * MiB + 1n), slot('replica-s', 1_048_600n, {active: false, last_seen_at_unix_ms: NOW_MS - 2n * MINUTE_MS})]})
+  // This node keeps no local backup on purpose; only the slot is under test.
+  const noBackups = ['--warning-basebackup-age', 'off', '--critical-basebackup-age', 'off']
+  const before = await check(data, ...noBackups)
+  assert.equal(before.exitCode, 0, before.stdout)
+
+  const plan = documentOf((await runCli(['wal', 'plan', '--data-path', data, '--json'])).stdout)
+  const strands = findingsOf(plan).filter((f) => f.code === 'slot.prune-strands')
+  assert.deepEqual(strands.map((f) => [f.severity, f.data.replica_id, f.data.kept_from_lsn]), [['warning', 'replica-s', 8n * MiB]])
+  const dry = await runCli(['wal', 'prune', '--data-path', data, '--dry-run', '--json'])
+  assert.ok(findingsOf(documentOf(dry.stdout)).some((f) => f.code === 'slot.prune-strands'))
+
+  const prune = await runCli(['wal', 'prune', '--data-path', data, '--quiet'])
+  assert.equal(prune.exitCode, 0, prune.stderr)
+  assert.equal(prune.stdout, '')
+  assert.match(prune.stderr, /^redrepl: warning: .*inactive slot "replica-s" needs WAL from LSN 1048600; removing segments 0\.\.7 leaves WAL from LSN 8388608.* \[slot\.prune-strands\]$/m)
+
+  const after = await check(data, ...noBackups)
+  assert.equal(after.exitCode, 2, after.stdout)
+  assert.match(firstLine(after.stdout), /^REDREPL CRITICAL - slot "replica-s" \(inactive\) needs WAL from LSN 1048600, but the WAL left serves only from LSN 8388608/)
+  const shown = documentOf((await runCli(['slots', 'show', '--data-path', data, '--json'])).stdout)
+  assert.deepEqual(findingsOf(shown).map((f) => `${f.code} ${f.data.replica_id}`), ['slot.lost replica-s'])
+})

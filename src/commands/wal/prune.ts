@@ -18,7 +18,7 @@ Safe next to a live primary: it only removes segments below the current one and 
 
 Checked against the files before anything is removed, as in "wal plan": the segment size comes from the segment headers and a --segment-bytes they contradict is refused (exit 4), as is a --current-lsn past the WAL head; headers that disagree with their file names or with each other stop the run (exit 3).
 
-When retention is stalled (segments below the head's are held and none can ever be released: no slot catalog, a catalog of another timeline, or no active slot with keep-until-replicas-ack), a line "redrepl: warning: … [wal.retention-stalled]" goes to stderr, even with --quiet, and the run still exits 0: the run itself did what RedDB would, the way out lies elsewhere (a catalog, a replica), and cron mails stderr. Monitoring should run "layout verify", which fails on the same finding. --json lists it, and missing segments (wal.gap), in findings[].
+When retention is stalled (segments below the head's are held and none can ever be released: no slot catalog, a catalog of another timeline, or no active slot with keep-until-replicas-ack), a line "redrepl: warning: … [wal.retention-stalled]" goes to stderr, even with --quiet, and the run still exits 0: the run itself did what RedDB would, the way out lies elsewhere (a catalog, a replica), and cron mails stderr. Monitoring should run "layout verify", which fails on the same finding. --json lists it, and missing segments (wal.gap), in findings[]. A prune that removes WAL an inactive slot (not invalidated) still needs is what RedDB does too, but afterwards that replica cannot catch up from WAL: the run says so the same way (slot.prune-strands), and "wal plan" or --dry-run says it beforehand.
 
 --plan FILE applies a plan saved by "wal plan --out FILE", as terraform apply PLAN: it plans again on the layout as it is now, with the plan's own policy, and removes exactly the plan's segments, only when the fresh plan releases each of them too and each still has the saved size and header CRC. Otherwise it removes nothing and refuses (exit 4), naming every change found: a segment that changed size, was rewritten or is gone, one the fresh plan keeps, a slot that advanced or regressed, a history that changed. A fresh plan that releases more is fine: only the plan's segments go, and the output says how many more it would release (--json: plan.more_released_segment_indexes). The plan must name this layout and its current timeline, and only segment files of the WAL directory (exit 4 otherwise); the file is read only when it is a regular file, not a link (exit 3). Policy flags (--min-segments, --max-bytes, --[no-]keep-until-replicas-ack, --fork-lsn, --adopt-catalog-timeline, --segment-bytes, --current-lsn) are refused with --plan (exit 2): the plan carries its policy, and config-file settings for them are ignored. --dry-run shows what the plan would remove.
 
@@ -57,8 +57,8 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
       const {repository, keepWalForBackups} = walPlanOptions(flags)
       return pruneWalByPlan(layout, planPath!, saved, flags['dry-run'], {repository, keepWalForBackups})
     })
-    // Stderr, even with --quiet: cron mails it, and a stalled retention must not pass in silence.
-    for (const f of result.findings) if (f.code === 'wal.retention-stalled') process.stderr.write(`${plainFindingLine(f)}\n`)
+    // Stderr, even with --quiet: cron mails it, and neither a stalled retention nor a stranded slot may pass in silence.
+    for (const f of result.findings) if (f.code === 'wal.retention-stalled' || f.code === 'slot.prune-strands') process.stderr.write(`${plainFindingLine(f)}\n`)
     await this.emit(result, () => {
       if (flags.quiet) return
       if (result.plan !== undefined) this.say(planLine(result.plan))
