@@ -39,6 +39,7 @@ export const FINDINGS = {
   // Threshold findings of `check`: the severity given is the warning level; past the critical threshold it is an error.
   'slot.lag': {severity: 'warning', summary: 'a slot lags the WAL head by more LSNs than the threshold'},
   'slot.inactive': {severity: 'warning', summary: 'a slot has been inactive for longer than the threshold'},
+  'slot.silent': {severity: 'warning', summary: 'an active slot\'s replica has not been seen for longer than the threshold (hung, or its connection lost while the slot still counts as active)'},
   'slot.invalidated': {severity: 'warning', summary: 'more slots are invalidated than the threshold allows (their replicas need a new base backup)'},
   'wal.retained-bytes': {severity: 'warning', summary: 'the WAL on the current timeline holds more bytes than the threshold'},
   'wal.segments': {severity: 'warning', summary: 'the WAL on the current timeline holds more segments than the threshold'},

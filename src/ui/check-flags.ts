@@ -22,6 +22,7 @@ const HELP_VALUE: Record<Unit, string> = {lsn: 'LSNS|off', count: 'N|off', bytes
 const PAIRS = {
   'slot-lag': {key: 'slot_lag_lsn', unit: 'lsn', what: 'a slot lags the WAL head by more than this many LSNs (record numbers, not bytes; 64Mi = 67108864)'},
   'slot-inactive': {key: 'slot_inactive_ms', unit: 'duration', what: 'an inactive slot (not invalidated) was last seen longer ago than this'},
+  'slot-silent': {key: 'slot_silent_ms', unit: 'duration', what: 'an active slot\'s replica was last seen longer ago than this'},
   'invalidated-slots': {key: 'invalidated_slots', unit: 'count', what: 'more slots than this are invalidated'},
   'wal-bytes': {key: 'wal_retained_bytes', unit: 'bytes', what: 'the current timeline\'s WAL holds more bytes than this'},
   'wal-segments': {key: 'wal_segments', unit: 'count', what: 'the current timeline\'s WAL holds more segments than this'},

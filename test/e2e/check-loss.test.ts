@@ -194,3 +194,28 @@ test('a prune that strands an inactive slot says so beforehand (wal plan, --dry-
   const shown = documentOf((await runCli(['slots', 'show', '--data-path', data, '--json'])).stdout)
   assert.deepEqual(findingsOf(shown).map((f) => `${f.code} ${f.data.replica_id}`), ['slot.lost replica-s'])
 })
+
+test('an active replica that has gone silent warns after 5 minutes and is critical after 30, as an inactive one is after its own thresholds', async () => {
+  const node = async (silentMs: bigint) => {
+    const dir = await scratch.dir()
+    return writeWalNode(dir, {segmentBytes: MiB, segments: {0: 3, 1: 2}, slots: [slot('replica-a', MiB + 1n), slot('replica-q', MiB + 1n, {last_seen_at_unix_ms: NOW_MS - silentMs})]})
+  }
+  const noBackups = ['--warning-basebackup-age', 'off', '--critical-basebackup-age', 'off']
+  const cases: Array<[bigint, number, string]> = [
+    [4n * MINUTE_MS, 0, 'OK'],
+    [15n * MINUTE_MS, 1, 'WARNING - slot replica-q active but silent, last seen 15m ago > 5m'],
+    [45n * MINUTE_MS, 2, 'CRITICAL - slot replica-q active but silent, last seen 45m ago > 30m'],
+  ]
+  for (const [silentMs, exitCode, line] of cases) {
+    const data = await node(silentMs)
+    const result = await check(data, ...noBackups)
+    assert.equal(result.exitCode, exitCode, result.stdout)
+    assert.ok(firstLine(result.stdout).startsWith(`REDREPL ${line}`), firstLine(result.stdout))
+    const value = await metrics(data, ...noBackups)
+    assert.equal(value('redrepl_check_status'), String(exitCode))
+    assert.equal(value('redrepl_check_findings', {code: 'slot.silent'}), exitCode === 0 ? undefined : '1')
+    assert.equal(value('redrepl_slot_last_seen_timestamp_seconds', {replica: 'replica-q'}), `${(NOW_MS - silentMs) / 1000n}.000`)
+  }
+  const off = await check(await node(45n * MINUTE_MS), ...noBackups, '--warning-slot-silent', 'off', '--critical-slot-silent', 'off')
+  assert.equal(off.exitCode, 0, off.stdout)
+})

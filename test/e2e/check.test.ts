@@ -164,6 +164,7 @@ test('--json: the state, the thresholds used, the measurements and every finding
   assert.deepEqual(report.thresholds, {
     slot_lag_lsn: {warning: 67108864n, critical: 1073741824n},
     slot_inactive_ms: {warning: 300000n, critical: 3600000n},
+    slot_silent_ms: {warning: 300000n, critical: 1800000n},
     invalidated_slots: {warning: 0n, critical: null},
     wal_retained_bytes: {warning: 3221225472n, critical: 4294967296n},
     wal_segments: {warning: null, critical: 4n},

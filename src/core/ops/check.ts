@@ -34,6 +34,8 @@ export interface CheckThresholds {
   slot_lag_lsn: Threshold
   /** How long an active=false slot, not invalidated, has not been seen. */
   slot_inactive_ms: Threshold
+  /** How long an active slot's replica has not been seen (a replica that hangs or lost its connection while RedDB still counts it active). */
+  slot_silent_ms: Threshold
   /** How many slots are invalidated. */
   invalidated_slots: Threshold
   wal_retained_bytes: Threshold
@@ -57,6 +59,8 @@ const HOUR_MS = 3_600_000n
 export const DEFAULT_THRESHOLDS: CheckThresholds = {
   slot_lag_lsn: {warning: 64n << 20n, critical: 1n << 30n},
   slot_inactive_ms: {warning: 5n * 60_000n, critical: HOUR_MS},
+  // An active replica acknowledges as it streams; five minutes without a word is a hung replica or a lost connection.
+  slot_silent_ms: {warning: 5n * 60_000n, critical: 30n * 60_000n},
   invalidated_slots: {warning: 0n, critical: null},
   wal_retained_bytes: {warning: 3n << 30n, critical: 4n << 30n},
   wal_segments: {warning: 64n, critical: 256n},
@@ -191,8 +195,15 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
       if (lag && slot.lag_lsn !== null) {
         findings.push(finding('slot.lag', where(slot), `slot ${slot.replica_id} lag ${slot.lag_lsn} LSNs > ${lag.limit}`, {replica_id: slot.replica_id, lag_lsn: slot.lag_lsn, threshold: lag.limit}, lag.severity))
       }
-      if (slot.active) continue
       const inactiveMs = nowMs > slot.last_seen_at_unix_ms ? nowMs - slot.last_seen_at_unix_ms : 0n
+      if (slot.active) {
+        const silent = levelOf(inactiveMs, thresholds.slot_silent_ms)
+        if (silent) {
+          const seen = slot.last_seen_at_unix_ms === 0n ? 'never seen' : `last seen ${formatDuration(inactiveMs)} ago`
+          findings.push(finding('slot.silent', where(slot), `slot ${slot.replica_id} active but silent, ${seen} > ${formatDuration(silent.limit)}`, {replica_id: slot.replica_id, silent_ms: inactiveMs, threshold_ms: silent.limit}, silent.severity))
+        }
+        continue
+      }
       const inactive = levelOf(inactiveMs, thresholds.slot_inactive_ms)
       if (inactive) {
         const seen = slot.last_seen_at_unix_ms === 0n ? 'never seen' : `last seen ${formatDuration(inactiveMs)} ago`
