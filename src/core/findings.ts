@@ -56,6 +56,7 @@ export const FINDINGS = {
   // The repository in `check` (with a repository configured); threshold findings, as above.
   'repo.unreachable': {severity: 'warning', summary: 'the repository cannot be read (unreachable, credentials refused): archive lag and its backups are not measured'},
   'repo.archive-lag': {severity: 'warning', summary: 'sealed WAL segments of the current timeline not yet in the repository add up to more bytes than the threshold'},
+  'repo.archive-age': {severity: 'warning', summary: 'the oldest sealed WAL segment of the current timeline not yet in the repository has waited longer than the threshold (a push job that stopped, on a node too quiet for the byte threshold)'},
   'repo.backup-age': {severity: 'warning', summary: 'the newest base backup in the repository is older than the threshold'},
   'repo.backup-none': {severity: 'warning', summary: 'the repository holds no base backup of this node', loss: true},
   // Diagnostics that commands report beside their result (--json findings[]).

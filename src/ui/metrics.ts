@@ -47,6 +47,8 @@ export const METRICS = {
   lastBackupBytes: {name: 'redrepl_basebackup_last_size_bytes', type: 'gauge', help: 'Snapshot bytes of the newest base backup usable for catch-up.', labels: []},
   archiveLagBytes: {name: 'redrepl_archive_lag_bytes', type: 'gauge', help: 'Bytes of sealed WAL segments of the current timeline not yet in the repository (with --repo; absent when it cannot be read).', labels: []},
   archiveLagSegments: {name: 'redrepl_archive_lag_segments', type: 'gauge', help: 'Sealed WAL segments of the current timeline not yet in the repository (with --repo; absent when it cannot be read).', labels: []},
+  archiveAge: {name: 'redrepl_archive_oldest_waiting_seconds', type: 'gauge', help: 'How long the oldest sealed WAL segment not yet in the repository has waited, from its file\'s mtime (0 when none waits; with --repo; absent when it cannot be read).', labels: []},
+  archiveLastTime: {name: 'redrepl_archive_last_timestamp_seconds', type: 'gauge', help: 'The store\'s date of the newest WAL segment of the current timeline in the repository (with --repo; absent when there is none).', labels: []},
   repoBackupTime: {name: 'redrepl_repo_backup_last_timestamp_seconds', type: 'gauge', help: 'When the newest base backup in the repository was completed (its manifest\'s date in the store); absent when there is none.', labels: []},
   findings: {name: 'redrepl_check_findings', type: 'gauge', help: 'Findings of `redrepl check` (layout verify\'s and the thresholds\') by stable code and severity; absent means none.', labels: ['code', 'severity']},
   artifactsChecked: {name: 'redrepl_layout_artifacts_checked', type: 'gauge', help: 'Artifacts layout verify decoded.', labels: []},
@@ -133,7 +135,9 @@ export function renderMetrics(report: CheckReport, durationMs: number): string {
   if (repo?.archive_lag_bytes != null) {
     out.add('archiveLagBytes', repo.archive_lag_bytes)
     out.add('archiveLagSegments', repo.archive_lag_segments ?? 0)
+    out.add('archiveAge', secondsOfMs(repo.oldest_unarchived_age_ms ?? 0n))
   }
+  if (repo?.newest_archived_wal_unix_ms != null) out.add('archiveLastTime', secondsOfMs(repo.newest_archived_wal_unix_ms))
   if (repo?.newest_backup) out.add('repoBackupTime', secondsOfMs(repo.newest_backup.created_unix_ms))
   const counts = new Map<string, {code: string; severity: string; count: number}>()
   for (const f of report.findings) {

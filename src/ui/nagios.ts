@@ -89,6 +89,7 @@ export function perfdata(report: CheckReport): string {
   if (repo?.archive_lag_bytes != null) {
     items.push(metric('archive_lag', repo.archive_lag_bytes, 'B', t.archive_lag_bytes))
     items.push(metric('archive_lag_segments', repo.archive_lag_segments ?? 0, ''))
+    items.push(metric('archive_age', (repo.oldest_unarchived_age_ms ?? 0n) / 1000n, 's', t.archive_age_ms, 1000n))
   }
   if (repo?.newest_backup) items.push(metric('repo_backup_age', repo.newest_backup.age_ms / 1000n, 's', t.repo_backup_age_ms, 1000n))
   for (const severity of ['error', 'warning'] as const) items.push(metric(`findings_${severity}`, report.findings.filter((f) => f.severity === severity).length, ''))

@@ -219,3 +219,36 @@ test('an active replica that has gone silent warns after 5 minutes and is critic
   const off = await check(await node(45n * MINUTE_MS), ...noBackups, '--warning-slot-silent', 'off', '--critical-slot-silent', 'off')
   assert.equal(off.exitCode, 0, off.stdout)
 })
+
+test('a quiet node whose push job died: the archive lag in bytes stays small, the wait of the oldest unarchived segment pages', async () => {
+  const dir = await scratch.dir()
+  const repo = await scratch.dir('redrepl-repo-')
+  const segments = Object.fromEntries(Array.from({length: 76}, (_, i) => [i, 1]))
+  const data = writeWalNode(dir, {segmentBytes: MiB, segments, slots: [slot('replica-a', 75n * MiB)]})
+  const threeDaysAgo = Number(NOW_MS / 1000n) - 3 * 86_400
+  const wal = path.join(dir, T1, 'wal')
+  for (let i = 0; i < 75; i++) utimesSync(path.join(wal, `${String(i).padStart(20, '0')}.redwal`), threeDaysAgo, threeDaysAgo)
+  const flags = ['--repo', repo, '--node', 'db1', '--warning-wal-segments', '100', '--warning-basebackup-age', 'off', '--critical-basebackup-age', 'off', '--warning-repo-backup-age', 'off', '--critical-repo-backup-age', 'off']
+
+  const report = documentOf((await check(data, ...flags, '--json')).stdout)
+  const repository = report.repository as JsonObject
+  assert.equal(repository.archive_lag_segments, 75n)
+  assert.ok((repository.archive_lag_bytes as bigint) < 256n << 20n, 'far below the byte threshold')
+  assert.equal(repository.oldest_unarchived_age_ms, 3n * 86_400_000n)
+  assert.deepEqual(findingsOf(report).map((f) => `${f.code}:${f.severity}`), ['repo.archive-age:error'])
+  const result = await check(data, ...flags)
+  assert.equal(result.exitCode, 2, result.stdout)
+  assert.match(result.stdout, /^REDREPL CRITICAL - sealed WAL segment 0 of timeline 1 has waited 3d for the repository > 6h \(75 waiting, none archived yet\): is the push job running\? \| .*'archive_age'=259200s;3600;21600;0;/)
+  const before = await metrics(data, ...flags)
+  assert.equal(before('redrepl_archive_oldest_waiting_seconds'), '259200.000')
+  assert.equal(before('redrepl_archive_last_timestamp_seconds'), undefined)
+  assert.equal(before('redrepl_check_status'), '2')
+
+  const push = await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--node', 'db1', '--json'])
+  assert.equal(push.exitCode, 0, push.stderr)
+  const after = await check(data, ...flags)
+  assert.equal(after.exitCode, 0, after.stdout)
+  const value = await metrics(data, ...flags)
+  assert.equal(value('redrepl_archive_oldest_waiting_seconds'), '0.000')
+  assert.match(value('redrepl_archive_last_timestamp_seconds') ?? '', /^\d+\.\d{3}$/)
+})

@@ -133,7 +133,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     closePrimaryBasicHole(dir)
     // Objects are dated by the store's clock: measure ages from a real "now" two hours on.
     const env = {...repo.env, REDREPL_NOW_MS: String(Date.now() + 2 * 3_600_000)}
-    const check = (...flags: string[]) => runCli(['check', '--data-path', data, '--warning-invalidated-slots', '1', '--warning-basebackup-age', 'off', '--critical-basebackup-age', 'off', '--repo', repo.url, '--node', 'db1', ...flags], {env})
+    const check = (...flags: string[]) => runCli(['check', '--data-path', data, '--warning-invalidated-slots', '1', '--warning-basebackup-age', 'off', '--critical-basebackup-age', 'off', '--warning-archive-age', '3h', '--warning-slot-silent', 'off', '--critical-slot-silent', 'off', '--repo', repo.url, '--node', 'db1', ...flags], {env})
 
     const empty = await check('--json')
     assert.equal(empty.exitCode, 2, 'no backup in the repository is critical by default')

@@ -44,6 +44,8 @@ export interface CheckThresholds {
   basebackup_age_ms: Threshold
   /** Bytes of sealed WAL segments of the current timeline not in the repository (with a repository only). */
   archive_lag_bytes: Threshold
+  /** How long the oldest sealed segment not in the repository has waited (its file's mtime to now). */
+  archive_age_ms: Threshold
   /** Age of the newest base backup in the repository; with none, the worst level set here applies. */
   repo_backup_age_ms: Threshold
 }
@@ -67,6 +69,8 @@ export const DEFAULT_THRESHOLDS: CheckThresholds = {
   basebackup_age_ms: {warning: 36n * HOUR_MS, critical: 7n * 24n * HOUR_MS},
   // Four default 64 MiB segments waiting warns (a push every 15 minutes keeps far below); 1 GiB means pushes have stopped.
   archive_lag_bytes: {warning: 256n << 20n, critical: 1n << 30n},
+  // A push every 15 minutes keeps the wait under half an hour; six hours of WAL only on this host is a dead push job.
+  archive_age_ms: {warning: HOUR_MS, critical: 6n * HOUR_MS},
   repo_backup_age_ms: {warning: 36n * HOUR_MS, critical: 7n * 24n * HOUR_MS},
 }
 
