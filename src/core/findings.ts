@@ -24,6 +24,7 @@ export const FINDINGS = {
   'leftover.temp-file': {severity: 'note', summary: 'a temporary file left by an interrupted write'},
   'leftover.staging': {severity: 'note', summary: 'a staging directory left by an interrupted base backup or rebootstrap'},
   'leftover.orphan-parts': {severity: 'note', summary: 'a chunk directory without the manifest that completes it'},
+  'leftover.bytes': {severity: 'warning', summary: 'the leftovers of interrupted runs that layout clean removes hold more bytes than the threshold'},
   'basebackup.chunk': {severity: 'error', summary: 'a base backup chunk is missing or does not match its manifest', loss: true},
   'relay.replica-mismatch': {severity: 'error', summary: 'a relay manifest names another replica than its directory'},
   'relay.inconsistent': {severity: 'error', summary: 'a relay manifest disagrees with the segments it names'},

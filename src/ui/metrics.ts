@@ -45,6 +45,7 @@ export const METRICS = {
   },
   lastBackupLsn: {name: 'redrepl_basebackup_last_checkpoint_lsn', type: 'gauge', help: 'Checkpoint LSN of the newest base backup usable for catch-up.', labels: []},
   lastBackupBytes: {name: 'redrepl_basebackup_last_size_bytes', type: 'gauge', help: 'Snapshot bytes of the newest base backup usable for catch-up.', labels: []},
+  leftoverBytes: {name: 'redrepl_leftover_bytes', type: 'gauge', help: 'Bytes held by leftovers of interrupted runs that `redrepl layout clean` removes (staging and orphan chunk dirs, temp files).', labels: []},
   archiveLagBytes: {name: 'redrepl_archive_lag_bytes', type: 'gauge', help: 'Bytes of sealed WAL segments of the current timeline not yet in the repository (with --repo; absent when it cannot be read).', labels: []},
   archiveLagSegments: {name: 'redrepl_archive_lag_segments', type: 'gauge', help: 'Sealed WAL segments of the current timeline not yet in the repository (with --repo; absent when it cannot be read).', labels: []},
   archiveAge: {name: 'redrepl_archive_oldest_waiting_seconds', type: 'gauge', help: 'How long the oldest sealed WAL segment not yet in the repository has waited, from its file\'s mtime (0 when none waits; with --repo; absent when it cannot be read).', labels: []},
@@ -131,6 +132,7 @@ export function renderMetrics(report: CheckReport, durationMs: number): string {
       out.add('lastBackupBytes', newest.snapshot_bytes)
     }
   }
+  if (report.leftover_bytes !== null) out.add('leftoverBytes', report.leftover_bytes)
   const repo = report.repository
   if (repo?.archive_lag_bytes != null) {
     out.add('archiveLagBytes', repo.archive_lag_bytes)

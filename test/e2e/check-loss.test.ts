@@ -4,7 +4,7 @@
  * finding on the status line) and what `metrics` exports.
  */
 import assert from 'node:assert/strict'
-import {mkdirSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {mkdirSync, rmSync, truncateSync, utimesSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
@@ -251,4 +251,33 @@ test('a quiet node whose push job died: the archive lag in bytes stays small, th
   const value = await metrics(data, ...flags)
   assert.equal(value('redrepl_archive_oldest_waiting_seconds'), '0.000')
   assert.match(value('redrepl_archive_last_timestamp_seconds') ?? '', /^\d+\.\d{3}$/)
+})
+
+test('leftovers of a killed run carry their size: in the finding, perfdata and a metric, and 96 MiB of dead staging warns', async () => {
+  const {dir, data} = await primaryWithBackupAt(5_242_882n)
+  const quiet = ['--warning-invalidated-slots', '1']
+  const clean = await check(data, ...quiet)
+  assert.equal(clean.exitCode, 0, clean.stdout)
+  assert.match(firstLine(clean.stdout), /'leftovers'=0B;67108864;1073741824;0;/)
+
+  // What a base backup killed by SIGKILL leaves: its staging dir with the chunk it was writing (sparse: its size is what counts).
+  const staging = path.join(dir, BACKUPS, 'base-00000000000000000000-00000000000009999999.redbase.parts.tmp-999999999-5')
+  mkdirSync(staging)
+  writeFileSync(path.join(staging, '00000000000000000000.redchunk'), '')
+  truncateSync(path.join(staging, '00000000000000000000.redchunk'), 96 * 1024 * 1024)
+
+  const result = await check(data, ...quiet)
+  assert.equal(result.exitCode, 1, result.stdout)
+  assert.match(firstLine(result.stdout), /^REDREPL WARNING - leftovers of interrupted runs hold 96\.0 MiB > 64\.0 MiB \(layout clean removes them\) \| .*'leftovers'=100663296B;67108864;1073741824;0;/)
+  assert.match(result.stdout, /\nNOTE \[leftover\.staging\] .*\.parts\.tmp-999999999-5: .* \(96\.0 MiB\)$/m)
+  const report = documentOf((await check(data, ...quiet, '--json')).stdout)
+  assert.equal(report.leftover_bytes, 100_663_296n)
+  assert.equal(findingsOf(report).find((f) => f.code === 'leftover.staging')?.data.bytes, 100_663_296n)
+  const value = await metrics(data, ...quiet)
+  assert.equal(value('redrepl_leftover_bytes'), '100663296')
+  assert.equal(value('redrepl_check_status'), '1')
+
+  const cleaned = await runCli(['layout', 'clean', '--data-path', data, '--confirm', '--json'])
+  assert.equal(documentOf(cleaned.stdout).freed_bytes, 100_663_296n, 'the size reported is what layout clean frees')
+  assert.equal((await metrics(data, ...quiet))('redrepl_leftover_bytes'), '0')
 })

@@ -3,10 +3,11 @@ import path from 'node:path'
 import {FormatError, RedreplError} from '../errors.js'
 import {finding, type Finding, type Severity} from '../findings.js'
 import {slotRetentionFloor} from '../format/slot-catalog.js'
-import {dataPathArtifacts} from '../layout.js'
+import {dataPathArtifacts, type Layout} from '../layout.js'
 import {formatBytes, formatDuration} from '../units.js'
 import {listBasebackupReport} from './basebackup-inspect.js'
 import {checkRepository, type RepoCheck, type RepoCheckSettings} from './check-repo.js'
+import {cleanLayout} from './layout-clean.js'
 import {verifyLayoutAndWal} from './layout-verify.js'
 import {listWalSegments} from './node-state.js'
 import {openLayout} from './open-layout.js'
@@ -46,6 +47,8 @@ export interface CheckThresholds {
   archive_lag_bytes: Threshold
   /** How long the oldest sealed segment not in the repository has waited (its file's mtime to now). */
   archive_age_ms: Threshold
+  /** Bytes held by leftovers of interrupted runs that `layout clean` removes. */
+  leftover_bytes: Threshold
   /** Age of the newest base backup in the repository; with none, the worst level set here applies. */
   repo_backup_age_ms: Threshold
 }
@@ -71,6 +74,8 @@ export const DEFAULT_THRESHOLDS: CheckThresholds = {
   archive_lag_bytes: {warning: 256n << 20n, critical: 1n << 30n},
   // A push every 15 minutes keeps the wait under half an hour; six hours of WAL only on this host is a dead push job.
   archive_age_ms: {warning: HOUR_MS, critical: 6n * HOUR_MS},
+  // One default 64 MiB WAL segment's worth of dead staging warns; a GiB is space a node near disk-full misses.
+  leftover_bytes: {warning: 64n << 20n, critical: 1n << 30n},
   repo_backup_age_ms: {warning: 36n * HOUR_MS, critical: 7n * 24n * HOUR_MS},
 }
 
@@ -120,6 +125,8 @@ export interface CheckReport {
   } | null
   /** Null without a repository configured. */
   repository: RepoCheck | null
+  /** Bytes of the leftovers `layout clean` would remove (staging and orphan chunk dirs, temp files); null when they could not be measured. */
+  leftover_bytes: bigint | null
   artifacts_checked: number
   findings: Finding[]
 }
@@ -254,6 +261,12 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
     }
   }
 
+  const leftoverBytes = await measureLeftovers(layout, findings, relative)
+  const leftoverLevel = leftoverBytes === null ? undefined : levelOf(leftoverBytes, thresholds.leftover_bytes)
+  if (leftoverLevel && leftoverBytes !== null) {
+    findings.push(finding('leftover.bytes', relative(layout.root), `leftovers of interrupted runs hold ${formatBytes(leftoverBytes)} > ${formatBytes(leftoverLevel.limit)} (layout clean removes them)`, {leftover_bytes: leftoverBytes, threshold_bytes: leftoverLevel.limit}, leftoverLevel.severity))
+  }
+
   let repository: RepoCheck | null = null
   if (options.repository) {
     const measured = await checkRepository(options.repository, timeline, segments, {nowMs, thresholds, levelOf})
@@ -271,9 +284,31 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
     slots: slots ?? null,
     basebackups,
     repository,
+    leftover_bytes: leftoverBytes,
     artifacts_checked: verify.checked,
     findings,
   }
+}
+
+/**
+ * What `layout clean` would remove, sized, its size written into each
+ * leftover finding of verify (data.bytes); null when a directory could not
+ * be read (verify has a finding for that).
+ */
+async function measureLeftovers(layout: Layout, findings: Finding[], relative: (file: string) => string): Promise<bigint | null> {
+  let leftovers
+  try {
+    leftovers = (await cleanLayout(layout, {confirm: false})).leftovers
+  } catch (error) {
+    if (error instanceof RedreplError || (error as NodeJS.ErrnoException).code !== undefined) return null
+    throw error
+  }
+  const sizes = new Map(leftovers.map((leftover) => [relative(leftover.path), leftover.bytes]))
+  for (const [i, f] of findings.entries()) {
+    const bytes = f.code.startsWith('leftover.') ? sizes.get(f.path) : undefined
+    if (bytes !== undefined) findings[i] = {...f, message: `${f.message} (${formatBytes(bytes)})`, data: {...f.data, bytes}}
+  }
+  return leftovers.reduce((sum, leftover) => sum + leftover.bytes, 0n)
 }
 
 function levelOf(value: bigint, threshold: Threshold): {severity: Severity; limit: bigint} | undefined {
