@@ -50,6 +50,10 @@ function thresholdFlag(name: PairName, level: Level) {
 
 export const checkFlags = {
   'data-path': dataPathFlag,
+  reddb: Flags.string({
+    description: 'The RedDB release the cluster runs (best set once in the config file: reddb = "1.23"). Under 1.23 a format-1 database, which RedDB 1.23.2 wrecks at its first checkpoint in place, or one only 1.12 opens, is CRITICAL instead of a note.',
+    options: ['1.12', '1.23'],
+  }),
   deep: Flags.boolean({description: 'Also read every base-backup chunk and the databases in full against their CRCs (default: quick, chunk files checked by size only).'}),
   ...(Object.fromEntries(
     (Object.keys(PAIRS) as PairName[]).flatMap((name) => [
@@ -86,7 +90,8 @@ export function thresholdsFromFlags(flags: ThresholdFlagValues): CheckThresholds
 }
 
 /** What `check` and `metrics` pass to runCheck. */
-export function checkOptionsFromFlags(flags: ThresholdFlagValues & {deep?: boolean} & Parameters<typeof optionalRepository>[0], nowMs: bigint): CheckOptions {
+export function checkOptionsFromFlags(flags: ThresholdFlagValues & {deep?: boolean; reddb?: string} & Parameters<typeof optionalRepository>[0], nowMs: bigint): CheckOptions {
   const repository = optionalRepository(flags)
-  return {nowMs, thresholds: thresholdsFromFlags(flags), deep: flags.deep === true, ...(repository ? {repository} : {})}
+  const reddb = flags.reddb === '1.12' || flags.reddb === '1.23' ? flags.reddb : undefined
+  return {nowMs, thresholds: thresholdsFromFlags(flags), deep: flags.deep === true, ...(repository ? {repository} : {}), ...(reddb ? {reddb} : {})}
 }

@@ -4,7 +4,7 @@
  * finding on the status line) and what `metrics` exports.
  */
 import assert from 'node:assert/strict'
-import {mkdirSync, rmSync, truncateSync, utimesSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
@@ -280,4 +280,33 @@ test('leftovers of a killed run carry their size: in the finding, perfdata and a
   const cleaned = await runCli(['layout', 'clean', '--data-path', data, '--confirm', '--json'])
   assert.equal(documentOf(cleaned.stdout).freed_bytes, 100_663_296n, 'the size reported is what layout clean frees')
   assert.equal((await metrics(data, ...quiet))('redrepl_leftover_bytes'), '0')
+})
+
+test('a cluster declared to run RedDB 1.23 (reddb = "1.23" in the config) pages on a format-1 database, quick or deep; a format-2 one passes', async () => {
+  const {dir, data} = await primaryWithBackupAt(5_242_882n)
+  const config = path.join(dir, 'redrepl.conf')
+  writeFileSync(config, '[defaults]\nreddb = "1.23"\nwarning-invalidated-slots = 1\n')
+  const env = {REDREPL_CONFIG: config}
+  const undeclared = await runCli(['check', '--data-path', data, '--warning-invalidated-slots', '1'])
+  assert.equal(undeclared.exitCode, 0, 'nothing declared: the release the files show is all there is to go by')
+
+  for (const deep of [[], ['--deep']]) {
+    const result = await runCli(['check', '--data-path', data, ...deep], {env})
+    assert.equal(result.exitCode, 2, result.stdout)
+    assert.match(firstLine(result.stdout), /^REDREPL CRITICAL - format-1 database.*\(the cluster is declared to run RedDB 1\.23\)/)
+    const report = documentOf((await runCli(['check', '--data-path', data, '--json', ...deep], {env})).stdout)
+    assert.equal(report.reddb, '1.23')
+    assert.deepEqual(findingsOf(report).filter((f) => f.code.startsWith('rdb.')).map((f) => `${f.code}:${f.severity}`), ['rdb.version-1-under-1-23:error'])
+  }
+  const value = metricsOf((await runCli(['metrics', '--data-path', data], {env})).stdout)
+  assert.equal(value('redrepl_check_findings', {code: 'rdb.version-1-under-1-23', severity: 'error'}), '1')
+
+  // The way out the finding names: a format-2 copy in its place.
+  const copy = path.join(dir, 'copy.rdb')
+  const made = await runCli(['basebackup', 'materialize', '--data-path', data, '--to', copy, '--rdb-version', '2', '--json'])
+  assert.equal(made.exitCode, 0, made.stderr)
+  rmSync(data)
+  writeFileSync(data, readFileSync(copy))
+  const upgraded = await runCli(['check', '--data-path', data], {env})
+  assert.equal(upgraded.exitCode, 0, upgraded.stdout)
 })

@@ -7,6 +7,7 @@ import {dataPathArtifacts, type Layout} from '../layout.js'
 import {formatBytes, formatDuration} from '../units.js'
 import {listBasebackupReport} from './basebackup-inspect.js'
 import {checkRepository, type RepoCheck, type RepoCheckSettings} from './check-repo.js'
+import {formatOfDatabaseHead} from './embedded-file.js'
 import {cleanLayout} from './layout-clean.js'
 import {verifyLayoutAndWal} from './layout-verify.js'
 import {listWalSegments} from './node-state.js'
@@ -88,6 +89,8 @@ export interface CheckOptions {
   deep: boolean
   /** The repository this node pushes to, when one is configured. */
   repository?: RepoCheckSettings
+  /** The RedDB release the cluster runs, when declared (`reddb` in the config): under 1.23 a format-1 database is an error, not a note. */
+  reddb?: '1.12' | '1.23'
 }
 
 export interface CheckSlot {
@@ -125,6 +128,8 @@ export interface CheckReport {
   } | null
   /** Null without a repository configured. */
   repository: RepoCheck | null
+  /** The RedDB release declared for the cluster (`--reddb`, `reddb` in the config); null when none is. */
+  reddb: '1.12' | '1.23' | null
   /** Bytes of the leftovers `layout clean` would remove (staging and orphan chunk dirs, temp files); null when they could not be measured. */
   leftover_bytes: bigint | null
   artifacts_checked: number
@@ -261,6 +266,8 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
     }
   }
 
+  if (options.reddb === '1.23') await underReddb123(dataPath, findings, relative)
+
   const leftoverBytes = await measureLeftovers(layout, findings, relative)
   const leftoverLevel = leftoverBytes === null ? undefined : levelOf(leftoverBytes, thresholds.leftover_bytes)
   if (leftoverLevel && leftoverBytes !== null) {
@@ -284,9 +291,32 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
     slots: slots ?? null,
     basebackups,
     repository,
+    reddb: options.reddb ?? null,
     leftover_bytes: leftoverBytes,
     artifacts_checked: verify.checked,
     findings,
+  }
+}
+
+/**
+ * On a cluster declared to run RedDB 1.23, a format-1 database is a node
+ * 1.23.2 wrecks at its next checkpoint in place, and one only 1.12 opens is
+ * a node that does not start: both are errors. A deep run has the findings
+ * from reading the files; a quick one reads the format from their heads.
+ */
+async function underReddb123(dataPath: string, findings: Finding[], relative: (file: string) => string): Promise<void> {
+  const declared = ' (the cluster is declared to run RedDB 1.23)'
+  for (const [i, f] of findings.entries()) {
+    if (f.code === 'rdb.version-1-under-1-23' || f.code === 'rdb.refused-by-1-23') findings[i] = {...f, severity: 'error', message: `${f.message}${declared}`}
+  }
+  const paths = dataPathArtifacts(dataPath)
+  for (const file of [dataPath, paths.rebootstrapPending]) {
+    const shown = relative(file)
+    if (findings.some((f) => f.path === shown && f.code.startsWith('rdb.'))) continue
+    if ((await formatOfDatabaseHead(file)) !== 1) continue
+    findings.push(
+      finding('rdb.version-1-under-1-23', shown, `format-1 database${declared}: RedDB 1.23.2 checkpointing it in place overwrites its WAL and the file stops opening after the next append; replace it with a format-2 copy (basebackup materialize writes one)`, {rdb_format: 1, rules: 'reddb-1.12'}, 'error'),
+    )
   }
 }
 
