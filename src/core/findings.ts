@@ -50,6 +50,7 @@ export const FINDINGS = {
   // A note: RedDB's own files can skip LSNs (its golden layouts do), and the files cannot tell skipped from lost;
   // catch-up and rejoin plans never offer WAL across a gap, and slot.behind-wal flags a slot that needs what is gone.
   'wal.gap': {severity: 'note', summary: 'WAL segments are missing between the oldest and the newest: the LSNs they cover cannot be served from WAL'},
+  'wal.prune-skipped': {severity: 'warning', summary: 'more wal prune runs in a row than the threshold found the layout lock held (a long base backup) and removed nothing'},
   'wal.retention-stalled': {severity: 'warning', summary: 'RedDB\'s retention can release no WAL segment of the current timeline until something outside the WAL changes'},
   'slot.behind-wal': {severity: 'error', summary: 'an active slot needs WAL (from its retention floor) below the oldest WAL left: its replica cannot resume from WAL', loss: true},
   'slot.lost': {severity: 'warning', summary: 'a slot, not invalidated, needs WAL that is gone (pruned while the slot was inactive, or missing in a gap): its replica cannot catch up from WAL; in `check` an error when no usable base backup can catch it up either (reclone)', loss: true},

@@ -28,6 +28,7 @@ const PAIRS = {
   'wal-segments': {key: 'wal_segments', unit: 'count', what: 'the current timeline\'s WAL holds more segments than this'},
   'basebackup-age': {key: 'basebackup_age_ms', unit: 'duration', what: 'the newest base backup usable for catch-up is older than this (none at all counts as the worst level set)'},
   'leftover-bytes': {key: 'leftover_bytes', unit: 'bytes', what: 'the leftovers of interrupted runs (staging and orphan chunk dirs, temp files: what layout clean removes) hold more than this'},
+  'prune-skipped': {key: 'prune_skipped_runs', unit: 'count', what: 'more wal prune runs in a row than this found the layout lock held and removed nothing'},
   'archive-lag': {key: 'archive_lag_bytes', unit: 'bytes', what: 'sealed WAL segments of the current timeline not yet in the repository (--repo) add up to more than this'},
   'archive-age': {key: 'archive_age_ms', unit: 'duration', what: 'the oldest sealed WAL segment of the current timeline not yet in the repository (--repo) was written longer ago than this'},
   'repo-backup-age': {key: 'repo_backup_age_ms', unit: 'duration', what: 'the newest base backup in the repository (--repo) is older than this (none at all counts as the worst level set)'},

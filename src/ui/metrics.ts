@@ -45,6 +45,8 @@ export const METRICS = {
   },
   lastBackupLsn: {name: 'redrepl_basebackup_last_checkpoint_lsn', type: 'gauge', help: 'Checkpoint LSN of the newest base backup usable for catch-up.', labels: []},
   lastBackupBytes: {name: 'redrepl_basebackup_last_size_bytes', type: 'gauge', help: 'Snapshot bytes of the newest base backup usable for catch-up.', labels: []},
+  pruneSkipped: {name: 'redrepl_wal_prune_skipped_runs', type: 'gauge', help: 'wal prune runs in a row that found the layout lock held and removed nothing (absent until a prune has run).', labels: []},
+  pruneLastSuccess: {name: 'redrepl_wal_prune_last_success_timestamp_seconds', type: 'gauge', help: 'When a wal prune last went through (dry runs do not count; absent until one has).', labels: []},
   leftoverBytes: {name: 'redrepl_leftover_bytes', type: 'gauge', help: 'Bytes held by leftovers of interrupted runs that `redrepl layout clean` removes (staging and orphan chunk dirs, temp files).', labels: []},
   archiveLagBytes: {name: 'redrepl_archive_lag_bytes', type: 'gauge', help: 'Bytes of sealed WAL segments of the current timeline not yet in the repository (with --repo; absent when it cannot be read).', labels: []},
   archiveLagSegments: {name: 'redrepl_archive_lag_segments', type: 'gauge', help: 'Sealed WAL segments of the current timeline not yet in the repository (with --repo; absent when it cannot be read).', labels: []},
@@ -131,6 +133,10 @@ export function renderMetrics(report: CheckReport, durationMs: number): string {
       out.add('lastBackupLsn', newest.checkpoint_lsn)
       out.add('lastBackupBytes', newest.snapshot_bytes)
     }
+  }
+  if (report.prune) {
+    out.add('pruneSkipped', report.prune.skipped_runs)
+    if (report.prune.last_success_unix_ms !== null) out.add('pruneLastSuccess', secondsOfMs(report.prune.last_success_unix_ms))
   }
   if (report.leftover_bytes !== null) out.add('leftoverBytes', report.leftover_bytes)
   const repo = report.repository

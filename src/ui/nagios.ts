@@ -83,6 +83,7 @@ export function perfdata(report: CheckReport): string {
     items.push(metric('wal_retained', report.wal.retained_bytes, 'B', t.wal_retained_bytes))
     items.push(metric('wal_segments', report.wal.segments, '', t.wal_segments))
   }
+  if (report.prune) items.push(metric('prune_skipped', report.prune.skipped_runs, '', t.prune_skipped_runs))
   if (report.leftover_bytes !== null) items.push(metric('leftovers', report.leftover_bytes, 'B', t.leftover_bytes))
   const newest = report.basebackups?.newest_usable
   if (newest) items.push(metric('basebackup_age', newest.age_ms / 1000n, 's', t.basebackup_age_ms, 1000n))

@@ -14,7 +14,8 @@ import type {JsonObject} from '../../src/core/codec/json.js'
 import type {ReplicationSlot} from '../../src/core/model.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {documentOf} from '../support/node.js'
+import {holdLayoutLock} from '../support/lock.js'
+import {documentOf, stop} from '../support/node.js'
 import {MiB, writeWalNode} from '../support/wal-node.js'
 
 const scratch = useScratch()
@@ -309,4 +310,40 @@ test('a cluster declared to run RedDB 1.23 (reddb = "1.23" in the config) pages 
   writeFileSync(data, readFileSync(copy))
   const upgraded = await runCli(['check', '--data-path', data], {env})
   assert.equal(upgraded.exitCode, 0, upgraded.stdout)
+})
+
+test('wal prune runs skipped behind a long base backup are counted: check warns after 3 in a row and is critical after 12; a prune that goes through resets the count', async () => {
+  const {dir, data} = await primaryWithBackupAt(5_242_882n)
+  const quiet = ['--warning-invalidated-slots', '1']
+  const before = documentOf((await check(data, ...quiet, '--json')).stdout)
+  assert.equal(before.prune, null, 'no prune has run: nothing to hold against')
+
+  const prune = (...flags: string[]) => runCli(['wal', 'prune', '--data-path', data, '--quiet', ...flags])
+  assert.equal((await prune('--dry-run')).exitCode, 0)
+  assert.equal(documentOf((await check(data, ...quiet, '--json')).stdout).prune, null, 'a dry run is not a prune that went through')
+  assert.equal((await prune()).exitCode, 0)
+  const done = documentOf((await check(data, ...quiet, '--json')).stdout).prune as JsonObject
+  assert.deepEqual([done.skipped_runs, done.last_success_unix_ms], [0n, NOW_MS])
+
+  const holder = await holdLayoutLock(path.join(dir, 'data.primary-replica', '.redrepl.lock'), 'basebackup create')
+  try {
+    for (let run = 1; run <= 13; run++) {
+      const skipped = await prune()
+      assert.equal(skipped.exitCode, 5, skipped.stderr)
+      assert.match(skipped.stderr, /^redrepl: .*held by redrepl basebackup create/)
+      const result = await check(data, ...quiet)
+      const expected = run > 12 ? 2 : run > 3 ? 1 : 0
+      assert.equal(result.exitCode, expected, `after ${run} skipped: ${result.stdout}`)
+      if (expected > 0) assert.match(firstLine(result.stdout), new RegExp(`^REDREPL \\w+ - ${run} wal prune runs in a row found the layout lock held and removed nothing > ${run > 12 ? 12 : 3} \\(the last went through 0s ago; last held by .*basebackup create.*\\) \\| .*'prune_skipped'=${run};3;12;0;`))
+    }
+    const value = await metrics(data, ...quiet)
+    assert.equal(value('redrepl_wal_prune_skipped_runs'), '13')
+    assert.equal(value('redrepl_wal_prune_last_success_timestamp_seconds'), '1700000000.000')
+    assert.equal(value('redrepl_check_status'), '2')
+  } finally {
+    await stop(holder)
+  }
+  assert.equal((await prune()).exitCode, 0)
+  assert.equal((await check(data, ...quiet)).exitCode, 0)
+  assert.equal((await metrics(data, ...quiet))('redrepl_wal_prune_skipped_runs'), '0')
 })

@@ -172,6 +172,7 @@ test('--json: the state, the thresholds used, the measurements and every finding
     archive_lag_bytes: {warning: 268435456n, critical: 1073741824n},
     archive_age_ms: {warning: 3600000n, critical: 21600000n},
     leftover_bytes: {warning: 67108864n, critical: 1073741824n},
+    prune_skipped_runs: {warning: 3n, critical: 12n},
     repo_backup_age_ms: {warning: 129600000n, critical: 604800000n},
   })
   assert.equal(report.repository, null, 'no repository configured, none measured')

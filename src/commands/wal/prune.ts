@@ -3,6 +3,8 @@ import {Flags} from '../../ui/oclif.js'
 import {loadWalPlan, pruneWalByPlan, type AppliedPlan} from '../../core/ops/wal-plan-file.js'
 import {pruneWalRetention, type WalPruneReport} from '../../core/ops/wal-prune.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
+import {guardedPrune} from '../../core/ops/prune-record.js'
+import {nowMs} from '../../core/clock.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dryRunFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {plainFindingLine} from '../../ui/findings.js'
@@ -12,7 +14,7 @@ import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPla
 
 export default class WalPrune extends RedreplCommand {
   static override summary = 'Remove the WAL segments RedDB\'s retention releases (cron-safe).'
-  static override description = `Runs the same plan as "wal plan" and deletes the removable segments in index order, then fsyncs the WAL directory. Built for cron: quiet with --quiet, a one-line summary otherwise, JSON with --json, non-zero exit on any failure, and a lock so that two runs never overlap (a second run exits 5).
+  static override description = `Runs the same plan as "wal plan" and deletes the removable segments in index order, then fsyncs the WAL directory. Built for cron: quiet with --quiet, a one-line summary otherwise, JSON with --json, non-zero exit on any failure, and a lock so that two runs never overlap (a second run exits 5). Each run that exits 5 is counted in R/.redrepl-prune.json, and a run that goes through (not --dry-run) resets the count, so that "redrepl check" can warn when a long base backup starves the prunes (--warning/--critical-prune-skipped).
 
 Safe next to a live primary: it only removes segments below the current one and outside the minimum window, as RedDB itself does. Each file is checked again right before it is removed, and a symlink is unlinked itself, never followed.
 
@@ -52,11 +54,17 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
     if (planPath !== undefined) refusePolicyFlagsWithPlan(typed, WalPrune.planFixes)
     // The plan file is checked before the lock is taken.
     const saved = planPath === undefined ? undefined : await loadWalPlan(planPath)
-    const result: WalPruneReport & {plan?: AppliedPlan} = await withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, async (layout) => {
-      if (saved === undefined) return pruneWalRetention(layout, {...walPlanOptions(flags), dryRun: flags['dry-run']})
-      const {repository, keepWalForBackups} = walPlanOptions(flags)
-      return pruneWalByPlan(layout, planPath!, saved, flags['dry-run'], {repository, keepWalForBackups})
-    })
+    const warn = (message: string) => process.stderr.write(`redrepl: warning: ${message}\n`)
+    const result: WalPruneReport & {plan?: AppliedPlan} = await guardedPrune(
+      dataPath,
+      {nowMs: nowMs(), dryRun: flags['dry-run'], warn},
+      (work) => withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, work),
+      async (layout) => {
+        if (saved === undefined) return pruneWalRetention(layout, {...walPlanOptions(flags), dryRun: flags['dry-run']})
+        const {repository, keepWalForBackups} = walPlanOptions(flags)
+        return pruneWalByPlan(layout, planPath!, saved, flags['dry-run'], {repository, keepWalForBackups})
+      },
+    )
     // Stderr, even with --quiet: cron mails it, and neither a stalled retention nor a stranded slot may pass in silence.
     for (const f of result.findings) if (f.code === 'wal.retention-stalled' || f.code === 'slot.prune-strands') process.stderr.write(`${plainFindingLine(f)}\n`)
     await this.emit(result, () => {

@@ -12,6 +12,7 @@ import {cleanLayout} from './layout-clean.js'
 import {verifyLayoutAndWal} from './layout-verify.js'
 import {listWalSegments} from './node-state.js'
 import {openLayout} from './open-layout.js'
+import {pruneRecordPath, readPruneRecord, type PruneRecord} from './prune-record.js'
 import {showSlots} from './slots.js'
 import {lostFinding} from './wal-findings.js'
 import {walAvailableFrom} from './wal-state.js'
@@ -50,6 +51,8 @@ export interface CheckThresholds {
   archive_age_ms: Threshold
   /** Bytes held by leftovers of interrupted runs that `layout clean` removes. */
   leftover_bytes: Threshold
+  /** `wal prune` runs in a row that found the layout lock held and removed nothing. */
+  prune_skipped_runs: Threshold
   /** Age of the newest base backup in the repository; with none, the worst level set here applies. */
   repo_backup_age_ms: Threshold
 }
@@ -77,6 +80,8 @@ export const DEFAULT_THRESHOLDS: CheckThresholds = {
   archive_age_ms: {warning: HOUR_MS, critical: 6n * HOUR_MS},
   // One default 64 MiB WAL segment's worth of dead staging warns; a GiB is space a node near disk-full misses.
   leftover_bytes: {warning: 64n << 20n, critical: 1n << 30n},
+  // Prunes every 10 minutes: over half an hour skipped warns, two hours (a long throttled backup) is critical.
+  prune_skipped_runs: {warning: 3n, critical: 12n},
   repo_backup_age_ms: {warning: 36n * HOUR_MS, critical: 7n * 24n * HOUR_MS},
 }
 
@@ -128,6 +133,8 @@ export interface CheckReport {
   } | null
   /** Null without a repository configured. */
   repository: RepoCheck | null
+  /** What the `wal prune` runs recorded (when the last went through, how many since found the lock held); null when none ran. */
+  prune: PruneRecord | null
   /** The RedDB release declared for the cluster (`--reddb`, `reddb` in the config); null when none is. */
   reddb: '1.12' | '1.23' | null
   /** Bytes of the leftovers `layout clean` would remove (staging and orphan chunk dirs, temp files); null when they could not be measured. */
@@ -274,6 +281,15 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
     findings.push(finding('leftover.bytes', relative(layout.root), `leftovers of interrupted runs hold ${formatBytes(leftoverBytes)} > ${formatBytes(leftoverLevel.limit)} (layout clean removes them)`, {leftover_bytes: leftoverBytes, threshold_bytes: leftoverLevel.limit}, leftoverLevel.severity))
   }
 
+  const prune = await readPruneRecord(layout)
+  const skipped = prune === null ? undefined : levelOf(prune.skipped_runs, thresholds.prune_skipped_runs)
+  if (skipped && prune) {
+    const since = prune.last_success_unix_ms === null ? 'none has gone through yet' : `the last went through ${formatDuration(nowMs > prune.last_success_unix_ms ? nowMs - prune.last_success_unix_ms : 0n)} ago`
+    findings.push(
+      finding('wal.prune-skipped', relative(pruneRecordPath(layout)), `${prune.skipped_runs} wal prune runs in a row found the layout lock held and removed nothing > ${skipped.limit} (${since}; last held by ${prune.last_skipped_holder ?? 'another run'})`, {skipped_runs: prune.skipped_runs, last_success_unix_ms: prune.last_success_unix_ms, threshold: skipped.limit}, skipped.severity),
+    )
+  }
+
   let repository: RepoCheck | null = null
   if (options.repository) {
     const measured = await checkRepository(options.repository, timeline, segments, {nowMs, thresholds, levelOf})
@@ -291,6 +307,7 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
     slots: slots ?? null,
     basebackups,
     repository,
+    prune,
     reddb: options.reddb ?? null,
     leftover_bytes: leftoverBytes,
     artifacts_checked: verify.checked,
