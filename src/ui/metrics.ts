@@ -38,9 +38,15 @@ export const METRICS = {
   basebackups: {name: 'redrepl_basebackup_count', type: 'gauge', help: 'Base backups on the current timeline.', labels: []},
   usableBackups: {name: 'redrepl_basebackup_usable_count', type: 'gauge', help: 'Base backups on the current timeline that can be caught up from WAL (checkpoint at or after the start of the unbroken WAL ending at the head).', labels: []},
   lastBackupTime: {
+    name: 'redrepl_basebackup_last_completed_timestamp_seconds',
+    type: 'gauge',
+    help: 'When the newest base backup usable for catch-up was completed: its manifest\'s mtime, written last (not the time of its checkpoint); absent when there is none.',
+    labels: [],
+  },
+  lastBackupTimeOld: {
     name: 'redrepl_basebackup_last_checkpoint_timestamp_seconds',
     type: 'gauge',
-    help: 'When the newest base backup usable for catch-up was completed (its manifest\'s mtime); absent when there is none.',
+    help: 'Deprecated, to be removed in redrepl 0.3: the same value as redrepl_basebackup_last_completed_timestamp_seconds (the manifest\'s mtime, not the checkpoint\'s time).',
     labels: [],
   },
   lastBackupLsn: {name: 'redrepl_basebackup_last_checkpoint_lsn', type: 'gauge', help: 'Checkpoint LSN of the newest base backup usable for catch-up.', labels: []},
@@ -75,8 +81,24 @@ export function secondsOfMs(ms: bigint): string {
   return `${ms / 1000n}.${String(ms % 1000n).padStart(3, '0')}`
 }
 
+/**
+ * Labels on every sample, so that two nodes on one host (two textfiles in
+ * one collector directory) or two clusters in one Prometheus never merge
+ * into one series: `node` (the config section or repository namespace, else
+ * the host name's first label) and `cluster` (empty when not set, which
+ * Prometheus reads as no label).
+ */
+export interface TargetLabels {
+  node: string
+  cluster: string
+}
+
+export const TARGET_LABELS = ['node', 'cluster'] as const
+
 class Exposition {
   private readonly samples = new Map<MetricKey, Sample[]>()
+
+  constructor(private readonly target: TargetLabels) {}
 
   add(key: MetricKey, value: bigint | number | string, labels: readonly string[] = []): void {
     const list = this.samples.get(key) ?? []
@@ -93,8 +115,11 @@ class Exposition {
       const spec: MetricSpec = METRICS[key]
       lines.push(`# HELP ${spec.name} ${helpText(spec.help)}`, `# TYPE ${spec.name} ${spec.type}`)
       for (const sample of samples) {
-        const labels = sample.labels.map((value, i) => `${spec.labels[i]}="${labelValue(value)}"`).join(',')
-        lines.push(`${spec.name}${labels ? `{${labels}}` : ''} ${sample.value}`)
+        const labels = [
+          ...TARGET_LABELS.map((name) => `${name}="${labelValue(this.target[name])}"`),
+          ...sample.labels.map((value, i) => `${spec.labels[i]}="${labelValue(value)}"`),
+        ].join(',')
+        lines.push(`${spec.name}{${labels}} ${sample.value}`)
       }
     }
     return `${lines.join('\n')}\n`
@@ -105,8 +130,8 @@ const CATCHUP_LEVEL: Record<NonNullable<CheckSlot['catchup_mode']>, number> = {'
 
 const seconds = (durationMs: number) => (durationMs / 1000).toFixed(3)
 
-export function renderMetrics(report: CheckReport, durationMs: number): string {
-  const out = new Exposition()
+export function renderMetrics(report: CheckReport, durationMs: number, target: TargetLabels): string {
+  const out = new Exposition(target)
   out.add('scrapeSuccess', 1)
   out.add('scrapeDuration', seconds(durationMs))
   out.add('checkStatus', NAGIOS_EXIT[report.status])
@@ -130,6 +155,7 @@ export function renderMetrics(report: CheckReport, durationMs: number): string {
     const newest = report.basebackups.newest_usable
     if (newest) {
       out.add('lastBackupTime', secondsOfMs(newest.created_unix_ms))
+      out.add('lastBackupTimeOld', secondsOfMs(newest.created_unix_ms))
       out.add('lastBackupLsn', newest.checkpoint_lsn)
       out.add('lastBackupBytes', newest.snapshot_bytes)
     }
@@ -160,8 +186,8 @@ export function renderMetrics(report: CheckReport, durationMs: number): string {
 }
 
 /** What a failed run leaves for the scraper: success 0 and state UNKNOWN, so a stale file never looks healthy. */
-export function renderFailedScrape(durationMs: number): string {
-  const out = new Exposition()
+export function renderFailedScrape(durationMs: number, target: TargetLabels): string {
+  const out = new Exposition(target)
   out.add('scrapeSuccess', 0)
   out.add('scrapeDuration', seconds(durationMs))
   out.add('checkStatus', NAGIOS_EXIT.UNKNOWN)
