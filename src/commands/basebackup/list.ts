@@ -18,7 +18,7 @@ function backupColumns(now: bigint): Array<Column<BasebackupEntry>> {
     {header: 'age', value: (b) => formatAge(b.created_unix_ms, now), raw: (b) => b.age_ms, key: 'age_ms', priority: 1},
     {header: 'size', value: (b) => formatBytes(b.snapshot_bytes), raw: (b) => b.snapshot_bytes, key: 'size_bytes', priority: 1},
     {header: 'chunks', value: (b) => b.chunks, priority: 3},
-    {header: 'usable', value: (b) => (b.usable_for_catchup ? 'yes' : 'no'), priority: 1},
+    {header: 'usable', value: (b) => (b.usable_for_catchup ? 'yes' : 'no'), raw: (b) => b.usable_for_catchup, priority: 1},
     {header: 'manifest', value: (b) => path.basename(b.path), raw: (b) => b.path, key: 'manifest_path', priority: 2},
   ]
 }

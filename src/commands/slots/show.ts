@@ -26,7 +26,7 @@ function slotColumns(now: bigint): Array<Column<SlotRow>> {
   return [
     {header: 'replica', value: (s) => (s.holds_floor ? paint.bold(`${s.replica_id} *`) : s.replica_id), raw: (s) => s.replica_id, key: 'replica_id', priority: 1},
     {header: 'holds floor', value: (s) => s.holds_floor, onlyInTsv: true, priority: 1},
-    {header: 'active', value: (s) => (s.active ? 'yes' : paint.red('no')), priority: 1},
+    {header: 'active', value: (s) => (s.active ? 'yes' : paint.red('no')), raw: (s) => s.active, priority: 1},
     {header: 'restart', value: (s) => s.restart_lsn, key: 'restart_lsn', priority: 3},
     {header: 'write', value: (s) => s.confirmed_write_lsn, key: 'confirmed_write_lsn', priority: 4},
     {header: 'flush', value: (s) => s.confirmed_flush_lsn, key: 'confirmed_flush_lsn', priority: 2},
