@@ -41,10 +41,10 @@ Every finding has a stable code (--json: findings[].code) and a severity. Exit 0
     await this.emit(report, () => {
       if (report.ok && flags.quiet) return
       const problems = report.findings.filter((f) => f.severity !== 'note')
-      if (report.ok) this.say(`${report.root_path}: ${report.checked} artifact(s) checked, no problem`)
+      if (report.ok) this.say(`${report.root_path}: ${report.artifacts_checked} artifact(s) checked, no problem`)
       else {
         this.say(renderColumns(tableOf(FINDING_COLUMNS, problems)))
-        this.say(`${report.root_path}: ${problems.length} problem(s) in ${report.checked} artifact(s)`)
+        this.say(`${report.root_path}: ${problems.length} problem(s) in ${report.artifacts_checked} artifact(s)`)
       }
       for (const note of report.findings.filter((f) => f.severity === 'note')) this.say(paint.dim(`note: ${note.path}: ${note.message} [${note.code}]`))
     }, tableOf(FINDING_COLUMNS, report.findings))

@@ -62,7 +62,7 @@ Then the next steps (--json: next_steps[], each {description, argv}; argv is nul
             : ''
       this.say(`${paint.bold(report.decision)}${detail}`)
       const primaryWal = report.available_from_source === 'no-wal' ? 'no WAL yet' : `WAL from LSN ${report.rejoin_available_from_lsn}`
-      this.say(`node: timeline ${report.rejoin_node_timeline}, flushed LSN ${report.rejoin_node_flushed_lsn}${node.source === 'flags' ? '' : ` (from its ${node.source})`}; primary: timeline ${report.current_timeline}, ${primaryWal}`)
+      this.say(`node: timeline ${report.rejoin_node_timeline}, flushed LSN ${report.rejoin_node_flushed_lsn}${node.source === 'flags' ? '' : ` (from its ${node.source})`}; primary: timeline ${report.timeline}, ${primaryWal}`)
       this.say(`state ${report.state}: ${ADVICE[report.decision]}`)
       for (const f of report.findings) this.say(findingLine(f))
       for (const line of renderNextSteps(report.next_steps)) this.say(line)

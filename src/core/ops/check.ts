@@ -310,7 +310,7 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
     prune,
     reddb: options.reddb ?? null,
     leftover_bytes: leftoverBytes,
-    artifacts_checked: verify.checked,
+    artifacts_checked: verify.artifacts_checked,
     findings,
   }
 }

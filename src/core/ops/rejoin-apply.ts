@@ -46,7 +46,7 @@ export async function planRejoinApply(primary: Layout, primaryDataPath: string, 
     }
     case 'reclone': {
       if (report.reclone_basebackup === null) {
-        throw notFound(`${primary.root}: no base backup of timeline ${report.current_timeline} the node could catch up from, so there is nothing to rebuild it from; nothing was written`, {
+        throw notFound(`${primary.root}: no base backup of timeline ${report.timeline} the node could catch up from, so there is nothing to rebuild it from; nothing was written`, {
           code: 'rejoin.no-backup',
           hint: `take one first: redrepl basebackup create --data-path ${primaryDataPath} --from ${primaryDataPath}`,
         })

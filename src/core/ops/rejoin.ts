@@ -46,7 +46,8 @@ type RejoinState = Omit<RejoinPlan, 'target_timeline' | 'start_lsn' | 'rewind_to
 const stateOf = ({target_timeline: _target, start_lsn: _start, rewind_to_lsn: _rewind, ...state}: RejoinPlan): RejoinState => state
 
 export interface RejoinReport extends RejoinState {
-  current_timeline: bigint
+  /** The primary's current timeline. */
+  timeline: bigint
   node_position_source: NodePosition['source']
   /** no-wal: the current timeline has no WAL segment, and the decision did not depend on it. */
   available_from_source: 'flag' | 'wal' | 'no-wal'
@@ -73,7 +74,7 @@ export async function newestUsableBackup(layout: Layout): Promise<RestorableBack
 export async function planNodeRejoin(layout: Layout, node: NodePosition, availableFromLsn: bigint | undefined, primaryDataPath: string): Promise<RejoinReport> {
   const report = await decideRejoin(layout, node, availableFromLsn)
   const backup = report.decision === 'reclone' ? await newestUsableBackup(layout) : null
-  const next_steps = rejoinNextSteps({plan: report, currentTimeline: report.current_timeline, primaryDataPath, nodeDataPath: node.dataPath ?? null, backup})
+  const next_steps = rejoinNextSteps({plan: report, currentTimeline: report.timeline, primaryDataPath, nodeDataPath: node.dataPath ?? null, backup})
   return {...report, reclone_basebackup: backup, next_steps}
 }
 
@@ -83,7 +84,7 @@ async function decideRejoin(layout: Layout, node: NodePosition, availableFromLsn
   const wal = await readWalState(layout, current)
   requireSoundWal(wal)
   const input = {history, nodeTimeline: node.timeline, nodeFlushedLsn: node.flushedLsn}
-  const report = {current_timeline: current, node_position_source: node.source, findings: gapFindings(layout, wal)}
+  const report = {timeline: current, node_position_source: node.source, findings: gapFindings(layout, wal)}
   if (availableFromLsn === undefined && wal.segments.length === 0) {
     // Without WAL there is no oldest LSN to compare with; say so rather than offer "WAL from LSN 0".
     const plan = planRejoin({...input, availableFromLsn: 0n})
