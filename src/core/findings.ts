@@ -64,6 +64,8 @@ export const FINDINGS = {
   // Diagnostics that commands report beside their result (--json findings[]).
   'slot.no-catalog': {severity: 'note', summary: 'the current timeline has no slot catalog, so RedDB\'s retention prunes no WAL (wal.retention-stalled instead once segments are held)'},
   'wal.retention-unplanned': {severity: 'note', summary: 'what WAL retention would release after a slot change cannot be planned (legacy store, or the WAL or catalog does not allow a plan)'},
+  'rejoin.wal-gone': {severity: 'warning', summary: 'rejoin plan decides rewind, but the primary no longer serves WAL from the fork: after the rewind the node cannot follow from WAL, so it must be rebuilt from a base backup or recloned'},
+  'rejoin.ahead-of-primary': {severity: 'warning', summary: 'a node on the primary\'s current timeline has flushed past the primary\'s WAL head: it holds writes the primary never had (it diverged)'},
   'force.overridden': {severity: 'warning', summary: 'a refusal that --force overrode: the files contradicted the request and the command went ahead anyway'},
   'repo.object-damaged': {severity: 'error', summary: 'a repository object is missing, has the wrong size, or does not match its checksum or seal', loss: true},
 } as const satisfies Record<string, FindingSpec>
