@@ -3,13 +3,14 @@
  * decision (RedDB's, held by the golden decision cases).
  */
 import assert from 'node:assert/strict'
-import {cpSync} from 'node:fs'
+import {copyFileSync, cpSync, existsSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {fixturePath} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
+import {MiB, writeWalNode} from '../support/wal-node.js'
 
 const scratch = useScratch()
 
@@ -57,4 +58,20 @@ test('a node on the current timeline far past the primary\'s head is "already cu
   assert.match((ahead.findings as Array<{message: string}>)[0].message, /flushed LSN 5000, past the primary's WAL head 39: it holds writes the primary never had/)
   const behind = jsonOf(await plan(data, '--node-timeline', '2', '--node-flushed-lsn', '39', '--json'))
   assert.deepEqual(codes(behind), [], 'at the head: nothing diverged')
+})
+
+test('rejoin apply --dry-run names itself without --dry-run as the next step, and that command stages the reclone', async () => {
+  const data = await newPrimary()
+  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--from', data, '--json']))
+  const nodeDir = await scratch.dir('redrepl-old-')
+  const node = writeWalNode(nodeDir, {segmentBytes: MiB, segments: {0: 3}, slots: null})
+  copyFileSync(fixturePath('layouts', 'after-failover', 'data.rdb'), node)
+  const dry = jsonOf(await runCli(['rejoin', 'apply', '--data-path', data, '--node-data-path', node, '--available-from-lsn', '20', '--dry-run', '--json']))
+  const steps = dry.next_steps as Array<{description: string; argv: string[] | null}>
+  assert.deepEqual(steps[0].argv, ['redrepl', 'rejoin', 'apply', '--data-path', data, '--node-data-path', node, '--available-from-lsn', '20'])
+  assert.ok(steps.every((step) => step.argv?.[1] !== 'basebackup'), 'not the materialize this command runs itself')
+  const staged = await runCli([...steps[0].argv!.slice(1), '--json'])
+  assert.equal(staged.exitCode, 0, staged.stderr)
+  assert.equal(jsonOf(staged).dry_run, false)
+  assert.ok(existsSync(path.join(nodeDir, 'data.rebootstrap.ready')))
 })
