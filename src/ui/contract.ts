@@ -10,7 +10,7 @@ export const CONTRACT_MAJOR = 1
  * Documents past major 1: a field renamed so that one meaning has one name
  * across commands (docs/json.md, "Renamed in contract version 2").
  */
-export const COMMAND_MAJORS: Readonly<Record<string, number>> = {'layout:verify': 2, 'rejoin:plan': 2, 'rejoin:apply': 2, 'timeline:show': 2}
+export const COMMAND_MAJORS: Readonly<Record<string, number>> = {'layout:verify': 2, 'rejoin:plan': 2, 'rejoin:apply': 2, 'slots:drop': 2, 'timeline:show': 2}
 
 /** The major of a command's documents. */
 export const majorOf = (commandId: string): number => COMMAND_MAJORS[commandId] ?? CONTRACT_MAJOR
