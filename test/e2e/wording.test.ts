@@ -7,6 +7,8 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
+import {FINDINGS} from '../../src/core/findings.js'
+import {checkFlags} from '../../src/ui/check-flags.js'
 import {repoRoot} from '../support/fixtures.js'
 import {runCli} from '../support/cli.js'
 
@@ -26,4 +28,15 @@ test('README lists each environment variable once; RELIABILITY.md has one row pe
   assert.ok(env.length > 3)
   assert.deepEqual(repeated(firstCells(env.join('\n'))), [])
   assert.deepEqual(repeated(firstCells(read('RELIABILITY.md'))), [])
+})
+
+test('docs/monitoring.md names every finding check can report, with what pages and what does not', () => {
+  const doc = read('docs/monitoring.md')
+  // Reported by other commands only: a --force override, and retention notes of slot changes.
+  const elsewhere = new Set(['force.overridden', 'slot.no-catalog', 'wal.retention-unplanned'])
+  const missing = Object.keys(FINDINGS).filter((code) => !elsewhere.has(code) && !doc.includes(`\`${code}\``))
+  assert.deepEqual(missing, [])
+  const pairs = Object.keys(checkFlags).filter((flag) => flag.startsWith('warning-')).map((flag) => flag.slice('warning-'.length))
+  assert.ok(pairs.length >= 12, pairs.join())
+  assert.deepEqual(pairs.filter((pair) => !doc.includes(`(\`${pair}\`)`)), [], 'every threshold pair with its defaults')
 })
