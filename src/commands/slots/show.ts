@@ -43,7 +43,7 @@ export default class SlotsShow extends RedreplCommand {
   static override summary = 'Show the replication slots of the current timeline.'
   static override description = `Lists every slot of the binary slot catalog of the current timeline and, if present, of the legacy JSON store beside the data file (a RedDB primary loads both when it starts): replica, active, restart / write / flush / apply LSNs, lag behind the WAL head, when the replica was last seen, invalidation reason and time. The slot whose min(flush, apply) is the retention floor is marked: it decides how much WAL is kept.
 
-Only the active slots of the binary catalog set the retention floor; legacy-store slots are listed but never hold WAL back, and the header line says so when one is active. An active slot (of either source) whose restart LSN is below the start of the oldest WAL segment left is reported as slot.behind-wal (--json: findings[]): its replica cannot resume from WAL.
+Only the active slots of the binary catalog set the retention floor; legacy-store slots are listed but never hold WAL back, and the header line says so when one is active. An active slot (of either source) whose restart LSN is below the start of the oldest WAL segment left is reported as slot.behind-wal (--json: findings[]): its replica cannot resume from WAL. An inactive slot, not invalidated, whose retention floor lies below that start is reported as slot.lost: a prune stranded it, and its replica cannot catch up from WAL any more (a base backup or a reclone; "catchup plan" says which).
 
 A catalog whose timeline differs from the directory it lives in is flagged (RedDB 1.12 writes it that way after a failover).`
 
