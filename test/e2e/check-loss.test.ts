@@ -4,7 +4,7 @@
  * finding on the status line) and what `metrics` exports.
  */
 import assert from 'node:assert/strict'
-import {mkdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync} from 'node:fs'
+import {lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
@@ -346,4 +346,27 @@ test('wal prune runs skipped behind a long base backup are counted: check warns 
   assert.equal((await prune()).exitCode, 0)
   assert.equal((await check(data, ...quiet)).exitCode, 0)
   assert.equal((await metrics(data, ...quiet))('redrepl_wal_prune_skipped_runs'), '0')
+})
+
+test('the prune record is never written through a link, and one that is not a regular file or not a record leaves check running', async () => {
+  const {dir, data} = await primaryWithBackupAt(5_242_882n)
+  const quiet = ['--warning-invalidated-slots', '1']
+  const record = path.join(dir, 'data.primary-replica', '.redrepl-prune.json')
+  const outside = path.join(dir, 'outside.json')
+  writeFileSync(outside, 'keep me')
+  symlinkSync(outside, record)
+  assert.equal((await check(data, ...quiet)).exitCode, 0, 'a link is no record')
+  assert.equal((await runCli(['wal', 'prune', '--data-path', data, '--quiet'])).exitCode, 0)
+  assert.equal(readFileSync(outside, 'utf8'), 'keep me', 'the link was replaced, not written through')
+  assert.ok(lstatSync(record).isFile())
+
+  for (const garbage of ['not json', '{"skipped_runs": -1}', '[]', 'x'.repeat(10_000)]) {
+    writeFileSync(record, garbage)
+    const result = await check(data, ...quiet, '--json')
+    assert.equal(result.exitCode, 0, `${garbage.slice(0, 20)}: ${result.stdout}`)
+    assert.equal(documentOf(result.stdout).prune, null)
+  }
+  rmSync(record)
+  mkdirSync(record)
+  assert.equal((await check(data, ...quiet)).exitCode, 0, 'a directory is no record')
 })

@@ -330,7 +330,12 @@ async function underReddb123(dataPath: string, findings: Finding[], relative: (f
   for (const file of [dataPath, paths.rebootstrapPending]) {
     const shown = relative(file)
     if (findings.some((f) => f.path === shown && f.code.startsWith('rdb.'))) continue
-    if ((await formatOfDatabaseHead(file)) !== 1) continue
+    // A database that is not a regular file or cannot be read is verify's finding (a deep run's); here it has no format.
+    const format = await formatOfDatabaseHead(file).catch((error: unknown) => {
+      if (error instanceof RedreplError) return undefined
+      throw error
+    })
+    if (format !== 1) continue
     findings.push(
       finding('rdb.version-1-under-1-23', shown, `format-1 database${declared}: RedDB 1.23.2 checkpointing it in place overwrites its WAL and the file stops opening after the next append; replace it with a format-2 copy (basebackup materialize writes one)`, {rdb_format: 1, rules: 'reddb-1.12'}, 'error'),
     )

@@ -34,7 +34,11 @@ export const pruneRecordPath = (layout: Layout) => path.join(layout.root, PRUNE_
 
 /** The record, or null when no prune has left one (or it does not parse: a record is advice, never a reason to fail). */
 export async function readPruneRecord(layout: Layout): Promise<PruneRecord | null> {
-  const opened = await openRegularIfExists(pruneRecordPath(layout), {noFollow: true}).catch(() => undefined)
+  // A link, a FIFO or an unreadable file where the record belongs is no record: redrepl wrote none there.
+  const opened = await openRegularIfExists(pruneRecordPath(layout), {noFollow: true}).catch((error: unknown) => {
+    if (error instanceof RedreplError) return undefined
+    throw error
+  })
   if (opened === undefined) return null
   try {
     if (opened.size > MAX_RECORD_BYTES) return null
