@@ -73,6 +73,8 @@ test('a missing WAL segment that an active replica and the only backup need is C
   const {data} = await primaryWithBackupAt(3_145_733n)
   const plan = await runCli(['catchup', 'plan', '--data-path', data, '--replica-lsn', '2097162', '--json'])
   assert.equal(documentOf(plan.stdout).mode, 'reclone', 'catchup plan agrees: nothing can bring replica-b back')
+  const listed = documentOf((await runCli(['basebackup', 'list', '--data-path', data, '--json'])).stdout)
+  assert.deepEqual([listed.available_from_lsn, (listed.basebackups as JsonObject[])[0].usable_for_catchup], [5_242_880n, false], 'basebackup list counts as catchup plan does')
 
   const result = await check(data)
   assert.equal(result.exitCode, 2, result.stdout)
