@@ -174,7 +174,7 @@ test('check: an unreachable repository is a WARNING finding, never a crash, and 
   const metrics = await runCli(['metrics', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
   assert.equal(metrics.exitCode, 0)
   assert.doesNotMatch(metrics.stdout, /redrepl_archive_lag_bytes/)
-  assert.match(metrics.stdout, /^redrepl_check_findings\{code="repo.unreachable",severity="warning"\} 1$/m)
+  assert.match(metrics.stdout, /^redrepl_check_findings\{node="db1",cluster="",code="repo.unreachable",severity="warning"\} 1$/m)
 })
 
 const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
