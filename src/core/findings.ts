@@ -10,6 +10,8 @@ export type Severity = 'error' | 'warning' | 'note'
 export interface FindingSpec {
   severity: Severity
   summary: string
+  /** Set where the finding means loss: a replica or a backup that can no longer be caught up. `check` names these first. */
+  loss?: true
 }
 
 export const FINDINGS = {
@@ -24,7 +26,8 @@ export const FINDINGS = {
   'leftover.temp-file': {severity: 'note', summary: 'a temporary file left by an interrupted write'},
   'leftover.staging': {severity: 'note', summary: 'a staging directory left by an interrupted base backup or rebootstrap'},
   'leftover.orphan-parts': {severity: 'note', summary: 'a chunk directory without the manifest that completes it'},
-  'basebackup.chunk': {severity: 'error', summary: 'a base backup chunk is missing or does not match its manifest'},
+  'leftover.bytes': {severity: 'warning', summary: 'the leftovers of interrupted runs that layout clean removes hold more bytes than the threshold'},
+  'basebackup.chunk': {severity: 'error', summary: 'a base backup chunk is missing or does not match its manifest', loss: true},
   'relay.replica-mismatch': {severity: 'error', summary: 'a relay manifest names another replica than its directory'},
   'relay.inconsistent': {severity: 'error', summary: 'a relay manifest disagrees with the segments it names'},
   'relay.overlap': {severity: 'warning', summary: 'relay segments overlap or run backwards'},
@@ -39,27 +42,34 @@ export const FINDINGS = {
   // Threshold findings of `check`: the severity given is the warning level; past the critical threshold it is an error.
   'slot.lag': {severity: 'warning', summary: 'a slot lags the WAL head by more LSNs than the threshold'},
   'slot.inactive': {severity: 'warning', summary: 'a slot has been inactive for longer than the threshold'},
+  'slot.silent': {severity: 'warning', summary: 'an active slot\'s replica has not been seen for longer than the threshold (hung, or its connection lost while the slot still counts as active)'},
   'slot.invalidated': {severity: 'warning', summary: 'more slots are invalidated than the threshold allows (their replicas need a new base backup)'},
   'wal.retained-bytes': {severity: 'warning', summary: 'the WAL on the current timeline holds more bytes than the threshold'},
   'wal.segments': {severity: 'warning', summary: 'the WAL on the current timeline holds more segments than the threshold'},
   'basebackup.age': {severity: 'warning', summary: 'the newest base backup usable for catch-up is older than the threshold'},
-  'basebackup.none': {severity: 'warning', summary: 'no base backup on the current timeline is usable for catch-up'},
+  'basebackup.none': {severity: 'warning', summary: 'no base backup on the current timeline is usable for catch-up', loss: true},
   'wal.segment-size': {severity: 'error', summary: 'WAL segment headers do not agree on one segment size (a segment starts at index × size and holds no LSN past its end)'},
   // A note: RedDB's own files can skip LSNs (its golden layouts do), and the files cannot tell skipped from lost;
   // catch-up and rejoin plans never offer WAL across a gap, and slot.behind-wal flags a slot that needs what is gone.
   'wal.gap': {severity: 'note', summary: 'WAL segments are missing between the oldest and the newest: the LSNs they cover cannot be served from WAL'},
+  'wal.prune-skipped': {severity: 'warning', summary: 'more wal prune runs in a row than the threshold found the layout lock held (a long base backup) and removed nothing'},
   'wal.retention-stalled': {severity: 'warning', summary: 'RedDB\'s retention can release no WAL segment of the current timeline until something outside the WAL changes'},
-  'slot.behind-wal': {severity: 'error', summary: 'an active slot needs WAL (from its retention floor) below the oldest WAL left: its replica cannot resume from WAL'},
+  'slot.behind-wal': {severity: 'error', summary: 'an active slot needs WAL (from its retention floor) below the oldest WAL left: its replica cannot resume from WAL', loss: true},
+  'slot.lost': {severity: 'warning', summary: 'a slot, not invalidated, needs WAL that is gone (pruned while the slot was inactive, or missing in a gap): its replica cannot catch up from WAL; in `check` an error when no usable base backup can catch it up either (reclone)', loss: true},
+  'slot.prune-strands': {severity: 'warning', summary: 'the WAL retention plan removes WAL an inactive slot (not invalidated) still needs: after the prune its replica cannot catch up from WAL (slot.lost)'},
   // The repository in `check` (with a repository configured); threshold findings, as above.
   'repo.unreachable': {severity: 'warning', summary: 'the repository cannot be read (unreachable, credentials refused): archive lag and its backups are not measured'},
   'repo.archive-lag': {severity: 'warning', summary: 'sealed WAL segments of the current timeline not yet in the repository add up to more bytes than the threshold'},
+  'repo.archive-age': {severity: 'warning', summary: 'the oldest sealed WAL segment of the current timeline not yet in the repository has waited longer than the threshold (a push job that stopped, on a node too quiet for the byte threshold)'},
   'repo.backup-age': {severity: 'warning', summary: 'the newest base backup in the repository is older than the threshold'},
-  'repo.backup-none': {severity: 'warning', summary: 'the repository holds no base backup of this node'},
+  'repo.backup-none': {severity: 'warning', summary: 'the repository holds no base backup of this node', loss: true},
   // Diagnostics that commands report beside their result (--json findings[]).
   'slot.no-catalog': {severity: 'note', summary: 'the current timeline has no slot catalog, so RedDB\'s retention prunes no WAL (wal.retention-stalled instead once segments are held)'},
   'wal.retention-unplanned': {severity: 'note', summary: 'what WAL retention would release after a slot change cannot be planned (legacy store, or the WAL or catalog does not allow a plan)'},
+  'rejoin.wal-gone': {severity: 'warning', summary: 'rejoin plan decides rewind, but the primary no longer serves WAL from the fork: after the rewind the node cannot follow from WAL, so it must be rebuilt from a base backup or recloned'},
+  'rejoin.ahead-of-primary': {severity: 'warning', summary: 'a node on the primary\'s current timeline has flushed past the primary\'s WAL head: it holds writes the primary never had (it diverged)'},
   'force.overridden': {severity: 'warning', summary: 'a refusal that --force overrode: the files contradicted the request and the command went ahead anyway'},
-  'repo.object-damaged': {severity: 'error', summary: 'a repository object is missing, has the wrong size, or does not match its checksum or seal'},
+  'repo.object-damaged': {severity: 'error', summary: 'a repository object is missing, has the wrong size, or does not match its checksum or seal', loss: true},
 } as const satisfies Record<string, FindingSpec>
 
 export type FindingCode = keyof typeof FINDINGS
@@ -77,6 +87,9 @@ export interface Finding {
 export function finding(code: FindingCode, path: string, message: string, data: Finding['data'] = {}, severity: Severity = FINDINGS[code].severity): Finding {
   return {code, severity, path, message, data: data ?? {}}
 }
+
+/** True for a finding whose code means loss (see FindingSpec.loss). */
+export const isLoss = (f: Finding) => (FINDINGS[f.code] as FindingSpec).loss === true
 
 /** A finding that should make a check fail: errors and warnings, not notes. */
 export const isProblem = (f: Finding) => f.severity !== 'note'

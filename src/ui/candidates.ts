@@ -21,7 +21,8 @@ const CANDIDATE_COLUMNS: Array<Column<Candidate>> = [
     value: (row) => row.sources.filter((ack) => ack.source !== row.position_source).map((ack) => `${ack.source} (applied ${ack.applied_lsn})`).join(', ') || null,
     priority: 4,
   },
-  {header: 'eligible', value: (row) => (row.eligible ? 'yes' : `no: ${row.ineligible_reason}`), priority: 1},
+  {header: 'eligible', value: (row) => (row.eligible ? 'yes' : `no: ${row.ineligible_reason}`), raw: (row) => row.eligible, priority: 1},
+  {header: 'ineligible reason', value: (row) => row.ineligible_reason ?? null, key: 'ineligible_reason', onlyInTsv: true, priority: 4},
   {header: 'auto', value: (row) => (row.chosen ? '*' : null), raw: (row) => row.chosen, key: 'chosen', priority: 1},
 ]
 

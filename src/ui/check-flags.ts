@@ -22,11 +22,15 @@ const HELP_VALUE: Record<Unit, string> = {lsn: 'LSNS|off', count: 'N|off', bytes
 const PAIRS = {
   'slot-lag': {key: 'slot_lag_lsn', unit: 'lsn', what: 'a slot lags the WAL head by more than this many LSNs (record numbers, not bytes; 64Mi = 67108864)'},
   'slot-inactive': {key: 'slot_inactive_ms', unit: 'duration', what: 'an inactive slot (not invalidated) was last seen longer ago than this'},
+  'slot-silent': {key: 'slot_silent_ms', unit: 'duration', what: 'an active slot\'s replica was last seen longer ago than this'},
   'invalidated-slots': {key: 'invalidated_slots', unit: 'count', what: 'more slots than this are invalidated'},
   'wal-bytes': {key: 'wal_retained_bytes', unit: 'bytes', what: 'the current timeline\'s WAL holds more bytes than this'},
   'wal-segments': {key: 'wal_segments', unit: 'count', what: 'the current timeline\'s WAL holds more segments than this'},
   'basebackup-age': {key: 'basebackup_age_ms', unit: 'duration', what: 'the newest base backup usable for catch-up is older than this (none at all counts as the worst level set)'},
+  'leftover-bytes': {key: 'leftover_bytes', unit: 'bytes', what: 'the leftovers of interrupted runs (staging and orphan chunk dirs, temp files: what layout clean removes) hold more than this'},
+  'prune-skipped': {key: 'prune_skipped_runs', unit: 'count', what: 'more wal prune runs in a row than this found the layout lock held and removed nothing'},
   'archive-lag': {key: 'archive_lag_bytes', unit: 'bytes', what: 'sealed WAL segments of the current timeline not yet in the repository (--repo) add up to more than this'},
+  'archive-age': {key: 'archive_age_ms', unit: 'duration', what: 'the oldest sealed WAL segment of the current timeline not yet in the repository (--repo) was written longer ago than this'},
   'repo-backup-age': {key: 'repo_backup_age_ms', unit: 'duration', what: 'the newest base backup in the repository (--repo) is older than this (none at all counts as the worst level set)'},
 } as const satisfies Record<string, {key: keyof CheckThresholds; unit: Unit; what: string}>
 
@@ -47,6 +51,10 @@ function thresholdFlag(name: PairName, level: Level) {
 
 export const checkFlags = {
   'data-path': dataPathFlag,
+  reddb: Flags.string({
+    description: 'The RedDB release the cluster runs (best set once in the config file: reddb = "1.23"). Under 1.23 a format-1 database, which RedDB 1.23.2 wrecks at its first checkpoint in place, or one only 1.12 opens, is CRITICAL instead of a note.',
+    options: ['1.12', '1.23'],
+  }),
   deep: Flags.boolean({description: 'Also read every base-backup chunk and the databases in full against their CRCs (default: quick, chunk files checked by size only).'}),
   ...(Object.fromEntries(
     (Object.keys(PAIRS) as PairName[]).flatMap((name) => [
@@ -84,7 +92,8 @@ export function thresholdsFromFlags(flags: ThresholdFlagValues): CheckThresholds
 }
 
 /** What `check` and `metrics` pass to runCheck. */
-export function checkOptionsFromFlags(flags: ThresholdFlagValues & {deep?: boolean} & Parameters<typeof optionalRepository>[0], nowMs: bigint): CheckOptions {
+export function checkOptionsFromFlags(flags: ThresholdFlagValues & {deep?: boolean; reddb?: string} & Parameters<typeof optionalRepository>[0], nowMs: bigint): CheckOptions {
   const repository = optionalRepository(flags)
-  return {nowMs, thresholds: thresholdsFromFlags(flags), deep: flags.deep === true, ...(repository ? {repository} : {})}
+  const reddb = flags.reddb === '1.12' || flags.reddb === '1.23' ? flags.reddb : undefined
+  return {nowMs, thresholds: thresholdsFromFlags(flags), deep: flags.deep === true, ...(repository ? {repository} : {}), ...(reddb ? {reddb} : {})}
 }

@@ -1,4 +1,4 @@
-import type {CheckReport} from '../core/ops/check.js'
+import type {CheckReport, CheckSlot} from '../core/ops/check.js'
 import {NAGIOS_EXIT} from './nagios.js'
 
 /**
@@ -28,19 +28,37 @@ export const METRICS = {
   slotLag: {name: 'redrepl_slot_lag_lsn', type: 'gauge', help: 'LSNs between the WAL head and the slot\'s retention floor, min(flush, apply).', labels: SLOT},
   slotActive: {name: 'redrepl_slot_active', type: 'gauge', help: '1 when the slot is active.', labels: SLOT},
   slotInvalidated: {name: 'redrepl_slot_invalidated', type: 'gauge', help: '1 when the slot is invalidated (its replica needs a new base backup).', labels: SLOT},
+  slotCatchup: {
+    name: 'redrepl_slot_catchup_possible',
+    type: 'gauge',
+    help: 'How the slot\'s replica can catch up from its retention floor: 2 from WAL, 1 only from a usable base backup (the WAL it needs is gone), 0 not at all (reclone); absent for an invalidated slot.',
+    labels: SLOT,
+  },
   slotLastSeen: {name: 'redrepl_slot_last_seen_timestamp_seconds', type: 'gauge', help: 'When the slot\'s replica was last seen (0: never).', labels: SLOT},
   basebackups: {name: 'redrepl_basebackup_count', type: 'gauge', help: 'Base backups on the current timeline.', labels: []},
+  usableBackups: {name: 'redrepl_basebackup_usable_count', type: 'gauge', help: 'Base backups on the current timeline that can be caught up from WAL (checkpoint at or after the start of the unbroken WAL ending at the head).', labels: []},
   lastBackupTime: {
+    name: 'redrepl_basebackup_last_completed_timestamp_seconds',
+    type: 'gauge',
+    help: 'When the newest base backup usable for catch-up was completed: its manifest\'s mtime, written last (not the time of its checkpoint); absent when there is none.',
+    labels: [],
+  },
+  lastBackupTimeOld: {
     name: 'redrepl_basebackup_last_checkpoint_timestamp_seconds',
     type: 'gauge',
-    help: 'When the newest base backup usable for catch-up was completed (its manifest\'s mtime); absent when there is none.',
+    help: 'Deprecated, to be removed in redrepl 0.3: the same value as redrepl_basebackup_last_completed_timestamp_seconds (the manifest\'s mtime, not the checkpoint\'s time).',
     labels: [],
   },
   lastBackupLsn: {name: 'redrepl_basebackup_last_checkpoint_lsn', type: 'gauge', help: 'Checkpoint LSN of the newest base backup usable for catch-up.', labels: []},
   lastBackupBytes: {name: 'redrepl_basebackup_last_size_bytes', type: 'gauge', help: 'Snapshot bytes of the newest base backup usable for catch-up.', labels: []},
   repoUp: {name: 'redrepl_repo_up', type: 'gauge', help: '1 when the repository (--repo) was read within --timeout, 0 when it could not be (the repo.unreachable finding says why); absent without a repository.', labels: []},
+  pruneSkipped: {name: 'redrepl_wal_prune_skipped_runs', type: 'gauge', help: 'wal prune runs in a row that found the layout lock held and removed nothing (absent until a prune has run).', labels: []},
+  pruneLastSuccess: {name: 'redrepl_wal_prune_last_success_timestamp_seconds', type: 'gauge', help: 'When a wal prune last went through (dry runs do not count; absent until one has).', labels: []},
+  leftoverBytes: {name: 'redrepl_leftover_bytes', type: 'gauge', help: 'Bytes held by leftovers of interrupted runs that `redrepl layout clean` removes (staging and orphan chunk dirs, temp files).', labels: []},
   archiveLagBytes: {name: 'redrepl_archive_lag_bytes', type: 'gauge', help: 'Bytes of sealed WAL segments of the current timeline not yet in the repository (with --repo; absent when it cannot be read).', labels: []},
   archiveLagSegments: {name: 'redrepl_archive_lag_segments', type: 'gauge', help: 'Sealed WAL segments of the current timeline not yet in the repository (with --repo; absent when it cannot be read).', labels: []},
+  archiveAge: {name: 'redrepl_archive_oldest_waiting_seconds', type: 'gauge', help: 'How long the oldest sealed WAL segment not yet in the repository has waited, from its file\'s mtime (0 when none waits; with --repo; absent when it cannot be read).', labels: []},
+  archiveLastTime: {name: 'redrepl_archive_last_timestamp_seconds', type: 'gauge', help: 'The store\'s date of the newest WAL segment of the current timeline in the repository (with --repo; absent when there is none).', labels: []},
   repoBackupTime: {name: 'redrepl_repo_backup_last_timestamp_seconds', type: 'gauge', help: 'When the newest base backup in the repository was completed (its manifest\'s date in the store); absent when there is none.', labels: []},
   findings: {name: 'redrepl_check_findings', type: 'gauge', help: 'Findings of `redrepl check` (layout verify\'s and the thresholds\') by stable code and severity; absent means none.', labels: ['code', 'severity']},
   artifactsChecked: {name: 'redrepl_layout_artifacts_checked', type: 'gauge', help: 'Artifacts layout verify decoded.', labels: []},
@@ -64,8 +82,24 @@ export function secondsOfMs(ms: bigint): string {
   return `${ms / 1000n}.${String(ms % 1000n).padStart(3, '0')}`
 }
 
+/**
+ * Labels on every sample, so that two nodes on one host (two textfiles in
+ * one collector directory) or two clusters in one Prometheus never merge
+ * into one series: `node` (the config section or repository namespace, else
+ * the host name's first label) and `cluster` (empty when not set, which
+ * Prometheus reads as no label).
+ */
+export interface TargetLabels {
+  node: string
+  cluster: string
+}
+
+export const TARGET_LABELS = ['node', 'cluster'] as const
+
 class Exposition {
   private readonly samples = new Map<MetricKey, Sample[]>()
+
+  constructor(private readonly target: TargetLabels) {}
 
   add(key: MetricKey, value: bigint | number | string, labels: readonly string[] = []): void {
     const list = this.samples.get(key) ?? []
@@ -82,18 +116,23 @@ class Exposition {
       const spec: MetricSpec = METRICS[key]
       lines.push(`# HELP ${spec.name} ${helpText(spec.help)}`, `# TYPE ${spec.name} ${spec.type}`)
       for (const sample of samples) {
-        const labels = sample.labels.map((value, i) => `${spec.labels[i]}="${labelValue(value)}"`).join(',')
-        lines.push(`${spec.name}${labels ? `{${labels}}` : ''} ${sample.value}`)
+        const labels = [
+          ...TARGET_LABELS.map((name) => `${name}="${labelValue(this.target[name])}"`),
+          ...sample.labels.map((value, i) => `${spec.labels[i]}="${labelValue(value)}"`),
+        ].join(',')
+        lines.push(`${spec.name}{${labels}} ${sample.value}`)
       }
     }
     return `${lines.join('\n')}\n`
   }
 }
 
+const CATCHUP_LEVEL: Record<NonNullable<CheckSlot['catchup_mode']>, number> = {'wal-only': 2, 'basebackup-then-wal': 1, reclone: 0}
+
 const seconds = (durationMs: number) => (durationMs / 1000).toFixed(3)
 
-export function renderMetrics(report: CheckReport, durationMs: number): string {
-  const out = new Exposition()
+export function renderMetrics(report: CheckReport, durationMs: number, target: TargetLabels): string {
+  const out = new Exposition(target)
   out.add('scrapeSuccess', 1)
   out.add('scrapeDuration', seconds(durationMs))
   out.add('checkStatus', NAGIOS_EXIT[report.status])
@@ -108,23 +147,33 @@ export function renderMetrics(report: CheckReport, durationMs: number): string {
     if (slot.lag_lsn !== null) out.add('slotLag', slot.lag_lsn, labels)
     out.add('slotActive', slot.active ? 1 : 0, labels)
     out.add('slotInvalidated', slot.invalidation_reason === null ? 0 : 1, labels)
+    if (slot.catchup_mode !== null) out.add('slotCatchup', CATCHUP_LEVEL[slot.catchup_mode], labels)
     out.add('slotLastSeen', secondsOfMs(slot.last_seen_at_unix_ms), labels)
   }
   if (report.basebackups) {
     out.add('basebackups', report.basebackups.count)
+    out.add('usableBackups', report.basebackups.usable_count)
     const newest = report.basebackups.newest_usable
     if (newest) {
       out.add('lastBackupTime', secondsOfMs(newest.created_unix_ms))
+      out.add('lastBackupTimeOld', secondsOfMs(newest.created_unix_ms))
       out.add('lastBackupLsn', newest.checkpoint_lsn)
       out.add('lastBackupBytes', newest.snapshot_bytes)
     }
   }
+  if (report.prune) {
+    out.add('pruneSkipped', report.prune.skipped_runs)
+    if (report.prune.last_success_unix_ms !== null) out.add('pruneLastSuccess', secondsOfMs(report.prune.last_success_unix_ms))
+  }
+  if (report.leftover_bytes !== null) out.add('leftoverBytes', report.leftover_bytes)
   const repo = report.repository
   if (repo) out.add('repoUp', repo.reachable ? 1 : 0)
   if (repo?.archive_lag_bytes != null) {
     out.add('archiveLagBytes', repo.archive_lag_bytes)
     out.add('archiveLagSegments', repo.archive_lag_segments ?? 0)
+    out.add('archiveAge', secondsOfMs(repo.oldest_unarchived_age_ms ?? 0n))
   }
+  if (repo?.newest_archived_wal_unix_ms != null) out.add('archiveLastTime', secondsOfMs(repo.newest_archived_wal_unix_ms))
   if (repo?.newest_backup) out.add('repoBackupTime', secondsOfMs(repo.newest_backup.created_unix_ms))
   const counts = new Map<string, {code: string; severity: string; count: number}>()
   for (const f of report.findings) {
@@ -139,8 +188,8 @@ export function renderMetrics(report: CheckReport, durationMs: number): string {
 }
 
 /** What a failed run leaves for the scraper: success 0 and state UNKNOWN, so a stale file never looks healthy. */
-export function renderFailedScrape(durationMs: number): string {
-  const out = new Exposition()
+export function renderFailedScrape(durationMs: number, target: TargetLabels): string {
+  const out = new Exposition(target)
   out.add('scrapeSuccess', 0)
   out.add('scrapeDuration', seconds(durationMs))
   out.add('checkStatus', NAGIOS_EXIT.UNKNOWN)

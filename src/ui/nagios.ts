@@ -1,5 +1,5 @@
 import {oneLine} from '../core/errors.js'
-import type {Finding, Severity} from '../core/findings.js'
+import {isLoss, type Finding, type Severity} from '../core/findings.js'
 import type {CheckReport, CheckStatus, Threshold} from '../core/ops/check.js'
 import {formatBytes, formatDuration} from '../core/units.js'
 
@@ -25,9 +25,14 @@ export function unknownLine(message: string): string {
   return `REDREPL UNKNOWN - ${plainText(message)}`
 }
 
-/** Status line, then one line per finding, worst first (notes last: they leave the state OK). */
+/**
+ * Status line, then one line per finding, worst first: by severity (notes
+ * last: they leave the state OK), then loss before anything else of the same
+ * severity, so the status line names a replica that must be recloned before
+ * a threshold that merely tripped.
+ */
 export function nagiosLines(report: CheckReport): string[] {
-  const findings = [...report.findings].sort((a, b) => RANK[a.severity] - RANK[b.severity])
+  const findings = [...report.findings].sort((a, b) => RANK[a.severity] - RANK[b.severity] || Number(isLoss(b)) - Number(isLoss(a)))
   const problems = findings.filter((f) => f.severity !== 'note')
   const text = problems.length === 0 ? summary(report) : `${problems[0].message}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`
   return [`REDREPL ${report.status} - ${plainText(text)} | ${perfdata(report)}`, ...findings.map(findingLine)]
@@ -78,12 +83,15 @@ export function perfdata(report: CheckReport): string {
     items.push(metric('wal_retained', report.wal.retained_bytes, 'B', t.wal_retained_bytes))
     items.push(metric('wal_segments', report.wal.segments, '', t.wal_segments))
   }
+  if (report.prune) items.push(metric('prune_skipped', report.prune.skipped_runs, '', t.prune_skipped_runs))
+  if (report.leftover_bytes !== null) items.push(metric('leftovers', report.leftover_bytes, 'B', t.leftover_bytes))
   const newest = report.basebackups?.newest_usable
   if (newest) items.push(metric('basebackup_age', newest.age_ms / 1000n, 's', t.basebackup_age_ms, 1000n))
   const repo = report.repository
   if (repo?.archive_lag_bytes != null) {
     items.push(metric('archive_lag', repo.archive_lag_bytes, 'B', t.archive_lag_bytes))
     items.push(metric('archive_lag_segments', repo.archive_lag_segments ?? 0, ''))
+    items.push(metric('archive_age', (repo.oldest_unarchived_age_ms ?? 0n) / 1000n, 's', t.archive_age_ms, 1000n))
   }
   if (repo?.newest_backup) items.push(metric('repo_backup_age', repo.newest_backup.age_ms / 1000n, 's', t.repo_backup_age_ms, 1000n))
   for (const severity of ['error', 'warning'] as const) items.push(metric(`findings_${severity}`, report.findings.filter((f) => f.severity === severity).length, ''))

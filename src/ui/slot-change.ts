@@ -5,9 +5,10 @@ import {withWriteGuard} from '../core/ops/guard.js'
 import {openLayout} from '../core/ops/open-layout.js'
 import {changeSlot, type SlotChange, type SlotChangeReport} from '../core/ops/slot-change.js'
 import {RedreplCommand} from './base-command.js'
-import {confirmOnTerminal, yesFlag} from './confirm.js'
+import {confirmOnTerminal, isInteractive, yesFlag} from './confirm.js'
 import {dryRunFlag, requireDataPath, waitFlag} from './flags.js'
 import {formatBytes} from './numbers.js'
+import {formatDuration} from '../core/units.js'
 import {walPlanFlags, walPlanOptions} from './wal-flags.js'
 
 /** What `slots drop` and `slots invalidate` share: the replica argument, flags and the report's lines. */
@@ -37,6 +38,7 @@ const PAST: Record<SlotChangeReport['action'], string> = {drop: 'dropped', inval
 /** The plan shown before asking (`planned`), and the summary printed after. */
 export function slotChangeLines(report: SlotChangeReport, planned = false): string[] {
   const slot = report.slot_before
+  if (slot === null) return [`slot ${report.replica_id} is already gone on timeline ${report.timeline}; nothing to change`]
   const reason = report.action === 'invalidate' ? ` (reason ${report.slot_after?.invalidation_reason})` : ''
   const head = !report.changed
     ? `slot ${report.replica_id} is already invalidated${reason}; nothing to change`
@@ -50,6 +52,17 @@ export function slotChangeLines(report: SlotChangeReport, planned = false): stri
   ]
 }
 
+/** Seen this recently, a slot's replica may still be running. */
+const RECENT_MS = 5n * 60_000n
+
+/** A warning when the slot's replica was seen within RECENT_MS, else null. */
+function recentlySeen(report: SlotChangeReport, nowMs: bigint): string | null {
+  const seenAt = report.slot_before?.last_seen_at_unix_ms ?? 0n
+  if (seenAt === 0n || nowMs - seenAt >= RECENT_MS) return null
+  const ago = nowMs > seenAt ? nowMs - seenAt : 0n
+  return `replica ${report.replica_id} was seen ${formatDuration(ago)} ago: it may still be running and would lose its slot under it`
+}
+
 type SlotChangeFlags = Parameters<typeof walPlanOptions>[0] & {'data-path'?: string; json: boolean; 'dry-run': boolean; wait: number; yes: boolean}
 
 /** `slots drop` and `slots invalidate`: parse, decide, confirm on a terminal, write under the guard, report. */
@@ -61,14 +74,20 @@ export abstract class SlotChangeCommand extends RedreplCommand {
     const {args, flags} = (await this.parse(this.constructor as typeof SlotChangeCommand)) as unknown as {args: {replica: string}; flags: SlotChangeFlags}
     this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
+    const now = nowMs()
     const options = {
       dataPath,
       replicaId: args.replica,
       change: this.changeFrom(flags),
       dryRun: flags['dry-run'],
-      nowMs: nowMs(),
+      nowMs: now,
       wal: walPlanOptions(flags),
-      confirm: (plan: SlotChangeReport) => confirmOnTerminal(`${this.verb[0].toUpperCase()}${this.verb.slice(1)} this slot?`, slotChangeLines(plan, true), flags.yes),
+      confirm: async (plan: SlotChangeReport) => {
+        const seen = recentlySeen(plan, now)
+        // A replica seen minutes ago may still be connected, so --yes does not answer for it on a terminal; a script is told on stderr.
+        if (seen !== null && !isInteractive()) process.stderr.write(`redrepl: warning: ${seen}\n`)
+        await confirmOnTerminal(`${this.verb[0].toUpperCase()}${this.verb.slice(1)} this slot?`, [...slotChangeLines(plan, true), ...(seen === null ? [] : [`  ${seen}`])], flags.yes && seen === null)
+      },
     }
     const report = flags['dry-run']
       ? await changeSlot(await openLayout(dataPath), options)

@@ -164,11 +164,15 @@ test('--json: the state, the thresholds used, the measurements and every finding
   assert.deepEqual(report.thresholds, {
     slot_lag_lsn: {warning: 67108864n, critical: 1073741824n},
     slot_inactive_ms: {warning: 300000n, critical: 3600000n},
+    slot_silent_ms: {warning: 300000n, critical: 1800000n},
     invalidated_slots: {warning: 0n, critical: null},
     wal_retained_bytes: {warning: 3221225472n, critical: 4294967296n},
     wal_segments: {warning: null, critical: 4n},
     basebackup_age_ms: {warning: 129600000n, critical: 604800000n},
     archive_lag_bytes: {warning: 268435456n, critical: 1073741824n},
+    archive_age_ms: {warning: 3600000n, critical: 21600000n},
+    leftover_bytes: {warning: 67108864n, critical: 1073741824n},
+    prune_skipped_runs: {warning: 3n, critical: 12n},
     repo_backup_age_ms: {warning: 129600000n, critical: 604800000n},
   })
   assert.equal(report.repository, null, 'no repository configured, none measured')

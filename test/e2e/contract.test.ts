@@ -5,7 +5,7 @@ import {test} from 'node:test'
 
 import {parseJson, type JsonObject} from '../../src/core/codec/json.js'
 import {FINDINGS} from '../../src/core/findings.js'
-import {CONTRACT_MAJOR, MODEL_COMMANDS, schemaIdOf} from '../../src/ui/contract.js'
+import {majorOf, MODEL_COMMANDS, schemaIdOf} from '../../src/ui/contract.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {assertContract, schemasDir, schemaUrl} from '../support/contract.js'
 import {fixturePath, repoRoot} from '../support/fixtures.js'
@@ -24,8 +24,8 @@ test('every command with --json has a schema of the current major, and every sch
   for (const id of jsonCommands) {
     const name = id.replaceAll(':', '-')
     const schema = readSchema(name)
-    assert.equal(schema.$id, schemaUrl(name, CONTRACT_MAJOR), `${name}.json: $id`)
-    assert.equal(schemaIdOf(id), `redrepl.${name}/${CONTRACT_MAJOR}`)
+    assert.equal(schema.$id, schemaUrl(name, majorOf(id)), `${name}.json: $id`)
+    assert.equal(schemaIdOf(id), `redrepl.${name}/${majorOf(id)}`)
   }
 })
 

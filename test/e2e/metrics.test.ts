@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import {test} from 'node:test'
 
@@ -31,8 +32,12 @@ function parse(text: string) {
   return new Map(families.map((family) => [family.name, family]))
 }
 
+/** A sample's value by its own labels; node and cluster, on every sample, are checked apart. */
 const sample = (families: ReturnType<typeof parse>, name: string, labels: Record<string, string> = {}) =>
-  families.get(name)?.metrics.find((m) => JSON.stringify(m.labels ?? {}) === JSON.stringify(labels))?.value
+  families.get(name)?.metrics.find((m) => {
+    const {node: _node, cluster: _cluster, ...own} = m.labels ?? {}
+    return JSON.stringify(own) === JSON.stringify(labels)
+  })?.value
 
 test('metrics on stdout parse with a real exposition-format parser; every family is declared in the table, with HELP and TYPE', async () => {
   const {data} = await node()
@@ -46,7 +51,7 @@ test('metrics on stdout parse with a real exposition-format parser; every family
     assert.ok(spec, `${name} is not in METRICS`)
     assert.equal(family.type, 'GAUGE')
     assert.equal(family.help, spec.help)
-    for (const m of family.metrics) assert.deepEqual(Object.keys(m.labels ?? {}).sort(), [...spec.labels].sort(), name)
+    for (const m of family.metrics) assert.deepEqual(Object.keys(m.labels ?? {}).sort(), [...spec.labels, 'node', 'cluster'].sort(), name)
   }
   assert.equal(sample(families, 'redrepl_scrape_success'), '1')
   assert.equal(sample(families, 'redrepl_check_status'), '1', 'WARNING: replica-c is invalidated')
@@ -59,7 +64,8 @@ test('metrics on stdout parse with a real exposition-format parser; every family
   assert.equal(sample(families, 'redrepl_slot_invalidated', {replica: 'replica-c', source: 'catalog'}), '1')
   assert.equal(sample(families, 'redrepl_slot_last_seen_timestamp_seconds', {replica: 'replica-a', source: 'catalog'}), '1699999998.000')
   assert.equal(sample(families, 'redrepl_basebackup_count'), '1')
-  assert.equal(sample(families, 'redrepl_basebackup_last_checkpoint_timestamp_seconds'), '1699992800.000')
+  assert.equal(sample(families, 'redrepl_basebackup_last_completed_timestamp_seconds'), '1699992800.000', 'the manifest\'s mtime')
+  assert.equal(sample(families, 'redrepl_basebackup_last_checkpoint_timestamp_seconds'), '1699992800.000', 'the former name, kept until 0.3')
   assert.equal(sample(families, 'redrepl_basebackup_last_checkpoint_lsn'), '5242882')
   assert.equal(sample(families, 'redrepl_check_findings', {code: 'slot.invalidated', severity: 'warning'}), '1')
   assert.match(sample(families, 'redrepl_scrape_duration_seconds') ?? '', /^\d+\.\d{3}$/)
@@ -96,7 +102,7 @@ test('u64 values print exactly, and label values are escaped so any replica id s
   writeFileSync(path.join(dir, T1, 'replication-slots.redslots'), slotCatalogCodec.encode({timeline: 1n, slots: [slot]}, {nowMs: NOW_MS}))
   const result = await runCli(['metrics', '--data-path', data])
   assert.equal(result.exitCode, 0, result.stderr)
-  assert.ok(result.stdout.includes('redrepl_basebackup_last_checkpoint_lsn 18446744073709551615\n'), 'all the digits, not 18446744073709552000')
+  assert.ok(/^redrepl_basebackup_last_checkpoint_lsn\{[^}]*\} 18446744073709551615$/m.test(result.stdout), 'all the digits, not 18446744073709552000')
   const families = parse(result.stdout)
   assert.equal(sample(families, 'redrepl_basebackup_last_checkpoint_lsn'), '18446744073709551615')
   assert.equal(sample(families, 'redrepl_slot_lag_lsn', {replica: hostile, source: 'catalog'}), '5242880')
@@ -126,7 +132,7 @@ test('--textfile replaces the file atomically: a crash at any step leaves the ol
   assert.notEqual(lstatSync(target).ino, inode, 'replaced by rename, not rewritten in place')
   assert.deepEqual(readdirSync(dir), ['redrepl.prom'])
   const stdout = await runCli(['metrics', '--data-path', data])
-  const strip = (text: string) => text.replace(/^redrepl_scrape_duration_seconds .*$/m, '')
+  const strip = (text: string) => text.replace(/^redrepl_scrape_duration_seconds\{.*$/m, '')
   assert.equal(strip(readFileSync(target, 'utf8')), strip(stdout.stdout), 'the same exposition as on stdout')
 })
 
@@ -140,7 +146,7 @@ test('a reader polling the textfile while it is rewritten always sees a whole fi
   const reader = (async () => {
     while (writing) {
       const text = readFileSync(target, 'utf8')
-      assert.match(text, /\nredrepl_layout_artifacts_checked \d+\n$/, `read ${reads}: a partial file`)
+      assert.match(text, /\nredrepl_layout_artifacts_checked\{[^}]*\} \d+\n$/, `read ${reads}: a partial file`)
       assert.equal(sample(parse(text), 'redrepl_scrape_success'), '1')
       reads++
       await new Promise((resolve) => setImmediate(resolve))
@@ -179,4 +185,31 @@ test('--textfile refuses what the collector cannot use, and a failed run leaves 
   assert.equal(sample(families, 'redrepl_check_status'), '3')
   assert.equal(families.has('redrepl_wal_retained_bytes'), false, 'no stale node metrics')
   assert.ok(existsSync(target))
+})
+
+test('every sample carries node and cluster labels, so two nodes on one host never merge into one series', async () => {
+  const one = await node()
+  const two = await node()
+  const config = path.join(two.dir, 'redrepl.conf')
+  writeFileSync(config, `[defaults]\ncluster = "prod-eu"\n[node.db1]\ndata-path = "${one.data}"\n[node.db2]\ndata-path = "${two.data}"\n`)
+  const texts = await Promise.all(['db1', 'db2'].map(async (name) => {
+    const result = await runCli(['metrics', '--node', name], {env: {REDREPL_CONFIG: config}})
+    assert.equal(result.exitCode, 0, result.stderr)
+    return result.stdout
+  }))
+  const series = new Set<string>()
+  for (const [i, text] of texts.entries()) {
+    for (const family of parsePrometheusTextFormat(text)) {
+      for (const m of family.metrics) {
+        assert.equal(m.labels?.node, `db${i + 1}`, family.name)
+        assert.equal(m.labels?.cluster, 'prod-eu', family.name)
+        const key = `${family.name}${JSON.stringify(m.labels)}`
+        assert.ok(!series.has(key), `${key} appears in both files`)
+        series.add(key)
+      }
+    }
+  }
+  const bare = await runCli(['metrics', '--data-path', one.data])
+  const host = parse(bare.stdout).get('redrepl_scrape_success')?.metrics[0].labels
+  assert.deepEqual(host, {node: os.hostname().split('.')[0], cluster: ''}, 'without --node: the host name; without a cluster: empty, no label to Prometheus')
 })

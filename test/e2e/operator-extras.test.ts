@@ -33,7 +33,7 @@ test('layout verify: exit 0 and quiet on a sound layout, exit 3 with a JSON repo
 test('timeline show, basebackup list/verify, relay show and wal dump read the sample layout', async () => {
   const {data} = await primary()
   const timeline = jsonOf(await runCli(['timeline', 'show', '--data-path', data, '--json']))
-  assert.equal(timeline.current_timeline, 1n)
+  assert.equal(timeline.timeline, 1n)
   const list = jsonOf(await runCli(['basebackup', 'list', '--data-path', data, '--json']))
   assert.deepEqual((list.basebackups as any[]).map((b) => [b.checkpoint_lsn, b.chunks, b.usable_for_catchup]), [[5242882n, 3n, true]])
   const verified = jsonOf(await runCli(['basebackup', 'verify', '--data-path', data, '--json']))

@@ -43,6 +43,7 @@ test('--output tsv: a header line and tab-separated rows of every column, no dec
   for (const row of rows) assert.equal(row.split('\t').length, columns.length, row)
   assert.deepEqual(rows.map((row) => row.split('\t')[0]), ['replica-a', 'replica-b', 'replica-c'])
   assert.equal(rows[1].split('\t')[1], 'true')
+  assert.deepEqual(rows.map((row) => row.split('\t')[2]), ['true', 'true', 'false'], 'one spelling for booleans in TSV: the JSON value, never yes/no')
   assert.doesNotMatch(slots.stdout, /[│┌└─]|timeline 1|holds the retention floor/)
 
   const backups = await runCli(['basebackup', 'list', '--data-path', data, '-o', 'tsv'])
@@ -50,6 +51,7 @@ test('--output tsv: a header line and tab-separated rows of every column, no dec
   assert.equal(backupHead, 'checkpoint_lsn\tstart_lsn\ttimeline\tcreated_unix_ms\tage_ms\tsize_bytes\tchunks\tusable\tmanifest_path')
   const fields = Object.fromEntries(backupHead.split('\t').map((name, index) => [name, backup.split('\t')[index]]))
   assert.equal(fields.checkpoint_lsn, '5242882')
+  assert.equal(fields.usable, 'true')
   assert.match(fields.size_bytes, /^\d+$/, 'sizes are exact bytes, not "8.8 KiB"')
   assert.equal(fields.manifest_path, path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup', 'base-00000000000000000000-00000000000005242882.redbase'))
 

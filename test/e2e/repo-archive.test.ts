@@ -133,7 +133,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     closePrimaryBasicHole(dir)
     // Objects are dated by the store's clock: measure ages from a real "now" two hours on.
     const env = {...repo.env, REDREPL_NOW_MS: String(Date.now() + 2 * 3_600_000)}
-    const check = (...flags: string[]) => runCli(['check', '--data-path', data, '--warning-invalidated-slots', '1', '--warning-basebackup-age', 'off', '--critical-basebackup-age', 'off', '--repo', repo.url, '--node', 'db1', ...flags], {env})
+    const check = (...flags: string[]) => runCli(['check', '--data-path', data, '--warning-invalidated-slots', '1', '--warning-basebackup-age', 'off', '--critical-basebackup-age', 'off', '--warning-archive-age', '3h', '--warning-slot-silent', 'off', '--critical-slot-silent', 'off', '--repo', repo.url, '--node', 'db1', ...flags], {env})
 
     const empty = await check('--json')
     assert.equal(empty.exitCode, 2, 'no backup in the repository is critical by default')
@@ -155,9 +155,9 @@ for (const [kind, makeRepo] of BACKENDS) {
 
     const metrics = await runCli(['metrics', '--data-path', data, '--repo', repo.url, '--node', 'db1'], {env})
     assert.equal(metrics.exitCode, 0, metrics.stderr)
-    assert.match(metrics.stdout, /^redrepl_archive_lag_bytes 0$/m)
-    assert.match(metrics.stdout, /^redrepl_archive_lag_segments 0$/m)
-    const stamp = Number(/^redrepl_repo_backup_last_timestamp_seconds (\S+)$/m.exec(metrics.stdout)?.[1])
+    assert.match(metrics.stdout, /^redrepl_archive_lag_bytes\{[^}]*\} 0$/m)
+    assert.match(metrics.stdout, /^redrepl_archive_lag_segments\{[^}]*\} 0$/m)
+    const stamp = Number(/^redrepl_repo_backup_last_timestamp_seconds\{[^}]*\} (\S+)$/m.exec(metrics.stdout)?.[1])
     assert.ok(Math.abs(stamp - Date.now() / 1000) < 600, `the manifest's date in the store (${stamp})`)
   })
 }
@@ -174,7 +174,7 @@ test('check: an unreachable repository is a WARNING finding, never a crash, and 
   const metrics = await runCli(['metrics', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
   assert.equal(metrics.exitCode, 0)
   assert.doesNotMatch(metrics.stdout, /redrepl_archive_lag_bytes/)
-  assert.match(metrics.stdout, /^redrepl_check_findings\{code="repo.unreachable",severity="warning"\} 1$/m)
+  assert.match(metrics.stdout, /^redrepl_check_findings\{node="db1",cluster="",code="repo.unreachable",severity="warning"\} 1$/m)
 })
 
 const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'

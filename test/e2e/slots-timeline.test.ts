@@ -37,7 +37,7 @@ test('promote records the failover once; a re-run with --expect-timeline is refu
   const history = path.join(dir, 'data.primary-replica', 'timeline-history.redtimeline')
   const dry = jsonOf(await runCli(['timeline', 'promote', '--data-path', data, '--replica', 'replica-a', '--applied-lsn', '25', '--dry-run', '--json']))
   assert.equal(dry.new_timeline, 2n)
-  assert.equal(jsonOf(await runCli(['timeline', 'show', '--data-path', data, '--json'])).current_timeline, 1n, 'dry run wrote nothing')
+  assert.equal(jsonOf(await runCli(['timeline', 'show', '--data-path', data, '--json'])).timeline, 1n, 'dry run wrote nothing')
   const report = jsonOf(await runCli(['timeline', 'promote', '--data-path', data, '--replica', 'replica-a', '--applied-lsn', '25', '--expect-timeline', '1', '--json']))
   assert.deepEqual([report.previous_timeline, report.new_timeline, report.fork_lsn], [1n, 2n, 25n])
   const written = modelOf(await runCli(['inspect', '--json', history]))

@@ -176,10 +176,10 @@ test('layout verify reports a manifest whose segment path holds a NUL byte (CRC 
   const result = await runCli(['layout', 'verify', '--data-path', path.join(dir, 'data.rdb'), '--json'], {timeoutMs: RUN_LIMIT_MS})
   assert.equal(result.exitCode, 3, result.stderr)
   assert.equal(result.stderr, '')
-  const report = documentOf(result.stdout) as unknown as {checked: number; findings: Array<{code: string; path: string; message: string}>}
+  const report = documentOf(result.stdout) as unknown as {artifacts_checked: number; findings: Array<{code: string; path: string; message: string}>}
   const problems = report.findings.filter((f) => (f as {severity?: string}).severity !== 'note')
   assert.deepEqual(problems.map((f) => [path.basename(f.path), f.code]), [['relay.redmanifest', 'artifact.corrupt']])
   assert.match(problems[0].message, /relay segment path "relay-00\\u0000\d+-\d+\.redwal" holds a NUL byte/)
   // Everything else was still checked: the history, 5 WAL segments, the catalog, the backup, replica-b, the database.
-  assert.ok(report.checked >= 10, String(report.checked))
+  assert.ok(report.artifacts_checked >= 10, String(report.artifacts_checked))
 })

@@ -43,7 +43,7 @@ test('the fixture layouts verify clean; the hole primary-basic has at segment 4 
         [['wal.gap', 'note', path.join(T1, 'wal'), {first_missing_index: 4n, last_missing_index: 4n, first_missing_lsn: 4194304n, last_missing_lsn: 5242879n}]],
       )
     }
-    assert.ok(report.checked > 0)
+    assert.ok(report.artifacts_checked > 0)
   }
 })
 

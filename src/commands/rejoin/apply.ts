@@ -61,7 +61,7 @@ follow_new_timeline and rewind: not steps redrepl carries out on disk (RedDB fol
     } else if (!flags['dry-run']) report = {...plan, dry_run: false}
     for (const overridden of report.rebootstrap?.findings ?? []) process.stderr.write(`redrepl: warning: ${overridden.message}\n`)
     await this.emit(report, () => {
-      this.say(`${paint.bold(report.decision)}: node timeline ${report.rejoin_node_timeline}, flushed LSN ${report.rejoin_node_flushed_lsn}; primary timeline ${report.current_timeline}`)
+      this.say(`${paint.bold(report.decision)}: node timeline ${report.rejoin_node_timeline}, flushed LSN ${report.rejoin_node_flushed_lsn}; primary timeline ${report.timeline}`)
       if (report.action === 'none') this.say('nothing to write: the node is on the current timeline')
       else if (report.rebootstrap === null) this.say(`dry run: would stage ${backup!.manifest_path} (checkpoint LSN ${backup!.checkpoint_lsn}) into ${report.pending_path}, then ${report.marker_path}`)
       else {

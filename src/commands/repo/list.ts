@@ -9,8 +9,8 @@ const BACKUP_COLUMNS: Array<Column<RepoBackupRow>> = [
   {header: 'checkpoint', value: (b) => b.checkpoint_lsn, key: 'checkpoint_lsn', priority: 1},
   {header: 'size', value: (b) => formatBytes(b.snapshot_bytes), raw: (b) => b.snapshot_bytes, key: 'size_bytes', priority: 1},
   {header: 'pushed', value: (b) => new Date(Number(b.taken_unix_ms)).toISOString(), raw: (b) => b.taken_unix_ms, key: 'pushed_unix_ms', priority: 2},
-  {header: 'complete', value: (b) => (b.complete ? 'yes' : 'NO'), raw: (b) => (b.complete ? 'yes' : 'no'), priority: 1},
-  {header: 'WAL from checkpoint', value: (b) => (b.wal_covered_from_checkpoint ? 'yes' : 'no'), key: 'wal_covered_from_checkpoint', priority: 1},
+  {header: 'complete', value: (b) => (b.complete ? 'yes' : 'NO'), raw: (b) => b.complete, priority: 1},
+  {header: 'WAL from checkpoint', value: (b) => (b.wal_covered_from_checkpoint ? 'yes' : 'no'), raw: (b) => b.wal_covered_from_checkpoint, key: 'wal_covered_from_checkpoint', priority: 1},
   {header: 'key', value: (b) => b.key, priority: 3},
 ]
 

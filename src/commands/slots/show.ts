@@ -26,7 +26,7 @@ function slotColumns(now: bigint): Array<Column<SlotRow>> {
   return [
     {header: 'replica', value: (s) => (s.holds_floor ? paint.bold(`${s.replica_id} *`) : s.replica_id), raw: (s) => s.replica_id, key: 'replica_id', priority: 1},
     {header: 'holds floor', value: (s) => s.holds_floor, onlyInTsv: true, priority: 1},
-    {header: 'active', value: (s) => (s.active ? 'yes' : paint.red('no')), priority: 1},
+    {header: 'active', value: (s) => (s.active ? 'yes' : paint.red('no')), raw: (s) => s.active, priority: 1},
     {header: 'restart', value: (s) => s.restart_lsn, key: 'restart_lsn', priority: 3},
     {header: 'write', value: (s) => s.confirmed_write_lsn, key: 'confirmed_write_lsn', priority: 4},
     {header: 'flush', value: (s) => s.confirmed_flush_lsn, key: 'confirmed_flush_lsn', priority: 2},
@@ -43,7 +43,7 @@ export default class SlotsShow extends RedreplCommand {
   static override summary = 'Show the replication slots of the current timeline.'
   static override description = `Lists every slot of the binary slot catalog of the current timeline and, if present, of the legacy JSON store beside the data file (a RedDB primary loads both when it starts): replica, active, restart / write / flush / apply LSNs, lag behind the WAL head, when the replica was last seen, invalidation reason and time. The slot whose min(flush, apply) is the retention floor is marked: it decides how much WAL is kept.
 
-Only the active slots of the binary catalog set the retention floor; legacy-store slots are listed but never hold WAL back, and the header line says so when one is active. An active slot (of either source) whose restart LSN is below the start of the oldest WAL segment left is reported as slot.behind-wal (--json: findings[]): its replica cannot resume from WAL.
+Only the active slots of the binary catalog set the retention floor; legacy-store slots are listed but never hold WAL back, and the header line says so when one is active. An active slot (of either source) whose restart LSN is below the start of the oldest WAL segment left is reported as slot.behind-wal (--json: findings[]): its replica cannot resume from WAL. An inactive slot, not invalidated, whose retention floor lies below that start is reported as slot.lost: a prune stranded it, and its replica cannot catch up from WAL any more (a base backup or a reclone; "catchup plan" says which).
 
 A catalog whose timeline differs from the directory it lives in is flagged (RedDB 1.12 writes it that way after a failover).`
 

@@ -39,7 +39,7 @@ A node without a history file is on timeline 1; that is reported, not treated as
         return
       }
       this.say(renderColumns(timelines))
-      this.say(`current timeline: ${report.current_timeline}`)
+      this.say(`current timeline: ${report.timeline}`)
     }, timelines)
   }
 }

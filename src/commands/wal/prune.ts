@@ -3,6 +3,8 @@ import {Flags} from '../../ui/oclif.js'
 import {loadWalPlan, pruneWalByPlan, type AppliedPlan} from '../../core/ops/wal-plan-file.js'
 import {pruneWalRetention, type WalPruneReport} from '../../core/ops/wal-prune.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
+import {guardedPrune} from '../../core/ops/prune-record.js'
+import {nowMs} from '../../core/clock.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dryRunFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {plainFindingLine} from '../../ui/findings.js'
@@ -12,13 +14,13 @@ import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPla
 
 export default class WalPrune extends RedreplCommand {
   static override summary = 'Remove the WAL segments RedDB\'s retention releases (cron-safe).'
-  static override description = `Runs the same plan as "wal plan" and deletes the removable segments in index order, then fsyncs the WAL directory. The WAL directory is reached without following a symbolic link on the way (a linked timeline directory is refused, exit 4), though wal/ itself may be an operator's link to another disk; each segment is removed from that directory only. Built for cron: quiet with --quiet, a one-line summary otherwise, JSON with --json, non-zero exit on any failure, and a lock so that two runs never overlap (a second run exits 5).
+  static override description = `Runs the same plan as "wal plan" and deletes the removable segments in index order, then fsyncs the WAL directory. The WAL directory is reached without following a symbolic link on the way (a linked timeline directory is refused, exit 4), though wal/ itself may be an operator's link to another disk; each segment is removed from that directory only. Built for cron: quiet with --quiet, a one-line summary otherwise, JSON with --json, non-zero exit on any failure, and a lock so that two runs never overlap (a second run exits 5). Each run that exits 5 is counted in R/.redrepl-prune.json, and a run that goes through (not --dry-run) resets the count, so that "redrepl check" can warn when a long base backup starves the prunes (--warning/--critical-prune-skipped).
 
 Safe next to a live primary: it only removes segments below the current one and outside the minimum window, as RedDB itself does. Each file is checked again right before it is removed, and a symlink is unlinked itself, never followed.
 
 Checked against the files before anything is removed, as in "wal plan": the segment size comes from the segment headers and a --segment-bytes they contradict is refused (exit 4), as is a --current-lsn past the WAL head; headers that disagree with their file names or with each other stop the run (exit 3).
 
-When retention is stalled (segments below the head's are held and none can ever be released: no slot catalog, a catalog of another timeline, or no active slot with keep-until-replicas-ack), a line "redrepl: warning: … [wal.retention-stalled]" goes to stderr, even with --quiet, and the run still exits 0: the run itself did what RedDB would, the way out lies elsewhere (a catalog, a replica), and cron mails stderr. Monitoring should run "layout verify", which fails on the same finding. --json lists it, and missing segments (wal.gap), in findings[].
+When retention is stalled (segments below the head's are held and none can ever be released: no slot catalog, a catalog of another timeline, or no active slot with keep-until-replicas-ack), a line "redrepl: warning: … [wal.retention-stalled]" goes to stderr, even with --quiet, and the run still exits 0: the run itself did what RedDB would, the way out lies elsewhere (a catalog, a replica), and cron mails stderr. Monitoring should run "layout verify", which fails on the same finding. --json lists it, and missing segments (wal.gap), in findings[]. A prune that removes WAL an inactive slot (not invalidated) still needs is what RedDB does too, but afterwards that replica cannot catch up from WAL: the run says so the same way (slot.prune-strands), and "wal plan" or --dry-run says it beforehand.
 
 --plan FILE applies a plan saved by "wal plan --out FILE", as terraform apply PLAN: it plans again on the layout as it is now, with the plan's own policy, and removes exactly the plan's segments, only when the fresh plan releases each of them too and each still has the saved size and header CRC. Otherwise it removes nothing and refuses (exit 4), naming every change found: a segment that changed size, was rewritten or is gone, one the fresh plan keeps, a slot that advanced or regressed, a history that changed. A fresh plan that releases more is fine: only the plan's segments go, and the output says how many more it would release (--json: plan.more_released_segment_indexes). The plan must name this layout and its current timeline, and only segment files of the WAL directory (exit 4 otherwise); the file is read only when it is a regular file, not a link (exit 3). Policy flags (--min-segments, --max-bytes, --[no-]keep-until-replicas-ack, --fork-lsn, --adopt-catalog-timeline, --segment-bytes, --current-lsn) are refused with --plan (exit 2): the plan carries its policy, and config-file settings for them are ignored. --dry-run shows what the plan would remove.
 
@@ -52,13 +54,19 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
     if (planPath !== undefined) refusePolicyFlagsWithPlan(typed, WalPrune.planFixes)
     // The plan file is checked before the lock is taken.
     const saved = planPath === undefined ? undefined : await loadWalPlan(planPath)
-    const result: WalPruneReport & {plan?: AppliedPlan} = await withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, async (layout) => {
-      if (saved === undefined) return pruneWalRetention(layout, {...walPlanOptions(flags), dryRun: flags['dry-run']})
-      const {repository, keepWalForBackups} = walPlanOptions(flags)
-      return pruneWalByPlan(layout, planPath!, saved, flags['dry-run'], {repository, keepWalForBackups})
-    })
-    // Stderr, even with --quiet: cron mails it, and a stalled retention must not pass in silence.
-    for (const f of result.findings) if (f.code === 'wal.retention-stalled') process.stderr.write(`${plainFindingLine(f)}\n`)
+    const warn = (message: string) => process.stderr.write(`redrepl: warning: ${message}\n`)
+    const result: WalPruneReport & {plan?: AppliedPlan} = await guardedPrune(
+      dataPath,
+      {nowMs: nowMs(), dryRun: flags['dry-run'], warn},
+      (work) => withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, work),
+      async (layout) => {
+        if (saved === undefined) return pruneWalRetention(layout, {...walPlanOptions(flags), dryRun: flags['dry-run']})
+        const {repository, keepWalForBackups} = walPlanOptions(flags)
+        return pruneWalByPlan(layout, planPath!, saved, flags['dry-run'], {repository, keepWalForBackups})
+      },
+    )
+    // Stderr, even with --quiet: cron mails it, and neither a stalled retention nor a stranded slot may pass in silence.
+    for (const f of result.findings) if (f.code === 'wal.retention-stalled' || f.code === 'slot.prune-strands') process.stderr.write(`${plainFindingLine(f)}\n`)
     await this.emit(result, () => {
       if (flags.quiet) return
       if (result.plan !== undefined) this.say(planLine(result.plan))

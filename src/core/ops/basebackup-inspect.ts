@@ -5,6 +5,7 @@ import {isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {Layout} from '../layout.js'
 import {createPace} from '../fs/pace.js'
 import {FileChunkSource, streamVerifiedChunks} from './basebackup-chunks.js'
+import {contiguousRunStart} from '../plan/wal-geometry.js'
 import {chooseBasebackup, type ManifestChoice} from './basebackup-materialize.js'
 import {listBasebackups, listWalSegments, readCurrentTimeline, readOldestAvailableLsn, readWalHead, type WalSegmentFile} from './node-state.js'
 
@@ -38,7 +39,8 @@ export interface BasebackupEntry {
 
 /**
  * Every base backup on the current timeline, with its time and size and
- * whether it can serve a catch-up from the oldest WAL. `listed` is what
+ * whether it can serve a catch-up: its checkpoint at or after the start of
+ * the unbroken WAL ending at the head, as catchup plan counts it. `listed` is what
  * the caller has read of that timeline already: its segments, and the WAL
  * head and the oldest segment's start when it has them, so that neither
  * segment is read again.
@@ -51,7 +53,9 @@ export async function listBasebackupReport(
   const timeline = await readCurrentTimeline(layout)
   const known = listed?.timeline === timeline ? listed : undefined
   const segments = known?.segments ?? (await listWalSegments(layout, timeline))
-  const available = known?.oldestWalLsn ?? (await readOldestAvailableLsn(layout, timeline, segments))
+  // catchup plan's rule: WAL below a missing segment is not offered, so a backup is usable from the unbroken run ending at the head.
+  const runStart = contiguousRunStart(segments.map((s) => s.index))
+  const available = known?.oldestWalLsn ?? (await readOldestAvailableLsn(layout, timeline, segments.filter((s) => runStart !== null && s.index >= runStart)))
   const head = known !== undefined && known.walHeadLsn !== undefined ? known.walHeadLsn : await readWalHead(layout, timeline, segments)
   const basebackups: BasebackupEntry[] = []
   for (const {path: file, manifest} of await listBasebackups(layout, timeline)) {

@@ -1,3 +1,5 @@
+import {stat} from 'node:fs/promises'
+
 import {finding, type Finding, type Severity} from '../findings.js'
 import {RedreplError} from '../errors.js'
 import {unarchivedSegments} from '../plan/repo-wal.js'
@@ -28,11 +30,16 @@ export interface RepoCheck {
   /** Null when the repository could not be read. */
   archive_lag_segments: number | null
   archive_lag_bytes: bigint | null
+  /** How long the oldest sealed segment not in the repository has waited (now − its file's mtime); null when none waits or the repository could not be read. */
+  oldest_unarchived_age_ms: bigint | null
+  /** The store's date of the newest WAL object of the current timeline in the repository; null when there is none. */
+  newest_archived_wal_unix_ms: bigint | null
   newest_backup: {key: string; timeline: bigint; checkpoint_lsn: bigint; created_unix_ms: bigint; age_ms: bigint} | null
 }
 
 export interface RepoThresholds {
   archive_lag_bytes: {warning: bigint | null; critical: bigint | null}
+  archive_age_ms: {warning: bigint | null; critical: bigint | null}
   repo_backup_age_ms: {warning: bigint | null; critical: bigint | null}
 }
 
@@ -45,7 +52,7 @@ export async function checkRepository(
   options: {nowMs: bigint; thresholds: RepoThresholds; levelOf: Level},
 ): Promise<{repository: RepoCheck; findings: Finding[]}> {
   const {nowMs, thresholds, levelOf} = options
-  const report: RepoCheck = {location: repository.settings.url, node: repository.node, reachable: false, archive_lag_segments: null, archive_lag_bytes: null, newest_backup: null}
+  const report: RepoCheck = {location: repository.settings.url, node: repository.node, reachable: false, archive_lag_segments: null, archive_lag_bytes: null, oldest_unarchived_age_ms: null, newest_archived_wal_unix_ms: null, newest_backup: null}
   let inventory
   try {
     const backend = await openRepository(repository.settings)
@@ -77,6 +84,18 @@ export async function checkRepository(
         finding('repo.archive-lag', where, `${lagging.length} sealed WAL segment(s) of timeline ${timeline} (${formatBytes(report.archive_lag_bytes)}) not in the repository > ${formatBytes(level.limit)}`, {archive_lag_bytes: report.archive_lag_bytes, archive_lag_segments: lagging.length, oldest_segment: lagging[0].index, threshold_bytes: level.limit}, level.severity),
       )
     }
+    const archivedHere = inventory.wal.filter((w) => w.timeline === timeline)
+    report.newest_archived_wal_unix_ms = archivedHere.reduce<bigint | null>((newest, w) => (newest === null || w.object.modified_unix_ms > newest ? w.object.modified_unix_ms : newest), null)
+    // Bytes alone never trip on a quiet node whose push job died: the wait of the oldest segment does.
+    const waited = lagging.length === 0 ? null : await waitedMs(segments.find((s) => s.index === lagging[0].index)?.path, nowMs)
+    report.oldest_unarchived_age_ms = waited
+    const stale = waited === null ? undefined : levelOf(waited, thresholds.archive_age_ms)
+    if (stale && waited !== null) {
+      const newestNote = report.newest_archived_wal_unix_ms === null ? 'none archived yet' : `newest archived ${formatDuration(nowMs > report.newest_archived_wal_unix_ms ? nowMs - report.newest_archived_wal_unix_ms : 0n)} ago`
+      findings.push(
+        finding('repo.archive-age', where, `sealed WAL segment ${lagging[0].index} of timeline ${timeline} has waited ${formatDuration(waited)} for the repository > ${formatDuration(stale.limit)} (${lagging.length} waiting, ${newestNote}): is the push job running?`, {oldest_unarchived_age_ms: waited, oldest_segment: lagging[0].index, archive_lag_segments: lagging.length, threshold_ms: stale.limit}, stale.severity),
+      )
+    }
   }
 
   // Sorted by (timeline, checkpoint): the last manifest is the newest backup.
@@ -94,4 +113,17 @@ export async function checkRepository(
     if (severity) findings.push(finding('repo.backup-none', where, `no base backup of node ${repository.node} in the repository`, {node: repository.node}, severity))
   }
   return {repository: report, findings}
+}
+
+/** now − the file's mtime (when RedDB last wrote the segment), 0 for a future date; null when the file went away meanwhile. */
+async function waitedMs(file: string | undefined, nowMs: bigint): Promise<bigint | null> {
+  if (file === undefined) return null
+  try {
+    const mtime = (await stat(file, {bigint: true})).mtimeMs
+    return nowMs > mtime ? nowMs - mtime : 0n
+  } catch (error) {
+    // A prune that ran meanwhile removed it; only that means "no wait to measure".
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw error
+  }
 }

@@ -12,6 +12,7 @@ import {
   NO_SNAPSHOT_ACCEPTED,
   releaseShownBy,
   scanWalFrames,
+  sliceOf,
   snapshotRange,
   superblockCandidates,
   type ByteRange,
@@ -83,6 +84,30 @@ export async function releaseOfDatabaseFile(file: string): Promise<RedDBRelease 
     return looksLikeDatabase(head) ? releaseShownBy(head) : undefined
   } finally {
     await handle.close()
+  }
+}
+
+/**
+ * The format of a database file from its first bytes only (superblocks and
+ * manifests lie in them): the version of the manifest in effect for the
+ * newest superblock copy, by the rules the file shows. Undefined when it is
+ * absent, does not start like a database or its head does not decode (a
+ * full read, as layout verify makes, says why). Cheap enough for every
+ * monitoring run, which does not read the snapshot.
+ */
+export async function formatOfDatabaseHead(file: string): Promise<RdbFormat | undefined> {
+  const opened = await openRegularIfExists(file)
+  if (opened === undefined) return undefined
+  try {
+    const head = await readHead(opened.handle, BigInt(opened.size))
+    if (!looksLikeDatabase(head)) return undefined
+    for (const candidate of superblockCandidates(head, sliceOf(head), releaseShownBy(head))) return candidate.manifest.version === 2 ? 2 : 1
+    return undefined
+  } catch (error) {
+    if (error instanceof FormatError) return undefined
+    throw error
+  } finally {
+    await opened.handle.close()
   }
 }
 

@@ -36,7 +36,7 @@ export interface VerifyReport {
   /** No finding is an error or a warning (notes, such as RedDB 1.12's own habits, do not count). */
   ok: boolean
   root_path: string
-  checked: number
+  artifacts_checked: number
   findings: Finding[]
 }
 
@@ -511,6 +511,6 @@ export async function verifyLayoutAndWal(dataPath: string, nowMs: bigint, option
       verifier.report(path.join(path.dirname(dataPath), name), 'leftover.temp-file', 'temporary file left by an interrupted write')
     }
   }
-  return {report: {ok: !verifier.findings.some(isProblem), root_path: layout.root, checked: verifier.checked, findings: verifier.findings}, wal: currentWal}
+  return {report: {ok: !verifier.findings.some(isProblem), root_path: layout.root, artifacts_checked: verifier.checked, findings: verifier.findings}, wal: currentWal}
 }
 

@@ -46,13 +46,19 @@ export async function planRejoinApply(primary: Layout, primaryDataPath: string, 
     }
     case 'reclone': {
       if (report.reclone_basebackup === null) {
-        throw notFound(`${primary.root}: no base backup of timeline ${report.current_timeline} the node could catch up from, so there is nothing to rebuild it from; nothing was written`, {
+        throw notFound(`${primary.root}: no base backup of timeline ${report.timeline} the node could catch up from, so there is nothing to rebuild it from; nothing was written`, {
           code: 'rejoin.no-backup',
           hint: `take one first: redrepl basebackup create --data-path ${primaryDataPath} --from ${primaryDataPath}`,
         })
       }
       const paths = dataPathArtifacts(nodeDataPath)
-      return {...base, action: 'stage-rebootstrap', pending_path: paths.rebootstrapPending, marker_path: paths.rebootstrapReady}
+      // The plan's first step is the staging this command does itself: run as a dry run, the step is this command without --dry-run.
+      const again = [...(availableFromLsn === undefined ? [] : ['--available-from-lsn', String(availableFromLsn)])]
+      const stage = {
+        description: `stage the reclone: run rejoin apply without --dry-run (it stages base backup ${report.reclone_basebackup.manifest_path} as the node's rebootstrap, asking first on a terminal)`,
+        argv: ['redrepl', 'rejoin', 'apply', '--data-path', primaryDataPath, '--node-data-path', nodeDataPath, ...again],
+      }
+      return {...base, action: 'stage-rebootstrap', pending_path: paths.rebootstrapPending, marker_path: paths.rebootstrapReady, next_steps: [stage, ...report.next_steps.slice(1)]}
     }
   }
 }

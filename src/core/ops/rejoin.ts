@@ -6,10 +6,10 @@ import {initialHistory} from '../plan/promotion.js'
 import {rejoinNextSteps, type NextStep, type RestorableBackup} from '../plan/next-steps.js'
 import {planRejoin, type RejoinPlan} from '../plan/rejoin.js'
 import {chooseBasebackup} from './basebackup-materialize.js'
-import type {Finding} from '../findings.js'
+import {finding, type Finding} from '../findings.js'
 import {listRelayReplicas, readCurrentTimeline, readHistory, readWalHead} from './node-state.js'
 import {gapFindings} from './wal-findings.js'
-import {readWalState, requireSoundWal, walAvailableFrom} from './wal-state.js'
+import {findingPath, readWalState, requireSoundWal, walAvailableFrom, walHeadOf} from './wal-state.js'
 import {openLayout} from './open-layout.js'
 
 export interface NodePosition {
@@ -46,7 +46,8 @@ type RejoinState = Omit<RejoinPlan, 'target_timeline' | 'start_lsn' | 'rewind_to
 const stateOf = ({target_timeline: _target, start_lsn: _start, rewind_to_lsn: _rewind, ...state}: RejoinPlan): RejoinState => state
 
 export interface RejoinReport extends RejoinState {
-  current_timeline: bigint
+  /** The primary's current timeline. */
+  timeline: bigint
   node_position_source: NodePosition['source']
   /** no-wal: the current timeline has no WAL segment, and the decision did not depend on it. */
   available_from_source: 'flag' | 'wal' | 'no-wal'
@@ -73,7 +74,7 @@ export async function newestUsableBackup(layout: Layout): Promise<RestorableBack
 export async function planNodeRejoin(layout: Layout, node: NodePosition, availableFromLsn: bigint | undefined, primaryDataPath: string): Promise<RejoinReport> {
   const report = await decideRejoin(layout, node, availableFromLsn)
   const backup = report.decision === 'reclone' ? await newestUsableBackup(layout) : null
-  const next_steps = rejoinNextSteps({plan: report, currentTimeline: report.current_timeline, primaryDataPath, nodeDataPath: node.dataPath ?? null, backup})
+  const next_steps = rejoinNextSteps({plan: report, currentTimeline: report.timeline, primaryDataPath, nodeDataPath: node.dataPath ?? null, backup})
   return {...report, reclone_basebackup: backup, next_steps}
 }
 
@@ -83,7 +84,7 @@ async function decideRejoin(layout: Layout, node: NodePosition, availableFromLsn
   const wal = await readWalState(layout, current)
   requireSoundWal(wal)
   const input = {history, nodeTimeline: node.timeline, nodeFlushedLsn: node.flushedLsn}
-  const report = {current_timeline: current, node_position_source: node.source, findings: gapFindings(layout, wal)}
+  const report = {timeline: current, node_position_source: node.source, findings: [...gapFindings(layout, wal)]}
   if (availableFromLsn === undefined && wal.segments.length === 0) {
     // Without WAL there is no oldest LSN to compare with; say so rather than offer "WAL from LSN 0".
     const plan = planRejoin({...input, availableFromLsn: 0n})
@@ -97,5 +98,24 @@ async function decideRejoin(layout: Layout, node: NodePosition, availableFromLsn
   }
   const available = availableFromLsn ?? walAvailableFrom(wal)
   const plan = planRejoin({...input, availableFromLsn: available})
+  // The decision is RedDB's (its golden cases); what it leaves unsaid is said beside it.
+  const where = findingPath(layout, wal.dir)
+  if (plan.decision === 'rewind' && plan.rejoin_rewind_to_lsn < available) {
+    report.findings.push(
+      finding('rejoin.wal-gone', where, `the node must be rewound to the fork at LSN ${plan.rejoin_rewind_to_lsn}, but this primary serves WAL only from LSN ${available}: after the rewind it cannot follow from WAL either; rebuild it from a base backup or reclone it (catchup plan --replica-lsn ${plan.rejoin_rewind_to_lsn} says how)`, {
+        rewind_to_lsn: plan.rejoin_rewind_to_lsn,
+        available_from_lsn: available,
+      }),
+    )
+  }
+  const head = plan.decision === 'already_current' ? await walHeadOf(layout, wal) : null
+  if (head !== null && node.flushedLsn > head) {
+    report.findings.push(
+      finding('rejoin.ahead-of-primary', where, `the node is on timeline ${current} like the primary but has flushed LSN ${node.flushedLsn}, past the primary's WAL head ${head}: it holds writes the primary never had (it diverged, e.g. it was written to as a primary too); following would not remove them, so rebuild it from a base backup`, {
+        node_flushed_lsn: node.flushedLsn,
+        wal_head_lsn: head,
+      }),
+    )
+  }
   return {...stateOf(plan), ...report, available_from_source: availableFromLsn === undefined ? 'wal' : 'flag'}
 }

@@ -1,4 +1,4 @@
-import {notFound} from '../errors.js'
+import {notFound, RedreplError} from '../errors.js'
 import {finding, type Finding} from '../findings.js'
 import {log} from '../log.js'
 import {legacySlotStoreCodec} from '../format/slot-catalog-legacy.js'
@@ -42,12 +42,13 @@ export interface SlotChangeReport {
   action: SlotChange['kind']
   replica_id: string
   timeline: bigint
-  store: 'catalog' | 'legacy'
-  store_path: string
-  slot_before: ReplicationSlot
+  /** Null for a drop of a slot that is already gone (nothing changed). */
+  store: 'catalog' | 'legacy' | null
+  store_path: string | null
+  slot_before: ReplicationSlot | null
   /** null once dropped. */
   slot_after: ReplicationSlot | null
-  /** false when the slot was already in the asked state (an invalidation repeated). */
+  /** false when the slot was already in the asked state (an invalidation repeated, or a drop of a slot already gone). */
   changed: boolean
   /** What WAL retention would release because of the change; null when it cannot be planned (a wal.retention-unplanned finding says why). */
   retention: RetentionEffect | null
@@ -104,7 +105,14 @@ async function retentionEffect(layout: Layout, options: SlotChangeOptions, after
 /** Drops or invalidates one slot of the current timeline; the write guard is the caller's. */
 export async function changeSlot(layout: Layout, options: SlotChangeOptions): Promise<SlotChangeReport> {
   const timeline = await readCurrentTimeline(layout)
-  const found = await locate(layout, options, timeline)
+  let found: Located
+  try {
+    found = await locate(layout, options, timeline)
+  } catch (error) {
+    // A drop run again (a script re-run after a crash or a timeout) finds what it wanted: no slot. Not so an invalidation.
+    if (!(options.change.kind === 'drop' && error instanceof RedreplError && error.code === 'slot.not-found')) throw error
+    return {action: 'drop', replica_id: options.replicaId, timeline, store: null, store_path: null, slot_before: null, slot_after: null, changed: false, retention: null, findings: [], dry_run: options.dryRun}
+  }
   const repeated = options.change.kind === 'invalidate' && !found.slot.active && found.slot.invalidation_reason === options.change.reason
   const after = repeated ? found.catalog : applyChange(found.catalog, options)
   const effect =

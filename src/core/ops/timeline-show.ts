@@ -7,7 +7,7 @@ export interface TimelineReport {
   history_path: string
   /** False when the history file does not exist: the node is then on timeline 1. */
   history_exists: boolean
-  current_timeline: bigint
+  timeline: bigint
   entries: Array<TimelineEntry & {current: boolean}>
 }
 
@@ -18,7 +18,7 @@ export async function showTimeline(layout: Layout): Promise<TimelineReport> {
   return {
     history_path: layout.historyPath,
     history_exists: history !== null,
-    current_timeline: current,
+    timeline: current,
     entries: (history?.entries ?? []).map((entry) => ({...entry, current: entry.timeline === current})),
   }
 }

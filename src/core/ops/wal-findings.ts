@@ -54,7 +54,14 @@ export function stallFinding(
   )
 }
 
-/** `slot.behind-wal` for every active slot that restarts below the oldest segment still on disk. */
+/**
+ * `slot.behind-wal` for every active slot that restarts below the oldest
+ * segment still on disk, and `slot.lost` for every inactive slot, not
+ * invalidated, in the same place: RedDB's retention keeps WAL for active
+ * slots only, so a correct prune strands an inactive one. Its replica can
+ * no longer resume from WAL (PostgreSQL's `wal_status = lost`); `check`
+ * makes it an error when no usable base backup can catch the replica up.
+ */
 export function behindWalFindings(layout: Layout, state: WalState, slots: Array<{slot: ReplicationSlot; file: string}>): Finding[] {
   const oldest = state.segments[0]
   if (oldest?.header == null) return []
@@ -63,6 +70,7 @@ export function behindWalFindings(layout: Layout, state: WalState, slots: Array<
   // (format §4): only WAL below the floor gone means the replica cannot resume from it.
   return slots.flatMap(({slot, file}) => {
     const floor = slotRetentionFloor(slot)
+    if (!slot.active && slot.invalidation_reason === null && floor < start) return [lostFinding(findingPath(layout, file), slot, start)]
     return slot.active && floor < start
       ? [
           finding(
@@ -74,4 +82,16 @@ export function behindWalFindings(layout: Layout, state: WalState, slots: Array<
         ]
       : []
   })
+}
+
+/** `slot.lost` for an inactive slot, not invalidated, whose retention floor lies below `walFromLsn`, the oldest LSN the WAL can serve. */
+export function lostFinding(file: string, slot: ReplicationSlot, walFromLsn: bigint, severity: 'error' | 'warning' = 'warning', remedy = 'catch it up from a base backup or reclone it, or drop the slot'): Finding {
+  const floor = slotRetentionFloor(slot)
+  return finding(
+    'slot.lost',
+    file,
+    `slot ${JSON.stringify(slot.replica_id)} (${slot.active ? 'active' : 'inactive'}) needs WAL from LSN ${floor}, but the WAL left serves only from LSN ${walFromLsn}: its replica cannot catch up from WAL any more; ${remedy}`,
+    {replica_id: slot.replica_id, active: slot.active, retention_floor_lsn: floor, restart_lsn: slot.restart_lsn, wal_available_from_lsn: walFromLsn},
+    severity,
+  )
 }

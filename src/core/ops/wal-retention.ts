@@ -9,6 +9,7 @@ import {planRetention, type RetentionPolicy} from '../plan/retention.js'
 import {chooseSegmentBytes, type SegmentSizeChoice} from '../plan/wal-geometry.js'
 import {RedreplError, refused} from '../errors.js'
 import {log} from '../log.js'
+import {slotRetentionFloor} from '../format/slot-catalog.js'
 import type {SlotCatalog} from '../model.js'
 import {readCurrentTimeline, readSlotCatalog} from './node-state.js'
 import {gapFindings, stallFinding} from './wal-findings.js'
@@ -180,6 +181,7 @@ export async function planWalRetentionFrom(layout: Layout, options: WalPlanOptio
   }
   // The plan lists the same segments in the same (index) order as the files.
   const segments = plan.segments
+  const strands = strandFindings(layout, timeline, catalog, state, segments)
   const report: WalPlanReport = {
     ...base,
     oldest_required_lsn: plan.oldest_required_lsn,
@@ -188,11 +190,44 @@ export async function planWalRetentionFrom(layout: Layout, options: WalPlanOptio
     retained_bytes_after_prune: plan.retained_bytes_after_prune,
     removable_segments: segments.flatMap((s, i) => (s.action === 'remove' ? [{index: s.index, path: files[i].path, bytes: s.bytes}] : [])),
     segments,
-    findings: base.catalog_timeline_adopted
-      ? [finding('slot.catalog-timeline', findingPath(layout, layout.slotCatalogPath(timeline)), `slot catalog of timeline ${catalog.timeline} adopted as timeline ${timeline}'s`, {catalog_timeline: catalog.timeline, timeline}), ...base.findings]
-      : base.findings,
+    findings: [
+      ...(base.catalog_timeline_adopted
+        ? [finding('slot.catalog-timeline', findingPath(layout, layout.slotCatalogPath(timeline)), `slot catalog of timeline ${catalog.timeline} adopted as timeline ${timeline}'s`, {catalog_timeline: catalog.timeline, timeline})]
+        : []),
+      ...base.findings,
+      ...strands,
+    ],
   }
   return {report, state, catalog}
+}
+
+/**
+ * `slot.prune-strands` for every inactive slot, not invalidated, whose
+ * retention floor lies in WAL this plan removes: RedDB's retention holds WAL
+ * for active slots only, so the prune is correct, and afterwards the slot's
+ * replica can no longer catch up from WAL (slot.lost). Said before the
+ * prune, so that the operator can bring the replica back or drop the slot.
+ */
+function strandFindings(layout: Layout, timeline: bigint, catalog: SlotCatalog, state: WalState, segments: Array<{index: bigint; start_lsn: bigint; action: string}>): Finding[] {
+  const kept = segments.find((s) => s.action !== 'remove')
+  const removed = segments.filter((s) => s.action === 'remove')
+  const oldest = state.segments[0]?.header?.start_lsn
+  if (removed.length === 0 || oldest === undefined) return []
+  const keptFrom = kept?.start_lsn ?? null
+  return catalog.slots.flatMap((slot) => {
+    const floor = slotRetentionFloor(slot)
+    // A floor already below the oldest WAL is slot.lost, not this prune's doing.
+    if (slot.active || slot.invalidation_reason !== null || floor < oldest || (keptFrom !== null && floor >= keptFrom)) return []
+    const left = keptFrom === null ? 'no WAL' : `WAL from LSN ${keptFrom}`
+    return [
+      finding(
+        'slot.prune-strands',
+        findingPath(layout, layout.slotCatalogPath(timeline)),
+        `inactive slot ${JSON.stringify(slot.replica_id)} needs WAL from LSN ${floor}; removing segments ${removed[0].index}..${removed.at(-1)!.index} leaves ${left}, so its replica could no longer catch up from WAL`,
+        {replica_id: slot.replica_id, retention_floor_lsn: floor, kept_from_lsn: keptFrom},
+      ),
+    ]
+  })
 }
 
 /**

@@ -64,7 +64,10 @@ export function rejoinNextSteps(input: RejoinStepsInput): NextStep[] {
       return [
         checkWal(plan.rejoin_rewind_to_lsn),
         {
-          description: `start the node as a replica of the new primary: RedDB records state rejoin_rewind_required; what the node wrote past LSN ${plan.rejoin_rewind_to_lsn} must be discarded before it follows timeline ${target} from there (redrepl does not rewind)`,
+          description:
+            plan.rejoin_node_flushed_lsn === plan.rejoin_rewind_to_lsn
+              ? `start the node as a replica of the new primary: RedDB records state rejoin_rewind_required; the node stopped exactly at LSN ${plan.rejoin_rewind_to_lsn}, so nothing is past the fork to discard, and it follows timeline ${target} from there`
+              : `start the node as a replica of the new primary: RedDB records state rejoin_rewind_required; what the node wrote past LSN ${plan.rejoin_rewind_to_lsn} must be discarded before it follows timeline ${target} from there (redrepl does not rewind)`,
           argv: null,
         },
       ]
