@@ -145,9 +145,9 @@ test('a store that never answers: metrics --textfile writes redrepl_repo_up 0 wi
   report(t, 'metrics --textfile --repo, silent store', run)
   assert.equal(run.exitCode, 0, run.stderr)
   const text = readFileSync(textfile, 'utf8')
-  assert.match(text, /^redrepl_repo_up 0$/m)
-  assert.match(text, /^redrepl_scrape_success 1$/m)
-  assert.match(text, /^redrepl_check_findings\{code="repo.unreachable",severity="warning"\} 1$/m)
+  assert.match(text, /^redrepl_repo_up\{node="db1",cluster=""\} 0$/m)
+  assert.match(text, /^redrepl_scrape_success\{node="db1",cluster=""\} 1$/m)
+  assert.match(text, /^redrepl_check_findings\{node="db1",cluster="",code="repo.unreachable",severity="warning"\} 1$/m)
   assertBounded(run, 2)
   assert.deepEqual(readdirSync(path.dirname(textfile)), ['redrepl.prom'], 'no temp file left')
 })
@@ -169,7 +169,7 @@ test('a reachable store: metrics says redrepl_repo_up 1', async () => {
   const {data} = await primary()
   const run = await runCli(args('metrics', '--data-path', data, '--timeout', '5s'), {env: server.env()})
   assert.equal(run.exitCode, 0, run.stderr)
-  assert.match(run.stdout, /^redrepl_repo_up 1$/m)
+  assert.match(run.stdout, /^redrepl_repo_up\{node="db1",cluster=""\} 1$/m)
 })
 
 test('a chunk body that stalls half-way: repo restore fails at its --timeout naming the chunk, and leaves no file (exit 1)', async (t) => {
