@@ -5,6 +5,7 @@ import {basebackupManifestName, pad20, storedPathProblem, parseBasebackupName, p
  * Object names in a repository. Each node has its own namespace, and under
  * it the names mirror the node's layout root, so a restore is a copy back:
  *
+ *   <node>/replica-set.facts               (format/repo-facts.ts: written after the objects it describes)
  *   <node>/timeline-history.redtimeline
  *   <node>/timeline-<T:020>/basebackup/base-<start:020>-<checkpoint:020>.redbase
  *   <node>/timeline-<T:020>/basebackup/<chunk relative_path from the manifest>
@@ -36,6 +37,11 @@ export class RepoKeys {
 
   get prefix(): string {
     return `${this.node}/`
+  }
+
+  /** The namespace's facts object: redrepl's own name, never compressed, never taken for RedDB's. */
+  get facts(): string {
+    return `${this.node}/replica-set.facts`
   }
 
   get history(): string {
