@@ -1,5 +1,6 @@
 import {Flags} from '../../ui/oclif.js'
 
+import {nowMs} from '../../core/clock.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {pushToRepository} from '../../core/ops/repo-push.js'
 import {RedreplCommand} from '../../ui/base-command.js'
@@ -42,7 +43,7 @@ S3: credentials come from the standard AWS chain (environment, shared config and
     const {node} = resolveNode(flags.node)
     const progress = await this.showProgress('repo push')
     const report = await withWriteGuard({dataPath, command: 'repo push', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, (layout) =>
-      withRepository(flags, (backend) => pushToRepository(layout, backend, {node, jobs: flags.jobs ?? backend.defaultJobs, includeCurrent: flags['include-current'], onProgress: (bytes) => progress.update(bytes, null)})),
+      withRepository(flags, (backend) => pushToRepository(layout, backend, {node, dataPath, nowMs: nowMs(), jobs: flags.jobs ?? backend.defaultJobs, includeCurrent: flags['include-current'], onProgress: (bytes) => progress.update(bytes, null)})),
     ).finally(() => progress.stop())
     await this.emit(report, () => {
       this.say(`${report.repository} (node ${report.node}): pushed ${report.backups_pushed.length} base backup(s) and ${report.wal_segments_pushed} WAL segment(s), ${report.objects_uploaded} object(s), ${formatBytes(report.uploaded_bytes)}`)

@@ -1,7 +1,10 @@
+import os from 'node:os'
 import path from 'node:path'
 
-import {FormatError} from '../errors.js'
+import {hex32} from '../codec/crc.js'
+import {FormatError, RedreplError, refused} from '../errors.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
+import type {RepoFacts} from '../format/repo-facts.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {resolveContained} from '../fs/contained.js'
 import {crashPoint} from '../fs/crash.js'
@@ -11,13 +14,22 @@ import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
 import {PIECE_BYTES, readFullySync} from '../fs/stream.js'
 import {Layout, parseBasebackupName, parseTimelineDirName} from '../layout.js'
 import type {RepoBackend} from '../repo/backend.js'
-import {checkedStream, sealedChecksum, type Expected} from '../repo/integrity.js'
-import {readInventory, runPool} from '../repo/inventory.js'
+import {checkedStream, collect, sealedChecksum, type Expected} from '../repo/integrity.js'
+import {readInventory, runPool, type RepoInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
-import {listDir, listWalSegments, readCurrentTimeline} from './node-state.js'
+import {readRepoFacts, writeRepoFacts} from '../repo/facts-store.js'
+import {storedChecksum, type StoredKind} from '../repo/stored-crc.js'
+import {mergeRepoFacts, writerOf, type NodeFacts} from '../plan/repo-facts.js'
+import type {RedDBRelease, TimelineEntry} from '../model.js'
+import {releaseOfDatabaseFile} from './embedded-file.js'
+import {listDir, listWalSegments, readCurrentTimeline, readHistory} from './node-state.js'
+import {readWalState, requireSoundWal} from './wal-state.js'
 
 export interface RepoPushOptions {
   node: string
+  /** The node's data path as configured: its database shows the RedDB release (facts), and messages name it. */
+  dataPath: string
+  nowMs: bigint
   jobs: number
   /** Also push the highest WAL segment of the current timeline, which RedDB may still be appending to. */
   includeCurrent: boolean
@@ -37,6 +49,8 @@ export interface RepoPushReport {
   uploaded_bytes: bigint
   /** Local files not pushed, and why (a manifest that does not decode). */
   skipped: Array<{path: string; reason: string}>
+  /** What the repository records for the replica set after this push (docs/repository.md "Facts"). */
+  facts: {segment_bytes: bigint | null; rdb_release: RedDBRelease | null; current_timeline: bigint}
 }
 
 /**
@@ -89,8 +103,32 @@ async function* bytesBody(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 export async function pushToRepository(layout: Layout, backend: RepoBackend, options: RepoPushOptions): Promise<RepoPushReport> {
   const keys = new RepoKeys(options.node)
   const inventory = await readInventory(backend, keys)
-  const present = (key: string, size: bigint) => inventory.objects.get(key)?.size === size
   const timeline = await readCurrentTimeline(layout)
+  const timelines = (await listDir(layout.root)).map(parseTimelineDirName).filter((t): t is bigint => t !== undefined).sort((a, b) => (a < b ? -1 : 1))
+  // Everything that could refuse is decided before the first byte moves.
+  const existing = (await readRepoFacts(backend, inventory)) ?? (await factsOfOlderRepository(backend, inventory, options.node))
+  const nodeFacts = await readNodeFacts(layout, timelines, timeline, options)
+  let facts = mergeRepoFacts(existing, nodeFacts, options.node, backend.describe(keys.facts))
+  const conflict = (key: string, what: string) =>
+    refused(`${backend.describe(key)}: ${what}; ${existing ? `the repository's copy is the replica set's (${writerOf(existing)})` : 'the repository holds another copy'}: two nodes write this namespace; nothing more was pushed`, {
+      code: 'repo.content-conflict',
+      hint: 'push each replica set to its own namespace (--cluster NAME), and only the current primary of a set',
+    })
+  /**
+   * Whether the repository holds exactly these bytes under `key`: same size
+   * and same CRC. Listed with the same size but another CRC is a conflict;
+   * another size is absent (for a chunk of a backup not yet listed) or a
+   * conflict (`strict`).
+   */
+  const present = async (key: string, size: bigint, checksum: number, kind: StoredKind, strict: boolean): Promise<boolean> => {
+    const listed = inventory.objects.get(key)
+    if (listed === undefined) return false
+    const stored = listed.size === size ? await storedChecksum(backend, key, listed.size, kind) : null
+    if (stored === checksum) return true
+    // A copy that fails its own CRC is damage, not another node's data: it is stored again.
+    if (!strict || !(await storedIntact(backend, key, listed.size))) return false
+    throw conflict(key, stored === null ? `holds ${listed.size} bytes, this node's ${size}` : `holds CRC ${hex32(stored)}, this node's copy ${hex32(checksum)}`)
+  }
   const report: RepoPushReport = {
     repository: backend.location,
     node: options.node,
@@ -103,6 +141,7 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
     objects_uploaded: 0,
     uploaded_bytes: 0n,
     skipped: [],
+    facts: {segment_bytes: null, rdb_release: null, current_timeline: timeline},
   }
   const reads = new FileReads()
   const counted = (expected: Expected) => {
@@ -129,7 +168,6 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
     counted(expected)
   }
 
-  const timelines = (await listDir(layout.root)).map(parseTimelineDirName).filter((t): t is bigint => t !== undefined).sort((a, b) => (a < b ? -1 : 1))
   for (const t of timelines) {
     const dir = layout.basebackupDir(t)
     for (const name of (await listDir(dir)).sort()) {
@@ -151,7 +189,8 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
         continue
       }
       const manifestKey = keys.manifest(t, manifest.start_lsn, manifest.checkpoint_lsn)
-      if (present(manifestKey, BigInt(bytes.length))) {
+      // A backup of the same name with other bytes is another node's: refused, never overwritten.
+      if (await present(manifestKey, BigInt(bytes.length), sealedChecksum(bytes), 'sealed', true)) {
         report.backups_present++
         continue
       }
@@ -159,7 +198,8 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
       let chunksUploaded = 0
       for (const chunk of manifest.chunks) {
         const key = keys.chunk(t, chunk.relative_path)
-        if (present(key, chunk.bytes)) continue
+        // Chunks without their manifest are a push cut short, listed as no backup: other bytes there are replaced.
+        if (await present(key, chunk.bytes, chunk.checksum, 'chunk', false)) continue
         const chunkFile = await resolveContained(dir, chunk.relative_path).catch((error) => {
           throw error instanceof FormatError ? error.inFile(file) : error
         })
@@ -178,23 +218,36 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
   }
 
   const walTasks: Array<() => Promise<void>> = []
+  let live: RepoFacts['live_segment'] = null
   for (const t of timelines) {
     const segments = await listWalSegments(layout, t)
     // The highest segment of the current timeline is the one RedDB appends to: not sealed yet.
-    const sealed = t === timeline && !options.includeCurrent ? segments.slice(0, -1) : segments
+    const current = t === timeline ? segments.at(-1) : undefined
+    const sealed = current !== undefined && !options.includeCurrent ? segments.slice(0, -1) : segments
     for (const segment of sealed) {
       const key = keys.wal(t, segment.index)
-      if (present(key, segment.bytes)) {
+      // The trailer CRC RedDB wrote: what the stored copy must hold, and what the upload is checked against.
+      const checksum = await trailerChecksum(segment.path, segment.bytes)
+      const early = facts.live_segment
+      // Only the copy of the live segment this namespace recorded pushing early may give way to its grown self.
+      const earlyCopy = early !== null && early.timeline === t && early.index === segment.index && inventory.objects.get(key)?.size === early.bytes && (await storedChecksum(backend, key, early.bytes, 'sealed')) === early.checksum
+      const same = earlyCopy ? early.bytes === segment.bytes && early.checksum === checksum : await present(key, segment.bytes, checksum, 'sealed', true)
+      if (same) {
         report.wal_segments_present++
+        if (segment === current) live = {timeline: t, index: segment.index, bytes: segment.bytes, checksum}
         continue
       }
+      if (segment === current) live = {timeline: t, index: segment.index, bytes: segment.bytes, checksum}
       walTasks.push(async () => {
-        // Read once to learn the trailer CRC RedDB wrote, then stream it out checked against it.
-        const checksum = await trailerChecksum(segment.path, segment.bytes)
         await uploadFile(key, segment.path, {kind: 'sealed', size: segment.bytes}, checksum)
         report.wal_segments_pushed++
       })
     }
+  }
+  if (live !== null && (facts.live_segment?.timeline !== live.timeline || facts.live_segment.index !== live.index || facts.live_segment.checksum !== live.checksum)) {
+    // Recorded before the copy is stored, so a push cut short still knows that copy may be replaced by the grown segment.
+    facts = {...facts, live_segment: live}
+    await writeRepoFacts(backend, keys, facts)
   }
   await runPool(walTasks, options.jobs)
   await backend.flush()
@@ -204,17 +257,88 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
   if (history !== undefined) {
     decodeFile(layout.historyPath, history, timelineHistoryCodec, {nowMs: 0n})
     const key = keys.history
-    if (!present(key, BigInt(history.length)) || !(await sameBytes(backend, key, history))) {
+    const listed = inventory.objects.get(key)
+    // The merged facts hold the longer history; the node's is written only when it is that one.
+    const nodeIsLonger = nodeFacts.history.length >= facts.history.length
+    if (nodeIsLonger && (listed?.size !== BigInt(history.length) || !(await sameBytes(backend, key, history)))) {
       await upload(key, history, layout.historyPath)
       report.history_pushed = true
     }
   }
   await backend.flush()
+  // Last: the facts describe objects that are all there now.
+  facts = {...facts, live_segment: live}
+  await writeRepoFacts(backend, keys, facts)
+  report.facts = {segment_bytes: facts.segment_bytes, rdb_release: facts.rdb_release, current_timeline: facts.history.at(-1)?.timeline ?? 1n}
   return report
 }
 
+/**
+ * What the node's files pin (plan/repo-facts.ts): the segment size from
+ * its WAL headers (every timeline's, which must agree), the release its
+ * database shows, and its timeline history. Headers that disagree with
+ * their names or each other are refused: a size taken from them would be a
+ * guess.
+ */
+async function readNodeFacts(layout: Layout, timelines: bigint[], timeline: bigint, options: RepoPushOptions): Promise<NodeFacts> {
+  let size: {bytes: bigint; from: {timeline: bigint; index: bigint}} | null = null
+  for (const t of timelines) {
+    const state = await readWalState(layout, t)
+    requireSoundWal(state)
+    const s = state.geometry.segment_bytes
+    if (s === null) continue
+    const from = {timeline: t, index: state.geometry.segment_bytes_from_index!}
+    if (size !== null && size.bytes !== s) {
+      throw new RedreplError('corrupt', `${state.dir}: its WAL headers say segments of ${s} bytes (segment ${from.index}), timeline ${size.from.timeline}'s say ${size.bytes} (segment ${size.from.index})`, {code: 'wal.segment-size'})
+    }
+    size ??= {bytes: s, from}
+  }
+  const history = await readHistory(layout)
+  return {
+    segment_bytes: size?.bytes ?? null,
+    segment_bytes_from: size?.from ?? null,
+    rdb_release: (await releaseOfDatabaseFile(options.dataPath)) ?? null,
+    history: history?.entries ?? [],
+    writer: {host: os.hostname(), data_path: options.dataPath, timeline, unix_ms: options.nowMs},
+  }
+}
+
+/**
+ * A namespace an older redrepl pushed to has no facts object, but its
+ * timeline history pins the replica set all the same: it stands in for
+ * the facts, so a node of another set is refused there too.
+ */
+async function factsOfOlderRepository(backend: RepoBackend, inventory: RepoInventory, namespace: string): Promise<RepoFacts | null> {
+  if (inventory.history === null) return null
+  const name = backend.describe(inventory.keys.history)
+  const bytes = await collect(checkedStream(backend.get(inventory.keys.history), {kind: 'sealed', size: inventory.history.size}, name), 16n * 1024n * 1024n, name)
+  const entries: TimelineEntry[] = decodeFile(name, bytes, timelineHistoryCodec, {nowMs: 0n}).entries
+  return {
+    namespace,
+    segment_bytes: null,
+    segment_bytes_from: null,
+    rdb_release: null,
+    history: entries,
+    created_unix_ms: 0n,
+    updated_unix_ms: 0n,
+    last_writer: {host: 'unknown (an older redrepl)', data_path: 'unknown', timeline: entries.at(-1)?.timeline ?? 1n, unix_ms: 0n},
+    live_segment: null,
+  }
+}
+
+/** Whether a sealed object in the repository holds the CRC of its own bytes (read through once). */
+async function storedIntact(backend: RepoBackend, key: string, size: bigint): Promise<boolean> {
+  try {
+    await drain(checkedStream(backend.get(key), {kind: 'sealed', size}, backend.describe(key)))
+    return true
+  } catch (error) {
+    if (error instanceof FormatError) return false
+    throw error
+  }
+}
+
 /** The last 4 bytes of a file (its sealed CRC), read with a bound. */
-async function trailerChecksum(file: string, size: bigint): Promise<number> {
+export async function trailerChecksum(file: string, size: bigint): Promise<number> {
   if (size < 4n) return 0
   const {handle} = await openRegular(file)
   try {
