@@ -1,12 +1,12 @@
 import {refused} from '../errors.js'
-import {effectiveSegmentBytes} from '../format/wal-segment.js'
 import type {BackupRetentionPolicy, RetentionCandidate} from '../plan/backup-retention.js'
 import {planRepoExpire, type RepoExpirePlan} from '../plan/repo-expire.js'
 import {appliedExpirePlan, type AppliedExpirePlan} from './basebackup-expire.js'
 import {compareRepoExpirePlans, decodeSavedRepoExpirePlan, repoExpirePlanDocument, savedRepoExpirePlan, type RepoExpirePlanInputs, type SavedRepoExpirePlan} from '../plan/saved-repo-expire-plan.js'
 import type {RepoBackend} from '../repo/backend.js'
-import {readInventory, readRepoManifest, runPool, type RepoInventory} from '../repo/inventory.js'
-import {RepoKeys} from '../repo/keys.js'
+import {readRepoManifest, runPool, type RepoInventory} from '../repo/inventory.js'
+import type {RepoKeys} from '../repo/keys.js'
+import {readRepoBasis} from './repo-facts.js'
 import {localRepoDir, repositoryIdentity} from '../repo/open.js'
 import {readPlanFile, writePlanFile} from './plan-file.js'
 import {describeBackups, type RepoBackupRow} from './repo-list.js'
@@ -27,7 +27,8 @@ interface ExpireOptions {
   policy: BackupRetentionPolicy
   confirm: boolean
   nowMs: bigint
-  segmentBytes: bigint
+  /** --segment-bytes: refused when the repository's facts say otherwise. */
+  segmentBytes?: bigint
   jobs: number
 }
 
@@ -36,22 +37,22 @@ type Candidate = RepoBackupRow & RetentionCandidate
 interface ExpireBasis {
   keys: RepoKeys
   inventory: RepoInventory
-  segmentBytes: bigint
+  segmentBytes: bigint | null
   plan: RepoExpirePlan<Candidate>
 }
 
-async function expireBasis(backend: RepoBackend, node: string, policy: BackupRetentionPolicy, nowMs: bigint, segmentBytes: bigint): Promise<ExpireBasis> {
-  const keys = new RepoKeys(node)
-  const inventory = await readInventory(backend, keys)
-  const {backups} = await describeBackups(backend, inventory, segmentBytes)
+async function expireBasis(backend: RepoBackend, node: string, policy: BackupRetentionPolicy, nowMs: bigint, segmentBytes: bigint | undefined): Promise<ExpireBasis> {
+  const basis = await readRepoBasis(backend, node, segmentBytes)
+  const {backups} = await describeBackups(backend, basis)
   const plan = planRepoExpire({
     backups: backups.map((b) => ({...b, id: b.key, usable_for_catchup: b.complete && b.wal_covered_from_checkpoint})),
-    wal: inventory.wal,
+    wal: basis.inventory.wal,
     policy,
     nowMs,
-    segmentBytes,
+    segmentBytes: basis.segment_bytes,
+    history: basis.history,
   })
-  return {keys, inventory, segmentBytes, plan}
+  return {keys: basis.keys, inventory: basis.inventory, segmentBytes: basis.segment_bytes, plan}
 }
 
 /**
@@ -114,7 +115,7 @@ async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node
  * `confirm`.
  */
 export async function expireRepository(backend: RepoBackend, options: ExpireOptions): Promise<RepoExpireReport> {
-  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, effectiveSegmentBytes(options.segmentBytes))
+  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, options.segmentBytes)
   return carryOut(backend, basis, options)
 }
 
@@ -122,7 +123,8 @@ function inputsOf(basis: ExpireBasis, policy: BackupRetentionPolicy): RepoExpire
   const manifests = new Map(basis.inventory.manifests.map((m) => [m.key, m.object]))
   return {
     policy,
-    segment_bytes: basis.segmentBytes,
+    // 0: unknown (no member ever had a segment past 0), as the plan file records it.
+    segment_bytes: basis.segmentBytes ?? 0n,
     backups: basis.plan.backups.map(({backup}) => ({
       name: backup.key,
       size: manifests.get(backup.key)!.size,
@@ -142,7 +144,7 @@ function repositoryArea(location: string) {
 
 /** The dry run, saved to `planPath` for `repo expire --plan` to apply exactly. */
 export async function saveRepoExpirePlan(backend: RepoBackend, options: Omit<ExpireOptions, 'confirm'>, planPath: string): Promise<RepoExpireReport & {plan_path: string; inputs_fingerprint: string}> {
-  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, effectiveSegmentBytes(options.segmentBytes))
+  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, options.segmentBytes)
   const saved = savedRepoExpirePlan({
     repository: repositoryIdentity(backend.location),
     node: options.node,
@@ -168,7 +170,8 @@ export async function expireRepositoryByPlan(
   saved: SavedRepoExpirePlan,
   options: {node: string; confirm: boolean; nowMs: bigint; jobs: number},
 ): Promise<RepoExpireReport & {plan: AppliedExpirePlan}> {
-  const basis = await expireBasis(backend, options.node, saved.policy, options.nowMs, saved.segment_bytes)
+  // The segment size is the repository's now: a plan made with another one no longer fits its inputs and is refused as changed.
+  const basis = await expireBasis(backend, options.node, saved.policy, options.nowMs, undefined)
   const walDeleted = new Set(basis.plan.wal_delete.map((w) => w.key))
   const comparison = compareRepoExpirePlans(saved, {
     repository: repositoryIdentity(backend.location),

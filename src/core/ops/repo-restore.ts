@@ -1,14 +1,15 @@
 import {mkdir, stat} from 'node:fs/promises'
 
 import {FormatError, notFound, refused} from '../errors.js'
-import {effectiveSegmentBytes, walSegmentCodec} from '../format/wal-segment.js'
-import {currentTimeline, timelineHistoryCodec} from '../format/timeline-history.js'
+import {walSegmentCodec} from '../format/wal-segment.js'
+import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {writeFailure, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
 import {freePace} from '../fs/pace.js'
 import {writeAll} from '../fs/stream.js'
 import {decodeFile} from '../fs/read.js'
 import {Layout} from '../layout.js'
-import type {BasebackupManifest} from '../model.js'
+import type {BasebackupManifest, TimelineEntry} from '../model.js'
+import {archivedIndexes, walCompleteness, walStretches, type WalStretch} from '../plan/repo-wal.js'
 import type {RepoBackend} from '../repo/backend.js'
 import {checkedStream, collect} from '../repo/integrity.js'
 import {readInventory, readRepoManifest, type RepoInventory, type RepoManifestEntry} from '../repo/inventory.js'
@@ -16,6 +17,7 @@ import {RepoKeys} from '../repo/keys.js'
 import {FileChunkSource, type ChunkSource} from './basebackup-chunks.js'
 import {writeMaterialized, type Destination, type MaterializeReport} from './basebackup-materialize.js'
 import {listWalSegments} from './node-state.js'
+import {readRepoBasis, type SegmentBytesSource} from './repo-facts.js'
 
 /** Creates a directory of a layout being restored (and its parents). */
 async function mkdirLayoutDir(dir: string): Promise<void> {
@@ -107,31 +109,65 @@ export async function restoreFromRepository(
 export interface FetchWalReport {
   repository: string
   node: string
+  /** The current timeline of the replica set (its history's last). */
   timeline: bigint
   from_lsn: bigint
+  segment_bytes: bigint | null
+  segment_bytes_source: SegmentBytesSource
   history_written: boolean
-  fetched: Array<{index: bigint; bytes: bigint; path: string}>
+  /** Each timeline's stretch fetched: from the segment a replay starts at there, to the fork's segment or the archive's head. */
+  stretches: WalStretch[]
+  fetched: Array<{timeline: bigint; index: bigint; bytes: bigint; path: string}>
   already_present: number
   /** Local segments with another size than the archived one: kept as they are. */
-  kept_local: Array<{index: bigint; path: string}>
+  kept_local: Array<{timeline: bigint; index: bigint; path: string}>
 }
 
 /**
- * `repo fetch-wal`: brings the archived WAL segments of the repository's
- * newest timeline from the segment holding `fromLsn` on into the node's
- * WAL directory, each written atomically after its CRC checked out (and
- * decoded as a WAL segment of that index). Writes the timeline history
- * first when the node has none. Never replaces a local segment.
+ * The timeline on the current one's path whose WAL holds `lsn`: the first
+ * whose fork out of it lies at or past `lsn` (a checkpoint at the fork LSN
+ * is still the old timeline's, behaviour.md "basebackup materialize"), else
+ * the current one.
  */
-export async function fetchWal(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes: bigint}): Promise<FetchWalReport> {
-  const keys = new RepoKeys(options.node)
-  const inventory = await readInventory(backend, keys)
-  let timeline = 1n
+function timelineHolding(history: readonly TimelineEntry[], lsn: bigint): bigint {
+  for (let i = 0; i + 1 < history.length; i++) if (lsn <= history[i + 1].fork_lsn) return history[i].timeline
+  return history.at(-1)?.timeline ?? 1n
+}
+
+/**
+ * `repo fetch-wal`: brings exactly the archived WAL a node restored from a
+ * checkpoint at `fromLsn` replays: on the timeline of the current one's
+ * path that holds `fromLsn`, from its segment to the segment of the fork
+ * out of it, then on each later timeline from its fork's segment, up to
+ * the archive's head (plan/repo-wal.ts `walStretches`), by the segment size
+ * the repository records. Refuses before writing anything when a segment of
+ * that run is missing, naming the first. Each segment is checked against
+ * its CRC and its header against its place (timeline, index, start LSN =
+ * index × S, format.md §5) before it is written atomically. Writes the
+ * timeline history first when the node has none. Never replaces a local
+ * segment.
+ */
+export async function fetchWal(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes?: bigint}): Promise<FetchWalReport> {
+  const basis = await readRepoBasis(backend, options.node, options.segmentBytes)
+  const {keys, inventory} = basis
+  const size = basis.segment_bytes
+  const start = timelineHolding(basis.history, options.fromLsn)
+  const stretches = walStretches(basis.history, start, options.fromLsn, size)!
+  const archived = archivedIndexes(inventory.wal)
+  const coverage = walCompleteness(stretches, archived)
+  const firstWanted = stretches[0]
+  if (!coverage.complete || !archived.get(firstWanted.timeline)?.has(firstWanted.first_index)) {
+    const missing = coverage.complete ? {timeline: firstWanted.timeline, index: firstWanted.first_index} : coverage.first_missing!
+    throw notFound(`${backend.location}${keys.walPrefix(missing.timeline)}: segment ${missing.index} of timeline ${missing.timeline} is not in the repository, and a node restored at LSN ${options.fromLsn} replays it; nothing was fetched`, {
+      code: 'repo.wal-gap',
+      hint: 'push the node\'s WAL (repo push), or restore a newer base backup',
+    })
+  }
   let historyWritten = false
   if (inventory.history) {
     const name = backend.describe(keys.history)
     const bytes = await collect(checkedStream(backend.get(keys.history), {kind: 'sealed', size: inventory.history.size}, name), 16n * 1024n * 1024n, name)
-    timeline = currentTimeline(decodeFile(name, bytes, timelineHistoryCodec, {nowMs: 0n}))
+    decodeFile(name, bytes, timelineHistoryCodec, {nowMs: 0n})
     const local = await stat(layout.historyPath).then(() => true, () => false)
     if (!local) {
       await mkdirLayoutDir(layout.root)
@@ -139,36 +175,53 @@ export async function fetchWal(layout: Layout, backend: RepoBackend, options: {n
       historyWritten = true
     }
   }
-  const size = effectiveSegmentBytes(options.segmentBytes)
-  const first = options.fromLsn / size
-  const wanted = inventory.wal.filter((w) => w.timeline === timeline && w.index >= first)
-  if (wanted.length === 0 || wanted[0].index !== first) {
-    throw notFound(`${backend.location}${keys.walPrefix(timeline)}: segment ${first} (holding LSN ${options.fromLsn}) is not in the repository`)
+  const report: FetchWalReport = {
+    repository: backend.location,
+    node: options.node,
+    timeline: basis.current_timeline,
+    from_lsn: options.fromLsn,
+    segment_bytes: size,
+    segment_bytes_source: basis.segment_bytes_source,
+    history_written: historyWritten,
+    stretches,
+    fetched: [],
+    already_present: 0,
+    kept_local: [],
   }
-  const local = new Map((await listWalSegments(layout, timeline)).map((s) => [s.index, s]))
-  const report: FetchWalReport = {repository: backend.location, node: options.node, timeline, from_lsn: options.fromLsn, history_written: historyWritten, fetched: [], already_present: 0, kept_local: []}
-  await mkdirLayoutDir(layout.walDir(timeline))
-  for (const segment of wanted) {
-    const target = layout.walSegmentPath(timeline, segment.index)
-    const existing = local.get(segment.index)
-    if (existing) {
-      if (existing.bytes === segment.object.size) report.already_present++
-      else report.kept_local.push({index: segment.index, path: target})
-      continue
+  const byKey = new Map(inventory.wal.map((w) => [w.key, w]))
+  for (const stretch of stretches) {
+    const timeline = stretch.timeline
+    const held = archived.get(timeline) ?? new Set<bigint>()
+    let last = stretch.last_index ?? -1n
+    if (stretch.last_index === null) for (const index of held) if (index > last) last = index
+    const local = new Map((await listWalSegments(layout, timeline)).map((s) => [s.index, s]))
+    await mkdirLayoutDir(layout.walDir(timeline))
+    for (let index = stretch.first_index; index <= last; index++) {
+      const segment = byKey.get(keys.wal(timeline, index))!
+      const target = layout.walSegmentPath(timeline, index)
+      const existing = local.get(index)
+      if (existing) {
+        if (existing.bytes === segment.object.size) report.already_present++
+        else report.kept_local.push({timeline, index, path: target})
+        continue
+      }
+      const name = backend.describe(segment.key)
+      await writeStreamAtomic(
+        target,
+        async (handle) => {
+          // Small enough to hold (a segment is at most its configured size); decoded before it is renamed into place.
+          const bytes = await collect(checkedStream(backend.get(segment.key), {kind: 'sealed', size: segment.object.size}, name), segment.object.size, name)
+          const decoded = decodeFile(name, bytes, walSegmentCodec, {nowMs: 0n})
+          const start = size === null ? 0n : index * size
+          if (decoded.segment_index !== index || decoded.timeline !== timeline || decoded.start_lsn !== start) {
+            throw new FormatError(`holds segment ${decoded.segment_index} of timeline ${decoded.timeline} starting at LSN ${decoded.start_lsn}, not segment ${index} of timeline ${timeline} starting at ${start} as its name and the repository's segment size say`, name)
+          }
+          await writeAll(handle, bytes)
+        },
+        {label: 'repo-fetch-wal'},
+      )
+      report.fetched.push({timeline, index, bytes: segment.object.size, path: target})
     }
-    const name = backend.describe(segment.key)
-    await writeStreamAtomic(
-      target,
-      async (handle) => {
-        // Small enough to hold (a segment is at most its configured size); decoded before it is renamed into place.
-        const bytes = await collect(checkedStream(backend.get(segment.key), {kind: 'sealed', size: segment.object.size}, name), segment.object.size, name)
-        const decoded = decodeFile(name, bytes, walSegmentCodec, {nowMs: 0n})
-        if (decoded.segment_index !== segment.index || decoded.timeline !== timeline) throw new FormatError(`holds segment ${decoded.segment_index} of timeline ${decoded.timeline}, not what its name says`, name)
-        await writeAll(handle, bytes)
-      },
-      {label: 'repo-fetch-wal'},
-    )
-    report.fetched.push({index: segment.index, bytes: segment.object.size, path: target})
   }
   return report
 }

@@ -110,8 +110,8 @@ export function decodeSavedRepoExpirePlan(value: JsonValue): SavedRepoExpirePlan
     return {...object, checkpoint_lsn: jsonU64(fields.checkpoint_lsn, `backups[${i}].checkpoint_lsn`), snapshot_bytes: jsonU64(fields.snapshot_bytes, `backups[${i}].snapshot_bytes`)}
   })
   const wal = jsonArray(value.wal, 'wal').map((entry, i) => decodeObject(entry, `wal[${i}]`, seen))
+  // 0: the repository knew no segment size (only segment 0 was ever archived).
   const segmentBytes = jsonU64(value.segment_bytes, 'segment_bytes')
-  if (segmentBytes === 0n) throw new FormatError('segment_bytes must be positive')
   return {
     schema: PLAN_SCHEMA,
     kind: 'repo-expire',

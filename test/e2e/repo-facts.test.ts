@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict'
+import {cpSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {test} from 'node:test'
+
+import {GetObjectCommand, S3Client} from '@aws-sdk/client-s3'
+
+import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../../src/core/format/wal-segment.js'
+import {Layout} from '../../src/core/layout.js'
+import {runCli, useScratch} from '../support/cli.js'
+import {NOW_MS} from '../support/fixtures.js'
+import {jsonOf} from '../support/node.js'
+import {initialEntry, promoteEntry, writeReplicaNode, type ReplicaNode} from '../support/repo-node.js'
+import {useS3Server} from '../support/s3.js'
+import {MiB} from '../support/wal-node.js'
+
+const scratch = useScratch()
+const BUCKET = 'redrepl-facts'
+const s3rver = useS3Server(scratch, [BUCKET])
+
+interface Repo {
+  url: string
+  env: Record<string, string>
+  /** An object's bytes as the store holds them. */
+  read(key: string): Promise<Buffer>
+}
+
+async function localRepo(): Promise<Repo> {
+  const dir = await scratch.dir('redrepl-repo-')
+  return {url: dir, env: {}, read: async (key) => readFileSync(path.join(dir, key))}
+}
+
+let prefixes = 0
+async function s3Repo(): Promise<Repo> {
+  const prefix = `f${++prefixes}`
+  return {
+    url: `s3://${BUCKET}/${prefix}`,
+    env: s3rver.server.env(),
+    async read(key) {
+      const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
+      const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
+      const bytes = Buffer.from(await object.Body!.transformToByteArray())
+      s3.destroy()
+      return bytes
+    },
+  }
+}
+
+const BACKENDS: Array<[string, () => Promise<Repo>]> = [
+  ['local directory', localRepo],
+  ['S3', s3Repo],
+]
+
+const T1 = 'db/timeline-00000000000000000001'
+const run = (repo: Repo, ...args: string[]) => runCli([...args, '--repo', repo.url, '--cluster', 'db'], {env: repo.env})
+
+async function node(spec: ReplicaNode): Promise<string> {
+  return writeReplicaNode(await scratch.dir('redrepl-node-'), spec)
+}
+
+/** Rewrites segment `index` of timeline 1 with payloads of the same length but other bytes: another node's WAL. */
+function rewriteSegment(dataPath: string, index: bigint, records: number, segmentBytes: bigint): void {
+  const layout = Layout.fromDataPath(dataPath)
+  let segment = emptyWalSegment(1n, index, segmentBytes)
+  const first = index * segmentBytes
+  for (let k = 0n; k < BigInt(records); k++) segment = appendWalRecord(segment, first + k, new TextEncoder().encode(`oq-${first + k}`), segmentBytes)
+  writeFileSync(layout.walSegmentPath(1n, index), walSegmentCodec.encode(segment, {nowMs: NOW_MS}))
+}
+
+async function copyNode(dataPath: string): Promise<string> {
+  const dir = await scratch.dir('redrepl-node-')
+  cpSync(path.dirname(dataPath), dir, {recursive: true})
+  return path.join(dir, 'data.rdb')
+}
+
+const S256 = 256n * MiB
+const primarySpec = (extra: Partial<ReplicaNode> = {}): ReplicaNode => ({
+  segmentBytes: S256,
+  wal: {1: {0: 2, 1: 2, 2: 2, 3: 2, 4: 2, 5: 1}},
+  backups: [
+    [1n, S256 + 1n],
+    [1n, 3n * S256 + 1n],
+  ],
+  rdbFormat: 2,
+  history: [initialEntry()],
+  ...extra,
+})
+
+for (const [kind, makeRepo] of BACKENDS) {
+  test(`${kind}: push records the replica set's facts from the node's files; every repo command takes the segment size from them`, async () => {
+    const repo = await makeRepo()
+    const data = await node(primarySpec())
+    const pushed = jsonOf(await run(repo, 'repo', 'push', '--data-path', data, '--json'))
+    assert.deepEqual(pushed.facts, {segment_bytes: S256, rdb_release: 'reddb-1.23', current_timeline: 1n})
+    const listed = jsonOf(await run(repo, 'repo', 'list', '--json'))
+    assert.equal(listed.segment_bytes, S256)
+    assert.equal(listed.segment_bytes_source, 'repository')
+    assert.deepEqual((listed.wal as any[])[0], {timeline: 1n, segments: 5n, runs: [{first_index: 0n, last_index: 4n}], gaps: [], from_lsn: 0n, to_lsn: 5n * S256})
+    const contradicted = await run(repo, 'repo', 'list', '--segment-bytes', '64MiB')
+    assert.equal(contradicted.exitCode, 4, contradicted.stderr)
+    assert.match(contradicted.stderr, /^redrepl: .*replica-set\.facts: the repository records WAL segments of 268435456 bytes \(from the header of segment 1 of timeline 1\), not 67108864; leave out --segment-bytes/)
+    assert.equal(contradicted.stderr.trim().split('\n').length, 1, 'one line')
+  })
+
+  test(`${kind}: a second node of the namespace whose segment differs by one byte at the same size is refused, and the archived copy stays the first node's`, async () => {
+    const repo = await makeRepo()
+    const a = await node(primarySpec({slots: []}))
+    jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
+    const before = await repo.read(`${T1}/wal/00000000000000000003.redwal`)
+    const b = await copyNode(a)
+    rewriteSegment(b, 3n, 2, S256)
+    assert.equal(readFileSync(path.join(path.dirname(b), 'data.primary-replica/timeline-00000000000000000001/wal/00000000000000000003.redwal')).length, before.length, 'same size')
+    const refused = await run(repo, 'repo', 'push', '--data-path', b)
+    assert.equal(refused.exitCode, 4, refused.stderr)
+    assert.match(refused.stderr, /00000000000000000003\.redwal: holds CRC 0x[0-9a-f]{8}, this node's copy 0x[0-9a-f]{8}; the repository's copy is the replica set's \(last pushed by [^)]*data\.rdb on timeline 1\): two nodes write this namespace/)
+    assert.deepEqual(await repo.read(`${T1}/wal/00000000000000000003.redwal`), before)
+    // And wal prune on B does not count its segment 3 as archived: the repository's copy is not its bytes.
+    const prune = ['wal', 'prune', '--data-path', b, '--min-segments', '1', '--no-keep-until-replicas-ack', '--repo', repo.url, '--cluster', 'db', '--json']
+    const pruned = jsonOf(await runCli(prune, {env: repo.env}))
+    assert.deepEqual((pruned.removed_segments as any[]).map((s) => s.index), [0n, 1n, 2n, 4n])
+    assert.ok(readFileSync(path.join(path.dirname(b), 'data.primary-replica/timeline-00000000000000000001/wal/00000000000000000003.redwal')).length > 0, 'segment 3 stays on B')
+  })
+
+  test(`${kind}: a node of another history (a split brain), of another segment size, or left behind by a failover is refused; the new primary carries on`, async () => {
+    const repo = await makeRepo()
+    const a = await node(primarySpec())
+    jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
+    const history = await repo.read(`db/timeline-history.redtimeline`)
+
+    const other = await node(primarySpec({history: [initialEntry(NOW_MS + 5n)], flavour: 'x'}))
+    const forked = await run(repo, 'repo', 'push', '--data-path', other)
+    assert.equal(forked.exitCode, 4, forked.stderr)
+    assert.match(forked.stderr, /the timeline histories fork: the repository \(last pushed by .*\) has timeline 1 \(initial, created 1700000000000\), this node \(.*, timeline 1\) has timeline 1 \(initial, created 1700000000005\)/)
+    assert.deepEqual(await repo.read(`db/timeline-history.redtimeline`), history, 'the history is the first node\'s')
+
+    const sized = await node(primarySpec({segmentBytes: 64n * MiB, backups: []}))
+    const wrongSize = await run(repo, 'repo', 'push', '--data-path', sized)
+    assert.equal(wrongSize.exitCode, 4, wrongSize.stderr)
+    assert.match(wrongSize.stderr, /has WAL segments of 268435456 bytes \(segment 1 of timeline 1\); this node \(.*\) has 67108864 \(segment 1 of timeline 1\): not one replica set/)
+
+    // Failover: a replica promoted at LSN 4·S+1 carries on in the namespace on timeline 2.
+    const promoted = await node({...primarySpec({backups: []}), wal: {1: {0: 2, 1: 2, 2: 2, 3: 2, 4: 2}, 2: {4: 3, 5: 1}}, history: [initialEntry(), promoteEntry(2n, 4n * S256 + 1n)]})
+    const carried = jsonOf(await run(repo, 'repo', 'push', '--data-path', promoted, '--json'))
+    assert.deepEqual([carried.history_pushed, (carried.facts as any).current_timeline], [true, 2n])
+    // The old primary, still on timeline 1, may not write any more.
+    const behind = await run(repo, 'repo', 'push', '--data-path', a)
+    assert.equal(behind.exitCode, 4, behind.stderr)
+    assert.match(behind.stderr, /is on timeline 1, which the replica set left at LSN 1073741825 for timeline 2 \(promote r1; .*\): a former primary cannot write/)
+  })
+
+  test(`${kind}: the live segment pushed early is replaced by its grown self, and only that one`, async () => {
+    const repo = await makeRepo()
+    const a = await node(primarySpec())
+    jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--include-current', '--json'))
+    // Segment 5 grows; RedDB opens segment 6.
+    rewriteSegment(a, 5n, 3, S256)
+    writeReplicaNode(path.dirname(a), {segmentBytes: S256, wal: {1: {6: 1}}})
+    const grown = jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
+    assert.equal(grown.wal_segments_pushed, 1n)
+    assert.deepEqual(await repo.read(`${T1}/wal/00000000000000000005.redwal`), readFileSync(path.join(path.dirname(a), 'data.primary-replica/timeline-00000000000000000001/wal/00000000000000000005.redwal')))
+    // Segment 5 is sealed now: another node's version of it is refused like any other.
+    const b = await copyNode(a)
+    rewriteSegment(b, 5n, 4, S256)
+    const refused = await run(repo, 'repo', 'push', '--data-path', b)
+    assert.equal(refused.exitCode, 4, refused.stderr)
+  })
+}
