@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {cpSync, readFileSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
@@ -163,5 +163,72 @@ for (const [kind, makeRepo] of BACKENDS) {
     rewriteSegment(b, 5n, 4, S256)
     const refused = await run(repo, 'repo', 'push', '--data-path', b)
     assert.equal(refused.exitCode, 4, refused.stderr)
+  })
+}
+
+const walFiles = (dataPath: string, timeline: bigint) => {
+  const dir = Layout.fromDataPath(dataPath).walDir(timeline)
+  return existsSync(dir) ? readdirSync(dir).map((name) => BigInt(name.slice(0, 20))).sort((a, b) => (a < b ? -1 : 1)) : []
+}
+
+for (const mib of [1n, 16n, 64n, 256n]) {
+  const S = mib * MiB
+  test(`${mib} MiB segments, no --segment-bytes: expire keeps the WAL of the kept backup, fetch-wal brings exactly its run, and a gap is refused naming it`, async () => {
+    const repo = await localRepo()
+    const data = await node(primarySpec({segmentBytes: S, backups: [[1n, S + 1n], [1n, 3n * S + 1n]]}))
+    jsonOf(await run(repo, 'repo', 'push', '--data-path', data, '--json'))
+    const listed = jsonOf(await run(repo, 'repo', 'list', '--json'))
+    assert.deepEqual((listed.backups as any[]).map((b) => [b.checkpoint_lsn, b.wal_covered_from_checkpoint]), [[S + 1n, true], [3n * S + 1n, true]])
+
+    // Restored from the older backup, a node replays segments 1-4 (5 is the live one, not archived).
+    const fresh = path.join(await scratch.dir('redrepl-fresh-'), 'data.rdb')
+    const fetched = jsonOf(await run(repo, 'repo', 'fetch-wal', '--data-path', fresh, '--from-lsn', String(S + 1n), '--json'))
+    assert.deepEqual((fetched.fetched as any[]).map((s) => s.index), [1n, 2n, 3n, 4n])
+    assert.deepEqual([fetched.segment_bytes, fetched.segment_bytes_source], [S, 'repository'])
+    assert.deepEqual(walFiles(fresh, 1n), [1n, 2n, 3n, 4n])
+
+    const expired = jsonOf(await run(repo, 'repo', 'expire', '--keep-last', '1', '--confirm', '--json'))
+    assert.deepEqual((expired.backups as any[]).map((b) => b.action), ['delete', 'keep'])
+    assert.deepEqual((expired.wal_delete as any[]).map((w) => w.index), [0n, 1n, 2n])
+    const after = jsonOf(await run(repo, 'repo', 'list', '--json'))
+    assert.deepEqual((after.backups as any[]).map((b) => [b.checkpoint_lsn, b.wal_covered_from_checkpoint]), [[3n * S + 1n, true]])
+
+    // The older checkpoint's WAL is gone now: fetch-wal says which segment is missing and writes nothing.
+    const other = path.join(await scratch.dir('redrepl-fresh-'), 'data.rdb')
+    const gap = await run(repo, 'repo', 'fetch-wal', '--data-path', other, '--from-lsn', String(S + 1n))
+    assert.equal(gap.exitCode, 6, gap.stderr)
+    assert.match(gap.stderr, /^redrepl: .*wal\/: segment 1 of timeline 1 is not in the repository, and a node restored at LSN \d+ replays it; nothing was fetched/)
+    assert.deepEqual(walFiles(other, 1n), [])
+  })
+}
+
+for (const [kind, makeRepo] of BACKENDS) {
+  test(`${kind}: across a failover fetch-wal brings the old timeline's WAL to the fork and the new one's from the fork's segment; a hole in the middle is refused`, async () => {
+    const repo = await makeRepo()
+    const S = 16n * MiB
+    const history = [initialEntry(), promoteEntry(2n, 4n * S + 1n)]
+    const promoted = await node({segmentBytes: S, wal: {1: {0: 2, 1: 2, 2: 2, 3: 2, 4: 2}, 2: {4: 3, 5: 2, 6: 1}}, backups: [[1n, S + 1n]], history, rdbFormat: 2})
+    jsonOf(await run(repo, 'repo', 'push', '--data-path', promoted, '--json'))
+    const [backup] = jsonOf(await run(repo, 'repo', 'list', '--json')).backups as any[]
+    assert.equal(backup.wal_covered_from_checkpoint, true)
+    const fresh = path.join(await scratch.dir('redrepl-fresh-'), 'data.rdb')
+    const fetched = jsonOf(await run(repo, 'repo', 'fetch-wal', '--data-path', fresh, '--from-lsn', String(S + 1n), '--json'))
+    assert.deepEqual((fetched.fetched as any[]).map((s) => [s.timeline, s.index]), [[1n, 1n], [1n, 2n], [1n, 3n], [1n, 4n], [2n, 4n], [2n, 5n]])
+    assert.deepEqual([fetched.timeline, fetched.history_written], [2n, true])
+
+    // Without segment 5 of timeline 2 in the repository, the backup is not covered and fetch-wal refuses.
+    const promotedWal = Layout.fromDataPath(promoted).walSegmentPath(2n, 5n)
+    const again = await scratch.dir('redrepl-repo-')
+    const holed = {url: again, env: {}, read: async () => Buffer.alloc(0)}
+    rmSync(promotedWal)
+    // RedDB moved on to segment 7, so 6 is sealed and pushed: the archive holds 4 and 6 of timeline 2.
+    writeReplicaNode(path.dirname(promoted), {segmentBytes: S, wal: {2: {7: 1}}})
+    jsonOf(await run(holed, 'repo', 'push', '--data-path', promoted, '--json'))
+    const [holedBackup] = jsonOf(await run(holed, 'repo', 'list', '--json')).backups as any[]
+    assert.deepEqual([holedBackup.wal_covered_from_checkpoint, holedBackup.wal_first_missing], [false, {timeline: 2n, index: 5n}])
+    const other = path.join(await scratch.dir('redrepl-fresh-'), 'data.rdb')
+    const refused = await run(holed, 'repo', 'fetch-wal', '--data-path', other, '--from-lsn', String(S + 1n))
+    assert.equal(refused.exitCode, 6, refused.stderr)
+    assert.match(refused.stderr, /segment 5 of timeline 2 is not in the repository/)
   })
 }
