@@ -232,3 +232,37 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.match(refused.stderr, /segment 5 of timeline 2 is not in the repository/)
   })
 }
+
+for (const [kind, makeRepo] of BACKENDS) {
+  test(`${kind}: restore takes the format from the repository (never format 1 for a 1.23 set) and refuses a backup past the fork unless --force`, async () => {
+    const repo = await makeRepo()
+    const S = 64n * MiB
+    // The old primary pushed a backup at 4·S+50 on timeline 1; the replica promoted at 4·S+1 never saw those writes.
+    const a = await node({segmentBytes: S, wal: {1: {0: 2, 1: 2, 2: 2, 3: 2, 4: 60, 5: 1}}, backups: [[1n, S + 1n], [1n, 4n * S + 50n]], history: [initialEntry()], rdbFormat: 2})
+    jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
+    const b = await node({segmentBytes: S, wal: {2: {4: 3, 5: 1}}, history: [initialEntry(), promoteEntry(2n, 4n * S + 1n)], rdbFormat: 2})
+    jsonOf(await run(repo, 'repo', 'push', '--data-path', b, '--json'))
+
+    // An empty host: no data file to tell the format, and no --rdb-version: the repository says 1.23, so format 2.
+    const host = await scratch.dir('redrepl-host-')
+    const standalone = path.join(host, 'restored.rdb')
+    const restored = jsonOf(await run(repo, 'repo', 'restore', '--checkpoint-lsn', String(S + 1n), '--to', standalone, '--json'))
+    assert.deepEqual([restored.rdb_version, restored.rdb_version_source], [2n, 'repository'])
+    assert.equal(readFileSync(standalone).readUInt32LE(8), 2, 'a layout-2 superblock: format 2')
+    const format1 = await run(repo, 'repo', 'restore', '--checkpoint-lsn', String(S + 1n), '--to', path.join(host, 'one.rdb'), '--rdb-version', '1')
+    assert.equal(format1.exitCode, 4, format1.stderr)
+    assert.match(format1.stderr, /the replica set runs RedDB 1\.23 \(the repository's facts, last pushed by .*\), and RedDB 1\.23\.2 wrecks a format-1 database/)
+    assert.ok(!existsSync(path.join(host, 'one.rdb')))
+
+    // The backup past the fork: refused for a rebootstrap, no pending database and no marker.
+    const replica = path.join(await scratch.dir('redrepl-replica-'), 'data.rdb')
+    const diverged = await run(repo, 'repo', 'restore', '--checkpoint-lsn', String(4n * S + 50n), '--data-path', replica, '--rebootstrap')
+    assert.equal(diverged.exitCode, 4, diverged.stderr)
+    assert.match(diverged.stderr, /not usable on the replica set's current timeline 2: its checkpoint 268435506 lies past LSN 268435457, where timeline 2 forked from its timeline 1/)
+    assert.deepEqual(readdirSync(path.dirname(replica)).filter((n) => n.includes('rebootstrap')), [])
+    const forced = await run(repo, 'repo', 'restore', '--checkpoint-lsn', String(4n * S + 50n), '--data-path', replica, '--rebootstrap', '--force', '--json')
+    assert.equal(forced.exitCode, 0, forced.stderr)
+    assert.match(forced.stderr, /^redrepl: warning: .*not usable on the replica set's current timeline 2/)
+    assert.deepEqual((jsonOf(forced).findings as any[]).map((f) => f.code), ['force.overridden'])
+  })
+}

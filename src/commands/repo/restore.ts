@@ -6,7 +6,7 @@ import type {Destination} from '../../core/ops/basebackup-materialize.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {restoreFromRepository, type RepoBackupChoice} from '../../core/ops/repo-restore.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {dataPathFlag, forceFlag, progressFlag, u64Flag, waitFlag} from '../../ui/flags.js'
+import {dataPathFlag, progressFlag, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/repo-flags.js'
 
@@ -14,7 +14,9 @@ export default class RepoRestore extends RedreplCommand {
   static override summary = 'Rebuild a database from a base backup in the repository (standalone, or staged for a rebootstrap).'
   static override description = `Picks the node's base backup in the repository by --checkpoint-lsn, or the newest one, and writes the embedded .rdb database it holds, exactly as "basebackup materialize" does from local chunks: every chunk is checked against its manifest's size and CRC as it streams in, and the whole snapshot against its CRC; a corrupt or missing object aborts the restore (exit 3) naming it, and nothing half-written ever carries the final name.
 
---to PATH writes a standalone database (refusing to replace a file unless --force); no node is needed, so it works after the node's disk is gone. --rebootstrap stages it for the node at --data-path (pending database, then the ready marker), creating the layout root if it is gone; it refuses while RedDB holds the data file unless --force. Follow with "repo fetch-wal" to bring the WAL from the checkpoint on.`
+--to PATH writes a standalone database (refusing to replace a file unless --force); no node is needed, so it works after the node's disk is gone. --rebootstrap stages it for the node at --data-path (pending database, then the ready marker), creating the layout root if it is gone; it refuses while RedDB holds the data file unless --force. Follow with "repo fetch-wal" to bring the WAL from the checkpoint on.
+
+The guards of "basebackup materialize" hold, judged by what the repository records of the replica set: the backup must lie on the path of the current timeline of the set's history (its timeline is the current one or an ancestor, and its checkpoint at or below the fork LSN where the history leaves that timeline); a backup past that fork holds writes the current timeline never saw and is refused (exit 4), and --force restores it anyway with a warning on stderr. The database format is the one the replica set's RedDB writes, from the repository's facts (format 2 for a set that has run RedDB 1.23), or the data file at --data-path when it shows a newer release; --rdb-version 1 for a 1.23 set is refused (exit 4: RedDB 1.23.2 wrecks a format-1 file at its first checkpoint).`
 
   static override examples = [
     '<%= config.bin %> repo restore --repo s3://backups/reddb --node db1 --to /var/lib/reddb/data.rdb',
@@ -30,8 +32,11 @@ export default class RepoRestore extends RedreplCommand {
     'checkpoint-lsn': u64Flag({description: 'Restore the base backup with this checkpoint LSN (default: the newest).'}),
     to: Flags.string({description: 'Write a standalone database here.', exclusive: ['rebootstrap'], helpValue: 'PATH'}),
     rebootstrap: Flags.boolean({description: 'Stage the database and the ready marker for the node at --data-path.'}),
-    force: forceFlag,
-    'rdb-version': Flags.string({description: 'Write this embedded database format: 1 (RedDB 1.12) or 2 (RedDB 1.23). Default: the format of the data file at --data-path; required without one.', options: ['1', '2']}),
+    force: Flags.boolean({description: 'Replace an existing --to file, restore a backup off the current timeline\'s path (with a warning), or act although a RedDB process holds the data file.'}),
+    'rdb-version': Flags.string({
+      description: 'Write this embedded database format: 1 (RedDB 1.12) or 2 (RedDB 1.23). Default: the replica set\'s, as the repository records it (or the data file at --data-path shows, when newer); required only when neither tells. 1 for a 1.23 set is refused.',
+      options: ['1', '2'],
+    }),
   }
 
   async run(): Promise<void> {
@@ -42,7 +47,7 @@ export default class RepoRestore extends RedreplCommand {
     const choice: RepoBackupChoice = flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true}
     const progress = await this.showProgress('repo restore')
     const restore = (destination: Destination) =>
-      withRepository(flags, (backend) => restoreFromRepository(backend, {node, choice, destination, nowMs: nowMs(), onProgress: (done, total) => progress.update(done, total)}))
+      withRepository(flags, (backend) => restoreFromRepository(backend, {node, choice, destination, nowMs: nowMs(), force: flags.force, onProgress: (done, total) => progress.update(done, total)}))
     let report
     try {
       if (flags.to !== undefined) report = await restore({kind: 'file', path: flags.to, overwrite: flags.force, dataPath: flags['data-path'] ?? '', rdbVersion})
@@ -55,6 +60,7 @@ export default class RepoRestore extends RedreplCommand {
       progress.stop()
     }
     const done = report
+    for (const overridden of done.findings) process.stderr.write(`redrepl: warning: ${overridden.message}\n`)
     await this.emit(done, () => {
       this.say(`restored checkpoint ${done.checkpoint_lsn} (timeline ${done.timeline}, ${formatBytes(done.snapshot_bytes)}) from ${done.manifest_key} into ${done.destination_path}`)
       if (done.marker_path) this.say(`ready marker: ${done.marker_path} — the node swaps the database in at its next start`)

@@ -12,12 +12,17 @@ import type {BasebackupManifest, TimelineEntry} from '../model.js'
 import {archivedIndexes, walCompleteness, walStretches, type WalStretch} from '../plan/repo-wal.js'
 import type {RepoBackend} from '../repo/backend.js'
 import {checkedStream, collect} from '../repo/integrity.js'
-import {readInventory, readRepoManifest, type RepoInventory, type RepoManifestEntry} from '../repo/inventory.js'
-import {RepoKeys} from '../repo/keys.js'
+import {readRepoManifest, type RepoInventory, type RepoManifestEntry} from '../repo/inventory.js'
+import {finding, type Finding} from '../findings.js'
+import {RELEASES} from '../format/embedded-rdb.js'
+import {offTimelinePath} from '../plan/catchup.js'
+import {newerRelease, writerOf} from '../plan/repo-facts.js'
+import {releaseOfDatabaseFile} from './embedded-file.js'
+import type {RdbFormatSource} from './rdb-format.js'
 import {FileChunkSource, type ChunkSource} from './basebackup-chunks.js'
 import {writeMaterialized, type Destination, type MaterializeReport} from './basebackup-materialize.js'
 import {listWalSegments} from './node-state.js'
-import {readRepoBasis, type SegmentBytesSource} from './repo-facts.js'
+import {readRepoBasis, type RepoBasis, type SegmentBytesSource} from './repo-facts.js'
 
 /** Creates a directory of a layout being restored (and its parents). */
 async function mkdirLayoutDir(dir: string): Promise<void> {
@@ -93,17 +98,58 @@ export interface RepoRestoreReport extends MaterializeReport {
  */
 export async function restoreFromRepository(
   backend: RepoBackend,
-  options: {node: string; choice: RepoBackupChoice; destination: Destination; nowMs: bigint; onProgress?: (done: bigint, total: bigint) => void},
+  options: {
+    node: string
+    choice: RepoBackupChoice
+    destination: Destination
+    nowMs: bigint
+    /** Restore a backup off the current timeline's path, with a warning (force.overridden). */
+    force?: boolean
+    onProgress?: (done: bigint, total: bigint) => void
+  },
 ): Promise<RepoRestoreReport> {
-  const inventory = await readInventory(backend, new RepoKeys(options.node))
+  const basis = await readRepoBasis(backend, options.node)
+  const inventory = basis.inventory
   const entry = chooseRepoBackup(inventory, options.choice, backend.location)
   const manifest = await readRepoManifest(backend, entry)
-  const destination = options.destination
+  const name = backend.describe(entry.key)
+  // The guard materialize has (behaviour.md): judged against the replica set's history as the repository records it.
+  const findings: Finding[] = []
+  const diverged = offTimelinePath(basis.history.length === 0 ? null : {entries: basis.history}, manifest)
+  if (diverged !== null) {
+    const message = `${name}: not usable on the replica set's current timeline ${basis.current_timeline}: ${diverged}`
+    if (!options.force) throw refused(message, {code: 'basebackup.off-timeline', hint: 'restore a backup taken before the fork or on the current timeline (pass --force to restore this one anyway)'})
+    findings.push(finding('force.overridden', name, message, {refusal: 'basebackup.off-timeline'}))
+  }
+  const {destination, source} = await withRepositoryFormat(options.destination, basis, name)
   if (destination.kind === 'file' && !destination.overwrite && (await stat(destination.path).then(() => true, () => false))) {
     throw refused(`${destination.path} exists; nothing was changed`, {hint: 'pass --force to replace it'})
   }
-  const report = await writeMaterialized(backend.describe(entry.key), manifest, destination, options.nowMs, {onProgress: options.onProgress, source: new RepoChunkSource(backend, inventory, entry)})
-  return {...report, repository: backend.location, node: options.node, manifest_key: entry.key}
+  const report = await writeMaterialized(name, manifest, destination, options.nowMs, {onProgress: options.onProgress, source: new RepoChunkSource(backend, inventory, entry), findings})
+  return {...report, rdb_version_source: source ?? report.rdb_version_source, repository: backend.location, node: options.node, manifest_key: entry.key}
+}
+
+/**
+ * The database format a restore writes, from the replica set's facts: a set
+ * that has run RedDB 1.23 gets format 2, and format 1 asked for it is
+ * refused (1.23.2 wrecks a format-1 file it checkpoints in place, format.md
+ * §9.2); a data file at the destination that shows a newer release than the
+ * repository knows (a node upgraded since its last push) wins. A format
+ * asked for otherwise is taken (format 2 over a 1.12 set: a node upgraded).
+ * With neither facts nor a data file, the caller must say (chooseWriteFormat).
+ */
+async function withRepositoryFormat(destination: Destination, basis: RepoBasis, name: string): Promise<{destination: Destination; source?: RdbFormatSource}> {
+  const recorded = basis.facts?.rdb_release ?? null
+  if (destination.rdbVersion === 1 && recorded === 'reddb-1.23') {
+    throw refused(`${name}: the replica set runs RedDB 1.23 (the repository's facts, ${writerOf(basis.facts!)}), and RedDB 1.23.2 wrecks a format-1 database at its first checkpoint`, {
+      code: 'repo.facts-conflict',
+      hint: 'leave out --rdb-version: the repository says format 2',
+    })
+  }
+  if (destination.rdbVersion !== undefined || recorded === null) return {destination}
+  const shown = destination.dataPath === '' ? undefined : await releaseOfDatabaseFile(destination.dataPath)
+  const release = newerRelease(recorded, shown ?? null)!
+  return {destination: {...destination, rdbVersion: RELEASES[release].writes}, source: release === shown ? 'data-file' : 'repository'}
 }
 
 export interface FetchWalReport {
