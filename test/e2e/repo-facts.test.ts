@@ -266,3 +266,26 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.deepEqual((jsonOf(forced).findings as any[]).map((f) => f.code), ['force.overridden'])
   })
 }
+
+for (const [kind, makeRepo] of BACKENDS) {
+  test(`${kind}: repo push records its last success and last failure in the repository, and repo list shows them`, async () => {
+    const repo = await makeRepo()
+    const a = await node(primarySpec())
+    jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
+    const first = jsonOf(await run(repo, 'repo', 'list', '--json')).archive_health as any
+    assert.deepEqual([typeof first.last_success_unix_ms, first.last_failure_unix_ms, first.failing], ['bigint', null, false])
+
+    const other = await node(primarySpec({segmentBytes: 64n * MiB, backups: []}))
+    assert.equal((await run(repo, 'repo', 'push', '--data-path', other)).exitCode, 4)
+    const failed = jsonOf(await run(repo, 'repo', 'list', '--json')).archive_health as any
+    assert.equal(failed.failing, true)
+    assert.equal(failed.last_success_unix_ms, first.last_success_unix_ms, 'the last success is kept')
+    assert.match(failed.last_failure_reason, /has WAL segments of 268435456 bytes .* not one replica set/)
+    const human = await run(repo, 'repo', 'list')
+    assert.match(human.stdout, /^archive: last push \S+ from \S+; FAILING since \S+ from \S+: .*not one replica set/m)
+
+    jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
+    const recovered = jsonOf(await run(repo, 'repo', 'list', '--json')).archive_health as any
+    assert.deepEqual([recovered.failing, recovered.last_failure_reason === failed.last_failure_reason], [false, true])
+  })
+}

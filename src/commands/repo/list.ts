@@ -22,7 +22,7 @@ const BACKUP_COLUMNS: Array<Column<RepoBackupRow>> = [
 
 export default class RepoList extends RedreplCommand {
   static override summary = 'List the node\'s base backups and WAL in the repository.'
-  static override description = `Every base backup of the replica set's namespace (--cluster/--node) in the repository: timeline, checkpoint, size, when it was pushed, whether every chunk is there, and whether the archive holds every WAL segment a node restored from it replays up to the archive's head (from its checkpoint's segment on, across each fork of the timeline history), naming the first missing one. Then the WAL per timeline: its segment runs and the gaps between them.
+  static override description = `The replica set's facts (current timeline, segment size, RedDB release) and the archive's health: when "repo push" last succeeded, and when it last failed and why. Then every base backup of the replica set's namespace (--cluster/--node) in the repository: timeline, checkpoint, size, when it was pushed, whether every chunk is there, and whether the archive holds every WAL segment a node restored from it replays up to the archive's head (from its checkpoint's segment on, across each fork of the timeline history), naming the first missing one. Then the WAL per timeline: its segment runs and the gaps between them.
 
 LSNs map to segments by the segment size the repository recorded at push from the segment headers (its facts object; for a namespace an older redrepl wrote, the header of one archived segment). --segment-bytes is not needed, and is refused (exit 4) when it contradicts the repository. Reads only; downloads the manifests (small), never the chunks.`
 
@@ -39,6 +39,11 @@ LSNs map to segments by the segment size the repository recorded at push from th
     await this.emit(report, () => {
       const size = report.segment_bytes === null ? 'segment size not known yet (only segment 0 archived)' : `${formatBytes(report.segment_bytes)} WAL segments`
       this.say(`${report.repository} (${report.node}): timeline ${report.current_timeline}, ${size}${report.rdb_release ? `, ${report.rdb_release}` : ''}`)
+      const health = report.archive_health
+      const at = (ms: bigint) => new Date(Number(ms)).toISOString()
+      const success = health.last_success_unix_ms === null ? 'no push recorded' : `last push ${at(health.last_success_unix_ms)} from ${health.last_success_host}`
+      const failure = health.last_failure_unix_ms === null ? '' : `; ${health.failing ? 'FAILING since' : 'last failure'} ${at(health.last_failure_unix_ms)} from ${health.last_failure_host}: ${health.last_failure_reason}`
+      this.say(`archive: ${success}${failure}`)
       if (report.backups.length === 0) this.say(`${report.repository}: no base backup for node ${report.node}`)
       else {
         this.say(renderColumns(backups))

@@ -1,6 +1,7 @@
 import {archivedIndexes, walCompleteness, walCoverage, walStretches, type TimelineWal} from '../plan/repo-wal.js'
 import type {RepoBackend} from '../repo/backend.js'
 import {readRepoManifest} from '../repo/inventory.js'
+import {readArchiveHealth, type ArchiveHealth} from './repo-health.js'
 import {readRepoBasis, type RepoBasis, type SegmentBytesSource} from './repo-facts.js'
 
 export interface RepoBackupRow {
@@ -33,6 +34,8 @@ export interface RepoListReport {
   rdb_release: string | null
   current_timeline: bigint
   history: boolean
+  /** When repo push last succeeded and last failed for the namespace. */
+  archive_health: ArchiveHealth
   backups: RepoBackupRow[]
   wal: TimelineWal[]
 }
@@ -74,6 +77,7 @@ export async function listRepository(backend: RepoBackend, options: {node: strin
     rdb_release: basis.facts?.rdb_release ?? null,
     current_timeline: basis.current_timeline,
     history: basis.inventory.history !== null,
+    archive_health: await readArchiveHealth(backend, options.node, basis.inventory),
     backups,
     wal,
   }

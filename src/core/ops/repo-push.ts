@@ -2,7 +2,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {hex32} from '../codec/crc.js'
-import {FormatError, RedreplError, refused} from '../errors.js'
+import {FormatError, InterruptedError, RedreplError, refused} from '../errors.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
 import type {RepoFacts} from '../format/repo-facts.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
@@ -17,7 +17,8 @@ import type {RepoBackend} from '../repo/backend.js'
 import {checkedStream, collect, sealedChecksum, type Expected} from '../repo/integrity.js'
 import {readInventory, runPool, type RepoInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
-import {readRepoFacts, writeRepoFacts} from '../repo/facts-store.js'
+import {readRepoFacts, readRepoStatus, writeRepoFacts, writeRepoStatus} from '../repo/facts-store.js'
+import type {RepoPushStatus} from '../format/repo-status.js'
 import {storedChecksum, type StoredKind} from '../repo/stored-crc.js'
 import {mergeRepoFacts, writerOf, type NodeFacts} from '../plan/repo-facts.js'
 import type {RedDBRelease, TimelineEntry} from '../model.js'
@@ -101,6 +102,34 @@ async function* bytesBody(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
  * recorded for it; a file that fails is never uploaded.
  */
 export async function pushToRepository(layout: Layout, backend: RepoBackend, options: RepoPushOptions): Promise<RepoPushReport> {
+  const keys = new RepoKeys(options.node)
+  const outcome = {unix_ms: options.nowMs, host: os.hostname(), data_path: options.dataPath}
+  let report: RepoPushReport
+  try {
+    report = await pushOnce(layout, backend, options)
+  } catch (error) {
+    if (!(error instanceof InterruptedError)) {
+      const reason = error instanceof Error ? error.message : String(error)
+      // Best effort: the repository may be what failed; the push's own error is the one reported either way.
+      await recordOutcome(backend, keys, (status) => ({...status, last_failure: {...outcome, reason}, failing: true})).catch(() => undefined)
+    }
+    throw error
+  }
+  await recordOutcome(backend, keys, (status) => ({...status, last_success: {...outcome, timeline: report.timeline, objects_uploaded: BigInt(report.objects_uploaded)}, failing: false}))
+  return report
+}
+
+/** Rewrites the namespace's push status (format/repo-status.ts) with one outcome changed, the other kept. */
+async function recordOutcome(backend: RepoBackend, keys: RepoKeys, change: (status: RepoPushStatus) => RepoPushStatus): Promise<void> {
+  const status = (await readRepoStatus(backend, keys).catch((error) => {
+    // A damaged status is replaced: it only ever describes past pushes.
+    if (error instanceof FormatError) return null
+    throw error
+  })) ?? {last_success: null, last_failure: null, failing: false}
+  await writeRepoStatus(backend, keys, change(status))
+}
+
+async function pushOnce(layout: Layout, backend: RepoBackend, options: RepoPushOptions): Promise<RepoPushReport> {
   const keys = new RepoKeys(options.node)
   const inventory = await readInventory(backend, keys)
   const timeline = await readCurrentTimeline(layout)
