@@ -21,9 +21,9 @@ import {readRepoFacts, readRepoStatus, writeRepoFacts, writeRepoStatus} from '..
 import type {RepoPushStatus} from '../format/repo-status.js'
 import {storedChecksum, type StoredKind} from '../repo/stored-crc.js'
 import {mergeRepoFacts, writerOf, type NodeFacts} from '../plan/repo-facts.js'
-import type {RedDBRelease, TimelineEntry} from '../model.js'
+import type {BasebackupManifest, RedDBRelease, TimelineEntry} from '../model.js'
 import {releaseOfDatabaseFile} from './embedded-file.js'
-import {listDir, listWalSegments, readCurrentTimeline, readHistory} from './node-state.js'
+import {listDir, listWalSegments, readCurrentTimeline, readHistory, type WalSegmentFile} from './node-state.js'
 import {readWalState, requireSoundWal} from './wal-state.js'
 
 export interface RepoPushOptions {
@@ -197,6 +197,9 @@ async function pushOnce(layout: Layout, backend: RepoBackend, options: RepoPushO
     counted(expected)
   }
 
+  // First every check, in parallel and before anything is uploaded: a conflict refuses the whole push.
+  const backupsToPush: Array<{t: bigint; dir: string; file: string; bytes: Uint8Array; manifest: BasebackupManifest; manifestKey: string}> = []
+  const manifestChecks: Array<() => Promise<void>> = []
   for (const t of timelines) {
     const dir = layout.basebackupDir(t)
     for (const name of (await listDir(dir)).sort()) {
@@ -218,60 +221,73 @@ async function pushOnce(layout: Layout, backend: RepoBackend, options: RepoPushO
         continue
       }
       const manifestKey = keys.manifest(t, manifest.start_lsn, manifest.checkpoint_lsn)
-      // A backup of the same name with other bytes is another node's: refused, never overwritten.
-      if (await present(manifestKey, BigInt(bytes.length), sealedChecksum(bytes), 'sealed', true)) {
-        report.backups_present++
-        continue
-      }
-      const tasks: Array<() => Promise<void>> = []
-      let chunksUploaded = 0
-      for (const chunk of manifest.chunks) {
-        const key = keys.chunk(t, chunk.relative_path)
-        // Chunks without their manifest are a push cut short, listed as no backup: other bytes there are replaced.
-        if (await present(key, chunk.bytes, chunk.checksum, 'chunk', false)) continue
-        const chunkFile = await resolveContained(dir, chunk.relative_path).catch((error) => {
-          throw error instanceof FormatError ? error.inFile(file) : error
-        })
-        tasks.push(async () => {
-          await uploadFile(key, chunkFile, {kind: 'chunk', size: chunk.bytes, checksum: chunk.checksum}, chunk.checksum)
-          chunksUploaded++
-        })
-      }
-      await runPool(tasks, options.jobs)
-      // Last, once every chunk it names is there for good: from this moment the repository lists the backup.
-      await backend.flush()
-      crashPoint('repo-push:before-manifest')
-      await upload(manifestKey, bytes, file)
-      report.backups_pushed.push({key: manifestKey, checkpoint_lsn: manifest.checkpoint_lsn, timeline: t, chunks_uploaded: chunksUploaded})
+      const backup = {t, dir, file, bytes, manifest, manifestKey}
+      manifestChecks.push(async () => {
+        // A backup of the same name with other bytes is another node's: refused, never overwritten.
+        if (await present(manifestKey, BigInt(bytes.length), sealedChecksum(bytes), 'sealed', true)) report.backups_present++
+        else backupsToPush.push(backup)
+      })
     }
   }
 
-  const walTasks: Array<() => Promise<void>> = []
-  let live: RepoFacts['live_segment'] = null
+  type WalDecision = {t: bigint; segment: WalSegmentFile; key: string; checksum: number; same: boolean; current: boolean}
+  const walDecisions: WalDecision[] = []
+  const walChecks: Array<() => Promise<void>> = []
   for (const t of timelines) {
     const segments = await listWalSegments(layout, t)
     // The highest segment of the current timeline is the one RedDB appends to: not sealed yet.
     const current = t === timeline ? segments.at(-1) : undefined
     const sealed = current !== undefined && !options.includeCurrent ? segments.slice(0, -1) : segments
     for (const segment of sealed) {
-      const key = keys.wal(t, segment.index)
-      // The trailer CRC RedDB wrote: what the stored copy must hold, and what the upload is checked against.
-      const checksum = await trailerChecksum(segment.path, segment.bytes)
-      const early = facts.live_segment
-      // Only the copy of the live segment this namespace recorded pushing early may give way to its grown self.
-      const earlyCopy = early !== null && early.timeline === t && early.index === segment.index && inventory.objects.get(key)?.size === early.bytes && (await storedChecksum(backend, key, early.bytes, 'sealed')) === early.checksum
-      const same = earlyCopy ? early.bytes === segment.bytes && early.checksum === checksum : await present(key, segment.bytes, checksum, 'sealed', true)
-      if (same) {
-        report.wal_segments_present++
-        if (segment === current) live = {timeline: t, index: segment.index, bytes: segment.bytes, checksum}
-        continue
-      }
-      if (segment === current) live = {timeline: t, index: segment.index, bytes: segment.bytes, checksum}
-      walTasks.push(async () => {
-        await uploadFile(key, segment.path, {kind: 'sealed', size: segment.bytes}, checksum)
-        report.wal_segments_pushed++
+      walChecks.push(async () => {
+        const key = keys.wal(t, segment.index)
+        // The trailer CRC RedDB wrote: what the stored copy must hold, and what the upload is checked against.
+        const checksum = await trailerChecksum(segment.path, segment.bytes)
+        const early = facts.live_segment
+        // Only the copy of the live segment this namespace recorded pushing early may give way to its grown self.
+        const earlyCopy = early !== null && early.timeline === t && early.index === segment.index && inventory.objects.get(key)?.size === early.bytes && (await storedChecksum(backend, key, early.bytes, 'sealed')) === early.checksum
+        const same = earlyCopy ? early.bytes === segment.bytes && early.checksum === checksum : await present(key, segment.bytes, checksum, 'sealed', true)
+        walDecisions.push({t, segment, key, checksum, same, current: segment === current})
       })
     }
+  }
+  await runPool([...manifestChecks, ...walChecks], options.jobs)
+
+  for (const {t, dir, file, bytes, manifest, manifestKey} of backupsToPush.sort((a, b) => (a.file < b.file ? -1 : 1))) {
+    const tasks: Array<() => Promise<void>> = []
+    let chunksUploaded = 0
+    for (const chunk of manifest.chunks) {
+      const key = keys.chunk(t, chunk.relative_path)
+      // Chunks without their manifest are a push cut short, listed as no backup: other bytes there are replaced.
+      if (await present(key, chunk.bytes, chunk.checksum, 'chunk', false)) continue
+      const chunkFile = await resolveContained(dir, chunk.relative_path).catch((error) => {
+        throw error instanceof FormatError ? error.inFile(file) : error
+      })
+      tasks.push(async () => {
+        await uploadFile(key, chunkFile, {kind: 'chunk', size: chunk.bytes, checksum: chunk.checksum}, chunk.checksum)
+        chunksUploaded++
+      })
+    }
+    await runPool(tasks, options.jobs)
+    // Last, once every chunk it names is there for good: from this moment the repository lists the backup.
+    await backend.flush()
+    crashPoint('repo-push:before-manifest')
+    await upload(manifestKey, bytes, file)
+    report.backups_pushed.push({key: manifestKey, checkpoint_lsn: manifest.checkpoint_lsn, timeline: t, chunks_uploaded: chunksUploaded})
+  }
+
+  const walTasks: Array<() => Promise<void>> = []
+  let live: RepoFacts['live_segment'] = null
+  for (const {t, segment, key, checksum, same, current} of walDecisions) {
+    if (current) live = {timeline: t, index: segment.index, bytes: segment.bytes, checksum}
+    if (same) {
+      report.wal_segments_present++
+      continue
+    }
+    walTasks.push(async () => {
+      await uploadFile(key, segment.path, {kind: 'sealed', size: segment.bytes}, checksum)
+      report.wal_segments_pushed++
+    })
   }
   if (live !== null && (facts.live_segment?.timeline !== live.timeline || facts.live_segment.index !== live.index || facts.live_segment.checksum !== live.checksum)) {
     // Recorded before the copy is stored, so a push cut short still knows that copy may be replaced by the grown segment.
