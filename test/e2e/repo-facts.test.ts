@@ -110,8 +110,11 @@ for (const [kind, makeRepo] of BACKENDS) {
     const b = await copyNode(a)
     rewriteSegment(b, 3n, 2, S256)
     assert.equal(readFileSync(path.join(path.dirname(b), 'data.primary-replica/timeline-00000000000000000001/wal/00000000000000000003.redwal')).length, before.length, 'same size')
+    // B also has a backup the repository lacks: the refusal comes before any upload, so it is not stored either.
+    writeReplicaNode(path.dirname(b), {segmentBytes: S256, wal: {}, backups: [[1n, 2n * S256 + 1n]]})
     const refused = await run(repo, 'repo', 'push', '--data-path', b)
     assert.equal(refused.exitCode, 4, refused.stderr)
+    assert.equal((jsonOf(await run(repo, 'repo', 'list', '--json')).backups as any[]).length, 2, 'nothing of B was uploaded')
     assert.match(refused.stderr, /00000000000000000003\.redwal: holds CRC 0x[0-9a-f]{8}, this node's copy 0x[0-9a-f]{8}; the repository's copy is the replica set's \(last pushed by [^)]*data\.rdb on timeline 1\): two nodes write this namespace/)
     assert.deepEqual(await repo.read(`${T1}/wal/00000000000000000003.redwal`), before)
     // And wal prune on B does not count its segment 3 as archived: the repository's copy is not its bytes.
