@@ -292,3 +292,21 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.deepEqual([recovered.failing, recovered.last_failure_reason === failed.last_failure_reason], [false, true])
   })
 }
+
+test('a namespace an older redrepl wrote (no facts object) is read by its archived headers and history, and a push there records the facts', async () => {
+  const repo = await localRepo()
+  const a = await node(primarySpec())
+  jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
+  rmSync(path.join(repo.url, 'db', 'replica-set.facts'))
+  rmSync(path.join(repo.url, 'db', 'push-status.facts'))
+  const listed = jsonOf(await run(repo, 'repo', 'list', '--json'))
+  assert.deepEqual([listed.segment_bytes, listed.segment_bytes_source, listed.rdb_release], [S256, 'headers', null])
+  assert.equal((await run(repo, 'repo', 'list', '--segment-bytes', '64MiB')).exitCode, 4, 'the header contradicts the flag')
+  // The stored history still pins the replica set: a node of another one is refused.
+  const other = await node(primarySpec({history: [initialEntry(NOW_MS + 5n)]}))
+  const refused = await run(repo, 'repo', 'push', '--data-path', other)
+  assert.equal(refused.exitCode, 4, refused.stderr)
+  assert.match(refused.stderr, /the timeline histories fork: the repository \(last pushed by unknown \(an older redrepl\)/)
+  jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
+  assert.equal(jsonOf(await run(repo, 'repo', 'list', '--json')).segment_bytes_source, 'repository')
+})

@@ -41,7 +41,8 @@ export async function readRepoBasis(backend: RepoBackend, node: string, requeste
   const where = backend.describe(keys.facts)
   let size = factsSegmentBytes(facts, requestedSegmentBytes, where)
   let source: SegmentBytesSource = 'unknown'
-  if ('unknown' in size && facts === null) {
+  // Without facts (an older redrepl), an archived header states S all the same, and outranks a flag.
+  if (facts === null) {
     const fromHeaders = await segmentBytesFromArchive(backend, inventory)
     if (fromHeaders !== null) {
       if (requestedSegmentBytes !== undefined && requestedSegmentBytes !== fromHeaders.bytes) {
