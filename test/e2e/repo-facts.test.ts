@@ -257,6 +257,9 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.match(format1.stderr, /the replica set runs RedDB 1\.23 \(the repository's facts, last pushed by .*\), and RedDB 1\.23\.2 wrecks a format-1 database/)
     assert.ok(!existsSync(path.join(host, 'one.rdb')))
 
+    // Without --checkpoint-lsn the newest backup on the current timeline's path is chosen, not the newer one past the fork.
+    const latest = jsonOf(await run(repo, 'repo', 'restore', '--to', path.join(host, 'latest.rdb'), '--json'))
+    assert.equal(latest.checkpoint_lsn, S + 1n)
     // The backup past the fork: refused for a rebootstrap, no pending database and no marker.
     const replica = path.join(await scratch.dir('redrepl-replica-'), 'data.rdb')
     const diverged = await run(repo, 'repo', 'restore', '--checkpoint-lsn', String(4n * S + 50n), '--data-path', replica, '--rebootstrap')

@@ -75,8 +75,11 @@ class RepoChunkSource implements ChunkSource {
   }
 }
 
-function chooseRepoBackup(inventory: RepoInventory, choice: RepoBackupChoice, location: string): RepoManifestEntry {
-  const chosen = 'checkpointLsn' in choice ? inventory.manifests.filter((m) => m.checkpoint_lsn === choice.checkpointLsn).at(-1) : inventory.manifests.at(-1)
+/** The backup by checkpoint, or the newest on the current timeline's path (else the newest, which the guard then refuses). */
+function chooseRepoBackup(inventory: RepoInventory, choice: RepoBackupChoice, location: string, history: TimelineEntry[]): RepoManifestEntry {
+  const onPath = (m: RepoManifestEntry) => offTimelinePath(history.length === 0 ? null : {entries: history}, m) === null
+  const latest = () => inventory.manifests.filter(onPath).at(-1) ?? inventory.manifests.at(-1)
+  const chosen = 'checkpointLsn' in choice ? inventory.manifests.filter((m) => m.checkpoint_lsn === choice.checkpointLsn).at(-1) : latest()
   if (chosen === undefined) {
     throw notFound(`${location}${inventory.keys.prefix}: no base backup${'checkpointLsn' in choice ? ` with checkpoint LSN ${choice.checkpointLsn}` : ''} in the repository`)
   }
@@ -110,7 +113,7 @@ export async function restoreFromRepository(
 ): Promise<RepoRestoreReport> {
   const basis = await readRepoBasis(backend, options.node)
   const inventory = basis.inventory
-  const entry = chooseRepoBackup(inventory, options.choice, backend.location)
+  const entry = chooseRepoBackup(inventory, options.choice, backend.location, basis.history)
   const manifest = await readRepoManifest(backend, entry)
   const name = backend.describe(entry.key)
   // The guard materialize has (behaviour.md): judged against the replica set's history as the repository records it.
