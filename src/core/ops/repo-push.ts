@@ -96,10 +96,14 @@ async function* bytesBody(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
  * `repo push`: copies what the repository lacks of a node — every complete
  * base backup (its chunks first, its manifest last, so a listing never
  * shows a partial backup), the timeline history, and the sealed WAL
- * segments. An object already there with the right size is skipped, so a
- * run after a crash or a dropped connection picks up where the last one
- * stopped. Every byte is checked on its way out against the CRC RedDB
- * recorded for it; a file that fails is never uploaded.
+ * segments — then the replica set's facts and the push's outcome. First it
+ * checks that the node belongs to the namespace's replica set
+ * (plan/repo-facts.ts) and that every object already stored under a name
+ * it would write holds its bytes; a contradiction refuses the push before
+ * anything is uploaded. An object already there with the node's bytes is
+ * skipped, so a run after a crash or a dropped connection picks up where
+ * the last one stopped. Every byte is checked on its way out against the
+ * CRC RedDB recorded for it; a file that fails is never uploaded.
  */
 export async function pushToRepository(layout: Layout, backend: RepoBackend, options: RepoPushOptions): Promise<RepoPushReport> {
   const keys = new RepoKeys(options.node)
@@ -139,7 +143,7 @@ async function pushOnce(layout: Layout, backend: RepoBackend, options: RepoPushO
   const nodeFacts = await readNodeFacts(layout, timelines, timeline, options)
   let facts = mergeRepoFacts(existing, nodeFacts, options.node, backend.describe(keys.facts))
   const conflict = (key: string, what: string) =>
-    refused(`${backend.describe(key)}: ${what}; ${existing ? `the repository's copy is the replica set's (${writerOf(existing)})` : 'the repository holds another copy'}: two nodes write this namespace; nothing more was pushed`, {
+    refused(`${backend.describe(key)}: ${what}; ${existing ? `the repository's copy is the replica set's (${writerOf(existing)})` : 'the repository holds another copy'}: two nodes write this namespace; nothing was pushed`, {
       code: 'repo.content-conflict',
       hint: 'push each replica set to its own namespace (--cluster NAME), and only the current primary of a set',
     })
