@@ -182,6 +182,7 @@ for (const mib of [1n, 16n, 64n, 256n]) {
     jsonOf(await run(repo, 'repo', 'push', '--data-path', data, '--json'))
     const listed = jsonOf(await run(repo, 'repo', 'list', '--json'))
     assert.deepEqual((listed.backups as any[]).map((b) => [b.checkpoint_lsn, b.wal_covered_from_checkpoint]), [[S + 1n, true], [3n * S + 1n, true]])
+    assert.deepEqual([(listed.wal as any[])[0].from_lsn, (listed.wal as any[])[0].to_lsn], [0n, 5n * S], 'LSN ranges at the node\'s segment size')
 
     // Restored from the older backup, a node replays segments 1-4 (5 is the live one, not archived).
     const fresh = path.join(await scratch.dir('redrepl-fresh-'), 'data.rdb')
