@@ -54,7 +54,12 @@ export function limitsFromTimeout(timeoutMs: number | undefined): NetworkLimits 
 export const repoFlags = {
   json: jsonFlag,
   repo: Flags.string({description: 'The repository: a directory (file:///mnt/backups/redrepl or a plain path) or s3://bucket/prefix.', env: 'REDREPL_REPO', helpValue: 'URL'}),
-  node: Flags.string({description: 'This node\'s namespace in the repository (default: the host name up to its first dot).', env: 'REDREPL_NODE', helpValue: 'NAME'}),
+  node: Flags.string({
+    description: 'The replica set\'s namespace in the repository: give every member the same name (--cluster is the same flag). Default: the host name up to its first dot, which suits one node pushing alone.',
+    aliases: ['cluster'],
+    env: 'REDREPL_NODE',
+    helpValue: 'NAME',
+  }),
   's3-endpoint': Flags.string({description: 'An S3-compatible endpoint URL (MinIO, Ceph, …); default: AWS.', env: 'REDREPL_S3_ENDPOINT', helpValue: 'URL'}),
   's3-region': Flags.string({description: 'The S3 region (default: AWS_REGION, else us-east-1).', env: 'REDREPL_S3_REGION', helpValue: 'REGION'}),
   's3-force-path-style': Flags.boolean({description: 'Address the bucket in the path (http://host/bucket/key), as most S3-compatible servers need.', env: 'REDREPL_S3_FORCE_PATH_STYLE'}),
@@ -69,7 +74,9 @@ export const transferFlags = {
 
 export const jobsFlag = Flags.integer({description: 'Transfers to run at once [default: 8 to a directory, 4 to S3].', min: 1, max: 64, helpValue: 'N'})
 
-export const segmentBytesFlag = byteSizeFlag({description: 'WAL segment size S, to map LSNs to segments (RedDB raises anything below 1 MiB to 1 MiB).', default: 67_108_864n})
+export const segmentBytesFlag = byteSizeFlag({
+  description: 'Not needed: the repository records the WAL segment size from the segment headers at push. Given, it must match (refused otherwise); used only where the repository knows none.',
+})
 
 /** The node name: the flag, else the host name's first label; a usage error when neither is a valid name. */
 export function resolveNode(flag: string | undefined): {node: string; node_source: 'flag' | 'hostname'} {

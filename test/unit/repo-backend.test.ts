@@ -11,6 +11,7 @@ import {crc32} from '../../src/core/codec/crc.js'
 import type {RepoBackend} from '../../src/core/repo/backend.js'
 import {checkedStream, collect} from '../../src/core/repo/integrity.js'
 import {openRepository, openStore} from '../../src/core/repo/open.js'
+import {storedChecksum} from '../../src/core/repo/stored-crc.js'
 import {throttledBackend} from '../../src/core/repo/throttled.js'
 import {S3Server} from '../support/s3.js'
 
@@ -257,6 +258,38 @@ for (const [name, open] of backends) {
         }
       } finally {
         await backend.close()
+      }
+    })
+  }
+}
+
+/** A sealed object: its last 4 bytes are the CRC of the bytes before them, as RedDB's artifacts end. */
+function sealed(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n + 4)
+  out.set(bytes(n, seed))
+  new DataView(out.buffer).setUint32(n, crc32(out.subarray(0, n)), true)
+  return out
+}
+
+for (const [name, open] of backends) {
+  for (const compression of ['none', 'gzip'] as const) {
+    test(`${name}, ${compression}: the stored CRC of an object is RedDB's CRC of its bytes, read without downloading where the store allows`, async () => {
+      const plain = await open()
+      const backend = compression === 'none' ? plain : await openRepository({url: plain.location, s3Endpoint: server.endpoint, s3Region: 'us-east-1', s3ForcePathStyle: true, compression})
+      try {
+        const segment = sealed(50_000, 7)
+        const checksum = new DataView(segment.buffer).getUint32(segment.length - 4, true)
+        await backend.put('n/timeline-1/wal/1.redwal', body(segment), {size: BigInt(segment.length), checksum})
+        const chunk = bytes(30_000, 9)
+        await backend.put('n/timeline-1/c.redchunk', body(chunk), {size: BigInt(chunk.length), checksum: crc32(chunk)})
+        for await (const _ of backend.list('n/')); // learn the stored forms, as every command does
+        assert.equal(await storedChecksum(backend, 'n/timeline-1/wal/1.redwal', BigInt(segment.length), 'sealed'), checksum)
+        assert.equal(await storedChecksum(backend, 'n/timeline-1/c.redchunk', BigInt(chunk.length), 'chunk'), crc32(chunk))
+        // S3 keeps the CRC as metadata, whatever the codec; a directory keeps none (its trailer is read instead).
+        assert.equal(await backend.checksum?.('n/timeline-1/wal/1.redwal') ?? null, name === 's3' ? checksum : null)
+      } finally {
+        await backend.close()
+        if (backend !== plain) await plain.close()
       }
     })
   }

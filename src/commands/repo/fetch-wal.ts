@@ -7,9 +7,9 @@ import {repoFlags, resolveNode, segmentBytesFlag, transferFlags, withRepository}
 
 export default class RepoFetchWal extends RedreplCommand {
   static override summary = 'Bring archived WAL segments from the repository into the node\'s WAL directory.'
-  static override description = `Downloads the WAL segments of the repository's newest timeline (by its timeline history) from the segment holding --from-lsn on (--segment-bytes maps LSNs to segments) into the node's WAL directory. Each segment streams into a temp file through the checks of a full decode (its index and timeline must match its name; every record's CRCs, order and sequence; the totals) and its CRC, before it is renamed into place; a listed size past the largest WAL segment (1 GiB), or a body longer than its listed size, is refused naming the object (exit 3), and no whole segment is ever held in memory; a local segment is never replaced (one with another size is listed as kept). When the node has no timeline history, the repository's is written first. Creates the layout root if it is gone.
+  static override description = `Downloads exactly the WAL a node restored at --from-lsn (a restored backup's checkpoint) replays, into the node's WAL directories: on the timeline of the replica set's history that holds --from-lsn, from its segment to the segment of the fork out of it, then on each later timeline from its fork's segment, up to the newest archived segment of the current timeline. LSNs map to segments by the segment size the repository recorded at push (--segment-bytes is not needed, and is refused when it contradicts it). Each segment streams into a temp file through the checks of a full decode (its header must name its timeline, its index and the start LSN index × segment size; every record's CRCs, order and sequence; the totals) and its CRC, before it is renamed into place; a listed size past the largest WAL segment (1 GiB), or a body longer than its listed size, is refused naming the object (exit 3), and no whole segment is ever held in memory; a local segment is never replaced (one with another size is listed as kept). When the node has no timeline history, the repository's is written first. Creates the layout root if it is gone.
 
-Refuses (exit 6) when the segment holding --from-lsn is not in the repository. Refuses while RedDB holds the data file unless --force.
+Refuses (exit 6) before writing a segment when any segment of that run is missing from the repository, naming the first. Refuses while RedDB holds the data file unless --force.
 
 Ctrl-C or SIGTERM stops it in the segment it is fetching: that segment's temp file is removed (the segments fetched before are whole), one line says so, and the run ends by the signal (130/143); a re-run fetches the rest.`
 
@@ -36,8 +36,9 @@ Ctrl-C or SIGTERM stops it in the segment it is fetching: that segment's temp fi
     )
     await this.emit(report, () => {
       const bytes = report.fetched.reduce((sum, s) => sum + s.bytes, 0n)
-      this.say(`fetched ${report.fetched.length} WAL segment(s) of timeline ${report.timeline} (${formatBytes(bytes)}); ${report.already_present} already present${report.history_written ? '; timeline history written' : ''}`)
-      for (const kept of report.kept_local) this.say(`kept the local segment ${kept.index} (its size differs from the archived one): ${kept.path}`)
+      const runs = report.stretches.map((s) => `timeline ${s.timeline} from segment ${s.first_index}${s.last_index === null ? '' : ` to ${s.last_index}`}`).join(', then ')
+      this.say(`fetched ${report.fetched.length} WAL segment(s) (${formatBytes(bytes)}): ${runs}; ${report.already_present} already present${report.history_written ? '; timeline history written' : ''}`)
+      for (const kept of report.kept_local) this.say(`kept the local segment ${kept.index} of timeline ${kept.timeline} (its size differs from the archived one): ${kept.path}`)
     })
   }
 }

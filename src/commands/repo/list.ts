@@ -10,13 +10,21 @@ const BACKUP_COLUMNS: Array<Column<RepoBackupRow>> = [
   {header: 'size', value: (b) => formatBytes(b.snapshot_bytes), raw: (b) => b.snapshot_bytes, key: 'size_bytes', priority: 1},
   {header: 'pushed', value: (b) => new Date(Number(b.taken_unix_ms)).toISOString(), raw: (b) => b.taken_unix_ms, key: 'pushed_unix_ms', priority: 2},
   {header: 'complete', value: (b) => (b.complete ? 'yes' : 'NO'), raw: (b) => b.complete, priority: 1},
-  {header: 'WAL from checkpoint', value: (b) => (b.wal_covered_from_checkpoint ? 'yes' : 'no'), raw: (b) => b.wal_covered_from_checkpoint, key: 'wal_covered_from_checkpoint', priority: 1},
+  {
+    header: 'WAL to head',
+    value: (b) => (b.wal_covered_from_checkpoint ? 'yes' : b.wal_first_missing ? `NO (segment ${b.wal_first_missing.index} of timeline ${b.wal_first_missing.timeline} missing)` : 'NO (off the current timeline)'),
+    raw: (b) => b.wal_covered_from_checkpoint,
+    key: 'wal_covered_from_checkpoint',
+    priority: 1,
+  },
   {header: 'key', value: (b) => b.key, priority: 3},
 ]
 
 export default class RepoList extends RedreplCommand {
   static override summary = 'List the node\'s base backups and WAL in the repository.'
-  static override description = `Every base backup of the node (--node) in the repository: timeline, checkpoint, size, when it was pushed, whether every chunk is there, and whether the archived WAL runs without a gap from its checkpoint's segment on (--segment-bytes maps LSNs to segments, as "wal plan"). Then the WAL per timeline: its segment runs and the gaps between them. Reads only; downloads the manifests (small), never the chunks.`
+  static override description = `The replica set's facts (current timeline, segment size, RedDB release) and the archive's health: when "repo push" last succeeded, and when it last failed and why. Then every base backup of the replica set's namespace (--cluster/--node) in the repository: timeline, checkpoint, size, when it was pushed, whether every chunk is there, and whether the archive holds every WAL segment a node restored from it replays up to the archive's head (from its checkpoint's segment on, across each fork of the timeline history), naming the first missing one. Then the WAL per timeline: its segment runs and the gaps between them.
+
+LSNs map to segments by the segment size the repository recorded at push from the segment headers (its facts object; for a namespace an older redrepl wrote, the header of one archived segment). --segment-bytes is not needed, and is refused (exit 4) when it contradicts the repository. Reads only; downloads the manifests (small), never the chunks.`
 
   static override examples = ['<%= config.bin %> repo list --repo s3://backups/reddb --node db1', '<%= config.bin %> repo list --repo /mnt/backups/redrepl --json']
 
@@ -29,6 +37,13 @@ export default class RepoList extends RedreplCommand {
     const report = await withRepository(flags, (backend) => listRepository(backend, {node, segmentBytes: flags['segment-bytes']}))
     const backups = tableOf(BACKUP_COLUMNS, report.backups)
     await this.emit(report, () => {
+      const size = report.segment_bytes === null ? 'segment size not known yet (only segment 0 archived)' : `${formatBytes(report.segment_bytes)} WAL segments`
+      this.say(`${report.repository} (${report.node}): timeline ${report.current_timeline}, ${size}${report.rdb_release ? `, ${report.rdb_release}` : ''}`)
+      const health = report.archive_health
+      const at = (ms: bigint) => new Date(Number(ms)).toISOString()
+      const success = health.last_success_unix_ms === null ? 'no push recorded' : `last push ${at(health.last_success_unix_ms)} from ${health.last_success_host}`
+      const failure = health.last_failure_unix_ms === null ? '' : `; ${health.failing ? 'FAILING since' : 'last failure'} ${at(health.last_failure_unix_ms)} from ${health.last_failure_host}: ${health.last_failure_reason}`
+      this.say(`archive: ${success}${failure}`)
       if (report.backups.length === 0) this.say(`${report.repository}: no base backup for node ${report.node}`)
       else {
         this.say(renderColumns(backups))
@@ -36,7 +51,7 @@ export default class RepoList extends RedreplCommand {
       for (const wal of report.wal) {
         const runs = wal.runs.map((r) => (r.first_index === r.last_index ? `${r.first_index}` : `${r.first_index}-${r.last_index}`)).join(', ')
         const gaps = wal.gaps.length === 0 ? 'no gap' : `gaps: ${wal.gaps.map((g) => `${g.first_index}-${g.last_index}`).join(', ')}`
-        this.say(`timeline ${wal.timeline}: ${wal.segments} WAL segment(s) [${runs}], LSN ${wal.from_lsn}..${wal.to_lsn}, ${gaps}`)
+        this.say(`timeline ${wal.timeline}: ${wal.segments} WAL segment(s) [${runs}], LSN ${wal.from_lsn}..${wal.to_lsn ?? '?'}, ${gaps}`)
       }
     }, backups)
   }

@@ -3,7 +3,8 @@ import {RELEASES} from '../format/embedded-rdb.js'
 import type {RdbFormat} from '../model.js'
 import {releaseOfDatabaseFile} from './embedded-file.js'
 
-export type RdbFormatSource = 'flag' | 'data-file'
+/** Where the format written came from; 'repository': the replica set's facts (repo restore). */
+export type RdbFormatSource = 'flag' | 'data-file' | 'repository'
 
 export interface WriteFormat {
   format: RdbFormat

@@ -1,13 +1,13 @@
 import {interruption, refused} from '../errors.js'
-import {effectiveSegmentBytes} from '../format/wal-segment.js'
 import type {BackupRetentionPolicy, RetentionCandidate} from '../plan/backup-retention.js'
 import {orphanCandidates, planOrphans, planRepoExpire, type OrphanCandidate, type OrphanPlan, type RepoExpirePlan} from '../plan/repo-expire.js'
 import {parseTimelineDirName} from '../layout.js'
 import {appliedExpirePlan, type AppliedExpirePlan} from './basebackup-expire.js'
 import {compareRepoExpirePlans, decodeSavedRepoExpirePlan, repoExpirePlanDocument, savedRepoExpirePlan, type RepoExpirePlanInputs, type SavedRepoExpirePlan} from '../plan/saved-repo-expire-plan.js'
 import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../repo/backend.js'
-import {readInventory, readRepoManifest, runPool, type RepoInventory} from '../repo/inventory.js'
-import {RepoKeys} from '../repo/keys.js'
+import {readRepoManifest, runPool, type RepoInventory} from '../repo/inventory.js'
+import type {RepoKeys} from '../repo/keys.js'
+import {readRepoBasis} from './repo-facts.js'
 import {localRepoDir, repositoryIdentity} from '../repo/open.js'
 import {readPlanFile, writePlanFile} from './plan-file.js'
 import {describeBackups, type RepoBackupRow} from './repo-list.js'
@@ -38,7 +38,8 @@ interface ExpireOptions {
   policy: BackupRetentionPolicy
   confirm: boolean
   nowMs: bigint
-  segmentBytes: bigint
+  /** --segment-bytes: refused when the repository's facts say otherwise. */
+  segmentBytes?: bigint
   jobs: number
 }
 
@@ -47,7 +48,7 @@ type Candidate = RepoBackupRow & RetentionCandidate
 interface ExpireBasis {
   keys: RepoKeys
   inventory: RepoInventory
-  segmentBytes: bigint
+  segmentBytes: bigint | null
   plan: RepoExpirePlan<Candidate>
   orphanGraceMs: bigint
   orphanCandidates: OrphanCandidate[]
@@ -64,10 +65,10 @@ async function referencedChunks(backend: RepoBackend, inventory: RepoInventory):
   return referenced
 }
 
-async function expireBasis(backend: RepoBackend, node: string, policy: BackupRetentionPolicy, nowMs: bigint, segmentBytes: bigint, orphanGraceMs: bigint): Promise<ExpireBasis> {
-  const keys = new RepoKeys(node)
-  const inventory = await readInventory(backend, keys)
-  const {backups} = await describeBackups(backend, inventory, segmentBytes)
+async function expireBasis(backend: RepoBackend, node: string, policy: BackupRetentionPolicy, nowMs: bigint, segmentBytes: bigint | undefined, orphanGraceMs: bigint): Promise<ExpireBasis> {
+  const basis = await readRepoBasis(backend, node, segmentBytes)
+  const {keys, inventory} = basis
+  const {backups} = await describeBackups(backend, basis)
   const inBasebackupArea = (key: string) => {
     const parts = key.slice(keys.prefix.length).split('/')
     return key.startsWith(keys.prefix) && parts.length >= 3 && parseTimelineDirName(parts[0]) !== undefined && parts[1] === 'basebackup'
@@ -75,12 +76,13 @@ async function expireBasis(backend: RepoBackend, node: string, policy: BackupRet
   const candidates = orphanCandidates(inventory.objects.values(), inBasebackupArea, (key) => keys.classify(key).kind === 'manifest', await referencedChunks(backend, inventory))
   const plan = planRepoExpire({
     backups: backups.map((b) => ({...b, id: b.key, usable_for_catchup: b.complete && b.wal_covered_from_checkpoint})),
-    wal: inventory.wal,
+    wal: basis.inventory.wal,
     policy,
     nowMs,
-    segmentBytes,
+    segmentBytes: basis.segment_bytes,
+    history: basis.history,
   })
-  return {keys, inventory, segmentBytes, plan, orphanGraceMs, orphanCandidates: candidates, orphans: planOrphans(candidates, nowMs, orphanGraceMs)}
+  return {keys, inventory, segmentBytes: basis.segment_bytes, plan, orphanGraceMs, orphanCandidates: candidates, orphans: planOrphans(candidates, nowMs, orphanGraceMs)}
 }
 
 /**
@@ -163,7 +165,7 @@ async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node
  * `confirm`.
  */
 export async function expireRepository(backend: RepoBackend, options: ExpireOptions): Promise<RepoExpireReport> {
-  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, effectiveSegmentBytes(options.segmentBytes), options.orphanGraceMs)
+  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, options.segmentBytes, options.orphanGraceMs)
   return carryOut(backend, basis, options)
 }
 
@@ -171,7 +173,8 @@ function inputsOf(basis: ExpireBasis, policy: BackupRetentionPolicy): RepoExpire
   const manifests = new Map(basis.inventory.manifests.map((m) => [m.key, m.object]))
   return {
     policy,
-    segment_bytes: basis.segmentBytes,
+    // 0: unknown (no member ever had a segment past 0), as the plan file records it.
+    segment_bytes: basis.segmentBytes ?? 0n,
     backups: basis.plan.backups.map(({backup}) => ({
       name: backup.key,
       size: manifests.get(backup.key)!.size,
@@ -192,7 +195,7 @@ function repositoryArea(location: string) {
 
 /** The dry run, saved to `planPath` for `repo expire --plan` to apply exactly. */
 export async function saveRepoExpirePlan(backend: RepoBackend, options: Omit<ExpireOptions, 'confirm'>, planPath: string): Promise<RepoExpireReport & {plan_path: string; inputs_fingerprint: string}> {
-  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, effectiveSegmentBytes(options.segmentBytes), options.orphanGraceMs)
+  const basis = await expireBasis(backend, options.node, options.policy, options.nowMs, options.segmentBytes, options.orphanGraceMs)
   const saved = savedRepoExpirePlan({
     repository: repositoryIdentity(backend.location),
     node: options.node,
@@ -220,7 +223,8 @@ export async function expireRepositoryByPlan(
   saved: SavedRepoExpirePlan,
   options: {node: string; confirm: boolean; nowMs: bigint; jobs: number; signal?: AbortSignal},
 ): Promise<RepoExpireReport & {plan: AppliedExpirePlan}> {
-  const basis = await expireBasis(backend, options.node, saved.policy, options.nowMs, saved.segment_bytes, saved.orphan_grace_ms)
+  // The segment size is the repository's now: a plan made with another one no longer fits its inputs and is refused as changed.
+  const basis = await expireBasis(backend, options.node, saved.policy, options.nowMs, undefined, saved.orphan_grace_ms)
   const walDeleted = new Set(basis.plan.wal_delete.map((w) => w.key))
   const orphansDeleted = new Set(basis.orphans.delete.map((o) => o.key))
   const comparison = compareRepoExpirePlans(saved, {

@@ -1,7 +1,10 @@
+import os from 'node:os'
 import path from 'node:path'
 
-import {FormatError, interruption} from '../errors.js'
+import {hex32} from '../codec/crc.js'
+import {FormatError, InterruptedError, interruption, RedreplError, refused} from '../errors.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
+import type {RepoFacts} from '../format/repo-facts.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {resolveContained} from '../fs/contained.js'
 import {crashPoint} from '../fs/crash.js'
@@ -11,21 +14,30 @@ import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
 import {PIECE_BYTES, readFullySync} from '../fs/stream.js'
 import {Layout, parseBasebackupName, parseTimelineDirName} from '../layout.js'
 import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../repo/backend.js'
-import {checkedStream, sealedChecksum, type Expected} from '../repo/integrity.js'
-import {readInventory, runPool} from '../repo/inventory.js'
+import {checkedStream, collect, sealedChecksum, type Expected} from '../repo/integrity.js'
+import {readInventory, runPool, type RepoInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
-import {listDir, listWalSegments, readCurrentTimeline} from './node-state.js'
+import {readRepoFacts, readRepoStatus, writeRepoFacts, writeRepoStatus} from '../repo/facts-store.js'
+import type {RepoPushStatus} from '../format/repo-status.js'
+import {storedChecksum, type StoredKind} from '../repo/stored-crc.js'
+import {mergeRepoFacts, writerOf, type NodeFacts} from '../plan/repo-facts.js'
+import type {BasebackupManifest, RedDBRelease, TimelineEntry} from '../model.js'
+import {releaseOfDatabaseFile} from './embedded-file.js'
+import {listDir, listWalSegments, readCurrentTimeline, readHistory, type WalSegmentFile} from './node-state.js'
+import {readWalState, requireSoundWal} from './wal-state.js'
 
 export interface RepoPushOptions {
   node: string
+  /** The node's data path as configured: its database shows the RedDB release (facts), and messages name it. */
+  dataPath: string
+  /** Now: the push's recorded outcome is dated by it, and it tells a dead writer's temp from a live one's (RepoBackend.sweepDeadTemps). */
+  nowMs: bigint
   jobs: number
   /** Also push the highest WAL segment of the current timeline, which RedDB may still be appending to. */
   includeCurrent: boolean
   onProgress?: (bytes: bigint) => void
   /** Stops the transfers at their next piece: no object half-stored, no temp file left, nothing more started. */
   signal?: AbortSignal
-  /** Now, which tells a dead writer's temp from a live one's (see RepoBackend.sweepDeadTemps). */
-  nowMs: bigint
 }
 
 export interface RepoPushReport {
@@ -43,6 +55,8 @@ export interface RepoPushReport {
   skipped: Array<{path: string; reason: string}>
   /** Temps of dead writers removed from the node's namespace first. */
   dead_temps: TempSweep
+  /** What the repository records for the replica set after this push (docs/repository.md "Facts"). */
+  facts: {segment_bytes: bigint | null; rdb_release: RedDBRelease | null; current_timeline: bigint}
 }
 
 /**
@@ -90,10 +104,14 @@ async function* bytesBody(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
  * `repo push`: copies what the repository lacks of a node — every complete
  * base backup (its chunks first, its manifest last, so a listing never
  * shows a partial backup), the timeline history, and the sealed WAL
- * segments. An object already there with the right size is skipped, so a
- * run after a crash or a dropped connection picks up where the last one
- * stopped. Every byte is checked on its way out against the CRC RedDB
- * recorded for it; a file that fails is never uploaded.
+ * segments — then the replica set's facts and the push's outcome. First it
+ * checks that the node belongs to the namespace's replica set
+ * (plan/repo-facts.ts) and that every object already stored under a name
+ * it would write holds its bytes; a contradiction refuses the push before
+ * anything is uploaded. An object already there with the node's bytes is
+ * skipped, so a run after a crash or a dropped connection picks up where
+ * the last one stopped. Every byte is checked on its way out against the
+ * CRC RedDB recorded for it; a file that fails is never uploaded.
  */
 export async function pushToRepository(layout: Layout, backend: RepoBackend, options: RepoPushOptions): Promise<RepoPushReport> {
   const {signal} = options
@@ -107,12 +125,64 @@ export async function pushToRepository(layout: Layout, backend: RepoBackend, opt
 }
 
 async function pushObjects(layout: Layout, backend: RepoBackend, options: RepoPushOptions): Promise<RepoPushReport> {
+  const keys = new RepoKeys(options.node)
+  const outcome = {unix_ms: options.nowMs, host: os.hostname(), data_path: options.dataPath}
+  let report: RepoPushReport
+  try {
+    report = await pushOnce(layout, backend, options)
+  } catch (error) {
+    if (!(error instanceof InterruptedError) && !options.signal?.aborted) {
+      const reason = error instanceof Error ? error.message : String(error)
+      // Best effort: the repository may be what failed; the push's own error is the one reported either way.
+      await recordOutcome(backend, keys, (status) => ({...status, last_failure: {...outcome, reason}, failing: true})).catch(() => undefined)
+    }
+    throw error
+  }
+  await recordOutcome(backend, keys, (status) => ({...status, last_success: {...outcome, timeline: report.timeline, objects_uploaded: BigInt(report.objects_uploaded)}, failing: false}))
+  return report
+}
+
+/** Rewrites the namespace's push status (format/repo-status.ts) with one outcome changed, the other kept. */
+async function recordOutcome(backend: RepoBackend, keys: RepoKeys, change: (status: RepoPushStatus) => RepoPushStatus): Promise<void> {
+  const status = (await readRepoStatus(backend, keys).catch((error) => {
+    // A damaged status is replaced: it only ever describes past pushes.
+    if (error instanceof FormatError) return null
+    throw error
+  })) ?? {last_success: null, last_failure: null, failing: false}
+  await writeRepoStatus(backend, keys, change(status))
+}
+
+async function pushOnce(layout: Layout, backend: RepoBackend, options: RepoPushOptions): Promise<RepoPushReport> {
   const {signal} = options
   const keys = new RepoKeys(options.node)
   const deadTemps = (await backend.sweepDeadTemps?.(keys.prefix, {nowMs: options.nowMs, graceMs: DEAD_TEMP_GRACE_MS, dryRun: false})) ?? {count: 0, bytes: 0n}
   const inventory = await readInventory(backend, keys)
-  const present = (key: string, size: bigint) => inventory.objects.get(key)?.size === size
   const timeline = await readCurrentTimeline(layout)
+  const timelines = (await listDir(layout.root)).map(parseTimelineDirName).filter((t): t is bigint => t !== undefined).sort((a, b) => (a < b ? -1 : 1))
+  // Everything that could refuse is decided before the first byte moves.
+  const existing = (await readRepoFacts(backend, inventory)) ?? (await factsOfOlderRepository(backend, inventory, options.node))
+  const nodeFacts = await readNodeFacts(layout, timelines, timeline, options)
+  let facts = mergeRepoFacts(existing, nodeFacts, options.node, backend.describe(keys.facts))
+  const conflict = (key: string, what: string) =>
+    refused(`${backend.describe(key)}: ${what}; ${existing ? `the repository's copy is the replica set's (${writerOf(existing)})` : 'the repository holds another copy'}: two nodes write this namespace; nothing was pushed`, {
+      code: 'repo.content-conflict',
+      hint: 'push each replica set to its own namespace (--cluster NAME), and only the current primary of a set',
+    })
+  /**
+   * Whether the repository holds exactly these bytes under `key`: same size
+   * and same CRC. Listed with the same size but another CRC is a conflict;
+   * another size is absent (for a chunk of a backup not yet listed) or a
+   * conflict (`strict`).
+   */
+  const present = async (key: string, size: bigint, checksum: number, kind: StoredKind, strict: boolean): Promise<boolean> => {
+    const listed = inventory.objects.get(key)
+    if (listed === undefined) return false
+    const stored = listed.size === size ? await storedChecksum(backend, key, listed.size, kind) : null
+    if (stored === checksum) return true
+    // A copy that fails its own CRC is damage, not another node's data: it is stored again.
+    if (!strict || !(await storedIntact(backend, key, listed.size))) return false
+    throw conflict(key, stored === null ? `holds ${listed.size} bytes, this node's ${size}` : `holds CRC ${hex32(stored)}, this node's copy ${hex32(checksum)}`)
+  }
   const report: RepoPushReport = {
     repository: backend.location,
     node: options.node,
@@ -126,6 +196,7 @@ async function pushObjects(layout: Layout, backend: RepoBackend, options: RepoPu
     uploaded_bytes: 0n,
     skipped: [],
     dead_temps: deadTemps,
+    facts: {segment_bytes: null, rdb_release: null, current_timeline: timeline},
   }
   const reads = new FileReads(signal)
   const counted = (expected: Expected) => {
@@ -154,7 +225,9 @@ async function pushObjects(layout: Layout, backend: RepoBackend, options: RepoPu
     counted(expected)
   }
 
-  const timelines = (await listDir(layout.root)).map(parseTimelineDirName).filter((t): t is bigint => t !== undefined).sort((a, b) => (a < b ? -1 : 1))
+  // First every check, in parallel and before anything is uploaded: a conflict refuses the whole push.
+  const backupsToPush: Array<{t: bigint; dir: string; file: string; bytes: Uint8Array; manifest: BasebackupManifest; manifestKey: string}> = []
+  const manifestChecks: Array<() => Promise<void>> = []
   for (const t of timelines) {
     const dir = layout.basebackupDir(t)
     for (const name of (await listDir(dir)).sort()) {
@@ -176,50 +249,78 @@ async function pushObjects(layout: Layout, backend: RepoBackend, options: RepoPu
         continue
       }
       const manifestKey = keys.manifest(t, manifest.start_lsn, manifest.checkpoint_lsn)
-      if (present(manifestKey, BigInt(bytes.length))) {
-        report.backups_present++
-        continue
-      }
-      const tasks: Array<() => Promise<void>> = []
-      let chunksUploaded = 0
-      for (const chunk of manifest.chunks) {
-        const key = keys.chunk(t, chunk.relative_path)
-        if (present(key, chunk.bytes)) continue
-        const chunkFile = await resolveContained(dir, chunk.relative_path).catch((error) => {
-          throw error instanceof FormatError ? error.inFile(file) : error
-        })
-        tasks.push(async () => {
-          await uploadFile(key, chunkFile, {kind: 'chunk', size: chunk.bytes, checksum: chunk.checksum}, chunk.checksum)
-          chunksUploaded++
-        })
-      }
-      await runPool(tasks, options.jobs)
-      // Last, once every chunk it names is there for good: from this moment the repository lists the backup.
-      await backend.flush()
-      crashPoint('repo-push:before-manifest')
-      await upload(manifestKey, bytes, file)
-      report.backups_pushed.push({key: manifestKey, checkpoint_lsn: manifest.checkpoint_lsn, timeline: t, chunks_uploaded: chunksUploaded})
+      const backup = {t, dir, file, bytes, manifest, manifestKey}
+      manifestChecks.push(async () => {
+        // A backup of the same name with other bytes is another node's: refused, never overwritten.
+        if (await present(manifestKey, BigInt(bytes.length), sealedChecksum(bytes), 'sealed', true)) report.backups_present++
+        else backupsToPush.push(backup)
+      })
     }
   }
 
-  const walTasks: Array<() => Promise<void>> = []
+  type WalDecision = {t: bigint; segment: WalSegmentFile; key: string; checksum: number; same: boolean; current: boolean}
+  const walDecisions: WalDecision[] = []
+  const walChecks: Array<() => Promise<void>> = []
   for (const t of timelines) {
     const segments = await listWalSegments(layout, t)
     // The highest segment of the current timeline is the one RedDB appends to: not sealed yet.
-    const sealed = t === timeline && !options.includeCurrent ? segments.slice(0, -1) : segments
+    const current = t === timeline ? segments.at(-1) : undefined
+    const sealed = current !== undefined && !options.includeCurrent ? segments.slice(0, -1) : segments
     for (const segment of sealed) {
-      const key = keys.wal(t, segment.index)
-      if (present(key, segment.bytes)) {
-        report.wal_segments_present++
-        continue
-      }
-      walTasks.push(async () => {
-        // Read once to learn the trailer CRC RedDB wrote, then stream it out checked against it.
+      walChecks.push(async () => {
+        const key = keys.wal(t, segment.index)
+        // The trailer CRC RedDB wrote: what the stored copy must hold, and what the upload is checked against.
         const checksum = await trailerChecksum(segment.path, segment.bytes)
-        await uploadFile(key, segment.path, {kind: 'sealed', size: segment.bytes}, checksum)
-        report.wal_segments_pushed++
+        const early = facts.live_segment
+        // Only the copy of the live segment this namespace recorded pushing early may give way to its grown self.
+        const earlyCopy = early !== null && early.timeline === t && early.index === segment.index && inventory.objects.get(key)?.size === early.bytes && (await storedChecksum(backend, key, early.bytes, 'sealed')) === early.checksum
+        const same = earlyCopy ? early.bytes === segment.bytes && early.checksum === checksum : await present(key, segment.bytes, checksum, 'sealed', true)
+        walDecisions.push({t, segment, key, checksum, same, current: segment === current})
       })
     }
+  }
+  await runPool([...manifestChecks, ...walChecks], options.jobs)
+
+  for (const {t, dir, file, bytes, manifest, manifestKey} of backupsToPush.sort((a, b) => (a.file < b.file ? -1 : 1))) {
+    const tasks: Array<() => Promise<void>> = []
+    let chunksUploaded = 0
+    for (const chunk of manifest.chunks) {
+      const key = keys.chunk(t, chunk.relative_path)
+      // Chunks without their manifest are a push cut short, listed as no backup: other bytes there are replaced.
+      if (await present(key, chunk.bytes, chunk.checksum, 'chunk', false)) continue
+      const chunkFile = await resolveContained(dir, chunk.relative_path).catch((error) => {
+        throw error instanceof FormatError ? error.inFile(file) : error
+      })
+      tasks.push(async () => {
+        await uploadFile(key, chunkFile, {kind: 'chunk', size: chunk.bytes, checksum: chunk.checksum}, chunk.checksum)
+        chunksUploaded++
+      })
+    }
+    await runPool(tasks, options.jobs)
+    // Last, once every chunk it names is there for good: from this moment the repository lists the backup.
+    await backend.flush()
+    crashPoint('repo-push:before-manifest')
+    await upload(manifestKey, bytes, file)
+    report.backups_pushed.push({key: manifestKey, checkpoint_lsn: manifest.checkpoint_lsn, timeline: t, chunks_uploaded: chunksUploaded})
+  }
+
+  const walTasks: Array<() => Promise<void>> = []
+  let live: RepoFacts['live_segment'] = null
+  for (const {t, segment, key, checksum, same, current} of walDecisions) {
+    if (current) live = {timeline: t, index: segment.index, bytes: segment.bytes, checksum}
+    if (same) {
+      report.wal_segments_present++
+      continue
+    }
+    walTasks.push(async () => {
+      await uploadFile(key, segment.path, {kind: 'sealed', size: segment.bytes}, checksum)
+      report.wal_segments_pushed++
+    })
+  }
+  if (live !== null && (facts.live_segment?.timeline !== live.timeline || facts.live_segment.index !== live.index || facts.live_segment.checksum !== live.checksum)) {
+    // Recorded before the copy is stored, so a push cut short still knows that copy may be replaced by the grown segment.
+    facts = {...facts, live_segment: live}
+    await writeRepoFacts(backend, keys, facts)
   }
   await runPool(walTasks, options.jobs)
   await backend.flush()
@@ -229,17 +330,88 @@ async function pushObjects(layout: Layout, backend: RepoBackend, options: RepoPu
   if (history !== undefined) {
     decodeFile(layout.historyPath, history, timelineHistoryCodec, {nowMs: 0n})
     const key = keys.history
-    if (!present(key, BigInt(history.length)) || !(await sameBytes(backend, key, history))) {
+    const listed = inventory.objects.get(key)
+    // The merged facts hold the longer history; the node's is written only when it is that one.
+    const nodeIsLonger = nodeFacts.history.length >= facts.history.length
+    if (nodeIsLonger && (listed?.size !== BigInt(history.length) || !(await sameBytes(backend, key, history)))) {
       await upload(key, history, layout.historyPath)
       report.history_pushed = true
     }
   }
   await backend.flush()
+  // Last: the facts describe objects that are all there now.
+  facts = {...facts, live_segment: live}
+  await writeRepoFacts(backend, keys, facts)
+  report.facts = {segment_bytes: facts.segment_bytes, rdb_release: facts.rdb_release, current_timeline: facts.history.at(-1)?.timeline ?? 1n}
   return report
 }
 
+/**
+ * What the node's files pin (plan/repo-facts.ts): the segment size from
+ * its WAL headers (every timeline's, which must agree), the release its
+ * database shows, and its timeline history. Headers that disagree with
+ * their names or each other are refused: a size taken from them would be a
+ * guess.
+ */
+async function readNodeFacts(layout: Layout, timelines: bigint[], timeline: bigint, options: RepoPushOptions): Promise<NodeFacts> {
+  let size: {bytes: bigint; from: {timeline: bigint; index: bigint}} | null = null
+  for (const t of timelines) {
+    const state = await readWalState(layout, t)
+    requireSoundWal(state)
+    const s = state.geometry.segment_bytes
+    if (s === null) continue
+    const from = {timeline: t, index: state.geometry.segment_bytes_from_index!}
+    if (size !== null && size.bytes !== s) {
+      throw new RedreplError('corrupt', `${state.dir}: its WAL headers say segments of ${s} bytes (segment ${from.index}), timeline ${size.from.timeline}'s say ${size.bytes} (segment ${size.from.index})`, {code: 'wal.segment-size'})
+    }
+    size ??= {bytes: s, from}
+  }
+  const history = await readHistory(layout)
+  return {
+    segment_bytes: size?.bytes ?? null,
+    segment_bytes_from: size?.from ?? null,
+    rdb_release: (await releaseOfDatabaseFile(options.dataPath)) ?? null,
+    history: history?.entries ?? [],
+    writer: {host: os.hostname(), data_path: options.dataPath, timeline, unix_ms: options.nowMs},
+  }
+}
+
+/**
+ * A namespace an older redrepl pushed to has no facts object, but its
+ * timeline history pins the replica set all the same: it stands in for
+ * the facts, so a node of another set is refused there too.
+ */
+async function factsOfOlderRepository(backend: RepoBackend, inventory: RepoInventory, namespace: string): Promise<RepoFacts | null> {
+  if (inventory.history === null) return null
+  const name = backend.describe(inventory.keys.history)
+  const bytes = await collect(checkedStream(backend.get(inventory.keys.history), {kind: 'sealed', size: inventory.history.size}, name), 16n * 1024n * 1024n, name)
+  const entries: TimelineEntry[] = decodeFile(name, bytes, timelineHistoryCodec, {nowMs: 0n}).entries
+  return {
+    namespace,
+    segment_bytes: null,
+    segment_bytes_from: null,
+    rdb_release: null,
+    history: entries,
+    created_unix_ms: 0n,
+    updated_unix_ms: 0n,
+    last_writer: {host: 'unknown (an older redrepl)', data_path: 'unknown', timeline: entries.at(-1)?.timeline ?? 1n, unix_ms: 0n},
+    live_segment: null,
+  }
+}
+
+/** Whether a sealed object in the repository holds the CRC of its own bytes (read through once). */
+async function storedIntact(backend: RepoBackend, key: string, size: bigint): Promise<boolean> {
+  try {
+    await drain(checkedStream(backend.get(key), {kind: 'sealed', size}, backend.describe(key)))
+    return true
+  } catch (error) {
+    if (error instanceof FormatError) return false
+    throw error
+  }
+}
+
 /** The last 4 bytes of a file (its sealed CRC), read with a bound. */
-async function trailerChecksum(file: string, size: bigint): Promise<number> {
+export async function trailerChecksum(file: string, size: bigint): Promise<number> {
   if (size < 4n) return 0
   const {handle} = await openRegular(file)
   try {

@@ -1,22 +1,29 @@
 import {mkdir, stat} from 'node:fs/promises'
 
 import {FormatError, interruption, notFound, refused} from '../errors.js'
-import {effectiveSegmentBytes, WalSegmentStreamCheck} from '../format/wal-segment.js'
+import {WalSegmentStreamCheck} from '../format/wal-segment.js'
 import {MAX_SEGMENT_BYTES, MAX_TIMELINE_HISTORY_BYTES} from '../format/size-caps.js'
-import {currentTimeline, timelineHistoryCodec} from '../format/timeline-history.js'
+import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {writeFailure, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
 import {freePace} from '../fs/pace.js'
 import {writeAll} from '../fs/stream.js'
 import {decodeFile} from '../fs/read.js'
 import {Layout} from '../layout.js'
-import type {BasebackupManifest} from '../model.js'
+import type {BasebackupManifest, TimelineEntry} from '../model.js'
+import {archivedIndexes, walCompleteness, walStretches, type WalStretch} from '../plan/repo-wal.js'
 import type {RepoBackend} from '../repo/backend.js'
 import {checkedStream, collect, downloadCap} from '../repo/integrity.js'
-import {readInventory, readRepoManifest, type RepoInventory, type RepoManifestEntry} from '../repo/inventory.js'
-import {RepoKeys} from '../repo/keys.js'
+import {readRepoManifest, type RepoInventory, type RepoManifestEntry} from '../repo/inventory.js'
+import {finding, type Finding} from '../findings.js'
+import {RELEASES} from '../format/embedded-rdb.js'
+import {offTimelinePath} from '../plan/catchup.js'
+import {newerRelease, writerOf} from '../plan/repo-facts.js'
+import {releaseOfDatabaseFile} from './embedded-file.js'
+import type {RdbFormatSource} from './rdb-format.js'
 import {FileChunkSource, type ChunkSource} from './basebackup-chunks.js'
 import {writeMaterialized, type Destination, type MaterializeReport} from './basebackup-materialize.js'
 import {listWalSegments} from './node-state.js'
+import {readRepoBasis, type RepoBasis, type SegmentBytesSource} from './repo-facts.js'
 
 /** Creates a directory of a layout being restored (and its parents). */
 async function mkdirLayoutDir(dir: string): Promise<void> {
@@ -69,8 +76,11 @@ class RepoChunkSource implements ChunkSource {
   }
 }
 
-function chooseRepoBackup(inventory: RepoInventory, choice: RepoBackupChoice, location: string): RepoManifestEntry {
-  const chosen = 'checkpointLsn' in choice ? inventory.manifests.filter((m) => m.checkpoint_lsn === choice.checkpointLsn).at(-1) : inventory.manifests.at(-1)
+/** The backup by checkpoint, or the newest on the current timeline's path (else the newest, which the guard then refuses). */
+function chooseRepoBackup(inventory: RepoInventory, choice: RepoBackupChoice, location: string, history: TimelineEntry[]): RepoManifestEntry {
+  const onPath = (m: RepoManifestEntry) => offTimelinePath(history.length === 0 ? null : {entries: history}, m) === null
+  const latest = () => inventory.manifests.filter(onPath).at(-1) ?? inventory.manifests.at(-1)
+  const chosen = 'checkpointLsn' in choice ? inventory.manifests.filter((m) => m.checkpoint_lsn === choice.checkpointLsn).at(-1) : latest()
   if (chosen === undefined) {
     throw notFound(`${location}${inventory.keys.prefix}: no base backup${'checkpointLsn' in choice ? ` with checkpoint LSN ${choice.checkpointLsn}` : ''} in the repository`)
   }
@@ -92,40 +102,110 @@ export interface RepoRestoreReport extends MaterializeReport {
  */
 export async function restoreFromRepository(
   backend: RepoBackend,
-  options: {node: string; choice: RepoBackupChoice; destination: Destination; nowMs: bigint; onProgress?: (done: bigint, total: bigint) => void; signal?: AbortSignal},
+  options: {
+    node: string
+    choice: RepoBackupChoice
+    destination: Destination
+    nowMs: bigint
+    /** Restore a backup off the current timeline's path, with a warning (force.overridden). */
+    force?: boolean
+    onProgress?: (done: bigint, total: bigint) => void
+    signal?: AbortSignal
+  },
 ): Promise<RepoRestoreReport> {
-  const inventory = await readInventory(backend, new RepoKeys(options.node))
-  const entry = chooseRepoBackup(inventory, options.choice, backend.location)
+  const basis = await readRepoBasis(backend, options.node)
+  const inventory = basis.inventory
+  const entry = chooseRepoBackup(inventory, options.choice, backend.location, basis.history)
   const manifest = await readRepoManifest(backend, entry)
-  const destination = options.destination
+  const name = backend.describe(entry.key)
+  // The guard materialize has (behaviour.md): judged against the replica set's history as the repository records it.
+  const findings: Finding[] = []
+  const diverged = offTimelinePath(basis.history.length === 0 ? null : {entries: basis.history}, manifest)
+  if (diverged !== null) {
+    const message = `${name}: not usable on the replica set's current timeline ${basis.current_timeline}: ${diverged}`
+    if (!options.force) throw refused(message, {code: 'basebackup.off-timeline', hint: 'restore a backup taken before the fork or on the current timeline (pass --force to restore this one anyway)'})
+    findings.push(finding('force.overridden', name, message, {refusal: 'basebackup.off-timeline'}))
+  }
+  const {destination, source} = await withRepositoryFormat(options.destination, basis, name)
   if (destination.kind === 'file' && !destination.overwrite && (await stat(destination.path).then(() => true, () => false))) {
     throw refused(`${destination.path} exists; nothing was changed`, {hint: 'pass --force to replace it'})
   }
-  const report = await writeMaterialized(backend.describe(entry.key), manifest, destination, options.nowMs, {onProgress: options.onProgress, signal: options.signal, source: new RepoChunkSource(backend, inventory, entry)})
-  return {...report, repository: backend.location, node: options.node, manifest_key: entry.key}
+  const report = await writeMaterialized(name, manifest, destination, options.nowMs, {onProgress: options.onProgress, signal: options.signal, source: new RepoChunkSource(backend, inventory, entry), findings})
+  return {...report, rdb_version_source: source ?? report.rdb_version_source, repository: backend.location, node: options.node, manifest_key: entry.key}
+}
+
+/**
+ * The database format a restore writes, from the replica set's facts: a set
+ * that has run RedDB 1.23 gets format 2, and format 1 asked for it is
+ * refused (1.23.2 wrecks a format-1 file it checkpoints in place, format.md
+ * §9.2); a data file at the destination that shows a newer release than the
+ * repository knows (a node upgraded since its last push) wins. A format
+ * asked for otherwise is taken (format 2 over a 1.12 set: a node upgraded).
+ * With neither facts nor a data file, the caller must say (chooseWriteFormat).
+ */
+async function withRepositoryFormat(destination: Destination, basis: RepoBasis, name: string): Promise<{destination: Destination; source?: RdbFormatSource}> {
+  const recorded = basis.facts?.rdb_release ?? null
+  if (destination.rdbVersion === 1 && recorded === 'reddb-1.23') {
+    throw refused(`${name}: the replica set runs RedDB 1.23 (the repository's facts, ${writerOf(basis.facts!)}), and RedDB 1.23.2 wrecks a format-1 database at its first checkpoint`, {
+      code: 'repo.facts-conflict',
+      hint: 'leave out --rdb-version: the repository says format 2',
+    })
+  }
+  if (destination.rdbVersion !== undefined || recorded === null) return {destination}
+  const shown = destination.dataPath === '' ? undefined : await releaseOfDatabaseFile(destination.dataPath)
+  const release = newerRelease(recorded, shown ?? null)!
+  return {destination: {...destination, rdbVersion: RELEASES[release].writes}, source: release === shown ? 'data-file' : 'repository'}
 }
 
 export interface FetchWalReport {
   repository: string
   node: string
+  /** The current timeline of the replica set (its history's last). */
   timeline: bigint
   from_lsn: bigint
+  segment_bytes: bigint | null
+  segment_bytes_source: SegmentBytesSource
   history_written: boolean
-  fetched: Array<{index: bigint; bytes: bigint; path: string}>
+  /** Each timeline's stretch fetched: from the segment a replay starts at there, to the fork's segment or the archive's head. */
+  stretches: WalStretch[]
+  fetched: Array<{timeline: bigint; index: bigint; bytes: bigint; path: string}>
   already_present: number
   /** Local segments with another size than the archived one: kept as they are. */
-  kept_local: Array<{index: bigint; path: string}>
+  kept_local: Array<{timeline: bigint; index: bigint; path: string}>
 }
 
 /**
- * `repo fetch-wal`: brings the archived WAL segments of the repository's
- * newest timeline from the segment holding `fromLsn` on into the node's
- * WAL directory, each streamed to its temp file through decode's rules
- * (WalSegmentStreamCheck) and its CRC, and renamed into place only after.
- * Writes the timeline history first when the node has none. Never
- * replaces a local segment.
+ * The timeline on the current one's path whose WAL holds `lsn`: the first
+ * whose fork out of it lies at or past `lsn` (a checkpoint at the fork LSN
+ * is still the old timeline's, behaviour.md "basebackup materialize"), else
+ * the current one.
  */
-export async function fetchWal(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes: bigint; signal?: AbortSignal}): Promise<FetchWalReport> {
+function timelineHolding(history: readonly TimelineEntry[], lsn: bigint): bigint {
+  for (let i = 0; i + 1 < history.length; i++) if (lsn <= history[i + 1].fork_lsn) return history[i].timeline
+  return history.at(-1)?.timeline ?? 1n
+}
+
+interface FetchWalOptions {
+  node: string
+  fromLsn: bigint
+  segmentBytes?: bigint
+  signal?: AbortSignal
+}
+
+/**
+ * `repo fetch-wal`: brings exactly the archived WAL a node restored from a
+ * checkpoint at `fromLsn` replays: on the timeline of the current one's
+ * path that holds `fromLsn`, from its segment to the segment of the fork
+ * out of it, then on each later timeline from its fork's segment, up to
+ * the archive's head (plan/repo-wal.ts `walStretches`), by the segment size
+ * the repository records. Refuses before writing anything when a segment of
+ * that run is missing, naming the first. Each segment streams to its temp
+ * file through decode's rules (WalSegmentStreamCheck) and its CRC, its
+ * header checked against its place (timeline, index, start LSN = index × S,
+ * format.md §5), and is renamed into place only after. Writes the timeline
+ * history first when the node has none. Never replaces a local segment.
+ */
+export async function fetchWal(layout: Layout, backend: RepoBackend, options: FetchWalOptions): Promise<FetchWalReport> {
   const {signal} = options
   const progress: FetchProgress = {writing: undefined, fetched: 0}
   try {
@@ -154,17 +234,29 @@ export async function* untilAborted(pieces: AsyncIterable<Uint8Array>, signal: A
   }
 }
 
-async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: {node: string; fromLsn: bigint; segmentBytes: bigint; signal?: AbortSignal}, progress: FetchProgress): Promise<FetchWalReport> {
+async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: FetchWalOptions, progress: FetchProgress): Promise<FetchWalReport> {
   const {signal} = options
-  const keys = new RepoKeys(options.node)
-  const inventory = await readInventory(backend, keys)
-  let timeline = 1n
+  const basis = await readRepoBasis(backend, options.node, options.segmentBytes)
+  const {keys, inventory} = basis
+  const size = basis.segment_bytes
+  const start = timelineHolding(basis.history, options.fromLsn)
+  const stretches = walStretches(basis.history, start, options.fromLsn, size)!
+  const archived = archivedIndexes(inventory.wal)
+  const coverage = walCompleteness(stretches, archived)
+  const firstWanted = stretches[0]
+  if (!coverage.complete || !archived.get(firstWanted.timeline)?.has(firstWanted.first_index)) {
+    const missing = coverage.complete ? {timeline: firstWanted.timeline, index: firstWanted.first_index} : coverage.first_missing!
+    throw notFound(`${backend.location}${keys.walPrefix(missing.timeline)}: segment ${missing.index} of timeline ${missing.timeline} is not in the repository, and a node restored at LSN ${options.fromLsn} replays it; nothing was fetched`, {
+      code: 'repo.wal-gap',
+      hint: 'push the node\'s WAL (repo push), or restore a newer base backup',
+    })
+  }
   let historyWritten = false
   if (inventory.history) {
     const name = backend.describe(keys.history)
-    const size = downloadCap(inventory.history.size, MAX_TIMELINE_HISTORY_BYTES, 'timeline history', name)
-    const bytes = await collect(checkedStream(backend.get(keys.history), {kind: 'sealed', size}, name), size, name)
-    timeline = currentTimeline(decodeFile(name, bytes, timelineHistoryCodec, {nowMs: 0n}))
+    const historySize = downloadCap(inventory.history.size, MAX_TIMELINE_HISTORY_BYTES, 'timeline history', name)
+    const bytes = await collect(checkedStream(backend.get(keys.history), {kind: 'sealed', size: historySize}, name), historySize, name)
+    decodeFile(name, bytes, timelineHistoryCodec, {nowMs: 0n})
     const local = await stat(layout.historyPath).then(() => true, () => false)
     if (!local) {
       await mkdirLayoutDir(layout.root)
@@ -172,54 +264,71 @@ async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: {
       historyWritten = true
     }
   }
-  const size = effectiveSegmentBytes(options.segmentBytes)
-  const first = options.fromLsn / size
-  const wanted = inventory.wal.filter((w) => w.timeline === timeline && w.index >= first)
-  if (wanted.length === 0 || wanted[0].index !== first) {
-    throw notFound(`${backend.location}${keys.walPrefix(timeline)}: segment ${first} (holding LSN ${options.fromLsn}) is not in the repository`)
+  const report: FetchWalReport = {
+    repository: backend.location,
+    node: options.node,
+    timeline: basis.current_timeline,
+    from_lsn: options.fromLsn,
+    segment_bytes: size,
+    segment_bytes_source: basis.segment_bytes_source,
+    history_written: historyWritten,
+    stretches,
+    fetched: [],
+    already_present: 0,
+    kept_local: [],
   }
-  const local = new Map((await listWalSegments(layout, timeline)).map((s) => [s.index, s]))
-  const report: FetchWalReport = {repository: backend.location, node: options.node, timeline, from_lsn: options.fromLsn, history_written: historyWritten, fetched: [], already_present: 0, kept_local: []}
-  await mkdirLayoutDir(layout.walDir(timeline))
-  for (const segment of wanted) {
-    signal?.throwIfAborted()
-    const target = layout.walSegmentPath(timeline, segment.index)
-    const existing = local.get(segment.index)
-    if (existing) {
-      if (existing.bytes === segment.object.size) report.already_present++
-      else report.kept_local.push({index: segment.index, path: target})
-      continue
-    }
-    const name = backend.describe(segment.key)
-    progress.writing = target
-    const size = downloadCap(segment.object.size, MAX_SEGMENT_BYTES, 'WAL segment', name)
-    await writeStreamAtomic(
-      target,
-      async (handle) => {
-        // Streamed to the temp file, never held whole, through the same rules decode applies (and the CRC
-        // over every byte); renamed into place only once the last byte has passed them.
-        const check = new WalSegmentStreamCheck(size)
-        let placed = false
-        try {
-          for await (const piece of checkedStream(untilAborted(backend.get(segment.key), signal), {kind: 'sealed', size}, name)) {
-            check.push(piece)
-            const header = check.header
-            if (!placed && header) {
-              if (header.segment_index !== segment.index || header.timeline !== timeline) throw new FormatError(`holds segment ${header.segment_index} of timeline ${header.timeline}, not what its name says`, name)
-              placed = true
+  const byKey = new Map(inventory.wal.map((w) => [w.key, w]))
+  for (const stretch of stretches) {
+    const timeline = stretch.timeline
+    const held = archived.get(timeline) ?? new Set<bigint>()
+    let last = stretch.last_index ?? -1n
+    if (stretch.last_index === null) for (const index of held) if (index > last) last = index
+    const local = new Map((await listWalSegments(layout, timeline)).map((s) => [s.index, s]))
+    await mkdirLayoutDir(layout.walDir(timeline))
+    for (let index = stretch.first_index; index <= last; index++) {
+      signal?.throwIfAborted()
+      const segment = byKey.get(keys.wal(timeline, index))!
+      const target = layout.walSegmentPath(timeline, index)
+      const existing = local.get(index)
+      if (existing) {
+        if (existing.bytes === segment.object.size) report.already_present++
+        else report.kept_local.push({timeline, index, path: target})
+        continue
+      }
+      const name = backend.describe(segment.key)
+      const cap = downloadCap(segment.object.size, MAX_SEGMENT_BYTES, 'WAL segment', name)
+      const startLsn = size === null ? 0n : index * size
+      progress.writing = target
+      await writeStreamAtomic(
+        target,
+        async (handle) => {
+          // Streamed to the temp file, never held whole, through the same rules decode applies (and the CRC
+          // over every byte); renamed into place only once the last byte has passed them.
+          const check = new WalSegmentStreamCheck(cap)
+          let placed = false
+          try {
+            for await (const piece of checkedStream(untilAborted(backend.get(segment.key), signal), {kind: 'sealed', size: cap}, name)) {
+              check.push(piece)
+              const header = check.header
+              if (!placed && header) {
+                if (header.segment_index !== index || header.timeline !== timeline || header.start_lsn !== startLsn) {
+                  throw new FormatError(`holds segment ${header.segment_index} of timeline ${header.timeline} starting at LSN ${header.start_lsn}, not segment ${index} of timeline ${timeline} starting at ${startLsn} as its name and the repository's segment size say`, name)
+                }
+                placed = true
+              }
+              await writeAll(handle, piece)
             }
-            await writeAll(handle, piece)
+            check.finish()
+          } catch (error) {
+            throw error instanceof FormatError ? error.inFile(name) : error
           }
-          check.finish()
-        } catch (error) {
-          throw error instanceof FormatError ? error.inFile(name) : error
-        }
-      },
-      {label: 'repo-fetch-wal'},
-    )
-    progress.writing = undefined
-    progress.fetched++
-    report.fetched.push({index: segment.index, bytes: segment.object.size, path: target})
+        },
+        {label: 'repo-fetch-wal'},
+      )
+      progress.writing = undefined
+      progress.fetched++
+      report.fetched.push({timeline, index, bytes: segment.object.size, path: target})
+    }
   }
   return report
 }

@@ -5,6 +5,8 @@ import {walHolds} from '../plan/repo-wal.js'
 import {openRepository, type RepoSettings} from '../repo/open.js'
 import {readInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
+import {storedChecksum} from '../repo/stored-crc.js'
+import {trailerChecksum} from './repo-push.js'
 import {listBasebackups, readOldestAvailableLsn, type WalSegmentFile} from './node-state.js'
 
 /**
@@ -36,7 +38,7 @@ export async function readWalHolds(
   segmentBytes: bigint,
   options: WalHoldOptions,
 ): Promise<WalHoldsReport> {
-  const archived = options.repository ? await archivedSegments(options.repository, timeline) : null
+  const archived = options.repository ? await archivedSegments(options.repository, timeline, segments) : null
   let backupCheckpoint: bigint | null = null
   if (options.keepWalForBackups) {
     const available = await readOldestAvailableLsn(layout, timeline, segments)
@@ -59,19 +61,30 @@ export async function readWalHolds(
 }
 
 /**
- * The repository's WAL of `timeline` (index → size), from one listing.
+ * The repository's WAL of `timeline` (index → size) that holds the node's
+ * own bytes: listed with the node's segment's size and stored with its CRC
+ * (the checksum the store kept, or the object's sealed trailer). A copy with
+ * other bytes (another node's, in a shared namespace) archives nothing of
+ * this node's, and leaves its segment kept.
  * A repository that cannot be read is a refusal: planning as if nothing
  * were archived would be safe, but as if everything were would lose WAL,
  * and an operator who named a repository must hear that it is not there.
  */
-async function archivedSegments(repository: NonNullable<WalHoldOptions['repository']>, timeline: bigint): Promise<{location: string; segments: Map<bigint, bigint>}> {
+async function archivedSegments(repository: NonNullable<WalHoldOptions['repository']>, timeline: bigint, local: WalSegmentFile[]): Promise<{location: string; segments: Map<bigint, bigint>}> {
   let location = repository.settings.url
   try {
     const backend = await openRepository(repository.settings)
     location = backend.location
     try {
       const inventory = await readInventory(backend, new RepoKeys(repository.node))
-      return {location, segments: new Map(inventory.wal.filter((w) => w.timeline === timeline).map((w) => [w.index, w.object.size]))}
+      const listed = new Map(inventory.wal.filter((w) => w.timeline === timeline).map((w) => [w.index, w]))
+      const segments = new Map<bigint, bigint>()
+      for (const segment of local) {
+        const copy = listed.get(segment.index)
+        if (copy === undefined || copy.object.size !== segment.bytes) continue
+        if ((await storedChecksum(backend, copy.key, copy.object.size, 'sealed')) === (await trailerChecksum(segment.path, segment.bytes))) segments.set(segment.index, segment.bytes)
+      }
+      return {location, segments}
     } finally {
       await backend.close()
     }

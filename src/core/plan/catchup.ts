@@ -34,7 +34,7 @@ export function planCatchup(input: CatchupInput): {mode: CatchupMode; selected: 
  * below the fork LSN where the history leaves that timeline — past it, the
  * backup holds writes the current timeline never saw.
  */
-export function offTimelinePath(history: TimelineHistory | null, manifest: BasebackupManifest): string | null {
+export function offTimelinePath(history: TimelineHistory | null, manifest: Pick<BasebackupManifest, 'timeline' | 'checkpoint_lsn'>): string | null {
   const entries = new Map((history?.entries ?? []).map((entry) => [entry.timeline, entry]))
   const current = history?.entries.at(-1)?.timeline ?? 1n
   if (manifest.timeline === current) return null

@@ -1,12 +1,18 @@
 import {formatDuration} from '../units.js'
+import type {TimelineEntry} from '../model.js'
 import {planBackupRetention, type BackupRetentionPolicy, type BackupVerdict, type RetentionCandidate} from './backup-retention.js'
+import {segmentOf, walStretches} from './repo-wal.js'
 
 /**
  * What `repo expire` deletes: backups by the retention policy (the newest
  * usable one always kept), and the WAL that only deleted backups needed.
- * The WAL floor is the checkpoint segment of the oldest kept backup: every
- * kept backup keeps every segment from its checkpoint on, on its timeline
- * and every later one. With no backup kept, no WAL is deleted.
+ * Every kept backup keeps, on each timeline of its path to the current one,
+ * every segment from the one it starts replaying there (its checkpoint's,
+ * then each fork LSN's) on (plan/repo-wal.ts `walStretches`); a segment no
+ * kept backup's path reaches that far is deleted. A kept backup off the
+ * current timeline's path keeps everything of its timeline from its
+ * checkpoint's segment on and every later timeline. With no backup kept, no
+ * WAL is deleted. LSNs map to segments by the repository's segment size.
  */
 
 export interface RepoExpireInput<C extends RetentionCandidate> {
@@ -14,7 +20,10 @@ export interface RepoExpireInput<C extends RetentionCandidate> {
   wal: Array<{key: string; timeline: bigint; index: bigint}>
   policy: BackupRetentionPolicy
   nowMs: bigint
-  segmentBytes: bigint
+  /** From the repository's facts; null when no member ever had a segment past 0. */
+  segmentBytes: bigint | null
+  /** The replica set's timeline history (empty: timeline 1 only). */
+  history: readonly TimelineEntry[]
 }
 
 export interface RepoExpirePlan<C extends RetentionCandidate> {
@@ -26,14 +35,32 @@ export interface RepoExpirePlan<C extends RetentionCandidate> {
 
 export function planRepoExpire<C extends RetentionCandidate>(input: RepoExpireInput<C>): RepoExpirePlan<C> {
   const backups = planBackupRetention(input.backups, input.policy, input.nowMs)
-  const oldestKept = backups.find((verdict) => verdict.action === 'keep')?.backup
+  const kept = backups.filter((verdict) => verdict.action === 'keep').map((verdict) => verdict.backup)
+  const oldestKept = kept[0]
   if (oldestKept === undefined) return {backups, wal_delete: [], wal_kept: input.wal.length, wal_floor: null}
-  const floor = {timeline: oldestKept.timeline, index: oldestKept.checkpoint_lsn / input.segmentBytes}
-  const before = `before segment ${floor.index} of timeline ${floor.timeline}, which holds the checkpoint of the oldest kept backup`
-  const earlier = `timeline older than ${floor.timeline}, the oldest kept backup's`
-  const walDelete = input.wal
-    .filter((w) => w.timeline < floor.timeline || (w.timeline === floor.timeline && w.index < floor.index))
-    .map((w) => ({...w, reason: w.timeline < floor.timeline ? earlier : before}))
+  // Per timeline, the lowest segment a kept backup replays from there.
+  const floors = new Map<bigint, bigint>()
+  const lower = (timeline: bigint, index: bigint) => {
+    const known = floors.get(timeline)
+    if (known === undefined || index < known) floors.set(timeline, index)
+  }
+  for (const backup of kept) {
+    const stretches = walStretches(input.history, backup.timeline, backup.checkpoint_lsn, input.segmentBytes)
+    if (stretches !== null) {
+      for (const stretch of stretches) lower(stretch.timeline, stretch.first_index)
+      continue
+    }
+    // Off the path: nothing tells which later WAL it could use, so all of it stays.
+    lower(backup.timeline, segmentOf(backup.checkpoint_lsn, input.segmentBytes))
+    for (const {timeline} of input.wal) if (timeline > backup.timeline) lower(timeline, 0n)
+  }
+  const walDelete = input.wal.flatMap((w) => {
+    const floor = floors.get(w.timeline)
+    if (floor === undefined) return [{...w, reason: `no kept backup replays WAL of timeline ${w.timeline}`}]
+    if (w.index < floor) return [{...w, reason: `before segment ${floor} of timeline ${w.timeline}, the first a kept backup replays there`}]
+    return []
+  })
+  const floor = {timeline: oldestKept.timeline, index: segmentOf(oldestKept.checkpoint_lsn, input.segmentBytes)}
   return {backups, wal_delete: walDelete, wal_kept: input.wal.length - walDelete.length, wal_floor: floor}
 }
 

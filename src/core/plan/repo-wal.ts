@@ -1,3 +1,5 @@
+import type {TimelineEntry} from '../model.js'
+
 /**
  * Pure reasoning about the WAL a repository holds: which runs of segments
  * it has per timeline, where the gaps are, and whether a backup has every
@@ -16,10 +18,18 @@ export interface TimelineWal {
   /** Missing indexes between runs, as [from, to] inclusive. */
   gaps: WalRun[]
   from_lsn: bigint
-  to_lsn: bigint
+  /** Null when the segment size is unknown: the end of segment 0 is then not known either. */
+  to_lsn: bigint | null
 }
 
-export function walCoverage(timeline: bigint, indexes: bigint[], segmentBytes: bigint): TimelineWal {
+/**
+ * The segment holding an LSN. With the segment size unknown (the
+ * repository's facts hold none: no member ever had a segment past 0, whose
+ * header alone cannot state S), every LSN the set wrote lies in segment 0.
+ */
+export const segmentOf = (lsn: bigint, segmentBytes: bigint | null) => (segmentBytes === null ? 0n : lsn / segmentBytes)
+
+export function walCoverage(timeline: bigint, indexes: bigint[], segmentBytes: bigint | null): TimelineWal {
   const sorted = [...indexes].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
   const runs: WalRun[] = []
   for (const index of sorted) {
@@ -33,17 +43,78 @@ export function walCoverage(timeline: bigint, indexes: bigint[], segmentBytes: b
     segments: sorted.length,
     runs,
     gaps,
-    from_lsn: runs.length === 0 ? 0n : runs[0].first_index * segmentBytes,
-    to_lsn: runs.length === 0 ? 0n : (runs.at(-1)!.last_index + 1n) * segmentBytes,
+    from_lsn: runs.length === 0 || segmentBytes === null ? 0n : runs[0].first_index * segmentBytes,
+    to_lsn: runs.length === 0 ? 0n : segmentBytes === null ? null : (runs.at(-1)!.last_index + 1n) * segmentBytes,
   }
 }
 
-/** Whether the archived WAL runs without a gap from the segment holding `checkpointLsn` to the newest archived one. */
-export function walCoveredFrom(coverage: TimelineWal | undefined, checkpointLsn: bigint, segmentBytes: bigint): boolean {
-  if (!coverage || coverage.runs.length === 0) return false
-  const last = coverage.runs.at(-1)!
-  const needed = checkpointLsn / segmentBytes
-  return needed >= last.first_index && needed <= last.last_index
+/** One timeline's stretch of the WAL a catch-up from a checkpoint reads, by segment index. */
+export interface WalStretch {
+  timeline: bigint
+  first_index: bigint
+  /** Null on the current timeline: up to the newest segment archived. */
+  last_index: bigint | null
+}
+
+/** The timelines from `timeline` to the current one, with the LSN at which the history leaves each; null when `timeline` is not on the current one's path. */
+function pathOf(history: readonly TimelineEntry[], timeline: bigint): Array<{timeline: bigint; enters_at: bigint | null; leaves_at: bigint | null}> | null {
+  if (history.length === 0) return timeline === 1n ? [{timeline: 1n, enters_at: null, leaves_at: null}] : null
+  const at = history.findIndex((entry) => entry.timeline === timeline)
+  if (at < 0) return null
+  return history.slice(at).map((entry, k, rest) => ({timeline: entry.timeline, enters_at: k === 0 ? null : entry.fork_lsn, leaves_at: rest[k + 1]?.fork_lsn ?? null}))
+}
+
+/**
+ * The WAL a node restored from a checkpoint on `timeline` replays to reach
+ * the archive's head: on its own timeline from the checkpoint's segment up
+ * to the segment holding the fork LSN where the history leaves it, then on
+ * each later timeline from the segment holding its fork LSN on (format.md
+ * §3, §5). Null when the checkpoint is not on the current timeline's path
+ * (a timeline the history does not know, or a checkpoint past the fork:
+ * writes the current timeline never saw).
+ */
+export function walStretches(history: readonly TimelineEntry[], timeline: bigint, checkpointLsn: bigint, segmentBytes: bigint | null): WalStretch[] | null {
+  const path = pathOf(history, timeline)
+  if (path === null) return null
+  if (path[0].leaves_at !== null && checkpointLsn > path[0].leaves_at) return null
+  return path.map((step) => ({
+    timeline: step.timeline,
+    first_index: segmentOf(step.enters_at ?? checkpointLsn, segmentBytes),
+    last_index: step.leaves_at === null ? null : segmentOf(step.leaves_at, segmentBytes),
+  }))
+}
+
+export type WalCompleteness = {complete: true} | {complete: false; first_missing: {timeline: bigint; index: bigint} | null; reason: string}
+
+/**
+ * Whether the archive holds every segment of `stretches` (walStretches):
+ * `archived` lists each timeline's archived indexes. The current timeline's
+ * stretch ends at its newest archived segment (the archive's head); every
+ * stretch needs at least its first segment.
+ */
+export function walCompleteness(stretches: WalStretch[] | null, archived: ReadonlyMap<bigint, ReadonlySet<bigint>>): WalCompleteness {
+  if (stretches === null) return {complete: false, first_missing: null, reason: 'not on the current timeline\'s path'}
+  for (const stretch of stretches) {
+    const held = archived.get(stretch.timeline) ?? new Set<bigint>()
+    // The first segment of each stretch is needed whatever the head: a checkpoint in a segment not yet archived is not covered.
+    let last = stretch.last_index ?? stretch.first_index
+    if (stretch.last_index === null) for (const index of held) if (index > last) last = index
+    for (let index = stretch.first_index; index <= last; index++) {
+      if (!held.has(index)) return {complete: false, first_missing: {timeline: stretch.timeline, index}, reason: `segment ${index} of timeline ${stretch.timeline} is not archived`}
+    }
+  }
+  return {complete: true}
+}
+
+/** Each timeline's archived segment indexes, from a listing. */
+export function archivedIndexes(wal: ReadonlyArray<{timeline: bigint; index: bigint}>): Map<bigint, Set<bigint>> {
+  const byTimeline = new Map<bigint, Set<bigint>>()
+  for (const {timeline, index} of wal) {
+    const set = byTimeline.get(timeline) ?? new Set<bigint>()
+    set.add(index)
+    byTimeline.set(timeline, set)
+  }
+  return byTimeline
 }
 
 /**

@@ -123,8 +123,8 @@ export function decodeSavedRepoExpirePlan(value: JsonValue): SavedRepoExpirePlan
   // A plan saved before orphans were collected deletes none.
   const orphans = value.orphans === undefined ? [] : jsonArray(value.orphans, 'orphans').map((entry, i) => decodeObject(entry, `orphans[${i}]`, seen))
   const orphanGraceMs = value.orphan_grace_ms === undefined ? DEFAULT_ORPHAN_GRACE_MS : jsonU64(value.orphan_grace_ms, 'orphan_grace_ms')
+  // 0: the repository knew no segment size (only segment 0 was ever archived).
   const segmentBytes = jsonU64(value.segment_bytes, 'segment_bytes')
-  if (segmentBytes === 0n) throw new FormatError('segment_bytes must be positive')
   return {
     schema: PLAN_SCHEMA,
     kind: 'repo-expire',

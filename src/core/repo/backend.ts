@@ -63,6 +63,12 @@ export interface RepoBackend {
   delete(key: string): Promise<void>
   close(): Promise<void>
   /**
+   * The CRC recorded with the object when it was stored (`PutOptions.checksum`:
+   * RedDB's CRC of the logical bytes), without reading it; null when the
+   * store keeps none for this object. Optional: a store without it is read.
+   */
+  checksum?(key: string): Promise<number | null>
+  /**
    * The plain file on this machine that holds an object's bytes as they
    * are (a directory repository, uncompressed), so a reader can read it
    * like a local file; undefined where there is none.

@@ -163,6 +163,13 @@ export class CodecBackend implements RepoBackend {
     this.variants.set(key, [{key: target, codec}])
   }
 
+  /** The checksum kept beside the stored form, which is RedDB's CRC of the logical bytes whatever the codec. */
+  async checksum(key: string): Promise<number | null> {
+    if (this.inner.checksum === undefined) return null
+    const where = this.variants.get(key)?.[0] ?? (await this.locate(key))[0]?.stored
+    return where === undefined ? null : this.inner.checksum(where.key)
+  }
+
   /** Only an object stored as it is can be read as a plain file. */
   localFile(key: string): string | undefined {
     const where = this.variants.get(key)?.[0]

@@ -5,6 +5,8 @@ import {basebackupManifestName, pad20, storedPathProblem, parseBasebackupName, p
  * Object names in a repository. Each node has its own namespace, and under
  * it the names mirror the node's layout root, so a restore is a copy back:
  *
+ *   <node>/replica-set.facts               (format/repo-facts.ts: written after the objects it describes)
+ *   <node>/push-status.facts               (format/repo-status.ts: the last push's outcome)
  *   <node>/timeline-history.redtimeline
  *   <node>/timeline-<T:020>/basebackup/base-<start:020>-<checkpoint:020>.redbase
  *   <node>/timeline-<T:020>/basebackup/<chunk relative_path from the manifest>
@@ -36,6 +38,16 @@ export class RepoKeys {
 
   get prefix(): string {
     return `${this.node}/`
+  }
+
+  /** The namespace's facts object: redrepl's own name, never compressed, never taken for RedDB's. */
+  get facts(): string {
+    return `${this.node}/replica-set.facts`
+  }
+
+  /** When `repo push` last succeeded and last failed (format/repo-status.ts). */
+  get status(): string {
+    return `${this.node}/push-status.facts`
   }
 
   get history(): string {

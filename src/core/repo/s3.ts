@@ -151,6 +151,17 @@ export class S3Backend implements RepoBackend {
     }
   }
 
+  /** The `redrepl-crc32` metadata `put` wrote: one HEAD, no body. */
+  async checksum(key: string): Promise<number | null> {
+    try {
+      const head = await this.client.send(new this.sdk.HeadObjectCommand({Bucket: this.settings.bucket, Key: this.objectKey(key)}))
+      const value = head.Metadata?.['redrepl-crc32']
+      return value !== undefined && /^[0-9]{1,10}$/.test(value) && Number(value) <= 0xffffffff ? Number(value) : null
+    } catch (error) {
+      throw s3Failure(error, this.describe(key), 'stat')
+    }
+  }
+
   private async assertBucket(): Promise<void> {
     try {
       await this.send(new this.sdk.HeadBucketCommand({Bucket: this.settings.bucket}))

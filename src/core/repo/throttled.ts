@@ -14,6 +14,7 @@ export function throttledBackend(inner: RepoBackend, maxRate: number, signal?: A
     defaultJobs: inner.defaultJobs,
     describe: (key) => inner.describe(key),
     stat: (key) => inner.stat(key),
+    checksum: inner.checksum && ((key) => inner.checksum!(key)),
     list: (prefix) => inner.list(prefix),
     get: (key) => paced(inner.get(key), pace),
     put: (key, body, options: PutOptions) => inner.put(key, () => paced(body(), pace), bodyOnly(options)),
