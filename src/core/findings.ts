@@ -23,6 +23,7 @@ export const FINDINGS = {
   'leftover.staging': {severity: 'note', summary: 'a staging directory left by an interrupted base backup or rebootstrap'},
   'leftover.orphan-parts': {severity: 'note', summary: 'a chunk directory without the manifest that completes it'},
   'basebackup.chunk': {severity: 'error', summary: 'a base backup chunk is missing or does not match its manifest'},
+  'basebackup.unrestorable': {severity: 'error', summary: 'a base backup RedDB would not restore from: a snapshot no database file can hold, chunks not cut as every writer cuts them, or a snapshot that does not start with RDST'},
   'relay.replica-mismatch': {severity: 'error', summary: 'a relay manifest names another replica than its directory'},
   'relay.inconsistent': {severity: 'error', summary: 'a relay manifest disagrees with the segments it names'},
   'relay.overlap': {severity: 'warning', summary: 'relay segments overlap or run backwards'},

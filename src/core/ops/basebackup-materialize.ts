@@ -4,6 +4,7 @@ import path from 'node:path'
 import {FormatError, interruption, notFound, RedreplError, refused} from '../errors.js'
 import {finding, type Finding} from '../findings.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
+import {assessBackups} from './basebackup-usable.js'
 import {createDatabaseHead, readersOf} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
 import {ioReason, removeFileDurable, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
@@ -20,7 +21,8 @@ import {FileChunkSource, streamVerifiedChunks, type ChunkSource} from './basebac
 import {type BasebackupFile, listBasebackups, readCurrentTimeline, readHistory, readOldestAvailableLsn} from './node-state.js'
 import {chooseWriteFormat, type RdbFormatSource} from './rdb-format.js'
 
-export type ManifestChoice = {manifestPath: string} | {checkpointLsn: bigint} | {latest: true}
+/** `latest`: the newest usable backup (what a restore wants); `newest`: the newest there is, whatever its state (what a check wants). */
+export type ManifestChoice = {manifestPath: string} | {checkpointLsn: bigint} | {latest: true} | {newest: true}
 
 /**
  * Where the database goes, and in which format (`rdbVersion`; absent: the
@@ -68,8 +70,13 @@ export async function chooseBasebackup(layout: Layout, choice: ManifestChoice): 
     if (chosen === undefined) throw notFound(`no base backup with checkpoint LSN ${choice.checkpointLsn} on timeline ${timeline} in ${layout.basebackupDir(timeline)}`)
     return sameCheckpoint(chosen)
   }
-  const latest = onTimeline[0]
-  if (latest === undefined) throw notFound(`no base backup on timeline ${timeline} in ${layout.basebackupDir(timeline)}`)
+  if (onTimeline.length === 0) throw notFound(`no base backup on timeline ${timeline} in ${layout.basebackupDir(timeline)}`)
+  if ('newest' in choice) return sameCheckpoint(onTimeline[0])
+  // The newest complete one: a backup with a chunk gone or a manifest no writer makes would not restore.
+  const assessed = new Map((await assessBackups(layout, timeline)).map((backup) => [backup.path, backup.damage]))
+  const latest = onTimeline.find((backup) => assessed.get(backup.path) === null)
+  // None complete: the newest one's damage is the answer (exit 3, naming the file), as reading it would have been.
+  if (latest === undefined) throw assessed.get(onTimeline[0].path)!
   const available = await readOldestAvailableLsn(layout, timeline)
   if (!isUsableForCatchup(latest.manifest, timeline, available)) {
     throw notFound(

@@ -10,6 +10,7 @@ import {verifyLayoutAndWal} from './layout-verify.js'
 import {listWalSegments} from './node-state.js'
 import {openLayout} from './open-layout.js'
 import {showSlots} from './slots.js'
+import {walAvailableFrom} from './wal-state.js'
 
 /**
  * The monitoring check: every finding of `layout verify`, plus the measured
@@ -129,7 +130,7 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
   const timeline = slotsReport?.timeline ?? null
   const segments = timeline === null ? null : walState?.timeline === timeline ? walState.segments : await measure(() => listWalSegments(layout, timeline))
   // The slots report has read the head and the oldest segment's start already.
-  const read = slotsReport && {walHeadLsn: slotsReport.wal_head_lsn, oldestWalLsn: slotsReport.oldest_wal_lsn ?? undefined}
+  const read = slotsReport && {walHeadLsn: slotsReport.wal_head_lsn, availableFromLsn: walState?.timeline === timeline ? walAvailableFrom(walState) : undefined}
   const listing = await measure(() => listBasebackupReport(layout, nowMs, timeline === null || segments === null ? undefined : {timeline, segments, ...read}))
 
   const slots = slotsReport?.slots.map(

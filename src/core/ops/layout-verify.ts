@@ -5,7 +5,8 @@ import path from 'node:path'
 import {FormatError, RedreplError} from '../errors.js'
 import {finding, isProblem, type Finding, type FindingCode, type Severity} from '../findings.js'
 import type {ArtifactCodec} from '../format/artifact.js'
-import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
+import {basebackupManifestCodec, implausibleManifest} from '../format/basebackup-manifest.js'
+import {snapshotOpenProblem} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
 import {checkRelayManifestConsistency, relayManifestCodec, relaySegmentRefProblems} from '../format/relay-manifest.js'
 import {relaySegmentCodec} from '../format/relay-segment.js'
@@ -284,8 +285,18 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
     const decoded = await verifier.decode(file, basebackupManifestCodec, nowMs)
     if (!decoded) continue
     if (decoded.model.timeline !== timeline) verifier.report(file, 'artifact.timeline-mismatch', `manifest says timeline ${decoded.model.timeline}, directory is timeline ${timeline}`)
+    // A manifest no writer makes (a size no database file holds): its chunks are not even looked at.
+    const implausible = implausibleManifest(decoded.model)
+    if (implausible !== null) {
+      verifier.report(file, 'basebackup.unrestorable', implausible)
+      continue
+    }
     try {
-      await (deep ? streamVerifiedChunks(file, decoded.model, (piece) => onRead(piece.length), new FileChunkSource(file, deep)) : checkChunkFiles(file, decoded.model))
+      if (deep) {
+        const head = await streamVerifiedChunks(file, decoded.model, (piece) => onRead(piece.length), new FileChunkSource(file, deep))
+        const refusal = snapshotOpenProblem(head, decoded.model.snapshot_bytes)
+        if (refusal !== null) verifier.report(file, 'basebackup.unrestorable', refusal)
+      } else await checkChunkFiles(file, decoded.model)
     } catch (error) {
       if (!(error instanceof RedreplError)) throw error
       if (error instanceof FormatError) verifier.report(error.file ?? file, 'basebackup.chunk', error.problem)
