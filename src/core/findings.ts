@@ -59,6 +59,7 @@ export const FINDINGS = {
   'wal.retention-unplanned': {severity: 'note', summary: 'what WAL retention would release after a slot change cannot be planned (legacy store, or the WAL or catalog does not allow a plan)'},
   'force.overridden': {severity: 'warning', summary: 'a refusal that --force overrode: the files contradicted the request and the command went ahead anyway'},
   'repo.object-damaged': {severity: 'error', summary: 'a repository object is missing, has the wrong size, or does not match its checksum or seal'},
+  'repo.backup-unusable': {severity: 'error', summary: 'a base backup in the repository whose objects check out but that would not restore (a manifest no writer makes, a snapshot RedDB would not open) or not catch up (WAL missing from its checkpoint on)'},
 } as const satisfies Record<string, FindingSpec>
 
 export type FindingCode = keyof typeof FINDINGS

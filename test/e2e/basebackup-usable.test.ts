@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict'
-import {existsSync, mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {crc32} from '../../src/core/codec/crc.js'
-import {basebackupManifestCodec} from '../../src/core/format/basebackup-manifest.js'
-import {basebackupChunkRelativePath, basebackupManifestName, basebackupSnapshotName} from '../../src/core/layout.js'
-import type {BasebackupManifest} from '../../src/core/model.js'
+import {basebackupChunkRelativePath, basebackupManifestName} from '../../src/core/layout.js'
+import {backupDir, plantBackup} from '../support/backups.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
 
@@ -17,7 +16,6 @@ import {documentOf, jsonOf} from '../support/node.js'
  */
 
 const scratch = useScratch()
-const backupDir = (dir: string) => path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup')
 /** primary-basic's own backup, intact: checkpoint 5242882, the WAL head. */
 const INTACT = 5242882n
 
@@ -28,27 +26,6 @@ async function primary() {
 
 async function create(data: string, checkpoint: bigint, snapshot: Buffer, chunkSize = '4KiB') {
   return runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', String(checkpoint), '--chunk-size', chunkSize, '--json'], {input: snapshot})
-}
-
-/** Writes a backup the way a writer lays it out, chunk by chunk, whatever its bytes: what create would refuse to make. */
-function plantBackup(dir: string, checkpoint: bigint, chunks: Buffer[], override: Partial<BasebackupManifest> = {}): string {
-  const backups = backupDir(dir)
-  const name = basebackupManifestName(0n, checkpoint)
-  mkdirSync(path.join(backups, `${name}.parts`), {recursive: true})
-  let offset = 0n
-  let snapshotCrc = 0
-  const entries = chunks.map((bytes, ordinal) => {
-    const relative = basebackupChunkRelativePath(0n, checkpoint, ordinal)
-    writeFileSync(path.join(backups, relative), bytes)
-    snapshotCrc = crc32(bytes, snapshotCrc)
-    const entry = {ordinal, snapshot_offset: offset, bytes: BigInt(bytes.length), checksum: crc32(bytes), relative_path: relative}
-    offset += BigInt(bytes.length)
-    return entry
-  })
-  const manifest: BasebackupManifest = {timeline: 1n, start_lsn: 0n, checkpoint_lsn: checkpoint, snapshot_relative_path: basebackupSnapshotName(0n, checkpoint), snapshot_bytes: offset, snapshot_checksum: snapshotCrc, chunks: entries, ...override}
-  const file = path.join(backups, name)
-  writeFileSync(file, basebackupManifestCodec.encode(manifest, {nowMs: 0n}))
-  return file
 }
 
 /** The --json report of a run that exits `code` with one (layout verify, check). */

@@ -1,19 +1,25 @@
+import {FormatError, RedreplError} from '../errors.js'
+import {implausibleManifest} from '../format/basebackup-manifest.js'
 import {effectiveSegmentBytes} from '../format/wal-segment.js'
 import {walCoverage, walCoveredFrom, type TimelineWal} from '../plan/repo-wal.js'
 import type {RepoBackend} from '../repo/backend.js'
 import {readInventory, readRepoManifest, type RepoInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
+import type {BasebackupManifest} from '../model.js'
 
 export interface RepoBackupRow {
   key: string
   timeline: bigint
   start_lsn: bigint
   checkpoint_lsn: bigint
-  snapshot_bytes: bigint
-  chunks: number
+  /** Null when the manifest cannot be read (see damage). */
+  snapshot_bytes: bigint | null
+  chunks: number | null
   taken_unix_ms: bigint
-  /** Every chunk the manifest names is listed with its size. */
+  /** The manifest reads, is sane for its size, and every chunk it names is listed with its size. */
   complete: boolean
+  /** Why it is not complete ("object: problem"); null when it is. */
+  damage: string | null
   /** The archived WAL runs without a gap from the checkpoint's segment to the newest archived segment. */
   wal_covered_from_checkpoint: boolean
 }
@@ -32,20 +38,50 @@ export async function describeBackups(backend: RepoBackend, inventory: RepoInven
   const wal = timelines.map((t) => walCoverage(t, inventory.wal.filter((w) => w.timeline === t).map((w) => w.index), segmentBytes))
   const backups: RepoBackupRow[] = []
   for (const entry of inventory.manifests) {
-    const manifest = await readRepoManifest(backend, entry)
-    backups.push({
+    const row = {
       key: entry.key,
       timeline: entry.timeline,
       start_lsn: entry.start_lsn,
       checkpoint_lsn: entry.checkpoint_lsn,
-      snapshot_bytes: manifest.snapshot_bytes,
-      chunks: manifest.chunks.length,
       taken_unix_ms: entry.object.modified_unix_ms,
-      complete: manifest.chunks.every((chunk) => inventory.objects.get(inventory.keys.chunk(entry.timeline, chunk.relative_path))?.size === chunk.bytes),
       wal_covered_from_checkpoint: walCoveredFrom(wal.find((w) => w.timeline === entry.timeline), entry.checkpoint_lsn, segmentBytes),
-    })
+    }
+    let manifest
+    try {
+      manifest = await readRepoManifest(backend, entry)
+    } catch (error) {
+      // One vanished or damaged manifest is a fact about that backup, never the end of the listing.
+      if (!isObjectDamage(error)) throw error
+      backups.push({...row, snapshot_bytes: null, chunks: null, complete: false, damage: error.message})
+      continue
+    }
+    const damage = manifestDamage(backend, inventory, entry.key, entry.timeline, manifest)
+    backups.push({...row, snapshot_bytes: manifest.snapshot_bytes, chunks: manifest.chunks.length, complete: damage === null, damage})
   }
   return {backups, wal}
+}
+
+/**
+ * What a repository read can reveal about one object (gone since the
+ * listing, a broken seal or CRC, a size it should not have), as opposed to
+ * the repository itself failing (unreachable, credentials refused), which
+ * stops the run.
+ */
+export function isObjectDamage(error: unknown): error is RedreplError {
+  return error instanceof FormatError || (error instanceof RedreplError && error.kind === 'not-found')
+}
+
+/** Why a backup whose manifest reads is not complete: a manifest no writer makes, or a chunk not listed with its size; null when complete. */
+export function manifestDamage(backend: RepoBackend, inventory: RepoInventory, key: string, timeline: bigint, manifest: BasebackupManifest): string | null {
+  const implausible = implausibleManifest(manifest)
+  if (implausible !== null) return `${backend.describe(key)}: ${implausible}`
+  for (const chunk of manifest.chunks) {
+    const chunkKey = inventory.keys.chunk(timeline, chunk.relative_path)
+    const listed = inventory.objects.get(chunkKey)
+    if (listed === undefined) return `${backend.describe(chunkKey)}: chunk ${chunk.ordinal} is missing`
+    if (listed.size !== chunk.bytes) return `${backend.describe(chunkKey)}: chunk ${chunk.ordinal} holds ${listed.size} bytes, the manifest says ${chunk.bytes}`
+  }
+  return null
 }
 
 /** `repo list`: the node's backups in the repository and the WAL it holds per timeline, with gaps. Reads only. */
