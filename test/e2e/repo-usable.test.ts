@@ -14,6 +14,7 @@ import {plantBackup} from '../support/backups.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {useS3Server} from '../support/s3.js'
+import {closePrimaryBasicHole} from '../support/wal-node.js'
 
 /**
  * Damage in a repository is contained: a missing or damaged object is a
@@ -215,5 +216,30 @@ for (const [kind, makeRepo] of BACKENDS) {
     // --quick reads no chunk, so it cannot see the magic; the WAL gap it sees from the listing alone.
     const quick = documentOf((await runCli(repoArgs(repo, 'repo', 'verify', '--quick', '--json'), {env: repo.env})).stdout)
     assert.deepEqual((quick.findings as Array<Record<string, any>>).map((f) => f.data.key), [manifestKey(2097200n)])
+  })
+
+  test(`${kind}: the documented runbook ends green: repo push, repo restore, repo fetch-wal, then layout verify exits 0`, async () => {
+    const repo = await makeRepo()
+    const dir = await scratch.layout('primary-basic')
+    closePrimaryBasicHole(dir)
+    const data = path.join(dir, 'data.rdb')
+    // A backup in segment 2: the restored node fetches segments 2 to 5, three of them below the head's.
+    const snapshot = rdst(9)
+    jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '2097200', '--json'], {input: snapshot}))
+    jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--include-current', '--json'), {env: repo.env}))
+    const fresh = path.join(await scratch.dir('redrepl-restored-'), 'data.rdb')
+    const restored = jsonOf(await runCli(repoArgs(repo, 'repo', 'restore', '--to', fresh, '--checkpoint-lsn', '2097200', '--rdb-version', '2', '--json'), {env: repo.env}))
+    assert.equal(restored.checkpoint_lsn, 2097200n)
+    const fetched = jsonOf(await runCli(repoArgs(repo, 'repo', 'fetch-wal', '--data-path', fresh, '--from-lsn', '2097200', '--segment-bytes', '1MiB', '--json'), {env: repo.env}))
+    assert.deepEqual((fetched.fetched as Array<Record<string, unknown>>).map((s) => s.index), [2n, 3n, 4n, 5n])
+    const verify = await runCli(['layout', 'verify', '--data-path', fresh, '--json'])
+    assert.equal(verify.exitCode, 0, verify.stdout)
+    const findings = (documentOf(verify.stdout).findings as Array<Record<string, any>>).map((f) => [f.severity, f.code, f.data.no_replica_yet])
+    assert.deepEqual(findings, [['note', 'wal.retention-stalled', true]], 'no slot catalog yet is what a restored node lacks by nature')
+    // The original node, which has replicas (a catalog, relay logs), is held to the full rule.
+    rmSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'replication-slots.redslots'))
+    const original = await runCli(['layout', 'verify', '--data-path', data, '--json'])
+    assert.equal(original.exitCode, 3)
+    assert.ok((documentOf(original.stdout).findings as Array<Record<string, any>>).some((f) => f.code === 'wal.retention-stalled' && f.severity === 'warning'))
   })
 }

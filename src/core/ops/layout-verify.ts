@@ -372,10 +372,12 @@ async function verifyWalShape(verifier: Verifier, layout: Layout, state: WalStat
   verifier.findings.push(...gapFindings(layout, state))
   if (!current) return
   // A catalog that exists but does not decode is reported as corrupt, not as missing.
-  const damagedCatalog = catalog === null && (await stat(layout.slotCatalogPath(timeline)).then(() => true, () => false))
-  const stall = damagedCatalog ? null : stallFinding(layout, state, catalog, {keepUntilReplicasAck: true})
-  if (stall) verifier.findings.push(stall)
+  const exists = (file: string) => stat(file).then(() => true, () => false)
+  const damagedCatalog = catalog === null && (await exists(layout.slotCatalogPath(timeline)))
   const legacyPath = dataPathArtifacts(dataPath).legacySlotStore
+  const noReplicaYet = catalog === null && !damagedCatalog && !(await exists(legacyPath)) && !(await replicationSeen(layout))
+  const stall = damagedCatalog ? null : stallFinding(layout, state, catalog, {keepUntilReplicasAck: true, noReplicaYet})
+  if (stall) verifier.findings.push(stall)
   // A damaged or unreadable legacy store is reported where it is decoded.
   const legacy = await readLegacySlotStore(dataPath, nowMs).catch((error: unknown) => {
     if (error instanceof RedreplError) return null
@@ -386,6 +388,20 @@ async function verifyWalShape(verifier: Verifier, layout: Layout, state: WalStat
     ...(legacy?.slots ?? []).map((slot) => ({slot, file: legacyPath})),
   ]
   verifier.findings.push(...behindWalFindings(layout, state, slots))
+}
+
+/**
+ * Whether replication ever ran on this layout: a slot catalog or a relay
+ * directory on any timeline. A node restored from a repository has
+ * neither until its first replica registers.
+ */
+async function replicationSeen(layout: Layout): Promise<boolean> {
+  for (const name of await listDir(layout.root)) {
+    const timeline = parseTimelineDirName(name)
+    if (timeline === undefined) continue
+    for (const file of [layout.slotCatalogPath(timeline), layout.relayRoot(timeline)]) if (await stat(file).then(() => true, () => false)) return true
+  }
+  return false
 }
 
 /**
