@@ -157,6 +157,10 @@ for (const [kind, makeRepo] of BACKENDS) {
     ])
     assert.ok((report.objects_read as bigint) > 5n, 'the intact backup and the WAL were read all the same')
 
+    // "The latest" to restore is the newest complete backup, not the newest manifest.
+    const restored = jsonOf(await runCli(repoArgs(repo, 'repo', 'restore', '--to', path.join(await scratch.dir(), 'r.rdb'), '--rdb-version', '2', '--json'), {env: repo.env}))
+    assert.equal(restored.checkpoint_lsn, 5242882n)
+
     const expired = await runCli(repoArgs(repo, 'repo', 'expire', '--keep-last', '1', '--segment-bytes', '1MiB', '--confirm', '--json'), {env: repo.env})
     assert.equal(expired.exitCode, 0, expired.stderr)
     const verdicts = (documentOf(expired.stdout).backups as Array<Record<string, unknown>>).map((b) => [b.checkpoint_lsn, b.action, b.usable])

@@ -12,7 +12,7 @@ import {repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/re
 
 export default class RepoRestore extends RedreplCommand {
   static override summary = 'Rebuild a database from a base backup in the repository (standalone, or staged for a rebootstrap).'
-  static override description = `Picks the node's base backup in the repository by --checkpoint-lsn, or the newest one, and writes the embedded .rdb database it holds, exactly as "basebackup materialize" does from local chunks: every chunk is checked against its manifest's size and CRC as it streams in, and the whole snapshot against its CRC; a corrupt or missing object aborts the restore (exit 3) naming it, and nothing half-written ever carries the final name.
+  static override description = `Picks the node's base backup in the repository by --checkpoint-lsn, or the newest complete one (its manifest reads and every chunk is listed with its size: a newer backup with an object gone is passed over), and writes the embedded .rdb database it holds, exactly as "basebackup materialize" does from local chunks: every chunk is checked against its manifest's size and CRC as it streams in, and the whole snapshot against its CRC; a corrupt or missing object aborts the restore (exit 3) naming it, and nothing half-written ever carries the final name.
 
 --to PATH writes a standalone database (refusing to replace a file unless --force); no node is needed, so it works after the node's disk is gone. --rebootstrap stages it for the node at --data-path (pending database, then the ready marker), creating the layout root if it is gone; it refuses while RedDB holds the data file unless --force. Follow with "repo fetch-wal" to bring the WAL from the checkpoint on.`
 

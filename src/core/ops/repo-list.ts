@@ -3,7 +3,7 @@ import {implausibleManifest} from '../format/basebackup-manifest.js'
 import {effectiveSegmentBytes} from '../format/wal-segment.js'
 import {walCoverage, walCoveredFrom, type TimelineWal} from '../plan/repo-wal.js'
 import type {RepoBackend} from '../repo/backend.js'
-import {readInventory, readRepoManifest, type RepoInventory} from '../repo/inventory.js'
+import {readInventory, readRepoManifest, type RepoInventory, type RepoManifestEntry} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
 import type {BasebackupManifest} from '../model.js'
 
@@ -90,4 +90,20 @@ export async function listRepository(backend: RepoBackend, options: {node: strin
   const inventory = await readInventory(backend, new RepoKeys(options.node))
   const {backups, wal} = await describeBackups(backend, inventory, segmentBytes)
   return {repository: backend.location, node: options.node, segment_bytes: segmentBytes, history: inventory.history !== null, backups, wal}
+}
+
+/**
+ * The newest backup of the repository that is complete (its manifest
+ * reads, is sane, and names only chunks listed with their size), with its
+ * manifest; undefined when none is. What a restore of "the latest" wants.
+ */
+export async function newestCompleteBackup(backend: RepoBackend, inventory: RepoInventory): Promise<{entry: RepoManifestEntry; manifest: BasebackupManifest} | undefined> {
+  for (const entry of [...inventory.manifests].reverse()) {
+    const manifest = await readRepoManifest(backend, entry).catch((error: unknown) => {
+      if (isObjectDamage(error)) return undefined
+      throw error
+    })
+    if (manifest !== undefined && manifestDamage(backend, inventory, entry.key, entry.timeline, manifest) === null) return {entry, manifest}
+  }
+  return undefined
 }

@@ -16,6 +16,7 @@ import {RepoKeys} from '../repo/keys.js'
 import {FileChunkSource, type ChunkSource} from './basebackup-chunks.js'
 import {writeMaterialized, type Destination, type MaterializeReport} from './basebackup-materialize.js'
 import {listWalSegments} from './node-state.js'
+import {newestCompleteBackup} from './repo-list.js'
 
 /** Creates a directory of a layout being restored (and its parents). */
 async function mkdirLayoutDir(dir: string): Promise<void> {
@@ -94,8 +95,10 @@ export async function restoreFromRepository(
   options: {node: string; choice: RepoBackupChoice; destination: Destination; nowMs: bigint; onProgress?: (done: bigint, total: bigint) => void},
 ): Promise<RepoRestoreReport> {
   const inventory = await readInventory(backend, new RepoKeys(options.node))
-  const entry = chooseRepoBackup(inventory, options.choice, backend.location)
-  const manifest = await readRepoManifest(backend, entry)
+  // The latest means the newest complete one: a backup with an object gone would fail half-way through.
+  const newest = 'latest' in options.choice ? await newestCompleteBackup(backend, inventory) : undefined
+  const entry = newest?.entry ?? chooseRepoBackup(inventory, options.choice, backend.location)
+  const manifest = newest?.manifest ?? (await readRepoManifest(backend, entry))
   const destination = options.destination
   if (destination.kind === 'file' && !destination.overwrite && (await stat(destination.path).then(() => true, () => false))) {
     throw refused(`${destination.path} exists; nothing was changed`, {hint: 'pass --force to replace it'})
