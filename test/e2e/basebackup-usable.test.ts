@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
@@ -158,4 +158,21 @@ test('create refuses a snapshot RedDB would not open, and a stdin stream cut sho
   assert.equal(made.snapshot_bytes, 262_144n)
   // Snapshots under 4 bytes are opened without a magic (§9.1): still accepted.
   jsonOf(await create(data, 10n, Buffer.from('ab')))
+})
+
+test('the quick check keeps chunks inside basebackup/: a parts dir or a chunk linked out of it is damage, not a usable backup', async () => {
+  const {dir, data, backups} = await primary()
+  const parts = path.join(backups, `${basebackupManifestName(0n, INTACT)}.parts`)
+  const outside = path.join(await scratch.dir(), 'parts')
+  renameSync(parts, outside)
+  symlinkSync(outside, parts)
+  const linkedDir = jsonOf(await runCli(['basebackup', 'list', '--data-path', data, '--json']))
+  const entry = (linkedDir.basebackups as Array<Record<string, unknown>>)[0]
+  assert.deepEqual([entry.usable_for_catchup, /leads outside/.test(String(entry.damage))], [false, true], String(entry.damage))
+  rmSync(parts)
+  mkdirSync(parts)
+  for (const name of readdirSync(outside)) symlinkSync(path.join(outside, name), path.join(parts, name))
+  const linkedChunks = jsonOf(await runCli(['basebackup', 'list', '--data-path', data, '--json']))
+  assert.match(String((linkedChunks.basebackups as Array<Record<string, unknown>>)[0].damage), /leads outside/)
+  assert.ok(existsSync(path.join(dir, 'data.rdb')))
 })
