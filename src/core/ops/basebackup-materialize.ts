@@ -5,7 +5,7 @@ import {FormatError, interruption, notFound, RedreplError, refused} from '../err
 import {finding, type Finding} from '../findings.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {assessBackups} from './basebackup-usable.js'
-import {createDatabaseHead, readersOf} from '../format/embedded-rdb.js'
+import {createDatabaseHead, readersOf, snapshotOpenProblem} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
 import {ioReason, removeFileDurable, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
 import {crashPoint} from '../fs/crash.js'
@@ -180,10 +180,9 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
         await flush.settle()
         // The last point of return: what follows is the final fsync and the rename (and the marker after it).
         signal?.throwIfAborted()
-        // RedDB opens a database only when a snapshot of 4 bytes or more starts with RDST.
-        if (head.length === 4 && new TextDecoder().decode(head) !== 'RDST') {
-          throw new FormatError('the snapshot does not start with RDST: RedDB would not open a database made from it', manifestPath)
-        }
+        // RedDB opens a database only when a snapshot of 4 bytes or more starts with RDST (§9.1).
+        const refusal = snapshotOpenProblem(head, manifest.snapshot_bytes)
+        if (refusal !== null) throw new FormatError(refusal, manifestPath)
       },
       {label: 'basebackup-materialize', ifAbsent, beforeReplace, clearLeftovers: paths !== undefined},
     )
