@@ -6,7 +6,7 @@
  * "the newest usable backup" asks here, so none of them can call a
  * half-gone backup usable while another refuses to restore it.
  */
-import {lstatSync, realpathSync} from 'node:fs'
+import {lstatSync, realpathSync, type Stats} from 'node:fs'
 import path from 'node:path'
 
 import {FormatError, RedreplError} from '../errors.js'
@@ -74,7 +74,7 @@ async function statChunks(manifestPath: string, manifest: BasebackupManifest): P
     const dir = path.dirname(file)
     if (!realDirs.has(dir)) realDirs.set(dir, realpathOrNull(dir))
     const realDir = realDirs.get(dir)!
-    const info = realDir === null ? undefined : lstatSync(file, {throwIfNoEntry: false})
+    const info = realDir === null ? undefined : lstatOf(file)
     if (info === undefined) return new FormatError(`chunk ${chunk.ordinal} (${chunk.relative_path}) is missing`, manifestPath)
     if (realDir !== realBase && !realDir!.startsWith(realBase + path.sep)) return new FormatError(`path ${JSON.stringify(chunk.relative_path)} leads outside ${base} (to ${realDir})`, manifestPath)
     if (info.isSymbolicLink()) {
@@ -87,6 +87,14 @@ async function statChunks(manifestPath: string, manifest: BasebackupManifest): P
     if (BigInt(info.size) !== chunk.bytes) return new FormatError(`chunk ${chunk.ordinal} holds ${info.size} bytes, the manifest says ${chunk.bytes}`, file)
   }
   return null
+}
+
+function lstatOf(file: string): Stats | undefined {
+  try {
+    return lstatSync(file, {throwIfNoEntry: false})
+  } catch (error) {
+    throw ioError('open', file, error)
+  }
 }
 
 function realpathOrNull(dir: string): string | null {
