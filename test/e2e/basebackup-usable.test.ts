@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -7,6 +8,7 @@ import {crc32} from '../../src/core/codec/crc.js'
 import {basebackupChunkRelativePath, basebackupManifestName} from '../../src/core/layout.js'
 import {backupDir, plantBackup} from '../support/backups.js'
 import {runCli, useScratch} from '../support/cli.js'
+import {repoRoot} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
 
 /**
@@ -175,4 +177,16 @@ test('the quick check keeps chunks inside basebackup/: a parts dir or a chunk li
   const linkedChunks = jsonOf(await runCli(['basebackup', 'list', '--data-path', data, '--json']))
   assert.match(String((linkedChunks.basebackups as Array<Record<string, unknown>>)[0].damage), /leads outside/)
   assert.ok(existsSync(path.join(dir, 'data.rdb')))
+})
+
+test('create with small chunks holds a bounded number of files open: 4096 chunks under a limit of 1024 descriptors', async () => {
+  const {dir, data} = await primary()
+  const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(4 * 1024 * 1024 - 4, 6)])
+  const file = path.join(dir, 'small-chunks.bin')
+  writeFileSync(file, snapshot)
+  const run = spawnSync('sh', ['-c', 'ulimit -n 1024 && exec "$0" "$@"', process.execPath, path.join(repoRoot, 'bin', 'run.js'), 'basebackup', 'create', '--data-path', data, '--snapshot', file, '--checkpoint-lsn', '5242899', '--chunk-size', '1KiB', '--json'], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+  assert.equal(run.status, 0, run.stderr)
+  const made = documentOf(run.stdout)
+  assert.equal((made.manifest as Record<string, unknown[]>).chunks.length, 4096)
+  jsonOf(await runCli(['basebackup', 'verify', '--data-path', data, '--checkpoint-lsn', '5242899', '--json']))
 })

@@ -56,6 +56,12 @@ export interface CreateReport {
 
 /** Bytes of complete chunks whose fsyncs start together (the flush-behind distance of fs/flush-behind.ts). */
 const FLUSH_BATCH_BYTES = BigInt(FLUSH_BEHIND_BYTES)
+/**
+ * Complete chunk files held open for one batch at most, whatever their
+ * size: with small chunks (--chunk-size 1KiB) a batch of FLUSH_BATCH_BYTES
+ * held thousands of descriptors and ran into the process's limit (EMFILE).
+ */
+const FLUSH_BATCH_FILES = 256
 
 const fsyncFd = promisify(fsync)
 
@@ -137,7 +143,7 @@ class ChunkWriter {
 
   /**
    * Sets the finished chunk file aside for the next batch of flushes. A batch
-   * starts once FLUSH_BATCH_BYTES are waiting and the previous batch is done:
+   * starts once FLUSH_BATCH_BYTES (or FLUSH_BATCH_FILES files) are waiting and the previous batch is done:
    * an fsync per 4 MiB chunk, each with its own journal commit, kept the
    * disk busy with commits rather than data.
    */
@@ -146,7 +152,7 @@ class ChunkWriter {
     this.unflushed.push(this.fd)
     this.unflushedBytes += this.chunkBytes
     this.fd = undefined
-    if (this.unflushedBytes >= FLUSH_BATCH_BYTES) await this.startBatch()
+    if (this.unflushedBytes >= FLUSH_BATCH_BYTES || this.unflushed.length >= FLUSH_BATCH_FILES) await this.startBatch()
     const ordinal = this.chunks.length
     this.chunks.push({
       ordinal,
