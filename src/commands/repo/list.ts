@@ -7,7 +7,7 @@ import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 const BACKUP_COLUMNS: Array<Column<RepoBackupRow>> = [
   {header: 'timeline', value: (b) => b.timeline, priority: 2},
   {header: 'checkpoint', value: (b) => b.checkpoint_lsn, key: 'checkpoint_lsn', priority: 1},
-  {header: 'size', value: (b) => (b.snapshot_bytes === null ? '?' : formatBytes(b.snapshot_bytes)), raw: (b) => b.snapshot_bytes, key: 'size_bytes', priority: 1},
+  {header: 'size', value: (b) => (b.chunks === 0 ? '?' : formatBytes(b.snapshot_bytes)), raw: (b) => b.snapshot_bytes, key: 'size_bytes', priority: 1},
   {header: 'pushed', value: (b) => new Date(Number(b.taken_unix_ms)).toISOString(), raw: (b) => b.taken_unix_ms, key: 'pushed_unix_ms', priority: 2},
   {header: 'complete', value: (b) => (b.complete ? 'yes' : 'NO'), raw: (b) => (b.complete ? 'yes' : 'no'), priority: 1},
   {header: 'WAL from checkpoint', value: (b) => (b.wal_covered_from_checkpoint ? 'yes' : 'no'), key: 'wal_covered_from_checkpoint', priority: 1},
@@ -16,7 +16,7 @@ const BACKUP_COLUMNS: Array<Column<RepoBackupRow>> = [
 
 export default class RepoList extends RedreplCommand {
   static override summary = 'List the node\'s base backups and WAL in the repository.'
-  static override description = `Every base backup of the node (--node) in the repository: timeline, checkpoint, size, when it was pushed, whether it is complete (its manifest reads and is sane for its size, and every chunk is listed with its size; --json's damage says why not), and whether the archived WAL runs without a gap from its checkpoint's segment on (--segment-bytes maps LSNs to segments, as "wal plan"). Then the WAL per timeline: its segment runs and the gaps between them. Reads only; downloads the manifests (small), never the chunks. A manifest that vanished or is damaged since the listing is reported on its backup's row (complete false, snapshot_bytes and chunks null) and the listing goes on: exit 0 whatever the backups' state; "repo verify" is the check that fails on damage.`
+  static override description = `Every base backup of the node (--node) in the repository: timeline, checkpoint, size, when it was pushed, whether it is complete (its manifest reads and is sane for its size, and every chunk is listed with its size; --json's damage says why not), and whether the archived WAL runs without a gap from its checkpoint's segment on (--segment-bytes maps LSNs to segments, as "wal plan"). Then the WAL per timeline: its segment runs and the gaps between them. Reads only; downloads the manifests (small), never the chunks. A manifest that vanished or is damaged since the listing is reported on its backup's row (complete false, damage saying why, snapshot_bytes and chunks 0) and the listing goes on: exit 0 whatever the backups' state; "repo verify" is the check that fails on damage.`
 
   static override examples = ['<%= config.bin %> repo list --repo s3://backups/reddb --node db1', '<%= config.bin %> repo list --repo /mnt/backups/redrepl --json']
 

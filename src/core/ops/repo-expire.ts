@@ -15,8 +15,8 @@ export interface RepoExpireReport {
   repository: string
   node: string
   dry_run: boolean
-  /** snapshot_bytes null and damage set for a backup whose manifest cannot be read. */
-  backups: Array<{key: string; timeline: bigint; checkpoint_lsn: bigint; snapshot_bytes: bigint | null; taken_unix_ms: bigint; usable: boolean; damage: string | null; action: 'keep' | 'delete'; reason: string}>
+  /** snapshot_bytes 0 and damage set for a backup whose manifest cannot be read. */
+  backups: Array<{key: string; timeline: bigint; checkpoint_lsn: bigint; snapshot_bytes: bigint; taken_unix_ms: bigint; usable: boolean; damage: string | null; action: 'keep' | 'delete'; reason: string}>
   wal_floor: {timeline: bigint; index: bigint} | null
   wal_delete: Array<{key: string; timeline: bigint; index: bigint; reason: string}>
   wal_kept: number
@@ -136,8 +136,7 @@ function inputsOf(basis: ExpireBasis, policy: BackupRetentionPolicy): RepoExpire
       size: manifests.get(backup.key)!.size,
       modified_unix_ms: manifests.get(backup.key)!.modified_unix_ms,
       checkpoint_lsn: backup.checkpoint_lsn,
-      // A damaged backup pins by its manifest object alone.
-      snapshot_bytes: backup.snapshot_bytes ?? 0n,
+      snapshot_bytes: backup.snapshot_bytes,
     })),
     wal: basis.inventory.wal.map((w) => ({name: w.key, size: w.object.size, modified_unix_ms: w.object.modified_unix_ms})),
   }

@@ -12,9 +12,9 @@ export interface RepoBackupRow {
   timeline: bigint
   start_lsn: bigint
   checkpoint_lsn: bigint
-  /** Null when the manifest cannot be read (see damage). */
-  snapshot_bytes: bigint | null
-  chunks: number | null
+  /** 0 (and chunks 0, which no manifest has) when the manifest cannot be read: damage says why. */
+  snapshot_bytes: bigint
+  chunks: number
   taken_unix_ms: bigint
   /** The manifest reads, is sane for its size, and every chunk it names is listed with its size. */
   complete: boolean
@@ -52,7 +52,7 @@ export async function describeBackups(backend: RepoBackend, inventory: RepoInven
     } catch (error) {
       // One vanished or damaged manifest is a fact about that backup, never the end of the listing.
       if (!isObjectDamage(error)) throw error
-      backups.push({...row, snapshot_bytes: null, chunks: null, complete: false, damage: error.message})
+      backups.push({...row, snapshot_bytes: 0n, chunks: 0, complete: false, damage: error.message})
       continue
     }
     const damage = manifestDamage(backend, inventory, entry.key, entry.timeline, manifest)
