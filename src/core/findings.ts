@@ -28,6 +28,7 @@ export const FINDINGS = {
   'leftover.orphan-parts': {severity: 'note', summary: 'a chunk directory without the manifest that completes it'},
   'leftover.bytes': {severity: 'warning', summary: 'the leftovers of interrupted runs that layout clean removes hold more bytes than the threshold'},
   'basebackup.chunk': {severity: 'error', summary: 'a base backup chunk is missing or does not match its manifest', loss: true},
+  'basebackup.unrestorable': {severity: 'error', summary: 'a base backup RedDB would not restore from: a snapshot no database file can hold, chunks not cut as every writer cuts them, or a snapshot that does not start with RDST', loss: true},
   'relay.replica-mismatch': {severity: 'error', summary: 'a relay manifest names another replica than its directory'},
   'relay.inconsistent': {severity: 'error', summary: 'a relay manifest disagrees with the segments it names'},
   'relay.overlap': {severity: 'warning', summary: 'relay segments overlap or run backwards'},
@@ -70,6 +71,7 @@ export const FINDINGS = {
   'rejoin.ahead-of-primary': {severity: 'warning', summary: 'a node on the primary\'s current timeline has flushed past the primary\'s WAL head: it holds writes the primary never had (it diverged)'},
   'force.overridden': {severity: 'warning', summary: 'a refusal that --force overrode: the files contradicted the request and the command went ahead anyway'},
   'repo.object-damaged': {severity: 'error', summary: 'a repository object is missing, has the wrong size, or does not match its checksum or seal', loss: true},
+  'repo.backup-unusable': {severity: 'error', summary: 'a base backup in the repository whose objects check out but that would not restore (a manifest no writer makes, a snapshot RedDB would not open) or not catch up (WAL missing from its checkpoint on)', loss: true},
 } as const satisfies Record<string, FindingSpec>
 
 export type FindingCode = keyof typeof FINDINGS

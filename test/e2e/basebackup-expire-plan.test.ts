@@ -12,7 +12,7 @@ const name = (checkpoint: bigint) => `base-00000000000000000000-${checkpoint.toS
 
 async function addBackup(data: string, checkpoint: bigint, fill = Number(checkpoint % 250n)) {
   const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(9000, fill)])
-  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', String(checkpoint), '--chunk-size', '4KiB', '--json'], {input: snapshot}))
+  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', String(checkpoint), '--chunk-size', '4KiB', '--json'], {input: snapshot}))
 }
 
 /** primary-basic (one backup at 5242882) plus backups at 5242890 and 5242900; a --keep-last 2 plan saved. */

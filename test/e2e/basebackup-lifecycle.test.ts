@@ -16,7 +16,7 @@ async function nodeWithBackups(...checkpoints: bigint[]) {
   const data = path.join(dir, 'data.rdb')
   for (const checkpoint of checkpoints) {
     const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(9000, Number(checkpoint % 250n))])
-    jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', String(checkpoint), '--chunk-size', '4KiB', '--json'], {input: snapshot}))
+    jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', String(checkpoint), '--chunk-size', '4KiB', '--json'], {input: snapshot}))
   }
   return {dir, data, backups: path.join(dir, relativeBackupDir)}
 }

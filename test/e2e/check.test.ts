@@ -260,10 +260,11 @@ test('basebackup list: created time, age, size, chunks, usability and the WAL af
       created_unix_ms: NOW_MS - 10_800_000n,
       age_ms: 10_800_000n,
       usable_for_catchup: true,
+      damage: null,
       wal_lsns_after_checkpoint: 0n,
     },
   ])
-  const older = await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', '100', '--json'], {input: 'RDST'})
+  const older = await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', '4', '--checkpoint-lsn', '100', '--json'], {input: 'RDST'})
   assert.equal(older.exitCode, 0, older.stderr)
   const both = jsonOf(await runCli(['basebackup', 'list', '--data-path', data, '--json']))
   const first = (both.basebackups as JsonObject[])[0]

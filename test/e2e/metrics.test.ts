@@ -85,7 +85,7 @@ test('metric names follow redrepl_<area>_<what>[_<unit>], are unique, and label 
 
 test('u64 values print exactly, and label values are escaped so any replica id survives the round trip', async () => {
   const {dir, data} = await node()
-  const created = await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', '18446744073709551615'], {input: 'RDST'})
+  const created = await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', '4', '--checkpoint-lsn', '18446744073709551615'], {input: 'RDST'})
   assert.equal(created.exitCode, 0, created.stderr)
   const hostile = 'a"b\\c\nd'
   const slot: ReplicationSlot = {

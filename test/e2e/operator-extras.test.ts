@@ -76,7 +76,7 @@ test('the demo builds a layout and runs the whole runbook green', async () => {
 test('a data path without a layout is refused (exit 6), not read as an empty node', async () => {
   const dir = await scratch.dir()
   const typo = path.join(dir, 'dta.rdb')
-  for (const args of [['slots', 'show'], ['wal', 'plan'], ['wal', 'prune'], ['timeline', 'show'], ['layout', 'verify'], ['basebackup', 'create', '--snapshot', '-']]) {
+  for (const args of [['slots', 'show'], ['wal', 'plan'], ['wal', 'prune'], ['timeline', 'show'], ['layout', 'verify'], ['basebackup', 'create', '--snapshot', '-', '--snapshot-bytes', '4']]) {
     const result = await runCli([...args, '--data-path', typo], {input: 'RDST'})
     assert.equal(result.exitCode, 6, `${args.join(' ')}: ${result.stderr}`)
     assert.match(result.stderr, /no RedDB layout at .*dta\.primary-replica/)

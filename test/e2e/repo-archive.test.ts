@@ -109,7 +109,7 @@ test('an unreachable repository makes wal prune refuse in one line and remove no
 test('--keep-wal-for-backups keeps the WAL from the oldest usable backup\'s checkpoint, with its own reason', async () => {
   const {dir, data} = await primary()
   const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(5000, 7)])
-  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', '2097200', '--chunk-size', '4KiB', '--json'], {input: snapshot}))
+  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '2097200', '--chunk-size', '4KiB', '--json'], {input: snapshot}))
   const plan = jsonOf(await runCli(['wal', 'plan', '--data-path', data, ...RELEASE_ALL, '--keep-wal-for-backups', '--json']))
   assert.equal(plan.backup_hold_checkpoint_lsn, 2097200n)
   assert.deepEqual((plan.segments as any[]).map((s) => [s.index, s.action, s.reason]), [

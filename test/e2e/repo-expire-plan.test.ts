@@ -13,7 +13,7 @@ const manifestKey = (checkpoint: bigint) => `${TIMELINE}/basebackup/base-0000000
 
 async function addBackup(data: string, checkpoint: bigint) {
   const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(5000, Number(checkpoint % 250n))])
-  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', String(checkpoint), '--chunk-size', '4KiB', '--json'], {input: snapshot}))
+  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', String(checkpoint), '--chunk-size', '4KiB', '--json'], {input: snapshot}))
 }
 
 /** Every object key in a directory repository, sorted. */

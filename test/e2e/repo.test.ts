@@ -169,7 +169,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     const {data} = await primary()
     for (const checkpoint of ['5242890', '5242900']) {
       const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(5000, Number(checkpoint) % 250)])
-      jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', checkpoint, '--chunk-size', '4KiB', '--json'], {input: snapshot}))
+      jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', checkpoint, '--chunk-size', '4KiB', '--json'], {input: snapshot}))
     }
     jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--include-current', '--json'), {env: repo.env}))
     const dry = jsonOf(await runCli(repoArgs(repo, 'repo', 'expire', '--keep-last', '2', '--segment-bytes', '1MiB', '--json'), {env: repo.env}))
@@ -191,7 +191,7 @@ test('S3: a server killed mid-push leaves no partial backup listed; the next run
   // 96 chunks of 256 KiB: long enough to be cut mid-way.
   const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(24 * 1024 * 1024 - 4, 3)])
   for (let i = 0; i < snapshot.length; i += 4096) snapshot[i + 4] = i & 0xff
-  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', '5242895', '--chunk-size', '256KiB', '--json'], {input: snapshot}))
+  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '5242895', '--chunk-size', '256KiB', '--json'], {input: snapshot}))
   const push = runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--jobs', '2', '--json'), {env: repo.env})
   const objects = () => countFiles(path.join(s3rver.server.directory, BUCKET, repo.url.slice(`s3://${BUCKET}/`.length)))
   for (let i = 0; i < 1200 && objects() < 40; i++) await sleep(25)

@@ -98,7 +98,7 @@ test('disk full: a base backup fails with one line and leaves no manifest, no st
   if (!node) return
   try {
     const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(400 * 1024, 3)])
-    const result = await runCli(['basebackup', 'create', '--data-path', node.data, '--snapshot', '-', '--checkpoint-lsn', '99', '--chunk-size', '64KiB'], {input: snapshot})
+    const result = await runCli(['basebackup', 'create', '--data-path', node.data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '99', '--chunk-size', '64KiB'], {input: snapshot})
     assert.equal(result.exitCode, 1, result.stderr)
     assert.match(result.stderr, /no space left on device/)
     assert.equal(result.stderr.trimEnd().split('\n').length, 1)

@@ -156,7 +156,7 @@ test('create: SIGINT and SIGTERM mid-run remove its staging only, and a re-run e
 test('create from stdin: an interrupt ends the wait for more input', async () => {
   const node = await bigNode()
   const before = treeOf(node.dir)
-  const args = ['basebackup', 'create', '--data-path', node.data, '--snapshot', '-', '--checkpoint-lsn', '10', '--chunk-size', '1MiB']
+  const args = ['basebackup', 'create', '--data-path', node.data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '10', '--chunk-size', '1MiB']
   const stopped = await interrupt(args, ['SIGTERM'], stagingAt(node.dir), snapshot.subarray(0, 8 * 1024 * 1024))
   assertStopped(stopped, 'SIGTERM', /^redrepl: interrupted; removed the unfinished staging directory /, 'stdin')
   await assertUntouched(node.dir, node.data, before, 'stdin')
@@ -218,7 +218,7 @@ test('a second signal during the clean-up ends the run at once, leaving only wha
 test('an interrupt ends a wait for the layout lock', async () => {
   const node = await bigNode()
   // A create reading stdin holds the layout lock while it waits for input.
-  const holder = spawn(process.execPath, [binary, 'basebackup', 'create', '--data-path', node.data, '--snapshot', '-', '--checkpoint-lsn', '5'], {stdio: ['pipe', 'ignore', 'ignore']})
+  const holder = spawn(process.execPath, [binary, 'basebackup', 'create', '--data-path', node.data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '5'], {stdio: ['pipe', 'ignore', 'ignore']})
   holder.stdin.on('error', () => {})
   try {
     while (!stagingAt(node.dir)()) {

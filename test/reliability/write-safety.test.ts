@@ -141,7 +141,7 @@ test('a writer killed while holding the lock frees it at once: the next run need
 async function twoBackups() {
   const node = await primary()
   const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(20_000, 7)])
-  const created = await runCli(['basebackup', 'create', '--data-path', node.data, '--snapshot', '-', '--checkpoint-lsn', String(BACKUP_B), '--chunk-size', '4096'], {input: snapshot})
+  const created = await runCli(['basebackup', 'create', '--data-path', node.data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', String(BACKUP_B), '--chunk-size', '4096'], {input: snapshot})
   assert.equal(created.exitCode, 0, created.stderr)
   const reference = new Map<bigint, Buffer>()
   for (const checkpoint of [BACKUP_A, BACKUP_B]) {

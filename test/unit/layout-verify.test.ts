@@ -139,7 +139,17 @@ test('a header whose start LSN implies another segment size is an error', async 
 })
 
 test('a stalled retention on the current timeline is a warning; a lone current segment is not a stall', async () => {
-  const stalled = await verifyLayout(writeWalNode(await scratch.dir(), {segmentBytes: MiB, segments: {0: 3, 1: 3, 2: 3}, slots: null}), NOW_MS)
+  const dir = await scratch.dir()
+  const data = writeWalNode(dir, {segmentBytes: MiB, segments: {0: 3, 1: 3, 2: 3}, slots: null})
+  // No replica ever registered (no catalog, relay log or legacy store anywhere): what a restored node lacks by nature.
+  const restored = await verifyLayout(data, NOW_MS)
+  assert.deepEqual(codesOf(restored), [
+    `note wal.retention-stalled: no replica has registered on this node yet (no slot catalog or relay log on any timeline, no legacy slot store: a node restored or newly built); RedDB creates the catalog when the first one registers and prunes no WAL until then; 2 segment(s) below the head's (${restored.findings[0].data.held_bytes} bytes) stay meanwhile`,
+  ])
+  assert.equal(restored.ok, true)
+  // A relay log shows replication ran here: its catalog missing is a stall to act on.
+  mkdirSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'relay'))
+  const stalled = await verifyLayout(data, NOW_MS)
   assert.deepEqual(codesOf(stalled), [
     `warning wal.retention-stalled: no slot catalog on timeline 1: RedDB's retention prunes no WAL without one; 2 segment(s) below the head's (${stalled.findings[0].data.held_bytes} bytes) stay until that changes`,
   ])

@@ -18,14 +18,14 @@ function backupColumns(now: bigint): Array<Column<BasebackupEntry>> {
     {header: 'age', value: (b) => formatAge(b.created_unix_ms, now), raw: (b) => b.age_ms, key: 'age_ms', priority: 1},
     {header: 'size', value: (b) => formatBytes(b.snapshot_bytes), raw: (b) => b.snapshot_bytes, key: 'size_bytes', priority: 1},
     {header: 'chunks', value: (b) => b.chunks, priority: 3},
-    {header: 'usable', value: (b) => (b.usable_for_catchup ? 'yes' : 'no'), raw: (b) => b.usable_for_catchup, priority: 1},
+    {header: 'usable', value: (b) => (b.usable_for_catchup ? 'yes' : b.damage !== null ? 'damaged' : 'no'), raw: (b) => b.usable_for_catchup, priority: 1},
     {header: 'manifest', value: (b) => path.basename(b.path), raw: (b) => b.path, key: 'manifest_path', priority: 2},
   ]
 }
 
 export default class BasebackupList extends RedreplCommand {
   static override summary = 'List the base backups of the current timeline.'
-  static override description = `Every *.redbase manifest in the current timeline's basebackup/ directory, sorted by (timeline, checkpoint), with when it was made (the manifest's mtime: RedDB writes the manifest last) and its age, its size, chunk count, and whether it can serve a catch-up: on the current timeline with a checkpoint at or beyond the start of the unbroken WAL ending at the head (WAL below a missing segment is not offered, as in "catchup plan"). For a usable backup, --json's wal_lsns_after_checkpoint counts the LSNs of WAL, all still on disk, from its checkpoint to the WAL head: what a catch-up from it replays. REDREPL_NOW_MS pins "now" for the ages. Reads only; use "basebackup verify" to read the chunks.`
+  static override description = `Every *.redbase manifest in the current timeline's basebackup/ directory, sorted by (timeline, checkpoint), with when it was made (the manifest's mtime: RedDB writes the manifest last) and its age, its size, chunk count, and whether it can serve a catch-up: complete (the manifest is sane for its size — a snapshot a database file can hold, chunks cut as every writer cuts them — and every chunk is there with its size, one stat each) and on the current timeline with a checkpoint at or beyond the oldest LSN the WAL still serves without a gap up to the head. A backup that is not complete is shown "damaged", and --json's damage says why (the file and the problem; null for a complete one): it is never counted usable, so "basebackup expire", "catchup plan", "rejoin", "basebackup materialize" and "check" pass over it. For a usable backup, --json's wal_lsns_after_checkpoint counts the LSNs of WAL, all still on disk, from its checkpoint to the WAL head: what a catch-up from it replays. REDREPL_NOW_MS pins "now" for the ages. Reads only; use "basebackup verify" to read the chunks.`
 
   static override examples = ['<%= config.bin %> basebackup list --data-path /var/lib/reddb/data.rdb']
 
@@ -43,7 +43,8 @@ export default class BasebackupList extends RedreplCommand {
         return
       }
       this.say(renderColumns(backups))
-      this.say(`usable = checkpoint ≥ ${report.available_from_lsn}, where the unbroken WAL ending at the head starts on timeline ${report.timeline}`)
+      this.say(`usable = complete and checkpoint ≥ ${report.available_from_lsn}, the oldest LSN the WAL on timeline ${report.timeline} serves without a gap`)
+      for (const b of report.basebackups) if (b.damage !== null) this.say(`damaged: ${b.damage}`)
     }, backups)
   }
 }

@@ -7,8 +7,8 @@ import {dataPathFlag, jsonFlag, maxRateFlag, progressFlag, requireDataPath, u64F
 import {formatBytes} from '../../ui/numbers.js'
 
 export default class BasebackupVerify extends RedreplCommand {
-  static override summary = 'Read every chunk of a base backup against its checksums.'
-  static override description = `Picks the base backup by --manifest, by --checkpoint-lsn, or the latest on the current timeline, and reads every chunk, checking its path, size and CRC, then the CRC of the whole snapshot. Streams with bounded memory; progress on a terminal. Exit 0 when it checks out, 3 (naming the file and the mismatch) when not.`
+  static override summary = 'Prove that a base backup restores and can catch up.'
+  static override description = `Picks the base backup by --manifest, by --checkpoint-lsn, or the newest on the current timeline (whatever its state: a damaged newest backup fails here rather than an older one passing), and proves that a restore from it works and can catch up: the manifest is sane for its size (a snapshot a database file can hold, chunks cut as every writer cuts them), every chunk is read, checking its path, size and CRC, then the CRC of the whole snapshot and RedDB's open rules on it (a snapshot of 4 bytes or more starts with RDST, else RedDB would not open the database "basebackup materialize" makes of it), and the node's WAL runs without a gap from the backup's checkpoint to the WAL head (--json: wal_available_from_lsn, wal_head_lsn). Streams with bounded memory; progress on a terminal. Exit 0 when all of that holds, 3 (one line naming the file and the problem) when not.`
 
   static override examples = ['<%= config.bin %> basebackup verify --data-path /var/lib/reddb/data.rdb', '<%= config.bin %> basebackup verify --checkpoint-lsn 5242882 --json']
 
@@ -25,7 +25,7 @@ export default class BasebackupVerify extends RedreplCommand {
     const {flags} = await this.parse(BasebackupVerify)
     this.json = flags.json
     const layout = await openLayout(requireDataPath(flags['data-path']))
-    const choice = flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true as const}
+    const choice = flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {newest: true as const}
     const progress = await this.showProgress('basebackup verify', this.stopOnInterrupt('exit'))
     const report = await verifyBasebackup(layout, choice, (done, total) => progress.update(done, total), flags['max-rate']).finally(() => progress.stop())
     await this.emit(report, () => this.say(`ok: ${report.manifest_path} — ${report.chunks_checked} chunk(s), ${formatBytes(report.snapshot_bytes)}, checkpoint ${report.checkpoint_lsn}`))

@@ -14,8 +14,8 @@ import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 const EXPIRE_COLUMNS: Array<Column<RepoExpireReport['backups'][number]>> = [
   {header: 'timeline', value: (b) => b.timeline, priority: 2},
   {header: 'checkpoint', value: (b) => b.checkpoint_lsn, key: 'checkpoint_lsn', priority: 1},
-  {header: 'size', value: (b) => formatBytes(b.snapshot_bytes), raw: (b) => b.snapshot_bytes, key: 'size_bytes', priority: 2},
-  {header: 'usable', value: (b) => (b.usable ? 'yes' : 'no'), raw: (b) => b.usable, priority: 2},
+  {header: 'size', value: (b) => (b.damage !== null && b.snapshot_bytes === 0n ? '?' : formatBytes(b.snapshot_bytes)), raw: (b) => b.snapshot_bytes, key: 'size_bytes', priority: 2},
+  {header: 'usable', value: (b) => (b.usable ? 'yes' : b.damage !== null ? 'damaged' : 'no'), raw: (b) => b.usable, priority: 2},
   {header: 'action', value: (b) => b.action, priority: 1},
   {header: 'reason', value: (b) => b.reason, priority: 1},
   {header: 'key', value: (b) => b.key, priority: 4},

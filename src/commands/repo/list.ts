@@ -7,7 +7,7 @@ import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 const BACKUP_COLUMNS: Array<Column<RepoBackupRow>> = [
   {header: 'timeline', value: (b) => b.timeline, priority: 2},
   {header: 'checkpoint', value: (b) => b.checkpoint_lsn, key: 'checkpoint_lsn', priority: 1},
-  {header: 'size', value: (b) => formatBytes(b.snapshot_bytes), raw: (b) => b.snapshot_bytes, key: 'size_bytes', priority: 1},
+  {header: 'size', value: (b) => (b.chunks === 0 ? '?' : formatBytes(b.snapshot_bytes)), raw: (b) => b.snapshot_bytes, key: 'size_bytes', priority: 1},
   {header: 'pushed', value: (b) => new Date(Number(b.taken_unix_ms)).toISOString(), raw: (b) => b.taken_unix_ms, key: 'pushed_unix_ms', priority: 2},
   {header: 'complete', value: (b) => (b.complete ? 'yes' : 'NO'), raw: (b) => b.complete, priority: 1},
   {
@@ -22,9 +22,9 @@ const BACKUP_COLUMNS: Array<Column<RepoBackupRow>> = [
 
 export default class RepoList extends RedreplCommand {
   static override summary = 'List the node\'s base backups and WAL in the repository.'
-  static override description = `The replica set's facts (current timeline, segment size, RedDB release) and the archive's health: when "repo push" last succeeded, and when it last failed and why. Then every base backup of the replica set's namespace (--cluster/--node) in the repository: timeline, checkpoint, size, when it was pushed, whether every chunk is there, and whether the archive holds every WAL segment a node restored from it replays up to the archive's head (from its checkpoint's segment on, across each fork of the timeline history), naming the first missing one. Then the WAL per timeline: its segment runs and the gaps between them.
+  static override description = `The replica set's facts (current timeline, segment size, RedDB release) and the archive's health: when "repo push" last succeeded, and when it last failed and why. Then every base backup of the replica set's namespace (--cluster/--node) in the repository: timeline, checkpoint, size, when it was pushed, whether it is complete (its manifest reads and is sane for its size, and every chunk is listed with its size; --json's damage says why not), and whether the archive holds every WAL segment a node restored from it replays up to the archive's head (from its checkpoint's segment on, across each fork of the timeline history), naming the first missing one. Then the WAL per timeline: its segment runs and the gaps between them.
 
-LSNs map to segments by the segment size the repository recorded at push from the segment headers (its facts object; for a namespace an older redrepl wrote, the header of one archived segment). --segment-bytes is not needed, and is refused (exit 4) when it contradicts the repository. Reads only; downloads the manifests (small), never the chunks.`
+LSNs map to segments by the segment size the repository recorded at push from the segment headers (its facts object; for a namespace an older redrepl wrote, the header of one archived segment). --segment-bytes is not needed, and is refused (exit 4) when it contradicts the repository. Reads only; downloads the manifests (small), never the chunks. A manifest that vanished or is damaged since the listing is reported on its backup's row (complete false, damage saying why, snapshot_bytes and chunks 0) and the listing goes on: exit 0 whatever the backups' state; "repo verify" is the check that fails on damage.`
 
   static override examples = ['<%= config.bin %> repo list --repo s3://backups/reddb --node db1', '<%= config.bin %> repo list --repo /mnt/backups/redrepl --json']
 
@@ -47,6 +47,7 @@ LSNs map to segments by the segment size the repository recorded at push from th
       if (report.backups.length === 0) this.say(`${report.repository}: no base backup for node ${report.node}`)
       else {
         this.say(renderColumns(backups))
+        for (const b of report.backups) if (b.damage !== null) this.say(`damaged: ${b.damage}`)
       }
       for (const wal of report.wal) {
         const runs = wal.runs.map((r) => (r.first_index === r.last_index ? `${r.first_index}` : `${r.first_index}-${r.last_index}`)).join(', ')

@@ -4,24 +4,24 @@ import {EXIT_CODES} from '../../core/errors.js'
 import {verifyRepository} from '../../core/ops/repo-verify.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {DEFAULT_TIMEOUT_MS, jobsFlag, repoFlags, resolveNode, timeoutFlag, withRepository} from '../../ui/repo-flags.js'
+import {DEFAULT_TIMEOUT_MS, jobsFlag, repoFlags, resolveNode, segmentBytesFlag, timeoutFlag, withRepository} from '../../ui/repo-flags.js'
 import {renderTable} from '../../ui/table.js'
 
 export default class RepoVerify extends RedreplCommand {
-  static override summary = 'Check every object of the node in the repository against its CRC.'
-  static override description = `Downloads every manifest (checking its CRC and that it decodes and matches its name), checks that every chunk it names is listed with its size, and downloads every chunk, WAL segment and the timeline history, checking each against the CRC RedDB recorded for it. --quick stops at manifests, sizes and listings. A WAL segment or history listed larger than any RedDB writes (1 GiB, 16 MiB) is damaged either way, and never downloaded; every body is held to its listed size.
+  static override summary = 'Prove that every backup of the node in the repository restores and catches up.'
+  static override description = `Downloads every manifest (checking its CRC, that it decodes and matches its name, and that it is sane for its size: a snapshot a database file can hold, chunks cut as every writer cuts them, chunk CRCs that combine to the snapshot's), checks that every chunk it names is listed with its size and that the archived WAL runs without a gap from the segment of its checkpoint to the newest archived one (the segment size is read from the archived segments' headers as they are downloaded; --segment-bytes gives it for --quick, which downloads none), and downloads every chunk, WAL segment and the timeline history, checking each against the CRC RedDB recorded for it and each reassembled snapshot by RedDB's open rules (RDST), as it streams past. --quick stops at manifests, sizes and listings. A WAL segment or history listed larger than any RedDB writes (1 GiB, 16 MiB) is damaged either way, and never downloaded; every body is held to its listed size.
 
-Reports every problem, each naming the object. Exit 0 when there is none, 3 otherwise. Reads only.`
+Reports every problem, each naming the object: repo.object-damaged for an object missing (even one that vanished after the listing), of the wrong size or failing its check; repo.backup-unusable for a backup whose objects check out but that would not restore or not catch up. One damaged backup never stops the run. Exit 0 when there is no problem, 3 otherwise. Reads only.`
 
   static override examples = ['<%= config.bin %> repo verify --repo s3://backups/reddb --node db1', '<%= config.bin %> repo verify --repo /mnt/backups/redrepl --quick']
 
-  static override flags = {...repoFlags, timeout: timeoutFlag(DEFAULT_TIMEOUT_MS.transfer), jobs: jobsFlag, quick: Flags.boolean({description: 'Check manifests, sizes and listings only; download no chunk or segment.'})}
+  static override flags = {...repoFlags, timeout: timeoutFlag(DEFAULT_TIMEOUT_MS.transfer), jobs: jobsFlag, 'segment-bytes': segmentBytesFlag, quick: Flags.boolean({description: 'Check manifests, sizes and listings only; download no chunk or segment.'})}
 
   async run(): Promise<void> {
     const {flags} = await this.parse(RepoVerify)
     this.json = flags.json
     const {node} = resolveNode(flags.node)
-    const report = await withRepository(flags, (backend) => verifyRepository(backend, {node, quick: flags.quick, jobs: flags.jobs ?? backend.defaultJobs}))
+    const report = await withRepository(flags, (backend) => verifyRepository(backend, {node, quick: flags.quick, jobs: flags.jobs ?? backend.defaultJobs, segmentBytes: flags['segment-bytes']}))
     await this.emit(report, () => {
       if (report.findings.length > 0) this.say(renderTable(['object', 'problem'], report.findings.map((f) => [f.path, f.message])))
       this.say(`${report.repository} (node ${report.node}): ${report.backups} base backup(s), ${report.wal_segments} WAL segment(s); ${report.objects_read} object(s) read, ${formatBytes(report.read_bytes)}; ${report.ok ? 'no problem' : `${report.findings.length} problem(s)`}`)

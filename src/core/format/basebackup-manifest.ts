@@ -58,6 +58,38 @@ export function planChunks(snapshotBytes: bigint, chunkSize: bigint, startLsn: b
   return chunks
 }
 
+/**
+ * The largest database file a snapshot can go into: a file offset is a
+ * signed 64-bit value on every system RedDB runs on, and the snapshot lies
+ * after the head of the database (§9.2: at 81920 in a format-2 file).
+ */
+const MAX_FILE_BYTES = (1n << 63n) - 1n
+const SNAPSHOT_OFFSET_MAX = 81_920n
+export const MAX_SNAPSHOT_BYTES = MAX_FILE_BYTES - SNAPSHOT_OFFSET_MAX
+
+/**
+ * Why a manifest that decodes cannot describe a backup anyone took, or
+ * null: a snapshot no database file can hold, or chunks not cut the way
+ * every writer cuts them (§6 "Writing": all of one size C but the last,
+ * which holds 1…C bytes; an empty snapshot has one empty chunk). Such a
+ * manifest is damage, and is never counted as a usable backup.
+ */
+export function implausibleManifest(manifest: BasebackupManifest): string | null {
+  if (manifest.snapshot_bytes > MAX_SNAPSHOT_BYTES) {
+    return `claims a snapshot of ${manifest.snapshot_bytes} bytes, more than a database file can hold (${MAX_SNAPSHOT_BYTES})`
+  }
+  const {chunks} = manifest
+  if (manifest.snapshot_bytes === 0n) return chunks.length === 1 ? null : `claims an empty snapshot in ${chunks.length} chunks`
+  const size = chunks[0].bytes
+  for (const [k, chunk] of chunks.entries()) {
+    const last = k === chunks.length - 1
+    if (last ? chunk.bytes === 0n || chunk.bytes > size : chunk.bytes !== size) {
+      return `chunk ${k} holds ${chunk.bytes} bytes where a writer cutting ${size}-byte chunks puts ${last ? `1 to ${size}` : size}`
+    }
+  }
+  return null
+}
+
 /** Usable for catch-up from LSN `fromLsn`: on the current timeline with checkpoint ≥ fromLsn. */
 export function isUsableForCatchup(manifest: BasebackupManifest, currentTimeline: bigint, fromLsn: bigint): boolean {
   return manifest.timeline === currentTimeline && manifest.checkpoint_lsn >= fromLsn

@@ -277,6 +277,18 @@ export function acceptCandidate(candidate: SuperblockCandidate, fileLength: bigi
   return range.bytes < 4n || SNAPSHOT_MAGIC.every((byte, i) => snapshotHead[i] === byte)
 }
 
+/**
+ * Why RedDB would open no database holding this snapshot, or null: one of
+ * 4 bytes or more must start with `RDST` (§9.1), and its end must stay
+ * within 2^64 − 1 (§9.2 step 4). `head` is the snapshot's first (up to) 4
+ * bytes, `bytes` its length.
+ */
+export function snapshotOpenProblem(head: Uint8Array, bytes: bigint): string | null {
+  if (BigInt(GEOMETRY[2].snapshotOffset) + bytes > U64_MAX) return `a snapshot of ${bytes} bytes ends past 2^64 − 1: RedDB would not open a database made from it`
+  if (bytes >= 4n && !SNAPSHOT_MAGIC.every((byte, i) => head[i] === byte)) return 'the snapshot does not start with RDST: RedDB would not open a database made from it'
+  return null
+}
+
 export const NO_SNAPSHOT_ACCEPTED = 'snapshot zone failed validation: no superblock copy names a snapshot that checks out (inside the file, its CRC, RDST)'
 
 export interface ByteRange {

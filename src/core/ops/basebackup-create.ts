@@ -5,8 +5,9 @@ import {promisify} from 'node:util'
 import type {Readable} from 'node:stream'
 
 import {crc32, crc32Combine} from '../codec/crc.js'
-import {interruption, refused, usageError} from '../errors.js'
+import {FormatError, interruption, refused, usageError} from '../errors.js'
 import {basebackupManifestCodec, DEFAULT_CHUNK_BYTES, MAX_CHUNKS} from '../format/basebackup-manifest.js'
+import {snapshotOpenProblem} from '../format/embedded-rdb.js'
 import {fsyncDir, mkdirDurable, openNewFileSync, writeFailure, writeFileAtomic} from '../fs/atomic.js'
 import {readArtifactIfExists} from '../fs/read.js'
 import {crashPoint} from '../fs/crash.js'
@@ -23,7 +24,12 @@ import {currentTimeline} from '../format/timeline-history.js'
 import {streamEmbeddedSnapshot} from './embedded-file.js'
 import {listBasebackups, readHistory, readWalHead} from './node-state.js'
 
-export type SnapshotSource = {kind: 'rdb'; path: string} | {kind: 'file'; path: string} | {kind: 'stream'; stream: Readable; name: string}
+/**
+ * Where the snapshot comes from. A stream carries the byte count announced
+ * for it: a pipe cut short ends like a complete one, and only the count
+ * tells them apart.
+ */
+export type SnapshotSource = {kind: 'rdb'; path: string} | {kind: 'file'; path: string} | {kind: 'stream'; stream: Readable; name: string; bytes: bigint}
 
 export interface CreateOptions {
   source: SnapshotSource
@@ -51,6 +57,12 @@ export interface CreateReport {
 
 /** Bytes of complete chunks whose fsyncs start together (the flush-behind distance of fs/flush-behind.ts). */
 const FLUSH_BATCH_BYTES = BigInt(FLUSH_BEHIND_BYTES)
+/**
+ * Complete chunk files held open for one batch at most, whatever their
+ * size: with small chunks (--chunk-size 1KiB) a batch of FLUSH_BATCH_BYTES
+ * held thousands of descriptors and ran into the process's limit (EMFILE).
+ */
+const FLUSH_BATCH_FILES = 256
 
 const fsyncFd = promisify(fsync)
 
@@ -132,7 +144,7 @@ class ChunkWriter {
 
   /**
    * Sets the finished chunk file aside for the next batch of flushes. A batch
-   * starts once FLUSH_BATCH_BYTES are waiting and the previous batch is done:
+   * starts once FLUSH_BATCH_BYTES (or FLUSH_BATCH_FILES files) are waiting and the previous batch is done:
    * an fsync per 4 MiB chunk, each with its own journal commit, kept the
    * disk busy with commits rather than data.
    */
@@ -141,7 +153,7 @@ class ChunkWriter {
     this.unflushed.push(this.fd)
     this.unflushedBytes += this.chunkBytes
     this.fd = undefined
-    if (this.unflushedBytes >= FLUSH_BATCH_BYTES) await this.startBatch()
+    if (this.unflushedBytes >= FLUSH_BATCH_BYTES || this.unflushed.length >= FLUSH_BATCH_FILES) await this.startBatch()
     const ordinal = this.chunks.length
     this.chunks.push({
       ordinal,
@@ -258,8 +270,16 @@ async function feedSource(
   signal: AbortSignal | undefined,
   pace: Pace,
 ): Promise<void> {
+  // The first bytes of raw snapshot bytes, for RedDB's open rules; a database's own snapshot is checked by them as it is opened.
+  const head = new Uint8Array(4)
+  let seen = 0
   const take = (piece: Uint8Array, total: bigint | null) => {
     signal?.throwIfAborted()
+    if (seen < 4) {
+      const part = piece.subarray(0, 4 - seen)
+      head.set(part, seen)
+      seen += part.length
+    }
     return writer()
       .write(piece)
       .then(() => progress(writer().total, total))
@@ -276,19 +296,32 @@ async function feedSource(
     } finally {
       await handle.close()
     }
+    refuseUnopenable(head.subarray(0, seen), writer().total, source.path)
     return
   }
   // A stream may wait for input indefinitely: the abort ends the wait.
   const stop = () => source.stream.destroy(signal!.reason as Error)
   signal?.addEventListener('abort', stop, {once: true})
+  let received = 0n
   try {
     for await (const piece of source.stream) {
-      await take(piece as Uint8Array, null)
+      received += BigInt((piece as Uint8Array).length)
+      // Refused at the first byte too many: nothing past the announced size is read or written.
+      if (received > source.bytes) throw new FormatError(`holds more than the ${source.bytes} bytes announced for the snapshot; no base backup was written`, source.name)
+      await take(piece as Uint8Array, source.bytes)
       await pace.pass((piece as Uint8Array).length)
     }
   } finally {
     signal?.removeEventListener('abort', stop)
   }
+  if (received < source.bytes) throw new FormatError(`ended after ${received} of the ${source.bytes} bytes announced for the snapshot (a pipe cut short?); no base backup was written`, source.name)
+  refuseUnopenable(head.subarray(0, seen), received, source.name)
+}
+
+/** A snapshot RedDB would not open (§9.1: RDST) makes no backup: materialize would refuse it on the day it is needed. */
+function refuseUnopenable(head: Uint8Array, bytes: bigint, name: string): void {
+  const problem = snapshotOpenProblem(head, bytes)
+  if (problem !== null) throw new FormatError(`${problem}; no base backup was written`, name)
 }
 
 /**

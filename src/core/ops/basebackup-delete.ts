@@ -2,13 +2,14 @@ import {lstat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {notFound, refused, RedreplError} from '../errors.js'
-import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
+import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
 import {linkRefusal, openInLayout, removeDirOf} from '../fs/held-dir.js'
 import {crashPoint} from '../fs/crash.js'
 import {readArtifact} from '../fs/read.js'
 import {Layout} from '../layout.js'
 import type {BasebackupManifest} from '../model.js'
-import {listBasebackups, readCurrentTimeline, readOldestAvailableLsn, type BasebackupFile} from './node-state.js'
+import {assessBackups, damageText, isUsableBackup} from './basebackup-usable.js'
+import {readCurrentTimeline, readOldestAvailableLsn, type BasebackupFile} from './node-state.js'
 
 export type DeleteChoice = {manifestPath: string} | {checkpointLsn: bigint}
 
@@ -16,6 +17,8 @@ export interface LocalBackup extends BasebackupFile {
   taken_unix_ms: bigint
   usable_for_catchup: boolean
   newest_usable: boolean
+  /** What makes it unrestorable; null when complete (see basebackup-usable.ts). */
+  damage: string | null
 }
 
 export interface BasebackupDeleteReport {
@@ -31,15 +34,14 @@ export interface BasebackupDeleteReport {
   left_in_parts_dir: string[]
 }
 
-/** The current timeline's backups with their time (manifest mtime) and whether each can serve a catch-up. */
+/** The current timeline's backups with their time (manifest mtime), their damage and whether each can serve a catch-up. */
 export async function listLocalBackups(layout: Layout): Promise<{timeline: bigint; available_from_lsn: bigint; backups: LocalBackup[]}> {
   const timeline = await readCurrentTimeline(layout)
   const available = await readOldestAvailableLsn(layout, timeline)
-  const files = await listBasebackups(layout, timeline)
   const backups: LocalBackup[] = []
-  for (const file of files) {
+  for (const {damage, ...file} of await assessBackups(layout, timeline)) {
     const info = await lstat(file.path)
-    backups.push({...file, taken_unix_ms: BigInt(Math.trunc(info.mtimeMs)), usable_for_catchup: isUsableForCatchup(file.manifest, timeline, available), newest_usable: false})
+    backups.push({...file, taken_unix_ms: BigInt(Math.trunc(info.mtimeMs)), usable_for_catchup: isUsableBackup({...file, damage}, timeline, available), newest_usable: false, damage: damageText(damage)})
   }
   const newest = backups.filter((backup) => backup.usable_for_catchup).at(-1)
   if (newest) newest.newest_usable = true

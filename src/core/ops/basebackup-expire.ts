@@ -18,6 +18,8 @@ export interface BasebackupExpireReport {
     snapshot_bytes: bigint
     taken_unix_ms: bigint
     usable_for_catchup: boolean
+    /** What makes it unrestorable; null when complete. */
+    damage: string | null
     action: 'keep' | 'delete'
     reason: string
   }>
@@ -68,6 +70,7 @@ async function carryOut(basis: ExpireBasis, confirm: boolean): Promise<Basebacku
       snapshot_bytes: backup.manifest.snapshot_bytes,
       taken_unix_ms: backup.taken_unix_ms,
       usable_for_catchup: backup.usable_for_catchup,
+      damage: backup.damage,
       action,
       reason,
     })),

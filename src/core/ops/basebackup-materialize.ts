@@ -4,7 +4,8 @@ import path from 'node:path'
 import {FormatError, interruption, notFound, RedreplError, refused} from '../errors.js'
 import {finding, type Finding} from '../findings.js'
 import {basebackupManifestCodec, isUsableForCatchup} from '../format/basebackup-manifest.js'
-import {createDatabaseHead, readersOf} from '../format/embedded-rdb.js'
+import {assessBackups} from './basebackup-usable.js'
+import {createDatabaseHead, readersOf, snapshotOpenProblem} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
 import {absolutePath} from '../fs/absolute-path.js'
 import {ioReason, removeFileDurable, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
@@ -22,7 +23,8 @@ import {FileChunkSource, streamVerifiedChunks, type ChunkSource} from './basebac
 import {type BasebackupFile, listBasebackups, readCurrentTimeline, readHistory, readOldestAvailableLsn} from './node-state.js'
 import {chooseWriteFormat, type RdbFormatSource} from './rdb-format.js'
 
-export type ManifestChoice = {manifestPath: string} | {checkpointLsn: bigint} | {latest: true}
+/** `latest`: the newest usable backup (what a restore wants); `newest`: the newest there is, whatever its state (what a check wants). */
+export type ManifestChoice = {manifestPath: string} | {checkpointLsn: bigint} | {latest: true} | {newest: true}
 
 /**
  * Where the database goes, and in which format (`rdbVersion`; absent: the
@@ -72,8 +74,13 @@ export async function chooseBasebackup(layout: Layout, choice: ManifestChoice): 
     if (chosen === undefined) throw notFound(`no base backup with checkpoint LSN ${choice.checkpointLsn} on timeline ${timeline} in ${layout.basebackupDir(timeline)}`)
     return sameCheckpoint(chosen)
   }
-  const latest = onTimeline[0]
-  if (latest === undefined) throw notFound(`no base backup on timeline ${timeline} in ${layout.basebackupDir(timeline)}`)
+  if (onTimeline.length === 0) throw notFound(`no base backup on timeline ${timeline} in ${layout.basebackupDir(timeline)}`)
+  if ('newest' in choice) return sameCheckpoint(onTimeline[0])
+  // The newest complete one: a backup with a chunk gone or a manifest no writer makes would not restore.
+  const assessed = new Map((await assessBackups(layout, timeline)).map((backup) => [backup.path, backup.damage]))
+  const latest = onTimeline.find((backup) => assessed.get(backup.path) === null)
+  // None complete: the newest one's damage is the answer (exit 3, naming the file), as reading it would have been.
+  if (latest === undefined) throw assessed.get(onTimeline[0].path)!
   const available = await readOldestAvailableLsn(layout, timeline)
   if (!isUsableForCatchup(latest.manifest, timeline, available)) {
     throw notFound(
@@ -183,10 +190,9 @@ export async function writeMaterialized(manifestPath: string, manifest: Baseback
         await flush.settle()
         // The last point of return: what follows is the final fsync and the rename (and the marker after it).
         signal?.throwIfAborted()
-        // RedDB opens a database only when a snapshot of 4 bytes or more starts with RDST.
-        if (head.length === 4 && new TextDecoder().decode(head) !== 'RDST') {
-          throw new FormatError('the snapshot does not start with RDST: RedDB would not open a database made from it', manifestPath)
-        }
+        // RedDB opens a database only when a snapshot of 4 bytes or more starts with RDST (§9.1).
+        const refusal = snapshotOpenProblem(head, manifest.snapshot_bytes)
+        if (refusal !== null) throw new FormatError(refusal, manifestPath)
       },
       {label: 'basebackup-materialize', ifAbsent, beforeReplace, clearLeftovers: paths !== undefined ? true : 'dead-writers', onLeftoverRemoved},
     )

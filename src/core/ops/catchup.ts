@@ -2,7 +2,8 @@ import {Layout} from '../layout.js'
 import {planCatchup} from '../plan/catchup.js'
 import {catchupNextSteps, type NextStep} from '../plan/next-steps.js'
 import type {Finding} from '../findings.js'
-import {listBasebackups, readCurrentTimeline} from './node-state.js'
+import {assessBackups} from './basebackup-usable.js'
+import {readCurrentTimeline} from './node-state.js'
 import {gapFindings} from './wal-findings.js'
 import {readWalState, requireSoundWal, walAvailableFrom, walHeadOf} from './wal-state.js'
 
@@ -35,7 +36,9 @@ export async function planReplicaCatchup(layout: Layout, replicaLsn: bigint, ava
   const wal = await readWalState(layout, timeline)
   requireSoundWal(wal)
   const available = availableFromLsn ?? walAvailableFrom(wal)
-  const backups = await listBasebackups(layout, timeline)
+  const assessed = await assessBackups(layout, timeline)
+  // A damaged backup (a chunk gone, a manifest no writer makes) is never offered: it would not restore.
+  const backups = assessed.filter((backup) => backup.damage === null)
   const plan = planCatchup({timeline, availableFromLsn: available, replicaLsn, basebackups: backups.map((backup) => backup.manifest)})
   const chosen = plan.selected === null ? undefined : backups.find((backup) => backup.manifest === plan.selected)
   const next_steps = catchupNextSteps({
@@ -63,7 +66,7 @@ export async function planReplicaCatchup(layout: Layout, replicaLsn: bigint, ava
           chunks: chosen.manifest.chunks.length,
         }
       : null,
-    basebackups_considered: backups.length,
+    basebackups_considered: assessed.length,
     passed_over_same_checkpoint: chosen
       ? backups.filter((backup) => backup !== chosen && backup.manifest.timeline === timeline && backup.manifest.checkpoint_lsn === chosen.manifest.checkpoint_lsn).map((backup) => backup.path)
       : [],

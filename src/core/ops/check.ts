@@ -168,11 +168,11 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
   const slotsReport = await measure(() => showSlots(dataPath, nowMs, walState))
   const timeline = slotsReport?.timeline ?? null
   const segments = timeline === null ? null : walState?.timeline === timeline ? walState.segments : await measure(() => listWalSegments(layout, timeline))
+  // The slots report has read the head and the oldest segment's start already.
   // The oldest LSN catch-up can use: the start of the unbroken WAL ending at the head (catchup plan's rule).
   // A backup whose checkpoint lies below a hole cannot be caught up, so it is not counted as usable.
   const walFrom = walState !== null && walState.timeline === timeline ? walAvailableFrom(walState) : undefined
-  // The slots report has read the head already.
-  const read = slotsReport && {walHeadLsn: slotsReport.wal_head_lsn, oldestWalLsn: walFrom ?? slotsReport.oldest_wal_lsn ?? undefined}
+  const read = slotsReport && {walHeadLsn: slotsReport.wal_head_lsn, availableFromLsn: walFrom}
   const listing = await measure(() => listBasebackupReport(layout, nowMs, timeline === null || segments === null ? undefined : {timeline, segments, ...read}))
 
   const usableBackup = listing?.basebackups.filter((b) => b.usable_for_catchup).at(-1)

@@ -5,7 +5,8 @@ import path from 'node:path'
 import {FormatError, RedreplError} from '../errors.js'
 import {finding, isProblem, type Finding, type FindingCode, type Severity} from '../findings.js'
 import type {ArtifactCodec} from '../format/artifact.js'
-import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
+import {basebackupManifestCodec, implausibleManifest} from '../format/basebackup-manifest.js'
+import {snapshotOpenProblem} from '../format/embedded-rdb.js'
 import {rebootstrapMarkerCodec} from '../format/rebootstrap-marker.js'
 import {checkRelayManifestConsistency, relayManifestCodec, relaySegmentRefProblems} from '../format/relay-manifest.js'
 import {relaySegmentCodec} from '../format/relay-segment.js'
@@ -290,8 +291,18 @@ async function verifyBasebackups(verifier: Verifier, dir: string, timeline: bigi
     if (!decoded) continue
     for (const chunk of decoded.model.chunks) named.add(chunk.relative_path.split('/')[0])
     if (decoded.model.timeline !== timeline) verifier.report(file, 'artifact.timeline-mismatch', `manifest says timeline ${decoded.model.timeline}, directory is timeline ${timeline}`)
+    // A manifest no writer makes (a size no database file holds): its chunks are not even looked at.
+    const implausible = implausibleManifest(decoded.model)
+    if (implausible !== null) {
+      verifier.report(file, 'basebackup.unrestorable', implausible)
+      continue
+    }
     try {
-      await (deep ? streamVerifiedChunks(file, decoded.model, (piece) => onRead(piece.length), new FileChunkSource(file, deep)) : checkChunkFiles(file, decoded.model))
+      if (deep) {
+        const head = await streamVerifiedChunks(file, decoded.model, (piece) => onRead(piece.length), new FileChunkSource(file, deep))
+        const refusal = snapshotOpenProblem(head, decoded.model.snapshot_bytes)
+        if (refusal !== null) verifier.report(file, 'basebackup.unrestorable', refusal)
+      } else await checkChunkFiles(file, decoded.model)
     } catch (error) {
       if (!(error instanceof RedreplError)) throw error
       if (error instanceof FormatError) verifier.report(error.file ?? file, 'basebackup.chunk', error.problem)
@@ -389,10 +400,12 @@ async function verifyWalShape(verifier: Verifier, layout: Layout, state: WalStat
   verifier.findings.push(...gapFindings(layout, state))
   if (!current) return
   // A catalog that exists but does not decode is reported as corrupt, not as missing.
-  const damagedCatalog = catalog === null && (await stat(layout.slotCatalogPath(timeline)).then(() => true, () => false))
-  const stall = damagedCatalog ? null : stallFinding(layout, state, catalog, {keepUntilReplicasAck: true})
-  if (stall) verifier.findings.push(stall)
+  const exists = (file: string) => stat(file).then(() => true, () => false)
+  const damagedCatalog = catalog === null && (await exists(layout.slotCatalogPath(timeline)))
   const legacyPath = dataPathArtifacts(dataPath).legacySlotStore
+  const noReplicaYet = catalog === null && !damagedCatalog && !(await exists(legacyPath)) && !(await replicationSeen(layout))
+  const stall = damagedCatalog ? null : stallFinding(layout, state, catalog, {keepUntilReplicasAck: true, noReplicaYet})
+  if (stall) verifier.findings.push(stall)
   // A damaged or unreadable legacy store is reported where it is decoded.
   const legacy = await readLegacySlotStore(dataPath, nowMs).catch((error: unknown) => {
     if (error instanceof RedreplError) return null
@@ -403,6 +416,20 @@ async function verifyWalShape(verifier: Verifier, layout: Layout, state: WalStat
     ...(legacy?.slots ?? []).map((slot) => ({slot, file: legacyPath})),
   ]
   verifier.findings.push(...behindWalFindings(layout, state, slots))
+}
+
+/**
+ * Whether replication ever ran on this layout: a slot catalog or a relay
+ * directory on any timeline. A node restored from a repository has
+ * neither until its first replica registers.
+ */
+async function replicationSeen(layout: Layout): Promise<boolean> {
+  for (const name of await listDir(layout.root)) {
+    const timeline = parseTimelineDirName(name)
+    if (timeline === undefined) continue
+    for (const file of [layout.slotCatalogPath(timeline), layout.relayRoot(timeline)]) if (await stat(file).then(() => true, () => false)) return true
+  }
+  return false
 }
 
 /**

@@ -10,13 +10,14 @@ import type {RepoKeys} from '../repo/keys.js'
 import {readRepoBasis} from './repo-facts.js'
 import {localRepoDir, repositoryIdentity} from '../repo/open.js'
 import {readPlanFile, writePlanFile} from './plan-file.js'
-import {describeBackups, type RepoBackupRow} from './repo-list.js'
+import {describeBackups, isObjectDamage, type RepoBackupRow} from './repo-list.js'
 
 export interface RepoExpireReport {
   repository: string
   node: string
   dry_run: boolean
-  backups: Array<{key: string; timeline: bigint; checkpoint_lsn: bigint; snapshot_bytes: bigint; taken_unix_ms: bigint; usable: boolean; action: 'keep' | 'delete'; reason: string}>
+  /** snapshot_bytes 0 and damage set for a backup whose manifest cannot be read. */
+  backups: Array<{key: string; timeline: bigint; checkpoint_lsn: bigint; snapshot_bytes: bigint; taken_unix_ms: bigint; usable: boolean; damage: string | null; action: 'keep' | 'delete'; reason: string}>
   wal_floor: {timeline: bigint; index: bigint} | null
   wal_delete: Array<{key: string; timeline: bigint; index: bigint; reason: string}>
   wal_kept: number
@@ -104,10 +105,16 @@ async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node
       if (verdict.action !== 'delete') continue
       stopIfInterrupted()
       const entry = inventory.manifests.find((m) => m.key === verdict.backup.key)!
-      const manifest = await readRepoManifest(backend, entry)
+      // A manifest gone or damaged since the listing still has its chunks deleted: those under its parts prefix.
+      const manifest = await readRepoManifest(backend, entry).catch((error: unknown) => {
+        if (isObjectDamage(error)) return null
+        throw error
+      })
       await backend.delete(entry.key)
       deleted++
-      const chunkKeys = manifest.chunks.map((chunk) => keys.chunk(entry.timeline, chunk.relative_path)).filter((key) => inventory.objects.has(key))
+      const chunkKeys = manifest
+        ? manifest.chunks.map((chunk) => keys.chunk(entry.timeline, chunk.relative_path)).filter((key) => inventory.objects.has(key))
+        : [...inventory.objects.keys()].filter((key) => key.startsWith(`${entry.key}.parts/`))
       await runPool(
         chunkKeys.map((key) => async () => {
           await backend.delete(key)
@@ -144,6 +151,7 @@ async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node
       snapshot_bytes: backup.snapshot_bytes,
       taken_unix_ms: backup.taken_unix_ms,
       usable: backup.usable_for_catchup,
+      damage: backup.damage,
       action,
       reason,
     })),

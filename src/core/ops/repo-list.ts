@@ -1,24 +1,26 @@
 import {archivedIndexes, walCompleteness, walCoverage, walStretches, type TimelineWal} from '../plan/repo-wal.js'
 import type {RepoBackend} from '../repo/backend.js'
-import {readRepoManifest} from '../repo/inventory.js'
+import {readRepoManifest, type RepoInventory, type RepoManifestEntry} from '../repo/inventory.js'
 import {readArchiveHealth, type ArchiveHealth} from './repo-health.js'
 import {readRepoBasis, type RepoBasis, type SegmentBytesSource} from './repo-facts.js'
+import {FormatError, RedreplError} from '../errors.js'
+import {implausibleManifest} from '../format/basebackup-manifest.js'
+import type {BasebackupManifest} from '../model.js'
 
 export interface RepoBackupRow {
   key: string
   timeline: bigint
   start_lsn: bigint
   checkpoint_lsn: bigint
+  /** 0 (and chunks 0, which no manifest has) when the manifest cannot be read: damage says why. */
   snapshot_bytes: bigint
   chunks: number
   taken_unix_ms: bigint
-  /** Every chunk the manifest names is listed with its size. */
+  /** The manifest reads, is sane for its size, and every chunk it names is listed with its size. */
   complete: boolean
-  /**
-   * The archive holds every WAL segment a node restored from this backup
-   * replays to reach the archive's head: from the checkpoint's segment on,
-   * across each fork of the history (plan/repo-wal.ts `walStretches`).
-   */
+  /** Why it is not complete ("object: problem"); null when it is. */
+  damage: string | null
+  /** The archived WAL runs without a gap from the checkpoint's segment to the newest archived segment. */
   wal_covered_from_checkpoint: boolean
   /** The first segment that breaks it; null when covered, or when the backup is off the current timeline's path. */
   wal_first_missing: {timeline: bigint; index: bigint} | null
@@ -47,22 +49,52 @@ export async function describeBackups(backend: RepoBackend, basis: RepoBasis): P
   const archived = archivedIndexes(inventory.wal)
   const backups: RepoBackupRow[] = []
   for (const entry of inventory.manifests) {
-    const manifest = await readRepoManifest(backend, entry)
     const coverage = walCompleteness(walStretches(basis.history, entry.timeline, entry.checkpoint_lsn, segmentBytes), archived)
-    backups.push({
+    const row = {
       key: entry.key,
       timeline: entry.timeline,
       start_lsn: entry.start_lsn,
       checkpoint_lsn: entry.checkpoint_lsn,
-      snapshot_bytes: manifest.snapshot_bytes,
-      chunks: manifest.chunks.length,
       taken_unix_ms: entry.object.modified_unix_ms,
-      complete: manifest.chunks.every((chunk) => inventory.objects.get(inventory.keys.chunk(entry.timeline, chunk.relative_path))?.size === chunk.bytes),
       wal_covered_from_checkpoint: coverage.complete,
       wal_first_missing: coverage.complete ? null : coverage.first_missing,
-    })
+    }
+    let manifest
+    try {
+      manifest = await readRepoManifest(backend, entry)
+    } catch (error) {
+      // One vanished or damaged manifest is a fact about that backup, never the end of the listing.
+      if (!isObjectDamage(error)) throw error
+      backups.push({...row, snapshot_bytes: 0n, chunks: 0, complete: false, damage: error.message})
+      continue
+    }
+    const damage = manifestDamage(backend, inventory, entry.key, entry.timeline, manifest)
+    backups.push({...row, snapshot_bytes: manifest.snapshot_bytes, chunks: manifest.chunks.length, complete: damage === null, damage})
   }
   return {backups, wal}
+}
+
+/**
+ * What a repository read can reveal about one object (gone since the
+ * listing, a broken seal or CRC, a size it should not have), as opposed to
+ * the repository itself failing (unreachable, credentials refused), which
+ * stops the run.
+ */
+export function isObjectDamage(error: unknown): error is RedreplError {
+  return error instanceof FormatError || (error instanceof RedreplError && error.kind === 'not-found')
+}
+
+/** Why a backup whose manifest reads is not complete: a manifest no writer makes, or a chunk not listed with its size; null when complete. */
+export function manifestDamage(backend: RepoBackend, inventory: RepoInventory, key: string, timeline: bigint, manifest: BasebackupManifest): string | null {
+  const implausible = implausibleManifest(manifest)
+  if (implausible !== null) return `${backend.describe(key)}: ${implausible}`
+  for (const chunk of manifest.chunks) {
+    const chunkKey = inventory.keys.chunk(timeline, chunk.relative_path)
+    const listed = inventory.objects.get(chunkKey)
+    if (listed === undefined) return `${backend.describe(chunkKey)}: chunk ${chunk.ordinal} is missing`
+    if (listed.size !== chunk.bytes) return `${backend.describe(chunkKey)}: chunk ${chunk.ordinal} holds ${listed.size} bytes, the manifest says ${chunk.bytes}`
+  }
+  return null
 }
 
 /** `repo list`: the namespace's backups in the repository and the WAL it holds per timeline, with gaps. Reads only. */
@@ -81,4 +113,21 @@ export async function listRepository(backend: RepoBackend, options: {node: strin
     backups,
     wal,
   }
+}
+
+/**
+ * The newest backup of the repository that is complete (its manifest
+ * reads, is sane, and names only chunks listed with their size), with its
+ * manifest, among those `eligible`; undefined when none is. What a restore
+ * of "the latest" wants.
+ */
+export async function newestCompleteBackup(backend: RepoBackend, inventory: RepoInventory, eligible: (entry: RepoManifestEntry) => boolean = () => true): Promise<{entry: RepoManifestEntry; manifest: BasebackupManifest} | undefined> {
+  for (const entry of [...inventory.manifests].reverse().filter(eligible)) {
+    const manifest = await readRepoManifest(backend, entry).catch((error: unknown) => {
+      if (isObjectDamage(error)) return undefined
+      throw error
+    })
+    if (manifest !== undefined && manifestDamage(backend, inventory, entry.key, entry.timeline, manifest) === null) return {entry, manifest}
+  }
+  return undefined
 }

@@ -24,6 +24,7 @@ import {FileChunkSource, type ChunkSource} from './basebackup-chunks.js'
 import {writeMaterialized, type Destination, type MaterializeReport} from './basebackup-materialize.js'
 import {listWalSegments} from './node-state.js'
 import {readRepoBasis, type RepoBasis, type SegmentBytesSource} from './repo-facts.js'
+import {newestCompleteBackup} from './repo-list.js'
 
 /** Creates a directory of a layout being restored (and its parents). */
 async function mkdirLayoutDir(dir: string): Promise<void> {
@@ -115,8 +116,11 @@ export async function restoreFromRepository(
 ): Promise<RepoRestoreReport> {
   const basis = await readRepoBasis(backend, options.node)
   const inventory = basis.inventory
-  const entry = chooseRepoBackup(inventory, options.choice, backend.location, basis.history)
-  const manifest = await readRepoManifest(backend, entry)
+  const onPath = (m: RepoManifestEntry) => offTimelinePath(basis.history.length === 0 ? null : {entries: basis.history}, m) === null
+  // The latest means the newest complete one on the current timeline's path: a backup with an object gone would fail half-way through.
+  const newest = 'latest' in options.choice ? await newestCompleteBackup(backend, inventory, onPath) : undefined
+  const entry = newest?.entry ?? chooseRepoBackup(inventory, options.choice, backend.location, basis.history)
+  const manifest = newest?.manifest ?? (await readRepoManifest(backend, entry))
   const name = backend.describe(entry.key)
   // The guard materialize has (behaviour.md): judged against the replica set's history as the repository records it.
   const findings: Finding[] = []

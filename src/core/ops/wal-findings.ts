@@ -39,13 +39,32 @@ export function stallFinding(
   layout: Layout,
   state: WalState,
   catalog: SlotCatalog | null,
-  policy: {keepUntilReplicasAck: boolean; adoptCatalogTimeline?: boolean},
+  policy: {
+    keepUntilReplicasAck: boolean
+    adoptCatalogTimeline?: boolean
+    /**
+     * No replica has ever registered here: no slot catalog or relay log on
+     * any timeline and no legacy slot store, as on a node restored from a
+     * repository or newly built. RedDB creates the catalog when the first replica
+     * registers, so the missing catalog is a note, not a stall to act on.
+     */
+    noReplicaYet?: boolean
+  },
 ): Finding | null {
   const headIndex = [...state.segments].reverse().find((s) => s.header !== null && s.header.record_count > 0n)?.index
   const below = headIndex === undefined ? [] : state.segments.filter((s) => s.index < headIndex)
   const stall = retentionStall({timeline: state.timeline, catalog, keepUntilReplicasAck: policy.keepUntilReplicasAck, adoptCatalogTimeline: policy.adoptCatalogTimeline, segmentsBelowHead: below.length})
   if (stall === null) return null
   const bytes = below.reduce((sum, s) => sum + s.bytes, 0n)
+  if (stall === 'no-catalog' && policy.noReplicaYet) {
+    return finding(
+      'wal.retention-stalled',
+      findingPath(layout, layout.slotCatalogPath(state.timeline)),
+      `no replica has registered on this node yet (no slot catalog or relay log on any timeline, no legacy slot store: a node restored or newly built); RedDB creates the catalog when the first one registers and prunes no WAL until then; ${below.length} segment(s) below the head's (${bytes} bytes) stay meanwhile`,
+      {reason: stall, segments_held: below.length, held_bytes: bytes, no_replica_yet: true},
+      'note',
+    )
+  }
   return finding(
     'wal.retention-stalled',
     findingPath(layout, layout.slotCatalogPath(state.timeline)),

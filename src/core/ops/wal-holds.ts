@@ -1,4 +1,3 @@
-import {isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {RedreplError, refused} from '../errors.js'
 import {Layout} from '../layout.js'
 import {walHolds} from '../plan/repo-wal.js'
@@ -7,7 +6,8 @@ import {readInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
 import {storedChecksum} from '../repo/stored-crc.js'
 import {trailerChecksum} from './repo-push.js'
-import {listBasebackups, readOldestAvailableLsn, type WalSegmentFile} from './node-state.js'
+import {assessBackups, isUsableBackup} from './basebackup-usable.js'
+import {readOldestAvailableLsn, type WalSegmentFile} from './node-state.js'
 
 /**
  * The WAL redrepl keeps beyond RedDB's retention rule, as a keep set for
@@ -42,7 +42,7 @@ export async function readWalHolds(
   let backupCheckpoint: bigint | null = null
   if (options.keepWalForBackups) {
     const available = await readOldestAvailableLsn(layout, timeline, segments)
-    const usable = (await listBasebackups(layout, timeline)).filter((b) => isUsableForCatchup(b.manifest, timeline, available))
+    const usable = (await assessBackups(layout, timeline)).filter((b) => isUsableBackup(b, timeline, available))
     // Sorted by checkpoint: the oldest usable backup needs the most; the newer ones need a suffix of it.
     backupCheckpoint = usable[0]?.manifest.checkpoint_lsn ?? null
   }

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict'
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {test} from 'node:test'
+
+import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
+
+import {readDrillRecord} from '../../src/core/ops/repo-drill.js'
+import type {RepoBackend} from '../../src/core/repo/backend.js'
+import {openRepository} from '../../src/core/repo/open.js'
+import {runCli, useScratch} from '../support/cli.js'
+import {documentOf, jsonOf} from '../support/node.js'
+import {useS3Server} from '../support/s3.js'
+import {closePrimaryBasicHole} from '../support/wal-node.js'
+
+/** `repo drill`: restore, fetch WAL, verify, clean up and record, on a directory and on S3. */
+
+const scratch = useScratch()
+const BUCKET = 'redrepl-drill'
+const s3rver = useS3Server(scratch, [BUCKET])
+const CHUNK = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000002097200.redbase.parts/00000000000000000001.redchunk'
+
+interface Repo {
+  url: string
+  env: Record<string, string>
+  open(): Promise<RepoBackend>
+  corrupt(key: string): Promise<void>
+}
+
+async function localRepo(): Promise<Repo> {
+  const dir = await scratch.dir('redrepl-repo-')
+  return {
+    url: dir,
+    env: {},
+    open: () => openRepository({url: dir}),
+    async corrupt(key) {
+      const bytes = readFileSync(path.join(dir, key))
+      bytes[bytes.length >> 1] ^= 0xff
+      writeFileSync(path.join(dir, key), bytes)
+    },
+  }
+}
+
+let prefixes = 0
+async function s3Repo(): Promise<Repo> {
+  const prefix = `d${++prefixes}`
+  return {
+    url: `s3://${BUCKET}/${prefix}`,
+    env: s3rver.server.env(),
+    async open() {
+      Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true'})
+      return openRepository({url: `s3://${BUCKET}/${prefix}`, s3Endpoint: s3rver.server.endpoint, s3Region: 'us-east-1', s3ForcePathStyle: true})
+    },
+    async corrupt(key) {
+      const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
+      const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
+      const bytes = Buffer.from(await object.Body!.transformToByteArray())
+      bytes[bytes.length >> 1] ^= 0xff
+      await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`, Body: bytes}))
+      s3.destroy()
+    },
+  }
+}
+
+const BACKENDS: Array<[string, () => Promise<Repo>]> = [
+  ['local directory', localRepo],
+  ['S3 (s3rver through the AWS SDK)', s3Repo],
+]
+
+/** primary-basic, sound, with its newest backup at 2097200 (segment 2), pushed with every segment. */
+async function pushed(repo: Repo) {
+  const dir = await scratch.layout('primary-basic')
+  closePrimaryBasicHole(dir)
+  const data = path.join(dir, 'data.rdb')
+  // Its own backup at 5242882 is dropped, so the drill's "newest" is this one.
+  const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(9000, 4)])
+  jsonOf(await runCli(['basebackup', 'delete', '--data-path', data, '--checkpoint-lsn', '5242882', '--force', '--json']))
+  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '2097200', '--chunk-size', '4KiB', '--json'], {input: snapshot}))
+  jsonOf(await runCli(['repo', 'push', '--data-path', data, '--include-current', '--repo', repo.url, '--node', 'db1', '--json'], {env: repo.env}))
+}
+
+const drill = (repo: Repo, ...args: string[]) => runCli(['repo', 'drill', '--repo', repo.url, '--node', 'db1', '--segment-bytes', '1MiB', ...args], {env: repo.env})
+
+for (const [kind, makeRepo] of BACKENDS) {
+  test(`${kind}: a drill restores, fetches the WAL, verifies, removes its scratch copy and records the outcome`, async () => {
+    const repo = await makeRepo()
+    await pushed(repo)
+    const passed = jsonOf(await drill(repo, '--json'))
+    assert.deepEqual([passed.ok, passed.checkpoint_lsn, passed.wal_segments_fetched, passed.problem], [true, 2097200n, 4n, null])
+    assert.deepEqual((passed.findings as Array<Record<string, any>>).map((f) => [f.severity, f.code]), [['note', 'wal.retention-stalled']])
+    assert.ok(!existsSync(String(passed.scratch_path)), 'the scratch copy is gone')
+    const record = await readDrillRecord(await repo.open(), 'db1')
+    assert.deepEqual(record, {ok: true, finished_unix_ms: 1700000000000n, last_success_unix_ms: 1700000000000n, checkpoint_lsn: 2097200n, manifest_key: passed.manifest_key, problem: null})
+
+    // A chunk damaged in place (same size): the listing cannot tell, the drill does, and says so in the record.
+    await repo.corrupt(CHUNK)
+    const fresh = path.join(await scratch.dir(), 'new')
+    const failed = await drill(repo, '--json', '--scratch', fresh)
+    assert.equal(failed.exitCode, 3)
+    assert.ok(!existsSync(fresh), 'a failed drill removes what it made too')
+    assert.equal(failed.stderr.trim().split('\n').length, 1)
+    assert.match(failed.stderr, /00000000000000000001\.redchunk.*checksum mismatch/)
+    const after = await readDrillRecord(await repo.open(), 'db1')
+    assert.equal(after?.ok, false)
+    assert.match(String(after?.problem), /checksum mismatch/)
+    assert.equal(after?.last_success_unix_ms, 1700000000000n, 'the last success is kept for the age alert')
+    const later = await runCli(['repo', 'drill', '--repo', repo.url, '--node', 'db1', '--segment-bytes', '1MiB'], {env: {...repo.env, REDREPL_NOW_MS: '1700000600000'}})
+    assert.equal(later.exitCode, 3)
+    assert.equal((await readDrillRecord(await repo.open(), 'db1'))?.finished_unix_ms, 1700000600000n)
+  })
+
+  test(`${kind}: --scratch must be new or empty: a directory holding anything is refused before anything is written`, async () => {
+    const repo = await makeRepo()
+    await pushed(repo)
+    const busy = await scratch.dir('redrepl-busy-')
+    writeFileSync(path.join(busy, 'keep'), 'mine')
+    const refused = await drill(repo, '--scratch', busy)
+    assert.equal(refused.exitCode, 4)
+    assert.match(refused.stderr, /is not empty/)
+    assert.deepEqual(readdirSync(busy), ['keep'])
+    assert.equal(await readDrillRecord(await repo.open(), 'db1'), null, 'a refused drill records nothing')
+    const empty = path.join(await scratch.dir(), 'empty')
+    mkdirSync(empty)
+    const report = documentOf((await drill(repo, '--scratch', empty, '--json')).stdout)
+    assert.equal(report.ok, true)
+    assert.deepEqual(readdirSync(empty), [], 'an empty directory given is emptied again, and kept')
+  })
+}
