@@ -139,7 +139,7 @@ test('a stranded slot (inactive, not invalidated, below the oldest WAL) says "ca
 
 test('a stranded slot with a usable backup is a WARNING naming that backup; once the slot is invalidated it is the invalidated-slot finding only', async () => {
   const {dir, data} = await strandedSlot()
-  const made = await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', String(7n * MiB + 1n), '--json'], {input: 'snapshot bytes'})
+  const made = await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', '18', '--checkpoint-lsn', String(7n * MiB + 1n), '--json'], {input: 'RDST snapshot data'})
   assert.equal(made.exitCode, 0, made.stderr)
   // Only the loss counts here: how long the slot has been away is another threshold's business.
   const quiet = ['--warning-slot-inactive', 'off', '--critical-slot-inactive', 'off']

@@ -56,12 +56,21 @@ interface ExpireBasis {
   orphans: OrphanPlan
 }
 
-/** Every chunk key the node's manifests name. */
+/**
+ * Every chunk key the node's manifests name. A manifest that cannot be read
+ * (damaged, or gone since the listing) names nothing for sure, so every
+ * object under its own parts directory counts as its: its chunks go with its
+ * backup (when the policy drops it), never as orphans.
+ */
 async function referencedChunks(backend: RepoBackend, inventory: RepoInventory): Promise<Set<string>> {
   const referenced = new Set<string>()
   for (const entry of inventory.manifests) {
-    const manifest = await readRepoManifest(backend, entry)
-    for (const chunk of manifest.chunks) referenced.add(inventory.keys.chunk(entry.timeline, chunk.relative_path))
+    const manifest = await readRepoManifest(backend, entry).catch((error: unknown) => {
+      if (isObjectDamage(error)) return null
+      throw error
+    })
+    if (manifest !== null) for (const chunk of manifest.chunks) referenced.add(inventory.keys.chunk(entry.timeline, chunk.relative_path))
+    else for (const key of inventory.objects.keys()) if (key.startsWith(`${entry.key}.parts/`)) referenced.add(key)
   }
   return referenced
 }
