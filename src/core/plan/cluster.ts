@@ -205,7 +205,7 @@ export function clusterCandidates(input: ClusterInput, options: {adoptCatalogTim
   return {
     timeline,
     auto_choice: explainChoice(rows),
-    catalog_timeline_adopted: options.adoptCatalogTimeline && acks.some((ack) => ack.timeline !== timeline),
+    catalog_timeline_adopted: options.adoptCatalogTimeline === true && acks.some((ack) => ack.timeline !== timeline),
     primary_reached: primaries.length > 0,
     candidates: rows.map((row) => {
       const slot = slots.find((entry) => entry.ack.replica_id === row.replica_id)
