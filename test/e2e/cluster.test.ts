@@ -127,3 +127,17 @@ test('cluster status without a config or with an unknown cluster is UNKNOWN (exi
   assert.equal(none.exitCode, 3)
   assert.equal(documentOf(none.stdout).status, 'UNKNOWN')
 })
+
+test('the inventory keys of a node section are not flags: other commands take the section\'s data-path as before', async () => {
+  const {dir, nodes} = await cluster()
+  const config = await writeInventory(path.join(dir, 'redrepl.conf'), [{name: 'p', dataPath: nodes.p, host: 'db1.invalid', transport: ['ssh', 'db1.invalid'], redrepl: ['redrepl']}])
+  const slots = jsonOf(await runCli(['slots', 'show', '--config', config, '--node', 'p', '--json']))
+  assert.deepEqual((slots.slots as any[]).map((slot) => slot.replica_id), ['ra', 'rc'])
+  const typo = await runCli(['slots', 'show', '--config', await writeInventory(path.join(dir, 'typo.conf'), [{name: 'p', dataPath: nodes.p}]).then(async (file) => {
+    const {appendFile} = await import('node:fs/promises')
+    await appendFile(file, 'hots = "db1"\n')
+    return file
+  }), '--node', 'p'])
+  assert.equal(typo.exitCode, 2)
+  assert.match(typo.stderr, /\[node\.p\] hots: no command takes this setting/)
+})
