@@ -111,7 +111,9 @@ test('cluster status names split brain: two nodes that promoted apart', async ()
   assert.deepEqual(report.split_brain, [
     'ra and rc record timeline 2 differently: ra forks it from 1 at LSN 9437187 (promote ra), rc from 1 at LSN 7340034 (promote rc)',
   ])
-  assert.match((report.nodes as any[])[0].problems[0], /^on timeline 1, behind the newest timeline 2: it must rejoin/)
+  const old = (report.nodes as any[])[0]
+  assert.equal(old.rejoin, 'rewind')
+  assert.equal(old.problems[0], "on timeline 1, behind the newest timeline 2: it must rewind to LSN 9437187 before following timeline 2 (by RedDB's rejoin rule against ra's history)")
   const human = await runCli(['cluster', 'status', '--config', config])
   assert.match(human.stdout, /^REDREPL CRITICAL - /)
   assert.match(human.stdout, /split brain: ra and rc record timeline 2 differently/)

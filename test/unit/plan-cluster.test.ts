@@ -14,7 +14,7 @@ function relay(replica_id: string, flushed: bigint, applied = flushed, timeline 
 const INITIAL = {timeline: 1n, parent_timeline: null, fork_lsn: 0n, reason: 'initial'}
 
 function node(overrides: Partial<ClusterNodeReport>): ClusterNodeReport {
-  return {data_path: '/d/data.rdb', role: 'replica', timeline: 1n, history: [INITIAL], wal_head_lsn: null, acks: [], findings: [], ...overrides}
+  return {data_path: '/d/data.rdb', role: 'replica', timeline: 1n, history: [INITIAL], wal_head_lsn: null, oldest_wal_lsn: null, acks: [], findings: [], ...overrides}
 }
 
 const reached = (name: string, state: ClusterNodeReport): ClusterInput[number] => ({name, host: null, reached: true, state})
@@ -86,4 +86,13 @@ test('the inventory: host gives the ssh transport, a transport string is split i
   assert.throws(() => clusterNodes(config, 'nope'), /no node of cluster "nope" \(clusters: main, other\)/)
   const missing = await parseConfig('[node.a]\ncluster = "main"\n', 'redrepl.conf')
   assert.throws(() => clusterNodes(missing, undefined), /\[node\.a\]: a cluster node needs data-path/)
+})
+
+test('a node left behind a fork gets RedDB\'s rejoin decision against the newest history and the WAL still served', () => {
+  const history = [INITIAL, {timeline: 2n, parent_timeline: 1n, fork_lsn: 40n, reason: 'promote new'}]
+  const decide = (oldestWal: bigint | null, oldHead: bigint) =>
+    clusterStatus([reached('old', node({role: 'primary', wal_head_lsn: oldHead})), reached('new', node({role: 'unknown', timeline: 2n, history, wal_head_lsn: 50n, oldest_wal_lsn: oldestWal}))]).nodes[0]
+  assert.deepEqual([decide(20n, 30n).rejoin, decide(35n, 30n).rejoin, decide(20n, 45n).rejoin, decide(null, 30n).rejoin], ['follow_new_timeline', 'reclone', 'rewind', 'follow_new_timeline'])
+  assert.match(decide(null, 30n).problems[0], /it can follow timeline 2 from LSN 30 once new has written WAL/)
+  assert.match(decide(35n, 30n).problems[0], /it must be recloned from a backup of timeline 2/)
 })

@@ -1,6 +1,6 @@
 import type {Layout} from '../layout.js'
 import type {ClusterNodeReport} from '../plan/cluster.js'
-import {readHistory, readWalHead} from './node-state.js'
+import {listWalSegments, readHistory, readOldestAvailableLsn, readWalHead} from './node-state.js'
 import {verifyLayout} from './layout-verify.js'
 import {readReplicaAcks} from './replicas.js'
 import {currentTimeline} from '../format/timeline-history.js'
@@ -19,6 +19,7 @@ export async function readClusterNode(layout: Layout, options: {dataPath: string
   const found = await readReplicaAcks(layout, options.dataPath, timeline, options.nowMs)
   const hasCatalog = found.acks.some((ack) => ack.source === 'slot-catalog')
   const hasRelay = found.relay_dirs.length > 0
+  const segments = await listWalSegments(layout, timeline)
   const verify = await verifyLayout(options.dataPath, options.nowMs, {deep: false})
   return {
     data_path: options.dataPath,
@@ -30,7 +31,8 @@ export async function readClusterNode(layout: Layout, options: {dataPath: string
       fork_lsn: entry.fork_lsn,
       reason: entry.reason,
     })),
-    wal_head_lsn: await readWalHead(layout, timeline),
+    wal_head_lsn: await readWalHead(layout, timeline, segments),
+    oldest_wal_lsn: segments.length === 0 ? null : await readOldestAvailableLsn(layout, timeline, segments),
     acks: found.acks,
     findings: verify.findings,
   }

@@ -95,6 +95,7 @@ export function checkNodeDocument(value: JsonValue): ClusterNodeReport {
   if (!['primary', 'replica', 'unknown'].includes(value.role as string)) throw new Error('role is not primary, replica or unknown')
   u64(value, 'timeline')
   u64(value, 'wal_head_lsn', true)
+  u64(value, 'oldest_wal_lsn', true)
   if (!Array.isArray(value.history) || value.history.length === 0) throw new Error('history is not a list of entries')
   for (const entry of value.history) {
     if (!isObject(entry)) throw new Error('a history entry is not an object')

@@ -1,4 +1,5 @@
 import type {Finding} from '../findings.js'
+import {planRejoin, type RejoinDecision} from './rejoin.js'
 import {explainChoice, rankCandidates, type CandidateRow, type SourcedAck} from './promotion.js'
 
 /**
@@ -19,6 +20,8 @@ export interface ClusterNodeReport {
   timeline: bigint
   history: Array<{timeline: bigint; parent_timeline: bigint | null; fork_lsn: bigint; reason: string}>
   wal_head_lsn: bigint | null
+  /** The oldest LSN its WAL still serves on its current timeline; null without WAL. */
+  oldest_wal_lsn: bigint | null
   acks: SourcedAck[]
   findings: Finding[]
 }
@@ -44,6 +47,8 @@ export interface ClusterNodeRow {
   position_lsn: bigint | null
   /** best_known_lsn − position_lsn on the newest timeline; null elsewhere or unknown. */
   lag_lsn: bigint | null
+  /** For a node on an older timeline: RedDB's rejoin decision against the newest timeline's history and WAL; null otherwise. */
+  rejoin: RejoinDecision | null
   state: ClusterState
   /** What is wrong with this node in words, one per problem. */
   problems: string[]
@@ -93,6 +98,26 @@ function historyConflicts(reached: Array<{name: string; state: ClusterNodeReport
   return out
 }
 
+/**
+ * RedDB's rejoin rule (plan/rejoin.ts) for a node left behind a fork,
+ * against the history of a node on the newest timeline, preferring one with
+ * WAL (the oldest LSN it serves is what the node could follow from).
+ */
+function rejoinOf(state: ClusterNodeReport, position: bigint | null, reached: Array<{name: string; state: ClusterNodeReport}>, newest: bigint): {decision: RejoinDecision | null; words: string} {
+  const onNewest = reached.filter((node) => node.state.timeline === newest)
+  const reference = onNewest.find((node) => node.state.oldest_wal_lsn !== null) ?? onNewest[0]
+  if (position === null) return {decision: null, words: 'it must rejoin; its position is unknown (no WAL head, no relay log)'}
+  const history = {entries: reference.state.history.map((entry) => ({...entry, created_at_unix_ms: 0n}))}
+  const plan = planRejoin({history, nodeTimeline: state.timeline, nodeFlushedLsn: position, availableFromLsn: reference.state.oldest_wal_lsn ?? 0n})
+  const against = `by RedDB's rejoin rule against ${reference.name}'s history`
+  if (plan.decision === 'rewind') return {decision: 'rewind', words: `it must rewind to LSN ${plan.rewind_to_lsn} before following timeline ${newest} (${against})`}
+  if (plan.decision === 'reclone') return {decision: 'reclone', words: `it must be recloned from a backup of timeline ${newest} (${against})`}
+  if (plan.decision === 'follow_new_timeline' && reference.state.oldest_wal_lsn === null) {
+    return {decision: 'follow_new_timeline', words: `it can follow timeline ${newest} from LSN ${position} once ${reference.name} has written WAL (${against})`}
+  }
+  return {decision: plan.decision, words: `it can follow timeline ${newest} from LSN ${position} (${against})`}
+}
+
 export interface StatusThresholds {
   warningLagLsn?: bigint
   criticalLagLsn?: bigint
@@ -116,7 +141,7 @@ export function clusterStatus(input: ClusterInput, thresholds: StatusThresholds 
 
   const rows: ClusterNodeRow[] = input.map((node) => {
     if (!node.reached) {
-      return {name: node.name, host: node.host, reached: false, unreachable_reason: node.reason, role: null, timeline: null, wal_head_lsn: null, relay_flushed_lsn: null, relay_applied_lsn: null, position_lsn: null, lag_lsn: null, state: 'WARNING', problems: [`unreachable: ${node.reason}`], findings: []}
+      return {name: node.name, host: node.host, reached: false, unreachable_reason: node.reason, role: null, timeline: null, wal_head_lsn: null, relay_flushed_lsn: null, relay_applied_lsn: null, position_lsn: null, lag_lsn: null, rejoin: null, state: 'WARNING', problems: [`unreachable: ${node.reason}`], findings: []}
     }
     const {state} = node
     const relay = state.role === 'replica' ? ownRelayAck(node.name, state) : null
@@ -125,8 +150,11 @@ export function clusterStatus(input: ClusterInput, thresholds: StatusThresholds 
     const lag = onNewest && position !== null && best !== null ? (best.lsn > position ? best.lsn - position : 0n) : null
     const problems: string[] = []
     const states: ClusterState[] = []
+    let rejoin: RejoinDecision | null = null
     if (!onNewest) {
-      problems.push(`on timeline ${state.timeline}, behind the newest timeline ${newest}: it must rejoin (rejoin plan)`)
+      const decided = rejoinOf(state, position, reached, newest!)
+      rejoin = decided.decision
+      problems.push(`on timeline ${state.timeline}, behind the newest timeline ${newest}: ${decided.words}`)
       states.push('WARNING')
     }
     if (lag !== null && thresholds.criticalLagLsn !== undefined && lag > thresholds.criticalLagLsn) {
@@ -154,6 +182,7 @@ export function clusterStatus(input: ClusterInput, thresholds: StatusThresholds 
       relay_applied_lsn: relay?.applied_lsn ?? null,
       position_lsn: position,
       lag_lsn: lag,
+      rejoin,
       state: worst(states),
       problems,
       findings: state.findings,
