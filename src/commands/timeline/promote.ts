@@ -29,6 +29,7 @@ After a failover RedDB 1.12 writes its slot catalog and relay manifests stamped 
     '<%= config.bin %> timeline promote --data-path /var/lib/reddb/data.rdb --replica replica-a --expect-timeline 1',
     '<%= config.bin %> timeline promote --data-path /var/lib/reddb/data.rdb --replica replica-a --applied-lsn 25 --expect-timeline 1',
     '<%= config.bin %> timeline promote --auto --dry-run',
+    '<%= config.bin %> timeline promote --replica replica-b --max-lag-lsn 1000 --expect-timeline 1',
     '<%= config.bin %> timeline promote --auto --adopt-catalog-timeline --expect-timeline 2 --json',
   ]
 
