@@ -1,6 +1,7 @@
 import type {Hook} from '@oclif/core'
 
 import {settingsFor, type Setting} from '../core/config/config-file.js'
+import {INVENTORY_KEYS} from '../core/config/inventory.js'
 import {loadConfig} from '../core/config/load-config.js'
 import {RedreplError, usageError} from '../core/errors.js'
 import {suggest} from '../ui/suggest.js'
@@ -77,6 +78,8 @@ async function applyConfig(argv: string[], declared: object, commands: ReadonlyA
   const known = new Set(commands.flatMap((command) => Object.keys(command.flags ?? {})))
   const injected: string[] = []
   for (const setting of settingsFor(config, valueOf(argv, 'node') ?? process.env.REDREPL_NODE)) {
+    // Where a node lives (cluster, host, transport) is read by the cluster commands, not given to a flag.
+    if (INVENTORY_KEYS.has(setting.key)) continue
     if (!known.has(setting.key) || NOT_CONFIGURABLE.has(setting.key)) {
       const near = suggest(setting.key, [...known].filter((name) => !NOT_CONFIGURABLE.has(name)))
       throw usageError(`${setting.source} ${setting.key}: no command takes this setting${near.length > 0 ? `; did you mean ${near.join(' or ')}?` : ''}`)

@@ -34,7 +34,7 @@ test('promote refuses a replica the layout does not know, naming the known ones;
   assert.match(typo.stderr, /no slot, relay log or legacy slot entry for replica "replca-a" on timeline 1 \(known: replica-a, replica-b, replica-c\)/)
   assert.equal(typo.stderr.trimEnd().split('\n').length, 1)
   assert.deepEqual(readFileSync(history), before)
-  const forced = await promote(data, '--replica', 'replca-a', '--applied-lsn', '25', '--force', '--json')
+  const forced = await promote(data, '--replica', 'replca-a', '--applied-lsn', '25', '--max-lag-lsn', '9999999', '--force', '--json')
   assert.equal(forced.exitCode, 0, forced.stderr)
   assert.match(forced.stderr, /^redrepl: warning: .*replca-a/)
   assert.deepEqual((jsonOf(forced).findings as any[]).map((f) => [f.code, f.severity, f.message]), [['force.overridden', 'warning', forced.stderr.trimEnd().replace('redrepl: warning: ', '')]])
@@ -66,10 +66,10 @@ test('--applied-lsn defaults to the replica\'s acknowledged applied LSN, with it
 
 test('a promotion that repeats the last fork is refused, even without --expect-timeline', async () => {
   const {data, history} = await primary()
-  assert.equal((await promote(data, '--replica', 'replica-b', '--applied-lsn', '25')).exitCode, 0)
+  assert.equal((await promote(data, '--replica', 'replica-b', '--applied-lsn', '25', '--max-lag-lsn', '9999999')).exitCode, 0)
   const before = readFileSync(history)
   for (const force of [[], ['--force']]) {
-    const again = await promote(data, '--replica', 'replica-b', '--applied-lsn', '25', ...force)
+    const again = await promote(data, '--replica', 'replica-b', '--applied-lsn', '25', '--max-lag-lsn', '9999999', ...force)
     assert.equal(again.exitCode, 4)
     assert.match(again.stderr, /timeline 2 already records promote replica-b at LSN 25: this failover is done/)
   }
@@ -138,7 +138,7 @@ test('relay append refuses a replica the layout does not know unless --create', 
 
 test('materialize refuses a backup whose checkpoint lies past the fork; --force restores it with a warning', async () => {
   const {data, backup, dir} = await primary()
-  assert.equal((await promote(data, '--replica', 'replica-a', '--applied-lsn', '25', '--expect-timeline', '1')).exitCode, 0)
+  assert.equal((await promote(data, '--replica', 'replica-a', '--applied-lsn', '25', '--max-lag-lsn', '9999999', '--expect-timeline', '1')).exitCode, 0)
   const target = path.join(dir, 'restored.rdb')
   for (const destination of [['--to', target], ['--rebootstrap']]) {
     const result = await runCli(['basebackup', 'materialize', '--data-path', data, '--manifest', backup, ...destination])
@@ -160,7 +160,7 @@ test('materialize accepts a backup of the parent timeline taken before the fork'
   const snapshot = path.join(dir, 'snap.bin')
   writeFileSync(snapshot, 'RDST-before-the-fork')
   const made = jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', snapshot, '--checkpoint-lsn', '20', '--json']))
-  assert.equal((await promote(data, '--replica', 'replica-a', '--applied-lsn', '25', '--expect-timeline', '1')).exitCode, 0)
+  assert.equal((await promote(data, '--replica', 'replica-a', '--applied-lsn', '25', '--max-lag-lsn', '9999999', '--expect-timeline', '1')).exitCode, 0)
   const result = await runCli(['basebackup', 'materialize', '--data-path', data, '--manifest', String(made.manifest_path), '--to', path.join(dir, 'ok.rdb')])
   assert.equal(result.exitCode, 0, result.stderr)
   assert.equal(result.stderr, '')

@@ -42,7 +42,7 @@ test('16 parallel relay appends with --wait, several rounds: all succeed, and ev
 test('parallel promotions with --expect-timeline fork exactly once', async () => {
   const data = await primary()
   const results = await Promise.all(
-    Array.from({length: PARALLEL}, (_, i) => runCli(['timeline', 'promote', '--data-path', data, '--replica', i % 2 === 0 ? 'replica-a' : 'replica-b', '--applied-lsn', String(9 + i), '--expect-timeline', '1', '--wait', '30'])),
+    Array.from({length: PARALLEL}, (_, i) => runCli(['timeline', 'promote', '--data-path', data, '--replica', i % 2 === 0 ? 'replica-a' : 'replica-b', '--applied-lsn', String(9 + i), '--max-lag-lsn', '9999999', '--expect-timeline', '1', '--wait', '30'])),
   )
   assert.deepEqual(results.map((r) => r.exitCode).sort(), [0, ...Array(PARALLEL - 1).fill(4)])
   const history = documentOf((await runCli(['timeline', 'show', '--data-path', data, '--json'])).stdout) as any

@@ -29,7 +29,7 @@ const atomic = (label: string) => [`${label}:after-temp-write`, `${label}:after-
 const SCENARIOS: Scenario[] = [
   {
     name: 'timeline promote',
-    args: ['timeline', 'promote', '--replica', 'replica-a', '--applied-lsn', '25', '--expect-timeline', '1'],
+    args: ['timeline', 'promote', '--replica', 'replica-a', '--applied-lsn', '25', '--max-lag-lsn', '9999999', '--expect-timeline', '1'],
     points: atomic('timeline-history'),
     rerunCodes: (point) => (point.endsWith('after-rename') ? [4] : [0]),
   },

@@ -14,7 +14,7 @@ const COMMANDS: Array<{args: (data: string) => string[]; input?: string; safe: b
   {args: () => ['relay', 'append', '--replica', 'live', '--create', '--applied-lsn', '0'], input: '{"lsn":1,"payload_hex":"00"}\n', safe: true},
   {args: (data) => ['basebackup', 'create', '--from', data, '--checkpoint-lsn', '3'], safe: true},
   {args: () => ['basebackup', 'materialize', '--rebootstrap'], safe: false},
-  {args: () => ['timeline', 'promote', '--replica', 'replica-a', '--applied-lsn', '25'], safe: false},
+  {args: () => ['timeline', 'promote', '--replica', 'replica-a', '--applied-lsn', '25', '--max-lag-lsn', '9999999'], safe: false},
 ]
 
 test('next to a live node: safe commands work, the others refuse (exit 4) unless --force', async () => {

@@ -53,7 +53,7 @@ test('symlinks planted at every temp name a writer could be expected to use: not
     [['basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '777']],
     [['basebackup', 'materialize', '--data-path', data, '--rebootstrap']],
     [['basebackup', 'materialize', '--data-path', data, '--to', path.join(dir, 'out.rdb')]],
-    [['timeline', 'promote', '--data-path', data, '--replica', 'replica-a', '--applied-lsn', '41']],
+    [['timeline', 'promote', '--data-path', data, '--replica', 'replica-a', '--applied-lsn', '41', '--max-lag-lsn', '9999999']],
   ]
   for (const [args, input] of runs) {
     const result = await runCli(args, {input})

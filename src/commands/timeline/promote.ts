@@ -19,7 +19,7 @@ export default class TimelinePromote extends RedreplCommand {
 
 Name the replica with --replica, or let --auto choose it the way RedDB does: among the acks on the current timeline (the replicas' relay manifests, the slot catalog and the legacy JSON slot store), the highest (applied, flushed, received) wins, ties going to the smaller replica id. A replica whose slot is invalidated is not eligible. The fork LSN defaults to the replica's acknowledged applied LSN (the JSON says where it came from in applied_lsn_source); --applied-lsn overrides it.
 
-Checked against the files first, refused (exit 4) unless --force: a replica the layout does not know (no slot, relay log or legacy slot entry on the current timeline), a replica whose slot is invalidated, and an --applied-lsn past what the replica acknowledged applying or past the end of the current timeline's WAL. Never done, even with --force: repeating the last fork (the same replica at the same LSN).
+Checked against the files first, refused (exit 4) unless --force: a replica the layout does not know (no slot, relay log or legacy slot entry on the current timeline), a replica whose slot is invalidated, and an --applied-lsn past what the replica acknowledged applying or past the end of the current timeline's WAL. Also refused (exit 4) unless --max-lag-lsn allows it or --force is given: a promotion that throws away acknowledged writes, because another eligible replica acknowledged applying past the fork LSN (the best known position, in best_known_lsn); the message names that replica and the LSNs lost (lost_lsn in the JSON). --auto never chooses a replica behind another eligible one. Never done, even with --force: repeating the last fork (the same replica at the same LSN).
 
 After a failover RedDB 1.12 writes its slot catalog and relay manifests stamped with timeline 1 under the new timeline's directory, so RedDB's own selection finds no candidate there and --auto refuses (exit 4) saying so; --adopt-catalog-timeline chooses among those acks as the current timeline's (their LSNs carry over).
 
@@ -29,6 +29,7 @@ After a failover RedDB 1.12 writes its slot catalog and relay manifests stamped 
     '<%= config.bin %> timeline promote --data-path /var/lib/reddb/data.rdb --replica replica-a --expect-timeline 1',
     '<%= config.bin %> timeline promote --data-path /var/lib/reddb/data.rdb --replica replica-a --applied-lsn 25 --expect-timeline 1',
     '<%= config.bin %> timeline promote --auto --dry-run',
+    '<%= config.bin %> timeline promote --replica replica-b --max-lag-lsn 1000 --expect-timeline 1',
     '<%= config.bin %> timeline promote --auto --adopt-catalog-timeline --expect-timeline 2 --json',
   ]
 
@@ -41,8 +42,9 @@ After a failover RedDB 1.12 writes its slot catalog and relay manifests stamped 
     auto: Flags.boolean({description: 'Choose the replica as RedDB does, from the acks on disk.'}),
     'adopt-catalog-timeline': Flags.boolean({description: 'Count acks stamped with another timeline under the current timeline\'s directory as its own (after a failover RedDB 1.12 stamps them with timeline 1).'}),
     'expect-timeline': u64Flag({description: 'Refuse unless the current timeline is this one.'}),
+    'max-lag-lsn': u64Flag({description: 'Allow the promotion to throw away up to N LSNs another replica acknowledged applying (default 0).', helpValue: 'N'}),
     'dry-run': dryRunFlag,
-    force: Flags.boolean({description: 'Promote although the files contradict it (unknown replica, invalidated slot, LSN past its acks or the WAL) or a RedDB process holds the data file.'}),
+    force: Flags.boolean({description: 'Promote although the files contradict it (unknown replica, invalidated slot, LSN past its acks or the WAL, another replica ahead) or a RedDB process holds the data file.'}),
     yes: yesFlag,
   }
 
@@ -58,6 +60,7 @@ After a failover RedDB 1.12 writes its slot catalog and relay manifests stamped 
       expectTimeline: flags['expect-timeline'],
       adoptCatalogTimeline: flags['adopt-catalog-timeline'],
       force: flags.force,
+      maxLagLsn: flags['max-lag-lsn'],
       dryRun: flags['dry-run'],
       nowMs: nowMs(),
       // Like patronictl failover: a person at a terminal who did not pin the timeline sees the plan first.
@@ -91,7 +94,8 @@ After a failover RedDB 1.12 writes its slot catalog and relay manifests stamped 
 function headline(report: PromoteReport): string {
   const verb = report.dry_run ? 'would promote' : 'promoted'
   const from = report.applied_lsn_source === 'flag' ? '--applied-lsn' : `its ${report.applied_lsn_source}`
-  return `${verb} ${paint.bold(report.replica_id)}: timeline ${report.previous_timeline} → ${paint.bold(String(report.new_timeline))} at LSN ${report.fork_lsn} (from ${from})`
+  const lost = report.lost_lsn > 0n ? `; ${report.lost_lsn} LSNs acknowledged by ${report.best_known_replica_id} are left out` : ''
+  return `${verb} ${paint.bold(report.replica_id)}: timeline ${report.previous_timeline} → ${paint.bold(String(report.new_timeline))} at LSN ${report.fork_lsn} (from ${from})${lost}`
 }
 
 function planLines(report: PromoteReport): string[] {

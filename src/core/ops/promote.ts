@@ -21,6 +21,8 @@ export interface PromoteOptions {
   adoptCatalogTimeline: boolean
   /** Promote what the files contradict (unknown replica, invalidated slot, LSN past its acks or the WAL). */
   force: boolean
+  /** How many acknowledged LSNs the promotion may throw away (default 0: none). */
+  maxLagLsn?: bigint
   dryRun: boolean
   nowMs: bigint
   /** Asked with the plan before anything is written; throws to stop. */
@@ -39,6 +41,11 @@ export interface PromoteReport {
   auto_choice: string | null
   catalog_timeline_adopted: boolean
   candidates: CandidateRow[]
+  /** The highest applied LSN another eligible replica acknowledged, and which one: the best known position (null when no other replica is known). */
+  best_known_lsn: bigint | null
+  best_known_replica_id: string | null
+  /** Acknowledged LSNs past the fork the new timeline leaves out: best_known_lsn − fork_lsn, or 0. */
+  lost_lsn: bigint
   /** force.overridden for what --force overrode. */
   findings: Finding[]
   history_path: string
@@ -119,6 +126,16 @@ export async function promote(layout: Layout, options: PromoteOptions): Promise<
   }
 
   refuseRepeatedFork(layout, history, replicaId, appliedLsn)
+  const ahead = bestOtherPosition(candidates, replicaId)
+  const lost = ahead !== null && ahead.applied_lsn > appliedLsn ? ahead.applied_lsn - appliedLsn : 0n
+  if (ahead !== null && lost > (options.maxLagLsn ?? 0n)) {
+    const where = ahead.sources.find((ack) => ack.source === ahead.position_source)?.path ?? layout.timelineDir(previous)
+    contradicted(
+      `${where}: replica ${ahead.replica_id} acknowledged applying up to LSN ${ahead.applied_lsn}, past the fork at ${appliedLsn} of replica ${replicaId}: promoting ${replicaId} throws away ${lost} acknowledged LSNs (${appliedLsn + 1n}..${ahead.applied_lsn})${options.maxLagLsn ? `, more than the ${options.maxLagLsn} allowed` : ''}`,
+      `promote ${ahead.replica_id} (see --dry-run), or accept the loss with --max-lag-lsn ${lost}`,
+      'promote.behind-best-known',
+    )
+  }
   const next = promoteHistory(history, replicaId, appliedLsn, options.nowMs)
   const entry = next.entries.at(-1)!
   const report: PromoteReport = {
@@ -131,6 +148,9 @@ export async function promote(layout: Layout, options: PromoteOptions): Promise<
     auto_choice: explainChoice(candidates),
     catalog_timeline_adopted: options.adoptCatalogTimeline === true && found.acks.some((ack) => ack.timeline !== previous),
     candidates,
+    best_known_lsn: ahead?.applied_lsn ?? null,
+    best_known_replica_id: ahead?.replica_id ?? null,
+    lost_lsn: lost,
     findings,
     history_path: layout.historyPath,
     history: next,
@@ -140,6 +160,19 @@ export async function promote(layout: Layout, options: PromoteOptions): Promise<
   await options.confirm?.(report)
   await writeFileAtomic(layout.historyPath, timelineHistoryCodec.encode(next, {nowMs: options.nowMs}), {label: 'timeline-history', clearLeftovers: true})
   return report
+}
+
+/**
+ * The best known position besides the promoted replica: the eligible replica
+ * with the highest acknowledged applied LSN, RedDB's own ranking key (§
+ * timeline promote), so the replica --auto chooses is never behind it. An
+ * invalidated slot or an ack of another timeline is not a position on this
+ * timeline's history.
+ */
+function bestOtherPosition(candidates: CandidateRow[], replicaId: string): CandidateRow | null {
+  let best: CandidateRow | null = null
+  for (const row of candidates) if (row.eligible && row.replica_id !== replicaId && (best === null || row.applied_lsn > best.applied_lsn)) best = row
+  return best
 }
 
 /** The last entry already records this very promotion: doing it again would fork a second time at the same point. */

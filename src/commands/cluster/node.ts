@@ -1,0 +1,23 @@
+import {nowMs} from '../../core/clock.js'
+import {readClusterNode} from '../../core/ops/cluster-node.js'
+import {openLayout} from '../../core/ops/open-layout.js'
+import {RedreplCommand} from '../../ui/base-command.js'
+import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
+import {renderDocument} from '../../ui/document.js'
+
+export default class ClusterNode extends RedreplCommand {
+  static override summary = 'Show this node\'s replication state as the cluster commands read it.'
+  static override description = `What cluster status and cluster candidates run on each node through its transport (redrepl cluster node --data-path P --json): the node's role (primary: a slot catalog on its current timeline; replica: a relay log and no slot catalog), its current timeline and history, its WAL head, the acks its layout holds (its own relay manifests, the slot catalog, the legacy slot store) and the findings of a quick layout verify. Reads only; safe next to a running node.`
+
+  static override examples = ['<%= config.bin %> cluster node --data-path /var/lib/reddb/data.rdb --json']
+
+  static override flags = {'data-path': dataPathFlag, json: jsonFlag}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(ClusterNode)
+    this.json = flags.json
+    const dataPath = requireDataPath(flags['data-path'])
+    const report = await readClusterNode(await openLayout(dataPath), {dataPath, nowMs: nowMs()})
+    await this.emit(report, () => this.say(renderDocument(report as unknown as Record<string, unknown>)))
+  }
+}

@@ -1,0 +1,59 @@
+import {readClusterStatus} from '../../core/ops/cluster-status.js'
+import {describeError, RedreplCommand} from '../../ui/base-command.js'
+import {clusterFlags, clusterOptions, NODE_COLUMNS} from '../../ui/cluster-flags.js'
+import {jsonFlag, u64Flag} from '../../ui/flags.js'
+import {NAGIOS_EXIT, unknownLine} from '../../ui/nagios.js'
+import {outputModeInArgv} from '../../ui/output.js'
+import {renderColumns, tableOf} from '../../ui/table.js'
+
+export default class ClusterStatus extends RedreplCommand {
+  static override summary = 'Show every node of a replica set in one view (Nagios plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).'
+  static override description = `Reads each node of the cluster listed in the config file ([node.NAME] sections with cluster = "NAME", each with its data-path on its own host) through its transport: the transport key (a command prefix such as "kubectl exec -n db reddb-0 -c redrepl --"), or "ssh -o BatchMode=yes HOST" when only host is set, or this machine when neither is. On the node it runs "redrepl cluster node --data-path P --json" (the redrepl key names another command, e.g. "node /opt/redrepl/bin/run.js"); the words go to the transport as arguments, never through a local shell, and each is quoted for the remote shell when the transport is ssh. Each node has --node-timeout seconds to answer (its transport's whole process group is then killed); --concurrency nodes are asked at once; a node that cannot be reached, does not answer in time or prints anything but the expected document is one row saying why, and the others are read as usual.
+
+One row per node: its role, timeline, WAL head (a primary) or relay flushed/applied LSN (a replica: its own relay log), its lag against the best known position (the furthest WAL head or relay flushed LSN on the newest timeline) and its problems (the warnings and errors of its layout verify, a lag past --warning-lag-lsn/--critical-lag-lsn, being on an older timeline than the newest: left behind a fork, with RedDB's rejoin decision for it — follow, rewind or reclone — against the history of a node on the newest timeline and the oldest WAL it still serves, in rejoin). Split brain is named: two primaries (nodes with a slot catalog) on different timelines, or two histories recording one timeline with different parents or fork points.
+
+Exit status: the state (0 OK, 1 WARNING: a node unreachable, behind a fork, lagging past the warning level or with warning findings; 2 CRITICAL: split brain, no node reached, a lag past the critical level or an error finding); anything that stops the view itself (no config file, no such cluster, a bad flag) is UNKNOWN, printed as "REDREPL UNKNOWN - <message>" on stdout.`
+
+  static override examples = ['<%= config.bin %> cluster status --config /etc/redrepl/redrepl.conf', '<%= config.bin %> cluster status --cluster main --node-timeout 5 --json']
+
+  static exitStatus = [
+    ['0', 'OK: every node reached, on the newest timeline, no split brain, no problem'],
+    ['1', 'WARNING: a node unreachable, behind a fork, lagging past --warning-lag-lsn, or with warning findings'],
+    ['2', 'CRITICAL: split brain, no node reached, a lag past --critical-lag-lsn, or an error finding'],
+    ['3', 'UNKNOWN: the view could not be made (no config file, no such cluster, a bad flag)'],
+  ]
+
+  static override flags = {
+    ...clusterFlags,
+    json: jsonFlag,
+    'warning-lag-lsn': u64Flag({description: 'WARNING when a node lags more than N LSNs behind the best known position (default: off).', helpValue: 'N'}),
+    'critical-lag-lsn': u64Flag({description: 'CRITICAL when a node lags more than N LSNs behind the best known position (default: off).', helpValue: 'N'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(ClusterStatus)
+    this.json = flags.json
+    const report = await readClusterStatus({...clusterOptions(flags), warningLagLsn: flags['warning-lag-lsn'], criticalLagLsn: flags['critical-lag-lsn']})
+    await this.emit(
+      report,
+      () => {
+        const best = report.best_known_lsn === null ? 'no position known' : `best known position ${report.best_known_lsn} (${report.best_known_node})`
+        this.say(`REDREPL ${report.status} - cluster ${report.cluster}: ${report.nodes.length} node(s), newest timeline ${report.newest_timeline ?? 'unknown'}, ${best}`)
+        for (const line of report.split_brain) this.say(`split brain: ${line}`)
+        this.say(renderColumns(tableOf(NODE_COLUMNS, report.nodes)))
+        for (const row of report.nodes) for (const problem of row.problems) this.say(`${row.state} ${row.name}: ${problem}`)
+      },
+      tableOf(NODE_COLUMNS, report.nodes),
+    )
+    process.exitCode = NAGIOS_EXIT[report.status]
+  }
+
+  /** A view that could not be made is UNKNOWN (exit 3), on stdout where the monitoring system reads. */
+  protected override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<void> {
+    if (error.code === 'EEXIT') throw error
+    const message = describeError(error)
+    if (!this.json && this.output === 'human') this.output = outputModeInArgv(this.argv)
+    await this.emit({status: 'UNKNOWN', message}, () => this.say(unknownLine(message)))
+    this.exit(NAGIOS_EXIT.UNKNOWN)
+  }
+}
