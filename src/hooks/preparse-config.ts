@@ -78,8 +78,9 @@ async function applyConfig(argv: string[], declared: object, commands: ReadonlyA
   const known = new Set(commands.flatMap((command) => Object.keys(command.flags ?? {})))
   const injected: string[] = []
   for (const setting of settingsFor(config, valueOf(argv, 'node') ?? process.env.REDREPL_NODE)) {
-    // Where a node lives (cluster, host, transport) is read by the cluster commands, not given to a flag.
-    if (INVENTORY_KEYS.has(setting.key)) continue
+    // Where a node lives (cluster, host, transport) is read by the cluster commands; it is given to a flag
+    // only where the command has one of that name (cluster: metrics' label, the cluster commands' default).
+    if (INVENTORY_KEYS.has(setting.key) && !(setting.key in flags)) continue
     if (!known.has(setting.key) || NOT_CONFIGURABLE.has(setting.key)) {
       const near = suggest(setting.key, [...known].filter((name) => !NOT_CONFIGURABLE.has(name)))
       throw usageError(`${setting.source} ${setting.key}: no command takes this setting${near.length > 0 ? `; did you mean ${near.join(' or ')}?` : ''}`)
