@@ -111,6 +111,18 @@ test('local directory: a failed last drill is repo.drill-failed naming its probl
   assert.equal(metricValue(metrics, 'redrepl_repo_drill_last_success_timestamp_seconds'), '1700000000.000')
 })
 
+test('local directory: a damaged drill record is repo.drill-failed, never read as "never drilled", and the rest is still measured', async () => {
+  const repo: Repo = {url: await scratch.dir('redrepl-repo-'), env: {}}
+  const data = await pushedNode(repo)
+  writeFileSync(path.join(repo.url, 'db1', 'drill.json'), '{"schema": "redrepl.drill-record/1", "ok": tru')
+  const run = await runCli(['check', '--data-path', data, '--repo', repo.url, '--node', 'db1', '--json', ...QUIET], {env: {REDREPL_NOW_MS: String(NOW_MS)}})
+  assert.equal(run.exitCode, 1, run.stdout)
+  const report = parseJson(run.stdout) as any
+  assert.deepEqual(repoFindings(report), [['repo.drill-failed', 'warning']])
+  assert.match(report.findings.find((f: any) => f.code === 'repo.drill-failed').message, /^the restore drill record cannot be read: .*drill\.json/)
+  assert.deepEqual([report.repository.reachable, report.repository.drill, report.repository.newest_backup === null, report.repository.push.failing], [true, null, false, false])
+})
+
 for (const [kind, makeRepo] of BACKENDS) {
   test(`${kind}: a refused push (another replica set's node) is repo.push-failing naming the reason; a good push clears it`, async () => {
     const repo = await makeRepo()
