@@ -63,7 +63,11 @@ export const FINDINGS = {
   'repo.archive-lag': {severity: 'warning', summary: 'sealed WAL segments of the current timeline not yet in the repository add up to more bytes than the threshold'},
   'repo.archive-age': {severity: 'warning', summary: 'the oldest sealed WAL segment of the current timeline not yet in the repository has waited longer than the threshold (a push job that stopped, on a node too quiet for the byte threshold)'},
   'repo.backup-age': {severity: 'warning', summary: 'the newest base backup in the repository is older than the threshold'},
-  'repo.backup-none': {severity: 'warning', summary: 'the repository holds no base backup of this node', loss: true},
+  'repo.backup-none': {severity: 'warning', summary: 'the repository holds no complete base backup of this node', loss: true},
+  'repo.drill-age': {severity: 'warning', summary: 'the last successful restore drill (repo drill) is older than the threshold'},
+  'repo.drill-failed': {severity: 'warning', summary: 'the last restore drill failed (or its record cannot be read): a backup of the repository did not restore, catch up and verify'},
+  'repo.drill-none': {severity: 'note', summary: 'no restore drill (repo drill) was ever recorded for this node in the repository'},
+  'repo.push-failing': {severity: 'warning', summary: 'the last repo push recorded in the repository failed, and none succeeded since'},
   // Diagnostics that commands report beside their result (--json findings[]).
   'slot.no-catalog': {severity: 'note', summary: 'the current timeline has no slot catalog, so RedDB\'s retention prunes no WAL (wal.retention-stalled instead once segments are held)'},
   'wal.retention-unplanned': {severity: 'note', summary: 'what WAL retention would release after a slot change cannot be planned (legacy store, or the WAL or catalog does not allow a plan)'},

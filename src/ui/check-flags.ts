@@ -32,6 +32,7 @@ const PAIRS = {
   'archive-lag': {key: 'archive_lag_bytes', unit: 'bytes', what: 'sealed WAL segments of the current timeline not yet in the repository (--repo) add up to more than this'},
   'archive-age': {key: 'archive_age_ms', unit: 'duration', what: 'the oldest sealed WAL segment of the current timeline not yet in the repository (--repo) was written longer ago than this'},
   'repo-backup-age': {key: 'repo_backup_age_ms', unit: 'duration', what: 'the newest base backup in the repository (--repo) is older than this (none at all counts as the worst level set)'},
+  'drill-age': {key: 'drill_age_ms', unit: 'duration', what: 'the last successful restore drill (repo drill) of the repository (--repo) was longer ago than this (none ever run is a note, a failed last drill a warning)'},
 } as const satisfies Record<string, {key: keyof CheckThresholds; unit: Unit; what: string}>
 
 type PairName = keyof typeof PAIRS

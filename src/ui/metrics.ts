@@ -59,7 +59,11 @@ export const METRICS = {
   archiveLagSegments: {name: 'redrepl_archive_lag_segments', type: 'gauge', help: 'Sealed WAL segments of the current timeline not yet in the repository (with --repo; absent when it cannot be read).', labels: []},
   archiveAge: {name: 'redrepl_archive_oldest_waiting_seconds', type: 'gauge', help: 'How long the oldest sealed WAL segment not yet in the repository has waited, from its file\'s mtime (0 when none waits; with --repo; absent when it cannot be read).', labels: []},
   archiveLastTime: {name: 'redrepl_archive_last_timestamp_seconds', type: 'gauge', help: 'The store\'s date of the newest WAL segment of the current timeline in the repository (with --repo; absent when there is none).', labels: []},
-  repoBackupTime: {name: 'redrepl_repo_backup_last_timestamp_seconds', type: 'gauge', help: 'When the newest base backup in the repository was completed (its manifest\'s date in the store); absent when there is none.', labels: []},
+  repoBackupTime: {name: 'redrepl_repo_backup_last_timestamp_seconds', type: 'gauge', help: 'When the newest complete base backup in the repository was completed (its manifest\'s date in the store; a newer one missing a chunk does not count); absent when there is none.', labels: []},
+  drillLastSuccess: {name: 'redrepl_repo_drill_last_success_timestamp_seconds', type: 'gauge', help: 'When a restore drill (repo drill) of the repository last succeeded (with --repo; absent when none has).', labels: []},
+  drillOk: {name: 'redrepl_repo_drill_ok', type: 'gauge', help: '1 when the last restore drill (repo drill) succeeded, 0 when it failed (with --repo; absent when none was run, or when its record does not read: repo.drill-failed).', labels: []},
+  pushLastSuccess: {name: 'redrepl_repo_push_last_success_timestamp_seconds', type: 'gauge', help: 'When repo push last succeeded for this node, as the repository records it (with --repo; absent when none is recorded).', labels: []},
+  pushFailing: {name: 'redrepl_repo_push_failing', type: 'gauge', help: '1 when the last repo push recorded in the repository failed and none succeeded since, else 0 (with --repo; absent when it cannot be read).', labels: []},
   findings: {name: 'redrepl_check_findings', type: 'gauge', help: 'Findings of `redrepl check` (layout verify\'s and the thresholds\') by stable code and severity; absent means none.', labels: ['code', 'severity']},
   artifactsChecked: {name: 'redrepl_layout_artifacts_checked', type: 'gauge', help: 'Artifacts layout verify decoded.', labels: []},
 } as const satisfies Record<string, MetricSpec>
@@ -175,6 +179,14 @@ export function renderMetrics(report: CheckReport, durationMs: number, target: T
   }
   if (repo?.newest_archived_wal_unix_ms != null) out.add('archiveLastTime', secondsOfMs(repo.newest_archived_wal_unix_ms))
   if (repo?.newest_backup) out.add('repoBackupTime', secondsOfMs(repo.newest_backup.created_unix_ms))
+  if (repo?.drill) {
+    if (repo.drill.last_success_unix_ms !== null) out.add('drillLastSuccess', secondsOfMs(repo.drill.last_success_unix_ms))
+    out.add('drillOk', repo.drill.ok ? 1 : 0)
+  }
+  if (repo?.push) {
+    if (repo.push.last_success_unix_ms !== null) out.add('pushLastSuccess', secondsOfMs(repo.push.last_success_unix_ms))
+    out.add('pushFailing', repo.push.failing ? 1 : 0)
+  }
   const counts = new Map<string, {code: string; severity: string; count: number}>()
   for (const f of report.findings) {
     const key = `${f.code}\u0000${f.severity}`

@@ -174,6 +174,7 @@ test('--json: the state, the thresholds used, the measurements and every finding
     leftover_bytes: {warning: 67108864n, critical: 1073741824n},
     prune_skipped_runs: {warning: 3n, critical: 12n},
     repo_backup_age_ms: {warning: 129600000n, critical: 604800000n},
+    drill_age_ms: {warning: 691200000n, critical: 1296000000n},
   })
   assert.equal(report.repository, null, 'no repository configured, none measured')
   assert.deepEqual(report.wal, {head_lsn: 5242882n, segments: 6n, retained_bytes: 5965n})

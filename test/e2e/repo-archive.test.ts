@@ -139,7 +139,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.equal(empty.exitCode, 2, 'no backup in the repository is critical by default')
     const report = parseJson(empty.stdout) as any
     assert.deepEqual([report.repository.reachable, report.repository.archive_lag_segments, report.repository.newest_backup], [true, 5n, null])
-    assert.deepEqual(report.findings.map((f: any) => [f.code, f.severity]).filter(([code]: string[]) => code.startsWith('repo.')), [['repo.backup-none', 'error']])
+    assert.deepEqual(report.findings.map((f: any) => [f.code, f.severity]).filter(([code]: string[]) => code.startsWith('repo.')), [['repo.backup-none', 'error'], ['repo.drill-none', 'note']])
 
     const lagging = await check('--warning-archive-lag', '1KiB', '--critical-repo-backup-age', 'off', '--warning-repo-backup-age', 'off')
     assert.equal(lagging.exitCode, 1, lagging.stdout)

@@ -1,19 +1,24 @@
 import {stat} from 'node:fs/promises'
 
 import {finding, type Finding, type Severity} from '../findings.js'
-import {RedreplError} from '../errors.js'
+import {FormatError, RedreplError} from '../errors.js'
 import {unarchivedSegments} from '../plan/repo-wal.js'
-import {readInventory} from '../repo/inventory.js'
+import {readInventory, type RepoInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
 import {openRepository, type RepoSettings} from '../repo/open.js'
 import {formatBytes, formatDuration} from '../units.js'
 import type {WalSegmentFile} from './node-state.js'
+import {readDrillRecord, type DrillRecord} from './repo-drill.js'
+import {readArchiveHealth, type ArchiveHealth} from './repo-health.js'
+import {newestCompleteBackup} from './repo-list.js'
 
 /**
  * The repository half of `check`: archive lag (sealed segments of the
  * current timeline the repository does not hold with their size, the same
  * evidence `wal prune` keeps them by) and the age of the newest base backup
- * there (its manifest, written last, dated by the store). A repository that
+ * there that is complete (its manifest, written last, dated by the store;
+ * a newer one with a chunk gone does not count), the last restore drill
+ * (`repo drill`'s record) and the last push's outcome. A repository that
  * cannot be read is a warning finding, not an UNKNOWN: the node's own
  * measurements still hold and stay visible.
  */
@@ -35,12 +40,17 @@ export interface RepoCheck {
   /** The store's date of the newest WAL object of the current timeline in the repository; null when there is none. */
   newest_archived_wal_unix_ms: bigint | null
   newest_backup: {key: string; timeline: bigint; checkpoint_lsn: bigint; created_unix_ms: bigint; age_ms: bigint} | null
+  /** The last `repo drill`'s record; null when none was run or the repository could not be read. */
+  drill: DrillRecord | null
+  /** `repo push`'s last success and failure as the repository records them; null when it could not be read. */
+  push: ArchiveHealth | null
 }
 
 export interface RepoThresholds {
   archive_lag_bytes: {warning: bigint | null; critical: bigint | null}
   archive_age_ms: {warning: bigint | null; critical: bigint | null}
   repo_backup_age_ms: {warning: bigint | null; critical: bigint | null}
+  drill_age_ms: {warning: bigint | null; critical: bigint | null}
 }
 
 type Level = (value: bigint, threshold: {warning: bigint | null; critical: bigint | null}) => {severity: Severity; limit: bigint} | undefined
@@ -52,13 +62,27 @@ export async function checkRepository(
   options: {nowMs: bigint; thresholds: RepoThresholds; levelOf: Level},
 ): Promise<{repository: RepoCheck; findings: Finding[]}> {
   const {nowMs, thresholds, levelOf} = options
-  const report: RepoCheck = {location: repository.settings.url, node: repository.node, reachable: false, archive_lag_segments: null, archive_lag_bytes: null, oldest_unarchived_age_ms: null, newest_archived_wal_unix_ms: null, newest_backup: null}
-  let inventory
+  const report: RepoCheck = {location: repository.settings.url, node: repository.node, reachable: false, archive_lag_segments: null, archive_lag_bytes: null, oldest_unarchived_age_ms: null, newest_archived_wal_unix_ms: null, newest_backup: null, drill: null, push: null}
+  let inventory: RepoInventory
+  let complete: Awaited<ReturnType<typeof newestCompleteBackup>>
+  let drill: {record: DrillRecord | null} | {unreadable: string}
+  let push: ArchiveHealth
   try {
     const backend = await openRepository(repository.settings)
     report.location = backend.location
     try {
       inventory = await readInventory(backend, new RepoKeys(repository.node))
+      // Newest first, stopping at the first complete one: a few small manifests at most, under the run's deadline like every read here.
+      complete = await newestCompleteBackup(backend, inventory)
+      push = await readArchiveHealth(backend, repository.node, inventory)
+      drill = await readDrillRecord(backend, repository.node).then(
+        (record) => ({record}),
+        (error: unknown) => {
+          // A damaged record is not "never drilled": it is reported, the rest still measured.
+          if (error instanceof FormatError) return {unreadable: error.message}
+          throw error
+        },
+      )
     } finally {
       await backend.close()
     }
@@ -98,21 +122,59 @@ export async function checkRepository(
     }
   }
 
-  // Sorted by (timeline, checkpoint): the last manifest is the newest backup.
-  const newest = inventory.manifests.at(-1)
+  // Sorted by (timeline, checkpoint): the newest complete one dates the backups; a newer one missing a chunk would not restore.
   const age = thresholds.repo_backup_age_ms
-  if (newest) {
+  const skipped = complete === undefined ? inventory.manifests.length : inventory.manifests.length - 1 - inventory.manifests.indexOf(complete.entry)
+  const skippedNote = skipped === 0 ? '' : ` (${skipped} newer incomplete, \`repo verify\` names the damage)`
+  if (complete) {
+    const newest = complete.entry
     const created = newest.object.modified_unix_ms
     report.newest_backup = {key: newest.key, timeline: newest.timeline, checkpoint_lsn: newest.checkpoint_lsn, created_unix_ms: created, age_ms: nowMs > created ? nowMs - created : 0n}
     const level = levelOf(report.newest_backup.age_ms, age)
     if (level) {
-      findings.push(finding('repo.backup-age', where, `newest base backup in the repository (checkpoint ${newest.checkpoint_lsn}) is ${formatDuration(report.newest_backup.age_ms)} old > ${formatDuration(level.limit)}`, {age_ms: report.newest_backup.age_ms, threshold_ms: level.limit, checkpoint_lsn: newest.checkpoint_lsn}, level.severity))
+      findings.push(finding('repo.backup-age', where, `newest complete base backup in the repository (checkpoint ${newest.checkpoint_lsn}) is ${formatDuration(report.newest_backup.age_ms)} old > ${formatDuration(level.limit)}${skippedNote}`, {age_ms: report.newest_backup.age_ms, threshold_ms: level.limit, checkpoint_lsn: newest.checkpoint_lsn, incomplete_newer: skipped}, level.severity))
     }
   } else {
     const severity: Severity | undefined = age.critical !== null ? 'error' : age.warning !== null ? 'warning' : undefined
-    if (severity) findings.push(finding('repo.backup-none', where, `no base backup of node ${repository.node} in the repository`, {node: repository.node}, severity))
+    const what = skipped === 0 ? 'no base backup' : `no complete base backup (${skipped} incomplete, \`repo verify\` names the damage)`
+    if (severity) findings.push(finding('repo.backup-none', where, `${what} of node ${repository.node} in the repository`, {node: repository.node, incomplete: skipped}, severity))
+  }
+
+  findings.push(...drillFindings(drill, where, nowMs, thresholds.drill_age_ms, levelOf))
+  report.drill = 'record' in drill ? drill.record : null
+
+  report.push = push
+  if (push.failing) {
+    const when = push.last_failure_unix_ms === null ? 'at an unrecorded time' : `${formatDuration(nowMs > push.last_failure_unix_ms ? nowMs - push.last_failure_unix_ms : 0n)} ago`
+    const host = push.last_failure_host === null ? '' : ` on ${push.last_failure_host}`
+    const since = push.last_success_unix_ms === null ? 'none ever succeeded' : `last success ${formatDuration(nowMs > push.last_success_unix_ms ? nowMs - push.last_success_unix_ms : 0n)} ago`
+    findings.push(
+      finding('repo.push-failing', where, `the last repo push failed ${when}${host} (${since}): ${push.last_failure_reason ?? 'no reason recorded'}`, {last_failure_unix_ms: push.last_failure_unix_ms, last_success_unix_ms: push.last_success_unix_ms, reason: push.last_failure_reason}),
+    )
   }
   return {repository: report, findings}
+}
+
+/** The restore drill's findings: its age since the last success, a failed last drill, none ever run (a note, so that setups without drills do not page). */
+function drillFindings(drill: {record: DrillRecord | null} | {unreadable: string}, where: string, nowMs: bigint, threshold: RepoThresholds['drill_age_ms'], levelOf: Level): Finding[] {
+  if ('unreadable' in drill) return [finding('repo.drill-failed', where, `the restore drill record cannot be read: ${drill.unreadable}`, {problem: drill.unreadable})]
+  const record = drill.record
+  if (record === null) {
+    if (threshold.warning === null && threshold.critical === null) return []
+    return [finding('repo.drill-none', where, 'no restore drill recorded in the repository (`repo drill`): nobody knows that its backups restore', {})]
+  }
+  const found: Finding[] = []
+  if (!record.ok) {
+    found.push(
+      finding('repo.drill-failed', where, `the last restore drill failed ${formatDuration(nowMs > record.finished_unix_ms ? nowMs - record.finished_unix_ms : 0n)} ago: ${record.problem ?? 'no problem recorded'}`, {finished_unix_ms: record.finished_unix_ms, last_success_unix_ms: record.last_success_unix_ms, problem: record.problem}),
+    )
+  }
+  if (record.last_success_unix_ms !== null) {
+    const age = nowMs > record.last_success_unix_ms ? nowMs - record.last_success_unix_ms : 0n
+    const level = levelOf(age, threshold)
+    if (level) found.push(finding('repo.drill-age', where, `the last successful restore drill was ${formatDuration(age)} ago > ${formatDuration(level.limit)}`, {age_ms: age, threshold_ms: level.limit, last_success_unix_ms: record.last_success_unix_ms}, level.severity))
+  }
+  return found
 }
 
 /** now − the file's mtime (when RedDB last wrote the segment), 0 for a future date; null when the file went away meanwhile. */

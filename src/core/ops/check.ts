@@ -55,6 +55,8 @@ export interface CheckThresholds {
   prune_skipped_runs: Threshold
   /** Age of the newest base backup in the repository; with none, the worst level set here applies. */
   repo_backup_age_ms: Threshold
+  /** Age of the last successful restore drill (repo drill) of the repository. */
+  drill_age_ms: Threshold
 }
 
 const HOUR_MS = 3_600_000n
@@ -83,6 +85,8 @@ export const DEFAULT_THRESHOLDS: CheckThresholds = {
   // Prunes every 10 minutes: over half an hour skipped warns, two hours (a long throttled backup) is critical.
   prune_skipped_runs: {warning: 3n, critical: 12n},
   repo_backup_age_ms: {warning: 36n * HOUR_MS, critical: 7n * 24n * HOUR_MS},
+  // A weekly drill: one missed run warns, two missed are critical.
+  drill_age_ms: {warning: 8n * 24n * HOUR_MS, critical: 15n * 24n * HOUR_MS},
 }
 
 export type CheckStatus = 'OK' | 'WARNING' | 'CRITICAL'
