@@ -311,7 +311,7 @@ test('basebackup expire refuses a linked parts dir before removing anything', as
   const layout = await layoutAndOutside()
   const data = layout.data
   const snapshotBytes = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(9000, 3)])
-  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--checkpoint-lsn', '5242890', '--chunk-size', '4KiB', '--json'], {input: snapshotBytes}))
+  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshotBytes.length), '--checkpoint-lsn', '5242890', '--chunk-size', '4KiB', '--json'], {input: snapshotBytes}))
   moveOutAndLink(path.join(layout.t1, 'basebackup'), `${BACKUP}.parts`, layout.outside)
   const before = snapshot(layout.outside, layout.dir)
   refusedOnce(await runCli(['basebackup', 'expire', '--data-path', data, '--keep-last', '1', '--confirm']), /\.redbase\.parts: is a symbolic link/, 'expire')
@@ -364,7 +364,7 @@ test('basebackup create removes a dead run\'s staging dir by its chunk files onl
   symlinkSync(path.join(layout.outside, 'alice'), path.join(backups, `${parts}.tmp-${pid}-3`))
   const before = snapshot(layout.outside)
   const snapshotBytes = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(9000, 5)])
-  jsonOf(await runCli(['basebackup', 'create', '--data-path', layout.data, '--snapshot', '-', '--checkpoint-lsn', '5242890', '--chunk-size', '4KiB', '--json'], {input: snapshotBytes}))
+  jsonOf(await runCli(['basebackup', 'create', '--data-path', layout.data, '--snapshot', '-', '--snapshot-bytes', String(snapshotBytes.length), '--checkpoint-lsn', '5242890', '--chunk-size', '4KiB', '--json'], {input: snapshotBytes}))
   assert.ok(!existsSync(abandoned), 'the dead run\'s staging dir of chunks went')
   assert.deepEqual(readdirSync(mixed).sort(), ['notes.txt'], 'its chunk went, the other file and the dir stayed')
   assert.ok(existsSync(path.join(backups, `${parts}.tmp-${pid}-3`)), 'a link is not followed, nor removed')
