@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import {copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {pidSpaceTag} from '../../src/core/fs/processes.js'
 import {runCli, useScratch, type CliResult} from '../support/cli.js'
-import {NOW_MS} from '../support/fixtures.js'
+import {fixturePath, NOW_MS} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {treeOf} from '../support/tree.js'
+import {MiB, writeWalNode} from '../support/wal-node.js'
 
 /**
  * Links planted in every directory redrepl walks, deletes in or writes to:
@@ -368,4 +369,78 @@ test('basebackup create removes a dead run\'s staging dir by its chunk files onl
   assert.deepEqual(readdirSync(mixed).sort(), ['notes.txt'], 'its chunk went, the other file and the dir stayed')
   assert.ok(existsSync(path.join(backups, `${parts}.tmp-${pid}-3`)), 'a link is not followed, nor removed')
   assert.deepEqual(snapshot(layout.outside), before)
+})
+
+/** After-failover primary with a base backup of timeline 2: what a rejoin of an old node stages from. */
+async function rejoinPrimary(): Promise<string> {
+  const dir = await scratch.dir('redrepl-links-primary-')
+  cpSync(fixturePath('layouts', 'after-failover'), dir, {recursive: true})
+  const data = path.join(dir, 'data.rdb')
+  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--from', data, '--json']))
+  return data
+}
+
+async function oldNode() {
+  const dir = path.join(await scratch.dir('redrepl-links-old-'), 'node')
+  const data = writeWalNode(dir, {segmentBytes: MiB, segments: {0: 3}, slots: null})
+  copyFileSync(fixturePath('layouts', 'after-failover', 'data.rdb'), data)
+  return {dir, data, root: path.join(dir, 'data.primary-replica'), outside: await scratch.dir('redrepl-links-home-')}
+}
+
+test('every writer refuses a linked timeline dir before writing, and nothing outside the layout changes', async () => {
+  const repo = await pushedRepo()
+  const primaryData = await rejoinPrimary()
+  const fromRepo = (...args: string[]) => ['repo', ...args, '--repo', repo, '--node', 'db1']
+  const writers: Array<[string, (data: string) => string[], string?, (() => Promise<{root: string; dir: string; data: string; outside: string}>)?]> = [
+    ['slots drop', (data) => ['slots', 'drop', 'replica-a', '--yes', '--data-path', data]],
+    ['slots invalidate', (data) => ['slots', 'invalidate', 'replica-a', '--reason', 'idle-timeout', '--data-path', data]],
+    ['timeline promote', (data) => ['timeline', 'promote', '--data-path', data, '--replica', 'replica-a', '--applied-lsn', '41', '--max-lag-lsn', '9999999']],
+    ['relay append', (data) => ['relay', 'append', '--data-path', data, '--replica', 'replica-a', '--applied-lsn', '0'], '{"lsn":41,"payload_hex":"29"}\n'],
+    ['basebackup create', (data) => ['basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '777']],
+    ['basebackup materialize --rebootstrap', (data) => ['basebackup', 'materialize', '--data-path', data, '--rebootstrap']],
+    ['repo restore --rebootstrap', (data) => [...fromRepo('restore', '--rebootstrap', '--rdb-version', '1'), '--data-path', data]],
+    ['repo fetch-wal', (data) => [...fromRepo('fetch-wal', '--from-lsn', '0', '--segment-bytes', '1MiB'), '--data-path', data]],
+    // An old node three records in, behind what the new primary still holds: a reclone, staged beside its data file.
+    ['rejoin apply', (data) => ['rejoin', 'apply', '--data-path', primaryData, '--node-data-path', data, '--available-from-lsn', '20'], undefined, oldNode],
+  ]
+  for (const [label, args, input, make] of writers) {
+    const layout = await (make ?? layoutAndOutside)()
+    const moved = moveOutAndLink(layout.root, T1, layout.outside)
+    writeFileSync(path.join(moved, 'wal', '00000000000000000009.redwal.tmp'), 'the other disk\'s own')
+    const before = snapshot(layout.outside, layout.dir)
+    refusedOnce(await runCli(args(layout.data), {input}), new RegExp(`${T1}: is a symbolic link; links are not followed inside the layout`), label)
+    assert.deepEqual(snapshot(layout.outside, layout.dir), before, `${label}: nothing written, inside the layout or where the link leads`)
+  }
+})
+
+test('every writer refuses a linked relay/ or replica relay dir; an operator\'s linked root, wal/ and basebackup/ keep working', async () => {
+  for (const [label, plant, message] of [
+    ['relay/', (t1: string, outside: string) => moveOutAndLink(t1, 'relay', outside), /relay: is a symbolic link/],
+    ['relay/replica-a', (t1: string, outside: string) => moveOutAndLink(path.join(t1, 'relay'), 'replica-a', outside), /replica-a: is a symbolic link/],
+  ] as const) {
+    const layout = await layoutAndOutside()
+    plant(layout.t1, layout.outside)
+    const before = snapshot(layout.outside, layout.dir)
+    refusedOnce(await runCli(['relay', 'append', '--data-path', layout.data, '--replica', 'replica-a', '--applied-lsn', '0'], {input: '{"lsn":41,"payload_hex":"29"}\n'}), message, `relay append, ${label}`)
+    refusedOnce(await runCli(['slots', 'drop', 'replica-b', '--yes', '--data-path', layout.data]), message, `slots drop, ${label}`)
+    assert.deepEqual(snapshot(layout.outside, layout.dir), before, label)
+  }
+
+  // The operator's links: a root on another disk, holding a wal/ and a basebackup/ each on yet another.
+  const layout = await layoutAndOutside()
+  const disk = await scratch.dir('redrepl-links-disk-')
+  const root = path.join(disk, 'data.primary-replica')
+  renameSync(layout.root, root)
+  symlinkSync(root, layout.root)
+  const t1 = path.join(root, T1)
+  const wal = moveOutAndLink(t1, 'wal', layout.outside)
+  const backups = moveOutAndLink(t1, 'basebackup', layout.outside)
+  const created = jsonOf(await runCli(['basebackup', 'create', '--data-path', layout.data, '--from', layout.data, '--checkpoint-lsn', '777', '--json']))
+  assert.ok(existsSync(path.join(backups, path.basename(String(created.manifest_path)))), 'the backup went where basebackup/ leads')
+  const dropped = await runCli(['slots', 'drop', 'replica-b', '--yes', '--data-path', layout.data])
+  assert.equal(dropped.exitCode, 0, dropped.stderr)
+  const appended = await runCli(['relay', 'append', '--data-path', layout.data, '--replica', 'replica-a', '--applied-lsn', '0'], {input: '{"lsn":41,"payload_hex":"29"}\n'})
+  assert.equal(appended.exitCode, 0, appended.stderr)
+  assert.ok(readdirSync(path.join(t1, 'relay', 'replica-a')).some((name) => name.startsWith('relay-00000000000000000041')), 'the relay segment is in the linked root')
+  assert.ok(readdirSync(wal).some((name) => name.endsWith('.redwal')))
 })

@@ -5,7 +5,7 @@ import path from 'node:path'
 import {test} from 'node:test'
 
 import {RedreplError} from '../../src/core/errors.js'
-import {HeldDir, openBelow, openInLayout, removeDirOf, resolveOnce} from '../../src/core/fs/held-dir.js'
+import {assertNoLinkedLayoutDirs, HeldDir, openBelow, openInLayout, removeDirOf, resolveOnce} from '../../src/core/fs/held-dir.js'
 import {useScratch} from '../support/cli.js'
 
 const scratch = useScratch()
@@ -92,4 +92,36 @@ test('openInLayout follows a link only at the last part when allowed; resolveOnc
   symlinkSync(root, alias)
   assert.equal(await resolveOnce(alias), root)
   assert.equal(await resolveOnce(path.join(alias, 'not', 'yet')), path.join(root, 'not', 'yet'))
+})
+
+test('assertNoLinkedLayoutDirs: a linked timeline, relay/ or replica relay dir is refused; the operator\'s links of the root, wal/ and basebackup/ pass', async () => {
+  const base = realpathSync(await scratch.dir())
+  const outside = realpathSync(await scratch.dir())
+  const disk = path.join(base, 'disk')
+  const t1 = path.join(disk, 'timeline-00000000000000000001')
+  mkdirSync(path.join(t1, 'relay', 'replica-a'), {recursive: true})
+  mkdirSync(path.join(outside, 'wal'))
+  mkdirSync(path.join(outside, 'basebackup'))
+  symlinkSync(path.join(outside, 'wal'), path.join(t1, 'wal'))
+  symlinkSync(path.join(outside, 'basebackup'), path.join(t1, 'basebackup'))
+  // A file of a timeline's name and a link of another name are not timeline directories.
+  writeFileSync(path.join(disk, 'timeline-00000000000000000009'), 'not a dir')
+  symlinkSync(outside, path.join(disk, 'notes'))
+  const root = path.join(base, 'data.primary-replica')
+  symlinkSync(disk, root)
+  await assertNoLinkedLayoutDirs(root)
+  await assertNoLinkedLayoutDirs(path.join(base, 'missing.primary-replica'))
+
+  const refusedAt = async (link: string) => {
+    await assert.rejects(assertNoLinkedLayoutDirs(root), (error: unknown) => isLinkRefusal(error) && (error as Error).message.startsWith(`${link}:`))
+  }
+  symlinkSync(outside, path.join(disk, 'timeline-00000000000000000002'))
+  await refusedAt(path.join(disk, 'timeline-00000000000000000002'))
+  renameSync(path.join(disk, 'timeline-00000000000000000002'), path.join(base, 'parked'))
+  renameSync(path.join(t1, 'relay', 'replica-a'), path.join(outside, 'replica-a'))
+  symlinkSync(path.join(outside, 'replica-a'), path.join(t1, 'relay', 'replica-a'))
+  await refusedAt(path.join(t1, 'relay', 'replica-a'))
+  renameSync(path.join(t1, 'relay'), path.join(outside, 'relay'))
+  symlinkSync(path.join(outside, 'relay'), path.join(t1, 'relay'))
+  await refusedAt(path.join(t1, 'relay'))
 })

@@ -265,3 +265,44 @@ export async function openInLayout(root: string, parts: string[], options: {link
     await parent.close()
   }
 }
+
+const TIMELINE_DIR = /^timeline-\d{20}$/
+
+/**
+ * Refuses a layout in which a directory RedDB makes itself is a symbolic
+ * link: a timeline directory, a timeline's relay/, or a replica's relay
+ * directory. Writers call it under the layout lock right before they write,
+ * so none of them creates or replaces a file through such a link. The
+ * layout root (resolved once) and a whole wal/ or basebackup/ directory are
+ * an operator's links to another disk, and stay allowed. Every directory is
+ * reached from its parent's descriptor, never by a path resolved again.
+ */
+export async function assertNoLinkedLayoutDirs(root: string): Promise<void> {
+  const where = 'the layout'
+  const top = await HeldDir.open(await resolveOnce(root), where)
+  if (top === undefined) return
+  try {
+    for (const name of (await top.names()).filter((each) => TIMELINE_DIR.test(each)).sort()) {
+      const info = await top.entry(name)
+      if (info?.isSymbolicLink()) throw linkRefusal(top.shown(name), where)
+      // Anything else of a timeline's name that is not a directory is not this rule's to judge.
+      const timeline = info?.isDirectory() ? await top.child(name) : undefined
+      if (timeline === undefined) continue
+      try {
+        const relay = await timeline.child('relay')
+        if (relay === undefined) continue
+        try {
+          for (const replica of (await relay.names()).sort()) {
+            if ((await relay.entry(replica))?.isSymbolicLink()) throw linkRefusal(relay.shown(replica), where)
+          }
+        } finally {
+          await relay.close()
+        }
+      } finally {
+        await timeline.close()
+      }
+    }
+  } finally {
+    await top.close()
+  }
+}

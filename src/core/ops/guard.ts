@@ -2,6 +2,7 @@ import {stat} from 'node:fs/promises'
 
 import {refused} from '../errors.js'
 import {mkdirDurable} from '../fs/atomic.js'
+import {assertNoLinkedLayoutDirs} from '../fs/held-dir.js'
 import {acquireLayoutLock} from '../fs/lock.js'
 import {assertNoLiveNode, layoutDataFiles} from '../fs/live-node.js'
 import {dataPathArtifacts, Layout} from '../layout.js'
@@ -27,7 +28,9 @@ export interface WriteGuardOptions {
 /**
  * Runs a writing operation under the two safety rules every writer obeys:
  * no RedDB process holds D (unless the command is safe next to one, or
- * forced), and no other redrepl writer works on the same layout meanwhile.
+ * forced), no other redrepl writer works on the same layout meanwhile,
+ * and no timeline or relay directory of the layout is a symbolic link (an
+ * operator's link of the root, or of a whole wal/ or basebackup/, is kept).
  */
 export async function withWriteGuard<T>(options: WriteGuardOptions, work: (layout: Layout) => Promise<T>): Promise<T> {
   await assertLiveNodeGuarded(options)
@@ -35,6 +38,9 @@ export async function withWriteGuard<T>(options: WriteGuardOptions, work: (layou
   await mkdirDurable(layout.root)
   const lock = await acquireLayoutLock(layout.lockPath, {command: options.command, wait: options.waitMs, signal: options.signal})
   try {
+    // Under the lock and right before the work: no writer creates or
+    // replaces a file through a timeline or relay directory someone linked.
+    await assertNoLinkedLayoutDirs(layout.root)
     return await work(layout)
   } finally {
     await lock.release()

@@ -323,14 +323,14 @@ async function isLink(file: string): Promise<boolean> {
  * of a link where the layout holds a real directory, which they refuse.
  */
 async function noteLinks(verifier: Verifier, timelineDir: string): Promise<void> {
-  if (await isLink(timelineDir)) verifier.report(timelineDir, 'layout.symlink', 'a timeline directory that is a symbolic link: wal prune, basebackup delete and layout clean refuse it')
+  if (await isLink(timelineDir)) verifier.report(timelineDir, 'layout.symlink', 'a timeline directory that is a symbolic link: every command that writes or removes files in the layout refuses it')
   for (const name of ['wal', 'basebackup']) {
     const dir = path.join(timelineDir, name)
     if (await isLink(dir)) verifier.report(dir, 'layout.linked-dir', `a symbolic link to ${await realpath(dir).catch(() => 'nowhere')}; removals in it stay there`)
   }
   const relay = path.join(timelineDir, 'relay')
-  if (await isLink(relay)) verifier.report(relay, 'layout.symlink', 'relay/ is a symbolic link: layout clean refuses it')
-  else for (const replica of await listDir(relay)) if (await isLink(path.join(relay, replica))) verifier.report(path.join(relay, replica), 'layout.symlink', 'a relay directory that is a symbolic link: layout clean refuses it')
+  if (await isLink(relay)) verifier.report(relay, 'layout.symlink', 'relay/ is a symbolic link: every command that writes or removes files in the layout refuses it')
+  else for (const replica of await listDir(relay)) if (await isLink(path.join(relay, replica))) verifier.report(path.join(relay, replica), 'layout.symlink', 'a relay directory that is a symbolic link: every command that writes or removes files in the layout refuses it')
 }
 
 async function verifyRelays(verifier: Verifier, dir: string, timeline: bigint): Promise<void> {
