@@ -9,9 +9,8 @@
  *
  *   magic[8] "RRFACTS1" | u16 version=1 | string json | u32 crc
  */
-import {isJsonObject, parseJson, stringifyJson, type JsonValue} from '../codec/json.js'
-import {expectConsumed, expectVersion, openSealed} from '../codec/sealed.js'
-import {ByteWriter} from '../codec/writer.js'
+import {isJsonObject, type JsonValue} from '../codec/json.js'
+import {openSealedJson, sealJson} from '../codec/sealed-json.js'
 import {FormatError} from '../errors.js'
 import type {RedDBRelease, TimelineEntry, TimelineHistory} from '../model.js'
 import {jsonArray, jsonNullable, jsonString, jsonU32, jsonU64} from './json-fields.js'
@@ -130,22 +129,11 @@ function toJson(facts: RepoFacts): JsonValue {
 
 export function encodeRepoFacts(facts: RepoFacts): Uint8Array {
   validateRepoFacts(facts)
-  return new ByteWriter().ascii(MAGIC).u16(REPO_FACTS_VERSION).string(stringifyJson(toJson(facts), 0)).sealWithCrc().finish()
+  return sealJson(MAGIC, REPO_FACTS_VERSION, toJson(facts))
 }
 
 export function decodeRepoFacts(bytes: Uint8Array): RepoFacts {
-  const reader = openSealed(bytes, NAME)
-  reader.magic(MAGIC, `invalid ${NAME} magic`)
-  expectVersion(reader.u16(), [REPO_FACTS_VERSION], NAME)
-  const text = reader.string(`${NAME} body`)
-  expectConsumed(reader, NAME)
-  let json: JsonValue
-  try {
-    json = parseJson(text)
-  } catch (error) {
-    throw new FormatError(`${NAME} body is not JSON: ${(error as Error).message}`)
-  }
-  return fromJson(json)
+  return fromJson(openSealedJson(bytes, NAME, MAGIC, [REPO_FACTS_VERSION]))
 }
 
 /** The history as RedDB's model holds it; null for an empty one (no member had a history file). */

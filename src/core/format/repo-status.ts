@@ -7,9 +7,8 @@
  *
  *   magic[8] "RRSTAT01" | u16 version=1 | string json | u32 crc
  */
-import {isJsonObject, parseJson, stringifyJson, type JsonValue} from '../codec/json.js'
-import {expectConsumed, expectVersion, openSealed} from '../codec/sealed.js'
-import {ByteWriter} from '../codec/writer.js'
+import {isJsonObject, type JsonValue} from '../codec/json.js'
+import {openSealedJson, sealJson} from '../codec/sealed-json.js'
 import {FormatError} from '../errors.js'
 import {jsonBool, jsonNullable, jsonString, jsonU64} from './json-fields.js'
 
@@ -52,20 +51,9 @@ function fromJson(json: JsonValue): RepoPushStatus {
 
 export function encodeRepoStatus(status: RepoPushStatus): Uint8Array {
   const json = {failing: status.failing, last_success: status.last_success && {...status.last_success}, last_failure: status.last_failure && {...status.last_failure, reason: status.last_failure.reason.slice(0, MAX_REASON_CHARS)}}
-  return new ByteWriter().ascii(MAGIC).u16(1).string(stringifyJson(json, 0)).sealWithCrc().finish()
+  return sealJson(MAGIC, 1, json)
 }
 
 export function decodeRepoStatus(bytes: Uint8Array): RepoPushStatus {
-  const reader = openSealed(bytes, NAME)
-  reader.magic(MAGIC, `invalid ${NAME} magic`)
-  expectVersion(reader.u16(), [1], NAME)
-  const text = reader.string(`${NAME} body`)
-  expectConsumed(reader, NAME)
-  let json: JsonValue
-  try {
-    json = parseJson(text)
-  } catch (error) {
-    throw new FormatError(`${NAME} body is not JSON: ${(error as Error).message}`)
-  }
-  return fromJson(json)
+  return fromJson(openSealedJson(bytes, NAME, MAGIC, [1]))
 }
