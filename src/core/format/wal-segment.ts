@@ -61,7 +61,8 @@ export function appendWalRecord(segment: WalSegment, lsn: bigint, payload: Uint8
   return {...segment, end_lsn: nextLsn(lsn), records: [...segment.records, record]}
 }
 
-function readFrame(reader: ByteReader, index: number, previousFrameCrc: number): {record: WalRecord; frameCrc: number} {
+/** A record frame's header fields (§5), its header CRC checked: shared by the decode and the streaming check. */
+function readFrameHead(reader: ByteReader, index: number | bigint): {sequence: bigint; lsn: bigint; payloadLength: number; payloadCrc: number; storedPrevious: number; header: Uint8Array} {
   const frameStart = reader.offset
   reader.magic(RECORD_MAGIC, 'invalid wal record magic')
   const version = reader.u16()
@@ -78,6 +79,11 @@ function readFrame(reader: ByteReader, index: number, previousFrameCrc: number):
   if (headerCrc !== computedHeader) {
     throw new FormatError(`wal record ${index} header checksum mismatch: stored ${hex32(headerCrc)}, computed ${hex32(computedHeader)}`)
   }
+  return {sequence, lsn, payloadLength, payloadCrc, storedPrevious, header}
+}
+
+function readFrame(reader: ByteReader, index: number, previousFrameCrc: number): {record: WalRecord; frameCrc: number} {
+  const {sequence, lsn, payloadLength, payloadCrc, storedPrevious, header} = readFrameHead(reader, index)
   const payload = reader.bytesView(payloadLength)
   const computedPayload = crc32(payload)
   if (payloadCrc !== computedPayload) {
@@ -238,18 +244,7 @@ export class WalSegmentStreamCheck {
 
   private readFrameHeader(header: Uint8Array): void {
     const reader = new ByteReader(header, `${NAME}: truncated while reading wal record ${this.records}`)
-    reader.magic(RECORD_MAGIC, 'invalid wal record magic')
-    const version = reader.u16()
-    if (version !== 1) throw new FormatError(`unsupported wal record version ${version}`)
-    reader.u16() // flags: written as 0, ignored on read (header_crc covers them)
-    const sequence = reader.u64()
-    const lsn = reader.u64()
-    const length = reader.u32()
-    const storedPayloadCrc = reader.u32()
-    const storedPrevious = reader.u32()
-    const headerCrc = reader.u32()
-    const computedHeader = crc32(header.subarray(0, FRAME_HEADER_CRC_SPAN))
-    if (headerCrc !== computedHeader) throw new FormatError(`wal record ${this.records} header checksum mismatch: stored ${hex32(headerCrc)}, computed ${hex32(computedHeader)}`)
+    const {sequence, lsn, payloadLength: length, payloadCrc: storedPayloadCrc, storedPrevious} = readFrameHead(reader, this.records)
     this.claimed += BigInt(FRAME_HEADER_BYTES + length)
     if (this.claimed > this.size - 4n) throw new FormatError(`${NAME}: truncated while reading wal record ${this.records}`)
     this.frame = {sequence, lsn, length, left: length, payloadCrc: 0, storedPayloadCrc, storedPrevious, crc: crc32(header)}
