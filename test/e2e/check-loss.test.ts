@@ -231,7 +231,7 @@ test('a quiet node whose push job died: the archive lag in bytes stays small, th
   const threeDaysAgo = Number(NOW_MS / 1000n) - 3 * 86_400
   const wal = path.join(dir, T1, 'wal')
   for (let i = 0; i < 75; i++) utimesSync(path.join(wal, `${String(i).padStart(20, '0')}.redwal`), threeDaysAgo, threeDaysAgo)
-  const flags = ['--repo', repo, '--node', 'db1', '--warning-wal-segments', '100', '--warning-basebackup-age', 'off', '--critical-basebackup-age', 'off', '--warning-repo-backup-age', 'off', '--critical-repo-backup-age', 'off']
+  const flags = ['--repo', repo, '--node', 'db1', '--warning-wal-segments', '100', '--warning-basebackup-age', 'off', '--critical-basebackup-age', 'off', '--warning-repo-backup-age', 'off', '--critical-repo-backup-age', 'off', '--warning-drill-age', 'off', '--critical-drill-age', 'off']
 
   const report = documentOf((await check(data, ...flags, '--json')).stdout)
   const repository = report.repository as JsonObject
