@@ -163,9 +163,10 @@ test('local directory: a newest repository backup with a chunk deleted does not 
   const manifests = readdirSync(parts).filter((name) => name.endsWith('.redbase')).sort()
   assert.ok(manifests.length >= 2, `two backups pushed (${manifests})`)
   // The older backup dated three days back by the store, the newest today.
-  const threeDays = new Date(Date.now() - 3 * 86_400_000)
+  const nowMs = Date.now()
+  const threeDays = new Date(nowMs - 3 * 86_400_000)
   utimesSync(path.join(parts, manifests.at(-2)!), threeDays, threeDays)
-  const now = String(Date.now())
+  const now = String(nowMs)
   const check = () => runCli(['check', '--data-path', data, '--repo', repo.url, '--node', 'db1', '--json', ...NODE_THRESHOLDS.flatMap((name) => [`--warning-${name}`, 'off', `--critical-${name}`, 'off']), '--warning-repo-backup-age', '36h', '--critical-repo-backup-age', 'off', '--warning-drill-age', 'off', '--critical-drill-age', 'off'], {env: {REDREPL_NOW_MS: now}})
 
   const whole = await check()
@@ -181,7 +182,7 @@ test('local directory: a newest repository backup with a chunk deleted does not 
   assert.ok(String(report.repository.newest_backup.key).endsWith(manifests.at(-2)!))
   assert.ok(report.repository.newest_backup.age_ms >= 3n * DAY - 60_000n)
   const age = report.findings.find((f: any) => f.code === 'repo.backup-age')
-  assert.match(age.message, /^newest complete base backup in the repository \(checkpoint \d+\) is 3d old > 36h.* \(1 newer incomplete/)
+  assert.match(age.message, /^newest complete base backup in the repository \(checkpoint \d+\) is 3(\.0)?d old > 36h.* \(1 newer incomplete/)
   const metrics = (await runCli(['metrics', '--data-path', data, '--repo', repo.url, '--node', 'db1', ...QUIET], {env: {REDREPL_NOW_MS: now}})).stdout
   assert.ok(Math.abs(Number(metricValue(metrics, 'redrepl_repo_backup_last_timestamp_seconds')) - threeDays.getTime() / 1000) < 2)
 
