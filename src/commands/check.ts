@@ -1,12 +1,11 @@
 import {nowMs} from '../core/clock.js'
 import {runCheck} from '../core/ops/check.js'
-import {describeError, RedreplCommand} from '../ui/base-command.js'
+import {NagiosCommand} from '../ui/nagios-command.js'
 import {checkFlags, checkOptionsFromFlags} from '../ui/check-flags.js'
 import {jsonFlag, requireDataPath} from '../ui/flags.js'
-import {NAGIOS_EXIT, nagiosLines, unknownLine} from '../ui/nagios.js'
-import {outputModeInArgv} from '../ui/output.js'
+import {NAGIOS_EXIT, nagiosLines} from '../ui/nagios.js'
 
-export default class Check extends RedreplCommand {
+export default class Check extends NagiosCommand {
   static override summary = 'Check a node for monitoring (Nagios/Icinga plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).'
   static override description = `Runs every check of "layout verify" and measures the node against thresholds: each slot's lag (LSNs between the WAL head and the slot's retention floor, min(flush, apply); LSNs are record numbers, not bytes), inactive slots (how long since last seen), active slots whose replica has gone silent (how long since last seen, --warning/--critical-slot-silent, default 5m/30m), invalidated slots (how many), the WAL held on the current timeline (bytes and segments), the age of the newest base backup usable for catch-up (its manifest's mtime; none at all is as bad as the worst level set), and the bytes held by leftovers of interrupted runs, what "layout clean" removes (--warning/--critical-leftover-bytes, default 64 MiB/1 GiB; each leftover finding carries its size). Each threshold is a --warning-X/--critical-X pair; a value greater than the threshold trips it, "off" turns it off. Sizes take KiB/MiB/GiB, counts 64Mi, durations 90s/30m/36h/7d/1h30m.
 
@@ -45,16 +44,5 @@ Exit status: the state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN); anything that s
     })
     // The report is out; the exit code is the state.
     process.exitCode = NAGIOS_EXIT[report.status]
-  }
-
-  /** A check that could not run is UNKNOWN (exit 3), on stdout where the monitoring system reads. */
-  protected override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<void> {
-    if (error.code === 'EEXIT') throw error
-    const message = describeError(error)
-    // A flag that fails to parse leaves the output mode unset, but the caller still asked for one.
-    if (!this.json && this.output === 'human') this.output = outputModeInArgv(this.argv)
-    await this.emit({status: 'UNKNOWN', message}, () => this.say(unknownLine(message)))
-    if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
-    this.exit(NAGIOS_EXIT.UNKNOWN)
   }
 }

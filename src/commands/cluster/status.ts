@@ -1,12 +1,11 @@
 import {readClusterStatus} from '../../core/ops/cluster-status.js'
-import {describeError, RedreplCommand} from '../../ui/base-command.js'
+import {NagiosCommand} from '../../ui/nagios-command.js'
 import {clusterFlags, clusterOptions, NODE_COLUMNS} from '../../ui/cluster-flags.js'
 import {jsonFlag, u64Flag} from '../../ui/flags.js'
-import {NAGIOS_EXIT, unknownLine} from '../../ui/nagios.js'
-import {outputModeInArgv} from '../../ui/output.js'
+import {NAGIOS_EXIT} from '../../ui/nagios.js'
 import {renderColumns, tableOf} from '../../ui/table.js'
 
-export default class ClusterStatus extends RedreplCommand {
+export default class ClusterStatus extends NagiosCommand {
   static override summary = 'Show every node of a replica set in one view (Nagios plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).'
   static override description = `Reads each node of the cluster listed in the config file ([node.NAME] sections with cluster = "NAME", each with its data-path on its own host) through its transport: the transport key (a command prefix such as "kubectl exec -n db reddb-0 -c redrepl --"), or "ssh -o BatchMode=yes HOST" when only host is set, or this machine when neither is. On the node it runs "redrepl cluster node --data-path P --json" (the redrepl key names another command, e.g. "node /opt/redrepl/bin/run.js"); the words go to the transport as arguments, never through a local shell, and each is quoted for the remote shell when the transport is ssh. Each node has --node-timeout seconds to answer (its transport's whole process group is then killed); --concurrency nodes are asked at once; a node that cannot be reached, does not answer in time or prints anything but the expected document is one row saying why, and the others are read as usual.
 
@@ -46,14 +45,5 @@ Exit status: the state (0 OK, 1 WARNING: a node unreachable, behind a fork, lagg
       tableOf(NODE_COLUMNS, report.nodes),
     )
     process.exitCode = NAGIOS_EXIT[report.status]
-  }
-
-  /** A view that could not be made is UNKNOWN (exit 3), on stdout where the monitoring system reads. */
-  protected override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<void> {
-    if (error.code === 'EEXIT') throw error
-    const message = describeError(error)
-    if (!this.json && this.output === 'human') this.output = outputModeInArgv(this.argv)
-    await this.emit({status: 'UNKNOWN', message}, () => this.say(unknownLine(message)))
-    this.exit(NAGIOS_EXIT.UNKNOWN)
   }
 }

@@ -1,0 +1,20 @@
+import {describeError, RedreplCommand} from './base-command.js'
+import {NAGIOS_EXIT, unknownLine} from './nagios.js'
+import {outputModeInArgv} from './output.js'
+
+/**
+ * A command that is a Nagios/Icinga plugin: whatever stops it from
+ * measuring is UNKNOWN (exit 3), printed on stdout where the monitoring
+ * system reads, in the output mode the caller asked for.
+ */
+export abstract class NagiosCommand extends RedreplCommand {
+  protected override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<void> {
+    if (error.code === 'EEXIT') throw error
+    const message = describeError(error)
+    // A flag that fails to parse leaves the output mode unset, but the caller still asked for one.
+    if (!this.json && this.output === 'human') this.output = outputModeInArgv(this.argv)
+    await this.emit({status: 'UNKNOWN', message}, () => this.say(unknownLine(message)))
+    if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
+    this.exit(NAGIOS_EXIT.UNKNOWN)
+  }
+}
