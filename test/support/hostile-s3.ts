@@ -7,6 +7,7 @@ import path from 'node:path'
 import {after} from 'node:test'
 
 import {repoRoot} from './fixtures.js'
+import {s3ClientEnv} from './s3.js'
 import type {CliResult} from './cli.js'
 
 /**
@@ -55,16 +56,7 @@ export class HostileS3 {
   }
 
   env(): Record<string, string> {
-    return {
-      AWS_ACCESS_KEY_ID: 'HOSTILE',
-      AWS_SECRET_ACCESS_KEY: 'HOSTILE',
-      AWS_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: '/nonexistent',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      REDREPL_S3_ENDPOINT: this.endpoint,
-      REDREPL_S3_FORCE_PATH_STYLE: 'true',
-    }
+    return s3ClientEnv(this.endpoint, 'HOSTILE')
   }
 
   /** Serves every file under `dir` (a directory repository) as an object under `prefix`. */

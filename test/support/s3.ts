@@ -5,6 +5,20 @@ import {after, before} from 'node:test'
 import {fileURLToPath} from 'node:url'
 
 /** An S3-compatible server (s3rver) on 127.0.0.1, in a child process the test can kill and start again on the same port and data. */
+/** The environment a CLI run needs to reach a test store at `endpoint` with static credentials, and nothing from the host's AWS files. */
+export function s3ClientEnv(endpoint: string, key: string): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: key,
+    AWS_SECRET_ACCESS_KEY: key,
+    AWS_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: '/nonexistent',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    REDREPL_S3_ENDPOINT: endpoint,
+    REDREPL_S3_FORCE_PATH_STYLE: 'true',
+  }
+}
+
 export class S3Server {
   private child: ChildProcess | undefined
   port = 0
@@ -20,17 +34,7 @@ export class S3Server {
 
   /** The environment a CLI run needs to reach this server (static credentials s3rver knows, no shared AWS files). */
   env(overrides: Record<string, string> = {}): Record<string, string> {
-    return {
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      AWS_REGION: 'us-east-1',
-      AWS_CONFIG_FILE: '/nonexistent',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      REDREPL_S3_ENDPOINT: this.endpoint,
-      REDREPL_S3_FORCE_PATH_STYLE: 'true',
-      ...overrides,
-    }
+    return {...s3ClientEnv(this.endpoint, 'S3RVER'), ...overrides}
   }
 
   /**
