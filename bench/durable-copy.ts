@@ -1,53 +1,33 @@
-import {closeSync, fdatasync, fsyncSync, openSync, readSync, writeSync} from 'node:fs'
-import {setImmediate as nextTurn} from 'node:timers/promises'
-import {promisify} from 'node:util'
+import {closeSync, constants, copyFileSync, fsyncSync, openSync, readSync} from 'node:fs'
 import zlib from 'node:zlib'
 
 /**
- * The floor for a durable copy from Node: a plain loop of synchronous
- * 1 MiB reads and writes, CRC-32 over every piece, and an fdatasync of
- * the copy started once 64 MiB are unflushed and none is in flight, so
- * write-back runs beside the copy and never holds it up, with a turn of
- * the event loop every 16 MiB (the flush-behind of fs/flush-behind.ts and
- * the pace of fs/pace.ts). The bench times it next to `cp && sync -f` and redrepl, so the
- * table tells Node's own I/O path apart from what redrepl adds.
+ * The lower bound for a copy that checks every byte: the kernel copies the
+ * file (`copyFile`, which is `copy_file_range` on Linux, as `cp` uses),
+ * then one pass reads the copy back from the page cache through one
+ * reusable 1 MiB buffer for its CRC-32 (a running value), and an fsync
+ * makes it durable. Each byte crosses into the process once and is never
+ * written from it. The bench pairs it with `cp SRC DST && sync -f DST`, as
+ * it pairs redrepl: what is between this and `cp` is the price of looking
+ * at the bytes from Node, what is between redrepl and this is redrepl's.
  *
  *   node dist/bench/durable-copy.js SRC DST
  */
 
 const PIECE_BYTES = 1024 * 1024
-const FLUSH_EVERY_BYTES = 64 * 1024 * 1024
-const YIELD_EVERY_BYTES = 16 * 1024 * 1024
-const datasync = promisify(fdatasync)
 
-async function durableCopy(source: string, target: string): Promise<number> {
-  const input = openSync(source, 'r')
-  const output = openSync(target, 'wx')
+function checkedCopy(source: string, target: string): number {
+  copyFileSync(source, target, constants.COPYFILE_EXCL)
+  const fd = openSync(target, 'r+')
   const buffer = Buffer.allocUnsafe(PIECE_BYTES)
   let crc = 0
-  let unflushed = 0
-  let copied = 0
-  let flushing: Promise<void> | undefined
   for (;;) {
-    const read = readSync(input, buffer, 0, PIECE_BYTES, null)
+    const read = readSync(fd, buffer, 0, PIECE_BYTES, null)
     if (read === 0) break
-    const piece = buffer.subarray(0, read)
-    crc = zlib.crc32(piece, crc)
-    for (let written = 0; written < read; ) written += writeSync(output, piece, written, read - written)
-    unflushed += read
-    if (unflushed >= FLUSH_EVERY_BYTES && flushing === undefined) {
-      flushing = datasync(output).then(() => {
-        flushing = undefined
-      })
-      unflushed = 0
-    }
-    // The loop is synchronous: the event loop gets a turn now and then, or no flush would ever be seen to finish.
-    if ((copied += read) % YIELD_EVERY_BYTES < read) await nextTurn()
+    crc = zlib.crc32(buffer.subarray(0, read), crc)
   }
-  await flushing
-  fsyncSync(output)
-  closeSync(output)
-  closeSync(input)
+  fsyncSync(fd)
+  closeSync(fd)
   return crc >>> 0
 }
 
@@ -56,4 +36,4 @@ if (source === undefined || target === undefined) {
   process.stderr.write('usage: durable-copy SRC DST\n')
   process.exit(2)
 }
-await durableCopy(source, target)
+checkedCopy(source, target)

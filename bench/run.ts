@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -10,13 +10,16 @@ import {relayManifestCodec} from '../src/core/format/relay-manifest.js'
 import {relaySegmentChecksum, relaySegmentCodec, relaySegmentFromRecords} from '../src/core/format/relay-segment.js'
 import {slotCatalogCodec} from '../src/core/format/slot-catalog.js'
 import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../src/core/format/wal-segment.js'
-import {Layout, relaySegmentName} from '../src/core/layout.js'
+import {basebackupManifestName, dataPathArtifacts, Layout, relaySegmentName} from '../src/core/layout.js'
 import type {RelayManifest, WalSegment} from '../src/core/model.js'
 import {S3Server} from '../test/support/s3.js'
 
 /**
- * npm run bench: every figure is a median of RUNS, reported as a ratio to
- * a baseline measured in the same run on the same inputs.
+ * npm run bench: every figure is reported as a ratio to a baseline measured
+ * in the same run on the same inputs. The copies (snapshot and repo groups)
+ * are measured in pairs, redrepl and its baseline back to back, the ratio
+ * taken pair by pair, with CPU seconds and peak RSS from GNU time; the rest
+ * are medians of RUNS rounds.
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -91,17 +94,99 @@ function throughputOf(ours: Timing, baseline: Timing): string {
   return `${(baseline.median / ours.median).toFixed(2)}× (best runs ${(baseline.best / ours.best).toFixed(2)}×)`
 }
 
-/** Peak RSS in MiB, from /usr/bin/time -v. */
-function peakRss(args: string[], before?: () => void): number {
+/** How many pairs each paired row takes (BENCH_PAIRS, at least 7 by default). */
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 7)
+/** GNU time reports a run's CPU and peak RSS, its waited-for children's included (`sh -c 'cp && sync'`). */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
+
+/** One timed run: wall milliseconds, and where GNU time is there, CPU seconds (user + system) and peak RSS in MiB. */
+interface Sample {
+  ms: number
+  cpu: number
+  rssMib: number
+}
+
+function sampleOnce({command, args, before, keepDirty}: Contender, scratch: string): Sample {
   before?.()
-  const result = spawnSync('/usr/bin/time', ['-v', process.execPath, BIN, ...args], {env: ENV, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe']})
-  const match = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr)
-  if (!match) throw new Error(`no RSS reading: ${result.stderr}`)
-  return Number(match[1]) / 1024
+  // Nothing dirty from an earlier run may be written back on this run's time.
+  if (!keepDirty) spawnSync('sync')
+  const report = path.join(scratch, 'time.txt')
+  rmSync(report, {force: true})
+  const [file, argv] = TIME === undefined ? [command, args] : [TIME, ['-o', report, '-f', '%U %S %M', command, ...args]]
+  const started = process.hrtime.bigint()
+  const result = spawnSync(file, argv, {env: ENV, stdio: ['ignore', 'ignore', 'pipe']})
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e6
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`)
+  if (TIME === undefined) return {ms: elapsed, cpu: Number.NaN, rssMib: Number.NaN}
+  const [user, system, rssKib] = readFileSync(report, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number)
+  return {ms: elapsed, cpu: user + system, rssMib: rssKib / 1024}
+}
+
+/** A row measured in pairs: redrepl's run and its baseline's, back to back. */
+interface Paired {
+  what: string
+  ours: Contender
+  baseline: Contender
+  baselineName: string
+  /** Bytes each run copies, for MiB/s and CPU seconds per GiB. */
+  bytes: number
+  target: string
+}
+
+interface PairResult {
+  ours: Sample[]
+  baseline: Sample[]
+  /** Throughput of ours over the baseline's, pair by pair: baseline time / our time. */
+  ratios: number[]
+}
+
+/**
+ * Runs every row's pairs round by round: in each round, each row runs its
+ * two contenders back to back, redrepl first in even rounds and the
+ * baseline first in odd ones. A ratio taken within one pair moves far less
+ * than absolute times on a shared machine, and rows interleaved round by
+ * round see the same drift.
+ */
+function runPairs(rowsToRun: Paired[], scratch: string, pairs = PAIRS): PairResult[] {
+  const results: PairResult[] = rowsToRun.map(() => ({ours: [], baseline: [], ratios: []}))
+  for (let round = 0; round < pairs; round++) {
+    say(`  pair ${round + 1} of ${pairs}`)
+    for (const [r, row] of rowsToRun.entries()) {
+      let ours: Sample
+      let baseline: Sample
+      if (round % 2 === 0) {
+        ours = sampleOnce(row.ours, scratch)
+        baseline = sampleOnce(row.baseline, scratch)
+      } else {
+        baseline = sampleOnce(row.baseline, scratch)
+        ours = sampleOnce(row.ours, scratch)
+      }
+      results[r].ours.push(ours)
+      results[r].baseline.push(baseline)
+      results[r].ratios.push(baseline.ms / ours.ms)
+    }
+  }
+  return results
+}
+
+const GIB = 1024 * 1024 * 1024
+
+/** Median, with min and max: `0.81× (0.74–0.88)`. */
+const spread = (values: number[], digits = 2) => `${median(values).toFixed(digits)}× (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`
+
+function pairedRow(row: Paired, result: PairResult): Row {
+  const side = (samples: Sample[]) => {
+    const wall = median(samples.map((s) => s.ms))
+    const rate = row.bytes / 1024 / 1024 / (wall / 1000)
+    const cpu = TIME === undefined ? 'CPU not measured (no /usr/bin/time)' : `CPU ${(median(samples.map((s) => s.cpu)) / (row.bytes / GIB)).toFixed(2)} s/GiB, peak RSS ${Math.max(...samples.map((s) => s.rssMib)).toFixed(0)} MiB`
+    return `${wall.toFixed(0)} ms (${rate.toFixed(0)} MiB/s), ${cpu}`
+  }
+  const cpuRatio = TIME === undefined ? '' : `; CPU ${(median(result.ours.map((s) => s.cpu)) / median(result.baseline.map((s) => s.cpu))).toFixed(2)}× the baseline's`
+  return {what: row.what, ours: side(result.ours), baseline: `${row.baselineName}: ${side(result.baseline)}`, ratio: `${spread(result.ratios)}${cpuRatio}`, target: row.target}
 }
 
 const ms = (timing: Timing) => `${timing.median.toFixed(0)} ms`
-const say = (text: string) => process.stderr.write(`${text}\n`)
+const say = (text: string) => process.stderr.write(`${text} (load ${os.loadavg()[0].toFixed(2)})\n`)
 
 /** A database of `mib` MiB of snapshot bytes (a fixed pattern, RDST first) at `data`. */
 function writeDatabase(data: string, mib: number): void {
@@ -120,7 +205,19 @@ function writeDatabase(data: string, mib: number): void {
   closeSync(fd)
 }
 
-const FLOOR = path.join(ROOT, 'dist', 'bench', 'durable-copy.js')
+const LOWER_BOUND = path.join(ROOT, 'dist', 'bench', 'durable-copy.js')
+
+/** `mib` MiB of raw snapshot bytes (the pattern writeDatabase stores, RDST first) at `file`. */
+function writeSnapshotFile(file: string, mib: number): void {
+  const block = Buffer.alloc(16 * 1024 * 1024)
+  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i)
+  const first = Buffer.from(block)
+  first.write('RDST', 0)
+  const fd = openSync(file, 'w')
+  writeSync(fd, first)
+  for (let b = 1; b < Math.max(1, Math.round(mib / 16)); b++) writeSync(fd, block)
+  closeSync(fd)
+}
 
 function snapshotBench(dir: string): void {
   let createMibPerSecond = Infinity
@@ -128,48 +225,57 @@ function snapshotBench(dir: string): void {
   maxRateBench(dir, createMibPerSecond)
 }
 
-/** Returns the speed of create measured, in MiB/s. */
+/**
+ * create (from a raw snapshot file and --from a data file) and materialize
+ * (--to and --rebootstrap), each paired with `cp SRC DST && sync -f DST` of
+ * its own input, and the lower bound for a copy that checks every byte
+ * (durable-copy.ts: a kernel copy, one read of the copy for its CRC, an
+ * fsync) paired with the same. Returns create's speed in MiB/s.
+ */
 function snapshotBenchOf(dir: string, mib: number): number {
-  say(`snapshot: writing a ${mib} MiB database…`)
+  say(`snapshot: writing a ${mib} MiB database and a ${mib} MiB snapshot file…`)
   const data = path.join(dir, 'node', 'data.rdb')
   writeDatabase(data, mib)
-  const backups = Layout.fromDataPath(data).basebackupDir(1n)
+  const snapshot = path.join(dir, 'snapshot.bin')
+  writeSnapshotFile(snapshot, mib)
+  const layout = Layout.fromDataPath(data)
+  const backups = layout.basebackupDir(1n)
   const copy = path.join(dir, 'copy.rdb')
   const restored = path.join(dir, 'restored.rdb')
-  const freshBackup = () => rmSync(backups, {recursive: true, force: true})
+  const pending = dataPathArtifacts(data)
   const noCopy = () => rmSync(copy, {force: true})
   const noRestore = () => rmSync(restored, {force: true})
+  const noPending = () => {
+    rmSync(pending.rebootstrapReady, {force: true})
+    rmSync(pending.rebootstrapPending, {force: true})
+  }
   const bytes = mib * 1024 * 1024
+  const cpSync = (source: string): Contender => ({command: 'sh', args: ['-c', 'cp "$0" "$1" && sync -f "$1"', source, copy], before: noCopy})
+  const redrepl = (args: string[], before: () => void): Contender => ({command: process.execPath, args: [BIN, ...args], before})
 
-  // A backup to restore from must exist before the first materialize.
-  timeOnce({command: process.execPath, args: [BIN, 'basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1']})
-  const {cpSync, floor, create, materialize} = timeRounds({
-    cpSync: {command: 'sh', args: ['-c', 'cp "$0" "$1" && sync -f "$1"', data, copy], before: noCopy},
-    floor: {command: process.execPath, args: [FLOOR, data, copy], before: noCopy},
-    create: {command: process.execPath, args: [BIN, 'basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1'], before: freshBackup},
-    materialize: {command: process.execPath, args: [BIN, 'basebackup', 'materialize', '--data-path', data, '--to', restored], before: noRestore},
-  })
-  const rate = (t: Timing) => `${(bytes / 1024 / 1024 / (t.median / 1000)).toFixed(0)} MiB/s`
-  const baseline = `cp && sync -f ${ms(cpSync)} (${rate(cpSync)})`
-  rows.push({what: `durable copy in Node (1 MiB sync I/O, CRC, flush-behind), ${mib} MiB`, ours: `${ms(floor)} (${rate(floor)})`, baseline, ratio: throughputOf(floor, cpSync), target: "(Node's floor)"})
-  for (const [what, ours] of [
-    ['basebackup create', create],
-    ['basebackup materialize', materialize],
-  ] as const) {
-    rows.push({what: `${what}, ${mib} MiB`, ours: `${ms(ours)} (${rate(ours)})`, baseline, ratio: throughputOf(ours, cpSync), target: '≥ 0.9×'})
-    rows.push({what: `${what}, ${mib} MiB, against the Node floor`, ours: ms(ours), baseline: `durable-copy ${ms(floor)}`, ratio: throughputOf(ours, floor), target: "(redrepl's own share)"})
+  // The backup materialize restores: taken once, before the first pair, at another checkpoint than the creates'.
+  const kept = ['--data-path', data, '--from', data, '--checkpoint-lsn', '1']
+  sampleOnce(redrepl(['basebackup', 'create', ...kept], () => {}), dir)
+  // Both creates write the same backup (same bytes, checkpoint 2): each run starts without it.
+  const timed = ['--checkpoint-lsn', '2']
+  const noTimedBackup = () => {
+    for (const name of [basebackupManifestName(0n, 2n), `${basebackupManifestName(0n, 2n)}.parts`]) rmSync(path.join(backups, name), {recursive: true, force: true})
   }
-  if (existsSync('/usr/bin/time')) {
-    const rssCreate = peakRss(['basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1'], freshBackup)
-    const rssMaterialize = peakRss(['basebackup', 'materialize', '--data-path', data, '--to', restored], noRestore)
-    rows.push({what: `peak RSS, create / materialize, ${mib} MiB`, ours: `${rssCreate.toFixed(0)} / ${rssMaterialize.toFixed(0)} MiB`, baseline: '-', ratio: '-', target: '≤ 128 MiB'})
-  } else {
-    rows.push({what: `peak RSS, create / materialize, ${mib} MiB`, ours: 'not measured: no /usr/bin/time (Debian package `time`)', baseline: '-', ratio: '-', target: '≤ 128 MiB'})
-  }
+  const paired: Paired[] = [
+    {what: `lower bound: kernel copy, CRC of the copy, fsync (durable-copy.ts), ${mib} MiB`, ours: {command: process.execPath, args: [LOWER_BOUND, data, copy], before: noCopy}, baseline: cpSync(data), baselineName: 'cp && sync -f', bytes, target: '(the floor for a checked copy)'},
+    {what: `basebackup create --snapshot FILE, ${mib} MiB`, ours: redrepl(['basebackup', 'create', '--data-path', data, '--snapshot', snapshot, ...timed], noTimedBackup), baseline: cpSync(snapshot), baselineName: 'cp && sync -f', bytes, target: '≥ 0.9×, CPU ≤ 2×'},
+    {what: `basebackup create --from DATA, ${mib} MiB`, ours: redrepl(['basebackup', 'create', '--data-path', data, '--from', data, ...timed], noTimedBackup), baseline: cpSync(data), baselineName: 'cp && sync -f', bytes, target: '≥ 0.9×, CPU ≤ 2×'},
+    {what: `basebackup materialize --to, ${mib} MiB`, ours: redrepl(['basebackup', 'materialize', '--data-path', data, '--checkpoint-lsn', '1', '--to', restored], noRestore), baseline: cpSync(data), baselineName: 'cp && sync -f', bytes, target: '≥ 0.9×, CPU ≤ 2×'},
+    {what: `basebackup materialize --rebootstrap, ${mib} MiB`, ours: redrepl(['basebackup', 'materialize', '--data-path', data, '--checkpoint-lsn', '1', '--rebootstrap'], noPending), baseline: cpSync(data), baselineName: 'cp && sync -f', bytes, target: '≥ 0.9×, CPU ≤ 2×'},
+  ]
+  say(`snapshot: ${paired.length} rows × ${PAIRS} pairs at ${mib} MiB…`)
+  const results = runPairs(paired, dir)
+  for (const [r, row] of paired.entries()) rows.push(pairedRow(row, results[r]))
   rmSync(path.join(dir, 'node'), {recursive: true, force: true})
+  rmSync(snapshot, {force: true})
   noCopy()
   noRestore()
-  return mib / (create.median / 1000)
+  return mib / (median(results[1].ours.map((s) => s.ms)) / 1000)
 }
 
 /**
@@ -353,10 +459,9 @@ function startupBench(dir: string): void {
 
 /**
  * repo push and restore of one base backup, to a directory and to the S3
- * server the tests start (s3rver, on 127.0.0.1), against `cp -r` of the
- * backup's files and a `sync`: the same bytes made durable elsewhere. The
- * Node floor copies a restored database as restore writes one: how fast
- * Node itself writes one durable file, apart from what redrepl adds.
+ * server the tests start (s3rver, on 127.0.0.1), each paired with
+ * `cp -r SRC DST && sync -f DST` of the backup's files: the same bytes
+ * made durable elsewhere.
  */
 async function repoBench(dir: string): Promise<void> {
   say(`repo: a ${REPO_MIB} MiB base backup…`)
@@ -374,7 +479,7 @@ async function repoBench(dir: string): Promise<void> {
   writeSync(fd, first)
   for (let b = 1; b < REPO_MIB / 16; b++) writeSync(fd, block)
   closeSync(fd)
-  timeOnce({command: process.execPath, args: [BIN, 'basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1']})
+  sampleOnce({command: process.execPath, args: [BIN, 'basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '1']}, dir)
   // The backup alone is what is pushed: the database it was taken from is not.
   rmSync(data)
 
@@ -386,29 +491,22 @@ async function repoBench(dir: string): Promise<void> {
   const noRestore = () => rmSync(restored, {force: true})
   const push = (url: string, ...extra: string[]) => [BIN, 'repo', 'push', '--data-path', data, '--repo', url, '--node', 'bench', ...extra]
   const restore = (url: string, to = restored) => [BIN, 'repo', 'restore', '--repo', url, '--node', 'bench', '--to', to, '--rdb-version', '1']
-  const mib = REPO_MIB
-  const rate = (t: Timing) => `${(mib / (t.median / 1000)).toFixed(0)} MiB/s`
+  const bytes = REPO_MIB * 1024 * 1024
+  const cpR: Contender = {command: 'sh', args: ['-c', 'cp -r "$0" "$1" && sync -f "$1"', layout.basebackupDir(1n), copy], before: noCopy}
+  const baselineName = 'cp -r && sync -f'
+  const redrepl = (args: string[], before: () => void): Contender => ({command: process.execPath, args, before})
 
-  // A repository to restore from must exist before the first restore, and a
-  // restored database is the Node floor's source: one file of the same bytes.
-  timeOnce({command: process.execPath, args: push(repo)})
-  const floorSource = path.join(dir, 'repo-floor-source.rdb')
-  timeOnce({command: process.execPath, args: restore(repo, floorSource)})
-  const floorCopy = path.join(dir, 'repo-floor-copy.rdb')
-  const local = timeRounds({
-    cpSync: {command: 'sh', args: ['-c', `cp -r "$0" "$1" && sync`, layout.basebackupDir(1n), copy], before: noCopy},
-    push: {command: process.execPath, args: push(repo), before: noRepo},
-    restore: {command: process.execPath, args: restore(repo), before: noRestore},
-    floor: {command: process.execPath, args: [FLOOR, floorSource, floorCopy], before: () => rmSync(floorCopy, {force: true})},
-  })
-  rmSync(floorSource, {force: true})
-  rmSync(floorCopy, {force: true})
-  const baseline = `cp -r && sync ${ms(local.cpSync)} (${rate(local.cpSync)})`
-  rows.push({what: `repo push to a directory, ${mib} MiB backup`, ours: `${ms(local.push)} (${rate(local.push)})`, baseline, ratio: throughputOf(local.push, local.cpSync), target: '≥ 0.8×'})
-  rows.push({what: `repo restore from a directory, ${mib} MiB`, ours: `${ms(local.restore)} (${rate(local.restore)})`, baseline, ratio: throughputOf(local.restore, local.cpSync), target: '≥ 0.8×'})
-  rows.push({what: `durable copy in Node of the restored database (1 MiB sync I/O, CRC, flush-behind), ${mib} MiB`, ours: `${ms(local.floor)} (${rate(local.floor)})`, baseline, ratio: throughputOf(local.floor, local.cpSync), target: "(Node's floor for restore)"})
-  const gzip = timeRounds({gzip: {command: process.execPath, args: push(repo, '--compress', 'gzip'), before: noRepo}}, 1).gzip
-  rows.push({what: `repo push --compress gzip to a directory, ${mib} MiB (one run)`, ours: `${ms(gzip)} (${rate(gzip)})`, baseline, ratio: throughputOf(gzip, local.cpSync), target: '-'})
+  // A repository to restore from must exist before the first restore.
+  sampleOnce(redrepl(push(repo), () => {}), dir)
+  const local: Paired[] = [
+    {what: `repo push to a directory, ${REPO_MIB} MiB backup`, ours: redrepl(push(repo), noRepo), baseline: cpR, baselineName, bytes, target: '≥ 0.85×, CPU ≤ 2×'},
+    {what: `repo restore from a directory, ${REPO_MIB} MiB`, ours: redrepl(restore(repo), noRestore), baseline: cpR, baselineName, bytes, target: '≥ 0.85×, CPU ≤ 2×'},
+  ]
+  say(`repo: ${local.length} rows × ${PAIRS} pairs…`)
+  const localResults = runPairs(local, dir)
+  for (const [r, row] of local.entries()) rows.push(pairedRow(row, localResults[r]))
+  const gzip: Paired = {what: `repo push --compress gzip to a directory, ${REPO_MIB} MiB (one pair)`, ours: redrepl(push(repo, '--compress', 'gzip'), noRepo), baseline: cpR, baselineName, bytes, target: '-'}
+  rows.push(pairedRow(gzip, runPairs([gzip], dir, 1)[0]))
   noRepo()
 
   const server = new S3Server(path.join(dir, 's3rver'), ['bench'])
@@ -417,26 +515,20 @@ async function repoBench(dir: string): Promise<void> {
   // s3rver keeps each object as files under its directory: removing a prefix's files empties it.
   const emptyPrefix = (prefix: string) => () => rmSync(path.join(server.directory, 'bench', prefix), {recursive: true, force: true})
   try {
-    timeOnce({command: process.execPath, args: push('s3://bench/kept')})
-    const s3 = timeRounds({
-      push: {command: process.execPath, args: push('s3://bench/timed'), before: emptyPrefix('timed')},
-      restore: {command: process.execPath, args: restore('s3://bench/kept'), before: noRestore},
-    })
-    rows.push({what: `repo push to S3 (s3rver on 127.0.0.1), ${mib} MiB`, ours: `${ms(s3.push)} (${rate(s3.push)})`, baseline, ratio: throughputOf(s3.push, local.cpSync), target: '-'})
-    rows.push({what: `repo restore from S3 (s3rver on 127.0.0.1), ${mib} MiB`, ours: `${ms(s3.restore)} (${rate(s3.restore)})`, baseline, ratio: throughputOf(s3.restore, local.cpSync), target: '-'})
-    if (existsSync('/usr/bin/time')) {
-      const rss = [
-        peakRss(push(repo).slice(1), noRepo),
-        peakRss(restore(repo).slice(1), noRestore),
-        peakRss(push('s3://bench/timed').slice(1), emptyPrefix('timed')),
-        peakRss(restore('s3://bench/kept').slice(1), noRestore),
-      ]
-      rows.push({what: 'peak RSS, push / restore, directory / S3', ours: rss.map((v) => `${v.toFixed(0)}`).join(' / ') + ' MiB', baseline: `${mib} MiB backup`, ratio: '-', target: '≤ 160 MiB'})
-    }
+    sampleOnce(redrepl(push('s3://bench/kept'), () => {}), dir)
+    const s3: Paired[] = [
+      {what: `repo push to S3 (s3rver on 127.0.0.1), ${REPO_MIB} MiB`, ours: redrepl(push('s3://bench/timed'), emptyPrefix('timed')), baseline: cpR, baselineName, bytes, target: 'peak RSS ≤ 160 MiB'},
+      {what: `repo restore from S3 (s3rver on 127.0.0.1), ${REPO_MIB} MiB`, ours: redrepl(restore('s3://bench/kept'), noRestore), baseline: cpR, baselineName, bytes, target: 'peak RSS ≤ 160 MiB'},
+    ]
+    const s3Pairs = Math.max(1, Math.min(3, PAIRS))
+    say(`repo: ${s3.length} S3 rows × ${s3Pairs} pairs…`)
+    const s3Results = runPairs(s3, dir, s3Pairs)
+    for (const [r, row] of s3.entries()) rows.push(pairedRow(row, s3Results[r]))
   } finally {
     await server.kill()
     noRepo()
     noRestore()
+    noCopy()
     rmSync(path.join(dir, 'repo-node'), {recursive: true, force: true})
   }
 }
@@ -450,6 +542,6 @@ try {
   rmSync(dir, {recursive: true, force: true})
 }
 
-console.log(`| measurement | redrepl | baseline | ratio | target |\n|---|---|---|---|---|`)
+console.log(`| measurement | redrepl (median) | baseline (median) | ratio: throughput pair by pair, median (min–max); CPU | target |\n|---|---|---|---|---|`)
 for (const row of rows) console.log(`| ${row.what} | ${row.ours} | ${row.baseline} | ${row.ratio} | ${row.target} |`)
-console.log(`\n${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${RUNS} runs each (median)`)
+console.log(`\n${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; paired rows: ${PAIRS} pairs, others: ${RUNS} runs each (median); load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
