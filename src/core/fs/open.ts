@@ -151,6 +151,17 @@ function openRegularSyncIfExists(file: string, maxBytes: number, what: string, o
 }
 
 /**
+ * openRegular with synchronous calls, giving a descriptor the caller closes
+ * with closeSync: for the byte pipeline, which opens one file after another
+ * and would otherwise wait on the thread pool for each (see fs/pace.ts).
+ */
+export function openRegularSync(file: string, options: OpenOptions = {}): {fd: number; size: number} {
+  const opened = openRegularSyncIfExists(file, options.maxBytes ?? Number.MAX_SAFE_INTEGER, options.what ?? 'file of this kind', {noFollow: options.noFollow})
+  if (opened === undefined) throw new RedreplError('not-found', `${file}: no such file`)
+  return opened
+}
+
+/**
  * The size of a regular file of at most `maxBytes`, from one stat and
  * without opening it, or undefined when it does not exist: for a caller
  * that needs the sizes of many files and the bytes of few.

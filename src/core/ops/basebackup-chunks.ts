@@ -1,12 +1,12 @@
-import {stat} from 'node:fs/promises'
+import {closeSync, statSync, type Stats} from 'node:fs'
 import path from 'node:path'
 
 import {crc32, crc32Combine, hex32} from '../codec/crc.js'
 import {FormatError} from '../errors.js'
-import {resolveContained} from '../fs/contained.js'
+import {realBaseOf, resolveContainedSync} from '../fs/contained.js'
 import {crashPoint} from '../fs/crash.js'
 import {ioError, isMissing} from '../fs/io-error.js'
-import {openRegular, type OpenedFile, type OpenOptions} from '../fs/open.js'
+import {openRegularSync, type OpenOptions} from '../fs/open.js'
 import {freePace, type Pace} from '../fs/pace.js'
 import {PIECE_BYTES, readFullySync} from '../fs/stream.js'
 import type {BasebackupManifest} from '../model.js'
@@ -63,18 +63,26 @@ export async function streamVerifiedChunks(
  * Resolves every chunk's path (never outside basebackup/) and checks that
  * each is a file of the size the manifest says, without reading it: the
  * quick check, and the first step of streaming. Returns the chunk files.
+ * Synchronous calls: one thread-pool round trip per call made a restore of
+ * a thousand chunks wait on the pool (see fs/pace.ts).
  */
 export async function checkChunkFiles(manifestPath: string, manifest: BasebackupManifest): Promise<string[]> {
   const dir = path.dirname(manifestPath)
+  const realDir = realBaseOf(dir)
   const files: string[] = []
   for (const chunk of manifest.chunks) {
-    const file = await resolveContained(dir, chunk.relative_path).catch((error) => {
+    let file: string
+    try {
+      file = resolveContainedSync(dir, chunk.relative_path, realDir)
+    } catch (error) {
       throw error instanceof FormatError ? error.inFile(manifestPath) : error
-    })
-    const info = await stat(file).catch((error) => {
-      if (isMissing(error)) return undefined
-      throw ioError('open', file, error)
-    })
+    }
+    let info: Stats | undefined
+    try {
+      info = statSync(file)
+    } catch (error) {
+      if (!isMissing(error)) throw ioError('open', file, error)
+    }
     if (!info) throw new FormatError(`chunk ${chunk.ordinal} (${chunk.relative_path}) is missing`, manifestPath)
     if (!info.isFile()) throw new FormatError(`chunk ${chunk.ordinal} is not a regular file`, file)
     if (BigInt(info.size) !== chunk.bytes) throw new FormatError(`chunk ${chunk.ordinal} holds ${info.size} bytes, the manifest says ${chunk.bytes}`, file)
@@ -103,7 +111,8 @@ export interface ChunkSource {
 export class FileChunkSource implements ChunkSource {
   private files: string[] = []
   private sizes: bigint[] = []
-  private current: OpenedFile | undefined
+  /** The descriptor of the chunk file being read. */
+  private current: number | undefined
   /** Each piece a buffer of its own, reused only once the consumer can no longer hold it (MAX_IN_FLIGHT). */
   private readonly pool = Array.from({length: MAX_IN_FLIGHT + 1}, () => Buffer.allocUnsafe(PIECE_BYTES))
   private next = 0
@@ -126,8 +135,8 @@ export class FileChunkSource implements ChunkSource {
     const file = this.files[ordinal]
     const size = Number(this.sizes[ordinal])
     await this.close()
-    this.current = await openRegular(file, this.openOptions)
-    const fd = this.current.handle.fd
+    // Opened with synchronous calls, as the pieces are read: the copy never waits on the thread pool for the next chunk.
+    const fd = (this.current = openRegularSync(file, this.openOptions).fd)
     if (size === 0) yield new Uint8Array(0)
     for (let offset = 0; offset < size; ) {
       const length = Math.min(PIECE_BYTES, size - offset)
@@ -146,9 +155,9 @@ export class FileChunkSource implements ChunkSource {
   }
 
   async close(): Promise<void> {
-    const opened = this.current
+    const fd = this.current
     this.current = undefined
-    await opened?.handle.close()
+    if (fd !== undefined) closeSync(fd)
   }
 }
 
