@@ -54,7 +54,7 @@ export function resolveContainedSync(baseDir: string, relative: string, realBase
   }
   let real: string
   try {
-    real = realpathSync(probe)
+    real = realpathSync.native(probe)
   } catch {
     real = path.resolve(probe)
   }
@@ -76,7 +76,7 @@ function existsNoFollow(file: string): boolean {
 /** The real path of a directory, or the path made absolute when it cannot be resolved. */
 export function realBaseOf(baseDir: string): string {
   try {
-    return realpathSync(baseDir)
+    return realpathSync.native(baseDir)
   } catch {
     return path.resolve(baseDir)
   }
