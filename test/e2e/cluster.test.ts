@@ -109,8 +109,12 @@ test('cluster status names split brain: two nodes that promoted apart', async ()
   assert.equal(result.exitCode, 2, result.stdout)
   const report = documentOf(result.stdout)
   assert.deepEqual(report.split_brain, [
+    'two nodes write on different timelines: p writes as the primary of timeline 1 (slot catalog, WAL head 9437187), while ra was promoted to timeline 2 at LSN 9437187 (promote ra; no slot catalog yet)',
+    'two nodes write on different timelines: p writes as the primary of timeline 1 (slot catalog, WAL head 9437187), while rc was promoted to timeline 2 at LSN 7340034 (promote rc; no slot catalog yet); p has 2097153 LSNs past the fork at 7340034 that timeline 2 does not have',
     'ra and rc record timeline 2 differently: ra forks it from 1 at LSN 9437187 (promote ra), rc from 1 at LSN 7340034 (promote rc)',
   ])
+  // Kept ra, rc's own timeline 2 is not ra's: RedDB's rule reclones a timeline the history does not hold.
+  assert.deepEqual((report.nodes as any[]).map((row) => [row.name, row.state, row.rejoin]), [['p', 'CRITICAL', 'rewind'], ['ra', 'CRITICAL', null], ['rc', 'CRITICAL', 'reclone']])
   const old = (report.nodes as any[])[0]
   assert.equal(old.rejoin, 'rewind')
   assert.equal(old.problems[0], "on timeline 1, behind the newest timeline 2: it must rewind to LSN 9437187 before following timeline 2 (by RedDB's rejoin rule against ra's history)")

@@ -29,8 +29,9 @@ export interface NodeEntry {
   cluster?: string
 }
 
-/** Writes a config file listing the nodes of cluster `main`; returns its path. */
+/** Writes a config file listing the nodes of cluster `main`, with `cluster status`'s state beside it (never in the home directory); returns its path. */
 export async function writeInventory(file: string, nodes: NodeEntry[]): Promise<string> {
+  const defaults = `[defaults]\nstate-dir = ${toml(path.join(path.dirname(file), 'state'))}`
   const sections = nodes.map((node) =>
     [
       `[node.${node.name}]`,
@@ -41,6 +42,6 @@ export async function writeInventory(file: string, nodes: NodeEntry[]): Promise<
       ...(node.redrepl ? [`redrepl = ${tomlList(node.redrepl)}`] : []),
     ].join('\n'),
   )
-  await writeFile(file, `${sections.join('\n\n')}\n`, {mode: 0o600})
+  await writeFile(file, `${[defaults, ...sections].join('\n\n')}\n`, {mode: 0o600})
   return file
 }

@@ -41,10 +41,15 @@ test('split brain: two primaries on different timelines, and one timeline forked
     reached('new', node({role: 'primary', timeline: 2n, wal_head_lsn: 45n, history: forkedAt(40n, 'new')})),
   ])
   assert.equal(two.status, 'CRITICAL')
-  assert.deepEqual(two.split_brain, ['nodes write on different timelines: old on timeline 1, new on timeline 2'])
+  assert.deepEqual(two.split_brain, [
+    'two nodes write on different timelines: old writes as the primary of timeline 1 (slot catalog, WAL head 50), while new writes as the primary of timeline 2 (slot catalog, WAL head 45); old has 10 LSNs past the fork at 40 that timeline 2 does not have',
+  ])
   assert.match(two.nodes[0].problems[0], /^on timeline 1, behind the newest timeline 2/)
+  assert.deepEqual(two.nodes.map((row) => [row.name, row.state, row.problems.at(-1)]), [['old', 'CRITICAL', 'split brain with new'], ['new', 'CRITICAL', 'split brain with old']])
   const forked = clusterStatus([reached('a', node({timeline: 2n, history: forkedAt(40n, 'a')})), reached('b', node({timeline: 2n, history: forkedAt(41n, 'b')}))])
+  // Both promoted to timeline 2, each on its own line: one conflict, named by the histories.
   assert.deepEqual(forked.split_brain, ['a and b record timeline 2 differently: a forks it from 1 at LSN 40 (promote a), b from 1 at LSN 41 (promote b)'])
+  assert.deepEqual(forked.nodes.map((row) => [row.state, row.rejoin]), [['CRITICAL', null], ['CRITICAL', 'reclone']])
   const agreeing = clusterStatus([reached('a', node({timeline: 2n, history: forkedAt(40n, 'a')})), reached('b', node({timeline: 2n, history: forkedAt(40n, 'a')}))])
   assert.deepEqual([agreeing.status, agreeing.split_brain], ['OK', []])
   assert.equal(clusterStatus([{name: 'x', host: null, reached: false, reason: 'gone'}]).status, 'CRITICAL')
@@ -95,4 +100,54 @@ test('a node left behind a fork gets RedDB\'s rejoin decision against the newest
   assert.deepEqual([decide(20n, 30n).rejoin, decide(35n, 30n).rejoin, decide(20n, 45n).rejoin, decide(null, 30n).rejoin], ['follow_new_timeline', 'reclone', 'rewind', 'follow_new_timeline'])
   assert.match(decide(null, 30n).problems[0], /it can follow timeline 2 from LSN 30 once new has written WAL/)
   assert.match(decide(35n, 30n).problems[0], /it must be recloned from a backup of timeline 2/)
+})
+
+test('split brain: a replica just promoted, with no slot catalog yet, while the old primary still writes on the older timeline', () => {
+  const promoted = [INITIAL, {timeline: 2n, parent_timeline: 1n, fork_lsn: 40n, reason: 'promote r1'}]
+  // The node is named in the inventory unlike its replica id: its own relay log tells who it is.
+  const status = clusterStatus([
+    reached('db1', node({role: 'primary', wal_head_lsn: 55n, oldest_wal_lsn: 10n})),
+    reached('db2', node({timeline: 2n, history: promoted, acks: [relay('r1', 40n)]})),
+    reached('db3', node({acks: [relay('r3', 30n)]})),
+  ])
+  assert.equal(status.status, 'CRITICAL')
+  assert.deepEqual(status.split_brain, [
+    'two nodes write on different timelines: db1 writes as the primary of timeline 1 (slot catalog, WAL head 55), while db2 was promoted to timeline 2 at LSN 40 (promote r1; no slot catalog yet); db1 has 15 LSNs past the fork at 40 that timeline 2 does not have',
+  ])
+  assert.deepEqual(status.nodes.map((row) => [row.name, row.state, row.rejoin]), [['db1', 'CRITICAL', 'rewind'], ['db2', 'CRITICAL', null], ['db3', 'WARNING', 'follow_new_timeline']])
+  assert.equal(status.nodes[0].problems[0], "on timeline 1, behind the newest timeline 2: it must rewind to LSN 40 before following timeline 2 (by RedDB's rejoin rule against db2's history)")
+  assert.equal(status.nodes[2].problems[0], "on timeline 1, behind the newest timeline 2: it can follow timeline 2 from LSN 30 once db2 has written WAL (by RedDB's rejoin rule against db2's history)")
+  // Without the old primary's layout there is one writer: no split brain.
+  const alone = clusterStatus([{name: 'db1', host: null, reached: false, reason: 'gone'}, reached('db2', node({timeline: 2n, history: promoted, acks: [relay('r1', 40n)]}))])
+  assert.deepEqual(alone.split_brain, [])
+  // A node recloned from the new primary carries the promotion under another replica id: not a writer.
+  const recloned = clusterStatus([
+    reached('db1', node({role: 'primary', wal_head_lsn: 55n})),
+    reached('db3', node({timeline: 2n, history: promoted, acks: [relay('r3', 40n)]})),
+  ])
+  assert.deepEqual(recloned.split_brain, [])
+  assert.deepEqual(recloned.nodes.map((row) => row.state), ['WARNING', 'OK'])
+})
+
+test('histories that fork apart: a node whose timeline the kept history records differently must be recloned', () => {
+  const forkedAt = (lsn: bigint, who: string) => [INITIAL, {timeline: 2n, parent_timeline: 1n, fork_lsn: lsn, reason: `promote ${who}`}]
+  const three = [...forkedAt(40n, 'a'), {timeline: 3n, parent_timeline: 2n, fork_lsn: 60n, reason: 'promote a2'}]
+  // b forked timeline 2 at 30 and stayed there; a went on to timeline 3 from a timeline 2 forked at 40.
+  const status = clusterStatus([
+    reached('a', node({role: 'primary', timeline: 3n, history: three, wal_head_lsn: 70n, oldest_wal_lsn: 60n})),
+    reached('b', node({timeline: 2n, history: forkedAt(30n, 'b'), acks: [relay('b', 35n)]})),
+  ])
+  assert.deepEqual(status.split_brain, [
+    'two nodes write on different timelines: b was promoted to timeline 2 at LSN 30 (promote b; no slot catalog yet), while a writes as the primary of timeline 3 (slot catalog, WAL head 70)',
+    'a and b record timeline 2 differently: a forks it from 1 at LSN 40 (promote a), b from 1 at LSN 30 (promote b)',
+  ])
+  const b = status.nodes[1]
+  assert.equal(b.rejoin, 'reclone')
+  assert.equal(b.problems[0], "on timeline 2, behind the newest timeline 3: if a is kept, it must be recloned from a backup of timeline 3: its timeline 2 (forked at LSN 30) is not a's (forked at LSN 40) (by RedDB's rejoin rule against a's history)")
+  // The same rule without the history conflict would let b follow: its timeline 2 would be a's.
+  const agreeing = clusterStatus([
+    reached('a', node({role: 'primary', timeline: 3n, history: three, wal_head_lsn: 70n, oldest_wal_lsn: 30n})),
+    reached('b', node({timeline: 2n, history: forkedAt(40n, 'a'), acks: [relay('b', 45n)]})),
+  ])
+  assert.deepEqual([agreeing.nodes[1].rejoin, agreeing.split_brain], ['follow_new_timeline', []])
 })

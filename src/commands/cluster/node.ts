@@ -7,7 +7,7 @@ import {renderDocument} from '../../ui/document.js'
 
 export default class ClusterNode extends RedreplCommand {
   static override summary = 'Show this node\'s replication state as the cluster commands read it.'
-  static override description = `What cluster status and cluster candidates run on each node through its transport (redrepl cluster node --data-path P --json): the node's role (primary: a slot catalog on its current timeline; replica: a relay log and no slot catalog), its current timeline and history, its WAL head, the acks its layout holds (its own relay manifests, the slot catalog, the legacy slot store) and the findings of a quick layout verify. Reads only; safe next to a running node.`
+  static override description = `What cluster status and cluster candidates run on each node through its transport (redrepl cluster node --data-path P --json): the node's role (primary: a slot catalog on its current timeline; replica: a relay log and no slot catalog), its current timeline and history, its WAL head, the acks its layout holds (its own relay manifests, the slot catalog, the legacy slot store), the replica ids of the relay logs it holds on any timeline of its history (relay_replica_ids: who it has been as a replica, which names a replica just promoted) and the findings of a quick layout verify. Reads only; safe next to a running node.`
 
   static override examples = ['<%= config.bin %> cluster node --data-path /var/lib/reddb/data.rdb --json']
 

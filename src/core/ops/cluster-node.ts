@@ -1,6 +1,6 @@
 import type {Layout} from '../layout.js'
 import type {ClusterNodeReport} from '../plan/cluster.js'
-import {listWalSegments, readHistory, readOldestAvailableLsn, readWalHead} from './node-state.js'
+import {listRelayReplicas, listWalSegments, readHistory, readOldestAvailableLsn, readWalHead} from './node-state.js'
 import {verifyLayout} from './layout-verify.js'
 import {readReplicaAcks} from './replicas.js'
 import {currentTimeline} from '../format/timeline-history.js'
@@ -9,8 +9,9 @@ import {currentTimeline} from '../format/timeline-history.js'
  * One node's replication state as `cluster status` and `cluster candidates`
  * read it through the node's transport: its history, WAL head, the acks its
  * own layout holds (relay manifests: its own word on how far it got; slot
- * catalog: the primary's view of its replicas) and the findings of a quick
- * `layout verify`. Reads only.
+ * catalog: the primary's view of its replicas), the replica ids of the relay
+ * logs it holds on any timeline (who it has been as a replica), and the
+ * findings of a quick `layout verify`. Reads only.
  */
 
 export async function readClusterNode(layout: Layout, options: {dataPath: string; nowMs: bigint}): Promise<ClusterNodeReport> {
@@ -21,6 +22,9 @@ export async function readClusterNode(layout: Layout, options: {dataPath: string
   const hasRelay = found.relay_dirs.length > 0
   const segments = await listWalSegments(layout, timeline)
   const verify = await verifyLayout(options.dataPath, options.nowMs, {deep: false})
+  const relayIds = new Set<string>()
+  for (const entry of history?.entries ?? []) for (const id of await listRelayReplicas(layout, entry.timeline)) relayIds.add(id)
+  if (history === undefined) for (const id of found.relay_dirs) relayIds.add(id)
   return {
     data_path: options.dataPath,
     role: hasCatalog ? 'primary' : hasRelay ? 'replica' : 'unknown',
@@ -34,6 +38,7 @@ export async function readClusterNode(layout: Layout, options: {dataPath: string
     wal_head_lsn: await readWalHead(layout, timeline, segments),
     oldest_wal_lsn: segments.length === 0 ? null : await readOldestAvailableLsn(layout, timeline, segments),
     acks: found.acks,
+    relay_replica_ids: [...relayIds].sort(),
     findings: verify.findings,
   }
 }

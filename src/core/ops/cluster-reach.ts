@@ -112,6 +112,9 @@ export function checkNodeDocument(value: JsonValue): ClusterNodeReport {
     str(ack, 'invalidation_reason', true)
     if (!['slot-catalog', 'relay-manifest', 'legacy-store'].includes(ack.source as string)) throw new Error('an ack has an unknown source')
   }
+  if (value.relay_replica_ids !== undefined) {
+    if (!Array.isArray(value.relay_replica_ids) || value.relay_replica_ids.some((id) => typeof id !== 'string')) throw new Error('relay_replica_ids is not a list of strings')
+  }
   if (!Array.isArray(value.findings)) throw new Error('findings is not a list')
   for (const found of value.findings) {
     if (!isObject(found)) throw new Error('a finding is not an object')

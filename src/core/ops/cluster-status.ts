@@ -2,7 +2,9 @@ import {clusterNodes} from '../config/inventory.js'
 import {loadConfig} from '../config/load-config.js'
 import {usageError} from '../errors.js'
 import {clusterCandidates, clusterStatus, type ClusterCandidates, type ClusterInput, type ClusterStatus, type StatusThresholds} from '../plan/cluster.js'
+import {lastSeen} from '../plan/cluster-seen.js'
 import {reachNodes, type ReachOptions} from './cluster-reach.js'
+import {readSeenTimes, seenFilePath, writeSeenTimes} from './cluster-seen.js'
 
 /**
  * `cluster status` and `cluster candidates`: the nodes of one cluster from
@@ -23,11 +25,29 @@ async function readCluster(options: ClusterOptions): Promise<{cluster: string; i
   return {cluster: nodes[0].cluster, input: nodes.map((node, i) => ({...reached[i], host: node.host}))}
 }
 
-export type ClusterStatusReport = {cluster: string} & ClusterStatus
+export type ClusterStatusRow = ClusterStatus['nodes'][number] & {
+  /** This run's time for a node that answered, the last time a previous run saw it for one that did not; null when never seen. */
+  last_seen_unix_ms: bigint | null
+}
 
-export async function readClusterStatus(options: ClusterOptions & StatusThresholds): Promise<ClusterStatusReport> {
+export type ClusterStatusReport = {cluster: string; checked_at_unix_ms: bigint; state_file_path: string} & Omit<ClusterStatus, 'nodes'> & {nodes: ClusterStatusRow[]}
+
+export interface StatusOptions extends ClusterOptions, StatusThresholds {
+  /** Where the per-cluster state file (when each node was last seen) lives. */
+  stateDir: string
+  nowMs: bigint
+}
+
+export async function readClusterStatus(options: StatusOptions): Promise<ClusterStatusReport> {
   const {cluster, input} = await readCluster(options)
-  return {cluster, ...clusterStatus(input, options)}
+  // The cluster's name, and so its state file, is known once the config is read.
+  const stateFile = seenFilePath(options.stateDir, cluster)
+  const previous = await readSeenTimes(stateFile, cluster)
+  const status = clusterStatus(input, options)
+  const seen = lastSeen(status.nodes, previous, options.nowMs)
+  if (seen.changed) await writeSeenTimes(stateFile, cluster, seen.next)
+  const nodes = status.nodes.map((row, i) => ({...row, last_seen_unix_ms: seen.last_seen_unix_ms[i]}))
+  return {cluster, checked_at_unix_ms: options.nowMs, state_file_path: stateFile, ...status, nodes}
 }
 
 export type ClusterCandidatesReport = {cluster: string; unreachable: Array<{name: string; reason: string}>} & ClusterCandidates

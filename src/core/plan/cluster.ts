@@ -23,6 +23,12 @@ export interface ClusterNodeReport {
   /** The oldest LSN its WAL still serves on its current timeline; null without WAL. */
   oldest_wal_lsn: bigint | null
   acks: SourcedAck[]
+  /**
+   * The replica ids of the relay logs the layout holds on any timeline of its
+   * history: who the node has been as a replica. A replica just promoted keeps
+   * its relay log under its old timeline. Absent from an older redrepl's document.
+   */
+  relay_replica_ids?: string[]
   findings: Finding[]
 }
 
@@ -79,37 +85,124 @@ function positionOf(name: string, state: ClusterNodeReport): bigint | null {
   return state.wal_head_lsn
 }
 
+type Reached = {name: string; state: ClusterNodeReport}
+
+/** A split brain between two nodes, in words, with both of them named. */
+interface Conflict {
+  nodes: [string, string]
+  words: string
+}
+
+/** The first timeline the two histories record differently (another parent or fork point); null when they agree where both have entries. */
+function firstDisagreement(a: ClusterNodeReport, b: ClusterNodeReport): {mine: ClusterNodeReport['history'][number]; theirs: ClusterNodeReport['history'][number]} | null {
+  for (const mine of a.history) {
+    const theirs = b.history.find((candidate) => candidate.timeline === mine.timeline)
+    if (theirs === undefined || mine.parent_timeline === null) continue
+    if (theirs.parent_timeline !== mine.parent_timeline || theirs.fork_lsn !== mine.fork_lsn) return {mine, theirs}
+  }
+  return null
+}
+
 /** Pairs of nodes whose histories give one timeline different parents or fork points: they promoted apart. */
-function historyConflicts(reached: Array<{name: string; state: ClusterNodeReport}>): string[] {
-  const out: string[] = []
+function historyConflicts(reached: Reached[]): Conflict[] {
+  const out: Conflict[] = []
   for (let i = 0; i < reached.length; i++) {
     for (let j = i + 1; j < reached.length; j++) {
       const a = reached[i]
       const b = reached[j]
-      for (const entry of a.state.history) {
-        const other = b.state.history.find((candidate) => candidate.timeline === entry.timeline)
-        if (other === undefined || entry.parent_timeline === null) continue
-        if (other.parent_timeline !== entry.parent_timeline || other.fork_lsn !== entry.fork_lsn) {
-          out.push(`${a.name} and ${b.name} record timeline ${entry.timeline} differently: ${a.name} forks it from ${entry.parent_timeline} at LSN ${entry.fork_lsn} (${entry.reason}), ${b.name} from ${other.parent_timeline} at LSN ${other.fork_lsn} (${other.reason})`)
-        }
-      }
+      const found = firstDisagreement(a.state, b.state)
+      if (found === null) continue
+      const {mine: entry, theirs: other} = found
+      out.push({
+        nodes: [a.name, b.name],
+        words: `${a.name} and ${b.name} record timeline ${entry.timeline} differently: ${a.name} forks it from ${entry.parent_timeline} at LSN ${entry.fork_lsn} (${entry.reason}), ${b.name} from ${other.parent_timeline} at LSN ${other.fork_lsn} (${other.reason})`,
+      })
     }
   }
   return out
 }
 
 /**
- * RedDB's rejoin rule (plan/rejoin.ts) for a node left behind a fork,
- * against the history of a node on the newest timeline, preferring one with
- * WAL (the oldest LSN it serves is what the node could follow from).
+ * How a node claims to write: a primary keeps a slot catalog on its
+ * timeline; a replica just promoted has none yet, but its own history ends
+ * with its promotion ("promote <its replica id>", format §3), which RedDB
+ * records only on the node it promotes (behaviour.md, "A replica set across
+ * hosts"). A node recloned from the new primary carries that entry too, but
+ * under another replica id, so it is not taken for the writer.
  */
-function rejoinOf(state: ClusterNodeReport, position: bigint | null, reached: Array<{name: string; state: ClusterNodeReport}>, newest: bigint): {decision: RejoinDecision | null; words: string} {
+type Writer = {name: string; timeline: bigint; how: string}
+
+function writerOf(node: Reached): Writer | null {
+  const {state} = node
+  if (state.role === 'primary') {
+    const head = state.wal_head_lsn === null ? 'no WAL yet' : `WAL head ${state.wal_head_lsn}`
+    return {name: node.name, timeline: state.timeline, how: `${node.name} writes as the primary of timeline ${state.timeline} (slot catalog, ${head})`}
+  }
+  const last = state.history.at(-1)
+  if (last === undefined || last.parent_timeline === null || last.timeline !== state.timeline) return null
+  const ids = new Set([node.name, ...(state.relay_replica_ids ?? []), ...state.acks.filter((ack) => ack.source === 'relay-manifest').map((ack) => ack.replica_id)])
+  const promoted = [...ids].find((id) => last.reason === `promote ${id}`)
+  if (promoted === undefined) return null
+  return {name: node.name, timeline: state.timeline, how: `${node.name} was promoted to timeline ${state.timeline} at LSN ${last.fork_lsn} (${last.reason}; no slot catalog yet)`}
+}
+
+/**
+ * Two writers on different timelines: the older one still writes though a
+ * newer timeline forked from its line. Where the newer one's history holds
+ * the fork from the older's timeline, the LSNs the older wrote past it are
+ * named: writes the newer timeline does not have.
+ */
+function writerConflicts(reached: Reached[]): Conflict[] {
+  const writers = reached.flatMap((node) => {
+    const writer = writerOf(node)
+    return writer === null ? [] : [{...writer, state: node.state}]
+  })
+  const out: Conflict[] = []
+  for (let i = 0; i < writers.length; i++) {
+    for (let j = i + 1; j < writers.length; j++) {
+      const [older, newer] = writers[i].timeline <= writers[j].timeline ? [writers[i], writers[j]] : [writers[j], writers[i]]
+      if (older.timeline === newer.timeline) continue
+      const fork = newer.state.history.find((entry) => entry.parent_timeline === older.timeline)
+      const head = older.state.wal_head_lsn
+      const past = fork !== undefined && head !== null && head > fork.fork_lsn ? `; ${older.name} has ${head - fork.fork_lsn} LSNs past the fork at ${fork.fork_lsn} that timeline ${newer.timeline} does not have` : ''
+      out.push({nodes: [older.name, newer.name], words: `two nodes write on different timelines: ${older.how}, while ${newer.how}${past}`})
+    }
+  }
+  return out
+}
+
+/**
+ * The node whose history the others are judged against: one on the newest
+ * timeline, preferring one with WAL (the oldest LSN it serves is what a
+ * node could follow from), then the furthest position, then file order.
+ */
+function referenceOf(reached: Reached[], newest: bigint): Reached {
   const onNewest = reached.filter((node) => node.state.timeline === newest)
-  const reference = onNewest.find((node) => node.state.oldest_wal_lsn !== null) ?? onNewest[0]
+  const rank = (node: Reached) => positionOf(node.name, node.state) ?? -1n
+  return onNewest.reduce((best, node) => {
+    const hasWal = (candidate: Reached) => candidate.state.oldest_wal_lsn !== null
+    if (hasWal(node) !== hasWal(best)) return hasWal(node) ? node : best
+    return rank(node) > rank(best) ? node : best
+  })
+}
+
+/**
+ * RedDB's rejoin rule (plan/rejoin.ts) for a node left behind a fork,
+ * against the reference's history. A node whose own history records one of
+ * its timelines differently is on a timeline that history does not hold,
+ * which the rule answers with reclone.
+ */
+function rejoinOf(name: string, state: ClusterNodeReport, position: bigint | null, reference: Reached, newest: bigint): {decision: RejoinDecision | null; words: string} {
+  const against = `by RedDB's rejoin rule against ${reference.name}'s history`
+  const disagreement = firstDisagreement(state, reference.state)
+  if (disagreement !== null) {
+    const {mine, theirs} = disagreement
+    return {decision: 'reclone', words: `if ${reference.name} is kept, it must be recloned from a backup of timeline ${newest}: its timeline ${mine.timeline} (forked at LSN ${mine.fork_lsn}) is not ${reference.name}'s (forked at LSN ${theirs.fork_lsn}) (${against})`}
+  }
+  if (name === reference.name || state.timeline === newest) return {decision: null, words: ''}
   if (position === null) return {decision: null, words: 'it must rejoin; its position is unknown (no WAL head, no relay log)'}
   const history = {entries: reference.state.history.map((entry) => ({...entry, created_at_unix_ms: 0n}))}
   const plan = planRejoin({history, nodeTimeline: state.timeline, nodeFlushedLsn: position, availableFromLsn: reference.state.oldest_wal_lsn ?? 0n})
-  const against = `by RedDB's rejoin rule against ${reference.name}'s history`
   if (plan.decision === 'rewind') return {decision: 'rewind', words: `it must rewind to LSN ${plan.rewind_to_lsn} before following timeline ${newest} (${against})`}
   if (plan.decision === 'reclone') return {decision: 'reclone', words: `it must be recloned from a backup of timeline ${newest} (${against})`}
   if (plan.decision === 'follow_new_timeline' && reference.state.oldest_wal_lsn === null) {
@@ -131,13 +224,9 @@ export function clusterStatus(input: ClusterInput, thresholds: StatusThresholds 
     const position = positionOf(node.name, node.state)
     if (node.state.timeline === newest && position !== null && (best === null || position > best.lsn)) best = {lsn: position, node: node.name}
   }
-  const writers = reached.filter((node) => node.state.role === 'primary')
-  const splitBrain: string[] = []
-  const writerTimelines = [...new Set(writers.map((node) => node.state.timeline))]
-  if (writerTimelines.length > 1) {
-    splitBrain.push(`nodes write on different timelines: ${writers.map((node) => `${node.name} on timeline ${node.state.timeline}`).join(', ')}`)
-  }
-  splitBrain.push(...historyConflicts(reached))
+  const conflicts = [...writerConflicts(reached), ...historyConflicts(reached)]
+  const splitBrain = conflicts.map((conflict) => conflict.words)
+  const reference = newest === null ? null : referenceOf(reached, newest)
 
   const rows: ClusterNodeRow[] = input.map((node) => {
     if (!node.reached) {
@@ -151,11 +240,16 @@ export function clusterStatus(input: ClusterInput, thresholds: StatusThresholds 
     const problems: string[] = []
     const states: ClusterState[] = []
     let rejoin: RejoinDecision | null = null
-    if (!onNewest) {
-      const decided = rejoinOf(state, position, reached, newest!)
+    const decided = rejoinOf(node.name, state, position, reference!, newest!)
+    if (decided.decision !== null || !onNewest) {
       rejoin = decided.decision
-      problems.push(`on timeline ${state.timeline}, behind the newest timeline ${newest}: ${decided.words}`)
+      problems.push(onNewest ? `on a timeline ${newest} of its own: ${decided.words}` : `on timeline ${state.timeline}, behind the newest timeline ${newest}: ${decided.words}`)
       states.push('WARNING')
+    }
+    for (const conflict of conflicts) {
+      if (!conflict.nodes.includes(node.name)) continue
+      problems.push(`split brain with ${conflict.nodes.find((other) => other !== node.name)}`)
+      states.push('CRITICAL')
     }
     if (lag !== null && thresholds.criticalLagLsn !== undefined && lag > thresholds.criticalLagLsn) {
       problems.push(`lags ${lag} LSNs behind ${best!.node}, more than ${thresholds.criticalLagLsn}`)
@@ -169,7 +263,6 @@ export function clusterStatus(input: ClusterInput, thresholds: StatusThresholds 
       problems.push(`[${found.code}] ${found.path}: ${found.message}`)
       states.push(found.severity === 'error' ? 'CRITICAL' : 'WARNING')
     }
-    if (splitBrain.length > 0 && state.role === 'primary') states.push('CRITICAL')
     return {
       name: node.name,
       host: node.host,
