@@ -2,6 +2,7 @@ import {clusterNodes} from '../config/inventory.js'
 import {loadConfig} from '../config/load-config.js'
 import {usageError} from '../errors.js'
 import {clusterCandidates, clusterStatus, type ClusterCandidates, type ClusterInput, type ClusterStatus, type StatusThresholds} from '../plan/cluster.js'
+import {failoverImpact, type FailoverNodeStep} from '../plan/failover.js'
 import {reachNodes, type ReachOptions} from './cluster-reach.js'
 
 /**
@@ -30,10 +31,18 @@ export async function readClusterStatus(options: ClusterOptions & StatusThreshol
   return {cluster, ...clusterStatus(input, options)}
 }
 
-export type ClusterCandidatesReport = {cluster: string; unreachable: Array<{name: string; reason: string}>} & ClusterCandidates
+/** Each candidate with what promoting it costs (plan/failover.ts): the acknowledged LSNs lost and every other node's step. */
+export type ClusterCandidateImpactRow = ClusterCandidates['candidates'][number] & {lost_lsn: bigint; failover_steps: FailoverNodeStep[]}
+
+export type ClusterCandidatesReport = {cluster: string; unreachable: Array<{name: string; reason: string}>} & Omit<ClusterCandidates, 'candidates'> & {candidates: ClusterCandidateImpactRow[]}
 
 export async function readClusterCandidates(options: ClusterOptions & {adoptCatalogTimeline: boolean}): Promise<ClusterCandidatesReport> {
   const {cluster, input} = await readCluster(options)
   const unreachable = input.flatMap((node) => (node.reached ? [] : [{name: node.name, reason: node.reason}]))
-  return {cluster, unreachable, ...clusterCandidates(input, options)}
+  const ranked = clusterCandidates(input, options)
+  const candidates = ranked.candidates.map((row) => {
+    const impact = failoverImpact(input, row.node, ranked)
+    return {...row, lost_lsn: impact.lost_lsn, failover_steps: impact.steps}
+  })
+  return {cluster, unreachable, ...ranked, candidates}
 }
