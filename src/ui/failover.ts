@@ -29,3 +29,13 @@ export function impactTable(rows: Array<{node: string; replica_id: string; lost_
 export function stepLines(steps: FailoverNodeStep[]): string[] {
   return steps.map((step) => `${stepBrief(step)}: ${step.reason}`)
 }
+
+/** A failover plan for a person: the promotion, then each other node's step. */
+export function planLines(plan: {cluster: string; candidate: string; replica_id: string; previous_timeline: bigint; new_timeline: bigint; fork_lsn: bigint; lost_lsn: bigint; old_primaries: string[]; steps: FailoverNodeStep[]}): string[] {
+  const lost = plan.lost_lsn > 0n ? `, throwing away ${plan.lost_lsn} acknowledged LSNs` : ', losing no acknowledged LSN'
+  return [
+    `cluster ${plan.cluster}: promote ${plan.candidate} (replica ${plan.replica_id}) to timeline ${plan.new_timeline} at LSN ${plan.fork_lsn}, forking from timeline ${plan.previous_timeline}${lost}`,
+    `old primary, checked stopped before the promotion: ${plan.old_primaries.length > 0 ? plan.old_primaries.join(', ') : 'none known'}`,
+    ...stepLines(plan.steps),
+  ]
+}

@@ -4,13 +4,16 @@ import {listWalSegments, readHistory, readOldestAvailableLsn, readWalHead} from 
 import {verifyLayout} from './layout-verify.js'
 import {readReplicaAcks} from './replicas.js'
 import {currentTimeline} from '../format/timeline-history.js'
+import {liveNodePids} from '../fs/live-node.js'
 
 /**
  * One node's replication state as `cluster status` and `cluster candidates`
  * read it through the node's transport: its history, WAL head, the acks its
  * own layout holds (relay manifests: its own word on how far it got; slot
  * catalog: the primary's view of its replicas) and the findings of a quick
- * `layout verify`. Reads only.
+ * `layout verify`, and whether a RedDB process runs on it (its flock on
+ * the data file: the live-node guard `failover apply` runs on the old
+ * primary's host). Reads only.
  */
 
 export async function readClusterNode(layout: Layout, options: {dataPath: string; nowMs: bigint}): Promise<ClusterNodeReport> {
@@ -35,5 +38,6 @@ export async function readClusterNode(layout: Layout, options: {dataPath: string
     oldest_wal_lsn: segments.length === 0 ? null : await readOldestAvailableLsn(layout, timeline, segments),
     acks: found.acks,
     findings: verify.findings,
+    reddb_pids: await liveNodePids(options.dataPath),
   }
 }

@@ -1,4 +1,4 @@
-import {clusterNodes} from '../config/inventory.js'
+import {clusterNodes, type InventoryNode} from '../config/inventory.js'
 import {loadConfig} from '../config/load-config.js'
 import {usageError} from '../errors.js'
 import {clusterCandidates, clusterStatus, type ClusterCandidates, type ClusterInput, type ClusterStatus, type StatusThresholds} from '../plan/cluster.js'
@@ -16,12 +16,13 @@ export interface ClusterOptions extends ReachOptions {
   cluster: string | undefined
 }
 
-async function readCluster(options: ClusterOptions): Promise<{cluster: string; input: ClusterInput}> {
+/** The cluster's nodes as the inventory lists them, each read through its transport. */
+export async function readCluster(options: ClusterOptions): Promise<{cluster: string; nodes: InventoryNode[]; input: ClusterInput}> {
   const config = await loadConfig(options.configPath)
   if (config === null) throw usageError('no config file: the cluster commands read the nodes from its [node.NAME] sections', {hint: 'pass --config FILE'})
   const nodes = clusterNodes(config, options.cluster)
   const reached = await reachNodes(nodes, options)
-  return {cluster: nodes[0].cluster, input: nodes.map((node, i) => ({...reached[i], host: node.host}))}
+  return {cluster: nodes[0].cluster, nodes, input: nodes.map((node, i) => ({...reached[i], host: node.host}))}
 }
 
 export type ClusterStatusReport = {cluster: string} & ClusterStatus

@@ -24,6 +24,8 @@ export interface ClusterNodeReport {
   oldest_wal_lsn: bigint | null
   acks: SourcedAck[]
   findings: Finding[]
+  /** Pids of RedDB processes holding the node's data file (empty: not running); null when it cannot tell, or its redrepl does not say. */
+  reddb_pids?: number[] | null
 }
 
 export type ClusterState = 'OK' | 'WARNING' | 'CRITICAL'
