@@ -7,6 +7,7 @@ import {test} from 'node:test'
 import {runCli, useScratch} from '../support/cli.js'
 import {writeInventory, writeThreeNodes, type NodeEntry} from '../support/cluster.js'
 import {repoRoot} from '../support/fixtures.js'
+import {holdLayoutLock} from '../support/lock.js'
 import {holdFlock, jsonOf, stop} from '../support/node.js'
 
 const scratch = useScratch()
@@ -173,4 +174,18 @@ test('a run killed after the promotion and before its journal entry finds the pr
   assert.equal(result.exitCode, 0, result.stderr)
   assert.match((jsonOf(result).steps as any[])[0].detail, /^ra's history already records promote ra to timeline 2 at LSN 9437187$/)
   assert.equal(await promotions(nodes.ra), 1)
+})
+
+test('a second failover apply of the same plan while one runs is refused (exit 5), changing nothing', async () => {
+  const {nodes, config, plan} = await cluster()
+  assert.equal((await runCli(['failover', 'plan', '--config', config, '--out', plan])).exitCode, 0)
+  const holder = await holdLayoutLock(`${plan}.lock`, 'failover apply')
+  try {
+    const result = await runCli(['failover', 'apply', '--config', config, '--plan', plan, '--yes'])
+    assert.equal(result.exitCode, 5, result.stderr)
+  } finally {
+    await stop(holder)
+  }
+  assert.equal(await promotions(nodes.ra), 0)
+  assert.equal(existsSync(`${plan}.journal`), false)
 })

@@ -18,6 +18,7 @@ import {FormatError, refused, RedreplError} from '../errors.js'
 import {decodeFailoverPlan, MAX_FAILOVER_PLAN_BYTES, type FailoverPlan} from '../format/failover-plan.js'
 import {jsonArray, jsonString, jsonU64} from '../format/json-fields.js'
 import {writeFileAtomic} from '../fs/atomic.js'
+import {acquireLayoutLock} from '../fs/lock.js'
 import {readBounded, readBoundedIfExists} from '../fs/open.js'
 import type {ClusterInput, ClusterNodeReport} from '../plan/cluster.js'
 import {pinChanges, pinOf, type FailoverNodeStep} from '../plan/failover.js'
@@ -144,6 +145,17 @@ function stateOf(input: ClusterInput, name: string): ClusterNodeReport | null {
 }
 
 export async function applyFailover(options: FailoverApplyOptions): Promise<FailoverApplyReport> {
+  if (options.dryRun) return applyLocked(options)
+  // One apply of a plan at a time: two would both read the journal before either wrote it.
+  const lock = await acquireLayoutLock(`${options.planPath}.lock`, {command: 'failover apply'})
+  try {
+    return await applyLocked(options)
+  } finally {
+    await lock.release()
+  }
+}
+
+async function applyLocked(options: FailoverApplyOptions): Promise<FailoverApplyReport> {
   const bytes = await readBounded(options.planPath, MAX_FAILOVER_PLAN_BYTES, 'failover plan', {noFollow: true})
   let plan: FailoverPlan
   try {
