@@ -189,3 +189,34 @@ test('a second failover apply of the same plan while one runs is refused (exit 5
   assert.equal(await promotions(nodes.ra), 0)
   assert.equal(existsSync(`${plan}.journal`), false)
 })
+
+test('failover apply killed after each step: every re-run goes one step further, each step happens once, the layouts verify', async () => {
+  const {nodes, config, plan} = await cluster()
+  assert.equal((await runCli(['failover', 'plan', '--config', config, '--out', plan])).exitCode, 0)
+  const crash = {REDREPL_CRASH_AT: 'failover-journal:after-rename'}
+  const journaled: string[][] = []
+  for (let run = 0; run < 3; run++) {
+    const killed = await runCli(['failover', 'apply', '--config', config, '--plan', plan, '--yes'], {env: crash})
+    assert.notEqual(killed.exitCode, 0, `run ${run} was not killed: ${killed.stderr}`)
+    journaled.push(JSON.parse(readFileSync(`${plan}.journal`, 'utf8')).entries.map((entry: any) => `${entry.step} ${entry.node} ${entry.status}`))
+  }
+  assert.deepEqual(journaled, [['promote ra done'], ['promote ra done', 'rejoin p done'], ['promote ra done', 'rejoin p done', 'rejoin rc done']])
+  // Nothing is left to do, so nothing is written and the crash point is not reached.
+  const last = await runCli(['failover', 'apply', '--config', config, '--plan', plan, '--yes', '--json'], {env: crash})
+  assert.equal(last.exitCode, 0, last.stderr)
+  assert.equal(await promotions(nodes.ra), 1)
+  for (const data of [nodes.p, nodes.ra, nodes.rc]) assert.equal((await runCli(['layout', 'verify', '--data-path', data, '--quiet'])).exitCode, 0, data)
+})
+
+test('failover apply killed inside the promotion or before its journal entry is durable: the re-run does not promote twice', async () => {
+  for (const point of ['timeline-history:after-rename', 'failover-journal:after-temp-write']) {
+    const {nodes, config, plan} = await cluster()
+    assert.equal((await runCli(['failover', 'plan', '--config', config, '--out', plan])).exitCode, 0)
+    const killed = await runCli(['failover', 'apply', '--config', config, '--plan', plan, '--yes'], {env: {REDREPL_CRASH_AT: point}})
+    assert.notEqual(killed.exitCode, 0, point)
+    const again = await runCli(['failover', 'apply', '--config', config, '--plan', plan, '--yes', '--json'])
+    assert.equal(again.exitCode, 0, `${point}: ${again.stderr}`)
+    assert.match((jsonOf(again).steps as any[])[0].detail, /^ra's history already records promote ra/, point)
+    assert.equal(await promotions(nodes.ra), 1, point)
+  }
+})

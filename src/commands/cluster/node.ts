@@ -7,7 +7,7 @@ import {renderDocument} from '../../ui/document.js'
 
 export default class ClusterNode extends RedreplCommand {
   static override summary = 'Show this node\'s replication state as the cluster commands read it.'
-  static override description = `What cluster status and cluster candidates run on each node through its transport (redrepl cluster node --data-path P --json): the node's role (primary: a slot catalog on its current timeline; replica: a relay log and no slot catalog), its current timeline and history, its WAL head, the acks its layout holds (its own relay manifests, the slot catalog, the legacy slot store) and the findings of a quick layout verify. Reads only; safe next to a running node.`
+  static override description = `What cluster status and cluster candidates run on each node through its transport (redrepl cluster node --data-path P --json): the node's role (primary: a slot catalog on its current timeline; replica: a relay log and no slot catalog), its current timeline and history, its WAL head, the acks its layout holds (its own relay manifests, the slot catalog, the legacy slot store), the findings of a quick layout verify, and reddb_pids: the pids of RedDB processes holding a flock on the node's data file (empty when RedDB is not running; null when the kernel's lock table cannot be read), which failover apply checks on the old primary. Reads only; safe next to a running node.`
 
   static override examples = ['<%= config.bin %> cluster node --data-path /var/lib/reddb/data.rdb --json']
 
