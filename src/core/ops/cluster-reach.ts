@@ -48,7 +48,7 @@ export async function reachNodes(nodes: InventoryNode[], options: ReachOptions):
 }
 
 async function reachNode(node: InventoryNode, options: ReachOptions): Promise<NodeReach> {
-  const ran = await runOnNode(node, ['cluster', 'node', '--data-path', node.data_path, '--json'], options)
+  const ran = await runOnNode(node, ['cluster', 'node', '--data-path', node.data_path, '--json'], options, 'a cluster node document')
   if (!ran.ok) return {name: node.name, reached: false, reason: ran.reason}
   try {
     return {name: node.name, reached: true, state: checkNodeDocument(ran.document)}
@@ -65,7 +65,7 @@ export type NodeRun = {ok: true; document: JsonValue} | {ok: false; reason: stri
  * word for ssh's remote shell) under the per-node deadline, and parses what
  * it prints as a lossless JSON document.
  */
-export async function runOnNode(node: InventoryNode, args: string[], options: Pick<ReachOptions, 'self' | 'timeoutMs'>): Promise<NodeRun> {
+export async function runOnNode(node: InventoryNode, args: string[], options: Pick<ReachOptions, 'self' | 'timeoutMs'>, expected = 'a JSON document'): Promise<NodeRun> {
   const argv = nodeArgv(node, options.self, args)
   const fail = (reason: string, exitCode: number | null = null): NodeRun => ({ok: false, reason: oneLine(reason).slice(0, 400), exitCode})
   // Its own process group, so the deadline also ends what the transport started (ssh's children, a shell's sleep).
@@ -88,7 +88,7 @@ export async function runOnNode(node: InventoryNode, args: string[], options: Pi
   try {
     return {ok: true, document: parseJson(String(result.stdout))}
   } catch (error) {
-    return fail(`the transport's answer is not a JSON document: ${(error as Error).message}`, 0)
+    return fail(`the transport's answer is not ${expected}: ${(error as Error).message}`, 0)
   }
 }
 
