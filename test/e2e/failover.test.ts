@@ -220,3 +220,19 @@ test('failover apply killed inside the promotion or before its journal entry is 
     assert.equal(await promotions(nodes.ra), 1, point)
   }
 })
+
+test('a journal that belongs to another plan is refused, and so is a plan file that would replace something else', async () => {
+  const {nodes, config, plan} = await cluster()
+  assert.equal((await runCli(['failover', 'plan', '--config', config, '--out', plan])).exitCode, 0)
+  writeFileSync(`${plan}.journal`, JSON.stringify({schema: 'redrepl.failover-journal/1', plan_sha256: '00'.repeat(32), entries: [{step: 'promote', node: 'ra', status: 'done', at_unix_ms: 1, detail: 'x', commands: []}]}))
+  const result = await runCli(['failover', 'apply', '--config', config, '--plan', plan, '--yes'])
+  assert.equal(result.exitCode, 4, result.stderr)
+  assert.match(result.stderr, /failover\.plan\.journal: is the journal of another plan/)
+  assert.equal(await promotions(nodes.ra), 0)
+  const database = path.join(path.dirname(plan), 'data.rdb')
+  writeFileSync(database, 'a database')
+  const over = await runCli(['failover', 'plan', '--config', config, '--out', database])
+  assert.equal(over.exitCode, 4, over.stderr)
+  assert.match(over.stderr, /data\.rdb: exists and is not a failover plan; nothing was written/)
+  assert.equal(readFileSync(database, 'utf8'), 'a database')
+})
