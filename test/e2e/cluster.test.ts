@@ -54,6 +54,16 @@ test('cluster candidates: from the replicas\' own relay logs, cross-checked with
       ['rc', 'rc', 7_340_034n, 'relay-manifest', false, "agrees with p's slot"],
     ],
   )
+  // What each failover costs: ra loses nothing; rc throws away what ra acknowledged, and p must rewind either way.
+  assert.deepEqual(
+    (seen.candidates as any[]).map((row) => [row.node, row.lost_lsn, row.failover_steps.map((step: any) => [step.node, step.decision, step.rewind_to_lsn, step.wal_needed_from_lsn])]),
+    [
+      ['ra', 0n, [['p', 'rewind', 9_437_187n, 9_437_188n], ['rc', 'follow_new_timeline', null, 7_340_035n]]],
+      ['rc', 2_097_153n, [['p', 'rewind', 7_340_034n, 7_340_035n], ['ra', 'rewind', 7_340_034n, 7_340_035n]]],
+    ],
+  )
+  const table = await runCli(['cluster', 'candidates', '--config', up])
+  assert.match(table.stdout, /rc \(rc\)\W+2097153\W+p: rewind to 7340034; ra: rewind to 7340034/)
   const down = await writeInventory(path.join(dir, 'down.conf'), [
     {name: 'p', dataPath: nodes.p, transport: ['false']},
     {name: 'ra', dataPath: nodes.ra},
@@ -63,6 +73,7 @@ test('cluster candidates: from the replicas\' own relay logs, cross-checked with
   assert.equal(without.primary_reached, false)
   assert.deepEqual((without.unreachable as any[]).map((node) => [node.name, node.reason]), [['p', 'false exited 1']])
   assert.deepEqual((without.candidates as any[]).map((row) => [row.replica_id, row.chosen, row.cross_check]), [['ra', true, null], ['rc', false, null]])
+  assert.deepEqual((without.candidates as any[]).map((row) => [row.lost_lsn, row.failover_steps[0].decision]), [[0n, 'manual'], [2_097_153n, 'manual']])
   assert.match(without.auto_choice as string, /^ra: the highest/)
   // The lagging candidate is refused where a layout knows both replicas: ra acknowledged more.
   const withPrimary = await runCli(['timeline', 'promote', '--data-path', nodes.p, '--replica', 'rc', '--expect-timeline', '1'])

@@ -43,7 +43,7 @@ function scalar(value: unknown, where: string): string | boolean {
  * the run it is meant for. From a file they would silently disarm every run
  * (every live-node check, every dry run, every question).
  */
-export const TYPED_ONLY = ['force', 'confirm', 'yes', 'overwrite-live'] as const
+export const TYPED_ONLY = ['force', 'confirm', 'yes', 'overwrite-live', 'old-primary-down'] as const
 
 function settings(table: Toml, file: string, section: string): Setting[] {
   return Object.entries(table).map(([key, raw]) => {

@@ -116,3 +116,21 @@ export async function layoutDataFiles(dataPath: string): Promise<string[]> {
   }
   return files
 }
+
+/**
+ * The pids of RedDB processes holding a flock on any data file of the
+ * layout (empty: none); null when the kernel's lock table cannot be read,
+ * so a caller can tell "not running" from "cannot tell".
+ */
+export async function liveNodePids(dataPath: string, locksPath = PROC_LOCKS): Promise<number[] | null> {
+  const pids = new Set<number>()
+  for (const file of await layoutDataFiles(dataPath)) {
+    try {
+      for (const holder of await findFlockHolders(file, locksPath)) pids.add(holder.pid)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !(await stat(file).then(() => true, () => false))) continue
+      return null
+    }
+  }
+  return [...pids].sort((a, b) => a - b)
+}

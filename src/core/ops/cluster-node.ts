@@ -4,14 +4,17 @@ import {listRelayReplicas, listWalSegments, readHistory, readOldestAvailableLsn,
 import {verifyLayout} from './layout-verify.js'
 import {readReplicaAcks} from './replicas.js'
 import {currentTimeline} from '../format/timeline-history.js'
+import {liveNodePids} from '../fs/live-node.js'
 
 /**
  * One node's replication state as `cluster status` and `cluster candidates`
  * read it through the node's transport: its history, WAL head, the acks its
  * own layout holds (relay manifests: its own word on how far it got; slot
  * catalog: the primary's view of its replicas), the replica ids of the relay
- * logs it holds on any timeline (who it has been as a replica), and the
- * findings of a quick `layout verify`. Reads only.
+ * logs it holds on any timeline (who it has been as a replica), the
+ * findings of a quick `layout verify`, and whether a RedDB process runs on
+ * it (its flock on the data file: the live-node guard `failover apply` runs
+ * on the old primary's host). Reads only.
  */
 
 export async function readClusterNode(layout: Layout, options: {dataPath: string; nowMs: bigint}): Promise<ClusterNodeReport> {
@@ -40,5 +43,6 @@ export async function readClusterNode(layout: Layout, options: {dataPath: string
     acks: found.acks,
     relay_replica_ids: [...relayIds].sort(),
     findings: verify.findings,
+    reddb_pids: await liveNodePids(options.dataPath),
   }
 }

@@ -29,8 +29,8 @@ const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 const PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/
 const quoteForShell = (word: string) => (PLAIN.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)
 
-export function nodeArgv(node: InventoryNode, self: string[]): string[] {
-  const command = [...(node.redrepl ?? self), 'cluster', 'node', '--data-path', node.data_path, '--json']
+export function nodeArgv(node: InventoryNode, self: string[], args = ['cluster', 'node', '--data-path', node.data_path, '--json']): string[] {
+  const command = [...(node.redrepl ?? self), ...args]
   return [...node.transport, ...(node.remote_shell ? command.map(quoteForShell) : command)]
 }
 
@@ -48,8 +48,26 @@ export async function reachNodes(nodes: InventoryNode[], options: ReachOptions):
 }
 
 async function reachNode(node: InventoryNode, options: ReachOptions): Promise<NodeReach> {
-  const argv = nodeArgv(node, options.self)
-  const fail = (reason: string): NodeReach => ({name: node.name, reached: false, reason: oneLine(reason).slice(0, 400)})
+  const ran = await runOnNode(node, ['cluster', 'node', '--data-path', node.data_path, '--json'], options, 'a cluster node document')
+  if (!ran.ok) return {name: node.name, reached: false, reason: ran.reason}
+  try {
+    return {name: node.name, reached: true, state: checkNodeDocument(ran.document)}
+  } catch (error) {
+    return {name: node.name, reached: false, reason: oneLine(`the transport's answer is not a cluster node document: ${(error as Error).message}`).slice(0, 400)}
+  }
+}
+
+/** A redrepl run on a node: its --json document, or why there is none (with its exit code when it ran to one). */
+export type NodeRun = {ok: true; document: JsonValue} | {ok: false; reason: string; exitCode: number | null}
+
+/**
+ * Runs `redrepl ARGS` on the node through its transport (argv; quoted word by
+ * word for ssh's remote shell) under the per-node deadline, and parses what
+ * it prints as a lossless JSON document.
+ */
+export async function runOnNode(node: InventoryNode, args: string[], options: Pick<ReachOptions, 'self' | 'timeoutMs'>, expected = 'a JSON document'): Promise<NodeRun> {
+  const argv = nodeArgv(node, options.self, args)
+  const fail = (reason: string, exitCode: number | null = null): NodeRun => ({ok: false, reason: oneLine(reason).slice(0, 400), exitCode})
   // Its own process group, so the deadline also ends what the transport started (ssh's children, a shell's sleep).
   const child = execa(argv[0], argv.slice(1), {detached: true, reject: false, stdin: 'ignore', maxBuffer: MAX_DOCUMENT_BYTES, stripFinalNewline: false, encoding: 'utf8'})
   let timedOut = false
@@ -66,11 +84,11 @@ async function reachNode(node: InventoryNode, options: ReachOptions): Promise<No
   if (timedOut) return fail(`no answer within ${options.timeoutMs / 1000}s (${argv[0]})`)
   if (result.failed && result.exitCode === undefined) return fail(`cannot run ${argv[0]}: ${result.shortMessage}`)
   const stderr = String(result.stderr).trim().split('\n').filter((line) => line.trim() !== '').at(-1)
-  if (result.exitCode !== 0) return fail(`${argv[0]} exited ${result.exitCode}${stderr ? `: ${stderr}` : ''}`)
+  if (result.exitCode !== 0) return fail(`${argv[0]} exited ${result.exitCode}${stderr ? `: ${stderr}` : ''}`, result.exitCode ?? null)
   try {
-    return {name: node.name, reached: true, state: checkNodeDocument(parseJson(String(result.stdout)))}
+    return {ok: true, document: parseJson(String(result.stdout))}
   } catch (error) {
-    return fail(`the transport's answer is not a cluster node document: ${(error as Error).message}`)
+    return fail(`the transport's answer is not ${expected}: ${(error as Error).message}`, 0)
   }
 }
 
@@ -114,6 +132,10 @@ export function checkNodeDocument(value: JsonValue): ClusterNodeReport {
   }
   if (value.relay_replica_ids !== undefined) {
     if (!Array.isArray(value.relay_replica_ids) || value.relay_replica_ids.some((id) => typeof id !== 'string')) throw new Error('relay_replica_ids is not a list of strings')
+  }
+  if (value.reddb_pids !== undefined && value.reddb_pids !== null) {
+    if (!Array.isArray(value.reddb_pids) || value.reddb_pids.some((pid) => typeof pid !== 'bigint' || pid <= 0n)) throw new Error('reddb_pids is not a list of pids')
+    value.reddb_pids = value.reddb_pids.map((pid) => Number(pid))
   }
   if (!Array.isArray(value.findings)) throw new Error('findings is not a list')
   for (const found of value.findings) {

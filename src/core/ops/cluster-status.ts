@@ -1,8 +1,9 @@
-import {clusterNodes} from '../config/inventory.js'
+import {clusterNodes, type InventoryNode} from '../config/inventory.js'
 import {loadConfig} from '../config/load-config.js'
 import {usageError} from '../errors.js'
 import {clusterCandidates, clusterStatus, type ClusterCandidates, type ClusterInput, type ClusterStatus, type StatusThresholds} from '../plan/cluster.js'
 import {lastSeen} from '../plan/cluster-seen.js'
+import {failoverImpact, type FailoverNodeStep} from '../plan/failover.js'
 import {reachNodes, type ReachOptions} from './cluster-reach.js'
 import {readSeenTimes, seenFilePath, writeSeenTimes} from './cluster-seen.js'
 
@@ -17,12 +18,13 @@ export interface ClusterOptions extends ReachOptions {
   cluster: string | undefined
 }
 
-async function readCluster(options: ClusterOptions): Promise<{cluster: string; input: ClusterInput}> {
+/** The cluster's nodes as the inventory lists them, each read through its transport. */
+export async function readCluster(options: ClusterOptions): Promise<{cluster: string; nodes: InventoryNode[]; input: ClusterInput}> {
   const config = await loadConfig(options.configPath)
   if (config === null) throw usageError('no config file: the cluster commands read the nodes from its [node.NAME] sections', {hint: 'pass --config FILE'})
   const nodes = clusterNodes(config, options.cluster)
   const reached = await reachNodes(nodes, options)
-  return {cluster: nodes[0].cluster, input: nodes.map((node, i) => ({...reached[i], host: node.host}))}
+  return {cluster: nodes[0].cluster, nodes, input: nodes.map((node, i) => ({...reached[i], host: node.host}))}
 }
 
 export type ClusterStatusRow = ClusterStatus['nodes'][number] & {
@@ -50,10 +52,18 @@ export async function readClusterStatus(options: StatusOptions): Promise<Cluster
   return {cluster, checked_at_unix_ms: options.nowMs, state_file_path: stateFile, ...status, nodes}
 }
 
-export type ClusterCandidatesReport = {cluster: string; unreachable: Array<{name: string; reason: string}>} & ClusterCandidates
+/** Each candidate with what promoting it costs (plan/failover.ts): the acknowledged LSNs lost and every other node's step. */
+export type ClusterCandidateImpactRow = ClusterCandidates['candidates'][number] & {lost_lsn: bigint; failover_steps: FailoverNodeStep[]}
+
+export type ClusterCandidatesReport = {cluster: string; unreachable: Array<{name: string; reason: string}>} & Omit<ClusterCandidates, 'candidates'> & {candidates: ClusterCandidateImpactRow[]}
 
 export async function readClusterCandidates(options: ClusterOptions & {adoptCatalogTimeline: boolean}): Promise<ClusterCandidatesReport> {
   const {cluster, input} = await readCluster(options)
   const unreachable = input.flatMap((node) => (node.reached ? [] : [{name: node.name, reason: node.reason}]))
-  return {cluster, unreachable, ...clusterCandidates(input, options)}
+  const ranked = clusterCandidates(input, options)
+  const candidates = ranked.candidates.map((row) => {
+    const impact = failoverImpact(input, row.node, ranked)
+    return {...row, lost_lsn: impact.lost_lsn, failover_steps: impact.steps}
+  })
+  return {cluster, unreachable, ...ranked, candidates}
 }

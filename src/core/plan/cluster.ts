@@ -30,6 +30,8 @@ export interface ClusterNodeReport {
    */
   relay_replica_ids?: string[]
   findings: Finding[]
+  /** Pids of RedDB processes holding the node's data file (empty: not running); null when it cannot tell, or its redrepl does not say. */
+  reddb_pids?: number[] | null
 }
 
 export type ClusterState = 'OK' | 'WARNING' | 'CRITICAL'
@@ -80,7 +82,8 @@ function ownRelayAck(name: string, state: ClusterNodeReport): SourcedAck | null 
   return relays.find((ack) => ack.replica_id === name) ?? relays.sort((a, b) => (a.flushed_lsn === b.flushed_lsn ? 0 : a.flushed_lsn > b.flushed_lsn ? -1 : 1))[0] ?? null
 }
 
-function positionOf(name: string, state: ClusterNodeReport): bigint | null {
+/** A node's position: the WAL head of a primary, its own relay flushed LSN for a replica. */
+export function positionOf(name: string, state: ClusterNodeReport): bigint | null {
   if (state.role === 'replica') return ownRelayAck(name, state)?.flushed_lsn ?? null
   return state.wal_head_lsn
 }
