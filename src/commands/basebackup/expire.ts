@@ -3,14 +3,14 @@ import path from 'node:path'
 import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
-import {expireBasebackups, expireByPlan, loadExpirePlan, saveExpirePlan, type AppliedExpirePlan, type BasebackupExpireReport} from '../../core/ops/basebackup-expire.js'
+import {expireBasebackups, expireByPlan, loadExpirePlan, saveExpirePlan, type BasebackupExpireReport} from '../../core/ops/basebackup-expire.js'
+import type {AppliedExpirePlan} from '../../core/ops/plan-file.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
-import {appliedExpirePlanLine} from '../../ui/applied-expire-plan.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {refusePolicyFlagsWithPlan, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
-import {shellCommand} from '../../ui/shell-quote.js'
+import {appliedPlanLine, expirePlanWords, savedPlanLine} from '../../ui/planned-command.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 const EXPIRE_COLUMNS: Array<Column<BasebackupExpireReport['backups'][number]>> = [
@@ -74,8 +74,8 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm").
       }
       this.say(renderColumns(backups))
       const doomed = report.backups.filter((b) => b.action === 'delete')
-      if (report.plan !== undefined) this.say(appliedExpirePlanLine(report.plan, 'layout', 'backups'))
-      if (out !== undefined) this.say(`plan saved to ${out} (${report.inputs_fingerprint}); apply exactly this plan with: ${shellCommand(['redrepl', 'basebackup', 'expire', '--data-path', dataPath, '--plan', out, '--confirm'])}`)
+      if (report.plan !== undefined) this.say(appliedPlanLine(report.plan, report.plan.more_released_manifests.length, expirePlanWords('layout', 'backups')))
+      if (out !== undefined) this.say(savedPlanLine(out, report.inputs_fingerprint!, ['basebackup', 'expire', '--data-path', dataPath, '--plan', out, '--confirm']))
       if (report.dry_run) this.say(`dry run: would delete ${doomed.length} backup(s); pass --confirm to delete`)
       else this.say(`deleted ${report.deleted} backup(s), ${formatBytes(report.freed_bytes)}`)
     }, backups)

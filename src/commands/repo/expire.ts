@@ -1,14 +1,13 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
-import type {AppliedExpirePlan} from '../../core/ops/basebackup-expire.js'
+import type {AppliedExpirePlan} from '../../core/ops/plan-file.js'
 import {expireRepository, expireRepositoryByPlan, loadRepoExpirePlan, saveRepoExpirePlan, type RepoExpireReport} from '../../core/ops/repo-expire.js'
-import {appliedExpirePlanLine} from '../../ui/applied-expire-plan.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {jobsFlag, repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
 import {orphanGraceFlag, orphanGraceMs, refusePolicyFlagsWithPlan, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
-import {shellCommand} from '../../ui/shell-quote.js'
+import {appliedPlanLine, expirePlanWords, savedPlanLine} from '../../ui/planned-command.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 const EXPIRE_COLUMNS: Array<Column<RepoExpireReport['backups'][number]>> = [
@@ -75,8 +74,8 @@ Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose ma
         this.say(renderColumns(backups))
       }
       const doomed = report.backups.filter((b) => b.action === 'delete').length
-      if (report.plan !== undefined) this.say(appliedExpirePlanLine(report.plan, 'repository', 'objects'))
-      if (out !== undefined) this.say(`plan saved to ${out} (${report.inputs_fingerprint}); apply exactly this plan with: ${shellCommand(['redrepl', 'repo', 'expire', '--repo', report.repository, '--node', node, '--plan', out, '--confirm'])}`)
+      if (report.plan !== undefined) this.say(appliedPlanLine(report.plan, report.plan.more_released_manifests.length, expirePlanWords('repository', 'objects')))
+      if (out !== undefined) this.say(savedPlanLine(out, report.inputs_fingerprint!, ['repo', 'expire', '--repo', report.repository, '--node', node, '--plan', out, '--confirm']))
       const floor = report.wal_floor ? ` (WAL kept from segment ${report.wal_floor.index} of timeline ${report.wal_floor.timeline})` : ''
       if (report.dry_run) this.say(`dry run: would delete ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s)${floor}; pass --confirm to delete`)
       else this.say(`deleted ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s), ${report.objects_deleted} object(s)${floor}`)

@@ -7,7 +7,7 @@ import {RedreplCommand} from '../../ui/base-command.js'
 import {findingLine} from '../../ui/findings.js'
 import {requireDataPath} from '../../ui/flags.js'
 import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
-import {shellCommand} from '../../ui/shell-quote.js'
+import {savedPlanLine} from '../../ui/planned-command.js'
 
 export default class WalPlan extends RedreplCommand {
   static override summary = 'Show which WAL segments RedDB\'s retention would remove, and why each is kept.'
@@ -46,7 +46,7 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
     const report: WalPlanReport & Partial<WalPlanSaved> = out === undefined ? await planWalRetention(layout, walPlanOptions(flags)) : await saveWalPlan(layout, dataPath, walPlanOptions(flags), out)
     await this.emit(report, () => {
       this.say(renderWalSummary(report, 'would remove'))
-      if (out !== undefined) this.say(`plan saved to ${out} (${report.inputs_fingerprint}); apply exactly this plan with: ${shellCommand(['redrepl', 'wal', 'prune', '--data-path', dataPath, '--plan', out])}`)
+      if (out !== undefined) this.say(savedPlanLine(out, report.inputs_fingerprint!, ['wal', 'prune', '--data-path', dataPath, '--plan', out]))
       for (const f of report.findings) this.say(findingLine(f))
       if (report.segments.length > 0) this.say(renderSegmentTable(report))
     }, segmentTable(report))

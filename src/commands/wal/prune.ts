@@ -1,6 +1,7 @@
 import {Flags} from '../../ui/oclif.js'
 
-import {loadWalPlan, pruneWalByPlan, type AppliedPlan} from '../../core/ops/wal-plan-file.js'
+import type {AppliedWalPlan} from '../../core/ops/plan-file.js'
+import {loadWalPlan, pruneWalByPlan} from '../../core/ops/wal-plan-file.js'
 import {pruneWalRetention, type WalPruneReport} from '../../core/ops/wal-prune.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {guardedPrune} from '../../core/ops/prune-record.js'
@@ -10,6 +11,7 @@ import {dryRunFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {plainFindingLine} from '../../ui/findings.js'
 import {refusePolicyFlagsWithPlan} from '../../ui/retention-flags.js'
 import {formatBytes} from '../../ui/numbers.js'
+import {appliedPlanLine, type PlanWords} from '../../ui/planned-command.js'
 import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
 
 export default class WalPrune extends RedreplCommand {
@@ -55,7 +57,7 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
     // The plan file is checked before the lock is taken.
     const saved = planPath === undefined ? undefined : await loadWalPlan(planPath)
     const warn = (message: string) => process.stderr.write(`redrepl: warning: ${message}\n`)
-    const result: WalPruneReport & {plan?: AppliedPlan} = await guardedPrune(
+    const result: WalPruneReport & {plan?: AppliedWalPlan} = await guardedPrune(
       dataPath,
       {nowMs: nowMs(), dryRun: flags['dry-run'], warn},
       (work) => withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, work),
@@ -69,7 +71,7 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
     for (const f of result.findings) if (f.code === 'wal.retention-stalled' || f.code === 'slot.prune-strands') process.stderr.write(`${plainFindingLine(f)}\n`)
     await this.emit(result, () => {
       if (flags.quiet) return
-      if (result.plan !== undefined) this.say(planLine(result.plan))
+      if (result.plan !== undefined) this.say(appliedPlanLine(result.plan, result.plan.more_released_segment_indexes.length, WAL_PLAN_WORDS))
       for (const f of result.findings) if (f.code === 'slot.no-catalog' || f.code === 'slot.catalog-timeline') this.say(`note: ${f.message}`)
       if (flags['dry-run']) {
         this.say(renderWalSummary(result, 'would remove'))
@@ -83,8 +85,4 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
   }
 }
 
-function planLine(plan: AppliedPlan): string {
-  const more = plan.more_released_segment_indexes.length
-  const state = plan.fingerprint_matches ? 'the layout is as planned' : `the layout changed without touching the plan's segments${plan.input_changes.length > 0 ? ` (${plan.input_changes.join('; ')})` : ''}`
-  return `plan ${plan.plan_path}: ${state}${more > 0 ? `; the layout now releases ${more} more segment(s), left in place (plan again to remove them)` : ''}`
-}
+const WAL_PLAN_WORDS: PlanWords = {where: 'layout', what: 'segments', more: (count) => `the layout now releases ${count} more segment(s)`, verb: 'remove'}
