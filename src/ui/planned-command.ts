@@ -1,11 +1,45 @@
+import {usageError} from '../core/errors.js'
 import type {AppliedPlan} from '../core/ops/plan-file.js'
+import {RedreplCommand} from './base-command.js'
+import {dryRunFlag} from './flags.js'
+import {Flags} from './oclif.js'
 import {shellCommand} from './shell-quote.js'
 
 /**
- * What every command that saves or applies a plan prints of it, one way:
- * the line after `--out FILE` saved one, and the line about the plan
- * `--plan FILE` applied.
+ * What every command that plans, then applies shares: its flags
+ * (--dry-run, --confirm, --out FILE, --plan FILE), declared here; the rule
+ * that a flag a saved plan fixes may not be typed beside --plan; and the
+ * lines it prints about a plan, the one `--out` saved and the one `--plan`
+ * applied.
  */
+
+/** --dry-run: plan and show, write nothing. */
+export {dryRunFlag}
+
+/** --confirm, for the commands that only list what they would change unless it is given. */
+export const confirmFlag = (description: string) => Flags.boolean({description})
+
+/** --out FILE: save the plan for --plan FILE to apply exactly. */
+export const outFlag = (description: string, options: {exclusive?: string[]} = {}) => Flags.string({description, helpValue: 'FILE', ...options})
+
+/** --out FILE of a command that deletes only with --confirm: the dry run is what is saved. */
+export const savedDryRunFlag = outFlag('Save the dry run as a plan to this file, for --plan FILE to apply exactly.', {exclusive: ['confirm', 'plan']})
+
+/** --plan FILE: apply exactly a saved plan, or nothing when what it was made from changed. */
+export const planFlag = (description: string) => Flags.string({description, helpValue: 'FILE'})
+
+/** A command with --plan: it learns from each flag's source whether the operator typed it. */
+export abstract class PlannedCommand<R = void> extends RedreplCommand<R> {
+  /**
+   * Refuses flags a saved plan fixes when typed beside --plan: they would
+   * silently change nothing. A value from the config file, the environment
+   * or a default was not given for this run, and the plan's own wins.
+   */
+  protected refuseTypedWithPlan(names: readonly string[]): void {
+    const typed = names.filter((name) => this.flagSource(name) === 'typed')
+    if (typed.length > 0) throw usageError(`--plan carries its own policy: leave out ${typed.map((name) => `--${name}`).join(', ')}`)
+  }
+}
 
 /** How the applied-plan line speaks of one kind: the layout's segments, the repository's objects. */
 export interface PlanWords {

@@ -1,10 +1,9 @@
-import {Flags} from '../../ui/oclif.js'
-
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {cleanLayout, type Leftover} from '../../core/ops/layout-clean.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, forceFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
+import {confirmFlag} from '../../ui/planned-command.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 const LEFTOVER_COLUMNS: Array<Column<Leftover>> = [
@@ -28,7 +27,7 @@ No symbolic link inside the layout is followed, except an operator's link of a w
     'data-path': dataPathFlag,
     json: jsonFlag,
     wait: waitFlag,
-    confirm: Flags.boolean({description: 'Remove the leftovers; without it the command only lists them.'}),
+    confirm: confirmFlag('Remove the leftovers; without it the command only lists them.'),
     force: forceFlag,
   }
 
