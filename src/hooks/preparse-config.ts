@@ -4,6 +4,7 @@ import {settingsFor, type Setting} from '../core/config/config-file.js'
 import {INVENTORY_KEYS} from '../core/config/inventory.js'
 import {loadConfig} from '../core/config/load-config.js'
 import {RedreplError, usageError} from '../core/errors.js'
+import {recordConfigFlags} from '../ui/flag-source.js'
 import {suggest} from '../ui/suggest.js'
 
 /**
@@ -12,6 +13,8 @@ import {suggest} from '../ui/suggest.js'
  * name, unless the command line gives that flag or its environment variable
  * is set (flag > environment > node section > defaults > built-in value).
  * Values are checked here, so a bad one is reported against the file.
+ * The flags it supplies are recorded for the run (ui/flag-source.ts), so a
+ * command tells a value from the file from one typed.
  */
 
 interface FlagSpec {
@@ -63,20 +66,25 @@ async function argsFor(setting: Setting, flag: FlagSpec): Promise<string[]> {
 
 const hook: Hook<'preparse'> = async function ({argv, options}) {
   try {
-    return await applyConfig(argv, options.flags ?? {}, this.config.commands)
+    const {argv: applied, supplied} = await applyConfig(argv, options.flags ?? {}, this.config.commands)
+    // oclif passes the command being parsed as the parse context.
+    const run = (options as {context?: object}).context
+    if (run !== undefined) recordConfigFlags(run, supplied)
+    return applied
   } catch (error) {
     // oclif passes a hook's error on only when it carries an exit code.
     throw Object.assign(error as Error, {oclif: {exit: error instanceof RedreplError ? error.exitCode : 1}})
   }
 }
 
-async function applyConfig(argv: string[], declared: object, commands: ReadonlyArray<{flags?: object}>): Promise<string[]> {
+async function applyConfig(argv: string[], declared: object, commands: ReadonlyArray<{flags?: object}>): Promise<{argv: string[]; supplied: string[]}> {
   const flags = declared as Record<string, FlagSpec>
-  if (!('config' in flags)) return argv
+  if (!('config' in flags)) return {argv, supplied: []}
   const config = await loadConfig(valueOf(argv, 'config') ?? process.env.REDREPL_CONFIG)
-  if (config === null) return argv
+  if (config === null) return {argv, supplied: []}
   const known = new Set(commands.flatMap((command) => Object.keys(command.flags ?? {})))
   const injected: string[] = []
+  const supplied: string[] = []
   for (const setting of settingsFor(config, valueOf(argv, 'node') ?? process.env.REDREPL_NODE)) {
     // Where a node lives (cluster, host, transport) is read by the cluster commands; it is given to a flag
     // only where the command has one of that name (cluster: metrics' label, the cluster commands' default).
@@ -87,9 +95,11 @@ async function applyConfig(argv: string[], declared: object, commands: ReadonlyA
     }
     const flag = flags[setting.key]
     if (flag === undefined || given(argv, setting.key, flag) || (flag.env !== undefined && process.env[flag.env] !== undefined)) continue
-    injected.push(...(await argsFor(setting, flag)))
+    const args = await argsFor(setting, flag)
+    injected.push(...args)
+    if (args.length > 0) supplied.push(setting.key)
   }
-  return [...injected, ...argv]
+  return {argv: [...injected, ...argv], supplied}
 }
 
 export default hook

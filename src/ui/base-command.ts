@@ -6,6 +6,7 @@ import {writeJson} from '../core/codec/json.js'
 import {EXIT_CODES, InterruptedError, RedreplError} from '../core/errors.js'
 import {installWarningSink, log, LOG_LEVELS, type LogLevel} from '../core/log.js'
 import {removeUnfinishedWrites} from '../core/ops/unfinished-writes.js'
+import {flagSources, type FlagSource, type ParsedTokens} from './flag-source.js'
 import {endBySignal, listenForInterrupts, removedClause, type InterruptMode, type Interrupts} from './interrupt.js'
 import {withSchema} from './contract.js'
 import {openLogFile} from './log-file.js'
@@ -19,11 +20,22 @@ import {renderFieldTsv, renderTsv, setTableWidth, type TableView} from './table.
  * What every redrepl command shares: its output mode (--output, with --json
  * as --output json) and the printing of its report in that mode, and
  * failures reported as one line on stderr with a documented exit code.
+ * A command whose run() returns its report `R` and that says how the
+ * report reads (`human`, and `mainTable` for tsv) has it printed here; the
+ * others still print with `emit`.
  */
 // oclif's FlagOutput and ArgOutput, which it does not export.
 type Outputs = {[name: string]: any}
 
-export abstract class RedreplCommand extends Command {
+export abstract class RedreplCommand<R = void> extends Command {
+  abstract override run(): Promise<R>
+
+  /** How the report `run()` returns reads for a person. */
+  protected human?(report: R): void
+
+  /** The report's main table, for --output tsv (field/value lines of the document without one). */
+  protected mainTable?(report: R): TableView | undefined
+
   /** Read by the preparse hook (hooks/preparse-config.ts) before the command's own flags are parsed. */
   static override baseFlags = {
     config: Flags.string({description: 'The config file (default: /etc/redrepl/redrepl.conf when it exists).', env: 'REDREPL_CONFIG', helpValue: 'FILE', helpGroup: 'GLOBAL'}),
@@ -48,6 +60,13 @@ export abstract class RedreplCommand extends Command {
   /** --progress, on the commands that have it. */
   private progressAsked = false
   private interrupts: Interrupts | undefined
+  /** Where each flag's value came from, set when the flags are parsed. */
+  private sources: Record<string, FlagSource> = {}
+
+  /** Whether a flag was typed, came from the config file or the environment, was defaulted, or is absent. */
+  protected flagSource(name: string): FlagSource {
+    return this.sources[name] ?? 'absent'
+  }
 
   /**
    * Makes SIGINT and SIGTERM stop this run (see ui/interrupt.ts) instead of
@@ -68,6 +87,14 @@ export abstract class RedreplCommand extends Command {
   /** Until a command says how it stops, a signal removes the temp files of writes in flight and ends the run ('abandon'). */
   override async init(): Promise<void> {
     await super.init()
+    // oclif calls run() right after init() and prints nothing of what it returns: the report is printed here,
+    // inside the run, so a failure to print is reported as one and the log closes after it.
+    const run = this.run.bind(this)
+    this.run = async () => {
+      const report = await run()
+      if (report !== undefined && this.human !== undefined) await this.emit(report, () => this.human!(report), this.mainTable?.(report))
+      return report
+    }
     this.stopOnInterrupt('abandon')
     // A guard overridden is said on stderr in every output mode: stdout carries only the contract.
     installWarningSink((message) => process.stderr.write(`redrepl: warning: ${message}\n`))
@@ -101,6 +128,8 @@ export abstract class RedreplCommand extends Command {
   /** Parses as oclif does, then opens --log-file so the whole run is logged. */
   protected override async parse<F extends Outputs, B extends Outputs, A extends Outputs>(options?: Interfaces.Input<F, B, A>, argv?: string[]): Promise<Interfaces.ParserOutput<F, B, A>> {
     const parsed = await super.parse(options, argv)
+    const input = (options ?? this.constructor) as {flags?: Record<string, {env?: string; default?: unknown}>; baseFlags?: Record<string, {env?: string; default?: unknown}>}
+    this.sources = flagSources(this, parsed as unknown as ParsedTokens, {...input.baseFlags, ...input.flags}, process.env)
     const flags = parsed.flags as {'log-file'?: string; 'log-level'?: LogLevel; json?: boolean; output?: string; progress?: boolean}
     const hasDocument = 'json' in ((this.constructor as {flags?: Record<string, unknown>}).flags ?? {})
     this.output = resolveOutputMode(flags, hasDocument)

@@ -1,6 +1,6 @@
 import {describeError, RedreplCommand} from './base-command.js'
 import {NAGIOS_EXIT, unknownLine} from './nagios.js'
-import {outputModeInArgv} from './output.js'
+import {askedOutputMode} from './output.js'
 
 /**
  * A command that is a Nagios/Icinga plugin: whatever stops it from
@@ -12,7 +12,10 @@ export abstract class NagiosCommand extends RedreplCommand {
     if (error.code === 'EEXIT') throw error
     const message = describeError(error)
     // A flag that fails to parse leaves the output mode unset, but the caller still asked for one.
-    if (!this.json && this.output === 'human') this.output = outputModeInArgv(this.argv)
+    if (!this.json && this.output === 'human') {
+      const declared = this.constructor as unknown as {flags?: {json?: unknown}; baseFlags: {output: unknown}}
+      this.output = await askedOutputMode(this.argv, {json: declared.flags?.json, output: declared.baseFlags.output})
+    }
     await this.emit({status: 'UNKNOWN', message}, () => this.say(unknownLine(message)))
     if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     this.exit(NAGIOS_EXIT.UNKNOWN)

@@ -8,4 +8,4 @@ import {createRequire} from 'node:module'
  */
 const oclif = createRequire(import.meta.url)('../../vendor/oclif-core.cjs') as typeof import('@oclif/core')
 
-export const {Args, Command, execute, Flags, loadHelpClass} = oclif
+export const {Args, Command, execute, Flags, loadHelpClass, Parser} = oclif

@@ -1,4 +1,5 @@
 import {usageError} from '../core/errors.js'
+import {Parser} from './oclif.js'
 
 /**
  * How a command prints its result (--output), and how wide a human table
@@ -29,17 +30,23 @@ export function resolveOutputMode(flags: {json?: boolean; output?: string}, hasD
 export const isMachineMode = (mode: OutputMode) => mode === 'json' || mode === 'tsv'
 
 /**
- * The mode a run asked for when its flags could not be parsed (check
- * reports UNKNOWN in the form asked): the last --output, --json first.
+ * The mode a run asked for when its other flags could not be parsed (check
+ * reports UNKNOWN in the form asked): oclif parses --json and --output
+ * alone, the other flags set aside as ones it does not know (their parse
+ * is complete when it says so); a mode that does not parse either is human.
  */
-export function outputModeInArgv(argv: readonly string[]): OutputMode {
-  if (argv.includes('--json')) return 'json'
-  let mode: OutputMode = 'human'
-  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
-    const value = argv[i] === '--output' ? argv[i + 1] : argv[i].startsWith('--output=') ? argv[i].slice('--output='.length) : undefined
-    if ((OUTPUT_MODES as readonly string[]).includes(value ?? '')) mode = value as OutputMode
+export async function askedOutputMode(argv: readonly string[], flags: {json?: unknown; output: unknown}): Promise<OutputMode> {
+  const declared = flags.json === undefined ? {output: flags.output} : flags
+  let asked: {json?: boolean; output?: OutputMode}
+  try {
+    asked = (await Parser.parse([...argv], {flags: declared as never, strict: false})).flags
+  } catch (error) {
+    // Only "nonexistent flags" comes after a complete parse of the two.
+    const parsed = (error as {parse?: {output?: {flags?: typeof asked}}}).parse?.output?.flags
+    if (Array.isArray((error as {flags?: unknown}).flags) && parsed !== undefined) asked = parsed
+    else return 'human'
   }
-  return mode
+  return asked.json ? 'json' : (asked.output ?? 'human')
 }
 
 /**

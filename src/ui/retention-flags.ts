@@ -3,28 +3,19 @@ import {Flags} from './oclif.js'
 import {usageError} from '../core/errors.js'
 import {parseDurationMs, type BackupRetentionPolicy} from '../core/plan/backup-retention.js'
 import {DEFAULT_ORPHAN_GRACE_MS} from '../core/plan/repo-expire.js'
+import {confirmFlag} from './planned-command.js'
 
 /** The retention flags `basebackup expire` and `repo expire` share; dry run unless --confirm, as WAL-G's delete. */
 export const retentionFlags = {
   'keep-last': Flags.integer({description: 'Keep the N newest base backups.', min: 1, helpValue: 'N', exclusive: ['keep-within']}),
   'keep-within': Flags.string({description: 'Keep the base backups taken within this duration (7d, 36h, 90m, 2w).', helpValue: 'DURATION'}),
-  confirm: Flags.boolean({description: 'Delete for real; without it the command only lists what it would delete and why.'}),
+  confirm: confirmFlag('Delete for real; without it the command only lists what it would delete and why.'),
 }
 
 export function retentionPolicy(flags: {'keep-last'?: number; 'keep-within'?: string}): BackupRetentionPolicy {
   if (flags['keep-last'] !== undefined) return {keepLast: flags['keep-last']}
   if (flags['keep-within'] !== undefined) return {keepWithinMs: parseDurationMs(flags['keep-within'], 'keep-within')}
   throw usageError('say what to keep: --keep-last N or --keep-within DURATION')
-}
-
-/**
- * Refuses flags a saved plan fixes when given with --plan: they would
- * silently change nothing. `typed` is the command line as typed, so a value
- * from the config file does not count.
- */
-export function refusePolicyFlagsWithPlan(typed: string[], names: string[]): void {
-  const given = names.filter((name) => typed.some((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`) || arg === `--no-${name}`))
-  if (given.length > 0) throw usageError(`--plan carries its own policy: leave out ${given.map((name) => `--${name}`).join(', ')}`)
 }
 
 /** `repo expire`'s grace period for unreferenced objects; no oclif default, so a config file's value counts as given. */

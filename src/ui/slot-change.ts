@@ -6,7 +6,8 @@ import {openLayout} from '../core/ops/open-layout.js'
 import {changeSlot, type SlotChange, type SlotChangeReport} from '../core/ops/slot-change.js'
 import {RedreplCommand} from './base-command.js'
 import {confirmOnTerminal, isInteractive, yesFlag} from './confirm.js'
-import {dryRunFlag, requireDataPath, waitFlag} from './flags.js'
+import {requireDataPath, waitFlag} from './flags.js'
+import {dryRunFlag} from './planned-command.js'
 import {formatBytes} from './numbers.js'
 import {formatDuration} from '../core/units.js'
 import {walPlanFlags, walPlanOptions} from './wal-flags.js'
@@ -66,13 +67,12 @@ function recentlySeen(report: SlotChangeReport, nowMs: bigint): string | null {
 type SlotChangeFlags = Parameters<typeof walPlanOptions>[0] & {'data-path'?: string; json: boolean; 'dry-run': boolean; wait: number; yes: boolean}
 
 /** `slots drop` and `slots invalidate`: parse, decide, confirm on a terminal, write under the guard, report. */
-export abstract class SlotChangeCommand extends RedreplCommand {
+export abstract class SlotChangeCommand extends RedreplCommand<SlotChangeReport> {
   protected abstract readonly verb: string
   protected abstract changeFrom(flags: Record<string, unknown>): SlotChange
 
-  async run(): Promise<void> {
+  async run(): Promise<SlotChangeReport> {
     const {args, flags} = (await this.parse(this.constructor as typeof SlotChangeCommand)) as unknown as {args: {replica: string}; flags: SlotChangeFlags}
-    this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
     const now = nowMs()
     const options = {
@@ -89,11 +89,12 @@ export abstract class SlotChangeCommand extends RedreplCommand {
         await confirmOnTerminal(`${this.verb[0].toUpperCase()}${this.verb.slice(1)} this slot?`, [...slotChangeLines(plan, true), ...(seen === null ? [] : [`  ${seen}`])], flags.yes && seen === null)
       },
     }
-    const report = flags['dry-run']
-      ? await changeSlot(await openLayout(dataPath), options)
-      : await withWriteGuard({dataPath, command: `slots ${this.verb}`, waitMs: flags.wait * 1000}, (layout) => changeSlot(layout, options))
-    await this.emit(report, () => {
-      for (const line of slotChangeLines(report)) this.say(line)
-    })
+    return flags['dry-run']
+      ? changeSlot(await openLayout(dataPath), options)
+      : withWriteGuard({dataPath, command: `slots ${this.verb}`, waitMs: flags.wait * 1000}, (layout) => changeSlot(layout, options))
+  }
+
+  protected override human(report: SlotChangeReport): void {
+    for (const line of slotChangeLines(report)) this.say(line)
   }
 }

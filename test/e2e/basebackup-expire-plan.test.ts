@@ -96,3 +96,24 @@ test('expire --plan refuses policy flags, a tampered plan, and a plan behind a l
   assert.match(wrongKind.stderr, /a plan of kind "wal-prune", not a base backup expiry plan/)
   assert.equal(node.manifests().length, 3)
 })
+
+test('with --plan a policy flag counts by where it came from: typed is refused, the config file\'s is ignored, typed over the file is refused', async () => {
+  const node = await planned()
+  const config = path.join(node.dir, 'redrepl.conf')
+  writeFileSync(config, '[defaults]\nkeep-last = 1\norphan-grace = "1h"\n')
+  const expire = (...extra: string[]) => runCli(['basebackup', 'expire', '--config', config, '--data-path', node.data, '--plan', node.planPath, ...extra])
+  const before = node.manifests()
+  // The file says keep 1; the plan says keep 2 and wins: only the plan's backup would go.
+  const fromFile = jsonOf(await expire('--json'))
+  assert.deepEqual((fromFile.backups as any[]).filter((b: any) => b.action === 'delete').map((b: any) => path.basename(b.manifest_path)), [name(5242882n)])
+  for (const typed of [['--keep-last', '1'], ['--keep-last=1']]) {
+    const run = await expire(...typed, '--confirm')
+    assert.equal(run.exitCode, 2, `${typed}: ${run.stderr}`)
+    const flag = typed[0].replace(/=.*/, '')
+    assert.match(run.stderr, new RegExp(`^redrepl: --plan carries its own policy: leave out ${flag} \\(see: redrepl basebackup expire --help\\)$`, 'm'))
+  }
+  assert.deepEqual(node.manifests(), before)
+  const applied = jsonOf(await expire('--confirm', '--json'))
+  assert.equal(applied.deleted, 1n)
+  assert.deepEqual(node.manifests(), before.filter((n) => n !== name(5242882n)))
+})

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {readdirSync, readFileSync, rmSync} from 'node:fs'
+import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
@@ -123,4 +123,17 @@ test('repo expire --plan takes the repository however it is spelled, and refuses
   const elsewhere = await runCli(['repo', 'expire', '--repo', other, '--node', 'db1', '--plan', node.planPath, '--json'])
   assert.equal(elsewhere.exitCode, 4, elsewhere.stderr)
   assert.match(elsewhere.stderr, new RegExp(`the plan is for the repository file://${node.repoDir}, not file://${other}`))
+})
+
+test('repo expire --plan ignores the config file\'s policy and grace, and refuses the same flags typed', async () => {
+  const node = await planned()
+  const config = path.join(path.dirname(node.data), 'redrepl.conf')
+  writeFileSync(config, '[defaults]\nkeep-last = 1\n\n[node.db1]\norphan-grace = "1h"\n')
+  const before = objects(node.repoDir)
+  const dry = jsonOf(await node.repo('expire', '--config', config, '--plan', node.planPath, '--json'))
+  assert.deepEqual((dry.backups as any[]).filter((b) => b.action === 'delete').map((b) => b.key), [manifestKey(5242882n)], 'the plan keeps 2, not the file\'s 1')
+  const typed = await node.repo('expire', '--config', config, '--plan', node.planPath, '--orphan-grace', '1h', '--confirm')
+  assert.equal(typed.exitCode, 2, typed.stderr)
+  assert.match(typed.stderr, /--plan carries its own policy: leave out --orphan-grace \(see/)
+  assert.deepEqual(objects(node.repoDir), before)
 })

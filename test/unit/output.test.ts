@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import {before, test} from 'node:test'
 
-import {outputModeInArgv, PIPE_WIDTH, resolveOutputMode, tableWidth} from '../../src/ui/output.js'
+import {RedreplCommand} from '../../src/ui/base-command.js'
+import {jsonFlag} from '../../src/ui/flags.js'
+import {askedOutputMode, PIPE_WIDTH, resolveOutputMode, tableWidth} from '../../src/ui/output.js'
 import {LINE_INTERVAL_MS, progressLine, progressLines, progressMode, spinnerAnimates} from '../../src/ui/progress.js'
 import {colourEnabled, loadStyle} from '../../src/ui/style.js'
 import {displayWidth, fitColumns, renderColumns, renderFieldTsv, renderTsv, tableOf, tsvField, wrapText, type Column} from '../../src/ui/table.js'
@@ -125,10 +127,17 @@ test('output mode: --json is --output json; a contradiction is a usage error; a 
   for (const output of ['tsv', 'wide', 'human']) assert.throws(() => resolveOutputMode({json: true, output}, true), (error: Error & {kind?: string}) => error.kind === 'usage' && /contradict/.test(error.message))
   assert.throws(() => resolveOutputMode({output: 'json'}, false), (error: Error & {kind?: string}) => error.kind === 'usage')
   assert.equal(resolveOutputMode({output: 'wide'}, false), 'wide')
-  assert.equal(outputModeInArgv(['--output', 'tsv', '--bogus']), 'tsv')
-  assert.equal(outputModeInArgv(['--output=wide']), 'wide')
-  assert.equal(outputModeInArgv(['--json', '--output', 'tsv']), 'json')
-  assert.equal(outputModeInArgv(['--', '--output', 'tsv']), 'human')
+})
+
+test('the output mode asked for survives flags that do not parse: oclif reads --json and --output alone', async () => {
+  const flags = {json: jsonFlag, output: RedreplCommand.baseFlags.output}
+  assert.equal(await askedOutputMode(['--output', 'tsv', '--bogus'], flags), 'tsv')
+  assert.equal(await askedOutputMode(['--data-path', 'd', '--warning-slot-lag', 'lots', '-o', 'tsv'], flags), 'tsv')
+  assert.equal(await askedOutputMode(['--output=wide'], flags), 'wide')
+  assert.equal(await askedOutputMode(['--json', '--output', 'tsv'], flags), 'json')
+  assert.equal(await askedOutputMode(['--', '--output', 'tsv'], flags), 'human')
+  assert.equal(await askedOutputMode(['--output', 'yaml'], flags), 'human')
+  assert.equal(await askedOutputMode(['--json'], {output: flags.output}), 'human')
 })
 
 test('table width: COLUMNS when it is a positive integer, else the terminal, else 80 in a pipe', () => {

@@ -3,8 +3,8 @@ import {test} from 'node:test'
 
 import {parseJson, stringifyJson} from '../../src/core/codec/json.js'
 import {RedreplError} from '../../src/core/errors.js'
-import {compareExpirePlans, decodeSavedExpirePlan, expirePlanDocument, savedExpirePlan, type FreshExpirePlan} from '../../src/core/plan/saved-expire-plan.js'
-import {compareWalPlans, decodeSavedWalPlan, savedWalPlan, type FreshWalPlan, type WalPlanInputs} from '../../src/core/plan/saved-plan.js'
+import {compareExpirePlans, decodeSavedExpirePlan, expirePlanDocument, savedExpirePlan, type FreshExpirePlan} from '../../src/core/plan/saved-basebackup-expire-plan.js'
+import {compareWalPlans, decodeSavedWalPlan, savedWalPlan, type FreshWalPlan, type WalPlanInputs} from '../../src/core/plan/saved-wal-plan.js'
 
 const HISTORY = 'a'.repeat(64)
 

@@ -1,16 +1,13 @@
 import path from 'node:path'
 
-import {Flags} from '../../ui/oclif.js'
-
 import {nowMs} from '../../core/clock.js'
-import {expireBasebackups, expireByPlan, loadExpirePlan, saveExpirePlan, type AppliedExpirePlan, type BasebackupExpireReport} from '../../core/ops/basebackup-expire.js'
+import {expireBasebackups, expireByPlan, loadExpirePlan, saveExpirePlan, type BasebackupExpireReport} from '../../core/ops/basebackup-expire.js'
+import type {AppliedExpirePlan} from '../../core/ops/plan-file.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
-import {appliedExpirePlanLine} from '../../ui/applied-expire-plan.js'
-import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {refusePolicyFlagsWithPlan, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
-import {shellCommand} from '../../ui/shell-quote.js'
+import {retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
+import {appliedPlanLine, expirePlanWords, planFlag, PlannedCommand, savedDryRunFlag, savedPlanLine} from '../../ui/planned-command.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 const EXPIRE_COLUMNS: Array<Column<BasebackupExpireReport['backups'][number]>> = [
@@ -21,7 +18,9 @@ const EXPIRE_COLUMNS: Array<Column<BasebackupExpireReport['backups'][number]>> =
   {header: 'manifest', value: (b) => path.basename(b.manifest_path), raw: (b) => b.manifest_path, key: 'manifest_path', priority: 3},
 ]
 
-export default class BasebackupExpire extends RedreplCommand {
+type BasebackupExpireResult = BasebackupExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string}
+
+export default class BasebackupExpire extends PlannedCommand<BasebackupExpireResult> {
   static override summary = 'Delete the base backups a retention policy no longer keeps (dry run unless --confirm).'
   static override description = `Applies --keep-last N (the N newest by checkpoint) or --keep-within DURATION (taken within it, by the manifest's modification time) to the current timeline's base backups, and lists each with keep or delete and the reason. Each backup goes as "basebackup delete" removes one: chunks another remaining manifest names stay, and a linked parts or timeline directory is refused (exit 4). The newest backup usable for catch-up is always kept, whatever the policy.
 
@@ -41,23 +40,24 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm").
     json: jsonFlag,
     wait: waitFlag,
     ...retentionFlags,
-    out: Flags.string({description: 'Save the dry run as a plan to this file, for --plan FILE to apply exactly.', helpValue: 'FILE', exclusive: ['confirm', 'plan']}),
-    plan: Flags.string({description: 'Delete exactly the backups of this plan (saved by --out), or nothing when the layout changed under it.', helpValue: 'FILE'}),
+    out: savedDryRunFlag,
+    plan: planFlag('Delete exactly the backups of this plan (saved by --out), or nothing when the layout changed under it.'),
   }
 
-  async run(): Promise<void> {
-    // The command line as typed: parse() replaces this.argv with one that holds the config file's settings too.
-    const typed = [...this.argv]
+  /** The data path as given, for the command that applies a saved plan. */
+  private dataPath = ''
+
+  async run(): Promise<BasebackupExpireResult> {
     const {flags} = await this.parse(BasebackupExpire)
-    this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
+    this.dataPath = dataPath
     const planPath = flags.plan
-    if (planPath !== undefined) refusePolicyFlagsWithPlan(typed, ['keep-last', 'keep-within'])
+    if (planPath !== undefined) this.refuseTypedWithPlan(['keep-last', 'keep-within'])
     // The plan file is checked before the lock is taken.
     const saved = planPath === undefined ? undefined : await loadExpirePlan(planPath)
     const policy = saved === undefined ? retentionPolicy(flags) : undefined
     const out = flags.out
-    const report: BasebackupExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string} = await withWriteGuard(
+    return withWriteGuard(
       {dataPath, command: 'basebackup expire', safeNextToLiveNode: true, waitMs: flags.wait * 1000},
       (layout) => {
         const options = {confirm: flags.confirm, nowMs: nowMs()}
@@ -66,18 +66,22 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm").
         return expireBasebackups(layout, policy!, options)
       },
     )
-    const backups = tableOf(EXPIRE_COLUMNS, report.backups)
-    await this.emit(report, () => {
-      if (report.backups.length === 0) {
-        this.say(`no base backup on timeline ${report.timeline}`)
-        return
-      }
-      this.say(renderColumns(backups))
-      const doomed = report.backups.filter((b) => b.action === 'delete')
-      if (report.plan !== undefined) this.say(appliedExpirePlanLine(report.plan, 'layout', 'backups'))
-      if (out !== undefined) this.say(`plan saved to ${out} (${report.inputs_fingerprint}); apply exactly this plan with: ${shellCommand(['redrepl', 'basebackup', 'expire', '--data-path', dataPath, '--plan', out, '--confirm'])}`)
-      if (report.dry_run) this.say(`dry run: would delete ${doomed.length} backup(s); pass --confirm to delete`)
-      else this.say(`deleted ${report.deleted} backup(s), ${formatBytes(report.freed_bytes)}`)
-    }, backups)
+  }
+
+  protected override human(report: BasebackupExpireResult): void {
+    if (report.backups.length === 0) {
+      this.say(`no base backup on timeline ${report.timeline}`)
+      return
+    }
+    this.say(renderColumns(this.mainTable(report)))
+    const doomed = report.backups.filter((b) => b.action === 'delete')
+    if (report.plan !== undefined) this.say(appliedPlanLine(report.plan, report.plan.more_released_manifests.length, expirePlanWords('layout', 'backups')))
+    if (report.plan_path !== undefined) this.say(savedPlanLine(report.plan_path, report.inputs_fingerprint!, ['basebackup', 'expire', '--data-path', this.dataPath, '--plan', report.plan_path, '--confirm']))
+    if (report.dry_run) this.say(`dry run: would delete ${doomed.length} backup(s); pass --confirm to delete`)
+    else this.say(`deleted ${report.deleted} backup(s), ${formatBytes(report.freed_bytes)}`)
+  }
+
+  protected override mainTable(report: BasebackupExpireResult) {
+    return tableOf(EXPIRE_COLUMNS, report.backups)
   }
 }

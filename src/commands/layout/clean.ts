@@ -1,10 +1,9 @@
-import {Flags} from '../../ui/oclif.js'
-
 import {withWriteGuard} from '../../core/ops/guard.js'
-import {cleanLayout, type Leftover} from '../../core/ops/layout-clean.js'
+import {cleanLayout, type LayoutCleanReport, type Leftover} from '../../core/ops/layout-clean.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, forceFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
+import {confirmFlag} from '../../ui/planned-command.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 const LEFTOVER_COLUMNS: Array<Column<Leftover>> = [
@@ -14,7 +13,7 @@ const LEFTOVER_COLUMNS: Array<Column<Leftover>> = [
   {header: 'reason', value: (l) => l.reason, priority: 3},
 ]
 
-export default class LayoutClean extends RedreplCommand {
+export default class LayoutClean extends RedreplCommand<LayoutCleanReport> {
   static override summary = 'Remove what interrupted runs left behind (dry run unless --confirm).'
   static override description = `Finds the leftovers "layout verify" reports as notes: base backup staging directories (*.redbase.parts.tmp-<pid>-<nanos>) whose writer is gone, orphan .redbase.parts directories without their manifest, and temporary files of interrupted atomic writes (*.tmp) in the layout root, the timeline, WAL, basebackup and relay directories. Without --confirm it only lists them (a dry run, the default, as for "basebackup expire").
 
@@ -28,21 +27,24 @@ No symbolic link inside the layout is followed, except an operator's link of a w
     'data-path': dataPathFlag,
     json: jsonFlag,
     wait: waitFlag,
-    confirm: Flags.boolean({description: 'Remove the leftovers; without it the command only lists them.'}),
+    confirm: confirmFlag('Remove the leftovers; without it the command only lists them.'),
     force: forceFlag,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<LayoutCleanReport> {
     const {flags} = await this.parse(LayoutClean)
-    this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
-    const report = await withWriteGuard({dataPath, command: 'layout clean', force: flags.force, waitMs: flags.wait * 1000}, (layout) => cleanLayout(layout, {confirm: flags.confirm}))
-    const leftovers = tableOf(LEFTOVER_COLUMNS, report.leftovers)
-    await this.emit(report, () => {
-      if (report.leftovers.length > 0) this.say(renderColumns(leftovers))
-      for (const skip of report.skipped) this.say(`skipped ${skip.path}: ${skip.reason}`)
-      if (report.dry_run) this.say(`dry run: ${report.leftovers.length} leftover(s)${report.leftovers.length > 0 ? '; pass --confirm to remove them' : ''}`)
-      else this.say(`removed ${report.removed} leftover(s), ${formatBytes(report.freed_bytes)}`)
-    }, leftovers)
+    return withWriteGuard({dataPath, command: 'layout clean', force: flags.force, waitMs: flags.wait * 1000}, (layout) => cleanLayout(layout, {confirm: flags.confirm}))
+  }
+
+  protected override human(report: LayoutCleanReport): void {
+    if (report.leftovers.length > 0) this.say(renderColumns(this.mainTable(report)))
+    for (const skip of report.skipped) this.say(`skipped ${skip.path}: ${skip.reason}`)
+    if (report.dry_run) this.say(`dry run: ${report.leftovers.length} leftover(s)${report.leftovers.length > 0 ? '; pass --confirm to remove them' : ''}`)
+    else this.say(`removed ${report.removed} leftover(s), ${formatBytes(report.freed_bytes)}`)
+  }
+
+  protected override mainTable(report: LayoutCleanReport) {
+    return tableOf(LEFTOVER_COLUMNS, report.leftovers)
   }
 }

@@ -1,14 +1,10 @@
-import {Flags} from '../../ui/oclif.js'
-
 import {nowMs} from '../../core/clock.js'
-import type {AppliedExpirePlan} from '../../core/ops/basebackup-expire.js'
+import type {AppliedExpirePlan} from '../../core/ops/plan-file.js'
 import {expireRepository, expireRepositoryByPlan, loadRepoExpirePlan, saveRepoExpirePlan, type RepoExpireReport} from '../../core/ops/repo-expire.js'
-import {appliedExpirePlanLine} from '../../ui/applied-expire-plan.js'
-import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {jobsFlag, repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
-import {orphanGraceFlag, orphanGraceMs, refusePolicyFlagsWithPlan, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
-import {shellCommand} from '../../ui/shell-quote.js'
+import {orphanGraceFlag, orphanGraceMs, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
+import {appliedPlanLine, expirePlanWords, planFlag, PlannedCommand, savedDryRunFlag, savedPlanLine} from '../../ui/planned-command.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 const EXPIRE_COLUMNS: Array<Column<RepoExpireReport['backups'][number]>> = [
@@ -21,7 +17,9 @@ const EXPIRE_COLUMNS: Array<Column<RepoExpireReport['backups'][number]>> = [
   {header: 'key', value: (b) => b.key, priority: 4},
 ]
 
-export default class RepoExpire extends RedreplCommand {
+type RepoExpireResult = RepoExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string}
+
+export default class RepoExpire extends PlannedCommand<RepoExpireResult> {
   static override summary = 'Delete the backups a retention policy no longer keeps from the repository, and the WAL only they needed (dry run unless --confirm).'
   static override description = `Applies --keep-last N or --keep-within DURATION (by when each backup was pushed) to the node's base backups in the repository and lists each with keep or delete and the reason. The newest usable backup (complete, with every WAL segment from its checkpoint to the archive's head archived) is always kept. Every kept backup keeps every WAL segment from its checkpoint's segment on, on its timeline and, across each fork of the history, on each later one from the fork's segment; only WAL no kept backup replays is deleted. LSNs map to segments by the segment size the repository recorded at push (--segment-bytes is not needed, and is refused when it contradicts it).
 
@@ -29,7 +27,7 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain FULL 7 --confirm
 
 A directory repository that is, lies inside or holds a RedDB layout (a *.primary-replica directory) is refused (exit 4), as is a symbolic link anywhere below it, the node's own directory included: a link is never followed, so nothing outside the repository is deleted.
 
---out FILE saves the dry run as a plan (schema "redrepl-plan/1", kind "repo-expire": the repository, node, policy, the repository's segment size, the time it was made, each backup to delete by manifest key, checkpoint, snapshot size and the manifest object's size and modification time as the repository lists them, and each WAL object and each unreferenced object to delete by key, size and modification time, and the orphan grace period, with a fingerprint of the inputs), written atomically and never inside a directory repository or over a file that is not a plan (exit 4). --plan FILE applies exactly that plan: it plans again with the plan's policy and deletes exactly its backups and WAL objects (with --confirm; without it, it shows what would go), only when each is still listed, unchanged, and deleted by the fresh plan too; otherwise it deletes nothing and refuses (exit 4) naming what changed. A fresh plan that deletes more is fine: only the plan's objects go, and the output says which more backups it would delete (--json: plan.more_released_manifests). --keep-last, --keep-within and --orphan-grace are refused with --plan (exit 2), and the plan must name this repository and node (exit 4).
+--out FILE saves the dry run as a plan (schema "redrepl-plan/1", kind "repo-expire": the repository, node, policy, the repository's segment size, the time it was made, each backup to delete by manifest key, checkpoint, snapshot size and the manifest object's size and modification time as the repository lists them, and each WAL object and each unreferenced object to delete by key, size and modification time, and the orphan grace period, with a fingerprint of the inputs), written atomically and never inside a directory repository or over a file that is not a plan (exit 4). --plan FILE applies exactly that plan: it plans again with the plan's policy and deletes exactly its backups and WAL objects (with --confirm; without it, it shows what would go), only when each is still listed, unchanged, and deleted by the fresh plan too; otherwise it deletes nothing and refuses (exit 4) naming what changed. A fresh plan that deletes more is fine: only the plan's objects go, and the output says which more backups it would delete (--json: plan.more_released_manifests). --keep-last, --keep-within and --orphan-grace are refused with --plan (exit 2) when typed; config-file settings for them are ignored, as the plan carries its own. The plan must name this repository and node (exit 4).
 
 Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose manifest went loses its chunks first) or WAL object, says how many objects were deleted, and ends by the signal (130/143); a re-run deletes the rest.`
 
@@ -46,43 +44,44 @@ Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose ma
     jobs: jobsFlag,
     'segment-bytes': segmentBytesFlag,
     'orphan-grace': orphanGraceFlag,
-    out: Flags.string({description: 'Save the dry run as a plan to this file, for --plan FILE to apply exactly.', helpValue: 'FILE', exclusive: ['confirm', 'plan']}),
-    plan: Flags.string({description: 'Delete exactly the backups and WAL of this plan (saved by --out), or nothing when the repository changed under it.', helpValue: 'FILE'}),
+    out: savedDryRunFlag,
+    plan: planFlag('Delete exactly the backups and WAL of this plan (saved by --out), or nothing when the repository changed under it.'),
   }
 
-  async run(): Promise<void> {
-    // The command line as typed: parse() replaces this.argv with one that holds the config file's settings too.
-    const typed = [...this.argv]
+  async run(): Promise<RepoExpireResult> {
     const {flags} = await this.parse(RepoExpire)
-    this.json = flags.json
     const {node} = resolveNode(flags.node)
     const planPath = flags.plan
-    if (planPath !== undefined) refusePolicyFlagsWithPlan(typed, ['keep-last', 'keep-within', 'orphan-grace'])
+    if (planPath !== undefined) this.refuseTypedWithPlan(['keep-last', 'keep-within', 'orphan-grace'])
     const saved = planPath === undefined ? undefined : await loadRepoExpirePlan(planPath)
     const policy = saved === undefined ? retentionPolicy(flags) : undefined
     const out = flags.out
     const signal = this.stopOnInterrupt('clean-up')
-    const report: RepoExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string} = await withRepository(flags, (backend) => {
+    return withRepository(flags, (backend): Promise<RepoExpireResult> => {
       const options = {node, confirm: flags.confirm, nowMs: nowMs(), jobs: flags.jobs ?? backend.defaultJobs, signal}
       if (saved !== undefined) return expireRepositoryByPlan(backend, planPath!, saved, options)
       const planning = {...options, policy: policy!, segmentBytes: flags['segment-bytes'], orphanGraceMs: orphanGraceMs(flags)}
       if (out !== undefined) return saveRepoExpirePlan(backend, planning, out)
       return expireRepository(backend, planning)
     }, signal)
-    const backups = tableOf(EXPIRE_COLUMNS, report.backups)
-    await this.emit(report, () => {
-      if (report.backups.length > 0) {
-        this.say(renderColumns(backups))
-      }
-      const doomed = report.backups.filter((b) => b.action === 'delete').length
-      if (report.plan !== undefined) this.say(appliedExpirePlanLine(report.plan, 'repository', 'objects'))
-      if (out !== undefined) this.say(`plan saved to ${out} (${report.inputs_fingerprint}); apply exactly this plan with: ${shellCommand(['redrepl', 'repo', 'expire', '--repo', report.repository, '--node', node, '--plan', out, '--confirm'])}`)
-      const floor = report.wal_floor ? ` (WAL kept from segment ${report.wal_floor.index} of timeline ${report.wal_floor.timeline})` : ''
-      if (report.dry_run) this.say(`dry run: would delete ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s)${floor}; pass --confirm to delete`)
-      else this.say(`deleted ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s), ${report.objects_deleted} object(s)${floor}`)
-      if (report.orphans.length > 0) this.say(`${report.dry_run ? 'would delete' : 'deleted'} ${report.orphans.length} object(s) no manifest names, ${formatBytes(report.orphans.reduce((sum, o) => sum + o.size_bytes, 0n))}`)
-      if (report.orphans_young > 0) this.say(`left ${report.orphans_young} object(s) no manifest names yet: younger than the grace period (a push may be writing them)`)
-      if (report.dead_temps.count > 0) this.say(`${report.dry_run ? 'would remove' : 'removed'} ${report.dead_temps.count} temp file(s) of dead writers, ${formatBytes(report.dead_temps.bytes)}`)
-    }, backups)
+  }
+
+  protected override human(report: RepoExpireResult): void {
+    if (report.backups.length > 0) {
+      this.say(renderColumns(this.mainTable(report)))
+    }
+    const doomed = report.backups.filter((b) => b.action === 'delete').length
+    if (report.plan !== undefined) this.say(appliedPlanLine(report.plan, report.plan.more_released_manifests.length, expirePlanWords('repository', 'objects')))
+    if (report.plan_path !== undefined) this.say(savedPlanLine(report.plan_path, report.inputs_fingerprint!, ['repo', 'expire', '--repo', report.repository, '--node', report.node, '--plan', report.plan_path, '--confirm']))
+    const floor = report.wal_floor ? ` (WAL kept from segment ${report.wal_floor.index} of timeline ${report.wal_floor.timeline})` : ''
+    if (report.dry_run) this.say(`dry run: would delete ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s)${floor}; pass --confirm to delete`)
+    else this.say(`deleted ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s), ${report.objects_deleted} object(s)${floor}`)
+    if (report.orphans.length > 0) this.say(`${report.dry_run ? 'would delete' : 'deleted'} ${report.orphans.length} object(s) no manifest names, ${formatBytes(report.orphans.reduce((sum, o) => sum + o.size_bytes, 0n))}`)
+    if (report.orphans_young > 0) this.say(`left ${report.orphans_young} object(s) no manifest names yet: younger than the grace period (a push may be writing them)`)
+    if (report.dead_temps.count > 0) this.say(`${report.dry_run ? 'would remove' : 'removed'} ${report.dead_temps.count} temp file(s) of dead writers, ${formatBytes(report.dead_temps.bytes)}`)
+  }
+
+  protected override mainTable(report: RepoExpireResult) {
+    return tableOf(EXPIRE_COLUMNS, report.backups)
   }
 }

@@ -1,15 +1,14 @@
-import {Flags} from '../../ui/oclif.js'
-
 import {openLayout} from '../../core/ops/open-layout.js'
 import {saveWalPlan, type WalPlanSaved} from '../../core/ops/wal-plan-file.js'
 import {planWalRetention, type WalPlanReport} from '../../core/ops/wal-retention.js'
-import {RedreplCommand} from '../../ui/base-command.js'
 import {findingLine} from '../../ui/findings.js'
 import {requireDataPath} from '../../ui/flags.js'
 import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
-import {shellCommand} from '../../ui/shell-quote.js'
+import {outFlag, PlannedCommand, savedPlanLine} from '../../ui/planned-command.js'
 
-export default class WalPlan extends RedreplCommand {
+type WalPlanResult = WalPlanReport & Partial<WalPlanSaved>
+
+export default class WalPlan extends PlannedCommand<WalPlanResult> {
   static override summary = 'Show which WAL segments RedDB\'s retention would remove, and why each is kept.'
   static override description = `Computes RedDB's WAL retention plan for the current timeline without changing anything: the replica floor is the lowest min(flush, apply) over active slots of the slot catalog, fork LSNs pin the segments that reach past them, the newest --min-segments segments up to the current one are always kept, and --max-bytes trims further among released segments, never the current one.
 
@@ -34,21 +33,29 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
 
   static override flags = {
     ...walPlanFlags,
-    out: Flags.string({description: 'Save the plan to this file, for "wal prune --plan FILE" to apply exactly.', helpValue: 'FILE'}),
+    out: outFlag('Save the plan to this file, for "wal prune --plan FILE" to apply exactly.'),
   }
 
-  async run(): Promise<void> {
+  /** The data path as given, for the command that applies a saved plan. */
+  private dataPath = ''
+
+  async run(): Promise<WalPlanResult> {
     const {flags} = await this.parse(WalPlan)
-    this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
+    this.dataPath = dataPath
     const layout = await openLayout(dataPath)
     const out = flags.out
-    const report: WalPlanReport & Partial<WalPlanSaved> = out === undefined ? await planWalRetention(layout, walPlanOptions(flags)) : await saveWalPlan(layout, dataPath, walPlanOptions(flags), out)
-    await this.emit(report, () => {
-      this.say(renderWalSummary(report, 'would remove'))
-      if (out !== undefined) this.say(`plan saved to ${out} (${report.inputs_fingerprint}); apply exactly this plan with: ${shellCommand(['redrepl', 'wal', 'prune', '--data-path', dataPath, '--plan', out])}`)
-      for (const f of report.findings) this.say(findingLine(f))
-      if (report.segments.length > 0) this.say(renderSegmentTable(report))
-    }, segmentTable(report))
+    return out === undefined ? planWalRetention(layout, walPlanOptions(flags)) : saveWalPlan(layout, dataPath, walPlanOptions(flags), out)
+  }
+
+  protected override human(report: WalPlanResult): void {
+    this.say(renderWalSummary(report, 'would remove'))
+    if (report.plan_path !== undefined) this.say(savedPlanLine(report.plan_path, report.inputs_fingerprint!, ['wal', 'prune', '--data-path', this.dataPath, '--plan', report.plan_path]))
+    for (const f of report.findings) this.say(findingLine(f))
+    if (report.segments.length > 0) this.say(renderSegmentTable(report))
+  }
+
+  protected override mainTable(report: WalPlanResult) {
+    return segmentTable(report)
   }
 }

@@ -1,18 +1,20 @@
 import {Flags} from '../../ui/oclif.js'
 
-import {loadWalPlan, pruneWalByPlan, type AppliedPlan} from '../../core/ops/wal-plan-file.js'
+import type {AppliedWalPlan} from '../../core/ops/plan-file.js'
+import {loadWalPlan, pruneWalByPlan} from '../../core/ops/wal-plan-file.js'
 import {pruneWalRetention, type WalPruneReport} from '../../core/ops/wal-prune.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
 import {guardedPrune} from '../../core/ops/prune-record.js'
 import {nowMs} from '../../core/clock.js'
-import {RedreplCommand} from '../../ui/base-command.js'
-import {dryRunFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
+import {requireDataPath, waitFlag} from '../../ui/flags.js'
 import {plainFindingLine} from '../../ui/findings.js'
-import {refusePolicyFlagsWithPlan} from '../../ui/retention-flags.js'
 import {formatBytes} from '../../ui/numbers.js'
+import {appliedPlanLine, dryRunFlag, planFlag, PlannedCommand, type PlanWords} from '../../ui/planned-command.js'
 import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
 
-export default class WalPrune extends RedreplCommand {
+type WalPruneResult = WalPruneReport & {plan?: AppliedWalPlan}
+
+export default class WalPrune extends PlannedCommand<WalPruneResult> {
   static override summary = 'Remove the WAL segments RedDB\'s retention releases (cron-safe).'
   static override description = `Runs the same plan as "wal plan" and deletes the removable segments in index order, then fsyncs the WAL directory. The WAL directory is reached without following a symbolic link on the way (a linked timeline directory is refused, exit 4), though wal/ itself may be an operator's link to another disk; each segment is removed from that directory only. Built for cron: quiet with --quiet, a one-line summary otherwise, JSON with --json, non-zero exit on any failure, and a lock so that two runs never overlap (a second run exits 5). Each run that exits 5 is counted in R/.redrepl-prune.json, and a run that goes through (not --dry-run) resets the count, so that "redrepl check" can warn when a long base backup starves the prunes (--warning/--critical-prune-skipped).
 
@@ -38,24 +40,25 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
     'dry-run': dryRunFlag,
     wait: waitFlag,
     quiet: Flags.boolean({char: 'q', description: 'Print nothing on stdout on success (a stalled retention is still reported on stderr).'}),
-    plan: Flags.string({description: 'Remove exactly the segments of this plan (saved by "wal plan --out"), or nothing when the layout changed under it.', helpValue: 'FILE'}),
+    plan: planFlag('Remove exactly the segments of this plan (saved by "wal plan --out"), or nothing when the layout changed under it.'),
   }
 
   /** The flags a saved plan fixes; given with --plan they would silently change nothing, so they are refused. */
   static readonly planFixes = ['segment-bytes', 'current-lsn', 'min-segments', 'max-bytes', 'keep-until-replicas-ack', 'fork-lsn', 'adopt-catalog-timeline']
 
-  async run(): Promise<void> {
-    // The command line as typed: parse() replaces this.argv with one that holds the config file's settings too.
-    const typed = [...this.argv]
+  /** --quiet: nothing on stdout on success. */
+  private quiet = false
+
+  async run(): Promise<WalPruneResult> {
     const {flags} = await this.parse(WalPrune)
-    this.json = flags.json
+    this.quiet = flags.quiet
     const dataPath = requireDataPath(flags['data-path'])
     const planPath = flags.plan
-    if (planPath !== undefined) refusePolicyFlagsWithPlan(typed, WalPrune.planFixes)
+    if (planPath !== undefined) this.refuseTypedWithPlan(WalPrune.planFixes)
     // The plan file is checked before the lock is taken.
     const saved = planPath === undefined ? undefined : await loadWalPlan(planPath)
     const warn = (message: string) => process.stderr.write(`redrepl: warning: ${message}\n`)
-    const result: WalPruneReport & {plan?: AppliedPlan} = await guardedPrune(
+    const result: WalPruneResult = await guardedPrune(
       dataPath,
       {nowMs: nowMs(), dryRun: flags['dry-run'], warn},
       (work) => withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, work),
@@ -67,24 +70,26 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
     )
     // Stderr, even with --quiet: cron mails it, and neither a stalled retention nor a stranded slot may pass in silence.
     for (const f of result.findings) if (f.code === 'wal.retention-stalled' || f.code === 'slot.prune-strands') process.stderr.write(`${plainFindingLine(f)}\n`)
-    await this.emit(result, () => {
-      if (flags.quiet) return
-      if (result.plan !== undefined) this.say(planLine(result.plan))
-      for (const f of result.findings) if (f.code === 'slot.no-catalog' || f.code === 'slot.catalog-timeline') this.say(`note: ${f.message}`)
-      if (flags['dry-run']) {
-        this.say(renderWalSummary(result, 'would remove'))
-        if (result.removable_segments.length > 0) this.say(renderSegmentTable({...result, segments: result.segments.filter((s) => s.action === 'remove')}))
-        return
-      }
-      const freed = result.removed_segments.reduce((sum, segment) => sum + segment.bytes, 0n)
-      const kept = result.segments.length - result.removed_segments.length
-      this.say(`removed ${result.removed_segments.length} segment(s) (${formatBytes(freed)}), kept ${kept} (${formatBytes(result.retained_bytes_after_prune)}) on timeline ${result.timeline}`)
-    }, segmentTable(result))
+    return result
+  }
+
+  protected override human(result: WalPruneResult): void {
+    if (this.quiet) return
+    if (result.plan !== undefined) this.say(appliedPlanLine(result.plan, result.plan.more_released_segment_indexes.length, WAL_PLAN_WORDS))
+    for (const f of result.findings) if (f.code === 'slot.no-catalog' || f.code === 'slot.catalog-timeline') this.say(`note: ${f.message}`)
+    if (result.dry_run) {
+      this.say(renderWalSummary(result, 'would remove'))
+      if (result.removable_segments.length > 0) this.say(renderSegmentTable({...result, segments: result.segments.filter((s) => s.action === 'remove')}))
+      return
+    }
+    const freed = result.removed_segments.reduce((sum, segment) => sum + segment.bytes, 0n)
+    const kept = result.segments.length - result.removed_segments.length
+    this.say(`removed ${result.removed_segments.length} segment(s) (${formatBytes(freed)}), kept ${kept} (${formatBytes(result.retained_bytes_after_prune)}) on timeline ${result.timeline}`)
+  }
+
+  protected override mainTable(result: WalPruneResult) {
+    return segmentTable(result)
   }
 }
 
-function planLine(plan: AppliedPlan): string {
-  const more = plan.more_released_segment_indexes.length
-  const state = plan.fingerprint_matches ? 'the layout is as planned' : `the layout changed without touching the plan's segments${plan.input_changes.length > 0 ? ` (${plan.input_changes.join('; ')})` : ''}`
-  return `plan ${plan.plan_path}: ${state}${more > 0 ? `; the layout now releases ${more} more segment(s), left in place (plan again to remove them)` : ''}`
-}
+const WAL_PLAN_WORDS: PlanWords = {where: 'layout', what: 'segments', more: (count) => `the layout now releases ${count} more segment(s)`, verb: 'remove'}

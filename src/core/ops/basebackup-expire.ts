@@ -1,12 +1,11 @@
 import path from 'node:path'
 
-import {refused} from '../errors.js'
 import {Layout} from '../layout.js'
 import {planBackupRetention, type BackupRetentionPolicy, type BackupVerdict, type RetentionCandidate} from '../plan/backup-retention.js'
-import {compareExpirePlans, decodeSavedExpirePlan, expirePlanDocument, savedExpirePlan, type ExpirePlanInputs, type PinnedBackup, type SavedExpirePlan} from '../plan/saved-expire-plan.js'
-import type {PlanComparison} from '../plan/saved-plan.js'
+import {compareExpirePlans, decodeSavedExpirePlan, expirePlanDocument, savedExpirePlan, type ExpirePlanInputs, type PinnedBackup, type SavedExpirePlan} from '../plan/saved-basebackup-expire-plan.js'
+import {stalePlan} from '../plan/saved-plan-envelope.js'
 import {chunksNamedByOthers, listLocalBackups, removeBasebackup, type LocalBackup} from './basebackup-delete.js'
-import {readPlanFile, writePlanFile} from './plan-file.js'
+import {appliedPlan, readPlanFile, writePlanFile, type AppliedExpirePlan} from './plan-file.js'
 
 export interface BasebackupExpireReport {
   timeline: bigint
@@ -120,27 +119,6 @@ export async function saveExpirePlan(layout: Layout, dataPath: string, policy: B
 
 export const loadExpirePlan = (planPath: string) => readPlanFile(planPath, decodeSavedExpirePlan)
 
-/** What `basebackup expire --plan` reports about the plan it applied. */
-/** What an applied expire plan reports of itself (basebackup and repository expiry alike). */
-export function appliedExpirePlan(planPath: string, inputsFingerprint: string, comparison: Extract<PlanComparison<string>, {applies: true}>): AppliedExpirePlan {
-  return {
-    plan_path: planPath,
-    inputs_fingerprint: inputsFingerprint,
-    fingerprint_matches: comparison.fingerprint_matches,
-    input_changes: comparison.input_changes,
-    more_released_manifests: comparison.more_released,
-  }
-}
-
-export interface AppliedExpirePlan {
-  plan_path: string
-  inputs_fingerprint: string
-  fingerprint_matches: boolean
-  input_changes: string[]
-  /** Manifests the fresh plan deletes beyond the saved ones: left in place. */
-  more_released_manifests: string[]
-}
-
 /**
  * Plans again with the saved policy and deletes exactly the saved backups
  * (with `confirm`), or nothing and refuses (exit 4) naming what changed.
@@ -153,12 +131,7 @@ export async function expireByPlan(layout: Layout, planPath: string, saved: Save
     inputs: inputsOf(basis, saved.policy),
     verdicts: basis.verdicts.map((v) => ({name: path.basename(v.backup.path), action: v.action, reason: v.reason})),
   })
-  if (!comparison.applies) {
-    throw refused(`${planPath}: the layout changed since the plan was made: ${comparison.changes.join('; ')}; nothing was deleted`, {
-      code: 'plan.stale',
-      hint: 'make a new plan (basebackup expire --out FILE), review it, and apply that',
-    })
-  }
+  if (!comparison.applies) throw stalePlan(planPath, {where: 'layout', nothing: 'deleted', replan: 'basebackup expire'}, comparison.changes)
   const chosen = new Set(saved.backups.map((b) => b.name))
   const narrowed: ExpireBasis = {
     ...basis,
@@ -166,6 +139,6 @@ export async function expireByPlan(layout: Layout, planPath: string, saved: Save
   }
   return {
     ...(await carryOut(narrowed, options.confirm)),
-    plan: appliedExpirePlan(planPath, saved.inputs_fingerprint, comparison),
+    plan: appliedPlan('more_released_manifests', planPath, saved.inputs_fingerprint, comparison),
   }
 }

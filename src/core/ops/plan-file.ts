@@ -12,7 +12,7 @@ import {FormatError, RedreplError, refused} from '../errors.js'
 import {writeFileAtomic} from '../fs/atomic.js'
 import {ioError, isMissing} from '../fs/io-error.js'
 import {readBounded} from '../fs/open.js'
-import {MAX_PLAN_FILE_BYTES, PLAN_SCHEMA} from '../plan/saved-plan.js'
+import {MAX_PLAN_FILE_BYTES, PLAN_SCHEMA, type PlanComparison} from '../plan/saved-plan-envelope.js'
 
 const resolved = (file: string) => realpath(file).catch(() => path.resolve(file))
 
@@ -72,4 +72,34 @@ export async function readPlanFile<T>(planPath: string, decode: (value: JsonValu
     if (error instanceof RedreplError) throw new RedreplError(error.kind, `${planPath}: ${error.message}`, {code: error.code, hint: error.hint})
     throw error
   }
+}
+
+/**
+ * What `--plan` reports about the plan it applied, whatever its kind. `F`
+ * is the kind's name for what the fresh plan releases beyond the saved
+ * items (left in place): the JSON contract names it per kind.
+ */
+export type AppliedPlan<F extends string, K> = {
+  plan_path: string
+  inputs_fingerprint: string
+  /** The node or repository is exactly as when the plan was made. */
+  fingerprint_matches: boolean
+  /** What changed without touching the saved items (a slot that advanced). */
+  input_changes: string[]
+} & {[field in F]: K[]}
+
+/** `wal prune --plan`: segments the fresh plan releases beyond the saved ones. */
+export type AppliedWalPlan = AppliedPlan<'more_released_segment_indexes', bigint>
+/** `basebackup expire --plan`, `repo expire --plan`: manifests the fresh plan deletes beyond the saved ones. */
+export type AppliedExpirePlan = AppliedPlan<'more_released_manifests', string>
+
+/** The report of an applied plan from its comparison. */
+export function appliedPlan<F extends string, K>(field: F, planPath: string, inputsFingerprint: string, comparison: Extract<PlanComparison<K>, {applies: true}>): AppliedPlan<F, K> {
+  return {
+    plan_path: planPath,
+    inputs_fingerprint: inputsFingerprint,
+    fingerprint_matches: comparison.fingerprint_matches,
+    input_changes: comparison.input_changes,
+    [field]: comparison.more_released,
+  } as AppliedPlan<F, K>
 }

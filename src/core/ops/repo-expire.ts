@@ -1,15 +1,15 @@
-import {interruption, refused} from '../errors.js'
+import {interruption} from '../errors.js'
 import type {BackupRetentionPolicy, RetentionCandidate} from '../plan/backup-retention.js'
 import {orphanCandidates, planOrphans, planRepoExpire, type OrphanCandidate, type OrphanPlan, type RepoExpirePlan} from '../plan/repo-expire.js'
 import {parseTimelineDirName} from '../layout.js'
-import {appliedExpirePlan, type AppliedExpirePlan} from './basebackup-expire.js'
 import {compareRepoExpirePlans, decodeSavedRepoExpirePlan, repoExpirePlanDocument, savedRepoExpirePlan, type RepoExpirePlanInputs, type SavedRepoExpirePlan} from '../plan/saved-repo-expire-plan.js'
 import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../repo/backend.js'
 import {readRepoManifest, runPool, type RepoInventory} from '../repo/inventory.js'
 import type {RepoKeys} from '../repo/keys.js'
 import {readRepoBasis} from './repo-facts.js'
 import {localRepoDir, repositoryIdentity} from '../repo/open.js'
-import {readPlanFile, writePlanFile} from './plan-file.js'
+import {appliedPlan, readPlanFile, writePlanFile, type AppliedExpirePlan} from './plan-file.js'
+import {stalePlan} from '../plan/saved-plan-envelope.js'
 import {describeBackups, isObjectDamage, type RepoBackupRow} from './repo-list.js'
 
 export interface RepoExpireReport {
@@ -252,12 +252,7 @@ export async function expireRepositoryByPlan(
     wal_verdicts: basis.inventory.wal.map((w) => (walDeleted.has(w.key) ? {name: w.key, action: 'delete', reason: 'below the WAL floor'} : {name: w.key, action: 'keep', reason: 'at or above the WAL floor'})),
     orphan_verdicts: basis.orphanCandidates.map((o) => (orphansDeleted.has(o.key) ? {name: o.key, action: 'delete', reason: 'unreferenced and older than the grace period'} : {name: o.key, action: 'keep', reason: 'younger than the grace period'})),
   })
-  if (!comparison.applies) {
-    throw refused(`${planPath}: the repository changed since the plan was made: ${comparison.changes.join('; ')}; nothing was deleted`, {
-      code: 'plan.stale',
-      hint: 'make a new plan (repo expire --out FILE), review it, and apply that',
-    })
-  }
+  if (!comparison.applies) throw stalePlan(planPath, {where: 'repository', nothing: 'deleted', replan: 'repo expire'}, comparison.changes)
   const chosenBackups = new Set(saved.backups.map((b) => b.name))
   const chosenWal = new Set(saved.wal.map((w) => w.name))
   const chosenOrphans = new Set(saved.orphans.map((o) => o.name))
@@ -273,6 +268,6 @@ export async function expireRepositoryByPlan(
   }
   return {
     ...(await carryOut(backend, narrowed, options)),
-    plan: appliedExpirePlan(planPath, saved.inputs_fingerprint, comparison),
+    plan: appliedPlan('more_released_manifests', planPath, saved.inputs_fingerprint, comparison),
   }
 }

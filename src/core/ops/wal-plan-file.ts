@@ -1,25 +1,18 @@
 /**
  * Saved WAL retention plans: `wal plan --out FILE` writes one, `wal prune
  * --plan FILE` plans again and removes exactly the saved segments when the
- * fresh plan releases each of them too (plan/saved-plan.ts decides).
+ * fresh plan releases each of them too (plan/saved-wal-plan.ts decides).
  */
 import path from 'node:path'
 
 import {stringifyJson} from '../codec/json.js'
-import {refused} from '../errors.js'
 import {slotRetentionFloor} from '../format/slot-catalog.js'
 import {Layout} from '../layout.js'
-import {
-  compareWalPlans,
-  decodeSavedWalPlan,
-  savedWalPlan,
-  sha256Hex,
-  type SavedWalPlan,
-  type WalPlanInputs,
-} from '../plan/saved-plan.js'
+import {layoutScope, scopeChanges, sha256Hex, stalePlan, type PlanPlace} from '../plan/saved-plan-envelope.js'
+import {compareWalPlans, decodeSavedWalPlan, savedWalPlan, type SavedWalPlan, type WalPlanInputs} from '../plan/saved-wal-plan.js'
 import {log} from '../log.js'
 import {readCurrentTimeline, readHistory} from './node-state.js'
-import {readPlanFile, writePlanFile} from './plan-file.js'
+import {appliedPlan, readPlanFile, writePlanFile, type AppliedWalPlan} from './plan-file.js'
 import type {WalHoldOptions} from './wal-holds.js'
 import type {WalPruneReport} from './wal-prune.js'
 import {planWalRetentionFrom, pruneWal, type WalPlanBasis, type WalPlanOptions, type WalPlanReport} from './wal-retention.js'
@@ -69,28 +62,19 @@ export async function loadWalPlan(planPath: string): Promise<SavedWalPlan> {
   return readPlanFile(planPath, decodeSavedWalPlan)
 }
 
-/** What `wal prune --plan` reports about the plan it applied. */
-export interface AppliedPlan {
-  plan_path: string
-  inputs_fingerprint: string
-  /** The layout is exactly as when the plan was made. */
-  fingerprint_matches: boolean
-  /** What changed without touching the saved segments (a slot that advanced). */
-  input_changes: string[]
-  /** Segments the fresh plan releases beyond the saved ones: left in place. */
-  more_released_segment_indexes: bigint[]
-}
+const PLACE: PlanPlace = {where: 'layout', nothing: 'removed', replan: 'wal plan'}
 
 /**
  * The fresh plan narrowed to the saved one: it removes exactly the saved
  * segments, or nothing and refuses (exit 4) naming every change found.
  */
-export async function planFromSaved(layout: Layout, planPath: string, saved: SavedWalPlan, holds: WalHoldOptions = {}): Promise<WalPlanReport & {plan: AppliedPlan}> {
-  const refuse = (changes: string[]) =>
-    refused(`${planPath}: the layout changed since the plan was made: ${changes.join('; ')}; nothing was removed`, {code: 'plan.stale', hint: 'make a new plan (wal plan --out FILE), review it, and apply that'})
-  if (saved.root_path !== rootOf(layout)) throw refuse([`the plan is for the layout ${saved.root_path}, not ${rootOf(layout)}`])
+export async function planFromSaved(layout: Layout, planPath: string, saved: SavedWalPlan, holds: WalHoldOptions = {}): Promise<WalPlanReport & {plan: AppliedWalPlan}> {
+  // Another layout or timeline is refused before planning: its WAL is another one (a new timeline also rewrote the history).
+  const root = rootOf(layout)
+  if (saved.root_path !== root) throw stalePlan(planPath, PLACE, scopeChanges(layoutScope(saved, {root_path: root, timeline: saved.timeline})))
   const timeline = await readCurrentTimeline(layout)
-  if (saved.timeline !== timeline) throw refuse([`the plan is for timeline ${saved.timeline}, the current timeline is ${timeline}`, 'history changed'])
+  const scope = scopeChanges(layoutScope(saved, {root_path: root, timeline}), ['history changed'])
+  if (scope.length > 0) throw stalePlan(planPath, PLACE, scope)
   const basis = await planWalRetentionFrom(layout, {
     segmentBytes: saved.segment_bytes,
     policy: saved.policy,
@@ -101,7 +85,7 @@ export async function planFromSaved(layout: Layout, planPath: string, saved: Sav
   })
   const fresh = basis.report
   const comparison = compareWalPlans(saved, {root_path: rootOf(layout), timeline: fresh.timeline, inputs: await inputsOf(layout, basis), verdicts: fresh.segments})
-  if (!comparison.applies) throw refuse(comparison.changes)
+  if (!comparison.applies) throw stalePlan(planPath, PLACE, comparison.changes)
   const chosen = new Set(saved.segments.map((s) => s.index))
   const removable = saved.segments.map((s) => ({index: s.index, path: layout.walSegmentPath(timeline, s.index), bytes: s.bytes}))
   const freed = removable.reduce((sum, s) => sum + s.bytes, 0n)
@@ -110,18 +94,12 @@ export async function planFromSaved(layout: Layout, planPath: string, saved: Sav
     retained_bytes_after_prune: fresh.retained_bytes_before_prune - freed,
     removable_segments: removable,
     segments: fresh.segments.map((s) => (s.action === 'remove' && !chosen.has(s.index) ? {...s, action: 'keep' as const, reason: `${s.reason}, but not in the plan`} : s)),
-    plan: {
-      plan_path: planPath,
-      inputs_fingerprint: saved.inputs_fingerprint,
-      fingerprint_matches: comparison.fingerprint_matches,
-      input_changes: comparison.input_changes,
-      more_released_segment_indexes: comparison.more_released,
-    },
+    plan: appliedPlan('more_released_segment_indexes', planPath, saved.inputs_fingerprint, comparison),
   }
 }
 
 /** Applies a saved plan: the saved segments are removed (none with `dryRun`), or nothing is and the run refuses. */
-export async function pruneWalByPlan(layout: Layout, planPath: string, saved: SavedWalPlan, dryRun: boolean, holds: WalHoldOptions = {}): Promise<WalPruneReport & {plan: AppliedPlan}> {
+export async function pruneWalByPlan(layout: Layout, planPath: string, saved: SavedWalPlan, dryRun: boolean, holds: WalHoldOptions = {}): Promise<WalPruneReport & {plan: AppliedWalPlan}> {
   const report = await planFromSaved(layout, planPath, saved, holds)
   const removed = dryRun ? [] : await pruneWal(report)
   return {...report, dry_run: dryRun, removed_segments: removed}

@@ -1,15 +1,15 @@
 /**
- * Saved repository expiry plans (`repo expire --out`, then `--plan`): the
- * document, its validation and the comparison with a fresh plan, on the
- * shared core of saved-expire-plan.ts. Pure.
+ * The repository expiry plan (`repo expire --out`, then `--plan`) in the
+ * saved-plan envelope (saved-plan-envelope.ts): its fields, the
+ * fingerprint of what it was computed from, and what makes a pinned object
+ * the same. Pure.
  */
-import {isJsonObject, stringifyJson, type JsonValue} from '../codec/json.js'
-import {FormatError, refused} from '../errors.js'
-import {jsonArray, jsonString, jsonU64} from '../format/json-fields.js'
+import type {JsonObject, JsonValue} from '../codec/json.js'
+import {jsonString, jsonU64} from '../format/json-fields.js'
 import type {BackupRetentionPolicy} from './backup-retention.js'
 import {DEFAULT_ORPHAN_GRACE_MS} from './repo-expire.js'
-import {comparePinnedDeletions, decodePolicy, policyJson, type FreshVerdict} from './saved-expire-plan.js'
-import {PLAN_SCHEMA, sha256Hex, type PlanComparison} from './saved-plan.js'
+import {decodePolicy, policyJson} from './saved-basebackup-expire-plan.js'
+import {comparePlans, fingerprintOf, openPlanDocument, pinnedList, PLAN_SCHEMA, type PlanComparison, type PlanHead} from './saved-plan-envelope.js'
 
 /** An object as the repository lists it: another object under the same key no longer matches. */
 export interface PinnedRepoObject {
@@ -36,15 +36,12 @@ export interface RepoExpirePlanInputs {
   orphans: PinnedRepoObject[]
 }
 
-export interface SavedRepoExpirePlan {
-  schema: typeof PLAN_SCHEMA
-  kind: 'repo-expire'
+export interface SavedRepoExpirePlan extends PlanHead<'repo-expire'> {
   repository: string
   node: string
   planned_at_unix_ms: bigint
   policy: BackupRetentionPolicy
   segment_bytes: bigint
-  inputs_fingerprint: string
   /** The backups the plan deletes (each with its chunks). */
   backups: PinnedRepoBackup[]
   /** The WAL objects the plan deletes. */
@@ -55,17 +52,24 @@ export interface SavedRepoExpirePlan {
   orphans: PinnedRepoObject[]
 }
 
+/** A fresh plan's verdict on one object the listing holds. */
+export interface RepoVerdict {
+  name: string
+  action: 'keep' | 'delete'
+  reason: string
+}
+
 export interface FreshRepoExpirePlan {
   repository: string
   node: string
   inputs: RepoExpirePlanInputs
-  backup_verdicts: FreshVerdict[]
-  wal_verdicts: FreshVerdict[]
-  orphan_verdicts: FreshVerdict[]
+  backup_verdicts: RepoVerdict[]
+  wal_verdicts: RepoVerdict[]
+  orphan_verdicts: RepoVerdict[]
 }
 
 export function repoExpirePlanFingerprint(inputs: RepoExpirePlanInputs): string {
-  return `sha256:${sha256Hex(stringifyJson({...inputs, policy: policyJson(inputs.policy)}, 0, true))}`
+  return fingerprintOf({...inputs, policy: policyJson(inputs.policy)})
 }
 
 /** The document `repo expire --out` writes. */
@@ -95,12 +99,8 @@ export function repoExpirePlanDocument(plan: SavedRepoExpirePlan): Record<string
   return {...plan, policy: policyJson(plan.policy)}
 }
 
-function decodeObject(entry: JsonValue, where: string, seen: Set<string>): PinnedRepoObject {
-  if (!isJsonObject(entry)) throw new FormatError(`${where} must be an object`)
-  const name = jsonString(entry.name, `${where}.name`)
-  if (seen.has(name)) throw refused(`${where} names ${name} twice`, {code: 'plan.invalid'})
-  seen.add(name)
-  return {name, size: jsonU64(entry.size, `${where}.size`), modified_unix_ms: jsonU64(entry.modified_unix_ms, `${where}.modified_unix_ms`)}
+function decodeObject(entry: JsonObject, where: string): PinnedRepoObject {
+  return {name: jsonString(entry.name, `${where}.name`), size: jsonU64(entry.size, `${where}.size`), modified_unix_ms: jsonU64(entry.modified_unix_ms, `${where}.modified_unix_ms`)}
 }
 
 /**
@@ -108,32 +108,32 @@ function decodeObject(entry: JsonValue, where: string, seen: Set<string>): Pinne
  * plan, made from the repository's own listing, deletes it too.
  */
 export function decodeSavedRepoExpirePlan(value: JsonValue): SavedRepoExpirePlan {
-  if (!isJsonObject(value)) throw new FormatError('a plan must be a JSON object')
-  if (value.schema !== PLAN_SCHEMA) throw refused(`not a redrepl plan of this version (schema ${JSON.stringify(value.schema ?? null)}, expected "${PLAN_SCHEMA}")`, {code: 'plan.invalid'})
-  if (value.kind !== 'repo-expire') throw refused(`a plan of kind ${JSON.stringify(value.kind ?? null)}, not a repository expiry plan`, {code: 'plan.invalid'})
-  const fingerprint = jsonString(value.inputs_fingerprint, 'inputs_fingerprint')
-  if (!/^sha256:[0-9a-f]{64}$/.test(fingerprint)) throw new FormatError('inputs_fingerprint must be a SHA-256 digest')
+  const {fields, inputs_fingerprint} = openPlanDocument(value, 'repo-expire')
+  // One key is deleted once: it may appear in one list only.
   const seen = new Set<string>()
-  const backups = jsonArray(value.backups, 'backups').map((entry, i) => {
-    const object = decodeObject(entry, `backups[${i}]`, seen)
-    const fields = entry as Record<string, JsonValue>
-    return {...object, checkpoint_lsn: jsonU64(fields.checkpoint_lsn, `backups[${i}].checkpoint_lsn`), snapshot_bytes: jsonU64(fields.snapshot_bytes, `backups[${i}].snapshot_bytes`)}
-  })
-  const wal = jsonArray(value.wal, 'wal').map((entry, i) => decodeObject(entry, `wal[${i}]`, seen))
+  const name = (object: PinnedRepoObject) => object.name
+  const backups = pinnedList(
+    fields.backups,
+    'backups',
+    (entry, where) => ({...decodeObject(entry, where), checkpoint_lsn: jsonU64(entry.checkpoint_lsn, `${where}.checkpoint_lsn`), snapshot_bytes: jsonU64(entry.snapshot_bytes, `${where}.snapshot_bytes`)}),
+    name,
+    seen,
+  )
+  const wal = pinnedList(fields.wal, 'wal', decodeObject, name, seen)
   // A plan saved before orphans were collected deletes none.
-  const orphans = value.orphans === undefined ? [] : jsonArray(value.orphans, 'orphans').map((entry, i) => decodeObject(entry, `orphans[${i}]`, seen))
-  const orphanGraceMs = value.orphan_grace_ms === undefined ? DEFAULT_ORPHAN_GRACE_MS : jsonU64(value.orphan_grace_ms, 'orphan_grace_ms')
+  const orphans = fields.orphans === undefined ? [] : pinnedList(fields.orphans, 'orphans', decodeObject, name, seen)
+  const orphanGraceMs = fields.orphan_grace_ms === undefined ? DEFAULT_ORPHAN_GRACE_MS : jsonU64(fields.orphan_grace_ms, 'orphan_grace_ms')
   // 0: the repository knew no segment size (only segment 0 was ever archived).
-  const segmentBytes = jsonU64(value.segment_bytes, 'segment_bytes')
+  const segmentBytes = jsonU64(fields.segment_bytes, 'segment_bytes')
   return {
     schema: PLAN_SCHEMA,
     kind: 'repo-expire',
-    repository: jsonString(value.repository, 'repository'),
-    node: jsonString(value.node, 'node'),
-    planned_at_unix_ms: jsonU64(value.planned_at_unix_ms, 'planned_at_unix_ms'),
-    policy: decodePolicy(value.policy),
+    repository: jsonString(fields.repository, 'repository'),
+    node: jsonString(fields.node, 'node'),
+    planned_at_unix_ms: jsonU64(fields.planned_at_unix_ms, 'planned_at_unix_ms'),
+    policy: decodePolicy(fields.policy),
     segment_bytes: segmentBytes,
-    inputs_fingerprint: fingerprint,
+    inputs_fingerprint,
     backups,
     wal,
     orphan_grace_ms: orphanGraceMs,
@@ -141,7 +141,19 @@ export function decodeSavedRepoExpirePlan(value: JsonValue): SavedRepoExpirePlan
   }
 }
 
-const sameObject = (a: PinnedRepoObject, b: PinnedRepoObject) => a.size === b.size && a.modified_unix_ms === b.modified_unix_ms
+/** An object's `same()`: the size and modification time the listing gave when planned. */
+const objectDiffers = (a: PinnedRepoObject, b: PinnedRepoObject) => (a.size === b.size && a.modified_unix_ms === b.modified_unix_ms ? undefined : 'was replaced by another object')
+
+/** A backup's `same()`: its manifest object, and the checkpoint and snapshot size the manifest states. */
+const backupDiffers = (a: PinnedRepoBackup, b: PinnedRepoBackup) =>
+  objectDiffers(a, b) === undefined && a.checkpoint_lsn === b.checkpoint_lsn && a.snapshot_bytes === b.snapshot_bytes ? undefined : 'was replaced by another manifest'
+
+const verdictsOf = (verdicts: RepoVerdict[]) => verdicts.map((v) => ({key: v.name, released: v.action === 'delete', reason: v.reason}))
+
+/** The groups of objects a repository plan pins, each named as changes name it. */
+function group<P extends PinnedRepoObject>(noun: string, saved: P[], present: P[], verdicts: RepoVerdict[], differs: (a: P, b: P) => string | undefined) {
+  return {saved, present, verdicts: verdictsOf(verdicts), key: (p: P) => p.name, label: (p: P) => `${noun} ${p.name}`, differs}
+}
 
 /**
  * Whether a saved repository expiry plan may be applied now: same
@@ -149,22 +161,15 @@ const sameObject = (a: PinnedRepoObject, b: PinnedRepoObject) => a.size === b.si
  * unchanged, and deleted by the fresh plan too.
  */
 export function compareRepoExpirePlans(saved: SavedRepoExpirePlan, fresh: FreshRepoExpirePlan): PlanComparison<string> {
-  const scope: string[] = []
-  if (saved.repository !== fresh.repository) scope.push(`the plan is for the repository ${saved.repository}, not ${fresh.repository}`)
-  else if (saved.node !== fresh.node) scope.push(`the plan is for node ${saved.node}, not ${fresh.node}`)
-  return comparePinnedDeletions({
-    scope,
+  return comparePlans({
+    scope: [
+      {saved: saved.repository, now: fresh.repository, says: `the plan is for the repository ${saved.repository}, not ${fresh.repository}`},
+      {saved: saved.node, now: fresh.node, says: `the plan is for node ${saved.node}, not ${fresh.node}`},
+    ],
     groups: [
-      {
-        noun: 'backup',
-        replacement: 'another manifest',
-        saved: saved.backups,
-        present: fresh.inputs.backups,
-        verdicts: fresh.backup_verdicts,
-        same: (a: PinnedRepoBackup, b: PinnedRepoBackup) => sameObject(a, b) && a.checkpoint_lsn === b.checkpoint_lsn && a.snapshot_bytes === b.snapshot_bytes,
-      },
-      {noun: 'WAL object', replacement: 'another object', saved: saved.wal, present: fresh.inputs.wal, verdicts: fresh.wal_verdicts, same: sameObject},
-      {noun: 'unreferenced object', replacement: 'another object', saved: saved.orphans, present: fresh.inputs.orphans, verdicts: fresh.orphan_verdicts, same: sameObject},
+      group('backup', saved.backups, fresh.inputs.backups, fresh.backup_verdicts, backupDiffers),
+      group('WAL object', saved.wal, fresh.inputs.wal, fresh.wal_verdicts, objectDiffers),
+      group('unreferenced object', saved.orphans, fresh.inputs.orphans, fresh.orphan_verdicts, objectDiffers),
     ],
     input_changes: [],
     fingerprints: {saved: saved.inputs_fingerprint, fresh: repoExpirePlanFingerprint(fresh.inputs)},

@@ -1,23 +1,15 @@
 /**
- * Plans saved to a file and applied later, as `terraform plan -out` and
- * `apply PLAN` (`wal plan --out`, `wal prune --plan`): the document, its
- * validation, the fingerprint of what a plan was computed from, and the
- * comparison of a saved plan with a fresh one. Pure: the ops layer reads
- * and writes the file and plans again.
+ * The WAL prune plan (`wal plan --out`, `wal prune --plan`) in the saved-plan
+ * envelope (saved-plan-envelope.ts): its fields, the fingerprint of what
+ * it was computed from, and what makes a pinned segment the same. Pure.
  */
-import {createHash} from 'node:crypto'
-
 import {hex32} from '../codec/crc.js'
-import {isJsonObject, stringifyJson, type JsonValue} from '../codec/json.js'
+import {isJsonObject, type JsonValue} from '../codec/json.js'
 import {FormatError, refused} from '../errors.js'
 import {jsonArray, jsonBool, jsonNullable, jsonString, jsonU32, jsonU64} from '../format/json-fields.js'
 import {pad20} from '../layout.js'
 import type {RetentionPolicy} from './retention.js'
-
-export const PLAN_SCHEMA = 'redrepl-plan/1'
-
-/** Largest plan file read: a WAL dir of 100,000 released segments takes about 10 MB. */
-export const MAX_PLAN_FILE_BYTES = 64 << 20
+import {comparePlans, fingerprintOf, layoutScope, openPlanDocument, pinnedList, PLAN_SCHEMA, type PlanComparison, type PlanHead} from './saved-plan-envelope.js'
 
 /** What retention reads of a slot: whether it is active and its floor, min(flush, apply). */
 export interface SlotFloor {
@@ -48,9 +40,7 @@ export interface WalPlanInputs {
   segments: PinnedSegment[]
 }
 
-export interface SavedWalPlan {
-  schema: typeof PLAN_SCHEMA
-  kind: 'wal-prune'
+export interface SavedWalPlan extends PlanHead<'wal-prune'> {
   /** The data path as given, and the layout root it derives (what identifies the node). */
   data_path: string
   root_path: string
@@ -60,7 +50,6 @@ export interface SavedWalPlan {
   policy: RetentionPolicy
   fork_lsns: bigint[]
   catalog_timeline_adopted: boolean
-  inputs_fingerprint: string
   history_sha256: string
   slots: SlotFloor[] | null
   /** The segments the plan releases, by file name in the timeline's WAL dir. */
@@ -78,27 +67,17 @@ export interface FreshWalPlan {
 
 export const walSegmentFileName = (index: bigint) => `${pad20(index)}.redwal`
 
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex')
-}
-
 /** One hash over every input, so "nothing changed" is one comparison. */
 export function walPlanFingerprint(inputs: WalPlanInputs): string {
-  return `sha256:${sha256Hex(
-    stringifyJson(
-      {
-        history_sha256: inputs.history_sha256,
-        segment_bytes: inputs.segment_bytes,
-        policy: inputs.policy,
-        fork_lsns: inputs.fork_lsns,
-        catalog_timeline_adopted: inputs.catalog_timeline_adopted,
-        slots: inputs.slots,
-        segments: inputs.segments.map((s) => [s.index, s.bytes, s.header_crc32]),
-      },
-      0,
-      true,
-    ),
-  )}`
+  return fingerprintOf({
+    history_sha256: inputs.history_sha256,
+    segment_bytes: inputs.segment_bytes,
+    policy: inputs.policy,
+    fork_lsns: inputs.fork_lsns,
+    catalog_timeline_adopted: inputs.catalog_timeline_adopted,
+    slots: inputs.slots,
+    segments: inputs.segments.map((s) => [s.index, s.bytes, s.header_crc32]),
+  })
 }
 
 /** The document `wal plan --out` writes. */
@@ -140,60 +119,45 @@ function slotFloor(value: JsonValue, i: number): SlotFloor {
  * refused (exit 4). The caller adds the file name.
  */
 export function decodeSavedWalPlan(value: JsonValue): SavedWalPlan {
-  if (!isJsonObject(value)) throw new FormatError('a plan must be a JSON object')
-  if (value.schema !== PLAN_SCHEMA) throw refused(`not a redrepl plan of this version (schema ${JSON.stringify(value.schema ?? null)}, expected "${PLAN_SCHEMA}")`, {code: 'plan.invalid'})
-  if (value.kind !== 'wal-prune') throw refused(`a plan of kind ${JSON.stringify(value.kind ?? null)}, not a WAL prune plan`, {code: 'plan.invalid'})
-  const policy = value.policy
+  const {fields, inputs_fingerprint} = openPlanDocument(value, 'wal-prune')
+  const policy = fields.policy
   if (!isJsonObject(policy)) throw new FormatError('policy must be an object')
-  const fingerprint = jsonString(value.inputs_fingerprint, 'inputs_fingerprint')
-  const history = jsonString(value.history_sha256, 'history_sha256')
-  if (!/^sha256:[0-9a-f]{64}$/.test(fingerprint) || !SHA256.test(history)) throw new FormatError('inputs_fingerprint and history_sha256 must be SHA-256 digests')
-  const seen = new Set<bigint>()
-  const segments = jsonArray(value.segments, 'segments').map((entry, i) => {
-    if (!isJsonObject(entry)) throw new FormatError(`segments[${i}] must be an object`)
-    const name = jsonString(entry.name, `segments[${i}].name`)
-    const index = jsonU64(entry.index, `segments[${i}].index`)
-    if (name !== walSegmentFileName(index)) {
-      throw refused(`segments[${i}] names ${JSON.stringify(name)}, not the WAL segment file of index ${index} (${walSegmentFileName(index)}): a plan only ever names segment files inside the WAL directory`, {code: 'plan.invalid'})
-    }
-    if (seen.has(index)) throw refused(`segments[${i}] names segment ${index} twice`, {code: 'plan.invalid'})
-    seen.add(index)
-    return {name, index, bytes: jsonU64(entry.bytes, `segments[${i}].bytes`), header_crc32: jsonU32(entry.header_crc32, `segments[${i}].header_crc32`)}
-  })
+  const history = jsonString(fields.history_sha256, 'history_sha256')
+  if (!SHA256.test(history)) throw new FormatError('history_sha256 must be a SHA-256 digest')
+  const segments = pinnedList(
+    fields.segments,
+    'segments',
+    (entry, where) => {
+      const name = jsonString(entry.name, `${where}.name`)
+      const index = jsonU64(entry.index, `${where}.index`)
+      if (name !== walSegmentFileName(index)) {
+        throw refused(`${where} names ${JSON.stringify(name)}, not the WAL segment file of index ${index} (${walSegmentFileName(index)}): a plan only ever names segment files inside the WAL directory`, {code: 'plan.invalid'})
+      }
+      return {name, index, bytes: jsonU64(entry.bytes, `${where}.bytes`), header_crc32: jsonU32(entry.header_crc32, `${where}.header_crc32`)}
+    },
+    (segment) => `segment ${segment.index}`,
+  )
   return {
     schema: PLAN_SCHEMA,
     kind: 'wal-prune',
-    data_path: jsonString(value.data_path, 'data_path'),
-    root_path: jsonString(value.root_path, 'root_path'),
-    timeline: jsonU64(value.timeline, 'timeline'),
-    current_lsn: jsonU64(value.current_lsn, 'current_lsn'),
-    segment_bytes: jsonU64(value.segment_bytes, 'segment_bytes'),
+    data_path: jsonString(fields.data_path, 'data_path'),
+    root_path: jsonString(fields.root_path, 'root_path'),
+    timeline: jsonU64(fields.timeline, 'timeline'),
+    current_lsn: jsonU64(fields.current_lsn, 'current_lsn'),
+    segment_bytes: jsonU64(fields.segment_bytes, 'segment_bytes'),
     policy: {
       min_segments: jsonU64(policy.min_segments, 'policy.min_segments'),
       max_bytes: jsonU64(policy.max_bytes, 'policy.max_bytes'),
       keep_until_replicas_ack: jsonBool(policy.keep_until_replicas_ack, 'policy.keep_until_replicas_ack'),
     },
-    fork_lsns: jsonArray(value.fork_lsns, 'fork_lsns').map((lsn, i) => jsonU64(lsn, `fork_lsns[${i}]`)),
-    catalog_timeline_adopted: jsonBool(value.catalog_timeline_adopted, 'catalog_timeline_adopted'),
-    inputs_fingerprint: fingerprint,
+    fork_lsns: jsonArray(fields.fork_lsns, 'fork_lsns').map((lsn, i) => jsonU64(lsn, `fork_lsns[${i}]`)),
+    catalog_timeline_adopted: jsonBool(fields.catalog_timeline_adopted, 'catalog_timeline_adopted'),
+    inputs_fingerprint,
     history_sha256: history,
-    slots: jsonNullable(value.slots ?? null, (slots) => jsonArray(slots, 'slots').map(slotFloor)),
+    slots: jsonNullable(fields.slots ?? null, (slots) => jsonArray(slots, 'slots').map(slotFloor)),
     segments,
   }
 }
-
-/** `K` names what a plan releases: WAL segment indexes, backup manifest names. */
-export type PlanComparison<K = bigint> =
-  | {
-      applies: true
-      /** The inputs are exactly those the plan was made from. */
-      fingerprint_matches: boolean
-      /** What changed in the inputs without touching the saved segments. */
-      input_changes: string[]
-      /** What the fresh plan releases beyond the saved plan (left alone). */
-      more_released: K[]
-    }
-  | {applies: false; changes: string[]}
 
 /** How the slots moved between two plans, one phrase per slot. */
 export function slotChanges(saved: SlotFloor[] | null, fresh: SlotFloor[] | null): string[] {
@@ -226,6 +190,13 @@ function inputChanges(saved: SavedWalPlan, fresh: FreshWalPlan): string[] {
   return changes
 }
 
+/** A segment's `same()`: the size and the header CRC it was planned with; undefined when both hold. */
+export function segmentDiffers(saved: PinnedSegment, now: PinnedSegment): string | undefined {
+  if (now.bytes !== saved.bytes) return `changed size (${saved.bytes} → ${now.bytes} bytes)`
+  if (now.header_crc32 !== saved.header_crc32) return `was rewritten (header CRC ${hex32(saved.header_crc32)} → ${hex32(now.header_crc32)})`
+  return undefined
+}
+
 /**
  * Whether a saved plan may be applied now: only when it names this layout
  * and timeline, and the fresh plan releases every saved segment too, each
@@ -233,29 +204,19 @@ function inputChanges(saved: SavedWalPlan, fresh: FreshWalPlan): string[] {
  * only the saved ones go. Otherwise every change found is named.
  */
 export function compareWalPlans(saved: SavedWalPlan, fresh: FreshWalPlan): PlanComparison {
-  if (saved.root_path !== fresh.root_path) return {applies: false, changes: [`the plan is for the layout ${saved.root_path}, not ${fresh.root_path}`]}
-  const inputs = inputChanges(saved, fresh)
-  if (saved.timeline !== fresh.timeline) return {applies: false, changes: [`the plan is for timeline ${saved.timeline}, the current timeline is ${fresh.timeline}`, ...inputs]}
-  const onDisk = new Map(fresh.inputs.segments.map((s) => [s.index, s]))
-  const verdicts = new Map(fresh.verdicts.map((v) => [v.index, v]))
-  const blocking: string[] = []
-  for (const segment of saved.segments) {
-    const now = onDisk.get(segment.index)
-    const name = `segment ${segment.name.replace(/\.redwal$/, '')}`
-    if (now === undefined) blocking.push(`${name} is gone`)
-    else if (now.bytes !== segment.bytes) blocking.push(`${name} changed size (${segment.bytes} → ${now.bytes} bytes)`)
-    else if (now.header_crc32 !== segment.header_crc32) blocking.push(`${name} was rewritten (header CRC ${hex32(segment.header_crc32)} → ${hex32(now.header_crc32)})`)
-    else {
-      const verdict = verdicts.get(segment.index)
-      if (verdict?.action !== 'remove') blocking.push(`${name} is kept now (${verdict?.reason ?? 'not planned'})`)
-    }
-  }
-  if (blocking.length > 0) return {applies: false, changes: [...blocking, ...inputs]}
-  const savedIndexes = new Set(saved.segments.map((s) => s.index))
-  return {
-    applies: true,
-    fingerprint_matches: saved.inputs_fingerprint === walPlanFingerprint(fresh.inputs),
-    input_changes: inputs,
-    more_released: fresh.verdicts.filter((v) => v.action === 'remove' && !savedIndexes.has(v.index)).map((v) => v.index),
-  }
+  return comparePlans({
+    scope: layoutScope(saved, fresh),
+    groups: [
+      {
+        saved: saved.segments,
+        present: fresh.inputs.segments,
+        verdicts: fresh.verdicts.map((v) => ({key: v.index, released: v.action === 'remove', reason: v.reason})),
+        key: (segment: PinnedSegment) => segment.index,
+        label: (segment: PinnedSegment) => `segment ${pad20(segment.index)}`,
+        differs: segmentDiffers,
+      },
+    ],
+    input_changes: inputChanges(saved, fresh),
+    fingerprints: {saved: saved.inputs_fingerprint, fresh: walPlanFingerprint(fresh.inputs)},
+  })
 }
