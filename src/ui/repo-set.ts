@@ -1,0 +1,63 @@
+import {loadConfig} from '../core/config/load-config.js'
+import {InterruptedError, RedreplError} from '../core/errors.js'
+import {describeError, exitCodeFor} from './base-command.js'
+
+/**
+ * Several repositories: the `[repo.NAME]` sections of the config file, for
+ * the commands that act on each of them when none is named (`repo push`,
+ * `wal prune`, `check`, `repo expire`). One repository failing does not
+ * stop the others; the run's exit code is the worst of theirs.
+ */
+
+export interface ConfiguredRepo {
+  name: string
+  url: string
+}
+
+/** The `[repo.NAME]` sections, in file order; none without a config file. */
+export async function configuredRepositories(configPath: string | undefined): Promise<ConfiguredRepo[]> {
+  const config = await loadConfig(configPath)
+  if (config === null) return []
+  return [...config.repos].map(([name, section]) => ({name, url: String(section.find((setting) => setting.key === 'url')!.value)}))
+}
+
+/** One repository's outcome in a run over several: its report, or the one line its failure printed alone and its exit code. */
+export interface RepoOutcome<R> {
+  repository_name: string
+  /** The repository's url, as its section gives it. */
+  repository: string
+  exit_code: number
+  error: {message: string; code: string | null} | null
+  report: R | null
+}
+
+/**
+ * Runs `work` for each repository in turn. A failure is recorded against
+ * its repository and the next one is tried; an interruption ends the run
+ * (the repositories not reached are not tried).
+ */
+export async function forEachRepository<R>(repos: ConfiguredRepo[], work: (name: string) => Promise<R>): Promise<Array<RepoOutcome<R>>> {
+  const outcomes: Array<RepoOutcome<R>> = []
+  for (const {name, url} of repos) {
+    try {
+      const report = await work(name)
+      outcomes.push({repository_name: name, repository: url, exit_code: 0, error: null, report})
+    } catch (error) {
+      if (error instanceof InterruptedError) throw error
+      const failure = error as Error & {oclif?: {exit?: number}}
+      outcomes.push({
+        repository_name: name,
+        repository: url,
+        exit_code: exitCodeFor(failure),
+        error: {message: describeError(failure), code: error instanceof RedreplError ? (error.code ?? null) : null},
+        report: null,
+      })
+    }
+  }
+  return outcomes
+}
+
+/** The run's exit code: the highest of its repositories' (0 when each succeeded). */
+export function worstExitCode(outcomes: Array<{exit_code: number}>): number {
+  return outcomes.reduce((worst, outcome) => Math.max(worst, outcome.exit_code), 0)
+}
