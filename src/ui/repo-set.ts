@@ -1,6 +1,8 @@
 import {loadConfig} from '../core/config/load-config.js'
 import {InterruptedError, RedreplError} from '../core/errors.js'
+import type {RepoSettings} from '../core/repo/open.js'
 import {describeError, exitCodeFor} from './base-command.js'
+import {optionalRepository} from './repo-flags.js'
 
 /**
  * Several repositories: the `[repo.NAME]` sections of the config file, for
@@ -60,4 +62,25 @@ export async function forEachRepository<R>(repos: ConfiguredRepo[], work: (name:
 /** The run's exit code: the highest of its repositories' (0 when each succeeded). */
 export function worstExitCode(outcomes: Array<{exit_code: number}>): number {
   return outcomes.reduce((worst, outcome) => Math.max(worst, outcome.exit_code), 0)
+}
+
+type RepoFlagValues = Parameters<typeof optionalRepository>[0] & {config?: string; 'repo-name'?: string}
+
+/**
+ * For the commands that only read what is archived (`wal plan`/`prune`,
+ * `check`): every configured repository with its own settings, when the
+ * run names none (no --repo, --repo-name, REDREPL_REPO or repo setting).
+ * `reparse` parses the typed command line again with `--repo-name NAME`
+ * in front, so each repository's options come through the config hook as
+ * for a run that named it.
+ */
+export async function severalRepositories<F extends RepoFlagValues>(flags: F, typed: string[], reparse: (argv: string[]) => Promise<F>): Promise<Array<{name: string; settings: RepoSettings; node: string}>> {
+  if (flags.repo !== undefined || flags['repo-name'] !== undefined) return []
+  const repos = await configuredRepositories(flags.config)
+  const several: Array<{name: string; settings: RepoSettings; node: string}> = []
+  for (const {name} of repos) {
+    const own = optionalRepository(await reparse(['--repo-name', name, ...typed]))
+    if (own !== undefined) several.push({name, ...own})
+  }
+  return several
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {writeFileSync} from 'node:fs'
+import {existsSync, rmSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -96,4 +96,39 @@ test('repo push without --repo pushes to each configured repository, directory a
   const again = await runCli(['repo', 'push', '--config', allGood, '--data-path', data, '--cluster', 'db1', '--json'], {env: s3Env()})
   assert.equal(again.exitCode, 0)
   assert.deepEqual((jsonOf(again).repositories as any[]).map((e) => e.report.objects_uploaded), [0n, 0n], 'each already holds everything')
+})
+
+const WAL_DIR = (dir: string) => path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
+const SEGMENT_KEY = (index: number) => `db1/timeline-00000000000000000001/wal/${String(index).padStart(20, '0')}.redwal`
+/** A policy that releases every sealed segment of primary-basic (0-3; 5 is current). */
+const RELEASE_ALL = ['--min-segments', '1', '--no-keep-until-replicas-ack']
+
+test('wal prune with two configured repositories keeps a segment only one of them holds, naming the one that lacks it', async () => {
+  const {dir, data} = await primary()
+  const local = await scratch.dir('redrepl-repo-')
+  const config = await writeConfig(`${dirSection('local', local)}${s3Section('offsite', s3Url())}`)
+  const env = s3Env()
+  jsonOf(await runCli(['repo', 'push', '--config', config, '--data-path', data, '--cluster', 'db1', '--json'], {env}))
+  // The directory repository loses segment 2: the S3 one alone holds it now.
+  rmSync(path.join(local, SEGMENT_KEY(2)))
+  const plan = jsonOf(await runCli(['wal', 'plan', '--config', config, '--data-path', data, ...RELEASE_ALL, '--cluster', 'db1', '--json'], {env}))
+  assert.deepEqual((plan.segments as any[]).map((s) => [s.index, s.action, s.reason]).slice(0, 4), [
+    [0n, 'remove', (plan.segments as any[])[0].reason],
+    [1n, 'remove', (plan.segments as any[])[1].reason],
+    [2n, 'keep', 'not archived in local'],
+    [3n, 'remove', (plan.segments as any[])[3].reason],
+  ])
+  assert.equal(plan.repository, null)
+  assert.deepEqual((plan.repositories as any[]).map((r) => [r.name, r.archived_segments, r.not_archived_segments]), [['local', 3n, 2n], ['offsite', 4n, 1n]])
+  const pruned = jsonOf(await runCli(['wal', 'prune', '--config', config, '--data-path', data, ...RELEASE_ALL, '--cluster', 'db1', '--json'], {env}))
+  assert.deepEqual((pruned.removed_segments as any[]).map((s) => s.index), [0n, 1n, 3n])
+  assert.ok(existsSync(path.join(WAL_DIR(dir), '00000000000000000002.redwal')), 'the segment one repository lacks stays on disk')
+
+  // A repository that cannot be read refuses the prune: what it holds is unknown.
+  const port = await closedPort()
+  const withGone = await writeConfig(`${dirSection('local', local)}${s3Section('gone', 's3://redrepl-multi/gone', `http://127.0.0.1:${port}`)}`)
+  const refusedRun = await runCli(['wal', 'prune', '--config', withGone, '--data-path', data, ...RELEASE_ALL, '--cluster', 'db1', '--json'], {env})
+  assert.equal(refusedRun.exitCode, 4)
+  assert.match(refusedRun.stderr, /s3:\/\/redrepl-multi\/gone\/ \(repository gone\): cannot read the repository/)
+  assert.ok(existsSync(path.join(WAL_DIR(dir), '00000000000000000002.redwal')))
 })

@@ -6,6 +6,7 @@ import {planWalRetention, type WalPlanReport} from '../../core/ops/wal-retention
 import {RedreplCommand} from '../../ui/base-command.js'
 import {findingLine} from '../../ui/findings.js'
 import {requireDataPath} from '../../ui/flags.js'
+import {severalRepositories} from '../../ui/repo-set.js'
 import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
 import {shellCommand} from '../../ui/shell-quote.js'
 
@@ -38,12 +39,15 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
   }
 
   async run(): Promise<void> {
+    // As typed: parse() replaces this.argv with the config file's settings added.
+    const typed = [...this.argv]
     const {flags} = await this.parse(WalPlan)
     this.json = flags.json
+    const repositories = await severalRepositories(flags, typed, async (argv) => (await this.parse(WalPlan, argv)).flags)
     const dataPath = requireDataPath(flags['data-path'])
     const layout = await openLayout(dataPath)
     const out = flags.out
-    const report: WalPlanReport & Partial<WalPlanSaved> = out === undefined ? await planWalRetention(layout, walPlanOptions(flags)) : await saveWalPlan(layout, dataPath, walPlanOptions(flags), out)
+    const report: WalPlanReport & Partial<WalPlanSaved> = out === undefined ? await planWalRetention(layout, {...walPlanOptions(flags), repositories}) : await saveWalPlan(layout, dataPath, {...walPlanOptions(flags), repositories}, out)
     await this.emit(report, () => {
       this.say(renderWalSummary(report, 'would remove'))
       if (out !== undefined) this.say(`plan saved to ${out} (${report.inputs_fingerprint}); apply exactly this plan with: ${shellCommand(['redrepl', 'wal', 'prune', '--data-path', dataPath, '--plan', out])}`)

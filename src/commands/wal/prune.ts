@@ -10,6 +10,7 @@ import {dryRunFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {plainFindingLine} from '../../ui/findings.js'
 import {refusePolicyFlagsWithPlan} from '../../ui/retention-flags.js'
 import {formatBytes} from '../../ui/numbers.js'
+import {severalRepositories} from '../../ui/repo-set.js'
 import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
 
 export default class WalPrune extends RedreplCommand {
@@ -54,15 +55,16 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
     if (planPath !== undefined) refusePolicyFlagsWithPlan(typed, WalPrune.planFixes)
     // The plan file is checked before the lock is taken.
     const saved = planPath === undefined ? undefined : await loadWalPlan(planPath)
+    const repositories = await severalRepositories(flags, typed, async (argv) => (await this.parse(WalPrune, argv)).flags)
     const warn = (message: string) => process.stderr.write(`redrepl: warning: ${message}\n`)
     const result: WalPruneReport & {plan?: AppliedPlan} = await guardedPrune(
       dataPath,
       {nowMs: nowMs(), dryRun: flags['dry-run'], warn},
       (work) => withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, work),
       async (layout) => {
-        if (saved === undefined) return pruneWalRetention(layout, {...walPlanOptions(flags), dryRun: flags['dry-run']})
+        if (saved === undefined) return pruneWalRetention(layout, {...walPlanOptions(flags), repositories, dryRun: flags['dry-run']})
         const {repository, keepWalForBackups} = walPlanOptions(flags)
-        return pruneWalByPlan(layout, planPath!, saved, flags['dry-run'], {repository, keepWalForBackups})
+        return pruneWalByPlan(layout, planPath!, saved, flags['dry-run'], {repository, repositories, keepWalForBackups})
       },
     )
     // Stderr, even with --quiet: cron mails it, and neither a stalled retention nor a stranded slot may pass in silence.
