@@ -6,7 +6,9 @@ import {test} from 'node:test'
 
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
+import {initialEntry, writeReplicaNode} from '../support/repo-node.js'
 import {s3ClientEnv, useS3Server} from '../support/s3.js'
+import {MiB} from '../support/wal-node.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-multi'
@@ -153,4 +155,20 @@ test('check measures each configured repository and names the one that lags', as
   assert.equal(run.exitCode, 1, 'a WARNING')
   const human = await runCli(['check', '--config', config, '--data-path', data, '--cluster', 'db1'], {env})
   assert.match(human.stdout, /repository local is behind/)
+})
+
+test('repo expire without --repo applies each configured repository\'s own retention', async () => {
+  const dir = await scratch.dir('redrepl-node-')
+  const data = writeReplicaNode(dir, {segmentBytes: MiB, wal: {1: {0: 3, 1: 3, 2: 3, 3: 1}}, backups: [[1n, 1n], [1n, MiB + 1n]], rdbFormat: 1, history: [initialEntry()]})
+  const local = await scratch.dir('redrepl-repo-')
+  const config = await writeConfig(`${dirSection('local', local)}keep-last = 1\n${s3Section('offsite', s3Url())}keep-last = 2\n`)
+  const env = s3Env()
+  const pushed = jsonOf(await runCli(['repo', 'push', '--config', config, '--data-path', data, '--cluster', 'db1', '--json'], {env}))
+  assert.deepEqual((pushed.repositories as any[]).map((e) => e.report.backups_pushed.length), [2, 2])
+  const dry = jsonOf(await runCli(['repo', 'expire', '--config', config, '--cluster', 'db1', '--json'], {env}))
+  const actions = (dry.repositories as any[]).map((e) => [e.repository_name, e.report.dry_run, e.report.backups.map((b: any) => b.action)])
+  assert.deepEqual(actions, [['local', true, ['delete', 'keep']], ['offsite', true, ['keep', 'keep']]])
+  jsonOf(await runCli(['repo', 'expire', '--config', config, '--cluster', 'db1', '--confirm', '--json'], {env}))
+  const lists = await Promise.all(['local', 'offsite'].map(async (name) => jsonOf(await runCli(['repo', 'list', '--config', config, '--repo-name', name, '--cluster', 'db1', '--json'], {env}))))
+  assert.deepEqual(lists.map((l) => (l.backups as any[]).map((b) => b.checkpoint_lsn)), [[MiB + 1n], [1n, MiB + 1n]])
 })

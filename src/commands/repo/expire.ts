@@ -8,6 +8,7 @@ import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {jobsFlag, repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
 import {orphanGraceFlag, orphanGraceMs, refusePolicyFlagsWithPlan, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
+import {configuredRepositories, forEachRepository, worstExitCode} from '../../ui/repo-set.js'
 import {shellCommand} from '../../ui/shell-quote.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
@@ -31,7 +32,9 @@ A directory repository that is, lies inside or holds a RedDB layout (a *.primary
 
 --out FILE saves the dry run as a plan (schema "redrepl-plan/1", kind "repo-expire": the repository, node, policy, the repository's segment size, the time it was made, each backup to delete by manifest key, checkpoint, snapshot size and the manifest object's size and modification time as the repository lists them, and each WAL object and each unreferenced object to delete by key, size and modification time, and the orphan grace period, with a fingerprint of the inputs), written atomically and never inside a directory repository or over a file that is not a plan (exit 4). --plan FILE applies exactly that plan: it plans again with the plan's policy and deletes exactly its backups and WAL objects (with --confirm; without it, it shows what would go), only when each is still listed, unchanged, and deleted by the fresh plan too; otherwise it deletes nothing and refuses (exit 4) naming what changed. A fresh plan that deletes more is fine: only the plan's objects go, and the output says which more backups it would delete (--json: plan.more_released_manifests). --keep-last, --keep-within and --orphan-grace are refused with --plan (exit 2), and the plan must name this repository and node (exit 4).
 
-Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose manifest went loses its chunks first) or WAL object, says how many objects were deleted, and ends by the signal (130/143); a re-run deletes the rest.`
+Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose manifest went loses its chunks first) or WAL object, says how many objects were deleted, and ends by the signal (130/143); a re-run deletes the rest.
+
+Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor a repo setting in the config file) and no --plan or --out, each [repo.NAME] section of the config file is expired in turn by its own retention (its keep-last or keep-within and orphan-grace; a flag typed on the command line applies to all). One that fails does not stop the others; --json lists one entry per repository (repository_name, repository, exit_code, error, report) and the run exits with the highest of their exit codes.`
 
   static override examples = [
     '<%= config.bin %> repo expire --repo s3://backups/reddb --node db1 --keep-last 7',
@@ -56,6 +59,10 @@ Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose ma
     const {flags} = await this.parse(RepoExpire)
     this.json = flags.json
     const {node} = resolveNode(flags.node)
+    if (flags.repo === undefined && flags['repo-name'] === undefined && flags.plan === undefined && flags.out === undefined) {
+      const repos = await configuredRepositories(flags.config)
+      if (repos.length > 0) return this.expireEach(repos, typed, node)
+    }
     const planPath = flags.plan
     if (planPath !== undefined) refusePolicyFlagsWithPlan(typed, ['keep-last', 'keep-within', 'orphan-grace'])
     const saved = planPath === undefined ? undefined : await loadRepoExpirePlan(planPath)
@@ -84,5 +91,28 @@ Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose ma
       if (report.orphans_young > 0) this.say(`left ${report.orphans_young} object(s) no manifest names yet: younger than the grace period (a push may be writing them)`)
       if (report.dead_temps.count > 0) this.say(`${report.dry_run ? 'would remove' : 'removed'} ${report.dead_temps.count} temp file(s) of dead writers, ${formatBytes(report.dead_temps.bytes)}`)
     }, backups)
+  }
+
+  /** Each configured repository by its own retention (its section's keep-last, keep-within, orphan-grace), one after another. */
+  private async expireEach(repos: Awaited<ReturnType<typeof configuredRepositories>>, typed: string[], node: string): Promise<void> {
+    const signal = this.stopOnInterrupt('clean-up')
+    const outcomes = await forEachRepository<RepoExpireReport>(repos, async (name) => {
+      const {flags: own} = await this.parse(RepoExpire, ['--repo-name', name, ...typed])
+      const policy = retentionPolicy(own)
+      return withRepository(own, (backend) => expireRepository(backend, {node, confirm: own.confirm, nowMs: nowMs(), jobs: own.jobs ?? backend.defaultJobs, signal, policy, segmentBytes: own['segment-bytes'], orphanGraceMs: orphanGraceMs(own)}), signal)
+    })
+    await this.emit({repositories: outcomes}, () => {
+      for (const outcome of outcomes) {
+        const report = outcome.report
+        if (report === null) {
+          this.say(`${outcome.repository_name} (${outcome.repository}): failed (exit ${outcome.exit_code}): ${outcome.error?.message}`)
+          continue
+        }
+        const doomed = report.backups.filter((b) => b.action === 'delete').length
+        this.say(`${outcome.repository_name} (${report.repository}): ${report.dry_run ? 'would delete' : 'deleted'} ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s)${report.dry_run ? '; pass --confirm to delete' : ''}`)
+      }
+    })
+    const worst = worstExitCode(outcomes)
+    if (worst !== 0) process.exitCode = worst
   }
 }
