@@ -7,7 +7,7 @@ import type {RepoBackend} from '../../core/repo/backend.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {progressFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {compressFlag, DEFAULT_TIMEOUT_MS, jobsFlag, openRepoFromFlags, repoFlags, repoNameFlag, resolveNode, timeoutFlag} from '../../ui/repo-flags.js'
+import {compressFlag, DEFAULT_TIMEOUT_MS, jobsFlag, openRepoFromFlags, repoFlags, repoNameFlag, resolveNode, timeoutFlag, transferFlags} from '../../ui/repo-flags.js'
 import {configuredRepositories} from '../../ui/repo-set.js'
 
 export default class RepoCopy extends RedreplCommand {
@@ -18,7 +18,7 @@ The integrity checks are push's: every object is checked against its CRC as it s
 
 The source's facts meet the target's as a pushing node's would (docs/repository.md, "Facts"): another segment size, a history that forks, or a history the target's has left behind is refused (exit 4) before anything is copied. An object in the source's namespace that this redrepl does not know (a newer storage shape) is refused (exit 4), naming it, rather than copied as a guess; the source's push status and drill record, which describe that repository, and chunks no manifest names (a push cut short) are not copied and are listed in the report.
 
-Memory stays bounded whatever the sizes: objects stream from one store to the other; --jobs sets the transfers in flight. --dry-run reports what would be copied and writes nothing. Ctrl-C or SIGTERM stops every transfer at its next piece, before its object takes its key; the target then lists no partial backup, and the next copy carries on.`
+Memory stays bounded whatever the sizes: objects stream from one store to the other; --jobs sets the transfers in flight. --dry-run reports what would be copied and writes nothing. Temp files that killed writers left in the target's namespace are removed first, as by "repo push" (--json: dead_temps). Ctrl-C or SIGTERM stops every transfer at its next piece, before its object takes its key; the target then lists no partial backup, and the next copy carries on.`
 
   static override examples = [
     '<%= config.bin %> repo copy --from local --to offsite --cluster db1',
@@ -36,6 +36,7 @@ Memory stays bounded whatever the sizes: objects stream from one store to the ot
     compress: compressFlag,
     timeout: timeoutFlag(DEFAULT_TIMEOUT_MS.transfer),
     jobs: jobsFlag,
+    'max-rate': transferFlags['max-rate'],
     progress: progressFlag,
     'dry-run': Flags.boolean({description: 'Report what would be copied; write nothing.'}),
     // Set only through --from/--to NAME, by the config file's [repo.NAME] section: what each side is and its options.

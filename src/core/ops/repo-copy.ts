@@ -15,7 +15,7 @@ import type {RepoFacts} from '../format/repo-facts.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
 import type {BasebackupManifest} from '../model.js'
 import {mergeRepoFacts, writerOf, type NodeFacts} from '../plan/repo-facts.js'
-import type {RepoBackend} from '../repo/backend.js'
+import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../repo/backend.js'
 import {readRepoFacts, writeRepoFacts} from '../repo/facts-store.js'
 import {checkedStream, collect, sealedChecksum, type Expected} from '../repo/integrity.js'
 import {MAX_MANIFEST_BYTES, readInventory, runPool, type RepoInventory} from '../repo/inventory.js'
@@ -52,6 +52,8 @@ export interface RepoCopyReport {
   copied_bytes: bigint
   /** Source objects not copied, and why: a push's or drill's own record of that repository, chunks no manifest names. */
   skipped: Array<{key: string; reason: string}>
+  /** Temps of dead writers removed from the target's namespace first. */
+  dead_temps: TempSweep
 }
 
 const LARGEST_HISTORY_BYTES = 16n * 1024n * 1024n
@@ -73,6 +75,8 @@ export async function copyRepository(from: RepoBackend, to: RepoBackend, options
 async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOptions): Promise<RepoCopyReport> {
   const {signal} = options
   const keys = new RepoKeys(options.node)
+  // Temps a killed copy or push left in the target's namespace go first, as at push.
+  const deadTemps = options.dryRun ? {count: 0, bytes: 0n} : ((await to.sweepDeadTemps?.(keys.prefix, {nowMs: options.nowMs, graceMs: DEAD_TEMP_GRACE_MS, dryRun: false})) ?? {count: 0, bytes: 0n})
   const source = await readInventory(from, keys)
   const target = await readInventory(to, keys)
   const report: RepoCopyReport = {
@@ -89,6 +93,7 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
     objects_copied: 0,
     copied_bytes: 0n,
     skipped: [],
+    dead_temps: deadTemps,
   }
 
   // Everything that could refuse is decided before the first byte moves: the manifests (read whole, CRC checked), what every key is, the facts.
