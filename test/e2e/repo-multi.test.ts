@@ -172,3 +172,12 @@ test('repo expire without --repo applies each configured repository\'s own reten
   const lists = await Promise.all(['local', 'offsite'].map(async (name) => jsonOf(await runCli(['repo', 'list', '--config', config, '--repo-name', name, '--cluster', 'db1', '--json'], {env}))))
   assert.deepEqual(lists.map((l) => (l.backups as any[]).map((b) => b.checkpoint_lsn)), [[MiB + 1n], [1n, MiB + 1n]])
 })
+
+test('every repo command takes --repo-name, and refuses a name the config file does not have', async () => {
+  const config = await writeConfig(dirSection('local', await scratch.dir('redrepl-repo-')))
+  for (const command of ['push', 'list', 'verify', 'expire', 'restore', 'fetch-wal', 'drill']) {
+    const run = await runCli(['repo', command, '--config', config, '--repo-name', 'elsewhere', '--cluster', 'db1'])
+    assert.equal(run.exitCode, 2, command)
+    assert.match(run.stderr, /no \[repo\.elsewhere\] section \(repositories: local\)/, command)
+  }
+})
