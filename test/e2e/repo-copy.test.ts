@@ -3,6 +3,8 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'n
 import path from 'node:path'
 import {test} from 'node:test'
 
+import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
+
 import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
 import {initialEntry, writeReplicaNode} from '../support/repo-node.js'
@@ -106,4 +108,23 @@ test('an object kind this redrepl does not know is refused, named, rather than c
   assert.match(run.stderr, /db1\/blobs\/ab12: not an object this redrepl knows/)
   assert.deepEqual(readdirSync(target), [])
   assert.equal((await copy(await writeConfig(''), repo, target, '--dry-run')).exitCode, 4, 'a dry run refuses it too')
+})
+
+test('a corrupted object in an S3 source is refused naming it, exit 3, and the directory target does not get it', async () => {
+  const {data} = await pushedDir()
+  const section = s3Section('offsite')
+  const prefix = /url = "s3:\/\/[^/]+\/([^"]+)"/.exec(section)![1]
+  const config = await writeConfig(section)
+  jsonOf(await runCli(['repo', 'push', '--config', config, '--repo-name', 'offsite', '--data-path', data, '--cluster', 'db1', '--json'], {env: s3Env()}))
+  const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
+  const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${WAL_KEY}`}))
+  const bytes = Buffer.from(await object.Body!.transformToByteArray())
+  bytes[bytes.length >> 1] ^= 0xff
+  await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${WAL_KEY}`, Body: bytes}))
+  s3.destroy()
+  const target = await scratch.dir('redrepl-repo-')
+  const run = await copy(config, 'offsite', target)
+  assert.equal(run.exitCode, 3, run.stderr)
+  assert.match(run.stderr, new RegExp(`s3://${BUCKET}/${prefix}/${WAL_KEY.replaceAll('.', '\\.')}: checksum mismatch`))
+  assert.equal(existsSync(path.join(target, WAL_KEY)), false)
 })
