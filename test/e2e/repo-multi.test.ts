@@ -57,6 +57,8 @@ test('[repo.NAME] sections: --repo-name takes a repository and its options; an u
   const stored = (listed.wal as any[])[0]
   assert.ok(stored, 'the WAL pushed is listed')
 
+  const shown = jsonOf(await runCli(['config', 'show', '--config', config, '--json']))
+  assert.deepEqual((shown.repositories as any[]).map((r) => [r.name, r.settings.map((x: any) => x.key)]), [['local', ['url', 'compress']], ['offsite', ['url', 's3-endpoint', 's3-force-path-style', 'timeout']]])
   const unknown = await runCli(['repo', 'list', '--config', config, '--repo-name', 'nearby', '--cluster', 'db1'])
   assert.equal(unknown.exitCode, 2)
   assert.match(unknown.stderr, /no \[repo\.nearby\] section \(repositories: local, offsite\)/)
