@@ -5,7 +5,10 @@ import {test} from 'node:test'
 
 import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
+import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../../src/core/format/wal-segment.js'
+import {Layout} from '../../src/core/layout.js'
 import {runCli, useScratch} from '../support/cli.js'
+import {NOW_MS} from '../support/fixtures.js'
 import {jsonOf} from '../support/node.js'
 import {initialEntry, writeReplicaNode} from '../support/repo-node.js'
 import {s3ClientEnv, useS3Server} from '../support/s3.js'
@@ -127,4 +130,33 @@ test('a corrupted object in an S3 source is refused naming it, exit 3, and the d
   assert.equal(run.exitCode, 3, run.stderr)
   assert.match(run.stderr, new RegExp(`s3://${BUCKET}/${prefix}/${WAL_KEY.replaceAll('.', '\\.')}: checksum mismatch`))
   assert.equal(existsSync(path.join(target, WAL_KEY)), false)
+})
+
+/** Rewrites segment `index` of timeline 1 with `records` records: the live segment grown. */
+function growSegment(dataPath: string, index: bigint, records: number, segmentBytes: bigint): void {
+  const layout = Layout.fromDataPath(dataPath)
+  let segment = emptyWalSegment(1n, index, segmentBytes)
+  for (let k = 0n; k < BigInt(records); k++) segment = appendWalRecord(segment, index * segmentBytes + k, new TextEncoder().encode(`grown-${k}`), segmentBytes)
+  writeFileSync(layout.walSegmentPath(1n, index), walSegmentCodec.encode(segment, {nowMs: NOW_MS}))
+}
+
+test('the live segment the target holds as pushed early gives way to the source\'s grown copy; a shorter one is refused', async () => {
+  const data = writeReplicaNode(await scratch.dir('redrepl-node-'), {segmentBytes: MiB, wal: {1: {0: 2, 1: 2, 2: 1}}, rdbFormat: 1, history: [initialEntry()]})
+  const early = await scratch.dir('redrepl-repo-')
+  jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', early, '--cluster', 'db1', '--include-current', '--json']))
+  growSegment(data, 2n, 3, MiB)
+  const grown = await scratch.dir('redrepl-repo-')
+  jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', grown, '--cluster', 'db1', '--include-current', '--json']))
+  const key = 'db1/timeline-00000000000000000001/wal/00000000000000000002.redwal'
+  const copied = jsonOf(await copy(await writeConfig(''), grown, early))
+  assert.equal(copied.wal_segments_copied, 1n)
+  assert.deepEqual(readFileSync(path.join(early, key)), readFileSync(path.join(grown, key)))
+  assert.equal(jsonOf(await runCli(['repo', 'verify', '--repo', early, '--cluster', 'db1', '--json'])).ok, true)
+
+  const shorter = await scratch.dir('redrepl-repo-')
+  growSegment(data, 2n, 1, MiB)
+  jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', shorter, '--cluster', 'db1', '--include-current', '--json']))
+  const back = await copy(await writeConfig(''), shorter, grown)
+  assert.equal(back.exitCode, 4, 'a shorter copy never replaces the grown one')
+  assert.match(back.stderr, /00000000000000000002\.redwal: holds \d+ bytes, the source's \d+/)
 })

@@ -156,9 +156,9 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
     if (listed === undefined) return false
     const stored = listed.size === size ? await storedChecksum(to, key, listed.size, kind) : null
     if (stored === checksum) return true
-    // The copy of the live segment a push made early gives way to the grown segment, as at push.
+    // Only the copy of the live segment the target recorded as pushed early gives way, and only to a longer one, as at push.
     const live = targetFacts?.live_segment
-    if (live != null && key === keys.wal(live.timeline, live.index)) return false
+    if (live != null && key === keys.wal(live.timeline, live.index) && listed.size === live.bytes && size > live.bytes && (await storedChecksum(to, key, listed.size, kind)) === live.checksum) return false
     if (!strict || !(await sealedIntact(to, key, listed.size))) return false
     throw conflict(key, stored === null ? `holds ${listed.size} bytes, the source's ${size}` : `holds CRC ${hex32(stored)}, the source's copy ${hex32(checksum)}`)
   }
