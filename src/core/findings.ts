@@ -67,6 +67,7 @@ export const FINDINGS = {
   'repo.drill-age': {severity: 'warning', summary: 'the last successful restore drill (repo drill) is older than the threshold'},
   'repo.drill-failed': {severity: 'warning', summary: 'the last restore drill failed (or its record cannot be read): a backup of the repository did not restore, catch up and verify'},
   'repo.drill-none': {severity: 'note', summary: 'no restore drill (repo drill) was ever recorded for this node in the repository'},
+  'repo.lagging': {severity: 'warning', summary: 'of the repositories the config file names, this one is behind another: it lacks sealed WAL segments the other holds, or its newest complete base backup is older'},
   'repo.push-failing': {severity: 'warning', summary: 'the last repo push recorded in the repository failed, and none succeeded since'},
   // Diagnostics that commands report beside their result (--json findings[]).
   'slot.no-catalog': {severity: 'note', summary: 'the current timeline has no slot catalog, so RedDB\'s retention prunes no WAL (wal.retention-stalled instead once segments are held)'},

@@ -1,8 +1,8 @@
 import type {Hook} from '@oclif/core'
 
-import {settingsFor, type Setting} from '../core/config/config-file.js'
+import {REPO_KEYS, repoSection, settingsFor, type ConfigFile, type Setting} from '../core/config/config-file.js'
 import {INVENTORY_KEYS} from '../core/config/inventory.js'
-import {loadConfig} from '../core/config/load-config.js'
+import {DEFAULT_CONFIG_PATH, loadConfig} from '../core/config/load-config.js'
 import {RedreplError, usageError} from '../core/errors.js'
 import {recordConfigFlags} from '../ui/flag-source.js'
 import {suggest} from '../ui/suggest.js'
@@ -15,6 +15,12 @@ import {suggest} from '../ui/suggest.js'
  * Values are checked here, so a bad one is reported against the file.
  * The flags it supplies are recorded for the run (ui/flag-source.ts), so a
  * command tells a value from the file from one typed.
+ *
+ *
+ * `--repo-name NAME` takes the repository from the `[repo.NAME]` section:
+ * its url becomes --repo, and its options the flags of the same names,
+ * between the environment and the node section (flag > environment >
+ * repository section > node section > defaults > built-in value).
  */
 
 interface FlagSpec {
@@ -28,7 +34,7 @@ interface FlagSpec {
 }
 
 /** Settings that select the config itself, or shape only one run's output, are not taken from the file. */
-const NOT_CONFIGURABLE = new Set(['config', 'node', 'json', 'output', 'help'])
+const NOT_CONFIGURABLE = new Set(['config', 'node', 'json', 'output', 'help', 'repo-name'])
 
 function valueOf(argv: string[], name: string): string | undefined {
   for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
@@ -81,10 +87,29 @@ async function applyConfig(argv: string[], declared: object, commands: ReadonlyA
   const flags = declared as Record<string, FlagSpec>
   if (!('config' in flags)) return {argv, supplied: []}
   const config = await loadConfig(valueOf(argv, 'config') ?? process.env.REDREPL_CONFIG)
-  if (config === null) return {argv, supplied: []}
+  if (config === null) {
+    if ('repo-name' in flags && valueOf(argv, 'repo-name') !== undefined) throw usageError(`--repo-name names a [repo.NAME] section of the config file, and there is none (${valueOf(argv, 'config') ?? process.env.REDREPL_CONFIG ?? DEFAULT_CONFIG_PATH})`)
+    return {argv, supplied: []}
+  }
   const known = new Set(commands.flatMap((command) => Object.keys(command.flags ?? {})))
+  checkRepoSections(config)
   const injected: string[] = []
   const supplied: string[] = []
+  const fromRepo = new Set<string>()
+  const repoName = 'repo-name' in flags ? valueOf(argv, 'repo-name') : undefined
+  if (repoName !== undefined) {
+    if (given(argv, 'repo', flags.repo ?? {type: 'option'})) throw usageError('--repo and --repo-name both name the repository: give one')
+    for (const setting of repoSection(config, repoName)) {
+      const key = setting.key === 'url' ? 'repo' : setting.key
+      const flag = flags[key]
+      // A repository's retention means nothing to push; its url always wins over REDREPL_REPO, as a typed --repo would.
+      if (flag === undefined || (key !== 'repo' && (given(argv, key, flag) || (flag.env !== undefined && process.env[flag.env] !== undefined)))) continue
+      fromRepo.add(key)
+      const args = await argsFor({...setting, key}, flag)
+      injected.push(...args)
+      if (args.length > 0) supplied.push(key)
+    }
+  }
   for (const setting of settingsFor(config, valueOf(argv, 'node') ?? process.env.REDREPL_NODE)) {
     // Where a node lives (cluster, host, transport) is read by the cluster commands; it is given to a flag
     // only where the command has one of that name (cluster: metrics' label, the cluster commands' default).
@@ -94,12 +119,23 @@ async function applyConfig(argv: string[], declared: object, commands: ReadonlyA
       throw usageError(`${setting.source} ${setting.key}: no command takes this setting${near.length > 0 ? `; did you mean ${near.join(' or ')}?` : ''}`)
     }
     const flag = flags[setting.key]
-    if (flag === undefined || given(argv, setting.key, flag) || (flag.env !== undefined && process.env[flag.env] !== undefined)) continue
+    if (flag === undefined || fromRepo.has(setting.key) || given(argv, setting.key, flag) || (flag.env !== undefined && process.env[flag.env] !== undefined)) continue
     const args = await argsFor(setting, flag)
     injected.push(...args)
     if (args.length > 0) supplied.push(setting.key)
   }
   return {argv: [...injected, ...argv], supplied}
+}
+
+/** Every `[repo.NAME]` section sets only what a repository has (REPO_KEYS); another key is refused with the nearest. */
+function checkRepoSections(config: ConfigFile): void {
+  for (const section of config.repos.values()) {
+    for (const setting of section) {
+      if ((REPO_KEYS as readonly string[]).includes(setting.key)) continue
+      const near = suggest(setting.key, [...REPO_KEYS])
+      throw usageError(`${setting.source} ${setting.key}: not a repository setting (${REPO_KEYS.join(', ')})${near.length > 0 ? `; did you mean ${near.join(' or ')}?` : ''}`)
+    }
+  }
 }
 
 export default hook

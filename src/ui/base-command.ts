@@ -202,7 +202,7 @@ function flagSuggestion(message: string, flags: Record<string, unknown> | undefi
   return near.length > 0 ? `; did you mean ${near.map((name) => `--${name}`).join(' or ')}?` : ''
 }
 
-function exitCodeFor(error: Error & {oclif?: {exit?: number}}): number {
+export function exitCodeFor(error: Error & {oclif?: {exit?: number}}): number {
   if (error instanceof RedreplError) return error.exitCode
   // oclif's own parse failures (unknown flag, missing argument) carry exit 2.
   if (error.oclif?.exit === 2) return EXIT_CODES.usage

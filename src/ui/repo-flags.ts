@@ -50,10 +50,16 @@ export function limitsFromTimeout(timeoutMs: number | undefined): NetworkLimits 
   return networkLimits(timeoutMs === undefined || timeoutMs === 0 ? null : timeoutMs)
 }
 
+/** `--repo-name`: a `[repo.NAME]` section of the config file (hooks/preparse-config.ts turns it into --repo and that repository's options). */
+export function repoNameFlag(description = 'The repository of this [repo.NAME] section of the config file: its url and its own options (compression, S3 endpoint and region, timeout, retention). Not with --repo.') {
+  return Flags.string({description, helpValue: 'NAME'})
+}
+
 /** The flags every `repo` command shares: where the repository is, how to reach it, and whose namespace. */
 export const repoFlags = {
   json: jsonFlag,
   repo: Flags.string({description: 'The repository: a directory (file:///mnt/backups/redrepl or a plain path) or s3://bucket/prefix.', env: 'REDREPL_REPO', helpValue: 'URL'}),
+  'repo-name': repoNameFlag(),
   node: Flags.string({
     description: 'The replica set\'s namespace in the repository: give every member the same name (--cluster is the same flag). Default: the host name up to its first dot, which suits one node pushing alone.',
     aliases: ['cluster'],
@@ -90,7 +96,7 @@ export function resolveNode(flag: string | undefined): {node: string; node_sourc
 }
 
 export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; compress?: Compression; 'max-rate'?: number; timeout?: number}, signal?: AbortSignal): Promise<RepoBackend> {
-  if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
+  if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or --repo-name NAME, or set REDREPL_REPO')
   const limits = limitsFromTimeout(flags.timeout)
   const backend = await openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress, limits})
   return flags['max-rate'] === undefined ? backend : throttledBackend(backend, flags['max-rate'], signal)
@@ -121,6 +127,7 @@ export async function withRepository<T>(flags: Parameters<typeof openRepoFromFla
 export function optionalRepoFlags(repoDescription: string, defaultTimeoutMs: number) {
   return {
     repo: Flags.string({description: repoDescription, env: 'REDREPL_REPO', helpValue: 'URL'}),
+    'repo-name': repoNameFlag('The repository of this [repo.NAME] section of the config file, instead of --repo.'),
     node: repoFlags.node,
     's3-endpoint': repoFlags['s3-endpoint'],
     's3-region': repoFlags['s3-region'],

@@ -71,6 +71,7 @@ export function renderWalSummary(report: WalPlanReport, verb: string): string {
     const r = report.repository
     lines.push(`repository ${r.location} (node ${r.node}): ${r.archived_segments} segment(s) archived, ${r.not_archived_segments} not yet`)
   }
+  for (const r of report.repositories ?? []) lines.push(`repository ${r.name} ${r.location} (node ${r.node}): ${r.archived_segments} segment(s) archived, ${r.not_archived_segments} not yet`)
   if (report.backup_hold_checkpoint_lsn !== null) lines.push(`kept for base backups: WAL from checkpoint LSN ${report.backup_hold_checkpoint_lsn}`)
   return lines.join('\n')
 }

@@ -60,7 +60,7 @@ test('a bad config file is a usage error naming the file and the key', async () 
     ['[defaults]\nkeep-until-replicas-ack = "yes"\n', /keep-until-replicas-ack: must be true or false/],
     ['[defaults]\njson = true\n', /json: no command takes this setting/],
     ['[defaults\n', /not valid TOML: line 1/],
-    ['[server]\nport = 1\n', /"server" is neither \[defaults\] nor \[node.NAME\]/],
+    ['[server]\nport = 1\n', /"server" is neither \[defaults\], \[node.NAME\] nor \[repo.NAME\]/],
   ]
   for (const [text, expected] of cases) {
     const {config} = await nodeWithConfig(() => text)

@@ -41,6 +41,7 @@ The file must be as safe as the runs it drives: one owned by another user than r
     await this.emit(report, () => {
       this.say(`config file: ${report.config_path}${report.config_found ? '' : ' (not found)'}${report.node ? `, node ${report.node}` : ''}`)
       if (report.nodes.length > 0) this.say(`nodes: ${report.nodes.join(', ')}`)
+      for (const repo of report.repositories) this.say(`repository ${repo.name}: ${repo.settings.map((s) => `${s.key} = ${Array.isArray(s.value) ? s.value.join(', ') : String(s.value)}`).join('; ')}`)
       if (report.settings.length === 0) this.say('no settings: every command uses its flags and built-in defaults')
       else this.say(renderColumns(settings))
     }, settings)

@@ -5,6 +5,7 @@ import {formatBytes} from '../../ui/numbers.js'
 import {jobsFlag, repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
 import {orphanGraceFlag, orphanGraceMs, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
 import {appliedPlanLine, expirePlanWords, planFlag, PlannedCommand, savedDryRunFlag, savedPlanLine} from '../../ui/planned-command.js'
+import {configuredRepositories, forEachRepository, worstExitCode, type RepoOutcome} from '../../ui/repo-set.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 const EXPIRE_COLUMNS: Array<Column<RepoExpireReport['backups'][number]>> = [
@@ -18,8 +19,10 @@ const EXPIRE_COLUMNS: Array<Column<RepoExpireReport['backups'][number]>> = [
 ]
 
 type RepoExpireResult = RepoExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string}
+/** Every configured repository expired by its own retention, one outcome each. */
+type EachRepositoryExpired = {repositories: Array<RepoOutcome<RepoExpireReport>>}
 
-export default class RepoExpire extends PlannedCommand<RepoExpireResult> {
+export default class RepoExpire extends PlannedCommand<RepoExpireResult | EachRepositoryExpired> {
   static override summary = 'Delete the backups a retention policy no longer keeps from the repository, and the WAL only they needed (dry run unless --confirm).'
   static override description = `Applies --keep-last N or --keep-within DURATION (by when each backup was pushed) to the node's base backups in the repository and lists each with keep or delete and the reason. The newest usable backup (complete, with every WAL segment from its checkpoint to the archive's head archived) is always kept. Every kept backup keeps every WAL segment from its checkpoint's segment on, on its timeline and, across each fork of the history, on each later one from the fork's segment; only WAL no kept backup replays is deleted. LSNs map to segments by the segment size the repository recorded at push (--segment-bytes is not needed, and is refused when it contradicts it).
 
@@ -29,7 +32,9 @@ A directory repository that is, lies inside or holds a RedDB layout (a *.primary
 
 --out FILE saves the dry run as a plan (schema "redrepl-plan/1", kind "repo-expire": the repository, node, policy, the repository's segment size, the time it was made, each backup to delete by manifest key, checkpoint, snapshot size and the manifest object's size and modification time as the repository lists them, and each WAL object and each unreferenced object to delete by key, size and modification time, and the orphan grace period, with a fingerprint of the inputs), written atomically and never inside a directory repository or over a file that is not a plan (exit 4). --plan FILE applies exactly that plan: it plans again with the plan's policy and deletes exactly its backups and WAL objects (with --confirm; without it, it shows what would go), only when each is still listed, unchanged, and deleted by the fresh plan too; otherwise it deletes nothing and refuses (exit 4) naming what changed. A fresh plan that deletes more is fine: only the plan's objects go, and the output says which more backups it would delete (--json: plan.more_released_manifests). --keep-last, --keep-within and --orphan-grace are refused with --plan (exit 2) when typed; config-file settings for them are ignored, as the plan carries its own. The plan must name this repository and node (exit 4).
 
-Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose manifest went loses its chunks first) or WAL object, says how many objects were deleted, and ends by the signal (130/143); a re-run deletes the rest.`
+Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose manifest went loses its chunks first) or WAL object, says how many objects were deleted, and ends by the signal (130/143); a re-run deletes the rest.
+
+Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor a repo setting in the config file) and no --plan or --out, each [repo.NAME] section of the config file is expired in turn by its own retention (its keep-last or keep-within and orphan-grace; a flag typed on the command line applies to all). One that fails does not stop the others; --json lists one entry per repository (repository_name, repository, exit_code, error, report) and the run exits with the highest of their exit codes.`
 
   static override examples = [
     '<%= config.bin %> repo expire --repo s3://backups/reddb --node db1 --keep-last 7',
@@ -48,9 +53,15 @@ Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose ma
     plan: planFlag('Delete exactly the backups and WAL of this plan (saved by --out), or nothing when the repository changed under it.'),
   }
 
-  async run(): Promise<RepoExpireResult> {
+  async run(): Promise<RepoExpireResult | EachRepositoryExpired> {
+    // As typed: parse() puts the config file's settings in this.argv, and each repository is parsed again from this.
+    const typed = [...this.argv]
     const {flags} = await this.parse(RepoExpire)
     const {node} = resolveNode(flags.node)
+    if (flags.repo === undefined && flags['repo-name'] === undefined && flags.plan === undefined && flags.out === undefined) {
+      const repos = await configuredRepositories(flags.config)
+      if (repos.length > 0) return this.expireEach(repos, typed, node)
+    }
     const planPath = flags.plan
     if (planPath !== undefined) this.refuseTypedWithPlan(['keep-last', 'keep-within', 'orphan-grace'])
     const saved = planPath === undefined ? undefined : await loadRepoExpirePlan(planPath)
@@ -66,9 +77,10 @@ Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose ma
     }, signal)
   }
 
-  protected override human(report: RepoExpireResult): void {
+  protected override human(report: RepoExpireResult | EachRepositoryExpired): void {
+    if ('repositories' in report) return this.humanEach(report)
     if (report.backups.length > 0) {
-      this.say(renderColumns(this.mainTable(report)))
+      this.say(renderColumns(tableOf(EXPIRE_COLUMNS, report.backups)))
     }
     const doomed = report.backups.filter((b) => b.action === 'delete').length
     if (report.plan !== undefined) this.say(appliedPlanLine(report.plan, report.plan.more_released_manifests.length, expirePlanWords('repository', 'objects')))
@@ -81,7 +93,33 @@ Ctrl-C or SIGTERM stops a --confirm run before its next backup (the one whose ma
     if (report.dead_temps.count > 0) this.say(`${report.dry_run ? 'would remove' : 'removed'} ${report.dead_temps.count} temp file(s) of dead writers, ${formatBytes(report.dead_temps.bytes)}`)
   }
 
-  protected override mainTable(report: RepoExpireResult) {
+  protected override mainTable(report: RepoExpireResult | EachRepositoryExpired) {
+    if ('repositories' in report) return undefined
     return tableOf(EXPIRE_COLUMNS, report.backups)
+  }
+
+  /** Each configured repository by its own retention (its section's keep-last, keep-within, orphan-grace), one after another. */
+  private async expireEach(repos: Awaited<ReturnType<typeof configuredRepositories>>, typed: string[], node: string): Promise<EachRepositoryExpired> {
+    const signal = this.stopOnInterrupt('clean-up')
+    const outcomes = await forEachRepository<RepoExpireReport>(repos, async (name) => {
+      const {flags: own} = await this.parse(RepoExpire, ['--repo-name', name, ...typed])
+      const policy = retentionPolicy(own)
+      return withRepository(own, (backend) => expireRepository(backend, {node, confirm: own.confirm, nowMs: nowMs(), jobs: own.jobs ?? backend.defaultJobs, signal, policy, segmentBytes: own['segment-bytes'], orphanGraceMs: orphanGraceMs(own)}), signal)
+    })
+    const worst = worstExitCode(outcomes)
+    if (worst !== 0) process.exitCode = worst
+    return {repositories: outcomes}
+  }
+
+  private humanEach({repositories: outcomes}: EachRepositoryExpired): void {
+    for (const outcome of outcomes) {
+      const report = outcome.report
+      if (report === null) {
+        this.say(`${outcome.repository_name} (${outcome.repository}): failed (exit ${outcome.exit_code}): ${outcome.error?.message}`)
+        continue
+      }
+      const doomed = report.backups.filter((b) => b.action === 'delete').length
+      this.say(`${outcome.repository_name} (${report.repository}): ${report.dry_run ? 'would delete' : 'deleted'} ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s)${report.dry_run ? '; pass --confirm to delete' : ''}`)
+    }
   }
 }

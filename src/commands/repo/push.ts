@@ -7,6 +7,8 @@ import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, progressFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {compressFlag, jobsFlag, repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/repo-flags.js'
+import {configuredRepositories, forEachRepository, worstExitCode} from '../../ui/repo-set.js'
+import type {RepoPushReport} from '../../core/ops/repo-push.js'
 
 export default class RepoPush extends RedreplCommand {
   static override summary = 'Copy the node\'s base backups, timeline history and sealed WAL to the repository (cron-safe).'
@@ -20,6 +22,8 @@ A backup's chunks go first and its manifest last, so a listing never shows a par
 
 A directory repository is checked to be what it claims first: the directory given is resolved once, and a repository that is, lies inside or holds a RedDB layout (a *.primary-replica directory) is refused (exit 4), as is a symbolic link anywhere below it (the node's directory, a timeline, wal/ or basebackup/ directory, a parts directory, an object): nothing is ever written through a link. Temp files that writers killed mid-copy left in the node's namespace are removed first (--json: dead_temps): at once when the temp's name shows it was written on this host by a process that is gone, otherwise once untouched for 24 hours (see docs/repository.md).
 
+Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor a repo setting in the config file), a push goes to each [repo.NAME] section of the config file in turn, each with its own options, under one layout lock. A repository that is unreachable or refuses does not stop the pushes to the others: the --json document lists one entry per repository (repository_name, repository, exit_code, error, report) and the run exits with the highest of their exit codes.
+
 S3: credentials come from the standard AWS chain (environment, shared config and credentials files with AWS_PROFILE, instance or container roles). Safe next to a live node; takes the layout lock, so two runs never overlap (a second exits 5).
 
 Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its object takes its key (no temp file, no half-stored object), says so in one line and ends by the signal (130/143); the next push carries on.`
@@ -29,6 +33,7 @@ Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its o
     '*/15 * * * * REDDB_DATA_PATH=/var/lib/reddb/data.rdb REDREPL_REPO=s3://backups/reddb <%= config.bin %> repo push --json >/dev/null',
     '<%= config.bin %> repo push --data-path /var/lib/reddb/data.rdb --repo s3://backups/reddb --s3-endpoint http://minio:9000 --s3-force-path-style --jobs 8',
     '<%= config.bin %> repo push --data-path /var/lib/reddb/data.rdb --repo /mnt/backups/redrepl --compress gzip',
+    '<%= config.bin %> repo push --config /etc/redrepl/redrepl.conf --node primary --json',
   ]
 
   static override flags = {
@@ -43,8 +48,14 @@ Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its o
   }
 
   async run(): Promise<void> {
+    // As typed: parsing replaces this.argv with the config file's flags added.
+    const typed = [...this.argv]
     const {flags} = await this.parse(RepoPush)
     this.json = flags.json
+    if (flags.repo === undefined && flags['repo-name'] === undefined) {
+      const repos = await configuredRepositories(flags.config)
+      if (repos.length > 0) return this.pushToEach(repos, typed)
+    }
     const dataPath = requireDataPath(flags['data-path'])
     const {node} = resolveNode(flags.node)
     const signal = this.stopOnInterrupt('clean-up')
@@ -58,5 +69,28 @@ Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its o
       for (const skip of report.skipped) this.say(`skipped ${skip.path}: ${skip.reason}`)
       if (report.dead_temps.count > 0) this.say(`removed ${report.dead_temps.count} temp file(s) of dead writers, ${formatBytes(report.dead_temps.bytes)}`)
     })
+  }
+
+  /** One push per configured repository, each parsed with its own section as if --repo-name had been typed. */
+  private async pushToEach(repos: Awaited<ReturnType<typeof configuredRepositories>>, typed: string[]): Promise<void> {
+    const {flags} = await this.parse(RepoPush, typed)
+    const dataPath = requireDataPath(flags['data-path'])
+    const {node} = resolveNode(flags.node)
+    const signal = this.stopOnInterrupt('clean-up')
+    const outcomes = await withWriteGuard({dataPath, command: 'repo push', safeNextToLiveNode: true, waitMs: flags.wait * 1000, signal}, (layout) =>
+      forEachRepository<RepoPushReport>(repos, async (name) => {
+        const {flags: own} = await this.parse(RepoPush, ['--repo-name', name, ...typed])
+        return withRepository(own, (backend) => pushToRepository(layout, backend, {node, dataPath, nowMs: nowMs(), jobs: own.jobs ?? backend.defaultJobs, includeCurrent: own['include-current'], signal}), signal)
+      }),
+    )
+    await this.emit({repositories: outcomes}, () => {
+      for (const outcome of outcomes) {
+        const report = outcome.report
+        if (report === null) this.say(`${outcome.repository_name} (${outcome.repository}): failed (exit ${outcome.exit_code}): ${outcome.error?.message}`)
+        else this.say(`${outcome.repository_name} (${report.repository}, node ${report.node}): pushed ${report.backups_pushed.length} base backup(s) and ${report.wal_segments_pushed} WAL segment(s), ${report.objects_uploaded} object(s), ${formatBytes(report.uploaded_bytes)}`)
+      }
+    })
+    const worst = worstExitCode(outcomes)
+    if (worst !== 0) process.exitCode = worst
   }
 }

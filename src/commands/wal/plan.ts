@@ -3,6 +3,7 @@ import {saveWalPlan, type WalPlanSaved} from '../../core/ops/wal-plan-file.js'
 import {planWalRetention, type WalPlanReport} from '../../core/ops/wal-retention.js'
 import {findingLine} from '../../ui/findings.js'
 import {requireDataPath} from '../../ui/flags.js'
+import {severalRepositories} from '../../ui/repo-set.js'
 import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
 import {outFlag, PlannedCommand, savedPlanLine} from '../../ui/planned-command.js'
 
@@ -22,7 +23,9 @@ Findings (--json: findings[]): slot.no-catalog (note) when there is no slot cata
 
 --out FILE saves the plan for "wal prune --plan FILE", as terraform plan -out: a JSON document (schema "redrepl-plan/1", kind "wal-prune") with the layout root and data path, the timeline, the policy, the segment size, each released segment's file name, size and header CRC, and a fingerprint (inputs_fingerprint) of everything the plan was computed from: the timeline history, the slots' floors, every segment's size and header CRC, the policy and the segment size. The file is written atomically (a link at FILE is replaced, never written through); FILE inside the layout, or an existing file that is not a plan, is refused (exit 4). --json then adds plan_path and inputs_fingerprint.
 
-With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node names this node's namespace there) a sealed segment of the current timeline is kept, reason "not archived", until the repository lists it under this node with the segment's size (as PostgreSQL keeps WAL until archive_command succeeds): the listing is the evidence, as in "repo verify --quick"; its CRC was checked on upload by "repo push" and is checked again by "repo verify". A repository that cannot be read (unreachable, credentials refused) makes the command refuse (exit 4) rather than plan without it. --keep-wal-for-backups also keeps every segment from the checkpoint of the oldest base backup on disk that is usable for catch-up, so every such backup stays usable (reason "base backup (checkpoint LSN …)"); removing old backups is "basebackup expire"'s job. Both only keep more than RedDB would, never less.`
+With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node names this node's namespace there) a sealed segment of the current timeline is kept, reason "not archived", until the repository lists it under this node with the segment's size (as PostgreSQL keeps WAL until archive_command succeeds): the listing is the evidence, as in "repo verify --quick"; its CRC was checked on upload by "repo push" and is checked again by "repo verify". A repository that cannot be read (unreachable, credentials refused) makes the command refuse (exit 4) rather than plan without it. --keep-wal-for-backups also keeps every segment from the checkpoint of the oldest base backup on disk that is usable for catch-up, so every such backup stays usable (reason "base backup (checkpoint LSN …)"); removing old backups is "basebackup expire"'s job. Both only keep more than RedDB would, never less.
+
+Several repositories: with no repository named (no --repo, --repo-name, REDREPL_REPO or repo setting) and [repo.NAME] sections in the config file, a sealed segment is kept until every one of them holds it, reason "not archived in NAME, …" naming those that lack it (--json: each one's counts under "repositories"); one that cannot be read refuses the plan (exit 4), naming it.`
 
   static override examples = [
     '<%= config.bin %> wal plan --data-path /var/lib/reddb/data.rdb',
@@ -40,12 +43,16 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
   private dataPath = ''
 
   async run(): Promise<WalPlanResult> {
+    // As typed: parse() puts the config file's settings in this.argv, and each repository is parsed again from this.
+    const typed = [...this.argv]
     const {flags} = await this.parse(WalPlan)
+    const repositories = await severalRepositories(flags, typed, async (argv) => (await this.parse(WalPlan, argv)).flags)
     const dataPath = requireDataPath(flags['data-path'])
     this.dataPath = dataPath
     const layout = await openLayout(dataPath)
     const out = flags.out
-    return out === undefined ? planWalRetention(layout, walPlanOptions(flags)) : saveWalPlan(layout, dataPath, walPlanOptions(flags), out)
+    const options = {...walPlanOptions(flags), repositories}
+    return out === undefined ? planWalRetention(layout, options) : saveWalPlan(layout, dataPath, options, out)
   }
 
   protected override human(report: WalPlanResult): void {

@@ -10,6 +10,7 @@ import {requireDataPath, waitFlag} from '../../ui/flags.js'
 import {plainFindingLine} from '../../ui/findings.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {appliedPlanLine, dryRunFlag, planFlag, PlannedCommand, type PlanWords} from '../../ui/planned-command.js'
+import {severalRepositories} from '../../ui/repo-set.js'
 import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
 
 type WalPruneResult = WalPruneReport & {plan?: AppliedWalPlan}
@@ -26,7 +27,9 @@ When retention is stalled (segments below the head's are held and none can ever 
 
 --plan FILE applies a plan saved by "wal plan --out FILE", as terraform apply PLAN: it plans again on the layout as it is now, with the plan's own policy, and removes exactly the plan's segments, only when the fresh plan releases each of them too and each still has the saved size and header CRC. Otherwise it removes nothing and refuses (exit 4), naming every change found: a segment that changed size, was rewritten or is gone, one the fresh plan keeps, a slot that advanced or regressed, a history that changed. A fresh plan that releases more is fine: only the plan's segments go, and the output says how many more it would release (--json: plan.more_released_segment_indexes). The plan must name this layout and its current timeline, and only segment files of the WAL directory (exit 4 otherwise); the file is read only when it is a regular file, not a link (exit 3). Policy flags (--min-segments, --max-bytes, --[no-]keep-until-replicas-ack, --fork-lsn, --adopt-catalog-timeline, --segment-bytes, --current-lsn) are refused with --plan (exit 2): the plan carries its policy, and config-file settings for them are ignored. --dry-run shows what the plan would remove.
 
-With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node names this node's namespace there) a sealed segment of the current timeline is kept, reason "not archived", until the repository lists it under this node with the segment's size (as PostgreSQL keeps WAL until archive_command succeeds): the listing is the evidence, as in "repo verify --quick"; its CRC was checked on upload by "repo push" and is checked again by "repo verify". A repository that cannot be read (unreachable, credentials refused, no answer within --timeout, default 120s) makes the command refuse (exit 4) rather than plan without it, and removes nothing: the layout lock is never held past that deadline waiting on the store. --keep-wal-for-backups also keeps every segment from the checkpoint of the oldest base backup on disk that is usable for catch-up, so every such backup stays usable (reason "base backup (checkpoint LSN …)"); removing old backups is "basebackup expire"'s job. Both only keep more than RedDB would, never less.`
+With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node names this node's namespace there) a sealed segment of the current timeline is kept, reason "not archived", until the repository lists it under this node with the segment's size (as PostgreSQL keeps WAL until archive_command succeeds): the listing is the evidence, as in "repo verify --quick"; its CRC was checked on upload by "repo push" and is checked again by "repo verify". A repository that cannot be read (unreachable, credentials refused, no answer within --timeout, default 120s) makes the command refuse (exit 4) rather than plan without it, and removes nothing: the layout lock is never held past that deadline waiting on the store. --keep-wal-for-backups also keeps every segment from the checkpoint of the oldest base backup on disk that is usable for catch-up, so every such backup stays usable (reason "base backup (checkpoint LSN …)"); removing old backups is "basebackup expire"'s job. Both only keep more than RedDB would, never less.
+
+Several repositories: with no repository named (no --repo, --repo-name, REDREPL_REPO or repo setting) and [repo.NAME] sections in the config file, a sealed segment is kept until every one of them holds it, reason "not archived in NAME, …" naming those that lack it (--json: each one's counts under "repositories"); one that cannot be read refuses the prune (exit 4), naming it.`
 
   static override examples = [
     '<%= config.bin %> wal prune --data-path /var/lib/reddb/data.rdb --dry-run',
@@ -50,6 +53,8 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
   private quiet = false
 
   async run(): Promise<WalPruneResult> {
+    // As typed: parse() puts the config file's settings in this.argv, and each repository is parsed again from this.
+    const typed = [...this.argv]
     const {flags} = await this.parse(WalPrune)
     this.quiet = flags.quiet
     const dataPath = requireDataPath(flags['data-path'])
@@ -57,15 +62,16 @@ With a repository (--repo, REDREPL_REPO or "repo" in the config file; --node nam
     if (planPath !== undefined) this.refuseTypedWithPlan(WalPrune.planFixes)
     // The plan file is checked before the lock is taken.
     const saved = planPath === undefined ? undefined : await loadWalPlan(planPath)
+    const repositories = await severalRepositories(flags, typed, async (argv) => (await this.parse(WalPrune, argv)).flags)
     const warn = (message: string) => process.stderr.write(`redrepl: warning: ${message}\n`)
     const result: WalPruneResult = await guardedPrune(
       dataPath,
       {nowMs: nowMs(), dryRun: flags['dry-run'], warn},
       (work) => withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, work),
       async (layout) => {
-        if (saved === undefined) return pruneWalRetention(layout, {...walPlanOptions(flags), dryRun: flags['dry-run']})
+        if (saved === undefined) return pruneWalRetention(layout, {...walPlanOptions(flags), repositories, dryRun: flags['dry-run']})
         const {repository, keepWalForBackups} = walPlanOptions(flags)
-        return pruneWalByPlan(layout, planPath!, saved, flags['dry-run'], {repository, keepWalForBackups})
+        return pruneWalByPlan(layout, planPath!, saved, flags['dry-run'], {repository, repositories, keepWalForBackups})
       },
     )
     // Stderr, even with --quiet: cron mails it, and neither a stalled retention nor a stranded slot may pass in silence.

@@ -189,3 +189,46 @@ async function waitedMs(file: string | undefined, nowMs: bigint): Promise<bigint
     throw error
   }
 }
+
+/**
+ * Of several repositories measured for one node, those behind another: one
+ * lacks sealed WAL segments another holds (more of them not archived), or
+ * its newest complete base backup is older than another's (by timeline,
+ * then checkpoint). Each gets one repo.lagging finding naming the one
+ * furthest ahead. An unreadable repository has its repo.unreachable and is
+ * not compared.
+ */
+export function laggingRepositories(repos: Array<RepoCheck & {name: string}>): Finding[] {
+  const reachable = repos.filter((repo) => repo.reachable)
+  const order = (b: RepoCheck['newest_backup']) => (b === null ? [-1n, -1n] : [b.timeline, b.checkpoint_lsn])
+  const newer = (a: RepoCheck['newest_backup'], b: RepoCheck['newest_backup']) => {
+    const [at, ac] = order(a)
+    const [bt, bc] = order(b)
+    return at > bt || (at === bt && ac > bc)
+  }
+  const walAhead = reachable.filter((r) => r.archive_lag_segments !== null).reduce<(RepoCheck & {name: string}) | undefined>((best, r) => (best === undefined || r.archive_lag_segments! < best.archive_lag_segments! ? r : best), undefined)
+  const backupAhead = reachable.reduce<(RepoCheck & {name: string}) | undefined>((best, r) => (best === undefined || newer(r.newest_backup, best.newest_backup) ? r : best), undefined)
+  const found: Finding[] = []
+  for (const repo of reachable) {
+    const walBehind = walAhead !== undefined && repo.archive_lag_segments !== null ? repo.archive_lag_segments - walAhead.archive_lag_segments! : 0
+    const backupBehind = backupAhead !== undefined && newer(backupAhead.newest_backup, repo.newest_backup)
+    if (walBehind <= 0 && !backupBehind) continue
+    const parts: string[] = []
+    if (walBehind > 0) parts.push(`${walBehind} sealed WAL segment(s) fewer than ${walAhead!.name}`)
+    if (backupBehind) {
+      const ahead = backupAhead!.newest_backup!
+      parts.push(`newest complete base backup ${repo.newest_backup === null ? 'none' : `at checkpoint ${repo.newest_backup.checkpoint_lsn}`}, ${backupAhead!.name}'s at checkpoint ${ahead.checkpoint_lsn}`)
+    }
+    found.push(
+      finding('repo.lagging', repo.location, `repository ${repo.name} is behind: ${parts.join('; ')}`, {
+        repository_name: repo.name,
+        wal_segments_behind: walBehind > 0 ? walBehind : 0,
+        wal_ahead_repository_name: walBehind > 0 ? walAhead!.name : null,
+        backup_checkpoint_lsn: repo.newest_backup?.checkpoint_lsn ?? null,
+        backup_ahead_repository_name: backupBehind ? backupAhead!.name : null,
+        backup_ahead_checkpoint_lsn: backupBehind ? backupAhead!.newest_backup!.checkpoint_lsn : null,
+      }),
+    )
+  }
+  return found
+}

@@ -6,7 +6,7 @@ import {slotRetentionFloor} from '../format/slot-catalog.js'
 import {dataPathArtifacts, type Layout} from '../layout.js'
 import {formatBytes, formatDuration} from '../units.js'
 import {listBasebackupReport} from './basebackup-inspect.js'
-import {checkRepository, type RepoCheck, type RepoCheckSettings} from './check-repo.js'
+import {checkRepository, laggingRepositories, type RepoCheck, type RepoCheckSettings} from './check-repo.js'
 import {formatOfDatabaseHead} from './embedded-file.js'
 import {cleanLayout} from './layout-clean.js'
 import {verifyLayoutAndWal} from './layout-verify.js'
@@ -98,6 +98,8 @@ export interface CheckOptions {
   deep: boolean
   /** The repository this node pushes to, when one is configured. */
   repository?: RepoCheckSettings
+  /** Several repositories (the config file's [repo.NAME] sections), instead of `repository`: each is measured, and one behind another is named (repo.lagging). */
+  repositories?: Array<RepoCheckSettings & {name: string}>
   /** The RedDB release the cluster runs, when declared (`reddb` in the config): under 1.23 a format-1 database is an error, not a note. */
   reddb?: '1.12' | '1.23'
 }
@@ -137,6 +139,8 @@ export interface CheckReport {
   } | null
   /** Null without a repository configured. */
   repository: RepoCheck | null
+  /** With several repositories (then `repository` is null): each one's measurements, by name; absent otherwise. */
+  repositories?: Array<RepoCheck & {name: string}>
   /** What the `wal prune` runs recorded (when the last went through, how many since found the lock held); null when none ran. */
   prune: PruneRecord | null
   /** The RedDB release declared for the cluster (`--reddb`, `reddb` in the config); null when none is. */
@@ -300,6 +304,17 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
     repository = measured.repository
     findings.push(...measured.findings)
   }
+  let repositories: Array<RepoCheck & {name: string}> | undefined
+  if (options.repositories !== undefined && options.repositories.length > 0) {
+    repositories = []
+    for (const each of options.repositories) {
+      const measured = await checkRepository(each, timeline, segments, {nowMs, thresholds, levelOf})
+      repositories.push({name: each.name, ...measured.repository})
+      // Each finding says which repository it is about: two can share a location's kind of message.
+      findings.push(...measured.findings.map((f) => ({...f, data: {...f.data, repository_name: each.name}})))
+    }
+    findings.push(...laggingRepositories(repositories))
+  }
 
   return {
     status: statusOf(findings),
@@ -311,6 +326,7 @@ export async function runCheck(dataPath: string, options: CheckOptions): Promise
     slots: slots ?? null,
     basebackups,
     repository,
+    ...(repositories === undefined ? {} : {repositories}),
     prune,
     reddb: options.reddb ?? null,
     leftover_bytes: leftoverBytes,

@@ -13,6 +13,8 @@ export interface ConfigShowReport {
   config_found: boolean
   node: string | null
   nodes: string[]
+  /** Each [repo.NAME] section: its url and its own options, as the file gives them. */
+  repositories: Array<{name: string; settings: EffectiveSetting[]}>
   settings: EffectiveSetting[]
 }
 
@@ -39,6 +41,7 @@ export async function showConfig(options: ConfigShowOptions): Promise<ConfigShow
     config_found: config !== null,
     node: options.node ?? null,
     nodes: config ? [...config.nodes.keys()] : [],
+    repositories: config ? [...config.repos].map(([name, section]) => ({name, settings: section.map(({key, value, source}) => ({key, value, source}))})) : [],
     settings: [...settings.values()].sort((a, b) => a.key.localeCompare(b.key)),
   }
 }

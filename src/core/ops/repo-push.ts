@@ -381,7 +381,7 @@ async function readNodeFacts(layout: Layout, timelines: bigint[], timeline: bigi
  * timeline history pins the replica set all the same: it stands in for
  * the facts, so a node of another set is refused there too.
  */
-async function factsOfOlderRepository(backend: RepoBackend, inventory: RepoInventory, namespace: string): Promise<RepoFacts | null> {
+export async function factsOfOlderRepository(backend: RepoBackend, inventory: RepoInventory, namespace: string): Promise<RepoFacts | null> {
   if (inventory.history === null) return null
   const name = backend.describe(inventory.keys.history)
   const bytes = await collect(checkedStream(backend.get(inventory.keys.history), {kind: 'sealed', size: inventory.history.size}, name), 16n * 1024n * 1024n, name)

@@ -1,6 +1,6 @@
 import {RedreplError, refused} from '../errors.js'
 import {Layout} from '../layout.js'
-import {walHolds} from '../plan/repo-wal.js'
+import {walHolds, walHoldsAcross} from '../plan/repo-wal.js'
 import {openRepository, type RepoSettings} from '../repo/open.js'
 import {readInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
@@ -19,6 +19,12 @@ import {readOldestAvailableLsn, type WalSegmentFile} from './node-state.js'
 export interface WalHoldOptions {
   /** The repository this node pushes to; a segment it does not list with the segment's size is kept. */
   repository?: {settings: RepoSettings; node: string}
+  /**
+   * Several repositories the node pushes to (the config file's [repo.NAME]
+   * sections), instead of `repository`: a segment is kept until each of
+   * them holds it, and the reason names those that do not.
+   */
+  repositories?: Array<{name: string; settings: RepoSettings; node: string}>
   /** Keep every segment from the checkpoint of the oldest base backup usable for catch-up. */
   keepWalForBackups?: boolean
 }
@@ -26,6 +32,8 @@ export interface WalHoldOptions {
 export interface WalHoldsReport {
   /** Null without a repository. */
   repository: {location: string; node: string; archived_segments: number; not_archived_segments: number} | null
+  /** With several repositories: each one's count, by name; absent otherwise, so a one-repository report is as it was. */
+  repositories?: Array<{name: string; location: string; node: string; archived_segments: number; not_archived_segments: number}>
   /** The checkpoint whose WAL --keep-wal-for-backups keeps; null when off or when no backup is usable. */
   backup_hold_checkpoint_lsn: bigint | null
   holds: Map<bigint, string>
@@ -38,7 +46,11 @@ export async function readWalHolds(
   segmentBytes: bigint,
   options: WalHoldOptions,
 ): Promise<WalHoldsReport> {
-  const archived = options.repository ? await archivedSegments(options.repository, timeline, segments) : null
+  const several = options.repositories ?? []
+  const archived = options.repository && several.length === 0 ? await archivedSegments(options.repository, timeline, segments) : null
+  // One after another: each listing is bounded by its own repository's deadline, and any unreadable one refuses the plan.
+  const each: Array<{name: string; node: string; location: string; segments: Map<bigint, bigint>}> = []
+  for (const repository of several) each.push({name: repository.name, node: repository.node, ...(await archivedSegments(repository, timeline, segments))})
   let backupCheckpoint: bigint | null = null
   if (options.keepWalForBackups) {
     const available = await readOldestAvailableLsn(layout, timeline, segments)
@@ -47,6 +59,15 @@ export async function readWalHolds(
     backupCheckpoint = usable[0]?.manifest.checkpoint_lsn ?? null
   }
   const local = segments.map((s) => ({index: s.index, bytes: s.bytes}))
+  const count = (held: Map<bigint, bigint>) => ({archived_segments: local.filter((s) => held.get(s.index) === s.bytes).length, not_archived_segments: local.filter((s) => held.get(s.index) !== s.bytes).length})
+  if (each.length > 0) {
+    return {
+      repository: null,
+      repositories: each.map((repo) => ({name: repo.name, location: repo.location, node: repo.node, ...count(repo.segments)})),
+      backup_hold_checkpoint_lsn: backupCheckpoint,
+      holds: walHoldsAcross({segments: local, archived: each, backupCheckpointLsn: backupCheckpoint, segmentBytes}),
+    }
+  }
   const holds = walHolds({segments: local, archived: archived?.segments ?? null, backupCheckpointLsn: backupCheckpoint, segmentBytes})
   return {
     repository: archived && {
@@ -70,7 +91,7 @@ export async function readWalHolds(
  * were archived would be safe, but as if everything were would lose WAL,
  * and an operator who named a repository must hear that it is not there.
  */
-async function archivedSegments(repository: NonNullable<WalHoldOptions['repository']>, timeline: bigint, local: WalSegmentFile[]): Promise<{location: string; segments: Map<bigint, bigint>}> {
+async function archivedSegments(repository: NonNullable<WalHoldOptions['repository']> & {name?: string}, timeline: bigint, local: WalSegmentFile[]): Promise<{location: string; segments: Map<bigint, bigint>}> {
   let location = repository.settings.url
   try {
     const backend = await openRepository(repository.settings)
@@ -90,7 +111,7 @@ async function archivedSegments(repository: NonNullable<WalHoldOptions['reposito
     }
   } catch (error) {
     if (!(error instanceof RedreplError) || error.kind === 'usage') throw error
-    throw refused(`${location}: cannot read the repository (${error.message}), so which WAL segments are archived is unknown and none is released`, {
+    throw refused(`${location}${repository.name === undefined ? '' : ` (repository ${repository.name})`}: cannot read the repository (${error.message}), so which WAL segments are archived is unknown and none is released`, {
       code: 'wal.repo-unreachable',
       hint: 'make the repository reachable (or fix its credentials) and run again',
     })

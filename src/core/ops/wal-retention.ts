@@ -54,6 +54,8 @@ export interface WalPlanReport {
   segments: Array<{index: bigint; bytes: bigint; start_lsn: bigint; last_lsn: bigint; action: 'keep' | 'remove'; reason: string}>
   /** The repository whose archived segments count (null without one); each sealed segment it lacks is kept as "not archived". */
   repository: WalHoldsReport['repository']
+  /** With several repositories (then `repository` is null): each one's archived and missing counts; absent with one or none. */
+  repositories?: WalHoldsReport['repositories']
   /** With --keep-wal-for-backups, the checkpoint of the oldest usable base backup, whose WAL is kept from its segment on. */
   backup_hold_checkpoint_lsn: bigint | null
   /** Conditions found on the way (slot.no-catalog, slot.catalog-timeline when adopted, wal.retention-stalled, wal.gap). */
@@ -131,6 +133,7 @@ export async function planWalRetentionFrom(layout: Layout, options: WalPlanOptio
     catalog_timeline_adopted: Boolean(catalog && catalog.timeline !== timeline && options.adoptCatalogTimeline),
     findings: [...(stall ? [stall] : []), ...gapFindings(layout, state)],
     repository: holds.repository,
+    ...(holds.repositories === undefined ? {} : {repositories: holds.repositories}),
     backup_hold_checkpoint_lsn: holds.backup_hold_checkpoint_lsn,
   }
   const bytesOnDisk = files.reduce((sum, file) => sum + file.bytes, 0n)

@@ -156,3 +156,31 @@ export function walHolds(input: {
   if (input.archived !== null) for (const {index, reason} of unarchivedSegments(input.segments, input.archived)) holds.set(index, reason)
   return holds
 }
+
+/** Why a segment is kept while some of several repositories lack it: the names of those that do. */
+export const notArchivedInReason = (names: string[]) => `not archived in ${names.join(', ')}`
+
+/**
+ * walHolds over several repositories: a segment is released only once
+ * every one of them holds it with the node's size (a repository that lags
+ * must not lose the WAL it has yet to receive), and the reason of one kept
+ * for that names the repositories that lack it, in the order given.
+ */
+export function walHoldsAcross(input: {
+  segments: Array<{index: bigint; bytes: bigint}>
+  archived: Array<{name: string; segments: ReadonlyMap<bigint, bigint>}>
+  backupCheckpointLsn: bigint | null
+  segmentBytes: bigint
+}): Map<bigint, string> {
+  const holds = walHolds({...input, archived: null})
+  const reasons = new Map<string, string>()
+  for (const segment of input.segments) {
+    const lacking = input.archived.filter((repo) => repo.segments.get(segment.index) !== segment.bytes).map((repo) => repo.name)
+    if (lacking.length === 0) continue
+    // Built once per set of names: a WAL directory can hold 100,000 segments.
+    const key = lacking.join('\0')
+    if (!reasons.has(key)) reasons.set(key, notArchivedInReason(lacking))
+    holds.set(segment.index, reasons.get(key)!)
+  }
+  return holds
+}

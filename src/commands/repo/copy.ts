@@ -1,0 +1,81 @@
+import {Flags} from '../../ui/oclif.js'
+
+import {nowMs} from '../../core/clock.js'
+import {usageError} from '../../core/errors.js'
+import {copyRepository} from '../../core/ops/repo-copy.js'
+import type {RepoBackend} from '../../core/repo/backend.js'
+import {RedreplCommand} from '../../ui/base-command.js'
+import {progressFlag} from '../../ui/flags.js'
+import {formatBytes} from '../../ui/numbers.js'
+import {compressFlag, DEFAULT_TIMEOUT_MS, jobsFlag, openRepoFromFlags, repoFlags, repoNameFlag, resolveNode, timeoutFlag, transferFlags} from '../../ui/repo-flags.js'
+import {configuredRepositories} from '../../ui/repo-set.js'
+
+export default class RepoCopy extends RedreplCommand {
+  static override summary = 'Copy a namespace\'s base backups and WAL from one repository to another, checked and resumable.'
+  static override description = `Copies what --to lacks of the namespace (--cluster, the same flag as --node) in --from: every base backup the source lists (its chunks first, its manifest last), every WAL segment, the timeline history and, last, the replica set's facts. --from and --to each take a [repo.NAME] section of the config file (with that repository's own options: S3 endpoint and region, timeout, compression of the target) or a repository URL (a directory or s3://bucket/prefix, reached with the S3 flags given here).
+
+The integrity checks are push's: every object is checked against its CRC as it streams out of the source (a manifest's chunk CRCs, the sealed CRC of manifests, WAL segments and the history); an object that fails is refused as corrupt (exit 3), naming it in the source, and nothing of it is stored. Each object stored is then checked again by the CRC the target reports for it. What the target already holds is decided by its bytes (size and CRC), never by its name: the same bytes are skipped, so a run after a crash, a kill or a dropped connection copies only what is missing; other bytes under the same name are refused (exit 4) as another replica set's, except a chunk of a backup the target does not list yet and a copy that fails its own CRC, which are stored again.
+
+The source's facts meet the target's as a pushing node's would (docs/repository.md, "Facts"): another segment size, a history that forks, or a history the target's has left behind is refused (exit 4) before anything is copied. An object in the source's namespace that this redrepl does not know (a newer storage shape) is refused (exit 4), naming it, rather than copied as a guess; the source's push status and drill record, which describe that repository, and chunks no manifest names (a push cut short) are not copied and are listed in the report.
+
+Memory stays bounded whatever the sizes: objects stream from one store to the other; --jobs sets the transfers in flight. --dry-run reports what would be copied and writes nothing. Temp files that killed writers left in the target's namespace are removed first, as by "repo push" (--json: dead_temps). Ctrl-C or SIGTERM stops every transfer at its next piece, before its object takes its key; the target then lists no partial backup, and the next copy carries on.`
+
+  static override examples = [
+    '<%= config.bin %> repo copy --from local --to offsite --cluster db1',
+    '<%= config.bin %> repo copy --from /mnt/backups/redrepl --to s3://backups-eu/reddb --cluster db1 --dry-run --json',
+  ]
+
+  static override flags = {
+    json: repoFlags.json,
+    from: Flags.string({description: 'The source: a [repo.NAME] section of the config file, or a repository URL.', required: true, helpValue: 'NAME|URL'}),
+    to: Flags.string({description: 'The target: a [repo.NAME] section of the config file, or a repository URL.', required: true, helpValue: 'NAME|URL'}),
+    node: repoFlags.node,
+    's3-endpoint': repoFlags['s3-endpoint'],
+    's3-region': repoFlags['s3-region'],
+    's3-force-path-style': repoFlags['s3-force-path-style'],
+    compress: compressFlag,
+    timeout: timeoutFlag(DEFAULT_TIMEOUT_MS.transfer),
+    jobs: jobsFlag,
+    'max-rate': transferFlags['max-rate'],
+    progress: progressFlag,
+    'dry-run': Flags.boolean({description: 'Report what would be copied; write nothing.'}),
+    // Set only through --from/--to NAME, by the config file's [repo.NAME] section: what each side is and its options.
+    repo: Flags.string({hidden: true}),
+    'repo-name': repoNameFlag(),
+  }
+
+  async run(): Promise<void> {
+    // As typed: parse() replaces this.argv with the config file's settings added.
+    const typed = [...this.argv]
+    const {flags} = await this.parse(RepoCopy)
+    this.json = flags.json
+    if (flags.repo !== undefined || flags['repo-name'] !== undefined) throw usageError('repo copy takes its repositories as --from and --to, not --repo or --repo-name')
+    const {node} = resolveNode(flags.node)
+    const configured = new Set((await configuredRepositories(flags.config)).map((repo) => repo.name))
+    const signal = this.stopOnInterrupt('clean-up')
+    const open = async (side: string): Promise<RepoBackend> => {
+      if (!configured.has(side)) return openRepoFromFlags({...flags, repo: side}, signal)
+      const {flags: own} = await this.parse(RepoCopy, ['--repo-name', side, ...typed])
+      return openRepoFromFlags(own, signal)
+    }
+    const from = await open(flags.from)
+    let to: RepoBackend | undefined
+    const progress = await this.showProgress('repo copy', signal)
+    const report = await (async () => {
+      try {
+        to = await open(flags.to)
+        return await copyRepository(from, to, {node, dryRun: flags['dry-run'] === true, jobs: flags.jobs ?? Math.min(from.defaultJobs, to.defaultJobs), nowMs: nowMs(), onProgress: (bytes) => progress.update(bytes, null), signal})
+      } finally {
+        progress.stop()
+        await to?.close()
+        await from.close()
+      }
+    })()
+    await this.emit(report, () => {
+      const verb = report.dry_run ? 'would copy' : 'copied'
+      this.say(`${report.from} → ${report.to} (node ${report.node}): ${verb} ${report.backups_copied.length} base backup(s) and ${report.wal_segments_copied} WAL segment(s), ${report.objects_copied} object(s), ${formatBytes(report.copied_bytes)}`)
+      this.say(`already there: ${report.backups_present} base backup(s), ${report.wal_segments_present} WAL segment(s)${report.history_copied ? `; timeline history ${report.dry_run ? 'would be ' : ''}updated` : ''}`)
+      for (const skip of report.skipped) this.say(`not copied ${skip.key}: ${skip.reason}`)
+    })
+  }
+}

@@ -1,0 +1,86 @@
+import {loadConfig} from '../core/config/load-config.js'
+import {InterruptedError, RedreplError} from '../core/errors.js'
+import type {RepoSettings} from '../core/repo/open.js'
+import {describeError, exitCodeFor} from './base-command.js'
+import {optionalRepository} from './repo-flags.js'
+
+/**
+ * Several repositories: the `[repo.NAME]` sections of the config file, for
+ * the commands that act on each of them when none is named (`repo push`,
+ * `wal prune`, `check`, `repo expire`). One repository failing does not
+ * stop the others; the run's exit code is the worst of theirs.
+ */
+
+export interface ConfiguredRepo {
+  name: string
+  url: string
+}
+
+/** The `[repo.NAME]` sections, in file order; none without a config file. */
+export async function configuredRepositories(configPath: string | undefined): Promise<ConfiguredRepo[]> {
+  const config = await loadConfig(configPath)
+  if (config === null) return []
+  return [...config.repos].map(([name, section]) => ({name, url: String(section.find((setting) => setting.key === 'url')!.value)}))
+}
+
+/** One repository's outcome in a run over several: its report, or the one line its failure printed alone and its exit code. */
+export interface RepoOutcome<R> {
+  repository_name: string
+  /** The repository's url, as its section gives it. */
+  repository: string
+  exit_code: number
+  error: {message: string; code: string | null} | null
+  report: R | null
+}
+
+/**
+ * Runs `work` for each repository in turn. A failure is recorded against
+ * its repository and the next one is tried; an interruption ends the run
+ * (the repositories not reached are not tried).
+ */
+export async function forEachRepository<R>(repos: ConfiguredRepo[], work: (name: string) => Promise<R>): Promise<Array<RepoOutcome<R>>> {
+  const outcomes: Array<RepoOutcome<R>> = []
+  for (const {name, url} of repos) {
+    try {
+      const report = await work(name)
+      outcomes.push({repository_name: name, repository: url, exit_code: 0, error: null, report})
+    } catch (error) {
+      if (error instanceof InterruptedError) throw error
+      const failure = error as Error & {oclif?: {exit?: number}}
+      outcomes.push({
+        repository_name: name,
+        repository: url,
+        exit_code: exitCodeFor(failure),
+        error: {message: describeError(failure), code: error instanceof RedreplError ? (error.code ?? null) : null},
+        report: null,
+      })
+    }
+  }
+  return outcomes
+}
+
+/** The run's exit code: the highest of its repositories' (0 when each succeeded). */
+export function worstExitCode(outcomes: Array<{exit_code: number}>): number {
+  return outcomes.reduce((worst, outcome) => Math.max(worst, outcome.exit_code), 0)
+}
+
+type RepoFlagValues = Parameters<typeof optionalRepository>[0] & {config?: string; 'repo-name'?: string}
+
+/**
+ * For the commands that only read what is archived (`wal plan`/`prune`,
+ * `check`): every configured repository with its own settings, when the
+ * run names none (no --repo, --repo-name, REDREPL_REPO or repo setting).
+ * `reparse` parses the typed command line again with `--repo-name NAME`
+ * in front, so each repository's options come through the config hook as
+ * for a run that named it.
+ */
+export async function severalRepositories<F extends RepoFlagValues>(flags: F, typed: string[], reparse: (argv: string[]) => Promise<F>): Promise<Array<{name: string; settings: RepoSettings; node: string}>> {
+  if (flags.repo !== undefined || flags['repo-name'] !== undefined) return []
+  const repos = await configuredRepositories(flags.config)
+  const several: Array<{name: string; settings: RepoSettings; node: string}> = []
+  for (const {name} of repos) {
+    const own = optionalRepository(await reparse(['--repo-name', name, ...typed]))
+    if (own !== undefined) several.push({name, ...own})
+  }
+  return several
+}
