@@ -1,8 +1,8 @@
-import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {crc32, crc32Combine, hex32} from '../codec/crc.js'
 import {FormatError} from '../errors.js'
+import {stat} from '../fs/metadata.js'
 import {resolveContained} from '../fs/contained.js'
 import {crashPoint} from '../fs/crash.js'
 import {ioError, isMissing} from '../fs/io-error.js'

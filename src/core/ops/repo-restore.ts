@@ -1,13 +1,13 @@
-import {mkdir, stat} from 'node:fs/promises'
-
 import {FormatError, interruption, notFound, refused} from '../errors.js'
 import {WalSegmentStreamCheck} from '../format/wal-segment.js'
 import {MAX_SEGMENT_BYTES, MAX_TIMELINE_HISTORY_BYTES} from '../format/size-caps.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {writeFailure, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
+import {stat} from '../fs/metadata.js'
 import {freePace} from '../fs/pace.js'
 import {writeAll} from '../fs/stream.js'
-import {decodeFile} from '../fs/read.js'
+import {makeDirs} from '../fs/tree.js'
+import {decodeFile} from './artifact-file.js'
 import {Layout} from '../layout.js'
 import type {BasebackupManifest, TimelineEntry} from '../model.js'
 import {archivedIndexes, walCompleteness, walStretches, type WalStretch} from '../plan/repo-wal.js'
@@ -28,7 +28,7 @@ import {newestCompleteBackup} from './repo-list.js'
 
 /** Creates a directory of a layout being restored (and its parents). */
 async function mkdirLayoutDir(dir: string): Promise<void> {
-  await mkdir(dir, {recursive: true}).catch((error) => {
+  await makeDirs(dir).catch((error) => {
     throw writeFailure(dir, error)
   })
 }
