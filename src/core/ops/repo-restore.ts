@@ -264,7 +264,7 @@ async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: F
     const local = await stat(layout.historyPath).then(() => true, () => false)
     if (!local) {
       await mkdirLayoutDir(layout.root)
-      await writeFileAtomic(layout.historyPath, bytes, {label: 'repo-fetch-history'})
+      await writeFileAtomic(layout.historyPath, bytes, {label: 'repo-fetch-history', clearLeftovers: true})
       historyWritten = true
     }
   }
@@ -327,7 +327,8 @@ async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: F
             throw error instanceof FormatError ? error.inFile(name) : error
           }
         },
-        {label: 'repo-fetch-wal'},
+        // Under the layout lock (fetch-wal's write guard): a temp beside the target is a killed run's.
+        {label: 'repo-fetch-wal', clearLeftovers: true},
       )
       progress.writing = undefined
       progress.fetched++
