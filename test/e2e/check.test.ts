@@ -12,10 +12,10 @@ import {runCli, useScratch} from '../support/cli.js'
 import {closePrimaryBasicHole, MiB, writeWalNode} from '../support/wal-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {lacks, straceMissing, traceCli} from '../support/syscalls.js'
+import {T1} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
-const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
 const MANIFEST = path.join(T1, 'basebackup', 'base-00000000000000000000-00000000000005242882.redbase')
 const CHUNK = path.join(T1, 'basebackup', 'base-00000000000000000000-00000000000005242882.redbase.parts', '00000000000000000001.redchunk')
 const HOUR_MS = 3_600_000

@@ -8,12 +8,13 @@ import type {JsonObject} from '../../src/core/codec/json.js'
 import {relayManifestCodec} from '../../src/core/format/relay-manifest.js'
 import {documentOf, jsonOf, modelOf} from '../support/node.js'
 import {lacks, straceMissing, traceCli} from '../support/syscalls.js'
+import {primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
 async function primary() {
-  const copy = {dir: await scratch.layout('primary-basic')}
-  return {data: path.join(copy.dir, 'data.rdb'), relay: (id: string) => path.join(copy.dir, 'data.primary-replica', 'timeline-00000000000000000001', 'relay', id)}
+  const copy = await primaryCopy(scratch)
+  return {...copy, relay: (id: string) => copy.layout.relayDir(1n, id)}
 }
 
 const lines = (records: Array<[number, string]>) => records.map(([lsn, hex]) => `{"lsn":${lsn},"payload_hex":"${hex}"}`).join('\n') + '\n'

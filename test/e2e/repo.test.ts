@@ -10,6 +10,7 @@ import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {useS3Server} from '../support/s3.js'
 import {lacks, straceMissing, traceCli} from '../support/syscalls.js'
+import {primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-test'
@@ -74,10 +75,7 @@ const BACKENDS: Array<[string, () => Promise<Repo>]> = [
 
 const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
 
-async function primary() {
-  const dir = await scratch.layout('primary-basic')
-  return {dir, data: path.join(dir, 'data.rdb')}
-}
+const primary = () => primaryCopy(scratch)
 
 const repoArgs = (repo: Repo, ...args: string[]) => [...args, '--repo', repo.url, '--node', 'db1']
 

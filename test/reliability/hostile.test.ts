@@ -7,16 +7,13 @@ import {test, type TestContext} from 'node:test'
 import {fixturePath, readFixture} from '../support/fixtures.js'
 import {lacks} from '../support/syscalls.js'
 import {runCli, tempDir, useScratch} from '../support/cli.js'
+import {primaryCopy, T1} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
-const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
 const BACKUP = 'base-00000000000000000000-00000000000005242882.redbase'
 
-async function primary() {
-  const copy = {dir: await scratch.layout('primary-basic')}
-  return {dir: copy.dir, data: path.join(copy.dir, 'data.rdb')}
-}
+const primary = () => primaryCopy(scratch)
 
 test('a chunk that is a symlink out of the layout is refused; nothing is written', async () => {
   const {dir, data} = await primary()

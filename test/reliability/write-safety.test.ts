@@ -9,6 +9,7 @@ import {runCli, useScratch} from '../support/cli.js'
 import {holdLayoutLock} from '../support/lock.js'
 import {documentOf, jsonOf, stop} from '../support/node.js'
 import {lacks, straceMissing, traceCli} from '../support/syscalls.js'
+import {primaryCopy, T1} from '../support/layout-node.js'
 
 /**
  * The write-side safety rules, attacked through the built CLI: the layout
@@ -18,14 +19,10 @@ import {lacks, straceMissing, traceCli} from '../support/syscalls.js'
 
 const scratch = useScratch()
 
-const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
 const BACKUP_A = 5242882n
 const BACKUP_B = 6000000n
 
-async function primary() {
-  const dir = await scratch.layout('primary-basic')
-  return {dir, data: path.join(dir, 'data.rdb'), root: path.join(dir, 'data.primary-replica'), lock: path.join(dir, 'data.primary-replica', '.redrepl.lock')}
-}
+const primary = () => primaryCopy(scratch)
 
 const oneLine = (stderr: string) => stderr.trimEnd().split('\n').length === 1
 
