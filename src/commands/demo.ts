@@ -1,12 +1,10 @@
 import {Args} from '../ui/oclif.js'
 import {execa} from 'execa'
-import {mkdtemp, mkdir} from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {nowMs} from '../core/clock.js'
-import {writeSampleLayout} from '../core/ops/sample-layout.js'
+import {makeReplicaDir, prepareSampleDir, writeSampleLayout} from '../core/ops/sample-layout.js'
 import {RedreplCommand} from '../ui/base-command.js'
 import {jsonFlag} from '../ui/flags.js'
 import {tableWidth} from '../ui/output.js'
@@ -37,12 +35,11 @@ export default class Demo extends RedreplCommand {
       if (!this.json && (this.output === 'human' || this.output === 'wide')) this.say(line)
     }
     const columns = this.output === 'wide' ? WIDE_COLUMNS : tableWidth(process.env, process.stdout)
-    const dir = args.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'redrepl-demo-')))
-    await mkdir(dir, {recursive: true})
+    const dir = await prepareSampleDir(args.dir)
     const sample = await writeSampleLayout(dir, nowMs())
     const data = sample.dataPath
     const rebuilt = path.join(dir, 'replica-c', 'data.rdb')
-    await mkdir(path.dirname(rebuilt), {recursive: true})
+    await makeReplicaDir(path.dirname(rebuilt))
     const backupOf = (timeline: number, checkpoint: bigint) =>
       path.join(path.dirname(data), 'data.primary-replica', `timeline-${String(timeline).padStart(20, '0')}`, 'basebackup', `base-${'0'.repeat(20)}-${String(checkpoint).padStart(20, '0')}.redbase`)
 

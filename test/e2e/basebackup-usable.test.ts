@@ -6,10 +6,11 @@ import {test} from 'node:test'
 
 import {crc32} from '../../src/core/codec/crc.js'
 import {basebackupChunkRelativePath, basebackupManifestName} from '../../src/core/layout.js'
-import {backupDir, plantBackup} from '../support/backups.js'
+import {plantBackup} from '../support/backups.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {repoRoot} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
+import {primaryCopy} from '../support/layout-node.js'
 
 /**
  * "Usable" means complete: a backup with a chunk gone, or a manifest no
@@ -21,10 +22,7 @@ const scratch = useScratch()
 /** primary-basic's own backup, intact: checkpoint 5242882, the WAL head. */
 const INTACT = 5242882n
 
-async function primary() {
-  const dir = await scratch.layout('primary-basic')
-  return {dir, data: path.join(dir, 'data.rdb'), backups: backupDir(dir)}
-}
+const primary = () => primaryCopy(scratch)
 
 async function create(data: string, checkpoint: bigint, snapshot: Buffer, chunkSize = '4KiB') {
   return runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', String(checkpoint), '--chunk-size', chunkSize, '--json'], {input: snapshot})

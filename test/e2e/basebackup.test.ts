@@ -8,16 +8,14 @@ import {execa} from 'execa'
 import {fixturePath, repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {holdFlock, jsonOf, modelOf, stop} from '../support/node.js'
+import {primaryCopy, T1} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
 const BACKUP = 'base-00000000000000000000-00000000000005242882'
-const relativeBackupDir = path.join('data.primary-replica', 'timeline-00000000000000000001', 'basebackup')
+const relativeBackupDir = path.join(T1, 'basebackup')
 
-async function primary() {
-  const copy = {dir: await scratch.layout('primary-basic')}
-  return {dir: copy.dir, data: path.join(copy.dir, 'data.rdb'), backups: path.join(copy.dir, relativeBackupDir)}
-}
+const primary = () => primaryCopy(scratch)
 
 function sameTree(a: string, b: string): void {
   assert.deepEqual(readdirSync(a).sort(), readdirSync(b).sort())

@@ -17,10 +17,10 @@ import {runCli, useScratch} from '../support/cli.js'
 import {holdLayoutLock} from '../support/lock.js'
 import {documentOf, stop} from '../support/node.js'
 import {MiB, writeWalNode} from '../support/wal-node.js'
+import {T1} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
-const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
 const BACKUPS = path.join(T1, 'basebackup')
 const MINUTE_MS = 60_000n
 

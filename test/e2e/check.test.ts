@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {execFileSync, spawnSync} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {readFileSync, truncateSync, utimesSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -7,14 +7,15 @@ import {test} from 'node:test'
 import type {JsonObject} from '../../src/core/codec/json.js'
 import {slotCatalogCodec} from '../../src/core/format/slot-catalog.js'
 import type {ReplicationSlot} from '../../src/core/model.js'
-import {NOW_MS, repoRoot} from '../support/fixtures.js'
+import {NOW_MS} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {closePrimaryBasicHole, MiB, writeWalNode} from '../support/wal-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
+import {lacks, straceMissing, traceCli} from '../support/syscalls.js'
+import {T1} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
-const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
 const MANIFEST = path.join(T1, 'basebackup', 'base-00000000000000000000-00000000000005242882.redbase')
 const CHUNK = path.join(T1, 'basebackup', 'base-00000000000000000000-00000000000005242882.redbase.parts', '00000000000000000001.redchunk')
 const HOUR_MS = 3_600_000
@@ -388,12 +389,11 @@ test('a file past the size cap in the newest segment\'s place is a CRITICAL find
 })
 
 test('quick check reads the oldest WAL segment once and the newest twice (its header, then its records for the head)', async (t) => {
-  if (spawnSync('strace', ['-V']).status !== 0) return t.skip('strace is not installed')
+  if (lacks(t, straceMissing())) return
   const {dir, data} = await node()
-  const trace = path.join(dir, 'check.trace')
-  const run = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat', '-o', trace, process.execPath, path.join(repoRoot, 'bin', 'run.js'), 'check', '--data-path', data, '--json'], {encoding: 'utf8', env: {...process.env, REDREPL_NOW_MS: String(NOW_MS)}})
+  const run = traceCli(['check', '--data-path', data, '--json'], {calls: ['openat'], traceFile: path.join(dir, 'check.trace'), env: {REDREPL_NOW_MS: String(NOW_MS)}})
   assert.ok(run.status !== null && run.status <= 2, run.stderr)
-  const opens = (index: number) => readFileSync(trace, 'utf8').split('\n').filter((line) => line.includes(`${String(index).padStart(20, '0')}.redwal"`) && !line.includes('ENOENT')).length
+  const opens = (index: number) => run.lines.filter((line) => line.includes(`${String(index).padStart(20, '0')}.redwal"`) && !line.includes('ENOENT')).length
   assert.equal(opens(0), 1, 'the oldest segment')
   assert.equal(opens(5), 2, 'the newest segment')
   assert.equal(opens(2), 0, 'a segment in between is only stat\'ed')

@@ -5,14 +5,12 @@ import {test} from 'node:test'
 
 import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
+import {primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const KiB = 1024
 
-async function primary() {
-  const dir = await scratch.layout('primary-basic')
-  return {dir, data: path.join(dir, 'data.rdb')}
-}
+const primary = () => primaryCopy(scratch)
 
 /** Wall time of one CLI run, in ms, with its result. */
 async function timed(args: string[], options: Parameters<typeof runCli>[1] = {}) {

@@ -12,10 +12,10 @@ import {METRICS, type MetricSpec} from '../../src/ui/metrics.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
+import {T1} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
-const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
 const MANIFEST = path.join(T1, 'basebackup', 'base-00000000000000000000-00000000000005242882.redbase')
 
 async function node() {

@@ -7,20 +7,19 @@ import {execa} from 'execa'
 import {repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
+import {primaryCopy} from '../support/layout-node.js'
 
 /** Flags the layout contradicts are refused before anything is written. */
 
 const scratch = useScratch()
 
 async function primary() {
-  const dir = await scratch.layout('primary-basic')
-  const root = path.join(dir, 'data.primary-replica')
+  const copy = await primaryCopy(scratch)
   return {
-    dir,
-    data: path.join(dir, 'data.rdb'),
-    history: path.join(root, 'timeline-history.redtimeline'),
-    backup: path.join(root, 'timeline-00000000000000000001', 'basebackup', 'base-00000000000000000000-00000000000005242882.redbase'),
-    relay: (id: string) => path.join(root, 'timeline-00000000000000000001', 'relay', id),
+    ...copy,
+    history: copy.layout.historyPath,
+    backup: copy.layout.basebackupManifestPath(1n, 0n, 5242882n),
+    relay: (id: string) => copy.layout.relayDir(1n, id),
   }
 }
 

@@ -7,13 +7,11 @@ import {repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
+import {primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
-async function primary() {
-  const copy = {dir: await scratch.layout('primary-basic')}
-  return {dir: copy.dir, data: path.join(copy.dir, 'data.rdb')}
-}
+const primary = () => primaryCopy(scratch)
 
 test('layout verify: exit 0 and quiet on a sound layout, exit 3 with a JSON report on damage', async () => {
   const {dir, data} = await primary()

@@ -8,16 +8,14 @@ import {execa} from 'execa'
 
 import {repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
+import {primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const ESC = '\u001B'
 /** Every check runs as a developer runs it and as CI does (CI=true changes how ora and colour libraries behave). */
 const ENVIRONMENTS: Array<Record<string, string | undefined>> = [{CI: undefined}, {CI: 'true'}]
 
-async function primary() {
-  const dir = await scratch.layout('primary-basic')
-  return {dir, data: path.join(dir, 'data.rdb')}
-}
+const primary = () => primaryCopy(scratch)
 
 const tsvLines = (stdout: string) => {
   assert.ok(stdout.endsWith('\n'), 'TSV ends with a newline')

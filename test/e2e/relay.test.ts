@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {runCli, useScratch} from '../support/cli.js'
-import {repoRoot} from '../support/fixtures.js'
 import type {JsonObject} from '../../src/core/codec/json.js'
 import {relayManifestCodec} from '../../src/core/format/relay-manifest.js'
 import {documentOf, jsonOf, modelOf} from '../support/node.js'
+import {lacks, straceMissing, traceCli} from '../support/syscalls.js'
+import {primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
 async function primary() {
-  const copy = {dir: await scratch.layout('primary-basic')}
-  return {data: path.join(copy.dir, 'data.rdb'), relay: (id: string) => path.join(copy.dir, 'data.primary-replica', 'timeline-00000000000000000001', 'relay', id)}
+  const copy = await primaryCopy(scratch)
+  return {...copy, relay: (id: string) => copy.layout.relayDir(1n, id)}
 }
 
 const lines = (records: Array<[number, string]>) => records.map(([lsn, hex]) => `{"lsn":${lsn},"payload_hex":"${hex}"}`).join('\n') + '\n'
@@ -118,12 +118,11 @@ test('layout verify names a sound relay segment that its manifest entry contradi
 })
 
 test('layout verify opens each relay segment once, for its own check and the manifest\'s', async (t) => {
-  if (spawnSync('strace', ['-V']).status !== 0) return t.skip('strace is not installed')
+  if (lacks(t, straceMissing())) return
   const {data, relay} = await primary()
-  const trace = path.join(path.dirname(data), 'verify.trace')
-  const run = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat', '-o', trace, process.execPath, path.join(repoRoot, 'bin', 'run.js'), 'layout', 'verify', '--data-path', data, '--json'], {encoding: 'utf8'})
+  const run = traceCli(['layout', 'verify', '--data-path', data, '--json'], {calls: ['openat'], traceFile: path.join(path.dirname(data), 'verify.trace')})
   assert.equal(run.status, 0, run.stderr)
-  const opened = readFileSync(trace, 'utf8').split('\n').filter((line) => line.includes(`${relay('replica-a')}${path.sep}relay-`) && !line.includes('ENOENT'))
+  const opened = run.lines.filter((line) => line.includes(`${relay('replica-a')}${path.sep}relay-`) && !line.includes('ENOENT'))
   const names = opened.map((line) => /relay-[0-9]+-[0-9]+\.redwal/.exec(line)![0]).sort()
   assert.deepEqual(names, ['relay-00000000000000000001-00000000000000000020.redwal', 'relay-00000000000000000021-00000000000000000040.redwal'])
 })

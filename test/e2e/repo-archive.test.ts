@@ -10,6 +10,7 @@ import {runCli, useScratch} from '../support/cli.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {useS3Server} from '../support/s3.js'
+import {primaryCopy} from '../support/layout-node.js'
 
 /** WAL retention that respects the repository: what is not archived stays, whatever the window says. */
 
@@ -33,10 +34,7 @@ const onDisk = (dir: string) => readdirSync(WAL(dir)).filter((name) => name.ends
 /** A policy that releases every sealed segment of primary-basic (0-3; 5 is current). */
 const RELEASE_ALL = ['--min-segments', '1', '--no-keep-until-replicas-ack']
 
-async function primary() {
-  const dir = await scratch.layout('primary-basic')
-  return {dir, data: path.join(dir, 'data.rdb')}
-}
+const primary = () => primaryCopy(scratch)
 
 for (const [kind, makeRepo] of BACKENDS) {
   test(`${kind}: a segment not in the repository is kept as "not archived" and prune leaves it; once pushed it is released`, async () => {

@@ -13,6 +13,7 @@ import {jsonOf} from '../support/node.js'
 import {initialEntry, promoteEntry, writeReplicaNode, type ReplicaNode} from '../support/repo-node.js'
 import {useS3Server} from '../support/s3.js'
 import {MiB} from '../support/wal-node.js'
+import {timelineName} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-facts'
@@ -51,7 +52,7 @@ const BACKENDS: Array<[string, () => Promise<Repo>]> = [
   ['S3', s3Repo],
 ]
 
-const T1 = 'db/timeline-00000000000000000001'
+const T1 = `db/${timelineName(1)}`
 const run = (repo: Repo, ...args: string[]) => runCli([...args, '--repo', repo.url, '--cluster', 'db'], {env: repo.env})
 
 async function node(spec: ReplicaNode): Promise<string> {

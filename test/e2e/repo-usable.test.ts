@@ -15,6 +15,7 @@ import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {useS3Server} from '../support/s3.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
+import {timelineName} from '../support/layout-node.js'
 
 /**
  * Damage in a repository is contained: a missing or damaged object is a
@@ -26,7 +27,7 @@ import {closePrimaryBasicHole} from '../support/wal-node.js'
 const scratch = useScratch()
 const BUCKET = 'redrepl-usable'
 const s3rver = useS3Server(scratch, [BUCKET])
-const T1 = 'db1/timeline-00000000000000000001'
+const T1 = `db1/${timelineName(1)}`
 const manifestKey = (checkpoint: bigint) => `${T1}/basebackup/base-00000000000000000000-${checkpoint.toString().padStart(20, '0')}.redbase`
 const chunkKey = (checkpoint: bigint, ordinal: number) => `${manifestKey(checkpoint)}.parts/${ordinal.toString().padStart(20, '0')}.redchunk`
 

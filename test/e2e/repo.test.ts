@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import {spawnSync} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -8,9 +7,10 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {runCli, useScratch} from '../support/cli.js'
-import {repoRoot} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {useS3Server} from '../support/s3.js'
+import {lacks, straceMissing, traceCli} from '../support/syscalls.js'
+import {primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-test'
@@ -75,10 +75,7 @@ const BACKENDS: Array<[string, () => Promise<Repo>]> = [
 
 const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
 
-async function primary() {
-  const dir = await scratch.layout('primary-basic')
-  return {dir, data: path.join(dir, 'data.rdb')}
-}
+const primary = () => primaryCopy(scratch)
 
 const repoArgs = (repo: Repo, ...args: string[]) => [...args, '--repo', repo.url, '--node', 'db1']
 
@@ -244,27 +241,25 @@ function countFiles(dir: string): number {
 }
 
 test('local directory: push copies each file inside the kernel, not through the process', async (t) => {
-  if (spawnSync('strace', ['-V']).status !== 0) return t.skip('strace is not installed')
+  if (lacks(t, straceMissing())) return
   const repo = await localRepo()
   const {dir, data} = await primary()
-  const trace = path.join(dir, 'push.trace')
-  const run = spawnSync('strace', ['-f', '-qq', '-e', 'trace=copy_file_range,sendfile', '-o', trace, process.execPath, path.join(repoRoot, 'bin', 'run.js'), ...repoArgs(repo, 'repo', 'push', '--data-path', data, '--json')], {encoding: 'utf8'})
+  const run = traceCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), {calls: ['copy_file_range', 'sendfile'], traceFile: path.join(dir, 'push.trace')})
   assert.equal(run.status, 0, run.stderr)
   const pushed = documentOf(run.stdout)
   const files = pushed.wal_segments_pushed + (pushed.backups_pushed as any[]).reduce((sum, b) => sum + b.chunks_uploaded, 0n)
-  const copies = readFileSync(trace, 'utf8').split('\n').filter((line) => /^\d+ +(copy_file_range|sendfile)\(/.test(line)).length
+  const copies = run.lines.filter((line) => /^\d+ +(copy_file_range|sendfile)\(/.test(line)).length
   assert.ok(files > 0n && copies >= Number(files), `${copies} in-kernel copies for ${files} files`)
 })
 
 test('local directory: each chunk is synced before its name, all their names before the manifest\'s, one directory sync for them all', async (t) => {
-  if (spawnSync('strace', ['-V']).status !== 0) return t.skip('strace is not installed')
+  if (lacks(t, straceMissing())) return
   const repo = await localRepo()
   const {dir, data} = await primary()
-  const trace = path.join(dir, 'push.trace')
-  const run = spawnSync('strace', ['-f', '-qq', '-y', '-e', 'trace=fsync,fdatasync,rename,renameat,renameat2', '-o', trace, process.execPath, path.join(repoRoot, 'bin', 'run.js'), ...repoArgs(repo, 'repo', 'push', '--data-path', data)], {encoding: 'utf8'})
+  const run = traceCli(repoArgs(repo, 'repo', 'push', '--data-path', data), {calls: ['fsync', 'fdatasync', 'rename', 'renameat', 'renameat2'], traceFile: path.join(dir, 'push.trace'), paths: true})
   assert.equal(run.status, 0, run.stderr)
   // A call another thread interrupts is split in two; its first half names the files, in call order.
-  const lines = readFileSync(trace, 'utf8').split('\n')
+  const lines = run.lines
   const renames = lines.flatMap((line, at) => {
     const match = /rename\w*\((?:[^,]*, )?"([^"]+)", (?:[^,]*, )?"([^"]+)"/.exec(line)
     return match ? [{at, from: match[1], to: match[2]}] : []

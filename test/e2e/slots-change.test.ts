@@ -5,14 +5,15 @@ import {test} from 'node:test'
 
 import {runCli, useScratch} from '../support/cli.js'
 import {holdFlock, jsonOf, stop} from '../support/node.js'
+import {primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const CATALOG = path.join('data.primary-replica', 'timeline-00000000000000000001', 'replication-slots.redslots')
 const POLICY = ['--min-segments', '1', '--segment-bytes', '1MiB']
 
 async function primary() {
-  const dir = await scratch.layout('primary-basic')
-  return {dir, data: path.join(dir, 'data.rdb'), catalog: path.join(dir, CATALOG)}
+  const copy = await primaryCopy(scratch)
+  return {...copy, catalog: path.join(copy.dir, CATALOG)}
 }
 
 const slotIds = async (data: string) => (jsonOf(await runCli(['slots', 'show', '--data-path', data, '--json'])).slots as any[]).map((s) => s.replica_id)

@@ -13,14 +13,12 @@ import {execa} from 'execa'
 import {repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
+import {primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const CATALOG = path.join('data.primary-replica', 'timeline-00000000000000000001', 'replication-slots.redslots')
 
-async function primary() {
-  const dir = await scratch.layout('primary-basic')
-  return {dir, data: path.join(dir, 'data.rdb')}
-}
+const primary = () => primaryCopy(scratch)
 
 test('a repeated slots drop exits 0 saying the slot is already gone, so a script can run it again; invalidating a missing slot still exits 6', async () => {
   const {dir, data} = await primary()

@@ -5,6 +5,7 @@ import {test} from 'node:test'
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
+import {primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
@@ -12,10 +13,7 @@ const PARALLEL = 6
 const RELAY_WRITERS = 16
 const RELAY_ROUNDS = 3
 
-async function primary() {
-  const copy = {dir: await scratch.layout('primary-basic')}
-  return path.join(copy.dir, 'data.rdb')
-}
+const primary = async () => (await primaryCopy(scratch)).data
 
 test('16 parallel relay appends with --wait, several rounds: all succeed, and every segment a run reports is in the final manifest', async () => {
   const data = await primary()

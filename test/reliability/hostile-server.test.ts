@@ -11,6 +11,7 @@ import {networkLimits} from '../../src/core/repo/network.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {listPage, runMeasured, useHostileS3, type HostileS3, type MeasuredRun} from '../support/hostile-s3.js'
 import {documentOf, jsonOf} from '../support/node.js'
+import {primaryCopy, timelineName} from '../support/layout-node.js'
 
 /**
  * A store that misbehaves must cost a run seconds, not hours, and memory
@@ -25,16 +26,13 @@ const scratch = useScratch()
 const BUCKET = 'hostile'
 const hostile = useHostileS3(BUCKET)
 const REPO = `s3://${BUCKET}/r`
-const T1 = 'db1/timeline-00000000000000000001'
+const T1 = `db1/${timelineName(1)}`
 const CHUNK_KEY = `r/${T1}/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk`
 const WAL0_KEY = `r/${T1}/wal/00000000000000000000.redwal`
 /** What a run of the CLI may take at most in these cases, for the bytes it moves: far below any store-given size. */
 const RSS_BOUND_KIB = 300 * 1024
 
-async function primary() {
-  const dir = await scratch.layout('primary-basic')
-  return {dir, data: path.join(dir, 'data.rdb')}
-}
+const primary = () => primaryCopy(scratch)
 
 /** A directory repository holding node db1's base backup, WAL segments 0-3 and history, pushed by the CLI itself. */
 let pushed: string | undefined

@@ -5,17 +5,15 @@ import path from 'node:path'
 import {test, type TestContext} from 'node:test'
 
 import {fixturePath, readFixture} from '../support/fixtures.js'
+import {lacks} from '../support/syscalls.js'
 import {runCli, tempDir, useScratch} from '../support/cli.js'
+import {primaryCopy, T1} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
-const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
 const BACKUP = 'base-00000000000000000000-00000000000005242882.redbase'
 
-async function primary() {
-  const copy = {dir: await scratch.layout('primary-basic')}
-  return {dir: copy.dir, data: path.join(copy.dir, 'data.rdb')}
-}
+const primary = () => primaryCopy(scratch)
 
 test('a chunk that is a symlink out of the layout is refused; nothing is written', async () => {
   const {dir, data} = await primary()
@@ -74,14 +72,14 @@ test('manifests with escaping paths are rejected before anything is read or writ
   assert.match(relay.stderr, /must not leave its directory/)
 })
 
-/** A small tmpfs holding a copy of the sample layout; skips where mounting is not allowed. */
+/** A small tmpfs holding a copy of the sample layout; skips where mounting is not allowed, except in CI, which runs as root and fails instead. */
 async function mounted(t: TestContext, size: string): Promise<{dir: string; data: string; unmount: () => void} | undefined> {
   const {dir, cleanup} = await tempDir('redrepl-mount-')
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], {stdio: 'ignore'})
-  } catch {
+  } catch (error) {
     await cleanup()
-    t.skip('cannot mount a tmpfs here')
+    lacks(t, `cannot mount a tmpfs here (${(error as Error).message.split('\n')[0]})`)
     return undefined
   }
   execFileSync('cp', ['-r', `${fixturePath('layouts', 'primary-basic')}/.`, dir])

@@ -11,6 +11,7 @@ import {fixturePath, NOW_MS} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {treeOf} from '../support/tree.js'
 import {MiB, writeWalNode} from '../support/wal-node.js'
+import {primaryCopy, timelineName} from '../support/layout-node.js'
 
 /**
  * Links planted in every directory redrepl walks, deletes in or writes to:
@@ -20,14 +21,11 @@ import {MiB, writeWalNode} from '../support/wal-node.js'
 
 const scratch = useScratch()
 
-const T1 = 'timeline-00000000000000000001'
+const T1 = timelineName(1)
 const BACKUP = 'base-00000000000000000000-00000000000005242882.redbase'
 const CHUNK = `${T1}/basebackup/${BACKUP}.parts/00000000000000000001.redchunk`
 
-async function primary() {
-  const dir = await scratch.layout('primary-basic')
-  return {dir, data: path.join(dir, 'data.rdb'), root: path.join(dir, 'data.primary-replica')}
-}
+const primary = () => primaryCopy(scratch)
 
 /** One pushed repository, copied for each case. */
 let template: string | undefined

@@ -8,6 +8,7 @@ import {test} from 'node:test'
 import {crc32} from '../../src/core/codec/crc.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf} from '../support/node.js'
+import {T1} from '../support/layout-node.js'
 
 /**
  * Where an artifact belongs, something that is not one: a FIFO (opening it
@@ -20,7 +21,6 @@ import {documentOf} from '../support/node.js'
 
 const scratch = useScratch()
 
-const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
 const RELAY_A = path.join(T1, 'relay', 'replica-a')
 /**
  * A CLI run that hangs is killed and fails the test. Each run takes about a

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict'
-import {execFileSync, spawnSync} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {parseJson} from '../../src/core/codec/json.js'
-import {repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {holdLayoutLock} from '../support/lock.js'
 import {documentOf, jsonOf, stop} from '../support/node.js'
+import {lacks, straceMissing, traceCli} from '../support/syscalls.js'
+import {primaryCopy, T1} from '../support/layout-node.js'
 
 /**
  * The write-side safety rules, attacked through the built CLI: the layout
@@ -18,14 +19,10 @@ import {documentOf, jsonOf, stop} from '../support/node.js'
 
 const scratch = useScratch()
 
-const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
 const BACKUP_A = 5242882n
 const BACKUP_B = 6000000n
 
-async function primary() {
-  const dir = await scratch.layout('primary-basic')
-  return {dir, data: path.join(dir, 'data.rdb'), root: path.join(dir, 'data.primary-replica'), lock: path.join(dir, 'data.primary-replica', '.redrepl.lock')}
-}
+const primary = () => primaryCopy(scratch)
 
 const oneLine = (stderr: string) => stderr.trimEnd().split('\n').length === 1
 
@@ -212,12 +209,8 @@ test('a ready marker that cannot be removed stops the staging before the pending
  */
 function durableMkdirs(within: string, args: string[], input = ''): {created: string[]; notDurable: string[]; exitCode: number | null} {
   const trace = path.join(realpathSync(path.dirname(args[args.indexOf('--data-path') + 1])), '..', `trace-${process.pid}-${Date.now()}`)
-  const run = spawnSync('strace', ['-f', '-y', '-qq', '-e', 'trace=mkdir,mkdirat,fsync,openat', '-o', trace, process.execPath, path.join(repoRoot, 'bin', 'run.js'), ...args], {
-    input,
-    env: {...process.env, NO_COLOR: '1', REDREPL_NOW_MS: '1700000000000'},
-  })
-  const lines = readFileSync(trace, 'utf8').split('\n')
-  rmSync(trace)
+  const run = traceCli(args, {calls: ['mkdir', 'mkdirat', 'fsync', 'openat'], traceFile: trace, paths: true, input, env: {NO_COLOR: '1', REDREPL_NOW_MS: '1700000000000'}})
+  const lines = run.lines
   const created: Array<{dir: string; at: number}> = []
   lines.forEach((line, at) => {
     const made = /mkdir(?:at)?\((?:AT_FDCWD(?:<[^>]*>)?, )?"([^"]+)", [0-7]+\) = 0/.exec(line)
@@ -235,10 +228,7 @@ function durableMkdirs(within: string, args: string[], input = ''): {created: st
 }
 
 test('every directory a writer creates is made durable (its parent fsynced) before anything inside it is written', async (t) => {
-  if (spawnSync('strace', ['-V']).status !== 0) {
-    t.skip('strace is not installed')
-    return
-  }
+  if (lacks(t, straceMissing())) return
   const fresh = path.join(realpathSync(await scratch.dir()), 'node', 'data.rdb')
   mkdirSync(path.dirname(fresh))
   const relay = durableMkdirs(path.dirname(fresh), ['relay', 'append', '--data-path', fresh, '--replica', 'new-replica', '--create', '--applied-lsn', '0'], '{"lsn":1,"payload_hex":"01"}\n')

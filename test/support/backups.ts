@@ -5,9 +5,10 @@ import {crc32} from '../../src/core/codec/crc.js'
 import {basebackupManifestCodec} from '../../src/core/format/basebackup-manifest.js'
 import {basebackupChunkRelativePath, basebackupManifestName, basebackupSnapshotName} from '../../src/core/layout.js'
 import type {BasebackupManifest} from '../../src/core/model.js'
+import {T1} from './layout-node.js'
 
 /** The timeline-1 basebackup/ directory of the layout beside a data file in `dir`. */
-export const backupDir = (dir: string) => path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup')
+export const backupDir = (dir: string) => path.join(dir, T1, 'basebackup')
 
 /**
  * Writes a backup the way a writer lays it out (chunks, then a manifest

@@ -8,6 +8,7 @@ import {pad20} from '../../src/core/layout.js'
 import {fixturePath, listFixtures, NOW_MS, readFixture, readFixtureJson} from '../support/fixtures.js'
 import {useScratch} from '../support/cli.js'
 import {activeSlot, closePrimaryBasicHole, MiB, writeWalNode} from '../support/wal-node.js'
+import {T1} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
@@ -16,7 +17,6 @@ async function sample(name = 'primary-basic') {
   return copy.dir
 }
 
-const T1 = path.join('data.primary-replica', 'timeline-00000000000000000001')
 
 /** Where a file of each kind is planted in a copy of the sample layout; `i` keeps several apart where names allow. */
 const PLANT: Record<string, (i: number) => string> = {

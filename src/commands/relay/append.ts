@@ -2,9 +2,8 @@ import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
-import {assertPlainComponent} from '../../core/fs/contained.js'
 import {withWriteGuard} from '../../core/ops/guard.js'
-import {appendRelay, readWalRecords} from '../../core/ops/relay-append.js'
+import {appendRelay, checkReplicaId, readWalRecords} from '../../core/ops/relay-append.js'
 import {parseRecordLines, readRecordBatch} from '../../core/ops/relay-records.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
@@ -43,7 +42,7 @@ Safe next to a live node; serialised with other redrepl writers by the layout lo
     const {flags} = await this.parse(RelayAppend)
     this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
-    assertPlainComponent(flags.replica, 'replica id')
+    checkReplicaId(flags.replica)
     if (!flags['from-wal'] && process.stdin.isTTY) throw usageError('pipe records as JSON lines on stdin, or use --from-wal')
     const records = flags['from-wal'] ? undefined : parseRecordLines(await readRecordBatch(process.stdin))
     const report = await withWriteGuard({dataPath, command: 'relay append', safeNextToLiveNode: true, waitMs: flags.wait * 1000, createLayout: true}, async (layout) =>

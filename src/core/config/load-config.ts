@@ -1,7 +1,5 @@
-import {constants} from 'node:fs'
-import {open} from 'node:fs/promises'
-
 import {RedreplError, usageError} from '../errors.js'
+import {openReadOnlyNonBlocking} from '../fs/open.js'
 import {MAX_CONFIG_BYTES, parseConfig, type ConfigFile} from './config-file.js'
 
 export const DEFAULT_CONFIG_PATH = '/etc/redrepl/redrepl.conf'
@@ -31,7 +29,7 @@ export async function loadConfig(named: string | undefined): Promise<ConfigFile 
   const file = named ?? DEFAULT_CONFIG_PATH
   let handle
   try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK)
+    handle = await openReadOnlyNonBlocking(file)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' && named === undefined) return null

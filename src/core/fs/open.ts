@@ -26,6 +26,15 @@ import {readFullySync} from './stream.js'
  */
 const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY
 
+/**
+ * Opens a file read-only without waiting on a FIFO (O_NONBLOCK), whatever
+ * its type, for a caller that checks the descriptor's stat itself and
+ * translates the open's errors (the config loader: ENOENT means no config).
+ */
+export function openReadOnlyNonBlocking(file: string): Promise<FileHandle> {
+  return open(file, constants.O_RDONLY | constants.O_NONBLOCK)
+}
+
 export interface OpenedFile {
   path: string
   handle: FileHandle

@@ -1,5 +1,6 @@
-import {readSync, writeSync} from 'node:fs'
+import {closeSync, fsync, readSync, writeSync} from 'node:fs'
 import type {FileHandle} from 'node:fs/promises'
+import {promisify} from 'node:util'
 
 import {FormatError} from '../errors.js'
 import {freePace, type Pace} from './pace.js'
@@ -52,6 +53,16 @@ export async function pumpRange(handle: FileHandle, offset: bigint, length: bigi
     await Promise.allSettled(inFlight)
   }
   await Promise.all(inFlight)
+}
+
+export type {FileHandle}
+
+/** Flushes a descriptor's data and metadata to disk, in the thread pool. */
+export const fsyncDescriptor: (fd: number) => Promise<void> = promisify(fsync)
+
+/** Closes a descriptor opened by one of the fs modules. */
+export function closeDescriptor(fd: number): void {
+  closeSync(fd)
 }
 
 /** Reads `length` bytes at `position` into the start of `buffer`; returns fewer only where the file ends. */

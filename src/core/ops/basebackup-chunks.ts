@@ -1,4 +1,4 @@
-import {closeSync, statSync, type Stats} from 'node:fs'
+import {statSync, type Stats} from '../fs/metadata.js'
 import path from 'node:path'
 
 import {crc32, crc32Combine, hex32} from '../codec/crc.js'
@@ -8,7 +8,7 @@ import {crashPoint} from '../fs/crash.js'
 import {ioError, isMissing} from '../fs/io-error.js'
 import {openRegularSync, type OpenOptions} from '../fs/open.js'
 import {freePace, type Pace} from '../fs/pace.js'
-import {PIECE_BYTES, readFullySync} from '../fs/stream.js'
+import {closeDescriptor, PIECE_BYTES, readFullySync} from '../fs/stream.js'
 import type {BasebackupManifest} from '../model.js'
 
 /**
@@ -157,7 +157,7 @@ export class FileChunkSource implements ChunkSource {
   async close(): Promise<void> {
     const fd = this.current
     this.current = undefined
-    if (fd !== undefined) closeSync(fd)
+    if (fd !== undefined) closeDescriptor(fd)
   }
 }
 

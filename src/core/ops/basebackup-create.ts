@@ -1,7 +1,4 @@
-import {closeSync, fsync} from 'node:fs'
-import {readdir, rename, rm, stat} from 'node:fs/promises'
 import path from 'node:path'
-import {promisify} from 'node:util'
 import type {Readable} from 'node:stream'
 
 import {crc32, crc32Combine} from '../codec/crc.js'
@@ -9,15 +6,17 @@ import {FormatError, interruption, refused, usageError} from '../errors.js'
 import {basebackupManifestCodec, DEFAULT_CHUNK_BYTES, MAX_CHUNKS} from '../format/basebackup-manifest.js'
 import {snapshotOpenProblem} from '../format/embedded-rdb.js'
 import {fsyncDir, mkdirDurable, openNewFileSync, writeFailure, writeFileAtomic} from '../fs/atomic.js'
-import {readArtifactIfExists} from '../fs/read.js'
+import {readArtifactIfExists} from './artifact-file.js'
 import {crashPoint} from '../fs/crash.js'
 import {FLUSH_BEHIND_BYTES} from '../fs/flush-behind.js'
 import {openInLayout, removeDirOf} from '../fs/held-dir.js'
 import {openRegular} from '../fs/open.js'
 import {isProcessAlive} from '../fs/processes.js'
-import {readArtifactBytesIfExists} from '../fs/read.js'
+import {readArtifactBytesIfExists} from './artifact-file.js'
 import {createPace, type Pace} from '../fs/pace.js'
-import {pumpRange, writeAllAtSync} from '../fs/stream.js'
+import {readdir, stat} from '../fs/metadata.js'
+import {closeDescriptor, fsyncDescriptor, pumpRange, writeAllAtSync} from '../fs/stream.js'
+import {moveEntry, removeTree} from '../fs/tree.js'
 import {basebackupChunkRelativePath, basebackupManifestName, basebackupSnapshotName, Layout, pad20} from '../layout.js'
 import type {BasebackupChunk, BasebackupManifest, TimelineHistory} from '../model.js'
 import {currentTimeline} from '../format/timeline-history.js'
@@ -63,8 +62,6 @@ const FLUSH_BATCH_BYTES = BigInt(FLUSH_BEHIND_BYTES)
  * held thousands of descriptors and ran into the process's limit (EMFILE).
  */
 const FLUSH_BATCH_FILES = 256
-
-const fsyncFd = promisify(fsync)
 
 /**
  * Cuts a stream of snapshot bytes into chunk files of exactly `chunkSize`
@@ -171,7 +168,7 @@ class ChunkWriter {
     await this.flushing
     const batch = this.unflushed.splice(0)
     this.unflushedBytes = 0n
-    const flushed = Promise.all(batch.map((fd) => fsyncFd(fd).finally(() => closeSync(fd)))).then(() => {})
+    const flushed = Promise.all(batch.map((fd) => fsyncDescriptor(fd).finally(() => closeDescriptor(fd)))).then(() => {})
     flushed.catch(() => {})
     this.flushing = flushed
   }
@@ -187,10 +184,10 @@ class ChunkWriter {
 
   async abort(): Promise<void> {
     await this.order
-    if (this.fd !== undefined) closeSync(this.fd)
+    if (this.fd !== undefined) closeDescriptor(this.fd)
     this.fd = undefined
     await Promise.allSettled([this.flushing])
-    for (const fd of this.unflushed.splice(0)) closeSync(fd)
+    for (const fd of this.unflushed.splice(0)) closeDescriptor(fd)
   }
 }
 
@@ -367,7 +364,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
   let writer = new ChunkWriter(staging, chunkSize, startLsn, checkpointLsn)
   const restart = async () => {
     await writer.abort()
-    await rm(staging, {recursive: true, force: true})
+    await removeTree(staging)
     await mkdirDurable(staging)
     writer = new ChunkWriter(staging, chunkSize, startLsn, checkpointLsn)
   }
@@ -381,7 +378,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     const existing = await readArtifactIfExists(manifestPath, basebackupManifestCodec, {nowMs: 0n})
     if (existing !== undefined) {
       await keepExistingBackup(manifestPath, partsDir, existing, {timeline, bytes: writer.total, checksum: writer.snapshotCrc}, options.signal)
-      await rm(staging, {recursive: true, force: true})
+      await removeTree(staging)
       return {manifest_path: manifestPath, manifest: existing, parts_dir_path: partsDir, reused_parts: false, replaced_parts: false, already_existed: true, snapshot_bytes: existing.snapshot_bytes, checkpoint_source: defaulted?.source ?? 'flag'}
     }
 
@@ -390,7 +387,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     const partsExist = await stat(partsDir).then(() => true, () => false)
     if (partsExist && (await partsMatch(partsDir, writer.chunks, options.signal))) {
       reused = true
-      await rm(staging, {recursive: true, force: true})
+      await removeTree(staging)
     } else {
       if (partsExist) {
         if (await stat(manifestPath).then(() => true, () => false)) {
@@ -399,10 +396,10 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
         // A manifest of another name may name chunks in it too (a reused parts dir): that backup would lose them.
         const namer = (await listBasebackups(layout, timeline)).find((backup) => backup.manifest.chunks.some((chunk) => chunk.relative_path.startsWith(`${partsName}/`)))
         if (namer !== undefined) throw refused(`${partsDir} does not match this snapshot but ${namer.path} refers to it; remove that base backup first`)
-        await rm(partsDir, {recursive: true, force: true})
+        await removeTree(partsDir)
         replaced = true
       }
-      await rename(staging, partsDir)
+      await moveEntry(staging, partsDir)
       crashPoint('basebackup-create:after-parts-rename')
     }
     await fsyncDir(dir)
@@ -422,7 +419,7 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
     return {manifest_path: manifestPath, manifest, parts_dir_path: partsDir, reused_parts: reused, replaced_parts: replaced, already_existed: false, snapshot_bytes: writer.total, checkpoint_source: defaulted?.source ?? 'flag'}
   } catch (error) {
     await writer.abort()
-    const removed = await rm(staging, {recursive: true, force: true}).then(() => true, () => false)
+    const removed = await removeTree(staging).then(() => true, () => false)
     if (options.signal?.aborted && error === options.signal.reason) {
       throw interruption(options.signal, removed ? `removed the unfinished staging directory ${staging}; no base backup was written` : `could not remove the unfinished staging directory ${staging} (RedDB ignores it; a re-run removes it); no base backup was written`)
     }

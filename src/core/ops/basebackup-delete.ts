@@ -1,11 +1,11 @@
-import {lstat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {notFound, refused, RedreplError} from '../errors.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
+import {lstat} from '../fs/metadata.js'
 import {linkRefusal, openInLayout, removeDirOf} from '../fs/held-dir.js'
 import {crashPoint} from '../fs/crash.js'
-import {readArtifact} from '../fs/read.js'
+import {readArtifact} from './artifact-file.js'
 import {Layout} from '../layout.js'
 import type {BasebackupManifest} from '../model.js'
 import {assessBackups, damageText, isUsableBackup} from './basebackup-usable.js'

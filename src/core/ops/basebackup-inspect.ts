@@ -1,7 +1,7 @@
-import {stat} from 'node:fs/promises'
 
 import {RedreplError} from '../errors.js'
 import {Layout} from '../layout.js'
+import {stat} from '../fs/metadata.js'
 import {createPace} from '../fs/pace.js'
 import {chooseBasebackup, type ManifestChoice} from './basebackup-materialize.js'
 import {assessBackups, backupDamage, damageText, isUsableBackup} from './basebackup-usable.js'

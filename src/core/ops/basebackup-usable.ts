@@ -6,12 +6,12 @@
  * "the newest usable backup" asks here, so none of them can call a
  * half-gone backup usable while another refuses to restore it.
  */
-import {lstatSync, realpathSync, type Stats} from 'node:fs'
 import path from 'node:path'
 
 import {FormatError, RedreplError} from '../errors.js'
 import {implausibleManifest, isUsableForCatchup} from '../format/basebackup-manifest.js'
 import {snapshotOpenProblem} from '../format/embedded-rdb.js'
+import {lstatSync, realpathSync, type Stats} from '../fs/metadata.js'
 import {freePace, type Pace} from '../fs/pace.js'
 import {ioError, isMissing} from '../fs/io-error.js'
 import {Layout, storedPathProblem} from '../layout.js'

@@ -1,5 +1,5 @@
-import {stat} from 'node:fs/promises'
 
+import {stat} from '../fs/metadata.js'
 import {finding, type Finding, type Severity} from '../findings.js'
 import {FormatError, RedreplError} from '../errors.js'
 import {unarchivedSegments} from '../plan/repo-wal.js'

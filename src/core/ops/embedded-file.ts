@@ -1,6 +1,3 @@
-import {readSync} from 'node:fs'
-import {stat, type FileHandle} from 'node:fs/promises'
-
 import {crc32} from '../codec/crc.js'
 import {FormatError, refused} from '../errors.js'
 import {
@@ -19,9 +16,10 @@ import {
   type ReadRange,
   type SuperblockCandidate,
 } from '../format/embedded-rdb.js'
+import {stat} from '../fs/metadata.js'
 import {openRegular, openRegularIfExists} from '../fs/open.js'
 import type {Pace} from '../fs/pace.js'
-import {pumpRange} from '../fs/stream.js'
+import {pumpRange, readFullySync, type FileHandle} from '../fs/stream.js'
 import type {RdbFormat, RedDBRelease} from '../model.js'
 
 /**
@@ -155,7 +153,7 @@ export async function streamEmbeddedSnapshot(
     const readRange: ReadRange = (offset, length) => {
       if (offset + BigInt(length) > fileLength) return undefined
       const bytes = new Uint8Array(length)
-      readSync(handle.fd, bytes, 0, length, Number(offset))
+      readFullySync(handle.fd, bytes, length, Number(offset))
       return bytes
     }
     let first = true

@@ -1,6 +1,6 @@
-import {stat} from 'node:fs/promises'
 
 import {refused} from '../errors.js'
+import {stat} from '../fs/metadata.js'
 import {mkdirDurable} from '../fs/atomic.js'
 import {assertNoLinkedLayoutDirs} from '../fs/held-dir.js'
 import {acquireLayoutLock} from '../fs/lock.js'

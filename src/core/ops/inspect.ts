@@ -14,6 +14,9 @@ import {databaseFindings} from './embedded-findings.js'
 import {readEmbeddedWal, streamEmbeddedSnapshot, type OpenedEmbeddedFile} from './embedded-file.js'
 
 /** What inspect says about an embedded database besides its JSON model. */
+/** The kinds `inspect --kind` accepts. */
+export {ARTIFACT_KINDS} from '../format/registry.js'
+
 export interface DatabaseFacts {
   rdb_format: RdbFormat
   /** The RedDB releases that open this format. */

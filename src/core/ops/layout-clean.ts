@@ -1,11 +1,11 @@
-import {realpath} from 'node:fs/promises'
 
 import {FormatError, RedreplError} from '../errors.js'
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
+import {realpath} from '../fs/metadata.js'
 import {isTemporaryName} from '../fs/atomic.js'
 import {HeldDir, linkRefusal, resolveOnce} from '../fs/held-dir.js'
 import {isProcessAlive} from '../fs/processes.js'
-import {decodeFile, readArtifactBytesIfExists} from '../fs/read.js'
+import {decodeFile, readArtifactBytesIfExists} from './artifact-file.js'
 import {Layout, parseBasebackupName, parseTimelineDirName} from '../layout.js'
 
 export type LeftoverKind = 'staging-dir' | 'orphan-parts' | 'temp-file'

@@ -1,7 +1,7 @@
-import {lstat, stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {notFound, refused, usageError} from '../errors.js'
+import {lstat, stat} from '../fs/metadata.js'
 import {writeFileAtomic} from '../fs/atomic.js'
 
 /**

@@ -1,5 +1,3 @@
-import {statSync, type Dirent} from 'node:fs'
-import {readdir, stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import {basebackupManifestCodec} from '../format/basebackup-manifest.js'
@@ -7,8 +5,9 @@ import {legacySlotStoreCodec} from '../format/slot-catalog-legacy.js'
 import {slotCatalogCodec} from '../format/slot-catalog.js'
 import {currentTimeline, timelineHistoryCodec} from '../format/timeline-history.js'
 import {walSegmentCodec, walSegmentHead} from '../format/wal-segment.js'
+import {type Dirent, readdir, stat, statSync} from '../fs/metadata.js'
 import {ioError} from '../fs/io-error.js'
-import {readArtifact, readArtifactIfExists} from '../fs/read.js'
+import {readArtifact, readArtifactIfExists} from './artifact-file.js'
 import {dataPathArtifacts, Layout, parseWalSegmentName} from '../layout.js'
 import type {BasebackupManifest, SlotCatalog, TimelineHistory} from '../model.js'
 

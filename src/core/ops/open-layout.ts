@@ -1,5 +1,5 @@
-import {stat} from 'node:fs/promises'
 
+import {stat} from '../fs/metadata.js'
 import {notFound} from '../errors.js'
 import {Layout} from '../layout.js'
 

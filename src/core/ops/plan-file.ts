@@ -4,11 +4,11 @@
  * through a link, with a size cap; and written atomically, a link at the
  * path being replaced rather than written through.
  */
-import {lstat, realpath} from 'node:fs/promises'
 import path from 'node:path'
 
 import {isJsonObject, JsonSyntaxError, parseJson, stringifyJson, type JsonValue} from '../codec/json.js'
 import {FormatError, RedreplError, refused} from '../errors.js'
+import {lstat, realpath} from '../fs/metadata.js'
 import {writeFileAtomic} from '../fs/atomic.js'
 import {ioError, isMissing} from '../fs/io-error.js'
 import {readBounded} from '../fs/open.js'

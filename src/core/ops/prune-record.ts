@@ -65,8 +65,13 @@ export async function readPruneRecord(layout: Layout): Promise<PruneRecord | nul
   }
 }
 
+/**
+ * A killed run's temp is removed by the next write; only a dead writer's,
+ * because a run that found the lock held writes the record without it, and
+ * may overlap with another.
+ */
 async function write(layout: Layout, record: PruneRecord): Promise<void> {
-  await writeFileAtomic(pruneRecordPath(layout), `${stringifyJson(record)}\n`, {label: 'prune-record'})
+  await writeFileAtomic(pruneRecordPath(layout), `${stringifyJson(record)}\n`, {label: 'prune-record', clearLeftovers: 'dead-writers'})
 }
 
 /** A prune went through (under the lock): the count of skipped runs starts again. */

@@ -1,6 +1,6 @@
 import {notFound, RedreplError} from '../errors.js'
 import {relayManifestCodec} from '../format/relay-manifest.js'
-import {readArtifactIfExists} from '../fs/read.js'
+import {readArtifactIfExists} from './artifact-file.js'
 import {Layout} from '../layout.js'
 import {initialHistory} from '../plan/promotion.js'
 import {rejoinNextSteps, type NextStep, type RestorableBackup} from '../plan/next-steps.js'
@@ -11,6 +11,8 @@ import {listRelayReplicas, readCurrentTimeline, readHistory, readWalHead} from '
 import {gapFindings} from './wal-findings.js'
 import {findingPath, readWalState, requireSoundWal, walAvailableFrom, walHeadOf} from './wal-state.js'
 import {openLayout} from './open-layout.js'
+
+export type {RejoinDecision} from '../plan/rejoin.js'
 
 export interface NodePosition {
   timeline: bigint

@@ -12,7 +12,7 @@ import {relaySegmentChecksum, relaySegmentCodec, relaySegmentFromRecords} from '
 import {walSegmentCodec} from '../format/wal-segment.js'
 import {mkdirDurable, writeFileAtomic} from '../fs/atomic.js'
 import {assertPlainComponent, resolveContained} from '../fs/contained.js'
-import {readArtifact, readArtifactBytesIfExists, readArtifactIfExists} from '../fs/read.js'
+import {readArtifact, readArtifactBytesIfExists, readArtifactIfExists} from './artifact-file.js'
 import {Layout, relaySegmentName} from '../layout.js'
 import type {RelayManifest, RelayRecord, RelaySegmentRef} from '../model.js'
 import {listWalSegments, readCurrentTimeline} from './node-state.js'
@@ -74,6 +74,11 @@ export async function readConsistentRelayManifest(relayDir: string, manifestPath
  * (behaviour.md "relay append"). The new segment is written before the
  * manifest that references it, each atomically.
  */
+/** Refuses a replica id that is not one plain path component (it names the replica's relay directory); checked before any input is read. */
+export function checkReplicaId(replicaId: string): void {
+  assertPlainComponent(replicaId, 'replica id')
+}
+
 export interface RelayAppendOptions {
   /** Start a relay log for a replica the layout does not know yet. */
   create: boolean

@@ -1,5 +1,5 @@
 import {relayManifestAck, relayManifestCodec} from '../format/relay-manifest.js'
-import {readArtifactIfExists} from '../fs/read.js'
+import {readArtifactIfExists} from './artifact-file.js'
 import {dataPathArtifacts, Layout} from '../layout.js'
 import type {ReplicationSlot} from '../model.js'
 import type {SourcedAck} from '../plan/promotion.js'

@@ -6,8 +6,6 @@
  * as one small object, so monitoring can alert when the last successful
  * drill is too old (`readDrillRecord`).
  */
-import {mkdir, mkdtemp, readdir, rm} from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 
 import {crc32} from '../codec/crc.js'
@@ -15,6 +13,8 @@ import {asUnsigned, isJsonObject, parseJson, stringifyJson} from '../codec/json.
 import {FormatError, RedreplError, refused} from '../errors.js'
 import {isProblem, type Finding} from '../findings.js'
 import {writeFailure} from '../fs/atomic.js'
+import {readdir} from '../fs/metadata.js'
+import {makeDirs, makeTempDir, removeTree} from '../fs/tree.js'
 import {Layout} from '../layout.js'
 import type {RdbFormat} from '../model.js'
 import type {RepoBackend} from '../repo/backend.js'
@@ -72,14 +72,14 @@ export interface DrillOptions {
 
 /** A scratch directory that is ours to empty: a new one, or one given empty. Refused otherwise, before anything is written. */
 async function prepareScratch(given: string | undefined): Promise<{dir: string; created: boolean}> {
-  if (given === undefined) return {dir: await mkdtemp(path.join(os.tmpdir(), 'redrepl-drill-')), created: true}
+  if (given === undefined) return {dir: await makeTempDir('redrepl-drill-'), created: true}
   const entries = await readdir(given).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined
     if (error.code === 'ENOTDIR') throw refused(`${given}: exists and is not a directory; a drill needs an empty scratch directory`)
     throw writeFailure(given, error)
   })
   if (entries === undefined) {
-    await mkdir(given, {recursive: true}).catch((error) => {
+    await makeDirs(given).catch((error) => {
       throw writeFailure(given, error)
     })
     return {dir: given, created: true}
@@ -90,8 +90,8 @@ async function prepareScratch(given: string | undefined): Promise<{dir: string; 
 
 /** Removes what the drill made: the directory it created, or the contents of the empty one it was given. */
 async function removeScratch(scratch: {dir: string; created: boolean}): Promise<void> {
-  if (scratch.created) return rm(scratch.dir, {recursive: true, force: true})
-  for (const name of await readdir(scratch.dir)) await rm(path.join(scratch.dir, name), {recursive: true, force: true})
+  if (scratch.created) return removeTree(scratch.dir)
+  for (const name of await readdir(scratch.dir)) await removeTree(path.join(scratch.dir, name))
 }
 
 export async function drillRepository(backend: RepoBackend, options: DrillOptions): Promise<RepoDrillReport> {

@@ -1,13 +1,13 @@
-import {mkdir, stat} from 'node:fs/promises'
-
 import {FormatError, interruption, notFound, refused} from '../errors.js'
 import {WalSegmentStreamCheck} from '../format/wal-segment.js'
 import {MAX_SEGMENT_BYTES, MAX_TIMELINE_HISTORY_BYTES} from '../format/size-caps.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {writeFailure, writeFileAtomic, writeStreamAtomic} from '../fs/atomic.js'
+import {stat} from '../fs/metadata.js'
 import {freePace} from '../fs/pace.js'
 import {writeAll} from '../fs/stream.js'
-import {decodeFile} from '../fs/read.js'
+import {makeDirs} from '../fs/tree.js'
+import {decodeFile} from './artifact-file.js'
 import {Layout} from '../layout.js'
 import type {BasebackupManifest, TimelineEntry} from '../model.js'
 import {archivedIndexes, walCompleteness, walStretches, type WalStretch} from '../plan/repo-wal.js'
@@ -28,7 +28,7 @@ import {newestCompleteBackup} from './repo-list.js'
 
 /** Creates a directory of a layout being restored (and its parents). */
 async function mkdirLayoutDir(dir: string): Promise<void> {
-  await mkdir(dir, {recursive: true}).catch((error) => {
+  await makeDirs(dir).catch((error) => {
     throw writeFailure(dir, error)
   })
 }
@@ -264,7 +264,7 @@ async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: F
     const local = await stat(layout.historyPath).then(() => true, () => false)
     if (!local) {
       await mkdirLayoutDir(layout.root)
-      await writeFileAtomic(layout.historyPath, bytes, {label: 'repo-fetch-history'})
+      await writeFileAtomic(layout.historyPath, bytes, {label: 'repo-fetch-history', clearLeftovers: true})
       historyWritten = true
     }
   }
@@ -327,7 +327,8 @@ async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: F
             throw error instanceof FormatError ? error.inFile(name) : error
           }
         },
-        {label: 'repo-fetch-wal'},
+        // Under the layout lock (fetch-wal's write guard): a temp beside the target is a killed run's.
+        {label: 'repo-fetch-wal', clearLeftovers: true},
       )
       progress.writing = undefined
       progress.fetched++

@@ -7,6 +7,7 @@ import {initialHistory} from '../plan/promotion.js'
 import {timelineHistoryCodec} from '../format/timeline-history.js'
 import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../format/wal-segment.js'
 import {mkdirDurable, writeFileAtomic} from '../fs/atomic.js'
+import {makeDirs, makeTempDir} from '../fs/tree.js'
 import {Layout} from '../layout.js'
 import type {ReplicationSlot, WalSegment} from '../model.js'
 import {appendRelay} from './relay-append.js'
@@ -14,6 +15,18 @@ import {appendRelay} from './relay-append.js'
 export const SAMPLE_SEGMENT_BYTES = 1_048_576n
 const SEGMENTS = 6n
 const RECORDS_PER_SEGMENT = 40n
+
+/** Where the demo builds: DIR (created with its parents when missing) or a new directory under the system temp directory. */
+export async function prepareSampleDir(dir: string | undefined): Promise<string> {
+  const target = dir ?? (await makeTempDir('redrepl-demo-'))
+  await makeDirs(target)
+  return target
+}
+
+/** Creates the directory (and its parents) a rebuilt replica's database goes in. */
+export function makeReplicaDir(dir: string): Promise<void> {
+  return makeDirs(dir)
+}
 
 export interface SampleLayout {
   dataPath: string

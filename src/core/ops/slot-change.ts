@@ -17,6 +17,9 @@ import {findingPath} from './wal-state.js'
  * ever done to a stopped node (the caller's write guard refuses otherwise).
  */
 
+/** The reasons RedDB records for an invalidated slot, which `slots invalidate --reason` offers. */
+export {INVALIDATION_REASONS} from '../format/slot-catalog.js'
+
 export type SlotChange = {kind: 'drop'} | {kind: 'invalidate'; reason: InvalidationReason}
 
 export interface SlotChangeOptions {

@@ -1,7 +1,7 @@
 import {toHex} from '../codec/hex.js'
 import {notFound, usageError} from '../errors.js'
 import {walSegmentCodec} from '../format/wal-segment.js'
-import {readArtifact} from '../fs/read.js'
+import {readArtifact} from './artifact-file.js'
 import {Layout} from '../layout.js'
 import type {WalRecord} from '../model.js'
 import {readCurrentTimeline} from './node-state.js'

@@ -1,12 +1,13 @@
 import {FormatError} from '../errors.js'
 import type {ArtifactCodec, CodecContext} from '../format/artifact.js'
 import {MAX_ARTIFACT_BYTES} from '../format/size-caps.js'
-import {readBounded, readBoundedIfExists} from './open.js'
+import {readBounded, readBoundedIfExists} from '../fs/open.js'
 
 /**
- * Reads an artifact file whole and decodes it. The file is opened through
- * fs/open.ts (regular files only, under the kind's size cap), and a broken
- * rule is reported against the file.
+ * Reads an artifact file whole and decodes it: the file is opened through
+ * fs/open.ts (regular files only, under the kind's size cap, from
+ * format/size-caps.ts), and a broken rule is reported against the file.
+ * It joins fs and format, so it lives with the operations that use it.
  */
 
 /** Decodes bytes read from `file`; a broken rule is reported against the file. */
