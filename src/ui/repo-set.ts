@@ -1,6 +1,6 @@
-import {loadConfig} from '../core/config/load-config.js'
+import {configuredRepositories, type ConfiguredRepo} from '../core/ops/repo-set.js'
 import {InterruptedError, RedreplError} from '../core/errors.js'
-import type {RepoSettings} from '../core/repo/open.js'
+import type {RepoSettings} from '../core/ops/repo-open.js'
 import {describeError, exitCodeFor} from './base-command.js'
 import {optionalRepository} from './repo-flags.js'
 
@@ -11,17 +11,7 @@ import {optionalRepository} from './repo-flags.js'
  * stop the others; the run's exit code is the worst of theirs.
  */
 
-export interface ConfiguredRepo {
-  name: string
-  url: string
-}
-
-/** The `[repo.NAME]` sections, in file order; none without a config file. */
-export async function configuredRepositories(configPath: string | undefined): Promise<ConfiguredRepo[]> {
-  const config = await loadConfig(configPath)
-  if (config === null) return []
-  return [...config.repos].map(([name, section]) => ({name, url: String(section.find((setting) => setting.key === 'url')!.value)}))
-}
+export {configuredRepositories, type ConfiguredRepo}
 
 /** One repository's outcome in a run over several: its report, or the one line its failure printed alone and its exit code. */
 export interface RepoOutcome<R> {

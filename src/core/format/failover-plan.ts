@@ -10,8 +10,36 @@
 import {isJsonObject, type JsonValue} from '../codec/json.js'
 import {openSealedJson, sealJson} from '../codec/sealed-json.js'
 import {FormatError} from '../errors.js'
-import type {FailoverNodeStep, NodePin} from '../plan/failover.js'
 import {jsonArray, jsonBool, jsonNullable, jsonString, jsonU64} from './json-fields.js'
+
+/** What one node must do once the candidate is promoted: RedDB's rejoin decision, or a step left to the operator. */
+export type FailoverStepDecision = 'already_current' | 'follow_new_timeline' | 'rewind' | 'reclone' | 'manual'
+
+export interface FailoverNodeStep {
+  node: string
+  decision: FailoverStepDecision
+  /** The node's timeline and position (WAL head of a primary, relay flushed LSN of a replica) it was decided from; null when unknown. */
+  timeline: bigint | null
+  position_lsn: bigint | null
+  /** rewind: the fork LSN it must rewind to; else null. */
+  rewind_to_lsn: bigint | null
+  /** follow / rewind: the first LSN the node then needs from the new primary; null otherwise or unknown. */
+  wal_needed_from_lsn: bigint | null
+  /** reclone: the base backup it is rebuilt from, in words; null otherwise. */
+  backup: string | null
+  reason: string
+}
+
+/** What a node was when the plan was made; apply refuses when it is not that any more. */
+export interface NodePin {
+  node: string
+  reached: boolean
+  role: 'primary' | 'replica' | 'unknown' | null
+  timeline: bigint | null
+  position_lsn: bigint | null
+  /** sha256 of the node's history entries (timeline, parent, fork LSN, reason), hex. */
+  history_fingerprint: string | null
+}
 
 const MAGIC = 'RRFOVER1'
 const NAME = 'failover plan'

@@ -2,8 +2,9 @@ import {createHash} from 'node:crypto'
 
 import {stringifyJson} from '../codec/json.js'
 import {refused} from '../errors.js'
+import type {FailoverNodeStep, FailoverStepDecision, NodePin} from '../format/failover-plan.js'
 import {clusterCandidates, positionOf, type ClusterCandidateRow, type ClusterInput, type ClusterNodeReport} from './cluster.js'
-import {planRejoin, type RejoinDecision} from './rejoin.js'
+import {planRejoin} from './rejoin.js'
 
 /**
  * What a failover to each candidate costs and asks of the other nodes
@@ -13,24 +14,6 @@ import {planRejoin, type RejoinDecision} from './rejoin.js'
  * "A replica set across hosts"). Also the pins a saved failover plan keeps
  * of each node, and the comparison `failover apply` makes with them.
  */
-
-/** What one other node must do once the candidate is promoted; `manual` when the view cannot tell (unreachable, position unknown). */
-export type FailoverStepDecision = RejoinDecision | 'manual'
-
-export interface FailoverNodeStep {
-  node: string
-  decision: FailoverStepDecision
-  /** The node's timeline and position (WAL head of a primary, relay flushed LSN of a replica) it was decided from; null when unknown. */
-  timeline: bigint | null
-  position_lsn: bigint | null
-  /** rewind: the fork LSN it must rewind to; else null. */
-  rewind_to_lsn: bigint | null
-  /** follow / rewind: the first LSN the node then needs from the new primary; null otherwise or unknown. */
-  wal_needed_from_lsn: bigint | null
-  /** reclone: the base backup it is rebuilt from, in words; null otherwise. */
-  backup: string | null
-  reason: string
-}
 
 export interface FailoverImpact {
   /** The node holding the candidate's relay log, and the replica id it promotes as. */
@@ -158,15 +141,8 @@ export function chooseFailover(input: ClusterInput, choice: CandidateChoice): Fa
 }
 
 /** What a saved plan keeps of a node, to tell at apply time whether the cluster is still the one planned for. */
-export interface NodePin {
-  node: string
-  reached: boolean
-  role: ClusterNodeReport['role'] | null
-  timeline: bigint | null
-  position_lsn: bigint | null
-  /** sha256 of the node's history entries (timeline, parent, fork LSN, reason), hex. */
-  history_fingerprint: string | null
-}
+
+export type {FailoverNodeStep, FailoverStepDecision, NodePin}
 
 export function historyFingerprint(state: ClusterNodeReport): string {
   const entries = state.history.map((entry) => [entry.timeline, entry.parent_timeline, entry.fork_lsn, entry.reason])
