@@ -209,7 +209,7 @@ test('failover apply killed after each step: every re-run goes one step further,
 })
 
 test('failover apply killed inside the promotion or before its journal entry is durable: the re-run does not promote twice', async () => {
-  for (const point of ['timeline-history:after-rename', 'failover-journal:after-temp-write']) {
+  for (const point of ['timeline-history:after-rename', 'failover-journal:after-temp-write', 'failover-journal:after-temp-fsync']) {
     const {nodes, config, plan} = await cluster()
     assert.equal((await runCli(['failover', 'plan', '--config', config, '--out', plan])).exitCode, 0)
     const killed = await runCli(['failover', 'apply', '--config', config, '--plan', plan, '--yes'], {env: {REDREPL_CRASH_AT: point}})
@@ -235,4 +235,17 @@ test('a journal that belongs to another plan is refused, and so is a plan file t
   assert.equal(over.exitCode, 4, over.stderr)
   assert.match(over.stderr, /data\.rdb: exists and is not a failover plan; nothing was written/)
   assert.equal(readFileSync(database, 'utf8'), 'a database')
+})
+
+test('failover plan --out killed at each step of writing the plan: no plan, or a whole one, and the next run writes it', async () => {
+  for (const point of ['failover-plan:after-temp-write', 'failover-plan:after-temp-fsync', 'failover-plan:after-rename']) {
+    const {config, plan} = await cluster()
+    const killed = await runCli(['failover', 'plan', '--config', config, '--out', plan], {env: {REDREPL_CRASH_AT: point}})
+    assert.equal(killed.exitCode, -1, `${point}: ${killed.stdout}`)
+    // Before the rename nothing is at the plan's name; after it the plan is whole and applies.
+    assert.equal(existsSync(plan), point.endsWith('after-rename'), point)
+    if (!existsSync(plan)) assert.equal((await runCli(['failover', 'plan', '--config', config, '--out', plan])).exitCode, 0, point)
+    const applied = await runCli(['failover', 'apply', '--config', config, '--plan', plan, '--yes'])
+    assert.equal(applied.exitCode, 0, `${point}: ${applied.stderr}`)
+  }
 })

@@ -148,6 +148,9 @@ const TESTED_ELSEWHERE: Readonly<Record<string, string>> = {
   ...Object.fromEntries(atomic('repo-local-put').map((point) => [point, 'e2e/repo.test.ts'])),
   ...Object.fromEntries(atomic('metrics-textfile').map((point) => [point, 'e2e/metrics.test.ts'])),
   ...Object.fromEntries(atomic('plan-file').map((point) => [point, 'e2e/wal-plan-file.test.ts'])),
+  ...Object.fromEntries(atomic('cluster-seen').map((point) => [point, 'e2e/cluster-last-seen.test.ts'])),
+  ...Object.fromEntries(atomic('failover-plan').map((point) => [point, 'e2e/failover.test.ts'])),
+  ...Object.fromEntries(atomic('failover-journal').map((point) => [point, 'e2e/failover.test.ts'])),
 }
 
 const TEST_DIR = fileURLToPath(new URL('../../../test/', import.meta.url))
