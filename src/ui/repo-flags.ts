@@ -89,19 +89,24 @@ export function resolveNode(flag: string | undefined): {node: string; node_sourc
   }
 }
 
-export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; compress?: Compression; 'max-rate'?: number; timeout?: number}, signal?: AbortSignal): Promise<RepoBackend> {
+export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; compress?: Compression; 'compress-level'?: number; 'max-rate'?: number; timeout?: number}, signal?: AbortSignal): Promise<RepoBackend> {
   if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
   const limits = limitsFromTimeout(flags.timeout)
-  const backend = await openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress, limits})
+  const backend = await openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress, compressLevel: flags['compress-level'], limits})
   return flags['max-rate'] === undefined ? backend : throttledBackend(backend, flags['max-rate'], signal)
 }
 
 export const compressFlag = Flags.custom<Compression>({
-  description: 'How to store new objects: none, gzip, or zstd (zstd needs Node 22.15+; refused where its zlib lacks it). Compressed objects are named <key>.<size>.gz|zst and read back by every repo command; objects already there are not rewritten.',
+  description: 'How to store new objects: none, gzip, or zstd (on every Node: its own zlib where it has zstd, 22.15+, else the bundled @bokuweb/zstd-wasm, loaded only when zstd is used). Compressed objects are named <key>.<size>.gz|zst and read back by every repo command; objects already there are not rewritten.',
   options: ['none', 'gzip', 'zstd'],
   default: 'none',
   helpValue: 'none|gzip|zstd',
 })()
+
+export const compressLevelFlag = Flags.integer({
+  description: 'The compression level: gzip 1-9 (default 6), zstd 1-19 (default 3). Higher levels store fewer bytes for more CPU (see BENCHMARKS.md).',
+  helpValue: 'N',
+})
 
 /** Opens the repository, runs `work`, and closes it whatever happens; `signal` also ends a --max-rate wait. */
 export async function withRepository<T>(flags: Parameters<typeof openRepoFromFlags>[0], work: (backend: RepoBackend) => Promise<T>, signal?: AbortSignal): Promise<T> {

@@ -15,14 +15,16 @@ export interface RepoSettings {
   s3ForcePathStyle?: boolean
   /** How new objects are stored (default none); objects of every codec are read whatever this says. */
   compression?: Compression
+  /** The level of `compression`; its default when not given. */
+  compressLevel?: number
   /** Timeouts and the run's deadline for a store on the network (s3://). */
   limits?: NetworkLimits
 }
 
 /** Opens the repository a URL names, reading and writing through the codec layer (repo/codec.ts). */
 export async function openRepository(settings: RepoSettings): Promise<RepoBackend> {
-  const compression = checkCompression(settings.compression ?? 'none')
-  return new CodecBackend(await openStore(settings), compression)
+  const {compression, level} = checkCompression(settings.compression ?? 'none', settings.compressLevel)
+  return new CodecBackend(await openStore(settings), compression, level)
 }
 
 /** The store itself, without the codec layer; the S3 backend (and the AWS SDK) load only for s3://. */
