@@ -5,6 +5,7 @@ import {Flags} from './oclif.js'
 import {usageError} from '../core/errors.js'
 import type {RepoBackend} from '../core/repo/backend.js'
 import type {Compression} from '../core/repo/codec.js'
+import type {KeySources} from '../core/repo/encryption.js'
 import {openRepository, type RepoSettings} from '../core/repo/open.js'
 import {checkNodeName} from '../core/repo/keys.js'
 import {CONNECT_TIMEOUT_MS, formatSeconds, IDLE_TIMEOUT_MS, networkLimits, type NetworkLimits} from '../core/repo/network.js'
@@ -63,7 +64,21 @@ export const repoFlags = {
   's3-endpoint': Flags.string({description: 'An S3-compatible endpoint URL (MinIO, Ceph, …); default: AWS.', env: 'REDREPL_S3_ENDPOINT', helpValue: 'URL'}),
   's3-region': Flags.string({description: 'The S3 region (default: AWS_REGION, else us-east-1).', env: 'REDREPL_S3_REGION', helpValue: 'REGION'}),
   's3-force-path-style': Flags.boolean({description: 'Address the bucket in the path (http://host/bucket/key), as most S3-compatible servers need.', env: 'REDREPL_S3_FORCE_PATH_STYLE'}),
+  'passphrase-file': Flags.string({
+    description: 'An encrypted repository\'s passphrase, as the first line of this file (the passphrase itself is never a flag: else REDREPL_REPO_PASSPHRASE). Refused by a repository that is not encrypted.',
+    env: 'REDREPL_REPO_PASSPHRASE_FILE',
+    helpValue: 'FILE',
+  }),
+  'key-file': Flags.string({description: 'An encrypted repository\'s key file (32 bytes, made by "repo key create"), instead of a passphrase.', env: 'REDREPL_REPO_KEY_FILE', helpValue: 'FILE'}),
   timeout: timeoutFlag(DEFAULT_TIMEOUT_MS.listing),
+}
+
+/** The environment variable that may hold an encrypted repository's passphrase. */
+export const PASSPHRASE_ENV = 'REDREPL_REPO_PASSPHRASE'
+
+/** Where the key of an encrypted repository comes from: --passphrase-file, --key-file, else the passphrase in the environment. */
+export function keySourcesFromFlags(flags: {'passphrase-file'?: string; 'key-file'?: string}): KeySources {
+  return {passphraseFile: flags['passphrase-file'], keyFile: flags['key-file'], passphrase: process.env[PASSPHRASE_ENV]}
 }
 
 /** The flags of the commands that move object bodies (push, restore, fetch-wal): no deadline by default. */
@@ -89,10 +104,10 @@ export function resolveNode(flag: string | undefined): {node: string; node_sourc
   }
 }
 
-export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; compress?: Compression; 'compress-level'?: number; 'max-rate'?: number; timeout?: number}, signal?: AbortSignal): Promise<RepoBackend> {
+export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; 'passphrase-file'?: string; 'key-file'?: string; compress?: Compression; 'compress-level'?: number; 'max-rate'?: number; timeout?: number}, signal?: AbortSignal): Promise<RepoBackend> {
   if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
   const limits = limitsFromTimeout(flags.timeout)
-  const backend = await openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress, compressLevel: flags['compress-level'], limits})
+  const backend = await openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress, compressLevel: flags['compress-level'], limits, keys: keySourcesFromFlags(flags)})
   return flags['max-rate'] === undefined ? backend : throttledBackend(backend, flags['max-rate'], signal)
 }
 
@@ -106,6 +121,21 @@ export const compressFlag = Flags.custom<Compression>({
 export const compressLevelFlag = Flags.integer({
   description: 'The compression level: gzip 1-9 (default 6), zstd 1-19 (default 3). Higher levels store fewer bytes for more CPU (see BENCHMARKS.md).',
   helpValue: 'N',
+})
+
+/** The repository's settings from its flags, for an operation that opens the store itself (repo init, repo key). */
+export function repoSettingsFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; timeout?: number}): RepoSettings {
+  if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
+  return {url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], limits: limitsFromTimeout(flags.timeout)}
+}
+
+/** scrypt's cost for a new passphrase key. */
+export const scryptCostFlag = Flags.integer({
+  description: 'scrypt\'s cost for a new passphrase key, as N = 2^VALUE (r = 8, p = 1): 17 uses 128 MiB and about half a second to open the repository; 15-20. Recorded in the config object.',
+  min: 15,
+  max: 20,
+  default: 17,
+  helpValue: 'LOG2_N',
 })
 
 /** Opens the repository, runs `work`, and closes it whatever happens; `signal` also ends a --max-rate wait. */
@@ -130,15 +160,17 @@ export function optionalRepoFlags(repoDescription: string, defaultTimeoutMs: num
     's3-endpoint': repoFlags['s3-endpoint'],
     's3-region': repoFlags['s3-region'],
     's3-force-path-style': repoFlags['s3-force-path-style'],
+    'passphrase-file': repoFlags['passphrase-file'],
+    'key-file': repoFlags['key-file'],
     timeout: timeoutFlag(defaultTimeoutMs),
   }
 }
 
 /** The repository and node when --repo (or REDREPL_REPO, or the config file) names one; its deadline starts now. */
-export function optionalRepository(flags: {repo?: string; node?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; timeout?: number}): {settings: RepoSettings; node: string} | undefined {
+export function optionalRepository(flags: {repo?: string; node?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; 'passphrase-file'?: string; 'key-file'?: string; timeout?: number}): {settings: RepoSettings; node: string} | undefined {
   if (flags.repo === undefined || flags.repo === '') return undefined
   return {
-    settings: {url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], limits: limitsFromTimeout(flags.timeout)},
+    settings: {url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], limits: limitsFromTimeout(flags.timeout), keys: keySourcesFromFlags(flags)},
     node: resolveNode(flags.node).node,
   }
 }

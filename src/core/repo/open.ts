@@ -4,6 +4,7 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 import {usageError} from '../errors.js'
 import type {RepoBackend} from './backend.js'
 import {checkCompression, CodecBackend, type Compression} from './codec.js'
+import {sealedStore, type KeySources} from './encryption.js'
 import {LocalBackend} from './local.js'
 import type {NetworkLimits} from './network.js'
 
@@ -19,12 +20,24 @@ export interface RepoSettings {
   compressLevel?: number
   /** Timeouts and the run's deadline for a store on the network (s3://). */
   limits?: NetworkLimits
+  /** The key of an encrypted repository (repo/encryption.ts); given to an unencrypted one, it is refused. */
+  keys?: KeySources
 }
 
-/** Opens the repository a URL names, reading and writing through the codec layer (repo/codec.ts). */
+/**
+ * Opens the repository a URL names, reading and writing through the codec
+ * layer (repo/codec.ts) over the sealing layer of an encrypted repository
+ * (repo/seal.ts): compressed, then sealed.
+ */
 export async function openRepository(settings: RepoSettings): Promise<RepoBackend> {
   const {compression, level} = checkCompression(settings.compression ?? 'none', settings.compressLevel)
-  return new CodecBackend(await openStore(settings), compression, level)
+  const store = await openStore(settings)
+  try {
+    return new CodecBackend(await sealedStore(store, settings.keys), compression, level)
+  } catch (error) {
+    await store.close()
+    throw error
+  }
 }
 
 /** The store itself, without the codec layer; the S3 backend (and the AWS SDK) load only for s3://. */
