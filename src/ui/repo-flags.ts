@@ -64,6 +64,18 @@ export const repoFlags = {
   's3-endpoint': Flags.string({description: 'An S3-compatible endpoint URL (MinIO, Ceph, …); default: AWS.', env: 'REDREPL_S3_ENDPOINT', helpValue: 'URL'}),
   's3-region': Flags.string({description: 'The S3 region (default: AWS_REGION, else us-east-1).', env: 'REDREPL_S3_REGION', helpValue: 'REGION'}),
   's3-force-path-style': Flags.boolean({description: 'Address the bucket in the path (http://host/bucket/key), as most S3-compatible servers need.', env: 'REDREPL_S3_FORCE_PATH_STYLE'}),
+  's3-sse': Flags.string({
+    description: 'S3 server-side encryption of each object written: AES256 (SSE-S3) or aws:kms (SSE-KMS; aws:kms:dsse for dual-layer). Independent of "repo init --encrypt", which seals objects before they leave the host.',
+    options: ['AES256', 'aws:kms', 'aws:kms:dsse'],
+    env: 'REDREPL_S3_SSE',
+    helpValue: 'AES256|aws:kms',
+  }),
+  's3-kms-key-id': Flags.string({description: 'The KMS key (id, alias/NAME or ARN) for --s3-sse aws:kms; default: the bucket\'s or the account\'s aws/s3 key.', env: 'REDREPL_S3_KMS_KEY_ID', helpValue: 'KEY'}),
+  's3-storage-class': Flags.string({
+    description: 'The S3 storage class of each object written (STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, …). GLACIER and DEEP_ARCHIVE are refused: their objects cannot be read without a restore.',
+    env: 'REDREPL_S3_STORAGE_CLASS',
+    helpValue: 'CLASS',
+  }),
   'passphrase-file': Flags.string({
     description: 'An encrypted repository\'s passphrase, as the first line of this file (the passphrase itself is never a flag: else REDREPL_REPO_PASSPHRASE). Refused by a repository that is not encrypted.',
     env: 'REDREPL_REPO_PASSPHRASE_FILE',
@@ -71,6 +83,12 @@ export const repoFlags = {
   }),
   'key-file': Flags.string({description: 'An encrypted repository\'s key file (32 bytes, made by "repo key create"), instead of a passphrase.', env: 'REDREPL_REPO_KEY_FILE', helpValue: 'FILE'}),
   timeout: timeoutFlag(DEFAULT_TIMEOUT_MS.listing),
+}
+
+/** The S3 server-side options as the flags give them; checked where the repository opens. */
+export function serverSideFromFlags(flags: {'s3-sse'?: string; 's3-kms-key-id'?: string; 's3-storage-class'?: string}): RepoSettings['s3ServerSide'] {
+  if (flags['s3-sse'] === undefined && flags['s3-kms-key-id'] === undefined && flags['s3-storage-class'] === undefined) return undefined
+  return {sse: flags['s3-sse'], kmsKeyId: flags['s3-kms-key-id'], storageClass: flags['s3-storage-class']}
 }
 
 /** The environment variable that may hold an encrypted repository's passphrase. */
@@ -104,10 +122,10 @@ export function resolveNode(flag: string | undefined): {node: string; node_sourc
   }
 }
 
-export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; 'passphrase-file'?: string; 'key-file'?: string; compress?: Compression; 'compress-level'?: number; 'max-rate'?: number; timeout?: number}, signal?: AbortSignal): Promise<RepoBackend> {
+export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; 's3-sse'?: string; 's3-kms-key-id'?: string; 's3-storage-class'?: string; 'passphrase-file'?: string; 'key-file'?: string; compress?: Compression; 'compress-level'?: number; 'max-rate'?: number; timeout?: number}, signal?: AbortSignal): Promise<RepoBackend> {
   if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
   const limits = limitsFromTimeout(flags.timeout)
-  const backend = await openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress, compressLevel: flags['compress-level'], limits, keys: keySourcesFromFlags(flags)})
+  const backend = await openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress, compressLevel: flags['compress-level'], limits, keys: keySourcesFromFlags(flags), s3ServerSide: serverSideFromFlags(flags)})
   return flags['max-rate'] === undefined ? backend : throttledBackend(backend, flags['max-rate'], signal)
 }
 
@@ -124,9 +142,9 @@ export const compressLevelFlag = Flags.integer({
 })
 
 /** The repository's settings from its flags, for an operation that opens the store itself (repo init, repo key). */
-export function repoSettingsFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; timeout?: number}): RepoSettings {
+export function repoSettingsFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; 's3-sse'?: string; 's3-kms-key-id'?: string; 's3-storage-class'?: string; timeout?: number}): RepoSettings {
   if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
-  return {url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], limits: limitsFromTimeout(flags.timeout)}
+  return {url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], limits: limitsFromTimeout(flags.timeout), s3ServerSide: serverSideFromFlags(flags)}
 }
 
 /** scrypt's cost for a new passphrase key. */

@@ -20,7 +20,7 @@ A backup's chunks go first and its manifest last, so a listing never shows a par
 
 A directory repository is checked to be what it claims first: the directory given is resolved once, and a repository that is, lies inside or holds a RedDB layout (a *.primary-replica directory) is refused (exit 4), as is a symbolic link anywhere below it (the node's directory, a timeline, wal/ or basebackup/ directory, a parts directory, an object): nothing is ever written through a link. Temp files that writers killed mid-copy left in the node's namespace are removed first (--json: dead_temps): at once when the temp's name shows it was written on this host by a process that is gone, otherwise once untouched for 24 hours (see docs/repository.md).
 
-S3: credentials come from the standard AWS chain (environment, shared config and credentials files with AWS_PROFILE, instance or container roles). Safe next to a live node; takes the layout lock, so two runs never overlap (a second exits 5).
+S3: credentials come from the AWS SDK's default chain (environment, shared config and credentials files with AWS_PROFILE, web identity from AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE as a Kubernetes service account sets them, container and instance roles). --s3-sse AES256|aws:kms (with --s3-kms-key-id) and --s3-storage-class go with every object written. Safe next to a live node; takes the layout lock, so two runs never overlap (a second exits 5).
 
 Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its object takes its key (no temp file, no half-stored object), says so in one line and ends by the signal (130/143); the next push carries on.`
 
