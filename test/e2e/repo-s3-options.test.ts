@@ -108,3 +108,30 @@ test('unknown SSE or storage class, an archive class, a KMS key without SSE-KMS,
   assert.equal(bad.exitCode, 2, bad.stderr)
   assert.equal(jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--node', 'db1', '--json'])).wal_segments_pushed, 4n)
 })
+
+test('credentials from web identity (a Kubernetes service account): the token is exchanged with STS and the store is reached with what it returns', async () => {
+  const server = await hostile()
+  const tokenFile = path.join(await scratch.dir(), 'token')
+  writeFileSync(tokenFile, 'eyJhbGciOiJSUzI1NiJ9.service-account-token.sig')
+  const sts: string[] = []
+  const signedWith: string[] = []
+  server.misbehave = (request, res) => {
+    if (request.bucket === '' && request.method === 'POST') {
+      // STS's answer to AssumeRoleWithWebIdentity, as the SDK reads it.
+      sts.push(String(request.headers['content-type']))
+      res.writeHead(200, {'content-type': 'text/xml'})
+      res.end(`<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIAWEBIDENTITYTEST</AccessKeyId><SecretAccessKey>secret</SecretAccessKey><SessionToken>session-token-from-sts</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::111122223333:assumed-role/redrepl/pod</Arn><AssumedRoleId>AROA:pod</AssumedRoleId></AssumedRoleUser></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>`)
+      return true
+    }
+    signedWith.push(`${request.headers.authorization ?? ''} token=${request.headers['x-amz-security-token'] ?? ''}`)
+    return false
+  }
+  const {AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...env} = server.env()
+  const run = await runCli(['repo', 'list', '--repo', 's3://sse/r', '--node', 'db1', '--json'], {
+    env: {...env, AWS_ROLE_ARN: 'arn:aws:iam::111122223333:role/redrepl', AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ENDPOINT_URL_STS: server.endpoint},
+  })
+  assert.equal(run.exitCode, 0, run.stderr)
+  assert.equal(sts.length, 1, 'one token exchange')
+  assert.ok(signedWith.length > 0)
+  for (const header of signedWith) assert.match(header, /Credential=ASIAWEBIDENTITYTEST\/.* token=session-token-from-sts$/)
+})
