@@ -537,6 +537,7 @@ const dir = mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'redrepl
 try {
   const only = process.argv.slice(2)
   const benches: Record<string, (dir: string) => void | Promise<void>> = {startup: startupBench, inspect: inspectBench, relay: relayBench, wal: walPlanBench, snapshot: snapshotBench, verify: verifyBench, repo: repoBench}
+  benches.compression = async () => void rows.push(...(await (await import('./compression.js')).compressionBench()))
   for (const [name, bench] of Object.entries(benches)) if (only.length === 0 || only.includes(name)) await bench(dir)
 } finally {
   rmSync(dir, {recursive: true, force: true})

@@ -11,6 +11,7 @@ import {
   networkLimits,
   openRunRepository,
   type Compression,
+  type KeySources,
   type NetworkLimits,
   type RepoBackend,
   type RepoSettings,
@@ -75,7 +76,39 @@ export const repoFlags = {
   's3-endpoint': Flags.string({description: 'An S3-compatible endpoint URL (MinIO, Ceph, …); default: AWS.', env: 'REDREPL_S3_ENDPOINT', helpValue: 'URL'}),
   's3-region': Flags.string({description: 'The S3 region (default: AWS_REGION, else us-east-1).', env: 'REDREPL_S3_REGION', helpValue: 'REGION'}),
   's3-force-path-style': Flags.boolean({description: 'Address the bucket in the path (http://host/bucket/key), as most S3-compatible servers need.', env: 'REDREPL_S3_FORCE_PATH_STYLE'}),
+  's3-sse': Flags.string({
+    description: 'S3 server-side encryption of each object written: AES256 (SSE-S3) or aws:kms (SSE-KMS; aws:kms:dsse for dual-layer). Independent of "repo init --encrypt", which seals objects before they leave the host.',
+    options: ['AES256', 'aws:kms', 'aws:kms:dsse'],
+    env: 'REDREPL_S3_SSE',
+    helpValue: 'AES256|aws:kms',
+  }),
+  's3-kms-key-id': Flags.string({description: 'The KMS key (id, alias/NAME or ARN) for --s3-sse aws:kms; default: the bucket\'s or the account\'s aws/s3 key.', env: 'REDREPL_S3_KMS_KEY_ID', helpValue: 'KEY'}),
+  's3-storage-class': Flags.string({
+    description: 'The S3 storage class of each object written (STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, …). GLACIER and DEEP_ARCHIVE are refused: their objects cannot be read without a restore.',
+    env: 'REDREPL_S3_STORAGE_CLASS',
+    helpValue: 'CLASS',
+  }),
+  'passphrase-file': Flags.string({
+    description: 'An encrypted repository\'s passphrase, as the first line of this file (the passphrase itself is never a flag: else REDREPL_REPO_PASSPHRASE). Refused by a repository that is not encrypted.',
+    env: 'REDREPL_REPO_PASSPHRASE_FILE',
+    helpValue: 'FILE',
+  }),
+  'key-file': Flags.string({description: 'An encrypted repository\'s key file (32 bytes, made by "repo key create"), instead of a passphrase.', env: 'REDREPL_REPO_KEY_FILE', helpValue: 'FILE'}),
   timeout: timeoutFlag(DEFAULT_TIMEOUT_MS.listing),
+}
+
+/** The S3 server-side options as the flags give them; checked where the repository opens. */
+export function serverSideFromFlags(flags: {'s3-sse'?: string; 's3-kms-key-id'?: string; 's3-storage-class'?: string}): RepoSettings['s3ServerSide'] {
+  if (flags['s3-sse'] === undefined && flags['s3-kms-key-id'] === undefined && flags['s3-storage-class'] === undefined) return undefined
+  return {sse: flags['s3-sse'], kmsKeyId: flags['s3-kms-key-id'], storageClass: flags['s3-storage-class']}
+}
+
+/** The environment variable that may hold an encrypted repository's passphrase. */
+export const PASSPHRASE_ENV = 'REDREPL_REPO_PASSPHRASE'
+
+/** Where the key of an encrypted repository comes from: --passphrase-file, --key-file, else the passphrase in the environment. */
+export function keySourcesFromFlags(flags: {'passphrase-file'?: string; 'key-file'?: string}): KeySources {
+  return {passphraseFile: flags['passphrase-file'], keyFile: flags['key-file'], passphrase: process.env[PASSPHRASE_ENV]}
 }
 
 /** The flags of the commands that move object bodies (push, restore, fetch-wal): no deadline by default. */
@@ -101,18 +134,38 @@ export function resolveNode(flag: string | undefined): {node: string; node_sourc
   }
 }
 
-export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; compress?: Compression; 'max-rate'?: number; timeout?: number}, signal?: AbortSignal): Promise<RepoBackend> {
+export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; 's3-sse'?: string; 's3-kms-key-id'?: string; 's3-storage-class'?: string; 'passphrase-file'?: string; 'key-file'?: string; compress?: Compression; 'compress-level'?: number; 'max-rate'?: number; timeout?: number}, signal?: AbortSignal): Promise<RepoBackend> {
   if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or --repo-name NAME, or set REDREPL_REPO')
   const limits = limitsFromTimeout(flags.timeout)
-  return openRunRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress, limits}, flags['max-rate'], signal)
+  return openRunRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress, compressLevel: flags['compress-level'], limits, keys: keySourcesFromFlags(flags), s3ServerSide: serverSideFromFlags(flags)}, flags['max-rate'], signal)
 }
 
 export const compressFlag = Flags.custom<Compression>({
-  description: 'How to store new objects: none, gzip, or zstd (zstd needs Node 22.15+; refused where its zlib lacks it). Compressed objects are named <key>.<size>.gz|zst and read back by every repo command; objects already there are not rewritten.',
+  description: 'How to store new objects: none, gzip, or zstd (on every Node: its own zlib where it has zstd, 22.15+, else the bundled @bokuweb/zstd-wasm, loaded only when zstd is used). Compressed objects are named <key>.<size>.gz|zst and read back by every repo command; objects already there are not rewritten.',
   options: ['none', 'gzip', 'zstd'],
   default: 'none',
   helpValue: 'none|gzip|zstd',
 })()
+
+export const compressLevelFlag = Flags.integer({
+  description: 'The compression level: gzip 1-9 (default 6), zstd 1-19 (default 3). Higher levels store fewer bytes for more CPU (see BENCHMARKS.md).',
+  helpValue: 'N',
+})
+
+/** The repository's settings from its flags, for an operation that opens the store itself (repo init, repo key). */
+export function repoSettingsFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; 's3-sse'?: string; 's3-kms-key-id'?: string; 's3-storage-class'?: string; timeout?: number}): RepoSettings {
+  if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
+  return {url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], limits: limitsFromTimeout(flags.timeout), s3ServerSide: serverSideFromFlags(flags)}
+}
+
+/** scrypt's cost for a new passphrase key. */
+export const scryptCostFlag = Flags.integer({
+  description: 'scrypt\'s cost for a new passphrase key, as N = 2^VALUE (r = 8, p = 1): 17 uses 128 MiB and about half a second to open the repository; 15-20. Recorded in the config object.',
+  min: 15,
+  max: 20,
+  default: 17,
+  helpValue: 'LOG2_N',
+})
 
 /** Opens the repository, runs `work`, and closes it whatever happens; `signal` also ends a --max-rate wait. */
 export async function withRepository<T>(flags: Parameters<typeof openRepoFromFlags>[0], work: (backend: RepoBackend) => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -137,15 +190,17 @@ export function optionalRepoFlags(repoDescription: string, defaultTimeoutMs: num
     's3-endpoint': repoFlags['s3-endpoint'],
     's3-region': repoFlags['s3-region'],
     's3-force-path-style': repoFlags['s3-force-path-style'],
+    'passphrase-file': repoFlags['passphrase-file'],
+    'key-file': repoFlags['key-file'],
     timeout: timeoutFlag(defaultTimeoutMs),
   }
 }
 
 /** The repository and node when --repo (or REDREPL_REPO, or the config file) names one; its deadline starts now. */
-export function optionalRepository(flags: {repo?: string; node?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; timeout?: number}): {settings: RepoSettings; node: string} | undefined {
+export function optionalRepository(flags: {repo?: string; node?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; 'passphrase-file'?: string; 'key-file'?: string; timeout?: number}): {settings: RepoSettings; node: string} | undefined {
   if (flags.repo === undefined || flags.repo === '') return undefined
   return {
-    settings: {url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], limits: limitsFromTimeout(flags.timeout)},
+    settings: {url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], limits: limitsFromTimeout(flags.timeout), keys: keySourcesFromFlags(flags)},
     node: resolveNode(flags.node).node,
   }
 }

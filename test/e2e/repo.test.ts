@@ -215,7 +215,8 @@ test('S3: wrong credentials and a missing bucket are one-line errors with their 
   const {data} = await primary()
   const wrong = await runCli(['repo', 'push', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({AWS_ACCESS_KEY_ID: 'NOT-A-KEY'})})
   assert.equal(wrong.exitCode, 4)
-  assert.match(wrong.stderr, /^redrepl: s3:\/\/redrepl-test\/x\/db1\/: the store refuses the credentials \(InvalidAccessKeyId\)/)
+  // The first request is the read of the repository's config object (encryption at rest), then the listing.
+  assert.match(wrong.stderr, /^redrepl: s3:\/\/redrepl-test\/x\/(redrepl\.repository|db1\/): the store refuses the credentials \(InvalidAccessKeyId\)/)
   assert.equal(wrong.stderr.trim().split('\n').length, 1)
   const missing = await runCli(['repo', 'list', '--repo', 's3://no-such-bucket/x', '--node', 'db1'], {env: s3rver.server.env()})
   assert.equal(missing.exitCode, 6)

@@ -26,6 +26,8 @@ export interface S3Request {
   /** The object key, decoded; '' for a bucket-level request. */
   key: string
   query: URLSearchParams
+  /** The request's headers, as Node gives them (names lower-case). */
+  headers: http.IncomingHttpHeaders
 }
 
 /** Handles a request itself and returns true, or returns false for the normal answer. */
@@ -92,7 +94,7 @@ export class HostileS3 {
     }
     const url = new URL(req.url ?? '/', 'http://localhost')
     const [, bucket = '', ...rest] = url.pathname.split('/')
-    const request: S3Request = {method: req.method ?? 'GET', bucket, key: decodeURIComponent(rest.join('/')), query: url.searchParams}
+    const request: S3Request = {method: req.method ?? 'GET', bucket, key: decodeURIComponent(rest.join('/')), query: url.searchParams, headers: req.headers}
     if (this.misbehave(request, res)) {
       req.resume()
       return

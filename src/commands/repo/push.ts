@@ -6,7 +6,7 @@ import {pushToRepository} from '../../core/ops/repo-push.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, progressFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
-import {compressFlag, jobsFlag, repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/repo-flags.js'
+import {compressFlag, compressLevelFlag, jobsFlag, repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/repo-flags.js'
 import {configuredRepositories, forEachRepository, worstExitCode} from '../../ui/repo-set.js'
 import type {RepoPushReport} from '../../core/ops/repo-push.js'
 
@@ -18,13 +18,15 @@ The repository records the replica set's facts at every push, in one object writ
 
 A backup's chunks go first and its manifest last, so a listing never shows a partial backup. An object already there with the node's bytes (same size and CRC: S3 metadata, a directory object's sealed trailer) is skipped; one with other bytes is refused (exit 4) as another node's, except the copy of the live segment a push made with --include-current, which its grown self replaces, and a copy that fails its own CRC, which is stored again. The command is idempotent, and a run after a crash or a dropped connection picks up where the last one stopped. Every object is checked on its way out against the CRC RedDB recorded for it (the manifest's chunk CRCs, the sealed CRC of manifests, WAL segments and the history); a file that fails is never uploaded. Memory stays bounded whatever the sizes (objects stream); --jobs sets the transfers in flight.
 
---compress gzip (or zstd, on a Node whose zlib has it: 22.15+) stores new objects compressed, named <key>.<uncompressed size>.gz (or .zst), so a listing still tells each object's size. The CRC RedDB recorded is of the uncompressed bytes: it is checked before compression on the way out, and after decompression by "repo verify", "repo restore" and "repo fetch-wal"; every repo command reads both forms. An object already there is not rewritten in the other form.
+--compress gzip or zstd stores new objects compressed (--compress-level: gzip 1-9, default 6; zstd 1-19, default 3), named <key>.<uncompressed size>.gz (or .zst), so a listing still tells each object's size. The CRC RedDB recorded is of the uncompressed bytes: it is checked before compression on the way out, and after decompression by "repo verify", "repo restore" and "repo fetch-wal"; every repo command reads both forms. An object already there is not rewritten in the other form. zstd objects are standard zstd frames of at most 4 MiB of input each (the zstd tool reads them): Node 22.15+ uses its own zlib, older Nodes the bundled @bokuweb/zstd-wasm, each reading what the other wrote.
+
+An encrypted repository ("repo init --encrypt") needs one of its keys (--passphrase-file, --key-file or REDREPL_REPO_PASSPHRASE): each object is compressed, then sealed with AES-256-GCM before it leaves the host. Without a key, or with a wrong one, the push is refused (exit 4) before anything is written; a key given to an unencrypted repository is refused the same way.
 
 A directory repository is checked to be what it claims first: the directory given is resolved once, and a repository that is, lies inside or holds a RedDB layout (a *.primary-replica directory) is refused (exit 4), as is a symbolic link anywhere below it (the node's directory, a timeline, wal/ or basebackup/ directory, a parts directory, an object): nothing is ever written through a link. Temp files that writers killed mid-copy left in the node's namespace are removed first (--json: dead_temps): at once when the temp's name shows it was written on this host by a process that is gone, otherwise once untouched for 24 hours (see docs/repository.md).
 
 Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor a repo setting in the config file), a push goes to each [repo.NAME] section of the config file in turn, each with its own options, under one layout lock. A repository that is unreachable or refuses does not stop the pushes to the others: the --json document lists one entry per repository (repository_name, repository, exit_code, error, report) and the run exits with the highest of their exit codes.
 
-S3: credentials come from the standard AWS chain (environment, shared config and credentials files with AWS_PROFILE, instance or container roles). Safe next to a live node; takes the layout lock, so two runs never overlap (a second exits 5).
+S3: credentials come from the AWS SDK's default chain (environment, shared config and credentials files with AWS_PROFILE, web identity from AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE as a Kubernetes service account sets them, container and instance roles). --s3-sse AES256|aws:kms (with --s3-kms-key-id) and --s3-storage-class go with every object written. Safe next to a live node; takes the layout lock, so two runs never overlap (a second exits 5).
 
 Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its object takes its key (no temp file, no half-stored object), says so in one line and ends by the signal (130/143); the next push carries on.`
 
@@ -44,6 +46,7 @@ Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its o
     progress: progressFlag,
     jobs: jobsFlag,
     compress: compressFlag,
+    'compress-level': compressLevelFlag,
     'include-current': Flags.boolean({description: 'Also push the current timeline\'s highest WAL segment, which RedDB may still append to (pushed again once it grows).'}),
   }
 

@@ -32,7 +32,7 @@ export interface ConfigFile {
  * a run: how it stores objects, how it is reached, how long it keeps
  * backups. Each key but `url` is the long name of the flag it sets.
  */
-export const REPO_KEYS = ['url', 'compress', 's3-endpoint', 's3-region', 's3-force-path-style', 'timeout', 'max-rate', 'keep-last', 'keep-within', 'orphan-grace'] as const
+export const REPO_KEYS = ['url', 'compress', 'compress-level', 'key-file', 'passphrase-file', 's3-sse', 's3-kms-key-id', 's3-storage-class', 's3-endpoint', 's3-region', 's3-force-path-style', 'timeout', 'max-rate', 'keep-last', 'keep-within', 'orphan-grace'] as const
 
 const REPO_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 

@@ -10,6 +10,7 @@ import {throttledBackend} from '../repo/throttled.js'
  */
 export type {RepoBackend} from '../repo/backend.js'
 export type {Compression} from '../repo/codec.js'
+export type {KeySources} from '../repo/encryption.js'
 export type {RepoSettings} from '../repo/open.js'
 export {checkNodeName} from '../repo/keys.js'
 export {CONNECT_TIMEOUT_MS, formatSeconds, IDLE_TIMEOUT_MS, networkLimits, type NetworkLimits} from '../repo/network.js'

@@ -1,9 +1,10 @@
-import {Readable, type Transform} from 'node:stream'
 import zlib from 'node:zlib'
 
-import {FormatError, refused, usageError} from '../errors.js'
+import {FormatError, usageError} from '../errors.js'
 import {bodyOnly, owned, type PutOptions, type RepoBackend, type RepoObject, type TempSweep} from './backend.js'
 import {capped} from './integrity.js'
+import {through} from './pipe.js'
+import {checkZstdLevel, defaultEngine, zstdCompress, zstdDecompress, ZSTD_LEVELS, type ZstdEngine} from './zstd.js'
 
 /**
  * How objects are stored: as they are, or compressed. A compressed object's
@@ -27,20 +28,17 @@ const SUFFIX: Record<StoredCodec, string> = {gzip: 'gz', zstd: 'zst'}
 const COMPRESSED = /^(.*\.red[a-z]+)\.(0|[1-9][0-9]{0,19})\.(gz|zst)$/
 const COMPRESSIBLE = /\.red[a-z]+$/
 
-type Zlib = typeof zlib & {createZstdCompress?: () => Transform; createZstdDecompress?: () => Transform}
-const z = zlib as Zlib
+/** The levels each codec takes, and the one used when none is given. */
+export const LEVELS: Record<StoredCodec, {min: number; max: number; default: number}> = {gzip: {min: 1, max: 9, default: 6}, zstd: ZSTD_LEVELS}
 
-/** zstd is in Node's zlib from 22.15 (and 23.8) on; Node 20 has only gzip. */
-export function zstdAvailable(): boolean {
-  return typeof z.createZstdCompress === 'function' && typeof z.createZstdDecompress === 'function'
-}
-
-/** Refuses a codec this Node cannot write, as a usage error naming the way out. */
-export function checkCompression(compression: Compression): Compression {
-  if (compression === 'zstd' && !zstdAvailable()) {
-    throw usageError(`--compress zstd: this Node (${process.version}) has no zstd in its zlib (Node 22.15 or later has)`, {hint: 'use --compress gzip, or run redrepl on Node 22.15+'})
-  }
-  return compression
+/** Refuses a level the codec does not have, as a usage error; returns the level to use. */
+export function checkCompression(compression: Compression, level?: number): {compression: Compression; level: number | undefined} {
+  if (level === undefined) return {compression, level: compression === 'none' ? undefined : LEVELS[compression].default}
+  if (compression === 'none') throw usageError('--compress-level needs --compress gzip or zstd')
+  const {min, max} = LEVELS[compression]
+  if (!Number.isInteger(level) || level < min || level > max) throw usageError(`--compress-level ${level}: ${compression} takes ${min}-${max}`)
+  if (compression === 'zstd') checkZstdLevel(level)
+  return {compression, level}
 }
 
 interface Stored {
@@ -60,25 +58,6 @@ function parseStored(key: string): {logical: string; codec: Compression; size: b
   return {logical: match[1], codec: match[3] === 'gz' ? 'gzip' : 'zstd', size: BigInt(match[2])}
 }
 
-/** Pipes an async source through a zlib transform; an error on either side ends the output with it. */
-async function* through(source: AsyncIterable<Uint8Array>, transform: Transform, onTransformError: (error: Error) => Error): AsyncGenerator<Uint8Array> {
-  const input = Readable.from(source, {objectMode: false})
-  let sourceFailed = false
-  input.on('error', (error) => {
-    sourceFailed = true
-    transform.destroy(error)
-  })
-  input.pipe(transform)
-  try {
-    for await (const piece of transform) yield piece as Buffer
-  } catch (error) {
-    throw sourceFailed ? error : onTransformError(error as Error)
-  } finally {
-    input.destroy()
-    transform.destroy()
-  }
-}
-
 export class CodecBackend implements RepoBackend {
   /** Logical key → where its bytes are stored, learned from listings. */
   private readonly variants = new Map<string, Stored[]>()
@@ -87,6 +66,10 @@ export class CodecBackend implements RepoBackend {
     private readonly inner: RepoBackend,
     /** How `put` stores new objects. */
     readonly compression: Compression = 'none',
+    /** The level of `compression` (its default when not given). */
+    readonly level: number | undefined = undefined,
+    /** Which zstd implementation runs: Node's zlib where it has zstd, else the package (tests pick each). */
+    private readonly zstdEngine: ZstdEngine = defaultEngine(),
   ) {}
 
   get location(): string {
@@ -145,9 +128,11 @@ export class CodecBackend implements RepoBackend {
       yield* stored
       return
     }
-    if (where.codec === 'zstd' && !zstdAvailable()) throw refused(`${name}: stored with zstd, which this Node (${process.version}) cannot decompress (Node 22.15 or later can)`)
-    const transform = where.codec === 'gzip' ? zlib.createGunzip() : z.createZstdDecompress!()
-    yield* through(stored, transform, (error) => new FormatError(`cannot decompress (${where.codec}): ${error.message}`, name))
+    if (where.codec === 'zstd') {
+      yield* zstdDecompress(stored, name, this.zstdEngine)
+      return
+    }
+    yield* through(stored, zlib.createGunzip(), (error) => new FormatError(`cannot decompress (gzip): ${error.message}`, name))
   }
 
   async put(key: string, body: () => AsyncIterable<Uint8Array>, options: PutOptions): Promise<void> {
@@ -155,8 +140,10 @@ export class CodecBackend implements RepoBackend {
     const target = storedKeyOf(key, codec, options.size)
     if (codec === 'none') await this.inner.put(target, body, options)
     else {
-      const compressor = () => (codec === 'gzip' ? zlib.createGzip({level: 6}) : z.createZstdCompress!())
-      await this.inner.put(target, () => through(owned(body()), compressor(), (error) => error), bodyOnly(options))
+      const level = this.level ?? LEVELS[codec].default
+      const compressed = (): AsyncIterable<Uint8Array> =>
+        codec === 'gzip' ? through(owned(body()), zlib.createGzip({level}), (error) => error) : zstdCompress(body(), level, this.zstdEngine)
+      await this.inner.put(target, compressed, bodyOnly(options))
     }
     // Other stored forms of the same key would shadow or outlive this one: remove them.
     for (const other of this.variants.get(key) ?? []) if (other.key !== target) await this.inner.delete(other.key)

@@ -7,6 +7,7 @@ import {notFound, refused, RedreplError} from '../errors.js'
 import {owned, type PutOptions, type RepoBackend, type RepoObject} from './backend.js'
 import {checkKey} from './keys.js'
 import {DeadlineError, formatSeconds, networkLimits, type NetworkLimits} from './network.js'
+import {serverSideParams, type S3ServerSide} from './s3-options.js'
 
 export interface S3Settings {
   bucket: string
@@ -19,6 +20,8 @@ export interface S3Settings {
   limits?: NetworkLimits
   /** Bounds on one listing (default LIST_LIMITS). */
   listLimits?: ListLimits
+  /** Server-side options sent with every object written (checked by checkServerSide). */
+  serverSide?: S3ServerSide
 }
 
 /**
@@ -67,9 +70,9 @@ export function s3Failure(error: unknown, what: string, operation: string, limit
   if (name === 'NoSuchBucket') return notFound(`${what}: no such bucket`, {hint: 'create the bucket, or check --repo and --s3-endpoint'})
   if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return notFound(`${what}: no such object`)
   if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken'].includes(name) || status === 403) {
-    return refused(`${what}: the store refuses the credentials (${name || `HTTP ${status}`}) for ${operation}`, {hint: 'check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE'})
+    return refused(`${what}: the store refuses the credentials (${name || `HTTP ${status}`}) for ${operation}`, {hint: 'check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE'})
   }
-  if (name === 'CredentialsProviderError') return refused(`${what}: no AWS credentials found`, {hint: 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE'})
+  if (name === 'CredentialsProviderError') return refused(`${what}: no AWS credentials found`, {hint: 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (a Kubernetes service account), or run with an instance or container role'})
   if (['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'TimeoutError'].includes(name) || /ECONNREFUSED|ECONNRESET|socket hang up|EPIPE/.test(e.message ?? '')) {
     return new RedreplError('failure', `${what}: cannot reach the store for ${operation} (${e.message ?? name})`, {hint: 'run the command again: it resumes where it stopped'})
   }
@@ -254,7 +257,7 @@ export class S3Backend implements RepoBackend {
   }
 
   async put(key: string, body: () => AsyncIterable<Uint8Array>, options: PutOptions): Promise<void> {
-    const params = {Bucket: this.settings.bucket, Key: this.objectKey(key), Metadata: {'redrepl-crc32': String(options.checksum), 'redrepl-size': String(options.size)}}
+    const params = {Bucket: this.settings.bucket, Key: this.objectKey(key), Metadata: {'redrepl-crc32': String(options.checksum), 'redrepl-size': String(options.size)}, ...serverSideParams(this.settings.serverSide)}
     try {
       // A body that fits one part goes as one PUT, gathered once into a buffer of its size.
       const whole = options.size <= PART_BYTES ? await gatherWithin(body(), Number(options.size)) : undefined

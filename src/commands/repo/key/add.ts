@@ -1,0 +1,45 @@
+import {Flags} from '../../../ui/oclif.js'
+
+import {nowMs} from '../../../core/clock.js'
+import {addRepositoryKey} from '../../../core/ops/repo-keys.js'
+import {RedreplCommand} from '../../../ui/base-command.js'
+import {keySourcesFromFlags, repoFlags, repoSettingsFromFlags, scryptCostFlag} from '../../../ui/repo-flags.js'
+
+/** The environment variable for the passphrase `repo key add` adds. */
+const NEW_PASSPHRASE_ENV = 'REDREPL_REPO_NEW_PASSPHRASE'
+
+export default class RepoKeyAdd extends RedreplCommand {
+  static override summary = 'Let one more passphrase or key file open an encrypted repository.'
+  static override description = `Opens the repository's data key with a key it has (--passphrase-file, --key-file or REDREPL_REPO_PASSPHRASE) and stores it wrapped for the new one too (--new-passphrase-file, --new-key-file or REDREPL_REPO_NEW_PASSPHRASE), by rewriting the config object in one put. No object is rewritten or uploaded again. With "repo key remove" this rotates keys: add the new, check it opens the repository, remove the old. A wrong or missing key is refused (exit 4) and nothing is written.`
+
+  static override examples = ['<%= config.bin %> repo key add --repo s3://backups/reddb --passphrase-file old.pass --new-passphrase-file new.pass']
+
+  static override flags = {
+    json: repoFlags.json,
+    repo: repoFlags.repo,
+    's3-endpoint': repoFlags['s3-endpoint'],
+    's3-region': repoFlags['s3-region'],
+    's3-force-path-style': repoFlags['s3-force-path-style'],
+    's3-sse': repoFlags['s3-sse'],
+    's3-kms-key-id': repoFlags['s3-kms-key-id'],
+    's3-storage-class': repoFlags['s3-storage-class'],
+    'passphrase-file': repoFlags['passphrase-file'],
+    'key-file': repoFlags['key-file'],
+    timeout: repoFlags.timeout,
+    'new-passphrase-file': Flags.string({description: 'The passphrase to add, as the first line of this file (else REDREPL_REPO_NEW_PASSPHRASE).', helpValue: 'FILE'}),
+    'new-key-file': Flags.string({description: 'The key file to add (32 bytes, from "repo key create").', helpValue: 'FILE'}),
+    'scrypt-cost': scryptCostFlag,
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(RepoKeyAdd)
+    this.json = flags.json
+    const report = await addRepositoryKey(repoSettingsFromFlags(flags), {
+      keys: keySourcesFromFlags(flags),
+      newKeys: {passphraseFile: flags['new-passphrase-file'], keyFile: flags['new-key-file'], passphrase: process.env[NEW_PASSPHRASE_ENV]},
+      nowMs: nowMs(),
+      scryptLogN: flags['scrypt-cost'],
+    })
+    await this.emit(report, () => this.say(`${report.repository}: added key ${report.added_key_id}; keys now ${report.keys.map((k) => `${k.key_id} (${k.kind})`).join(', ')}`))
+  }
+}

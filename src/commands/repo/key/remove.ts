@@ -1,0 +1,34 @@
+import {Flags} from '../../../ui/oclif.js'
+
+import {removeRepositoryKey} from '../../../core/ops/repo-keys.js'
+import {RedreplCommand} from '../../../ui/base-command.js'
+import {keySourcesFromFlags, repoFlags, repoSettingsFromFlags} from '../../../ui/repo-flags.js'
+
+export default class RepoKeyRemove extends RedreplCommand {
+  static override summary = 'Stop a passphrase or key file from opening an encrypted repository.'
+  static override description = `Removes the key --key-id names (as "repo init" and "repo key add" report it, and --json of this command lists them) from the config object, in one rewrite; no object is touched. The key given (--passphrase-file, --key-file or REDREPL_REPO_PASSPHRASE) must open the repository (exit 4 otherwise), and the last key is never removed (exit 4). An unknown --key-id is exit 6. The data key stays the same: whoever copied it while holding an old key can still read the objects, so rotate after a leak by copying into a new repository.`
+
+  static override examples = ['<%= config.bin %> repo key remove --repo s3://backups/reddb --passphrase-file new.pass --key-id 3f2a9c0d1b4e5a67']
+
+  static override flags = {
+    json: repoFlags.json,
+    repo: repoFlags.repo,
+    's3-endpoint': repoFlags['s3-endpoint'],
+    's3-region': repoFlags['s3-region'],
+    's3-force-path-style': repoFlags['s3-force-path-style'],
+    's3-sse': repoFlags['s3-sse'],
+    's3-kms-key-id': repoFlags['s3-kms-key-id'],
+    's3-storage-class': repoFlags['s3-storage-class'],
+    'passphrase-file': repoFlags['passphrase-file'],
+    'key-file': repoFlags['key-file'],
+    timeout: repoFlags.timeout,
+    'key-id': Flags.string({description: 'The key to remove (16 hex digits).', required: true, helpValue: 'ID'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(RepoKeyRemove)
+    this.json = flags.json
+    const report = await removeRepositoryKey(repoSettingsFromFlags(flags), {keys: keySourcesFromFlags(flags), keyId: flags['key-id']})
+    await this.emit(report, () => this.say(`${report.repository}: removed key ${report.removed_key_id}; keys now ${report.keys.map((k) => `${k.key_id} (${k.kind})`).join(', ')}`))
+  }
+}
