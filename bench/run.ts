@@ -13,6 +13,7 @@ import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../src/core/for
 import {Layout, relaySegmentName} from '../src/core/layout.js'
 import type {RelayManifest, WalSegment} from '../src/core/model.js'
 import {S3Server} from '../test/support/s3.js'
+import {incrementalBench} from './incremental.js'
 
 /**
  * npm run bench: every figure is a median of RUNS, reported as a ratio to
@@ -444,7 +445,7 @@ async function repoBench(dir: string): Promise<void> {
 const dir = mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'redrepl-bench-'))
 try {
   const only = process.argv.slice(2)
-  const benches: Record<string, (dir: string) => void | Promise<void>> = {startup: startupBench, inspect: inspectBench, relay: relayBench, wal: walPlanBench, snapshot: snapshotBench, verify: verifyBench, repo: repoBench}
+  const benches: Record<string, (dir: string) => void | Promise<void>> = {startup: startupBench, inspect: inspectBench, relay: relayBench, wal: walPlanBench, snapshot: snapshotBench, verify: verifyBench, repo: repoBench, 'repo-incremental': (d) => void rows.push(...incrementalBench(d, {bin: BIN, env: ENV, say, mib: Number(process.env.BENCH_INCREMENTAL_MIB ?? 1024)}))}
   for (const [name, bench] of Object.entries(benches)) if (only.length === 0 || only.includes(name)) await bench(dir)
 } finally {
   rmSync(dir, {recursive: true, force: true})
