@@ -293,7 +293,7 @@ test('local directory: each piece is synced before its name, their directory bef
 })
 
 test('local directory: a push killed at any step lists no partial backup, and the next run completes it', async () => {
-  const points = ['repo-local-put:after-temp-write', 'repo-local-put:after-temp-fsync', 'repo-local-put:after-rename', 'repo-push:before-manifest']
+  const points = ['repo-local-put:after-temp-write', 'repo-local-put:after-temp-fsync', 'repo-local-put:after-rename', 'repo-push:before-index', 'repo-push:before-manifest']
   for (const point of points) {
     const repo = await localRepo()
     const {data} = await primary()
