@@ -8,6 +8,10 @@ import {test} from 'node:test'
 import {DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {decodePieceIndex} from '../../src/core/format/piece-index.js'
+import {Layout} from '../../src/core/layout.js'
+import {pushToRepository} from '../../src/core/ops/repo-push.js'
+import type {RepoBackend} from '../../src/core/repo/backend.js'
+import {openRepository} from '../../src/core/repo/open.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {repoRoot} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
@@ -271,4 +275,35 @@ test('local directory: the peak RSS of a push of a 256 MiB snapshot stays bounde
   assert.ok(documentOf(run.stdout).uploaded_bytes as bigint >= BigInt(snapshotBytes))
   // The bound the hostile-server tests hold a download to: memory does not follow the backup's size.
   assert.ok(peakKiB > 0 && peakKiB < 300 * 1024, `peak RSS ${peakKiB} KiB`)
+})
+
+test('local directory: a piece the push found stored and that is swept before its index is written (an expire meanwhile) is stored again; the backup is whole', async () => {
+  const store = await localStore()
+  const {data} = await node()
+  const first = snapshotOf(6 * MiB)
+  await createBackup(data, 5242890, first)
+  jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', store.url, '--cluster', 'set1', '--json']))
+  const second = Buffer.from(first)
+  randomBytes(4096).copy(second, 5 * MiB)
+  await createBackup(data, 5242900, second)
+  const before = pieceKeys(await store.keys())
+  // The push decides from its first listing that these pieces are there; then, before the index, one of them goes.
+  const backend = await openRepository({url: store.url})
+  // The first piece of the earlier backup: the change at 5 MiB leaves it shared.
+  const [head] = decodePieceIndex(await store.read((await store.keys()).find((key) => key.endsWith('5242890.redbase.pieces'))!)).pieces
+  const swept = `set1/pieces/${head.sha256.slice(0, 2)}/${head.sha256}.redpiece`
+  assert.ok(before.includes(swept))
+  let listings = 0
+  const wrapped = Object.create(backend) as RepoBackend
+  wrapped.list = async function* (prefix: string) {
+    if (prefix === 'set1/pieces/' && listings++ === 0) await backend.delete(swept)
+    yield* backend.list(prefix)
+  }
+  const report = await pushToRepository(Layout.fromDataPath(data), wrapped, {node: 'set1', dataPath: data, nowMs: BigInt(Date.now()), jobs: 2, includeCurrent: false})
+  await backend.close()
+  assert.equal(listings >= 2, true, 'listed again after storing it')
+  assert.ok(pieceKeys(await store.keys()).includes(swept), 'the swept piece is stored again')
+  assert.ok(report.backups_pushed.some((b) => b.checkpoint_lsn === 5242900n))
+  const verified = await runCli(['repo', 'verify', '--repo', store.url, '--cluster', 'set1', '--json'])
+  assert.equal(verified.exitCode, 0, verified.stdout)
 })
