@@ -307,3 +307,30 @@ test('local directory: a piece the push found stored and that is swept before it
   const verified = await runCli(['repo', 'verify', '--repo', store.url, '--cluster', 'set1', '--json'])
   assert.equal(verified.exitCode, 0, verified.stdout)
 })
+
+test('local directory: a backup an older redrepl stored as whole chunks is still listed, verified, restored and expired beside new ones stored as pieces', async () => {
+  const store = await localStore()
+  const {dir, data} = await node()
+  // The older push's objects: the names mirror the layout, the manifest and its .parts/ chunks as they are.
+  const basebackup = 'timeline-00000000000000000001/basebackup'
+  await cp(path.join(dir, 'data.primary-replica', basebackup), path.join(store.url, 'db1', basebackup), {recursive: true})
+  const repo = (...args: string[]) => runCli([...args, '--repo', store.url, '--node', 'db1', '--json'])
+  await createBackup(data, 5242890, snapshotOf(2 * MiB))
+  const pushed = jsonOf(await repo('repo', 'push', '--data-path', data))
+  assert.deepEqual((pushed.backups_pushed as any[]).map((b) => b.checkpoint_lsn), [5242890n], 'the older backup is there already: not stored again')
+  const rows = (jsonOf(await repo('repo', 'list')).backups as any[]).map((b) => [b.checkpoint_lsn, b.storage, b.complete, b.added_bytes])
+  assert.deepEqual(rows, [
+    [5242882n, 'chunks', true, 9004n],
+    [5242890n, 'pieces', true, BigInt(2 * MiB)],
+  ])
+  assert.equal(jsonOf(await repo('repo', 'verify')).ok, true)
+  const out = path.join(dir, 'old.rdb')
+  jsonOf(await repo('repo', 'restore', '--checkpoint-lsn', '5242882', '--to', out, '--rdb-version', '1'))
+  const local = path.join(dir, 'local.rdb')
+  jsonOf(await runCli(['basebackup', 'materialize', '--data-path', data, '--checkpoint-lsn', '5242882', '--to', local, '--rdb-version', '1', '--json']))
+  assert.ok((await readFile(out)).equals(await readFile(local)))
+  const expired = jsonOf(await runCli(['repo', 'expire', '--repo', store.url, '--node', 'db1', '--keep-last', '1', '--confirm', '--json'], {env: {REDREPL_NOW_MS: String(Date.now() + 48 * HOUR_MS)}}))
+  assert.deepEqual((expired.backups as any[]).map((b) => [b.checkpoint_lsn, b.action]), [[5242882n, 'delete'], [5242890n, 'keep']])
+  assert.ok((await store.keys()).every((key) => !key.includes('5242882.redbase')), 'its manifest and chunks are gone')
+  assert.equal(jsonOf(await repo('repo', 'verify')).ok, true)
+})
