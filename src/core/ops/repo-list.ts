@@ -53,8 +53,15 @@ export async function describeBackups(backend: RepoBackend, basis: RepoBasis): P
   const wal = timelines.map((t) => walCoverage(t, inventory.wal.filter((w) => w.timeline === t).map((w) => w.index), segmentBytes))
   const archived = archivedIndexes(inventory.wal)
   const backups: RepoBackupRow[] = []
-  const stored = new Map<string, BackupStorage>()
-  for (const entry of inventory.manifests) {
+  // Read in the order the store dated them, so that what each added (its pieces no backup taken before it names)
+  // is counted as each index passes: only the set of pieces seen is kept, never every index at once.
+  const byDate = [...inventory.manifests].sort((a, b) => {
+    const [x, y] = [a.object.modified_unix_ms, b.object.modified_unix_ms]
+    return x < y ? -1 : x > y ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0
+  })
+  const seen = new Set<string>()
+  const rows = new Map<string, RepoBackupRow>()
+  for (const entry of byDate) {
     const coverage = walCompleteness(walStretches(basis.history, entry.timeline, entry.checkpoint_lsn, segmentBytes), archived)
     const row = {
       key: entry.key,
@@ -73,26 +80,21 @@ export async function describeBackups(backend: RepoBackend, basis: RepoBasis): P
     } catch (error) {
       // One vanished or damaged manifest (or piece index) is a fact about that backup, never the end of the listing.
       if (!isObjectDamage(error)) throw error
-      backups.push({...row, snapshot_bytes: manifest?.snapshot_bytes ?? 0n, chunks: manifest?.chunks.length ?? 0, complete: false, storage: manifest === undefined ? null : 'pieces', added_bytes: 0n, damage: error.message})
+      rows.set(entry.key, {...row, snapshot_bytes: manifest?.snapshot_bytes ?? 0n, chunks: manifest?.chunks.length ?? 0, complete: false, storage: manifest === undefined ? null : 'pieces', added_bytes: 0n, damage: error.message})
       continue
     }
-    stored.set(entry.key, storage)
     const damage = manifestDamage(backend, inventory, entry.key, entry.timeline, manifest, storage)
-    const added = storage.kind === 'chunks' ? manifest.snapshot_bytes : 0n
-    backups.push({...row, snapshot_bytes: manifest.snapshot_bytes, chunks: manifest.chunks.length, complete: damage === null, storage: storage.kind, added_bytes: added, damage})
-  }
-  // What each backup added: its pieces that no backup taken before it (by the store's date, then name) names.
-  const seen = new Set<string>()
-  const byDate = [...backups].sort((a, b) => (a.taken_unix_ms < b.taken_unix_ms ? -1 : a.taken_unix_ms > b.taken_unix_ms ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-  for (const row of byDate) {
-    const storage = stored.get(row.key)
-    if (storage?.kind !== 'pieces') continue
-    for (const ref of storage.index.pieces) {
-      if (seen.has(ref.sha256)) continue
-      seen.add(ref.sha256)
-      row.added_bytes += BigInt(ref.bytes)
+    let added = storage.kind === 'chunks' ? manifest.snapshot_bytes : 0n
+    if (storage.kind === 'pieces') {
+      for (const ref of storage.index.pieces) {
+        if (seen.has(ref.sha256)) continue
+        seen.add(ref.sha256)
+        added += BigInt(ref.bytes)
+      }
     }
+    rows.set(entry.key, {...row, snapshot_bytes: manifest.snapshot_bytes, chunks: manifest.chunks.length, complete: damage === null, storage: storage.kind, added_bytes: added, damage})
   }
+  for (const entry of inventory.manifests) backups.push(rows.get(entry.key)!)
   return {backups, wal}
 }
 
