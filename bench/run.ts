@@ -13,6 +13,7 @@ import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../src/core/for
 import {basebackupManifestName, dataPathArtifacts, Layout, relaySegmentName} from '../src/core/layout.js'
 import type {RelayManifest, WalSegment} from '../src/core/model.js'
 import {S3Server} from '../test/support/s3.js'
+import {incrementalBench} from './incremental.js'
 
 /**
  * npm run bench: every figure is reported as a ratio to a baseline measured
@@ -536,7 +537,7 @@ async function repoBench(dir: string): Promise<void> {
 const dir = mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'redrepl-bench-'))
 try {
   const only = process.argv.slice(2)
-  const benches: Record<string, (dir: string) => void | Promise<void>> = {startup: startupBench, inspect: inspectBench, relay: relayBench, wal: walPlanBench, snapshot: snapshotBench, verify: verifyBench, repo: repoBench}
+  const benches: Record<string, (dir: string) => void | Promise<void>> = {startup: startupBench, inspect: inspectBench, relay: relayBench, wal: walPlanBench, snapshot: snapshotBench, verify: verifyBench, repo: repoBench, 'repo-incremental': (d) => void rows.push(...incrementalBench(d, {bin: BIN, env: ENV, say, mib: Number(process.env.BENCH_INCREMENTAL_MIB ?? 1024)}))}
   benches.compression = async () => void rows.push(...(await (await import('./compression.js')).compressionBench()))
   for (const [name, bench] of Object.entries(benches)) if (only.length === 0 || only.includes(name)) await bench(dir)
 } finally {

@@ -4,6 +4,7 @@ import path from 'node:path'
 import {test} from 'node:test'
 
 import {parseJson} from '../../src/core/codec/json.js'
+import {decodePieceIndex} from '../../src/core/format/piece-index.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {jsonOf} from '../support/node.js'
@@ -90,13 +91,14 @@ test('local directory: a failed last drill is repo.drill-failed naming its probl
   const data = await pushedNode(repo)
   const drill = (now: bigint) => runCli(['repo', 'drill', '--repo', repo.url, '--node', 'db1', '--segment-bytes', '1MiB'], {env: {REDREPL_NOW_MS: String(now)}})
   assert.equal((await drill(NOW_MS)).exitCode, 0)
-  // A chunk of the newest backup damaged in place (same size): the listing cannot tell, the next drill does and records why.
-  const parts = path.join(repo.url, 'db1', 'timeline-00000000000000000001', 'basebackup')
-  const newest = path.join(parts, readdirSync(parts).filter((name) => name.endsWith('.parts')).sort().at(-1)!)
-  const chunk = path.join(newest, readdirSync(newest).sort()[0])
-  const bytes = readFileSync(chunk)
-  bytes[bytes.length >> 1] ^= 0xff
-  writeFileSync(chunk, bytes)
+  // The pieces damaged in place (same size): the listing cannot tell, the next drill does and records why.
+  const pieces = path.join(repo.url, 'db1', 'pieces')
+  for (const name of readdirSync(pieces, {recursive: true, encoding: 'utf8'}).filter((name) => name.endsWith('.redpiece'))) {
+    const piece = path.join(pieces, name)
+    const bytes = readFileSync(piece)
+    bytes[bytes.length >> 1] ^= 0xff
+    writeFileSync(piece, bytes)
+  }
   assert.equal((await drill(NOW_MS + DAY)).exitCode, 3)
 
   const run = await runCli(['check', '--data-path', data, '--repo', repo.url, '--node', 'db1', '--json', ...QUIET], {env: {REDREPL_NOW_MS: String(NOW_MS + 2n * DAY)}})
@@ -104,7 +106,7 @@ test('local directory: a failed last drill is repo.drill-failed naming its probl
   const report = parseJson(run.stdout) as any
   const failed = (report.findings as any[]).find((f) => f.code === 'repo.drill-failed')
   assert.equal(failed?.severity, 'warning')
-  assert.match(failed.message, /^the last restore drill failed 1d ago: .*\.redchunk: chunk 0 checksum mismatch/)
+  assert.match(failed.message, /^the last restore drill failed 1d ago: .*\.redpiece: content does not match its address/)
   assert.deepEqual([report.repository.drill.ok, report.repository.drill.last_success_unix_ms], [false, NOW_MS])
   const metrics = (await runCli(['metrics', '--data-path', data, '--repo', repo.url, '--node', 'db1', ...QUIET], {env: {REDREPL_NOW_MS: String(NOW_MS + 2n * DAY)}})).stdout
   assert.equal(metricValue(metrics, 'redrepl_repo_drill_ok'), '0')
@@ -156,7 +158,7 @@ for (const [kind, makeRepo] of BACKENDS) {
   })
 }
 
-test('local directory: a newest repository backup with a chunk deleted does not count: the age is the older complete one\'s', async () => {
+test('local directory: a newest repository backup with a piece deleted does not count: the age is the older complete one\'s', async () => {
   const repo: Repo = {url: await scratch.dir('redrepl-repo-'), env: {}}
   const data = await pushedNode(repo, true)
   const parts = path.join(repo.url, 'db1', 'timeline-00000000000000000001', 'basebackup')
@@ -174,8 +176,11 @@ test('local directory: a newest repository backup with a chunk deleted does not 
   const newestKey = (parseJson(whole.stdout) as any).repository.newest_backup.key as string
   assert.ok(newestKey.endsWith(manifests.at(-1)!))
 
-  const chunks = path.join(parts, `${manifests.at(-1)}.parts`)
-  rmSync(path.join(chunks, readdirSync(chunks).sort()[0]))
+  // A piece only the newest backup's index names, deleted.
+  const pieceFile = (sha256: string) => path.join(repo.url, 'db1', 'pieces', sha256.slice(0, 2), `${sha256}.redpiece`)
+  const named = (manifest: string) => decodePieceIndex(readFileSync(path.join(parts, `${manifest}.pieces`))).pieces.map((ref) => ref.sha256)
+  const older = new Set(manifests.slice(0, -1).flatMap(named))
+  rmSync(pieceFile(named(manifests.at(-1)!).find((sha256) => !older.has(sha256))!))
   const broken = await check()
   assert.equal(broken.exitCode, 1, broken.stdout)
   const report = parseJson(broken.stdout) as any
@@ -187,10 +192,7 @@ test('local directory: a newest repository backup with a chunk deleted does not 
   assert.ok(Math.abs(Number(metricValue(metrics, 'redrepl_repo_backup_last_timestamp_seconds')) - threeDays.getTime() / 1000) < 2)
 
   // Every backup incomplete: none counts, as bad as no backup at all (the worst level set: here the warning).
-  for (const manifest of manifests.slice(0, -1)) {
-    const dir = path.join(parts, `${manifest}.parts`)
-    rmSync(path.join(dir, readdirSync(dir).sort()[0]))
-  }
+  for (const manifest of manifests.slice(0, -1)) rmSync(pieceFile(named(manifest)[0]), {force: true})
   const none = await check()
   assert.equal(none.exitCode, 1, none.stdout)
   assert.match((parseJson(none.stdout) as any).findings.find((f: any) => f.code === 'repo.backup-none').message, /^no complete base backup \(\d+ incomplete/)

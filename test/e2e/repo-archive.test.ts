@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {createHash} from 'node:crypto'
 import {readdirSync, readFileSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -7,6 +8,7 @@ import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {parseJson} from '../../src/core/codec/json.js'
 import {runCli, useScratch} from '../support/cli.js'
+import {fixturePath} from '../support/fixtures.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {useS3Server} from '../support/s3.js'
@@ -177,6 +179,11 @@ test('check: an unreachable repository is a WARNING finding, never a crash, and 
 })
 
 const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
+/** The fixture's backup is stored as one piece of 9004 bytes (under the smallest cut), by the SHA-256 of its snapshot. */
+const SNAPSHOT_SHA256 = createHash('sha256')
+  .update(Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', CHUNK_KEY.slice('db1/'.length).replace(/\d{20}\.redchunk$/, `${String(k).padStart(20, '0')}.redchunk`))))))
+  .digest('hex')
+const PIECE_KEY = `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`
 
 /** Flips one byte in the middle of a stored object, in the directory or through the S3 API. */
 async function corrupt(repo: Repo, key: string): Promise<void> {
@@ -203,8 +210,9 @@ for (const [kind, makeRepo] of BACKENDS) for (const [codec, suffix, level] of [[
     const repoArgs = ['--repo', repo.url, '--node', 'db1']
     const original = path.join(dir, 'original.rdb')
     jsonOf(await runCli(['basebackup', 'materialize', '--data-path', data, '--to', original, '--json']))
+    // The manifest, its piece index, its one piece, 4 WAL segments, the history.
     const pushed = jsonOf(await runCli(['repo', 'push', '--data-path', data, ...repoArgs, '--compress', codec, '--compress-level', level, '--json'], {env: repo.env}))
-    assert.deepEqual([pushed.objects_uploaded, pushed.wal_segments_pushed], [9n, 4n])
+    assert.deepEqual([pushed.objects_uploaded, pushed.wal_segments_pushed], [8n, 4n])
     const again = jsonOf(await runCli(['repo', 'push', '--data-path', data, ...repoArgs, '--json'], {env: repo.env}))
     assert.equal(again.objects_uploaded, 0n, 'compressed objects count as there, whatever --compress says now')
     if (!repo.url.startsWith('s3://')) {
@@ -221,14 +229,14 @@ for (const [kind, makeRepo] of BACKENDS) for (const [codec, suffix, level] of [[
     const plan = jsonOf(await runCli(['wal', 'plan', '--data-path', data, ...RELEASE_ALL, ...repoArgs, '--json'], {env: repo.env}))
     assert.deepEqual((plan.removable_segments as any[]).map((s) => s.index), [0n, 1n, 2n, 3n], 'compressed segments are archived')
 
-    await corrupt(repo, `${CHUNK_KEY}.4096.${suffix}`)
+    await corrupt(repo, `${PIECE_KEY}.9004.${suffix}`)
     const verify = await runCli(['repo', 'verify', ...repoArgs, '--json'], {env: repo.env})
     assert.equal(verify.exitCode, 3, verify.stdout + verify.stderr)
-    assert.deepEqual((documentOf(verify.stdout).findings as any[]).map((f) => f.data.key), [CHUNK_KEY])
+    assert.deepEqual((documentOf(verify.stdout).findings as any[]).map((f) => f.data.key), [PIECE_KEY])
     const target = path.join(dir, 'again.rdb')
     const restore = await runCli(['repo', 'restore', ...repoArgs, '--to', target, '--rdb-version', '1'], {env: repo.env})
     assert.equal(restore.exitCode, 3)
-    assert.match(restore.stderr, new RegExp(`00000000000000000001\\.redchunk\\.4096\\.${suffix}: `))
+    assert.ok(restore.stderr.includes(`${SNAPSHOT_SHA256}.redpiece.9004.${suffix}: `), restore.stderr)
     assert.equal(restore.stderr.trim().split('\n').length, 1)
   })
 }

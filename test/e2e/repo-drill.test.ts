@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -18,7 +19,10 @@ import {closePrimaryBasicHole} from '../support/wal-node.js'
 const scratch = useScratch()
 const BUCKET = 'redrepl-drill'
 const s3rver = useS3Server(scratch, [BUCKET])
-const CHUNK = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000002097200.redbase.parts/00000000000000000001.redchunk'
+/** The backup's snapshot below (9004 bytes, under the smallest cut) is stored as one piece, by its SHA-256. */
+const SNAPSHOT = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(9000, 4)])
+const SNAPSHOT_SHA256 = createHash('sha256').update(SNAPSHOT).digest('hex')
+const PIECE = `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`
 
 interface Repo {
   url: string
@@ -73,7 +77,7 @@ async function pushed(repo: Repo) {
   closePrimaryBasicHole(dir)
   const data = path.join(dir, 'data.rdb')
   // Its own backup at 5242882 is dropped, so the drill's "newest" is this one.
-  const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(9000, 4)])
+  const snapshot = SNAPSHOT
   jsonOf(await runCli(['basebackup', 'delete', '--data-path', data, '--checkpoint-lsn', '5242882', '--force', '--json']))
   jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '2097200', '--chunk-size', '4KiB', '--json'], {input: snapshot}))
   jsonOf(await runCli(['repo', 'push', '--data-path', data, '--include-current', '--repo', repo.url, '--node', 'db1', '--json'], {env: repo.env}))
@@ -92,17 +96,17 @@ for (const [kind, makeRepo] of BACKENDS) {
     const record = await readDrillRecord(await repo.open(), 'db1')
     assert.deepEqual(record, {ok: true, finished_unix_ms: 1700000000000n, last_success_unix_ms: 1700000000000n, checkpoint_lsn: 2097200n, manifest_key: passed.manifest_key, problem: null})
 
-    // A chunk damaged in place (same size): the listing cannot tell, the drill does, and says so in the record.
-    await repo.corrupt(CHUNK)
+    // A piece damaged in place (same size): the listing cannot tell, the drill does, and says so in the record.
+    await repo.corrupt(PIECE)
     const fresh = path.join(await scratch.dir(), 'new')
     const failed = await drill(repo, '--json', '--scratch', fresh)
     assert.equal(failed.exitCode, 3)
     assert.ok(!existsSync(fresh), 'a failed drill removes what it made too')
     assert.equal(failed.stderr.trim().split('\n').length, 1)
-    assert.match(failed.stderr, /00000000000000000001\.redchunk.*checksum mismatch/)
+    assert.ok(failed.stderr.includes(`${SNAPSHOT_SHA256}.redpiece: content does not match its address`), failed.stderr)
     const after = await readDrillRecord(await repo.open(), 'db1')
     assert.equal(after?.ok, false)
-    assert.match(String(after?.problem), /checksum mismatch/)
+    assert.match(String(after?.problem), /content does not match its address/)
     assert.equal(after?.last_success_unix_ms, 1700000000000n, 'the last success is kept for the age alert')
     const later = await runCli(['repo', 'drill', '--repo', repo.url, '--node', 'db1', '--segment-bytes', '1MiB'], {env: {...repo.env, REDREPL_NOW_MS: '1700000600000'}})
     assert.equal(later.exitCode, 3)

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {createHash} from 'node:crypto'
 import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -29,7 +30,11 @@ const BUCKET = 'redrepl-usable'
 const s3rver = useS3Server(scratch, [BUCKET])
 const T1 = `db1/${timelineName(1)}`
 const manifestKey = (checkpoint: bigint) => `${T1}/basebackup/base-00000000000000000000-${checkpoint.toString().padStart(20, '0')}.redbase`
-const chunkKey = (checkpoint: bigint, ordinal: number) => `${manifestKey(checkpoint)}.parts/${ordinal.toString().padStart(20, '0')}.redchunk`
+/** The one piece a backup of `rdst(fill)` is stored as (5004 bytes, under the smallest cut). */
+const pieceKeyOf = (snapshot: Buffer) => {
+  const sha = createHash('sha256').update(snapshot).digest('hex')
+  return `db1/pieces/${sha.slice(0, 2)}/${sha}.redpiece`
+}
 
 interface Repo {
   url: string
@@ -131,11 +136,12 @@ function losingAfterListing(backend: RepoBackend, victim: string): RepoBackend {
 }
 
 for (const [kind, makeRepo] of BACKENDS) {
-  test(`${kind}: a damaged manifest and a missing chunk are findings about their backups; list, verify and expire go on`, async () => {
+  test(`${kind}: a damaged manifest and a missing piece are findings about their backups; list, verify and expire go on`, async () => {
     const repo = await makeRepo()
     await pushedNode(repo, [5242890n, 5242900n])
     await repo.corrupt(manifestKey(5242890n))
-    await repo.remove(chunkKey(5242900n, 1))
+    const piece = pieceKeyOf(rdst(Number(5242900n % 250n)))
+    await repo.remove(piece)
 
     const list = await runCli(repoArgs(repo, 'repo', 'list', '--segment-bytes', '1MiB', '--json'), {env: repo.env})
     assert.equal(list.exitCode, 0, list.stderr)
@@ -143,7 +149,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.deepEqual(rows.map((b) => [b.checkpoint_lsn, b.complete]), [[5242882n, true], [5242890n, false], [5242900n, false]])
     assert.deepEqual([rows[1].snapshot_bytes, rows[1].chunks], [0n, 0n])
     assert.match(String(rows[1].damage), /5242890\.redbase.*(CRC|checksum|seal)/i)
-    assert.match(String(rows[2].damage), /00000000000000000001\.redchunk: chunk 1 is missing/)
+    assert.match(String(rows[2].damage), /\.redpiece: piece 0 of .*5242900\.redbase\.pieces is missing/)
     assert.equal(rows[0].damage, null)
     const human = await runCli(repoArgs(repo, 'repo', 'list', '--segment-bytes', '1MiB'), {env: repo.env})
     assert.match(human.stdout, /damaged: /)
@@ -153,8 +159,8 @@ for (const [kind, makeRepo] of BACKENDS) {
     const report = documentOf(verify.stdout)
     const found = (report.findings as Array<Record<string, any>>).map((f) => [f.code, f.data.key])
     assert.deepEqual(found, [
+      ['repo.object-damaged', piece],
       ['repo.object-damaged', manifestKey(5242890n)],
-      ['repo.object-damaged', chunkKey(5242900n, 1)],
     ])
     assert.ok((report.objects_read as bigint) > 5n, 'the intact backup and the WAL were read all the same')
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {createHash, randomBytes} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -7,6 +8,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {runCli, useScratch} from '../support/cli.js'
+import {fixturePath} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {useS3Server} from '../support/s3.js'
 import {lacks, straceMissing, traceCli} from '../support/syscalls.js'
@@ -74,6 +76,11 @@ const BACKENDS: Array<[string, () => Promise<Repo>]> = [
 ]
 
 const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
+/** The fixture's backup is stored as one piece (9004 bytes, under the smallest cut), by the SHA-256 of its snapshot. */
+const SNAPSHOT_SHA256 = createHash('sha256')
+  .update(Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', CHUNK_KEY.slice('db1/'.length).replace(/\d{20}\.redchunk$/, `${String(k).padStart(20, '0')}.redchunk`))))))
+  .digest('hex')
+const PIECE_KEY = `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`
 
 const primary = () => primaryCopy(scratch)
 
@@ -111,23 +118,24 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.deepEqual([backup.checkpoint_lsn, backup.complete, backup.wal_covered_from_checkpoint, backup.snapshot_bytes], [5242882n, true, true, 9004n])
     assert.deepEqual((list.wal as any[])[0].gaps, [{first_index: 4n, last_index: 4n}], 'the fixture has no segment 4, and list says so')
     const checked = jsonOf(await runCli(repoArgs(repo, 'repo', 'verify', '--json'), {env: repo.env}))
-    assert.deepEqual([checked.ok, checked.objects_read], [true, 10n])
+    // The manifest, its piece index, its one piece, 5 WAL segments and the history.
+    assert.deepEqual([checked.ok, checked.objects_read], [true, 9n])
   })
 
   test(`${kind}: a corrupted object makes verify and restore refuse, naming it`, async () => {
     const repo = await makeRepo()
     const {data} = await primary()
     jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), {env: repo.env}))
-    await repo.corrupt(CHUNK_KEY)
+    await repo.corrupt(PIECE_KEY)
     const quick = await runCli(repoArgs(repo, 'repo', 'verify', '--quick', '--json'), {env: repo.env})
     assert.equal(quick.exitCode, 0, 'same size: --quick cannot see it, by design')
     const verify = await runCli(repoArgs(repo, 'repo', 'verify', '--json'), {env: repo.env})
     assert.equal(verify.exitCode, 3)
-    assert.deepEqual((documentOf(verify.stdout).findings as any[]).map((f) => [f.code, f.data.key, /checksum mismatch/.test(f.message)]), [['repo.object-damaged', CHUNK_KEY, true]])
+    assert.deepEqual((documentOf(verify.stdout).findings as any[]).map((f) => [f.code, f.data.key, /content does not match its address/.test(f.message)]), [['repo.object-damaged', PIECE_KEY, true]])
     const target = path.join(await scratch.dir(), 'out.rdb')
     const restore = await runCli(repoArgs(repo, 'repo', 'restore', '--to', target, '--rdb-version', '1'), {env: repo.env})
     assert.equal(restore.exitCode, 3)
-    assert.match(restore.stderr, /00000000000000000001\.redchunk: chunk 1 checksum mismatch/)
+    assert.ok(restore.stderr.includes(`${SNAPSHOT_SHA256}.redpiece: content does not match its address`), restore.stderr)
     assert.equal(restore.stderr.trim().split('\n').length, 1)
     assert.ok(!existsSync(target) && readdirSync(path.dirname(target)).length === 0, 'no destination, no temp file')
   })
@@ -175,7 +183,8 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.deepEqual((dry.wal_delete as any[]).map((w) => w.index), [0n, 1n, 2n, 3n])
     assert.equal((jsonOf(await runCli(repoArgs(repo, 'repo', 'list', '--json'), {env: repo.env})).backups as any[]).length, 3, 'a dry run deletes nothing')
     const done = jsonOf(await runCli(repoArgs(repo, 'repo', 'expire', '--keep-last', '2', '--segment-bytes', '1MiB', '--confirm', '--json'), {env: repo.env}))
-    assert.equal(done.objects_deleted, 1n + 3n + 4n, 'a manifest, its 3 chunks, 4 WAL segments')
+    assert.equal(done.objects_deleted, 1n + 1n + 4n, 'a manifest, its piece index, 4 WAL segments')
+    assert.equal(done.orphans_young, 1n, 'its one piece, written just now, waits for the grace period')
     const list = jsonOf(await runCli(repoArgs(repo, 'repo', 'list', '--segment-bytes', '1MiB', '--json'), {env: repo.env}))
     assert.deepEqual((list.backups as any[]).map((b) => [b.checkpoint_lsn, b.complete, b.wal_covered_from_checkpoint]), [[5242890n, true, true], [5242900n, true, true]])
     assert.equal((jsonOf(await runCli(repoArgs(repo, 'repo', 'verify', '--json'), {env: repo.env}))).ok, true)
@@ -185,14 +194,13 @@ for (const [kind, makeRepo] of BACKENDS) {
 test('S3: a server killed mid-push leaves no partial backup listed; the next run completes it', async () => {
   const repo = await s3Repo()
   const {dir, data} = await primary()
-  // 96 chunks of 256 KiB: long enough to be cut mid-way.
-  const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(24 * 1024 * 1024 - 4, 3)])
-  for (let i = 0; i < snapshot.length; i += 4096) snapshot[i + 4] = i & 0xff
+  // 24 MiB of random bytes, some 18 pieces: long enough to be cut mid-way.
+  const snapshot = Buffer.concat([Buffer.from('RDST'), randomBytes(24 * 1024 * 1024 - 4)])
   jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '5242895', '--chunk-size', '256KiB', '--json'], {input: snapshot}))
   const push = runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--jobs', '2', '--json'), {env: repo.env})
   const objects = () => countFiles(path.join(s3rver.server.directory, BUCKET, repo.url.slice(`s3://${BUCKET}/`.length)))
-  for (let i = 0; i < 1200 && objects() < 40; i++) await sleep(25)
-  assert.ok(objects() >= 40, 'the push got under way')
+  for (let i = 0; i < 1200 && objects() < 24; i++) await sleep(25)
+  assert.ok(objects() >= 24, 'the push got under way')
   await s3rver.server.kill()
   const cut = await push
   assert.equal(cut.exitCode, 1, cut.stderr)
@@ -202,7 +210,7 @@ test('S3: a server killed mid-push leaves no partial backup listed; the next run
   assert.ok((between.backups as any[]).every((b) => b.checkpoint_lsn !== 5242895n), 'the cut backup is not listed')
   const resumed = jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), {env: repo.env}))
   const big = (resumed.backups_pushed as any[]).find((b) => b.checkpoint_lsn === 5242895n)
-  assert.ok(big && big.chunks_uploaded < 96, `resumed, not restarted (${big?.chunks_uploaded} chunks uploaded)`)
+  assert.ok(big && big.pieces_uploaded < big.pieces, `resumed, not restarted (${big?.pieces_uploaded} of ${big?.pieces} pieces uploaded)`)
   assert.equal(jsonOf(await runCli(repoArgs(repo, 'repo', 'verify', '--json'), {env: repo.env})).ok, true)
   const original = path.join(dir, 'original.rdb')
   const restored = path.join(dir, 'restored.rdb')
@@ -253,7 +261,7 @@ test('local directory: push copies each file inside the kernel, not through the 
   assert.ok(files > 0n && copies >= Number(files), `${copies} in-kernel copies for ${files} files`)
 })
 
-test('local directory: each chunk is synced before its name, all their names before the manifest\'s, one directory sync for them all', async (t) => {
+test('local directory: each piece is synced before its name, their directory before the piece index takes its name, the index before the manifest', async (t) => {
   if (lacks(t, straceMissing())) return
   const repo = await localRepo()
   const {dir, data} = await primary()
@@ -267,22 +275,22 @@ test('local directory: each chunk is synced before its name, all their names bef
   })
   // A repository write names its directory by descriptor (/proc/self/fd/N/…); the temp's random name alone finds its sync.
   const syncLine = (file: string) => lines.findIndex((line) => /^\d+ +f(data)?sync\(\d+</.test(line) && line.includes(`/${path.basename(file)}>`))
-  const synced = syncLine
-  const chunks = renames.filter((r) => r.to.endsWith('.redchunk'))
+  const pieces = renames.filter((r) => r.to.endsWith('.redpiece'))
+  const index = renames.find((r) => r.to.endsWith('.redbase.pieces'))!
   const manifest = renames.find((r) => r.to.endsWith('.redbase'))!
-  assert.ok(chunks.length >= 2 && manifest, renames.map((r) => r.to).join('\n'))
-  for (const chunk of chunks) {
-    const at = synced(chunk.from)
-    assert.ok(at >= 0 && at < chunk.at, `${chunk.to}: its content is synced before it takes its name`)
+  assert.ok(pieces.length >= 1 && index && manifest, renames.map((r) => r.to).join('\n'))
+  for (const piece of pieces) {
+    const at = syncLine(piece.from)
+    assert.ok(at >= 0 && at < piece.at, `${piece.to}: its content is synced before it takes its name`)
   }
-  const partsDir = path.dirname(/<([^>]+)>/.exec(lines[syncLine(chunks[0].from)])![1])
-  const dirSyncs = lines.flatMap((line, at) => (line.includes(`<${partsDir}>`) && /f(data)?sync\(/.test(line) ? [at] : []))
-  assert.equal(dirSyncs.length, 1, 'one sync of the chunks\' directory')
-  assert.ok(chunks.every((chunk) => chunk.at < dirSyncs[0]) && dirSyncs[0] < manifest.at, 'every chunk name is durable before the manifest takes its name')
+  const pieceDir = path.dirname(/<([^>]+)>/.exec(lines[syncLine(pieces[0].from)])![1])
+  const dirSyncs = lines.flatMap((line, at) => (line.includes(`<${pieceDir}>`) && /f(data)?sync\(/.test(line) ? [at] : []))
+  assert.equal(dirSyncs.length, 1, 'one sync of the piece\'s directory')
+  assert.ok(pieces.every((piece) => piece.at < dirSyncs[0]) && dirSyncs[0] < index.at && index.at < manifest.at, 'every piece name is durable before the index takes its name, and the index comes before the manifest')
 })
 
 test('local directory: a push killed at any step lists no partial backup, and the next run completes it', async () => {
-  const points = ['repo-local-put:after-temp-write', 'repo-local-put:after-temp-fsync', 'repo-local-put:after-rename', 'repo-push:before-manifest']
+  const points = ['repo-local-put:after-temp-write', 'repo-local-put:after-temp-fsync', 'repo-local-put:after-rename', 'repo-push:before-index', 'repo-push:before-manifest']
   for (const point of points) {
     const repo = await localRepo()
     const {data} = await primary()
@@ -296,20 +304,20 @@ test('local directory: a push killed at any step lists no partial backup, and th
   }
 })
 
-test('local directory: a link planted in place of a chunk object is never followed by restore, even to the right bytes', async () => {
+test('local directory: a link planted in place of a piece is never followed by restore, even to the right bytes', async () => {
   const repo = await localRepo()
   const {dir, data} = await primary()
   jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), {env: repo.env}))
-  const object = path.join(repo.url.slice('file://'.length), CHUNK_KEY)
-  // The link points at the node's own copy of the same chunk: its bytes would check out.
-  const original = path.join(dir, 'data.primary-replica', CHUNK_KEY.slice('db1/'.length))
-  assert.deepEqual(readFileSync(original), readFileSync(object))
+  const object = path.join(repo.url.slice('file://'.length), PIECE_KEY)
+  // The link points at a copy of the same bytes outside the repository: they would check out.
+  const original = path.join(dir, 'piece-copy')
+  writeFileSync(original, readFileSync(object))
   rmSync(object)
   symlinkSync(original, object)
   const target = path.join(await scratch.dir(), 'out.rdb')
   const restore = await runCli(repoArgs(repo, 'repo', 'restore', '--to', target, '--rdb-version', '1'))
   assert.equal(restore.exitCode, 4, restore.stderr)
-  assert.match(restore.stderr, /00000000000000000001\.redchunk: is a symbolic link; links are not followed inside the repository/)
+  assert.match(restore.stderr, /\.redpiece: is a symbolic link; links are not followed inside the repository/)
   assert.equal(restore.stderr.trim().split('\n').length, 1)
   assert.ok(!existsSync(target))
 })

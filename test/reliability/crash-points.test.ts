@@ -145,6 +145,7 @@ const TESTED_ELSEWHERE: Readonly<Record<string, string>> = {
   'basebackup-delete:after-manifest': 'e2e/basebackup-lifecycle.test.ts',
   'rebootstrap-marker:after-remove': 'reliability/write-safety.test.ts',
   'repo-push:before-manifest': 'e2e/repo.test.ts',
+  'repo-push:before-index': 'e2e/repo.test.ts',
   ...Object.fromEntries(atomic('repo-local-put').map((point) => [point, 'e2e/repo.test.ts'])),
   ...Object.fromEntries(atomic('metrics-textfile').map((point) => [point, 'e2e/metrics.test.ts'])),
   ...Object.fromEntries(atomic('plan-file').map((point) => [point, 'e2e/wal-plan-file.test.ts'])),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {randomBytes} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 import {copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -23,7 +23,10 @@ const scratch = useScratch()
 
 const T1 = timelineName(1)
 const BACKUP = 'base-00000000000000000000-00000000000005242882.redbase'
-const CHUNK = `${T1}/basebackup/${BACKUP}.parts/00000000000000000001.redchunk`
+/** The fixture's backup is stored as one piece (9004 bytes, under the smallest cut), named by the SHA-256 of its snapshot. */
+const SNAPSHOT_SHA256 = createHash('sha256')
+  .update(Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', T1, 'basebackup', `${BACKUP}.parts`, `${String(k).padStart(20, '0')}.redchunk`)))))
+  .digest('hex')
 
 const primary = () => primaryCopy(scratch)
 
@@ -68,8 +71,10 @@ const PLANTED: Array<[string, string]> = [
   ['a timeline dir', `db1/${T1}`],
   ['the wal dir', `db1/${T1}/wal`],
   ['the basebackup dir', `db1/${T1}/basebackup`],
-  ['a .parts dir', `db1/${T1}/basebackup/${BACKUP}.parts`],
-  ['a chunk object', `db1/${CHUNK}`],
+  ['the pieces dir', 'db1/pieces'],
+  ['a pieces fan-out dir', `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}`],
+  ['a piece object', `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`],
+  ['a piece index', `db1/${T1}/basebackup/${BACKUP}.pieces`],
 ]
 
 for (const [where, relative] of PLANTED) {

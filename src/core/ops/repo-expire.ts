@@ -5,6 +5,7 @@ import {parseTimelineDirName} from '../layout.js'
 import {compareRepoExpirePlans, decodeSavedRepoExpirePlan, repoExpirePlanDocument, savedRepoExpirePlan, type RepoExpirePlanInputs, type SavedRepoExpirePlan} from '../plan/saved-repo-expire-plan.js'
 import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../repo/backend.js'
 import {readRepoManifest, runPool, type RepoInventory} from '../repo/inventory.js'
+import {backupStorage} from '../repo/pieces.js'
 import type {RepoKeys} from '../repo/keys.js'
 import {readRepoBasis} from './repo-facts.js'
 import {localRepoDir, repositoryIdentity} from '../repo/open.js'
@@ -57,21 +58,35 @@ interface ExpireBasis {
 }
 
 /**
- * Every chunk key the node's manifests name. A manifest that cannot be read
- * (damaged, or gone since the listing) names nothing for sure, so every
- * object under its own parts directory counts as its: its chunks go with its
- * backup (when the policy drops it), never as orphans.
+ * Every object the backups name (mark, before the sweep of orphans): each
+ * listed manifest's chunks and piece index, and the pieces the indexes of
+ * the backups `kept` name. A manifest that cannot be read (damaged, or gone
+ * since the listing) names nothing for sure, so every object under its own
+ * parts directory counts as its: its chunks go with its backup (when the
+ * policy drops it), never as orphans. A kept backup's index that cannot be
+ * read names nothing for sure either: then every piece counts as named.
  */
-async function referencedChunks(backend: RepoBackend, inventory: RepoInventory): Promise<Set<string>> {
+async function referencedObjects(backend: RepoBackend, inventory: RepoInventory, kept: (key: string) => boolean): Promise<Set<string>> {
   const referenced = new Set<string>()
+  const {keys} = inventory
+  let everyPiece = false
   for (const entry of inventory.manifests) {
     const manifest = await readRepoManifest(backend, entry).catch((error: unknown) => {
       if (isObjectDamage(error)) return null
       throw error
     })
-    if (manifest !== null) for (const chunk of manifest.chunks) referenced.add(inventory.keys.chunk(entry.timeline, chunk.relative_path))
+    if (manifest !== null) for (const chunk of manifest.chunks) referenced.add(keys.chunk(entry.timeline, chunk.relative_path))
     else for (const key of inventory.objects.keys()) if (key.startsWith(`${entry.key}.parts/`)) referenced.add(key)
+    referenced.add(keys.pieceIndex(entry.key))
+    if (!kept(entry.key)) continue
+    const storage = await backupStorage(backend, keys, inventory.objects, entry.key).catch((error: unknown) => {
+      if (isObjectDamage(error)) return null
+      throw error
+    })
+    if (storage === null) everyPiece = true
+    else if (storage.kind === 'pieces') for (const ref of storage.index.pieces) referenced.add(keys.piece(ref.sha256))
   }
+  if (everyPiece) for (const key of inventory.objects.keys()) if (key.startsWith(keys.piecesPrefix)) referenced.add(key)
   return referenced
 }
 
@@ -81,9 +96,8 @@ async function expireBasis(backend: RepoBackend, node: string, policy: BackupRet
   const {backups} = await describeBackups(backend, basis)
   const inBasebackupArea = (key: string) => {
     const parts = key.slice(keys.prefix.length).split('/')
-    return key.startsWith(keys.prefix) && parts.length >= 3 && parseTimelineDirName(parts[0]) !== undefined && parts[1] === 'basebackup'
+    return key.startsWith(keys.piecesPrefix) || (key.startsWith(keys.prefix) && parts.length >= 3 && parseTimelineDirName(parts[0]) !== undefined && parts[1] === 'basebackup')
   }
-  const candidates = orphanCandidates(inventory.objects.values(), inBasebackupArea, (key) => keys.classify(key).kind === 'manifest', await referencedChunks(backend, inventory))
   const plan = planRepoExpire({
     backups: backups.map((b) => ({...b, id: b.key, usable_for_catchup: b.complete && b.wal_covered_from_checkpoint})),
     wal: basis.inventory.wal,
@@ -92,6 +106,10 @@ async function expireBasis(backend: RepoBackend, node: string, policy: BackupRet
     segmentBytes: basis.segment_bytes,
     history: basis.history,
   })
+  // Pieces only the backups this plan deletes name are swept with them (once past the grace period, as every orphan).
+  const deleted = new Set(plan.backups.filter((v) => v.action === 'delete').map((v) => v.backup.key))
+  const referenced = await referencedObjects(backend, inventory, (key) => !deleted.has(key))
+  const candidates = orphanCandidates(inventory.objects.values(), inBasebackupArea, (key) => keys.classify(key).kind === 'manifest', referenced)
   return {keys, inventory, segmentBytes: basis.segment_bytes, plan, orphanGraceMs, orphanCandidates: candidates, orphans: planOrphans(candidates, nowMs, orphanGraceMs)}
 }
 
@@ -121,6 +139,12 @@ async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node
       })
       await backend.delete(entry.key)
       deleted++
+      // Its piece index next; the pieces only it named are orphans now, swept below.
+      const indexKey = keys.pieceIndex(entry.key)
+      if (inventory.objects.has(indexKey)) {
+        await backend.delete(indexKey)
+        deleted++
+      }
       const chunkKeys = manifest
         ? manifest.chunks.map((chunk) => keys.chunk(entry.timeline, chunk.relative_path)).filter((key) => inventory.objects.has(key))
         : [...inventory.objects.keys()].filter((key) => key.startsWith(`${entry.key}.parts/`))

@@ -6,6 +6,7 @@ import {readRepoBasis, type RepoBasis, type SegmentBytesSource} from './repo-fac
 import {FormatError, RedreplError} from '../errors.js'
 import {implausibleManifest} from '../format/basebackup-manifest.js'
 import type {BasebackupManifest} from '../model.js'
+import {backupStorage, pieceIndexDamage, type BackupStorage} from '../repo/pieces.js'
 
 export interface RepoBackupRow {
   key: string
@@ -16,8 +17,12 @@ export interface RepoBackupRow {
   snapshot_bytes: bigint
   chunks: number
   taken_unix_ms: bigint
-  /** The manifest reads, is sane for its size, and every chunk it names is listed with its size. */
+  /** The manifest reads, is sane for its size, and every chunk (or, stored as pieces, its index and every piece it names) is listed with its size. */
   complete: boolean
+  /** How the snapshot is stored: content-addressed pieces shared across backups, or whole chunk objects (older pushes); null when the manifest cannot be read. */
+  storage: 'pieces' | 'chunks' | null
+  /** The bytes this backup added to the repository: its pieces no backup taken before it names (each counted once), or all its chunks; 0 when unknown. */
+  added_bytes: bigint
   /** Why it is not complete ("object: problem"); null when it is. */
   damage: string | null
   /** The archived WAL runs without a gap from the checkpoint's segment to the newest archived segment. */
@@ -48,7 +53,15 @@ export async function describeBackups(backend: RepoBackend, basis: RepoBasis): P
   const wal = timelines.map((t) => walCoverage(t, inventory.wal.filter((w) => w.timeline === t).map((w) => w.index), segmentBytes))
   const archived = archivedIndexes(inventory.wal)
   const backups: RepoBackupRow[] = []
-  for (const entry of inventory.manifests) {
+  // Read in the order the store dated them, so that what each added (its pieces no backup taken before it names)
+  // is counted as each index passes: only the set of pieces seen is kept, never every index at once.
+  const byDate = [...inventory.manifests].sort((a, b) => {
+    const [x, y] = [a.object.modified_unix_ms, b.object.modified_unix_ms]
+    return x < y ? -1 : x > y ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0
+  })
+  const seen = new Set<string>()
+  const rows = new Map<string, RepoBackupRow>()
+  for (const entry of byDate) {
     const coverage = walCompleteness(walStretches(basis.history, entry.timeline, entry.checkpoint_lsn, segmentBytes), archived)
     const row = {
       key: entry.key,
@@ -60,17 +73,28 @@ export async function describeBackups(backend: RepoBackend, basis: RepoBasis): P
       wal_first_missing: coverage.complete ? null : coverage.first_missing,
     }
     let manifest
+    let storage: BackupStorage
     try {
       manifest = await readRepoManifest(backend, entry)
+      storage = await backupStorage(backend, inventory.keys, inventory.objects, entry.key)
     } catch (error) {
-      // One vanished or damaged manifest is a fact about that backup, never the end of the listing.
+      // One vanished or damaged manifest (or piece index) is a fact about that backup, never the end of the listing.
       if (!isObjectDamage(error)) throw error
-      backups.push({...row, snapshot_bytes: 0n, chunks: 0, complete: false, damage: error.message})
+      rows.set(entry.key, {...row, snapshot_bytes: manifest?.snapshot_bytes ?? 0n, chunks: manifest?.chunks.length ?? 0, complete: false, storage: manifest === undefined ? null : 'pieces', added_bytes: 0n, damage: error.message})
       continue
     }
-    const damage = manifestDamage(backend, inventory, entry.key, entry.timeline, manifest)
-    backups.push({...row, snapshot_bytes: manifest.snapshot_bytes, chunks: manifest.chunks.length, complete: damage === null, damage})
+    const damage = manifestDamage(backend, inventory, entry.key, entry.timeline, manifest, storage)
+    let added = storage.kind === 'chunks' ? manifest.snapshot_bytes : 0n
+    if (storage.kind === 'pieces') {
+      for (const ref of storage.index.pieces) {
+        if (seen.has(ref.sha256)) continue
+        seen.add(ref.sha256)
+        added += BigInt(ref.bytes)
+      }
+    }
+    rows.set(entry.key, {...row, snapshot_bytes: manifest.snapshot_bytes, chunks: manifest.chunks.length, complete: damage === null, storage: storage.kind, added_bytes: added, damage})
   }
+  for (const entry of inventory.manifests) backups.push(rows.get(entry.key)!)
   return {backups, wal}
 }
 
@@ -84,10 +108,15 @@ export function isObjectDamage(error: unknown): error is RedreplError {
   return error instanceof FormatError || (error instanceof RedreplError && error.kind === 'not-found')
 }
 
-/** Why a backup whose manifest reads is not complete: a manifest no writer makes, or a chunk not listed with its size; null when complete. */
-export function manifestDamage(backend: RepoBackend, inventory: RepoInventory, key: string, timeline: bigint, manifest: BasebackupManifest): string | null {
+/**
+ * Why a backup whose manifest reads is not complete: a manifest no writer
+ * makes, a chunk not listed with its size, or, stored as pieces, an index
+ * that names a piece not listed with its size; null when complete.
+ */
+export function manifestDamage(backend: RepoBackend, inventory: RepoInventory, key: string, timeline: bigint, manifest: BasebackupManifest, storage: BackupStorage): string | null {
   const implausible = implausibleManifest(manifest)
   if (implausible !== null) return `${backend.describe(key)}: ${implausible}`
+  if (storage.kind === 'pieces') return pieceIndexDamage(backend, inventory.keys, inventory.objects, storage.key, storage.index, manifest)?.message ?? null
   for (const chunk of manifest.chunks) {
     const chunkKey = inventory.keys.chunk(timeline, chunk.relative_path)
     const listed = inventory.objects.get(chunkKey)
@@ -127,7 +156,12 @@ export async function newestCompleteBackup(backend: RepoBackend, inventory: Repo
       if (isObjectDamage(error)) return undefined
       throw error
     })
-    if (manifest !== undefined && manifestDamage(backend, inventory, entry.key, entry.timeline, manifest) === null) return {entry, manifest}
+    if (manifest === undefined) continue
+    const storage = await backupStorage(backend, inventory.keys, inventory.objects, entry.key).catch((error: unknown) => {
+      if (isObjectDamage(error)) return undefined
+      throw error
+    })
+    if (storage !== undefined && manifestDamage(backend, inventory, entry.key, entry.timeline, manifest, storage) === null) return {entry, manifest}
   }
   return undefined
 }

@@ -16,6 +16,8 @@ import {Layout, parseBasebackupName, parseTimelineDirName} from '../layout.js'
 import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../repo/backend.js'
 import {checkedStream, collect, sealedChecksum, type Expected} from '../repo/integrity.js'
 import {readInventory, runPool, type RepoInventory} from '../repo/inventory.js'
+import {listPieces, storePieces} from '../repo/pieces.js'
+import {encodePieceIndex} from '../format/piece-index.js'
 import {RepoKeys} from '../repo/keys.js'
 import {readRepoFacts, readRepoStatus, writeRepoFacts, writeRepoStatus} from '../repo/facts-store.js'
 import type {RepoPushStatus} from '../format/repo-status.js'
@@ -44,7 +46,8 @@ export interface RepoPushReport {
   repository: string
   node: string
   timeline: bigint
-  backups_pushed: Array<{key: string; checkpoint_lsn: bigint; timeline: bigint; chunks_uploaded: number}>
+  /** chunks_uploaded: 0 since backups are stored as pieces (kept for scripts); pieces: how many the index names, pieces_uploaded: those not stored before. */
+  backups_pushed: Array<{key: string; checkpoint_lsn: bigint; timeline: bigint; chunks_uploaded: number; pieces: number; pieces_uploaded: number}>
   backups_present: number
   wal_segments_pushed: number
   wal_segments_present: number
@@ -282,26 +285,61 @@ async function pushOnce(layout: Layout, backend: RepoBackend, options: RepoPushO
   await runPool([...manifestChecks, ...walChecks], options.jobs)
 
   for (const {t, dir, file, bytes, manifest, manifestKey} of backupsToPush.sort((a, b) => (a.file < b.file ? -1 : 1))) {
-    const tasks: Array<() => Promise<void>> = []
-    let chunksUploaded = 0
+    // Every chunk's path is checked before a byte moves: one outside basebackup/ refuses the backup.
+    const chunkFiles: string[] = []
     for (const chunk of manifest.chunks) {
-      const key = keys.chunk(t, chunk.relative_path)
-      // Chunks without their manifest are a push cut short, listed as no backup: other bytes there are replaced.
-      if (await present(key, chunk.bytes, chunk.checksum, 'chunk', false)) continue
-      const chunkFile = await resolveContained(dir, chunk.relative_path).catch((error) => {
-        throw error instanceof FormatError ? error.inFile(file) : error
-      })
-      tasks.push(async () => {
-        await uploadFile(key, chunkFile, {kind: 'chunk', size: chunk.bytes, checksum: chunk.checksum}, chunk.checksum)
-        chunksUploaded++
-      })
+      chunkFiles.push(
+        await resolveContained(dir, chunk.relative_path).catch((error) => {
+          throw error instanceof FormatError ? error.inFile(file) : error
+        }),
+      )
     }
-    await runPool(tasks, options.jobs)
-    // Last, once every chunk it names is there for good: from this moment the repository lists the backup.
+    const snapshot = async function* () {
+      for (const [k, chunk] of manifest.chunks.entries()) {
+        const {handle, size} = await openRegular(chunkFiles[k])
+        try {
+          if (BigInt(size) !== chunk.bytes) throw new FormatError(`holds ${size} bytes, expected ${chunk.bytes}`, chunkFiles[k])
+          yield* checkedStream(reads.of(handle.fd, chunkFiles[k]), {kind: 'chunk', size: chunk.bytes, checksum: chunk.checksum}, chunkFiles[k])
+        } finally {
+          await handle.close()
+        }
+      }
+    }
+    let listed: ReadonlyMap<string, bigint> = new Map([...inventory.objects].filter(([key]) => key.startsWith(keys.piecesPrefix)).map(([key, object]) => [key, object.size]))
+    let piecesUploaded = 0
+    const storeOnce = async () => {
+      const stored = await storePieces(backend, keys, snapshot(), {
+        jobs: options.jobs,
+        signal,
+        isPresent: (key, size) => listed.get(key) === BigInt(size),
+        onStored: (_, size) => {
+          report.objects_uploaded++
+          report.uploaded_bytes += BigInt(size)
+          options.onProgress?.(report.uploaded_bytes)
+        },
+      })
+      piecesUploaded += stored.pieces_uploaded
+      return stored.index
+    }
+    let index = await storeOnce()
+    await backend.flush()
+    // A piece this push found already stored may have been collected since (an expire that saw it named by no index):
+    // listed again just before the index names it, and stored again when gone.
+    for (let attempt = 0; ; attempt++) {
+      listed = await listPieces(backend, keys)
+      const gone = index.pieces.filter((ref) => listed.get(keys.piece(ref.sha256)) !== BigInt(ref.bytes))
+      if (gone.length === 0) break
+      if (attempt === 2) throw new RedreplError('failure', `${backend.describe(keys.piece(gone[0].sha256))}: piece of ${manifestKey} vanished from the repository again after it was stored; nothing names it yet, and the next push stores it again`)
+      index = await storeOnce()
+      await backend.flush()
+    }
+    crashPoint('repo-push:before-index')
+    await upload(keys.pieceIndex(manifestKey), encodePieceIndex(index), file)
+    // Last, once every piece and the index are there for good: from this moment the repository lists the backup.
     await backend.flush()
     crashPoint('repo-push:before-manifest')
     await upload(manifestKey, bytes, file)
-    report.backups_pushed.push({key: manifestKey, checkpoint_lsn: manifest.checkpoint_lsn, timeline: t, chunks_uploaded: chunksUploaded})
+    report.backups_pushed.push({key: manifestKey, checkpoint_lsn: manifest.checkpoint_lsn, timeline: t, chunks_uploaded: 0, pieces: index.pieces.length, pieces_uploaded: piecesUploaded})
   }
 
   const walTasks: Array<() => Promise<void>> = []

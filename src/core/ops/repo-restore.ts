@@ -25,6 +25,8 @@ import {writeMaterialized, type Destination, type MaterializeReport} from './bas
 import {listWalSegments} from './node-state.js'
 import {readRepoBasis, type RepoBasis, type SegmentBytesSource} from './repo-facts.js'
 import {newestCompleteBackup} from './repo-list.js'
+import {backupStorage, pieceIndexDamage, readPiece} from '../repo/pieces.js'
+import type {PieceIndex} from '../format/piece-index.js'
 
 /** Creates a directory of a layout being restored (and its parents). */
 async function mkdirLayoutDir(dir: string): Promise<void> {
@@ -75,6 +77,66 @@ class RepoChunkSource implements ChunkSource {
   async close(): Promise<void> {
     await this.files?.close()
   }
+}
+
+/**
+ * A backup's chunks rebuilt from its pieces (repo/pieces.ts): chunk k is
+ * the range [snapshot_offset, snapshot_offset + bytes) of the pieces'
+ * concatenation, read as one stream, each piece once and in order, checked
+ * against its address as it passes; streamVerifiedChunks checks every
+ * chunk's CRC and the snapshot's on top, so a restore is proven by
+ * RedDB's own checksums end to end. Asked for k = 0, 1, … in order.
+ */
+class PieceChunkSource implements ChunkSource {
+  private stream: AsyncIterator<Uint8Array> | undefined
+  private rest: Uint8Array = new Uint8Array(0)
+  private sizes: bigint[] = []
+
+  constructor(
+    private readonly backend: RepoBackend,
+    private readonly inventory: RepoInventory,
+    private readonly indexKey: string,
+    private readonly index: PieceIndex,
+  ) {}
+
+  async open(manifest: BasebackupManifest): Promise<string[]> {
+    const damage = pieceIndexDamage(this.backend, this.inventory.keys, this.inventory.objects, this.indexKey, this.index, manifest)
+    if (damage !== null) throw damage
+    this.sizes = manifest.chunks.map((chunk) => chunk.bytes)
+    this.stream = this.all()[Symbol.asyncIterator]()
+    const name = this.backend.describe(this.indexKey)
+    return manifest.chunks.map((chunk) => `${name} (chunk ${chunk.ordinal})`)
+  }
+
+  private async *all(): AsyncGenerator<Uint8Array> {
+    for (const ref of this.index.pieces) yield* readPiece(this.backend, this.inventory.keys, ref)
+  }
+
+  async *pieces(ordinal: number): AsyncGenerator<Uint8Array> {
+    let need = this.sizes[ordinal]
+    while (need > 0n) {
+      if (this.rest.length === 0) {
+        const next = await this.stream!.next()
+        if (next.done) throw new FormatError(`its pieces end before chunk ${ordinal} does`, this.backend.describe(this.indexKey))
+        this.rest = next.value
+        continue
+      }
+      const take = need < BigInt(this.rest.length) ? Number(need) : this.rest.length
+      yield this.rest.subarray(0, take)
+      this.rest = this.rest.subarray(take)
+      need -= BigInt(take)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.stream?.return?.(undefined)
+  }
+}
+
+/** Where a backup's chunks come from: its pieces, or the whole chunk objects an older push stored. */
+async function chunkSourceOf(backend: RepoBackend, inventory: RepoInventory, entry: RepoManifestEntry): Promise<ChunkSource> {
+  const storage = await backupStorage(backend, inventory.keys, inventory.objects, entry.key)
+  return storage.kind === 'pieces' ? new PieceChunkSource(backend, inventory, storage.key, storage.index) : new RepoChunkSource(backend, inventory, entry)
 }
 
 /** The backup by checkpoint, or the newest on the current timeline's path (else the newest, which the guard then refuses). */
@@ -134,7 +196,7 @@ export async function restoreFromRepository(
   if (destination.kind === 'file' && !destination.overwrite && (await stat(destination.path).then(() => true, () => false))) {
     throw refused(`${destination.path} exists; nothing was changed`, {hint: 'pass --force to replace it'})
   }
-  const report = await writeMaterialized(name, manifest, destination, options.nowMs, {onProgress: options.onProgress, signal: options.signal, source: new RepoChunkSource(backend, inventory, entry), findings})
+  const report = await writeMaterialized(name, manifest, destination, options.nowMs, {onProgress: options.onProgress, signal: options.signal, source: await chunkSourceOf(backend, inventory, entry), findings})
   return {...report, rdb_version_source: source ?? report.rdb_version_source, repository: backend.location, node: options.node, manifest_key: entry.key}
 }
 

@@ -10,6 +10,7 @@ import type {RepoBackend} from '../repo/backend.js'
 import {checkedStream, type Expected} from '../repo/integrity.js'
 import {readInventory, readRepoManifest, runPool, type RepoInventory} from '../repo/inventory.js'
 import {RepoKeys} from '../repo/keys.js'
+import {backupStorage, readPiece, type BackupStorage} from '../repo/pieces.js'
 import {isObjectDamage} from './repo-list.js'
 
 export interface RepoVerifyReport {
@@ -33,10 +34,13 @@ export interface RepoVerifyReport {
 
 /**
  * `repo verify`: every backup's manifest (CRC, decode, name, sane for its
- * size) and the size of every chunk it names in the listing, and the WAL
+ * size), its piece index and the size of every piece it names in the
+ * listing (or, stored whole by an older push, of every chunk), and the WAL
  * from its checkpoint's segment on archived without a gap; unless `quick`,
- * every chunk, WAL segment and the history downloaded and checked against
- * its CRC, and each snapshot by RedDB's open rules as it streams past (its
+ * every piece (once, however many backups share it) checked against its
+ * SHA-256 address, and every chunk, WAL segment and the history against its
+ * CRC; a damaged piece is one finding naming every backup that needs it;
+ * and each snapshot by RedDB's open rules as it streams past (its
  * first bytes kept, never the whole). Collects every problem instead of
  * stopping at the first: an object gone since the listing is a finding on
  * it, not the end of the run. Reads only.
@@ -74,7 +78,10 @@ export async function verifyRepository(backend: RepoBackend, options: {node: str
     }
   }
   const read = (key: string, expected: Expected) => tasks.push(async () => void (await check(key, expected)))
-  const snapshots: Array<{key: string; manifest: BasebackupManifest; head: Uint8Array; intact: boolean}> = []
+  type Snapshot = {key: string; manifest: BasebackupManifest; head: Uint8Array; intact: boolean}
+  const snapshots: Snapshot[] = []
+  /** The namespace's pieces the indexes name: what is wrong with each (null: nothing found), who needs it, and the snapshot heads it starts. */
+  const pieces = new Map<string, {problem: string | null; needed_by: Snapshot[]; heads: Uint8Array[]; read: number}>()
   for (const entry of inventory.manifests) {
     let manifest
     try {
@@ -96,6 +103,52 @@ export async function verifyRepository(backend: RepoBackend, options: {node: str
     if (combined !== manifest.snapshot_checksum) unusable(entry.key, `its chunks' CRCs combine to ${hex32(combined)}, not the snapshot CRC ${hex32(manifest.snapshot_checksum)} it records`)
     const snapshot = {key: entry.key, manifest, head: new Uint8Array(Number(manifest.snapshot_bytes < 4n ? manifest.snapshot_bytes : 4n)), intact: true}
     snapshots.push(snapshot)
+    let storage: BackupStorage
+    try {
+      storage = await backupStorage(backend, keys, inventory.objects, entry.key)
+    } catch (error) {
+      if (!isObjectDamage(error)) throw error
+      problem(keys.pieceIndex(entry.key), error instanceof FormatError ? error.problem : error.message)
+      snapshot.intact = false
+      continue
+    }
+    if (storage.kind === 'pieces') {
+      report.objects_read++
+      if (storage.index.snapshot_bytes !== manifest.snapshot_bytes) {
+        problem(storage.key, `names ${storage.index.snapshot_bytes} bytes of pieces, the manifest's snapshot holds ${manifest.snapshot_bytes}`)
+        snapshot.intact = false
+        continue
+      }
+      for (const [i, ref] of storage.index.pieces.entries()) {
+        const key = keys.piece(ref.sha256)
+        let piece = pieces.get(key)
+        if (piece === undefined) {
+          const listed = inventory.objects.get(key)
+          piece = {problem: listed === undefined ? 'missing' : listed.size !== BigInt(ref.bytes) ? `holds ${listed.size} bytes, the piece it is named for ${ref.bytes}` : null, needed_by: [], heads: [], read: 0}
+          pieces.set(key, piece)
+          const checked = piece
+          if (checked.problem === null && !options.quick) {
+            // Each piece read once, however many backups name it; the snapshot heads it starts are kept as it passes.
+            tasks.push(async () => {
+              try {
+                for await (const bytes of readPiece(backend, keys, ref)) {
+                  if (checked.heads.length > 0 && checked.read < 4) for (const head of checked.heads) head.set(bytes.subarray(0, head.length - checked.read), checked.read)
+                  checked.read += bytes.length
+                  report.read_bytes += BigInt(bytes.length)
+                }
+                report.objects_read++
+              } catch (error) {
+                if (!(error instanceof RedreplError) || error.kind === 'failure' || error.kind === 'refused') throw error
+                checked.problem = error instanceof FormatError ? error.problem : error.message
+              }
+            })
+          }
+        }
+        piece.needed_by.push(snapshot)
+        if (i === 0 && snapshot.head.length > 0) piece.heads.push(snapshot.head)
+      }
+      continue
+    }
     for (const chunk of manifest.chunks) {
       const key = keys.chunk(entry.timeline, chunk.relative_path)
       const listed = inventory.objects.get(key)
@@ -103,7 +156,7 @@ export async function verifyRepository(backend: RepoBackend, options: {node: str
       if (listed === undefined) problem(key, `chunk ${chunk.ordinal} of ${entry.key} is missing`)
       else if (listed.size !== chunk.bytes) problem(key, `chunk ${chunk.ordinal} holds ${listed.size} bytes, the manifest says ${chunk.bytes}`)
       else if (!options.quick) {
-        // The snapshot's first bytes, for RedDB's open rules, kept as the chunks that hold them stream past.
+        // (Whole chunk objects, as older pushes stored them.) The snapshot's first bytes, for RedDB's open rules, kept as the chunks that hold them stream past.
         let at = chunk.snapshot_offset
         const keepHead = (piece: Uint8Array) => {
           if (at < BigInt(snapshot.head.length)) snapshot.head.set(piece.subarray(0, snapshot.head.length - Number(at)), Number(at))
@@ -123,6 +176,13 @@ export async function verifyRepository(backend: RepoBackend, options: {node: str
   for (const segment of inventory.wal) sealed(segment.key, segment.object.size, MAX_SEGMENT_BYTES, 'WAL segment')
   if (inventory.history) sealed(keys.history, inventory.history.size, MAX_TIMELINE_HISTORY_BYTES, 'timeline history')
   await runPool(tasks, options.jobs)
+  for (const [key, piece] of pieces) {
+    if (piece.problem === null) continue
+    // One finding per piece, naming every backup that cannot be restored without it.
+    const needers = [...new Set(piece.needed_by.map((s) => s.key))]
+    problem(key, `${piece.problem === 'missing' ? 'piece is missing' : piece.problem}; needed by ${needers.join(', ')}`)
+    for (const snapshot of piece.needed_by) snapshot.intact = false
+  }
   const segmentBytes = effectiveSegmentBytes((await statedSegmentBytes(backend, inventory)) ?? options.segmentBytes ?? 0n)
   for (const {key, manifest} of snapshots) {
     const needed = manifest.checkpoint_lsn / segmentBytes

@@ -10,6 +10,8 @@ import {basebackupManifestName, pad20, storedPathProblem, parseBasebackupName, p
  *   <node>/timeline-history.redtimeline
  *   <node>/timeline-<T:020>/basebackup/base-<start:020>-<checkpoint:020>.redbase
  *   <node>/timeline-<T:020>/basebackup/<chunk relative_path from the manifest>
+ *   <node>/timeline-<T:020>/basebackup/base-….redbase.pieces  (a backup stored as pieces: its piece index)
+ *   <node>/pieces/<ab>/<sha256>.redpiece  (a piece, by its content, shared by every backup that names it)
  *   <node>/timeline-<T:020>/wal/<i:020>.redwal
  *
  * A manifest is written after every chunk it names and deleted before them,
@@ -69,6 +71,21 @@ export class RepoKeys {
   /** A chunk's key from its manifest path, which §6 keeps relative and free of `..`. */
   chunk(timeline: bigint, relativePath: string): string {
     return checkKey(`${this.basebackupPrefix(timeline)}${relativePath}`)
+  }
+
+  /** Where the namespace's content-addressed pieces live, shared by every backup of it (repo/pieces.ts). */
+  get piecesPrefix(): string {
+    return `${this.node}/pieces/`
+  }
+
+  /** A piece by the SHA-256 of its bytes, fanned out by its first two hex digits. */
+  piece(sha256: string): string {
+    return `${this.piecesPrefix}${sha256.slice(0, 2)}/${sha256}.redpiece`
+  }
+
+  /** A backup's piece index, beside its manifest (format/piece-index.ts). */
+  pieceIndex(manifestKey: string): string {
+    return `${manifestKey}.pieces`
   }
 
   walPrefix(timeline: bigint): string {
