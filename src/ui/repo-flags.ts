@@ -5,10 +5,9 @@ import {Flags} from './oclif.js'
 import {usageError} from '../core/errors.js'
 import type {RepoBackend} from '../core/repo/backend.js'
 import type {Compression} from '../core/repo/codec.js'
-import {openRepository, type RepoSettings} from '../core/repo/open.js'
+import type {RepoSettings} from '../core/repo/open.js'
 import {checkNodeName} from '../core/repo/keys.js'
 import {CONNECT_TIMEOUT_MS, formatSeconds, IDLE_TIMEOUT_MS, networkLimits, type NetworkLimits} from '../core/repo/network.js'
-import {throttledBackend} from '../core/repo/throttled.js'
 import {byteSizeFlag, jsonFlag, maxRateFlag} from './flags.js'
 import {parseDuration} from './numbers.js'
 
@@ -92,6 +91,8 @@ export function resolveNode(flag: string | undefined): {node: string; node_sourc
 export async function openRepoFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; compress?: Compression; 'max-rate'?: number; timeout?: number}, signal?: AbortSignal): Promise<RepoBackend> {
   if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
   const limits = limitsFromTimeout(flags.timeout)
+  // Loaded here, not at start-up: every command with repository flags imports this module, and most runs name no repository.
+  const [{openRepository}, {throttledBackend}] = await Promise.all([import('../core/repo/open.js'), import('../core/repo/throttled.js')])
   const backend = await openRepository({url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], compression: flags.compress, limits})
   return flags['max-rate'] === undefined ? backend : throttledBackend(backend, flags['max-rate'], signal)
 }
