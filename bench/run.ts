@@ -442,6 +442,9 @@ function inspectBench(dir: string): void {
   rows.push({what: 'inspect --json of a 64 MiB WAL segment', ours: ms(inspect), baseline: `xxd -p ${ms(xxd)}`, ratio: timesSlower(inspect, xxd), target: '(hex of the same bytes)'})
 }
 
+/** Start-up runs are short: they get BENCH_PAIRS pairs or twice BENCH_RUNS, whichever is more. */
+const STARTUP_PAIRS = Math.max(PAIRS, RUNS * 2)
+
 /**
  * Start-up, in pairs against `node -e 0`: `--version`, `--help`, `wal plan
  * --json` of a small layout and `basebackup create` of a 1 MiB snapshot,
@@ -465,9 +468,8 @@ function startupBench(dir: string): void {
     {what: 'redrepl wal plan --json, small layout', ours: redrepl(['wal', 'plan', '--data-path', small, '--segment-bytes', '1MiB', '--json']), baseline: node, baselineName: 'node -e 0', bytes: 0, target: '≤ 3×'},
     {what: 'redrepl basebackup create --snapshot, 1 MiB', ours: redrepl(['basebackup', 'create', '--data-path', data, '--snapshot', snapshot, '--checkpoint-lsn', '1'], noBackup), baseline: node, baselineName: 'node -e 0', bytes: 0, target: '-'},
   ]
-  const pairs = Math.max(PAIRS, RUNS * 2)
-  say(`startup: ${paired.length} rows × ${pairs} pairs…`)
-  const results = runPairs(paired, dir, pairs)
+  say(`startup: ${paired.length} rows × ${STARTUP_PAIRS} pairs…`)
+  const results = runPairs(paired, dir, STARTUP_PAIRS)
   for (const [r, row] of paired.entries()) rows.push(startupRow(row, results[r]))
   rmSync(path.join(dir, 'startup-node'), {recursive: true, force: true})
   rmSync(snapshot, {force: true})
@@ -568,4 +570,4 @@ try {
 
 console.log(`| measurement | redrepl (median) | baseline (median) | ratio: throughput pair by pair, median (min–max); CPU | target |\n|---|---|---|---|---|`)
 for (const row of rows) console.log(`| ${row.what} | ${row.ours} | ${row.baseline} | ${row.ratio} | ${row.target} |`)
-console.log(`\n${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; paired rows: ${PAIRS} pairs, others: ${RUNS} runs each (median); load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+console.log(`\n${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; paired rows: ${PAIRS} pairs (start-up: ${STARTUP_PAIRS}), others: ${RUNS} runs each (median); load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
