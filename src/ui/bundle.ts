@@ -35,7 +35,8 @@ function readCache(file: string): Buffer | undefined {
 }
 
 /**
- * Runs a CommonJS bundle from `file` as `require` would, starting from the
+ * Runs a CommonJS bundle from `file` as `require` would (its wrapper's
+ * arguments, `this` its exports), starting from the
  * V8 code cache in `cacheFile` when there is one. V8 checks the cache
  * against its own version and flags and against the source before using
  * it, and compiles the source when the cache does not fit: a stale or
@@ -47,7 +48,7 @@ export function loadBundle(file: string, cacheFile: string): LoadedBundle {
   const script = new Script(wrap(source), {filename: file, cachedData})
   const module = {exports: {} as unknown}
   const run = script.runInThisContext() as (...args: unknown[]) => void
-  run(module.exports, createRequire(file), module, file, path.dirname(file), (specifier: string) => import(specifier))
+  run.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file), (specifier: string) => import(specifier))
   return {exports: module.exports, cacheUsed: script.cachedDataRejected === false}
 }
 
@@ -60,7 +61,7 @@ export async function bundleCodeCache(file: string, warm: (exports: unknown) => 
   const script = new Script(wrap(readBounded(file).toString('utf8')), {filename: file})
   const module = {exports: {} as unknown}
   const run = script.runInThisContext() as (...args: unknown[]) => void
-  run(module.exports, createRequire(file), module, file, path.dirname(file), (specifier: string) => import(specifier))
+  run.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file), (specifier: string) => import(specifier))
   await warm(module.exports)
   return script.createCachedData()
 }

@@ -17,6 +17,7 @@ const path = require('node:path')
 exports.answer = 6 * 7
 exports.base = path.basename(__filename)
 exports.load = (url) => ${BUNDLE_IMPORT}(url)
+exports.self = this === exports
 `
 
 async function bundleIn(dir: string, source = SOURCE): Promise<{file: string; cache: string}> {
@@ -35,15 +36,16 @@ function cacheUsedInFreshNode(file: string, cache: string): boolean {
   const loader = new URL('../../src/ui/bundle.js', import.meta.url).href
   const script = `const {loadBundle} = await import(${JSON.stringify(loader)})
 const loaded = loadBundle(${JSON.stringify(file)}, ${JSON.stringify(cache)})
-if (loaded.exports.answer !== 42) throw new Error('wrong exports')
+if (loaded.exports.answer !== 42 || loaded.exports.self !== true) throw new Error('wrong exports')
 await loaded.exports.load(${JSON.stringify(new URL(`file://${path.join(path.dirname(file), 'module.mjs')}`).href)})
 process.stdout.write(String(loaded.cacheUsed))`
   return execFileSync(process.execPath, ['--input-type=module', '-e', script]).toString() === 'true'
 }
 
 async function assertWorks(exports: unknown, dir: string): Promise<void> {
-  const bundle = exports as {answer: number; base: string; load(url: string): Promise<{from: string}>}
+  const bundle = exports as {answer: number; base: string; self: boolean; load(url: string): Promise<{from: string}>}
   assert.equal(bundle.answer, 42)
+  assert.equal(bundle.self, true, 'this at the top of the bundle is its exports, as under require')
   assert.equal(bundle.base, 'bundle.cjs')
   assert.equal((await bundle.load(new URL(`file://${path.join(dir, 'module.mjs')}`).href)).from, 'esm')
 }
