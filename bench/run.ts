@@ -443,19 +443,45 @@ function inspectBench(dir: string): void {
   rows.push({what: 'inspect --json of a 64 MiB WAL segment', ours: ms(inspect), baseline: `xxd -p ${ms(xxd)}`, ratio: timesSlower(inspect, xxd), target: '(hex of the same bytes)'})
 }
 
+/** Start-up runs are short: they get BENCH_PAIRS pairs or twice BENCH_RUNS, whichever is more. */
+const STARTUP_PAIRS = Math.max(PAIRS, RUNS * 2)
+
+/**
+ * Start-up, in pairs against `node -e 0`: `--version`, `--help`, `wal plan
+ * --json` of a small layout and `basebackup create` of a 1 MiB snapshot,
+ * each run back to back with Node doing nothing, alternating which goes
+ * first. What a row adds to `node -e 0` is redrepl's start-up (and, for
+ * create, its 1 MiB). CPU seconds are given beside wall times: on a shared
+ * machine they move far less.
+ */
 function startupBench(dir: string): void {
   const small = path.join(ROOT, '..', 'shared', 'fixtures', 'v1.12.0', 'layouts', 'primary-basic', 'data.rdb')
-  const {node, version, plan} = timeRounds(
-    {
-      node: {command: process.execPath, args: ['-e', '0']},
-      version: {command: process.execPath, args: [BIN, '--version']},
-      plan: {command: process.execPath, args: [BIN, 'wal', 'plan', '--data-path', small, '--segment-bytes', '1MiB', '--json']},
-    },
-    RUNS * 2,
-  )
-  rows.push({what: 'redrepl --version', ours: ms(version), baseline: `node -e 0 ${ms(node)}`, ratio: timesSlower(version, node), target: '≤ 2×'})
-  rows.push({what: 'redrepl wal plan, small layout', ours: ms(plan), baseline: `node -e 0 ${ms(node)}`, ratio: timesSlower(plan, node), target: '≤ 3×'})
-  void dir
+  const data = path.join(dir, 'startup-node', 'data.rdb')
+  writeDatabase(data, 1)
+  const snapshot = path.join(dir, 'startup-snapshot.bin')
+  writeSnapshotFile(snapshot, 1)
+  const noBackup = () => rmSync(Layout.fromDataPath(data).basebackupDir(1n), {recursive: true, force: true})
+  const node: Contender = {command: process.execPath, args: ['-e', '0']}
+  const redrepl = (args: string[], before?: () => void): Contender => ({command: process.execPath, args: [BIN, ...args], before})
+  const paired: Paired[] = [
+    {what: 'redrepl --version', ours: redrepl(['--version']), baseline: node, baselineName: 'node -e 0', bytes: 0, target: '≤ 2×'},
+    {what: 'redrepl --help', ours: redrepl(['--help']), baseline: node, baselineName: 'node -e 0', bytes: 0, target: '-'},
+    {what: 'redrepl wal plan --json, small layout', ours: redrepl(['wal', 'plan', '--data-path', small, '--segment-bytes', '1MiB', '--json']), baseline: node, baselineName: 'node -e 0', bytes: 0, target: '≤ 3×'},
+    {what: 'redrepl basebackup create --snapshot, 1 MiB', ours: redrepl(['basebackup', 'create', '--data-path', data, '--snapshot', snapshot, '--checkpoint-lsn', '1'], noBackup), baseline: node, baselineName: 'node -e 0', bytes: 0, target: '-'},
+  ]
+  say(`startup: ${paired.length} rows × ${STARTUP_PAIRS} pairs…`)
+  const results = runPairs(paired, dir, STARTUP_PAIRS)
+  for (const [r, row] of paired.entries()) rows.push(startupRow(row, results[r]))
+  rmSync(path.join(dir, 'startup-node'), {recursive: true, force: true})
+  rmSync(snapshot, {force: true})
+}
+
+/** A start-up row: medians of wall and CPU seconds, and how many times `node -e 0`'s they are, pair by pair (median, min–max). */
+function startupRow(row: Paired, result: PairResult): Row {
+  const side = (samples: Sample[]) => `${median(samples.map((s) => s.ms)).toFixed(0)} ms` + (TIME === undefined ? '' : `, CPU ${median(samples.map((s) => s.cpu)).toFixed(2)} s`)
+  const slower = result.ratios.map((r) => 1 / r)
+  const cpu = TIME === undefined ? '' : `; CPU ${(median(result.ours.map((s) => s.cpu)) - median(result.baseline.map((s) => s.cpu))).toFixed(2)} s more`
+  return {what: row.what, ours: side(result.ours), baseline: `${row.baselineName}: ${side(result.baseline)}`, ratio: `${spread(slower)} the time${cpu}`, target: row.target}
 }
 
 /**
@@ -546,4 +572,4 @@ try {
 
 console.log(`| measurement | redrepl (median) | baseline (median) | ratio: throughput pair by pair, median (min–max); CPU | target |\n|---|---|---|---|---|`)
 for (const row of rows) console.log(`| ${row.what} | ${row.ours} | ${row.baseline} | ${row.ratio} | ${row.target} |`)
-console.log(`\n${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; paired rows: ${PAIRS} pairs, others: ${RUNS} runs each (median); load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+console.log(`\n${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; paired rows: ${PAIRS} pairs (start-up: ${STARTUP_PAIRS}), others: ${RUNS} runs each (median); load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)

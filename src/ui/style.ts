@@ -23,6 +23,21 @@ export let paint: ChalkInstance
 
 export async function loadStyle(colour = colourEnabled()): Promise<void> {
   if (paint !== undefined) return
+  if (!colour) {
+    paint = plain
+    return
+  }
   const {Chalk} = await import('chalk')
-  paint = new Chalk({level: colour ? 3 : 0})
+  paint = new Chalk({level: 3})
 }
+
+/**
+ * What chalk at level 0 does, without loading chalk (output into a pipe,
+ * a file, NO_COLOR: cron and scripts): every style, however chained, gives
+ * back its text untouched, several arguments joined by a space.
+ */
+const unstyled = (text: unknown[]) => (text.length === 1 ? `${text[0]}` : text.join(' '))
+const plain: ChalkInstance = new Proxy(function style() {}, {
+  get: (_target, name) => (name === 'level' ? 0 : plain),
+  apply: (_target, _this, text: unknown[]) => unstyled(text),
+}) as unknown as ChalkInstance

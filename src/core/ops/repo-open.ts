@@ -1,6 +1,5 @@
 import type {RepoBackend} from '../repo/backend.js'
-import {openRepository, type RepoSettings} from '../repo/open.js'
-import {throttledBackend} from '../repo/throttled.js'
+import type {RepoSettings} from '../repo/open.js'
 
 /**
  * The repository as the command layer sees it: opened from its settings,
@@ -17,6 +16,8 @@ export {CONNECT_TIMEOUT_MS, formatSeconds, IDLE_TIMEOUT_MS, networkLimits, type 
 
 /** Opens the repository `settings` names; with `maxRate` (bytes a second) its transfers are paced, and `signal` ends a wait for the pace. */
 export async function openRunRepository(settings: RepoSettings, maxRate: number | undefined, signal?: AbortSignal): Promise<RepoBackend> {
+  // Loaded here, not at start-up: every command with repository flags reaches this module, and most runs name no repository.
+  const [{openRepository}, {throttledBackend}] = await Promise.all([import('../repo/open.js'), import('../repo/throttled.js')])
   const backend = await openRepository(settings)
   return maxRate === undefined ? backend : throttledBackend(backend, maxRate, signal)
 }

@@ -1,11 +1,7 @@
 import {RedreplError, refused} from '../errors.js'
 import {Layout} from '../layout.js'
 import {walHolds, walHoldsAcross} from '../plan/repo-wal.js'
-import {openRepository, type RepoSettings} from '../repo/open.js'
-import {readInventory} from '../repo/inventory.js'
-import {RepoKeys} from '../repo/keys.js'
-import {storedChecksum} from '../repo/stored-crc.js'
-import {trailerChecksum} from './repo-push.js'
+import type {RepoSettings} from '../repo/open.js'
 import {assessBackups, isUsableBackup} from './basebackup-usable.js'
 import {readOldestAvailableLsn, type WalSegmentFile} from './node-state.js'
 
@@ -93,6 +89,8 @@ export async function readWalHolds(
  */
 async function archivedSegments(repository: NonNullable<WalHoldOptions['repository']> & {name?: string}, timeline: bigint, local: WalSegmentFile[]): Promise<{location: string; segments: Map<bigint, bigint>}> {
   let location = repository.settings.url
+  // The repository's modules load only when a plan names a repository: a plan of the local WAL starts without them.
+  const [{openRepository}, {readInventory}, {RepoKeys}, {storedChecksum}, {trailerChecksum}] = await Promise.all([import('../repo/open.js'), import('../repo/inventory.js'), import('../repo/keys.js'), import('../repo/stored-crc.js'), import('./repo-push.js')])
   try {
     const backend = await openRepository(repository.settings)
     location = backend.location
