@@ -54,6 +54,7 @@ const RULES: LayerRules = {
     {file: 'ui/log-file.ts', target: 'core/fs/append-file', reason: '--log-file is opened by the base command before any operation runs, and written by the logger it installs'},
     {file: 'hooks/preparse-config.ts', target: 'core/config', reason: 'oclif runs this hook before any command is parsed, to supply flag values from the config file'},
     {file: 'core/repo/local.ts', target: 'node:fs', reason: 'the directory store is a backend over files: it lists and reads its objects itself; its writes go through fs/atomic.ts'},
+    {file: 'ui/bundle.ts', target: 'node:fs', reason: 'the oclif bundle and its code cache are read at start-up, before any operation exists to read them'},
   ],
 }
 
