@@ -4,12 +4,13 @@ import {test} from 'node:test'
 
 import {runCli, useScratch} from '../support/cli.js'
 import {writeInventory, writeThreeNodes} from '../support/cluster.js'
-import {documentOf, jsonOf} from '../support/node.js'
+import {documentOf, holdFlock, jsonOf, stop} from '../support/node.js'
 
 /**
  * Split brain as the layouts of three real nodes show it, read through the
  * local transport: a replica promoted in its own layout (no slot catalog
- * yet) while the old primary's layout still holds its slot catalog.
+ * yet) while the old primary's layout still holds its slot catalog. Both
+ * run: a process holds each one's data file, as RedDB does.
  */
 
 const scratch = useScratch()
@@ -24,14 +25,20 @@ async function promoted(replica: 'ra' | 'rc', names = {p: 'p', ra: 'ra', rc: 'rc
     {name: names.ra, dataPath: nodes.ra},
     {name: names.rc, dataPath: nodes.rc},
   ])
-  const result = await runCli(['cluster', 'status', '--config', config, '--json'])
-  return {nodes, config, result, report: documentOf(result.stdout)}
+  const running = await Promise.all([holdFlock(nodes.p), holdFlock(nodes[replica])])
+  try {
+    const result = await runCli(['cluster', 'status', '--config', config, '--json'])
+    const human = await runCli(['cluster', 'status', '--config', config])
+    return {nodes, config, result, human, report: documentOf(result.stdout)}
+  } finally {
+    await Promise.all(running.map((child) => stop(child)))
+  }
 }
 
 const rows = (report: Record<string, unknown>) => (report.nodes as any[]).map((row) => [row.name, row.role, row.timeline, row.state, row.rejoin])
 
 test('split brain: a replica promoted in its own layout while the old primary still writes as primary of timeline 1', async () => {
-  const {config, result, report} = await promoted('ra')
+  const {result, human, report} = await promoted('ra')
   assert.equal(result.exitCode, 2, result.stdout)
   assert.deepEqual(report.split_brain, [
     'two nodes write on different timelines: p writes as the primary of timeline 1 (slot catalog, WAL head 9437187), while ra was promoted to timeline 2 at LSN 9437187 (promote ra; no slot catalog yet)',
@@ -45,7 +52,6 @@ test('split brain: a replica promoted in its own layout while the old primary st
   assert.deepEqual(p.problems, ["on timeline 1, behind the newest timeline 2: it must rewind to LSN 9437187 before following timeline 2 (by RedDB's rejoin rule against ra's history)", 'split brain with ra'])
   assert.deepEqual(ra.problems, ['split brain with p'])
   assert.deepEqual(rc.problems, ["on timeline 1, behind the newest timeline 2: it can follow timeline 2 from LSN 7340034 once ra has written WAL (by RedDB's rejoin rule against ra's history)"])
-  const human = await runCli(['cluster', 'status', '--config', config])
   assert.match(human.stdout, /^REDREPL CRITICAL - cluster main/)
   assert.match(human.stdout, /\nsplit brain: two nodes write on different timelines: p writes as the primary of timeline 1/)
   assert.match(human.stdout, /\nCRITICAL p: split brain with ra\n/)
@@ -92,6 +98,26 @@ test('no split brain once the old primary\'s layout is out of the view: the prom
   assert.deepEqual(report.split_brain, [])
   assert.deepEqual(rows(report), [
     ['p', null, null, 'WARNING', null],
+    ['ra', 'unknown', 2n, 'OK', null],
+    ['rc', 'replica', 1n, 'WARNING', 'follow_new_timeline'],
+  ])
+})
+
+test('no split brain when the old primary is stopped: no process holds its data file, so it only has to rewind', async () => {
+  const dir = await scratch.dir('redrepl-split-')
+  const nodes = await writeThreeNodes(dir)
+  assert.equal((await runCli(['timeline', 'promote', '--data-path', nodes.ra, '--replica', 'ra', '--expect-timeline', '1'])).exitCode, 0)
+  const config = await writeInventory(path.join(dir, 'redrepl.conf'), [
+    {name: 'p', dataPath: nodes.p},
+    {name: 'ra', dataPath: nodes.ra},
+    {name: 'rc', dataPath: nodes.rc},
+  ])
+  const result = await runCli(['cluster', 'status', '--config', config, '--json'])
+  assert.equal(result.exitCode, 1, result.stdout)
+  const report = documentOf(result.stdout)
+  assert.deepEqual(report.split_brain, [])
+  assert.deepEqual(rows(report), [
+    ['p', 'primary', 1n, 'WARNING', 'rewind'],
     ['ra', 'unknown', 2n, 'OK', null],
     ['rc', 'replica', 1n, 'WARNING', 'follow_new_timeline'],
   ])

@@ -151,12 +151,16 @@ function writerOf(node: Reached): Writer | null {
 
 /**
  * Two writers on different timelines: the older one still writes though a
- * newer timeline forked from its line. Where the newer one's history holds
+ * newer timeline forked from its line. Only nodes RedDB runs on write (the
+ * node's `reddb_pids`: its flock on the data file, read on its host). Where the newer one's history holds
  * the fork from the older's timeline, the LSNs the older wrote past it are
  * named: writes the newer timeline does not have.
  */
 function writerConflicts(reached: Reached[]): Conflict[] {
   const writers = reached.flatMap((node) => {
+    // A node whose data file no RedDB process holds writes nothing, whatever its files say: a stopped former
+    // primary is left behind a fork (its rejoin step says what comes next), not split brain. Unknown counts as running.
+    if (node.state.reddb_pids !== undefined && node.state.reddb_pids !== null && node.state.reddb_pids.length === 0) return []
     const writer = writerOf(node)
     return writer === null ? [] : [{...writer, state: node.state}]
   })
