@@ -72,7 +72,9 @@ export async function writeSampleCluster(dir: string, nowMs: bigint): Promise<Sa
   const primary = Layout.fromDataPath(p)
   await mkdirDurable(primary.walDir(1n))
   await writeSampleDatabase(p, nowMs)
-  await writeFileAtomic(primary.historyPath, timelineHistoryCodec.encode(initialHistory(nowMs), {nowMs}))
+  // Replicas hold the primary's history as it is: the same entries, byte for byte.
+  const history = timelineHistoryCodec.encode(initialHistory(nowMs), {nowMs})
+  await writeFileAtomic(primary.historyPath, history)
   let head = 0n
   for (let index = 0n; index < SEGMENTS; index++) {
     let segment: WalSegment = emptyWalSegment(1n, index, SAMPLE_SEGMENT_BYTES)
@@ -91,10 +93,13 @@ export async function writeSampleCluster(dir: string, nowMs: bigint): Promise<Sa
     const dataPath = nodes[name]
     await mkdirDurable(path.dirname(dataPath))
     await writeSampleDatabase(dataPath, nowMs)
+    const layout = Layout.fromDataPath(dataPath)
+    await mkdirDurable(layout.root)
+    await writeFileAtomic(layout.historyPath, history)
     const from = applied[name] - 10n
     const records = []
     for (let lsn = from; lsn <= applied[name]; lsn++) records.push({lsn, payload: put(lsn)})
-    await appendRelay(Layout.fromDataPath(dataPath), name, records, applied[name], {create: true, dataPath, nowMs})
+    await appendRelay(layout, name, records, applied[name], {create: true, dataPath, nowMs})
   }
   return {nodes, segmentBytes: SAMPLE_SEGMENT_BYTES, walHead: head, applied}
 }
