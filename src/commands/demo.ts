@@ -19,7 +19,7 @@ const WIDE_COLUMNS = 10_000
 
 export default class Demo extends RedreplCommand {
   static override summary = 'Build a sample three-node replica set and run a narrated failover runbook on it.'
-  static override description = `Writes a realistic replica set of three nodes into DIR or a new temporary directory, each with its own layout as on its own host — primary p (an embedded database, WAL across six segments, a slot per replica), replica ra two LSNs behind it and replica rc a segment and a half behind, each with its own relay log — and a config file (redrepl.conf) naming them as cluster main on this machine. It then runs a failover runbook with the real commands, printing each command line and its output: cluster status (all green) → wal plan --out and wal prune --plan on the primary → basebackup create of the primary and repo push of it into the replica set's namespace of a repository (DIR/repo) → the primary's host dies (the config now reaches p through a transport that fails; nothing runs on p from here on) → cluster status (p unreachable) → cluster candidates (the positions read from the replicas' own relay logs, and what each promotion would cost) → failover plan --candidate rc (refused: it would throw away writes ra acknowledged) → failover plan --out → failover apply --plan --yes (refused while nobody said the old primary is down) → failover apply --plan --yes --old-primary-down (ra promoted, rc's rejoin recorded, p's left for when its host is back) → cluster status after → basebackup create on the new primary ra and repo push of it (the repository now records timeline 2) → repo restore --rebootstrap of the old primary's backup for p's replacement host (refused: its checkpoint lies past the fork) → basebackup materialize --rebootstrap staging p's rebuild from the new primary's backup → layout verify of every node. The files stay behind for you to explore.`
+  static override description = `Writes a realistic replica set of three nodes into DIR or a new temporary directory, each with its own layout as on its own host — primary p (an embedded database, WAL across six segments, a slot per replica), replica ra two LSNs behind it and replica rc a segment and a half behind, each with its own relay log — and a config file (redrepl.conf) naming them as cluster main on this machine. It then runs a failover runbook with the real commands, printing each command line and its output: cluster status (all green) → wal plan --out and wal prune --plan on the primary → basebackup create of the primary and repo push of it into the replica set's namespace of a repository (DIR/repo) → the primary's host dies (the config now reaches p through a transport that fails; nothing runs on p from here on) → cluster status (p unreachable) → cluster candidates (the positions read from the replicas' own relay logs, and what each promotion would cost) → failover plan --candidate rc (refused: it would throw away writes ra acknowledged) → failover plan --out → failover apply --plan --yes (refused while nobody said the old primary is down) → failover apply --plan --yes --old-primary-down (ra promoted, rc's rejoin recorded, p's left for when its host is back) → cluster status after → basebackup create on the new primary ra and repo push of it (the repository now records timeline 2) → repo restore --rebootstrap of the old primary's backup for p's replacement host (refused: its checkpoint lies past the fork) → basebackup materialize --rebootstrap staging p's rebuild from the new primary's backup → layout verify of every node. Every step reads DIR/redrepl.conf (--config) and none of the shell's REDREPL_* or REDDB_* variables. The files stay behind for you to explore.`
 
   static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo /tmp/redrepl-demo']
 
@@ -53,20 +53,26 @@ export default class Demo extends RedreplCommand {
     narrate(`  p   primary at ${p}, WAL head ${sample.walHead}`)
     narrate(`  ra  replica at ${ra}, applied up to ${sample.applied.ra}`)
     narrate(`  rc  replica at ${rc}, applied up to ${sample.applied.rc}`)
-    const step = async (story: string, argv: string[], expectedExit = 0) => {
+    // Every step reads the demo's own config file and none of this shell's redrepl or RedDB settings, so what it does is what it prints;
+    // only the clock stays, the one the sample was written with.
+    const env: Record<string, string> = {COLUMNS: String(columns)}
+    for (const [key, value] of Object.entries(process.env)) {
+      if (value !== undefined && key !== 'COLUMNS' && (key === 'REDREPL_NOW_MS' || !/^(REDREPL|REDDB)_/.test(key))) env[key] = value
+    }
+    const step = async (story: string, stepArgv: string[], expectedExit = 0) => {
+      const argv = [...stepArgv, '--config', config]
       const command = shellCommand(['redrepl', ...argv])
       narrate(`\n${paint.cyan(`# ${story}`)}`)
       narrate(paint.bold(`$ ${command}`))
       // The steps print into a pipe: their tables fit the width this run fits.
-      const result = await execa(process.execPath, [BIN, ...argv], {env: {COLUMNS: String(columns)}, reject: false, all: true})
+      const result = await execa(process.execPath, [BIN, ...argv], {env, extendEnv: false, reject: false, all: true})
       const output = String(result.all ?? '').trimEnd()
       narrate(output)
       steps.push({story, command, exit_code: result.exitCode ?? -1, output})
       if (result.exitCode !== expectedExit) this.error(`the runbook step failed (exit ${result.exitCode}, expected ${expectedExit})`, {exit: 1})
     }
-    const inCluster = ['--config', config]
 
-    await step('Every node, read through its own layout: all green.', ['cluster', 'status', ...inCluster])
+    await step('Every node, read through its own layout: all green.', ['cluster', 'status'])
     const prunePlan = path.join(dir, 'prune.plan')
     await step('On the primary: what would retention remove with a 2-segment window? Save the plan to review it.', ['wal', 'plan', '--data-path', p, '--segment-bytes', '1MiB', '--min-segments', '2', '--out', prunePlan])
     await step('Apply exactly the plan reviewed: it removes nothing if the layout changed since.', ['wal', 'prune', '--data-path', p, '--plan', prunePlan])
@@ -76,14 +82,14 @@ export default class Demo extends RedreplCommand {
 
     narrate(`\n${paint.bold('The primary\'s host dies.')} From here on nothing runs on p: the config reaches it through a transport that fails, as a dead host's would.`)
     await writeSampleInventory(config, sample, stateDir, true)
-    await step('The replica set without its primary: p is unreachable (exit 1, WARNING).', ['cluster', 'status', ...inCluster], 1)
-    await step('Which replica could take over? Positions from the replicas\' own relay logs, and what each promotion would cost.', ['cluster', 'candidates', ...inCluster])
+    await step('The replica set without its primary: p is unreachable (exit 1, WARNING).', ['cluster', 'status'], 1)
+    await step('Which replica could take over? Positions from the replicas\' own relay logs, and what each promotion would cost.', ['cluster', 'candidates'])
     const failoverPlan = path.join(dir, 'failover.plan')
-    await step('Promoting the lagging rc would throw away writes ra acknowledged: refused (exit 4).', ['failover', 'plan', ...inCluster, '--candidate', 'rc', '--out', path.join(dir, 'rc.plan')], 4)
-    await step('Plan the failover to the replica RedDB would choose, and save it to review it.', ['failover', 'plan', ...inCluster, '--out', failoverPlan])
-    await step('Apply it: refused (exit 4) while nobody has said the unreachable old primary is down.', ['failover', 'apply', ...inCluster, '--plan', failoverPlan, '--yes'], 4)
-    await step('Say so: ra is promoted, rc\'s rejoin is recorded, p\'s waits for its host.', ['failover', 'apply', ...inCluster, '--plan', failoverPlan, '--yes', '--old-primary-down'])
-    await step('The replica set after the failover: ra on timeline 2, rc to follow it, p still unreachable.', ['cluster', 'status', ...inCluster], 1)
+    await step('Promoting the lagging rc would throw away writes ra acknowledged: refused (exit 4).', ['failover', 'plan', '--candidate', 'rc', '--out', path.join(dir, 'rc.plan')], 4)
+    await step('Plan the failover to the replica RedDB would choose, and save it to review it.', ['failover', 'plan', '--out', failoverPlan])
+    await step('Apply it: refused (exit 4) while nobody has said the unreachable old primary is down.', ['failover', 'apply', '--plan', failoverPlan, '--yes'], 4)
+    await step('Say so: ra is promoted, rc\'s rejoin is recorded, p\'s waits for its host.', ['failover', 'apply', '--plan', failoverPlan, '--yes', '--old-primary-down'])
+    await step('The replica set after the failover: ra on timeline 2, rc to follow it, p still unreachable.', ['cluster', 'status'], 1)
     await step('p\'s host is replaced, so p is rebuilt as a replica of ra. Take the base backup from the new primary: checkpoint at its fork LSN, as timeline 2 has no WAL yet.', ['basebackup', 'create', '--data-path', ra, '--from', ra, '--chunk-size', '64KiB'])
     await step('The new primary carries on in the same namespace: the repository now records timeline 2 and where it forked.', ['repo', 'push', '--data-path', ra, ...repo])
     await step(
