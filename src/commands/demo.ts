@@ -4,7 +4,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {nowMs} from '../core/clock.js'
-import {makeReplicaDir, prepareSampleDir, writeSampleLayout} from '../core/ops/sample-layout.js'
+import {makeReplicaDir, prepareSampleDir, writeSampleCluster, writeSampleInventory} from '../core/ops/sample-layout.js'
 import {RedreplCommand} from '../ui/base-command.js'
 import {jsonFlag} from '../ui/flags.js'
 import {tableWidth} from '../ui/output.js'
@@ -16,8 +16,8 @@ const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
 const WIDE_COLUMNS = 10_000
 
 export default class Demo extends RedreplCommand {
-  static override summary = 'Build a sample node layout and run a narrated failover runbook on it.'
-  static override description = `Writes a realistic primary (an embedded database with a snapshot, WAL across six segments, three replicas' slots, relay logs) into DIR or a new temporary directory, then runs a failover runbook with the real commands, printing each command line and its output: slots show → wal plan --out (the plan saved) → wal prune --plan (exactly that plan applied) → basebackup create → timeline candidates → timeline promote → rejoin plan for the old primary, with its next steps → basebackup materialize --rebootstrap for a rebuilt replica (refusing the pre-failover backup, whose checkpoint lies past the fork, then using a fresh backup taken on the new timeline) → layout verify. The files stay behind for you to explore.`
+  static override summary = 'Build a sample three-node replica set and run a narrated failover runbook on it.'
+  static override description = `Writes a realistic replica set of three nodes into DIR or a new temporary directory, each with its own layout as on its own host — primary p (an embedded database, WAL across six segments, a slot per replica), replica ra two LSNs behind it and replica rc a segment and a half behind, each with its own relay log — and a config file (redrepl.conf) naming them as cluster main on this machine. It then runs a failover runbook with the real commands, printing each command line and its output: cluster status (all green) → wal plan --out and wal prune --plan on the primary → basebackup create of the primary and repo push of it into the replica set's namespace of a repository (DIR/repo) → the primary's host dies (the config now reaches p through a transport that fails; nothing runs on p from here on) → cluster status (p unreachable) → cluster candidates (the positions read from the replicas' own relay logs, and what each promotion would cost) → failover plan --candidate rc (refused: it would throw away writes ra acknowledged) → failover plan --out → failover apply --plan --yes (refused while nobody said the old primary is down) → failover apply --plan --yes --old-primary-down (ra promoted, rc's rejoin recorded, p's left for when its host is back) → cluster status after → basebackup create on the new primary ra and repo push of it (the repository now records timeline 2) → repo restore --rebootstrap of the old primary's backup for p's replacement host (refused: its checkpoint lies past the fork) → basebackup materialize --rebootstrap staging p's rebuild from the new primary's backup → layout verify of every node. Every step reads DIR/redrepl.conf (--config) and none of the shell's REDREPL_* or REDDB_* variables. The files stay behind for you to explore.`
 
   static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo /tmp/redrepl-demo']
 
@@ -36,44 +36,66 @@ export default class Demo extends RedreplCommand {
     }
     const columns = this.output === 'wide' ? WIDE_COLUMNS : tableWidth(process.env, process.stdout)
     const dir = await prepareSampleDir(args.dir)
-    const sample = await writeSampleLayout(dir, nowMs())
-    const data = sample.dataPath
-    const rebuilt = path.join(dir, 'replica-c', 'data.rdb')
+    const sample = await writeSampleCluster(dir, nowMs())
+    const {p, ra, rc} = sample.nodes
+    const config = path.join(dir, 'redrepl.conf')
+    const stateDir = path.join(dir, 'state')
+    await writeSampleInventory(config, sample, stateDir, false)
+    const rebuilt = path.join(dir, 'p-new', 'data.rdb')
     await makeReplicaDir(path.dirname(rebuilt))
-    const backupOf = (timeline: number, checkpoint: bigint) =>
+    const backupOf = (data: string, timeline: number, checkpoint: bigint) =>
       path.join(path.dirname(data), 'data.primary-replica', `timeline-${String(timeline).padStart(20, '0')}`, 'basebackup', `base-${'0'.repeat(20)}-${String(checkpoint).padStart(20, '0')}.redbase`)
 
-    narrate(paint.bold(`A RedDB primary at ${data}: timeline 1, WAL head ${sample.walHead}, three replicas.`))
-    const step = async (story: string, argv: string[], expectFailure = false) => {
+    narrate(paint.bold(`A RedDB replica set on timeline 1, three nodes with their own layouts, named in ${config}:`))
+    narrate(`  p   primary at ${p}, WAL head ${sample.walHead}`)
+    narrate(`  ra  replica at ${ra}, applied up to ${sample.applied.ra}`)
+    narrate(`  rc  replica at ${rc}, applied up to ${sample.applied.rc}`)
+    // Every step reads the demo's own config file and none of this shell's redrepl or RedDB settings, so what it does is what it prints;
+    // only the clock stays, the one the sample was written with.
+    const env: Record<string, string> = {COLUMNS: String(columns)}
+    for (const [key, value] of Object.entries(process.env)) {
+      if (value !== undefined && key !== 'COLUMNS' && (key === 'REDREPL_NOW_MS' || !/^(REDREPL|REDDB)_/.test(key))) env[key] = value
+    }
+    const step = async (story: string, stepArgv: string[], expectedExit = 0) => {
+      const argv = [...stepArgv, '--config', config]
       const command = shellCommand(['redrepl', ...argv])
       narrate(`\n${paint.cyan(`# ${story}`)}`)
       narrate(paint.bold(`$ ${command}`))
       // The steps print into a pipe: their tables fit the width this run fits.
-      const result = await execa(process.execPath, [BIN, ...argv], {env: {REDDB_DATA_PATH: data, COLUMNS: String(columns)}, reject: false, all: true})
+      const result = await execa(process.execPath, [BIN, ...argv], {env, extendEnv: false, reject: false, all: true})
       const output = String(result.all ?? '').trimEnd()
       narrate(output)
       steps.push({story, command, exit_code: result.exitCode ?? -1, output})
-      if ((result.exitCode !== 0) !== expectFailure) this.error(`the runbook step failed (exit ${result.exitCode})`, {exit: 1})
+      if (result.exitCode !== expectedExit) this.error(`the runbook step failed (exit ${result.exitCode}, expected ${expectedExit})`, {exit: 1})
     }
 
-    await step('Who is replicating, and which slot holds back WAL removal?', ['slots', 'show'])
+    await step('Every node, read through its own layout: all green.', ['cluster', 'status'])
     const prunePlan = path.join(dir, 'prune.plan')
-    await step('What would retention remove with a 2-segment window? Save the plan to review it.', ['wal', 'plan', '--segment-bytes', '1MiB', '--min-segments', '2', '--out', prunePlan])
-    await step('Apply exactly the plan reviewed: it removes nothing if the layout changed since.', ['wal', 'prune', '--plan', prunePlan])
-    await step('Take a base backup of the primary\'s database before touching anything.', ['basebackup', 'create', '--from', data, '--chunk-size', '64KiB'])
-    await step('The primary is lost. Which replicas could take over, and which would RedDB choose?', ['timeline', 'candidates'])
-    await step('Promote the replica RedDB would choose, once.', ['timeline', 'promote', '--auto', '--expect-timeline', '1'])
-    await step('A re-run of the runbook must not fork twice: it is refused.', ['timeline', 'promote', '--auto', '--expect-timeline', '1'], true)
-    await step('How does the old primary (timeline 1, flushed up to its WAL head) rejoin, and what comes next?', ['rejoin', 'plan', '--node-timeline', '1', '--node-flushed-lsn', String(sample.walHead)])
-    const rebuild = (manifest: string) => ['basebackup', 'materialize', '--manifest', manifest, '--data-path', rebuilt, '--rebootstrap', '--rdb-version', '1']
+    await step('On the primary: what would retention remove with a 2-segment window? Save the plan to review it.', ['wal', 'plan', '--data-path', p, '--segment-bytes', '1MiB', '--min-segments', '2', '--out', prunePlan])
+    await step('Apply exactly the plan reviewed: it removes nothing if the layout changed since.', ['wal', 'prune', '--data-path', p, '--plan', prunePlan])
+    await step('Take a base backup of the primary\'s database.', ['basebackup', 'create', '--data-path', p, '--from', p, '--chunk-size', '64KiB'])
+    const repo = ['--repo', path.join(dir, 'repo'), '--cluster', 'main']
+    await step('Push it, the history and the sealed WAL off the host, into the replica set\'s namespace of a repository.', ['repo', 'push', '--data-path', p, ...repo])
+
+    narrate(`\n${paint.bold('The primary\'s host dies.')} From here on nothing runs on p: the config reaches it through a transport that fails, as a dead host's would.`)
+    await writeSampleInventory(config, sample, stateDir, true)
+    await step('The replica set without its primary: p is unreachable (exit 1, WARNING).', ['cluster', 'status'], 1)
+    await step('Which replica could take over? Positions from the replicas\' own relay logs, and what each promotion would cost.', ['cluster', 'candidates'])
+    const failoverPlan = path.join(dir, 'failover.plan')
+    await step('Promoting the lagging rc would throw away writes ra acknowledged: refused (exit 4).', ['failover', 'plan', '--candidate', 'rc', '--out', path.join(dir, 'rc.plan')], 4)
+    await step('Plan the failover to the replica RedDB would choose, and save it to review it.', ['failover', 'plan', '--out', failoverPlan])
+    await step('Apply it: refused (exit 4) while nobody has said the unreachable old primary is down.', ['failover', 'apply', '--plan', failoverPlan, '--yes'], 4)
+    await step('Say so: ra is promoted, rc\'s rejoin is recorded, p\'s waits for its host.', ['failover', 'apply', '--plan', failoverPlan, '--yes', '--old-primary-down'])
+    await step('The replica set after the failover: ra on timeline 2, rc to follow it, p still unreachable.', ['cluster', 'status'], 1)
+    await step('p\'s host is replaced, so p is rebuilt as a replica of ra. Take the base backup from the new primary: checkpoint at its fork LSN, as timeline 2 has no WAL yet.', ['basebackup', 'create', '--data-path', ra, '--from', ra, '--chunk-size', '64KiB'])
+    await step('The new primary carries on in the same namespace: the repository now records timeline 2 and where it forked.', ['repo', 'push', '--data-path', ra, ...repo])
     await step(
-      'replica-c lost its slot (WAL removed) and must be rebuilt. The backup taken before the failover holds writes past the fork, which timeline 2 never saw: it is refused.',
-      rebuild(backupOf(1, sample.walHead)),
-      true,
+      `Rebuilding p from the old primary's backup (checkpoint ${sample.walHead}) is refused: it holds writes past the fork at ${sample.applied.ra} that timeline 2 never saw.`,
+      ['repo', 'restore', ...repo, '--data-path', rebuilt, '--rebootstrap', '--checkpoint-lsn', String(sample.walHead), '--rdb-version', '1'],
+      4,
     )
-    await step('Take a fresh base backup on the new timeline (its checkpoint: the fork LSN, as timeline 2 has no WAL yet).', ['basebackup', 'create', '--from', data, '--chunk-size', '64KiB'])
-    await step('Stage replica-c\'s rebuild from it, in the format its RedDB (1.12 here) writes; the node swaps it in at its next start.', rebuild(backupOf(2, sample.autoForkLsn)))
-    await step('Finally, check every file of the layout.', ['layout', 'verify'])
-    await this.emit({dir_path: dir, data_path: data, steps}, () => this.say(`\n${paint.green('Runbook complete.')} The files are in ${dir}`))
+    await step('Stage the rebuilt p from the new primary\'s backup instead, in the format its RedDB (1.12 here) writes; the node swaps it in at its next start.', ['basebackup', 'materialize', '--data-path', rebuilt, '--manifest', backupOf(ra, 2, sample.applied.ra), '--rebootstrap', '--rdb-version', '1'])
+    for (const [name, data] of [['ra', ra], ['rc', rc]] as const) await step(`Finally, check every file of ${name}'s layout.`, ['layout', 'verify', '--data-path', data])
+    await this.emit({dir_path: dir, data_path: ra, steps}, () => this.say(`\n${paint.green('Runbook complete.')} The files are in ${dir}`))
   }
 }

@@ -58,17 +58,70 @@ test('every command has a man page listed in package.json, and usage errors are 
   }
 })
 
-test('the demo builds a layout and runs the whole runbook green', async () => {
+test('the demo builds three nodes and runs the failover runbook: every step exits as narrated, the refusals refuse', async () => {
   const dir = await scratch.dir()
-  const result = await runCli(['demo', dir], {timeoutMs: 120_000})
+  const result = await runCli(['demo', dir, '--json'], {timeoutMs: 120_000})
   assert.equal(result.exitCode, 0, result.stderr + result.stdout)
-  for (const command of ['slots show', 'wal plan', 'wal prune --plan', 'basebackup create', 'timeline candidates', 'timeline promote', 'rejoin plan', 'basebackup materialize', 'layout verify']) {
-    assert.ok(result.stdout.includes(`$ redrepl ${command}`), command)
+  const steps = jsonOf(result).steps as Array<{command: string; exit_code: number; output: string}>
+  const shown = steps.map((step) => [step.command.split(' --')[0], Number(step.exit_code)])
+  assert.deepEqual(shown, [
+    ['redrepl cluster status', 0],
+    ['redrepl wal plan', 0],
+    ['redrepl wal prune', 0],
+    ['redrepl basebackup create', 0],
+    ['redrepl repo push', 0],
+    ['redrepl cluster status', 1],
+    ['redrepl cluster candidates', 0],
+    ['redrepl failover plan', 4],
+    ['redrepl failover plan', 0],
+    ['redrepl failover apply', 4],
+    ['redrepl failover apply', 0],
+    ['redrepl cluster status', 1],
+    ['redrepl basebackup create', 0],
+    ['redrepl repo push', 0],
+    ['redrepl repo restore', 4],
+    ['redrepl basebackup materialize', 0],
+    ['redrepl layout verify', 0],
+    ['redrepl layout verify', 0],
+  ])
+  const node = (name: string) => path.join(dir, name, 'data.rdb')
+  // All green before the primary dies; then p is unreachable and the candidates come from the replicas alone.
+  assert.match(steps[0].output, /^REDREPL OK - cluster main: 3 node\(s\)/)
+  assert.match(steps[2].output, /removed 4 segment\(s\)/)
+  assert.match(steps[4].output, /pushed 1 base backup\(s\)/)
+  assert.match(steps[5].output, /^WARNING p: unreachable/m)
+  assert.match(steps[6].output, /no primary reached: the replicas' own relay logs only/)
+  assert.match(steps[6].output, /--auto picks ra/)
+  // The lagging candidate is refused and no plan is written for it.
+  assert.match(steps[7].output, /ra acknowledged applying up to LSN 5242918, past the fork at 4194334 of rc: promoting rc throws away 1048584 acknowledged LSNs/)
+  assert.equal(existsSync(path.join(dir, 'rc.plan')), false)
+  // Apply without --old-primary-down refuses and does nothing; with it, ra is promoted exactly once.
+  assert.match(steps[9].output, /p: the old primary cannot be reached .*nothing was done/)
+  assert.match(steps[10].output, /\[done\] promote ra: promoted ra on ra: timeline 1 → 2 at LSN 5242918/)
+  assert.match(steps[10].output, /\[done\] rejoin rc \(follow_new_timeline\)/)
+  const history = async (data: string) => (jsonOf(await runCli(['timeline', 'show', '--data-path', data, '--json'])).entries as any[]).map((entry) => [entry.timeline, entry.fork_lsn])
+  assert.deepEqual(await history(node('ra')), [[1n, 0n], [2n, 5_242_918n]])
+  // Nothing ran on the dead primary after it died: its history never learned of the fork.
+  assert.deepEqual(await history(node('p')), [[1n, 0n]])
+  assert.match(steps[11].output, /newest timeline 2/)
+  // The old primary's pre-fork backup is refused from the repository, which recorded the new primary's timeline 2.
+  assert.match(steps[14].output, /base-0+-0+5242920\.redbase: not usable on the replica set's current timeline 2: its checkpoint 5242920 lies past LSN 5242918/)
+  // The rebuilt p is staged from the new primary's timeline-2 backup, not from the old primary's.
+  assert.match(steps[15].command, /ra\/data\.primary-replica\/timeline-0+2\/basebackup\/base-0+-0+5242918\.redbase/)
+  const marker = JSON.parse(readFileSync(path.join(dir, 'p-new', 'data.rebootstrap.ready'), 'utf8'))
+  assert.deepEqual(marker, {checkpoint_lsn: 5_242_918, pending_path: path.join(dir, 'p-new', 'data.rebootstrap.pending.rdb'), timeline: 2})
+})
+
+test('the demo narrates each step with its command line, whatever node the shell names', async () => {
+  const dir = await scratch.dir()
+  // A node name the demo's config does not have: a step that took it would be refused.
+  const result = await runCli(['demo', dir], {timeoutMs: 120_000, env: {REDREPL_NODE: 'db9', REDDB_DATA_PATH: path.join(dir, 'absent', 'data.rdb')}})
+  assert.equal(result.exitCode, 0, result.stderr + result.stdout)
+  for (const command of ['cluster status', 'wal plan', 'wal prune', 'basebackup create', 'repo push', 'cluster candidates', 'failover plan', 'failover apply', 'repo restore', 'basebackup materialize', 'layout verify']) {
+    assert.ok(result.stdout.includes(`$ redrepl ${command} `), command)
   }
+  assert.match(result.stdout, /The primary's host dies\./)
   assert.match(result.stdout, /Runbook complete/)
-  assert.match(result.stdout, /removed 3 segment\(s\)/)
-  assert.ok(existsSync(path.join(dir, 'prune.plan')))
-  assert.ok(existsSync(path.join(dir, 'replica-c', 'data.rebootstrap.ready')))
 })
 
 test('a data path without a layout is refused (exit 6), not read as an empty node', async () => {

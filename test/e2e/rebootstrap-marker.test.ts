@@ -97,6 +97,6 @@ test('the demo run in a relative directory writes an absolute pending path', asy
   const work = await scratch.dir('redrepl-marker-demo-')
   const demo = await runCli(['demo', 'rc1', '--json'], {cwd: work, timeoutMs: 180_000})
   assert.equal(demo.exitCode, 0, demo.stderr)
-  const marker = markerOf(path.join(work, 'rc1', 'replica-c', 'data.rebootstrap.ready'))
-  assert.equal(marker.pending_path, path.join(work, 'rc1', 'replica-c', 'data.rebootstrap.pending.rdb'))
+  const marker = markerOf(path.join(work, 'rc1', 'p-new', 'data.rebootstrap.ready'))
+  assert.equal(marker.pending_path, path.join(work, 'rc1', 'p-new', 'data.rebootstrap.pending.rdb'))
 })

@@ -16,9 +16,9 @@ export const SAMPLE_SEGMENT_BYTES = 1_048_576n
 const SEGMENTS = 6n
 const RECORDS_PER_SEGMENT = 40n
 
-/** Where the demo builds: DIR (created with its parents when missing) or a new directory under the system temp directory. */
+/** Where the demo builds: DIR (made absolute, created with its parents when missing) or a new directory under the system temp directory. */
 export async function prepareSampleDir(dir: string | undefined): Promise<string> {
-  const target = dir ?? (await makeTempDir('redrepl-demo-'))
+  const target = path.resolve(dir ?? (await makeTempDir('redrepl-demo-')))
   await makeDirs(target)
   return target
 }
@@ -26,14 +26,6 @@ export async function prepareSampleDir(dir: string | undefined): Promise<string>
 /** Creates the directory (and its parents) a rebuilt replica's database goes in. */
 export function makeReplicaDir(dir: string): Promise<void> {
   return makeDirs(dir)
-}
-
-export interface SampleLayout {
-  dataPath: string
-  segmentBytes: bigint
-  walHead: bigint
-  /** Where `timeline promote --auto` forks: replica-a's acknowledged applied LSN. */
-  autoForkLsn: bigint
 }
 
 /** Deterministic bytes, so every sample is the same. */
@@ -61,50 +53,85 @@ function slot(replica_id: string, flush: bigint, apply: bigint, nowMs: bigint, i
   }
 }
 
-/**
- * Writes a realistic primary on timeline 1 under `dir`: an embedded
- * database with a 256 KiB snapshot, six 1 MiB WAL segments of records,
- * three replicas' slots (one invalidated) and relay logs for two of them —
- * every file through the same encoders the commands use.
- */
-export async function writeSampleLayout(dir: string, nowMs: bigint): Promise<SampleLayout> {
-  const dataPath = path.join(dir, 'primary', 'data.rdb')
-  const layout = Layout.fromDataPath(dataPath)
-  await mkdirDurable(layout.walDir(1n))
-
+/** The sample's embedded database: a 256 KiB snapshot, the same bytes on every node. */
+async function writeSampleDatabase(dataPath: string, nowMs: bigint): Promise<void> {
   const snapshot = new Uint8Array(256 * 1024)
   snapshot.set(new TextEncoder().encode('RDST'))
   snapshot.set(pseudoRandom(snapshot.length - 4, 7), 4)
   await writeFileAtomic(dataPath, Buffer.concat([createDatabaseHead(1, BigInt(snapshot.length), crc32(snapshot), nowMs), snapshot]))
-  await writeFileAtomic(layout.historyPath, timelineHistoryCodec.encode(initialHistory(nowMs), {nowMs}))
+}
 
+/** A record's payload as the sample writes it. */
+const put = (lsn: bigint) => new TextEncoder().encode(`put key-${lsn} value-${lsn}`)
+
+export interface SampleCluster {
+  /** Node name to its data path: primary `p`, replicas `ra` and `rc`, each in its own directory. */
+  nodes: {p: string; ra: string; rc: string}
+  segmentBytes: bigint
+  walHead: bigint
+  /** Where each replica applied up to, as its own relay log and the primary's slot say. */
+  applied: {ra: bigint; rc: bigint}
+}
+
+/**
+ * Writes a replica set of three nodes on timeline 1 under `dir`, each with
+ * its own layout as on its own host: primary `p` (the embedded database,
+ * six 1 MiB WAL segments, one active slot per replica), replica `ra` two
+ * LSNs behind the primary's head and replica `rc` about a segment and a half
+ * behind, each with its database and its own relay log.
+ */
+export async function writeSampleCluster(dir: string, nowMs: bigint): Promise<SampleCluster> {
+  const p = path.join(dir, 'p', 'data.rdb')
+  const primary = Layout.fromDataPath(p)
+  await mkdirDurable(primary.walDir(1n))
+  await writeSampleDatabase(p, nowMs)
+  // Replicas hold the primary's history as it is: the same entries, byte for byte.
+  const history = timelineHistoryCodec.encode(initialHistory(nowMs), {nowMs})
+  await writeFileAtomic(primary.historyPath, history)
   let head = 0n
-  const encoder = new TextEncoder()
   for (let index = 0n; index < SEGMENTS; index++) {
     let segment: WalSegment = emptyWalSegment(1n, index, SAMPLE_SEGMENT_BYTES)
     for (let k = 1n; k <= RECORDS_PER_SEGMENT; k++) {
       head = index * SAMPLE_SEGMENT_BYTES + k
-      segment = appendWalRecord(segment, head, encoder.encode(`put key-${head} value-${head}`), SAMPLE_SEGMENT_BYTES)
+      segment = appendWalRecord(segment, head, put(head), SAMPLE_SEGMENT_BYTES)
     }
-    await writeFileAtomic(layout.walSegmentPath(1n, index), walSegmentCodec.encode(segment, {nowMs}))
+    await writeFileAtomic(primary.walSegmentPath(1n, index), walSegmentCodec.encode(segment, {nowMs}))
   }
+  const applied = {ra: head - 2n, rc: 4n * SAMPLE_SEGMENT_BYTES + 30n}
+  const slots = [slot('ra', head, applied.ra, nowMs), slot('rc', applied.rc, applied.rc, nowMs)]
+  await writeFileAtomic(primary.slotCatalogPath(1n), slotCatalogCodec.encode({timeline: 1n, slots}, {nowMs}))
 
-  const segmentStart = (i: bigint) => i * SAMPLE_SEGMENT_BYTES
-  const slots = [
-    slot('replica-a', head, head - 2n, nowMs),
-    slot('replica-b', segmentStart(3n) + 20n, segmentStart(3n) + 10n, nowMs),
-    slot('replica-c', segmentStart(0n) + 5n, segmentStart(0n) + 5n, nowMs, true),
-  ]
-  await writeFileAtomic(layout.slotCatalogPath(1n), slotCatalogCodec.encode({timeline: 1n, slots}, {nowMs}))
-
-  const records = (from: bigint, to: bigint) => {
-    const out = []
-    for (let lsn = from; lsn <= to; lsn++) out.push({lsn, payload: encoder.encode(`put key-${lsn} value-${lsn}`)})
-    return out
+  const nodes = {p, ra: path.join(dir, 'ra', 'data.rdb'), rc: path.join(dir, 'rc', 'data.rdb')}
+  for (const name of ['ra', 'rc'] as const) {
+    const dataPath = nodes[name]
+    await mkdirDurable(path.dirname(dataPath))
+    await writeSampleDatabase(dataPath, nowMs)
+    const layout = Layout.fromDataPath(dataPath)
+    await mkdirDurable(layout.root)
+    await writeFileAtomic(layout.historyPath, history)
+    const from = applied[name] - 10n
+    const records = []
+    for (let lsn = from; lsn <= applied[name]; lsn++) records.push({lsn, payload: put(lsn)})
+    await appendRelay(layout, name, records, applied[name], {create: true, dataPath, nowMs})
   }
-  const known = {create: false, dataPath, nowMs}
-  await appendRelay(layout, 'replica-a', records(segmentStart(5n) + 1n, segmentStart(5n) + 20n), segmentStart(5n) + 20n, known)
-  await appendRelay(layout, 'replica-a', records(segmentStart(5n) + 21n, head), head - 2n, known)
-  await appendRelay(layout, 'replica-b', records(segmentStart(3n) + 1n, segmentStart(3n) + 20n), segmentStart(3n) + 10n, known)
-  return {dataPath, segmentBytes: SAMPLE_SEGMENT_BYTES, walHead: head, autoForkLsn: head - 2n}
+  return {nodes, segmentBytes: SAMPLE_SEGMENT_BYTES, walHead: head, applied}
+}
+
+/** A TOML basic string holding `value` exactly (JSON's escapes are TOML's). */
+const tomlString = (value: string) => JSON.stringify(value)
+
+/**
+ * Writes (atomically) the config file naming the sample's three nodes as
+ * cluster `main` on this machine, with `cluster status`'s state in
+ * `stateDir`. With `primaryDown`, `p` is reached through a transport that
+ * always fails, as a dead host's would: nothing runs on it any more.
+ */
+export async function writeSampleInventory(file: string, cluster: SampleCluster, stateDir: string, primaryDown: boolean): Promise<void> {
+  const sections = [`[defaults]\nstate-dir = ${tomlString(stateDir)}`]
+  for (const name of ['p', 'ra', 'rc'] as const) {
+    const lines = [`[node.${name}]`, 'cluster = "main"', `data-path = ${tomlString(cluster.nodes[name])}`]
+    if (name === 'p' && primaryDown) lines.push('transport = ["false"]')
+    sections.push(lines.join('\n'))
+  }
+  await writeFileAtomic(file, `${sections.join('\n\n')}\n`)
 }
