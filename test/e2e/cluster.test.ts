@@ -4,7 +4,7 @@ import {test} from 'node:test'
 
 import {runCli, useScratch} from '../support/cli.js'
 import {writeInventory, writeThreeNodes} from '../support/cluster.js'
-import {documentOf, jsonOf} from '../support/node.js'
+import {documentOf, holdFlock, jsonOf, stop} from '../support/node.js'
 
 const scratch = useScratch()
 
@@ -116,7 +116,9 @@ test('cluster status names split brain: two nodes that promoted apart', async ()
     {name: 'ra', dataPath: nodes.ra},
     {name: 'rc', dataPath: nodes.rc},
   ])
-  const result = await runCli(['cluster', 'status', '--config', config, '--json'])
+  // All three run: a process holds each data file, as RedDB does.
+  const running = await Promise.all([nodes.p, nodes.ra, nodes.rc].map((data) => holdFlock(data)))
+  const [result, human] = await Promise.all([runCli(['cluster', 'status', '--config', config, '--json']), runCli(['cluster', 'status', '--config', config])]).finally(() => Promise.all(running.map((child) => stop(child))))
   assert.equal(result.exitCode, 2, result.stdout)
   const report = documentOf(result.stdout)
   assert.deepEqual(report.split_brain, [
@@ -129,7 +131,6 @@ test('cluster status names split brain: two nodes that promoted apart', async ()
   const old = (report.nodes as any[])[0]
   assert.equal(old.rejoin, 'rewind')
   assert.equal(old.problems[0], "on timeline 1, behind the newest timeline 2: it must rewind to LSN 9437187 before following timeline 2 (by RedDB's rejoin rule against ra's history)")
-  const human = await runCli(['cluster', 'status', '--config', config])
   assert.match(human.stdout, /^REDREPL CRITICAL - /)
   assert.match(human.stdout, /split brain: ra and rc record timeline 2 differently/)
 })
