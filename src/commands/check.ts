@@ -1,5 +1,5 @@
 import {nowMs} from '../core/clock.js'
-import {runCheck} from '../core/ops/check.js'
+import {runCheck} from '../core/ops/monitoring/check.js'
 import {NagiosCommand} from '../ui/nagios-command.js'
 import {checkFlags, checkOptionsFromFlags} from '../ui/check-flags.js'
 import {jsonFlag, requireDataPath} from '../ui/flags.js'

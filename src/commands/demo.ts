@@ -4,7 +4,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {nowMs} from '../core/clock.js'
-import {makeReplicaDir, prepareSampleDir, writeSampleCluster, writeSampleInventory} from '../core/ops/sample-layout.js'
+import {makeReplicaDir, prepareSampleDir, writeSampleCluster, writeSampleInventory} from '../core/ops/node/sample-layout.js'
 import {RedreplCommand} from '../ui/base-command.js'
 import {jsonFlag} from '../ui/flags.js'
 import {tableWidth} from '../ui/output.js'

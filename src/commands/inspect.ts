@@ -1,7 +1,7 @@
 import {Args, Flags} from '../ui/oclif.js'
 
 import {nowMs} from '../core/clock.js'
-import {ARTIFACT_KINDS, inspectFile, RULES_SOURCE_TEXT, rulesLabel} from '../core/ops/inspect.js'
+import {ARTIFACT_KINDS, inspectFile, RULES_SOURCE_TEXT, rulesLabel} from '../core/ops/layout/inspect.js'
 import {RedreplCommand} from '../ui/base-command.js'
 import {renderDocument} from '../ui/document.js'
 import {jsonFlag} from '../ui/flags.js'

@@ -1,7 +1,7 @@
 import {Flags} from './oclif.js'
 
 import {usageError} from '../core/errors.js'
-import {DEFAULT_THRESHOLDS, type CheckOptions, type CheckThresholds, type Threshold} from '../core/ops/check.js'
+import {DEFAULT_THRESHOLDS, type CheckOptions, type CheckThresholds, type Threshold} from '../core/ops/monitoring/check.js'
 import {formatBytes, formatDuration} from '../core/units.js'
 import {dataPathFlag} from './flags.js'
 import {DEFAULT_TIMEOUT_MS, optionalRepoFlags, optionalRepository} from './repo-flags.js'

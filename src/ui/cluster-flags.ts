@@ -4,8 +4,8 @@ import path from 'node:path'
 import {Flags} from './oclif.js'
 
 import {RedreplError} from '../core/errors.js'
-import type {ClusterOptions} from '../core/ops/cluster-status.js'
-import type {ClusterStatusRow} from '../core/ops/cluster-status.js'
+import type {ClusterOptions} from '../core/ops/cluster/status.js'
+import type {ClusterStatusRow} from '../core/ops/cluster/status.js'
 import {formatAge, formatTimestamp} from './time.js'
 import type {Column} from './table.js'
 

@@ -1,6 +1,6 @@
 import {InterruptedError, STOP_SIGNALS, type StopSignal} from '../core/errors.js'
 import {log} from '../core/log.js'
-import {removeUnfinishedWrites} from '../core/ops/unfinished-writes.js'
+import {removeUnfinishedWrites} from '../core/ops/layout/unfinished-writes.js'
 
 /**
  * SIGINT (Ctrl-C) and SIGTERM during a command. Installing a listener

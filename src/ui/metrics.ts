@@ -1,4 +1,4 @@
-import type {CheckReport, CheckSlot} from '../core/ops/check.js'
+import type {CheckReport, CheckSlot} from '../core/ops/monitoring/check.js'
 import {NAGIOS_EXIT} from './nagios.js'
 
 /**

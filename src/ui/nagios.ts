@@ -1,6 +1,6 @@
 import {oneLine} from '../core/errors.js'
 import {isLoss, type Finding, type Severity} from '../core/findings.js'
-import type {CheckReport, CheckStatus, Threshold} from '../core/ops/check.js'
+import type {CheckReport, CheckStatus, Threshold} from '../core/ops/monitoring/check.js'
 import {formatBytes, formatDuration} from '../core/units.js'
 
 /**

@@ -1,5 +1,5 @@
 import {usageError} from '../core/errors.js'
-import type {AppliedPlan} from '../core/ops/plan-file.js'
+import type {AppliedPlan} from '../core/ops/node/plan-file.js'
 import {RedreplCommand} from './base-command.js'
 import {dryRunFlag} from './flags.js'
 import {Flags} from './oclif.js'

@@ -15,7 +15,7 @@ import {
   type NetworkLimits,
   type RepoBackend,
   type RepoSettings,
-} from '../core/ops/repo-open.js'
+} from '../core/ops/repo/open.js'
 import {byteSizeFlag, jsonFlag, maxRateFlag} from './flags.js'
 import {parseDuration} from './numbers.js'
 

@@ -1,6 +1,6 @@
-import {configuredRepositories, type ConfiguredRepo} from '../core/ops/repo-set.js'
+import {configuredRepositories, type ConfiguredRepo} from '../core/ops/repo/set.js'
 import {InterruptedError, RedreplError} from '../core/errors.js'
-import type {RepoSettings} from '../core/ops/repo-open.js'
+import type {RepoSettings} from '../core/ops/repo/open.js'
 import {describeError, exitCodeFor} from './base-command.js'
 import {optionalRepository} from './repo-flags.js'
 

@@ -1,9 +1,9 @@
 import {Args} from './oclif.js'
 
 import {nowMs} from '../core/clock.js'
-import {withWriteGuard} from '../core/ops/guard.js'
-import {openLayout} from '../core/ops/open-layout.js'
-import {changeSlot, type SlotChange, type SlotChangeReport} from '../core/ops/slot-change.js'
+import {withWriteGuard} from '../core/ops/node/guard.js'
+import {openLayout} from '../core/ops/node/open-layout.js'
+import {changeSlot, type SlotChange, type SlotChangeReport} from '../core/ops/slots/change.js'
 import {RedreplCommand} from './base-command.js'
 import {confirmOnTerminal, isInteractive, yesFlag} from './confirm.js'
 import {requireDataPath, waitFlag} from './flags.js'

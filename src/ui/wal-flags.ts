@@ -1,6 +1,6 @@
 import {Flags} from './oclif.js'
 
-import type {WalPlanOptions, WalPlanReport} from '../core/ops/wal-retention.js'
+import type {WalPlanOptions, WalPlanReport} from '../core/ops/wal/retention.js'
 import {byteSizeFlag, dataPathFlag, jsonFlag, u64Flag} from './flags.js'
 import {formatBytes} from './numbers.js'
 import {DEFAULT_TIMEOUT_MS, optionalRepoFlags, optionalRepository} from './repo-flags.js'

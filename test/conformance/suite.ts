@@ -5,7 +5,7 @@ import {asUnsigned, isJsonObject, parseJson, stringifyJson, type JsonObject, typ
 import {FormatError} from '../../src/core/errors.js'
 import type {ArtifactKind} from '../../src/core/format/artifact.js'
 import {CODECS, isArtifactKind} from '../../src/core/format/registry.js'
-import {listWalSegments, readCurrentTimeline, readHistory, readSlotCatalog, readWalHead} from '../../src/core/ops/node-state.js'
+import {listWalSegments, readCurrentTimeline, readHistory, readSlotCatalog, readWalHead} from '../../src/core/ops/node/state.js'
 import {planCatchup} from '../../src/core/plan/catchup.js'
 import {isDurable} from '../../src/core/plan/durability.js'
 import {promoteHistory, selectPromotionCandidate} from '../../src/core/plan/promotion.js'

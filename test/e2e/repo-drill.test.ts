@@ -6,7 +6,7 @@ import {test} from 'node:test'
 
 import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
-import {readDrillRecord} from '../../src/core/ops/repo-drill.js'
+import {readDrillRecord} from '../../src/core/ops/repo/drill.js'
 import type {RepoBackend} from '../../src/core/repo/backend.js'
 import {openRepository} from '../../src/core/repo/open.js'
 import {runCli, useScratch} from '../support/cli.js'

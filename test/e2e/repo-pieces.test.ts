@@ -9,7 +9,7 @@ import {DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCo
 
 import {decodePieceIndex} from '../../src/core/format/piece-index.js'
 import {Layout} from '../../src/core/layout.js'
-import {pushToRepository} from '../../src/core/ops/repo-push.js'
+import {pushToRepository} from '../../src/core/ops/repo/push.js'
 import type {RepoBackend} from '../../src/core/repo/backend.js'
 import {openRepository} from '../../src/core/repo/open.js'
 import {runCli, useScratch} from '../support/cli.js'

@@ -6,9 +6,9 @@ import {test} from 'node:test'
 
 import {DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
-import {expireRepository} from '../../src/core/ops/repo-expire.js'
-import {listRepository} from '../../src/core/ops/repo-list.js'
-import {verifyRepository} from '../../src/core/ops/repo-verify.js'
+import {expireRepository} from '../../src/core/ops/repo/expire.js'
+import {listRepository} from '../../src/core/ops/repo/list.js'
+import {verifyRepository} from '../../src/core/ops/repo/verify.js'
 import type {RepoBackend, RepoObject} from '../../src/core/repo/backend.js'
 import {openRepository} from '../../src/core/repo/open.js'
 import {plantBackup} from '../support/backups.js'

@@ -8,7 +8,7 @@ import {runCli, useScratch} from '../support/cli.js'
 const scratch = useScratch()
 
 /** Modules only a run that names a repository needs: none of them is loaded at start-up. */
-const REPOSITORY_MODULES = ['/dist/src/core/repo/open.js', '/dist/src/core/repo/throttled.js', '/dist/src/core/repo/inventory.js', '/dist/src/core/ops/repo-push.js']
+const REPOSITORY_MODULES = ['/dist/src/core/repo/open.js', '/dist/src/core/repo/throttled.js', '/dist/src/core/repo/inventory.js', '/dist/src/core/ops/repo/push.js']
 
 /** Runs the built CLI with a module hook that lists every module it loads. */
 async function loadedModules(args: string[], env: Record<string, string> = {}): Promise<{exitCode: number; stdout: string; stderr: string; loaded: string[]}> {

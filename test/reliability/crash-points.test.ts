@@ -4,7 +4,7 @@ import path from 'node:path'
 import {test} from 'node:test'
 import {fileURLToPath} from 'node:url'
 
-import {verifyLayout} from '../../src/core/ops/layout-verify.js'
+import {verifyLayout} from '../../src/core/ops/layout/verify.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {treeOf} from '../support/tree.js'

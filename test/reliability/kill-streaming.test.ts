@@ -8,7 +8,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {crc32} from '../../src/core/codec/crc.js'
 import {createDatabaseHead} from '../../src/core/format/embedded-rdb.js'
-import {verifyLayout} from '../../src/core/ops/layout-verify.js'
+import {verifyLayout} from '../../src/core/ops/layout/verify.js'
 import {NOW_MS, repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {treeOf} from '../support/tree.js'

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
 import {RedreplError} from '../../src/core/errors.js'
-import {DEFAULT_THRESHOLDS} from '../../src/core/ops/check.js'
+import {DEFAULT_THRESHOLDS} from '../../src/core/ops/monitoring/check.js'
 import {formatDuration} from '../../src/core/units.js'
 import {thresholdsFromFlags} from '../../src/ui/check-flags.js'
 import {parseCount, parseDuration} from '../../src/ui/numbers.js'

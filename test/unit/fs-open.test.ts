@@ -7,7 +7,7 @@ import {test} from 'node:test'
 import {FormatError, RedreplError} from '../../src/core/errors.js'
 import {ioError} from '../../src/core/fs/io-error.js'
 import {openRegular, readBounded, readBoundedIfExists} from '../../src/core/fs/open.js'
-import {readRecordBatch} from '../../src/core/ops/relay-records.js'
+import {readRecordBatch} from '../../src/core/ops/relay/records.js'
 import {useScratch} from '../support/cli.js'
 
 const scratch = useScratch()

@@ -3,7 +3,7 @@ import {cpSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {verifyLayout} from '../../src/core/ops/layout-verify.js'
+import {verifyLayout} from '../../src/core/ops/layout/verify.js'
 import {pad20} from '../../src/core/layout.js'
 import {fixturePath, listFixtures, NOW_MS, readFixture, readFixtureJson} from '../support/fixtures.js'
 import {useScratch} from '../support/cli.js'

@@ -3,7 +3,7 @@ import {test} from 'node:test'
 
 import {parseConfig} from '../../src/core/config/config-file.js'
 import {clusterNodes} from '../../src/core/config/inventory.js'
-import {nodeArgv} from '../../src/core/ops/cluster-reach.js'
+import {nodeArgv} from '../../src/core/ops/cluster/reach.js'
 import {clusterCandidates, clusterStatus, type ClusterInput, type ClusterNodeReport} from '../../src/core/plan/cluster.js'
 import type {SourcedAck} from '../../src/core/plan/promotion.js'
 

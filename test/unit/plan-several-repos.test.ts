@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import {laggingRepositories, type RepoCheck} from '../../src/core/ops/check-repo.js'
+import {laggingRepositories, type RepoCheck} from '../../src/core/ops/monitoring/check-repo.js'
 import {walHoldsAcross} from '../../src/core/plan/repo-wal.js'
 
 const S = 1_048_576n

@@ -1,8 +1,8 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {usageError} from '../../core/errors.js'
-import {createBasebackup, type SnapshotSource} from '../../core/ops/basebackup-create.js'
-import {withWriteGuard} from '../../core/ops/guard.js'
+import {createBasebackup, type SnapshotSource} from '../../core/ops/basebackup/create.js'
+import {withWriteGuard} from '../../core/ops/node/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {byteSizeFlag, dataPathFlag, jsonFlag, maxRateFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'

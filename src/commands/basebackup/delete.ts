@@ -1,7 +1,7 @@
 import {Flags} from '../../ui/oclif.js'
 
-import {deleteBasebackup, type DeleteChoice} from '../../core/ops/basebackup-delete.js'
-import {withWriteGuard} from '../../core/ops/guard.js'
+import {deleteBasebackup, type DeleteChoice} from '../../core/ops/basebackup/delete.js'
+import {withWriteGuard} from '../../core/ops/node/guard.js'
 import {usageError} from '../../core/errors.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {confirmOnTerminal, yesFlag} from '../../ui/confirm.js'

@@ -1,9 +1,9 @@
 import path from 'node:path'
 
 import {nowMs} from '../../core/clock.js'
-import {expireBasebackups, expireByPlan, loadExpirePlan, saveExpirePlan, type BasebackupExpireReport} from '../../core/ops/basebackup-expire.js'
-import type {AppliedExpirePlan} from '../../core/ops/plan-file.js'
-import {withWriteGuard} from '../../core/ops/guard.js'
+import {expireBasebackups, expireByPlan, loadExpirePlan, saveExpirePlan, type BasebackupExpireReport} from '../../core/ops/basebackup/expire.js'
+import type {AppliedExpirePlan} from '../../core/ops/node/plan-file.js'
+import {withWriteGuard} from '../../core/ops/node/guard.js'
 import {dataPathFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'

@@ -1,8 +1,8 @@
 import path from 'node:path'
 
 import {nowMs} from '../../core/clock.js'
-import {listBasebackupReport, type BasebackupEntry} from '../../core/ops/basebackup-inspect.js'
-import {openLayout} from '../../core/ops/open-layout.js'
+import {listBasebackupReport, type BasebackupEntry} from '../../core/ops/basebackup/inspect.js'
+import {openLayout} from '../../core/ops/node/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'

@@ -1,7 +1,7 @@
 import {Flags} from '../../ui/oclif.js'
 
-import {verifyBasebackup} from '../../core/ops/basebackup-inspect.js'
-import {openLayout} from '../../core/ops/open-layout.js'
+import {verifyBasebackup} from '../../core/ops/basebackup/inspect.js'
+import {openLayout} from '../../core/ops/node/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, maxRateFlag, progressFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'

@@ -1,7 +1,7 @@
 import {Flags} from '../../ui/oclif.js'
 
-import {planReplicaCatchup} from '../../core/ops/catchup.js'
-import {openLayout} from '../../core/ops/open-layout.js'
+import {planReplicaCatchup} from '../../core/ops/timeline/catchup.js'
+import {openLayout} from '../../core/ops/node/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
 import {findingLine} from '../../ui/findings.js'

@@ -1,6 +1,6 @@
 import {Flags} from '../../ui/oclif.js'
 
-import {readClusterCandidates} from '../../core/ops/cluster-status.js'
+import {readClusterCandidates} from '../../core/ops/cluster/status.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {candidateLines} from '../../ui/candidates.js'
 import {impactTable} from '../../ui/failover.js'

@@ -1,6 +1,6 @@
 import {nowMs} from '../../core/clock.js'
-import {readClusterNode} from '../../core/ops/cluster-node.js'
-import {openLayout} from '../../core/ops/open-layout.js'
+import {readClusterNode} from '../../core/ops/cluster/node.js'
+import {openLayout} from '../../core/ops/node/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
 import {renderDocument} from '../../ui/document.js'

@@ -1,4 +1,4 @@
-import {readClusterStatus} from '../../core/ops/cluster-status.js'
+import {readClusterStatus} from '../../core/ops/cluster/status.js'
 import {NagiosCommand} from '../../ui/nagios-command.js'
 import {nowMs} from '../../core/clock.js'
 import {clusterFlags, clusterOptions, nodeColumns, stateDirFlag, stateDirOf} from '../../ui/cluster-flags.js'

@@ -1,4 +1,4 @@
-import {showConfig, type EffectiveSetting} from '../../core/ops/config-show.js'
+import {showConfig, type EffectiveSetting} from '../../core/ops/config/show.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {jsonFlag} from '../../ui/flags.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'

@@ -1,7 +1,7 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
-import {applyFailover, type AppliedStep} from '../../core/ops/failover-apply.js'
+import {applyFailover, type AppliedStep} from '../../core/ops/cluster/failover-apply.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {clusterFlags, clusterOptions} from '../../ui/cluster-flags.js'
 import {confirmOnTerminal, yesFlag} from '../../ui/confirm.js'

@@ -1,7 +1,7 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
-import {planFailover} from '../../core/ops/failover-plan.js'
+import {planFailover} from '../../core/ops/cluster/failover-plan.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {clusterFlags, clusterOptions} from '../../ui/cluster-flags.js'
 import {planLines} from '../../ui/failover.js'

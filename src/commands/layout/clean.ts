@@ -1,5 +1,5 @@
-import {withWriteGuard} from '../../core/ops/guard.js'
-import {cleanLayout, type LayoutCleanReport, type Leftover} from '../../core/ops/layout-clean.js'
+import {withWriteGuard} from '../../core/ops/node/guard.js'
+import {cleanLayout, type LayoutCleanReport, type Leftover} from '../../core/ops/layout/clean.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, forceFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'

@@ -1,8 +1,8 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
-import {openLayout} from '../../core/ops/open-layout.js'
-import {planRejoinApply, stageRejoinReclone} from '../../core/ops/rejoin-apply.js'
+import {openLayout} from '../../core/ops/node/open-layout.js'
+import {planRejoinApply, stageRejoinReclone} from '../../core/ops/timeline/rejoin-apply.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {confirmOnTerminal, yesFlag} from '../../ui/confirm.js'
 import {dataPathFlag, dryRunFlag, jsonFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'

@@ -1,8 +1,8 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {usageError} from '../../core/errors.js'
-import {openLayout} from '../../core/ops/open-layout.js'
-import {planNodeRejoin, readNodePosition, type NodePosition, type RejoinDecision, type RejoinReport} from '../../core/ops/rejoin.js'
+import {openLayout} from '../../core/ops/node/open-layout.js'
+import {planNodeRejoin, readNodePosition, type NodePosition, type RejoinDecision, type RejoinReport} from '../../core/ops/timeline/rejoin.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
 import {findingLine} from '../../ui/findings.js'

@@ -2,9 +2,9 @@ import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
-import {withWriteGuard} from '../../core/ops/guard.js'
-import {appendRelay, checkReplicaId, readWalRecords} from '../../core/ops/relay-append.js'
-import {parseRecordLines, readRecordBatch} from '../../core/ops/relay-records.js'
+import {withWriteGuard} from '../../core/ops/node/guard.js'
+import {appendRelay, checkReplicaId, readWalRecords} from '../../core/ops/relay/append.js'
+import {parseRecordLines, readRecordBatch} from '../../core/ops/relay/records.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 

@@ -1,8 +1,8 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {EXIT_CODES} from '../../core/errors.js'
-import {openLayout} from '../../core/ops/open-layout.js'
-import {showRelay, type RelayShowReport} from '../../core/ops/relay-show.js'
+import {openLayout} from '../../core/ops/node/open-layout.js'
+import {showRelay, type RelayShowReport} from '../../core/ops/relay/show.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'

@@ -1,6 +1,6 @@
 import {nowMs} from '../../core/clock.js'
-import type {AppliedExpirePlan} from '../../core/ops/plan-file.js'
-import {expireRepository, expireRepositoryByPlan, loadRepoExpirePlan, saveRepoExpirePlan, type RepoExpireReport} from '../../core/ops/repo-expire.js'
+import type {AppliedExpirePlan} from '../../core/ops/node/plan-file.js'
+import {expireRepository, expireRepositoryByPlan, loadRepoExpirePlan, saveRepoExpirePlan, type RepoExpireReport} from '../../core/ops/repo/expire.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {jobsFlag, repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
 import {orphanGraceFlag, orphanGraceMs, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'

@@ -1,5 +1,5 @@
-import {withWriteGuard} from '../../core/ops/guard.js'
-import {fetchWal} from '../../core/ops/repo-restore.js'
+import {withWriteGuard} from '../../core/ops/node/guard.js'
+import {fetchWal} from '../../core/ops/repo/restore.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, forceFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'

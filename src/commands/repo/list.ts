@@ -1,4 +1,4 @@
-import {listRepository, type RepoBackupRow} from '../../core/ops/repo-list.js'
+import {listRepository, type RepoBackupRow} from '../../core/ops/repo/list.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'

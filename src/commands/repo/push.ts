@@ -1,14 +1,14 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
-import {withWriteGuard} from '../../core/ops/guard.js'
-import {pushToRepository} from '../../core/ops/repo-push.js'
+import {withWriteGuard} from '../../core/ops/node/guard.js'
+import {pushToRepository} from '../../core/ops/repo/push.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, progressFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {compressFlag, compressLevelFlag, jobsFlag, repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/repo-flags.js'
 import {configuredRepositories, forEachRepository, worstExitCode} from '../../ui/repo-set.js'
-import type {RepoPushReport} from '../../core/ops/repo-push.js'
+import type {RepoPushReport} from '../../core/ops/repo/push.js'
 
 export default class RepoPush extends RedreplCommand {
   static override summary = 'Copy the node\'s base backups, timeline history and sealed WAL to the repository (cron-safe).'

@@ -1,7 +1,7 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {EXIT_CODES} from '../../core/errors.js'
-import {verifyRepository} from '../../core/ops/repo-verify.js'
+import {verifyRepository} from '../../core/ops/repo/verify.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {DEFAULT_TIMEOUT_MS, jobsFlag, repoFlags, resolveNode, segmentBytesFlag, timeoutFlag, withRepository} from '../../ui/repo-flags.js'

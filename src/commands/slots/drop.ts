@@ -1,4 +1,4 @@
-import type {SlotChange} from '../../core/ops/slot-change.js'
+import type {SlotChange} from '../../core/ops/slots/change.js'
 import {SlotChangeCommand, slotChangeArgs, slotChangeFlags} from '../../ui/slot-change.js'
 
 export default class SlotsDrop extends SlotChangeCommand {

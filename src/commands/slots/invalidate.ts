@@ -1,7 +1,7 @@
 import {Flags} from '../../ui/oclif.js'
 
 import type {InvalidationReason} from '../../core/model.js'
-import {INVALIDATION_REASONS, type SlotChange} from '../../core/ops/slot-change.js'
+import {INVALIDATION_REASONS, type SlotChange} from '../../core/ops/slots/change.js'
 import {SlotChangeCommand, slotChangeArgs, slotChangeFlags} from '../../ui/slot-change.js'
 
 export default class SlotsInvalidate extends SlotChangeCommand {

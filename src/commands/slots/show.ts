@@ -1,5 +1,5 @@
 import {nowMs} from '../../core/clock.js'
-import {showSlots, type SlotRow, type SlotsReport} from '../../core/ops/slots.js'
+import {showSlots, type SlotRow, type SlotsReport} from '../../core/ops/slots/show.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {findingLine} from '../../ui/findings.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'

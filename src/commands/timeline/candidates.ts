@@ -1,8 +1,8 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
-import {listCandidates} from '../../core/ops/candidates.js'
-import {openLayout} from '../../core/ops/open-layout.js'
+import {listCandidates} from '../../core/ops/timeline/candidates.js'
+import {openLayout} from '../../core/ops/node/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {candidateLines, candidateTable} from '../../ui/candidates.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'

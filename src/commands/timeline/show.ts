@@ -1,5 +1,5 @@
-import {openLayout} from '../../core/ops/open-layout.js'
-import {showTimeline, type TimelineReport} from '../../core/ops/timeline-show.js'
+import {openLayout} from '../../core/ops/node/open-layout.js'
+import {showTimeline, type TimelineReport} from '../../core/ops/timeline/show.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'

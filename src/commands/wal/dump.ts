@@ -1,8 +1,8 @@
 import {Args, Flags} from '../../ui/oclif.js'
 
 import {usageError} from '../../core/errors.js'
-import {openLayout} from '../../core/ops/open-layout.js'
-import {describeMissing, dumpRangeReport, dumpSegmentReport, type PayloadFormat, type RecordRow} from '../../core/ops/wal-dump.js'
+import {openLayout} from '../../core/ops/node/open-layout.js'
+import {describeMissing, dumpRangeReport, dumpSegmentReport, type PayloadFormat, type RecordRow} from '../../core/ops/wal/dump.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, u64Flag} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'

@@ -3,7 +3,7 @@
  * this run for the nodes that answered, the time a previous run saw them for
  * the nodes that did not, and nothing for a node never seen. The times a
  * previous run saw are kept in a small state file per cluster
- * (ops/cluster-seen.ts).
+ * (ops/cluster/seen.ts).
  */
 
 /** Node name → the last time (ms since the epoch) a run saw it answer. */

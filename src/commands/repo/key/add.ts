@@ -1,7 +1,7 @@
 import {Flags} from '../../../ui/oclif.js'
 
 import {nowMs} from '../../../core/clock.js'
-import {addRepositoryKey} from '../../../core/ops/repo-keys.js'
+import {addRepositoryKey} from '../../../core/ops/repo/encryption-keys.js'
 import {RedreplCommand} from '../../../ui/base-command.js'
 import {keySourcesFromFlags, repoFlags, repoSettingsFromFlags, scryptCostFlag} from '../../../ui/repo-flags.js'
 

@@ -1,6 +1,6 @@
 import {Flags} from '../../../ui/oclif.js'
 
-import {createKeyFile} from '../../../core/ops/repo-keys.js'
+import {createKeyFile} from '../../../core/ops/repo/encryption-keys.js'
 import {RedreplCommand} from '../../../ui/base-command.js'
 import {jsonFlag} from '../../../ui/flags.js'
 

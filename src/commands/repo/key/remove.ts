@@ -1,6 +1,6 @@
 import {Flags} from '../../../ui/oclif.js'
 
-import {removeRepositoryKey} from '../../../core/ops/repo-keys.js'
+import {removeRepositoryKey} from '../../../core/ops/repo/encryption-keys.js'
 import {RedreplCommand} from '../../../ui/base-command.js'
 import {keySourcesFromFlags, repoFlags, repoSettingsFromFlags} from '../../../ui/repo-flags.js'
 

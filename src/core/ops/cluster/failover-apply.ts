@@ -1,0 +1,314 @@
+/**
+ * `failover apply`: carries out a saved failover plan across hosts, each
+ * step through the node's transport, journaled beside the plan so a re-run
+ * after a failure resumes where it stopped and never repeats a done step.
+ *
+ * Before anything: the plan's seal, the journal belonging to this plan, the
+ * cluster still as pinned (nodes whose step is done excepted), and no RedDB
+ * running as the old primary (its flock, read on its host; an unreachable one
+ * only when the operator says it is down). Then the promotion on the
+ * candidate (`timeline promote` with the pinned replica and timeline), then
+ * each other node's step.
+ */
+import {createHash} from 'node:crypto'
+
+import {isJsonObject, parseJson, stringifyJson, type JsonValue} from '../../codec/json.js'
+import type {InventoryNode} from '../../config/inventory.js'
+import {FormatError, refused, RedreplError} from '../../errors.js'
+import {decodeFailoverPlan, MAX_FAILOVER_PLAN_BYTES, type FailoverPlan} from '../../format/failover-plan.js'
+import {jsonArray, jsonString, jsonU64} from '../../format/json-fields.js'
+import {writeFileAtomic} from '../../fs/atomic.js'
+import {acquireLayoutLock} from '../../fs/lock.js'
+import {readBounded, readBoundedIfExists} from '../../fs/open.js'
+import type {ClusterInput, ClusterNodeReport} from '../../plan/cluster.js'
+import {pinChanges, pinOf, type FailoverNodeStep} from '../../plan/failover.js'
+import {planRejoin} from '../../plan/rejoin.js'
+import {positionOf} from '../../plan/cluster.js'
+import {reachNodes, runOnNode} from './reach.js'
+import {readCluster, type ClusterOptions} from './status.js'
+import {journalPathOf, MAX_JOURNAL_BYTES} from './failover-plan.js'
+
+export type StepStatus = 'done' | 'manual' | 'failed'
+
+export interface JournalEntry {
+  /** `promote` or `rejoin`, and the node it acts on. */
+  step: 'promote' | 'rejoin'
+  node: string
+  status: StepStatus
+  at_unix_ms: bigint
+  detail: string
+  /** For a manual step: what the operator runs, in order. */
+  commands: string[]
+}
+
+interface Journal {
+  plan_sha256: string
+  entries: JournalEntry[]
+}
+
+const JOURNAL_SCHEMA = 'redrepl.failover-journal/1'
+
+export interface FailoverApplyOptions extends Omit<ClusterOptions, 'cluster'> {
+  planPath: string
+  dryRun: boolean
+  /** The operator says the old primary's host is down: an unreachable old primary is then not a refusal. */
+  oldPrimaryDown: boolean
+  now: () => bigint
+  /** Asked with what is left to do, before the first step is taken; throws to stop. */
+  confirm?: (pending: AppliedStep[]) => Promise<void>
+}
+
+export interface AppliedStep {
+  step: 'promote' | 'rejoin'
+  node: string
+  /** promote, or the node's planned decision. */
+  action: 'promote' | FailoverNodeStep['decision']
+  /** done / manual in this run; already-done / already-manual from the journal; pending in a dry run (or left after a failure). */
+  status: 'done' | 'manual' | 'already-done' | 'already-manual' | 'pending' | 'failed'
+  detail: string
+  commands: string[]
+}
+
+export interface FailoverApplyReport {
+  plan_path: string
+  journal_path: string
+  cluster: string
+  candidate: string
+  new_timeline: bigint
+  fork_lsn: bigint
+  dry_run: boolean
+  /** Whether the journal already held steps of this plan. */
+  resumed: boolean
+  old_primary_checks: Array<{node: string; state: 'stopped' | 'declared-down'; detail: string}>
+  steps: AppliedStep[]
+  /** Every step done or handed to the operator. */
+  complete: boolean
+}
+
+function journalFromJson(value: JsonValue, file: string): Journal {
+  try {
+    if (!isJsonObject(value) || value.schema !== JOURNAL_SCHEMA) throw new FormatError(`schema must be "${JOURNAL_SCHEMA}"`)
+    const entries = jsonArray(value.entries, 'entries').map((entry, i): JournalEntry => {
+      if (!isJsonObject(entry)) throw new FormatError(`entries[${i}] must be an object`)
+      const step = jsonString(entry.step, `entries[${i}].step`)
+      const status = jsonString(entry.status, `entries[${i}].status`)
+      if (step !== 'promote' && step !== 'rejoin') throw new FormatError(`entries[${i}].step must be promote or rejoin`)
+      if (!['done', 'manual', 'failed'].includes(status)) throw new FormatError(`entries[${i}].status must be done, manual or failed`)
+      return {
+        step,
+        node: jsonString(entry.node, `entries[${i}].node`),
+        status: status as StepStatus,
+        at_unix_ms: jsonU64(entry.at_unix_ms, `entries[${i}].at_unix_ms`),
+        detail: jsonString(entry.detail, `entries[${i}].detail`),
+        commands: jsonArray(entry.commands, `entries[${i}].commands`).map((c, j) => jsonString(c, `entries[${i}].commands[${j}]`)),
+      }
+    })
+    return {plan_sha256: jsonString(value.plan_sha256, 'plan_sha256'), entries}
+  } catch (error) {
+    if (error instanceof FormatError) throw error.inFile(file)
+    throw error
+  }
+}
+
+async function readJournal(file: string, planSha: string): Promise<Journal> {
+  const bytes = await readBoundedIfExists(file, MAX_JOURNAL_BYTES, 'failover journal', {noFollow: true})
+  if (bytes === undefined) return {plan_sha256: planSha, entries: []}
+  let value: JsonValue
+  try {
+    value = parseJson(new TextDecoder('utf-8', {fatal: true}).decode(bytes))
+  } catch (error) {
+    throw new FormatError(`not a JSON document: ${(error as Error).message}`, file)
+  }
+  const journal = journalFromJson(value, file)
+  if (journal.plan_sha256 !== planSha) {
+    throw refused(`${file}: is the journal of another plan (sha256 ${journal.plan_sha256}), not of the plan beside it; nothing was done`, {code: 'failover.journal-mismatch', hint: 'apply the plan the journal was written for, or plan again under a new name'})
+  }
+  return journal
+}
+
+/** The journal, rewritten whole and atomically after each step: a crash leaves the previous complete journal or the new one. */
+async function recordStep(file: string, journal: Journal, entry: JournalEntry): Promise<void> {
+  journal.entries = [...journal.entries.filter((old) => !(old.step === entry.step && old.node === entry.node)), entry]
+  await writeFileAtomic(file, `${stringifyJson({schema: JOURNAL_SCHEMA, plan_sha256: journal.plan_sha256, entries: journal.entries})}\n`, {label: 'failover-journal', clearLeftovers: 'dead-writers'})
+}
+
+const finished = (journal: Journal, step: JournalEntry['step'], node: string) => journal.entries.find((entry) => entry.step === step && entry.node === node && entry.status !== 'failed')
+
+/** The promotion this plan records, as the candidate's history holds it once done. */
+function holdsPromotion(state: ClusterNodeReport, plan: FailoverPlan): boolean {
+  return state.history.some((entry) => entry.timeline === plan.new_timeline && entry.parent_timeline === plan.previous_timeline && entry.fork_lsn === plan.fork_lsn && entry.reason === `promote ${plan.replica_id}`)
+}
+
+function stateOf(input: ClusterInput, name: string): ClusterNodeReport | null {
+  const node = input.find((entry) => entry.name === name)
+  return node?.reached ? node.state : null
+}
+
+export async function applyFailover(options: FailoverApplyOptions): Promise<FailoverApplyReport> {
+  if (options.dryRun) return applyLocked(options)
+  // One apply of a plan at a time: two would both read the journal before either wrote it.
+  const lock = await acquireLayoutLock(`${options.planPath}.lock`, {command: 'failover apply'})
+  try {
+    return await applyLocked(options)
+  } finally {
+    await lock.release()
+  }
+}
+
+async function applyLocked(options: FailoverApplyOptions): Promise<FailoverApplyReport> {
+  const bytes = await readBounded(options.planPath, MAX_FAILOVER_PLAN_BYTES, 'failover plan', {noFollow: true})
+  let plan: FailoverPlan
+  try {
+    plan = decodeFailoverPlan(bytes)
+  } catch (error) {
+    if (error instanceof FormatError) throw error.inFile(options.planPath)
+    throw error
+  }
+  const journalPath = journalPathOf(options.planPath)
+  const journal = await readJournal(journalPath, createHash('sha256').update(bytes).digest('hex'))
+  const resumed = journal.entries.length > 0
+  const {nodes, input} = await readCluster({...options, cluster: plan.cluster})
+
+  // The cluster must be the one planned for, except where a done step changed it on purpose.
+  const promoted = finished(journal, 'promote', plan.candidate) !== undefined
+  const candidateState = stateOf(input, plan.candidate)
+  const skip = new Set(plan.steps.filter((step) => finished(journal, 'rejoin', step.node)).map((step) => step.node))
+  const candidateDone = candidateState !== null && holdsPromotion(candidateState, plan)
+  if (promoted || candidateDone) skip.add(plan.candidate)
+  const changes = pinChanges(
+    plan.pins.filter((pin) => !skip.has(pin.node)),
+    input.filter((node) => !skip.has(node.name)).map(pinOf),
+    null,
+  ).filter((line) => !plan.old_primaries.some((name) => line === `${name} answered when planned and cannot be reached now`))
+  if ((promoted || candidateDone) && candidateState !== null && !holdsPromotion(candidateState, plan)) {
+    changes.push(`${plan.candidate}: its history no longer records the promotion to timeline ${plan.new_timeline} at LSN ${plan.fork_lsn}`)
+  }
+  if (changes.length > 0) {
+    throw refused(`${options.planPath}: the cluster changed since the plan was made: ${changes.join('; ')}; nothing was done`, {code: 'failover.cluster-changed', hint: 'plan again (failover plan --out FILE) and apply the new plan'})
+  }
+
+  const checks = oldPrimaryChecks(plan, input, options)
+  const steps: AppliedStep[] = [promoteStep(plan, journal), ...plan.steps.map((step) => rejoinStep(step, journal))]
+  const report: FailoverApplyReport = {plan_path: options.planPath, journal_path: journalPath, cluster: plan.cluster, candidate: plan.candidate, new_timeline: plan.new_timeline, fork_lsn: plan.fork_lsn, dry_run: options.dryRun, resumed, old_primary_checks: checks, steps, complete: false}
+  const pending = steps.filter((step) => step.status === 'pending')
+  if (options.dryRun || pending.length === 0) return {...report, complete: pending.length === 0}
+  await options.confirm?.(pending)
+
+  const nodeOf = (name: string) => nodes.find((node) => node.name === name)!
+  for (const step of steps) {
+    if (step.status !== 'pending') continue
+    let entry: JournalEntry
+    try {
+      entry = step.step === 'promote' ? await runPromotion(plan, nodeOf(plan.candidate), candidateDone ? candidateState : null, options) : await runRejoin(plan, plan.steps.find((s) => s.node === step.node)!, nodeOf(plan.candidate), nodeOf(step.node), options)
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      await recordStep(journalPath, journal, {step: step.step, node: step.node, status: 'failed', at_unix_ms: options.now(), detail: message, commands: []})
+      step.status = 'failed'
+      step.detail = message
+      const kind = error instanceof RedreplError ? error.kind : 'failure'
+      throw new RedreplError(kind, `${step.node}: ${step.step} failed: ${message}; the steps before it are recorded in ${journalPath}`, {code: 'failover.step-failed', hint: `fix what stopped it, then run failover apply --plan ${options.planPath} again: it resumes at this step`})
+    }
+    await recordStep(journalPath, journal, entry)
+    Object.assign(step, {status: entry.status, detail: entry.detail, commands: entry.commands})
+  }
+  return {...report, complete: true}
+}
+
+function promoteStep(plan: FailoverPlan, journal: Journal): AppliedStep {
+  const done = finished(journal, 'promote', plan.candidate)
+  const base = {step: 'promote' as const, node: plan.candidate, action: 'promote' as const, commands: done?.commands ?? []}
+  if (done) return {...base, status: 'already-done', detail: done.detail}
+  return {...base, status: 'pending', detail: `promote replica ${plan.replica_id} on ${plan.candidate}: timeline ${plan.previous_timeline} → ${plan.new_timeline} at LSN ${plan.fork_lsn}`}
+}
+
+function rejoinStep(step: FailoverNodeStep, journal: Journal): AppliedStep {
+  const done = finished(journal, 'rejoin', step.node)
+  const base = {step: 'rejoin' as const, node: step.node, action: step.decision, commands: done?.commands ?? []}
+  if (done) return {...base, status: done.status === 'manual' ? 'already-manual' : 'already-done', detail: done.detail}
+  return {...base, status: 'pending', detail: step.reason}
+}
+
+/** No RedDB may run as the old primary while another node is promoted: that is split brain. */
+function oldPrimaryChecks(plan: FailoverPlan, input: ClusterInput, options: FailoverApplyOptions): FailoverApplyReport['old_primary_checks'] {
+  const checks: FailoverApplyReport['old_primary_checks'] = []
+  for (const name of plan.old_primaries) {
+    const node = input.find((entry) => entry.name === name)
+    if (node === undefined || !node.reached) {
+      const why = node && !node.reached ? node.reason : 'not in the inventory'
+      if (!options.oldPrimaryDown) {
+        throw refused(`${name}: the old primary cannot be reached (${why}), so whether RedDB still runs there is unknown; nothing was done`, {code: 'failover.old-primary-unknown', hint: 'make sure its host is down or RedDB is stopped there, then say so with --old-primary-down'})
+      }
+      checks.push({node: name, state: 'declared-down', detail: `unreachable (${why}); declared down by the operator`})
+      continue
+    }
+    const pids = node.state.reddb_pids
+    if (pids === undefined || pids === null) {
+      throw refused(`${name}: cannot tell whether RedDB runs on ${node.state.data_path} (its redrepl cannot read the lock table or does not say); nothing was done`, {code: 'failover.old-primary-unknown', hint: 'stop RedDB there and check by hand; an older redrepl on that host does not report it'})
+    }
+    if (pids.length > 0) {
+      throw refused(`${name}: RedDB is running on ${node.state.data_path} (pid ${pids.join(', ')}): promoting another node now makes two primaries; nothing was done`, {code: 'failover.old-primary-running', hint: 'stop RedDB on the old primary first'})
+    }
+    checks.push({node: name, state: 'stopped', detail: `no process holds ${node.state.data_path}`})
+  }
+  return checks
+}
+
+async function runPromotion(plan: FailoverPlan, candidate: InventoryNode, alreadyRecorded: ClusterNodeReport | null, options: FailoverApplyOptions): Promise<JournalEntry> {
+  const at = options.now()
+  if (alreadyRecorded !== null) {
+    // A run killed after the promotion and before its journal entry: the history says it happened.
+    return {step: 'promote', node: plan.candidate, status: 'done', at_unix_ms: at, detail: `${plan.candidate}'s history already records promote ${plan.replica_id} to timeline ${plan.new_timeline} at LSN ${plan.fork_lsn}`, commands: []}
+  }
+  const args = ['timeline', 'promote', '--data-path', candidate.data_path, '--replica', plan.replica_id, '--expect-timeline', String(plan.previous_timeline), '--yes', '--json']
+  const ran = await runOnNode(candidate, args, options)
+  if (!ran.ok) throw new RedreplError(ran.exitCode === 4 ? 'refused' : 'failure', `timeline promote on ${plan.candidate}: ${ran.reason}`)
+  const doc = ran.document
+  if (!isJsonObject(doc) || doc.new_timeline !== plan.new_timeline || doc.fork_lsn !== plan.fork_lsn) {
+    const seen = isJsonObject(doc) ? `timeline ${String(doc.new_timeline)} at LSN ${String(doc.fork_lsn)}` : 'no promotion document'
+    throw new RedreplError('failure', `timeline promote on ${plan.candidate} recorded ${seen}, not timeline ${plan.new_timeline} at LSN ${plan.fork_lsn} as planned`)
+  }
+  return {step: 'promote', node: plan.candidate, status: 'done', at_unix_ms: at, detail: `promoted ${plan.replica_id} on ${plan.candidate}: timeline ${plan.previous_timeline} → ${plan.new_timeline} at LSN ${plan.fork_lsn}`, commands: []}
+}
+
+/** What carries a reclone out across hosts, in order; redrepl does not move a backup between hosts. */
+function recloneCommands(plan: FailoverPlan, candidate: InventoryNode, node: InventoryNode): string[] {
+  const on = (target: InventoryNode) => (target.host ? `on ${target.host}` : `on ${target.name}'s host`)
+  return [
+    `${on(candidate)}: redrepl basebackup create --data-path ${candidate.data_path} --from ${candidate.data_path}`,
+    `copy the new base backup (basebackup list --data-path ${candidate.data_path}: its manifest and chunks) to ${node.name}'s host`,
+    `${on(node)}, RedDB stopped: redrepl basebackup materialize --data-path ${node.data_path} --manifest MANIFEST --rebootstrap`,
+    `start RedDB on ${node.name} as a replica of ${plan.candidate}`,
+  ]
+}
+
+async function runRejoin(plan: FailoverPlan, step: FailoverNodeStep, candidate: InventoryNode, node: InventoryNode, options: FailoverApplyOptions): Promise<JournalEntry> {
+  const at = options.now()
+  if (step.decision === 'manual') {
+    return {step: 'rejoin', node: node.name, status: 'manual', at_unix_ms: at, detail: step.reason, commands: [`when ${node.name} is reachable and before RedDB starts there: redrepl cluster status --cluster ${plan.cluster} names its rejoin (follow, rewind or reclone)`]}
+  }
+  if (step.decision === 'reclone') {
+    return {step: 'rejoin', node: node.name, status: 'manual', at_unix_ms: at, detail: `${step.reason}; the backup is taken on and copied from ${plan.candidate} by hand`, commands: recloneCommands(plan, candidate, node)}
+  }
+  // Follow, rewind, already current: RedDB does them when the node starts as a replica; what is checked here is that its rule still says so against the new primary's actual history.
+  const [newPrimary, old] = await reachNodes([candidate, node], options)
+  if (!newPrimary.reached) throw new RedreplError('failure', `cannot reach the new primary ${candidate.name}: ${newPrimary.reason}`)
+  if (!old.reached && options.oldPrimaryDown && plan.old_primaries.includes(node.name)) {
+    // The operator said this host is down: its rejoin waits for it, and RedDB must not start there as a primary meanwhile.
+    return {step: 'rejoin', node: node.name, status: 'manual', at_unix_ms: at, detail: `declared down; when it is back it must ${step.decision === 'rewind' ? `rewind to LSN ${step.rewind_to_lsn}` : 'rejoin'} before it serves: ${step.reason}`, commands: [`when ${node.name} is reachable and before RedDB starts there: redrepl cluster status --cluster ${plan.cluster} names its rejoin (follow, rewind or reclone); start it only as a replica of ${plan.candidate}`]}
+  }
+  if (!old.reached) throw new RedreplError('failure', `cannot reach ${node.name}: ${old.reason}`)
+  const position = positionOf(node.name, old.state)
+  if (position === null) throw refused(`${node.name}: its position is no longer known (no WAL head, no relay log)`)
+  const history = {entries: newPrimary.state.history.map((entry) => ({...entry, created_at_unix_ms: 0n}))}
+  const decided = planRejoin({history, nodeTimeline: old.state.timeline, nodeFlushedLsn: position, availableFromLsn: newPrimary.state.oldest_wal_lsn ?? 0n})
+  if (decided.decision !== step.decision) {
+    throw refused(`${node.name}: RedDB's rejoin rule now says ${decided.decision} against ${candidate.name}'s history, not ${step.decision} as planned`)
+  }
+  const what: Record<typeof step.decision, string> = {
+    rewind: `RedDB rewinds ${node.name} to LSN ${decided.rejoin_rewind_to_lsn} when it starts as a replica of ${plan.candidate}, then follows timeline ${plan.new_timeline}`,
+    follow_new_timeline: `RedDB follows timeline ${plan.new_timeline} from LSN ${position} when ${node.name} starts as a replica of ${plan.candidate}`,
+    already_current: `${node.name} is on timeline ${plan.new_timeline} already`,
+  }
+  return {step: 'rejoin', node: node.name, status: 'done', at_unix_ms: at, detail: `checked against ${candidate.name}'s history: ${what[step.decision]}`, commands: step.decision === 'already_current' ? [] : [`start RedDB on ${node.name} as a replica of ${plan.candidate}`]}
+}
+
