@@ -245,6 +245,17 @@ test('a piece flipped in the source is refused naming it, exit 3, and neither it
   assert.deepEqual([pieceKeys(dirKeys(target)), existsSync(path.join(target, MANIFEST_KEY))], [[], false])
 })
 
+test('a piece the source\'s index names and its listing lacks refuses the copy before anything is written, naming it, exit 3', async () => {
+  const {repo} = await pushedDir()
+  const [piece] = pieceKeys(dirKeys(repo))
+  rmSync(path.join(repo, piece))
+  const target = await scratch.dir('redrepl-repo-')
+  const run = await copy(await writeConfig(''), repo, target)
+  assert.equal(run.exitCode, 3, run.stderr)
+  assert.match(run.stderr, new RegExp(`${path.join(repo, piece).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: piece 0 of .*\\.redbase\\.pieces is missing`))
+  assert.deepEqual(dirKeys(target), [], 'nothing was written')
+})
+
 test('a piece the target already holds whole is not copied again; one held there with other bytes under its address is stored again (S3 target)', async () => {
   const {repo, original} = await pushedDir()
   const section = s3Section('offsite')
