@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -9,8 +10,8 @@ import {DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCo
 import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../../src/core/format/wal-segment.js'
 import {Layout} from '../../src/core/layout.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {NOW_MS} from '../support/fixtures.js'
-import {jsonOf} from '../support/node.js'
+import {NOW_MS, repoRoot} from '../support/fixtures.js'
+import {documentOf, jsonOf} from '../support/node.js'
 import {initialEntry, writeReplicaNode} from '../support/repo-node.js'
 import {s3ClientEnv, useS3Server} from '../support/s3.js'
 import {MiB} from '../support/wal-node.js'
@@ -317,4 +318,46 @@ test('a backup an older redrepl stored as whole chunks and one stored as pieces 
     jsonOf(await runCli(['basebackup', 'materialize', '--data-path', data, '--checkpoint-lsn', checkpoint, '--to', local, '--rdb-version', '1', '--json']))
     assert.deepEqual(readFileSync(restored), readFileSync(local), `backup ${checkpoint} restores as the node's own`)
   }
+})
+
+test('pieces two backups share are copied once in one run; the second backup copies only its own', async () => {
+  const dir = await scratch.layout('primary-basic')
+  const data = path.join(dir, 'data.rdb')
+  const first = Buffer.concat([Buffer.from('RDST'), randomBytes(3 * 1024 * 1024 - 4)])
+  // The same bytes but for the last 64: the pieces before the last cut are the first backup's.
+  const second = Buffer.concat([first.subarray(0, first.length - 64), randomBytes(64)])
+  for (const [checkpoint, snapshot] of [['5242890', first], ['5242900', second]] as const) {
+    jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', checkpoint, '--chunk-size', '1MiB', '--json'], {input: snapshot}))
+  }
+  const repo = await scratch.dir('redrepl-repo-')
+  jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--cluster', 'db1', '--json']))
+  const section = s3Section('offsite')
+  const config = await writeConfig(section)
+  const copied = jsonOf(await copy(config, repo, 'offsite'))
+  const rows = (copied.backups_copied as any[]).filter((b) => b.checkpoint_lsn >= 5242890n).map((b) => [b.pieces, b.pieces_copied])
+  assert.equal(rows.length, 2)
+  assert.ok(rows[0][0] >= 2n && rows[0][1] === rows[0][0], `the first backup's pieces are all copied: ${rows[0]}`)
+  assert.ok(rows[1][1] >= 1n && rows[1][1] < rows[1][0], `the second copies only the pieces the first does not name: ${rows[1]}`)
+  assert.deepEqual(pieceKeys(await s3Keys(prefixOf(section))), pieceKeys(dirKeys(repo)), 'each piece stored once')
+  assert.equal(jsonOf(await runCli(['repo', 'verify', '--config', config, '--repo-name', 'offsite', '--cluster', 'db1', '--json'], {env: s3Env()})).ok, true)
+})
+
+test('the peak RSS of a copy of a 256 MiB backup stored as pieces stays bounded (directory → directory)', async (t) => {
+  if (spawnSync('/usr/bin/time', ['-f', '%M', 'true']).status !== 0) return t.skip('GNU time is not installed')
+  const dir = await scratch.layout('primary-basic')
+  const data = path.join(dir, 'data.rdb')
+  const snapshotBytes = 256 * 1024 * 1024
+  // Fed through a pipe, so this test's own memory stays small.
+  const created = spawnSync('sh', ['-c', `head -c ${snapshotBytes - 4} /dev/urandom | (printf RDST; cat) | "${process.execPath}" "${path.join(repoRoot, 'bin', 'run.js')}" basebackup create --data-path "${data}" --snapshot - --snapshot-bytes ${snapshotBytes} --checkpoint-lsn 5242890 --json`], {encoding: 'utf8', maxBuffer: 1 << 20})
+  assert.equal(created.status, 0, created.stderr)
+  const repo = await scratch.dir('redrepl-repo-')
+  jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--cluster', 'db1', '--json']))
+  const target = await scratch.dir('redrepl-repo-')
+  const run = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(repoRoot, 'bin', 'run.js'), 'repo', 'copy', '--from', repo, '--to', target, '--cluster', 'db1', '--json'], {encoding: 'utf8', maxBuffer: 1 << 24, env: {...process.env, NO_COLOR: '1'}})
+  assert.equal(run.status, 0, run.stderr)
+  const peakKiB = Number(run.stderr.trim().split('\n').at(-1))
+  t.diagnostic(`copy of a 256 MiB backup as pieces: peak RSS ${(peakKiB / 1024).toFixed(1)} MiB`)
+  assert.ok((documentOf(run.stdout).copied_bytes as bigint) >= BigInt(snapshotBytes))
+  // Push's bound: memory follows the transfers in flight, not the backup's size.
+  assert.ok(peakKiB > 0 && peakKiB < 300 * 1024, `peak RSS ${peakKiB} KiB`)
 })
