@@ -79,7 +79,8 @@ Memory stays bounded whatever the sizes: objects stream from one store to the ot
     })()
     await this.emit(report, () => {
       const verb = report.dry_run ? 'would copy' : 'copied'
-      this.say(`${report.from} → ${report.to} (node ${report.node}): ${verb} ${report.backups_copied.length} base backup(s) and ${report.wal_segments_copied} WAL segment(s), ${report.objects_copied} object(s), ${formatBytes(report.copied_bytes)}`)
+      const pieces = report.backups_copied.reduce((sum, backup) => sum + backup.pieces_copied, 0)
+      this.say(`${report.from} → ${report.to} (node ${report.node}): ${verb} ${report.backups_copied.length} base backup(s)${pieces > 0 ? ` (${pieces} piece(s) the target lacked)` : ''} and ${report.wal_segments_copied} WAL segment(s), ${report.objects_copied} object(s), ${formatBytes(report.copied_bytes)}`)
       this.say(`already there: ${report.backups_present} base backup(s), ${report.wal_segments_present} WAL segment(s)${report.history_copied ? `; timeline history ${report.dry_run ? 'would be ' : ''}updated` : ''}`)
       for (const skip of report.skipped) this.say(`not copied ${skip.key}: ${skip.reason}`)
     })
