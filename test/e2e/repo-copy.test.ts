@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict'
-import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
+import {DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../../src/core/format/wal-segment.js'
 import {Layout} from '../../src/core/layout.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {NOW_MS} from '../support/fixtures.js'
-import {jsonOf} from '../support/node.js'
+import {NOW_MS, repoRoot} from '../support/fixtures.js'
+import {documentOf, jsonOf} from '../support/node.js'
 import {initialEntry, writeReplicaNode} from '../support/repo-node.js'
 import {s3ClientEnv, useS3Server} from '../support/s3.js'
 import {MiB} from '../support/wal-node.js'
@@ -48,23 +50,46 @@ async function pushedDir(): Promise<{repo: string; original: Buffer; data: strin
   return {repo, original: readFileSync(original), data}
 }
 
+const s3Client = () => new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
+const prefixOf = (section: string) => /url = "s3:\/\/[^/]+\/([^"]+)"/.exec(section)![1]
+
+/** Every key under an S3 repository's prefix, relative to it. */
+async function s3Keys(prefix: string): Promise<string[]> {
+  const s3 = s3Client()
+  try {
+    const page = await s3.send(new ListObjectsV2Command({Bucket: BUCKET, Prefix: `${prefix}/`}))
+    return (page.Contents ?? []).map((object) => object.Key!.slice(prefix.length + 1)).sort()
+  } finally {
+    s3.destroy()
+  }
+}
+
+/** Every file under a directory repository, relative to it. */
+const dirKeys = (repo: string) => (existsSync(repo) ? readdirSync(repo, {recursive: true, withFileTypes: true}).filter((e) => e.isFile()).map((e) => path.relative(repo, path.join(e.parentPath, e.name))).sort() : [])
+const pieceKeys = (keys: string[]) => keys.filter((key) => key.endsWith('.redpiece'))
+
 const copy = (config: string, from: string, to: string, ...more: string[]) => runCli(['repo', 'copy', '--config', config, '--from', from, '--to', to, '--cluster', 'db1', '--json', ...more], {env: s3Env()})
 
 test('copy a directory repository to S3 and back to a new directory: each verifies, and a restore from the last is byte-identical', async () => {
   const {repo, original} = await pushedDir()
-  const config = await writeConfig(s3Section('offsite'))
+  const section = s3Section('offsite')
+  const config = await writeConfig(section)
   const dry = jsonOf(await copy(config, repo, 'offsite', '--dry-run'))
-  assert.deepEqual([dry.dry_run, dry.objects_copied, dry.facts_written], [true, 9n, false])
+  // As the current push stores it: the manifest, its piece index, one piece, 4 WAL segments and the history.
+  assert.deepEqual([dry.dry_run, dry.objects_copied, dry.facts_written], [true, 8n, false])
   const toS3 = jsonOf(await copy(config, repo, 'offsite'))
   assert.deepEqual([(toS3.backups_copied as any[]).length, toS3.wal_segments_copied, toS3.history_copied, toS3.facts_written], [1, 4n, true, true])
+  assert.deepEqual((toS3.backups_copied as any[]).map((b) => [b.chunks_copied, b.pieces, b.pieces_copied]), [[0n, 1n, 1n]])
+  assert.deepEqual(await s3Keys(prefixOf(section)), dirKeys(repo).filter((key) => key !== 'db1/push-status.facts'), 'B holds A\'s objects under A\'s names')
   const again = jsonOf(await copy(config, repo, 'offsite'))
   assert.deepEqual([again.objects_copied, again.backups_present, again.wal_segments_present], [0n, 1n, 4n], 'a second copy finds everything there by content')
   const verified = jsonOf(await runCli(['repo', 'verify', '--config', config, '--repo-name', 'offsite', '--cluster', 'db1', '--json'], {env: s3Env()}))
-  assert.deepEqual([verified.ok, verified.objects_read], [true, 9n])
+  assert.deepEqual([verified.ok, verified.objects_read], [true, 8n])
 
   const back = await scratch.dir('redrepl-repo-back-')
   const fromS3 = jsonOf(await copy(config, 'offsite', back))
-  assert.equal(fromS3.objects_copied, 9n)
+  assert.equal(fromS3.objects_copied, 8n)
+  assert.equal(pieceKeys(dirKeys(back)).length, 1)
   const listed = jsonOf(await runCli(['repo', 'list', '--repo', back, '--cluster', 'db1', '--json']))
   assert.deepEqual([(listed.facts as any)?.segment_bytes ?? listed.segment_bytes], [1048576n], 'the facts came along')
   const restored = path.join(await scratch.dir('redrepl-restored-'), 'data.rdb')
@@ -111,6 +136,23 @@ test('an object kind this redrepl does not know is refused, named, rather than c
   assert.match(run.stderr, /db1\/blobs\/ab12: not an object this redrepl knows/)
   assert.deepEqual(readdirSync(target), [])
   assert.equal((await copy(await writeConfig(''), repo, target, '--dry-run')).exitCode, 4, 'a dry run refuses it too')
+
+  // Under pieces/ only a piece's own name is known: anything else there is refused too.
+  rmSync(path.join(repo, 'db1', 'blobs'), {recursive: true})
+  const [piece] = pieceKeys(dirKeys(repo))
+  const fanout = path.dirname(path.join(repo, piece))
+  writeFileSync(path.join(fanout, 'notes.txt'), 'not a piece')
+  const misplaced = await copy(await writeConfig(''), repo, target)
+  assert.equal(misplaced.exitCode, 4)
+  assert.match(misplaced.stderr, /db1\/pieces\/[0-9a-f]{2}\/notes\.txt: not an object this redrepl knows/)
+  rmSync(path.join(fanout, 'notes.txt'))
+  // A piece no index names (a push cut short) is known, and left behind.
+  const orphan = `db1/pieces/00/00${'0'.repeat(62)}.redpiece`
+  mkdirSync(path.join(repo, 'db1', 'pieces', '00'))
+  writeFileSync(path.join(repo, orphan), 'orphan')
+  const copied = jsonOf(await copy(await writeConfig(''), repo, target))
+  assert.deepEqual((copied.skipped as any[]).filter((s) => s.key === orphan).length, 1)
+  assert.deepEqual(pieceKeys(dirKeys(target)), [piece])
 })
 
 test('a corrupted object in an S3 source is refused naming it, exit 3, and the directory target does not get it', async () => {
@@ -159,4 +201,197 @@ test('the live segment the target holds as pushed early gives way to the source\
   const back = await copy(await writeConfig(''), shorter, grown)
   assert.equal(back.exitCode, 4, 'a shorter copy never replaces the grown one')
   assert.match(back.stderr, /00000000000000000002\.redwal: holds \d+ bytes, the source's \d+/)
+})
+
+/** Flips one byte in the middle of a stored object: same size, other content. */
+function flipped(bytes: Buffer): Buffer {
+  const out = Buffer.from(bytes)
+  out[out.length >> 1] ^= 0xff
+  return out
+}
+
+async function s3Object(prefix: string, key: string, bytes?: Buffer): Promise<Buffer> {
+  const s3 = s3Client()
+  try {
+    if (bytes !== undefined) await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`, Body: bytes}))
+    return Buffer.from(await (await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))).Body!.transformToByteArray())
+  } finally {
+    s3.destroy()
+  }
+}
+
+const MANIFEST_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase'
+
+test('a piece flipped in the source is refused naming it, exit 3, and neither it nor its backup reaches the target (directory → S3, S3 → directory)', async () => {
+  const {repo, data} = await pushedDir()
+  const [piece] = pieceKeys(dirKeys(repo))
+  const good = readFileSync(path.join(repo, piece))
+  writeFileSync(path.join(repo, piece), flipped(good))
+  const section = s3Section('offsite')
+  const config = await writeConfig(section)
+  const toS3 = await copy(config, repo, 'offsite')
+  assert.equal(toS3.exitCode, 3, toS3.stderr)
+  assert.match(toS3.stderr, new RegExp(`${path.join(repo, piece).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: content does not match its address`))
+  const inS3 = await s3Keys(prefixOf(section))
+  assert.deepEqual([pieceKeys(inS3), inS3.includes(MANIFEST_KEY), inS3.includes(`${MANIFEST_KEY}.pieces`)], [[], false, false])
+
+  const other = s3Section('source')
+  const otherConfig = await writeConfig(other)
+  jsonOf(await runCli(['repo', 'push', '--config', otherConfig, '--repo-name', 'source', '--data-path', data, '--cluster', 'db1', '--json'], {env: s3Env()}))
+  await s3Object(prefixOf(other), piece, flipped(await s3Object(prefixOf(other), piece)))
+  const target = await scratch.dir('redrepl-repo-')
+  const toDir = await copy(otherConfig, 'source', target)
+  assert.equal(toDir.exitCode, 3, toDir.stderr)
+  assert.match(toDir.stderr, new RegExp(`s3://${BUCKET}/${prefixOf(other)}/${piece.replaceAll('.', '\\.')}: content does not match its address`))
+  assert.deepEqual([pieceKeys(dirKeys(target)), existsSync(path.join(target, MANIFEST_KEY))], [[], false])
+})
+
+test('a piece the source\'s index names and its listing lacks refuses the copy before anything is written, naming it, exit 3', async () => {
+  const {repo} = await pushedDir()
+  const [piece] = pieceKeys(dirKeys(repo))
+  rmSync(path.join(repo, piece))
+  const target = await scratch.dir('redrepl-repo-')
+  const run = await copy(await writeConfig(''), repo, target)
+  assert.equal(run.exitCode, 3, run.stderr)
+  assert.match(run.stderr, new RegExp(`${path.join(repo, piece).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: piece 0 of .*\\.redbase\\.pieces is missing`))
+  assert.deepEqual(dirKeys(target), [], 'nothing was written')
+})
+
+test('a piece the target already holds whole is not copied again; one held there with other bytes under its address is stored again (S3 target)', async () => {
+  const {repo, original} = await pushedDir()
+  const section = s3Section('offsite')
+  const prefix = prefixOf(section)
+  const config = await writeConfig(section)
+  jsonOf(await copy(config, repo, 'offsite'))
+  const [piece] = pieceKeys(dirKeys(repo))
+  const remove = async (key: string) => {
+    const s3 = s3Client()
+    try {
+      await s3.send(new DeleteObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
+    } finally {
+      s3.destroy()
+    }
+  }
+  // A copy cut short after the pieces and the index: only the manifest is missing.
+  await remove(MANIFEST_KEY)
+  const resumed = jsonOf(await copy(config, repo, 'offsite'))
+  assert.deepEqual([resumed.objects_copied, (resumed.backups_copied as any[])[0].pieces_copied], [1n, 0n], 'only the manifest was copied')
+
+  await remove(MANIFEST_KEY)
+  await s3Object(prefix, piece, flipped(readFileSync(path.join(repo, piece))))
+  const repaired = jsonOf(await copy(config, repo, 'offsite'))
+  assert.equal((repaired.backups_copied as any[])[0].pieces_copied, 1n, 'a name is an address: other bytes under it are damage, stored again')
+  assert.deepEqual(await s3Object(prefix, piece), readFileSync(path.join(repo, piece)))
+  const verified = jsonOf(await runCli(['repo', 'verify', '--config', config, '--repo-name', 'offsite', '--cluster', 'db1', '--json'], {env: s3Env()}))
+  assert.equal(verified.ok, true)
+  const back = await scratch.dir('redrepl-repo-back-')
+  jsonOf(await copy(config, 'offsite', back))
+  const restored = path.join(await scratch.dir('redrepl-restored-'), 'data.rdb')
+  jsonOf(await runCli(['repo', 'restore', '--repo', back, '--cluster', 'db1', '--to', restored, '--rdb-version', '1', '--json']))
+  assert.deepEqual(readFileSync(restored), original)
+})
+
+test('a backup an older redrepl stored as whole chunks and one stored as pieces are copied together, directory → S3 → directory, and each restores byte-identical', async () => {
+  const dir = await scratch.layout('primary-basic')
+  const data = path.join(dir, 'data.rdb')
+  const repo = await scratch.dir('redrepl-repo-')
+  // The older push's objects: the manifest and its chunks under the layout's own names.
+  const basebackup = 'timeline-00000000000000000001/basebackup'
+  cpSync(path.join(dir, 'data.primary-replica', basebackup), path.join(repo, 'db1', basebackup), {recursive: true})
+  const snapshot = Buffer.concat([Buffer.from('RDST'), randomBytes(2 * 1024 * 1024 - 4)])
+  jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '5242890', '--chunk-size', '1MiB', '--json'], {input: snapshot}))
+  jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--cluster', 'db1', '--json']))
+  const chunks = dirKeys(repo).filter((key) => key.endsWith('.redchunk'))
+  assert.ok(chunks.length > 0 && pieceKeys(dirKeys(repo)).length > 0, 'the source holds both shapes')
+
+  const config = await writeConfig(s3Section('offsite'))
+  const toS3 = jsonOf(await copy(config, repo, 'offsite'))
+  assert.deepEqual((toS3.backups_copied as any[]).map((b) => [b.checkpoint_lsn, b.chunks_copied > 0n, b.pieces > 0n]), [[5242882n, true, false], [5242890n, false, true]])
+  assert.equal(jsonOf(await runCli(['repo', 'verify', '--config', config, '--repo-name', 'offsite', '--cluster', 'db1', '--json'], {env: s3Env()})).ok, true)
+  const back = await scratch.dir('redrepl-repo-back-')
+  jsonOf(await copy(config, 'offsite', back))
+  assert.deepEqual(dirKeys(back).filter((key) => key.endsWith('.redchunk')), chunks)
+  for (const checkpoint of ['5242882', '5242890']) {
+    const restored = path.join(await scratch.dir('redrepl-restored-'), 'data.rdb')
+    jsonOf(await runCli(['repo', 'restore', '--repo', back, '--cluster', 'db1', '--checkpoint-lsn', checkpoint, '--to', restored, '--rdb-version', '1', '--json']))
+    const local = path.join(await scratch.dir('redrepl-local-'), 'data.rdb')
+    jsonOf(await runCli(['basebackup', 'materialize', '--data-path', data, '--checkpoint-lsn', checkpoint, '--to', local, '--rdb-version', '1', '--json']))
+    assert.deepEqual(readFileSync(restored), readFileSync(local), `backup ${checkpoint} restores as the node's own`)
+  }
+})
+
+test('pieces two backups share are copied once in one run; the second backup copies only its own', async () => {
+  const dir = await scratch.layout('primary-basic')
+  const data = path.join(dir, 'data.rdb')
+  const first = Buffer.concat([Buffer.from('RDST'), randomBytes(3 * 1024 * 1024 - 4)])
+  // The same bytes but for the last 64: the pieces before the last cut are the first backup's.
+  const second = Buffer.concat([first.subarray(0, first.length - 64), randomBytes(64)])
+  for (const [checkpoint, snapshot] of [['5242890', first], ['5242900', second]] as const) {
+    jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', checkpoint, '--chunk-size', '1MiB', '--json'], {input: snapshot}))
+  }
+  const repo = await scratch.dir('redrepl-repo-')
+  jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--cluster', 'db1', '--json']))
+  const section = s3Section('offsite')
+  const config = await writeConfig(section)
+  const copied = jsonOf(await copy(config, repo, 'offsite'))
+  const rows = (copied.backups_copied as any[]).filter((b) => b.checkpoint_lsn >= 5242890n).map((b) => [b.pieces, b.pieces_copied])
+  assert.equal(rows.length, 2)
+  assert.ok(rows[0][0] >= 2n && rows[0][1] === rows[0][0], `the first backup's pieces are all copied: ${rows[0]}`)
+  assert.ok(rows[1][1] >= 1n && rows[1][1] < rows[1][0], `the second copies only the pieces the first does not name: ${rows[1]}`)
+  assert.deepEqual(pieceKeys(await s3Keys(prefixOf(section))), pieceKeys(dirKeys(repo)), 'each piece stored once')
+  assert.equal(jsonOf(await runCli(['repo', 'verify', '--config', config, '--repo-name', 'offsite', '--cluster', 'db1', '--json'], {env: s3Env()})).ok, true)
+})
+
+test('the peak RSS of a copy of a 256 MiB backup stored as pieces stays bounded (directory → directory)', async (t) => {
+  if (spawnSync('/usr/bin/time', ['-f', '%M', 'true']).status !== 0) return t.skip('GNU time is not installed')
+  const dir = await scratch.layout('primary-basic')
+  const data = path.join(dir, 'data.rdb')
+  const snapshotBytes = 256 * 1024 * 1024
+  // Fed through a pipe, so this test's own memory stays small.
+  const created = spawnSync('sh', ['-c', `head -c ${snapshotBytes - 4} /dev/urandom | (printf RDST; cat) | "${process.execPath}" "${path.join(repoRoot, 'bin', 'run.js')}" basebackup create --data-path "${data}" --snapshot - --snapshot-bytes ${snapshotBytes} --checkpoint-lsn 5242890 --json`], {encoding: 'utf8', maxBuffer: 1 << 20})
+  assert.equal(created.status, 0, created.stderr)
+  const repo = await scratch.dir('redrepl-repo-')
+  jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--cluster', 'db1', '--json']))
+  const target = await scratch.dir('redrepl-repo-')
+  const run = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, path.join(repoRoot, 'bin', 'run.js'), 'repo', 'copy', '--from', repo, '--to', target, '--cluster', 'db1', '--json'], {encoding: 'utf8', maxBuffer: 1 << 24, env: {...process.env, NO_COLOR: '1'}})
+  assert.equal(run.status, 0, run.stderr)
+  const peakKiB = Number(run.stderr.trim().split('\n').at(-1))
+  t.diagnostic(`copy of a 256 MiB backup as pieces: peak RSS ${(peakKiB / 1024).toFixed(1)} MiB`)
+  assert.ok((documentOf(run.stdout).copied_bytes as bigint) >= BigInt(snapshotBytes))
+  // Push's bound: memory follows the transfers in flight, not the backup's size.
+  assert.ok(peakKiB > 0 && peakKiB < 300 * 1024, `peak RSS ${peakKiB} KiB`)
+})
+
+test('an encrypted repository copied to a plain one on S3 and back into another encrypted one, each side opened with its own section\'s key: verified, no plaintext in the encrypted target, restored byte-identical', async () => {
+  const dir = await scratch.layout('primary-basic')
+  const data = path.join(dir, 'data.rdb')
+  const original = path.join(await scratch.dir(), 'original.rdb')
+  jsonOf(await runCli(['basebackup', 'materialize', '--data-path', data, '--to', original, '--json']))
+  const keys = await scratch.dir('redrepl-keys-')
+  const passA = path.join(keys, 'a.pass')
+  const passB = path.join(keys, 'b.pass')
+  writeFileSync(passA, 'first vault passphrase\n', {mode: 0o600})
+  writeFileSync(passB, 'second vault passphrase\n', {mode: 0o600})
+  const vault = path.join(await scratch.dir('redrepl-repo-'), 'vault')
+  const vault2 = path.join(await scratch.dir('redrepl-repo-'), 'vault2')
+  for (const [repo, pass] of [[vault, passA], [vault2, passB]]) jsonOf(await runCli(['repo', 'init', '--repo', repo, '--encrypt', 'passphrase', '--passphrase-file', pass, '--json']))
+  jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', vault, '--passphrase-file', passA, '--cluster', 'db1', '--json']))
+  const section = s3Section('offsite')
+  const config = await writeConfig(`${section}[repo.vault]\nurl = "${vault}"\npassphrase-file = "${passA}"\n[repo.vault2]\nurl = "${vault2}"\npassphrase-file = "${passB}"\n`)
+
+  const typed = await copy(config, 'vault', 'offsite', '--passphrase-file', passA)
+  assert.equal(typed.exitCode, 2, 'a key typed on the command line would be given to both sides')
+  const out = jsonOf(await copy(config, 'vault', 'offsite'))
+  assert.deepEqual((out.backups_copied as any[]).map((b) => [b.pieces, b.pieces_copied]), [[1n, 1n]])
+  assert.equal(jsonOf(await runCli(['repo', 'verify', '--config', config, '--repo-name', 'offsite', '--cluster', 'db1', '--json'], {env: s3Env()})).ok, true)
+  const [piece] = pieceKeys(await s3Keys(prefixOf(section)))
+  const plain = await s3Object(prefixOf(section), piece)
+
+  jsonOf(await copy(config, 'offsite', 'vault2'))
+  assert.equal(jsonOf(await runCli(['repo', 'verify', '--repo', vault2, '--passphrase-file', passB, '--cluster', 'db1', '--json'])).ok, true)
+  const sealed = readFileSync(path.join(vault2, piece))
+  assert.equal(sealed.includes(plain.subarray(0, 64)), false, 'the piece is sealed in the encrypted target')
+  const restored = path.join(await scratch.dir('redrepl-restored-'), 'data.rdb')
+  jsonOf(await runCli(['repo', 'restore', '--repo', vault2, '--passphrase-file', passB, '--cluster', 'db1', '--to', restored, '--rdb-version', '1', '--json']))
+  assert.deepEqual(readFileSync(restored), readFileSync(original))
 })

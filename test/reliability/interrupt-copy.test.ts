@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -15,56 +15,91 @@ import {jsonOf} from '../support/node.js'
 /**
  * repo copy killed mid-way (SIGKILL: no clean-up of its own) leaves the
  * target in a state repo list and verify accept, and the next copy copies
- * only what is missing and ends where an uninterrupted copy does.
+ * only what is missing and ends where an uninterrupted copy does: for a
+ * backup stored as pieces (as push stores it now) and for one an older
+ * redrepl stored as whole chunks.
  */
 
 const scratch = useScratch()
 const binary = path.join(repoRoot, 'bin', 'run.js')
-const SNAPSHOT_BYTES = 4 * 1024 * 1024
 const CHUNK = '256KiB'
+const BASEBACKUP = 'timeline-00000000000000000001/basebackup'
 
-async function pushedRepository(): Promise<string> {
+/** A node with one base backup of `snapshotBytes` random bytes (nothing repeats, so every piece is its own). */
+async function nodeWithBackup(snapshotBytes: number): Promise<{dir: string; data: string}> {
   const dir = await scratch.dir('redrepl-icopy-node-')
   const data = path.join(dir, 'data.rdb')
   mkdirSync(path.join(dir, 'data.primary-replica'))
-  const snapshot = Buffer.concat([Buffer.from('RDST'), randomBytes(SNAPSHOT_BYTES - 4)])
+  const snapshot = Buffer.concat([Buffer.from('RDST'), randomBytes(snapshotBytes - 4)])
   writeFileSync(data, Buffer.concat([createDatabaseHead(1, BigInt(snapshot.length), crc32(snapshot), NOW_MS), snapshot]))
   assert.equal((await runCli(['basebackup', 'create', '--data-path', data, '--from', data, '--checkpoint-lsn', '10', '--chunk-size', CHUNK])).exitCode, 0)
-  const repo = await scratch.dir('redrepl-icopy-repo-')
-  jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--node', 'db1', '--json']))
-  return repo
+  return {dir, data}
 }
 
-const chunksIn = (repo: string) => (existsSync(path.join(repo, 'db1')) ? readdirSync(path.join(repo, 'db1'), {recursive: true, encoding: 'utf8'}).filter((name) => name.endsWith('.redchunk')) : [])
+const SHAPES = [
+  {
+    shape: 'pieces',
+    suffix: '.redpiece',
+    async source(): Promise<string> {
+      const {data} = await nodeWithBackup(8 * 1024 * 1024)
+      const repo = await scratch.dir('redrepl-icopy-repo-')
+      jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--node', 'db1', '--json']))
+      return repo
+    },
+  },
+  {
+    shape: 'whole chunks',
+    suffix: '.redchunk',
+    async source(): Promise<string> {
+      // The older push's objects: the manifest and its chunks under the layout's own names.
+      const {dir} = await nodeWithBackup(4 * 1024 * 1024)
+      const repo = await scratch.dir('redrepl-icopy-repo-')
+      cpSync(path.join(dir, 'data.primary-replica', BASEBACKUP), path.join(repo, 'db1', BASEBACKUP), {recursive: true})
+      return repo
+    },
+  },
+] as const
 
-test('repo copy killed mid-way: the target lists no partial backup and verifies; the next copy carries on and ends complete', async () => {
-  const source = await pushedRepository()
-  const target = await scratch.dir('redrepl-icopy-target-')
-  const args = ['repo', 'copy', '--from', source, '--to', target, '--node', 'db1', '--jobs', '1', '--max-rate', '1MiB']
-  const child = spawn(process.execPath, [binary, ...args], {stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, NO_COLOR: '1', REDREPL_NOW_MS: String(NOW_MS)}})
-  const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => child.once('exit', (code, signal) => resolve({code, signal})))
-  const giveUp = performance.now() + 30_000
-  while (chunksIn(target).length < 3) {
-    assert.ok(performance.now() < giveUp, 'the copy never got to its third chunk')
-    await sleep(5)
-  }
-  child.kill('SIGKILL')
-  const ended = await exited
-  assert.equal(ended.signal, 'SIGKILL')
-  const copiedBefore = chunksIn(target).length
-  assert.ok(copiedBefore < 16, `killed mid-way (${copiedBefore} of 16 chunks there)`)
+const filesIn = (repo: string, suffix: string) => (existsSync(path.join(repo, 'db1')) ? readdirSync(path.join(repo, 'db1'), {recursive: true, encoding: 'utf8'}).filter((name) => name.endsWith(suffix)) : [])
 
-  const listed = jsonOf(await runCli(['repo', 'list', '--repo', target, '--node', 'db1', '--json']))
-  assert.deepEqual(listed.backups, [], 'no manifest before every chunk: no partial backup listed')
-  const verified = jsonOf(await runCli(['repo', 'verify', '--repo', target, '--node', 'db1', '--json']))
-  assert.equal(verified.ok, true)
+for (const {shape, suffix, source: makeSource} of SHAPES) {
+  test(`repo copy of a backup stored as ${shape} killed mid-way: the target lists no partial backup and verifies; the next copy carries on and ends complete`, async () => {
+    const source = await makeSource()
+    const total = filesIn(source, suffix).length
+    assert.ok(total >= 4, `the source holds ${total} ${suffix} objects`)
+    const target = await scratch.dir('redrepl-icopy-target-')
+    const args = ['repo', 'copy', '--from', source, '--to', target, '--node', 'db1', '--jobs', '1', '--max-rate', '1MiB']
+    const child = spawn(process.execPath, [binary, ...args], {stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, NO_COLOR: '1', REDREPL_NOW_MS: String(NOW_MS)}})
+    const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => child.once('exit', (code, signal) => resolve({code, signal})))
+    const giveUp = performance.now() + 30_000
+    while (filesIn(target, suffix).length < 2) {
+      assert.ok(performance.now() < giveUp, `the copy never got to its second ${suffix} object`)
+      await sleep(5)
+    }
+    child.kill('SIGKILL')
+    const ended = await exited
+    assert.equal(ended.signal, 'SIGKILL')
+    const copiedBefore = filesIn(target, suffix).length
+    assert.ok(copiedBefore < total, `killed mid-way (${copiedBefore} of ${total} there)`)
 
-  const resumed = jsonOf(await runCli(['repo', 'copy', '--from', source, '--to', target, '--node', 'db1', '--json']))
-  const chunksCopied = (resumed.backups_copied as any[])[0].chunks_copied
-  assert.ok(chunksCopied <= 16 - copiedBefore + 1 && chunksCopied > 0, `the re-run copied ${chunksCopied} chunk(s), not the ${copiedBefore} already there`)
-  const after = jsonOf(await runCli(['repo', 'verify', '--repo', target, '--node', 'db1', '--json']))
-  assert.equal(after.ok, true)
-  const whole = jsonOf(await runCli(['repo', 'list', '--repo', target, '--node', 'db1', '--json']))
-  assert.deepEqual((whole.backups as any[]).map((b) => b.complete), [true])
-  assert.equal(readdirSync(target, {recursive: true, encoding: 'utf8'}).filter((name) => /\.tmp\b/.test(path.basename(name))).length, 0, 'no temp file left')
-})
+    const listed = jsonOf(await runCli(['repo', 'list', '--repo', target, '--node', 'db1', '--json']))
+    assert.deepEqual(listed.backups, [], 'no manifest before every piece or chunk: no partial backup listed')
+    const verified = jsonOf(await runCli(['repo', 'verify', '--repo', target, '--node', 'db1', '--json']))
+    assert.equal(verified.ok, true)
+
+    const resumed = jsonOf(await runCli(['repo', 'copy', '--from', source, '--to', target, '--node', 'db1', '--json']))
+    const [backup] = resumed.backups_copied as any[]
+    if (shape === 'pieces') {
+      // A piece is stored whole or not at all, and one there with its own bytes is never copied again.
+      assert.equal(backup.pieces_copied, BigInt(total - copiedBefore), `the re-run copied ${backup.pieces_copied} piece(s), not the ${copiedBefore} already there`)
+    } else {
+      assert.ok(backup.chunks_copied <= total - copiedBefore + 1 && backup.chunks_copied > 0, `the re-run copied ${backup.chunks_copied} chunk(s), not the ${copiedBefore} already there`)
+    }
+    const after = jsonOf(await runCli(['repo', 'verify', '--repo', target, '--node', 'db1', '--json']))
+    assert.equal(after.ok, true)
+    const whole = jsonOf(await runCli(['repo', 'list', '--repo', target, '--node', 'db1', '--json']))
+    assert.deepEqual((whole.backups as any[]).map((b) => [b.complete, b.storage]), [[true, shape === 'pieces' ? 'pieces' : 'chunks']])
+    assert.equal(filesIn(target, suffix).length, total)
+    assert.equal(readdirSync(target, {recursive: true, encoding: 'utf8'}).filter((name) => /\.tmp\b/.test(path.basename(name))).length, 0, 'no temp file left')
+  })
+}

@@ -83,6 +83,13 @@ export class RepoKeys {
     return `${this.piecesPrefix}${sha256.slice(0, 2)}/${sha256}.redpiece`
   }
 
+  /** Whether a key has a piece's name: under the pieces area, fanned out by its own first two hex digits. */
+  isPiece(key: string): boolean {
+    if (!key.startsWith(this.piecesPrefix)) return false
+    const match = /^([0-9a-f]{2})\/([0-9a-f]{64})\.redpiece$/.exec(key.slice(this.piecesPrefix.length))
+    return match !== null && match[2].startsWith(match[1])
+  }
+
   /** A backup's piece index, beside its manifest (format/piece-index.ts). */
   pieceIndex(manifestKey: string): string {
     return `${manifestKey}.pieces`

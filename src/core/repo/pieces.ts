@@ -109,14 +109,42 @@ export async function* readPiece(backend: RepoBackend, keys: RepoKeys, ref: Piec
 
 /** Reads a listed piece index, checked against its CRC and the format's rules; errors name the stored object. */
 export async function readPieceIndex(backend: RepoBackend, key: string, listed: RepoObject): Promise<PieceIndex> {
+  return (await readPieceIndexBytes(backend, key, listed)).index
+}
+
+/** readPieceIndex, with the stored bytes it decoded (for a copy of the object as it is). */
+export async function readPieceIndexBytes(backend: RepoBackend, key: string, listed: RepoObject): Promise<{bytes: Uint8Array; index: PieceIndex}> {
   const name = backend.describe(key)
   if (listed.size > BigInt(MAX_PIECE_INDEX_BYTES)) throw new FormatError(`listed at ${listed.size} bytes, more than any piece index holds`, name)
   const bytes = await collect(checkedStream(backend.get(key), {kind: 'sealed', size: listed.size}, name), listed.size, name)
   try {
-    return decodePieceIndex(bytes)
+    return {bytes, index: decodePieceIndex(bytes)}
   } catch (error) {
     throw error instanceof FormatError ? error.inFile(name) : error
   }
+}
+
+/**
+ * Whether the store holds the piece `ref` under its address: its bytes
+ * read through once, hashed as they pass and never held, the read stopped
+ * past the piece's size. Another size or another digest is false (damage
+ * to store again); a store that cannot be read throws.
+ */
+export async function storedPieceMatches(backend: RepoBackend, keys: RepoKeys, ref: PieceRef): Promise<boolean> {
+  const hash = createHash('sha256')
+  let size = 0
+  try {
+    for await (const piece of backend.get(keys.piece(ref.sha256))) {
+      size += piece.length
+      if (size > ref.bytes) return false
+      hash.update(piece)
+    }
+  } catch (error) {
+    // A stored object its store cannot unseal or unpack is damage too.
+    if (error instanceof FormatError) return false
+    throw error
+  }
+  return size === ref.bytes && hash.digest('hex') === ref.sha256
 }
 
 /**

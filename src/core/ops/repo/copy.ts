@@ -3,23 +3,26 @@
  * to S3, one region to another) with push's guarantees. Every object is
  * checked against its CRC as it streams out of the source, and the copy
  * is stored only if it passes; what the target already holds is decided by
- * its bytes (size and CRC), never by its name alone. The order is push's:
- * each backup's chunks, then its manifest, then the WAL, then the history,
- * then the facts, so a copy cut short leaves the target as a push cut
- * short would, and the next run copies only what is missing.
+ * its bytes (size and CRC, a piece's SHA-256), never by its name alone. The
+ * order is push's: each backup's pieces (or, stored by an older push, its
+ * chunks), then its piece index, then its manifest, then the WAL, then the
+ * history, then the facts, so a copy cut short leaves the target as a push
+ * cut short would, and the next run copies only what is missing.
  */
-import {hex32} from '../../codec/crc.js'
+import {crc32, hex32} from '../../codec/crc.js'
 import {FormatError, interruption, refused} from '../../errors.js'
 import {basebackupManifestCodec} from '../../format/basebackup-manifest.js'
 import type {RepoFacts} from '../../format/repo-facts.js'
 import {timelineHistoryCodec} from '../../format/timeline-history.js'
 import type {BasebackupManifest} from '../../model.js'
 import {mergeRepoFacts, writerOf, type NodeFacts} from '../../plan/repo-facts.js'
-import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../../repo/backend.js'
+import {DEAD_TEMP_GRACE_MS, type RepoBackend, type RepoObject, type TempSweep} from '../../repo/backend.js'
 import {readRepoFacts, writeRepoFacts} from '../../repo/facts-store.js'
 import {checkedStream, collect, sealedChecksum, type Expected} from '../../repo/integrity.js'
 import {MAX_MANIFEST_BYTES, readInventory, runPool, type RepoInventory} from '../../repo/inventory.js'
 import {RepoKeys} from '../../repo/keys.js'
+import {pieceIndexDamage, readPiece, readPieceIndexBytes, storedPieceMatches} from '../../repo/pieces.js'
+import type {PieceRef} from '../../format/piece-index.js'
 import {storedChecksum, type StoredKind} from '../../repo/stored-crc.js'
 import {drillRecordKey} from './drill.js'
 import {factsOfOlderRepository} from './push.js'
@@ -40,8 +43,11 @@ export interface RepoCopyReport {
   to: string
   node: string
   dry_run: boolean
-  /** Backups whose manifest was copied (or, dry, would be), with the chunks that went with them. */
-  backups_copied: Array<{key: string; timeline: bigint; checkpoint_lsn: bigint; chunks_copied: number}>
+  /**
+   * Backups whose manifest was copied (or, dry, would be), with what went with them: the chunks of one an
+   * older push stored whole; for one stored as pieces, how many its index names and how many were not in the target yet.
+   */
+  backups_copied: Array<{key: string; timeline: bigint; checkpoint_lsn: bigint; chunks_copied: number; pieces: number; pieces_copied: number}>
   backups_present: number
   wal_segments_copied: number
   wal_segments_present: number
@@ -50,7 +56,7 @@ export interface RepoCopyReport {
   facts_written: boolean
   objects_copied: number
   copied_bytes: bigint
-  /** Source objects not copied, and why: a push's or drill's own record of that repository, chunks no manifest names. */
+  /** Source objects not copied, and why: a push's or drill's own record of that repository, chunks or pieces no backup names. */
   skipped: Array<{key: string; reason: string}>
   /** Temps of dead writers removed from the target's namespace first. */
   dead_temps: TempSweep
@@ -61,7 +67,15 @@ const LARGEST_HISTORY_BYTES = 16n * 1024n * 1024n
 /** What one source key is, for the copy: what it holds and how its bytes are checked. */
 type Planned =
   | {kind: 'chunk'; key: string; size: bigint; checksum: number}
-  | {kind: 'sealed'; key: string; size: bigint; checksum: number}
+  | {kind: 'sealed'; key: string; size: bigint; checksum: number; bytes?: Uint8Array}
+
+/** A backup's piece index as first read from the source: what it must still be when copied. */
+interface IndexSeen {
+  key: string
+  object: RepoObject
+  checksum: number
+  pieces: number
+}
 
 export async function copyRepository(from: RepoBackend, to: RepoBackend, options: RepoCopyOptions): Promise<RepoCopyReport> {
   try {
@@ -97,7 +111,8 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
   }
 
   // Everything that could refuse is decided before the first byte moves: the manifests (read whole, CRC checked), what every key is, the facts.
-  const manifests: Array<{entry: RepoInventory['manifests'][number]; bytes: Uint8Array; manifest: BasebackupManifest}> = []
+  const manifests: Array<{entry: RepoInventory['manifests'][number]; bytes: Uint8Array; manifest: BasebackupManifest; index: IndexSeen | null}> = []
+  const referenced = new Set<string>()
   for (const entry of source.manifests) {
     const name = from.describe(entry.key)
     if (entry.object.size > MAX_MANIFEST_BYTES) throw new FormatError(`manifest of ${entry.object.size} bytes is larger than any RedDB writes`, name)
@@ -111,15 +126,30 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
     if (manifest.timeline !== entry.timeline || manifest.start_lsn !== entry.start_lsn || manifest.checkpoint_lsn !== entry.checkpoint_lsn) {
       throw new FormatError(`manifest says timeline ${manifest.timeline}, start ${manifest.start_lsn}, checkpoint ${manifest.checkpoint_lsn}, not what its name says`, name)
     }
-    manifests.push({entry, bytes, manifest})
+    // Stored as pieces exactly when its index is listed beside it: the index is read (CRC, format) and held against the listing now,
+    // and only its size and CRC are kept, so memory does not grow with the backups; it is read again, and must be the same, when copied.
+    const indexKey = keys.pieceIndex(entry.key)
+    const listedIndex = source.objects.get(indexKey)
+    let index: IndexSeen | null = null
+    if (listedIndex === undefined) {
+      for (const chunk of manifest.chunks) referenced.add(keys.chunk(manifest.timeline, chunk.relative_path))
+    } else {
+      const read = await readPieceIndexBytes(from, indexKey, listedIndex)
+      const damage = pieceIndexDamage(from, keys, source.objects, indexKey, read.index, manifest)
+      if (damage !== null) throw damage
+      referenced.add(indexKey)
+      for (const ref of read.index.pieces) referenced.add(keys.piece(ref.sha256))
+      index = {key: indexKey, object: listedIndex, checksum: sealedChecksum(read.bytes), pieces: read.index.pieces.length}
+    }
+    manifests.push({entry, bytes, manifest, index})
   }
-  const referenced = new Set(manifests.flatMap(({manifest}) => manifest.chunks.map((chunk) => keys.chunk(manifest.timeline, chunk.relative_path))))
   const unknown: string[] = []
   for (const key of source.objects.keys()) {
     const kind = keys.classify(key).kind
     if (kind !== 'other' || key === keys.facts || referenced.has(key)) continue
     if (key === keys.status || key === drillRecordKey(options.node)) report.skipped.push({key, reason: 'the record of that repository\'s own pushes and drills'})
     else if (inBasebackupArea(keys, key)) report.skipped.push({key, reason: 'no manifest names it (a push or copy cut short)'})
+    else if (keys.isPiece(key)) report.skipped.push({key, reason: 'no listed backup\'s piece index names it (a push or copy cut short, or left for expire)'})
     else unknown.push(key)
   }
   if (unknown.length > 0) {
@@ -173,22 +203,56 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
     if (options.dryRun) return counted(object.size)
     const expected: Expected = object.kind === 'chunk' ? {kind: 'chunk', size: object.size, checksum: object.checksum} : {kind: 'sealed', size: object.size}
     const name = from.describe(object.key)
-    await to.put(object.key, () => checkedStream(stopping(from.get(object.key), signal), expected, name), {size: object.size, checksum: object.checksum})
+    const held = object.kind === 'sealed' ? object.bytes : undefined
+    await to.put(object.key, () => checkedStream(held !== undefined ? once(held) : stopping(from.get(object.key), signal), expected, name), {size: object.size, checksum: object.checksum})
     // The target's own word on what it now holds: the CRC it keeps, or the stored object's trailer.
     const stored = await storedChecksum(to, object.key, object.size, object.kind)
     if (stored !== object.checksum) throw new FormatError(`stored with CRC ${hex32(stored)}, not the source's ${hex32(object.checksum)}`, to.describe(object.key))
     counted(object.size)
   }
 
-  // Backups: chunks first, in parallel; the manifest once they are all there for good.
-  for (const {entry, bytes, manifest} of manifests) {
+  /** A piece copied or found whole in the target by this run: it is not looked at again for the next backup that names it. */
+  const settled = new Set<string>()
+  /** A piece's bytes, checked against its address as they come out of the source, stored, then read back from the target and checked again. */
+  const transferPiece = async (ref: PieceRef) => {
+    signal?.throwIfAborted()
+    const key = keys.piece(ref.sha256)
+    if (options.dryRun) return counted(BigInt(ref.bytes))
+    // Whole in memory (4 MiB at most, per transfer in flight): readPiece hands no byte on before the SHA-256 of all of them matches.
+    const bytes = await collect(stopping(readPiece(from, keys, ref), signal), BigInt(ref.bytes), from.describe(key))
+    const checksum = crc32(bytes)
+    await to.put(key, () => checkedStream(once(bytes), {kind: 'chunk', size: BigInt(bytes.length), checksum}, from.describe(key)), {size: BigInt(bytes.length), checksum})
+    if (!(await storedPieceMatches(to, keys, ref))) throw new FormatError(`stored copy does not hold the piece named by its address (${ref.bytes} bytes, SHA-256 ${ref.sha256})`, to.describe(key))
+    counted(BigInt(ref.bytes))
+  }
+
+  // Backups: pieces or chunks first, in parallel; then a piece index; the manifest once they are all there for good.
+  for (const {entry, bytes, manifest, index} of manifests) {
     if (await present(entry.key, BigInt(bytes.length), sealedChecksum(bytes), 'sealed', true)) {
       report.backups_present++
       continue
     }
     const tasks: Array<() => Promise<void>> = []
     let chunksCopied = 0
-    for (const chunk of manifest.chunks) {
+    let piecesCopied = 0
+    let indexBytes: Uint8Array | null = null
+    if (index !== null) {
+      const read = await readPieceIndexBytes(from, index.key, index.object)
+      if (sealedChecksum(read.bytes) !== index.checksum) throw new FormatError(`changed while the copy ran (CRC ${hex32(sealedChecksum(read.bytes))}, ${hex32(index.checksum)} when first read); nothing of this backup was copied`, from.describe(index.key))
+      indexBytes = read.bytes
+      for (const ref of read.index.pieces) {
+        const key = keys.piece(ref.sha256)
+        if (settled.has(key)) continue
+        settled.add(key)
+        tasks.push(async () => {
+          // Present only with the piece's own bytes: a name is an address, and a copy under it that hashes otherwise is damage, stored again.
+          if (target.objects.get(key)?.size === BigInt(ref.bytes) && (await storedPieceMatches(to, keys, ref))) return
+          await transferPiece(ref)
+          piecesCopied++
+        })
+      }
+    }
+    for (const chunk of index === null ? manifest.chunks : []) {
       const key = keys.chunk(manifest.timeline, chunk.relative_path)
       const listed = source.objects.get(key)
       // A manifest whose chunk is gone from the source is a damaged backup: refused, never copied as if whole.
@@ -201,10 +265,15 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
     }
     await runPool(tasks, options.jobs)
     if (!options.dryRun) await to.flush()
+    if (index !== null && indexBytes !== null && !(await present(index.key, index.object.size, index.checksum, 'sealed', false))) {
+      // The index after every piece it names, as at push: no index in the target names a piece it lacks.
+      await transfer({kind: 'sealed', key: index.key, size: index.object.size, checksum: index.checksum, bytes: indexBytes})
+      if (!options.dryRun) await to.flush()
+    }
     signal?.throwIfAborted()
     if (!options.dryRun) await to.put(entry.key, () => checkedStream(once(bytes), {kind: 'sealed', size: BigInt(bytes.length)}, from.describe(entry.key)), {size: BigInt(bytes.length), checksum: sealedChecksum(bytes)})
     counted(BigInt(bytes.length))
-    report.backups_copied.push({key: entry.key, timeline: entry.timeline, checkpoint_lsn: entry.checkpoint_lsn, chunks_copied: chunksCopied})
+    report.backups_copied.push({key: entry.key, timeline: entry.timeline, checkpoint_lsn: entry.checkpoint_lsn, chunks_copied: chunksCopied, pieces: index?.pieces ?? 0, pieces_copied: piecesCopied})
   }
 
   // The WAL: the source's CRC as cheaply as its store tells it, then each copy checked in full on its way.
