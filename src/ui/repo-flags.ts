@@ -204,3 +204,18 @@ export function optionalRepository(flags: {repo?: string; node?: string; 's3-end
     node: resolveNode(flags.node).node,
   }
 }
+
+/** What the commands that set up an encrypted repository or change its keys take: where it is, how it is reached, the key that opens it. */
+export const repoKeyFlags = {
+  json: repoFlags.json,
+  repo: repoFlags.repo,
+  's3-endpoint': repoFlags['s3-endpoint'],
+  's3-region': repoFlags['s3-region'],
+  's3-force-path-style': repoFlags['s3-force-path-style'],
+  's3-sse': repoFlags['s3-sse'],
+  's3-kms-key-id': repoFlags['s3-kms-key-id'],
+  's3-storage-class': repoFlags['s3-storage-class'],
+  'passphrase-file': repoFlags['passphrase-file'],
+  'key-file': repoFlags['key-file'],
+  timeout: repoFlags.timeout,
+}

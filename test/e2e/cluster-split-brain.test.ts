@@ -83,16 +83,21 @@ test('split brain: the old primary wrote past the fork of a lagging replica\'s p
   assert.deepEqual([report.newest_timeline, report.best_known_node, report.best_known_lsn], [2n, null, null])
 })
 
-test('no split brain once the old primary\'s layout is out of the view: the promoted replica is the only writer', async () => {
+/** ra promoted in its own layout and nothing running anywhere; `pTransport` reaches the old primary (or does not). */
+async function raPromotedAlone(pTransport?: string[]) {
   const dir = await scratch.dir('redrepl-split-')
   const nodes = await writeThreeNodes(dir)
   assert.equal((await runCli(['timeline', 'promote', '--data-path', nodes.ra, '--replica', 'ra', '--expect-timeline', '1'])).exitCode, 0)
   const config = await writeInventory(path.join(dir, 'redrepl.conf'), [
-    {name: 'p', dataPath: nodes.p, transport: ['false']},
+    {name: 'p', dataPath: nodes.p, transport: pTransport},
     {name: 'ra', dataPath: nodes.ra},
     {name: 'rc', dataPath: nodes.rc},
   ])
-  const result = await runCli(['cluster', 'status', '--config', config, '--json'])
+  return runCli(['cluster', 'status', '--config', config, '--json'])
+}
+
+test('no split brain once the old primary\'s layout is out of the view: the promoted replica is the only writer', async () => {
+  const result = await raPromotedAlone(['false'])
   assert.equal(result.exitCode, 1, result.stdout)
   const report = documentOf(result.stdout)
   assert.deepEqual(report.split_brain, [])
@@ -104,15 +109,7 @@ test('no split brain once the old primary\'s layout is out of the view: the prom
 })
 
 test('no split brain when the old primary is stopped: no process holds its data file, so it only has to rewind', async () => {
-  const dir = await scratch.dir('redrepl-split-')
-  const nodes = await writeThreeNodes(dir)
-  assert.equal((await runCli(['timeline', 'promote', '--data-path', nodes.ra, '--replica', 'ra', '--expect-timeline', '1'])).exitCode, 0)
-  const config = await writeInventory(path.join(dir, 'redrepl.conf'), [
-    {name: 'p', dataPath: nodes.p},
-    {name: 'ra', dataPath: nodes.ra},
-    {name: 'rc', dataPath: nodes.rc},
-  ])
-  const result = await runCli(['cluster', 'status', '--config', config, '--json'])
+  const result = await raPromotedAlone()
   assert.equal(result.exitCode, 1, result.stdout)
   const report = documentOf(result.stdout)
   assert.deepEqual(report.split_brain, [])

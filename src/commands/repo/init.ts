@@ -3,7 +3,7 @@ import {Flags} from '../../ui/oclif.js'
 import {nowMs} from '../../core/clock.js'
 import {initRepository} from '../../core/ops/repo/encryption-keys.js'
 import {RedreplCommand} from '../../ui/base-command.js'
-import {keySourcesFromFlags, repoFlags, repoSettingsFromFlags, scryptCostFlag} from '../../ui/repo-flags.js'
+import {keySourcesFromFlags, repoKeyFlags, repoSettingsFromFlags, scryptCostFlag} from '../../ui/repo-flags.js'
 
 export default class RepoInit extends RedreplCommand {
   static override summary = 'Set up a repository: encrypted at rest, or recorded as unencrypted.'
@@ -19,17 +19,7 @@ Without --encrypt, records the repository as unencrypted, which is also what a r
   ]
 
   static override flags = {
-    json: repoFlags.json,
-    repo: repoFlags.repo,
-    's3-endpoint': repoFlags['s3-endpoint'],
-    's3-region': repoFlags['s3-region'],
-    's3-force-path-style': repoFlags['s3-force-path-style'],
-    's3-sse': repoFlags['s3-sse'],
-    's3-kms-key-id': repoFlags['s3-kms-key-id'],
-    's3-storage-class': repoFlags['s3-storage-class'],
-    'passphrase-file': repoFlags['passphrase-file'],
-    'key-file': repoFlags['key-file'],
-    timeout: repoFlags.timeout,
+    ...repoKeyFlags,
     encrypt: Flags.string({description: 'Encrypt the repository, with a passphrase or a key file as its first key.', options: ['passphrase', 'key-file'], helpValue: 'passphrase|key-file'}),
     'scrypt-cost': scryptCostFlag,
   }

@@ -3,7 +3,7 @@ import {Flags} from '../../../ui/oclif.js'
 import {nowMs} from '../../../core/clock.js'
 import {addRepositoryKey} from '../../../core/ops/repo/encryption-keys.js'
 import {RedreplCommand} from '../../../ui/base-command.js'
-import {keySourcesFromFlags, repoFlags, repoSettingsFromFlags, scryptCostFlag} from '../../../ui/repo-flags.js'
+import {keySourcesFromFlags, repoKeyFlags, repoSettingsFromFlags, scryptCostFlag} from '../../../ui/repo-flags.js'
 
 /** The environment variable for the passphrase `repo key add` adds. */
 const NEW_PASSPHRASE_ENV = 'REDREPL_REPO_NEW_PASSPHRASE'
@@ -15,17 +15,7 @@ export default class RepoKeyAdd extends RedreplCommand {
   static override examples = ['<%= config.bin %> repo key add --repo s3://backups/reddb --passphrase-file old.pass --new-passphrase-file new.pass']
 
   static override flags = {
-    json: repoFlags.json,
-    repo: repoFlags.repo,
-    's3-endpoint': repoFlags['s3-endpoint'],
-    's3-region': repoFlags['s3-region'],
-    's3-force-path-style': repoFlags['s3-force-path-style'],
-    's3-sse': repoFlags['s3-sse'],
-    's3-kms-key-id': repoFlags['s3-kms-key-id'],
-    's3-storage-class': repoFlags['s3-storage-class'],
-    'passphrase-file': repoFlags['passphrase-file'],
-    'key-file': repoFlags['key-file'],
-    timeout: repoFlags.timeout,
+    ...repoKeyFlags,
     'new-passphrase-file': Flags.string({description: 'The passphrase to add, as the first line of this file (else REDREPL_REPO_NEW_PASSPHRASE).', helpValue: 'FILE'}),
     'new-key-file': Flags.string({description: 'The key file to add (32 bytes, from "repo key create").', helpValue: 'FILE'}),
     'scrypt-cost': scryptCostFlag,

@@ -2,7 +2,7 @@ import {Flags} from '../../../ui/oclif.js'
 
 import {removeRepositoryKey} from '../../../core/ops/repo/encryption-keys.js'
 import {RedreplCommand} from '../../../ui/base-command.js'
-import {keySourcesFromFlags, repoFlags, repoSettingsFromFlags} from '../../../ui/repo-flags.js'
+import {keySourcesFromFlags, repoKeyFlags, repoSettingsFromFlags} from '../../../ui/repo-flags.js'
 
 export default class RepoKeyRemove extends RedreplCommand {
   static override summary = 'Stop a passphrase or key file from opening an encrypted repository.'
@@ -11,17 +11,7 @@ export default class RepoKeyRemove extends RedreplCommand {
   static override examples = ['<%= config.bin %> repo key remove --repo s3://backups/reddb --passphrase-file new.pass --key-id 3f2a9c0d1b4e5a67']
 
   static override flags = {
-    json: repoFlags.json,
-    repo: repoFlags.repo,
-    's3-endpoint': repoFlags['s3-endpoint'],
-    's3-region': repoFlags['s3-region'],
-    's3-force-path-style': repoFlags['s3-force-path-style'],
-    's3-sse': repoFlags['s3-sse'],
-    's3-kms-key-id': repoFlags['s3-kms-key-id'],
-    's3-storage-class': repoFlags['s3-storage-class'],
-    'passphrase-file': repoFlags['passphrase-file'],
-    'key-file': repoFlags['key-file'],
-    timeout: repoFlags.timeout,
+    ...repoKeyFlags,
     'key-id': Flags.string({description: 'The key to remove (16 hex digits).', required: true, helpValue: 'ID'}),
   }
 
