@@ -20,7 +20,7 @@ import {isJsonObject, parseJson, stringifyJson, type JsonValue} from '../../code
 import type {InventoryNode} from '../../config/inventory.js'
 import {loadConfig} from '../../config/load-config.js'
 import {repoSection} from '../../config/config-file.js'
-import {FormatError, refused, RedreplError} from '../../errors.js'
+import {FormatError, refused, RedreplError, usageError} from '../../errors.js'
 import {decodeFailoverPlan, MAX_FAILOVER_PLAN_BYTES, type FailoverPlan} from '../../format/failover-plan.js'
 import {jsonArray, jsonString, jsonU64} from '../../format/json-fields.js'
 import {writeFileAtomic} from '../../fs/atomic.js'
@@ -102,7 +102,7 @@ export interface FailoverApplyReport {
   fork_lsn: bigint
   /** The repository a reclone goes through (its [repo.NAME] section), or null: reclones are manual. */
   repo_name: string | null
-  repo_name_source: 'flag' | 'config' | 'journal' | null
+  repo_name_source: 'plan' | 'flag' | 'config' | 'journal' | null
   dry_run: boolean
   /** Whether the journal already held steps of this plan. */
   resumed: boolean
@@ -224,7 +224,7 @@ async function applyLocked(options: FailoverApplyOptions): Promise<FailoverApply
   }
 
   const checks = oldPrimaryChecks(plan, input, options)
-  const repo = await chooseRepository(options, journal)
+  const repo = await chooseRepository(options, plan, journal)
   const steps: AppliedStep[] = [promoteStep(plan, journal), ...plan.steps.flatMap((step) => nodeSteps(plan, step, journal, repo?.name ?? null))]
   const report: FailoverApplyReport = {plan_path: options.planPath, journal_path: journalPath, cluster: plan.cluster, candidate: plan.candidate, new_timeline: plan.new_timeline, fork_lsn: plan.fork_lsn, repo_name: repo?.name ?? null, repo_name_source: repo?.source ?? null, dry_run: options.dryRun, resumed, old_primary_checks: checks, steps, complete: false}
   const pending = steps.filter((step) => step.status === 'pending')
@@ -273,16 +273,22 @@ function promoteStep(plan: FailoverPlan, journal: Journal): AppliedStep {
 }
 
 /**
- * The repository a reclone goes through: the one named for this run, else
- * the config's only `[repo.NAME]` section, else the one a reclone of this
- * plan already pushed to (its journal says); null when none.
+ * The repository a reclone goes through: the one the plan pins (a name
+ * typed for this run must be the same), else the one named for this run,
+ * else the config's only `[repo.NAME]` section, else the one a reclone of
+ * this plan already pushed to (its journal says); null when none.
  */
-async function chooseRepository(options: FailoverApplyOptions, journal: Journal): Promise<{name: string; source: 'flag' | 'config' | 'journal'} | null> {
+async function chooseRepository(options: FailoverApplyOptions, plan: FailoverPlan, journal: Journal): Promise<{name: string; source: 'plan' | 'flag' | 'config' | 'journal'} | null> {
   const config = await loadConfig(options.configPath)
-  if (options.repoName !== undefined) {
-    if (config === null) throw refused(`no config file names repository ${JSON.stringify(options.repoName)}; nothing was done`, {code: 'failover.unknown-repo'})
-    repoSection(config, options.repoName)
-    return {name: options.repoName, source: 'flag'}
+  const pinnedName = plan.repo_name ?? undefined
+  if (pinnedName !== undefined && options.repoName !== undefined && options.repoName !== pinnedName) {
+    throw refused(`${options.planPath}: the plan pins repository ${pinnedName}, not ${options.repoName}; nothing was done`, {code: 'failover.repo-mismatch', hint: 'leave the repository out, or plan again with the one to use'})
+  }
+  const named = pinnedName ?? options.repoName
+  if (named !== undefined) {
+    if (config === null) throw usageError(`no config file names repository ${JSON.stringify(named)}; nothing was done`)
+    repoSection(config, named)
+    return {name: named, source: pinnedName !== undefined ? 'plan' : 'flag'}
   }
   if (config !== null && config.repos.size === 1) return {name: [...config.repos.keys()][0], source: 'config'}
   const pinned = journal.entries.find((entry) => entry.step === 'reclone-backup' && entry.status === 'done' && entry.backup)
