@@ -121,6 +121,28 @@ test('failover apply killed after each step: the re-run after the backup step re
   for (const data of [nodes.ra, nodes.rc]) assert.equal((await runCli(['layout', 'verify', '--data-path', data, '--quiet'])).exitCode, 0, data)
 })
 
+test('killed after the backup was taken and pushed but before the journal held it: the re-run finds it taken and pushed, and restores it', async () => {
+  const {dir, nodes, config, plan} = await recloneCluster(['offsite'])
+  for (let run = 0; run < 2; run++) {
+    const killed = await runCli(['failover', 'apply', '--config', config, '--plan', plan, '--yes'], {env: {REDREPL_CRASH_AT: 'failover-journal:after-rename'}})
+    assert.notEqual(killed.exitCode, 0, `run ${run} was not killed`)
+  }
+  // The third journal write is the backup step's entry: killed before it is durable.
+  const killed = await runCli(['failover', 'apply', '--config', config, '--plan', plan, '--yes'], {env: {REDREPL_CRASH_AT: 'failover-journal:after-temp-write'}})
+  assert.notEqual(killed.exitCode, 0)
+  assert.deepEqual(JSON.parse(readFileSync(`${plan}.journal`, 'utf8')).entries.map((entry: any) => entry.step), ['promote', 'rejoin'])
+  assert.deepEqual(repoBackups(path.join(dir, 'repo-offsite')), [BACKUP])
+  const again = await runCli(['failover', 'apply', '--config', config, '--plan', plan, '--yes', '--json'])
+  assert.equal(again.exitCode, 0, again.stderr)
+  const steps = jsonOf(again).steps as any[]
+  assert.match(steps[2].detail, /^base backup .* already in repository offsite, namespace main$/)
+  assert.equal(steps[3].status, 'done')
+  const local = readdirSync(path.join(dir, 'ra', 'data.primary-replica', 'timeline-00000000000000000002', 'basebackup')).filter((name) => name.endsWith('.redbase'))
+  assert.deepEqual(local, [BACKUP])
+  assert.deepEqual(repoBackups(path.join(dir, 'repo-offsite')), [BACKUP])
+  assert.deepEqual(staged(nodes.rc), {marker: true, pending: true})
+})
+
 test('the restore step refuses while RedDB runs on the node; the re-run once it stopped stages the backup already pushed', async () => {
   const {dir, nodes, config, plan} = await recloneCluster(['offsite'])
   const node = await runningNode(nodes.rc)
