@@ -26,6 +26,9 @@ function plan(overrides: Partial<FailoverPlan> = {}): FailoverPlan {
 
 test('a failover plan round-trips exactly, u64 values included', () => {
   assert.deepEqual(decodeFailoverPlan(encodeFailoverPlan(plan())), plan())
+  assert.deepEqual(decodeFailoverPlan(encodeFailoverPlan(plan({repo_name: 'offsite'}))).repo_name, 'offsite')
+  assert.equal(decodeFailoverPlan(encodeFailoverPlan(plan({repo_name: null}))).repo_name, null)
+  assert.throws(() => decodeFailoverPlan(encodeFailoverPlan(plan({repo_name: 7 as unknown as string}))), /repo_name/)
 })
 
 test('a damaged, cut or foreign plan is refused before its body is read', () => {

@@ -6,6 +6,7 @@ import {RedreplCommand} from '../../ui/base-command.js'
 import {clusterFlags, clusterOptions} from '../../ui/cluster-flags.js'
 import {planLines} from '../../ui/failover.js'
 import {jsonFlag, u64Flag} from '../../ui/flags.js'
+import {repoNameFlag} from '../../ui/repo-flags.js'
 
 export default class FailoverPlan extends RedreplCommand {
   static override summary = 'Plan a failover of a replica set across hosts: the replica to promote and what every other node must then do.'
@@ -13,7 +14,7 @@ export default class FailoverPlan extends RedreplCommand {
 
 The plan says what every other node must then do, by RedDB's rejoin rule against the history the promotion writes: follow the new timeline (and from which LSN), rewind to the fork, or be recloned from a base backup of the new primary; a node that could not be reached is manual. Each decision comes with its reason.
 
---out FILE saves the plan, sealed with a CRC (a damaged or edited plan is refused), for failover apply: the cluster, the candidate and the promotion (timelines, fork LSN), the nodes that may still run as the old primary (a reached primary, and every node not reached), each node's role, timeline, position and history fingerprint as read now, each other node's step, and the time it was made. A plan file is never written over anything but an unapplied plan (exit 4 when FILE.journal exists). Reads the nodes only.`
+--out FILE saves the plan, sealed with a CRC (a damaged or edited plan is refused), for failover apply: the cluster, the candidate and the promotion (timelines, fork LSN), the nodes that may still run as the old primary (a reached primary, and every node not reached), each node's role, timeline, position and history fingerprint as read now, each other node's step, the repository a reclone goes through when --repo-name pins one, and the time it was made. A plan file is never written over anything but an unapplied plan (exit 4 when FILE.journal exists). Reads the nodes only.`
 
   static override examples = [
     '<%= config.bin %> failover plan --cluster main',
@@ -28,6 +29,7 @@ The plan says what every other node must then do, by RedDB's rejoin rule against
     out: Flags.string({description: 'Save the plan here for failover apply (a new file, or an earlier plan never applied).', helpValue: 'FILE'}),
     'max-lag-lsn': u64Flag({description: 'Accept a candidate that throws away up to N acknowledged LSNs (default 0: none).', helpValue: 'N'}),
     'adopt-catalog-timeline': Flags.boolean({description: 'Count acks stamped with another timeline as the newest timeline\'s (after a failover RedDB 1.12 stamps relay manifests with timeline 1).'}),
+    'repo-name': repoNameFlag('Pin the [repo.NAME] section of the config file whose repository failover apply carries a reclone\'s base backup through (default: chosen at apply: its --repo-name, else the config file\'s only [repo.NAME] section).'),
     force: Flags.boolean({description: 'Plan the promotion of a candidate that loses acknowledged writes or is not eligible. Never taken from a config file.'}),
   }
 
@@ -42,10 +44,12 @@ The plan says what every other node must then do, by RedDB's rejoin rule against
       force: flags.force,
       nowMs: nowMs(),
       out: flags.out,
+      repoName: flags['repo-name'],
     })
     if (report.forced !== null) process.stderr.write(`redrepl: warning: ${report.forced}\n`)
     await this.emit(report, () => {
       for (const line of planLines(report)) this.say(line)
+      if (report.repo_name) this.say(`reclones go through repository ${report.repo_name}`)
       for (const node of report.unreachable) this.say(`unreachable: ${node.name}: ${node.reason}`)
       this.say(report.plan_path === null ? 'not saved (pass --out FILE to apply it with failover apply)' : `saved to ${report.plan_path}; apply it with: redrepl failover apply --plan ${report.plan_path}`)
     })

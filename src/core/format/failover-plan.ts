@@ -61,6 +61,8 @@ export interface FailoverPlan {
   old_primaries: string[]
   pins: NodePin[]
   steps: FailoverNodeStep[]
+  /** The [repo.NAME] section a reclone's backup goes through, as `failover plan --repo-name` pinned it; null or absent (plans saved before it existed): chosen at apply. */
+  repo_name?: string | null
 }
 
 const DECISIONS = new Set(['already_current', 'follow_new_timeline', 'rewind', 'reclone', 'manual'])
@@ -130,6 +132,7 @@ function fromJson(json: JsonValue): FailoverPlan {
     old_primaries: jsonArray(body.old_primaries, 'old_primaries').map((v, i) => jsonString(v, `old_primaries[${i}]`)),
     pins: jsonArray(body.pins, 'pins').map((v, i) => pinFromJson(v, `pins[${i}]`)),
     steps: jsonArray(body.steps, 'steps').map((v, i) => stepFromJson(v, `steps[${i}]`)),
+    ...(body.repo_name === undefined ? {} : {repo_name: stringOrNull(body.repo_name, 'repo_name')}),
   }
   validateFailoverPlan(plan)
   return plan

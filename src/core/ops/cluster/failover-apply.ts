@@ -8,13 +8,19 @@
  * running as the old primary (its flock, read on its host; an unreachable one
  * only when the operator says it is down). Then the promotion on the
  * candidate (`timeline promote` with the pinned replica and timeline), then
- * each other node's step.
+ * each other node's step. A reclone is carried out when a repository
+ * carries the backup between hosts (`--repo-name`, or the config's one
+ * `[repo.NAME]` section): a base backup of the new primary pushed there,
+ * then that very backup staged for a rebootstrap on the node, each its own
+ * journaled step.
  */
 import {createHash} from 'node:crypto'
 
 import {isJsonObject, parseJson, stringifyJson, type JsonValue} from '../../codec/json.js'
 import type {InventoryNode} from '../../config/inventory.js'
-import {FormatError, refused, RedreplError} from '../../errors.js'
+import {loadConfig} from '../../config/load-config.js'
+import {repoSection} from '../../config/config-file.js'
+import {FormatError, refused, RedreplError, usageError} from '../../errors.js'
 import {decodeFailoverPlan, MAX_FAILOVER_PLAN_BYTES, type FailoverPlan} from '../../format/failover-plan.js'
 import {jsonArray, jsonString, jsonU64} from '../../format/json-fields.js'
 import {writeFileAtomic} from '../../fs/atomic.js'
@@ -30,15 +36,29 @@ import {journalPathOf, MAX_JOURNAL_BYTES} from './failover-plan.js'
 
 export type StepStatus = 'done' | 'manual' | 'failed'
 
+export type StepKind = 'promote' | 'rejoin' | 'reclone-backup' | 'reclone-restore'
+const STEP_KINDS: readonly StepKind[] = ['promote', 'rejoin', 'reclone-backup', 'reclone-restore']
+
+/** The backup a reclone's first step took on the new primary and pushed, pinned for its second step. */
+export interface RecloneBackup {
+  repo_name: string
+  timeline: bigint
+  checkpoint_lsn: bigint
+  /** The manifest's file name, the last part of its key in the repository. */
+  manifest_name: string
+}
+
 export interface JournalEntry {
-  /** `promote` or `rejoin`, and the node it acts on. */
-  step: 'promote' | 'rejoin'
+  /** What the step does, and the node it acts on (for a reclone: the node rebuilt). */
+  step: StepKind
   node: string
   status: StepStatus
   at_unix_ms: bigint
   detail: string
   /** For a manual step: what the operator runs, in order. */
   commands: string[]
+  /** For a done reclone-backup step: the backup the restore step restores. */
+  backup?: RecloneBackup | null
 }
 
 interface Journal {
@@ -54,12 +74,16 @@ export interface FailoverApplyOptions extends Omit<ClusterOptions, 'cluster'> {
   /** The operator says the old primary's host is down: an unreachable old primary is then not a refusal. */
   oldPrimaryDown: boolean
   now: () => bigint
+  /** The deadline of each backup, push, restore and verify run on a node (a base backup takes longer than reading a node's state). */
+  transferTimeoutMs: number
   /** Asked with what is left to do, before the first step is taken; throws to stop. */
   confirm?: (pending: AppliedStep[]) => Promise<void>
+  /** The `[repo.NAME]` section that carries a reclone's backup; default: the config's only one. */
+  repoName?: string
 }
 
 export interface AppliedStep {
-  step: 'promote' | 'rejoin'
+  step: StepKind
   node: string
   /** promote, or the node's planned decision. */
   action: 'promote' | FailoverNodeStep['decision']
@@ -76,6 +100,9 @@ export interface FailoverApplyReport {
   candidate: string
   new_timeline: bigint
   fork_lsn: bigint
+  /** The repository a reclone goes through (its [repo.NAME] section), or null: reclones are manual. */
+  repo_name: string | null
+  repo_name_source: 'plan' | 'flag' | 'config' | 'journal' | null
   dry_run: boolean
   /** Whether the journal already held steps of this plan. */
   resumed: boolean
@@ -92,15 +119,16 @@ function journalFromJson(value: JsonValue, file: string): Journal {
       if (!isJsonObject(entry)) throw new FormatError(`entries[${i}] must be an object`)
       const step = jsonString(entry.step, `entries[${i}].step`)
       const status = jsonString(entry.status, `entries[${i}].status`)
-      if (step !== 'promote' && step !== 'rejoin') throw new FormatError(`entries[${i}].step must be promote or rejoin`)
+      if (!STEP_KINDS.includes(step as StepKind)) throw new FormatError(`entries[${i}].step must be one of ${STEP_KINDS.join(', ')}`)
       if (!['done', 'manual', 'failed'].includes(status)) throw new FormatError(`entries[${i}].status must be done, manual or failed`)
       return {
-        step,
+        step: step as StepKind,
         node: jsonString(entry.node, `entries[${i}].node`),
         status: status as StepStatus,
         at_unix_ms: jsonU64(entry.at_unix_ms, `entries[${i}].at_unix_ms`),
         detail: jsonString(entry.detail, `entries[${i}].detail`),
         commands: jsonArray(entry.commands, `entries[${i}].commands`).map((c, j) => jsonString(c, `entries[${i}].commands[${j}]`)),
+        backup: backupFromJson(entry.backup, `entries[${i}].backup`),
       }
     })
     return {plan_sha256: jsonString(value.plan_sha256, 'plan_sha256'), entries}
@@ -108,6 +136,14 @@ function journalFromJson(value: JsonValue, file: string): Journal {
     if (error instanceof FormatError) throw error.inFile(file)
     throw error
   }
+}
+
+function backupFromJson(value: JsonValue | undefined, where: string): RecloneBackup | null {
+  if (value === undefined || value === null) return null
+  if (!isJsonObject(value)) throw new FormatError(`${where} must be an object`)
+  const name = jsonString(value.manifest_name, `${where}.manifest_name`)
+  if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) throw new FormatError(`${where}.manifest_name must be a plain file name`)
+  return {repo_name: jsonString(value.repo_name, `${where}.repo_name`), timeline: jsonU64(value.timeline, `${where}.timeline`), checkpoint_lsn: jsonU64(value.checkpoint_lsn, `${where}.checkpoint_lsn`), manifest_name: name}
 }
 
 async function readJournal(file: string, planSha: string): Promise<Journal> {
@@ -128,7 +164,7 @@ async function readJournal(file: string, planSha: string): Promise<Journal> {
 
 /** The journal, rewritten whole and atomically after each step: a crash leaves the previous complete journal or the new one. */
 async function recordStep(file: string, journal: Journal, entry: JournalEntry): Promise<void> {
-  journal.entries = [...journal.entries.filter((old) => !(old.step === entry.step && old.node === entry.node)), entry]
+  journal.entries = [...journal.entries.filter((old) => !(old.step === entry.step && old.node === entry.node)), {...entry, backup: entry.backup ?? null}]
   await writeFileAtomic(file, `${stringifyJson({schema: JOURNAL_SCHEMA, plan_sha256: journal.plan_sha256, entries: journal.entries})}\n`, {label: 'failover-journal', clearLeftovers: 'dead-writers'})
 }
 
@@ -172,7 +208,7 @@ async function applyLocked(options: FailoverApplyOptions): Promise<FailoverApply
   // The cluster must be the one planned for, except where a done step changed it on purpose.
   const promoted = finished(journal, 'promote', plan.candidate) !== undefined
   const candidateState = stateOf(input, plan.candidate)
-  const skip = new Set(plan.steps.filter((step) => finished(journal, 'rejoin', step.node)).map((step) => step.node))
+  const skip = new Set(plan.steps.filter((step) => finished(journal, 'rejoin', step.node) || finished(journal, 'reclone-restore', step.node)).map((step) => step.node))
   const candidateDone = candidateState !== null && holdsPromotion(candidateState, plan)
   if (promoted || candidateDone) skip.add(plan.candidate)
   const changes = pinChanges(
@@ -188,8 +224,9 @@ async function applyLocked(options: FailoverApplyOptions): Promise<FailoverApply
   }
 
   const checks = oldPrimaryChecks(plan, input, options)
-  const steps: AppliedStep[] = [promoteStep(plan, journal), ...plan.steps.map((step) => rejoinStep(step, journal))]
-  const report: FailoverApplyReport = {plan_path: options.planPath, journal_path: journalPath, cluster: plan.cluster, candidate: plan.candidate, new_timeline: plan.new_timeline, fork_lsn: plan.fork_lsn, dry_run: options.dryRun, resumed, old_primary_checks: checks, steps, complete: false}
+  const repo = await chooseRepository(options, plan, journal)
+  const steps: AppliedStep[] = [promoteStep(plan, journal), ...plan.steps.flatMap((step) => nodeSteps(plan, step, journal, repo?.name ?? null))]
+  const report: FailoverApplyReport = {plan_path: options.planPath, journal_path: journalPath, cluster: plan.cluster, candidate: plan.candidate, new_timeline: plan.new_timeline, fork_lsn: plan.fork_lsn, repo_name: repo?.name ?? null, repo_name_source: repo?.source ?? null, dry_run: options.dryRun, resumed, old_primary_checks: checks, steps, complete: false}
   const pending = steps.filter((step) => step.status === 'pending')
   if (options.dryRun || pending.length === 0) return {...report, complete: pending.length === 0}
   await options.confirm?.(pending)
@@ -199,7 +236,21 @@ async function applyLocked(options: FailoverApplyOptions): Promise<FailoverApply
     if (step.status !== 'pending') continue
     let entry: JournalEntry
     try {
-      entry = step.step === 'promote' ? await runPromotion(plan, nodeOf(plan.candidate), candidateDone ? candidateState : null, options) : await runRejoin(plan, plan.steps.find((s) => s.node === step.node)!, nodeOf(plan.candidate), nodeOf(step.node), options)
+      const planned = plan.steps.find((s) => s.node === step.node)!
+      switch (step.step) {
+        case 'promote':
+          entry = await runPromotion(plan, nodeOf(plan.candidate), candidateDone ? candidateState : null, options)
+          break
+        case 'rejoin':
+          entry = await runRejoin(plan, planned, nodeOf(plan.candidate), nodeOf(step.node), options)
+          break
+        case 'reclone-backup':
+          entry = await runRecloneBackup(plan, nodeOf(plan.candidate), step.node, repo!.name, options)
+          break
+        case 'reclone-restore':
+          entry = await runRecloneRestore(plan, nodeOf(step.node), finished(journal, 'reclone-backup', step.node)!.backup!, options)
+          break
+      }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       await recordStep(journalPath, journal, {step: step.step, node: step.node, status: 'failed', at_unix_ms: options.now(), detail: message, commands: []})
@@ -219,6 +270,45 @@ function promoteStep(plan: FailoverPlan, journal: Journal): AppliedStep {
   const base = {step: 'promote' as const, node: plan.candidate, action: 'promote' as const, commands: done?.commands ?? []}
   if (done) return {...base, status: 'already-done', detail: done.detail}
   return {...base, status: 'pending', detail: `promote replica ${plan.replica_id} on ${plan.candidate}: timeline ${plan.previous_timeline} → ${plan.new_timeline} at LSN ${plan.fork_lsn}`}
+}
+
+/**
+ * The repository a reclone goes through: the one the plan pins (a name
+ * typed for this run must be the same), else the one named for this run,
+ * else the config's only `[repo.NAME]` section, else the one a reclone of
+ * this plan already pushed to (its journal says); null when none.
+ */
+async function chooseRepository(options: FailoverApplyOptions, plan: FailoverPlan, journal: Journal): Promise<{name: string; source: 'plan' | 'flag' | 'config' | 'journal'} | null> {
+  const config = await loadConfig(options.configPath)
+  const pinnedName = plan.repo_name ?? undefined
+  if (pinnedName !== undefined && options.repoName !== undefined && options.repoName !== pinnedName) {
+    throw refused(`${options.planPath}: the plan pins repository ${pinnedName}, not ${options.repoName}; nothing was done`, {code: 'failover.repo-mismatch', hint: 'leave the repository out, or plan again with the one to use'})
+  }
+  const named = pinnedName ?? options.repoName
+  if (named !== undefined) {
+    if (config === null) throw usageError(`no config file names repository ${JSON.stringify(named)}; nothing was done`)
+    repoSection(config, named)
+    return {name: named, source: pinnedName !== undefined ? 'plan' : 'flag'}
+  }
+  if (config !== null && config.repos.size === 1) return {name: [...config.repos.keys()][0], source: 'config'}
+  const pinned = journal.entries.find((entry) => entry.step === 'reclone-backup' && entry.status === 'done' && entry.backup)
+  return pinned?.backup ? {name: pinned.backup.repo_name, source: 'journal'} : null
+}
+
+/** A node's steps: its rejoin, or a reclone's two steps when a repository carries the backup (or one already went through it). */
+function nodeSteps(plan: FailoverPlan, step: FailoverNodeStep, journal: Journal, repoName: string | null): AppliedStep[] {
+  const taken = finished(journal, 'reclone-backup', step.node)
+  if (step.decision !== 'reclone' || finished(journal, 'rejoin', step.node) || (repoName === null && taken === undefined)) return [rejoinStep(step, journal)]
+  const via = taken?.backup?.repo_name ?? repoName!
+  const kinds: Array<[StepKind, string]> = [
+    ['reclone-backup', `take a base backup of ${plan.candidate} on timeline ${plan.new_timeline} and push it to repository ${via} (namespace ${plan.cluster})`],
+    ['reclone-restore', `stage that backup from repository ${via} for ${step.node}'s rebootstrap, then verify its layout`],
+  ]
+  return kinds.map(([kind, detail]) => {
+    const done = finished(journal, kind, step.node)
+    const base = {step: kind, node: step.node, action: 'reclone' as const, commands: done?.commands ?? []}
+    return done ? {...base, status: 'already-done' as const, detail: done.detail} : {...base, status: 'pending' as const, detail}
+  })
 }
 
 function rejoinStep(step: FailoverNodeStep, journal: Journal): AppliedStep {
@@ -281,13 +371,93 @@ function recloneCommands(plan: FailoverPlan, candidate: InventoryNode, node: Inv
   ]
 }
 
+/** Options that make a redrepl run on this machine read the same config file as this run: it holds the [repo.NAME] section. */
+const configArgs = (node: InventoryNode, options: FailoverApplyOptions) => (node.transport.length === 0 && options.configPath !== undefined ? ['--config', options.configPath] : [])
+
+const failed = (what: string, ran: {reason: string; exitCode: number | null}) => new RedreplError(ran.exitCode === 4 ? 'refused' : 'failure', `${what}: ${ran.reason}`)
+
+/** How the repository names a timeline's directory (format.md: 20 digits). */
+const timelineDir = (timeline: bigint) => `timeline-${timeline.toString().padStart(20, '0')}`
+
+/**
+ * Step one of a reclone, on the new primary's host: a base backup of its
+ * data file (on the new timeline, checkpoint at or past the fork), then
+ * `repo push` into the replica set's namespace. A re-run after a kill
+ * before the journal entry finds the backup already taken and pushed
+ * (both commands are idempotent at one checkpoint).
+ */
+async function runRecloneBackup(plan: FailoverPlan, candidate: InventoryNode, node: string, repoName: string, options: FailoverApplyOptions): Promise<JournalEntry> {
+  const at = options.now()
+  const run = {...options, timeoutMs: options.transferTimeoutMs}
+  const created = await runOnNode(candidate, ['basebackup', 'create', '--data-path', candidate.data_path, '--from', candidate.data_path, '--json', ...configArgs(candidate, options)], run)
+  if (!created.ok) throw failed(`basebackup create on ${candidate.name}`, created)
+  const doc = created.document
+  const manifest = isJsonObject(doc) && isJsonObject(doc.manifest) ? doc.manifest : null
+  const manifestPath = isJsonObject(doc) && typeof doc.manifest_path === 'string' ? doc.manifest_path : null
+  if (manifest === null || manifestPath === null || typeof manifest.timeline !== 'bigint' || typeof manifest.checkpoint_lsn !== 'bigint') {
+    throw new RedreplError('failure', `basebackup create on ${candidate.name} printed no manifest (timeline, checkpoint_lsn, manifest_path)`)
+  }
+  const backup: RecloneBackup = {repo_name: repoName, timeline: manifest.timeline, checkpoint_lsn: manifest.checkpoint_lsn, manifest_name: manifestPath.split('/').at(-1)!}
+  // RedDB's rejoin: a recloned node starts on the new timeline, so its backup must lie there, past the fork (behaviour.md "rejoin plan").
+  if (backup.timeline !== plan.new_timeline || backup.checkpoint_lsn < plan.fork_lsn) {
+    throw refused(`${candidate.name}: its base backup ${backup.manifest_name} is on timeline ${backup.timeline} at checkpoint ${backup.checkpoint_lsn}, not on timeline ${plan.new_timeline} at or past the fork at ${plan.fork_lsn}; nothing was pushed`)
+  }
+  const pushed = await runOnNode(candidate, ['repo', 'push', '--repo-name', repoName, '--cluster', plan.cluster, '--data-path', candidate.data_path, '--json', ...configArgs(candidate, options)], run)
+  if (!pushed.ok) throw failed(`repo push on ${candidate.name}`, pushed)
+  const push = pushed.document
+  const keySuffix = `/${timelineDir(backup.timeline)}/basebackup/${backup.manifest_name}`
+  const sent = isJsonObject(push) && Array.isArray(push.backups_pushed) && push.backups_pushed.some((entry) => isJsonObject(entry) && typeof entry.key === 'string' && entry.key.endsWith(keySuffix))
+  const present = isJsonObject(push) && typeof push.backups_present === 'bigint' && push.backups_present > 0n
+  if (!sent && !present) throw new RedreplError('failure', `repo push on ${candidate.name} neither pushed ${backup.manifest_name} nor found it in repository ${repoName}`)
+  return {
+    step: 'reclone-backup',
+    node,
+    status: 'done',
+    at_unix_ms: at,
+    detail: `base backup ${backup.manifest_name} of ${candidate.name} (timeline ${backup.timeline}, checkpoint ${backup.checkpoint_lsn}) ${sent ? 'pushed to' : 'already in'} repository ${repoName}, namespace ${plan.cluster}`,
+    commands: [],
+    backup,
+  }
+}
+
+/**
+ * Step two of a reclone, on the node's host: `repo restore --rebootstrap`
+ * of exactly the backup step one pinned (by checkpoint, then its key
+ * checked), refused there while RedDB holds the node's data file; then
+ * `layout verify` of the node with the staged database and marker.
+ */
+async function runRecloneRestore(plan: FailoverPlan, node: InventoryNode, backup: RecloneBackup, options: FailoverApplyOptions): Promise<JournalEntry> {
+  const at = options.now()
+  const run = {...options, timeoutMs: options.transferTimeoutMs}
+  const args = ['repo', 'restore', '--repo-name', backup.repo_name, '--cluster', plan.cluster, '--data-path', node.data_path, '--rebootstrap', '--checkpoint-lsn', String(backup.checkpoint_lsn), '--json']
+  const restored = await runOnNode(node, [...args, ...configArgs(node, options)], run)
+  if (!restored.ok) throw failed(`repo restore on ${node.name}`, restored)
+  const doc = restored.document
+  const key = isJsonObject(doc) && typeof doc.manifest_key === 'string' ? doc.manifest_key : ''
+  const marker = isJsonObject(doc) && typeof doc.marker_path === 'string' ? doc.marker_path : null
+  if (!isJsonObject(doc) || doc.timeline !== backup.timeline || doc.checkpoint_lsn !== backup.checkpoint_lsn || !key.endsWith(`/${timelineDir(backup.timeline)}/basebackup/${backup.manifest_name}`) || marker === null) {
+    throw new RedreplError('failure', `repo restore on ${node.name} staged ${key || 'no backup it names'}, not ${backup.manifest_name} (timeline ${backup.timeline}, checkpoint ${backup.checkpoint_lsn}) as pinned; RedDB must not start there until this step is done`)
+  }
+  const verified = await runOnNode(node, ['layout', 'verify', '--data-path', node.data_path, '--json', ...configArgs(node, options)], run)
+  if (!verified.ok) throw failed(`layout verify on ${node.name} after staging`, verified)
+  if (!isJsonObject(verified.document) || verified.document.ok !== true) throw new RedreplError('failure', `layout verify on ${node.name} after staging does not say ok`)
+  return {
+    step: 'reclone-restore',
+    node: node.name,
+    status: 'done',
+    at_unix_ms: at,
+    detail: `staged ${backup.manifest_name} (timeline ${backup.timeline}, checkpoint ${backup.checkpoint_lsn}) from repository ${backup.repo_name} for ${node.name}'s rebootstrap (marker ${marker}); its layout verifies`,
+    commands: [`start RedDB on ${node.name} as a replica of ${plan.candidate}: it swaps the staged database in, then follows timeline ${plan.new_timeline} from LSN ${backup.checkpoint_lsn}`],
+  }
+}
+
 async function runRejoin(plan: FailoverPlan, step: FailoverNodeStep, candidate: InventoryNode, node: InventoryNode, options: FailoverApplyOptions): Promise<JournalEntry> {
   const at = options.now()
   if (step.decision === 'manual') {
     return {step: 'rejoin', node: node.name, status: 'manual', at_unix_ms: at, detail: step.reason, commands: [`when ${node.name} is reachable and before RedDB starts there: redrepl cluster status --cluster ${plan.cluster} names its rejoin (follow, rewind or reclone)`]}
   }
   if (step.decision === 'reclone') {
-    return {step: 'rejoin', node: node.name, status: 'manual', at_unix_ms: at, detail: `${step.reason}; the backup is taken on and copied from ${plan.candidate} by hand`, commands: recloneCommands(plan, candidate, node)}
+    return {step: 'rejoin', node: node.name, status: 'manual', at_unix_ms: at, detail: `${step.reason}; no repository was named to carry the backup, so it is taken on and copied from ${plan.candidate} by hand`, commands: recloneCommands(plan, candidate, node)}
   }
   // Follow, rewind, already current: RedDB does them when the node starts as a replica; what is checked here is that its rule still says so against the new primary's actual history.
   const [newPrimary, old] = await reachNodes([candidate, node], options)

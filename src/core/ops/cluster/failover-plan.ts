@@ -5,7 +5,9 @@
  * (plan/failover.ts). With a path, saves the plan sealed
  * (format/failover-plan.ts) for `failover apply`.
  */
-import {refused, FormatError} from '../../errors.js'
+import {repoSection} from '../../config/config-file.js'
+import {loadConfig} from '../../config/load-config.js'
+import {refused, FormatError, usageError} from '../../errors.js'
 import {decodeFailoverPlan, encodeFailoverPlan, MAX_FAILOVER_PLAN_BYTES, type FailoverPlan} from '../../format/failover-plan.js'
 import {writeFileAtomic} from '../../fs/atomic.js'
 import {readBoundedIfExists} from '../../fs/open.js'
@@ -20,6 +22,8 @@ export interface FailoverPlanOptions extends ClusterOptions {
   nowMs: bigint
   /** Where to save the plan; not saved when undefined. */
   out?: string
+  /** The [repo.NAME] section a reclone goes through, pinned in the plan. */
+  repoName?: string
 }
 
 export interface FailoverPlanReport extends FailoverPlan {
@@ -42,6 +46,11 @@ export const MAX_JOURNAL_BYTES = 4 * 1024 * 1024
 
 export async function planFailover(options: FailoverPlanOptions): Promise<FailoverPlanReport> {
   if (options.out !== undefined) await checkPlanTarget(options.out)
+  if (options.repoName !== undefined) {
+    const config = await loadConfig(options.configPath)
+    if (config === null) throw usageError(`no config file names repository ${JSON.stringify(options.repoName)}`)
+    repoSection(config, options.repoName)
+  }
   const {cluster, input} = await readCluster(options)
   const chosen = chooseFailover(input, options)
   const unreachable = input.flatMap((node) => (node.reached ? [] : [{name: node.name, reason: node.reason}]))
@@ -58,6 +67,7 @@ export async function planFailover(options: FailoverPlanOptions): Promise<Failov
     old_primaries: oldPrimaries,
     pins: input.map(pinOf),
     steps: chosen.steps,
+    repo_name: options.repoName ?? null,
   }
   const report = {...plan, selection: chosen.selection, auto_choice: chosen.auto_choice, best_known_lsn: chosen.best_known_lsn, best_known_node: chosen.best_known_node, forced: chosen.forced, unreachable, plan_path: options.out ?? null, journal_path: null}
   if (options.out === undefined) return report
