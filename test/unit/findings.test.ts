@@ -17,7 +17,7 @@ function sources(dir: string): string[] {
 
 test('every finding code in the table is emitted somewhere, and every emitted code is in the table', () => {
   const text = sources(SRC)
-    .filter((file) => !file.endsWith(`${path.sep}findings.ts`))
+    .filter((file) => file !== path.join(SRC, 'core', 'findings.ts'))
     .map((file) => readFileSync(file, 'utf8'))
     .join('\n')
   const codes = Object.keys(FINDINGS)
