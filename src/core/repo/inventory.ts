@@ -52,6 +52,11 @@ export async function readInventory(backend: RepoBackend, keys: RepoKeys): Promi
 
 /** Downloads a manifest, checks its CRC on the way, decodes it, and checks that its name matches what it says. */
 export async function readRepoManifest(backend: RepoBackend, entry: RepoManifestEntry): Promise<BasebackupManifest> {
+  return (await readRepoManifestBytes(backend, entry)).manifest
+}
+
+/** readRepoManifest, with the bytes it decoded: for a caller that stores them again (`repo copy`). */
+export async function readRepoManifestBytes(backend: RepoBackend, entry: RepoManifestEntry): Promise<{bytes: Uint8Array; manifest: BasebackupManifest}> {
   const name = backend.describe(entry.key)
   if (entry.object.size > MAX_MANIFEST_BYTES) throw new FormatError(`manifest of ${entry.object.size} bytes is larger than any RedDB writes`, name)
   const bytes = await collect(checkedStream(backend.get(entry.key), {kind: 'sealed', size: entry.object.size}, name), MAX_MANIFEST_BYTES, name)
@@ -64,7 +69,7 @@ export async function readRepoManifest(backend: RepoBackend, entry: RepoManifest
   if (manifest.timeline !== entry.timeline || manifest.start_lsn !== entry.start_lsn || manifest.checkpoint_lsn !== entry.checkpoint_lsn) {
     throw new FormatError(`manifest says timeline ${manifest.timeline}, start ${manifest.start_lsn}, checkpoint ${manifest.checkpoint_lsn}, not what its name says`, name)
   }
-  return manifest
+  return {bytes, manifest}
 }
 
 /** Runs tasks with at most `jobs` at once; the first failure is thrown once the running ones have settled. */

@@ -11,7 +11,6 @@
  */
 import {crc32, hex32} from '../../codec/crc.js'
 import {FormatError, interruption, refused} from '../../errors.js'
-import {basebackupManifestCodec} from '../../format/basebackup-manifest.js'
 import type {RepoFacts} from '../../format/repo-facts.js'
 import {timelineHistoryCodec} from '../../format/timeline-history.js'
 import type {BasebackupManifest} from '../../model.js'
@@ -19,7 +18,7 @@ import {mergeRepoFacts, writerOf, type NodeFacts} from '../../plan/repo-facts.js
 import {DEAD_TEMP_GRACE_MS, type RepoBackend, type RepoObject, type TempSweep} from '../../repo/backend.js'
 import {readRepoFacts, writeRepoFacts} from '../../repo/facts-store.js'
 import {checkedStream, collect, sealedChecksum, type Expected} from '../../repo/integrity.js'
-import {MAX_MANIFEST_BYTES, readInventory, runPool, type RepoInventory} from '../../repo/inventory.js'
+import {readInventory, readRepoManifestBytes, runPool, type RepoInventory} from '../../repo/inventory.js'
 import {RepoKeys} from '../../repo/keys.js'
 import {pieceIndexDamage, readPiece, readPieceIndexBytes, storedPieceMatches} from '../../repo/pieces.js'
 import type {PieceRef} from '../../format/piece-index.js'
@@ -114,18 +113,7 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
   const manifests: Array<{entry: RepoInventory['manifests'][number]; bytes: Uint8Array; manifest: BasebackupManifest; index: IndexSeen | null}> = []
   const referenced = new Set<string>()
   for (const entry of source.manifests) {
-    const name = from.describe(entry.key)
-    if (entry.object.size > MAX_MANIFEST_BYTES) throw new FormatError(`manifest of ${entry.object.size} bytes is larger than any RedDB writes`, name)
-    const bytes = await collect(checkedStream(from.get(entry.key), {kind: 'sealed', size: entry.object.size}, name), MAX_MANIFEST_BYTES, name)
-    let manifest: BasebackupManifest
-    try {
-      manifest = basebackupManifestCodec.decode(bytes, {nowMs: 0n})
-    } catch (error) {
-      throw error instanceof FormatError ? error.inFile(name) : error
-    }
-    if (manifest.timeline !== entry.timeline || manifest.start_lsn !== entry.start_lsn || manifest.checkpoint_lsn !== entry.checkpoint_lsn) {
-      throw new FormatError(`manifest says timeline ${manifest.timeline}, start ${manifest.start_lsn}, checkpoint ${manifest.checkpoint_lsn}, not what its name says`, name)
-    }
+    const {bytes, manifest} = await readRepoManifestBytes(from, entry)
     // Stored as pieces exactly when its index is listed beside it: the index is read (CRC, format) and held against the listing now,
     // and only its size and CRC are kept, so memory does not grow with the backups; it is read again, and must be the same, when copied.
     const indexKey = keys.pieceIndex(entry.key)
