@@ -60,6 +60,15 @@ async function serving(setUp: (server: HostileS3) => void = () => {}): Promise<H
   return server
 }
 
+/** GETs of `key` answer with a body that never ends. */
+function endlessBodyOf(server: HostileS3, key: string): void {
+  server.misbehave = (request, res) => {
+    if (request.method !== 'GET' || request.key !== key) return false
+    server.endless(res, new Uint8Array(64 * 1024))
+    return true
+  }
+}
+
 const args = (...rest: string[]) => [...rest, '--repo', REPO, '--node', 'db1']
 
 function report(t: TestContext, what: string, run: MeasuredRun): void {
@@ -319,11 +328,7 @@ function walFiles(data: string): string[] {
 test('a listing that claims a 3,000,000,000-byte WAL segment with an endless body: repo fetch-wal refuses it before reading (exit 3)', async (t) => {
   const server = await serving((s) => {
     s.listedSizes.set(WAL0_KEY, 3_000_000_000n)
-    s.misbehave = (request, res) => {
-      if (request.method !== 'GET' || request.key !== WAL0_KEY) return false
-      s.endless(res, new Uint8Array(64 * 1024))
-      return true
-    }
+    endlessBodyOf(s, WAL0_KEY)
   })
   const data = path.join(await scratch.dir(), 'data.rdb')
   const run = await runMeasured(args('repo', 'fetch-wal', '--data-path', data, '--from-lsn', '0', '--segment-bytes', '1MiB', '--timeout', '10s'), server.env())
@@ -337,11 +342,7 @@ test('a listing that claims a 3,000,000,000-byte WAL segment with an endless bod
 test('repo verify (and --quick) reports a WAL segment listed past any segment\'s size as damaged without downloading it (exit 3)', async (t) => {
   const server = await serving((s) => {
     s.listedSizes.set(WAL0_KEY, 3_000_000_000n)
-    s.misbehave = (request, res) => {
-      if (request.method !== 'GET' || request.key !== WAL0_KEY) return false
-      s.endless(res, new Uint8Array(64 * 1024))
-      return true
-    }
+    endlessBodyOf(s, WAL0_KEY)
   })
   for (const quick of [[], ['--quick']]) {
     const run = await runMeasured(args('repo', 'verify', ...quick, '--timeout', '10s', '--json'), server.env())
@@ -354,13 +355,7 @@ test('repo verify (and --quick) reports a WAL segment listed past any segment\'s
 })
 
 test('a WAL object whose body runs past its listed size: repo fetch-wal stops at that size, naming it (exit 3), and leaves no temp file', async (t) => {
-  const server = await serving((s) => {
-    s.misbehave = (request, res) => {
-      if (request.method !== 'GET' || request.key !== WAL0_KEY) return false
-      s.endless(res, new Uint8Array(64 * 1024))
-      return true
-    }
-  })
+  const server = await serving((s) => endlessBodyOf(s, WAL0_KEY))
   const data = path.join(await scratch.dir(), 'data.rdb')
   const run = await runMeasured(args('repo', 'fetch-wal', '--data-path', data, '--from-lsn', '0', '--segment-bytes', '1MiB', '--timeout', '10s'), server.env())
   report(t, 'fetch-wal, endless body past the listed size', run)
@@ -442,13 +437,7 @@ test('a decompression bomb under its true-looking size: the stream stops at the 
 })
 
 test('a piece body that never ends: repo restore stops at its listed size, naming the piece (exit 3); no file left', async (t) => {
-  const server = await serving((s) => {
-    s.misbehave = (request, res) => {
-      if (request.method !== 'GET' || request.key !== CHUNK_KEY) return false
-      s.endless(res, new Uint8Array(64 * 1024))
-      return true
-    }
-  })
+  const server = await serving((s) => endlessBodyOf(s, CHUNK_KEY))
   const dir = await scratch.dir()
   const run = await runMeasured(args('repo', 'restore', '--to', path.join(dir, 'restored.rdb'), '--rdb-version', '1', '--timeout', '10s'), server.env())
   report(t, 'repo restore, endless chunk body', run)
