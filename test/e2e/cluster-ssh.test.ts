@@ -24,23 +24,25 @@ after(async () => {
 /** redrepl on "the remote": this checkout, run by the same node. */
 const remoteRedrepl = [process.execPath, path.join(repoRoot, 'bin', 'run.js')]
 
-async function sshCluster() {
+/** Three nodes, each reached through the test's sshd (p through `pTransport` when given), named in a config file. */
+async function sshCluster(pTransport?: string[]) {
   const dir = await scratch.dir('redrepl-ssh-cluster-')
-  const nodes = await writeThreeNodes(dir)
+  const written = await writeThreeNodes(dir)
   // A data path the remote shell would split or unquote if its words were not quoted.
   const odd = path.join(dir, "r a'c $HOME")
-  await rename(path.dirname(nodes.rc), odd)
-  return {dir, nodes: {...nodes, rc: path.join(odd, 'data.rdb')}}
-}
-
-test('cluster status and candidates through a real OpenSSH server', {skip: missing ?? false}, async () => {
-  const {dir, nodes} = await sshCluster()
+  await rename(path.dirname(written.rc), odd)
+  const nodes = {...written, rc: path.join(odd, 'data.rdb')}
   const transport = sshd!.transport
   const config = await writeInventory(path.join(dir, 'redrepl.conf'), [
-    {name: 'p', dataPath: nodes.p, transport, redrepl: remoteRedrepl},
+    {name: 'p', dataPath: nodes.p, transport: pTransport ?? transport, redrepl: remoteRedrepl},
     {name: 'ra', dataPath: nodes.ra, transport, redrepl: remoteRedrepl},
     {name: 'rc', dataPath: nodes.rc, transport, redrepl: remoteRedrepl},
   ])
+  return {dir, nodes, config}
+}
+
+test('cluster status and candidates through a real OpenSSH server', {skip: missing ?? false}, async () => {
+  const {config} = await sshCluster()
   const result = await runCli(['cluster', 'status', '--config', config, '--json'])
   assert.equal(result.exitCode, 0, result.stdout + result.stderr)
   const report = documentOf(result.stdout)
@@ -60,14 +62,8 @@ test('cluster status and candidates through a real OpenSSH server', {skip: missi
 })
 
 test('through ssh, the primary\'s host refusing connections leaves the replicas\' answer intact', {skip: missing ?? false}, async () => {
-  const {dir, nodes} = await sshCluster()
   const transport = sshd!.transport
-  const closed = transport.map((word, i) => (transport[i - 1] === '-p' ? '1' : word))
-  const config = await writeInventory(path.join(dir, 'redrepl.conf'), [
-    {name: 'p', dataPath: nodes.p, transport: closed, redrepl: remoteRedrepl},
-    {name: 'ra', dataPath: nodes.ra, transport, redrepl: remoteRedrepl},
-    {name: 'rc', dataPath: nodes.rc, transport, redrepl: remoteRedrepl},
-  ])
+  const {config} = await sshCluster(transport.map((word, i) => (transport[i - 1] === '-p' ? '1' : word)))
   const candidates = jsonOf(await runCli(['cluster', 'candidates', '--config', config, '--json']))
   assert.equal(candidates.primary_reached, false)
   const [gone] = candidates.unreachable as any[]
@@ -79,13 +75,7 @@ test('through ssh, the primary\'s host refusing connections leaves the replicas\
 })
 
 test('failover plan and apply through a real OpenSSH server: the promotion runs on the candidate\'s host, the others are checked there', {skip: missing ?? false}, async () => {
-  const {dir, nodes} = await sshCluster()
-  const transport = sshd!.transport
-  const config = await writeInventory(path.join(dir, 'redrepl.conf'), [
-    {name: 'p', dataPath: nodes.p, transport, redrepl: remoteRedrepl},
-    {name: 'ra', dataPath: nodes.ra, transport, redrepl: remoteRedrepl},
-    {name: 'rc', dataPath: nodes.rc, transport, redrepl: remoteRedrepl},
-  ])
+  const {dir, config} = await sshCluster()
   const plan = path.join(dir, 'failover.plan')
   const planned = jsonOf(await runCli(['failover', 'plan', '--config', config, '--out', plan, '--json']))
   assert.deepEqual([planned.candidate, planned.fork_lsn, (planned.steps as any[]).map((step) => step.decision)], ['ra', 9_437_187n, ['rewind', 'follow_new_timeline']])
