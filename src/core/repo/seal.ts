@@ -1,5 +1,6 @@
 import {createCipheriv, createDecipheriv, randomBytes} from 'node:crypto'
 
+import {RefillBuffer} from '../codec/refill.js'
 import {FormatError, RedreplError} from '../errors.js'
 import {type PutOptions, type RepoBackend, type RepoObject, type TempSweep} from './backend.js'
 
@@ -134,8 +135,7 @@ export async function* openStream(source: AsyncIterable<Uint8Array>, seal: SealK
   const corrupt = (problem: string) => new FormatError(`sealed object ${problem}`, name)
   const step = seal.frameBytes + TAG_BYTES
   // Holds the header, then at most one frame and a byte past it.
-  const buffer = Buffer.allocUnsafe(step + 1 + 65_536)
-  let held = 0
+  const window = new RefillBuffer(Buffer.allocUnsafe(step + 1 + 65_536))
   let head: Buffer | undefined
   let prefix: Buffer | undefined
   let index = 0
@@ -153,38 +153,32 @@ export async function* openStream(source: AsyncIterable<Uint8Array>, seal: SealK
     return plain
   }
   const takeHeader = () => {
-    head = Buffer.from(buffer.subarray(0, HEADER_BYTES))
+    head = Buffer.from(window.bytes.subarray(0, HEADER_BYTES))
     if (!head.subarray(0, 8).equals(SEAL_MAGIC)) throw corrupt('has no sealed-object header (stored unencrypted, or damaged)')
     if (head[8] !== VERSION || head[9] !== CIPHER_AES_256_GCM || head.readUInt16BE(10) !== 0) throw corrupt(`has an unknown header (version ${head[8]}, cipher ${head[9]})`)
     if (head.readUInt32BE(12) !== seal.frameBytes) throw corrupt(`states frames of ${head.readUInt32BE(12)} bytes, the repository ${seal.frameBytes}`)
     if (!head.subarray(16, 24).equals(seal.id)) throw corrupt(`is sealed with data key ${head.subarray(16, 24).toString('hex')}, not this repository's ${seal.id.toString('hex')}`)
     prefix = head.subarray(24, 32)
-    buffer.copyWithin(0, HEADER_BYTES, held)
-    held -= HEADER_BYTES
+    window.drop(HEADER_BYTES)
   }
   for await (const piece of source) {
-    let at = 0
-    while (at < piece.length) {
-      const take = Math.min(piece.length - at, buffer.length - held)
-      buffer.set(piece.subarray(at, at + take), held)
-      held += take
-      at += take
+    for (let at = 0; at < piece.length; ) {
+      at = window.fill(piece, at)
       if (head === undefined) {
-        if (held < HEADER_BYTES) continue
+        if (window.held < HEADER_BYTES) continue
         takeHeader()
       }
       let start = 0
-      while (held - start > step) {
-        yield open(buffer.subarray(start, start + step), false)
+      while (window.held - start > step) {
+        yield open(window.bytes.subarray(start, start + step), false)
         start += step
       }
-      buffer.copyWithin(0, start, held)
-      held -= start
+      window.drop(start)
     }
   }
-  if (head === undefined) throw corrupt(`is cut short: ${held} bytes, less than its header`)
-  if (held < TAG_BYTES) throw corrupt(`is cut short: its last frame has ${held} bytes, less than its tag`)
-  const last = open(buffer.subarray(0, held), true)
+  if (head === undefined) throw corrupt(`is cut short: ${window.held} bytes, less than its header`)
+  if (window.held < TAG_BYTES) throw corrupt(`is cut short: its last frame has ${window.held} bytes, less than its tag`)
+  const last = open(window.bytes.subarray(0, window.held), true)
   if (last.length > 0) yield last
 }
 

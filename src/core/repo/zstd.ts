@@ -1,5 +1,6 @@
 import zlib from 'node:zlib'
 
+import {RefillBuffer} from '../codec/refill.js'
 import {FormatError, refused} from '../errors.js'
 
 /**
@@ -110,20 +111,16 @@ export async function* zstdDecompress(source: AsyncIterable<Uint8Array>, name: s
   }
   const zstd = await loadPackage()
   // One buffer holds at most a frame plus what came with it; it is reused, never grown.
-  const buffer = Buffer.allocUnsafe(2 * MAX_COMPRESSED_FRAME)
-  let held = 0
+  const window = new RefillBuffer(Buffer.allocUnsafe(2 * MAX_COMPRESSED_FRAME))
   let frames = 0
   const corrupt = (problem: string) => new FormatError(`cannot decompress (zstd): ${problem}`, name)
   for await (const piece of source) {
-    let at = 0
-    while (at < piece.length) {
-      const take = Math.min(piece.length - at, buffer.length - held)
-      buffer.set(piece.subarray(at, at + take), held)
-      held += take
-      at += take
+    for (let at = 0; at < piece.length; ) {
+      at = window.fill(piece, at)
+      const {bytes: buffer} = window
       let start = 0
       for (;;) {
-        const frame = frameExtent(buffer.subarray(start, held), corrupt)
+        const frame = frameExtent(buffer.subarray(start, window.held), corrupt)
         if (frame === undefined) break
         if (!frame.skippable) {
           frames++
@@ -140,12 +137,11 @@ export async function* zstdDecompress(source: AsyncIterable<Uint8Array>, name: s
         }
         start += frame.bytes
       }
-      buffer.copyWithin(0, start, held)
-      held -= start
-      if (held > MAX_COMPRESSED_FRAME) throw corrupt(`a frame longer than ${MAX_COMPRESSED_FRAME} bytes (this Node reads frames of up to ${FRAME_BYTES} bytes; read it on Node 22.15+)`)
+      window.drop(start)
+      if (window.held > MAX_COMPRESSED_FRAME) throw corrupt(`a frame longer than ${MAX_COMPRESSED_FRAME} bytes (this Node reads frames of up to ${FRAME_BYTES} bytes; read it on Node 22.15+)`)
     }
   }
-  if (held > 0) throw corrupt(`the stream ends inside a frame (${held} bytes left)`)
+  if (window.held > 0) throw corrupt(`the stream ends inside a frame (${window.held} bytes left)`)
   if (frames === 0) throw corrupt('no zstd frame')
 }
 
