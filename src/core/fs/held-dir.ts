@@ -4,6 +4,7 @@ import path from 'node:path'
 
 import {RedreplError, refused} from '../errors.js'
 import {ioReason} from './atomic.js'
+import {absentAsUndefined} from './io-error.js'
 
 /**
  * Directories held open by descriptor, for walks, writes and deletes that
@@ -259,7 +260,7 @@ export async function openInLayout(root: string, parts: string[], options: {link
     if (info === undefined) return undefined
     if (!info.isSymbolicLink()) return await parent.child(last)
     if (!options.linkableLast) throw linkRefusal(parent.shown(last), where)
-    const target = await realpath(parent.at(last)).catch(() => undefined)
+    const target = await realpath(parent.at(last)).catch(absentAsUndefined('resolve', parent.shown(last)))
     return target === undefined ? undefined : await HeldDir.open(target, where)
   } finally {
     await parent.close()

@@ -8,7 +8,7 @@ import {RedreplError, type ErrorKind} from '../errors.js'
  * different places. redrepl's own errors pass through unchanged.
  */
 
-export type IoOperation = 'open' | 'read' | 'write' | 'list' | 'remove' | 'rename' | 'create' | 'lock' | 'sync'
+export type IoOperation = 'open' | 'read' | 'write' | 'list' | 'remove' | 'rename' | 'create' | 'lock' | 'sync' | 'stat' | 'resolve'
 
 interface Translation {
   kind: ErrorKind
@@ -51,4 +51,12 @@ export function ioError(operation: IoOperation, file: string, error: unknown): R
 /** Whether a thrown value is an absent file (ENOENT): the only errno that means "not there". */
 export function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+}
+
+/** For a `.catch` on a file call: an absent file is undefined; any other error (a permission, a loop of links) is thrown, naming the file. */
+export function absentAsUndefined(operation: IoOperation, file: string): (error: unknown) => undefined {
+  return (error) => {
+    if (isMissing(error)) return undefined
+    throw ioError(operation, file, error)
+  }
 }

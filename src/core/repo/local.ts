@@ -5,6 +5,7 @@ import path from 'node:path'
 import {notFound, RedreplError, refused} from '../errors.js'
 import {canCopyFromDescriptor, copyFileAtomic, mkdirDurable, writeStreamAtomic, type AtomicOptions} from '../fs/atomic.js'
 import {HeldDir, linkRefusal, openBelow, resolveOnce} from '../fs/held-dir.js'
+import {absentAsUndefined} from '../fs/io-error.js'
 import {isProcessAlive, pidSpaceTag} from '../fs/processes.js'
 import {writeAllAtSync} from '../fs/stream.js'
 import type {PutOptions, RepoBackend, RepoObject, TempSweep} from './backend.js'
@@ -27,12 +28,12 @@ const WHERE = 'the repository'
 async function refuseLayoutLocation(root: string): Promise<void> {
   for (let probe = root; ; probe = path.dirname(probe)) {
     if (LAYOUT_ROOT.test(path.basename(probe))) {
-      const info = await lstat(probe).catch(() => undefined)
+      const info = await lstat(probe).catch(absentAsUndefined('stat', probe))
       if (info?.isDirectory()) throw refused(`${root}: lies inside the RedDB layout ${probe}; a repository must be kept apart from every node's files`, {code: 'repo.inside-layout'})
     }
     if (path.dirname(probe) === probe) break
   }
-  const names = await readdir(root).catch(() => [] as string[])
+  const names = (await readdir(root).catch(absentAsUndefined('list', root))) ?? []
   const layout = names.find((name) => LAYOUT_ROOT.test(name))
   if (layout !== undefined) throw refused(`${root}: holds the RedDB layout ${path.join(root, layout)}; a repository must be kept apart from every node's files`, {code: 'repo.holds-layout'})
 }

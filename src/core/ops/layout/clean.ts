@@ -4,6 +4,7 @@ import {basebackupManifestCodec} from '../../format/basebackup-manifest.js'
 import {realpath} from '../../fs/metadata.js'
 import {isTemporaryName} from '../../fs/atomic.js'
 import {HeldDir, linkRefusal, resolveOnce} from '../../fs/held-dir.js'
+import {absentAsUndefined} from '../../fs/io-error.js'
 import {isProcessAlive} from '../../fs/processes.js'
 import {decodeFile, readArtifactBytesIfExists} from '../node/artifact-file.js'
 import {Layout, parseBasebackupName, parseTimelineDirName} from '../../layout.js'
@@ -171,7 +172,7 @@ async function enter(parent: Found, name: string, linkable: boolean): Promise<Fo
     return dir && {dir, tree: parent.tree}
   }
   if (!linkable) throw linkRefusal(parent.dir.shown(name), WHERE)
-  const target = await realpath(parent.dir.at(name)).catch(() => undefined)
+  const target = await realpath(parent.dir.at(name)).catch(absentAsUndefined('resolve', parent.dir.shown(name)))
   if (target === undefined) return undefined
   const dir = await HeldDir.open(target, WHERE)
   return dir && {dir, tree: target}
