@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, symlinkSync, truncateSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {FormatError, RedreplError} from '../../src/core/errors.js'
-import {ioError} from '../../src/core/fs/io-error.js'
+import {ioError, ioReason} from '../../src/core/fs/io-error.js'
 import {openRegular, readBounded, readBoundedIfExists} from '../../src/core/fs/open.js'
 import {readRecordBatch} from '../../src/core/ops/relay/records.js'
 import {useScratch} from '../support/cli.js'
@@ -31,10 +31,51 @@ test('one errno translator: the same errno reads the same everywhere, naming the
     assert.equal(error.code, `io.${code}`)
   }
   assert.equal(ioError('write', '/dest', errno('ENOSPC')).message, '/dest: cannot write: no space left on device')
-  // An errno without a wording keeps Node's first line; redrepl's own errors pass through.
-  assert.equal(ioError('read', '/x', errno('EWEIRD', 'EWEIRD: odd\nsecond line')).message, '/x: cannot read: EWEIRD: odd')
+  // An errno without a wording keeps Node's first line and the code io.other; redrepl's own errors pass through.
+  const weird = ioError('read', '/x', errno('EWEIRD', 'EWEIRD: odd\nsecond line'))
+  assert.equal(weird.message, '/x: cannot read: EWEIRD: odd')
+  assert.equal(weird.code, 'io.other')
+  assert.equal(weird.kind, 'failure')
   const own = new FormatError('bad', '/y')
   assert.equal(ioError('read', '/x', own), own)
+})
+
+test('the translator words what was attempted, what is known to have happened and the way out, on one line', () => {
+  const removed = ioError('remove the old ready marker', '/m', errno('EISDIR'), {outcome: 'the pending database was left as it was'})
+  assert.equal(removed.message, '/m: cannot remove the old ready marker: is a directory; the pending database was left as it was')
+  assert.equal(removed.kind, 'corrupt')
+  const locked = ioError('lock', '/l', errno('ENOLCK', 'ENOLCK: no locks available, flock'), {hint: 'use a local file system'})
+  assert.equal(locked.message, '/l: cannot lock: ENOLCK: no locks available, flock')
+  assert.equal(locked.hint, 'use a local file system')
+  // Where the README gives a path its own exit code, the kind is the caller's; the wording and code stay the table's.
+  const log = ioError('open the log file', '/log', errno('ELOOP'), {kind: 'usage'})
+  assert.equal(log.kind, 'usage')
+  assert.equal(log.code, 'io.ELOOP')
+  assert.equal(log.message, '/log: cannot open the log file: is a symbolic link (or a loop of them)')
+  // A thrown value that is no errno (a programming error) still names the file, without a code.
+  const plain = ioError('write', '/w', new TypeError('bad\nthing'))
+  assert.equal(plain.message, '/w: cannot write: bad')
+  assert.equal(plain.code, undefined)
+  assert.equal(ioError('read', '/x', errno('ENOENT', 'ENOENT: x')).exitCode, 6)
+  assert.equal(ioReason(errno('EACCES')), 'permission denied')
+})
+
+test('errno wording lives in fs/io-error.ts only: no other module of src spells an errno\'s reason', () => {
+  const root = path.resolve(import.meta.dirname, '../../../src')
+  const phrases = ['permission denied', 'no space left on device', 'read-only file system', 'disk quota exceeded', 'input/output error', 'no such file or directory']
+  const offenders: string[] = []
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, {withFileTypes: true})) {
+      const file = path.join(dir, entry.name)
+      if (entry.isDirectory()) walk(file)
+      else if (file.endsWith('.ts') && path.relative(root, file) !== path.join('core', 'fs', 'io-error.ts')) {
+        const text = readFileSync(file, 'utf8')
+        for (const phrase of phrases) if (text.includes(`'${phrase}'`) || text.includes(`: ${phrase}`)) offenders.push(`${path.relative(root, file)}: ${phrase}`)
+      }
+    }
+  }
+  walk(root)
+  assert.deepEqual(offenders, [])
 })
 
 test('only regular files are opened: a FIFO (without waiting for a writer), a directory, a device link', async () => {

@@ -1,4 +1,5 @@
-import {RedreplError, usageError} from '../errors.js'
+import {usageError} from '../errors.js'
+import {ioError} from '../fs/io-error.js'
 import {openReadOnlyNonBlocking} from '../fs/open.js'
 import {MAX_CONFIG_BYTES, parseConfig, type ConfigFile} from './config-file.js'
 
@@ -34,7 +35,7 @@ export async function loadConfig(named: string | undefined): Promise<ConfigFile 
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' && named === undefined) return null
     if (code === 'ENOENT') throw usageError(`${file}: no such config file`)
-    throw new RedreplError('failure', `${file}: cannot read the config file: ${(error as Error).message}`)
+    throw ioError('read the config file', file, error)
   }
   try {
     const info = await handle.stat()

@@ -1,6 +1,7 @@
 import {closeSync, constants, fstatSync, openSync, writeSync} from 'node:fs'
 
 import {RedreplError} from '../errors.js'
+import {ioError} from './io-error.js'
 
 /**
  * A file lines are appended to (O_APPEND, so overlapping runs interleave
@@ -20,10 +21,8 @@ export function openAppendOnly(file: string, what: string): AppendOnlyFile {
   try {
     fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o640)
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    // ENXIO: a FIFO nobody reads (O_NONBLOCK), or a socket.
-    const reason = code === 'ELOOP' ? 'is a symbolic link' : code === 'EISDIR' ? 'is a directory' : code === 'ENXIO' ? 'is a FIFO or socket, not a regular file' : (error as Error).message
-    throw new RedreplError('usage', `${file}: cannot open the ${what}: ${reason}`)
+    // ENXIO: a FIFO nobody reads (O_NONBLOCK), or a socket. The README makes every log file that cannot be opened a usage error.
+    throw ioError(`open the ${what}`, file, error, {kind: 'usage'})
   }
   const info = fstatSync(fd)
   // A second name for the file is a link too: appending through it would write into whatever file it also is (a config, another log).

@@ -5,6 +5,7 @@ import path from 'node:path'
 
 import {RedreplError, refused} from '../errors.js'
 import {crashPoint} from './crash.js'
+import {ioError, ioReason} from './io-error.js'
 import {isProcessAlive} from './processes.js'
 
 /**
@@ -86,36 +87,9 @@ export function isTemporaryName(name: string): boolean {
   return name.endsWith('.tmp') || /\.tmp-\d+-\d+$/.test(name)
 }
 
-/** Why an I/O operation failed, in words (the errno's own message also repeats the path). */
-export function ioReason(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code
-  switch (code) {
-    case 'ENOSPC':
-      return 'no space left on device'
-    case 'EDQUOT':
-      return 'disk quota exceeded'
-    case 'EROFS':
-      return 'read-only file system'
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied'
-    case 'ENOENT':
-      return 'no such file or directory'
-    case 'ENOTDIR':
-      return 'a component of the path is not a directory'
-    case 'EISDIR':
-      return 'is a directory'
-    case 'EIO':
-      return 'input/output error'
-    default:
-      return (error as Error).message
-  }
-}
-
 /** An I/O failure while writing `target`, as one line; redrepl's own errors pass through. */
 export function writeFailure(target: string, error: unknown): RedreplError {
-  if (error instanceof RedreplError) return error
-  return new RedreplError('failure', `${target}: cannot write: ${ioReason(error)}`)
+  return ioError('write', target, error)
 }
 
 export async function fsyncDir(dir: string): Promise<void> {
@@ -139,7 +113,7 @@ export async function mkdirDurable(dir: string): Promise<void> {
     const info = await stat(current).catch((error: NodeJS.ErrnoException) => {
       // ENOTDIR: a parent is in the way, which the walk up then names.
       if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined
-      throw new RedreplError('failure', `${current}: cannot create the directory: ${ioReason(error)}`)
+      throw ioError('create the directory', current, error)
     })
     if (info?.isDirectory()) break
     if (info !== undefined) throw new RedreplError('failure', `${current}: exists and is not a directory`)
@@ -150,12 +124,12 @@ export async function mkdirDurable(dir: string): Promise<void> {
     try {
       await mkdir(each)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new RedreplError('failure', `${each}: cannot create the directory: ${ioReason(error)}`)
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('create the directory', each, error)
       // Made by another run meanwhile; a dangling link there is not a directory.
       if (!(await stat(each).then((info) => info.isDirectory(), () => false))) throw new RedreplError('failure', `${each}: exists and is not a directory`)
     }
     await fsyncDir(path.dirname(each)).catch((error) => {
-      throw new RedreplError('failure', `${path.dirname(each)}: cannot sync the directory: ${ioReason(error)}`)
+      throw ioError('sync the directory', path.dirname(each), error)
     })
   }
 }
@@ -333,7 +307,7 @@ async function replaceAtomic(
     if (options.ifAbsent && (error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw refused(`${target}: exists`, {hint: 'it appeared while this run was writing, and was left as it was'})
     }
-    throw new RedreplError('failure', `${target}: cannot write: ${ioReason(error)}`)
+    throw ioError('write', target, error)
   }
   if (options.deferDirSync) return
   await fsyncDir(dir).catch((error) => {

@@ -3,8 +3,7 @@ import {lstat, mkdir, open, readdir, realpath, rmdir, unlink, type FileHandle} f
 import path from 'node:path'
 
 import {RedreplError, refused} from '../errors.js'
-import {ioReason} from './atomic.js'
-import {absentAsUndefined} from './io-error.js'
+import {absentAsUndefined, ioError} from './io-error.js'
 
 /**
  * Directories held open by descriptor, for walks, writes and deletes that
@@ -67,7 +66,7 @@ export class HeldDir {
         if (info?.isSymbolicLink()) throw linkRefusal(shown, where)
         throw new RedreplError('failure', `${shown}: exists and is not a directory`)
       }
-      throw new RedreplError('failure', `${shown}: cannot open the directory: ${ioReason(error)}`)
+      throw ioError('open the directory', shown, error)
     }
     return new HeldDir(handle, shown, where)
   }
@@ -90,7 +89,7 @@ export class HeldDir {
     try {
       await mkdir(this.at(name))
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new RedreplError('failure', `${this.shown(name)}: cannot create the directory: ${ioReason(error)}`)
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('create the directory', this.shown(name), error)
     }
     await this.sync()
     const made = await HeldDir.openAt(this.at(name), this.shown(name), this.where)
@@ -103,7 +102,7 @@ export class HeldDir {
     try {
       return await readdir(byDescriptor() ? `/proc/self/fd/${this.handle.fd}` : this.path)
     } catch (error) {
-      throw new RedreplError('failure', `${this.path}: cannot list: ${ioReason(error)}`)
+      throw ioError('list', this.path, error)
     }
   }
 
@@ -113,7 +112,7 @@ export class HeldDir {
       return await lstat(this.at(name))
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw new RedreplError('failure', `${this.shown(name)}: cannot stat: ${ioReason(error)}`)
+      throw ioError('stat', this.shown(name), error)
     }
   }
 
@@ -128,7 +127,7 @@ export class HeldDir {
       return true
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
-      throw new RedreplError('failure', `${this.shown(name)}: cannot delete: ${ioReason(error)}`)
+      throw ioError('delete', this.shown(name), error)
     }
   }
 
@@ -137,7 +136,7 @@ export class HeldDir {
     try {
       await rmdir(this.at(name))
     } catch (error) {
-      throw new RedreplError('failure', `${this.shown(name)}: cannot remove: ${ioReason(error)}`)
+      throw ioError('remove', this.shown(name), error)
     }
   }
 
@@ -160,7 +159,7 @@ export class HeldDir {
     try {
       await this.handle.sync()
     } catch (error) {
-      throw new RedreplError('failure', `${this.path}: cannot sync the directory: ${ioReason(error)}`)
+      throw ioError('sync the directory', this.path, error)
     }
   }
 

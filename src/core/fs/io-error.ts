@@ -2,61 +2,106 @@ import {RedreplError, type ErrorKind} from '../errors.js'
 
 /**
  * The one place an errno becomes a RedreplError, so every command words the
- * same failure the same way: `<path>: cannot <operation>: <reason>`. The
- * operation names what was attempted ("read", "write", "list", "lock"),
+ * same failure the same way: `<path>: cannot <attempt>: <reason>`. The
+ * attempt names what was tried ("read", "write", "create the directory"),
  * because "cannot read SOURCE" and "cannot write DEST" send the operator to
  * different places. redrepl's own errors pass through unchanged.
  */
 
-export type IoOperation = 'open' | 'read' | 'write' | 'list' | 'remove' | 'rename' | 'create' | 'lock' | 'sync' | 'stat' | 'resolve'
+export type IoOperation = 'open' | 'read' | 'write' | 'list' | 'remove' | 'delete' | 'rename' | 'create' | 'lock' | 'sync' | 'stat' | 'resolve'
+
+/** What was attempted: a verb alone, or with what it was done to ("open the log file", "sync the directory"). */
+export type IoAttempt = IoOperation | `${IoOperation} ${string}`
 
 interface Translation {
   kind: ErrorKind
   reason: string
+  code: IoErrorCode
 }
 
-/** errno → kind and wording. Missing means absent; a wrong file type is a layout that cannot be right (exit 3). */
-const ERRNO: Readonly<Record<string, Translation>> = {
-  ENOENT: {kind: 'not-found', reason: 'no such file or directory'},
-  ENOTDIR: {kind: 'not-found', reason: 'a component of the path is not a directory'},
-  EISDIR: {kind: 'corrupt', reason: 'is a directory'},
-  ELOOP: {kind: 'corrupt', reason: 'is a symbolic link (or a loop of them)'},
-  ENXIO: {kind: 'corrupt', reason: 'is a socket or a device with nothing behind it'},
-  ENOSPC: {kind: 'failure', reason: 'no space left on device'},
-  EDQUOT: {kind: 'failure', reason: 'disk quota exceeded'},
-  EROFS: {kind: 'failure', reason: 'read-only file system'},
-  EACCES: {kind: 'failure', reason: 'permission denied'},
-  EPERM: {kind: 'failure', reason: 'operation not permitted'},
-  EIO: {kind: 'failure', reason: 'input/output error (the disk or the file system reports damage)'},
-  EMFILE: {kind: 'failure', reason: 'too many open files'},
-  ENFILE: {kind: 'failure', reason: 'too many open files in the system'},
-  ENAMETOOLONG: {kind: 'usage', reason: 'file name too long'},
-  EBUSY: {kind: 'failure', reason: 'device or resource busy'},
-  EEXIST: {kind: 'failure', reason: 'already exists'},
-  ENOTEMPTY: {kind: 'failure', reason: 'directory not empty'},
-  EXDEV: {kind: 'failure', reason: 'on another file system'},
-  ERR_INVALID_ARG_VALUE: {kind: 'usage', reason: 'not a usable path (it holds a NUL byte)'},
+/**
+ * errno → kind, wording and machine code. Missing means absent (exit 6); a
+ * wrong file type where a file belongs is a layout that cannot be right (exit
+ * 3); the rest are failures of the machine (exit 1).
+ */
+const ERRNO = {
+  ENOENT: {kind: 'not-found', reason: 'no such file or directory', code: 'io.ENOENT'},
+  ENOTDIR: {kind: 'not-found', reason: 'a component of the path is not a directory', code: 'io.ENOTDIR'},
+  EISDIR: {kind: 'corrupt', reason: 'is a directory', code: 'io.EISDIR'},
+  ELOOP: {kind: 'corrupt', reason: 'is a symbolic link (or a loop of them)', code: 'io.ELOOP'},
+  // Opening a socket, a FIFO nobody reads (for writing, without waiting) or a device with no driver behind it.
+  ENXIO: {kind: 'corrupt', reason: 'is a FIFO or socket, not a regular file', code: 'io.ENXIO'},
+  ENOSPC: {kind: 'failure', reason: 'no space left on device', code: 'io.ENOSPC'},
+  EDQUOT: {kind: 'failure', reason: 'disk quota exceeded', code: 'io.EDQUOT'},
+  EROFS: {kind: 'failure', reason: 'read-only file system', code: 'io.EROFS'},
+  EACCES: {kind: 'failure', reason: 'permission denied', code: 'io.EACCES'},
+  EPERM: {kind: 'failure', reason: 'operation not permitted', code: 'io.EPERM'},
+  EIO: {kind: 'failure', reason: 'input/output error (the disk or the file system reports damage)', code: 'io.EIO'},
+  EMFILE: {kind: 'failure', reason: 'too many open files', code: 'io.EMFILE'},
+  ENFILE: {kind: 'failure', reason: 'too many open files in the system', code: 'io.ENFILE'},
+  ENAMETOOLONG: {kind: 'usage', reason: 'file name too long', code: 'io.ENAMETOOLONG'},
+  EBUSY: {kind: 'failure', reason: 'device or resource busy', code: 'io.EBUSY'},
+  EEXIST: {kind: 'failure', reason: 'already exists', code: 'io.EEXIST'},
+  ENOTEMPTY: {kind: 'failure', reason: 'directory not empty', code: 'io.ENOTEMPTY'},
+  EXDEV: {kind: 'failure', reason: 'on another file system', code: 'io.EXDEV'},
+  ERR_INVALID_ARG_VALUE: {kind: 'usage', reason: 'not a usable path (it holds a NUL byte)', code: 'io.ERR_INVALID_ARG_VALUE'},
+} as const satisfies Record<string, {kind: ErrorKind; reason: string; code: `io.${string}`}>
+
+/** The machine code of each errno with a wording, and `io.other` for any other errno (Node's own text then says which). */
+export type IoErrorCode = (typeof ERRNO)[keyof typeof ERRNO]['code'] | 'io.other'
+
+/** Each translated errno and what it becomes, for the error-code table and its test. */
+export const ERRNO_TRANSLATIONS: Readonly<Record<string, Translation>> = ERRNO
+
+export interface IoErrorOptions {
+  /** What is known to have happened, said after the reason ("the pending database was left as it was"). */
+  outcome?: string
+  /** The way out, shown on its own line. */
+  hint?: string
+  /** Where the README gives this path an exit code of its own (a log file that cannot be opened is a usage error). */
+  kind?: ErrorKind
 }
 
-export function ioError(operation: IoOperation, file: string, error: unknown): RedreplError {
-  if (error instanceof RedreplError) return error
-  const code = (error as NodeJS.ErrnoException | undefined)?.code
-  const known = code === undefined ? undefined : ERRNO[code]
-  if (known) return new RedreplError(known.kind, `${file}: cannot ${operation}: ${known.reason}`, {code: `io.${code}`})
-  // An errno without a wording of its own still names the file and the operation; Node's text carries the errno.
+function errnoOf(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | null | undefined)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/** The errno's translation, undefined for one without a wording of its own. */
+function translationOf(error: unknown): Translation | undefined {
+  const code = errnoOf(error)
+  return code !== undefined && Object.hasOwn(ERRNO, code) ? ERRNO_TRANSLATIONS[code] : undefined
+}
+
+/** Why an I/O call failed, in words, for a sentence that is not `cannot <attempt>` ("written, but … (reason)"). Node's own text, whose first line repeats the errno, for one without a wording. */
+export function ioReason(error: unknown): string {
+  const known = translationOf(error)
+  if (known) return known.reason
   const text = error instanceof Error ? error.message : String(error)
-  return new RedreplError('failure', `${file}: cannot ${operation}: ${text.split('\n')[0]}`, code === undefined ? {} : {code: `io.${code}`})
+  return text.split('\n')[0] ?? ''
+}
+
+/** `error` from an I/O call `attempt` on `file` as the one line redrepl prints; redrepl's own errors pass through. */
+export function ioError(attempt: IoAttempt, file: string, error: unknown, options: IoErrorOptions = {}): RedreplError {
+  if (error instanceof RedreplError) return error
+  const known = translationOf(error)
+  const outcome = options.outcome === undefined ? '' : `; ${options.outcome}`
+  const code: IoErrorCode | undefined = known ? known.code : errnoOf(error) === undefined ? undefined : 'io.other'
+  return new RedreplError(options.kind ?? known?.kind ?? 'failure', `${file}: cannot ${attempt}: ${ioReason(error)}${outcome}`, {
+    ...(code === undefined ? {} : {code}),
+    ...(options.hint === undefined ? {} : {hint: options.hint}),
+  })
 }
 
 /** Whether a thrown value is an absent file (ENOENT): the only errno that means "not there". */
 export function isMissing(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+  return errnoOf(error) === 'ENOENT'
 }
 
 /** For a `.catch` on a file call: an absent file is undefined; any other error (a permission, a loop of links) is thrown, naming the file. */
-export function absentAsUndefined(operation: IoOperation, file: string): (error: unknown) => undefined {
+export function absentAsUndefined(attempt: IoAttempt, file: string): (error: unknown) => undefined {
   return (error) => {
     if (isMissing(error)) return undefined
-    throw ioError(operation, file, error)
+    throw ioError(attempt, file, error)
   }
 }

@@ -4,6 +4,7 @@ import path from 'node:path'
 import {refused} from '../errors.js'
 import {warnOperator} from '../log.js'
 import {dataPathArtifacts} from '../layout.js'
+import {absentAsUndefined, ioReason} from './io-error.js'
 
 /**
  * Whether a RedDB process is running on a data file: RedDB holds an
@@ -106,13 +107,13 @@ export async function layoutDataFiles(dataPath: string): Promise<string[]> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') return []
-    throw refused(`cannot list ${dir} to find the layout's data files (${(error as Error).message})`)
+    throw refused(`cannot list ${dir} to find the layout's data files (${ioReason(error)})`)
   }
   const files: string[] = []
   for (const name of names.sort()) {
     const candidate = path.join(dir, name)
     if (dataPathArtifacts(candidate).root !== root) continue
-    if ((await stat(candidate).catch(() => undefined))?.isFile()) files.push(candidate)
+    if ((await stat(candidate).catch(absentAsUndefined('stat', candidate)))?.isFile()) files.push(candidate)
   }
   return files
 }

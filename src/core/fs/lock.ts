@@ -4,7 +4,7 @@ import os from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {lockHeld, RedreplError, refused} from '../errors.js'
-import {ioReason} from './atomic.js'
+import {absentAsUndefined, ioError} from './io-error.js'
 import {processStartTime} from './processes.js'
 
 /**
@@ -68,10 +68,7 @@ function notALockFile(lockPath: string, kind: string): RedreplError {
 
 /** Opens (creating if need be) the lock file, which must be a regular file and never a link. */
 async function openLockFile(lockPath: string): Promise<FileHandle> {
-  const before = await lstat(lockPath).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined
-    throw new RedreplError('failure', `${lockPath}: cannot look at the layout lock: ${ioReason(error)}`)
-  })
+  const before = await lstat(lockPath).catch(absentAsUndefined('stat the layout lock', lockPath))
   // Checked before opening, so a FIFO is never opened at all.
   if (before !== undefined && !before.isFile()) throw notALockFile(lockPath, kindOf(before))
   let handle: FileHandle
@@ -81,7 +78,7 @@ async function openLockFile(lockPath: string): Promise<FileHandle> {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ELOOP') throw notALockFile(lockPath, 'a symbolic link')
     if (code === 'EISDIR') throw notALockFile(lockPath, 'a directory')
-    throw new RedreplError('failure', `${lockPath}: cannot open the layout lock: ${ioReason(error)}`)
+    throw ioError('open the layout lock', lockPath, error)
   }
   const info = await handle.stat()
   if (!info.isFile() || info.nlink > 1) {
@@ -98,13 +95,13 @@ function tryLockOrThrow(tryLock: TryLock, handle: FileHandle, lockPath: string):
   } catch (error) {
     // POSIX lets a conflict be reported as EACCES as well as EAGAIN.
     if ((error as NodeJS.ErrnoException).code === 'EACCES') return false
-    throw new RedreplError('failure', `${lockPath}: cannot lock: ${ioReason(error)}`, {hint: 'the layout must be on a file system that supports POSIX locks'})
+    throw ioError('lock', lockPath, error, {hint: 'the layout must be on a file system that supports POSIX locks'})
   }
 }
 
 /** Whether the path still names the file we locked (it may have been deleted or replaced meanwhile). */
 async function stillAtPath(handle: FileHandle, lockPath: string): Promise<boolean> {
-  const [locked, named] = await Promise.all([handle.stat(), lstat(lockPath).catch(() => undefined)])
+  const [locked, named] = await Promise.all([handle.stat(), lstat(lockPath).catch(absentAsUndefined('stat the layout lock', lockPath))])
   return named !== undefined && named.dev === locked.dev && named.ino === locked.ino
 }
 

@@ -5,6 +5,7 @@
 import {closeSync, constants, fstatSync, openSync} from 'node:fs'
 
 import {RedreplError} from '../errors.js'
+import {ioError, isMissing} from './io-error.js'
 import {readFullySync} from './stream.js'
 
 /**
@@ -23,8 +24,8 @@ export function readFilePrefix(file: string, maxBytes: number): Uint8Array | und
     return buffer.subarray(0, readFullySync(fd, buffer, maxBytes, 0))
   } catch (error) {
     if (error instanceof RedreplError) throw error
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new RedreplError('failure', `${file}: cannot read: ${(error as Error).message}`)
+    if (isMissing(error)) return undefined
+    throw ioError('read', file, error)
   } finally {
     if (fd !== undefined) closeSync(fd)
   }

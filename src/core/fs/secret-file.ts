@@ -3,8 +3,9 @@ import {constants} from 'node:fs'
 import {link, open, unlink} from 'node:fs/promises'
 import path from 'node:path'
 
-import {RedreplError, refused} from '../errors.js'
-import {fsyncDir, ioReason} from './atomic.js'
+import {refused} from '../errors.js'
+import {fsyncDir} from './atomic.js'
+import {ioError} from './io-error.js'
 
 /**
  * A file only its owner may read (mode 0600 from its creation, never
@@ -18,7 +19,7 @@ export async function writeSecretFileExclusive(target: string, bytes: Uint8Array
   try {
     handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
   } catch (error) {
-    throw new RedreplError('failure', `${target}: cannot create (${ioReason(error)})`)
+    throw ioError('create', target, error)
   }
   try {
     try {
@@ -31,7 +32,7 @@ export async function writeSecretFileExclusive(target: string, bytes: Uint8Array
       await link(temp, target)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw refused(`${target}: already exists; a key file is never overwritten`)
-      throw new RedreplError('failure', `${target}: cannot write (${ioReason(error)})`)
+      throw ioError('write', target, error)
     }
   } finally {
     await unlink(temp).catch(() => {})

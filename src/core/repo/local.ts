@@ -5,7 +5,7 @@ import path from 'node:path'
 import {notFound, RedreplError, refused} from '../errors.js'
 import {canCopyFromDescriptor, copyFileAtomic, mkdirDurable, writeStreamAtomic, type AtomicOptions} from '../fs/atomic.js'
 import {HeldDir, linkRefusal, openBelow, resolveOnce} from '../fs/held-dir.js'
-import {absentAsUndefined} from '../fs/io-error.js'
+import {absentAsUndefined, ioError} from '../fs/io-error.js'
 import {isProcessAlive, pidSpaceTag} from '../fs/processes.js'
 import {writeAllAtSync} from '../fs/stream.js'
 import type {PutOptions, RepoBackend, RepoObject, TempSweep} from './backend.js'
@@ -177,7 +177,7 @@ export class LocalBackend implements RepoBackend {
         handle = await open(found.dir.at(found.name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
           if (error.code === 'ENOENT') return undefined
           if (error.code === 'ELOOP') throw linkRefusal(file, WHERE)
-          throw new RedreplError('failure', `${file}: cannot open: ${error.message}`)
+          throw ioError('open', file, error)
         })
       }
     } finally {
@@ -190,8 +190,7 @@ export class LocalBackend implements RepoBackend {
     try {
       for await (const piece of handle.createReadStream({highWaterMark: READ_PIECE_BYTES})) yield piece as Buffer
     } catch (error) {
-      if (error instanceof RedreplError) throw error
-      throw new RedreplError('failure', `${file}: cannot read: ${(error as Error).message}`)
+      throw ioError('read', file, error)
     } finally {
       await handle.close().catch(() => {})
     }

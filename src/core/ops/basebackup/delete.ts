@@ -1,10 +1,11 @@
 import path from 'node:path'
 
-import {notFound, refused, RedreplError} from '../../errors.js'
+import {notFound, refused} from '../../errors.js'
 import {basebackupManifestCodec} from '../../format/basebackup-manifest.js'
 import {lstat} from '../../fs/metadata.js'
 import {linkRefusal, openInLayout, removeDirOf} from '../../fs/held-dir.js'
 import {crashPoint} from '../../fs/crash.js'
+import {ioError} from '../../fs/io-error.js'
 import {readArtifact} from '../node/artifact-file.js'
 import {Layout} from '../../layout.js'
 import type {BasebackupManifest} from '../../model.js'
@@ -80,8 +81,7 @@ export async function removeBasebackup(manifestPath: string, manifest: Basebacku
     const {removed, left} = await removeDirOf(base, partsName, (entry) => named.has(`${partsName}/${entry}`))
     return {removed_files: removed + 1, left_in_parts_dir: left}
   } catch (error) {
-    if (error instanceof RedreplError) throw error
-    throw new RedreplError('failure', `${manifestPath}: cannot delete: ${(error as Error).message}`)
+    throw ioError('delete', manifestPath, error)
   } finally {
     await base.close()
   }

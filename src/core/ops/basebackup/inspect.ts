@@ -1,6 +1,7 @@
 
 import {RedreplError} from '../../errors.js'
 import {Layout} from '../../layout.js'
+import {ioError} from '../../fs/io-error.js'
 import {stat} from '../../fs/metadata.js'
 import {createPace} from '../../fs/pace.js'
 import {chooseBasebackup, type ManifestChoice} from './materialize.js'
@@ -86,7 +87,7 @@ async function manifestMtimeMs(file: string): Promise<bigint> {
   try {
     return (await stat(file, {bigint: true})).mtimeMs
   } catch (error) {
-    throw new RedreplError('failure', `${file}: cannot stat: ${(error as Error).message}`)
+    throw ioError('stat', file, error)
   }
 }
 

@@ -8,7 +8,7 @@ import {createDatabaseHead, readersOf, snapshotOpenProblem} from '../../format/e
 import {rebootstrapMarkerCodec} from '../../format/rebootstrap-marker.js'
 import {lstat} from '../../fs/metadata.js'
 import {absolutePath} from '../../fs/absolute-path.js'
-import {ioReason, removeFileDurable, writeFileAtomic, writeStreamAtomic} from '../../fs/atomic.js'
+import {removeFileDurable, writeFileAtomic, writeStreamAtomic} from '../../fs/atomic.js'
 import {crashPoint} from '../../fs/crash.js'
 import {FlushBehind} from '../../fs/flush-behind.js'
 import {assertNotLiveFile} from '../../fs/live-node.js'
@@ -245,7 +245,7 @@ async function removeReadyMarker(marker: string): Promise<void> {
   try {
     removed = await removeFileDurable(marker)
   } catch (error) {
-    throw new RedreplError('failure', `${marker}: cannot remove the old ready marker: ${ioReason(error)}; the pending database was left as it was`)
+    throw ioError('remove the old ready marker', marker, error, {outcome: 'the pending database was left as it was'})
   }
   if (removed) crashPoint('rebootstrap-marker:after-remove')
 }

@@ -4,7 +4,7 @@ import {basebackupManifestCodec} from '../../format/basebackup-manifest.js'
 import {realpath} from '../../fs/metadata.js'
 import {isTemporaryName} from '../../fs/atomic.js'
 import {HeldDir, linkRefusal, resolveOnce} from '../../fs/held-dir.js'
-import {absentAsUndefined} from '../../fs/io-error.js'
+import {absentAsUndefined, ioError} from '../../fs/io-error.js'
 import {isProcessAlive} from '../../fs/processes.js'
 import {decodeFile, readArtifactBytesIfExists} from '../node/artifact-file.js'
 import {Layout, parseBasebackupName, parseTimelineDirName} from '../../layout.js'
@@ -258,7 +258,8 @@ async function remove(leftover: Planned): Promise<void> {
     }
     await dir.sync()
   } catch (error) {
-    if (error instanceof RedreplError && !(error instanceof FormatError)) throw error
-    throw new RedreplError('failure', `${leftover.path}: cannot remove: ${(error as Error).message}`)
+    // A name the directory walk refuses is a failure to remove this leftover, not damage to an artifact.
+    if (error instanceof FormatError) throw new RedreplError('failure', `${leftover.path}: cannot remove: ${error.message}`)
+    throw ioError('remove', leftover.path, error)
   }
 }
