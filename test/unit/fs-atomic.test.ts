@@ -64,7 +64,11 @@ test('a failing producer leaves the old file and no temp file, with one line nam
   )
   assert.equal(readFileSync(target, 'utf8'), 'old')
   assert.deepEqual(readdirSync(dir), ['data.rdb'])
-  await assert.rejects(writeFileAtomic(path.join(dir, 'missing', 'x.redslots'), 'x'), RedreplError)
+  const inMissing = path.join(dir, 'missing', 'x.redslots')
+  await assert.rejects(writeFileAtomic(inMissing, 'x'), (error: unknown) => error instanceof RedreplError && error.kind === 'not-found' && error.message === `${inMissing}: cannot write: no such file or directory`)
+  // A directory where the file belongs: the rename over it fails, and that is exit 3 as for a reader.
+  mkdirSync(path.join(dir, 'a-dir'))
+  await assert.rejects(writeFileAtomic(path.join(dir, 'a-dir'), 'x'), (error: unknown) => error instanceof RedreplError && error.kind === 'corrupt' && error.code === 'io.EISDIR')
 })
 
 test('a copy made in the kernel replaces the target only once its check passes, and leaves no temp file either way', async (t) => {
