@@ -1,5 +1,5 @@
 import {configuredRepositories, type ConfiguredRepo} from '../core/ops/repo/set.js'
-import {InterruptedError, RedreplError} from '../core/errors.js'
+import {InterruptedError, RedreplError, type ErrorCode} from '../core/errors.js'
 import type {RepoSettings} from '../core/ops/repo/open.js'
 import {describeError, exitCodeFor} from './base-command.js'
 import {optionalRepository} from './repo-flags.js'
@@ -19,7 +19,7 @@ export interface RepoOutcome<R> {
   /** The repository's url, as its section gives it. */
   repository: string
   exit_code: number
-  error: {message: string; code: string | null} | null
+  error: {message: string; code: ErrorCode | null} | null
   report: R | null
 }
 

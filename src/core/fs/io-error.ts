@@ -1,4 +1,4 @@
-import {RedreplError, type ErrorKind} from '../errors.js'
+import {ERROR_CODES, RedreplError, type ErrorCode, type ErrorKind} from '../errors.js'
 
 /**
  * The one place an errno becomes a RedreplError, so every command words the
@@ -14,43 +14,43 @@ export type IoOperation = 'open' | 'read' | 'write' | 'list' | 'remove' | 'delet
 export type IoAttempt = IoOperation | `${IoOperation} ${string}`
 
 interface Translation {
-  kind: ErrorKind
   reason: string
   code: IoErrorCode
 }
 
 /**
- * errno → kind, wording and machine code. Missing means absent (exit 6); a
- * wrong file type where a file belongs is a layout that cannot be right (exit
- * 3); the rest are failures of the machine (exit 1).
+ * errno → wording and machine code; the code's kind (ERROR_CODES) gives
+ * the exit code: missing means absent (exit 6), a wrong file type where a
+ * file belongs is a layout that cannot be right (exit 3), the rest are
+ * failures of the machine (exit 1).
  */
 const ERRNO = {
-  ENOENT: {kind: 'not-found', reason: 'no such file or directory', code: 'io.ENOENT'},
-  ENOTDIR: {kind: 'not-found', reason: 'a component of the path is not a directory', code: 'io.ENOTDIR'},
-  EISDIR: {kind: 'corrupt', reason: 'is a directory', code: 'io.EISDIR'},
-  ELOOP: {kind: 'corrupt', reason: 'is a symbolic link (or a loop of them)', code: 'io.ELOOP'},
+  ENOENT: {reason: 'no such file or directory', code: 'io.ENOENT'},
+  ENOTDIR: {reason: 'a component of the path is not a directory', code: 'io.ENOTDIR'},
+  EISDIR: {reason: 'is a directory', code: 'io.EISDIR'},
+  ELOOP: {reason: 'is a symbolic link (or a loop of them)', code: 'io.ELOOP'},
   // Opening a socket, a FIFO nobody reads (for writing, without waiting) or a device with no driver behind it.
-  ENXIO: {kind: 'corrupt', reason: 'is a FIFO or socket, not a regular file', code: 'io.ENXIO'},
-  ENOSPC: {kind: 'failure', reason: 'no space left on device', code: 'io.ENOSPC'},
-  EDQUOT: {kind: 'failure', reason: 'disk quota exceeded', code: 'io.EDQUOT'},
-  EROFS: {kind: 'failure', reason: 'read-only file system', code: 'io.EROFS'},
-  EACCES: {kind: 'failure', reason: 'permission denied', code: 'io.EACCES'},
-  EPERM: {kind: 'failure', reason: 'operation not permitted', code: 'io.EPERM'},
-  EIO: {kind: 'failure', reason: 'input/output error (the disk or the file system reports damage)', code: 'io.EIO'},
-  EMFILE: {kind: 'failure', reason: 'too many open files', code: 'io.EMFILE'},
-  ENFILE: {kind: 'failure', reason: 'too many open files in the system', code: 'io.ENFILE'},
-  ENAMETOOLONG: {kind: 'usage', reason: 'file name too long', code: 'io.ENAMETOOLONG'},
-  EBUSY: {kind: 'failure', reason: 'device or resource busy', code: 'io.EBUSY'},
-  EEXIST: {kind: 'failure', reason: 'already exists', code: 'io.EEXIST'},
-  ENOTEMPTY: {kind: 'failure', reason: 'directory not empty', code: 'io.ENOTEMPTY'},
-  EXDEV: {kind: 'failure', reason: 'on another file system', code: 'io.EXDEV'},
-  ERR_INVALID_ARG_VALUE: {kind: 'usage', reason: 'not a usable path (it holds a NUL byte)', code: 'io.ERR_INVALID_ARG_VALUE'},
-} as const satisfies Record<string, {kind: ErrorKind; reason: string; code: `io.${string}`}>
+  ENXIO: {reason: 'is a FIFO or socket, not a regular file', code: 'io.ENXIO'},
+  ENOSPC: {reason: 'no space left on device', code: 'io.ENOSPC'},
+  EDQUOT: {reason: 'disk quota exceeded', code: 'io.EDQUOT'},
+  EROFS: {reason: 'read-only file system', code: 'io.EROFS'},
+  EACCES: {reason: 'permission denied', code: 'io.EACCES'},
+  EPERM: {reason: 'operation not permitted', code: 'io.EPERM'},
+  EIO: {reason: 'input/output error (the disk or the file system reports damage)', code: 'io.EIO'},
+  EMFILE: {reason: 'too many open files', code: 'io.EMFILE'},
+  ENFILE: {reason: 'too many open files in the system', code: 'io.ENFILE'},
+  ENAMETOOLONG: {reason: 'file name too long', code: 'io.ENAMETOOLONG'},
+  EBUSY: {reason: 'device or resource busy', code: 'io.EBUSY'},
+  EEXIST: {reason: 'already exists', code: 'io.EEXIST'},
+  ENOTEMPTY: {reason: 'directory not empty', code: 'io.ENOTEMPTY'},
+  EXDEV: {reason: 'on another file system', code: 'io.EXDEV'},
+  ERR_INVALID_ARG_VALUE: {reason: 'not a usable path (it holds a NUL byte)', code: 'io.ERR_INVALID_ARG_VALUE'},
+} as const satisfies Record<string, {reason: string; code: Extract<ErrorCode, `io.${string}`>}>
 
 /** The machine code of each errno with a wording, and `io.other` for any other errno (Node's own text then says which). */
 export type IoErrorCode = (typeof ERRNO)[keyof typeof ERRNO]['code'] | 'io.other'
 
-/** Each translated errno and what it becomes, for the error-code table and its test. */
+/** Each translated errno and what it becomes, for the error-code table's test. */
 export const ERRNO_TRANSLATIONS: Readonly<Record<string, Translation>> = ERRNO
 
 export interface IoErrorOptions {
@@ -87,7 +87,7 @@ export function ioError(attempt: IoAttempt, file: string, error: unknown, option
   const known = translationOf(error)
   const outcome = options.outcome === undefined ? '' : `; ${options.outcome}`
   const code: IoErrorCode | undefined = known ? known.code : errnoOf(error) === undefined ? undefined : 'io.other'
-  return new RedreplError(options.kind ?? known?.kind ?? 'failure', `${file}: cannot ${attempt}: ${ioReason(error)}${outcome}`, {
+  return new RedreplError(options.kind ?? ERROR_CODES[code ?? 'io.other'].kind, `${file}: cannot ${attempt}: ${ioReason(error)}${outcome}`, {
     ...(code === undefined ? {} : {code}),
     ...(options.hint === undefined ? {} : {hint: options.hint}),
   })

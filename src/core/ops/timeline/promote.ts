@@ -1,4 +1,4 @@
-import {notFound, refused, usageError} from '../../errors.js'
+import {notFound, refused, usageError, type ErrorCodeOf} from '../../errors.js'
 import {finding, type Finding} from '../../findings.js'
 import {currentTimeline, timelineHistoryCodec} from '../../format/timeline-history.js'
 import {writeFileAtomic} from '../../fs/atomic.js'
@@ -70,7 +70,7 @@ export async function promote(layout: Layout, options: PromoteOptions): Promise<
   const found = await readReplicaAcks(layout, options.dataPath, previous, options.nowMs)
   const candidates = rankCandidates({timeline: previous, acks: found.acks, adoptCatalogTimeline: options.adoptCatalogTimeline})
   const findings: Finding[] = []
-  const contradicted = (message: string, hint: string, code: string) => {
+  const contradicted = (message: string, hint: string, code: ErrorCodeOf<'refused'>) => {
     if (!options.force) throw refused(message, {code, hint: `${hint}, or pass --force if you know better than the files`})
     findings.push(finding('force.overridden', findingPath(layout, layout.historyPath), message, {refusal: code}))
   }

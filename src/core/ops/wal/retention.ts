@@ -70,7 +70,7 @@ export interface WalPlanReport {
 function segmentSizeFor(state: WalState, requested: bigint | undefined): SegmentSizeChoice {
   const choice = chooseSegmentBytes(state.geometry, requested, DEFAULT_SEGMENT_BYTES)
   if ('conflict' in choice) {
-    throw refused(`${state.dir}: ${choice.conflict}`, {code: 'wal.segment-size', hint: 'leave out --segment-bytes: the size is read from the headers'})
+    throw refused(`${state.dir}: ${choice.conflict}`, {code: 'wal.segment-size-flag', hint: 'leave out --segment-bytes: the size is read from the headers'})
   }
   return choice
 }
