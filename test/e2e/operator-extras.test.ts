@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
@@ -133,6 +133,26 @@ test('a data path without a layout is refused (exit 6), not read as an empty nod
     assert.match(result.stderr, /no RedDB layout at .*dta\.primary-replica/)
   }
   assert.ok(!existsSync(path.join(dir, 'dta.primary-replica')))
+})
+
+test('a layout root that cannot be looked at (a loop of links) is said as it is, not read as a typo', async () => {
+  const dir = await scratch.dir()
+  // Tests run as root, whom no mode keeps out: a link to itself stands for any root that is there but cannot be reached.
+  const root = path.join(dir, 'data.primary-replica')
+  symlinkSync(root, root)
+  for (const args of [['timeline', 'show'], ['wal', 'prune'], ['layout', 'verify']]) {
+    const result = await runCli([...args, '--data-path', path.join(dir, 'data.rdb')])
+    assert.equal(result.exitCode, 3, `${args.join(' ')}: ${result.stderr}`)
+    assert.equal(result.stderr, `redrepl: ${root}: cannot stat: is a symbolic link (or a loop of them)\n`)
+  }
+  // The metrics file's directory: a loop of links there is not "no such directory".
+  const node = path.join(dir, 'real.rdb')
+  mkdirSync(path.join(dir, 'real.primary-replica'))
+  const loop = path.join(dir, 'collector')
+  symlinkSync(loop, loop)
+  const metrics = await runCli(['metrics', '--data-path', node, '--textfile', path.join(loop, 'redrepl.prom')])
+  assert.equal(metrics.stderr, `redrepl: ${loop}: cannot stat: is a symbolic link (or a loop of them)\n`)
+  assert.equal(metrics.exitCode, 3)
 })
 
 test('inspect of a database over 256 MiB: header shown, snapshot checked by streaming, --json refused', async () => {

@@ -62,7 +62,7 @@ export class HeldDir {
       if (code === 'ELOOP') throw linkRefusal(shown, where)
       if (code === 'ENOTDIR') {
         // O_NOFOLLOW|O_DIRECTORY on a link gives ENOTDIR on some kernels: say which.
-        const info = await lstat(address).catch(() => undefined)
+        const info = await lstat(address).catch(absentAsUndefined('stat', shown))
         if (info?.isSymbolicLink()) throw linkRefusal(shown, where)
         throw new RedreplError('failure', `${shown}: exists and is not a directory`)
       }

@@ -14,6 +14,7 @@ import {openRegular} from '../../fs/open.js'
 import {isProcessAlive} from '../../fs/processes.js'
 import {readArtifactBytesIfExists} from '../node/artifact-file.js'
 import {createPace, type Pace} from '../../fs/pace.js'
+import {absentAsUndefined} from '../../fs/io-error.js'
 import {readdir, stat} from '../../fs/metadata.js'
 import {closeDescriptor, fsyncDescriptor, pumpRange, writeAllAtSync} from '../../fs/stream.js'
 import {moveEntry, removeTree} from '../../fs/tree.js'
@@ -197,7 +198,7 @@ async function partsMatch(partsDir: string, chunks: BasebackupChunk[], signal: A
   if (names.length !== chunks.length) return false
   for (const chunk of chunks) {
     const file = path.join(partsDir, `${pad20(chunk.ordinal)}.redchunk`)
-    const info = await stat(file).catch(() => undefined)
+    const info = await stat(file).catch(absentAsUndefined('stat', file))
     if (!info?.isFile() || BigInt(info.size) !== chunk.bytes) return false
     let crc = 0
     const {handle} = await openRegular(file)

@@ -16,6 +16,7 @@ import {
   type ReadRange,
   type SuperblockCandidate,
 } from '../../format/embedded-rdb.js'
+import {absentAsUndefined} from '../../fs/io-error.js'
 import {stat} from '../../fs/metadata.js'
 import {openRegular, openRegularIfExists} from '../../fs/open.js'
 import type {Pace} from '../../fs/pace.js'
@@ -72,7 +73,7 @@ async function readHead(handle: FileHandle, fileLength: bigint): Promise<Uint8Ar
  * undefined when it does not start like a database (or does not exist).
  */
 export async function releaseOfDatabaseFile(file: string): Promise<RedDBRelease | undefined> {
-  const info = await stat(file).catch(() => undefined)
+  const info = await stat(file).catch(absentAsUndefined('stat', file))
   if (!info?.isFile()) return undefined
   const opened = await openRegularIfExists(file)
   if (opened === undefined) return undefined

@@ -1,4 +1,5 @@
 
+import {absentAsUndefined} from '../../fs/io-error.js'
 import {stat} from '../../fs/metadata.js'
 import {notFound} from '../../errors.js'
 import {Layout} from '../../layout.js'
@@ -10,7 +11,8 @@ import {Layout} from '../../layout.js'
  */
 export async function openLayout(dataPath: string): Promise<Layout> {
   const layout = Layout.fromDataPath(dataPath)
-  const info = await stat(layout.root).catch(() => undefined)
+  // Only an absent root is a typo; a root that cannot be looked at (a loop of links, a permission) is said as it is.
+  const info = await stat(layout.root).catch(absentAsUndefined('stat', layout.root))
   if (!info?.isDirectory()) throw notFound(`no RedDB layout at ${layout.root} (derived from the data path ${dataPath}); check --data-path`)
   return layout
 }

@@ -136,7 +136,7 @@ async function pushObjects(layout: Layout, backend: RepoBackend, options: RepoPu
   } catch (error) {
     if (!(error instanceof InterruptedError) && !options.signal?.aborted) {
       const reason = error instanceof Error ? error.message : String(error)
-      // Best effort: the repository may be what failed; the push's own error is the one reported either way.
+      // Best effort, so any error is dropped: the repository may be what failed, and the push's own error, already in hand, is the one reported.
       await recordOutcome(backend, keys, (status) => ({...status, last_failure: {...outcome, reason}, failing: true})).catch(() => undefined)
     }
     throw error
