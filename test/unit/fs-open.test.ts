@@ -47,10 +47,12 @@ test('the translator words what was attempted, what is known to have happened an
   const locked = ioError('lock', '/l', errno('ENOLCK', 'ENOLCK: no locks available, flock'), {hint: 'use a local file system'})
   assert.equal(locked.message, '/l: cannot lock: ENOLCK: no locks available, flock')
   assert.equal(locked.hint, 'use a local file system')
-  // Where the README gives a path its own exit code, the kind is the caller's; the wording and code stay the table's.
+  // Where the README gives a path its own exit code, the kind is the caller's and the wording the table's; the code,
+  // which always comes with one exit code, is left out unless it has that one.
   const log = ioError('open the log file', '/log', errno('ELOOP'), {kind: 'usage'})
   assert.equal(log.kind, 'usage')
-  assert.equal(log.code, 'io.ELOOP')
+  assert.equal(log.code, undefined)
+  assert.equal(ioError('open the log file', '/log', errno('ENAMETOOLONG'), {kind: 'usage'}).code, 'io.ENAMETOOLONG')
   assert.equal(log.message, '/log: cannot open the log file: is a symbolic link (or a loop of them)')
   // A thrown value that is no errno (a programming error) still names the file, without a code.
   const plain = ioError('write', '/w', new TypeError('bad\nthing'))

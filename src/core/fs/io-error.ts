@@ -58,7 +58,7 @@ export interface IoErrorOptions {
   outcome?: string
   /** The way out, shown on its own line. */
   hint?: string
-  /** Where the README gives this path an exit code of its own (a log file that cannot be opened is a usage error). */
+  /** Where the README gives this path an exit code of its own (a log file that cannot be opened is a usage error); the error then carries no code unless the errno's has that kind too. */
   kind?: ErrorKind
 }
 
@@ -86,8 +86,11 @@ export function ioError(attempt: IoAttempt, file: string, error: unknown, option
   if (error instanceof RedreplError) return error
   const known = translationOf(error)
   const outcome = options.outcome === undefined ? '' : `; ${options.outcome}`
-  const code: IoErrorCode | undefined = known ? known.code : errnoOf(error) === undefined ? undefined : 'io.other'
-  return new RedreplError(options.kind ?? ERROR_CODES[code ?? 'io.other'].kind, `${file}: cannot ${attempt}: ${ioReason(error)}${outcome}`, {
+  const errnoCode: IoErrorCode | undefined = known ? known.code : errnoOf(error) === undefined ? undefined : 'io.other'
+  const kind = options.kind ?? ERROR_CODES[errnoCode ?? 'io.other'].kind
+  // A code always comes with its table's exit code, so a path with an exit code of its own carries none.
+  const code = errnoCode !== undefined && ERROR_CODES[errnoCode].kind === kind ? errnoCode : undefined
+  return new RedreplError(kind, `${file}: cannot ${attempt}: ${ioReason(error)}${outcome}`, {
     ...(code === undefined ? {} : {code}),
     ...(options.hint === undefined ? {} : {hint: options.hint}),
   })
