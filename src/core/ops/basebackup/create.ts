@@ -230,7 +230,7 @@ async function keepExistingBackup(manifestPath: string, partsDir: string, existi
       {code: 'basebackup.checkpoint-taken', hint: 'the database moved on since that backup: give this snapshot its own checkpoint with --checkpoint-lsn (the WAL head when it was taken)'},
     )
   }
-  if (!(await stat(partsDir).then(() => true, () => false)) || !(await partsMatch(partsDir, existing.chunks, signal))) {
+  if ((await stat(partsDir).catch(absentAsUndefined('stat', partsDir))) === undefined || !(await partsMatch(partsDir, existing.chunks, signal))) {
     throw refused(`${manifestPath}: already holds this snapshot but its parts in ${partsDir} do not match it; nothing was changed`, {
       code: 'basebackup.parts-damaged',
       hint: 'run basebackup verify on it, remove the damaged backup, then take it again',
@@ -385,13 +385,14 @@ export async function createBasebackup(layout: Layout, options: CreateOptions): 
 
     let reused = false
     let replaced = false
-    const partsExist = await stat(partsDir).then(() => true, () => false)
+    // Only an absent parts dir or manifest reads as absent: parts are removed below, so a manifest that cannot be looked at must not pass for none.
+    const partsExist = (await stat(partsDir).catch(absentAsUndefined('stat', partsDir))) !== undefined
     if (partsExist && (await partsMatch(partsDir, writer.chunks, options.signal))) {
       reused = true
       await removeTree(staging)
     } else {
       if (partsExist) {
-        if (await stat(manifestPath).then(() => true, () => false)) {
+        if ((await stat(manifestPath).catch(absentAsUndefined('stat', manifestPath))) !== undefined) {
           throw refused(`${partsDir} does not match this snapshot but ${manifestPath} refers to it; remove that base backup first`)
         }
         // A manifest of another name may name chunks in it too (a reused parts dir): that backup would lose them.

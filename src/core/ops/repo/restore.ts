@@ -3,6 +3,7 @@ import {WalSegmentStreamCheck} from '../../format/wal-segment.js'
 import {MAX_SEGMENT_BYTES, MAX_TIMELINE_HISTORY_BYTES} from '../../format/size-caps.js'
 import {timelineHistoryCodec} from '../../format/timeline-history.js'
 import {writeFailure, writeFileAtomic, writeStreamAtomic} from '../../fs/atomic.js'
+import {absentAsUndefined} from '../../fs/io-error.js'
 import {stat} from '../../fs/metadata.js'
 import {freePace} from '../../fs/pace.js'
 import {writeAll} from '../../fs/stream.js'
@@ -323,7 +324,8 @@ async function fetchWalSegments(layout: Layout, backend: RepoBackend, options: F
     const historySize = downloadCap(inventory.history.size, MAX_TIMELINE_HISTORY_BYTES, 'timeline history', name)
     const bytes = await collect(checkedStream(backend.get(keys.history), {kind: 'sealed', size: historySize}, name), historySize, name)
     decodeFile(name, bytes, timelineHistoryCodec, {nowMs: 0n})
-    const local = await stat(layout.historyPath).then(() => true, () => false)
+    // A history that is there but cannot be looked at must not be written over as if absent.
+    const local = (await stat(layout.historyPath).catch(absentAsUndefined('stat', layout.historyPath))) !== undefined
     if (!local) {
       await mkdirLayoutDir(layout.root)
       await writeFileAtomic(layout.historyPath, bytes, {label: 'repo-fetch-history', clearLeftovers: true})
