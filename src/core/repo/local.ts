@@ -12,6 +12,8 @@ import type {PutOptions, RepoBackend, RepoObject, TempSweep} from './backend.js'
 import {checkKey} from './keys.js'
 
 const READ_PIECE_BYTES = 1024 * 1024
+/** What a read past an object's size asks for: nothing, unless the file grew since it was opened. */
+const END_PROBE_BYTES = 64 * 1024
 /** Temp files of our own atomic writes (and RedDB-style `.tmp-` names): never listed as objects. */
 const isTemp = (name: string) => name.endsWith('.tmp') || /\.tmp-[0-9a-z-]+$/i.test(name)
 /** A temp name fs/atomic.ts gives a repository write: `<object name>.<pid>-<random>[.<pid-space tag>].tmp`. */
@@ -183,12 +185,23 @@ export class LocalBackend implements RepoBackend {
     } finally {
       await found?.dir.close()
     }
-    if (handle === undefined || !(await handle.stat()).isFile()) {
+    const info = handle === undefined ? undefined : await handle.stat()
+    if (handle === undefined || info === undefined || !info.isFile()) {
       await handle?.close()
       throw notFound(`${file}: no such object in the repository`)
     }
     try {
-      for await (const piece of handle.createReadStream({highWaterMark: READ_PIECE_BYTES})) yield piece as Buffer
+      // Each buffer is given to the reader to keep, so each is new; sized to what is left of the object, and the
+      // end found by a small read, every byte allocated is a byte read (a read stream allocates 1 MiB for each read,
+      // the last empty one too, and the external memory that churns brought a full collection every few MiB).
+      for (let position = 0; ; ) {
+        const want = position < info.size ? Math.min(READ_PIECE_BYTES, info.size - position) : END_PROBE_BYTES
+        const buffer = Buffer.allocUnsafe(want)
+        const {bytesRead} = await handle.read(buffer, 0, want, position)
+        if (bytesRead === 0) break
+        position += bytesRead
+        yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead)
+      }
     } catch (error) {
       throw ioError('read', file, error)
     } finally {

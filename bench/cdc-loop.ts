@@ -1,0 +1,107 @@
+import {createHash} from 'node:crypto'
+import zlib from 'node:zlib'
+
+import {CUT_RULE, findCut, GEAR, GearCutter, MAX_PIECE_BYTES} from '../src/core/codec/cdc.js'
+
+/**
+ * The CPU cost of each step a pushed byte takes through the piece cutter,
+ * alone, on the same pseudo-random bytes: the cutting loop as JavaScript
+ * (findCut), as WebAssembly (GearCutter, which the Chunker runs), and as
+ * first written (u32 arithmetic through `>>> 0`); SHA-256 of each piece
+ * with a hash object per piece; CRC-32 of each piece; and the copy of each
+ * piece into the cutter's buffer. Each figure is MiB of the stream per CPU
+ * second (process.cpuUsage, so other processes on the machine count for
+ * little), the median of ROUNDS rounds.
+ *
+ *   node dist/bench/cdc-loop.js [MiB] [ROUNDS]
+ */
+
+const MiB = 1024 * 1024
+const size = Number(process.argv[2] ?? 256) * MiB
+const rounds = Number(process.argv[3] ?? 5)
+
+/** xorshift32: the same bytes every run, without the cost of a CSPRNG in the figures. */
+const stream = new Uint8Array(size)
+{
+  const words = new Uint32Array(stream.buffer)
+  let x = 0x9e3779b9
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    words[i] = x
+  }
+}
+
+/** The loop as first written, for the figure it is measured against. */
+function firstCut(buffer: Uint8Array, start: number, end: number, last: boolean): number {
+  const length = end - start
+  if (length <= CUT_RULE.min) return last ? end : -1
+  const limit = start + Math.min(length, CUT_RULE.max)
+  const middle = Math.min(limit, start + CUT_RULE.avg)
+  let hash = 0
+  let i = start + CUT_RULE.min - 32
+  for (const stop = start + CUT_RULE.min; i < stop; i++) hash = ((hash << 1) + GEAR[buffer[i]]) >>> 0
+  for (; i < middle; i++) {
+    hash = ((hash << 1) + GEAR[buffer[i]]) >>> 0
+    if ((hash & CUT_RULE.maskHard) === 0) return i + 1
+  }
+  for (; i < limit; i++) {
+    hash = ((hash << 1) + GEAR[buffer[i]]) >>> 0
+    if ((hash & CUT_RULE.maskEasy) === 0) return i + 1
+  }
+  return limit - start === CUT_RULE.max || last ? limit : -1
+}
+
+/** Runs `cut` over the whole stream through a MAX_PIECE_BYTES window, as the Chunker does; returns the cuts. */
+function cutAll(cutter: GearCutter, cut: (end: number, last: boolean) => number): number[] {
+  const cuts: number[] = []
+  for (let start = 0; start < size; ) {
+    const end = Math.min(size, start + MAX_PIECE_BYTES)
+    cutter.bytes.set(stream.subarray(start, end))
+    const at = cut(end - start, end === size)
+    if (at <= 0) throw new Error(`no cut in a window of ${end - start} bytes`)
+    cuts.push(start + at)
+    start += at
+  }
+  return cuts
+}
+
+const cutter = new GearCutter()
+const plain = new Uint8Array(MAX_PIECE_BYTES)
+const contenders: Record<string, () => unknown> = {
+  'copy into the cutter (4 MiB windows)': () => cutAll(cutter, (end) => end),
+  'cut, JavaScript, as first written (incl. copy)': () => cutAll(cutter, (end, last) => firstCut(cutter.bytes, 0, end, last)),
+  'cut, JavaScript (incl. copy)': () => cutAll(cutter, (end, last) => findCut(cutter.bytes, 0, end, last)),
+  'cut, WebAssembly (incl. copy)': () => cutAll(cutter, (end, last) => cutter.cut(0, end, last)),
+  'SHA-256, one hash object per 1 MiB': () => {
+    for (let at = 0; at < size; at += MiB) createHash('sha256').update(stream.subarray(at, at + MiB)).digest()
+  },
+  'CRC-32, per 1 MiB': () => {
+    for (let at = 0; at < size; at += MiB) zlib.crc32(stream.subarray(at, at + MiB))
+  },
+  'copy 1 MiB at a time (Buffer.from of a piece)': () => {
+    for (let at = 0; at < size; at += MiB) plain.set(stream.subarray(at, at + MiB))
+  },
+}
+
+const reference = JSON.stringify(cutAll(cutter, (end, last) => firstCut(cutter.bytes, 0, end, last)))
+for (const name of ['cut, JavaScript (incl. copy)', 'cut, WebAssembly (incl. copy)']) {
+  if (JSON.stringify(contenders[name]()) !== reference) throw new Error(`${name}: cuts differ from the first loop's`)
+}
+
+const seconds: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]))
+for (let round = 0; round < rounds; round++) {
+  for (const [name, run] of Object.entries(contenders)) {
+    const before = process.cpuUsage()
+    run()
+    const used = process.cpuUsage(before)
+    seconds[name].push((used.user + used.system) / 1e6)
+  }
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+process.stdout.write(`${size / MiB} MiB, ${rounds} rounds, MiB of stream per CPU second (median; min-max of the rounds)\n`)
+for (const [name, values] of Object.entries(seconds)) {
+  const rate = (s: number) => (size / MiB / s).toFixed(0)
+  process.stdout.write(`${name.padEnd(50)} ${rate(median(values)).padStart(6)}  (${rate(Math.max(...values))}-${rate(Math.min(...values))})\n`)
+}
