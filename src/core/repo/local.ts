@@ -168,7 +168,16 @@ export class LocalBackend implements RepoBackend {
     }
   }
 
-  async *get(key: string): AsyncIterable<Uint8Array> {
+  get(key: string): AsyncIterable<Uint8Array> {
+    return this.read(key)
+  }
+
+  /** A range read where it lies (a pread): a piece out of a pack without the rest of the pack. */
+  getRange(key: string, offset: bigint, length: bigint): AsyncIterable<Uint8Array> {
+    return this.read(key, {start: Number(offset), end: Number(offset + length) - 1})
+  }
+
+  private async *read(key: string, range?: {start: number; end: number}): AsyncIterable<Uint8Array> {
     const file = this.describe(key)
     const found = await this.parentOf(key)
     let handle: FileHandle | undefined
@@ -188,7 +197,8 @@ export class LocalBackend implements RepoBackend {
       throw notFound(`${file}: no such object in the repository`)
     }
     try {
-      for await (const piece of handle.createReadStream({highWaterMark: READ_PIECE_BYTES})) yield piece as Buffer
+      if (range !== undefined && range.end < range.start) return
+      for await (const piece of handle.createReadStream({highWaterMark: READ_PIECE_BYTES, ...range})) yield piece as Buffer
     } catch (error) {
       if (error instanceof RedreplError) throw error
       throw new RedreplError('failure', `${file}: cannot read: ${(error as Error).message}`)
