@@ -11,14 +11,14 @@ import {createHash} from 'node:crypto'
 
 /**
  * No cut before this many bytes: those are not even hashed, which is where much of the speed comes from.
- * The sizes are small because a piece is the unit of change: a 64 KiB run overwritten costs the piece or two
+ * The sizes are small because a piece is the unit of change: a 64 KiB run overwritten costs the three or so pieces
  * around it, not a megabyte; pieces that small are stored packed into larger objects (repo/pieces.ts).
  */
-export const MIN_PIECE_BYTES = 16 * 1024
+export const MIN_PIECE_BYTES = 8 * 1024
 /** The cut masks aim here: a piece of random bytes averages a little over this. */
-export const AVG_PIECE_BYTES = 64 * 1024
+export const AVG_PIECE_BYTES = 32 * 1024
 /** A piece is cut here at the latest, which also bounds the buffer a piece needs. */
-export const MAX_PIECE_BYTES = 256 * 1024
+export const MAX_PIECE_BYTES = 128 * 1024
 
 /**
  * The gear table: 256 fixed pseudo-random u32 values, from SHA-256 of a

@@ -32,13 +32,13 @@ const TAIL_BYTES = 4 + 4
 /** A push closes a pack before its pieces' bytes pass this (repo/pieces.ts). */
 export const PACK_DATA_BYTES = 16 * 1024 * 1024
 /** The largest piece a pack holds: the cutter's largest (codec/cdc.ts MAX_PIECE_BYTES). */
-export const MAX_PACKED_PIECE_BYTES = 256 * 1024
+export const MAX_PACKED_PIECE_BYTES = 128 * 1024
 /**
- * The largest pack a reader takes: its data, one entry per byte at worst
- * (no writer cuts a piece under 16 KiB but the last of a snapshot; a reader
- * takes any that add up), header and tail. Bounds what verify and copy hold.
+ * The largest pack a reader takes: its data, an entry per KiB (no writer
+ * cuts a piece under 8 KiB but the last of a snapshot, one per push),
+ * header and tail. Bounds what verify and copy hold.
  */
-export const MAX_PACK_BYTES = PACK_HEADER_BYTES + PACK_DATA_BYTES + (PACK_DATA_BYTES / (16 * 1024) + 64) * ENTRY_BYTES + TAIL_BYTES
+export const MAX_PACK_BYTES = PACK_HEADER_BYTES + PACK_DATA_BYTES + (PACK_DATA_BYTES / 1024) * ENTRY_BYTES + TAIL_BYTES
 
 export interface PackEntry {
   /** The SHA-256 of the piece's bytes, lowercase hex. */

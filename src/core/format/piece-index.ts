@@ -35,9 +35,9 @@ const MAX_PIECE_V1 = 4 * 1024 * 1024
 /** The largest packed piece (codec/cdc.ts MAX_PIECE_BYTES). */
 const MAX_PIECE = MAX_PACKED_PIECE_BYTES
 /**
- * Pieces one index may name: at the 64 KiB pieces of random bytes, a
- * snapshot of 256 GiB. The index is read whole, so this bounds its memory
- * (some 176 MiB of entries at the cap; 700 KiB for a 1 GiB snapshot).
+ * Pieces one index may name: at the 36 KiB pieces of random bytes, a
+ * snapshot of some 137 GiB. The index is read whole, so this bounds its
+ * memory (176 MiB of entries at the cap; 1.2 MiB for a 1 GiB snapshot).
  */
 export const MAX_PIECES = 4_000_000
 /** The largest index a reader takes: every entry at its size, a pack per piece, the header and the trailer. */

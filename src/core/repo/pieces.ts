@@ -262,7 +262,7 @@ const MAX_RUN_BYTES = PACK_DATA_BYTES
  * before a byte of it is handed on (a FormatError naming the pack, or the
  * lone piece's object, when one differs). Pieces lying back to back in one
  * pack are read with one ranged read (a pread, an S3 Range GET), so a
- * backup pushed whole reads each pack once; memory is one piece (256 KiB)
+ * backup pushed whole reads each pack once; memory is one piece (128 KiB)
  * whatever the run.
  */
 export async function* readPieces(backend: RepoBackend, keys: RepoKeys, refs: readonly PieceRef[]): AsyncGenerator<Uint8Array> {
