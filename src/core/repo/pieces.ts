@@ -142,8 +142,8 @@ export class PieceLookup {
   }
 }
 
-/** Packs uploaded at once by one push: each holds up to 16 MiB, so memory is (this + the one filling) × 16 MiB. */
-const PACKS_IN_FLIGHT = 2
+/** Packs moved at once by one push or copy: each holds up to 16 MiB, so memory is (this + the one filling) × 16 MiB. */
+export const PACKS_IN_FLIGHT = 2
 
 /**
  * Cuts `snapshot` (the backup's bytes, already checked against RedDB's
@@ -378,15 +378,27 @@ export async function storedPieceMatches(backend: RepoBackend, keys: RepoKeys, r
   return size === ref.bytes && hash.digest('hex') === ref.sha256
 }
 
-/** Whether the store holds the pack `sha256` whole: its bytes read back (bounded by the largest pack) and checked as readPack does. */
+/**
+ * Whether the store holds the pack `sha256` whole: its bytes read through
+ * once, hashed as they pass and never held, the read stopped past `size`.
+ * The SHA-256 of all its bytes is its name, so bytes that hash to it are
+ * the pack that was checked when it was first read. Another size or digest
+ * is false (damage to store again); a store that cannot be read throws.
+ */
 export async function storedPackMatches(backend: RepoBackend, keys: RepoKeys, sha256: string, size: bigint): Promise<boolean> {
+  const hash = createHash('sha256')
+  let read = 0n
   try {
-    await readPack(backend, keys, sha256, size)
-    return true
+    for await (const piece of backend.get(keys.pack(sha256))) {
+      read += BigInt(piece.length)
+      if (read > size) return false
+      hash.update(piece)
+    }
   } catch (error) {
     if (error instanceof FormatError) return false
     throw error
   }
+  return read === size && hash.digest('hex') === sha256
 }
 
 /**

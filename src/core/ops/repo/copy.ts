@@ -20,7 +20,7 @@ import {readRepoFacts, writeRepoFacts} from '../../repo/facts-store.js'
 import {checkedStream, collect, sealedChecksum, type Expected} from '../../repo/integrity.js'
 import {readInventory, readRepoManifestBytes, runPool, type RepoInventory} from '../../repo/inventory.js'
 import {RepoKeys} from '../../repo/keys.js'
-import {pieceIndexDamage, pieceKey, readPack, readPiece, readPieceIndexBytes, storedPackMatches, storedPieceMatches} from '../../repo/pieces.js'
+import {PACKS_IN_FLIGHT, pieceIndexDamage, pieceKey, readPack, readPiece, readPieceIndexBytes, storedPackMatches, storedPieceMatches} from '../../repo/pieces.js'
 import type {PieceRef} from '../../format/piece-index.js'
 import {storedChecksum, type StoredKind} from '../../repo/stored-crc.js'
 import {drillRecordKey} from './drill.js'
@@ -233,6 +233,8 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
       continue
     }
     const tasks: Array<() => Promise<void>> = []
+    /** Pack transfers, each holding a pack (16 MiB of pieces) while it is checked: two at most in flight, whatever --jobs. */
+    const packTasks: Array<() => Promise<void>> = []
     let chunksCopied = 0
     let piecesCopied = 0
     let indexBytes: Uint8Array | null = null
@@ -246,7 +248,7 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
         settled.add(key)
         if (ref.pack !== undefined) {
           const sha256 = ref.pack.sha256
-          tasks.push(async () => {
+          packTasks.push(async () => {
             // A pack is copied whole: its name is the SHA-256 of its bytes, so a copy under it that hashes otherwise is damage, stored again.
             const size = source.objects.get(key)!.size
             if (target.objects.get(key)?.size === size && (await storedPackMatches(to, keys, sha256, size))) return
@@ -274,7 +276,7 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
         chunksCopied++
       })
     }
-    await runPool(tasks, options.jobs)
+    await Promise.all([runPool(tasks, options.jobs), runPool(packTasks, Math.min(options.jobs, PACKS_IN_FLIGHT))])
     if (!options.dryRun) await to.flush()
     if (index !== null && indexBytes !== null && !(await present(index.key, index.object.size, index.checksum, 'sealed', false))) {
       // The index after every piece it names, as at push: no index in the target names a piece it lacks.
