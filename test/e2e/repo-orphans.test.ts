@@ -22,7 +22,6 @@ const BUCKET = 'redrepl-orphans'
 const s3rver = useS3Server(scratch, [BUCKET])
 
 const MANIFEST = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase'
-/** What a push stores for the fixture's backup besides its manifest: its piece index and its one piece (9004 bytes, under the smallest cut). */
 /** The pack the fixture's one piece is stored in, by the SHA-256 of the pack's bytes. */
 const SNAPSHOT_SHA256 = encodePack([Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', `${MANIFEST.slice('db1/'.length)}.parts/${String(k).padStart(20, '0')}.redchunk`))))]).sha256
 const CHUNKS = [`${MANIFEST}.pieces`, `db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`].sort()

@@ -77,7 +77,6 @@ const BACKENDS: Array<[string, () => Promise<Repo>]> = [
 ]
 
 const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
-/** The fixture's backup is stored as one piece (9004 bytes, under the smallest cut), by the SHA-256 of its snapshot. */
 /** The pack the fixture's one piece is stored in, by the SHA-256 of the pack's bytes. */
 const SNAPSHOT_SHA256 = encodePack([Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', CHUNK_KEY.slice('db1/'.length).replace(/\d{20}\.redchunk$/, `${String(k).padStart(20, '0')}.redchunk`)))))]).sha256
 const PIECE_KEY = `db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`

@@ -29,7 +29,6 @@ const BUCKET = 'hostile'
 const hostile = useHostileS3(BUCKET)
 const REPO = `s3://${BUCKET}/r`
 const T1 = `db1/${timelineName(1)}`
-/** The fixture's backup is stored as one piece (9004 bytes, under the smallest cut), named by the SHA-256 of its snapshot. */
 /** The pack the fixture's one piece is stored in, by the SHA-256 of the pack's bytes. */
 const SNAPSHOT_SHA256 = encodePack([Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup', 'base-00000000000000000000-00000000000005242882.redbase.parts', `${String(k).padStart(20, '0')}.redchunk`))))]).sha256
 const CHUNK_KEY = `r/db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`

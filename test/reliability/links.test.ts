@@ -24,7 +24,6 @@ const scratch = useScratch()
 
 const T1 = timelineName(1)
 const BACKUP = 'base-00000000000000000000-00000000000005242882.redbase'
-/** The fixture's backup is stored as one piece (9004 bytes, under the smallest cut), named by the SHA-256 of its snapshot. */
 /** The pack the fixture's one piece is stored in, by the SHA-256 of the pack's bytes. */
 const SNAPSHOT_SHA256 = encodePack([Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', T1, 'basebackup', `${BACKUP}.parts`, `${String(k).padStart(20, '0')}.redchunk`))))]).sha256
 
