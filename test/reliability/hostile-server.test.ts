@@ -434,13 +434,13 @@ test('a decompression bomb under its true-looking size: the stream stops at the 
   assert.deepEqual(walFiles(data), [])
 })
 
-test('a piece body that never ends: repo restore stops at its listed size, naming the piece (exit 3); no file left', async (t) => {
+test('a pack body that never ends (a store that ignores Range): repo restore stops at the piece\'s size and refuses its bytes, naming the pack (exit 3); no file left', async (t) => {
   const server = await serving((s) => endlessBodyOf(s, CHUNK_KEY))
   const dir = await scratch.dir()
   const run = await runMeasured(args('repo', 'restore', '--to', path.join(dir, 'restored.rdb'), '--rdb-version', '1', '--timeout', '10s'), server.env())
   report(t, 'repo restore, endless chunk body', run)
   assert.equal(run.exitCode, 3, run.stderr)
-  oneLineNaming(run, /\.redpack: holds more than the size it is listed at \(9004 bytes\)/)
+  oneLineNaming(run, /\.redpack: piece at offset 10 \(9004 bytes\) does not match its SHA-256/)
   assertBounded(run, 10)
   assert.deepEqual(readdirSync(dir), [])
 })

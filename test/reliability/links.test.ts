@@ -70,7 +70,7 @@ const PLANTED: Array<[string, string]> = [
   ['a timeline dir', `db1/${T1}`],
   ['the wal dir', `db1/${T1}/wal`],
   ['the basebackup dir', `db1/${T1}/basebackup`],
-  ['the pieces dir', 'db1/pieces'],
+  ['the packs dir', 'db1/packs'],
   ['a packs fan-out dir', `db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}`],
   ['a pack object', `db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`],
   ['a piece index', `db1/${T1}/basebackup/${BACKUP}.pieces`],
