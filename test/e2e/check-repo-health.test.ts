@@ -91,9 +91,9 @@ test('local directory: a failed last drill is repo.drill-failed naming its probl
   const data = await pushedNode(repo)
   const drill = (now: bigint) => runCli(['repo', 'drill', '--repo', repo.url, '--node', 'db1', '--segment-bytes', '1MiB'], {env: {REDREPL_NOW_MS: String(now)}})
   assert.equal((await drill(NOW_MS)).exitCode, 0)
-  // The pieces damaged in place (same size): the listing cannot tell, the next drill does and records why.
-  const pieces = path.join(repo.url, 'db1', 'pieces')
-  for (const name of readdirSync(pieces, {recursive: true, encoding: 'utf8'}).filter((name) => name.endsWith('.redpiece'))) {
+  // The packs damaged in place (same size): the listing cannot tell, the next drill does and records why.
+  const pieces = path.join(repo.url, 'db1', 'packs')
+  for (const name of readdirSync(pieces, {recursive: true, encoding: 'utf8'}).filter((name) => name.endsWith('.redpack'))) {
     const piece = path.join(pieces, name)
     const bytes = readFileSync(piece)
     bytes[bytes.length >> 1] ^= 0xff
@@ -106,7 +106,7 @@ test('local directory: a failed last drill is repo.drill-failed naming its probl
   const report = parseJson(run.stdout) as any
   const failed = (report.findings as any[]).find((f) => f.code === 'repo.drill-failed')
   assert.equal(failed?.severity, 'warning')
-  assert.match(failed.message, /^the last restore drill failed 1d ago: .*\.redpiece: content does not match its address/)
+  assert.match(failed.message, /^the last restore drill failed 1d ago: .*\.redpack: piece at offset \d+ \(\d+ bytes\) does not match its SHA-256/)
   assert.deepEqual([report.repository.drill.ok, report.repository.drill.last_success_unix_ms], [false, NOW_MS])
   const metrics = (await runCli(['metrics', '--data-path', data, '--repo', repo.url, '--node', 'db1', ...QUIET], {env: {REDREPL_NOW_MS: String(NOW_MS + 2n * DAY)}})).stdout
   assert.equal(metricValue(metrics, 'redrepl_repo_drill_ok'), '0')
@@ -176,9 +176,9 @@ test('local directory: a newest repository backup with a piece deleted does not 
   const newestKey = (parseJson(whole.stdout) as any).repository.newest_backup.key as string
   assert.ok(newestKey.endsWith(manifests.at(-1)!))
 
-  // A piece only the newest backup's index names, deleted.
-  const pieceFile = (sha256: string) => path.join(repo.url, 'db1', 'pieces', sha256.slice(0, 2), `${sha256}.redpiece`)
-  const named = (manifest: string) => decodePieceIndex(readFileSync(path.join(parts, `${manifest}.pieces`))).pieces.map((ref) => ref.sha256)
+  // A pack only the newest backup's index names, deleted.
+  const pieceFile = (sha256: string) => path.join(repo.url, 'db1', 'packs', sha256.slice(0, 2), `${sha256}.redpack`)
+  const named = (manifest: string) => decodePieceIndex(readFileSync(path.join(parts, `${manifest}.pieces`))).pieces.map((ref) => ref.pack!.sha256)
   const older = new Set(manifests.slice(0, -1).flatMap(named))
   rmSync(pieceFile(named(manifests.at(-1)!).find((sha256) => !older.has(sha256))!))
   const broken = await check()

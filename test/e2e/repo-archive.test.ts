@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import {createHash} from 'node:crypto'
 import {readdirSync, readFileSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
+import {encodePack} from '../../src/core/format/pack.js'
 import {parseJson} from '../../src/core/codec/json.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {fixturePath} from '../support/fixtures.js'
@@ -179,11 +179,9 @@ test('check: an unreachable repository is a WARNING finding, never a crash, and 
 })
 
 const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
-/** The fixture's backup is stored as one piece of 9004 bytes (under the smallest cut), by the SHA-256 of its snapshot. */
-const SNAPSHOT_SHA256 = createHash('sha256')
-  .update(Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', CHUNK_KEY.slice('db1/'.length).replace(/\d{20}\.redchunk$/, `${String(k).padStart(20, '0')}.redchunk`))))))
-  .digest('hex')
-const PIECE_KEY = `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`
+/** The pack the fixture's one piece is stored in, by the SHA-256 of the pack's bytes. */
+const SNAPSHOT_SHA256 = encodePack([Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', CHUNK_KEY.slice('db1/'.length).replace(/\d{20}\.redchunk$/, `${String(k).padStart(20, '0')}.redchunk`)))))]).sha256
+const PIECE_KEY = `db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`
 
 /** Flips one byte in the middle of a stored object, in the directory or through the S3 API. */
 async function corrupt(repo: Repo, key: string): Promise<void> {
@@ -229,14 +227,15 @@ for (const [kind, makeRepo] of BACKENDS) for (const [codec, suffix, level] of [[
     const plan = jsonOf(await runCli(['wal', 'plan', '--data-path', data, ...RELEASE_ALL, ...repoArgs, '--json'], {env: repo.env}))
     assert.deepEqual((plan.removable_segments as any[]).map((s) => s.index), [0n, 1n, 2n, 3n], 'compressed segments are archived')
 
-    await corrupt(repo, `${PIECE_KEY}.9004.${suffix}`)
+    // The pack's logical size: its 10-byte header, the 9004-byte piece, one 40-byte trailer entry, the count and the CRC.
+    await corrupt(repo, `${PIECE_KEY}.9062.${suffix}`)
     const verify = await runCli(['repo', 'verify', ...repoArgs, '--json'], {env: repo.env})
     assert.equal(verify.exitCode, 3, verify.stdout + verify.stderr)
     assert.deepEqual((documentOf(verify.stdout).findings as any[]).map((f) => f.data.key), [PIECE_KEY])
     const target = path.join(dir, 'again.rdb')
     const restore = await runCli(['repo', 'restore', ...repoArgs, '--to', target, '--rdb-version', '1'], {env: repo.env})
     assert.equal(restore.exitCode, 3)
-    assert.ok(restore.stderr.includes(`${SNAPSHOT_SHA256}.redpiece.9004.${suffix}: `), restore.stderr)
+    assert.ok(restore.stderr.includes(`${SNAPSHOT_SHA256}.redpack.9062.${suffix}: `), restore.stderr)
     assert.equal(restore.stderr.trim().split('\n').length, 1)
   })
 }

@@ -66,7 +66,8 @@ async function s3Keys(prefix: string): Promise<string[]> {
 
 /** Every file under a directory repository, relative to it. */
 const dirKeys = (repo: string) => (existsSync(repo) ? readdirSync(repo, {recursive: true, withFileTypes: true}).filter((e) => e.isFile()).map((e) => path.relative(repo, path.join(e.parentPath, e.name))).sort() : [])
-const pieceKeys = (keys: string[]) => keys.filter((key) => key.endsWith('.redpiece'))
+/** The objects pieces are stored in: packs. */
+const pieceKeys = (keys: string[]) => keys.filter((key) => key.endsWith('.redpack'))
 
 const copy = (config: string, from: string, to: string, ...more: string[]) => runCli(['repo', 'copy', '--config', config, '--from', from, '--to', to, '--cluster', 'db1', '--json', ...more], {env: s3Env()})
 
@@ -75,7 +76,7 @@ test('copy a directory repository to S3 and back to a new directory: each verifi
   const section = s3Section('offsite')
   const config = await writeConfig(section)
   const dry = jsonOf(await copy(config, repo, 'offsite', '--dry-run'))
-  // As the current push stores it: the manifest, its piece index, one piece, 4 WAL segments and the history.
+  // As the current push stores it: the manifest, its piece index, one pack, 4 WAL segments and the history.
   assert.deepEqual([dry.dry_run, dry.objects_copied, dry.facts_written], [true, 8n, false])
   const toS3 = jsonOf(await copy(config, repo, 'offsite'))
   assert.deepEqual([(toS3.backups_copied as any[]).length, toS3.wal_segments_copied, toS3.history_copied, toS3.facts_written], [1, 4n, true, true])
@@ -137,18 +138,18 @@ test('an object kind this redrepl does not know is refused, named, rather than c
   assert.deepEqual(readdirSync(target), [])
   assert.equal((await copy(await writeConfig(''), repo, target, '--dry-run')).exitCode, 4, 'a dry run refuses it too')
 
-  // Under pieces/ only a piece's own name is known: anything else there is refused too.
+  // Under packs/ only a pack's own name is known: anything else there is refused too.
   rmSync(path.join(repo, 'db1', 'blobs'), {recursive: true})
   const [piece] = pieceKeys(dirKeys(repo))
   const fanout = path.dirname(path.join(repo, piece))
   writeFileSync(path.join(fanout, 'notes.txt'), 'not a piece')
   const misplaced = await copy(await writeConfig(''), repo, target)
   assert.equal(misplaced.exitCode, 4)
-  assert.match(misplaced.stderr, /db1\/pieces\/[0-9a-f]{2}\/notes\.txt: not an object this redrepl knows/)
+  assert.match(misplaced.stderr, /db1\/packs\/[0-9a-f]{2}\/notes\.txt: not an object this redrepl knows/)
   rmSync(path.join(fanout, 'notes.txt'))
-  // A piece no index names (a push cut short) is known, and left behind.
-  const orphan = `db1/pieces/00/00${'0'.repeat(62)}.redpiece`
-  mkdirSync(path.join(repo, 'db1', 'pieces', '00'))
+  // A pack no index names (a push cut short) is known, and left behind.
+  const orphan = `db1/packs/00/00${'0'.repeat(62)}.redpack`
+  mkdirSync(path.join(repo, 'db1', 'packs', '00'))
   writeFileSync(path.join(repo, orphan), 'orphan')
   const copied = jsonOf(await copy(await writeConfig(''), repo, target))
   assert.deepEqual((copied.skipped as any[]).filter((s) => s.key === orphan).length, 1)
@@ -231,7 +232,7 @@ test('a piece flipped in the source is refused naming it, exit 3, and neither it
   const config = await writeConfig(section)
   const toS3 = await copy(config, repo, 'offsite')
   assert.equal(toS3.exitCode, 3, toS3.stderr)
-  assert.match(toS3.stderr, new RegExp(`${path.join(repo, piece).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: content does not match its address`))
+  assert.match(toS3.stderr, new RegExp(`${path.join(repo, piece).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: content does not match its name`))
   const inS3 = await s3Keys(prefixOf(section))
   assert.deepEqual([pieceKeys(inS3), inS3.includes(MANIFEST_KEY), inS3.includes(`${MANIFEST_KEY}.pieces`)], [[], false, false])
 
@@ -242,7 +243,7 @@ test('a piece flipped in the source is refused naming it, exit 3, and neither it
   const target = await scratch.dir('redrepl-repo-')
   const toDir = await copy(otherConfig, 'source', target)
   assert.equal(toDir.exitCode, 3, toDir.stderr)
-  assert.match(toDir.stderr, new RegExp(`s3://${BUCKET}/${prefixOf(other)}/${piece.replaceAll('.', '\\.')}: content does not match its address`))
+  assert.match(toDir.stderr, new RegExp(`s3://${BUCKET}/${prefixOf(other)}/${piece.replaceAll('.', '\\.')}: content does not match its name`))
   assert.deepEqual([pieceKeys(dirKeys(target)), existsSync(path.join(target, MANIFEST_KEY))], [[], false])
 })
 
@@ -253,7 +254,7 @@ test('a piece the source\'s index names and its listing lacks refuses the copy b
   const target = await scratch.dir('redrepl-repo-')
   const run = await copy(await writeConfig(''), repo, target)
   assert.equal(run.exitCode, 3, run.stderr)
-  assert.match(run.stderr, new RegExp(`${path.join(repo, piece).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: piece 0 of .*\\.redbase\\.pieces is missing`))
+  assert.match(run.stderr, new RegExp(`${path.join(repo, piece).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: pack of piece 0 of .*\\.redbase\\.pieces is missing`))
   assert.deepEqual(dirKeys(target), [], 'nothing was written')
 })
 
@@ -336,9 +337,11 @@ test('pieces two backups share are copied once in one run; the second backup cop
   const copied = jsonOf(await copy(config, repo, 'offsite'))
   const rows = (copied.backups_copied as any[]).filter((b) => b.checkpoint_lsn >= 5242890n).map((b) => [b.pieces, b.pieces_copied])
   assert.equal(rows.length, 2)
-  assert.ok(rows[0][0] >= 2n && rows[0][1] === rows[0][0], `the first backup's pieces are all copied: ${rows[0]}`)
-  assert.ok(rows[1][1] >= 1n && rows[1][1] < rows[1][0], `the second copies only the pieces the first does not name: ${rows[1]}`)
-  assert.deepEqual(pieceKeys(await s3Keys(prefixOf(section))), pieceKeys(dirKeys(repo)), 'each piece stored once')
+  // pieces_copied counts the packs stored: the first backup's one pack, then the second's own pack of its last piece.
+  assert.ok(rows[0][0] >= 2n && rows[0][1] === 1n, `the first backup's pack is copied: ${rows[0]}`)
+  assert.ok(rows[1][0] >= 2n && rows[1][1] === 1n, `the second copies only its own pack, not the first's again: ${rows[1]}`)
+  assert.equal(pieceKeys(dirKeys(repo)).length, 3, 'the fixture backup\'s pack and one per backup')
+  assert.deepEqual(pieceKeys(await s3Keys(prefixOf(section))).sort(), pieceKeys(dirKeys(repo)).sort(), 'each pack stored once')
   assert.equal(jsonOf(await runCli(['repo', 'verify', '--config', config, '--repo-name', 'offsite', '--cluster', 'db1', '--json'], {env: s3Env()})).ok, true)
 })
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
+import {encodePack} from '../../src/core/format/pack.js'
 import {readDrillRecord} from '../../src/core/ops/repo/drill.js'
 import type {RepoBackend} from '../../src/core/repo/backend.js'
 import {openRepository} from '../../src/core/repo/open.js'
@@ -21,8 +21,9 @@ const BUCKET = 'redrepl-drill'
 const s3rver = useS3Server(scratch, [BUCKET])
 /** The backup's snapshot below (9004 bytes, under the smallest cut) is stored as one piece, by its SHA-256. */
 const SNAPSHOT = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(9000, 4)])
-const SNAPSHOT_SHA256 = createHash('sha256').update(SNAPSHOT).digest('hex')
-const PIECE = `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`
+/** The pack the snapshot's one piece is stored in, by the SHA-256 of the pack's bytes. */
+const SNAPSHOT_SHA256 = encodePack([SNAPSHOT]).sha256
+const PIECE = `db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`
 
 interface Repo {
   url: string
@@ -103,10 +104,10 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.equal(failed.exitCode, 3)
     assert.ok(!existsSync(fresh), 'a failed drill removes what it made too')
     assert.equal(failed.stderr.trim().split('\n').length, 1)
-    assert.ok(failed.stderr.includes(`${SNAPSHOT_SHA256}.redpiece: content does not match its address`), failed.stderr)
+    assert.ok(failed.stderr.includes(`${SNAPSHOT_SHA256}.redpack: piece at offset 10 (9004 bytes) does not match its SHA-256`), failed.stderr)
     const after = await readDrillRecord(await repo.open(), 'db1')
     assert.equal(after?.ok, false)
-    assert.match(String(after?.problem), /content does not match its address/)
+    assert.match(String(after?.problem), /piece at offset 10 \(9004 bytes\) does not match its SHA-256/)
     assert.equal(after?.last_success_unix_ms, 1700000000000n, 'the last success is kept for the age alert')
     const later = await runCli(['repo', 'drill', '--repo', repo.url, '--node', 'db1', '--segment-bytes', '1MiB'], {env: {...repo.env, REDREPL_NOW_MS: '1700000600000'}})
     assert.equal(later.exitCode, 3)

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {DeleteObjectCommand, ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
 
+import {encodePack} from '../../src/core/format/pack.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {fixturePath} from '../support/fixtures.js'
 import {jsonOf} from '../support/node.js'
@@ -22,11 +22,9 @@ const BUCKET = 'redrepl-orphans'
 const s3rver = useS3Server(scratch, [BUCKET])
 
 const MANIFEST = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase'
-/** What a push stores for the fixture's backup besides its manifest: its piece index and its one piece (9004 bytes, under the smallest cut). */
-const SNAPSHOT_SHA256 = createHash('sha256')
-  .update(Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', `${MANIFEST.slice('db1/'.length)}.parts/${String(k).padStart(20, '0')}.redchunk`)))))
-  .digest('hex')
-const CHUNKS = [`${MANIFEST}.pieces`, `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`].sort()
+/** The pack the fixture's one piece is stored in, by the SHA-256 of the pack's bytes. */
+const SNAPSHOT_SHA256 = encodePack([Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', `${MANIFEST.slice('db1/'.length)}.parts/${String(k).padStart(20, '0')}.redchunk`))))]).sha256
+const CHUNKS = [`${MANIFEST}.pieces`, `db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`].sort()
 const HOUR_MS = 60 * 60 * 1000
 
 interface Store {

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {cp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {existsSync} from 'node:fs'
+import {cp, mkdir, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
-import {decodePieceIndex} from '../../src/core/format/piece-index.js'
+import {decodePieceIndex, encodePieceIndex, type PieceIndex} from '../../src/core/format/piece-index.js'
 import {Layout} from '../../src/core/layout.js'
 import {pushToRepository} from '../../src/core/ops/repo/push.js'
 import type {RepoBackend} from '../../src/core/repo/backend.js'
@@ -104,7 +105,10 @@ async function createBackup(data: string, checkpoint: number, snapshot: Buffer):
   jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', String(checkpoint), '--chunk-size', '1MiB', '--json'], {input: snapshot}))
 }
 
-const pieceKeys = (keys: string[]) => keys.filter((key) => key.endsWith('.redpiece')).sort()
+/** The objects that hold pieces: packs (and pieces stored alone by the release before packs). */
+const pieceKeys = (keys: string[]) => keys.filter((key) => key.endsWith('.redpack') || key.endsWith('.redpiece')).sort()
+/** The objects an index names: each piece's pack. */
+const namedBy = (index: PieceIndex) => new Set(index.pieces.map((ref) => (ref.pack ? `set1/packs/${ref.pack.sha256.slice(0, 2)}/${ref.pack.sha256}.redpack` : `set1/pieces/${ref.sha256.slice(0, 2)}/${ref.sha256}.redpiece`)))
 
 for (const [kind, open] of STORES) {
   test(`${kind}: a second push stores only the pieces that changed; list shows what each backup added; each restores byte-identical`, async () => {
@@ -123,13 +127,15 @@ for (const [kind, open] of STORES) {
     await createBackup(data, 5242900, second)
     const again = jsonOf(await repo('repo', 'push', '--data-path', data))
     const secondBackup = (again.backups_pushed as any[]).find((b) => b.checkpoint_lsn === 5242900n)
-    assert.ok(secondBackup.pieces_uploaded <= 3 && secondBackup.pieces_uploaded >= 1, `${secondBackup.pieces_uploaded} of ${secondBackup.pieces} pieces uploaded`)
-    assert.ok((again.uploaded_bytes as bigint) < BigInt(6 * MiB), `the second push stored ${again.uploaded_bytes} bytes of a 16 MiB snapshot`)
+    // The pieces the 64 KiB touches (8 KiB at least each) and the one whose cut it moves: a handful, in one pack.
+    assert.ok(secondBackup.pieces_uploaded <= 12 && secondBackup.pieces_uploaded >= 1, `${secondBackup.pieces_uploaded} of ${secondBackup.pieces} pieces uploaded`)
+    // Those pieces (32 KiB on average, 128 KiB at most), their pack, the index (some 20 KiB) and the manifest.
+    assert.ok((again.uploaded_bytes as bigint) < BigInt(2 * MiB), `the second push stored ${again.uploaded_bytes} bytes of a 16 MiB snapshot`)
 
     const list = jsonOf(await repo('repo', 'list'))
     const rows = new Map((list.backups as any[]).map((b) => [b.checkpoint_lsn, b]))
     assert.deepEqual([rows.get(5242890n).storage, rows.get(5242890n).added_bytes, rows.get(5242890n).snapshot_bytes], ['pieces', BigInt(first.length), BigInt(first.length)])
-    assert.ok(rows.get(5242900n).added_bytes > 0n && rows.get(5242900n).added_bytes < BigInt(6 * MiB), `added ${rows.get(5242900n).added_bytes}`)
+    assert.ok(rows.get(5242900n).added_bytes > 0n && rows.get(5242900n).added_bytes < BigInt(2 * MiB), `added ${rows.get(5242900n).added_bytes}`)
     assert.ok([...rows.values()].every((b) => b.complete))
 
     for (const [checkpoint, bytes] of [[5242890, first], [5242900, second]] as const) {
@@ -160,10 +166,10 @@ for (const [kind, open] of STORES) {
     const pushed = jsonOf(await repo(b.data, 'repo', 'push'))
     const backup = (pushed.backups_pushed as any[]).find((x) => x.timeline === 2n)
     assert.ok(backup, 'the timeline-2 backup is pushed')
-    assert.ok(backup.pieces_uploaded <= 2, `1 KiB inserted: ${backup.pieces_uploaded} of ${backup.pieces} pieces uploaded`)
+    assert.ok(backup.pieces_uploaded <= 3, `1 KiB inserted: ${backup.pieces_uploaded} of ${backup.pieces} pieces uploaded`)
     const keys = await store.keys()
     assert.ok(keys.every((key) => !key.includes('.redchunk')), 'no chunk stored whole')
-    assert.ok(pieceKeys(keys).every((key) => key.startsWith('set1/pieces/')), 'one piece area for the namespace')
+    assert.ok(pieceKeys(keys).every((key) => key.startsWith('set1/packs/')), 'one pack area for the namespace')
     const out = path.join(b.dir, 'restored.rdb')
     jsonOf(await repo(b.data, 'repo', 'restore', '--checkpoint-lsn', '5242990', '--to', out, '--rdb-version', '1', '--force'))
     const local = path.join(b.dir, 'local.rdb')
@@ -188,11 +194,11 @@ for (const [kind, open] of STORES) {
     jsonOf(await repo('repo', 'push', '--data-path', data))
     const both = pieceKeys(await store.keys())
     const secondIndex = decodePieceIndex(await store.read((await store.keys()).find((key) => key.endsWith('5242900.redbase.pieces'))!))
-    const secondNames = new Set(secondIndex.pieces.map((ref) => `set1/pieces/${ref.sha256.slice(0, 2)}/${ref.sha256}.redpiece`))
+    const secondNames = namedBy(secondIndex)
     const shared = onlyFirst.filter((key) => secondNames.has(key))
-    assert.ok(shared.length >= 2 && both.length > onlyFirst.length, `${shared.length} pieces shared`)
+    assert.ok(shared.length >= 1 && both.length > onlyFirst.length, `${shared.length} packs shared`)
 
-    // A piece both backups name, flipped: verify reads it once and names it and the backups that need it.
+    // A pack both backups name pieces of, flipped: verify reads it once and names it and the backups that need it.
     const [victim] = shared
     const bytes = await store.read(victim)
     bytes[bytes.length >> 1] ^= 0x01
@@ -202,7 +208,7 @@ for (const [kind, open] of STORES) {
     assert.equal(verify.exitCode, 3, verify.stderr)
     const findings = documentOf(verify.stdout).findings as any[]
     assert.deepEqual(findings.map((f) => [f.code, f.data.key]), [['repo.object-damaged', victim]])
-    assert.match(findings[0].message, /content does not match its address/)
+    assert.match(findings[0].message, /content does not match its name/)
     assert.match(findings[0].message, /needed by .*5242890\.redbase, .*5242900\.redbase/)
     const target = path.join(dir, 'out.rdb')
     const restore = await repo('repo', 'restore', '--checkpoint-lsn', '5242900', '--to', target, '--rdb-version', '1')
@@ -211,15 +217,29 @@ for (const [kind, open] of STORES) {
     bytes[bytes.length >> 1] ^= 0x01
     await store.write(victim, bytes)
 
+    // Every piece of every pack is named: only headers and trailers are dead weight.
+    const packBytes = async (keys: string[]) => {
+      let total = 0n
+      for (const key of keys) if (key.endsWith('.redpack')) total += BigInt((await store.read(key)).length)
+      return total
+    }
+    const live = jsonOf(await repo('repo', 'list'))
+    assert.equal(live.packs_bytes, await packBytes(both))
+    assert.ok((live.packs_dead_bytes as bigint) < 16n * 1024n, `${live.packs_dead_bytes} dead bytes before any expire`)
+
     // Expire the older backup: the pieces the newer one names stay, and it restores.
     const expired = jsonOf(await runCli(['repo', 'expire', '--repo', store.url, '--cluster', 'set1', '--keep-last', '1', '--confirm', '--json'], {env: {...store.env, REDREPL_NOW_MS: String(Date.now() + 48 * HOUR_MS)}}))
     assert.deepEqual((expired.backups as any[]).map((b) => [b.checkpoint_lsn, b.action]), [[5242882n, 'delete'], [5242890n, 'delete'], [5242900n, 'keep']])
     const after = pieceKeys(await store.keys())
     assert.deepEqual(shared.filter((key) => !after.includes(key)), [], 'every shared piece kept')
-    assert.ok(after.length < both.length, 'the pieces only the expired backups named are gone')
+    assert.ok(after.length < both.length, 'the packs only the expired backups named are gone')
     assert.equal(after.length, new Set(after).size)
     assert.ok([...secondNames].every((key) => after.includes(key)), 'every piece the kept backup names is there')
     assert.equal(jsonOf(await repo('repo', 'verify')).ok, true)
+    // The shared pack is kept whole: the pieces of it only the expired backup named (around the 4 KiB change) are reported dead.
+    const amplified = jsonOf(await repo('repo', 'list'))
+    assert.equal(amplified.packs_bytes, await packBytes(after))
+    assert.ok((amplified.packs_dead_bytes as bigint) > (live.packs_dead_bytes as bigint) + 8n * 1024n && (amplified.packs_dead_bytes as bigint) < 1024n * 1024n, `${amplified.packs_dead_bytes} dead bytes after the expire`)
 
     // A piece gone: the backup is incomplete everywhere, and --quick says so.
     await store.remove(shared[0])
@@ -252,6 +272,18 @@ for (const [kind, open] of STORES) {
     assert.deepEqual(pieceKeys(await store.keys()), [])
     // The next push stores them again and the backup is whole.
     jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', store.url, '--cluster', 'set1', '--json'], {env: store.env}))
+    assert.equal(jsonOf(await runCli(['repo', 'verify', '--repo', store.url, '--cluster', 'set1', '--json'], {env: store.env})).ok, true)
+
+    // Cut short again, and pushed again within the grace: the same new pieces make the same packs, whose names are listed: none is stored twice.
+    await createBackup(data, 5242900, snapshotOf(3 * MiB))
+    const cut = await runCli(['repo', 'push', '--data-path', data, '--repo', store.url, '--cluster', 'set1', '--json'], {env: {...store.env, REDREPL_CRASH_AT: 'repo-push:before-index'}})
+    assert.equal(cut.exitCode, -1, cut.stderr)
+    const left = pieceKeys(await store.keys())
+    jsonOf(await expire(HOUR_MS))
+    const resumed = jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', store.url, '--cluster', 'set1', '--json'], {env: store.env}))
+    const again = (resumed.backups_pushed as any[]).find((b) => b.checkpoint_lsn === 5242900n)
+    assert.deepEqual([again.pieces > 0, again.pieces_uploaded], [true, 0n], 'every pack of the cut push is named, none uploaded again')
+    assert.deepEqual(pieceKeys(await store.keys()), left)
     assert.equal(jsonOf(await runCli(['repo', 'verify', '--repo', store.url, '--cluster', 'set1', '--json'], {env: store.env})).ok, true)
   })
 }
@@ -291,21 +323,25 @@ test('local directory: a piece the push found stored and that is swept before it
   const backend = await openRepository({url: store.url})
   // The first piece of the earlier backup: the change at 5 MiB leaves it shared.
   const [head] = decodePieceIndex(await store.read((await store.keys()).find((key) => key.endsWith('5242890.redbase.pieces'))!)).pieces
-  const swept = `set1/pieces/${head.sha256.slice(0, 2)}/${head.sha256}.redpiece`
+  const swept = [...namedBy({snapshot_bytes: BigInt(head.bytes), pieces: [head]})][0]
   assert.ok(before.includes(swept))
   let listings = 0
   const wrapped = Object.create(backend) as RepoBackend
   wrapped.list = async function* (prefix: string) {
-    if (prefix === 'set1/pieces/' && listings++ === 0) await backend.delete(swept)
+    if (prefix === 'set1/packs/' && listings++ === 0) await backend.delete(swept)
     yield* backend.list(prefix)
   }
   const report = await pushToRepository(Layout.fromDataPath(data), wrapped, {node: 'set1', dataPath: data, nowMs: BigInt(Date.now()), jobs: 2, includeCurrent: false})
   await backend.close()
   assert.equal(listings >= 2, true, 'listed again after storing it')
-  assert.ok(pieceKeys(await store.keys()).includes(swept), 'the swept piece is stored again')
+  const index = decodePieceIndex(await store.read((await store.keys()).find((key) => key.endsWith('5242900.redbase.pieces'))!))
+  assert.ok(!namedBy(index).has(swept), 'the index names the pieces where they were stored again, not the swept pack')
+  assert.ok([...namedBy(index)].every((key) => existsSync(path.join(store.url, key))))
   assert.ok(report.backups_pushed.some((b) => b.checkpoint_lsn === 5242900n))
+  // Only the earlier backup, whose pack this sweep took (as an expire of it would have), is damaged; the new one is whole.
   const verified = await runCli(['repo', 'verify', '--repo', store.url, '--cluster', 'set1', '--json'])
-  assert.equal(verified.exitCode, 0, verified.stdout)
+  assert.deepEqual((documentOf(verified.stdout).findings as any[]).map((f) => [f.data.key, /needed by [^,]*5242890\.redbase$/.test(f.message)]), [[swept, true]])
+  jsonOf(await runCli(['repo', 'restore', '--checkpoint-lsn', '5242900', '--to', path.join(path.dirname(data), 'out.rdb'), '--rdb-version', '1', '--repo', store.url, '--cluster', 'set1', '--json']))
 })
 
 test('local directory: a backup an older redrepl stored as whole chunks is still listed, verified, restored and expired beside new ones stored as pieces', async () => {
@@ -332,5 +368,54 @@ test('local directory: a backup an older redrepl stored as whole chunks is still
   const expired = jsonOf(await runCli(['repo', 'expire', '--repo', store.url, '--node', 'db1', '--keep-last', '1', '--confirm', '--json'], {env: {REDREPL_NOW_MS: String(Date.now() + 48 * HOUR_MS)}}))
   assert.deepEqual((expired.backups as any[]).map((b) => [b.checkpoint_lsn, b.action]), [[5242882n, 'delete'], [5242890n, 'keep']])
   assert.ok((await store.keys()).every((key) => !key.includes('5242882.redbase')), 'its manifest and chunks are gone')
+  assert.equal(jsonOf(await repo('repo', 'verify')).ok, true)
+})
+
+test('local directory: a backup the release before packs stored (each piece its own object, a version 1 index) is still listed, verified, restored, shared and expired', async () => {
+  const store = await localStore()
+  const {dir, data} = await node()
+  const repo = (...args: string[]) => runCli([...args, '--repo', store.url, '--cluster', 'set1', '--json'])
+  const old = snapshotOf(3 * MiB)
+  await createBackup(data, 5242890, old)
+  jsonOf(await repo('repo', 'push', '--data-path', data))
+  // Stored again as that release stored it: every piece under its own SHA-256, the index at version 1, no pack.
+  const indexKey = (await store.keys()).find((key) => key.endsWith('5242890.redbase.pieces'))!
+  const packed = decodePieceIndex(await store.read(indexKey))
+  for (const ref of packed.pieces) {
+    const pack = await store.read([...namedBy({snapshot_bytes: 0n, pieces: [ref]})][0])
+    await mkdir(path.join(store.url, 'set1/pieces', ref.sha256.slice(0, 2)), {recursive: true})
+    await writeFile(path.join(store.url, 'set1/pieces', ref.sha256.slice(0, 2), `${ref.sha256}.redpiece`), pack.subarray(ref.pack!.offset, ref.pack!.offset + ref.bytes))
+  }
+  const fixtureIndex = decodePieceIndex(await store.read((await store.keys()).find((key) => key.endsWith('5242882.redbase.pieces'))!))
+  for (const key of namedBy(packed)) if (!namedBy(fixtureIndex).has(key)) await store.remove(key)
+  await store.write(indexKey, Buffer.from(encodePieceIndex({snapshot_bytes: packed.snapshot_bytes, pieces: packed.pieces.map(({sha256, bytes}) => ({sha256, bytes}))})))
+  assert.equal((await store.read(indexKey)).readUInt16LE(8), 1)
+
+  const rows = async () => (jsonOf(await repo('repo', 'list')).backups as any[]).map((b) => [b.checkpoint_lsn, b.storage, b.complete])
+  assert.deepEqual(await rows(), [[5242882n, 'pieces', true], [5242890n, 'pieces', true]])
+  assert.equal(jsonOf(await repo('repo', 'verify')).ok, true)
+  const out = path.join(dir, 'old.rdb')
+  jsonOf(await repo('repo', 'restore', '--checkpoint-lsn', '5242890', '--to', out, '--rdb-version', '1'))
+  const local = path.join(dir, 'local.rdb')
+  jsonOf(await runCli(['basebackup', 'materialize', '--data-path', data, '--checkpoint-lsn', '5242890', '--to', local, '--rdb-version', '1', '--json']))
+  assert.ok((await readFile(out)).equals(await readFile(local)), 'restored byte for byte')
+
+  // A lone piece flipped: verify names it, as before packs.
+  const [lone] = pieceKeys(await store.keys()).filter((key) => key.endsWith('.redpiece'))
+  const bytes = await store.read(lone)
+  bytes[7] ^= 0x20
+  await store.write(lone, bytes)
+  const damaged = await repo('repo', 'verify')
+  assert.equal(damaged.exitCode, 3)
+  assert.deepEqual((documentOf(damaged.stdout).findings as any[]).map((f) => f.data.key), [lone])
+  bytes[7] ^= 0x20
+  await store.write(lone, bytes)
+
+  // A new backup beside it is packed; expiring the old one takes its lone pieces once past the grace period.
+  await createBackup(data, 5242900, snapshotOf(2 * MiB))
+  jsonOf(await repo('repo', 'push', '--data-path', data))
+  const expired = jsonOf(await runCli(['repo', 'expire', '--repo', store.url, '--cluster', 'set1', '--keep-last', '1', '--confirm', '--json'], {env: {REDREPL_NOW_MS: String(Date.now() + 48 * HOUR_MS)}}))
+  assert.deepEqual((expired.backups as any[]).map((b) => [b.checkpoint_lsn, b.action]), [[5242882n, 'delete'], [5242890n, 'delete'], [5242900n, 'keep']])
+  assert.deepEqual(pieceKeys(await store.keys()).filter((key) => key.endsWith('.redpiece')), [])
   assert.equal(jsonOf(await repo('repo', 'verify')).ok, true)
 })

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import {createHash} from 'node:crypto'
 import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
+import {encodePack} from '../../src/core/format/pack.js'
 import {expireRepository} from '../../src/core/ops/repo/expire.js'
 import {listRepository} from '../../src/core/ops/repo/list.js'
 import {verifyRepository} from '../../src/core/ops/repo/verify.js'
@@ -30,10 +30,10 @@ const BUCKET = 'redrepl-usable'
 const s3rver = useS3Server(scratch, [BUCKET])
 const T1 = `db1/${timelineName(1)}`
 const manifestKey = (checkpoint: bigint) => `${T1}/basebackup/base-00000000000000000000-${checkpoint.toString().padStart(20, '0')}.redbase`
-/** The one piece a backup of `rdst(fill)` is stored as (5004 bytes, under the smallest cut). */
+/** The pack of the one piece a backup of `rdst(fill)` is stored as (5004 bytes, under the smallest cut). */
 const pieceKeyOf = (snapshot: Buffer) => {
-  const sha = createHash('sha256').update(snapshot).digest('hex')
-  return `db1/pieces/${sha.slice(0, 2)}/${sha}.redpiece`
+  const sha = encodePack([snapshot]).sha256
+  return `db1/packs/${sha.slice(0, 2)}/${sha}.redpack`
 }
 
 interface Repo {
@@ -149,7 +149,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.deepEqual(rows.map((b) => [b.checkpoint_lsn, b.complete]), [[5242882n, true], [5242890n, false], [5242900n, false]])
     assert.deepEqual([rows[1].snapshot_bytes, rows[1].chunks], [0n, 0n])
     assert.match(String(rows[1].damage), /5242890\.redbase.*(CRC|checksum|seal)/i)
-    assert.match(String(rows[2].damage), /\.redpiece: piece 0 of .*5242900\.redbase\.pieces is missing/)
+    assert.match(String(rows[2].damage), /\.redpack: pack of piece 0 of .*5242900\.redbase\.pieces is missing/)
     assert.equal(rows[0].damage, null)
     const human = await runCli(repoArgs(repo, 'repo', 'list', '--segment-bytes', '1MiB'), {env: repo.env})
     assert.match(human.stdout, /damaged: /)

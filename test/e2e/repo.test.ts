@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {createHash, randomBytes} from 'node:crypto'
+import {randomBytes} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -7,6 +7,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
+import {encodePack} from '../../src/core/format/pack.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {fixturePath} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
@@ -76,11 +77,9 @@ const BACKENDS: Array<[string, () => Promise<Repo>]> = [
 ]
 
 const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
-/** The fixture's backup is stored as one piece (9004 bytes, under the smallest cut), by the SHA-256 of its snapshot. */
-const SNAPSHOT_SHA256 = createHash('sha256')
-  .update(Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', CHUNK_KEY.slice('db1/'.length).replace(/\d{20}\.redchunk$/, `${String(k).padStart(20, '0')}.redchunk`))))))
-  .digest('hex')
-const PIECE_KEY = `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`
+/** The pack the fixture's one piece is stored in, by the SHA-256 of the pack's bytes. */
+const SNAPSHOT_SHA256 = encodePack([Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', CHUNK_KEY.slice('db1/'.length).replace(/\d{20}\.redchunk$/, `${String(k).padStart(20, '0')}.redchunk`)))))]).sha256
+const PIECE_KEY = `db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`
 
 const primary = () => primaryCopy(scratch)
 
@@ -131,11 +130,11 @@ for (const [kind, makeRepo] of BACKENDS) {
     assert.equal(quick.exitCode, 0, 'same size: --quick cannot see it, by design')
     const verify = await runCli(repoArgs(repo, 'repo', 'verify', '--json'), {env: repo.env})
     assert.equal(verify.exitCode, 3)
-    assert.deepEqual((documentOf(verify.stdout).findings as any[]).map((f) => [f.code, f.data.key, /content does not match its address/.test(f.message)]), [['repo.object-damaged', PIECE_KEY, true]])
+    assert.deepEqual((documentOf(verify.stdout).findings as any[]).map((f) => [f.code, f.data.key, /content does not match its name/.test(f.message)]), [['repo.object-damaged', PIECE_KEY, true]])
     const target = path.join(await scratch.dir(), 'out.rdb')
     const restore = await runCli(repoArgs(repo, 'repo', 'restore', '--to', target, '--rdb-version', '1'), {env: repo.env})
     assert.equal(restore.exitCode, 3)
-    assert.ok(restore.stderr.includes(`${SNAPSHOT_SHA256}.redpiece: content does not match its address`), restore.stderr)
+    assert.match(restore.stderr, new RegExp(`${SNAPSHOT_SHA256}\\.redpack: piece at offset 10 \\(9004 bytes\\) does not match its SHA-256`))
     assert.equal(restore.stderr.trim().split('\n').length, 1)
     assert.ok(!existsSync(target) && readdirSync(path.dirname(target)).length === 0, 'no destination, no temp file')
   })
@@ -194,13 +193,13 @@ for (const [kind, makeRepo] of BACKENDS) {
 test('S3: a server killed mid-push leaves no partial backup listed; the next run completes it', async () => {
   const repo = await s3Repo()
   const {dir, data} = await primary()
-  // 24 MiB of random bytes, some 18 pieces: long enough to be cut mid-way.
-  const snapshot = Buffer.concat([Buffer.from('RDST'), randomBytes(24 * 1024 * 1024 - 4)])
+  // 40 MiB of random bytes, three packs (16, 16 and 8 MiB of pieces): long enough to be cut mid-way, after the first pack.
+  const snapshot = Buffer.concat([Buffer.from('RDST'), randomBytes(40 * 1024 * 1024 - 4)])
   jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '5242895', '--chunk-size', '256KiB', '--json'], {input: snapshot}))
   const push = runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--jobs', '2', '--json'), {env: repo.env})
-  const objects = () => countFiles(path.join(s3rver.server.directory, BUCKET, repo.url.slice(`s3://${BUCKET}/`.length)))
-  for (let i = 0; i < 1200 && objects() < 24; i++) await sleep(25)
-  assert.ok(objects() >= 24, 'the push got under way')
+  const packs = () => largeFiles(path.join(s3rver.server.directory, BUCKET, repo.url.slice(`s3://${BUCKET}/`.length)), 16 * 1024 * 1024)
+  for (let i = 0; i < 2400 && packs() < 1; i++) await sleep(25)
+  assert.ok(packs() >= 1, 'the push got under way: a full pack is stored')
   await s3rver.server.kill()
   const cut = await push
   assert.equal(cut.exitCode, 1, cut.stderr)
@@ -239,12 +238,15 @@ test('S3: wrong credentials and a missing bucket are one-line errors with their 
   assert.equal(badNode.exitCode, 2)
 })
 
-function countFiles(dir: string): number {
+/** How many files under `dir` hold more than `bytes`. */
+function largeFiles(dir: string, bytes: number): number {
   if (!existsSync(dir)) return 0
   let count = 0
   for (const name of readdirSync(dir)) {
     const file = path.join(dir, name)
-    count += statSync(file).isDirectory() ? countFiles(file) : 1
+    const stat = statSync(file, {throwIfNoEntry: false})
+    if (stat === undefined) continue
+    count += stat.isDirectory() ? largeFiles(file, bytes) : stat.size > bytes ? 1 : 0
   }
   return count
 }
@@ -275,7 +277,7 @@ test('local directory: each piece is synced before its name, their directory bef
   })
   // A repository write names its directory by descriptor (/proc/self/fd/N/…); the temp's random name alone finds its sync.
   const syncLine = (file: string) => lines.findIndex((line) => /^\d+ +f(data)?sync\(\d+</.test(line) && line.includes(`/${path.basename(file)}>`))
-  const pieces = renames.filter((r) => r.to.endsWith('.redpiece'))
+  const pieces = renames.filter((r) => r.to.endsWith('.redpack'))
   const index = renames.find((r) => r.to.endsWith('.redbase.pieces'))!
   const manifest = renames.find((r) => r.to.endsWith('.redbase'))!
   assert.ok(pieces.length >= 1 && index && manifest, renames.map((r) => r.to).join('\n'))
@@ -317,7 +319,7 @@ test('local directory: a link planted in place of a piece is never followed by r
   const target = path.join(await scratch.dir(), 'out.rdb')
   const restore = await runCli(repoArgs(repo, 'repo', 'restore', '--to', target, '--rdb-version', '1'))
   assert.equal(restore.exitCode, 4, restore.stderr)
-  assert.match(restore.stderr, /\.redpiece: is a symbolic link; links are not followed inside the repository/)
+  assert.match(restore.stderr, /\.redpack: is a symbolic link; links are not followed inside the repository/)
   assert.equal(restore.stderr.trim().split('\n').length, 1)
   assert.ok(!existsSync(target))
 })

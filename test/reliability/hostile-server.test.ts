@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
-import {createHash} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test, type TestContext} from 'node:test'
 import zlib from 'node:zlib'
 
+import {encodePack} from '../../src/core/format/pack.js'
 import {RedreplError} from '../../src/core/errors.js'
 import {walSegmentCodec} from '../../src/core/format/wal-segment.js'
 import {S3Backend} from '../../src/core/repo/s3.js'
@@ -29,11 +29,9 @@ const BUCKET = 'hostile'
 const hostile = useHostileS3(BUCKET)
 const REPO = `s3://${BUCKET}/r`
 const T1 = `db1/${timelineName(1)}`
-/** The fixture's backup is stored as one piece (9004 bytes, under the smallest cut), named by the SHA-256 of its snapshot. */
-const SNAPSHOT_SHA256 = createHash('sha256')
-  .update(Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup', 'base-00000000000000000000-00000000000005242882.redbase.parts', `${String(k).padStart(20, '0')}.redchunk`)))))
-  .digest('hex')
-const CHUNK_KEY = `r/db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`
+/** The pack the fixture's one piece is stored in, by the SHA-256 of the pack's bytes. */
+const SNAPSHOT_SHA256 = encodePack([Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup', 'base-00000000000000000000-00000000000005242882.redbase.parts', `${String(k).padStart(20, '0')}.redchunk`))))]).sha256
+const CHUNK_KEY = `r/db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`
 const WAL0_KEY = `r/${T1}/wal/00000000000000000000.redwal`
 /** What a run of the CLI may take at most in these cases, for the bytes it moves: far below any store-given size. */
 const RSS_BOUND_KIB = 300 * 1024
@@ -200,7 +198,7 @@ test('a piece body that stalls half-way: repo restore fails at its --timeout nam
   const run = await runMeasured(args('repo', 'restore', '--to', target, '--rdb-version', '1', '--timeout', '3s'), server.env())
   report(t, 'repo restore, stalled chunk body', run)
   assert.equal(run.exitCode, 1, run.stderr)
-  oneLineNaming(run, /\.redpiece: the download did not finish within the run's deadline of 3 s/)
+  oneLineNaming(run, /\.redpack: the download did not finish within the run's deadline of 3 s/)
   assertBounded(run, 3)
   assert.deepEqual(readdirSync(dir), [], 'no destination, no temp file')
 })
@@ -225,7 +223,7 @@ test('a body that stalls, without a deadline: the idle timeout ends it; a reques
       async () => {
         for await (const _ of backend.get(CHUNK_KEY.slice(2)));
       },
-      (error: RedreplError) => error.code === 'repo.timeout' && /redpiece: the store stopped answering for download \(connect 1 s, idle 1 s\)/.test(error.message),
+      (error: RedreplError) => error.code === 'repo.timeout' && /redpack: the store stopped answering for download \(connect 1 s, idle 1 s\)/.test(error.message),
     )
     assert.ok(performance.now() - started < 8000, 'about 1 s of silence, not the 30 s default')
     const requestsBefore = server.requests
@@ -257,7 +255,7 @@ test('a body that trickles a byte just often enough never to look idle fails as 
       async () => {
         for await (const _ of backend.get(CHUNK_KEY.slice(2)));
       },
-      (error: RedreplError) => error.code === 'repo.timeout' && /redpiece: the store sent \d bytes in [\d.]+ s of waiting, fewer than 4096: stalled/.test(error.message),
+      (error: RedreplError) => error.code === 'repo.timeout' && /redpack: the store sent \d bytes in [\d.]+ s of waiting, fewer than 4096: stalled/.test(error.message),
     )
     assert.ok(performance.now() - started < 8000, 'about two idle timeouts, not the 20 minutes the drip would take')
   } finally {
@@ -436,13 +434,13 @@ test('a decompression bomb under its true-looking size: the stream stops at the 
   assert.deepEqual(walFiles(data), [])
 })
 
-test('a piece body that never ends: repo restore stops at its listed size, naming the piece (exit 3); no file left', async (t) => {
+test('a pack body that never ends (a store that ignores Range): repo restore stops at the piece\'s size and refuses its bytes, naming the pack (exit 3); no file left', async (t) => {
   const server = await serving((s) => endlessBodyOf(s, CHUNK_KEY))
   const dir = await scratch.dir()
   const run = await runMeasured(args('repo', 'restore', '--to', path.join(dir, 'restored.rdb'), '--rdb-version', '1', '--timeout', '10s'), server.env())
   report(t, 'repo restore, endless chunk body', run)
   assert.equal(run.exitCode, 3, run.stderr)
-  oneLineNaming(run, /\.redpiece: holds more than the size it is listed at \(9004 bytes\)/)
+  oneLineNaming(run, /\.redpack: piece at offset 10 \(9004 bytes\) does not match its SHA-256/)
   assertBounded(run, 10)
   assert.deepEqual(readdirSync(dir), [])
 })

@@ -39,9 +39,13 @@ async function nodeWithBackup(snapshotBytes: number): Promise<{dir: string; data
 const SHAPES = [
   {
     shape: 'pieces',
-    suffix: '.redpiece',
+    suffix: '.redpack',
+    // Three packs (16, 16 and 8 MiB of pieces); killed once the first is stored, at a rate that lets it land in seconds.
+    least: 3,
+    killAfter: 1,
+    rate: '4MiB',
     async source(): Promise<string> {
-      const {data} = await nodeWithBackup(8 * 1024 * 1024)
+      const {data} = await nodeWithBackup(40 * 1024 * 1024)
       const repo = await scratch.dir('redrepl-icopy-repo-')
       jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--node', 'db1', '--json']))
       return repo
@@ -50,6 +54,9 @@ const SHAPES = [
   {
     shape: 'whole chunks',
     suffix: '.redchunk',
+    least: 4,
+    killAfter: 2,
+    rate: '1MiB',
     async source(): Promise<string> {
       // The older push's objects: the manifest and its chunks under the layout's own names.
       const {dir} = await nodeWithBackup(4 * 1024 * 1024)
@@ -62,18 +69,18 @@ const SHAPES = [
 
 const filesIn = (repo: string, suffix: string) => (existsSync(path.join(repo, 'db1')) ? readdirSync(path.join(repo, 'db1'), {recursive: true, encoding: 'utf8'}).filter((name) => name.endsWith(suffix)) : [])
 
-for (const {shape, suffix, source: makeSource} of SHAPES) {
+for (const {shape, suffix, least, killAfter, rate, source: makeSource} of SHAPES) {
   test(`repo copy of a backup stored as ${shape} killed mid-way: the target lists no partial backup and verifies; the next copy carries on and ends complete`, async () => {
     const source = await makeSource()
     const total = filesIn(source, suffix).length
-    assert.ok(total >= 4, `the source holds ${total} ${suffix} objects`)
+    assert.ok(total >= least, `the source holds ${total} ${suffix} objects`)
     const target = await scratch.dir('redrepl-icopy-target-')
-    const args = ['repo', 'copy', '--from', source, '--to', target, '--node', 'db1', '--jobs', '1', '--max-rate', '1MiB']
+    const args = ['repo', 'copy', '--from', source, '--to', target, '--node', 'db1', '--jobs', '1', '--max-rate', rate]
     const child = spawn(process.execPath, [binary, ...args], {stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, NO_COLOR: '1', REDREPL_NOW_MS: String(NOW_MS)}})
     const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => child.once('exit', (code, signal) => resolve({code, signal})))
     const giveUp = performance.now() + 30_000
-    while (filesIn(target, suffix).length < 2) {
-      assert.ok(performance.now() < giveUp, `the copy never got to its second ${suffix} object`)
+    while (filesIn(target, suffix).length < killAfter) {
+      assert.ok(performance.now() < giveUp, `the copy never got to ${suffix} object ${killAfter}`)
       await sleep(5)
     }
     child.kill('SIGKILL')
@@ -90,8 +97,8 @@ for (const {shape, suffix, source: makeSource} of SHAPES) {
     const resumed = jsonOf(await runCli(['repo', 'copy', '--from', source, '--to', target, '--node', 'db1', '--json']))
     const [backup] = resumed.backups_copied as any[]
     if (shape === 'pieces') {
-      // A piece is stored whole or not at all, and one there with its own bytes is never copied again.
-      assert.equal(backup.pieces_copied, BigInt(total - copiedBefore), `the re-run copied ${backup.pieces_copied} piece(s), not the ${copiedBefore} already there`)
+      // A pack is stored whole or not at all, and one there with its own bytes is never copied again.
+      assert.equal(backup.pieces_copied, BigInt(total - copiedBefore), `the re-run copied ${backup.pieces_copied} pack(s), not the ${copiedBefore} already there`)
     } else {
       assert.ok(backup.chunks_copied <= total - copiedBefore + 1 && backup.chunks_copied > 0, `the re-run copied ${backup.chunks_copied} chunk(s), not the ${copiedBefore} already there`)
     }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {createHash, randomBytes} from 'node:crypto'
+import {randomBytes} from 'node:crypto'
 import {copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
+import {encodePack} from '../../src/core/format/pack.js'
 import {pidSpaceTag} from '../../src/core/fs/processes.js'
 import {runCli, useScratch, type CliResult} from '../support/cli.js'
 import {fixturePath, NOW_MS} from '../support/fixtures.js'
@@ -23,10 +24,8 @@ const scratch = useScratch()
 
 const T1 = timelineName(1)
 const BACKUP = 'base-00000000000000000000-00000000000005242882.redbase'
-/** The fixture's backup is stored as one piece (9004 bytes, under the smallest cut), named by the SHA-256 of its snapshot. */
-const SNAPSHOT_SHA256 = createHash('sha256')
-  .update(Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', T1, 'basebackup', `${BACKUP}.parts`, `${String(k).padStart(20, '0')}.redchunk`)))))
-  .digest('hex')
+/** The pack the fixture's one piece is stored in, by the SHA-256 of the pack's bytes. */
+const SNAPSHOT_SHA256 = encodePack([Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', T1, 'basebackup', `${BACKUP}.parts`, `${String(k).padStart(20, '0')}.redchunk`))))]).sha256
 
 const primary = () => primaryCopy(scratch)
 
@@ -71,9 +70,9 @@ const PLANTED: Array<[string, string]> = [
   ['a timeline dir', `db1/${T1}`],
   ['the wal dir', `db1/${T1}/wal`],
   ['the basebackup dir', `db1/${T1}/basebackup`],
-  ['the pieces dir', 'db1/pieces'],
-  ['a pieces fan-out dir', `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}`],
-  ['a piece object', `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`],
+  ['the packs dir', 'db1/packs'],
+  ['a packs fan-out dir', `db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}`],
+  ['a pack object', `db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`],
   ['a piece index', `db1/${T1}/basebackup/${BACKUP}.pieces`],
 ]
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
-import {randomBytes} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 import {test} from 'node:test'
 
 import {Chunker, findCut, MAX_PIECE_BYTES, MIN_PIECE_BYTES} from '../../src/core/codec/cdc.js'
 import {crc32} from '../../src/core/codec/crc.js'
 import {decodePieceIndex, encodePieceIndex, type PieceIndex} from '../../src/core/format/piece-index.js'
+import {decodePack, encodePack, encodePackEntries, PACK_DATA_BYTES, PACK_HEADER_BYTES} from '../../src/core/format/pack.js'
 import {FormatError} from '../../src/core/errors.js'
 
 const MiB = 1024 * 1024
@@ -22,7 +23,7 @@ async function cutsOf(bytes: Uint8Array, feed: number): Promise<number[]> {
   return cuts
 }
 
-test('cuts fall where the content says: the same whatever sizes the stream comes in, and every piece but the last within 512 KiB..4 MiB', async () => {
+test('cuts fall where the content says: the same whatever sizes the stream comes in, and every piece but the last within 8 KiB..128 KiB', async () => {
   const bytes = randomBytes(12 * MiB)
   const whole = await cutsOf(bytes, bytes.length)
   assert.deepEqual(await cutsOf(bytes, 7777), whole)
@@ -46,8 +47,9 @@ test('1 KiB inserted moves the cuts after it by 1 KiB, from the first cut past t
   for (const cut of later) assert.ok(after.includes(cut + 1024), `cut ${cut} moved to ${cut + 1024}`)
 })
 
-test('a run of one byte value is cut at 4 MiB; a stream shorter than the smallest piece is one piece; an empty one none', async () => {
-  assert.deepEqual(await cutsOf(new Uint8Array(9 * MiB), 1 * MiB), [4 * MiB, 8 * MiB, 9 * MiB])
+test('a run of one byte value is cut at 128 KiB; a stream shorter than the smallest piece is one piece; an empty one none', async () => {
+  assert.equal(MAX_PIECE_BYTES, 128 * 1024)
+  assert.deepEqual(await cutsOf(new Uint8Array(2 * MAX_PIECE_BYTES + 1000), 100_000), [MAX_PIECE_BYTES, 2 * MAX_PIECE_BYTES, 2 * MAX_PIECE_BYTES + 1000])
   assert.deepEqual(await cutsOf(randomBytes(1000), 100), [1000])
   assert.deepEqual(await cutsOf(new Uint8Array(0), 1), [])
   assert.equal(findCut(new Uint8Array(10), 0, 10, false), -1, 'more bytes are needed to decide')
@@ -58,7 +60,7 @@ const sample = (): PieceIndex => {
   return {snapshot_bytes: BigInt(pieces.reduce((sum, p) => sum + p.bytes, 0)), pieces}
 }
 
-test('a piece index round-trips, and every flipped byte, cut or lie in it is refused', () => {
+test('a piece index of the release before packs (version 1) round-trips, and every flipped byte, cut or lie in it is refused', () => {
   const index = sample()
   const bytes = encodePieceIndex(index)
   assert.deepEqual(decodePieceIndex(bytes), index)
@@ -70,5 +72,57 @@ test('a piece index round-trips, and every flipped byte, cut or lie in it is ref
   assert.throws(() => decodePieceIndex(bytes.subarray(0, bytes.length - 1)), FormatError)
   assert.throws(() => encodePieceIndex({...index, snapshot_bytes: index.snapshot_bytes + 1n}), /add up to/)
   assert.throws(() => encodePieceIndex({...index, pieces: [{sha256: 'ab', bytes: 1}]}), /64 lowercase hex/)
-  assert.throws(() => encodePieceIndex({snapshot_bytes: BigInt(MAX_PIECE_BYTES + 1), pieces: [{sha256: 'a'.repeat(64), bytes: MAX_PIECE_BYTES + 1}]}), /outside/)
+  assert.throws(() => encodePieceIndex({snapshot_bytes: BigInt(4 * MiB + 1), pieces: [{sha256: 'a'.repeat(64), bytes: 4 * MiB + 1}]}), /outside/)
+  assert.equal(Buffer.from(bytes.subarray(8, 10)).readUInt16LE(0), 1, 'written as version 1')
+})
+
+const packedSample = (): PieceIndex => {
+  const packA = 'a'.repeat(64)
+  const packB = 'b'.repeat(64)
+  const pieces = [
+    {sha256: '1'.repeat(64), bytes: MIN_PIECE_BYTES + 5, pack: {sha256: packA, offset: PACK_HEADER_BYTES}},
+    {sha256: '2'.repeat(64), bytes: MAX_PIECE_BYTES, pack: {sha256: packB, offset: PACK_HEADER_BYTES + 70_000}},
+    {sha256: '1'.repeat(64), bytes: MIN_PIECE_BYTES + 5, pack: {sha256: packA, offset: PACK_HEADER_BYTES}},
+    {sha256: '3'.repeat(64), bytes: 17, pack: {sha256: packA, offset: PACK_HEADER_BYTES + MIN_PIECE_BYTES + 5}},
+  ]
+  return {snapshot_bytes: BigInt(pieces.reduce((sum, p) => sum + p.bytes, 0)), pieces}
+}
+
+test('a piece index naming packs (version 2) round-trips, and every flipped byte, cut or lie in it is refused', () => {
+  const index = packedSample()
+  const bytes = encodePieceIndex(index)
+  assert.deepEqual(decodePieceIndex(bytes), index)
+  assert.equal(Buffer.from(bytes.subarray(8, 10)).readUInt16LE(0), 2, 'written as version 2')
+  assert.equal(bytes.length, 8 + 2 + 8 + 4 + 2 * 32 + 4 + 4 * 44 + 4, 'each pack named once, 44 bytes a piece')
+  for (let i = 0; i < bytes.length; i++) {
+    const flipped = Uint8Array.from(bytes)
+    flipped[i] ^= 0x10
+    assert.throws(() => decodePieceIndex(flipped), FormatError, `byte ${i}`)
+  }
+  for (let cut = 0; cut < bytes.length; cut += 7) assert.throws(() => decodePieceIndex(bytes.subarray(0, cut)), FormatError, `cut at ${cut}`)
+  const [first, ...rest] = index.pieces
+  assert.throws(() => encodePieceIndex({...index, pieces: [{sha256: first.sha256, bytes: first.bytes}, ...rest]}), /every piece is in a pack, or none/)
+  assert.throws(() => encodePieceIndex({snapshot_bytes: BigInt(MAX_PIECE_BYTES + 1), pieces: [{...first, bytes: MAX_PIECE_BYTES + 1}]}), /outside/)
+  assert.throws(() => encodePieceIndex({...index, pieces: [{...first, pack: {sha256: first.pack!.sha256, offset: PACK_HEADER_BYTES + PACK_DATA_BYTES - 10}}, ...rest]}), /inside a pack/)
+  assert.throws(() => encodePieceIndex({...index, pieces: [{...first, pack: {sha256: first.pack!.sha256, offset: 3}}, ...rest]}), /inside a pack/)
+})
+
+test('a pack round-trips; every flipped byte, cut, or piece that is not what its trailer says is refused', () => {
+  const pieces = [randomBytes(MIN_PIECE_BYTES), randomBytes(1), randomBytes(5000)]
+  const pack = encodePack(pieces)
+  assert.equal(pack.sha256, createHash('sha256').update(pack.bytes).digest('hex'))
+  const decoded = decodePack(pack.bytes)
+  assert.deepEqual(decoded.entries, pack.entries)
+  for (const [i, entry] of decoded.entries.entries()) assert.deepEqual(Buffer.from(pack.bytes.subarray(entry.offset, entry.offset + entry.bytes)), pieces[i])
+  for (let i = 0; i < pack.bytes.length; i += i < 64 || i > pack.bytes.length - 200 ? 1 : 997) {
+    const flipped = Uint8Array.from(pack.bytes)
+    flipped[i] ^= 0x01
+    assert.throws(() => decodePack(flipped), FormatError, `byte ${i}`)
+  }
+  for (let cut = 0; cut < pack.bytes.length; cut += 1013) assert.throws(() => decodePack(pack.bytes.subarray(0, cut)), FormatError, `cut at ${cut}`)
+  // A piece whose bytes are not its digest's, in a pack whose CRC is right (a writer's bug, not damage): refused all the same.
+  const lying = encodePackEntries(pieces, pack.entries.map((e, i) => (i === 1 ? {...e, sha256: 'f'.repeat(64)} : e)))
+  assert.throws(() => decodePack(lying.bytes), /piece 1 .* does not match its SHA-256/)
+  assert.throws(() => encodePackEntries(pieces, pack.entries.map((e, i) => (i === 2 ? {...e, offset: e.offset + 1} : e))), /offset/)
+  assert.deepEqual(decodePack(encodePack([]).bytes).entries, [], 'an empty pack reads (no writer stores one)')
 })

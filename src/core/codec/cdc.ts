@@ -11,12 +11,16 @@ import {DATA_OFFSET, GEAR_OFFSET, gearScanModule} from './gear-wasm.js'
  * pieces (repo/pieces.ts). Pure: no I/O, no clock.
  */
 
-/** No cut before this many bytes: those are not even hashed, which is where most of the speed comes from. */
-export const MIN_PIECE_BYTES = 512 * 1024
+/**
+ * No cut before this many bytes: those are not even hashed, which is where much of the speed comes from.
+ * The sizes are small because a piece is the unit of change: a 64 KiB run overwritten costs the three or so pieces
+ * around it, not a megabyte; pieces that small are stored packed into larger objects (repo/pieces.ts).
+ */
+export const MIN_PIECE_BYTES = 8 * 1024
 /** The cut masks aim here: a piece of random bytes averages a little over this. */
-export const AVG_PIECE_BYTES = 1024 * 1024
+export const AVG_PIECE_BYTES = 32 * 1024
 /** A piece is cut here at the latest, which also bounds the buffer a piece needs. */
-export const MAX_PIECE_BYTES = 4 * 1024 * 1024
+export const MAX_PIECE_BYTES = 128 * 1024
 
 /**
  * The gear table: 256 fixed pseudo-random u32 values, from SHA-256 of a
@@ -36,8 +40,9 @@ export const GEAR = (() => {
 /** A gear hash's bit k depends on the last k+1 bytes; the masks test the top bits, which see the last 32. */
 const topBits = (bits: number) => (0xffffffff << (32 - bits)) >>> 0
 /** Before the average: harder to cut (2 bits more than log2 of the average), after it easier (2 fewer): sizes cluster near it. */
-const MASK_HARD = topBits(22)
-const MASK_EASY = topBits(18)
+const AVG_BITS = Math.log2(AVG_PIECE_BYTES)
+const MASK_HARD = topBits(AVG_BITS + 2)
+const MASK_EASY = topBits(AVG_BITS - 2)
 /** Bytes hashed before the first place a cut may fall, so that a cut there depends on the window, not on where the piece began. */
 const WARMUP = 32
 

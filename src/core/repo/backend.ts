@@ -46,6 +46,13 @@ export interface RepoBackend {
   list(prefix: string): AsyncIterable<RepoObject>
   get(key: string): AsyncIterable<Uint8Array>
   /**
+   * `length` bytes of an object from `offset`, without reading the rest
+   * (a pread, a ranged GET), or fewer when the object ends first (the
+   * caller checks the size). Optional: without it, readRange reads the
+   * object from its start and drops the bytes before `offset`.
+   */
+  getRange?(key: string, offset: bigint, length: bigint): AsyncIterable<Uint8Array>
+  /**
    * Stores an object so that it appears whole or not at all. `body` returns
    * a fresh stream each call, so a retry can start again; if it throws, no
    * object is left under `key`. A piece of the body is lent, not given: it
@@ -99,4 +106,21 @@ export interface TempSweep {
 /** A body whose pieces the consumer may keep: each lent piece copied (see RepoBackend.put). */
 export async function* owned(pieces: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   for await (const piece of pieces) yield Uint8Array.prototype.slice.call(piece)
+}
+
+/** A range of an object: the store's own ranged read where it has one, else the object read from its start with the bytes before the range dropped. */
+export async function* readRange(backend: RepoBackend, key: string, offset: bigint, length: bigint): AsyncGenerator<Uint8Array> {
+  if (backend.getRange !== undefined) {
+    yield* backend.getRange(key, offset, length)
+    return
+  }
+  let at = 0n
+  const end = offset + length
+  for await (const piece of backend.get(key)) {
+    const from = at
+    at += BigInt(piece.length)
+    if (at <= offset) continue
+    yield piece.subarray(Number(from < offset ? offset - from : 0n), Number((at > end ? end : at) - from))
+    if (at >= end) return
+  }
 }

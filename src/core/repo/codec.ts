@@ -1,7 +1,7 @@
 import zlib from 'node:zlib'
 
 import {FormatError, usageError} from '../errors.js'
-import {bodyOnly, owned, type PutOptions, type RepoBackend, type RepoObject, type TempSweep} from './backend.js'
+import {bodyOnly, owned, readRange, type PutOptions, type RepoBackend, type RepoObject, type TempSweep} from './backend.js'
 import {capped} from './integrity.js'
 import {through} from './pipe.js'
 import {checkZstdLevel, defaultEngine, zstdCompress, zstdDecompress, ZSTD_LEVELS, type ZstdEngine} from './zstd.js'
@@ -133,6 +133,13 @@ export class CodecBackend implements RepoBackend {
       return
     }
     yield* through(stored, zlib.createGunzip(), (error) => new FormatError(`cannot decompress (gzip): ${error.message}`, name))
+  }
+
+  /** A range of an object stored as it is is read where it lies; of a compressed one, decompressed from its start up to the range. */
+  getRange(key: string, offset: bigint, length: bigint): AsyncIterable<Uint8Array> {
+    const where = this.variants.get(key)?.[0]
+    if (where !== undefined && where.codec === 'none' && this.inner.getRange !== undefined) return this.inner.getRange(where.key, offset, length)
+    return readRange({get: (k: string) => this.get(k)} as RepoBackend, key, offset, length)
   }
 
   async put(key: string, body: () => AsyncIterable<Uint8Array>, options: PutOptions): Promise<void> {

@@ -11,7 +11,8 @@ import {basebackupManifestName, pad20, storedPathProblem, parseBasebackupName, p
  *   <node>/timeline-<T:020>/basebackup/base-<start:020>-<checkpoint:020>.redbase
  *   <node>/timeline-<T:020>/basebackup/<chunk relative_path from the manifest>
  *   <node>/timeline-<T:020>/basebackup/base-….redbase.pieces  (a backup stored as pieces: its piece index)
- *   <node>/pieces/<ab>/<sha256>.redpiece  (a piece, by its content, shared by every backup that names it)
+ *   <node>/packs/<ab>/<sha256>.redpack    (a pack of pieces, by its content, shared by every backup that names one of them)
+ *   <node>/pieces/<ab>/<sha256>.redpiece  (a piece stored alone, as the release before packs did)
  *   <node>/timeline-<T:020>/wal/<i:020>.redwal
  *
  * A manifest is written after every chunk it names and deleted before them,
@@ -88,6 +89,23 @@ export class RepoKeys {
     if (!key.startsWith(this.piecesPrefix)) return false
     const match = /^([0-9a-f]{2})\/([0-9a-f]{64})\.redpiece$/.exec(key.slice(this.piecesPrefix.length))
     return match !== null && match[2].startsWith(match[1])
+  }
+
+  /** Where the namespace's packs of pieces live (format/pack.ts). */
+  get packsPrefix(): string {
+    return `${this.node}/packs/`
+  }
+
+  /** A pack by the SHA-256 of all its bytes, fanned out by its first two hex digits. */
+  pack(sha256: string): string {
+    return `${this.packsPrefix}${sha256.slice(0, 2)}/${sha256}.redpack`
+  }
+
+  /** The pack's SHA-256 when a key has a pack's name, else undefined. */
+  packOf(key: string): string | undefined {
+    if (!key.startsWith(this.packsPrefix)) return undefined
+    const match = /^([0-9a-f]{2})\/([0-9a-f]{64})\.redpack$/.exec(key.slice(this.packsPrefix.length))
+    return match !== null && match[2].startsWith(match[1]) ? match[2] : undefined
   }
 
   /** A backup's piece index, beside its manifest (format/piece-index.ts). */

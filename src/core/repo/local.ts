@@ -170,7 +170,16 @@ export class LocalBackend implements RepoBackend {
     }
   }
 
-  async *get(key: string): AsyncIterable<Uint8Array> {
+  get(key: string): AsyncIterable<Uint8Array> {
+    return this.read(key)
+  }
+
+  /** A range read where it lies (a pread): a piece out of a pack without the rest of the pack. */
+  getRange(key: string, offset: bigint, length: bigint): AsyncIterable<Uint8Array> {
+    return this.read(key, {start: Number(offset), end: Number(offset + length) - 1})
+  }
+
+  private async *read(key: string, range?: {start: number; end: number}): AsyncIterable<Uint8Array> {
     const file = this.describe(key)
     const found = await this.parentOf(key)
     let handle: FileHandle | undefined
@@ -191,11 +200,15 @@ export class LocalBackend implements RepoBackend {
       throw notFound(`${file}: no such object in the repository`)
     }
     try {
-      // Each buffer is given to the reader to keep, so each is new; sized to what is left of the object, and the
-      // end found by a small read, every byte allocated is a byte read (a read stream allocates 1 MiB for each read,
-      // the last empty one too, and the external memory that churns brought a full collection every few MiB).
-      for (let position = 0; ; ) {
-        const want = position < info.size ? Math.min(READ_PIECE_BYTES, info.size - position) : END_PROBE_BYTES
+      if (range !== undefined && range.end < range.start) return
+      // Each buffer is given to the reader to keep, so each is new; sized to what is left of the object (or of the
+      // range), and the end of a whole object found by a small read, every byte allocated is a byte read (a read
+      // stream allocates 1 MiB for each read, the last empty one too, and the external memory that churns brought a
+      // full collection every few MiB).
+      const stop = range === undefined ? undefined : range.end + 1
+      for (let position = range?.start ?? 0; stop === undefined || position < stop; ) {
+        const left = (stop ?? info.size) - position
+        const want = left > 0 ? Math.min(READ_PIECE_BYTES, left) : END_PROBE_BYTES
         const buffer = Buffer.allocUnsafe(want)
         const {bytesRead} = await handle.read(buffer, 0, want, position)
         if (bytesRead === 0) break

@@ -2,19 +2,23 @@
  * Base backups stored as content-addressed pieces (docs/repository.md
  * "Pieces"): the snapshot, streamed out of its chunk files in order, is cut
  * where its content says (codec/cdc.ts); each piece is stored once per
- * namespace under the SHA-256 of its bytes, and the backup's piece index
- * (format/piece-index.ts) lists which, in order, make it. This module owns
- * storing pieces, reading them back checked against their address, and the
- * checks a listing allows on an index. It knows no terminal and no layout.
+ * namespace, packed with the other new pieces of its push into packs
+ * (format/pack.ts) named by the SHA-256 of their bytes, and the backup's
+ * piece index (format/piece-index.ts) lists which pieces, in order, make
+ * it and where each lies. Backups pushed before packs name pieces stored
+ * one per object, which are still read. This module owns storing pieces,
+ * reading them back checked against their digest, and the checks a listing
+ * allows on an index. It knows no terminal and no layout.
  */
 import {createHash} from 'node:crypto'
 
 import {Chunker} from '../codec/cdc.js'
 import {crc32} from '../codec/crc.js'
 import {FormatError} from '../errors.js'
+import {decodePack, encodePackEntries, MAX_PACK_BYTES, PACK_DATA_BYTES, PACK_HEADER_BYTES, type PackEntry} from '../format/pack.js'
 import {decodePieceIndex, MAX_PIECE_INDEX_BYTES, type PieceIndex, type PieceRef} from '../format/piece-index.js'
 import type {BasebackupManifest} from '../model.js'
-import type {RepoBackend, RepoObject} from './backend.js'
+import {readRange, type RepoBackend, type RepoObject} from './backend.js'
 import {checkedStream, collect} from './integrity.js'
 import type {RepoKeys} from './keys.js'
 
@@ -23,59 +27,202 @@ export interface StoredPieces {
   index: PieceIndex
   pieces_uploaded: number
   uploaded_bytes: bigint
+  packs_uploaded: number
 }
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes
 }
 
+/** Where a piece's bytes are: its pack and the range in it, or, pushed before packs, its own object. */
+export function pieceObject(keys: RepoKeys, ref: PieceRef): {key: string; offset: bigint; end: bigint} {
+  if (ref.pack === undefined) return {key: keys.piece(ref.sha256), offset: 0n, end: BigInt(ref.bytes)}
+  const offset = BigInt(ref.pack.offset)
+  return {key: keys.pack(ref.pack.sha256), offset, end: offset + BigInt(ref.bytes)}
+}
+
+/** The key of the object that holds a piece (its pack, or its own). */
+export function pieceKey(keys: RepoKeys, ref: PieceRef): string {
+  return pieceObject(keys, ref).key
+}
+
+/** Bytes of a digest kept to look a piece up: 128 bits, so two pieces of one namespace share them only by a collision SHA-256 does not allow. */
+const PREFIX_BYTES = 16
+
+/**
+ * The pieces stored in a namespace's packs, to look a new piece up by its
+ * digest: sorted arrays, 16 bytes of digest and 12 of place per piece (28
+ * bytes; 1,000,000 distinct pieces, some 61 GiB of 64 KiB pieces, in 28
+ * MB), built from the indexes of the backups listed before the push.
+ */
+export class PieceLookup {
+  private digests = new Uint8Array(PREFIX_BYTES * 1024)
+  /** pack ordinal, offset, bytes per piece. */
+  private places = new Uint32Array(3 * 1024)
+  private count = 0
+  private sorted = true
+  readonly packs: string[] = []
+  private readonly packOrdinals = new Map<string, number>()
+
+  get size(): number {
+    return this.count
+  }
+
+  /** Adds the packed pieces of one index (pieces stored alone, by an older push, are not looked up: no new piece is cut to their size). */
+  add(index: PieceIndex): void {
+    for (const ref of index.pieces) {
+      if (ref.pack === undefined) continue
+      if (this.count * PREFIX_BYTES === this.digests.length) {
+        const digests = new Uint8Array(this.digests.length * 2)
+        digests.set(this.digests)
+        this.digests = digests
+        const places = new Uint32Array(this.places.length * 2)
+        places.set(this.places)
+        this.places = places
+      }
+      let ordinal = this.packOrdinals.get(ref.pack.sha256)
+      if (ordinal === undefined) {
+        ordinal = this.packs.length
+        this.packs.push(ref.pack.sha256)
+        this.packOrdinals.set(ref.pack.sha256, ordinal)
+      }
+      this.digests.set(Buffer.from(ref.sha256.slice(0, PREFIX_BYTES * 2), 'hex'), this.count * PREFIX_BYTES)
+      this.places.set([ordinal, ref.pack.offset, ref.bytes], this.count * 3)
+      this.count++
+      this.sorted = false
+    }
+  }
+
+  private compare(a: number, b: number): number {
+    const d = this.digests
+    for (let i = 0; i < PREFIX_BYTES; i++) {
+      const diff = d[a * PREFIX_BYTES + i] - d[b * PREFIX_BYTES + i]
+      if (diff !== 0) return diff
+    }
+    return 0
+  }
+
+  private sort(): void {
+    const order = new Uint32Array(this.count)
+    for (let i = 0; i < this.count; i++) order[i] = i
+    order.sort((a, b) => this.compare(a, b) || a - b)
+    const digests = new Uint8Array(Math.max(PREFIX_BYTES, this.count * PREFIX_BYTES))
+    const places = new Uint32Array(Math.max(3, this.count * 3))
+    for (let i = 0; i < this.count; i++) {
+      digests.set(this.digests.subarray(order[i] * PREFIX_BYTES, (order[i] + 1) * PREFIX_BYTES), i * PREFIX_BYTES)
+      places.set(this.places.subarray(order[i] * 3, order[i] * 3 + 3), i * 3)
+    }
+    this.digests = digests
+    this.places = places
+    this.sorted = true
+  }
+
+  /** Every place a stored piece with this digest and size lies, first added first: a pack may be gone since, so the caller picks one still listed. */
+  *find(sha256: string, bytes: number): Generator<{pack: string; offset: number}> {
+    if (!this.sorted) this.sort()
+    const key = Buffer.from(sha256.slice(0, PREFIX_BYTES * 2), 'hex')
+    const d = this.digests
+    const cmp = (i: number) => {
+      for (let j = 0; j < PREFIX_BYTES; j++) {
+        const diff = d[i * PREFIX_BYTES + j] - key[j]
+        if (diff !== 0) return diff
+      }
+      return 0
+    }
+    let low = 0
+    let high = this.count
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      if (cmp(middle) < 0) low = middle + 1
+      else high = middle
+    }
+    for (let i = low; i < this.count && cmp(i) === 0; i++) {
+      if (this.places[i * 3 + 2] === bytes) yield {pack: this.packs[this.places[i * 3]], offset: this.places[i * 3 + 1]}
+    }
+  }
+}
+
+/** Packs moved at once by one push or copy: each holds up to 16 MiB, so memory is (this + the one filling) × 16 MiB. */
+export const PACKS_IN_FLIGHT = 2
+
 /**
  * Cuts `snapshot` (the backup's bytes, already checked against RedDB's
- * CRCs as they pass) into pieces and stores each one `isPresent` does not
- * know, at most `jobs` at once. Memory: the cutter's 4 MiB buffer and one
- * 4 MiB copy per upload in flight, whatever the snapshot's size. Returns
- * the index to write once every piece it names is there.
+ * CRCs as they pass) into pieces; a piece `lookup` finds in a pack
+ * `packListed` shows is named there, every other one is appended to the
+ * pack this push fills, and a pack is stored once full (16 MiB of pieces)
+ * and at the end, unless a pack of the same name, so the same bytes, is
+ * listed already (the packs of a push cut short, met again). Memory: the
+ * cutter's buffer, the pack being filled and at most two in flight, and
+ * one entry per new piece, whatever the snapshot's size. Returns the index
+ * to write once every pack it names is there.
  */
 export async function storePieces(
   backend: RepoBackend,
   keys: RepoKeys,
   snapshot: AsyncIterable<Uint8Array>,
-  options: {jobs: number; isPresent: (key: string, bytes: number) => boolean; onStored?: (key: string, bytes: number) => void; signal?: AbortSignal},
+  options: {jobs: number; lookup: PieceLookup; packListed: (key: string) => bigint | undefined; onStored?: (key: string, bytes: number) => void; signal?: AbortSignal},
 ): Promise<StoredPieces> {
-  const result: StoredPieces = {index: {snapshot_bytes: 0n, pieces: []}, pieces_uploaded: 0, uploaded_bytes: 0n}
+  const result: StoredPieces = {index: {snapshot_bytes: 0n, pieces: []}, pieces_uploaded: 0, uploaded_bytes: 0n, packs_uploaded: 0}
   const inFlight = new Set<Promise<void>>()
-  /** Keys stored or being stored by this run: a piece met twice is uploaded once. */
-  const claimed = new Set<string>()
+  /** The new pieces of this push, by digest: a piece met twice is stored once, its second mention the same ref. */
+  const fresh = new Map<string, PieceRef>()
+  let filling: {buffer: Uint8Array; used: number; refs: PieceRef[]; entries: PackEntry[]} | null = null
   let failure: unknown
-  const chunker = new Chunker(async (piece) => {
-    const sha256 = createHash('sha256').update(piece).digest('hex')
-    const ref: PieceRef = {sha256, bytes: piece.length}
-    result.index.pieces.push(ref)
-    result.index.snapshot_bytes += BigInt(piece.length)
-    const key = keys.piece(sha256)
-    if (claimed.has(key) || options.isPresent(key, piece.length)) return
-    claimed.add(key)
+  const seal = async () => {
+    if (filling === null || filling.refs.length === 0) return
+    const {buffer, used, refs, entries} = filling
+    filling = null
+    const pack = encodePackEntries([buffer.subarray(0, used)], entries)
+    for (const [i, ref] of refs.entries()) ref.pack = {sha256: pack.sha256, offset: entries[i].offset}
+    const key = keys.pack(pack.sha256)
+    if (options.packListed(key) === BigInt(pack.bytes.length)) return
     options.signal?.throwIfAborted()
-    // The cutter reuses its buffer: an upload in flight keeps a copy of its own.
-    const copy = Buffer.from(piece)
     const upload = backend
-      .put(key, () => once(copy), {size: BigInt(copy.length), checksum: crc32(copy)})
+      .put(key, () => once(pack.bytes), {size: BigInt(pack.bytes.length), checksum: crc32(pack.bytes)})
       .then(() => {
-        result.pieces_uploaded++
-        result.uploaded_bytes += BigInt(copy.length)
-        options.onStored?.(key, copy.length)
+        result.packs_uploaded++
+        result.pieces_uploaded += refs.length
+        result.uploaded_bytes += BigInt(pack.bytes.length)
+        options.onStored?.(key, pack.bytes.length)
       })
       .catch((error: unknown) => {
         failure ??= error
       })
       .finally(() => inFlight.delete(upload))
     inFlight.add(upload)
-    while (inFlight.size >= Math.max(1, options.jobs)) await Promise.race(inFlight)
+    while (inFlight.size >= Math.max(1, Math.min(options.jobs, PACKS_IN_FLIGHT))) await Promise.race(inFlight)
     if (failure !== undefined) throw failure
+  }
+  const chunker = new Chunker(async (piece) => {
+    const sha256 = createHash('sha256').update(piece).digest('hex')
+    result.index.snapshot_bytes += BigInt(piece.length)
+    const again = fresh.get(sha256)
+    if (again !== undefined && again.bytes === piece.length) {
+      result.index.pieces.push(again)
+      return
+    }
+    for (const place of options.lookup.find(sha256, piece.length)) {
+      const listed = options.packListed(keys.pack(place.pack))
+      if (listed !== undefined && listed >= BigInt(place.offset + piece.length)) {
+        result.index.pieces.push({sha256, bytes: piece.length, pack: {sha256: place.pack, offset: place.offset}})
+        return
+      }
+    }
+    if (filling !== null && filling.used + piece.length > PACK_DATA_BYTES) await seal()
+    filling ??= {buffer: new Uint8Array(PACK_DATA_BYTES), used: 0, refs: [], entries: []}
+    // The cutter reuses its buffer: the pack keeps a copy.
+    filling.buffer.set(piece, filling.used)
+    const ref: PieceRef = {sha256, bytes: piece.length}
+    filling.entries.push({sha256, offset: PACK_HEADER_BYTES + filling.used, bytes: piece.length})
+    filling.used += piece.length
+    filling.refs.push(ref)
+    fresh.set(sha256, ref)
+    result.index.pieces.push(ref)
   })
   try {
     for await (const bytes of snapshot) await chunker.push(bytes)
     await chunker.finish()
+    await seal()
   } finally {
     await Promise.all(inFlight)
   }
@@ -84,12 +231,12 @@ export async function storePieces(
 }
 
 /**
- * A piece's bytes, read whole (4 MiB at most) and checked against its
- * address before any is handed on: a FormatError naming the stored object
- * when a byte differs, so what fails is named as the piece, never as a
- * chunk it feeds.
+ * A piece stored alone (pushed before packs), read whole (4 MiB at most)
+ * and checked against its address before any byte is handed on: a
+ * FormatError naming the stored object when a byte differs, so what fails
+ * is named as the piece, never as a chunk it feeds.
  */
-export async function* readPiece(backend: RepoBackend, keys: RepoKeys, ref: PieceRef): AsyncGenerator<Uint8Array> {
+async function* readLonePiece(backend: RepoBackend, keys: RepoKeys, ref: PieceRef): AsyncGenerator<Uint8Array> {
   const key = keys.piece(ref.sha256)
   const name = backend.describe(key)
   const pieces: Uint8Array[] = []
@@ -105,6 +252,90 @@ export async function* readPiece(backend: RepoBackend, keys: RepoKeys, ref: Piec
   const digest = hash.digest('hex')
   if (digest !== ref.sha256) throw new FormatError(`content does not match its address: SHA-256 ${digest}`, name)
   yield* pieces
+}
+
+/** A run of pieces lying back to back in one pack: read with one ranged read. */
+const MAX_RUN_BYTES = PACK_DATA_BYTES
+
+/**
+ * The bytes of `refs`, in order, each piece checked against its SHA-256
+ * before a byte of it is handed on (a FormatError naming the pack, or the
+ * lone piece's object, when one differs). Pieces lying back to back in one
+ * pack are read with one ranged read (a pread, an S3 Range GET), so a
+ * backup pushed whole reads each pack once; memory is one piece (128 KiB)
+ * whatever the run.
+ */
+export async function* readPieces(backend: RepoBackend, keys: RepoKeys, refs: readonly PieceRef[]): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < refs.length; ) {
+    const first = refs[i]
+    if (first.pack === undefined) {
+      yield* readLonePiece(backend, keys, first)
+      i++
+      continue
+    }
+    let j = i + 1
+    let end = first.pack.offset + first.bytes
+    while (j < refs.length && refs[j].pack?.sha256 === first.pack.sha256 && refs[j].pack!.offset === end && end - first.pack.offset + refs[j].bytes <= MAX_RUN_BYTES) end += refs[j++].bytes
+    yield* readRun(backend, keys, refs.slice(i, j))
+    i = j
+  }
+}
+
+async function* readRun(backend: RepoBackend, keys: RepoKeys, run: readonly PieceRef[]): AsyncGenerator<Uint8Array> {
+  const key = keys.pack(run[0].pack!.sha256)
+  const name = backend.describe(key)
+  const start = run[0].pack!.offset
+  const total = run.reduce((sum, ref) => sum + ref.bytes, 0)
+  let k = 0
+  let piece = new Uint8Array(run[0].bytes)
+  let filled = 0
+  const finish = () => {
+    const ref = run[k]
+    const digest = createHash('sha256').update(piece).digest('hex')
+    if (digest !== ref.sha256) throw new FormatError(`piece at offset ${ref.pack!.offset} (${ref.bytes} bytes) does not match its SHA-256 ${ref.sha256}: ${digest}`, name)
+    return piece
+  }
+  for await (const bytes of readRange(backend, key, BigInt(start), BigInt(total))) {
+    for (let at = 0; at < bytes.length; ) {
+      if (k === run.length) throw new FormatError(`returned more than the ${total} bytes asked for at offset ${start}`, name)
+      const take = Math.min(bytes.length - at, piece.length - filled)
+      piece.set(bytes.subarray(at, at + take), filled)
+      filled += take
+      at += take
+      if (filled === piece.length) {
+        yield finish()
+        k++
+        filled = 0
+        if (k < run.length) piece = new Uint8Array(run[k].bytes)
+      }
+    }
+  }
+  if (k < run.length) throw new FormatError(`ends before the piece at offset ${run[k].pack!.offset} (${run[k].bytes} bytes) does`, name)
+}
+
+/** One piece's bytes, checked (readPieces of one). */
+export function readPiece(backend: RepoBackend, keys: RepoKeys, ref: PieceRef): AsyncGenerator<Uint8Array> {
+  return readPieces(backend, keys, [ref])
+}
+
+/**
+ * A whole pack, read (bounded by the largest pack) and checked: the
+ * SHA-256 of its bytes against its name, its CRC, and every piece against
+ * the digest its trailer gives. Errors name the pack.
+ */
+export async function readPack(backend: RepoBackend, keys: RepoKeys, sha256: string, listedSize: bigint): Promise<{bytes: Uint8Array; entries: PackEntry[]}> {
+  const key = keys.pack(sha256)
+  const name = backend.describe(key)
+  if (listedSize > BigInt(MAX_PACK_BYTES)) throw new FormatError(`listed at ${listedSize} bytes, more than any pack holds`, name)
+  const bytes = await collect(backend.get(key), listedSize, name)
+  if (BigInt(bytes.length) !== listedSize) throw new FormatError(`holds ${bytes.length} bytes, listed at ${listedSize}`, name)
+  const digest = createHash('sha256').update(bytes).digest('hex')
+  if (digest !== sha256) throw new FormatError(`content does not match its name: SHA-256 ${digest}`, name)
+  try {
+    return {bytes, entries: decodePack(bytes).entries}
+  } catch (error) {
+    throw error instanceof FormatError ? error.inFile(name) : error
+  }
 }
 
 /** Reads a listed piece index, checked against its CRC and the format's rules; errors name the stored object. */
@@ -148,6 +379,29 @@ export async function storedPieceMatches(backend: RepoBackend, keys: RepoKeys, r
 }
 
 /**
+ * Whether the store holds the pack `sha256` whole: its bytes read through
+ * once, hashed as they pass and never held, the read stopped past `size`.
+ * The SHA-256 of all its bytes is its name, so bytes that hash to it are
+ * the pack that was checked when it was first read. Another size or digest
+ * is false (damage to store again); a store that cannot be read throws.
+ */
+export async function storedPackMatches(backend: RepoBackend, keys: RepoKeys, sha256: string, size: bigint): Promise<boolean> {
+  const hash = createHash('sha256')
+  let read = 0n
+  try {
+    for await (const piece of backend.get(keys.pack(sha256))) {
+      read += BigInt(piece.length)
+      if (read > size) return false
+      hash.update(piece)
+    }
+  } catch (error) {
+    if (error instanceof FormatError) return false
+    throw error
+  }
+  return read === size && hash.digest('hex') === sha256
+}
+
+/**
  * Why an index cannot rebuild its manifest's snapshot, from the listing
  * alone: another size than the manifest's, or a piece not listed with its
  * size. Null when every piece is there.
@@ -155,10 +409,10 @@ export async function storedPieceMatches(backend: RepoBackend, keys: RepoKeys, r
 export function pieceIndexDamage(backend: RepoBackend, keys: RepoKeys, objects: ReadonlyMap<string, RepoObject>, indexKey: string, index: PieceIndex, manifest: BasebackupManifest): FormatError | null {
   if (index.snapshot_bytes !== manifest.snapshot_bytes) return new FormatError(`names ${index.snapshot_bytes} bytes of pieces, the manifest's snapshot holds ${manifest.snapshot_bytes}`, backend.describe(indexKey))
   for (const [i, ref] of index.pieces.entries()) {
-    const key = keys.piece(ref.sha256)
+    const {key, end} = pieceObject(keys, ref)
     const listed = objects.get(key)
-    if (listed === undefined) return new FormatError(`piece ${i} of ${indexKey} is missing`, backend.describe(key))
-    if (listed.size !== BigInt(ref.bytes)) return new FormatError(`piece ${i} of ${indexKey} holds ${listed.size} bytes, the index says ${ref.bytes}`, backend.describe(key))
+    if (listed === undefined) return new FormatError(`${ref.pack === undefined ? '' : 'pack of '}piece ${i} of ${indexKey} is missing`, backend.describe(key))
+    if (ref.pack === undefined ? listed.size !== end : listed.size < end) return new FormatError(`${ref.pack === undefined ? '' : 'pack of '}piece ${i} of ${indexKey} holds ${listed.size} bytes, the index ${ref.pack === undefined ? `says ${ref.bytes}` : `places the piece at ${ref.pack.offset}..${end}`}`, backend.describe(key))
   }
   return null
 }
@@ -173,9 +427,9 @@ export async function backupStorage(backend: RepoBackend, keys: RepoKeys, object
   return listed === undefined ? {kind: 'chunks'} : {kind: 'pieces', key, index: await readPieceIndex(backend, key, listed)}
 }
 
-/** A fresh listing of the namespace's pieces: key → logical size. */
-export async function listPieces(backend: RepoBackend, keys: RepoKeys): Promise<Map<string, bigint>> {
+/** A fresh listing of the namespace's packs: key → size. */
+export async function listPacks(backend: RepoBackend, keys: RepoKeys): Promise<Map<string, bigint>> {
   const found = new Map<string, bigint>()
-  for await (const object of backend.list(keys.piecesPrefix)) found.set(object.key, object.size)
+  for await (const object of backend.list(keys.packsPrefix)) found.set(object.key, object.size)
   return found
 }

@@ -218,13 +218,27 @@ export class S3Backend implements RepoBackend {
    * does; either way the connection is closed and the consumer's loop
    * throws, so its temp file is removed by whoever made it.
    */
-  async *get(key: string): AsyncIterable<Uint8Array> {
+  get(key: string): AsyncIterable<Uint8Array> {
+    return this.download(key)
+  }
+
+  /** A ranged GET: a piece out of a pack without the rest of the pack. */
+  getRange(key: string, offset: bigint, length: bigint): AsyncIterable<Uint8Array> {
+    return this.download(key, {offset, length})
+  }
+
+  private async *download(key: string, range?: {offset: bigint; length: bigint}): AsyncIterable<Uint8Array> {
+    if (range !== undefined && range.length <= 0n) return
     let body: Readable | undefined
     const signal = this.limits.signal
     const stop = () => body?.destroy(new Error('deadline'))
     try {
-      const object = await this.send<{Body?: unknown}>(new this.sdk.GetObjectCommand({Bucket: this.settings.bucket, Key: this.objectKey(key)}))
+      const Range = range === undefined ? undefined : `bytes=${range.offset}-${range.offset + range.length - 1n}`
+      const object = await this.send<{Body?: unknown; ContentRange?: string}>(new this.sdk.GetObjectCommand({Bucket: this.settings.bucket, Key: this.objectKey(key), Range}))
       body = object.Body as Readable
+      // A store that ignores Range sends the whole object: the bytes before the range are dropped here, the rest cut below.
+      let skip = range !== undefined && !object.ContentRange?.startsWith(`bytes ${range.offset}-`) ? range.offset : 0n
+      let left = range?.length ?? -1n
       signal?.addEventListener('abort', stop, {once: true})
       if (signal?.aborted) stop()
       // Time spent waiting on the store for the next piece (not on a slow consumer): a store that trickles a
@@ -245,7 +259,15 @@ export class S3Backend implements RepoBackend {
           waitedMs = 0
           windowBytes = 0
         }
-        yield next.value as Uint8Array
+        let piece = next.value as Uint8Array
+        if (skip > 0n) {
+          const dropped = skip < BigInt(piece.length) ? skip : BigInt(piece.length)
+          piece = piece.subarray(Number(dropped))
+          skip -= dropped
+        }
+        if (left >= 0n && BigInt(piece.length) > left) piece = piece.subarray(0, Number(left))
+        if (piece.length > 0) yield piece
+        if (left >= 0n && (left -= BigInt(piece.length)) === 0n) break
       }
     } catch (error) {
       throw this.failure(error, this.describe(key), 'download')

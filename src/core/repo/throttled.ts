@@ -17,6 +17,7 @@ export function throttledBackend(inner: RepoBackend, maxRate: number, signal?: A
     checksum: inner.checksum && ((key) => inner.checksum!(key)),
     list: (prefix) => inner.list(prefix),
     get: (key) => paced(inner.get(key), pace),
+    getRange: inner.getRange && ((key, offset, length) => paced(inner.getRange!(key, offset, length), pace)),
     put: (key, body, options: PutOptions) => inner.put(key, () => paced(body(), pace), bodyOnly(options)),
     flush: () => inner.flush(),
     sweepDeadTemps: inner.sweepDeadTemps && ((prefix, options) => inner.sweepDeadTemps!(prefix, options)),

@@ -20,7 +20,7 @@ import {readRepoFacts, writeRepoFacts} from '../../repo/facts-store.js'
 import {checkedStream, collect, sealedChecksum, type Expected} from '../../repo/integrity.js'
 import {readInventory, readRepoManifestBytes, runPool, type RepoInventory} from '../../repo/inventory.js'
 import {RepoKeys} from '../../repo/keys.js'
-import {pieceIndexDamage, readPiece, readPieceIndexBytes, storedPieceMatches} from '../../repo/pieces.js'
+import {PACKS_IN_FLIGHT, pieceIndexDamage, pieceKey, readPack, readPiece, readPieceIndexBytes, storedPackMatches, storedPieceMatches} from '../../repo/pieces.js'
 import type {PieceRef} from '../../format/piece-index.js'
 import {storedChecksum, type StoredKind} from '../../repo/stored-crc.js'
 import {drillRecordKey} from './drill.js'
@@ -126,7 +126,7 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
       const damage = pieceIndexDamage(from, keys, source.objects, indexKey, read.index, manifest)
       if (damage !== null) throw damage
       referenced.add(indexKey)
-      for (const ref of read.index.pieces) referenced.add(keys.piece(ref.sha256))
+      for (const ref of read.index.pieces) referenced.add(pieceKey(keys, ref))
       index = {key: indexKey, object: listedIndex, checksum: sealedChecksum(read.bytes), pieces: read.index.pieces.length}
     }
     manifests.push({entry, bytes, manifest, index})
@@ -137,7 +137,7 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
     if (kind !== 'other' || key === keys.facts || referenced.has(key)) continue
     if (key === keys.status || key === drillRecordKey(options.node)) report.skipped.push({key, reason: 'the record of that repository\'s own pushes and drills'})
     else if (inBasebackupArea(keys, key)) report.skipped.push({key, reason: 'no manifest names it (a push or copy cut short)'})
-    else if (keys.isPiece(key)) report.skipped.push({key, reason: 'no listed backup\'s piece index names it (a push or copy cut short, or left for expire)'})
+    else if (keys.isPiece(key) || keys.packOf(key) !== undefined) report.skipped.push({key, reason: 'no listed backup\'s piece index names it (a push or copy cut short, or left for expire)'})
     else unknown.push(key)
   }
   if (unknown.length > 0) {
@@ -214,6 +214,18 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
     counted(BigInt(ref.bytes))
   }
 
+  /** A pack, read whole and checked (its name, its CRC, every piece's digest), stored, then read back from the target and checked again. */
+  const transferPack = async (sha256: string, size: bigint) => {
+    signal?.throwIfAborted()
+    const key = keys.pack(sha256)
+    if (options.dryRun) return counted(size)
+    const {bytes} = await readPack(from, keys, sha256, size)
+    const checksum = crc32(bytes)
+    await to.put(key, () => checkedStream(once(bytes), {kind: 'chunk', size, checksum}, from.describe(key)), {size, checksum})
+    if (!(await storedPackMatches(to, keys, sha256, size))) throw new FormatError(`stored copy does not hold the pack named by its SHA-256 (${size} bytes)`, to.describe(key))
+    counted(size)
+  }
+
   // Backups: pieces or chunks first, in parallel; then a piece index; the manifest once they are all there for good.
   for (const {entry, bytes, manifest, index} of manifests) {
     if (await present(entry.key, BigInt(bytes.length), sealedChecksum(bytes), 'sealed', true)) {
@@ -221,6 +233,8 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
       continue
     }
     const tasks: Array<() => Promise<void>> = []
+    /** Pack transfers, each holding a pack (16 MiB of pieces) while it is checked: two at most in flight, whatever --jobs. */
+    const packTasks: Array<() => Promise<void>> = []
     let chunksCopied = 0
     let piecesCopied = 0
     let indexBytes: Uint8Array | null = null
@@ -229,9 +243,20 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
       if (sealedChecksum(read.bytes) !== index.checksum) throw new FormatError(`changed while the copy ran (CRC ${hex32(sealedChecksum(read.bytes))}, ${hex32(index.checksum)} when first read); nothing of this backup was copied`, from.describe(index.key))
       indexBytes = read.bytes
       for (const ref of read.index.pieces) {
-        const key = keys.piece(ref.sha256)
+        const key = pieceKey(keys, ref)
         if (settled.has(key)) continue
         settled.add(key)
+        if (ref.pack !== undefined) {
+          const sha256 = ref.pack.sha256
+          packTasks.push(async () => {
+            // A pack is copied whole: its name is the SHA-256 of its bytes, so a copy under it that hashes otherwise is damage, stored again.
+            const size = source.objects.get(key)!.size
+            if (target.objects.get(key)?.size === size && (await storedPackMatches(to, keys, sha256, size))) return
+            await transferPack(sha256, size)
+            piecesCopied++
+          })
+          continue
+        }
         tasks.push(async () => {
           // Present only with the piece's own bytes: a name is an address, and a copy under it that hashes otherwise is damage, stored again.
           if (target.objects.get(key)?.size === BigInt(ref.bytes) && (await storedPieceMatches(to, keys, ref))) return
@@ -251,7 +276,7 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
         chunksCopied++
       })
     }
-    await runPool(tasks, options.jobs)
+    await Promise.all([runPool(tasks, options.jobs), runPool(packTasks, Math.min(options.jobs, PACKS_IN_FLIGHT))])
     if (!options.dryRun) await to.flush()
     if (index !== null && indexBytes !== null && !(await present(index.key, index.object.size, index.checksum, 'sealed', false))) {
       // The index after every piece it names, as at push: no index in the target names a piece it lacks.

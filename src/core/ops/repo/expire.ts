@@ -5,7 +5,7 @@ import {parseTimelineDirName} from '../../layout.js'
 import {compareRepoExpirePlans, decodeSavedRepoExpirePlan, repoExpirePlanDocument, savedRepoExpirePlan, type RepoExpirePlanInputs, type SavedRepoExpirePlan} from '../../plan/saved-repo-expire-plan.js'
 import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../../repo/backend.js'
 import {readRepoManifest, runPool, type RepoInventory} from '../../repo/inventory.js'
-import {backupStorage} from '../../repo/pieces.js'
+import {backupStorage, pieceKey} from '../../repo/pieces.js'
 import type {RepoKeys} from '../../repo/keys.js'
 import {readRepoBasis} from './facts.js'
 import {localRepoDir, repositoryIdentity} from '../../repo/open.js'
@@ -84,9 +84,9 @@ async function referencedObjects(backend: RepoBackend, inventory: RepoInventory,
       throw error
     })
     if (storage === null) everyPiece = true
-    else if (storage.kind === 'pieces') for (const ref of storage.index.pieces) referenced.add(keys.piece(ref.sha256))
+    else if (storage.kind === 'pieces') for (const ref of storage.index.pieces) referenced.add(pieceKey(keys, ref))
   }
-  if (everyPiece) for (const key of inventory.objects.keys()) if (key.startsWith(keys.piecesPrefix)) referenced.add(key)
+  if (everyPiece) for (const key of inventory.objects.keys()) if (key.startsWith(keys.piecesPrefix) || key.startsWith(keys.packsPrefix)) referenced.add(key)
   return referenced
 }
 
@@ -96,7 +96,7 @@ async function expireBasis(backend: RepoBackend, node: string, policy: BackupRet
   const {backups} = await describeBackups(backend, basis)
   const inBasebackupArea = (key: string) => {
     const parts = key.slice(keys.prefix.length).split('/')
-    return key.startsWith(keys.piecesPrefix) || (key.startsWith(keys.prefix) && parts.length >= 3 && parseTimelineDirName(parts[0]) !== undefined && parts[1] === 'basebackup')
+    return key.startsWith(keys.piecesPrefix) || key.startsWith(keys.packsPrefix) || (key.startsWith(keys.prefix) && parts.length >= 3 && parseTimelineDirName(parts[0]) !== undefined && parts[1] === 'basebackup')
   }
   const plan = planRepoExpire({
     backups: backups.map((b) => ({...b, id: b.key, usable_for_catchup: b.complete && b.wal_covered_from_checkpoint})),

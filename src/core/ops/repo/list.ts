@@ -45,9 +45,13 @@ export interface RepoListReport {
   archive_health: ArchiveHealth
   backups: RepoBackupRow[]
   wal: TimelineWal[]
+  /** Every pack listed in the namespace, in bytes. */
+  packs_bytes: bigint
+  /** The bytes of those packs that hold no piece a listed backup's readable index names: kept only because a live piece shares their pack. */
+  packs_dead_bytes: bigint
 }
 
-export async function describeBackups(backend: RepoBackend, basis: RepoBasis): Promise<{backups: RepoBackupRow[]; wal: TimelineWal[]}> {
+export async function describeBackups(backend: RepoBackend, basis: RepoBasis): Promise<{backups: RepoBackupRow[]; wal: TimelineWal[]; packs: {bytes: bigint; dead_bytes: bigint}}> {
   const {inventory, segment_bytes: segmentBytes} = basis
   const timelines = [...new Set(inventory.wal.map((w) => w.timeline))]
   const wal = timelines.map((t) => walCoverage(t, inventory.wal.filter((w) => w.timeline === t).map((w) => w.index), segmentBytes))
@@ -60,6 +64,8 @@ export async function describeBackups(backend: RepoBackend, basis: RepoBasis): P
     return x < y ? -1 : x > y ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0
   })
   const seen = new Set<string>()
+  /** Per pack key, the live pieces' bytes by offset (a piece named twice counted once). */
+  const live = new Map<string, Map<number, number>>()
   const rows = new Map<string, RepoBackupRow>()
   for (const entry of byDate) {
     const coverage = walCompleteness(walStretches(basis.history, entry.timeline, entry.checkpoint_lsn, segmentBytes), archived)
@@ -87,6 +93,12 @@ export async function describeBackups(backend: RepoBackend, basis: RepoBasis): P
     let added = storage.kind === 'chunks' ? manifest.snapshot_bytes : 0n
     if (storage.kind === 'pieces') {
       for (const ref of storage.index.pieces) {
+        if (ref.pack !== undefined) {
+          const key = inventory.keys.pack(ref.pack.sha256)
+          const pieces = live.get(key) ?? new Map<number, number>()
+          pieces.set(ref.pack.offset, ref.bytes)
+          live.set(key, pieces)
+        }
         if (seen.has(ref.sha256)) continue
         seen.add(ref.sha256)
         added += BigInt(ref.bytes)
@@ -95,7 +107,15 @@ export async function describeBackups(backend: RepoBackend, basis: RepoBasis): P
     rows.set(entry.key, {...row, snapshot_bytes: manifest.snapshot_bytes, chunks: manifest.chunks.length, complete: damage === null, storage: storage.kind, added_bytes: added, damage})
   }
   for (const entry of inventory.manifests) backups.push(rows.get(entry.key)!)
-  return {backups, wal}
+  const packs = {bytes: 0n, dead_bytes: 0n}
+  for (const [key, object] of inventory.objects) {
+    if (inventory.keys.packOf(key) === undefined) continue
+    let held = 0n
+    for (const bytes of live.get(key)?.values() ?? []) held += BigInt(bytes)
+    packs.bytes += object.size
+    packs.dead_bytes += object.size > held ? object.size - held : 0n
+  }
+  return {backups, wal, packs}
 }
 
 /**
@@ -129,7 +149,7 @@ export function manifestDamage(backend: RepoBackend, inventory: RepoInventory, k
 /** `repo list`: the namespace's backups in the repository and the WAL it holds per timeline, with gaps. Reads only. */
 export async function listRepository(backend: RepoBackend, options: {node: string; segmentBytes?: bigint}): Promise<RepoListReport> {
   const basis = await readRepoBasis(backend, options.node, options.segmentBytes)
-  const {backups, wal} = await describeBackups(backend, basis)
+  const {backups, wal, packs} = await describeBackups(backend, basis)
   return {
     repository: backend.location,
     node: options.node,
@@ -141,6 +161,8 @@ export async function listRepository(backend: RepoBackend, options: {node: strin
     archive_health: await readArchiveHealth(backend, options.node, basis.inventory),
     backups,
     wal,
+    packs_bytes: packs.bytes,
+    packs_dead_bytes: packs.dead_bytes,
   }
 }
 

@@ -16,7 +16,7 @@ import {Layout, parseBasebackupName, parseTimelineDirName} from '../../layout.js
 import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../../repo/backend.js'
 import {checkedStream, collect, sealedChecksum, type Expected} from '../../repo/integrity.js'
 import {readInventory, runPool, type RepoInventory} from '../../repo/inventory.js'
-import {listPieces, storePieces} from '../../repo/pieces.js'
+import {listPacks, PieceLookup, pieceKey, readPieceIndex, storePieces} from '../../repo/pieces.js'
 import {encodePieceIndex} from '../../format/piece-index.js'
 import {RepoKeys} from '../../repo/keys.js'
 import {readRepoFacts, readRepoStatus, writeRepoFacts, writeRepoStatus} from '../../repo/facts-store.js'
@@ -284,6 +284,27 @@ async function pushOnce(layout: Layout, backend: RepoBackend, options: RepoPushO
   }
   await runPool([...manifestChecks, ...walChecks], options.jobs)
 
+  /**
+   * The pieces already stored in packs, to name instead of storing again: those of every backup listed (its
+   * manifest and index read). An index that cannot be read only shares less.
+   */
+  let lookup: PieceLookup | undefined
+  /** The packs listed: those of the inventory, then of each listing again before an index is written. */
+  let listed: ReadonlyMap<string, bigint> = new Map([...inventory.objects].filter(([key]) => key.startsWith(keys.packsPrefix)).map(([key, object]) => [key, object.size]))
+  const storedPieces = async () => {
+    const found = new PieceLookup()
+    for (const entry of inventory.manifests) {
+      const key = keys.pieceIndex(entry.key)
+      const listedIndex = inventory.objects.get(key)
+      if (listedIndex === undefined) continue
+      try {
+        found.add(await readPieceIndex(backend, key, listedIndex))
+      } catch (error) {
+        if (!(error instanceof FormatError) && !(error instanceof RedreplError && error.kind === 'not-found')) throw error
+      }
+    }
+    return found
+  }
   for (const {t, dir, file, bytes, manifest, manifestKey} of backupsToPush.sort((a, b) => (a.file < b.file ? -1 : 1))) {
     // Every chunk's path is checked before a byte moves: one outside basebackup/ refuses the backup.
     const chunkFiles: string[] = []
@@ -305,13 +326,14 @@ async function pushOnce(layout: Layout, backend: RepoBackend, options: RepoPushO
         }
       }
     }
-    let listed: ReadonlyMap<string, bigint> = new Map([...inventory.objects].filter(([key]) => key.startsWith(keys.piecesPrefix)).map(([key, object]) => [key, object.size]))
+    lookup ??= await storedPieces()
     let piecesUploaded = 0
     const storeOnce = async () => {
       const stored = await storePieces(backend, keys, snapshot(), {
         jobs: options.jobs,
         signal,
-        isPresent: (key, size) => listed.get(key) === BigInt(size),
+        lookup: lookup!,
+        packListed: (key) => listed.get(key),
         onStored: (_, size) => {
           report.objects_uploaded++
           report.uploaded_bytes += BigInt(size)
@@ -323,13 +345,13 @@ async function pushOnce(layout: Layout, backend: RepoBackend, options: RepoPushO
     }
     let index = await storeOnce()
     await backend.flush()
-    // A piece this push found already stored may have been collected since (an expire that saw it named by no index):
-    // listed again just before the index names it, and stored again when gone.
+    // A pack this push found already stored may have been collected since (an expire that saw it named by no index):
+    // listed again just before the index names it, and its pieces stored again when gone.
     for (let attempt = 0; ; attempt++) {
-      listed = await listPieces(backend, keys)
-      const gone = index.pieces.filter((ref) => listed.get(keys.piece(ref.sha256)) !== BigInt(ref.bytes))
+      listed = await listPacks(backend, keys)
+      const gone = index.pieces.filter((ref) => !listed.has(pieceKey(keys, ref)))
       if (gone.length === 0) break
-      if (attempt === 2) throw new RedreplError('failure', `${backend.describe(keys.piece(gone[0].sha256))}: piece of ${manifestKey} vanished from the repository again after it was stored; nothing names it yet, and the next push stores it again`)
+      if (attempt === 2) throw new RedreplError('failure', `${backend.describe(pieceKey(keys, gone[0]))}: pack of ${manifestKey} vanished from the repository again after it was stored; nothing names it yet, and the next push stores it again`)
       index = await storeOnce()
       await backend.flush()
     }
@@ -340,6 +362,8 @@ async function pushOnce(layout: Layout, backend: RepoBackend, options: RepoPushO
     crashPoint('repo-push:before-manifest')
     await upload(manifestKey, bytes, file)
     report.backups_pushed.push({key: manifestKey, checkpoint_lsn: manifest.checkpoint_lsn, timeline: t, chunks_uploaded: 0, pieces: index.pieces.length, pieces_uploaded: piecesUploaded})
+    // The next backup of this run shares this one's pieces as it would the stored ones'.
+    lookup.add(index)
   }
 
   const walTasks: Array<() => Promise<void>> = []

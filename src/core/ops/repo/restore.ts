@@ -26,7 +26,7 @@ import {writeMaterialized, type Destination, type MaterializeReport} from '../ba
 import {listWalSegments} from '../node/state.js'
 import {readRepoBasis, type RepoBasis, type SegmentBytesSource} from './facts.js'
 import {newestCompleteBackup} from './list.js'
-import {backupStorage, pieceIndexDamage, readPiece} from '../../repo/pieces.js'
+import {backupStorage, pieceIndexDamage, readPieces} from '../../repo/pieces.js'
 import type {PieceIndex} from '../../format/piece-index.js'
 
 /** Creates a directory of a layout being restored (and its parents). */
@@ -110,7 +110,7 @@ class PieceChunkSource implements ChunkSource {
   }
 
   private async *all(): AsyncGenerator<Uint8Array> {
-    for (const ref of this.index.pieces) yield* readPiece(this.backend, this.inventory.keys, ref)
+    yield* readPieces(this.backend, this.inventory.keys, this.index.pieces)
   }
 
   async *pieces(ordinal: number): AsyncGenerator<Uint8Array> {

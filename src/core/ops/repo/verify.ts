@@ -10,7 +10,8 @@ import type {RepoBackend} from '../../repo/backend.js'
 import {checkedStream, type Expected} from '../../repo/integrity.js'
 import {readInventory, readRepoManifest, runPool, type RepoInventory} from '../../repo/inventory.js'
 import {RepoKeys} from '../../repo/keys.js'
-import {backupStorage, readPiece, type BackupStorage} from '../../repo/pieces.js'
+import {backupStorage, pieceObject, readPack, readPiece, type BackupStorage} from '../../repo/pieces.js'
+import type {PieceRef} from '../../format/piece-index.js'
 import {isObjectDamage} from './list.js'
 
 export interface RepoVerifyReport {
@@ -82,6 +83,8 @@ export async function verifyRepository(backend: RepoBackend, options: {node: str
   const snapshots: Snapshot[] = []
   /** The namespace's pieces the indexes name: what is wrong with each (null: nothing found), who needs it, and the snapshot heads it starts. */
   const pieces = new Map<string, {problem: string | null; needed_by: Snapshot[]; heads: Uint8Array[]; read: number}>()
+  /** Each pack the indexes name: what is wrong with it (null: nothing found), who needs it, and the pieces they name in it (with the snapshot head a piece starts). */
+  const packs = new Map<string, {problem: string | null; needed_by: Snapshot[]; refs: Map<number, {ref: PieceRef; heads: Uint8Array[]}>}>()
   for (const entry of inventory.manifests) {
     let manifest
     try {
@@ -120,6 +123,47 @@ export async function verifyRepository(backend: RepoBackend, options: {node: str
         continue
       }
       for (const [i, ref] of storage.index.pieces.entries()) {
+        if (ref.pack !== undefined) {
+          const {key, end} = pieceObject(keys, ref)
+          let pack = packs.get(key)
+          if (pack === undefined) {
+            const listed = inventory.objects.get(key)
+            pack = {problem: listed === undefined ? 'pack is missing' : null, needed_by: [], refs: new Map()}
+            packs.set(key, pack)
+            const checked = pack
+            const sha256 = ref.pack.sha256
+            if (listed !== undefined && !options.quick) {
+              // Each pack read once, however many backups name its pieces: its name, CRC and every piece's digest, then what the indexes say of it.
+              tasks.push(async () => {
+                if (checked.problem !== null) return
+                try {
+                  const {bytes, entries} = await readPack(backend, keys, sha256, listed.size)
+                  report.read_bytes += BigInt(bytes.length)
+                  report.objects_read++
+                  const at = new Map(entries.map((e) => [e.offset, e]))
+                  for (const {ref: named, heads} of checked.refs.values()) {
+                    const entry = at.get(named.pack!.offset)
+                    if (entry === undefined || entry.bytes !== named.bytes || entry.sha256 !== named.sha256) {
+                      checked.problem = `holds no piece ${named.sha256} of ${named.bytes} bytes at offset ${named.pack!.offset}`
+                      return
+                    }
+                    for (const head of heads) head.set(bytes.subarray(entry.offset, entry.offset + head.length))
+                  }
+                } catch (error) {
+                  if (!(error instanceof RedreplError) || error.kind === 'failure' || error.kind === 'refused') throw error
+                  checked.problem = error instanceof FormatError ? error.problem : error.message
+                }
+              })
+            }
+          }
+          const listed = inventory.objects.get(key)
+          if (pack.problem === null && listed !== undefined && listed.size < end) pack.problem = `holds ${listed.size} bytes, an index places a piece at ${ref.pack.offset}..${end}`
+          const named = pack.refs.get(ref.pack.offset) ?? {ref, heads: []}
+          pack.refs.set(ref.pack.offset, named)
+          if (i === 0 && snapshot.head.length > 0) named.heads.push(snapshot.head)
+          if (pack.needed_by.at(-1) !== snapshot) pack.needed_by.push(snapshot)
+          continue
+        }
         const key = keys.piece(ref.sha256)
         let piece = pieces.get(key)
         if (piece === undefined) {
@@ -176,6 +220,12 @@ export async function verifyRepository(backend: RepoBackend, options: {node: str
   for (const segment of inventory.wal) sealed(segment.key, segment.object.size, MAX_SEGMENT_BYTES, 'WAL segment')
   if (inventory.history) sealed(keys.history, inventory.history.size, MAX_TIMELINE_HISTORY_BYTES, 'timeline history')
   await runPool(tasks, options.jobs)
+  for (const [key, pack] of packs) {
+    if (pack.problem === null) continue
+    // One finding per pack, naming every backup that cannot be restored without it.
+    problem(key, `${pack.problem}; needed by ${[...new Set(pack.needed_by.map((s) => s.key))].join(', ')}`)
+    for (const snapshot of pack.needed_by) snapshot.intact = false
+  }
   for (const [key, piece] of pieces) {
     if (piece.problem === null) continue
     // One finding per piece, naming every backup that cannot be restored without it.
