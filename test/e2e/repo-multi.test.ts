@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict'
-import {existsSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import {test} from 'node:test'
 
+import parsePrometheusTextFormat from 'parse-prometheus-text-format'
+
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {initialEntry, writeReplicaNode} from '../support/repo-node.js'
+import {useHostileS3} from '../support/hostile-s3.js'
 import {s3ClientEnv, useS3Server} from '../support/s3.js'
 import {MiB} from '../support/wal-node.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-multi'
 const s3rver = useS3Server(scratch, [BUCKET])
+const hostile = useHostileS3(BUCKET)
 
 /** Credentials for the test S3 server and nothing else: each [repo.NAME] section names its own endpoint. */
 function s3Env(): Record<string, string> {
@@ -182,4 +186,42 @@ test('every repo command takes --repo-name, and refuses a name the config file d
     assert.equal(run.exitCode, 2, command)
     assert.match(run.stderr, /no \[repo\.elsewhere\] section \(repositories: local\)/, command)
   }
+})
+
+test('metrics without --repo gives each configured repository\'s series a repo label; one that never answers is up 0 within its timeout and the others are measured', async () => {
+  const {data} = await primary()
+  const local = await scratch.dir('redrepl-repo-')
+  const offsite = s3Url()
+  const env = s3Env()
+  jsonOf(await runCli(['repo', 'push', '--config', await writeConfig(`${dirSection('local', local)}${s3Section('offsite', offsite)}`), '--data-path', data, '--cluster', 'db1', '--json'], {env}))
+  rmSync(path.join(local, SEGMENT_KEY(3)))
+  // Accepts every request and never answers: only the section's own timeout ends the wait.
+  const stalled = await hostile()
+  stalled.misbehave = () => true
+  const stalledSection = s3Section('stalled', `s3://${BUCKET}/stalled`, stalled.endpoint).replace('timeout = "20s"', 'timeout = "2s"')
+  const config = await writeConfig(`[node.db1]\ndata-path = "${data}"\n\n${dirSection('local', local)}${stalledSection}${s3Section('offsite', offsite)}`)
+  const textfile = path.join(await scratch.dir('redrepl-prom-'), 'redrepl.prom')
+  const started = performance.now()
+  // In metrics --cluster is the cluster label; --node names the node's section and its namespace.
+  const run = await runCli(['metrics', '--config', config, '--node', 'db1', '--textfile', textfile], {env})
+  assert.equal(run.exitCode, 0, run.stderr)
+  assert.ok(performance.now() - started < 20_000, 'the stalled repository gave up at its own 2 s timeout')
+  assert.ok(stalled.requests > 0, 'the stalled repository was tried')
+
+  const families = new Map(parsePrometheusTextFormat(readFileSync(textfile, 'utf8')).map((family) => [family.name, family]))
+  const byRepo = (name: string) => Object.fromEntries((families.get(name)?.metrics ?? []).map((m) => [m.labels?.repo ?? '(none)', m.value]))
+  for (const [name, family] of families) {
+    if (!/^redrepl_(repo|archive)_/.test(name)) continue
+    for (const m of family.metrics) assert.ok(['local', 'offsite', 'stalled'].includes(m.labels?.repo ?? ''), `${name} carries the repository's name`)
+  }
+  assert.deepEqual(byRepo('redrepl_repo_up'), {local: '1', stalled: '0', offsite: '1'})
+  assert.deepEqual(byRepo('redrepl_archive_lag_segments'), {local: '1', offsite: '0'}, 'none for the repository that could not be read')
+  assert.deepEqual(byRepo('redrepl_repo_lagging'), {local: '1', offsite: '0'})
+  assert.deepEqual(byRepo('redrepl_repo_push_failing'), {local: '0', offsite: '0'})
+  assert.deepEqual(Object.keys(byRepo('redrepl_repo_backup_last_timestamp_seconds')), ['local', 'offsite'])
+  assert.deepEqual(byRepo('redrepl_wal_segments'), {'(none)': '5'}, 'the node\'s own series carry no repo label')
+  const findings = Object.fromEntries((families.get('redrepl_check_findings')?.metrics ?? []).map((m) => [m.labels?.code, m.value]))
+  assert.equal(findings['repo.lagging'], '1')
+  assert.equal(findings['repo.unreachable'], '1')
+  assert.equal(byRepo('redrepl_scrape_success')['(none)'], '1')
 })
