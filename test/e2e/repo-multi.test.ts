@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import {test} from 'node:test'
@@ -181,8 +181,10 @@ test('repo expire without --repo applies each configured repository\'s own reten
 
 test('every repo command takes --repo-name, and refuses a name the config file does not have', async () => {
   const config = await writeConfig(dirSection('local', await scratch.dir('redrepl-repo-')))
-  for (const command of ['push', 'list', 'verify', 'expire', 'restore', 'fetch-wal', 'drill']) {
-    const run = await runCli(['repo', command, '--config', config, '--repo-name', 'elsewhere', '--cluster', 'db1'])
+  for (const command of ['push', 'list', 'verify', 'expire', 'restore', 'fetch-wal', 'drill', 'init', 'key add', 'key remove']) {
+    // init and the key commands have no namespace: --cluster is not theirs.
+    const namespace = command === 'init' || command.startsWith('key') ? [] : ['--cluster', 'db1']
+    const run = await runCli(['repo', ...command.split(' '), '--config', config, '--repo-name', 'elsewhere', ...namespace])
     assert.equal(run.exitCode, 2, command)
     assert.match(run.stderr, /no \[repo\.elsewhere\] section \(repositories: local\)/, command)
   }
@@ -224,4 +226,74 @@ test('metrics without --repo gives each configured repository\'s series a repo l
   assert.equal(findings['repo.lagging'], '1')
   assert.equal(findings['repo.unreachable'], '1')
   assert.equal(byRepo('redrepl_scrape_success')['(none)'], '1')
+})
+
+test('repo list and repo verify without --repo go through each configured repository: one unreachable or damaged does not stop the others, the run exits with the worst', async () => {
+  const {data} = await primary()
+  const local = await scratch.dir('redrepl-repo-')
+  const offsite = s3Url()
+  const env = s3Env()
+  jsonOf(await runCli(['repo', 'push', '--config', await writeConfig(`${dirSection('local', local)}${s3Section('offsite', offsite)}`), '--data-path', data, '--cluster', 'db1', '--json'], {env}))
+  const port = await closedPort()
+  const config = await writeConfig(`${dirSection('local', local)}${s3Section('gone', `s3://${BUCKET}/gone`, `http://127.0.0.1:${port}`)}${s3Section('offsite', offsite)}`)
+
+  const listed = await runCli(['repo', 'list', '--config', config, '--cluster', 'db1', '--json'], {env})
+  assert.equal(listed.exitCode, 1, 'the unreachable repository\'s exit code')
+  const lists = documentOf(listed.stdout).repositories as any[]
+  assert.deepEqual(lists.map((e) => [e.repository_name, e.exit_code, e.report === null]), [['local', 0n, false], ['gone', 1n, true], ['offsite', 0n, false]])
+  assert.match(lists[1].error.message, /127\.0\.0\.1|connect|ECONNREFUSED/)
+  for (const entry of [lists[0], lists[2]]) assert.deepEqual([entry.report.node, entry.report.backups.length, entry.report.wal[0].segments], ['db1', 1, 4n], entry.repository_name)
+  const human = await runCli(['repo', 'list', '--config', config, '--cluster', 'db1'], {env})
+  assert.equal(human.exitCode, 1)
+  assert.match(human.stdout, /^\[local\]$/m)
+  assert.match(human.stdout, /^gone \(s3:\/\/redrepl-multi\/gone\): failed \(exit 1\): /m)
+  assert.match(human.stdout, /^\[offsite\]$/m)
+
+  // One byte of a WAL segment flipped in the directory repository: its verify finds it, the others still run.
+  const segment = path.join(local, SEGMENT_KEY(1))
+  const bytes = readFileSync(segment)
+  bytes[bytes.length - 10] ^= 0xff
+  writeFileSync(segment, bytes)
+  const verified = await runCli(['repo', 'verify', '--config', config, '--cluster', 'db1', '--json'], {env})
+  assert.equal(verified.exitCode, 3, 'the damaged repository\'s 3 is the highest')
+  const verifies = documentOf(verified.stdout).repositories as any[]
+  assert.deepEqual(verifies.map((e) => [e.repository_name, e.exit_code]), [['local', 3n], ['gone', 1n], ['offsite', 0n]])
+  assert.equal(verifies[0].report.ok, false)
+  assert.ok((verifies[0].report.findings as any[]).some((f) => f.code === 'repo.object-damaged' && String(f.path).includes(SEGMENT_KEY(1))), 'the damaged segment is named')
+  assert.equal(verifies[2].report.ok, true)
+  assert.equal(verifies[1].error.code === null || typeof verifies[1].error.code === 'string', true)
+  // Named, one repository gives the one-repository document as before.
+  const one = documentOf((await runCli(['repo', 'verify', '--config', config, '--repo-name', 'offsite', '--cluster', 'db1', '--json'], {env})).stdout)
+  assert.equal(one.ok, true)
+  assert.equal(one.repositories, undefined)
+})
+
+test('the repo commands that need one repository refuse, naming the configured ones, when several are configured and none is named', async () => {
+  const {data} = await primary()
+  const local = await scratch.dir('redrepl-repo-')
+  const other = await scratch.dir('redrepl-repo-')
+  const config = await writeConfig(`${dirSection('local', local)}${dirSection('other', other)}`)
+  const keyFile = path.join(await scratch.dir('redrepl-key-'), 'k')
+  writeFileSync(keyFile, Buffer.alloc(32, 7), {mode: 0o600})
+  const target = path.join(await scratch.dir('redrepl-restore-'), 'restored.rdb')
+  const runs: Record<string, string[]> = {
+    restore: ['repo', 'restore', '--cluster', 'db1', '--to', target],
+    'fetch-wal': ['repo', 'fetch-wal', '--cluster', 'db1', '--data-path', data, '--from-lsn', '0'],
+    drill: ['repo', 'drill', '--cluster', 'db1'],
+    init: ['repo', 'init', '--encrypt', 'key-file', '--key-file', keyFile],
+    'key add': ['repo', 'key', 'add', '--key-file', keyFile, '--new-key-file', keyFile],
+    'key remove': ['repo', 'key', 'remove', '--key-file', keyFile, '--key-id', 'k1'],
+  }
+  for (const [name, args] of Object.entries(runs)) {
+    const run = await runCli([...args, '--config', config])
+    assert.equal(run.exitCode, 2, `${name}: ${run.stderr}`)
+    assert.equal(run.stderr.trimEnd().split('\n').length, 1, name)
+    assert.match(run.stderr, /no repository named, and the config file has several \(repositories: local, other\).*--repo-name local/, name)
+  }
+  assert.deepEqual(readdirSync(local), [], 'nothing was written to either repository')
+  assert.deepEqual(readdirSync(other), [])
+  assert.equal(existsSync(target), false)
+  // Named, the same run goes ahead.
+  const init = jsonOf(await runCli(['repo', 'init', '--config', config, '--repo-name', 'other', '--json']))
+  assert.equal(init.repository, other)
 })
