@@ -297,3 +297,38 @@ test('the repo commands that need one repository refuse, naming the configured o
   const init = jsonOf(await runCli(['repo', 'init', '--config', config, '--repo-name', 'other', '--json']))
   assert.equal(init.repository, other)
 })
+
+test('repo list over several repositories shows each backup once, with where it is complete, incomplete or missing', async () => {
+  const dir = await scratch.dir('redrepl-node-')
+  const data = writeReplicaNode(dir, {segmentBytes: MiB, wal: {1: {0: 3, 1: 3, 2: 3, 3: 1}}, backups: [[1n, 1n], [1n, MiB + 1n]], rdbFormat: 1, history: [initialEntry()]})
+  const [first, second] = [await scratch.dir('redrepl-repo-'), await scratch.dir('redrepl-repo-')]
+  const both = await writeConfig(`${dirSection('first', first)}${dirSection('second', second)}`)
+  jsonOf(await runCli(['repo', 'push', '--config', both, '--data-path', data, '--cluster', 'db1', '--json']))
+  const manifests = (repo: string) =>
+    readdirSync(repo, {recursive: true, withFileTypes: true})
+      .filter((e) => e.isFile() && /^base-.*\.redbase$/.test(e.name))
+      .map((e) => path.join(e.parentPath, e.name))
+      .sort()
+  assert.equal(manifests(first).length, 2)
+  // first: the newer backup's manifest damaged; second: the older one's gone.
+  const damaged = manifests(first)[1]
+  const bytes = readFileSync(damaged)
+  bytes[bytes.length - 1] ^= 0xff
+  writeFileSync(damaged, bytes)
+  rmSync(manifests(second)[0])
+  const port = await closedPort()
+  const config = await writeConfig(`${dirSection('first', first)}${s3Section('gone', `s3://${BUCKET}/gone`, `http://127.0.0.1:${port}`)}${dirSection('second', second)}`)
+  const run = await runCli(['repo', 'list', '--config', config, '--cluster', 'db1', '--json'], {env: s3Env()})
+  assert.equal(run.exitCode, 1)
+  const doc = documentOf(run.stdout)
+  assert.deepEqual(
+    (doc.backups as any[]).map((b) => [b.checkpoint_lsn, b.complete_in, b.incomplete_in, b.missing_from]),
+    [
+      [1n, ['first'], [], ['second']],
+      [MiB + 1n, ['second'], ['first'], []],
+    ],
+    'the unreachable repository is in none of the three',
+  )
+  const human = await runCli(['repo', 'list', '--config', config, '--cluster', 'db1'], {env: s3Env()})
+  assert.match(human.stdout, new RegExp(`│ 1 +│ ${MiB + 1n} +│ second +│ first +│ - +│`), 'the table of where each backup is')
+})

@@ -2,6 +2,7 @@ import {listRepository, type RepoBackupRow, type RepoListReport} from '../../cor
 import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
+import {backupsAcross, type BackupAcrossRepositories} from '../../core/ops/repo/set.js'
 import {configuredRepositories, forEachRepository, worstExitCode, type ConfiguredRepo} from '../../ui/repo-set.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
@@ -22,13 +23,24 @@ const BACKUP_COLUMNS: Array<Column<RepoBackupRow>> = [
   {header: 'key', value: (b) => b.key, priority: 3},
 ]
 
+const namesOf = (names: string[]) => (names.length === 0 ? '-' : names.join(', '))
+
+/** Several repositories: each backup once, with where it is whole, damaged or absent. */
+const ACROSS_COLUMNS: Array<Column<BackupAcrossRepositories>> = [
+  {header: 'timeline', value: (b) => b.timeline, priority: 2},
+  {header: 'checkpoint', value: (b) => b.checkpoint_lsn, priority: 1},
+  {header: 'complete in', value: (b) => namesOf(b.complete_in), priority: 1},
+  {header: 'incomplete in', value: (b) => namesOf(b.incomplete_in), priority: 1},
+  {header: 'missing from', value: (b) => namesOf(b.missing_from), priority: 1},
+]
+
 export default class RepoList extends RedreplCommand {
   static override summary = 'List the node\'s base backups and WAL in the repository.'
   static override description = `The replica set's facts (current timeline, segment size, RedDB release) and the archive's health: when "repo push" last succeeded, and when it last failed and why. Then every base backup of the replica set's namespace (--cluster/--node) in the repository: timeline, checkpoint, size, when it was pushed, the bytes it added to the repository (a backup is stored as content-addressed pieces shared with the namespace's other backups: the pieces no backup pushed before it names; all of its bytes for one an older redrepl stored as whole chunks; --json: added_bytes, storage), whether it is complete (its manifest reads and is sane for its size, and every piece its index names, or every chunk, is listed with its size; --json's damage says why not), and whether the archive holds every WAL segment a node restored from it replays up to the archive's head (from its checkpoint's segment on, across each fork of the timeline history), naming the first missing one. Then the WAL per timeline: its segment runs and the gaps between them.
 
 LSNs map to segments by the segment size the repository recorded at push from the segment headers (its facts object; for a namespace an older redrepl wrote, the header of one archived segment). --segment-bytes is not needed, and is refused (exit 4) when it contradicts the repository. Reads only; downloads the manifests and piece indexes (small), never the pieces or chunks. A manifest that vanished or is damaged since the listing is reported on its backup's row (complete false, damage saying why, snapshot_bytes and chunks 0) and the listing goes on: exit 0 whatever the backups' state; "repo verify" is the check that fails on damage.
 
-Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor a repo setting in the config file), each [repo.NAME] section of the config file is listed in turn, each with its own options. One that cannot be read does not stop the others: --json prints one entry per repository (repository_name, repository, exit_code, error, report, the report being the one-repository listing) and the run exits with the highest of their exit codes.`
+Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor a repo setting in the config file), each [repo.NAME] section of the config file is listed in turn, each with its own options. One that cannot be read does not stop the others: --json prints one entry per repository (repository_name, repository, exit_code, error, report, the report being the one-repository listing) and the run exits with the highest of their exit codes. Then each base backup once (by timeline, start and checkpoint), with the repositories that hold it complete, those that list it incomplete and those read that lack it (--json: backups, with complete_in, incomplete_in and missing_from; one that could not be read is in none), so which backups exist where shows at a glance.`
 
   static override examples = ['<%= config.bin %> repo list --repo s3://backups/reddb --node db1', '<%= config.bin %> repo list --repo /mnt/backups/redrepl --json']
 
@@ -56,7 +68,8 @@ Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor
       const {node} = resolveNode(own.node)
       return withRepository(own, (backend) => listRepository(backend, {node, segmentBytes: own['segment-bytes']}))
     })
-    await this.emit({repositories: outcomes}, () => {
+    const backups = backupsAcross(outcomes)
+    await this.emit({repositories: outcomes, backups}, () => {
       for (const [i, outcome] of outcomes.entries()) {
         if (i > 0) this.say('')
         if (outcome.report === null) this.say(`${outcome.repository_name} (${outcome.repository}): failed (exit ${outcome.exit_code}): ${outcome.error?.message}`)
@@ -65,6 +78,9 @@ Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor
           this.sayListing(outcome.report)
         }
       }
+      if (backups.length === 0) return
+      this.say('')
+      this.say(renderColumns(tableOf(ACROSS_COLUMNS, backups)))
     })
     const worst = worstExitCode(outcomes)
     if (worst !== 0) process.exitCode = worst
