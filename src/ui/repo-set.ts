@@ -7,9 +7,10 @@ import {optionalRepository} from './repo-flags.js'
 /**
  * Several repositories: the `[repo.NAME]` sections of the config file, for
  * the commands that act on each of them when none is named (`repo push`,
- * `repo list`, `repo verify`, `wal prune`, `check`, `metrics`, `repo
- * expire`), and the refusal of those that need one named. One repository failing does not
- * stop the others; the run's exit code is the worst of theirs.
+ * `repo list`, `repo verify`, `repo expire`, `wal prune`, `check`,
+ * `metrics`), and the refusal of those that need one named. One repository
+ * failing does not stop the others; the run's exit code is the worst of
+ * theirs.
  */
 
 export {configuredRepositories, type ConfiguredRepo}
