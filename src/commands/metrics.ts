@@ -9,7 +9,8 @@ import {writeMetricsTextfile} from '../core/ops/monitoring/metrics-textfile.js'
 import {RedreplCommand} from '../ui/base-command.js'
 import {checkFlags, checkOptionsFromFlags} from '../ui/check-flags.js'
 import {requireDataPath} from '../ui/flags.js'
-import {METRICS, renderFailedScrape, renderMetrics} from '../ui/metrics.js'
+import {METRICS, REPO_LABEL, renderFailedScrape, renderMetrics} from '../ui/metrics.js'
+import {severalRepositories} from '../ui/repo-set.js'
 
 const METRIC_LIST = Object.values(METRICS)
   .map((m) => `  ${m.name}${m.labels.length > 0 ? `{${m.labels.join(',')}}` : ''} (${m.type}): ${m.help}`)
@@ -22,6 +23,8 @@ export default class Metrics extends RedreplCommand {
 ${METRIC_LIST}
 
 With --repo, a repository that cannot be read within --timeout (default 20s) gives redrepl_repo_up 0 and the repo.unreachable finding; the node's metrics are written as usual.
+
+With no repository named (no --repo, --repo-name, REDREPL_REPO or repo setting) and [repo.NAME] sections in the config file, each of those repositories is measured with its own options, as "check" does, and each one's redrepl_repo_* and redrepl_archive_* series carry a ${REPO_LABEL}="NAME" label; redrepl_repo_lagging{${REPO_LABEL}="NAME"} is 1 for one behind another (the repo.lagging finding, also counted in redrepl_check_findings). One that cannot be read gives its redrepl_repo_up{${REPO_LABEL}="NAME"} 0 and the others are measured all the same. A single repository's series carry no ${REPO_LABEL} label.
 
 redrepl_basebackup_last_checkpoint_timestamp_seconds, the former name of redrepl_basebackup_last_completed_timestamp_seconds, is still written with the same value until redrepl 0.3.
 
@@ -44,11 +47,14 @@ Exit status 0 means the metrics were written, whatever the check's state (that i
 
   async run(): Promise<void> {
     const started = performance.now()
+    // As typed: parse() replaces this.argv with the config file's settings added.
+    const typed = [...this.argv]
     const {flags} = await this.parse(Metrics)
     const target = {node: flags.node ?? os.hostname().split('.')[0], cluster: flags.cluster ?? ''}
     let text: string
     try {
-      const report = await runCheck(requireDataPath(flags['data-path']), checkOptionsFromFlags(flags, nowMs()))
+      const repositories = await severalRepositories(flags, typed, async (argv) => (await this.parse(Metrics, argv)).flags)
+      const report = await runCheck(requireDataPath(flags['data-path']), {...checkOptionsFromFlags(flags, nowMs()), repositories})
       text = renderMetrics(report, performance.now() - started, target)
     } catch (error) {
       if (flags.textfile !== undefined) await writeMetricsTextfile(flags.textfile, renderFailedScrape(performance.now() - started, target))

@@ -1,4 +1,5 @@
 import type {CheckReport, CheckSlot} from '../core/ops/monitoring/check.js'
+import type {RepoCheck} from '../core/ops/monitoring/check-repo.js'
 import {NAGIOS_EXIT} from './nagios.js'
 
 /**
@@ -64,12 +65,26 @@ export const METRICS = {
   drillOk: {name: 'redrepl_repo_drill_ok', type: 'gauge', help: '1 when the last restore drill (repo drill) succeeded, 0 when it failed (with --repo; absent when none was run, or when its record does not read: repo.drill-failed).', labels: []},
   pushLastSuccess: {name: 'redrepl_repo_push_last_success_timestamp_seconds', type: 'gauge', help: 'When repo push last succeeded for this node, as the repository records it (with --repo; absent when none is recorded).', labels: []},
   pushFailing: {name: 'redrepl_repo_push_failing', type: 'gauge', help: '1 when the last repo push recorded in the repository failed and none succeeded since, else 0 (with --repo; absent when it cannot be read).', labels: []},
+  repoLagging: {
+    name: 'redrepl_repo_lagging',
+    type: 'gauge',
+    help: '1 when this repository is behind another configured one (fewer of the node\'s sealed WAL segments, or an older newest complete base backup: the repo.lagging finding), else 0; only with several repositories, absent for one that cannot be read.',
+    labels: [],
+  },
   findings: {name: 'redrepl_check_findings', type: 'gauge', help: 'Findings of `redrepl check` (layout verify\'s and the thresholds\') by stable code and severity; absent means none.', labels: ['code', 'severity']},
   artifactsChecked: {name: 'redrepl_layout_artifacts_checked', type: 'gauge', help: 'Artifacts layout verify decoded.', labels: []},
 } as const satisfies Record<string, MetricSpec>
 
 type MetricKey = keyof typeof METRICS
-type Sample = {labels: readonly string[]; value: string}
+/** `repo` is set on a repository's series when several are measured in one run (the config file's [repo.NAME] sections). */
+type Sample = {labels: readonly string[]; value: string; repo?: string}
+
+/**
+ * The label naming the repository on every `redrepl_repo_*` and
+ * `redrepl_archive_*` sample when several repositories are measured, so that
+ * each one's series stay apart; a single repository's carry none.
+ */
+export const REPO_LABEL = 'repo'
 
 /** Label values escape backslash, double quote and newline (the format's only escapes). */
 function labelValue(text: string): string {
@@ -105,9 +120,9 @@ class Exposition {
 
   constructor(private readonly target: TargetLabels) {}
 
-  add(key: MetricKey, value: bigint | number | string, labels: readonly string[] = []): void {
+  add(key: MetricKey, value: bigint | number | string, labels: readonly string[] = [], repo?: string): void {
     const list = this.samples.get(key) ?? []
-    list.push({labels, value: String(value)})
+    list.push({labels, value: String(value), ...(repo === undefined ? {} : {repo})})
     this.samples.set(key, list)
   }
 
@@ -123,6 +138,7 @@ class Exposition {
         const labels = [
           ...TARGET_LABELS.map((name) => `${name}="${labelValue(this.target[name])}"`),
           ...sample.labels.map((value, i) => `${spec.labels[i]}="${labelValue(value)}"`),
+          ...(sample.repo === undefined ? [] : [`${REPO_LABEL}="${labelValue(sample.repo)}"`]),
         ].join(',')
         lines.push(`${spec.name}{${labels}} ${sample.value}`)
       }
@@ -170,22 +186,13 @@ export function renderMetrics(report: CheckReport, durationMs: number, target: T
     if (report.prune.last_success_unix_ms !== null) out.add('pruneLastSuccess', secondsOfMs(report.prune.last_success_unix_ms))
   }
   if (report.leftover_bytes !== null) out.add('leftoverBytes', report.leftover_bytes)
-  const repo = report.repository
-  if (repo) out.add('repoUp', repo.reachable ? 1 : 0)
-  if (repo?.archive_lag_bytes != null) {
-    out.add('archiveLagBytes', repo.archive_lag_bytes)
-    out.add('archiveLagSegments', repo.archive_lag_segments ?? 0)
-    out.add('archiveAge', secondsOfMs(repo.oldest_unarchived_age_ms ?? 0n))
-  }
-  if (repo?.newest_archived_wal_unix_ms != null) out.add('archiveLastTime', secondsOfMs(repo.newest_archived_wal_unix_ms))
-  if (repo?.newest_backup) out.add('repoBackupTime', secondsOfMs(repo.newest_backup.created_unix_ms))
-  if (repo?.drill) {
-    if (repo.drill.last_success_unix_ms !== null) out.add('drillLastSuccess', secondsOfMs(repo.drill.last_success_unix_ms))
-    out.add('drillOk', repo.drill.ok ? 1 : 0)
-  }
-  if (repo?.push) {
-    if (repo.push.last_success_unix_ms !== null) out.add('pushLastSuccess', secondsOfMs(repo.push.last_success_unix_ms))
-    out.add('pushFailing', repo.push.failing ? 1 : 0)
+  if (report.repository) addRepository(out, report.repository)
+  for (const each of report.repositories ?? []) {
+    addRepository(out, each, each.name)
+    if (!each.reachable) continue
+    // The repo.lagging comparison check makes, per repository: 1 when it is behind another configured one.
+    const behind = report.findings.some((f) => f.code === 'repo.lagging' && f.data.repository_name === each.name)
+    out.add('repoLagging', behind ? 1 : 0, [], each.name)
   }
   const counts = new Map<string, {code: string; severity: string; count: number}>()
   for (const f of report.findings) {
@@ -197,6 +204,27 @@ export function renderMetrics(report: CheckReport, durationMs: number, target: T
   for (const {code, severity, count} of counts.values()) out.add('findings', count, [code, severity])
   out.add('artifactsChecked', report.artifacts_checked)
   return out.render()
+}
+
+/** One repository's series; `name` labels them when several are measured in the run. */
+function addRepository(out: Exposition, repo: RepoCheck, name?: string): void {
+  const add = (key: MetricKey, value: bigint | number | string) => out.add(key, value, [], name)
+  add('repoUp', repo.reachable ? 1 : 0)
+  if (repo.archive_lag_bytes !== null) {
+    add('archiveLagBytes', repo.archive_lag_bytes)
+    add('archiveLagSegments', repo.archive_lag_segments ?? 0)
+    add('archiveAge', secondsOfMs(repo.oldest_unarchived_age_ms ?? 0n))
+  }
+  if (repo.newest_archived_wal_unix_ms !== null) add('archiveLastTime', secondsOfMs(repo.newest_archived_wal_unix_ms))
+  if (repo.newest_backup) add('repoBackupTime', secondsOfMs(repo.newest_backup.created_unix_ms))
+  if (repo.drill) {
+    if (repo.drill.last_success_unix_ms !== null) add('drillLastSuccess', secondsOfMs(repo.drill.last_success_unix_ms))
+    add('drillOk', repo.drill.ok ? 1 : 0)
+  }
+  if (repo.push) {
+    if (repo.push.last_success_unix_ms !== null) add('pushLastSuccess', secondsOfMs(repo.push.last_success_unix_ms))
+    add('pushFailing', repo.push.failing ? 1 : 0)
+  }
 }
 
 /** What a failed run leaves for the scraper: success 0 and state UNKNOWN, so a stale file never looks healthy. */

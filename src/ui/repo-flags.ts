@@ -154,7 +154,7 @@ export const compressLevelFlag = Flags.integer({
 
 /** The repository's settings from its flags, for an operation that opens the store itself (repo init, repo key). */
 export function repoSettingsFromFlags(flags: {repo?: string; 's3-endpoint'?: string; 's3-region'?: string; 's3-force-path-style': boolean; 's3-sse'?: string; 's3-kms-key-id'?: string; 's3-storage-class'?: string; timeout?: number}): RepoSettings {
-  if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or set REDREPL_REPO')
+  if (flags.repo === undefined || flags.repo === '') throw usageError('no repository: pass --repo URL or --repo-name NAME, or set REDREPL_REPO')
   return {url: flags.repo, s3Endpoint: flags['s3-endpoint'], s3Region: flags['s3-region'], s3ForcePathStyle: flags['s3-force-path-style'], limits: limitsFromTimeout(flags.timeout), s3ServerSide: serverSideFromFlags(flags)}
 }
 
@@ -209,6 +209,7 @@ export function optionalRepository(flags: {repo?: string; node?: string; 's3-end
 export const repoKeyFlags = {
   json: repoFlags.json,
   repo: repoFlags.repo,
+  'repo-name': repoFlags['repo-name'],
   's3-endpoint': repoFlags['s3-endpoint'],
   's3-region': repoFlags['s3-region'],
   's3-force-path-style': repoFlags['s3-force-path-style'],

@@ -1,5 +1,5 @@
 import {configuredRepositories, type ConfiguredRepo} from '../core/ops/repo/set.js'
-import {InterruptedError, RedreplError, type ErrorCode} from '../core/errors.js'
+import {InterruptedError, RedreplError, usageError, type ErrorCode} from '../core/errors.js'
 import type {RepoSettings} from '../core/ops/repo/open.js'
 import {describeError, exitCodeFor} from './base-command.js'
 import {optionalRepository} from './repo-flags.js'
@@ -7,8 +7,10 @@ import {optionalRepository} from './repo-flags.js'
 /**
  * Several repositories: the `[repo.NAME]` sections of the config file, for
  * the commands that act on each of them when none is named (`repo push`,
- * `wal prune`, `check`, `repo expire`). One repository failing does not
- * stop the others; the run's exit code is the worst of theirs.
+ * `repo list`, `repo verify`, `repo expire`, `wal prune`, `check`,
+ * `metrics`), and the refusal of those that need one named. One repository
+ * failing does not stop the others; the run's exit code is the worst of
+ * theirs.
  */
 
 export {configuredRepositories, type ConfiguredRepo}
@@ -26,14 +28,15 @@ export interface RepoOutcome<R> {
 /**
  * Runs `work` for each repository in turn. A failure is recorded against
  * its repository and the next one is tried; an interruption ends the run
- * (the repositories not reached are not tried).
+ * (the repositories not reached are not tried). `exitOf` gives the exit
+ * code of a report that came back but found a problem (`repo verify`'s 3).
  */
-export async function forEachRepository<R>(repos: ConfiguredRepo[], work: (name: string) => Promise<R>): Promise<Array<RepoOutcome<R>>> {
+export async function forEachRepository<R>(repos: ConfiguredRepo[], work: (name: string) => Promise<R>, exitOf: (report: R) => number = () => 0): Promise<Array<RepoOutcome<R>>> {
   const outcomes: Array<RepoOutcome<R>> = []
   for (const {name, url} of repos) {
     try {
       const report = await work(name)
-      outcomes.push({repository_name: name, repository: url, exit_code: 0, error: null, report})
+      outcomes.push({repository_name: name, repository: url, exit_code: exitOf(report), error: null, report})
     } catch (error) {
       if (error instanceof InterruptedError) throw error
       const failure = error as Error & {oclif?: {exit?: number}}
@@ -52,6 +55,21 @@ export async function forEachRepository<R>(repos: ConfiguredRepo[], work: (name:
 /** The run's exit code: the highest of its repositories' (0 when each succeeded). */
 export function worstExitCode(outcomes: Array<{exit_code: number}>): number {
   return outcomes.reduce((worst, outcome) => Math.max(worst, outcome.exit_code), 0)
+}
+
+/**
+ * For the commands that act on one repository (`repo restore`, `fetch-wal`,
+ * `drill`, `init`, `key add`/`remove`): with none named and `[repo.NAME]`
+ * sections in the config file, the run is refused naming them, rather than
+ * picking one or failing as if none were configured.
+ */
+export async function requireNamedRepository(flags: {repo?: string; 'repo-name'?: string; config?: string}): Promise<void> {
+  if ((flags.repo !== undefined && flags.repo !== '') || flags['repo-name'] !== undefined) return
+  const repos = await configuredRepositories(flags.config)
+  if (repos.length === 0) return
+  throw usageError(`no repository named, and the config file has ${repos.length === 1 ? 'one' : 'several'} (repositories: ${repos.map((r) => r.name).join(', ')}); this command reads or changes one`, {
+    hint: `name it: --repo-name ${repos[0].name}`,
+  })
 }
 
 type RepoFlagValues = Parameters<typeof optionalRepository>[0] & {config?: string; 'repo-name'?: string}

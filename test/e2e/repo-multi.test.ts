@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict'
-import {existsSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import {test} from 'node:test'
 
+import parsePrometheusTextFormat from 'parse-prometheus-text-format'
+
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {initialEntry, writeReplicaNode} from '../support/repo-node.js'
+import {useHostileS3} from '../support/hostile-s3.js'
 import {s3ClientEnv, useS3Server} from '../support/s3.js'
 import {MiB} from '../support/wal-node.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-multi'
 const s3rver = useS3Server(scratch, [BUCKET])
+const hostile = useHostileS3(BUCKET)
 
 /** Credentials for the test S3 server and nothing else: each [repo.NAME] section names its own endpoint. */
 function s3Env(): Record<string, string> {
@@ -177,9 +181,154 @@ test('repo expire without --repo applies each configured repository\'s own reten
 
 test('every repo command takes --repo-name, and refuses a name the config file does not have', async () => {
   const config = await writeConfig(dirSection('local', await scratch.dir('redrepl-repo-')))
-  for (const command of ['push', 'list', 'verify', 'expire', 'restore', 'fetch-wal', 'drill']) {
-    const run = await runCli(['repo', command, '--config', config, '--repo-name', 'elsewhere', '--cluster', 'db1'])
+  for (const command of ['push', 'list', 'verify', 'expire', 'restore', 'fetch-wal', 'drill', 'init', 'key add', 'key remove']) {
+    // init and the key commands have no namespace: --cluster is not theirs.
+    const namespace = command === 'init' || command.startsWith('key') ? [] : ['--cluster', 'db1']
+    const run = await runCli(['repo', ...command.split(' '), '--config', config, '--repo-name', 'elsewhere', ...namespace])
     assert.equal(run.exitCode, 2, command)
     assert.match(run.stderr, /no \[repo\.elsewhere\] section \(repositories: local\)/, command)
   }
+})
+
+test('metrics without --repo gives each configured repository\'s series a repo label; one that never answers is up 0 within its timeout and the others are measured', async () => {
+  const {data} = await primary()
+  const local = await scratch.dir('redrepl-repo-')
+  const offsite = s3Url()
+  const env = s3Env()
+  jsonOf(await runCli(['repo', 'push', '--config', await writeConfig(`${dirSection('local', local)}${s3Section('offsite', offsite)}`), '--data-path', data, '--cluster', 'db1', '--json'], {env}))
+  rmSync(path.join(local, SEGMENT_KEY(3)))
+  // Accepts every request and never answers: only the section's own timeout ends the wait.
+  const stalled = await hostile()
+  stalled.misbehave = () => true
+  const stalledSection = s3Section('stalled', `s3://${BUCKET}/stalled`, stalled.endpoint).replace('timeout = "20s"', 'timeout = "2s"')
+  const config = await writeConfig(`[node.db1]\ndata-path = "${data}"\n\n${dirSection('local', local)}${stalledSection}${s3Section('offsite', offsite)}`)
+  const textfile = path.join(await scratch.dir('redrepl-prom-'), 'redrepl.prom')
+  const started = performance.now()
+  // In metrics --cluster is the cluster label; --node names the node's section and its namespace.
+  const run = await runCli(['metrics', '--config', config, '--node', 'db1', '--textfile', textfile], {env})
+  assert.equal(run.exitCode, 0, run.stderr)
+  assert.ok(performance.now() - started < 20_000, 'the stalled repository gave up at its own 2 s timeout')
+  assert.ok(stalled.requests > 0, 'the stalled repository was tried')
+
+  const families = new Map(parsePrometheusTextFormat(readFileSync(textfile, 'utf8')).map((family) => [family.name, family]))
+  const byRepo = (name: string) => Object.fromEntries((families.get(name)?.metrics ?? []).map((m) => [m.labels?.repo ?? '(none)', m.value]))
+  for (const [name, family] of families) {
+    if (!/^redrepl_(repo|archive)_/.test(name)) continue
+    for (const m of family.metrics) assert.ok(['local', 'offsite', 'stalled'].includes(m.labels?.repo ?? ''), `${name} carries the repository's name`)
+  }
+  assert.deepEqual(byRepo('redrepl_repo_up'), {local: '1', stalled: '0', offsite: '1'})
+  assert.deepEqual(byRepo('redrepl_archive_lag_segments'), {local: '1', offsite: '0'}, 'none for the repository that could not be read')
+  assert.deepEqual(byRepo('redrepl_repo_lagging'), {local: '1', offsite: '0'})
+  assert.deepEqual(byRepo('redrepl_repo_push_failing'), {local: '0', offsite: '0'})
+  assert.deepEqual(Object.keys(byRepo('redrepl_repo_backup_last_timestamp_seconds')), ['local', 'offsite'])
+  assert.deepEqual(byRepo('redrepl_wal_segments'), {'(none)': '5'}, 'the node\'s own series carry no repo label')
+  const findings = Object.fromEntries((families.get('redrepl_check_findings')?.metrics ?? []).map((m) => [m.labels?.code, m.value]))
+  assert.equal(findings['repo.lagging'], '1')
+  assert.equal(findings['repo.unreachable'], '1')
+  assert.equal(byRepo('redrepl_scrape_success')['(none)'], '1')
+})
+
+test('repo list and repo verify without --repo go through each configured repository: one unreachable or damaged does not stop the others, the run exits with the worst', async () => {
+  const {data} = await primary()
+  const local = await scratch.dir('redrepl-repo-')
+  const offsite = s3Url()
+  const env = s3Env()
+  jsonOf(await runCli(['repo', 'push', '--config', await writeConfig(`${dirSection('local', local)}${s3Section('offsite', offsite)}`), '--data-path', data, '--cluster', 'db1', '--json'], {env}))
+  const port = await closedPort()
+  const config = await writeConfig(`${dirSection('local', local)}${s3Section('gone', `s3://${BUCKET}/gone`, `http://127.0.0.1:${port}`)}${s3Section('offsite', offsite)}`)
+
+  const listed = await runCli(['repo', 'list', '--config', config, '--cluster', 'db1', '--json'], {env})
+  assert.equal(listed.exitCode, 1, 'the unreachable repository\'s exit code')
+  const lists = documentOf(listed.stdout).repositories as any[]
+  assert.deepEqual(lists.map((e) => [e.repository_name, e.exit_code, e.report === null]), [['local', 0n, false], ['gone', 1n, true], ['offsite', 0n, false]])
+  assert.match(lists[1].error.message, /127\.0\.0\.1|connect|ECONNREFUSED/)
+  for (const entry of [lists[0], lists[2]]) assert.deepEqual([entry.report.node, entry.report.backups.length, entry.report.wal[0].segments], ['db1', 1, 4n], entry.repository_name)
+  const human = await runCli(['repo', 'list', '--config', config, '--cluster', 'db1'], {env})
+  assert.equal(human.exitCode, 1)
+  assert.match(human.stdout, /^\[local\]$/m)
+  assert.match(human.stdout, /^gone \(s3:\/\/redrepl-multi\/gone\): failed \(exit 1\): /m)
+  assert.match(human.stdout, /^\[offsite\]$/m)
+
+  // One byte of a WAL segment flipped in the directory repository: its verify finds it, the others still run.
+  const segment = path.join(local, SEGMENT_KEY(1))
+  const bytes = readFileSync(segment)
+  bytes[bytes.length - 10] ^= 0xff
+  writeFileSync(segment, bytes)
+  const verified = await runCli(['repo', 'verify', '--config', config, '--cluster', 'db1', '--json'], {env})
+  assert.equal(verified.exitCode, 3, 'the damaged repository\'s 3 is the highest')
+  const verifies = documentOf(verified.stdout).repositories as any[]
+  assert.deepEqual(verifies.map((e) => [e.repository_name, e.exit_code]), [['local', 3n], ['gone', 1n], ['offsite', 0n]])
+  assert.equal(verifies[0].report.ok, false)
+  assert.ok((verifies[0].report.findings as any[]).some((f) => f.code === 'repo.object-damaged' && String(f.path).includes(SEGMENT_KEY(1))), 'the damaged segment is named')
+  assert.equal(verifies[2].report.ok, true)
+  assert.equal(verifies[1].error.code === null || typeof verifies[1].error.code === 'string', true)
+  // Named, one repository gives the one-repository document as before.
+  const one = documentOf((await runCli(['repo', 'verify', '--config', config, '--repo-name', 'offsite', '--cluster', 'db1', '--json'], {env})).stdout)
+  assert.equal(one.ok, true)
+  assert.equal(one.repositories, undefined)
+})
+
+test('the repo commands that need one repository refuse, naming the configured ones, when several are configured and none is named', async () => {
+  const {data} = await primary()
+  const local = await scratch.dir('redrepl-repo-')
+  const other = await scratch.dir('redrepl-repo-')
+  const config = await writeConfig(`${dirSection('local', local)}${dirSection('other', other)}`)
+  const keyFile = path.join(await scratch.dir('redrepl-key-'), 'k')
+  writeFileSync(keyFile, Buffer.alloc(32, 7), {mode: 0o600})
+  const target = path.join(await scratch.dir('redrepl-restore-'), 'restored.rdb')
+  const runs: Record<string, string[]> = {
+    restore: ['repo', 'restore', '--cluster', 'db1', '--to', target],
+    'fetch-wal': ['repo', 'fetch-wal', '--cluster', 'db1', '--data-path', data, '--from-lsn', '0'],
+    drill: ['repo', 'drill', '--cluster', 'db1'],
+    init: ['repo', 'init', '--encrypt', 'key-file', '--key-file', keyFile],
+    'key add': ['repo', 'key', 'add', '--key-file', keyFile, '--new-key-file', keyFile],
+    'key remove': ['repo', 'key', 'remove', '--key-file', keyFile, '--key-id', 'k1'],
+  }
+  for (const [name, args] of Object.entries(runs)) {
+    const run = await runCli([...args, '--config', config])
+    assert.equal(run.exitCode, 2, `${name}: ${run.stderr}`)
+    assert.equal(run.stderr.trimEnd().split('\n').length, 1, name)
+    assert.match(run.stderr, /no repository named, and the config file has several \(repositories: local, other\).*--repo-name local/, name)
+  }
+  assert.deepEqual(readdirSync(local), [], 'nothing was written to either repository')
+  assert.deepEqual(readdirSync(other), [])
+  assert.equal(existsSync(target), false)
+  // Named, the same run goes ahead.
+  const init = jsonOf(await runCli(['repo', 'init', '--config', config, '--repo-name', 'other', '--json']))
+  assert.equal(init.repository, other)
+})
+
+test('repo list over several repositories shows each backup once, with where it is complete, incomplete or missing', async () => {
+  const dir = await scratch.dir('redrepl-node-')
+  const data = writeReplicaNode(dir, {segmentBytes: MiB, wal: {1: {0: 3, 1: 3, 2: 3, 3: 1}}, backups: [[1n, 1n], [1n, MiB + 1n]], rdbFormat: 1, history: [initialEntry()]})
+  const [first, second] = [await scratch.dir('redrepl-repo-'), await scratch.dir('redrepl-repo-')]
+  const both = await writeConfig(`${dirSection('first', first)}${dirSection('second', second)}`)
+  jsonOf(await runCli(['repo', 'push', '--config', both, '--data-path', data, '--cluster', 'db1', '--json']))
+  const manifests = (repo: string) =>
+    readdirSync(repo, {recursive: true, withFileTypes: true})
+      .filter((e) => e.isFile() && /^base-.*\.redbase$/.test(e.name))
+      .map((e) => path.join(e.parentPath, e.name))
+      .sort()
+  assert.equal(manifests(first).length, 2)
+  // first: the newer backup's manifest damaged; second: the older one's gone.
+  const damaged = manifests(first)[1]
+  const bytes = readFileSync(damaged)
+  bytes[bytes.length - 1] ^= 0xff
+  writeFileSync(damaged, bytes)
+  rmSync(manifests(second)[0])
+  const port = await closedPort()
+  const config = await writeConfig(`${dirSection('first', first)}${s3Section('gone', `s3://${BUCKET}/gone`, `http://127.0.0.1:${port}`)}${dirSection('second', second)}`)
+  const run = await runCli(['repo', 'list', '--config', config, '--cluster', 'db1', '--json'], {env: s3Env()})
+  assert.equal(run.exitCode, 1)
+  const doc = documentOf(run.stdout)
+  assert.deepEqual(
+    (doc.backups as any[]).map((b) => [b.checkpoint_lsn, b.complete_in, b.incomplete_in, b.missing_from]),
+    [
+      [1n, ['first'], [], ['second']],
+      [MiB + 1n, ['second'], ['first'], []],
+    ],
+    'the unreachable repository is in none of the three',
+  )
+  const human = await runCli(['repo', 'list', '--config', config, '--cluster', 'db1'], {env: s3Env()})
+  assert.match(human.stdout, new RegExp(`│ 1 +│ ${MiB + 1n} +│ second +│ first +│ - +│`), 'the table of where each backup is')
 })

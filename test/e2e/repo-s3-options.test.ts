@@ -135,3 +135,42 @@ test('credentials from web identity (a Kubernetes service account): the token is
   assert.ok(signedWith.length > 0)
   for (const header of signedWith) assert.match(header, /Credential=ASIAWEBIDENTITYTEST\/.* token=session-token-from-sts$/)
 })
+
+/** The access key id each request to the server was signed with, from its Authorization header. */
+function signingKeys(server: Awaited<ReturnType<typeof hostile>>): string[] {
+  const keys: string[] = []
+  server.misbehave = (request) => {
+    keys.push(/Credential=([^/]+)\//.exec(String(request.headers.authorization ?? ''))?.[1] ?? '(unsigned)')
+    return false
+  }
+  return keys
+}
+
+test('credentials from the SDK\'s default chain: with none in redrepl\'s settings, the environment\'s keys sign every request; a profile named by AWS_PROFILE wins over them', async () => {
+  const server = await hostile()
+  const {AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...base} = server.env()
+  const list = (env: Record<string, string>) => runCli(['repo', 'list', '--repo', 's3://sse/r', '--node', 'db1', '--json'], {env: {...base, ...env}})
+
+  const fromEnv = signingKeys(server)
+  const run = await list({AWS_ACCESS_KEY_ID: 'AKIAFROMENVIRONMENT', AWS_SECRET_ACCESS_KEY: 'secret-from-env'})
+  assert.equal(run.exitCode, 0, run.stderr)
+  assert.ok(fromEnv.length > 0, 'the store was reached')
+  assert.deepEqual([...new Set(fromEnv)], ['AKIAFROMENVIRONMENT'])
+
+  // The shared credentials file, the chain's next link, with a profile named by AWS_PROFILE: the SDK takes it over the environment's pair.
+  const credentials = path.join(await scratch.dir(), 'credentials')
+  writeFileSync(credentials, '[redrepl]\naws_access_key_id = AKIAFROMPROFILEFILE\naws_secret_access_key = secret-from-file\n', {mode: 0o600})
+  const fromProfile = signingKeys(server)
+  const both = await list({AWS_ACCESS_KEY_ID: 'AKIAFROMENVIRONMENT', AWS_SECRET_ACCESS_KEY: 'secret-from-env', AWS_PROFILE: 'redrepl', AWS_SHARED_CREDENTIALS_FILE: credentials})
+  assert.equal(both.exitCode, 0, both.stderr)
+  assert.deepEqual([...new Set(fromProfile)], ['AKIAFROMPROFILEFILE'])
+  assert.equal(both.stderr, '', 'nothing but the JSON document: the SDK\'s warning about two sources is not printed')
+
+  // No key anywhere: refused in one line naming the repository, nothing sent.
+  const none = signingKeys(server)
+  const bare = await list({})
+  assert.equal(bare.exitCode, 4, bare.stderr)
+  assert.equal(bare.stderr.trimEnd().split('\n').length, 1, bare.stderr)
+  assert.match(bare.stderr, /s3:\/\/sse\/r.*no AWS credentials found/)
+  assert.deepEqual(none, [])
+})

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
 import {laggingRepositories, type RepoCheck} from '../../src/core/ops/monitoring/check-repo.js'
+import {backupsAcross} from '../../src/core/ops/repo/set.js'
 import {walHoldsAcross} from '../../src/core/plan/repo-wal.js'
 
 const S = 1_048_576n
@@ -49,4 +50,23 @@ test('repo.lagging names each repository behind the one furthest ahead, by WAL a
   assert.deepEqual(backups.map((f) => [f.data.repository_name, f.data.backup_ahead_repository_name, f.data.backup_ahead_checkpoint_lsn]), [['b', 'a', 5n], ['c', 'a', 5n]])
   assert.match(backups[1].message, /newest complete base backup none, a's at checkpoint 5/)
   assert.deepEqual(laggingRepositories([repo('a', 0, [1n, 10n]), repo('b', null, null, false)]), [], 'an unreachable one is not compared')
+})
+
+test('backups across repositories: each once in (timeline, checkpoint, start) order; a backup sharing a checkpoint but not a start is another; an unread repository is in no list', () => {
+  const row = (timeline: bigint, start: bigint, checkpoint: bigint, complete = true) => ({timeline, start_lsn: start, checkpoint_lsn: checkpoint, complete})
+  const across = backupsAcross([
+    {repository_name: 'local', report: {backups: [row(2n, 0n, 5n), row(1n, 0n, 9n, false)]}},
+    {repository_name: 'gone', report: null},
+    {repository_name: 'offsite', report: {backups: [row(1n, 0n, 9n), row(1n, 3n, 9n), row(1n, 0n, 2n)]}},
+  ])
+  assert.deepEqual(
+    across.map((b) => [b.timeline, b.start_lsn, b.checkpoint_lsn, b.complete_in, b.incomplete_in, b.missing_from]),
+    [
+      [1n, 0n, 2n, ['offsite'], [], ['local']],
+      [1n, 0n, 9n, ['offsite'], ['local'], []],
+      [1n, 3n, 9n, ['offsite'], [], ['local']],
+      [2n, 0n, 5n, ['local'], [], ['offsite']],
+    ],
+  )
+  assert.deepEqual(backupsAcross([{repository_name: 'gone', report: null}]), [], 'nothing read, nothing listed')
 })

@@ -5,6 +5,7 @@ import {EXIT_CODES} from '../../core/errors.js'
 import {drillRepository} from '../../core/ops/repo/drill.js'
 import type {RepoBackupChoice} from '../../core/ops/repo/restore.js'
 import {RedreplCommand} from '../../ui/base-command.js'
+import {requireNamedRepository} from '../../ui/repo-set.js'
 import {u64Flag} from '../../ui/flags.js'
 import {repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
 import {renderTable} from '../../ui/table.js'
@@ -15,7 +16,9 @@ export default class RepoDrill extends RedreplCommand {
 
 --scratch DIR names where to rebuild: a directory that does not exist (created, then removed) or an empty one (emptied again afterwards); one holding anything is refused (exit 4) before anything is written. By default a fresh directory under the system temp dir. --rdb-version picks the database format written (default 2, RedDB 1.23's).
 
-Exit 0 when the restored node verifies clean; 3 when it does not or an object of the repository is damaged (the drill is recorded as failed either way, with the reason); 6 when the repository holds no backup or not the WAL from its checkpoint. Writes only to the scratch directory and the record.`
+Exit 0 when the restored node verifies clean; 3 when it does not or an object of the repository is damaged (the drill is recorded as failed either way, with the reason); 6 when the repository holds no backup or not the WAL from its checkpoint. Writes only to the scratch directory and the record.
+
+One repository: with [repo.NAME] sections in the config file and none named (no --repo, --repo-name, REDREPL_REPO or repo setting), the run is refused (exit 2) naming them, rather than picking one.`
 
   static override examples = [
     '<%= config.bin %> repo drill --repo s3://backups/reddb --node db1',
@@ -33,6 +36,7 @@ Exit 0 when the restored node verifies clean; 3 when it does not or an object of
   async run(): Promise<void> {
     const {flags} = await this.parse(RepoDrill)
     this.json = flags.json
+    await requireNamedRepository(flags)
     const {node} = resolveNode(flags.node)
     const choice: RepoBackupChoice = flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true}
     const report = await withRepository(flags, (backend) =>

@@ -1,6 +1,7 @@
 import {withWriteGuard} from '../../core/ops/node/guard.js'
 import {fetchWal} from '../../core/ops/repo/restore.js'
 import {RedreplCommand} from '../../ui/base-command.js'
+import {requireNamedRepository} from '../../ui/repo-set.js'
 import {dataPathFlag, forceFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {repoFlags, resolveNode, segmentBytesFlag, transferFlags, withRepository} from '../../ui/repo-flags.js'
@@ -11,7 +12,9 @@ export default class RepoFetchWal extends RedreplCommand {
 
 Refuses (exit 6) before writing a segment when any segment of that run is missing from the repository, naming the first. Refuses while RedDB holds the data file unless --force.
 
-Ctrl-C or SIGTERM stops it in the segment it is fetching: that segment's temp file is removed (the segments fetched before are whole), one line says so, and the run ends by the signal (130/143); a re-run fetches the rest.`
+Ctrl-C or SIGTERM stops it in the segment it is fetching: that segment's temp file is removed (the segments fetched before are whole), one line says so, and the run ends by the signal (130/143); a re-run fetches the rest.
+
+One repository: with [repo.NAME] sections in the config file and none named (no --repo, --repo-name, REDREPL_REPO or repo setting), the run is refused (exit 2) naming them, rather than picking one.`
 
   static override examples = ['<%= config.bin %> repo fetch-wal --repo s3://backups/reddb --node db1 --data-path /var/lib/reddb/data.rdb --from-lsn 5242882']
 
@@ -28,6 +31,7 @@ Ctrl-C or SIGTERM stops it in the segment it is fetching: that segment's temp fi
   async run(): Promise<void> {
     const {flags} = await this.parse(RepoFetchWal)
     this.json = flags.json
+    await requireNamedRepository(flags)
     const dataPath = requireDataPath(flags['data-path'])
     const {node} = resolveNode(flags.node)
     const signal = this.stopOnInterrupt('clean-up')

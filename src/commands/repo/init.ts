@@ -3,6 +3,7 @@ import {Flags} from '../../ui/oclif.js'
 import {nowMs} from '../../core/clock.js'
 import {initRepository} from '../../core/ops/repo/encryption-keys.js'
 import {RedreplCommand} from '../../ui/base-command.js'
+import {requireNamedRepository} from '../../ui/repo-set.js'
 import {keySourcesFromFlags, repoKeyFlags, repoSettingsFromFlags, scryptCostFlag} from '../../ui/repo-flags.js'
 
 export default class RepoInit extends RedreplCommand {
@@ -11,7 +12,9 @@ export default class RepoInit extends RedreplCommand {
 
 Names, sizes, counts and times stay readable in the store (docs/repository.md says what leaks). Keep a key safe: without one, nothing in the repository can be read.
 
-Without --encrypt, records the repository as unencrypted, which is also what a repository without a config object is. Refused (exit 4) on a repository already set up, and, for --encrypt, on one that already holds objects.`
+Without --encrypt, records the repository as unencrypted, which is also what a repository without a config object is. Refused (exit 4) on a repository already set up, and, for --encrypt, on one that already holds objects.
+
+One repository: with [repo.NAME] sections in the config file and none named (no --repo, --repo-name, REDREPL_REPO or repo setting), the run is refused (exit 2) naming them, rather than picking one.`
 
   static override examples = [
     '<%= config.bin %> repo init --repo s3://backups/reddb --encrypt passphrase --passphrase-file /etc/redrepl/passphrase',
@@ -27,6 +30,7 @@ Without --encrypt, records the repository as unencrypted, which is also what a r
   async run(): Promise<void> {
     const {flags} = await this.parse(RepoInit)
     this.json = flags.json
+    await requireNamedRepository(flags)
     const report = await initRepository(repoSettingsFromFlags(flags), {
       encrypt: (flags.encrypt as 'passphrase' | 'key-file' | undefined) ?? 'none',
       keys: keySourcesFromFlags(flags),

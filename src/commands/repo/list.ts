@@ -1,7 +1,9 @@
-import {listRepository, type RepoBackupRow} from '../../core/ops/repo/list.js'
+import {listRepository, type RepoBackupRow, type RepoListReport} from '../../core/ops/repo/list.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
+import {backupsAcross, type BackupAcrossRepositories} from '../../core/ops/repo/set.js'
+import {configuredRepositories, forEachRepository, worstExitCode, type ConfiguredRepo} from '../../ui/repo-set.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 const BACKUP_COLUMNS: Array<Column<RepoBackupRow>> = [
@@ -21,41 +23,88 @@ const BACKUP_COLUMNS: Array<Column<RepoBackupRow>> = [
   {header: 'key', value: (b) => b.key, priority: 3},
 ]
 
+const namesOf = (names: string[]) => (names.length === 0 ? '-' : names.join(', '))
+
+/** Several repositories: each backup once, with where it is whole, damaged or absent. */
+const ACROSS_COLUMNS: Array<Column<BackupAcrossRepositories>> = [
+  {header: 'timeline', value: (b) => b.timeline, priority: 2},
+  {header: 'checkpoint', value: (b) => b.checkpoint_lsn, priority: 1},
+  {header: 'complete in', value: (b) => namesOf(b.complete_in), priority: 1},
+  {header: 'incomplete in', value: (b) => namesOf(b.incomplete_in), priority: 1},
+  {header: 'missing from', value: (b) => namesOf(b.missing_from), priority: 1},
+]
+
 export default class RepoList extends RedreplCommand {
   static override summary = 'List the node\'s base backups and WAL in the repository.'
   static override description = `The replica set's facts (current timeline, segment size, RedDB release) and the archive's health: when "repo push" last succeeded, and when it last failed and why. Then every base backup of the replica set's namespace (--cluster/--node) in the repository: timeline, checkpoint, size, when it was pushed, the bytes it added to the repository (a backup is stored as content-addressed pieces shared with the namespace's other backups: the pieces no backup pushed before it names; all of its bytes for one an older redrepl stored as whole chunks; --json: added_bytes, storage; and for the namespace the bytes of its packs, packs_bytes, and of those the pieces no listed backup names, packs_dead_bytes: space a pack keeps for the live pieces beside them), whether it is complete (its manifest reads and is sane for its size, and every piece its index names, or every chunk, is listed with its size; --json's damage says why not), and whether the archive holds every WAL segment a node restored from it replays up to the archive's head (from its checkpoint's segment on, across each fork of the timeline history), naming the first missing one. Then the WAL per timeline: its segment runs and the gaps between them.
 
-LSNs map to segments by the segment size the repository recorded at push from the segment headers (its facts object; for a namespace an older redrepl wrote, the header of one archived segment). --segment-bytes is not needed, and is refused (exit 4) when it contradicts the repository. Reads only; downloads the manifests and piece indexes (small), never the pieces or chunks. A manifest that vanished or is damaged since the listing is reported on its backup's row (complete false, damage saying why, snapshot_bytes and chunks 0) and the listing goes on: exit 0 whatever the backups' state; "repo verify" is the check that fails on damage.`
+LSNs map to segments by the segment size the repository recorded at push from the segment headers (its facts object; for a namespace an older redrepl wrote, the header of one archived segment). --segment-bytes is not needed, and is refused (exit 4) when it contradicts the repository. Reads only; downloads the manifests and piece indexes (small), never the pieces or chunks. A manifest that vanished or is damaged since the listing is reported on its backup's row (complete false, damage saying why, snapshot_bytes and chunks 0) and the listing goes on: exit 0 whatever the backups' state; "repo verify" is the check that fails on damage.
+
+Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor a repo setting in the config file), each [repo.NAME] section of the config file is listed in turn, each with its own options. One that cannot be read does not stop the others: --json prints one entry per repository (repository_name, repository, exit_code, error, report, the report being the one-repository listing) and the run exits with the highest of their exit codes. Then each base backup once (by timeline, start and checkpoint), with the repositories that hold it complete, those that list it incomplete and those read that lack it (--json: backups, with complete_in, incomplete_in and missing_from; one that could not be read is in none), so which backups exist where shows at a glance.`
 
   static override examples = ['<%= config.bin %> repo list --repo s3://backups/reddb --node db1', '<%= config.bin %> repo list --repo /mnt/backups/redrepl --json']
 
   static override flags = {...repoFlags, 'segment-bytes': segmentBytesFlag}
 
   async run(): Promise<void> {
+    // As typed: parsing replaces this.argv with the config file's flags added.
+    const typed = [...this.argv]
     const {flags} = await this.parse(RepoList)
     this.json = flags.json
+    if (flags.repo === undefined && flags['repo-name'] === undefined) {
+      const repos = await configuredRepositories(flags.config)
+      if (repos.length > 0) return this.listEach(repos, typed)
+    }
     const {node} = resolveNode(flags.node)
     const report = await withRepository(flags, (backend) => listRepository(backend, {node, segmentBytes: flags['segment-bytes']}))
     const backups = tableOf(BACKUP_COLUMNS, report.backups)
-    await this.emit(report, () => {
-      const size = report.segment_bytes === null ? 'segment size not known yet (only segment 0 archived)' : `${formatBytes(report.segment_bytes)} WAL segments`
-      this.say(`${report.repository} (${report.node}): timeline ${report.current_timeline}, ${size}${report.rdb_release ? `, ${report.rdb_release}` : ''}`)
-      const health = report.archive_health
-      const at = (ms: bigint) => new Date(Number(ms)).toISOString()
-      const success = health.last_success_unix_ms === null ? 'no push recorded' : `last push ${at(health.last_success_unix_ms)} from ${health.last_success_host}`
-      const failure = health.last_failure_unix_ms === null ? '' : `; ${health.failing ? 'FAILING since' : 'last failure'} ${at(health.last_failure_unix_ms)} from ${health.last_failure_host}: ${health.last_failure_reason}`
-      this.say(`archive: ${success}${failure}`)
-      if (report.backups.length === 0) this.say(`${report.repository}: no base backup for node ${report.node}`)
-      else {
-        this.say(renderColumns(backups))
-        for (const b of report.backups) if (b.damage !== null) this.say(`damaged: ${b.damage}`)
+    await this.emit(report, () => this.sayListing(report), backups)
+  }
+
+  /** One listing per configured repository, each parsed with its own section as if --repo-name had been typed. */
+  private async listEach(repos: ConfiguredRepo[], typed: string[]): Promise<void> {
+    const outcomes = await forEachRepository<RepoListReport>(repos, async (name) => {
+      const {flags: own} = await this.parse(RepoList, ['--repo-name', name, ...typed])
+      const {node} = resolveNode(own.node)
+      return withRepository(own, (backend) => listRepository(backend, {node, segmentBytes: own['segment-bytes']}))
+    })
+    const backups = backupsAcross(outcomes)
+    await this.emit({repositories: outcomes, backups}, () => {
+      for (const [i, outcome] of outcomes.entries()) {
+        if (i > 0) this.say('')
+        if (outcome.report === null) this.say(`${outcome.repository_name} (${outcome.repository}): failed (exit ${outcome.exit_code}): ${outcome.error?.message}`)
+        else {
+          this.say(`[${outcome.repository_name}]`)
+          this.sayListing(outcome.report)
+        }
       }
-      if (report.packs_bytes > 0n) this.say(`packs: ${formatBytes(report.packs_bytes)}, of which ${formatBytes(report.packs_dead_bytes)} hold no piece a backup names (kept for the live pieces beside them)`)
-      for (const wal of report.wal) {
-        const runs = wal.runs.map((r) => (r.first_index === r.last_index ? `${r.first_index}` : `${r.first_index}-${r.last_index}`)).join(', ')
-        const gaps = wal.gaps.length === 0 ? 'no gap' : `gaps: ${wal.gaps.map((g) => `${g.first_index}-${g.last_index}`).join(', ')}`
-        this.say(`timeline ${wal.timeline}: ${wal.segments} WAL segment(s) [${runs}], LSN ${wal.from_lsn}..${wal.to_lsn ?? '?'}, ${gaps}`)
-      }
-    }, backups)
+      if (backups.length === 0) return
+      this.say('')
+      this.say(renderColumns(tableOf(ACROSS_COLUMNS, backups)))
+    })
+    const worst = worstExitCode(outcomes)
+    if (worst !== 0) process.exitCode = worst
+  }
+
+  private sayListing(report: RepoListReport): void {
+    const backups = tableOf(BACKUP_COLUMNS, report.backups)
+    const size = report.segment_bytes === null ? 'segment size not known yet (only segment 0 archived)' : `${formatBytes(report.segment_bytes)} WAL segments`
+    this.say(`${report.repository} (${report.node}): timeline ${report.current_timeline}, ${size}${report.rdb_release ? `, ${report.rdb_release}` : ''}`)
+    const health = report.archive_health
+    const at = (ms: bigint) => new Date(Number(ms)).toISOString()
+    const success = health.last_success_unix_ms === null ? 'no push recorded' : `last push ${at(health.last_success_unix_ms)} from ${health.last_success_host}`
+    const failure = health.last_failure_unix_ms === null ? '' : `; ${health.failing ? 'FAILING since' : 'last failure'} ${at(health.last_failure_unix_ms)} from ${health.last_failure_host}: ${health.last_failure_reason}`
+    this.say(`archive: ${success}${failure}`)
+    if (report.backups.length === 0) this.say(`${report.repository}: no base backup for node ${report.node}`)
+    else {
+      this.say(renderColumns(backups))
+      for (const b of report.backups) if (b.damage !== null) this.say(`damaged: ${b.damage}`)
+    }
+    if (report.packs_bytes > 0n) this.say(`packs: ${formatBytes(report.packs_bytes)}, of which ${formatBytes(report.packs_dead_bytes)} hold no piece a backup names (kept for the live pieces beside them)`)
+    for (const wal of report.wal) {
+      const runs = wal.runs.map((r) => (r.first_index === r.last_index ? `${r.first_index}` : `${r.first_index}-${r.last_index}`)).join(', ')
+      const gaps = wal.gaps.length === 0 ? 'no gap' : `gaps: ${wal.gaps.map((g) => `${g.first_index}-${g.last_index}`).join(', ')}`
+      this.say(`timeline ${wal.timeline}: ${wal.segments} WAL segment(s) [${runs}], LSN ${wal.from_lsn}..${wal.to_lsn ?? '?'}, ${gaps}`)
+    }
   }
 }

@@ -6,6 +6,7 @@ import {markerPendingPath, type Destination} from '../../core/ops/basebackup/mat
 import {withWriteGuard} from '../../core/ops/node/guard.js'
 import {restoreFromRepository, type RepoBackupChoice} from '../../core/ops/repo/restore.js'
 import {RedreplCommand} from '../../ui/base-command.js'
+import {requireNamedRepository} from '../../ui/repo-set.js'
 import {dataPathFlag, overwriteLiveFlag, progressFlag, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/repo-flags.js'
@@ -18,7 +19,9 @@ export default class RepoRestore extends RedreplCommand {
 
 The guards of "basebackup materialize" hold, judged by what the repository records of the replica set: the backup must lie on the path of the current timeline of the set's history (its timeline is the current one or an ancestor, and its checkpoint at or below the fork LSN where the history leaves that timeline); a backup past that fork holds writes the current timeline never saw and is refused (exit 4), and --force restores it anyway with a warning on stderr. The database format is the one the replica set's RedDB writes, from the repository's facts (format 2 for a set that has run RedDB 1.23), or the data file at --data-path when it shows a newer release; --rdb-version 1 for a 1.23 set is refused (exit 4: RedDB 1.23.2 wrecks a format-1 file at its first checkpoint).
 
-Ctrl-C or SIGTERM stops it at its next piece of the stream: the temp file is removed, the destination left as it was, one line says so, and the run ends by the signal (shell status 130/143). A temp file a killed restore left beside the --to target (TARGET.<pid>-<random>.tmp, its process gone) is removed by the next restore there and reported on stderr (--json: a leftover.temp-file finding).`
+Ctrl-C or SIGTERM stops it at its next piece of the stream: the temp file is removed, the destination left as it was, one line says so, and the run ends by the signal (shell status 130/143). A temp file a killed restore left beside the --to target (TARGET.<pid>-<random>.tmp, its process gone) is removed by the next restore there and reported on stderr (--json: a leftover.temp-file finding).
+
+One repository: with [repo.NAME] sections in the config file and none named (no --repo, --repo-name, REDREPL_REPO or repo setting), the run is refused (exit 2) naming them, rather than picking one.`
 
   static override examples = [
     '<%= config.bin %> repo restore --repo s3://backups/reddb --node db1 --to /var/lib/reddb/data.rdb',
@@ -45,6 +48,7 @@ Ctrl-C or SIGTERM stops it at its next piece of the stream: the temp file is rem
   async run(): Promise<void> {
     const {flags} = await this.parse(RepoRestore)
     this.json = flags.json
+    await requireNamedRepository(flags)
     const {node} = resolveNode(flags.node)
     const rdbVersion = flags['rdb-version'] === undefined ? undefined : flags['rdb-version'] === '2' ? 2 : 1
     const choice: RepoBackupChoice = flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true}

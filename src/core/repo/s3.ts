@@ -79,6 +79,9 @@ export function s3Failure(error: unknown, what: string, operation: string, limit
   return new RedreplError('failure', `${what}: ${operation} failed: ${name ? `${name}: ` : ''}${e.message ?? String(error)}`)
 }
 
+/** The SDK's logger, silent: what goes wrong reaches the operator as the one line of the error it causes. */
+const QUIET_SDK_LOGGER = {debug: () => {}, info: () => {}, warn: () => {}, error: () => {}}
+
 /**
  * A repository in an S3-compatible store, through the AWS SDK v3 with its
  * standard credential chain. The SDK loads here, only when an s3:// repository
@@ -113,6 +116,9 @@ export class S3Backend implements RepoBackend {
       // never answers and a body that stalls both fail, while a slow upload that keeps sending does not (the
       // SDK's requestTimeout would count the whole upload until the response headers).
       requestHandler: {connectionTimeout: limits.connectMs, socketTimeout: limits.idleMs},
+      // No credentials here: the SDK's default chain finds them (environment, profile, web identity, roles).
+      // Its warnings (a profile named beside the environment's key pair: nine lines) would break our one-line stderr.
+      logger: QUIET_SDK_LOGGER,
     })
     return new S3Backend({...settings, limits}, client, sdk, storage)
   }

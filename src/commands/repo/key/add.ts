@@ -3,6 +3,7 @@ import {Flags} from '../../../ui/oclif.js'
 import {nowMs} from '../../../core/clock.js'
 import {addRepositoryKey} from '../../../core/ops/repo/encryption-keys.js'
 import {RedreplCommand} from '../../../ui/base-command.js'
+import {requireNamedRepository} from '../../../ui/repo-set.js'
 import {keySourcesFromFlags, repoKeyFlags, repoSettingsFromFlags, scryptCostFlag} from '../../../ui/repo-flags.js'
 
 /** The environment variable for the passphrase `repo key add` adds. */
@@ -10,7 +11,9 @@ const NEW_PASSPHRASE_ENV = 'REDREPL_REPO_NEW_PASSPHRASE'
 
 export default class RepoKeyAdd extends RedreplCommand {
   static override summary = 'Let one more passphrase or key file open an encrypted repository.'
-  static override description = `Opens the repository's data key with a key it has (--passphrase-file, --key-file or REDREPL_REPO_PASSPHRASE) and stores it wrapped for the new one too (--new-passphrase-file, --new-key-file or REDREPL_REPO_NEW_PASSPHRASE), by rewriting the config object in one put. No object is rewritten or uploaded again. With "repo key remove" this rotates keys: add the new, check it opens the repository, remove the old. A wrong or missing key is refused (exit 4) and nothing is written.`
+  static override description = `Opens the repository's data key with a key it has (--passphrase-file, --key-file or REDREPL_REPO_PASSPHRASE) and stores it wrapped for the new one too (--new-passphrase-file, --new-key-file or REDREPL_REPO_NEW_PASSPHRASE), by rewriting the config object in one put. No object is rewritten or uploaded again. With "repo key remove" this rotates keys: add the new, check it opens the repository, remove the old. A wrong or missing key is refused (exit 4) and nothing is written.
+
+One repository: with [repo.NAME] sections in the config file and none named (no --repo, --repo-name, REDREPL_REPO or repo setting), the run is refused (exit 2) naming them, rather than picking one.`
 
   static override examples = ['<%= config.bin %> repo key add --repo s3://backups/reddb --passphrase-file old.pass --new-passphrase-file new.pass']
 
@@ -24,6 +27,7 @@ export default class RepoKeyAdd extends RedreplCommand {
   async run(): Promise<void> {
     const {flags} = await this.parse(RepoKeyAdd)
     this.json = flags.json
+    await requireNamedRepository(flags)
     const report = await addRepositoryKey(repoSettingsFromFlags(flags), {
       keys: keySourcesFromFlags(flags),
       newKeys: {passphraseFile: flags['new-passphrase-file'], keyFile: flags['new-key-file'], passphrase: process.env[NEW_PASSPHRASE_ENV]},

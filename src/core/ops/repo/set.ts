@@ -11,3 +11,42 @@ export async function configuredRepositories(configPath: string | undefined): Pr
   if (config === null) return []
   return [...config.repos].map(([name, section]) => ({name, url: String(section.find((setting) => setting.key === 'url')!.value)}))
 }
+
+/** One base backup of the node across the repositories listed: where it is whole, where damaged, where absent. */
+export interface BackupAcrossRepositories {
+  timeline: bigint
+  start_lsn: bigint
+  checkpoint_lsn: bigint
+  /** The repositories that hold it complete, in the config file's order. */
+  complete_in: string[]
+  /** Those that list it but could not restore it (a manifest, chunk or piece damaged or missing). */
+  incomplete_in: string[]
+  /** Those read that do not list it at all; a repository that could not be read is in none of the three. */
+  missing_from: string[]
+}
+
+/**
+ * Each base backup once, by (timeline, start, checkpoint: what its
+ * manifest's name says), with the repositories
+ * holding it: what `repo list` adds when it lists several, so that an
+ * operator sees which backups exist where without comparing listings.
+ */
+export function backupsAcross(listed: Array<{repository_name: string; report: {backups: Array<{timeline: bigint; start_lsn: bigint; checkpoint_lsn: bigint; complete: boolean}>} | null}>): BackupAcrossRepositories[] {
+  const byBackup = new Map<string, BackupAcrossRepositories>()
+  for (const {report} of listed) {
+    for (const b of report?.backups ?? []) {
+      const id = `${b.timeline}/${b.start_lsn}/${b.checkpoint_lsn}`
+      if (!byBackup.has(id)) byBackup.set(id, {timeline: b.timeline, start_lsn: b.start_lsn, checkpoint_lsn: b.checkpoint_lsn, complete_in: [], incomplete_in: [], missing_from: []})
+    }
+  }
+  for (const backup of byBackup.values()) {
+    for (const {repository_name: name, report} of listed) {
+      if (report === null) continue
+      // The three make the manifest's name, unique in a namespace: at most one row matches.
+      const row = report.backups.find((b) => b.timeline === backup.timeline && b.start_lsn === backup.start_lsn && b.checkpoint_lsn === backup.checkpoint_lsn)
+      ;(row === undefined ? backup.missing_from : row.complete ? backup.complete_in : backup.incomplete_in).push(name)
+    }
+  }
+  const cmp = (x: bigint, y: bigint) => (x < y ? -1 : x > y ? 1 : 0)
+  return [...byBackup.values()].sort((a, b) => cmp(a.timeline, b.timeline) || cmp(a.checkpoint_lsn, b.checkpoint_lsn) || cmp(a.start_lsn, b.start_lsn))
+}
