@@ -2,13 +2,13 @@ import {constants, type Stats} from 'node:fs'
 import {lstat, open, readdir, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 
-import {notFound, RedreplError, refused} from '../errors.js'
+import {FormatError, RedreplError, refused} from '../errors.js'
 import {canCopyFromDescriptor, copyFileAtomic, mkdirDurable, writeStreamAtomic, type AtomicOptions} from '../fs/atomic.js'
 import {HeldDir, linkRefusal, openBelow, resolveOnce} from '../fs/held-dir.js'
 import {absentAsUndefined} from '../fs/io-error.js'
 import {isProcessAlive, pidSpaceTag} from '../fs/processes.js'
 import {writeAllAtSync} from '../fs/stream.js'
-import type {PutOptions, RepoBackend, RepoObject, TempSweep} from './backend.js'
+import {classified, StoreError, type PutOptions, type RepoBackend, type RepoObject, type StoreCapabilities, type StoreFault, type TempSweep} from './backend.js'
 import {checkKey} from './keys.js'
 
 const READ_PIECE_BYTES = 1024 * 1024
@@ -38,6 +38,33 @@ async function refuseLayoutLocation(root: string): Promise<void> {
   if (layout !== undefined) throw refused(`${root}: holds the RedDB layout ${path.join(root, layout)}; a repository must be kept apart from every node's files`, {code: 'repo.holds-layout'})
 }
 
+/**
+ * How the directory store classifies an errno: only ENOENT is an absent
+ * object; EACCES and EPERM are the store refusing us; a busy or
+ * interrupted call, or a table of descriptors full, may pass. Any other
+ * errno (no space, a read-only mount, EIO) is `other`.
+ */
+const ERRNO_FAULT: Readonly<Record<string, StoreFault>> = {
+  ENOENT: 'not-found',
+  EACCES: 'permission',
+  EPERM: 'permission',
+  EAGAIN: 'transient',
+  EINTR: 'transient',
+  EBUSY: 'transient',
+  EMFILE: 'transient',
+  ENFILE: 'transient',
+  ETIMEDOUT: 'transient',
+  ESTALE: 'transient',
+}
+
+/** The directory store's reading of a failure: by its errno (Node's, or the `io.<errno>` code a translated error keeps). */
+export function directoryFault(error: unknown): StoreFault {
+  if (error instanceof StoreError) return error.fault
+  if (error instanceof FormatError) return 'corrupt'
+  const code = error instanceof RedreplError ? error.code?.replace(/^io\./, '') : (error as NodeJS.ErrnoException | undefined)?.code
+  return (code !== undefined && ERRNO_FAULT[code]) || 'other'
+}
+
 /** What a temp sweep is told: the time, and how long a temp of a writer on another host is left alone. */
 export interface SweepOptions {
   nowMs: bigint
@@ -56,6 +83,8 @@ export interface SweepOptions {
  */
 export class LocalBackend implements RepoBackend {
   readonly defaultJobs = 8
+  /** Objects are plain files kept as they are; no CRC is kept beside them; a temp outlives a killed writer; names wait for flush; the kernel copies where descriptors have names (/proc). */
+  readonly capabilities: StoreCapabilities = {localFile: true, storedChecksum: false, deadTempSweep: true, durableFlush: true, kernelCopy: canCopyFromDescriptor()}
   /** Directories (as key parts) whose new names wait for flush: one fsync each, however many objects landed there. */
   private readonly unsynced = new Map<string, string[]>()
 
@@ -177,7 +206,7 @@ export class LocalBackend implements RepoBackend {
         handle = await open(found.dir.at(found.name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
           if (error.code === 'ENOENT') return undefined
           if (error.code === 'ELOOP') throw linkRefusal(file, WHERE)
-          throw new RedreplError('failure', `${file}: cannot open: ${error.message}`)
+          throw new StoreError('failure', `${file}: cannot open: ${error.message}`, directoryFault(error))
         })
       }
     } finally {
@@ -185,13 +214,13 @@ export class LocalBackend implements RepoBackend {
     }
     if (handle === undefined || !(await handle.stat()).isFile()) {
       await handle?.close()
-      throw notFound(`${file}: no such object in the repository`)
+      throw new StoreError('not-found', `${file}: no such object in the repository`, 'not-found')
     }
     try {
       for await (const piece of handle.createReadStream({highWaterMark: READ_PIECE_BYTES})) yield piece as Buffer
     } catch (error) {
       if (error instanceof RedreplError) throw error
-      throw new RedreplError('failure', `${file}: cannot read: ${(error as Error).message}`)
+      throw new StoreError('failure', `${file}: cannot read: ${(error as Error).message}`, directoryFault(error))
     } finally {
       await handle.close().catch(() => {})
     }
@@ -206,12 +235,12 @@ export class LocalBackend implements RepoBackend {
       const atomic: AtomicOptions = {label: 'repo-local-put', deferDirSync: true, tempTag: pidSpaceTag() ?? undefined}
       const source = options.localSource
       try {
-        if (source !== undefined && canCopyFromDescriptor()) {
+        if (source !== undefined && this.capabilities.kernelCopy) {
           // Stored as it is: the kernel copies the bytes, and the check reads the copy back from the page cache.
           await copyFileAtomic(target, source.fd, (handle) => source.check(handle.fd), atomic)
         } else await this.write(target, body, atomic)
       } catch (error) {
-        throw shownAs(error, target, file)
+        throw classified(shownAs(error, target, file), directoryFault(error))
       }
       const dirKey = path.posix.dirname(key)
       this.unsynced.set(dirKey, dirKey === '.' ? [] : dirKey.split('/'))
@@ -252,6 +281,11 @@ export class LocalBackend implements RepoBackend {
 
   localFile(key: string): string {
     return this.describe(key)
+  }
+
+  /** A directory keeps no CRC beside an object (see storedChecksum: a sealed object's trailer is read from its file). */
+  async checksum(): Promise<null> {
+    return null
   }
 
   /** Removes the object's own entry, reached without links (a link there is removed, never its target). */
@@ -299,5 +333,7 @@ export class LocalBackend implements RepoBackend {
 /** An error that names a path through a directory's descriptor, told by its path instead. */
 function shownAs(error: unknown, address: string, shown: string): unknown {
   if (!(error instanceof RedreplError) || !error.message.includes(address)) return error
-  return new RedreplError(error.kind, error.message.split(address).join(shown), {code: error.code, hint: error.hint})
+  const message = error.message.split(address).join(shown)
+  if (error instanceof StoreError) return error.withMessage(message)
+  return new RedreplError(error.kind, message, {code: error.code, hint: error.hint})
 }
