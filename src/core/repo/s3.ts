@@ -313,7 +313,8 @@ export class S3Backend implements RepoBackend {
       signal?.addEventListener('abort', stop, {once: true})
       try {
         if (signal?.aborted) throw signal.reason
-        const upload = new this.storage.Upload({client: this.client, params: {...params, Body: Readable.from(owned(body()))}, partSize: PART_BYTES, queueSize: PARTS_IN_FLIGHT, leavePartsOnError: false, abortController: abort})
+        // One owned piece waits at a time: the parts lib-storage gathers are the memory a transfer needs.
+        const upload = new this.storage.Upload({client: this.client, params: {...params, Body: Readable.from(owned(body()), {highWaterMark: 1})}, partSize: PART_BYTES, queueSize: PARTS_IN_FLIGHT, leavePartsOnError: false, abortController: abort})
         await upload.done()
       } finally {
         signal?.removeEventListener('abort', stop)
