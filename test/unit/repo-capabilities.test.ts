@@ -10,7 +10,7 @@ import {crc32} from '../../src/core/codec/crc.js'
 import type {RepoBackend, StoreCapabilities} from '../../src/core/repo/backend.js'
 import {CodecBackend} from '../../src/core/repo/codec.js'
 import {collect} from '../../src/core/repo/integrity.js'
-import {openStore} from '../../src/core/repo/open.js'
+import {openRepository, openStore} from '../../src/core/repo/open.js'
 import {SEAL_FRAME_BYTES, SealBackend} from '../../src/core/repo/seal.js'
 import {throttledBackend} from '../../src/core/repo/throttled.js'
 
@@ -19,11 +19,12 @@ import {throttledBackend} from '../../src/core/repo/throttled.js'
 const dirs: string[] = []
 after(() => Promise.all(dirs.map((dir) => rm(dir, {recursive: true, force: true}))))
 
-const directory = async () => {
+const scratchDir = async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'redrepl-caps-'))
   dirs.push(dir)
-  return openStore({url: dir})
+  return dir
 }
+const directory = async () => openStore({url: await scratchDir()})
 const sealKey = () => ({key: randomBytes(32), id: randomBytes(8), frameBytes: SEAL_FRAME_BYTES})
 
 const DIRECTORY: StoreCapabilities = {localFile: true, storedChecksum: false, deadTempSweep: true, durableFlush: true, kernelCopy: true}
@@ -36,6 +37,10 @@ const STACKS: Array<[string, () => Promise<RepoBackend>, StoreCapabilities]> = [
   ['directory, sealed, codec none', async () => new CodecBackend(new SealBackend(await directory(), sealKey(), 'redrepl.repository'), 'none'), {...DIRECTORY, localFile: false, kernelCopy: false}],
   ['directory, paced', async () => throttledBackend(await directory(), 64 << 20), {...DIRECTORY, localFile: false, kernelCopy: false}],
   ['directory, codec none, paced', async () => throttledBackend(new CodecBackend(await directory(), 'none'), 64 << 20), {...DIRECTORY, localFile: false, kernelCopy: false}],
+  // The stacks as a run opens them (repo/open.ts): codec over the store, paced when a rate is given.
+  ['directory as opened', async () => openRepository({url: await scratchDir()}), DIRECTORY],
+  ['directory as opened with a max rate', async () => openRepository({url: await scratchDir(), maxRate: 64 << 20}), {...DIRECTORY, localFile: false, kernelCopy: false}],
+  ['directory as opened with zstd', async () => openRepository({url: await scratchDir(), compression: 'zstd'}), {...DIRECTORY, kernelCopy: false}],
 ]
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
