@@ -11,6 +11,7 @@ import {collect} from '../../src/core/repo/integrity.js'
 import {directoryFault} from '../../src/core/repo/local.js'
 import {openStore} from '../../src/core/repo/open.js'
 import {s3Failure, s3Fault} from '../../src/core/repo/s3.js'
+import {useHostileS3} from '../support/hostile-s3.js'
 import {S3Server} from '../support/s3.js'
 
 /** Each store classifies its own failures: by the SDK error's name, Code and status for S3, by errno for a directory; never by message text. */
@@ -116,4 +117,29 @@ test('directory: a missing object reads as absent, a missing repository director
   const store = await openStore({url: path.join(dir, 'repo')})
   await assert.rejects(collect(store.get('n/missing'), 10n, 'm'), (error) => isAbsent(error) && (error as RedreplError).exitCode === 6)
   assert.equal(await readRepoConfig(store), null)
+})
+
+const hostile = useHostileS3('answers')
+
+test('S3 through the real SDK: a store that answers SlowDown, AccessDenied or an error whose message reads like another is classified by its Code and status', async () => {
+  const server = await hostile()
+  const answers: Record<string, [number, string, string]> = {
+    'n/busy': [503, 'SlowDown', 'Please reduce your request rate.'],
+    'n/denied': [403, 'AccessDenied', 'Access Denied'],
+    'n/odd': [400, 'InvalidRequest', 'no such bucket'],
+  }
+  server.misbehave = (request, res) => {
+    const answer = answers[request.key.replace(/^p\//, '')]
+    if (request.method !== 'GET' || answer === undefined) return false
+    res.writeHead(answer[0], {'content-type': 'application/xml'}).end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${answer[1]}</Code><Message>${answer[2]}</Message></Error>`)
+    return true
+  }
+  const store = await openStore({url: 's3://answers/p', s3Endpoint: server.endpoint, s3Region: 'us-east-1', s3ForcePathStyle: true})
+  try {
+    const faults: Record<string, string> = {}
+    for (const key of Object.keys(answers)) await collect(store.get(key), 100n, key).catch((error) => (faults[key] = `${faultOf(error)} ${(error as RedreplError).exitCode}`))
+    assert.deepEqual(faults, {'n/busy': 'transient 1', 'n/denied': 'permission 4', 'n/odd': 'other 1'})
+  } finally {
+    await store.close()
+  }
 })
