@@ -184,10 +184,6 @@ export function backendSuite(name: string, open: () => Promise<SuiteStore>, opti
       const pieceCrc = crc32(piece)
       let checksum = 0
       for (let at = 0; at < largeBytes; at += pieceBytes) checksum = crc32(piece, checksum)
-      // One buffer lent again and again: the body itself holds 1 MiB.
-      const body = async function* () {
-        for (let at = 0; at < largeBytes; at += pieceBytes) yield piece
-      }
       const gc = collector()
       const held = () => {
         const usage = process.memoryUsage()
@@ -199,18 +195,34 @@ export function backendSuite(name: string, open: () => Promise<SuiteStore>, opti
       let peak = base
       let rssPeak = rssBase
       // Collected before each sample: the peak is of bytes held at once, not of pieces already dropped.
-      const sample = setInterval(() => {
+      const measure = () => {
         gc()
         peak = Math.max(peak, held())
         rssPeak = Math.max(rssPeak, process.memoryUsage().rss)
-      }, 20)
+      }
+      // Sampled as each piece is asked for and as each MiB comes back, since a store that never waits on I/O gives a timer no turn; and on a timer, for the waits.
+      const sample = setInterval(measure, 20)
+      // One buffer lent again and again: the body itself holds 1 MiB.
+      const body = async function* () {
+        for (let at = 0; at < largeBytes; at += pieceBytes) {
+          measure()
+          yield piece
+        }
+        measure()
+      }
       try {
         await backend.put('n/t/large.redwal', body, {size: BigInt(largeBytes), checksum})
         let read = 0
         let crc = 0
+        let unmeasured = 0
         for await (const got of backend.get('n/t/large.redwal')) {
           read += got.length
           crc = crc32(got, crc)
+          unmeasured += got.length
+          if (unmeasured >= pieceBytes) {
+            measure()
+            unmeasured = 0
+          }
         }
         assert.equal(read, largeBytes)
         assert.equal(crc, checksum, `read back whole (one piece's CRC ${pieceCrc})`)
