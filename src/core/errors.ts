@@ -100,6 +100,7 @@ export const ERROR_CODES = {
   'repo.listing-invalid': {kind: 'failure', meaning: 'the store\'s listing is malformed (an impossible size, a missing continuation token)'},
   'repo.not-empty': {kind: 'refused', meaning: 'an encrypted repository must start empty, and this one holds objects'},
   'repo.not-encrypted': {kind: 'refused', meaning: 'the repository is not encrypted, yet a key was given or asked for'},
+  'repo.store-full': {kind: 'failure', meaning: 'the in-memory store would hold more than the bytes it was given'},
   'repo.timeline-behind': {kind: 'refused', meaning: 'a former primary pushing to a timeline the replica set has left'},
   'repo.timeout': {kind: 'failure', meaning: 'the store stopped answering, or sent too few bytes'},
   'repo.unknown-object': {kind: 'refused', meaning: 'the source repository holds objects this version does not know'},

@@ -263,6 +263,29 @@ test('local directory: push copies each file inside the kernel, not through the 
   assert.ok(files > 0n && copies >= Number(files), `${copies} in-kernel copies for ${files} files`)
 })
 
+test('local directory: a sealed, compressed or paced repository never takes the kernel copy: its bytes pass through the process', async (t) => {
+  if (lacks(t, straceMissing())) return
+  const secrets = await scratch.dir('redrepl-secrets-')
+  const pass = path.join(secrets, 'p.pass')
+  writeFileSync(pass, 'a passphrase for the test\n', {mode: 0o600})
+  const stacks: Array<[string, string[], (repo: Repo) => Promise<void>]> = [
+    ['sealed', ['--passphrase-file', pass], async (repo) => void jsonOf(await runCli(['repo', 'init', '--repo', repo.url, '--encrypt', 'passphrase', '--passphrase-file', pass, '--scrypt-cost', '15', '--json']))],
+    ['zstd', ['--compress', 'zstd'], async () => {}],
+    ['paced', ['--max-rate', '64M'], async () => {}],
+  ]
+  for (const [name, flags, init] of stacks) {
+    const repo = await localRepo()
+    await init(repo)
+    const {dir, data} = await primary()
+    const run = traceCli([...repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), ...flags], {calls: ['copy_file_range', 'sendfile'], traceFile: path.join(dir, 'push.trace')})
+    assert.equal(run.status, 0, `${name}: ${run.stderr}`)
+    const pushed = documentOf(run.stdout) as {wal_segments_pushed: bigint}
+    assert.ok(pushed.wal_segments_pushed > 0n, name)
+    const copies = run.lines.filter((line) => /^\d+ +(copy_file_range|sendfile)\(/.test(line)).length
+    assert.equal(copies, 0, `${name}: ${copies} in-kernel copies`)
+  }
+})
+
 test('local directory: each piece is synced before its name, their directory before the piece index takes its name, the index before the manifest', async (t) => {
   if (lacks(t, straceMissing())) return
   const repo = await localRepo()

@@ -4,6 +4,52 @@
  * Keys are logical, `/`-separated and checked by repo/keys.ts; a backend
  * never sees a key that could leave its root.
  */
+import {FormatError, RedreplError, type ErrorDetails, type ErrorKind} from '../errors.js'
+
+/**
+ * What a store makes of its own failure, so that a caller deciding "absent"
+ * or "try again later" asks the store instead of reading its message:
+ * `not-found`, the object (not the store) is not there; `permission`, the
+ * store refuses who we are; `transient`, it may pass on its own (a timeout,
+ * a reset, a store that is busy); `corrupt`, bytes that cannot be right;
+ * `other`, anything else, a missing bucket included.
+ */
+export type StoreFault = 'not-found' | 'permission' | 'transient' | 'corrupt' | 'other'
+
+/** A failure raised by a store, carrying the store's own classification beside the kind that sets the exit code. */
+export class StoreError extends RedreplError {
+  constructor(
+    kind: ErrorKind,
+    message: string,
+    readonly fault: StoreFault,
+    details: ErrorDetails = {},
+  ) {
+    super(kind, message, details)
+    this.name = 'StoreError'
+  }
+
+  /** The same failure with its message rewritten (a path told another way). */
+  withMessage(message: string): StoreError {
+    return new StoreError(this.kind, message, this.fault, {code: this.code, hint: this.hint})
+  }
+}
+
+/** How a store classified a failure; bytes that fail a check are corrupt wherever they were read; anything no store raised is `other`. */
+export function faultOf(error: unknown): StoreFault {
+  if (error instanceof StoreError) return error.fault
+  if (error instanceof FormatError) return 'corrupt'
+  return 'other'
+}
+
+/** Whether a read failed only because the object is not there. */
+export const isAbsent = (error: unknown): boolean => faultOf(error) === 'not-found'
+
+/** A store's failure as a StoreError classified `fault`, its kind, message, code and hint kept. */
+export function classified(error: unknown, fault: StoreFault): unknown {
+  // Only a plain RedreplError: its subclasses (an interruption, a format error, a store's own) are told apart by their class.
+  if (!(error instanceof RedreplError) || error.constructor !== RedreplError) return error
+  return new StoreError(error.kind, error.message, fault, {code: error.code, hint: error.hint})
+}
 
 export interface RepoObject {
   key: string
@@ -17,11 +63,12 @@ export interface PutOptions {
   /** The object's CRC-32 as RedDB's own files record it; `body` throws before it ends when the bytes disagree. */
   checksum: number
   /**
-   * The local file `body` reads, already open. A store on this machine that
-   * keeps objects as they are may copy it inside the kernel instead of
-   * taking the body, and then must pass its stored copy through `check`
-   * (the body's own checks), which throws before the object may take its
-   * key. A store that transforms or paces the bytes drops it (`bodyOnly`).
+   * The local file `body` reads, already open; given only to a store that
+   * declares `kernelCopy`. Such a store may copy it inside the kernel
+   * instead of taking the body, and then must pass its stored copy through
+   * `check` (the body's own checks), which throws before the object may
+   * take its key. A wrapper that transforms or paces the bytes drops it
+   * (`bodyOnly`) and declares no `kernelCopy`.
    */
   localSource?: {fd: number; check: (stored: number) => Promise<void>}
 }
@@ -31,9 +78,43 @@ export function bodyOnly({localSource: _, ...options}: PutOptions): PutOptions {
   return options
 }
 
+/**
+ * What a store can do beyond the common calls, declared once so that a
+ * caller asks a flag instead of probing for a method, and each wrapper
+ * says which it passes through (wrapperCapabilities).
+ */
+export interface StoreCapabilities {
+  /** Objects stored as they are may be plain files on this machine: `localFile` answers for each key. */
+  localFile: boolean
+  /** The store keeps the CRC given at put beside the object: `checksum` reads it without the body. */
+  storedChecksum: boolean
+  /** A put cut short may leave a temp file behind: `sweepDeadTemps` removes those of dead writers. */
+  deadTempSweep: boolean
+  /** A put may leave its name to be made durable by `flush`; without it, an object is durable when its put returns. */
+  durableFlush: boolean
+  /** `put` may copy `PutOptions.localSource` inside the kernel instead of taking the body. */
+  kernelCopy: boolean
+}
+
+/**
+ * What a wrapper over `inner` declares: each capability passed through
+ * unless the wrapper takes it away (`removes`), since a wrapper that
+ * changes the bytes cannot hand a caller the store's own file or copy.
+ */
+export function wrapperCapabilities(inner: StoreCapabilities, removes: ReadonlyArray<keyof StoreCapabilities> = []): StoreCapabilities {
+  const out = {...inner}
+  for (const name of removes) out[name] = false
+  return out
+}
+
+/** A sweep that found nothing: what a store without `deadTempSweep` reports. */
+export const noTemps = (): TempSweep => ({count: 0, bytes: 0n})
+
 export interface RepoBackend {
   /** The repository as the operator named it (a directory, `s3://bucket/prefix`). */
   readonly location: string
+  /** What the store can do beyond the common calls (StoreCapabilities). */
+  readonly capabilities: StoreCapabilities
   /**
    * Transfers to run at once when the operator does not say (--jobs): a
    * directory's copy waits mostly on fsync, so more in flight hide it; an
@@ -72,21 +153,22 @@ export interface RepoBackend {
   /**
    * The CRC recorded with the object when it was stored (`PutOptions.checksum`:
    * RedDB's CRC of the logical bytes), without reading it; null when the
-   * store keeps none for this object. Optional: a store without it is read.
+   * store keeps none for this object, and always without `storedChecksum`.
    */
-  checksum?(key: string): Promise<number | null>
+  checksum(key: string): Promise<number | null>
   /**
    * The plain file on this machine that holds an object's bytes as they
    * are (a directory repository, uncompressed), so a reader can read it
-   * like a local file; undefined where there is none.
+   * like a local file; undefined where there is none, and always without
+   * the `localFile` capability.
    */
-  localFile?(key: string): string | undefined
+  localFile(key: string): string | undefined
   /**
    * Removes (or, dry, counts) the temp files that dead writers left under
-   * `prefix`: a store whose puts can be cut short leaving one (a directory,
-   * see repo/local.ts); absent where a put leaves nothing behind.
+   * `prefix` (a directory, see repo/local.ts); nothing without the
+   * `deadTempSweep` capability, where a put leaves nothing behind.
    */
-  sweepDeadTemps?(prefix: string, options: {nowMs: bigint; graceMs: bigint; dryRun: boolean}): Promise<TempSweep>
+  sweepDeadTemps(prefix: string, options: {nowMs: bigint; graceMs: bigint; dryRun: boolean}): Promise<TempSweep>
 }
 
 /**

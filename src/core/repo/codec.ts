@@ -1,7 +1,7 @@
 import zlib from 'node:zlib'
 
 import {FormatError, usageError} from '../errors.js'
-import {bodyOnly, owned, readRange, type PutOptions, type RepoBackend, type RepoObject, type TempSweep} from './backend.js'
+import {bodyOnly, owned, readRange, wrapperCapabilities, type PutOptions, type RepoBackend, type RepoObject, type StoreCapabilities, type TempSweep} from './backend.js'
 import {capped} from './integrity.js'
 import {through} from './pipe.js'
 import {checkZstdLevel, defaultEngine, zstdCompress, zstdDecompress, ZSTD_LEVELS, type ZstdEngine} from './zstd.js'
@@ -61,6 +61,13 @@ function parseStored(key: string): {logical: string; codec: Compression; size: b
 export class CodecBackend implements RepoBackend {
   /** Logical key → where its bytes are stored, learned from listings. */
   private readonly variants = new Map<string, Stored[]>()
+  /**
+   * The store's, except that a compressing codec offers no kernel copy: the
+   * artifacts a push copies from a file are the ones it compresses. Objects
+   * stored as they are (written before, or not RedDB artifacts) stay local
+   * files where the store has them.
+   */
+  readonly capabilities: StoreCapabilities
 
   constructor(
     private readonly inner: RepoBackend,
@@ -70,7 +77,9 @@ export class CodecBackend implements RepoBackend {
     readonly level: number | undefined = undefined,
     /** Which zstd implementation runs: Node's zlib where it has zstd, else the package (tests pick each). */
     private readonly zstdEngine: ZstdEngine = defaultEngine(),
-  ) {}
+  ) {
+    this.capabilities = wrapperCapabilities(inner.capabilities, compression === 'none' ? [] : ['kernelCopy'])
+  }
 
   get location(): string {
     return this.inner.location
@@ -159,7 +168,7 @@ export class CodecBackend implements RepoBackend {
 
   /** The checksum kept beside the stored form, which is RedDB's CRC of the logical bytes whatever the codec. */
   async checksum(key: string): Promise<number | null> {
-    if (this.inner.checksum === undefined) return null
+    if (!this.capabilities.storedChecksum) return null
     const where = this.variants.get(key)?.[0] ?? (await this.locate(key))[0]?.stored
     return where === undefined ? null : this.inner.checksum(where.key)
   }
@@ -167,7 +176,7 @@ export class CodecBackend implements RepoBackend {
   /** Only an object stored as it is can be read as a plain file. */
   localFile(key: string): string | undefined {
     const where = this.variants.get(key)?.[0]
-    return where?.codec === 'none' ? this.inner.localFile?.(where.key) : undefined
+    return where?.codec === 'none' && this.capabilities.localFile ? this.inner.localFile(where.key) : undefined
   }
 
   flush(): Promise<void> {
@@ -175,7 +184,7 @@ export class CodecBackend implements RepoBackend {
   }
 
   sweepDeadTemps(prefix: string, options: {nowMs: bigint; graceMs: bigint; dryRun: boolean}): Promise<TempSweep> {
-    return this.inner.sweepDeadTemps?.(prefix, options) ?? Promise.resolve({count: 0, bytes: 0n})
+    return this.inner.sweepDeadTemps(prefix, options)
   }
 
   async delete(key: string): Promise<void> {

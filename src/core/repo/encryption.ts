@@ -1,6 +1,6 @@
-import {FormatError, refused, RedreplError, usageError} from '../errors.js'
+import {FormatError, refused, usageError} from '../errors.js'
 import {readBounded} from '../fs/open.js'
-import type {RepoBackend} from './backend.js'
+import {isAbsent, type RepoBackend} from './backend.js'
 import {collect} from './integrity.js'
 import {CONFIG_KEY, decodeConfig, encodeConfig, keyFromFile, MAX_CONFIG_BYTES, passphraseFromFile, unwrapKey, type RepoConfig, type Secret} from './repo-config.js'
 import {SealBackend, type SealKey} from './seal.js'
@@ -45,7 +45,7 @@ export async function readRepoConfig(store: RepoBackend): Promise<RepoConfig | n
   try {
     bytes = await collect(store.get(CONFIG_KEY), BigInt(MAX_CONFIG_BYTES), name)
   } catch (error) {
-    if (error instanceof RedreplError && error.kind === 'not-found') return null
+    if (isAbsent(error)) return null
     throw error
   }
   try {

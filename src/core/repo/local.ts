@@ -2,13 +2,13 @@ import {constants, type Stats} from 'node:fs'
 import {lstat, open, readdir, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 
-import {notFound, RedreplError, refused} from '../errors.js'
+import {FormatError, RedreplError, refused} from '../errors.js'
 import {canCopyFromDescriptor, copyFileAtomic, mkdirDurable, writeStreamAtomic, type AtomicOptions} from '../fs/atomic.js'
 import {HeldDir, linkRefusal, openBelow, resolveOnce} from '../fs/held-dir.js'
-import {absentAsUndefined, ioError} from '../fs/io-error.js'
+import {absentAsUndefined, ioError, type IoAttempt} from '../fs/io-error.js'
 import {isProcessAlive, pidSpaceTag} from '../fs/processes.js'
 import {writeAllAtSync} from '../fs/stream.js'
-import type {PutOptions, RepoBackend, RepoObject, TempSweep} from './backend.js'
+import {classified, StoreError, type PutOptions, type RepoBackend, type RepoObject, type StoreCapabilities, type StoreFault, type TempSweep} from './backend.js'
 import {checkKey} from './keys.js'
 
 const READ_PIECE_BYTES = 1024 * 1024
@@ -40,6 +40,40 @@ async function refuseLayoutLocation(root: string): Promise<void> {
   if (layout !== undefined) throw refused(`${root}: holds the RedDB layout ${path.join(root, layout)}; a repository must be kept apart from every node's files`, {code: 'repo.holds-layout'})
 }
 
+/**
+ * How the directory store classifies an errno: only ENOENT is an absent
+ * object; EACCES and EPERM are the store refusing us; a busy or
+ * interrupted call, or a table of descriptors full, may pass. Any other
+ * errno (no space, a read-only mount, EIO) is `other`.
+ */
+const ERRNO_FAULT: Readonly<Record<string, StoreFault>> = {
+  ENOENT: 'not-found',
+  EACCES: 'permission',
+  EPERM: 'permission',
+  EAGAIN: 'transient',
+  EINTR: 'transient',
+  EBUSY: 'transient',
+  EMFILE: 'transient',
+  ENFILE: 'transient',
+  ETIMEDOUT: 'transient',
+  ESTALE: 'transient',
+}
+
+/** The directory store's reading of a failure: by its errno (Node's, or the `io.<errno>` code a translated error keeps). */
+export function directoryFault(error: unknown): StoreFault {
+  if (error instanceof StoreError) return error.fault
+  if (error instanceof FormatError) return 'corrupt'
+  const code = error instanceof RedreplError ? error.code?.replace(/^io\./, '') : (error as NodeJS.ErrnoException | undefined)?.code
+  return (code !== undefined && ERRNO_FAULT[code]) || 'other'
+}
+
+/** An errno met where the store does its own I/O: worded as every reader words it, classified for its callers. */
+function storeIoError(attempt: IoAttempt, file: string, error: unknown): RedreplError {
+  if (error instanceof RedreplError) return error
+  const said = ioError(attempt, file, error)
+  return new StoreError(said.kind, said.message, directoryFault(error), {...(said.code === undefined ? {} : {code: said.code}), ...(said.hint === undefined ? {} : {hint: said.hint})})
+}
+
 /** What a temp sweep is told: the time, and how long a temp of a writer on another host is left alone. */
 export interface SweepOptions {
   nowMs: bigint
@@ -58,6 +92,8 @@ export interface SweepOptions {
  */
 export class LocalBackend implements RepoBackend {
   readonly defaultJobs = 8
+  /** Objects are plain files kept as they are; no CRC is kept beside them; a temp outlives a killed writer; names wait for flush; the kernel copies where descriptors have names (/proc). */
+  readonly capabilities: StoreCapabilities = {localFile: true, storedChecksum: false, deadTempSweep: true, durableFlush: true, kernelCopy: canCopyFromDescriptor()}
   /** Directories (as key parts) whose new names wait for flush: one fsync each, however many objects landed there. */
   private readonly unsynced = new Map<string, string[]>()
 
@@ -188,7 +224,7 @@ export class LocalBackend implements RepoBackend {
         handle = await open(found.dir.at(found.name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
           if (error.code === 'ENOENT') return undefined
           if (error.code === 'ELOOP') throw linkRefusal(file, WHERE)
-          throw ioError('open', file, error)
+          throw storeIoError('open', file, error)
         })
       }
     } finally {
@@ -197,7 +233,7 @@ export class LocalBackend implements RepoBackend {
     const info = handle === undefined ? undefined : await handle.stat()
     if (handle === undefined || info === undefined || !info.isFile()) {
       await handle?.close()
-      throw notFound(`${file}: no such object in the repository`)
+      throw new StoreError('not-found', `${file}: no such object in the repository`, 'not-found')
     }
     try {
       if (range !== undefined && range.end < range.start) return
@@ -216,7 +252,7 @@ export class LocalBackend implements RepoBackend {
         yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead)
       }
     } catch (error) {
-      throw ioError('read', file, error)
+      throw storeIoError('read', file, error)
     } finally {
       await handle.close().catch(() => {})
     }
@@ -231,12 +267,12 @@ export class LocalBackend implements RepoBackend {
       const atomic: AtomicOptions = {label: 'repo-local-put', deferDirSync: true, tempTag: pidSpaceTag() ?? undefined}
       const source = options.localSource
       try {
-        if (source !== undefined && canCopyFromDescriptor()) {
+        if (source !== undefined && this.capabilities.kernelCopy) {
           // Stored as it is: the kernel copies the bytes, and the check reads the copy back from the page cache.
           await copyFileAtomic(target, source.fd, (handle) => source.check(handle.fd), atomic)
         } else await this.write(target, body, atomic)
       } catch (error) {
-        throw shownAs(error, target, file)
+        throw classified(shownAs(error, target, file), directoryFault(error))
       }
       const dirKey = path.posix.dirname(key)
       this.unsynced.set(dirKey, dirKey === '.' ? [] : dirKey.split('/'))
@@ -277,6 +313,11 @@ export class LocalBackend implements RepoBackend {
 
   localFile(key: string): string {
     return this.describe(key)
+  }
+
+  /** A directory keeps no CRC beside an object (see storedChecksum: a sealed object's trailer is read from its file). */
+  async checksum(): Promise<null> {
+    return null
   }
 
   /** Removes the object's own entry, reached without links (a link there is removed, never its target). */
@@ -324,5 +365,7 @@ export class LocalBackend implements RepoBackend {
 /** An error that names a path through a directory's descriptor, told by its path instead. */
 function shownAs(error: unknown, address: string, shown: string): unknown {
   if (!(error instanceof RedreplError) || !error.message.includes(address)) return error
-  return new RedreplError(error.kind, error.message.split(address).join(shown), {code: error.code, hint: error.hint})
+  const message = error.message.split(address).join(shown)
+  if (error instanceof StoreError) return error.withMessage(message)
+  return new RedreplError(error.kind, message, {code: error.code, hint: error.hint})
 }

@@ -1,4 +1,4 @@
-import {RedreplError} from '../errors.js'
+import {StoreError} from './backend.js'
 
 /**
  * How long a repository on the network may keep a run waiting. Three bounds
@@ -30,14 +30,14 @@ export function networkLimits(deadlineMs: number | null): NetworkLimits {
   return {connectMs: Math.min(CONNECT_TIMEOUT_MS, deadlineMs), idleMs: Math.min(IDLE_TIMEOUT_MS, deadlineMs), deadlineMs, signal: AbortSignal.timeout(deadlineMs)}
 }
 
-/** The run's deadline passed while it waited on the repository. */
-export class DeadlineError extends RedreplError {
+/** The run's deadline passed while it waited on the repository: transient, since the next run may find the store faster. */
+export class DeadlineError extends StoreError {
   constructor(
     readonly where: string,
     readonly deadlineMs: number,
     operation: string,
   ) {
-    super('failure', `${where}: the ${operation} did not finish within the run's deadline of ${formatSeconds(deadlineMs)}`, {code: 'repo.deadline', hint: 'raise --timeout, or make the repository answer faster'})
+    super('failure', `${where}: the ${operation} did not finish within the run's deadline of ${formatSeconds(deadlineMs)}`, 'transient', {code: 'repo.deadline', hint: 'raise --timeout, or make the repository answer faster'})
     this.name = 'DeadlineError'
   }
 }

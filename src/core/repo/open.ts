@@ -7,6 +7,7 @@ import {checkCompression, CodecBackend, type Compression} from './codec.js'
 import {sealedStore, type KeySources} from './encryption.js'
 import {LocalBackend} from './local.js'
 import type {NetworkLimits} from './network.js'
+import {throttledBackend} from './throttled.js'
 import {S3_SSE, S3_STORAGE_CLASSES, type S3ServerSide, type S3Sse, type S3StorageClass} from './s3-options.js'
 
 export interface RepoSettings {
@@ -25,18 +26,24 @@ export interface RepoSettings {
   limits?: NetworkLimits
   /** The key of an encrypted repository (repo/encryption.ts); given to an unencrypted one, it is refused. */
   keys?: KeySources
+  /** `--max-rate`: bytes a second every transfer of the run shares (repo/throttled.ts); none when not given. */
+  maxRate?: number
+  /** Ends a wait for the pace (the run stopping). */
+  paceSignal?: AbortSignal
 }
 
 /**
- * Opens the repository a URL names, reading and writing through the codec
- * layer (repo/codec.ts) over the sealing layer of an encrypted repository
- * (repo/seal.ts): compressed, then sealed.
+ * Opens the repository a URL names: the one place the stack is built. It
+ * reads and writes through the pace of `--max-rate` (repo/throttled.ts),
+ * over the codec layer (repo/codec.ts), over the sealing layer of an
+ * encrypted repository (repo/seal.ts): paced, compressed, then sealed.
  */
 export async function openRepository(settings: RepoSettings): Promise<RepoBackend> {
   const {compression, level} = checkCompression(settings.compression ?? 'none', settings.compressLevel)
   const store = await openStore(settings)
   try {
-    return new CodecBackend(await sealedStore(store, settings.keys), compression, level)
+    const backend = new CodecBackend(await sealedStore(store, settings.keys), compression, level)
+    return settings.maxRate === undefined ? backend : throttledBackend(backend, settings.maxRate, settings.paceSignal)
   } catch (error) {
     await store.close()
     throw error

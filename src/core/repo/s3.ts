@@ -3,8 +3,8 @@ import {Readable} from 'node:stream'
 
 import type {S3Client} from '@aws-sdk/client-s3'
 
-import {notFound, refused, RedreplError} from '../errors.js'
-import {owned, type PutOptions, type RepoBackend, type RepoObject} from './backend.js'
+import {RedreplError} from '../errors.js'
+import {faultOf, noTemps, owned, StoreError, type PutOptions, type StoreFault, type RepoBackend, type RepoObject, type StoreCapabilities, type TempSweep} from './backend.js'
 import {checkKey} from './keys.js'
 import {DeadlineError, formatSeconds, networkLimits, type NetworkLimits} from './network.js'
 import {serverSideParams, type S3ServerSide} from './s3-options.js'
@@ -52,31 +52,69 @@ const PARTS_IN_FLIGHT = 2
 type Sdk = typeof import('@aws-sdk/client-s3')
 type Storage = typeof import('@aws-sdk/lib-storage')
 
+/** What the SDK (or Node under it) hands back for a failed request. */
+interface SdkFailure {
+  name?: string
+  code?: string
+  Code?: string
+  message?: string
+  $metadata?: {httpStatusCode?: number}
+  $retryable?: unknown
+}
+
+const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken', 'CredentialsProviderError'])
+/** Node's codes for a connection that could not be made or was cut. */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+/** What S3 answers when it is busy or failed inside, which a later request may not meet. */
+const BUSY_ERRORS = new Set(['SlowDown', 'ServiceUnavailable', 'InternalError', 'RequestTimeout', 'RequestTimeTooSkewed', 'Throttling', 'ThrottlingException', 'TooManyRequestsException'])
+/** The store found the bytes it was sent to disagree with their digest. */
+const DIGEST_ERRORS = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentSHA256Mismatch'])
+
+/**
+ * How the store classifies a failed request, from the SDK error's name,
+ * its S3 `Code` and its HTTP status (never from its message): a missing
+ * key is `not-found`, a missing bucket is the repository itself missing
+ * (`other`), so no caller takes it for an absent object.
+ */
+export function s3Fault(error: unknown): StoreFault {
+  const e = (error ?? {}) as SdkFailure
+  const names = [e.name, e.Code, e.code].filter((n): n is string => typeof n === 'string')
+  const status = e.$metadata?.httpStatusCode
+  const is = (set: Set<string>) => names.some((n) => set.has(n))
+  if (names.includes('NoSuchBucket')) return 'other'
+  if (names.includes('NoSuchKey') || names.includes('NotFound') || status === 404) return 'not-found'
+  if (is(CREDENTIAL_ERRORS) || status === 403 || status === 401) return 'permission'
+  if (is(DIGEST_ERRORS)) return 'corrupt'
+  if (names.includes('TimeoutError') || is(CONNECTION_ERRORS) || is(BUSY_ERRORS) || status === 429 || (status !== undefined && status >= 500)) return 'transient'
+  return 'other'
+}
+
 /**
  * The one place an S3 failure becomes a RedreplError: wrong credentials,
  * a missing bucket or key, and an unreachable endpoint each get one line
- * that says which, naming the object.
+ * that says which, naming the object, and each carries s3Fault's reading.
  */
 export function s3Failure(error: unknown, what: string, operation: string, limits?: NetworkLimits): RedreplError {
   if (error instanceof RedreplError) return error
   if (limits?.signal?.aborted && limits.deadlineMs !== null) return new DeadlineError(what, limits.deadlineMs, operation)
-  const e = error as {name?: string; code?: string; message?: string; $metadata?: {httpStatusCode?: number}}
+  const e = error as SdkFailure
   const name = e.name ?? e.code ?? ''
   const status = e.$metadata?.httpStatusCode
+  const fault = s3Fault(error)
   if (name === 'TimeoutError' || e.code === 'ETIMEDOUT') {
     const idle = limits === undefined ? '' : ` (connect ${formatSeconds(limits.connectMs)}, idle ${formatSeconds(limits.idleMs)})`
-    return new RedreplError('failure', `${what}: the store stopped answering for ${operation}${idle}`, {code: 'repo.timeout', hint: 'run the command again when the store answers: it resumes where it stopped'})
+    return new StoreError('failure', `${what}: the store stopped answering for ${operation}${idle}`, fault, {code: 'repo.timeout', hint: 'run the command again when the store answers: it resumes where it stopped'})
   }
-  if (name === 'NoSuchBucket') return notFound(`${what}: no such bucket`, {hint: 'create the bucket, or check --repo and --s3-endpoint'})
-  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return notFound(`${what}: no such object`)
-  if (['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken'].includes(name) || status === 403) {
-    return refused(`${what}: the store refuses the credentials (${name || `HTTP ${status}`}) for ${operation}`, {hint: 'check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE'})
+  if (name === 'NoSuchBucket') return new StoreError('not-found', `${what}: no such bucket`, fault, {hint: 'create the bucket, or check --repo and --s3-endpoint'})
+  if (fault === 'not-found') return new StoreError('not-found', `${what}: no such object`, fault)
+  if (name === 'CredentialsProviderError') return new StoreError('refused', `${what}: no AWS credentials found`, fault, {hint: 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (a Kubernetes service account), or run with an instance or container role'})
+  if (fault === 'permission') {
+    return new StoreError('refused', `${what}: the store refuses the credentials (${name || `HTTP ${status}`}) for ${operation}`, fault, {hint: 'check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE'})
   }
-  if (name === 'CredentialsProviderError') return refused(`${what}: no AWS credentials found`, {hint: 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (a Kubernetes service account), or run with an instance or container role'})
-  if (['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'TimeoutError'].includes(name) || /ECONNREFUSED|ECONNRESET|socket hang up|EPIPE/.test(e.message ?? '')) {
-    return new RedreplError('failure', `${what}: cannot reach the store for ${operation} (${e.message ?? name})`, {hint: 'run the command again: it resumes where it stopped'})
+  if (CONNECTION_ERRORS.has(name) || (e.code !== undefined && CONNECTION_ERRORS.has(e.code))) {
+    return new StoreError('failure', `${what}: cannot reach the store for ${operation} (${e.message ?? name})`, fault, {hint: 'run the command again: it resumes where it stopped'})
   }
-  return new RedreplError('failure', `${what}: ${operation} failed: ${name ? `${name}: ` : ''}${e.message ?? String(error)}`)
+  return new StoreError('failure', `${what}: ${operation} failed: ${name ? `${name}: ` : ''}${e.message ?? String(error)}`, fault)
 }
 
 /** The SDK's logger, silent: what goes wrong reaches the operator as the one line of the error it causes. */
@@ -89,6 +127,8 @@ const QUIET_SDK_LOGGER = {debug: () => {}, info: () => {}, warn: () => {}, error
  */
 export class S3Backend implements RepoBackend {
   readonly defaultJobs = 4
+  /** The CRC rides in each object's metadata; a put appears whole and durable or not at all, leaving no temp; nothing is a local file. */
+  readonly capabilities: StoreCapabilities = {localFile: false, storedChecksum: true, deadTempSweep: false, durableFlush: false, kernelCopy: false}
 
   private constructor(
     private readonly settings: S3Settings,
@@ -151,8 +191,8 @@ export class S3Backend implements RepoBackend {
       return {size: BigInt(head.ContentLength ?? 0)}
     } catch (error) {
       const mapped = this.failure(error, this.describe(key), 'stat')
-      // HEAD has no body, so a missing bucket also answers 404: tell them apart by listing.
-      if (mapped.kind === 'not-found' && !mapped.message.endsWith('no such bucket')) {
+      // HEAD has no body, so a missing bucket also answers 404: tell them apart by asking for the bucket.
+      if (faultOf(mapped) === 'not-found') {
         await this.assertBucket()
         return null
       }
@@ -176,7 +216,7 @@ export class S3Backend implements RepoBackend {
       await this.send(new this.sdk.HeadBucketCommand({Bucket: this.settings.bucket}))
     } catch (error) {
       const mapped = this.failure(error, `s3://${this.settings.bucket}`, 'stat')
-      throw mapped.kind === 'not-found' ? s3Failure({name: 'NoSuchBucket'}, `s3://${this.settings.bucket}`, 'stat') : mapped
+      throw faultOf(mapped) === 'not-found' ? s3Failure({name: 'NoSuchBucket'}, `s3://${this.settings.bucket}`, 'stat') : mapped
     }
   }
 
@@ -260,7 +300,7 @@ export class S3Backend implements RepoBackend {
         windowBytes += (next.value as Uint8Array).length
         if (waitedMs >= this.limits.idleMs) {
           if (windowBytes < TRICKLE_BYTES) {
-            throw new RedreplError('failure', `${this.describe(key)}: the store sent ${windowBytes} bytes in ${formatSeconds(Math.round(waitedMs))} of waiting, fewer than ${TRICKLE_BYTES}: stalled`, {code: 'repo.timeout', hint: 'run the command again when the store answers: it resumes where it stopped'})
+            throw new StoreError('failure', `${this.describe(key)}: the store sent ${windowBytes} bytes in ${formatSeconds(Math.round(waitedMs))} of waiting, fewer than ${TRICKLE_BYTES}: stalled`, 'transient', {code: 'repo.timeout', hint: 'run the command again when the store answers: it resumes where it stopped'})
           }
           waitedMs = 0
           windowBytes = 0
@@ -301,7 +341,8 @@ export class S3Backend implements RepoBackend {
       signal?.addEventListener('abort', stop, {once: true})
       try {
         if (signal?.aborted) throw signal.reason
-        const upload = new this.storage.Upload({client: this.client, params: {...params, Body: Readable.from(owned(body()))}, partSize: PART_BYTES, queueSize: PARTS_IN_FLIGHT, leavePartsOnError: false, abortController: abort})
+        // One owned piece waits at a time: the parts lib-storage gathers are the memory a transfer needs.
+        const upload = new this.storage.Upload({client: this.client, params: {...params, Body: Readable.from(owned(body()), {highWaterMark: 1})}, partSize: PART_BYTES, queueSize: PARTS_IN_FLIGHT, leavePartsOnError: false, abortController: abort})
         await upload.done()
       } finally {
         signal?.removeEventListener('abort', stop)
@@ -313,6 +354,15 @@ export class S3Backend implements RepoBackend {
 
   /** A PUT, or a completed multipart upload, is durable when it returns. */
   async flush(): Promise<void> {}
+
+  localFile(): undefined {
+    return undefined
+  }
+
+  /** An upload cut short is aborted (leavePartsOnError: false) or never completes, so no object stands for it. */
+  async sweepDeadTemps(): Promise<TempSweep> {
+    return noTemps()
+  }
 
   async delete(key: string): Promise<void> {
     try {

@@ -2,7 +2,7 @@ import {createCipheriv, createDecipheriv, randomBytes} from 'node:crypto'
 
 import {RefillBuffer} from '../codec/refill.js'
 import {FormatError, RedreplError} from '../errors.js'
-import {type PutOptions, type RepoBackend, type RepoObject, type TempSweep} from './backend.js'
+import {wrapperCapabilities, type PutOptions, type RepoBackend, type RepoObject, type StoreCapabilities, type TempSweep} from './backend.js'
 
 /**
  * Encryption at rest: every object of an encrypted repository is sealed
@@ -188,11 +188,16 @@ export async function* openStream(source: AsyncIterable<Uint8Array>, seal: SealK
  * (repo/repo-config.ts) is not an object of this backend.
  */
 export class SealBackend implements RepoBackend {
+  /** A sealed object is never the plain bytes: no local file to read, no file to copy in the kernel. */
+  readonly capabilities: StoreCapabilities
+
   constructor(
     private readonly inner: RepoBackend,
     private readonly seal: SealKey,
     private readonly hidden: string,
-  ) {}
+  ) {
+    this.capabilities = wrapperCapabilities(inner.capabilities, ['localFile', 'kernelCopy'])
+  }
 
   get location(): string {
     return this.inner.location
@@ -235,7 +240,7 @@ export class SealBackend implements RepoBackend {
 
   /** The CRC the store kept (S3 metadata) is RedDB's CRC of the logical bytes, as for a plain object. */
   async checksum(key: string): Promise<number | null> {
-    return this.inner.checksum === undefined ? null : this.inner.checksum(key)
+    return this.capabilities.storedChecksum ? this.inner.checksum(key) : null
   }
 
   /** A sealed object is never a plain file to read. */
@@ -248,7 +253,7 @@ export class SealBackend implements RepoBackend {
   }
 
   sweepDeadTemps(prefix: string, options: {nowMs: bigint; graceMs: bigint; dryRun: boolean}): Promise<TempSweep> {
-    return this.inner.sweepDeadTemps?.(prefix, options) ?? Promise.resolve({count: 0, bytes: 0n})
+    return this.inner.sweepDeadTemps(prefix, options)
   }
 
   delete(key: string): Promise<void> {

@@ -15,9 +15,9 @@ import type {RepoBackend} from './backend.js'
 export type StoredKind = 'chunk' | 'sealed'
 
 export async function storedChecksum(backend: RepoBackend, key: string, size: bigint, kind: StoredKind): Promise<number> {
-  const kept = await backend.checksum?.(key)
-  if (kept !== undefined && kept !== null) return kept
-  const file = kind === 'sealed' && size >= 4n ? backend.localFile?.(key) : undefined
+  const kept = backend.capabilities.storedChecksum ? await backend.checksum(key) : null
+  if (kept !== null) return kept
+  const file = kind === 'sealed' && size >= 4n && backend.capabilities.localFile ? backend.localFile(key) : undefined
   if (file !== undefined) {
     const opened = await openRegular(file, {noFollow: true})
     try {

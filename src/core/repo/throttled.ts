@@ -1,5 +1,5 @@
 import {createPace, type Pace} from '../fs/pace.js'
-import {bodyOnly, type PutOptions, type RepoBackend} from './backend.js'
+import {bodyOnly, wrapperCapabilities, type PutOptions, type RepoBackend} from './backend.js'
 
 /**
  * `--max-rate` for repository transfers: a backend with the same interface
@@ -12,15 +12,18 @@ export function throttledBackend(inner: RepoBackend, maxRate: number, signal?: A
   return {
     location: inner.location,
     defaultJobs: inner.defaultJobs,
+    // Paced bytes pass through this process: neither a kernel copy nor a reader of the store's own files would keep to the pace.
+    capabilities: wrapperCapabilities(inner.capabilities, ['kernelCopy', 'localFile']),
     describe: (key) => inner.describe(key),
     stat: (key) => inner.stat(key),
-    checksum: inner.checksum && ((key) => inner.checksum!(key)),
+    checksum: (key) => inner.checksum(key),
+    localFile: () => undefined,
     list: (prefix) => inner.list(prefix),
     get: (key) => paced(inner.get(key), pace),
     getRange: inner.getRange && ((key, offset, length) => paced(inner.getRange!(key, offset, length), pace)),
     put: (key, body, options: PutOptions) => inner.put(key, () => paced(body(), pace), bodyOnly(options)),
     flush: () => inner.flush(),
-    sweepDeadTemps: inner.sweepDeadTemps && ((prefix, options) => inner.sweepDeadTemps!(prefix, options)),
+    sweepDeadTemps: (prefix, options) => inner.sweepDeadTemps(prefix, options),
     delete: (key) => inner.delete(key),
     close: () => inner.close(),
   }

@@ -89,7 +89,7 @@ async function copyOnce(from: RepoBackend, to: RepoBackend, options: RepoCopyOpt
   const {signal} = options
   const keys = new RepoKeys(options.node)
   // Temps a killed copy or push left in the target's namespace go first, as at push.
-  const deadTemps = options.dryRun ? {count: 0, bytes: 0n} : ((await to.sweepDeadTemps?.(keys.prefix, {nowMs: options.nowMs, graceMs: DEAD_TEMP_GRACE_MS, dryRun: false})) ?? {count: 0, bytes: 0n})
+  const deadTemps = options.dryRun ? {count: 0, bytes: 0n} : to.capabilities.deadTempSweep ? await to.sweepDeadTemps(keys.prefix, {nowMs: options.nowMs, graceMs: DEAD_TEMP_GRACE_MS, dryRun: false}) : {count: 0, bytes: 0n}
   const source = await readInventory(from, keys)
   const target = await readInventory(to, keys)
   const report: RepoCopyReport = {

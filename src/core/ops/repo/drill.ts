@@ -17,7 +17,7 @@ import {readdir} from '../../fs/metadata.js'
 import {makeDirs, makeTempDir, removeTree} from '../../fs/tree.js'
 import {Layout} from '../../layout.js'
 import type {RdbFormat} from '../../model.js'
-import type {RepoBackend} from '../../repo/backend.js'
+import {isAbsent, type RepoBackend} from '../../repo/backend.js'
 import {collect} from '../../repo/integrity.js'
 import {RepoKeys} from '../../repo/keys.js'
 import {verifyLayout} from '../layout/verify.js'
@@ -173,7 +173,7 @@ export async function readDrillRecord(backend: RepoBackend, node: string): Promi
   try {
     bytes = await collect(backend.get(key), MAX_RECORD_BYTES, name)
   } catch (error) {
-    if (error instanceof RedreplError && error.kind === 'not-found') return null
+    if (isAbsent(error)) return null
     throw error
   }
   let json

@@ -126,7 +126,7 @@ async function carryOut(backend: RepoBackend, basis: ExpireBasis, options: {node
   const stopIfInterrupted = () => {
     if (signal?.aborted) throw interruption(signal, `stopped after deleting ${deleted} object(s); every backup still listed is whole, and a re-run deletes the rest`)
   }
-  const deadTemps = (await backend.sweepDeadTemps?.(keys.prefix, {nowMs: options.nowMs, graceMs: DEAD_TEMP_GRACE_MS, dryRun: !options.confirm})) ?? {count: 0, bytes: 0n}
+  const deadTemps = backend.capabilities.deadTempSweep ? await backend.sweepDeadTemps(keys.prefix, {nowMs: options.nowMs, graceMs: DEAD_TEMP_GRACE_MS, dryRun: !options.confirm}) : {count: 0, bytes: 0n}
   if (options.confirm) {
     for (const verdict of plan.backups) {
       if (verdict.action !== 'delete') continue

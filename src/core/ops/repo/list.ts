@@ -1,5 +1,5 @@
 import {archivedIndexes, walCompleteness, walCoverage, walStretches, type TimelineWal} from '../../plan/repo-wal.js'
-import type {RepoBackend} from '../../repo/backend.js'
+import {isAbsent, type RepoBackend} from '../../repo/backend.js'
 import {readRepoManifest, type RepoInventory, type RepoManifestEntry} from '../../repo/inventory.js'
 import {readArchiveHealth, type ArchiveHealth} from './health.js'
 import {readRepoBasis, type RepoBasis, type SegmentBytesSource} from './facts.js'
@@ -125,7 +125,7 @@ export async function describeBackups(backend: RepoBackend, basis: RepoBasis): P
  * stops the run.
  */
 export function isObjectDamage(error: unknown): error is RedreplError {
-  return error instanceof FormatError || (error instanceof RedreplError && error.kind === 'not-found')
+  return error instanceof FormatError || (error instanceof RedreplError && isAbsent(error))
 }
 
 /**

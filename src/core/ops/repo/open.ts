@@ -14,10 +14,9 @@ export type {RepoSettings} from '../../repo/open.js'
 export {checkNodeName} from '../../repo/keys.js'
 export {CONNECT_TIMEOUT_MS, formatSeconds, IDLE_TIMEOUT_MS, networkLimits, type NetworkLimits} from '../../repo/network.js'
 
-/** Opens the repository `settings` names; with `maxRate` (bytes a second) its transfers are paced, and `signal` ends a wait for the pace. */
+/** Opens the repository `settings` names (repo/open.ts builds it); with `maxRate` (bytes a second) its transfers are paced, and `signal` ends a wait for the pace. */
 export async function openRunRepository(settings: RepoSettings, maxRate: number | undefined, signal?: AbortSignal): Promise<RepoBackend> {
   // Loaded here, not at start-up: every command with repository flags reaches this module, and most runs name no repository.
-  const [{openRepository}, {throttledBackend}] = await Promise.all([import('../../repo/open.js'), import('../../repo/throttled.js')])
-  const backend = await openRepository(settings)
-  return maxRate === undefined ? backend : throttledBackend(backend, maxRate, signal)
+  const {openRepository} = await import('../../repo/open.js')
+  return openRepository({...settings, maxRate, paceSignal: signal})
 }

@@ -158,7 +158,7 @@ async function recordOutcome(backend: RepoBackend, keys: RepoKeys, change: (stat
 async function pushOnce(layout: Layout, backend: RepoBackend, options: RepoPushOptions): Promise<RepoPushReport> {
   const {signal} = options
   const keys = new RepoKeys(options.node)
-  const deadTemps = (await backend.sweepDeadTemps?.(keys.prefix, {nowMs: options.nowMs, graceMs: DEAD_TEMP_GRACE_MS, dryRun: false})) ?? {count: 0, bytes: 0n}
+  const deadTemps = backend.capabilities.deadTempSweep ? await backend.sweepDeadTemps(keys.prefix, {nowMs: options.nowMs, graceMs: DEAD_TEMP_GRACE_MS, dryRun: false}) : {count: 0, bytes: 0n}
   const inventory = await readInventory(backend, keys)
   const timeline = await readCurrentTimeline(layout)
   const timelines = (await listDir(layout.root)).map(parseTimelineDirName).filter((t): t is bigint => t !== undefined).sort((a, b) => (a < b ? -1 : 1))
@@ -213,7 +213,7 @@ async function pushOnce(layout: Layout, backend: RepoBackend, options: RepoPushO
     await backend.put(key, () => checkedStream(bytesBody(bytes), expected, file), {size: expected.size, checksum: sealedChecksum(bytes)})
     counted(expected)
   }
-  // A local file is offered to the store open, so one on this machine can copy it in the kernel; every byte stored is checked either way.
+  // A local file is offered open to a store that can copy it in the kernel; every byte stored is checked either way.
   const uploadFile = async (key: string, file: string, expected: Expected, checksum: number) => {
     signal?.throwIfAborted()
     const {handle, size} = await openRegular(file)
@@ -221,7 +221,8 @@ async function pushOnce(layout: Layout, backend: RepoBackend, options: RepoPushO
       // Refused before a byte moves: a store's kernel copy takes the whole file, whatever its size.
       if (BigInt(size) !== expected.size) throw new FormatError(`holds ${size} bytes, expected ${expected.size}`, file)
       const checked = (fd: number) => checkedStream(reads.of(fd, file), expected, file)
-      await backend.put(key, () => checked(handle.fd), {size: expected.size, checksum, localSource: {fd: handle.fd, check: (stored) => drain(checked(stored))}})
+      const localSource = backend.capabilities.kernelCopy ? {fd: handle.fd, check: (stored: number) => drain(checked(stored))} : undefined
+      await backend.put(key, () => checked(handle.fd), {size: expected.size, checksum, localSource})
     } finally {
       await handle.close()
     }

@@ -63,7 +63,7 @@ class RepoChunkSource implements ChunkSource {
       if (listed.size !== chunk.bytes) throw new FormatError(`chunk ${chunk.ordinal} holds ${listed.size} bytes, the manifest says ${chunk.bytes}`, this.backend.describe(key))
       return key
     })
-    const local = this.keys.map((key) => this.backend.localFile?.(key))
+    const local = this.keys.map((key) => (this.backend.capabilities.localFile ? this.backend.localFile(key) : undefined))
     if (local.every((file) => file !== undefined)) {
       this.files = new FileChunkSource(manifestName, freePace(), async () => local as string[], {noFollow: true})
       await this.files.open(manifest)
