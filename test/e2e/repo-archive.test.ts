@@ -4,32 +4,21 @@ import {readdirSync, readFileSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
-
 import {parseJson} from '../../src/core/codec/json.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {fixturePath} from '../support/fixtures.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
-import {useS3Server} from '../support/s3.js'
+import {useRepos} from '../support/repository.js'
 import {primaryCopy} from '../support/layout-node.js'
 
 /** WAL retention that respects the repository: what is not archived stays, whatever the window says. */
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-archive'
-const s3rver = useS3Server(scratch, [BUCKET])
+const repos = useRepos(scratch, BUCKET, 'a')
 
-interface Repo {
-  url: string
-  env: Record<string, string>
-}
-
-let prefixes = 0
-const BACKENDS: Array<[string, () => Promise<Repo>]> = [
-  ['local directory', async () => ({url: await scratch.dir('redrepl-repo-'), env: {}})],
-  ['S3', async () => ({url: `s3://${BUCKET}/a${++prefixes}`, env: s3rver.server.env()})],
-]
+const BACKENDS = repos.backends()
 
 const WAL = (dir: string) => path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
 const onDisk = (dir: string) => readdirSync(WAL(dir)).filter((name) => name.endsWith('.redwal')).map((name) => BigInt(name.slice(0, 20)))
@@ -96,13 +85,13 @@ test('the repository named by REDREPL_REPO or the config file counts as --repo d
 
 test('an unreachable repository makes wal prune refuse in one line and remove nothing', async () => {
   const {dir, data} = await primary()
-  const run = await runCli(['wal', 'prune', '--data-path', data, ...RELEASE_ALL, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  const run = await runCli(['wal', 'prune', '--data-path', data, ...RELEASE_ALL, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: repos.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
   assert.equal(run.exitCode, 4, run.stderr)
   // Named as typed when the store fails at its first request (the config object's read), before it names itself.
   assert.match(run.stderr, /^redrepl: s3:\/\/redrepl-archive\/x\/?: cannot read the repository \(.*cannot reach the store.*\), so which WAL segments are archived is unknown and none is released/)
   assert.equal(run.stderr.trim().split('\n').length, 1)
   assert.deepEqual(onDisk(dir), [0n, 1n, 2n, 3n, 5n])
-  const wrongKey = await runCli(['wal', 'plan', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({AWS_ACCESS_KEY_ID: 'NOT-A-KEY'})})
+  const wrongKey = await runCli(['wal', 'plan', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: repos.server.env({AWS_ACCESS_KEY_ID: 'NOT-A-KEY'})})
   assert.equal(wrongKey.exitCode, 4)
   assert.match(wrongKey.stderr, /refuses the credentials/)
 })
@@ -166,13 +155,13 @@ for (const [kind, makeRepo] of BACKENDS) {
 test('check: an unreachable repository is a WARNING finding, never a crash, and the node\'s own measurements stay', async () => {
   const {dir, data} = await primary()
   closePrimaryBasicHole(dir)
-  const run = await runCli(['check', '--data-path', data, '--warning-invalidated-slots', '1', '--repo', `s3://${BUCKET}/x`, '--node', 'db1', '--json'], {env: s3rver.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  const run = await runCli(['check', '--data-path', data, '--warning-invalidated-slots', '1', '--repo', `s3://${BUCKET}/x`, '--node', 'db1', '--json'], {env: repos.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
   assert.equal(run.exitCode, 1, run.stdout + run.stderr)
   const report = parseJson(run.stdout) as any
   assert.equal(report.repository.reachable, false)
   assert.deepEqual(report.findings.filter((f: any) => f.code.startsWith('repo.')).map((f: any) => [f.code, f.severity, /cannot reach the store/.test(f.message)]), [['repo.unreachable', 'warning', true]])
   assert.equal(report.wal.segments, 6n)
-  const metrics = await runCli(['metrics', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  const metrics = await runCli(['metrics', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: repos.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
   assert.equal(metrics.exitCode, 0)
   assert.doesNotMatch(metrics.stdout, /redrepl_archive_lag_bytes/)
   assert.match(metrics.stdout, /^redrepl_check_findings\{node="db1",cluster="",code="repo.unreachable",severity="warning"\} 1$/m)
@@ -184,24 +173,6 @@ const SNAPSHOT_SHA256 = createHash('sha256')
   .update(Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', CHUNK_KEY.slice('db1/'.length).replace(/\d{20}\.redchunk$/, `${String(k).padStart(20, '0')}.redchunk`))))))
   .digest('hex')
 const PIECE_KEY = `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`
-
-/** Flips one byte in the middle of a stored object, in the directory or through the S3 API. */
-async function corrupt(repo: Repo, key: string): Promise<void> {
-  if (!repo.url.startsWith('s3://')) {
-    const file = path.join(repo.url, key)
-    const bytes = readFileSync(file)
-    bytes[bytes.length >> 1] ^= 0xff
-    writeFileSync(file, bytes)
-    return
-  }
-  const prefix = repo.url.slice(`s3://${BUCKET}/`.length)
-  const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
-  const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
-  const bytes = Buffer.from(await object.Body!.transformToByteArray())
-  bytes[bytes.length >> 1] ^= 0xff
-  await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`, Body: bytes}))
-  s3.destroy()
-}
 
 for (const [kind, makeRepo] of BACKENDS) for (const [codec, suffix, level] of [['gzip', 'gz', '9'], ['zstd', 'zst', '19']] as const) {
   test(`${kind}: a ${codec} push restores byte-identical, counts as archived, and verify names a corrupted compressed object`, async () => {
@@ -229,7 +200,7 @@ for (const [kind, makeRepo] of BACKENDS) for (const [codec, suffix, level] of [[
     const plan = jsonOf(await runCli(['wal', 'plan', '--data-path', data, ...RELEASE_ALL, ...repoArgs, '--json'], {env: repo.env}))
     assert.deepEqual((plan.removable_segments as any[]).map((s) => s.index), [0n, 1n, 2n, 3n], 'compressed segments are archived')
 
-    await corrupt(repo, `${PIECE_KEY}.9004.${suffix}`)
+    await repo.corrupt(`${PIECE_KEY}.9004.${suffix}`)
     const verify = await runCli(['repo', 'verify', ...repoArgs, '--json'], {env: repo.env})
     assert.equal(verify.exitCode, 3, verify.stdout + verify.stderr)
     assert.deepEqual((documentOf(verify.stdout).findings as any[]).map((f) => f.data.key), [PIECE_KEY])

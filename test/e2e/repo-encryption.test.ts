@@ -5,43 +5,17 @@ import {test} from 'node:test'
 
 import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
-import {useS3Server} from '../support/s3.js'
+import {useRepos, type TestRepo} from '../support/repository.js'
 
 /** An encrypted repository end to end, on a directory and on the S3 test server, through the built CLI. */
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-sealed'
-const s3rver = useS3Server(scratch, [BUCKET])
+const repos = useRepos(scratch, BUCKET)
 /** scrypt at its lowest accepted cost keeps each run fast; the default is checked once. */
 const COST = ['--scrypt-cost', '15']
 
-interface Repo {
-  url: string
-  env: Record<string, string>
-  /** Where the store keeps each object's bytes as files, to read and change them behind redrepl's back. */
-  files: string
-  /** A stored object's file, by its key. */
-  file(key: string): string
-}
-
-let prefixes = 0
-const BACKENDS: Array<[string, () => Promise<Repo>]> = [
-  [
-    'local directory',
-    async () => {
-      const url = path.join(await scratch.dir('redrepl-sealed-'), 'repo')
-      return {url, env: {}, files: url, file: (key) => path.join(url, key)}
-    },
-  ],
-  [
-    'S3',
-    async () => {
-      const prefix = `p${++prefixes}`
-      const files = path.join(s3rver.server.directory, BUCKET, prefix)
-      return {url: `s3://${BUCKET}/${prefix}`, env: s3rver.server.env(), files, file: (key) => path.join(files, `${key}._S3rver_object`)}
-    },
-  ],
-]
+const BACKENDS = repos.backends({localOptions: {absent: true, prefix: 'redrepl-sealed-'}})
 
 function walk(dir: string): string[] {
   let out: string[] = []
@@ -63,7 +37,7 @@ function snapshot(dir: string): Map<string, number> {
 }
 const oneLine = (stderr: string) => stderr.trim().split('\n').length === 1
 
-async function setUp(kind: () => Promise<Repo>) {
+async function setUp(kind: () => Promise<TestRepo>) {
   const repo = await kind()
   const dir = await scratch.layout('primary-basic')
   const data = path.join(dir, 'data.rdb')

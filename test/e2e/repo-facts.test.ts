@@ -3,57 +3,24 @@ import {cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync} fr
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {GetObjectCommand, S3Client} from '@aws-sdk/client-s3'
-
 import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../../src/core/format/wal-segment.js'
 import {Layout} from '../../src/core/layout.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {jsonOf} from '../support/node.js'
 import {initialEntry, promoteEntry, writeReplicaNode, type ReplicaNode} from '../support/repo-node.js'
-import {useS3Server} from '../support/s3.js'
+import {useRepos, type TestRepo} from '../support/repository.js'
 import {MiB} from '../support/wal-node.js'
 import {timelineName} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-facts'
-const s3rver = useS3Server(scratch, [BUCKET])
+const repos = useRepos(scratch, BUCKET, 'f')
 
-interface Repo {
-  url: string
-  env: Record<string, string>
-  /** An object's bytes as the store holds them. */
-  read(key: string): Promise<Buffer>
-}
-
-async function localRepo(): Promise<Repo> {
-  const dir = await scratch.dir('redrepl-repo-')
-  return {url: dir, env: {}, read: async (key) => readFileSync(path.join(dir, key))}
-}
-
-let prefixes = 0
-async function s3Repo(): Promise<Repo> {
-  const prefix = `f${++prefixes}`
-  return {
-    url: `s3://${BUCKET}/${prefix}`,
-    env: s3rver.server.env(),
-    async read(key) {
-      const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
-      const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
-      const bytes = Buffer.from(await object.Body!.transformToByteArray())
-      s3.destroy()
-      return bytes
-    },
-  }
-}
-
-const BACKENDS: Array<[string, () => Promise<Repo>]> = [
-  ['local directory', localRepo],
-  ['S3', s3Repo],
-]
+const BACKENDS = repos.backends()
 
 const T1 = `db/${timelineName(1)}`
-const run = (repo: Repo, ...args: string[]) => runCli([...args, '--repo', repo.url, '--cluster', 'db'], {env: repo.env})
+const run = (repo: TestRepo, ...args: string[]) => runCli([...args, '--repo', repo.url, '--cluster', 'db'], {env: repo.env})
 
 async function node(spec: ReplicaNode): Promise<string> {
   return writeReplicaNode(await scratch.dir('redrepl-node-'), spec)
@@ -178,7 +145,7 @@ const walFiles = (dataPath: string, timeline: bigint) => {
 for (const mib of [1n, 16n, 64n, 256n]) {
   const S = mib * MiB
   test(`${mib} MiB segments, no --segment-bytes: expire keeps the WAL of the kept backup, fetch-wal brings exactly its run, and a gap is refused naming it`, async () => {
-    const repo = await localRepo()
+    const repo = await repos.local()
     const data = await node(primarySpec({segmentBytes: S, backups: [[1n, S + 1n], [1n, 3n * S + 1n]]}))
     jsonOf(await run(repo, 'repo', 'push', '--data-path', data, '--json'))
     const listed = jsonOf(await run(repo, 'repo', 'list', '--json'))
@@ -223,8 +190,7 @@ for (const [kind, makeRepo] of BACKENDS) {
 
     // Without segment 5 of timeline 2 in the repository, the backup is not covered and fetch-wal refuses.
     const promotedWal = Layout.fromDataPath(promoted).walSegmentPath(2n, 5n)
-    const again = await scratch.dir('redrepl-repo-')
-    const holed = {url: again, env: {}, read: async () => Buffer.alloc(0)}
+    const holed = await repos.local()
     rmSync(promotedWal)
     // RedDB moved on to segment 7, so 6 is sealed and pushed: the archive holds 4 and 6 of timeline 2.
     writeReplicaNode(path.dirname(promoted), {segmentBytes: S, wal: {2: {7: 1}}})
@@ -299,7 +265,7 @@ for (const [kind, makeRepo] of BACKENDS) {
 }
 
 test('a namespace an older redrepl wrote (no facts object) is read by its archived headers and history, and a push there records the facts', async () => {
-  const repo = await localRepo()
+  const repo = await repos.local()
   const a = await node(primarySpec())
   jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
   rmSync(path.join(repo.url, 'db', 'replica-set.facts'))

@@ -7,22 +7,17 @@ import {test} from 'node:test'
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {initialEntry, writeReplicaNode} from '../support/repo-node.js'
-import {s3ClientEnv, useS3Server} from '../support/s3.js'
+import {useRepos} from '../support/repository.js'
 import {MiB} from '../support/wal-node.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-multi'
-const s3rver = useS3Server(scratch, [BUCKET])
+const repos = useRepos(scratch, BUCKET, 'm')
 
 /** Credentials for the test S3 server and nothing else: each [repo.NAME] section names its own endpoint. */
-function s3Env(): Record<string, string> {
-  const {REDREPL_S3_ENDPOINT: _endpoint, REDREPL_S3_FORCE_PATH_STYLE: _style, ...env} = s3ClientEnv(s3rver.server.endpoint, 'S3RVER')
-  return env
-}
-
-let prefixes = 0
-const s3Url = () => `s3://${BUCKET}/m${++prefixes}`
-const s3Section = (name: string, url: string, endpoint = s3rver.server.endpoint) => `[repo.${name}]\nurl = "${url}"\ns3-endpoint = "${endpoint}"\ns3-force-path-style = true\ntimeout = "20s"\n`
+const s3Env = () => repos.s3CredentialsEnv()
+const s3Url = () => repos.s3Url()
+const s3Section = (name: string, url: string, endpoint = repos.server.endpoint) => `[repo.${name}]\nurl = "${url}"\ns3-endpoint = "${endpoint}"\ns3-force-path-style = true\ntimeout = "20s"\n`
 const dirSection = (name: string, url: string) => `[repo.${name}]\nurl = "${url}"\n`
 
 async function primary(): Promise<{dir: string; data: string}> {

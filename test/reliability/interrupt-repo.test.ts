@@ -13,7 +13,7 @@ import {runCli, useScratch} from '../support/cli.js'
 import {treeOf} from '../support/tree.js'
 import {MiB, writeWalNode} from '../support/wal-node.js'
 import {useS3Server} from '../support/s3.js'
-import {ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
+import {s3Repo} from '../support/repository.js'
 
 /**
  * SIGINT and SIGTERM in the middle of the repository writers (repo restore,
@@ -230,26 +230,21 @@ test('S3: push and restore stop on SIGTERM with no partial backup listed and no 
   const node = await pushedNode()
   const env = s3rver.server.env()
   const repo = ['--repo', `s3://${BUCKET}/interrupted`, '--node', 'db1', '--s3-endpoint', s3rver.server.endpoint, '--s3-force-path-style']
-  const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
-  try {
-    const keys = async () => ((await s3.send(new ListObjectsV2Command({Bucket: BUCKET, Prefix: 'interrupted/'}))).Contents ?? []).map((object) => object.Key!)
-    const push = ['repo', 'push', '--data-path', node.data, ...repo]
-    const stopped = await interrupt([...push, '--max-rate', '8MiB', '--jobs', '2'], 'SIGTERM', async () => (await keys()).filter((key) => key.endsWith('.redpiece')).length >= 2, false, env)
-    assertStopped(stopped, 'SIGTERM', /^redrepl: interrupted; stopped the transfers in flight, none left half-stored; .*\n$/, 'S3 push')
-    assert.ok(!(await keys()).some((key) => key.endsWith('.redbase')), 'S3 push: the manifest was stored')
-    assert.deepEqual(unfinished(node.dir), [])
-    await succeed(push, env)
-    await succeed(['repo', 'verify', ...repo], env)
+  const keys = () => s3Repo(s3rver.server, BUCKET, 'interrupted').keys()
+  const push = ['repo', 'push', '--data-path', node.data, ...repo]
+  const stopped = await interrupt([...push, '--max-rate', '8MiB', '--jobs', '2'], 'SIGTERM', async () => (await keys()).filter((key) => key.endsWith('.redpiece')).length >= 2, false, env)
+  assertStopped(stopped, 'SIGTERM', /^redrepl: interrupted; stopped the transfers in flight, none left half-stored; .*\n$/, 'S3 push')
+  assert.ok(!(await keys()).some((key) => key.endsWith('.redbase')), 'S3 push: the manifest was stored')
+  assert.deepEqual(unfinished(node.dir), [])
+  await succeed(push, env)
+  await succeed(['repo', 'verify', ...repo], env)
 
-    const out = await scratch.dir('redrepl-irepo-s3out-')
-    const target = path.join(out, 'x.rdb')
-    const restore = ['repo', 'restore', ...repo, '--rdb-version', '1', '--to', target]
-    const cut = await interrupt([...restore, '--max-rate', '8MiB'], 'SIGTERM', () => unfinished(out).length > 0, false, env)
-    assertStopped(cut, 'SIGTERM', /^redrepl: interrupted; removed the unfinished copy; \S+x\.rdb was left as it was\n$/, 'S3 restore')
-    assert.deepEqual(readdirSync(out), [])
-    await succeed(restore, env)
-    assert.ok(readFileSync(target).subarray(-SNAPSHOT_BYTES).equals(snapshot))
-  } finally {
-    s3.destroy()
-  }
+  const out = await scratch.dir('redrepl-irepo-s3out-')
+  const target = path.join(out, 'x.rdb')
+  const restore = ['repo', 'restore', ...repo, '--rdb-version', '1', '--to', target]
+  const cut = await interrupt([...restore, '--max-rate', '8MiB'], 'SIGTERM', () => unfinished(out).length > 0, false, env)
+  assertStopped(cut, 'SIGTERM', /^redrepl: interrupted; removed the unfinished copy; \S+x\.rdb was left as it was\n$/, 'S3 restore')
+  assert.deepEqual(readdirSync(out), [])
+  await succeed(restore, env)
+  assert.ok(readFileSync(target).subarray(-SNAPSHOT_BYTES).equals(snapshot))
 })
