@@ -5,6 +5,7 @@ import {test} from 'node:test'
 
 import {parseJson} from '../../src/core/codec/json.js'
 import {decodePieceIndex} from '../../src/core/format/piece-index.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {jsonOf} from '../support/node.js'
@@ -152,7 +153,7 @@ for (const [kind, makeRepo] of BACKENDS) {
 test('local directory: a newest repository backup with a piece deleted does not count: the age is the older complete one\'s', async () => {
   const repo = await repos.local()
   const data = await pushedNode(repo, true)
-  const parts = path.join(repo.url, 'db1', 'timeline-00000000000000000001', 'basebackup')
+  const parts = path.join(repo.url, new RepoKeys('db1').basebackupPrefix(1n))
   const manifests = readdirSync(parts).filter((name) => name.endsWith('.redbase')).sort()
   assert.ok(manifests.length >= 2, `two backups pushed (${manifests})`)
   // The older backup dated three days back by the store, the newest today.

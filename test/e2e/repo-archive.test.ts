@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict'
-import {createHash} from 'node:crypto'
 import {readdirSync, readFileSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {parseJson} from '../../src/core/codec/json.js'
+import {Layout} from '../../src/core/layout.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {fixturePath} from '../support/fixtures.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
-import {useRepos} from '../support/repository.js'
-import {primaryCopy} from '../support/layout-node.js'
+import {primaryBasicKeys, primaryBasicSnapshotSha256, useRepos} from '../support/repository.js'
+import {layoutIn, primaryCopy} from '../support/layout-node.js'
 
 /** WAL retention that respects the repository: what is not archived stays, whatever the window says. */
 
@@ -19,8 +19,9 @@ const BUCKET = 'redrepl-archive'
 const repos = useRepos(scratch, BUCKET, 'a')
 
 const BACKENDS = repos.backends()
+const KEYS = new RepoKeys('db1')
 
-const WAL = (dir: string) => path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
+const WAL = (dir: string) => layoutIn(dir).walDir(1n)
 const onDisk = (dir: string) => readdirSync(WAL(dir)).filter((name) => name.endsWith('.redwal')).map((name) => BigInt(name.slice(0, 20)))
 /** A policy that releases every sealed segment of primary-basic (0-3; 5 is current). */
 const RELEASE_ALL = ['--min-segments', '1', '--no-keep-until-replicas-ack']
@@ -65,7 +66,7 @@ test('a local repository holding a segment with another size (cut short, or the 
   const repo = await scratch.dir('redrepl-repo-')
   const {data} = await primary()
   jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--node', 'db1', '--json']))
-  const key = path.join(repo, 'db1', 'timeline-00000000000000000001', 'wal', '00000000000000000002.redwal')
+  const key = path.join(repo, KEYS.wal(1n, 2n))
   truncateSync(key, 10)
   const plan = jsonOf(await runCli(['wal', 'plan', '--data-path', data, ...RELEASE_ALL, '--repo', repo, '--node', 'db1', '--json']))
   assert.deepEqual((plan.removable_segments as any[]).map((s) => s.index), [0n, 1n, 3n])
@@ -167,12 +168,9 @@ test('check: an unreachable repository is a WARNING finding, never a crash, and 
   assert.match(metrics.stdout, /^redrepl_check_findings\{node="db1",cluster="",code="repo.unreachable",severity="warning"\} 1$/m)
 })
 
-const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
 /** The fixture's backup is stored as one piece of 9004 bytes (under the smallest cut), by the SHA-256 of its snapshot. */
-const SNAPSHOT_SHA256 = createHash('sha256')
-  .update(Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', CHUNK_KEY.slice('db1/'.length).replace(/\d{20}\.redchunk$/, `${String(k).padStart(20, '0')}.redchunk`))))))
-  .digest('hex')
-const PIECE_KEY = `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`
+const SNAPSHOT_SHA256 = primaryBasicSnapshotSha256()
+const PIECE_KEY = primaryBasicKeys().piece
 
 for (const [kind, makeRepo] of BACKENDS) for (const [codec, suffix, level] of [['gzip', 'gz', '9'], ['zstd', 'zst', '19']] as const) {
   test(`${kind}: a ${codec} push restores byte-identical, counts as archived, and verify names a corrupted compressed object`, async () => {
@@ -187,7 +185,7 @@ for (const [kind, makeRepo] of BACKENDS) for (const [codec, suffix, level] of [[
     const again = jsonOf(await runCli(['repo', 'push', '--data-path', data, ...repoArgs, '--json'], {env: repo.env}))
     assert.equal(again.objects_uploaded, 0n, 'compressed objects count as there, whatever --compress says now')
     if (!repo.url.startsWith('s3://')) {
-      const wal = readdirSync(path.join(repo.url, 'db1', 'timeline-00000000000000000001', 'wal')).sort()
+      const wal = readdirSync(path.join(repo.url, KEYS.walPrefix(1n))).sort()
       assert.deepEqual(wal, ['00000000000000000000.redwal.2017', '00000000000000000001.redwal.1686', '00000000000000000002.redwal.1416', '00000000000000000003.redwal.606'].map((n) => `${n}.${suffix}`))
     }
     const list = jsonOf(await runCli(['repo', 'list', ...repoArgs, '--segment-bytes', '1MiB', '--json'], {env: repo.env}))
@@ -221,10 +219,10 @@ test('expire and fetch-wal read compressed objects; a push in the other form rep
   jsonOf(await runCli(['repo', 'restore', ...repoArgs, '--to', fresh, '--rdb-version', '1', '--json']))
   const fetched = jsonOf(await runCli(['repo', 'fetch-wal', ...repoArgs, '--data-path', fresh, '--from-lsn', '5242882', '--segment-bytes', '1MiB', '--json']))
   assert.deepEqual((fetched.fetched as any[]).map((s) => s.index), [5n])
-  const segment = (root: string) => readFileSync(path.join(path.dirname(root), path.basename(root, '.rdb') + '.primary-replica', 'timeline-00000000000000000001', 'wal', '00000000000000000005.redwal'))
+  const segment = (root: string) => readFileSync(Layout.fromDataPath(root).walSegmentPath(1n, 5n))
   assert.deepEqual(segment(fresh), segment(data))
   // A cut-short copy of segment 0 stored plainly with the wrong size: the next push stores it again and leaves one form.
-  const walDir = path.join(repo, 'db1', 'timeline-00000000000000000001', 'wal')
+  const walDir = path.join(repo, KEYS.walPrefix(1n))
   writeFileSync(path.join(walDir, '00000000000000000000.redwal'), 'cut')
   jsonOf(await runCli(['repo', 'push', '--data-path', data, ...repoArgs, '--compress', 'gzip', '--json']))
   assert.deepEqual(readdirSync(walDir).filter((n) => n.startsWith('00000000000000000000')), ['00000000000000000000.redwal.2017.gz'])

@@ -7,11 +7,13 @@ import {test} from 'node:test'
 
 import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../../src/core/format/wal-segment.js'
 import {Layout} from '../../src/core/layout.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {NOW_MS, repoRoot} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
+import {layoutIn} from '../support/layout-node.js'
 import {initialEntry, writeReplicaNode} from '../support/repo-node.js'
-import {s3Repo, useRepos} from '../support/repository.js'
+import {primaryBasicKeys, s3Repo, useRepos} from '../support/repository.js'
 import {MiB} from '../support/wal-node.js'
 
 /** repo copy between a directory and S3, both ways: checked, resumable, refusing what push refuses. */
@@ -31,7 +33,8 @@ async function writeConfig(text: string): Promise<string> {
   return file
 }
 
-const WAL_KEY = 'db1/timeline-00000000000000000001/wal/00000000000000000002.redwal'
+const KEYS = new RepoKeys('db1')
+const WAL_KEY = KEYS.wal(1n, 2n)
 
 /** primary-basic pushed to a directory repository, and its database as materialized from the node's own backup. */
 async function pushedDir(): Promise<{repo: string; original: Buffer; data: string}> {
@@ -170,7 +173,7 @@ test('the live segment the target holds as pushed early gives way to the source\
   growSegment(data, 2n, 3, MiB)
   const grown = await scratch.dir('redrepl-repo-')
   jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', grown, '--cluster', 'db1', '--include-current', '--json']))
-  const key = 'db1/timeline-00000000000000000001/wal/00000000000000000002.redwal'
+  const key = KEYS.wal(1n, 2n)
   const copied = jsonOf(await copy(await writeConfig(''), grown, early))
   assert.equal(copied.wal_segments_copied, 1n)
   assert.deepEqual(readFileSync(path.join(early, key)), readFileSync(path.join(grown, key)))
@@ -196,7 +199,7 @@ async function s3Object(prefix: string, key: string, bytes?: Buffer): Promise<Bu
   return inS3(prefix).read(key)
 }
 
-const MANIFEST_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase'
+const MANIFEST_KEY = primaryBasicKeys().manifest
 
 test('a piece flipped in the source is refused naming it, exit 3, and neither it nor its backup reaches the target (directory → S3, S3 → directory)', async () => {
   const {repo, data} = await pushedDir()
@@ -265,8 +268,7 @@ test('a backup an older redrepl stored as whole chunks and one stored as pieces 
   const data = path.join(dir, 'data.rdb')
   const repo = await scratch.dir('redrepl-repo-')
   // The older push's objects: the manifest and its chunks under the layout's own names.
-  const basebackup = 'timeline-00000000000000000001/basebackup'
-  cpSync(path.join(dir, 'data.primary-replica', basebackup), path.join(repo, 'db1', basebackup), {recursive: true})
+  cpSync(layoutIn(dir).basebackupDir(1n), path.join(repo, KEYS.basebackupPrefix(1n)), {recursive: true})
   const snapshot = Buffer.concat([Buffer.from('RDST'), randomBytes(2 * 1024 * 1024 - 4)])
   jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '5242890', '--chunk-size', '1MiB', '--json'], {input: snapshot}))
   jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--cluster', 'db1', '--json']))

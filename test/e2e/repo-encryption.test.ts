@@ -3,7 +3,10 @@ import {readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
+import {RepoKeys} from '../../src/core/repo/keys.js'
+
 import {runCli, useScratch} from '../support/cli.js'
+import {layoutIn} from '../support/layout-node.js'
 import {jsonOf} from '../support/node.js'
 import {useRepos, type TestRepo} from '../support/repository.js'
 
@@ -52,7 +55,7 @@ async function setUp(kind: () => Promise<TestRepo>) {
   return {repo, dir, data, secrets, passA, passWrong, repoArgs, original}
 }
 
-const WAL_KEY = 'db1/timeline-00000000000000000001/wal/00000000000000000001.redwal'
+const WAL_KEY = new RepoKeys('db1').wal(1n, 1n)
 
 for (const [kind, makeRepo] of BACKENDS) {
   test(`${kind}: an encrypted push restores byte-identical, verifies, and stores no plaintext; the wrong or no key writes nothing`, async () => {
@@ -86,7 +89,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     // No 16-byte run of the snapshot or of a WAL segment shows in any stored byte.
     const stored = walk(repo.files).filter((f) => !f.endsWith('.json')).map((f) => readFileSync(f))
     assert.ok(stored.length >= 9, `${stored.length} objects`)
-    const wal = readFileSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'wal', '00000000000000000001.redwal'))
+    const wal = readFileSync(layoutIn(dir).walSegmentPath(1n, 1n))
     let probes = 0
     for (const source of [readFileSync(original), wal]) {
       for (let at = 0; at + 16 <= source.length; at += 64) {

@@ -4,12 +4,12 @@ import path from 'node:path'
 import {test} from 'node:test'
 
 import {parseJson} from '../../src/core/codec/json.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
 
 const scratch = useScratch()
-const TIMELINE = 'db1/timeline-00000000000000000001'
-const manifestKey = (checkpoint: bigint) => `${TIMELINE}/basebackup/base-00000000000000000000-${checkpoint.toString().padStart(20, '0')}.redbase`
+const manifestKey = (checkpoint: bigint) => new RepoKeys('db1').manifest(1n, 0n, checkpoint)
 
 async function addBackup(data: string, checkpoint: bigint) {
   const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(5000, Number(checkpoint % 250n))])

@@ -5,13 +5,13 @@ import {test} from 'node:test'
 
 import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../../src/core/format/wal-segment.js'
 import {Layout} from '../../src/core/layout.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {jsonOf} from '../support/node.js'
 import {initialEntry, promoteEntry, writeReplicaNode, type ReplicaNode} from '../support/repo-node.js'
 import {useRepos, type TestRepo} from '../support/repository.js'
 import {MiB} from '../support/wal-node.js'
-import {timelineName} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-facts'
@@ -19,7 +19,7 @@ const repos = useRepos(scratch, BUCKET, 'f')
 
 const BACKENDS = repos.backends()
 
-const T1 = `db/${timelineName(1)}`
+const KEYS = new RepoKeys('db')
 const run = (repo: TestRepo, ...args: string[]) => runCli([...args, '--repo', repo.url, '--cluster', 'db'], {env: repo.env})
 
 async function node(spec: ReplicaNode): Promise<string> {
@@ -74,22 +74,22 @@ for (const [kind, makeRepo] of BACKENDS) {
     const repo = await makeRepo()
     const a = await node(primarySpec({slots: []}))
     jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
-    const before = await repo.read(`${T1}/wal/00000000000000000003.redwal`)
+    const before = await repo.read(KEYS.wal(1n, 3n))
     const b = await copyNode(a)
     rewriteSegment(b, 3n, 2, S256)
-    assert.equal(readFileSync(path.join(path.dirname(b), 'data.primary-replica/timeline-00000000000000000001/wal/00000000000000000003.redwal')).length, before.length, 'same size')
+    assert.equal(readFileSync(Layout.fromDataPath(b).walSegmentPath(1n, 3n)).length, before.length, 'same size')
     // B also has a backup the repository lacks: the refusal comes before any upload, so it is not stored either.
     writeReplicaNode(path.dirname(b), {segmentBytes: S256, wal: {}, backups: [[1n, 2n * S256 + 1n]]})
     const refused = await run(repo, 'repo', 'push', '--data-path', b)
     assert.equal(refused.exitCode, 4, refused.stderr)
     assert.equal((jsonOf(await run(repo, 'repo', 'list', '--json')).backups as any[]).length, 2, 'nothing of B was uploaded')
     assert.match(refused.stderr, /00000000000000000003\.redwal: holds CRC 0x[0-9a-f]{8}, this node's copy 0x[0-9a-f]{8}; the repository's copy is the replica set's \(last pushed by [^)]*data\.rdb on timeline 1\): two nodes write this namespace/)
-    assert.deepEqual(await repo.read(`${T1}/wal/00000000000000000003.redwal`), before)
+    assert.deepEqual(await repo.read(KEYS.wal(1n, 3n)), before)
     // And wal prune on B does not count its segment 3 as archived: the repository's copy is not its bytes.
     const prune = ['wal', 'prune', '--data-path', b, '--min-segments', '1', '--no-keep-until-replicas-ack', '--repo', repo.url, '--cluster', 'db', '--json']
     const pruned = jsonOf(await runCli(prune, {env: repo.env}))
     assert.deepEqual((pruned.removed_segments as any[]).map((s) => s.index), [0n, 1n, 2n, 4n])
-    assert.ok(readFileSync(path.join(path.dirname(b), 'data.primary-replica/timeline-00000000000000000001/wal/00000000000000000003.redwal')).length > 0, 'segment 3 stays on B')
+    assert.ok(readFileSync(Layout.fromDataPath(b).walSegmentPath(1n, 3n)).length > 0, 'segment 3 stays on B')
   })
 
   test(`${kind}: a node of another history (a split brain), of another segment size, or left behind by a failover is refused; the new primary carries on`, async () => {
@@ -128,7 +128,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     writeReplicaNode(path.dirname(a), {segmentBytes: S256, wal: {1: {6: 1}}})
     const grown = jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
     assert.equal(grown.wal_segments_pushed, 1n)
-    assert.deepEqual(await repo.read(`${T1}/wal/00000000000000000005.redwal`), readFileSync(path.join(path.dirname(a), 'data.primary-replica/timeline-00000000000000000001/wal/00000000000000000005.redwal')))
+    assert.deepEqual(await repo.read(KEYS.wal(1n, 5n)), readFileSync(Layout.fromDataPath(a).walSegmentPath(1n, 5n)))
     // Segment 5 is sealed now: another node's version of it is refused like any other.
     const b = await copyNode(a)
     rewriteSegment(b, 5n, 4, S256)

@@ -4,7 +4,10 @@ import net from 'node:net'
 import path from 'node:path'
 import {test} from 'node:test'
 
+import {RepoKeys} from '../../src/core/repo/keys.js'
+
 import {runCli, useScratch} from '../support/cli.js'
+import {layoutIn} from '../support/layout-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {initialEntry, writeReplicaNode} from '../support/repo-node.js'
 import {useRepos} from '../support/repository.js'
@@ -97,8 +100,8 @@ test('repo push without --repo pushes to each configured repository, directory a
   assert.deepEqual((jsonOf(again).repositories as any[]).map((e) => e.report.objects_uploaded), [0n, 0n], 'each already holds everything')
 })
 
-const WAL_DIR = (dir: string) => path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
-const SEGMENT_KEY = (index: number) => `db1/timeline-00000000000000000001/wal/${String(index).padStart(20, '0')}.redwal`
+const WAL_DIR = (dir: string) => layoutIn(dir).walDir(1n)
+const SEGMENT_KEY = (index: number) => new RepoKeys('db1').wal(1n, BigInt(index))
 /** A policy that releases every sealed segment of primary-basic (0-3; 5 is current). */
 const RELEASE_ALL = ['--min-segments', '1', '--no-keep-until-replicas-ack']
 

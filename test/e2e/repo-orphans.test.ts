@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict'
-import {createHash} from 'node:crypto'
-import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {runCli, useScratch} from '../support/cli.js'
-import {fixturePath} from '../support/fixtures.js'
 import {jsonOf} from '../support/node.js'
-import {useRepos, type TestRepo} from '../support/repository.js'
+import {primaryBasicKeys, useRepos, type TestRepo} from '../support/repository.js'
 
 /**
  * `repo expire` collects objects no manifest names (what a push or an
@@ -19,12 +16,9 @@ const scratch = useScratch()
 const BUCKET = 'redrepl-orphans'
 const repos = useRepos(scratch, BUCKET, 'o')
 
-const MANIFEST = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase'
+const {manifest: MANIFEST, pieceIndex, piece} = primaryBasicKeys()
 /** What a push stores for the fixture's backup besides its manifest: its piece index and its one piece (9004 bytes, under the smallest cut). */
-const SNAPSHOT_SHA256 = createHash('sha256')
-  .update(Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', `${MANIFEST.slice('db1/'.length)}.parts/${String(k).padStart(20, '0')}.redchunk`)))))
-  .digest('hex')
-const CHUNKS = [`${MANIFEST}.pieces`, `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`].sort()
+const CHUNKS = [pieceIndex, piece].sort()
 const HOUR_MS = 60 * 60 * 1000
 
 /** The stored objects of the fixture's backup. */

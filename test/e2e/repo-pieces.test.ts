@@ -9,9 +9,11 @@ import {decodePieceIndex} from '../../src/core/format/piece-index.js'
 import {Layout} from '../../src/core/layout.js'
 import {pushToRepository} from '../../src/core/ops/repo/push.js'
 import type {RepoBackend} from '../../src/core/repo/backend.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {openRepository} from '../../src/core/repo/open.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {repoRoot} from '../support/fixtures.js'
+import {layoutIn} from '../support/layout-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {useRepos} from '../support/repository.js'
 
@@ -252,8 +254,7 @@ test('local directory: a backup an older redrepl stored as whole chunks is still
   const store = await localStore()
   const {dir, data} = await node()
   // The older push's objects: the names mirror the layout, the manifest and its .parts/ chunks as they are.
-  const basebackup = 'timeline-00000000000000000001/basebackup'
-  await cp(path.join(dir, 'data.primary-replica', basebackup), path.join(store.url, 'db1', basebackup), {recursive: true})
+  await cp(layoutIn(dir).basebackupDir(1n), path.join(store.url, new RepoKeys('db1').basebackupPrefix(1n)), {recursive: true})
   const repo = (...args: string[]) => runCli([...args, '--repo', store.url, '--node', 'db1', '--json'])
   await createBackup(data, 5242890, snapshotOf(2 * MiB))
   const pushed = jsonOf(await repo('repo', 'push', '--data-path', data))

@@ -8,12 +8,13 @@ import {expireRepository} from '../../src/core/ops/repo/expire.js'
 import {listRepository} from '../../src/core/ops/repo/list.js'
 import {verifyRepository} from '../../src/core/ops/repo/verify.js'
 import type {RepoBackend, RepoObject} from '../../src/core/repo/backend.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {plantBackup} from '../support/backups.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {useRepos, type TestRepo} from '../support/repository.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
-import {timelineName} from '../support/layout-node.js'
+import {layoutIn} from '../support/layout-node.js'
 
 /**
  * Damage in a repository is contained: a missing or damaged object is a
@@ -25,13 +26,10 @@ import {timelineName} from '../support/layout-node.js'
 const scratch = useScratch()
 const BUCKET = 'redrepl-usable'
 const repos = useRepos(scratch, BUCKET, 'u')
-const T1 = `db1/${timelineName(1)}`
-const manifestKey = (checkpoint: bigint) => `${T1}/basebackup/base-00000000000000000000-${checkpoint.toString().padStart(20, '0')}.redbase`
+const KEYS = new RepoKeys('db1')
+const manifestKey = (checkpoint: bigint) => KEYS.manifest(1n, 0n, checkpoint)
 /** The one piece a backup of `rdst(fill)` is stored as (5004 bytes, under the smallest cut). */
-const pieceKeyOf = (snapshot: Buffer) => {
-  const sha = createHash('sha256').update(snapshot).digest('hex')
-  return `db1/pieces/${sha.slice(0, 2)}/${sha}.redpiece`
-}
+const pieceKeyOf = (snapshot: Buffer) => KEYS.piece(createHash('sha256').update(snapshot).digest('hex'))
 
 const BACKENDS = repos.backends({s3: 'S3 (s3rver through the AWS SDK)'})
 
@@ -176,7 +174,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     const findings = (documentOf(verify.stdout).findings as Array<Record<string, any>>).map((f) => [f.severity, f.code, f.data.no_replica_yet])
     assert.deepEqual(findings, [['note', 'wal.retention-stalled', true]], 'no slot catalog yet is what a restored node lacks by nature')
     // The original node, which has replicas (a catalog, relay logs), is held to the full rule.
-    rmSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'replication-slots.redslots'))
+    rmSync(layoutIn(dir).slotCatalogPath(1n))
     const original = await runCli(['layout', 'verify', '--data-path', data, '--json'])
     assert.equal(original.exitCode, 3)
     assert.ok((documentOf(original.stdout).findings as Array<Record<string, any>>).some((f) => f.code === 'wal.retention-stalled' && f.severity === 'warning'))

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict'
-import {createHash, randomBytes} from 'node:crypto'
+import {randomBytes} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import {basebackupChunkRelativePath} from '../../src/core/layout.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {fixturePath} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
-import {useRepos, type TestRepo} from '../support/repository.js'
+import {primaryBasicKeys, primaryBasicSnapshotSha256, useRepos, type TestRepo} from '../support/repository.js'
 import {lacks, straceMissing, traceCli} from '../support/syscalls.js'
 import {primaryCopy} from '../support/layout-node.js'
 
@@ -18,12 +19,10 @@ const repos = useRepos(scratch, BUCKET)
 const localRepo = () => repos.local({fileUrl: true})
 const BACKENDS = repos.backends({s3: 'S3 (s3rver through the AWS SDK)', localOptions: {fileUrl: true}})
 
-const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
+const CHUNK_KEY = new RepoKeys('db1').chunk(1n, basebackupChunkRelativePath(0n, 5242882n, 1))
 /** The fixture's backup is stored as one piece (9004 bytes, under the smallest cut), by the SHA-256 of its snapshot. */
-const SNAPSHOT_SHA256 = createHash('sha256')
-  .update(Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', CHUNK_KEY.slice('db1/'.length).replace(/\d{20}\.redchunk$/, `${String(k).padStart(20, '0')}.redchunk`))))))
-  .digest('hex')
-const PIECE_KEY = `db1/pieces/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpiece`
+const SNAPSHOT_SHA256 = primaryBasicSnapshotSha256()
+const PIECE_KEY = primaryBasicKeys().piece
 
 const primary = () => primaryCopy(scratch)
 

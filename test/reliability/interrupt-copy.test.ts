@@ -8,9 +8,11 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {crc32} from '../../src/core/codec/crc.js'
 import {createDatabaseHead} from '../../src/core/format/embedded-rdb.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {NOW_MS, repoRoot} from '../support/fixtures.js'
 import {jsonOf} from '../support/node.js'
+import {layoutIn} from '../support/layout-node.js'
 
 /**
  * repo copy killed mid-way (SIGKILL: no clean-up of its own) leaves the
@@ -23,7 +25,6 @@ import {jsonOf} from '../support/node.js'
 const scratch = useScratch()
 const binary = path.join(repoRoot, 'bin', 'run.js')
 const CHUNK = '256KiB'
-const BASEBACKUP = 'timeline-00000000000000000001/basebackup'
 
 /** A node with one base backup of `snapshotBytes` random bytes (nothing repeats, so every piece is its own). */
 async function nodeWithBackup(snapshotBytes: number): Promise<{dir: string; data: string}> {
@@ -54,7 +55,7 @@ const SHAPES = [
       // The older push's objects: the manifest and its chunks under the layout's own names.
       const {dir} = await nodeWithBackup(4 * 1024 * 1024)
       const repo = await scratch.dir('redrepl-icopy-repo-')
-      cpSync(path.join(dir, 'data.primary-replica', BASEBACKUP), path.join(repo, 'db1', BASEBACKUP), {recursive: true})
+      cpSync(layoutIn(dir).basebackupDir(1n), path.join(repo, new RepoKeys('db1').basebackupPrefix(1n)), {recursive: true})
       return repo
     },
   },

@@ -14,6 +14,7 @@ import {treeOf} from '../support/tree.js'
 import {MiB, writeWalNode} from '../support/wal-node.js'
 import {useS3Server} from '../support/s3.js'
 import {s3Repo} from '../support/repository.js'
+import {layoutIn} from '../support/layout-node.js'
 
 /**
  * SIGINT and SIGTERM in the middle of the repository writers (repo restore,
@@ -161,8 +162,8 @@ test('repo fetch-wal: SIGINT and SIGTERM mid-segment remove its temp file; a re-
     assertStopped(stopped, signal, /^redrepl: interrupted; removed the unfinished copy of \S+\/wal\/\d{20}\.redwal; the \d+ segment\(s\) fetched before are whole, and a re-run fetches the rest\n$/, `fetch-wal ${signal}`)
     assert.deepEqual(unfinished(target), [], `fetch-wal ${signal}`)
     await succeed(fetch)
-    const walDir = path.join(target, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
-    const sourceWal = path.join(primary, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
+    const walDir = layoutIn(target).walDir(1n)
+    const sourceWal = layoutIn(primary).walDir(1n)
     assert.deepEqual(treeOf(walDir), treeOf(sourceWal), `fetch-wal ${signal}: the re-run`)
   }
 })

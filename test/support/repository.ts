@@ -4,13 +4,19 @@
  * to reach one; and a way to read, change and list what the store holds
  * behind redrepl's back.
  */
+import {createHash} from 'node:crypto'
+import {readFileSync} from 'node:fs'
 import {readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
+import {basebackupChunkRelativePath} from '../../src/core/layout.js'
 import type {RepoBackend} from '../../src/core/repo/backend.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {openRepository} from '../../src/core/repo/open.js'
+import {fixturePath} from './fixtures.js'
+import {layoutIn} from './layout-node.js'
 import {s3ClientEnv, useS3Server, type S3Server} from './s3.js'
 
 export interface TestRepo {
@@ -192,4 +198,27 @@ export function useRepos(scratch: {dir(prefix?: string): Promise<string>}, bucke
     },
   }
   return repos
+}
+
+/** primary-basic's one base backup: timeline 1, start 0, checkpoint 5242882, in three chunks. */
+export const PRIMARY_BASIC_BACKUP = {timeline: 1n, startLsn: 0n, checkpointLsn: 5242882n, chunks: 3}
+
+/**
+ * The SHA-256 of primary-basic's backup snapshot (its chunks end to end): a
+ * push stores that snapshot (9004 bytes, under the smallest cut) as one
+ * piece named by it.
+ */
+export function primaryBasicSnapshotSha256(): string {
+  const {timeline, startLsn, checkpointLsn, chunks} = PRIMARY_BASIC_BACKUP
+  const backups = layoutIn(fixturePath('layouts', 'primary-basic')).basebackupDir(timeline)
+  const bytes = Array.from({length: chunks}, (_, ordinal) => readFileSync(path.join(backups, basebackupChunkRelativePath(startLsn, checkpointLsn, ordinal))))
+  return createHash('sha256').update(Buffer.concat(bytes)).digest('hex')
+}
+
+/** The keys of primary-basic's backup once pushed as `node`: its manifest, its piece index and its one piece. */
+export function primaryBasicKeys(node = 'db1'): {manifest: string; pieceIndex: string; piece: string} {
+  const keys = new RepoKeys(node)
+  const {timeline, startLsn, checkpointLsn} = PRIMARY_BASIC_BACKUP
+  const manifest = keys.manifest(timeline, startLsn, checkpointLsn)
+  return {manifest, pieceIndex: keys.pieceIndex(manifest), piece: keys.piece(primaryBasicSnapshotSha256())}
 }
