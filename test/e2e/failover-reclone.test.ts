@@ -7,15 +7,15 @@ import {test} from 'node:test'
 
 import {writeSampleCluster} from '../../src/core/ops/node/sample-layout.js'
 import {RepoKeys} from '../../src/core/repo/keys.js'
-import {runCli, useScratch} from '../support/cli.js'
+import {cliBinary, runCli, useScratch} from '../support/cli.js'
 import {writeInventory, type NodeEntry} from '../support/cluster.js'
-import {NOW_MS, repoRoot} from '../support/fixtures.js'
+import {NOW_MS} from '../support/fixtures.js'
 import {jsonOf} from '../support/node.js'
 import {MiB, writeWalNode} from '../support/wal-node.js'
 import {layoutIn} from '../support/layout-node.js'
 
 const scratch = useScratch()
-const self = [process.execPath, path.join(repoRoot, 'bin', 'run.js')]
+const self = [process.execPath, cliBinary]
 
 /**
  * The sample's three nodes (p primary; ra at 5242918, rc at 4194334, each with

@@ -8,6 +8,7 @@ import {test} from 'node:test'
 import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../../src/core/format/wal-segment.js'
 import {Layout} from '../../src/core/layout.js'
 import {RepoKeys} from '../../src/core/repo/keys.js'
+import {filesIn} from '../support/tree.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {NOW_MS, repoRoot} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
@@ -54,7 +55,7 @@ const inS3 = (prefix: string) => s3Repo(repos.server, BUCKET, prefix)
 const s3Keys = async (prefix: string) => (await inS3(prefix).keys()).sort()
 
 /** Every file under a directory repository, relative to it. */
-const dirKeys = (repo: string) => (existsSync(repo) ? readdirSync(repo, {recursive: true, withFileTypes: true}).filter((e) => e.isFile()).map((e) => path.relative(repo, path.join(e.parentPath, e.name))).sort() : [])
+const dirKeys = (repo: string) => filesIn(repo)
 const pieceKeys = (keys: string[]) => keys.filter((key) => key.endsWith('.redpiece'))
 
 const copy = (config: string, from: string, to: string, ...more: string[]) => runCli(['repo', 'copy', '--config', config, '--from', from, '--to', to, '--cluster', 'db1', '--json', ...more], {env: s3Env()})

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
-import {readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {RepoKeys} from '../../src/core/repo/keys.js'
+import {filesIn} from '../support/tree.js'
 
 import {runCli, useScratch} from '../support/cli.js'
 import {layoutIn} from '../support/layout-node.js'
@@ -20,14 +21,8 @@ const COST = ['--scrypt-cost', '15']
 
 const BACKENDS = repos.backends({localOptions: {absent: true, prefix: 'redrepl-sealed-'}})
 
-function walk(dir: string): string[] {
-  let out: string[] = []
-  for (const entry of readdirSync(dir, {withFileTypes: true})) {
-    const full = path.join(dir, entry.name)
-    out = entry.isDirectory() ? out.concat(walk(full)) : out.concat([full])
-  }
-  return out
-}
+/** Every stored file's path. */
+const walk = (dir: string): string[] => filesIn(dir).map((name) => path.join(dir, name))
 /** Every stored file with its bytes' mtime, to prove what a command did not touch. */
 function snapshot(dir: string): Map<string, number> {
   const files = new Map<string, number>()
