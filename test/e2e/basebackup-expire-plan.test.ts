@@ -6,6 +6,7 @@ import {test} from 'node:test'
 import {parseJson, stringifyJson} from '../../src/core/codec/json.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
+import {layoutIn} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const name = (checkpoint: bigint) => `base-00000000000000000000-${checkpoint.toString().padStart(20, '0')}.redbase`
@@ -22,7 +23,7 @@ async function planned() {
   for (const checkpoint of [5242890n, 5242900n]) await addBackup(data, checkpoint)
   const planPath = path.join(dir, 'expire.plan')
   const saved = jsonOf(await runCli(['basebackup', 'expire', '--data-path', data, '--keep-last', '2', '--out', planPath, '--json']))
-  const backups = path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup')
+  const backups = layoutIn(dir).basebackupDir(1n)
   const manifests = () => readdirSync(backups).filter((n) => n.endsWith('.redbase')).sort()
   return {dir, data, planPath, saved, backups, manifests}
 }

@@ -5,9 +5,9 @@ import {test} from 'node:test'
 
 import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
+import {layoutIn} from '../support/layout-node.js'
 
 const scratch = useScratch()
-const relativeBackupDir = path.join('data.primary-replica', 'timeline-00000000000000000001', 'basebackup')
 const name = (checkpoint: bigint) => `base-00000000000000000000-${checkpoint.toString().padStart(20, '0')}.redbase`
 
 /** primary-basic (one backup at 5242882) plus backups at the given checkpoints. */
@@ -18,7 +18,7 @@ async function nodeWithBackups(...checkpoints: bigint[]) {
     const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(9000, Number(checkpoint % 250n))])
     jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', String(checkpoint), '--chunk-size', '4KiB', '--json'], {input: snapshot}))
   }
-  return {dir, data, backups: path.join(dir, relativeBackupDir)}
+  return {dir, data, backups: layoutIn(dir).basebackupDir(1n)}
 }
 
 test('delete removes one backup, manifest and chunks; the newest usable one only with --force', async () => {
@@ -82,7 +82,7 @@ test('layout clean lists leftovers, removes them only with --confirm, and never 
   const hostile = path.join(backups, 'base-00000000000000000000-00000000000000000011.redbase.parts')
   mkdirSync(hostile)
   writeFileSync(path.join(hostile, 'precious.txt'), 'x')
-  const temp = path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'wal', '00000000000000000001.tmp')
+  const temp = path.join(layoutIn(dir).walDir(1n), '00000000000000000001.tmp')
   writeFileSync(temp, 'partial')
   const linkTarget = path.join(dir, 'target')
   writeFileSync(linkTarget, 'x')

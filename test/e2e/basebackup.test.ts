@@ -8,7 +8,7 @@ import {execa} from 'execa'
 import {fixturePath, repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {holdFlock, jsonOf, modelOf, stop} from '../support/node.js'
-import {primaryCopy, T1} from '../support/layout-node.js'
+import {layoutIn, primaryCopy, T1} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
@@ -111,7 +111,7 @@ test('the latest backup is refused when WAL no longer reaches back to it, unless
   rmSync(backups, {recursive: true})
   const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(100, 1)])
   assert.equal((await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '10'], {input: snapshot})).exitCode, 0)
-  for (const segment of ['00000000000000000000.redwal', '00000000000000000001.redwal']) rmSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'wal', segment))
+  for (const segment of [0n, 1n]) rmSync(layoutIn(dir).walSegmentPath(1n, segment))
   const stale = await runCli(['basebackup', 'materialize', '--data-path', data, '--to', path.join(dir, 'stale.rdb')])
   assert.equal(stale.exitCode, 6)
   assert.match(stale.stderr, /older than the oldest WAL kept \(LSN 2097152\)/)

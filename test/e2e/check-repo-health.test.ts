@@ -5,36 +5,28 @@ import {test} from 'node:test'
 
 import {parseJson} from '../../src/core/codec/json.js'
 import {decodePieceIndex} from '../../src/core/format/piece-index.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {jsonOf} from '../support/node.js'
 import {initialEntry, writeReplicaNode} from '../support/repo-node.js'
-import {useS3Server} from '../support/s3.js'
+import {useRepos, type TestRepo} from '../support/repository.js'
 import {closePrimaryBasicHole, MiB} from '../support/wal-node.js'
 
 /** What the repository records about itself (drills, pushes) and the completeness of its newest backup, as check and metrics see them. */
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-health'
-const s3rver = useS3Server(scratch, [BUCKET])
+const repos = useRepos(scratch, BUCKET, 'h')
 const DAY = 86_400_000n
 
-interface Repo {
-  url: string
-  env: Record<string, string>
-}
-
-let prefixes = 0
-const BACKENDS: Array<[string, () => Promise<Repo>]> = [
-  ['local directory', async () => ({url: await scratch.dir('redrepl-repo-'), env: {}})],
-  ['S3', async () => ({url: `s3://${BUCKET}/h${++prefixes}`, env: s3rver.server.env()})],
-]
+const BACKENDS = repos.backends()
 
 /** Every node threshold off: only the repository's findings set the state. */
 const NODE_THRESHOLDS = ['slot-lag', 'slot-inactive', 'slot-silent', 'invalidated-slots', 'wal-bytes', 'wal-segments', 'basebackup-age', 'leftover-bytes', 'prune-skipped', 'archive-lag', 'archive-age']
 const QUIET = [...NODE_THRESHOLDS, 'repo-backup-age'].flatMap((name) => [`--warning-${name}`, 'off', `--critical-${name}`, 'off'])
 
-async function pushedNode(repo: Repo, extraBackup = false): Promise<string> {
+async function pushedNode(repo: TestRepo, extraBackup = false): Promise<string> {
   const dir = await scratch.layout('primary-basic')
   closePrimaryBasicHole(dir)
   const data = path.join(dir, 'data.rdb')
@@ -87,7 +79,7 @@ for (const [kind, makeRepo] of BACKENDS) {
 }
 
 test('local directory: a failed last drill is repo.drill-failed naming its problem, drill_ok 0, the last success kept', async () => {
-  const repo: Repo = {url: await scratch.dir('redrepl-repo-'), env: {}}
+  const repo = await repos.local()
   const data = await pushedNode(repo)
   const drill = (now: bigint) => runCli(['repo', 'drill', '--repo', repo.url, '--node', 'db1', '--segment-bytes', '1MiB'], {env: {REDREPL_NOW_MS: String(now)}})
   assert.equal((await drill(NOW_MS)).exitCode, 0)
@@ -114,7 +106,7 @@ test('local directory: a failed last drill is repo.drill-failed naming its probl
 })
 
 test('local directory: a damaged drill record is repo.drill-failed, never read as "never drilled", and the rest is still measured', async () => {
-  const repo: Repo = {url: await scratch.dir('redrepl-repo-'), env: {}}
+  const repo = await repos.local()
   const data = await pushedNode(repo)
   writeFileSync(path.join(repo.url, 'db1', 'drill.json'), '{"schema": "redrepl.drill-record/1", "ok": tru')
   const run = await runCli(['check', '--data-path', data, '--repo', repo.url, '--node', 'db1', '--json', ...QUIET], {env: {REDREPL_NOW_MS: String(NOW_MS)}})
@@ -159,9 +151,9 @@ for (const [kind, makeRepo] of BACKENDS) {
 }
 
 test('local directory: a newest repository backup with a piece deleted does not count: the age is the older complete one\'s', async () => {
-  const repo: Repo = {url: await scratch.dir('redrepl-repo-'), env: {}}
+  const repo = await repos.local()
   const data = await pushedNode(repo, true)
-  const parts = path.join(repo.url, 'db1', 'timeline-00000000000000000001', 'basebackup')
+  const parts = path.join(repo.url, new RepoKeys('db1').basebackupPrefix(1n))
   const manifests = readdirSync(parts).filter((name) => name.endsWith('.redbase')).sort()
   assert.ok(manifests.length >= 2, `two backups pushed (${manifests})`)
   // The older backup dated three days back by the store, the newest today.

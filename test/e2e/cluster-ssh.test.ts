@@ -3,9 +3,8 @@ import {rename} from 'node:fs/promises'
 import path from 'node:path'
 import {after, before, test} from 'node:test'
 
-import {runCli, useScratch} from '../support/cli.js'
+import {cliBinary, runCli, useScratch} from '../support/cli.js'
 import {writeInventory, writeThreeNodes} from '../support/cluster.js'
-import {repoRoot} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {sshdMissing, startSshd, type Sshd} from '../support/sshd.js'
 
@@ -22,7 +21,7 @@ after(async () => {
 })
 
 /** redrepl on "the remote": this checkout, run by the same node. */
-const remoteRedrepl = [process.execPath, path.join(repoRoot, 'bin', 'run.js')]
+const remoteRedrepl = [process.execPath, cliBinary]
 
 /** Three nodes, each reached through the test's sshd (p through `pTransport` when given), named in a config file. */
 async function sshCluster(pTransport?: string[]) {

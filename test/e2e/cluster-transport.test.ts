@@ -4,9 +4,8 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {runCli, useScratch} from '../support/cli.js'
+import {cliBinary, runCli, useScratch} from '../support/cli.js'
 import {writeInventory, writeThreeNodes} from '../support/cluster.js'
-import {repoRoot} from '../support/fixtures.js'
 import {documentOf} from '../support/node.js'
 
 /**
@@ -19,7 +18,7 @@ import {documentOf} from '../support/node.js'
 
 const scratch = useScratch()
 
-const self = [process.execPath, path.join(repoRoot, 'bin', 'run.js')]
+const self = [process.execPath, cliBinary]
 
 async function fakeKubectl(dir: string): Promise<{bin: string; argvOf: (call: number) => Promise<string[]>}> {
   const bin = path.join(dir, 'bin')

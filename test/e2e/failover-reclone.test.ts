@@ -6,14 +6,16 @@ import path from 'node:path'
 import {test} from 'node:test'
 
 import {writeSampleCluster} from '../../src/core/ops/node/sample-layout.js'
-import {runCli, useScratch} from '../support/cli.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
+import {cliBinary, runCli, useScratch} from '../support/cli.js'
 import {writeInventory, type NodeEntry} from '../support/cluster.js'
-import {NOW_MS, repoRoot} from '../support/fixtures.js'
+import {NOW_MS} from '../support/fixtures.js'
 import {jsonOf} from '../support/node.js'
 import {MiB, writeWalNode} from '../support/wal-node.js'
+import {layoutIn} from '../support/layout-node.js'
 
 const scratch = useScratch()
-const self = [process.execPath, path.join(repoRoot, 'bin', 'run.js')]
+const self = [process.execPath, cliBinary]
 
 /**
  * The sample's three nodes (p primary; ra at 5242918, rc at 4194334, each with
@@ -44,7 +46,7 @@ const BACKUP = 'base-00000000000000000000-00000000000005242918.redbase'
 const stepsOf = (report: Record<string, unknown>) => (report.steps as any[]).map((step) => `${step.step} ${step.node} ${step.status}`)
 /** The base backup manifests a directory repository holds for timeline 2 of namespace main. */
 const repoBackups = (repo: string) => {
-  const dir = path.join(repo, 'main', 'timeline-00000000000000000002', 'basebackup')
+  const dir = path.join(repo, new RepoKeys('main').basebackupPrefix(2n))
   return existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.redbase')) : []
 }
 /** A process group holding the data file's flock as RedDB does, ended whole (flock and its sleep) by `release`. */
@@ -137,7 +139,7 @@ test('killed after the backup was taken and pushed but before the journal held i
   const steps = jsonOf(again).steps as any[]
   assert.match(steps[2].detail, /^base backup .* already in repository offsite, namespace main$/)
   assert.equal(steps[3].status, 'done')
-  const local = readdirSync(path.join(dir, 'ra', 'data.primary-replica', 'timeline-00000000000000000002', 'basebackup')).filter((name) => name.endsWith('.redbase'))
+  const local = readdirSync(layoutIn(path.join(dir, 'ra')).basebackupDir(2n)).filter((name) => name.endsWith('.redbase'))
   assert.deepEqual(local, [BACKUP])
   assert.deepEqual(repoBackups(path.join(dir, 'repo-offsite')), [BACKUP])
   assert.deepEqual(staged(nodes.rc), {marker: true, pending: true})

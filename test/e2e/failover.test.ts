@@ -4,14 +4,13 @@ import {rm} from 'node:fs/promises'
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {runCli, useScratch} from '../support/cli.js'
+import {cliBinary, runCli, useScratch} from '../support/cli.js'
 import {writeInventory, writeThreeNodes, type NodeEntry} from '../support/cluster.js'
-import {repoRoot} from '../support/fixtures.js'
 import {holdLayoutLock} from '../support/lock.js'
 import {holdFlock, jsonOf, stop} from '../support/node.js'
 
 const scratch = useScratch()
-const self = [process.execPath, path.join(repoRoot, 'bin', 'run.js')]
+const self = [process.execPath, cliBinary]
 
 async function cluster(entries?: (nodes: {p: string; ra: string; rc: string}, dir: string) => NodeEntry[]) {
   const dir = await scratch.dir('redrepl-failover-')

@@ -4,6 +4,7 @@ import path from 'node:path'
 import {after, test} from 'node:test'
 
 import {parseJson, stringifyJson} from '../../src/core/codec/json.js'
+import {Layout} from '../../src/core/layout.js'
 import {releaseOfFixtureSet} from '../conformance/suite.js'
 import {fixturePath, fixturesDir, listFixtures} from '../support/fixtures.js'
 import {runCli, tempDir} from '../support/cli.js'
@@ -87,7 +88,7 @@ test('human output cuts a long record list, naming what it left out; --output wi
   const {dir, cleanup} = await tempDir('redrepl-inspect-')
   after(cleanup)
   const data = writeWalNode(dir, {segmentBytes: MiB, segments: {1: 60}})
-  const segment = path.join(path.dirname(data), 'data.primary-replica', 'timeline-00000000000000000001', 'wal', '00000000000000000001.redwal')
+  const segment = Layout.fromDataPath(data).walSegmentPath(1n, 1n)
   const human = await runCli(['inspect', segment])
   assert.equal(human.exitCode, 0, human.stderr)
   assert.match(human.stdout, /^records \(60\)$/m)

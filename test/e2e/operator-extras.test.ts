@@ -7,7 +7,7 @@ import {repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
-import {primaryCopy} from '../support/layout-node.js'
+import {layoutIn, primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
@@ -18,7 +18,7 @@ test('layout verify: exit 0 and quiet on a sound layout, exit 3 with a JSON repo
   closePrimaryBasicHole(dir)
   const quiet = await runCli(['layout', 'verify', '--data-path', data, '--quiet'])
   assert.deepEqual([quiet.exitCode, quiet.stdout], [0, ''])
-  writeFileSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'replication-slots.redslots'), 'garbage')
+  writeFileSync(layoutIn(dir).slotCatalogPath(1n), 'garbage')
   const damaged = await runCli(['layout', 'verify', '--data-path', data, '--json'])
   assert.equal(damaged.exitCode, 3)
   const report = documentOf(damaged.stdout) as any

@@ -8,7 +8,7 @@ import {execa} from 'execa'
 
 import {repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {primaryCopy} from '../support/layout-node.js'
+import {layoutIn, primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const ESC = '\u001B'
@@ -51,9 +51,9 @@ test('--output tsv: a header line and tab-separated rows of every column, no dec
   assert.equal(fields.checkpoint_lsn, '5242882')
   assert.equal(fields.usable, 'true')
   assert.match(fields.size_bytes, /^\d+$/, 'sizes are exact bytes, not "8.8 KiB"')
-  assert.equal(fields.manifest_path, path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup', 'base-00000000000000000000-00000000000005242882.redbase'))
+  assert.equal(fields.manifest_path, layoutIn(dir).basebackupManifestPath(1n, 0n, 5242882n))
 
-  writeFileSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'replication-slots.redslots'), 'garbage')
+  writeFileSync(layoutIn(dir).slotCatalogPath(1n), 'garbage')
   const verify = await runCli(['layout', 'verify', '--data-path', data, '--output=tsv'])
   assert.equal(verify.exitCode, 3, 'the exit code still tells monitoring')
   const [verifyHead, ...findings] = tsvLines(verify.stdout)
@@ -137,7 +137,7 @@ test('on a terminal a table fits its width; colour is on there, off under TERM=d
       assert.ok(!plain.includes(ESC), `${label} ${JSON.stringify(off)}: ${JSON.stringify(plain.slice(0, 200))}`)
     }
     const {data: backupNode, dir} = await primary()
-    rmSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup'), {recursive: true})
+    rmSync(layoutIn(dir).basebackupDir(1n), {recursive: true})
     const dumb = await onTerminal('stty cols 100 rows 30', ['basebackup', 'create', '--data-path', backupNode, '--from', backupNode], {...env, TERM: 'dumb'})
     assert.match(dumb, /base backup at checkpoint 5242882/)
     assert.ok(!dumb.includes(ESC), `${label}: the spinner never animates (nor hides the cursor) under TERM=dumb: ${JSON.stringify(dumb.slice(0, 300))}`)

@@ -3,35 +3,25 @@ import {readdirSync, readFileSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
-
-import {encodePack} from '../../src/core/format/pack.js'
 import {parseJson} from '../../src/core/codec/json.js'
+import {Layout} from '../../src/core/layout.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {fixturePath} from '../support/fixtures.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
-import {useS3Server} from '../support/s3.js'
-import {primaryCopy} from '../support/layout-node.js'
+import {primaryBasicKeys, primaryBasicPackSha256, useRepos} from '../support/repository.js'
+import {layoutIn, primaryCopy} from '../support/layout-node.js'
 
 /** WAL retention that respects the repository: what is not archived stays, whatever the window says. */
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-archive'
-const s3rver = useS3Server(scratch, [BUCKET])
+const repos = useRepos(scratch, BUCKET, 'a')
 
-interface Repo {
-  url: string
-  env: Record<string, string>
-}
+const BACKENDS = repos.backends()
+const KEYS = new RepoKeys('db1')
 
-let prefixes = 0
-const BACKENDS: Array<[string, () => Promise<Repo>]> = [
-  ['local directory', async () => ({url: await scratch.dir('redrepl-repo-'), env: {}})],
-  ['S3', async () => ({url: `s3://${BUCKET}/a${++prefixes}`, env: s3rver.server.env()})],
-]
-
-const WAL = (dir: string) => path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
+const WAL = (dir: string) => layoutIn(dir).walDir(1n)
 const onDisk = (dir: string) => readdirSync(WAL(dir)).filter((name) => name.endsWith('.redwal')).map((name) => BigInt(name.slice(0, 20)))
 /** A policy that releases every sealed segment of primary-basic (0-3; 5 is current). */
 const RELEASE_ALL = ['--min-segments', '1', '--no-keep-until-replicas-ack']
@@ -76,7 +66,7 @@ test('a local repository holding a segment with another size (cut short, or the 
   const repo = await scratch.dir('redrepl-repo-')
   const {data} = await primary()
   jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--node', 'db1', '--json']))
-  const key = path.join(repo, 'db1', 'timeline-00000000000000000001', 'wal', '00000000000000000002.redwal')
+  const key = path.join(repo, KEYS.wal(1n, 2n))
   truncateSync(key, 10)
   const plan = jsonOf(await runCli(['wal', 'plan', '--data-path', data, ...RELEASE_ALL, '--repo', repo, '--node', 'db1', '--json']))
   assert.deepEqual((plan.removable_segments as any[]).map((s) => s.index), [0n, 1n, 3n])
@@ -96,13 +86,13 @@ test('the repository named by REDREPL_REPO or the config file counts as --repo d
 
 test('an unreachable repository makes wal prune refuse in one line and remove nothing', async () => {
   const {dir, data} = await primary()
-  const run = await runCli(['wal', 'prune', '--data-path', data, ...RELEASE_ALL, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  const run = await runCli(['wal', 'prune', '--data-path', data, ...RELEASE_ALL, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: repos.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
   assert.equal(run.exitCode, 4, run.stderr)
   // Named as typed when the store fails at its first request (the config object's read), before it names itself.
   assert.match(run.stderr, /^redrepl: s3:\/\/redrepl-archive\/x\/?: cannot read the repository \(.*cannot reach the store.*\), so which WAL segments are archived is unknown and none is released/)
   assert.equal(run.stderr.trim().split('\n').length, 1)
   assert.deepEqual(onDisk(dir), [0n, 1n, 2n, 3n, 5n])
-  const wrongKey = await runCli(['wal', 'plan', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({AWS_ACCESS_KEY_ID: 'NOT-A-KEY'})})
+  const wrongKey = await runCli(['wal', 'plan', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: repos.server.env({AWS_ACCESS_KEY_ID: 'NOT-A-KEY'})})
   assert.equal(wrongKey.exitCode, 4)
   assert.match(wrongKey.stderr, /refuses the credentials/)
 })
@@ -166,40 +156,21 @@ for (const [kind, makeRepo] of BACKENDS) {
 test('check: an unreachable repository is a WARNING finding, never a crash, and the node\'s own measurements stay', async () => {
   const {dir, data} = await primary()
   closePrimaryBasicHole(dir)
-  const run = await runCli(['check', '--data-path', data, '--warning-invalidated-slots', '1', '--repo', `s3://${BUCKET}/x`, '--node', 'db1', '--json'], {env: s3rver.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  const run = await runCli(['check', '--data-path', data, '--warning-invalidated-slots', '1', '--repo', `s3://${BUCKET}/x`, '--node', 'db1', '--json'], {env: repos.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
   assert.equal(run.exitCode, 1, run.stdout + run.stderr)
   const report = parseJson(run.stdout) as any
   assert.equal(report.repository.reachable, false)
   assert.deepEqual(report.findings.filter((f: any) => f.code.startsWith('repo.')).map((f: any) => [f.code, f.severity, /cannot reach the store/.test(f.message)]), [['repo.unreachable', 'warning', true]])
   assert.equal(report.wal.segments, 6n)
-  const metrics = await runCli(['metrics', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  const metrics = await runCli(['metrics', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: repos.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
   assert.equal(metrics.exitCode, 0)
   assert.doesNotMatch(metrics.stdout, /redrepl_archive_lag_bytes/)
   assert.match(metrics.stdout, /^redrepl_check_findings\{node="db1",cluster="",code="repo.unreachable",severity="warning"\} 1$/m)
 })
 
-const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
-/** The pack the fixture's one piece is stored in, by the SHA-256 of the pack's bytes. */
-const SNAPSHOT_SHA256 = encodePack([Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', CHUNK_KEY.slice('db1/'.length).replace(/\d{20}\.redchunk$/, `${String(k).padStart(20, '0')}.redchunk`)))))]).sha256
-const PIECE_KEY = `db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`
-
-/** Flips one byte in the middle of a stored object, in the directory or through the S3 API. */
-async function corrupt(repo: Repo, key: string): Promise<void> {
-  if (!repo.url.startsWith('s3://')) {
-    const file = path.join(repo.url, key)
-    const bytes = readFileSync(file)
-    bytes[bytes.length >> 1] ^= 0xff
-    writeFileSync(file, bytes)
-    return
-  }
-  const prefix = repo.url.slice(`s3://${BUCKET}/`.length)
-  const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
-  const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
-  const bytes = Buffer.from(await object.Body!.transformToByteArray())
-  bytes[bytes.length >> 1] ^= 0xff
-  await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`, Body: bytes}))
-  s3.destroy()
-}
+/** The fixture's backup is stored as one piece of 9004 bytes (under the smallest cut), in one pack named by the SHA-256 of the pack's bytes. */
+const SNAPSHOT_SHA256 = primaryBasicPackSha256()
+const PIECE_KEY = primaryBasicKeys().pack
 
 for (const [kind, makeRepo] of BACKENDS) for (const [codec, suffix, level] of [['gzip', 'gz', '9'], ['zstd', 'zst', '19']] as const) {
   test(`${kind}: a ${codec} push restores byte-identical, counts as archived, and verify names a corrupted compressed object`, async () => {
@@ -214,7 +185,7 @@ for (const [kind, makeRepo] of BACKENDS) for (const [codec, suffix, level] of [[
     const again = jsonOf(await runCli(['repo', 'push', '--data-path', data, ...repoArgs, '--json'], {env: repo.env}))
     assert.equal(again.objects_uploaded, 0n, 'compressed objects count as there, whatever --compress says now')
     if (!repo.url.startsWith('s3://')) {
-      const wal = readdirSync(path.join(repo.url, 'db1', 'timeline-00000000000000000001', 'wal')).sort()
+      const wal = readdirSync(path.join(repo.url, KEYS.walPrefix(1n))).sort()
       assert.deepEqual(wal, ['00000000000000000000.redwal.2017', '00000000000000000001.redwal.1686', '00000000000000000002.redwal.1416', '00000000000000000003.redwal.606'].map((n) => `${n}.${suffix}`))
     }
     const list = jsonOf(await runCli(['repo', 'list', ...repoArgs, '--segment-bytes', '1MiB', '--json'], {env: repo.env}))
@@ -228,7 +199,7 @@ for (const [kind, makeRepo] of BACKENDS) for (const [codec, suffix, level] of [[
     assert.deepEqual((plan.removable_segments as any[]).map((s) => s.index), [0n, 1n, 2n, 3n], 'compressed segments are archived')
 
     // The pack's logical size: its 10-byte header, the 9004-byte piece, one 40-byte trailer entry, the count and the CRC.
-    await corrupt(repo, `${PIECE_KEY}.9062.${suffix}`)
+    await repo.corrupt(`${PIECE_KEY}.9062.${suffix}`)
     const verify = await runCli(['repo', 'verify', ...repoArgs, '--json'], {env: repo.env})
     assert.equal(verify.exitCode, 3, verify.stdout + verify.stderr)
     assert.deepEqual((documentOf(verify.stdout).findings as any[]).map((f) => f.data.key), [PIECE_KEY])
@@ -249,10 +220,10 @@ test('expire and fetch-wal read compressed objects; a push in the other form rep
   jsonOf(await runCli(['repo', 'restore', ...repoArgs, '--to', fresh, '--rdb-version', '1', '--json']))
   const fetched = jsonOf(await runCli(['repo', 'fetch-wal', ...repoArgs, '--data-path', fresh, '--from-lsn', '5242882', '--segment-bytes', '1MiB', '--json']))
   assert.deepEqual((fetched.fetched as any[]).map((s) => s.index), [5n])
-  const segment = (root: string) => readFileSync(path.join(path.dirname(root), path.basename(root, '.rdb') + '.primary-replica', 'timeline-00000000000000000001', 'wal', '00000000000000000005.redwal'))
+  const segment = (root: string) => readFileSync(Layout.fromDataPath(root).walSegmentPath(1n, 5n))
   assert.deepEqual(segment(fresh), segment(data))
   // A cut-short copy of segment 0 stored plainly with the wrong size: the next push stores it again and leaves one form.
-  const walDir = path.join(repo, 'db1', 'timeline-00000000000000000001', 'wal')
+  const walDir = path.join(repo, KEYS.walPrefix(1n))
   writeFileSync(path.join(walDir, '00000000000000000000.redwal'), 'cut')
   jsonOf(await runCli(['repo', 'push', '--data-path', data, ...repoArgs, '--compress', 'gzip', '--json']))
   assert.deepEqual(readdirSync(walDir).filter((n) => n.startsWith('00000000000000000000')), ['00000000000000000000.redwal.2017.gz'])

@@ -5,31 +5,28 @@ import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeF
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
-
 import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../../src/core/format/wal-segment.js'
 import {Layout} from '../../src/core/layout.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
+import {filesIn} from '../support/tree.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {NOW_MS, repoRoot} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
+import {layoutIn} from '../support/layout-node.js'
 import {initialEntry, writeReplicaNode} from '../support/repo-node.js'
-import {s3ClientEnv, useS3Server} from '../support/s3.js'
+import {primaryBasicKeys, s3Repo, useRepos} from '../support/repository.js'
 import {MiB} from '../support/wal-node.js'
 
 /** repo copy between a directory and S3, both ways: checked, resumable, refusing what push refuses. */
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-copy'
-const s3rver = useS3Server(scratch, [BUCKET])
+const repos = useRepos(scratch, BUCKET, 'c')
 
 /** Credentials for the test S3 server; each [repo.NAME] section names its endpoint. */
-function s3Env(): Record<string, string> {
-  const {REDREPL_S3_ENDPOINT: _endpoint, REDREPL_S3_FORCE_PATH_STYLE: _style, ...env} = s3ClientEnv(s3rver.server.endpoint, 'S3RVER')
-  return env
-}
+const s3Env = () => repos.s3CredentialsEnv()
 
-let prefixes = 0
-const s3Section = (name: string) => `[repo.${name}]\nurl = "s3://${BUCKET}/c${++prefixes}"\ns3-endpoint = "${s3rver.server.endpoint}"\ns3-force-path-style = true\ntimeout = "30s"\n`
+const s3Section = (name: string) => `[repo.${name}]\nurl = "${repos.s3Url()}"\ns3-endpoint = "${repos.server.endpoint}"\ns3-force-path-style = true\ntimeout = "30s"\n`
 
 async function writeConfig(text: string): Promise<string> {
   const file = path.join(await scratch.dir('redrepl-conf-'), 'redrepl.conf')
@@ -37,7 +34,8 @@ async function writeConfig(text: string): Promise<string> {
   return file
 }
 
-const WAL_KEY = 'db1/timeline-00000000000000000001/wal/00000000000000000002.redwal'
+const KEYS = new RepoKeys('db1')
+const WAL_KEY = KEYS.wal(1n, 2n)
 
 /** primary-basic pushed to a directory repository, and its database as materialized from the node's own backup. */
 async function pushedDir(): Promise<{repo: string; original: Buffer; data: string}> {
@@ -50,22 +48,14 @@ async function pushedDir(): Promise<{repo: string; original: Buffer; data: strin
   return {repo, original: readFileSync(original), data}
 }
 
-const s3Client = () => new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
 const prefixOf = (section: string) => /url = "s3:\/\/[^/]+\/([^"]+)"/.exec(section)![1]
-
+/** The S3 repository under `prefix`, to read and change behind redrepl's back. */
+const inS3 = (prefix: string) => s3Repo(repos.server, BUCKET, prefix)
 /** Every key under an S3 repository's prefix, relative to it. */
-async function s3Keys(prefix: string): Promise<string[]> {
-  const s3 = s3Client()
-  try {
-    const page = await s3.send(new ListObjectsV2Command({Bucket: BUCKET, Prefix: `${prefix}/`}))
-    return (page.Contents ?? []).map((object) => object.Key!.slice(prefix.length + 1)).sort()
-  } finally {
-    s3.destroy()
-  }
-}
+const s3Keys = async (prefix: string) => (await inS3(prefix).keys()).sort()
 
 /** Every file under a directory repository, relative to it. */
-const dirKeys = (repo: string) => (existsSync(repo) ? readdirSync(repo, {recursive: true, withFileTypes: true}).filter((e) => e.isFile()).map((e) => path.relative(repo, path.join(e.parentPath, e.name))).sort() : [])
+const dirKeys = (repo: string) => filesIn(repo)
 /** The objects pieces are stored in: packs. */
 const pieceKeys = (keys: string[]) => keys.filter((key) => key.endsWith('.redpack'))
 
@@ -162,12 +152,7 @@ test('a corrupted object in an S3 source is refused naming it, exit 3, and the d
   const prefix = /url = "s3:\/\/[^/]+\/([^"]+)"/.exec(section)![1]
   const config = await writeConfig(section)
   jsonOf(await runCli(['repo', 'push', '--config', config, '--repo-name', 'offsite', '--data-path', data, '--cluster', 'db1', '--json'], {env: s3Env()}))
-  const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
-  const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${WAL_KEY}`}))
-  const bytes = Buffer.from(await object.Body!.transformToByteArray())
-  bytes[bytes.length >> 1] ^= 0xff
-  await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${WAL_KEY}`, Body: bytes}))
-  s3.destroy()
+  await inS3(prefix).corrupt(WAL_KEY)
   const target = await scratch.dir('redrepl-repo-')
   const run = await copy(config, 'offsite', target)
   assert.equal(run.exitCode, 3, run.stderr)
@@ -190,7 +175,7 @@ test('the live segment the target holds as pushed early gives way to the source\
   growSegment(data, 2n, 3, MiB)
   const grown = await scratch.dir('redrepl-repo-')
   jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', grown, '--cluster', 'db1', '--include-current', '--json']))
-  const key = 'db1/timeline-00000000000000000001/wal/00000000000000000002.redwal'
+  const key = KEYS.wal(1n, 2n)
   const copied = jsonOf(await copy(await writeConfig(''), grown, early))
   assert.equal(copied.wal_segments_copied, 1n)
   assert.deepEqual(readFileSync(path.join(early, key)), readFileSync(path.join(grown, key)))
@@ -212,16 +197,11 @@ function flipped(bytes: Buffer): Buffer {
 }
 
 async function s3Object(prefix: string, key: string, bytes?: Buffer): Promise<Buffer> {
-  const s3 = s3Client()
-  try {
-    if (bytes !== undefined) await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`, Body: bytes}))
-    return Buffer.from(await (await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))).Body!.transformToByteArray())
-  } finally {
-    s3.destroy()
-  }
+  if (bytes !== undefined) await inS3(prefix).write(key, bytes)
+  return inS3(prefix).read(key)
 }
 
-const MANIFEST_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase'
+const MANIFEST_KEY = primaryBasicKeys().manifest
 
 test('a piece flipped in the source is refused naming it, exit 3, and neither it nor its backup reaches the target (directory → S3, S3 → directory)', async () => {
   const {repo, data} = await pushedDir()
@@ -265,14 +245,7 @@ test('a piece the target already holds whole is not copied again; one held there
   const config = await writeConfig(section)
   jsonOf(await copy(config, repo, 'offsite'))
   const [piece] = pieceKeys(dirKeys(repo))
-  const remove = async (key: string) => {
-    const s3 = s3Client()
-    try {
-      await s3.send(new DeleteObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
-    } finally {
-      s3.destroy()
-    }
-  }
+  const remove = (key: string) => inS3(prefix).remove(key)
   // A copy cut short after the pieces and the index: only the manifest is missing.
   await remove(MANIFEST_KEY)
   const resumed = jsonOf(await copy(config, repo, 'offsite'))
@@ -297,8 +270,7 @@ test('a backup an older redrepl stored as whole chunks and one stored as pieces 
   const data = path.join(dir, 'data.rdb')
   const repo = await scratch.dir('redrepl-repo-')
   // The older push's objects: the manifest and its chunks under the layout's own names.
-  const basebackup = 'timeline-00000000000000000001/basebackup'
-  cpSync(path.join(dir, 'data.primary-replica', basebackup), path.join(repo, 'db1', basebackup), {recursive: true})
+  cpSync(layoutIn(dir).basebackupDir(1n), path.join(repo, KEYS.basebackupPrefix(1n)), {recursive: true})
   const snapshot = Buffer.concat([Buffer.from('RDST'), randomBytes(2 * 1024 * 1024 - 4)])
   jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '5242890', '--chunk-size', '1MiB', '--json'], {input: snapshot}))
   jsonOf(await runCli(['repo', 'push', '--data-path', data, '--repo', repo, '--cluster', 'db1', '--json']))

@@ -1,79 +1,30 @@
 import assert from 'node:assert/strict'
-import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {GetObjectCommand, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
-
 import {encodePack} from '../../src/core/format/pack.js'
 import {readDrillRecord} from '../../src/core/ops/repo/drill.js'
-import type {RepoBackend} from '../../src/core/repo/backend.js'
-import {openRepository} from '../../src/core/repo/open.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
-import {useS3Server} from '../support/s3.js'
+import {useRepos, type TestRepo} from '../support/repository.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
 
 /** `repo drill`: restore, fetch WAL, verify, clean up and record, on a directory and on S3. */
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-drill'
-const s3rver = useS3Server(scratch, [BUCKET])
+const repos = useRepos(scratch, BUCKET, 'd')
 /** The backup's snapshot below (9004 bytes, under the smallest cut) is stored as one piece, by its SHA-256. */
 const SNAPSHOT = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(9000, 4)])
 /** The pack the snapshot's one piece is stored in, by the SHA-256 of the pack's bytes. */
 const SNAPSHOT_SHA256 = encodePack([SNAPSHOT]).sha256
 const PIECE = `db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`
 
-interface Repo {
-  url: string
-  env: Record<string, string>
-  open(): Promise<RepoBackend>
-  corrupt(key: string): Promise<void>
-}
-
-async function localRepo(): Promise<Repo> {
-  const dir = await scratch.dir('redrepl-repo-')
-  return {
-    url: dir,
-    env: {},
-    open: () => openRepository({url: dir}),
-    async corrupt(key) {
-      const bytes = readFileSync(path.join(dir, key))
-      bytes[bytes.length >> 1] ^= 0xff
-      writeFileSync(path.join(dir, key), bytes)
-    },
-  }
-}
-
-let prefixes = 0
-async function s3Repo(): Promise<Repo> {
-  const prefix = `d${++prefixes}`
-  return {
-    url: `s3://${BUCKET}/${prefix}`,
-    env: s3rver.server.env(),
-    async open() {
-      Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true'})
-      return openRepository({url: `s3://${BUCKET}/${prefix}`, s3Endpoint: s3rver.server.endpoint, s3Region: 'us-east-1', s3ForcePathStyle: true})
-    },
-    async corrupt(key) {
-      const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
-      const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
-      const bytes = Buffer.from(await object.Body!.transformToByteArray())
-      bytes[bytes.length >> 1] ^= 0xff
-      await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`, Body: bytes}))
-      s3.destroy()
-    },
-  }
-}
-
-const BACKENDS: Array<[string, () => Promise<Repo>]> = [
-  ['local directory', localRepo],
-  ['S3 (s3rver through the AWS SDK)', s3Repo],
-]
+const BACKENDS = repos.backends({s3: 'S3 (s3rver through the AWS SDK)'})
 
 /** primary-basic, sound, with its newest backup at 2097200 (segment 2), pushed with every segment. */
-async function pushed(repo: Repo) {
+async function pushed(repo: TestRepo) {
   const dir = await scratch.layout('primary-basic')
   closePrimaryBasicHole(dir)
   const data = path.join(dir, 'data.rdb')
@@ -84,7 +35,7 @@ async function pushed(repo: Repo) {
   jsonOf(await runCli(['repo', 'push', '--data-path', data, '--include-current', '--repo', repo.url, '--node', 'db1', '--json'], {env: repo.env}))
 }
 
-const drill = (repo: Repo, ...args: string[]) => runCli(['repo', 'drill', '--repo', repo.url, '--node', 'db1', '--segment-bytes', '1MiB', ...args], {env: repo.env})
+const drill = (repo: TestRepo, ...args: string[]) => runCli(['repo', 'drill', '--repo', repo.url, '--node', 'db1', '--segment-bytes', '1MiB', ...args], {env: repo.env})
 
 for (const [kind, makeRepo] of BACKENDS) {
   test(`${kind}: a drill restores, fetches the WAL, verifies, removes its scratch copy and records the outcome`, async () => {

@@ -1,56 +1,28 @@
 import assert from 'node:assert/strict'
-import {readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
+import {RepoKeys} from '../../src/core/repo/keys.js'
+import {filesIn} from '../support/tree.js'
+
 import {runCli, useScratch} from '../support/cli.js'
+import {layoutIn} from '../support/layout-node.js'
 import {jsonOf} from '../support/node.js'
-import {useS3Server} from '../support/s3.js'
+import {useRepos, type TestRepo} from '../support/repository.js'
 
 /** An encrypted repository end to end, on a directory and on the S3 test server, through the built CLI. */
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-sealed'
-const s3rver = useS3Server(scratch, [BUCKET])
+const repos = useRepos(scratch, BUCKET)
 /** scrypt at its lowest accepted cost keeps each run fast; the default is checked once. */
 const COST = ['--scrypt-cost', '15']
 
-interface Repo {
-  url: string
-  env: Record<string, string>
-  /** Where the store keeps each object's bytes as files, to read and change them behind redrepl's back. */
-  files: string
-  /** A stored object's file, by its key. */
-  file(key: string): string
-}
+const BACKENDS = repos.backends({localOptions: {absent: true, prefix: 'redrepl-sealed-'}})
 
-let prefixes = 0
-const BACKENDS: Array<[string, () => Promise<Repo>]> = [
-  [
-    'local directory',
-    async () => {
-      const url = path.join(await scratch.dir('redrepl-sealed-'), 'repo')
-      return {url, env: {}, files: url, file: (key) => path.join(url, key)}
-    },
-  ],
-  [
-    'S3',
-    async () => {
-      const prefix = `p${++prefixes}`
-      const files = path.join(s3rver.server.directory, BUCKET, prefix)
-      return {url: `s3://${BUCKET}/${prefix}`, env: s3rver.server.env(), files, file: (key) => path.join(files, `${key}._S3rver_object`)}
-    },
-  ],
-]
-
-function walk(dir: string): string[] {
-  let out: string[] = []
-  for (const entry of readdirSync(dir, {withFileTypes: true})) {
-    const full = path.join(dir, entry.name)
-    out = entry.isDirectory() ? out.concat(walk(full)) : out.concat([full])
-  }
-  return out
-}
+/** Every stored file's path. */
+const walk = (dir: string): string[] => filesIn(dir).map((name) => path.join(dir, name))
 /** Every stored file with its bytes' mtime, to prove what a command did not touch. */
 function snapshot(dir: string): Map<string, number> {
   const files = new Map<string, number>()
@@ -63,7 +35,7 @@ function snapshot(dir: string): Map<string, number> {
 }
 const oneLine = (stderr: string) => stderr.trim().split('\n').length === 1
 
-async function setUp(kind: () => Promise<Repo>) {
+async function setUp(kind: () => Promise<TestRepo>) {
   const repo = await kind()
   const dir = await scratch.layout('primary-basic')
   const data = path.join(dir, 'data.rdb')
@@ -78,7 +50,7 @@ async function setUp(kind: () => Promise<Repo>) {
   return {repo, dir, data, secrets, passA, passWrong, repoArgs, original}
 }
 
-const WAL_KEY = 'db1/timeline-00000000000000000001/wal/00000000000000000001.redwal'
+const WAL_KEY = new RepoKeys('db1').wal(1n, 1n)
 
 for (const [kind, makeRepo] of BACKENDS) {
   test(`${kind}: an encrypted push restores byte-identical, verifies, and stores no plaintext; the wrong or no key writes nothing`, async () => {
@@ -112,7 +84,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     // No 16-byte run of the snapshot or of a WAL segment shows in any stored byte.
     const stored = walk(repo.files).filter((f) => !f.endsWith('.json')).map((f) => readFileSync(f))
     assert.ok(stored.length >= 9, `${stored.length} objects`)
-    const wal = readFileSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'wal', '00000000000000000001.redwal'))
+    const wal = readFileSync(layoutIn(dir).walSegmentPath(1n, 1n))
     let probes = 0
     for (const source of [readFileSync(original), wal]) {
       for (let at = 0; at + 16 <= source.length; at += 64) {

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict'
-import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
 import {parseJson} from '../../src/core/codec/json.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
+import {filesIn} from '../support/tree.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {jsonOf} from '../support/node.js'
 
 const scratch = useScratch()
-const TIMELINE = 'db1/timeline-00000000000000000001'
-const manifestKey = (checkpoint: bigint) => `${TIMELINE}/basebackup/base-00000000000000000000-${checkpoint.toString().padStart(20, '0')}.redbase`
+const manifestKey = (checkpoint: bigint) => new RepoKeys('db1').manifest(1n, 0n, checkpoint)
 
 async function addBackup(data: string, checkpoint: bigint) {
   const snapshot = Buffer.concat([Buffer.from('RDST'), Buffer.alloc(5000, Number(checkpoint % 250n))])
@@ -17,12 +18,7 @@ async function addBackup(data: string, checkpoint: bigint) {
 }
 
 /** Every object key in a directory repository, sorted. */
-function objects(root: string): string[] {
-  return readdirSync(root, {recursive: true, withFileTypes: true})
-    .filter((entry) => entry.isFile())
-    .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
-    .sort()
-}
+const objects = (root: string): string[] => filesIn(root)
 
 /** primary-basic (one backup at 5242882) plus backups at 5242890 and 5242900, pushed to a directory repository; a --keep-last 2 plan saved. */
 async function planned() {

@@ -3,57 +3,24 @@ import {cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync} fr
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {GetObjectCommand, S3Client} from '@aws-sdk/client-s3'
-
 import {appendWalRecord, emptyWalSegment, walSegmentCodec} from '../../src/core/format/wal-segment.js'
 import {Layout} from '../../src/core/layout.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {NOW_MS} from '../support/fixtures.js'
 import {jsonOf} from '../support/node.js'
 import {initialEntry, promoteEntry, writeReplicaNode, type ReplicaNode} from '../support/repo-node.js'
-import {useS3Server} from '../support/s3.js'
+import {useRepos, type TestRepo} from '../support/repository.js'
 import {MiB} from '../support/wal-node.js'
-import {timelineName} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-facts'
-const s3rver = useS3Server(scratch, [BUCKET])
+const repos = useRepos(scratch, BUCKET, 'f')
 
-interface Repo {
-  url: string
-  env: Record<string, string>
-  /** An object's bytes as the store holds them. */
-  read(key: string): Promise<Buffer>
-}
+const BACKENDS = repos.backends()
 
-async function localRepo(): Promise<Repo> {
-  const dir = await scratch.dir('redrepl-repo-')
-  return {url: dir, env: {}, read: async (key) => readFileSync(path.join(dir, key))}
-}
-
-let prefixes = 0
-async function s3Repo(): Promise<Repo> {
-  const prefix = `f${++prefixes}`
-  return {
-    url: `s3://${BUCKET}/${prefix}`,
-    env: s3rver.server.env(),
-    async read(key) {
-      const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
-      const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
-      const bytes = Buffer.from(await object.Body!.transformToByteArray())
-      s3.destroy()
-      return bytes
-    },
-  }
-}
-
-const BACKENDS: Array<[string, () => Promise<Repo>]> = [
-  ['local directory', localRepo],
-  ['S3', s3Repo],
-]
-
-const T1 = `db/${timelineName(1)}`
-const run = (repo: Repo, ...args: string[]) => runCli([...args, '--repo', repo.url, '--cluster', 'db'], {env: repo.env})
+const KEYS = new RepoKeys('db')
+const run = (repo: TestRepo, ...args: string[]) => runCli([...args, '--repo', repo.url, '--cluster', 'db'], {env: repo.env})
 
 async function node(spec: ReplicaNode): Promise<string> {
   return writeReplicaNode(await scratch.dir('redrepl-node-'), spec)
@@ -107,22 +74,22 @@ for (const [kind, makeRepo] of BACKENDS) {
     const repo = await makeRepo()
     const a = await node(primarySpec({slots: []}))
     jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
-    const before = await repo.read(`${T1}/wal/00000000000000000003.redwal`)
+    const before = await repo.read(KEYS.wal(1n, 3n))
     const b = await copyNode(a)
     rewriteSegment(b, 3n, 2, S256)
-    assert.equal(readFileSync(path.join(path.dirname(b), 'data.primary-replica/timeline-00000000000000000001/wal/00000000000000000003.redwal')).length, before.length, 'same size')
+    assert.equal(readFileSync(Layout.fromDataPath(b).walSegmentPath(1n, 3n)).length, before.length, 'same size')
     // B also has a backup the repository lacks: the refusal comes before any upload, so it is not stored either.
     writeReplicaNode(path.dirname(b), {segmentBytes: S256, wal: {}, backups: [[1n, 2n * S256 + 1n]]})
     const refused = await run(repo, 'repo', 'push', '--data-path', b)
     assert.equal(refused.exitCode, 4, refused.stderr)
     assert.equal((jsonOf(await run(repo, 'repo', 'list', '--json')).backups as any[]).length, 2, 'nothing of B was uploaded')
     assert.match(refused.stderr, /00000000000000000003\.redwal: holds CRC 0x[0-9a-f]{8}, this node's copy 0x[0-9a-f]{8}; the repository's copy is the replica set's \(last pushed by [^)]*data\.rdb on timeline 1\): two nodes write this namespace/)
-    assert.deepEqual(await repo.read(`${T1}/wal/00000000000000000003.redwal`), before)
+    assert.deepEqual(await repo.read(KEYS.wal(1n, 3n)), before)
     // And wal prune on B does not count its segment 3 as archived: the repository's copy is not its bytes.
     const prune = ['wal', 'prune', '--data-path', b, '--min-segments', '1', '--no-keep-until-replicas-ack', '--repo', repo.url, '--cluster', 'db', '--json']
     const pruned = jsonOf(await runCli(prune, {env: repo.env}))
     assert.deepEqual((pruned.removed_segments as any[]).map((s) => s.index), [0n, 1n, 2n, 4n])
-    assert.ok(readFileSync(path.join(path.dirname(b), 'data.primary-replica/timeline-00000000000000000001/wal/00000000000000000003.redwal')).length > 0, 'segment 3 stays on B')
+    assert.ok(readFileSync(Layout.fromDataPath(b).walSegmentPath(1n, 3n)).length > 0, 'segment 3 stays on B')
   })
 
   test(`${kind}: a node of another history (a split brain), of another segment size, or left behind by a failover is refused; the new primary carries on`, async () => {
@@ -161,7 +128,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     writeReplicaNode(path.dirname(a), {segmentBytes: S256, wal: {1: {6: 1}}})
     const grown = jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
     assert.equal(grown.wal_segments_pushed, 1n)
-    assert.deepEqual(await repo.read(`${T1}/wal/00000000000000000005.redwal`), readFileSync(path.join(path.dirname(a), 'data.primary-replica/timeline-00000000000000000001/wal/00000000000000000005.redwal')))
+    assert.deepEqual(await repo.read(KEYS.wal(1n, 5n)), readFileSync(Layout.fromDataPath(a).walSegmentPath(1n, 5n)))
     // Segment 5 is sealed now: another node's version of it is refused like any other.
     const b = await copyNode(a)
     rewriteSegment(b, 5n, 4, S256)
@@ -178,7 +145,7 @@ const walFiles = (dataPath: string, timeline: bigint) => {
 for (const mib of [1n, 16n, 64n, 256n]) {
   const S = mib * MiB
   test(`${mib} MiB segments, no --segment-bytes: expire keeps the WAL of the kept backup, fetch-wal brings exactly its run, and a gap is refused naming it`, async () => {
-    const repo = await localRepo()
+    const repo = await repos.local()
     const data = await node(primarySpec({segmentBytes: S, backups: [[1n, S + 1n], [1n, 3n * S + 1n]]}))
     jsonOf(await run(repo, 'repo', 'push', '--data-path', data, '--json'))
     const listed = jsonOf(await run(repo, 'repo', 'list', '--json'))
@@ -223,8 +190,7 @@ for (const [kind, makeRepo] of BACKENDS) {
 
     // Without segment 5 of timeline 2 in the repository, the backup is not covered and fetch-wal refuses.
     const promotedWal = Layout.fromDataPath(promoted).walSegmentPath(2n, 5n)
-    const again = await scratch.dir('redrepl-repo-')
-    const holed = {url: again, env: {}, read: async () => Buffer.alloc(0)}
+    const holed = await repos.local()
     rmSync(promotedWal)
     // RedDB moved on to segment 7, so 6 is sealed and pushed: the archive holds 4 and 6 of timeline 2.
     writeReplicaNode(path.dirname(promoted), {segmentBytes: S, wal: {2: {7: 1}}})
@@ -299,7 +265,7 @@ for (const [kind, makeRepo] of BACKENDS) {
 }
 
 test('a namespace an older redrepl wrote (no facts object) is read by its archived headers and history, and a push there records the facts', async () => {
-  const repo = await localRepo()
+  const repo = await repos.local()
   const a = await node(primarySpec())
   jsonOf(await run(repo, 'repo', 'push', '--data-path', a, '--json'))
   rmSync(path.join(repo.url, 'db', 'replica-set.facts'))

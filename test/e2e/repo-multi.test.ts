@@ -5,28 +5,25 @@ import path from 'node:path'
 import {test} from 'node:test'
 
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 
 import {runCli, useScratch} from '../support/cli.js'
+import {layoutIn} from '../support/layout-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
 import {initialEntry, writeReplicaNode} from '../support/repo-node.js'
 import {useHostileS3} from '../support/hostile-s3.js'
-import {s3ClientEnv, useS3Server} from '../support/s3.js'
+import {useRepos} from '../support/repository.js'
 import {MiB} from '../support/wal-node.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-multi'
-const s3rver = useS3Server(scratch, [BUCKET])
+const repos = useRepos(scratch, BUCKET, 'm')
 const hostile = useHostileS3(BUCKET)
 
 /** Credentials for the test S3 server and nothing else: each [repo.NAME] section names its own endpoint. */
-function s3Env(): Record<string, string> {
-  const {REDREPL_S3_ENDPOINT: _endpoint, REDREPL_S3_FORCE_PATH_STYLE: _style, ...env} = s3ClientEnv(s3rver.server.endpoint, 'S3RVER')
-  return env
-}
-
-let prefixes = 0
-const s3Url = () => `s3://${BUCKET}/m${++prefixes}`
-const s3Section = (name: string, url: string, endpoint = s3rver.server.endpoint) => `[repo.${name}]\nurl = "${url}"\ns3-endpoint = "${endpoint}"\ns3-force-path-style = true\ntimeout = "20s"\n`
+const s3Env = () => repos.s3CredentialsEnv()
+const s3Url = () => repos.s3Url()
+const s3Section = (name: string, url: string, endpoint = repos.server.endpoint) => `[repo.${name}]\nurl = "${url}"\ns3-endpoint = "${endpoint}"\ns3-force-path-style = true\ntimeout = "20s"\n`
 const dirSection = (name: string, url: string) => `[repo.${name}]\nurl = "${url}"\n`
 
 async function primary(): Promise<{dir: string; data: string}> {
@@ -106,8 +103,8 @@ test('repo push without --repo pushes to each configured repository, directory a
   assert.deepEqual((jsonOf(again).repositories as any[]).map((e) => e.report.objects_uploaded), [0n, 0n], 'each already holds everything')
 })
 
-const WAL_DIR = (dir: string) => path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
-const SEGMENT_KEY = (index: number) => `db1/timeline-00000000000000000001/wal/${String(index).padStart(20, '0')}.redwal`
+const WAL_DIR = (dir: string) => layoutIn(dir).walDir(1n)
+const SEGMENT_KEY = (index: number) => new RepoKeys('db1').wal(1n, BigInt(index))
 /** A policy that releases every sealed segment of primary-basic (0-3; 5 is current). */
 const RELEASE_ALL = ['--min-segments', '1', '--no-keep-until-replicas-ack']
 

@@ -2,21 +2,21 @@ import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {cp, mkdir, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {cp, mkdir, readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {test} from 'node:test'
-
-import {DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {decodePieceIndex, encodePieceIndex, type PieceIndex} from '../../src/core/format/piece-index.js'
 import {Layout} from '../../src/core/layout.js'
 import {pushToRepository} from '../../src/core/ops/repo/push.js'
 import type {RepoBackend} from '../../src/core/repo/backend.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {openRepository} from '../../src/core/repo/open.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {repoRoot} from '../support/fixtures.js'
+import {layoutIn} from '../support/layout-node.js'
 import {documentOf, jsonOf} from '../support/node.js'
-import {useS3Server} from '../support/s3.js'
+import {useRepos} from '../support/repository.js'
 
 /**
  * Base backups stored as content-addressed pieces (docs/repository.md
@@ -27,71 +27,13 @@ import {useS3Server} from '../support/s3.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-pieces'
-const s3rver = useS3Server(scratch, [BUCKET])
+const repos = useRepos(scratch, BUCKET)
 const MiB = 1024 * 1024
 const HOUR_MS = 60 * 60 * 1000
 
-interface Store {
-  url: string
-  env: Record<string, string>
-  /** Every key under the repository (temp files left out). */
-  keys(): Promise<string[]>
-  read(key: string): Promise<Buffer>
-  write(key: string, bytes: Buffer): Promise<void>
-  remove(key: string): Promise<void>
-}
-
-async function localStore(): Promise<Store> {
-  const dir = path.join(await scratch.dir('redrepl-pieces-'), 'repo')
-  return {
-    url: dir,
-    env: {},
-    async keys() {
-      const entries = await readdir(dir, {recursive: true, withFileTypes: true}).catch(() => [])
-      return entries.filter((e) => e.isFile() && !e.name.endsWith('.tmp')).map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
-    },
-    read: (key) => readFile(path.join(dir, key)),
-    write: (key, bytes) => writeFile(path.join(dir, key), bytes),
-    remove: (key) => rm(path.join(dir, key)),
-  }
-}
-
-let prefixes = 0
-async function s3Store(): Promise<Store> {
-  const prefix = `p${++prefixes}`
-  const client = () => new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
-  const using = async <T>(use: (s3: S3Client) => Promise<T>): Promise<T> => {
-    const s3 = client()
-    try {
-      return await use(s3)
-    } finally {
-      s3.destroy()
-    }
-  }
-  return {
-    url: `s3://${BUCKET}/${prefix}`,
-    env: s3rver.server.env(),
-    keys: () =>
-      using(async (s3) => {
-        const keys: string[] = []
-        let token: string | undefined
-        do {
-          const page = await s3.send(new ListObjectsV2Command({Bucket: BUCKET, Prefix: `${prefix}/`, ContinuationToken: token}))
-          for (const object of page.Contents ?? []) keys.push(object.Key!.slice(prefix.length + 1))
-          token = page.NextContinuationToken
-        } while (token)
-        return keys
-      }),
-    read: (key) => using(async (s3) => Buffer.from(await (await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))).Body!.transformToByteArray())),
-    write: (key, bytes) => using(async (s3) => void (await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`, Body: bytes})))),
-    remove: (key) => using(async (s3) => void (await s3.send(new DeleteObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`})))),
-  }
-}
-
-const STORES = [
-  ['local directory', localStore],
-  ['S3 (s3rver)', s3Store],
-] as const
+/** A directory repository the first push makes. */
+const localStore = () => repos.local({absent: true, prefix: 'redrepl-pieces-'})
+const STORES = repos.backends({s3: 'S3 (s3rver)', localOptions: {absent: true, prefix: 'redrepl-pieces-'}})
 
 /** A snapshot RedDB would open: RDST, then random bytes (nothing in it repeats, so every saving is a shared piece). */
 const snapshotOf = (bytes: number) => Buffer.concat([Buffer.from('RDST'), randomBytes(bytes - 4)])
@@ -348,8 +290,7 @@ test('local directory: a backup an older redrepl stored as whole chunks is still
   const store = await localStore()
   const {dir, data} = await node()
   // The older push's objects: the names mirror the layout, the manifest and its .parts/ chunks as they are.
-  const basebackup = 'timeline-00000000000000000001/basebackup'
-  await cp(path.join(dir, 'data.primary-replica', basebackup), path.join(store.url, 'db1', basebackup), {recursive: true})
+  await cp(layoutIn(dir).basebackupDir(1n), path.join(store.url, new RepoKeys('db1').basebackupPrefix(1n)), {recursive: true})
   const repo = (...args: string[]) => runCli([...args, '--repo', store.url, '--node', 'db1', '--json'])
   await createBackup(data, 5242890, snapshotOf(2 * MiB))
   const pushed = jsonOf(await repo('repo', 'push', '--data-path', data))

@@ -3,12 +3,13 @@ import {readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {HeadObjectCommand, S3Client} from '@aws-sdk/client-s3'
+import {HeadObjectCommand} from '@aws-sdk/client-s3'
 
 import {checkServerSide, openStore} from '../../src/core/repo/open.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {useHostileS3} from '../support/hostile-s3.js'
 import {jsonOf} from '../support/node.js'
+import {s3Client} from '../support/repository.js'
 import {useS3Server} from '../support/s3.js'
 
 /**
@@ -78,7 +79,7 @@ test('the storage class reaches a single PUT and a multipart upload alike (s3rve
         yield bytes
       }, {size: BigInt(bytes.length), checksum: 0})
     }
-    const client = new S3Client({endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
+    const client = s3Client(server)
     for (const key of ['small', 'big']) assert.equal((await client.send(new HeadObjectCommand({Bucket: 'redrepl-classes', Key: `p/${key}`}))).StorageClass, 'STANDARD_IA', key)
     client.destroy()
   } finally {

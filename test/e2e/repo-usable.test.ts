@@ -1,22 +1,20 @@
 import assert from 'node:assert/strict'
-import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {rmSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
-
-import {DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
 
 import {encodePack} from '../../src/core/format/pack.js'
 import {expireRepository} from '../../src/core/ops/repo/expire.js'
 import {listRepository} from '../../src/core/ops/repo/list.js'
 import {verifyRepository} from '../../src/core/ops/repo/verify.js'
 import type {RepoBackend, RepoObject} from '../../src/core/repo/backend.js'
-import {openRepository} from '../../src/core/repo/open.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {plantBackup} from '../support/backups.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
-import {useS3Server} from '../support/s3.js'
+import {useRepos, type TestRepo} from '../support/repository.js'
 import {closePrimaryBasicHole} from '../support/wal-node.js'
-import {timelineName} from '../support/layout-node.js'
+import {layoutIn} from '../support/layout-node.js'
 
 /**
  * Damage in a repository is contained: a missing or damaged object is a
@@ -27,90 +25,18 @@ import {timelineName} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-usable'
-const s3rver = useS3Server(scratch, [BUCKET])
-const T1 = `db1/${timelineName(1)}`
-const manifestKey = (checkpoint: bigint) => `${T1}/basebackup/base-00000000000000000000-${checkpoint.toString().padStart(20, '0')}.redbase`
+const repos = useRepos(scratch, BUCKET, 'u')
+const KEYS = new RepoKeys('db1')
+const manifestKey = (checkpoint: bigint) => KEYS.manifest(1n, 0n, checkpoint)
 /** The pack of the one piece a backup of `rdst(fill)` is stored as (5004 bytes, under the smallest cut). */
-const pieceKeyOf = (snapshot: Buffer) => {
-  const sha = encodePack([snapshot]).sha256
-  return `db1/packs/${sha.slice(0, 2)}/${sha}.redpack`
-}
+const pieceKeyOf = (snapshot: Buffer) => KEYS.pack(encodePack([snapshot]).sha256)
 
-interface Repo {
-  url: string
-  env: Record<string, string>
-  open(): Promise<RepoBackend>
-  corrupt(key: string): Promise<void>
-  remove(key: string): Promise<void>
-  stored(): Promise<string[]>
-}
-
-async function localRepo(): Promise<Repo> {
-  const dir = await scratch.dir('redrepl-repo-')
-  return {
-    url: dir,
-    env: {},
-    open: () => openRepository({url: dir}),
-    async corrupt(key) {
-      const bytes = readFileSync(path.join(dir, key))
-      bytes[bytes.length >> 1] ^= 0xff
-      writeFileSync(path.join(dir, key), bytes)
-    },
-    async remove(key) {
-      rmSync(path.join(dir, key))
-    },
-    async stored() {
-      return readdirSync(dir, {recursive: true, withFileTypes: true})
-        .filter((entry) => !entry.isDirectory())
-        .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
-    },
-  }
-}
-
-let prefixes = 0
-async function s3Repo(): Promise<Repo> {
-  const prefix = `u${++prefixes}`
-  const client = () => new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
-  const withClient = async <T>(run: (s3: S3Client) => Promise<T>) => {
-    const s3 = client()
-    try {
-      return await run(s3)
-    } finally {
-      s3.destroy()
-    }
-  }
-  return {
-    url: `s3://${BUCKET}/${prefix}`,
-    env: s3rver.server.env(),
-    async open() {
-      Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true'})
-      return openRepository({url: `s3://${BUCKET}/${prefix}`, s3Endpoint: s3rver.server.endpoint, s3Region: 'us-east-1', s3ForcePathStyle: true})
-    },
-    corrupt: (key) =>
-      withClient(async (s3) => {
-        const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
-        const bytes = Buffer.from(await object.Body!.transformToByteArray())
-        bytes[bytes.length >> 1] ^= 0xff
-        await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`, Body: bytes}))
-      }),
-    remove: (key) => withClient(async (s3) => void (await s3.send(new DeleteObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`})))),
-    stored: () =>
-      withClient(async (s3) => {
-        const listed = await s3.send(new ListObjectsV2Command({Bucket: BUCKET, Prefix: `${prefix}/`}))
-        return (listed.Contents ?? []).map((object) => object.Key!.slice(prefix.length + 1))
-      }),
-  }
-}
-
-const BACKENDS: Array<[string, () => Promise<Repo>]> = [
-  ['local directory', localRepo],
-  ['S3 (s3rver through the AWS SDK)', s3Repo],
-]
+const BACKENDS = repos.backends({s3: 'S3 (s3rver through the AWS SDK)'})
 
 const rdst = (fill: number) => Buffer.concat([Buffer.from('RDST'), Buffer.alloc(5000, fill)])
 
 /** primary-basic (its backup at 5242882) with backups at `checkpoints` too, all pushed with the live segment. */
-async function pushedNode(repo: Repo, checkpoints: bigint[]) {
+async function pushedNode(repo: TestRepo, checkpoints: bigint[]) {
   const dir = await scratch.layout('primary-basic')
   const data = path.join(dir, 'data.rdb')
   for (const checkpoint of checkpoints) {
@@ -121,7 +47,7 @@ async function pushedNode(repo: Repo, checkpoints: bigint[]) {
   return {dir, data}
 }
 
-const repoArgs = (repo: Repo, ...args: string[]) => [...args, '--repo', repo.url, '--node', 'db1']
+const repoArgs = (repo: TestRepo, ...args: string[]) => [...args, ...repo.args()]
 
 /** The same store, whose listing is followed by the loss of `victim`: an object gone between the listing and its GET. */
 function losingAfterListing(backend: RepoBackend, victim: string): RepoBackend {
@@ -248,7 +174,7 @@ for (const [kind, makeRepo] of BACKENDS) {
     const findings = (documentOf(verify.stdout).findings as Array<Record<string, any>>).map((f) => [f.severity, f.code, f.data.no_replica_yet])
     assert.deepEqual(findings, [['note', 'wal.retention-stalled', true]], 'no slot catalog yet is what a restored node lacks by nature')
     // The original node, which has replicas (a catalog, relay logs), is held to the full rule.
-    rmSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'replication-slots.redslots'))
+    rmSync(layoutIn(dir).slotCatalogPath(1n))
     const original = await runCli(['layout', 'verify', '--data-path', data, '--json'])
     assert.equal(original.exitCode, 3)
     assert.ok((documentOf(original.stdout).findings as Array<Record<string, any>>).some((f) => f.code === 'wal.retention-stalled' && f.severity === 'warning'))

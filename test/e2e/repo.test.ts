@@ -5,85 +5,28 @@ import path from 'node:path'
 import {test} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client} from '@aws-sdk/client-s3'
-
-import {encodePack} from '../../src/core/format/pack.js'
+import {basebackupChunkRelativePath} from '../../src/core/layout.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {fixturePath} from '../support/fixtures.js'
 import {documentOf, jsonOf} from '../support/node.js'
-import {useS3Server} from '../support/s3.js'
+import {primaryBasicKeys, primaryBasicPackSha256, useRepos, type TestRepo} from '../support/repository.js'
 import {lacks, straceMissing, traceCli} from '../support/syscalls.js'
 import {primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
 const BUCKET = 'redrepl-test'
-const s3rver = useS3Server(scratch, [BUCKET])
+const repos = useRepos(scratch, BUCKET)
+const localRepo = () => repos.local({fileUrl: true})
+const BACKENDS = repos.backends({s3: 'S3 (s3rver through the AWS SDK)', localOptions: {fileUrl: true}})
 
-/** A repository of each kind, with the environment a CLI run needs for it and a way to corrupt one object in the store. */
-interface Repo {
-  url: string
-  env: Record<string, string>
-  corrupt(key: string): Promise<void>
-  /** Every name in the store under the repository, temp files included. */
-  stored(): Promise<string[]>
-}
-
-async function localRepo(): Promise<Repo> {
-  const dir = await scratch.dir('redrepl-repo-')
-  return {
-    url: `file://${dir}`,
-    env: {},
-    async corrupt(key) {
-      const file = path.join(dir, key)
-      const bytes = readFileSync(file)
-      bytes[bytes.length >> 1] ^= 0xff
-      writeFileSync(file, bytes)
-    },
-    async stored() {
-      return readdirSync(dir, {recursive: true, withFileTypes: true})
-        .filter((entry) => !entry.isDirectory())
-        .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
-    },
-  }
-}
-
-let prefixes = 0
-async function s3Repo(): Promise<Repo> {
-  const prefix = `p${++prefixes}`
-  const client = () => new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
-  return {
-    url: `s3://${BUCKET}/${prefix}`,
-    env: s3rver.server.env(),
-    async corrupt(key) {
-      const s3 = client()
-      const object = await s3.send(new GetObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`}))
-      const bytes = Buffer.from(await object.Body!.transformToByteArray())
-      bytes[bytes.length >> 1] ^= 0xff
-      await s3.send(new PutObjectCommand({Bucket: BUCKET, Key: `${prefix}/${key}`, Body: bytes}))
-      s3.destroy()
-    },
-    async stored() {
-      const s3 = client()
-      const listed = await s3.send(new ListObjectsV2Command({Bucket: BUCKET, Prefix: `${prefix}/`}))
-      s3.destroy()
-      return (listed.Contents ?? []).map((object) => object.Key!.slice(prefix.length + 1))
-    },
-  }
-}
-
-const BACKENDS: Array<[string, () => Promise<Repo>]> = [
-  ['local directory', localRepo],
-  ['S3 (s3rver through the AWS SDK)', s3Repo],
-]
-
-const CHUNK_KEY = 'db1/timeline-00000000000000000001/basebackup/base-00000000000000000000-00000000000005242882.redbase.parts/00000000000000000001.redchunk'
-/** The pack the fixture's one piece is stored in, by the SHA-256 of the pack's bytes. */
-const SNAPSHOT_SHA256 = encodePack([Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', CHUNK_KEY.slice('db1/'.length).replace(/\d{20}\.redchunk$/, `${String(k).padStart(20, '0')}.redchunk`)))))]).sha256
-const PIECE_KEY = `db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`
+const CHUNK_KEY = new RepoKeys('db1').chunk(1n, basebackupChunkRelativePath(0n, 5242882n, 1))
+/** The fixture's backup is stored as one piece (9004 bytes, under the smallest cut), in one pack named by the SHA-256 of the pack's bytes. */
+const SNAPSHOT_SHA256 = primaryBasicPackSha256()
+const PIECE_KEY = primaryBasicKeys().pack
 
 const primary = () => primaryCopy(scratch)
 
-const repoArgs = (repo: Repo, ...args: string[]) => [...args, '--repo', repo.url, '--node', 'db1']
+const repoArgs = (repo: TestRepo, ...args: string[]) => [...args, ...repo.args()]
 
 for (const [kind, makeRepo] of BACKENDS) {
   test(`${kind}: push, lose the whole node, restore from the repository alone: layout verify is clean and the database byte-identical`, async () => {
@@ -191,20 +134,20 @@ for (const [kind, makeRepo] of BACKENDS) {
 }
 
 test('S3: a server killed mid-push leaves no partial backup listed; the next run completes it', async () => {
-  const repo = await s3Repo()
+  const repo = await repos.s3()
   const {dir, data} = await primary()
   // 40 MiB of random bytes, three packs (16, 16 and 8 MiB of pieces): long enough to be cut mid-way, after the first pack.
   const snapshot = Buffer.concat([Buffer.from('RDST'), randomBytes(40 * 1024 * 1024 - 4)])
   jsonOf(await runCli(['basebackup', 'create', '--data-path', data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '5242895', '--chunk-size', '256KiB', '--json'], {input: snapshot}))
   const push = runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--jobs', '2', '--json'), {env: repo.env})
-  const packs = () => largeFiles(path.join(s3rver.server.directory, BUCKET, repo.url.slice(`s3://${BUCKET}/`.length)), 16 * 1024 * 1024)
+  const packs = () => largeFiles(path.join(repos.server.directory, BUCKET, repo.url.slice(`s3://${BUCKET}/`.length)), 16 * 1024 * 1024)
   for (let i = 0; i < 2400 && packs() < 1; i++) await sleep(25)
   assert.ok(packs() >= 1, 'the push got under way: a full pack is stored')
-  await s3rver.server.kill()
+  await repos.server.kill()
   const cut = await push
   assert.equal(cut.exitCode, 1, cut.stderr)
   assert.match(cut.stderr, /cannot reach the store|upload failed|download failed/)
-  await s3rver.server.start()
+  await repos.server.start()
   const between = jsonOf(await runCli(repoArgs(repo, 'repo', 'list', '--json'), {env: repo.env}))
   assert.ok((between.backups as any[]).every((b) => b.checkpoint_lsn !== 5242895n), 'the cut backup is not listed')
   const resumed = jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), {env: repo.env}))
@@ -220,16 +163,16 @@ test('S3: a server killed mid-push leaves no partial backup listed; the next run
 
 test('S3: wrong credentials and a missing bucket are one-line errors with their own exit codes', async () => {
   const {data} = await primary()
-  const wrong = await runCli(['repo', 'push', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({AWS_ACCESS_KEY_ID: 'NOT-A-KEY'})})
+  const wrong = await runCli(['repo', 'push', '--data-path', data, '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: repos.server.env({AWS_ACCESS_KEY_ID: 'NOT-A-KEY'})})
   assert.equal(wrong.exitCode, 4)
   // The first request is the read of the repository's config object (encryption at rest), then the listing.
   assert.match(wrong.stderr, /^redrepl: s3:\/\/redrepl-test\/x\/(redrepl\.repository|db1\/): the store refuses the credentials \(InvalidAccessKeyId\)/)
   assert.equal(wrong.stderr.trim().split('\n').length, 1)
-  const missing = await runCli(['repo', 'list', '--repo', 's3://no-such-bucket/x', '--node', 'db1'], {env: s3rver.server.env()})
+  const missing = await runCli(['repo', 'list', '--repo', 's3://no-such-bucket/x', '--node', 'db1'], {env: repos.server.env()})
   assert.equal(missing.exitCode, 6)
   assert.match(missing.stderr, /no-such-bucket.*: no such bucket/)
   assert.equal(missing.stderr.trim().split('\n').length, 1)
-  const unreachable = await runCli(['repo', 'list', '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: s3rver.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
+  const unreachable = await runCli(['repo', 'list', '--repo', `s3://${BUCKET}/x`, '--node', 'db1'], {env: repos.server.env({REDREPL_S3_ENDPOINT: 'http://127.0.0.1:9'})})
   assert.equal(unreachable.exitCode, 1)
   assert.match(unreachable.stderr, /cannot reach the store/)
   const noRepo = await runCli(['repo', 'list', '--node', 'db1'])
@@ -268,13 +211,13 @@ test('local directory: a sealed, compressed or paced repository never takes the 
   const secrets = await scratch.dir('redrepl-secrets-')
   const pass = path.join(secrets, 'p.pass')
   writeFileSync(pass, 'a passphrase for the test\n', {mode: 0o600})
-  const stacks: Array<[string, string[], (repo: Repo) => Promise<void>]> = [
+  const stacks: Array<[string, string[], (repo: TestRepo) => Promise<void>]> = [
     ['sealed', ['--passphrase-file', pass], async (repo) => void jsonOf(await runCli(['repo', 'init', '--repo', repo.url, '--encrypt', 'passphrase', '--passphrase-file', pass, '--scrypt-cost', '15', '--json']))],
     ['zstd', ['--compress', 'zstd'], async () => {}],
     ['paced', ['--max-rate', '64M'], async () => {}],
   ]
   for (const [name, flags, init] of stacks) {
-    const repo = await localRepo()
+    const repo = await repos.local()
     await init(repo)
     const {dir, data} = await primary()
     const run = traceCli([...repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), ...flags], {calls: ['copy_file_range', 'sendfile'], traceFile: path.join(dir, 'push.trace')})
@@ -333,7 +276,7 @@ test('local directory: a link planted in place of a piece is never followed by r
   const repo = await localRepo()
   const {dir, data} = await primary()
   jsonOf(await runCli(repoArgs(repo, 'repo', 'push', '--data-path', data, '--json'), {env: repo.env}))
-  const object = path.join(repo.url.slice('file://'.length), PIECE_KEY)
+  const object = repo.file(PIECE_KEY)
   // The link points at a copy of the same bytes outside the repository: they would check out.
   const original = path.join(dir, 'piece-copy')
   writeFileSync(original, readFileSync(object))

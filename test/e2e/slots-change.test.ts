@@ -8,12 +8,11 @@ import {holdFlock, jsonOf, stop} from '../support/node.js'
 import {primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
-const CATALOG = path.join('data.primary-replica', 'timeline-00000000000000000001', 'replication-slots.redslots')
 const POLICY = ['--min-segments', '1', '--segment-bytes', '1MiB']
 
 async function primary() {
   const copy = await primaryCopy(scratch)
-  return {...copy, catalog: path.join(copy.dir, CATALOG)}
+  return {...copy, catalog: copy.layout.slotCatalogPath(1n)}
 }
 
 const slotIds = async (data: string) => (jsonOf(await runCli(['slots', 'show', '--data-path', data, '--json'])).slots as any[]).map((s) => s.replica_id)

@@ -13,10 +13,10 @@ import {execa} from 'execa'
 import {repoRoot} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {documentOf, jsonOf} from '../support/node.js'
-import {primaryCopy} from '../support/layout-node.js'
+import {layoutIn, primaryCopy} from '../support/layout-node.js'
 
 const scratch = useScratch()
-const CATALOG = path.join('data.primary-replica', 'timeline-00000000000000000001', 'replication-slots.redslots')
+const CATALOG = (dir: string) => layoutIn(dir).slotCatalogPath(1n)
 
 const primary = () => primaryCopy(scratch)
 
@@ -24,13 +24,13 @@ test('a repeated slots drop exits 0 saying the slot is already gone, so a script
   const {dir, data} = await primary()
   const first = jsonOf(await runCli(['slots', 'drop', 'replica-c', '--data-path', data, '--json']))
   assert.equal(first.changed, true)
-  const catalog = readFileSync(path.join(dir, CATALOG))
+  const catalog = readFileSync(CATALOG(dir))
   const again = await runCli(['slots', 'drop', 'replica-c', '--data-path', data])
   assert.equal(again.exitCode, 0, again.stderr)
   assert.equal(again.stdout, 'slot replica-c is already gone on timeline 1; nothing to change\n')
   const json = jsonOf(await runCli(['slots', 'drop', 'replica-c', '--data-path', data, '--json']))
   assert.deepEqual([json.schema, json.changed, json.slot_before, json.store_path], ['redrepl.slots-drop/2', false, null, null])
-  assert.deepEqual(readFileSync(path.join(dir, CATALOG)), catalog, 'nothing rewritten')
+  assert.deepEqual(readFileSync(CATALOG(dir)), catalog, 'nothing rewritten')
   const invalidate = await runCli(['slots', 'invalidate', 'replica-c', '--reason', 'wal-removed', '--data-path', data])
   assert.equal(invalidate.exitCode, 6)
 })
@@ -45,7 +45,7 @@ test('a slot seen minutes ago: a script is warned on stderr; on a terminal the q
   assert.match(scripted.stderr, /^redrepl: warning: replica replica-b was seen 1m ago: it may still be running/)
   assert.equal(documentOf(scripted.stdout).changed, true)
 
-  const catalog = readFileSync(path.join(dir, CATALOG))
+  const catalog = readFileSync(CATALOG(dir))
   const onTerminal = (answer: string, ...args: string[]) =>
     execa('script', ['-qec', [process.execPath, path.join(repoRoot, 'bin', 'run.js'), 'slots', 'drop', 'replica-a', '--data-path', data, ...args].join(' '), '/dev/null'], {
       input: answer,
@@ -56,7 +56,7 @@ test('a slot seen minutes ago: a script is warned on stderr; on a terminal the q
   assert.equal(declined.exitCode, 4, String(declined.stdout))
   assert.match(String(declined.stdout), /replica replica-a was seen 2s ago: it may still be running/)
   assert.match(String(declined.stdout), /Drop this slot\? \[y\/N\]/)
-  assert.deepEqual(readFileSync(path.join(dir, CATALOG)), catalog, 'declined: nothing written')
+  assert.deepEqual(readFileSync(CATALOG(dir)), catalog, 'declined: nothing written')
   const accepted = await onTerminal('y\n', '--yes')
   assert.equal(accepted.exitCode, 0, String(accepted.stdout))
   assert.match(String(accepted.stdout), /dropped slot replica-a/)

@@ -4,16 +4,16 @@ import path from 'node:path'
 import {test, type TestContext} from 'node:test'
 import zlib from 'node:zlib'
 
-import {encodePack} from '../../src/core/format/pack.js'
 import {RedreplError} from '../../src/core/errors.js'
 import {walSegmentCodec} from '../../src/core/format/wal-segment.js'
 import {S3Backend} from '../../src/core/repo/s3.js'
 import {networkLimits} from '../../src/core/repo/network.js'
+import {Layout} from '../../src/core/layout.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {fixturePath} from '../support/fixtures.js'
 import {listPage, runMeasured, useHostileS3, type HostileS3, type MeasuredRun} from '../support/hostile-s3.js'
 import {documentOf, jsonOf} from '../support/node.js'
-import {primaryCopy, timelineName} from '../support/layout-node.js'
+import {layoutIn, primaryCopy, timelineName} from '../support/layout-node.js'
+import {primaryBasicKeys} from '../support/repository.js'
 
 /**
  * A store that misbehaves must cost a run seconds, not hours, and memory
@@ -29,9 +29,8 @@ const BUCKET = 'hostile'
 const hostile = useHostileS3(BUCKET)
 const REPO = `s3://${BUCKET}/r`
 const T1 = `db1/${timelineName(1)}`
-/** The pack the fixture's one piece is stored in, by the SHA-256 of the pack's bytes. */
-const SNAPSHOT_SHA256 = encodePack([Buffer.concat([0, 1, 2].map((k) => readFileSync(fixturePath('layouts', 'primary-basic', 'data.primary-replica', 'timeline-00000000000000000001', 'basebackup', 'base-00000000000000000000-00000000000005242882.redbase.parts', `${String(k).padStart(20, '0')}.redchunk`))))]).sha256
-const CHUNK_KEY = `r/db1/packs/${SNAPSHOT_SHA256.slice(0, 2)}/${SNAPSHOT_SHA256}.redpack`
+/** The fixture's backup is stored as one piece (9004 bytes, under the smallest cut), in one pack named by the SHA-256 of the pack's bytes. */
+const CHUNK_KEY = `r/${primaryBasicKeys().pack}`
 const WAL0_KEY = `r/${T1}/wal/00000000000000000000.redwal`
 /** What a run of the CLI may take at most in these cases, for the bytes it moves: far below any store-given size. */
 const RSS_BOUND_KIB = 300 * 1024
@@ -119,7 +118,7 @@ test('the deadline comes from the config file too ("timeout" in a node section);
 test('a store that never answers: wal prune --repo gives up at its --timeout, keeps every segment and frees the layout lock (exit 4)', async (t) => {
   const server = await serving(silent)
   const {dir, data} = await primary()
-  const wal = path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
+  const wal = layoutIn(dir).walDir(1n)
   const before = readdirSync(wal).sort()
   const run = await runMeasured(args('wal', 'prune', '--data-path', data, '--segment-bytes', '1MiB', '--min-segments', '1', '--quiet', '--timeout', '2s'), server.env())
   report(t, 'wal prune --repo, silent store', run)
@@ -319,7 +318,7 @@ test('a listing that never ends is cut at the key and page bounds, naming the li
 
 /** Files under the fetched node's WAL directory (none may be a temp file). */
 function walFiles(data: string): string[] {
-  const wal = path.join(path.dirname(data), 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
+  const wal = Layout.fromDataPath(data).walDir(1n)
   return existsSync(wal) ? readdirSync(wal) : []
 }
 

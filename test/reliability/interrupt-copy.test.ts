@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {cpSync, existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
-import {setTimeout as sleep} from 'node:timers/promises'
 
 import {crc32} from '../../src/core/codec/crc.js'
 import {createDatabaseHead} from '../../src/core/format/embedded-rdb.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
+import {interruptCli} from '../support/interrupt.js'
 import {runCli, useScratch} from '../support/cli.js'
-import {NOW_MS, repoRoot} from '../support/fixtures.js'
+import {NOW_MS} from '../support/fixtures.js'
 import {jsonOf} from '../support/node.js'
+import {layoutIn} from '../support/layout-node.js'
 
 /**
  * repo copy killed mid-way (SIGKILL: no clean-up of its own) leaves the
@@ -21,9 +22,7 @@ import {jsonOf} from '../support/node.js'
  */
 
 const scratch = useScratch()
-const binary = path.join(repoRoot, 'bin', 'run.js')
 const CHUNK = '256KiB'
-const BASEBACKUP = 'timeline-00000000000000000001/basebackup'
 
 /** A node with one base backup of `snapshotBytes` random bytes (nothing repeats, so every piece is its own). */
 async function nodeWithBackup(snapshotBytes: number): Promise<{dir: string; data: string}> {
@@ -61,7 +60,7 @@ const SHAPES = [
       // The older push's objects: the manifest and its chunks under the layout's own names.
       const {dir} = await nodeWithBackup(4 * 1024 * 1024)
       const repo = await scratch.dir('redrepl-icopy-repo-')
-      cpSync(path.join(dir, 'data.primary-replica', BASEBACKUP), path.join(repo, 'db1', BASEBACKUP), {recursive: true})
+      cpSync(layoutIn(dir).basebackupDir(1n), path.join(repo, new RepoKeys('db1').basebackupPrefix(1n)), {recursive: true})
       return repo
     },
   },
@@ -76,15 +75,7 @@ for (const {shape, suffix, least, killAfter, rate, source: makeSource} of SHAPES
     assert.ok(total >= least, `the source holds ${total} ${suffix} objects`)
     const target = await scratch.dir('redrepl-icopy-target-')
     const args = ['repo', 'copy', '--from', source, '--to', target, '--node', 'db1', '--jobs', '1', '--max-rate', rate]
-    const child = spawn(process.execPath, [binary, ...args], {stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, NO_COLOR: '1', REDREPL_NOW_MS: String(NOW_MS)}})
-    const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => child.once('exit', (code, signal) => resolve({code, signal})))
-    const giveUp = performance.now() + 30_000
-    while (filesIn(target, suffix).length < killAfter) {
-      assert.ok(performance.now() < giveUp, `the copy never got to ${suffix} object ${killAfter}`)
-      await sleep(5)
-    }
-    child.kill('SIGKILL')
-    const ended = await exited
+    const ended = await interruptCli(args, {when: () => filesIn(target, suffix).length >= killAfter, signals: ['SIGKILL'], timeoutMs: 30_000, pollMs: 5, point: `${suffix} object ${killAfter}`, env: {REDREPL_NOW_MS: String(NOW_MS)}})
     assert.equal(ended.signal, 'SIGKILL')
     const copiedBefore = filesIn(target, suffix).length
     assert.ok(copiedBefore < total, `killed mid-way (${copiedBefore} of ${total} there)`)

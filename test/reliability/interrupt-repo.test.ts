@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -8,12 +7,14 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {crc32} from '../../src/core/codec/crc.js'
 import {createDatabaseHead} from '../../src/core/format/embedded-rdb.js'
-import {NOW_MS, repoRoot} from '../support/fixtures.js'
+import {assertStopped, interruptCli} from '../support/interrupt.js'
+import {NOW_MS} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {treeOf} from '../support/tree.js'
 import {MiB, writeWalNode} from '../support/wal-node.js'
 import {useS3Server} from '../support/s3.js'
-import {ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
+import {s3Repo} from '../support/repository.js'
+import {layoutIn} from '../support/layout-node.js'
 
 /**
  * SIGINT and SIGTERM in the middle of the repository writers (repo restore,
@@ -26,9 +27,7 @@ import {ListObjectsV2Command, S3Client} from '@aws-sdk/client-s3'
 const scratch = useScratch()
 const BUCKET = 'redrepl-interrupt'
 const s3rver = useS3Server(scratch, [BUCKET])
-const binary = path.join(repoRoot, 'bin', 'run.js')
 const SNAPSHOT_BYTES = 32 * 1024 * 1024
-const PROMPT_MS = 3000
 
 /** Random throughout: a repeated block would be stored once, as one piece (docs/repository.md "Pieces"). */
 const snapshot = (() => {
@@ -57,42 +56,8 @@ async function pushedNode() {
   return {dir, data, repo}
 }
 
-interface Stopped {
-  signal: NodeJS.Signals | null
-  exitCode: number | null
-  stderr: string
-  ms: number
-}
-
-/** Runs the CLI, sends `signal` once `midRun` holds, and waits for the end. */
-async function interrupt(args: string[], signal: NodeJS.Signals, midRun: () => boolean | Promise<boolean>, kill = false, env: Record<string, string> = {}): Promise<Stopped & {pid: number}> {
-  const child = spawn(process.execPath, [binary, ...args], {stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, NO_COLOR: '1', REDREPL_NOW_MS: String(NOW_MS), ...env}})
-  let stderr = ''
-  child.stderr.on('data', (piece) => (stderr += piece))
-  const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => child.once('exit', (code, sig) => resolve({code, signal: sig})))
-  let ended = false
-  void exited.then(() => (ended = true))
-  const giveUp = performance.now() + 60_000
-  while (!(await midRun())) {
-    if (ended) assert.fail(`${args.slice(0, 2).join(' ')} finished before it could be interrupted: ${stderr}`)
-    if (performance.now() > giveUp) {
-      child.kill('SIGKILL')
-      assert.fail(`${args.slice(0, 2).join(' ')} never got to the point to interrupt: ${stderr}`)
-    }
-    await sleep(2)
-  }
-  const sent = performance.now()
-  child.kill(kill ? 'SIGKILL' : signal)
-  const {code, signal: ended_by} = await exited
-  return {signal: ended_by, exitCode: code, stderr, ms: performance.now() - sent, pid: child.pid!}
-}
-
-function assertStopped(stopped: Stopped, signal: NodeJS.Signals, line: RegExp, what: string): void {
-  assert.equal(stopped.signal, signal, `${what}: ended with exit ${stopped.exitCode}, signal ${stopped.signal}: ${stopped.stderr}`)
-  assert.ok(stopped.ms < PROMPT_MS, `${what}: took ${Math.round(stopped.ms)} ms to stop`)
-  assert.match(stopped.stderr, line, what)
-  console.log(`${what}: stopped ${Math.round(stopped.ms)} ms after the signal`)
-}
+/** Runs the CLI, sends `signal` (SIGKILL when `kill`) once `midRun` holds, and waits for the end. */
+const interrupt = (args: string[], signal: NodeJS.Signals, midRun: () => boolean | Promise<boolean>, kill = false, env: Record<string, string> = {}) => interruptCli(args, {when: midRun, signals: [kill ? 'SIGKILL' : signal], env})
 
 test('repo restore --to and --rebootstrap: SIGINT and SIGTERM mid-copy remove the temp file and leave the destination as it was', async () => {
   const node = await pushedNode()
@@ -161,8 +126,8 @@ test('repo fetch-wal: SIGINT and SIGTERM mid-segment remove its temp file; a re-
     assertStopped(stopped, signal, /^redrepl: interrupted; removed the unfinished copy of \S+\/wal\/\d{20}\.redwal; the \d+ segment\(s\) fetched before are whole, and a re-run fetches the rest\n$/, `fetch-wal ${signal}`)
     assert.deepEqual(unfinished(target), [], `fetch-wal ${signal}`)
     await succeed(fetch)
-    const walDir = path.join(target, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
-    const sourceWal = path.join(primary, 'data.primary-replica', 'timeline-00000000000000000001', 'wal')
+    const walDir = layoutIn(target).walDir(1n)
+    const sourceWal = layoutIn(primary).walDir(1n)
     assert.deepEqual(treeOf(walDir), treeOf(sourceWal), `fetch-wal ${signal}: the re-run`)
   }
 })
@@ -209,19 +174,9 @@ test('a writer with no clean-up of its own (relay append) ends on a signal with 
   const data = writeWalNode(dir, {segmentBytes: MiB, segments: {0: 3}, slots: null})
   // Waiting for its batch on stdin (a pipe left open); its log's first line says it has started (and listens).
   const logFile = path.join(await scratch.dir('redrepl-irepo-relaylog-'), 'run.log')
-  const child = spawn(process.execPath, [binary, 'relay', 'append', '--data-path', data, '--replica', 'r1', '--applied-lsn', '0', '--create', '--log-file', logFile], {stdio: ['pipe', 'ignore', 'pipe']})
-  let stderr = ''
-  child.stderr.on('data', (piece) => (stderr += piece))
-  child.stdin.write('')
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, sig) => resolve(sig)))
-  const giveUp = performance.now() + 60_000
-  while (!(existsSync(logFile) && readFileSync(logFile, 'utf8').includes(' start '))) {
-    assert.ok(performance.now() < giveUp, `relay append never started: ${stderr}`)
-    await sleep(10)
-  }
-  await sleep(200)
-  child.kill('SIGTERM')
-  assert.equal(await exited, 'SIGTERM', stderr)
+  const started = async () => existsSync(logFile) && readFileSync(logFile, 'utf8').includes(' start ') && (await sleep(200), true)
+  const {signal, stderr} = await interruptCli(['relay', 'append', '--data-path', data, '--replica', 'r1', '--applied-lsn', '0', '--create', '--log-file', logFile], {when: started, signals: ['SIGTERM'], input: new Uint8Array(0), pollMs: 10, point: 'its start'})
+  assert.equal(signal, 'SIGTERM', stderr)
   assert.equal(stderr, 'redrepl: interrupted; no write was in flight\n')
   assert.match(readFileSync(logFile, 'utf8'), / relay-append ERROR interrupted message="interrupted; no write was in flight" exit=143\n$/)
   assert.deepEqual(unfinished(dir), [])
@@ -231,26 +186,21 @@ test('S3: push and restore stop on SIGTERM with no partial backup listed and no 
   const node = await pushedNode()
   const env = s3rver.server.env()
   const repo = ['--repo', `s3://${BUCKET}/interrupted`, '--node', 'db1', '--s3-endpoint', s3rver.server.endpoint, '--s3-force-path-style']
-  const s3 = new S3Client({endpoint: s3rver.server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: {accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER'}})
-  try {
-    const keys = async () => ((await s3.send(new ListObjectsV2Command({Bucket: BUCKET, Prefix: 'interrupted/'}))).Contents ?? []).map((object) => object.Key!)
-    const push = ['repo', 'push', '--data-path', node.data, ...repo]
-    const stopped = await interrupt([...push, '--max-rate', '8MiB', '--jobs', '2'], 'SIGTERM', async () => (await keys()).filter((key) => key.endsWith('.redpack')).length >= 1, false, env)
-    assertStopped(stopped, 'SIGTERM', /^redrepl: interrupted; stopped the transfers in flight, none left half-stored; .*\n$/, 'S3 push')
-    assert.ok(!(await keys()).some((key) => key.endsWith('.redbase')), 'S3 push: the manifest was stored')
-    assert.deepEqual(unfinished(node.dir), [])
-    await succeed(push, env)
-    await succeed(['repo', 'verify', ...repo], env)
+  const keys = () => s3Repo(s3rver.server, BUCKET, 'interrupted').keys()
+  const push = ['repo', 'push', '--data-path', node.data, ...repo]
+  const stopped = await interrupt([...push, '--max-rate', '8MiB', '--jobs', '2'], 'SIGTERM', async () => (await keys()).filter((key) => key.endsWith('.redpack')).length >= 1, false, env)
+  assertStopped(stopped, 'SIGTERM', /^redrepl: interrupted; stopped the transfers in flight, none left half-stored; .*\n$/, 'S3 push')
+  assert.ok(!(await keys()).some((key) => key.endsWith('.redbase')), 'S3 push: the manifest was stored')
+  assert.deepEqual(unfinished(node.dir), [])
+  await succeed(push, env)
+  await succeed(['repo', 'verify', ...repo], env)
 
-    const out = await scratch.dir('redrepl-irepo-s3out-')
-    const target = path.join(out, 'x.rdb')
-    const restore = ['repo', 'restore', ...repo, '--rdb-version', '1', '--to', target]
-    const cut = await interrupt([...restore, '--max-rate', '8MiB'], 'SIGTERM', () => unfinished(out).length > 0, false, env)
-    assertStopped(cut, 'SIGTERM', /^redrepl: interrupted; removed the unfinished copy; \S+x\.rdb was left as it was\n$/, 'S3 restore')
-    assert.deepEqual(readdirSync(out), [])
-    await succeed(restore, env)
-    assert.ok(readFileSync(target).subarray(-SNAPSHOT_BYTES).equals(snapshot))
-  } finally {
-    s3.destroy()
-  }
+  const out = await scratch.dir('redrepl-irepo-s3out-')
+  const target = path.join(out, 'x.rdb')
+  const restore = ['repo', 'restore', ...repo, '--rdb-version', '1', '--to', target]
+  const cut = await interrupt([...restore, '--max-rate', '8MiB'], 'SIGTERM', () => unfinished(out).length > 0, false, env)
+  assertStopped(cut, 'SIGTERM', /^redrepl: interrupted; removed the unfinished copy; \S+x\.rdb was left as it was\n$/, 'S3 restore')
+  assert.deepEqual(readdirSync(out), [])
+  await succeed(restore, env)
+  assert.ok(readFileSync(target).subarray(-SNAPSHOT_BYTES).equals(snapshot))
 })

@@ -9,8 +9,9 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {crc32} from '../../src/core/codec/crc.js'
 import {createDatabaseHead} from '../../src/core/format/embedded-rdb.js'
 import {verifyLayout} from '../../src/core/ops/layout/verify.js'
-import {NOW_MS, repoRoot} from '../support/fixtures.js'
-import {runCli, useScratch} from '../support/cli.js'
+import {assertStopped, interruptCli} from '../support/interrupt.js'
+import {NOW_MS} from '../support/fixtures.js'
+import {cliBinary, runCli, useScratch} from '../support/cli.js'
 import {treeOf} from '../support/tree.js'
 
 /**
@@ -21,7 +22,6 @@ import {treeOf} from '../support/tree.js'
  */
 
 const scratch = useScratch()
-const binary = path.join(repoRoot, 'bin', 'run.js')
 const SNAPSHOT_BYTES = 64 * 1024 * 1024
 /** Signal to exit, clean-up included: "promptly". */
 const PROMPT_MS = 3000
@@ -72,48 +72,12 @@ function readingChunks(pid: number): boolean {
   }
 }
 
-interface Stopped {
-  signal: NodeJS.Signals | null
-  exitCode: number | null
-  stderr: string
-  /** From the (first) signal to the process's end. */
-  ms: number
-}
-
 /**
  * Runs the CLI, waits until `midRun` says it is in the middle of its work,
  * then sends `signals` (a few ms apart). Fails when the run ends first.
+ * Input, when given, is written and the pipe left open: the run then waits for more.
  */
-async function interrupt(args: string[], signals: NodeJS.Signals[], midRun: (pid: number) => boolean, input?: Uint8Array): Promise<Stopped> {
-  const child = spawn(process.execPath, [binary, ...args], {stdio: ['pipe', 'ignore', 'pipe'], env: {...process.env, NO_COLOR: '1', REDREPL_NOW_MS: '1700000000000'}})
-  let stderr = ''
-  child.stderr.on('data', (piece) => (stderr += piece))
-  // Input, when given, is written and the pipe left open: the run then waits for more.
-  // The run stops reading at the signal: the rest of the input no longer has a reader.
-  child.stdin.on('error', () => {})
-  if (input) child.stdin.write(input)
-  else child.stdin.end()
-  const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => child.once('exit', (code, signal) => resolve({code, signal})))
-  let ended = false
-  void exited.then(() => (ended = true))
-  const giveUp = performance.now() + 60_000
-  while (!midRun(child.pid!)) {
-    if (ended) assert.fail(`${args.slice(0, 2).join(' ')} finished before it could be interrupted: ${stderr}`)
-    if (performance.now() > giveUp) {
-      child.kill('SIGKILL')
-      assert.fail(`${args.slice(0, 2).join(' ')} never got to the point to interrupt: ${stderr}`)
-    }
-    await sleep(2)
-  }
-  const sent = performance.now()
-  for (const signal of signals) {
-    child.kill(signal)
-    await sleep(5)
-  }
-  const {code, signal} = await exited
-  child.stdin.destroy()
-  return {signal, exitCode: code, stderr, ms: performance.now() - sent}
-}
+const interrupt = (args: string[], signals: NodeJS.Signals[], midRun: (pid: number) => boolean, input?: Uint8Array) => interruptCli(args, {when: midRun, signals, input})
 
 /** What every interrupted writer must leave: the tree as it was, nothing unfinished, a layout that verifies with no leftover. */
 async function assertUntouched(dir: string, data: string, before: Record<string, string>, what: string): Promise<void> {
@@ -121,13 +85,6 @@ async function assertUntouched(dir: string, data: string, before: Record<string,
   assert.deepEqual(treeOf(dir), before, `${what}: files changed`)
   const findings = (await verifyLayout(data, NOW_MS)).findings
   assert.deepEqual(findings.filter((f) => f.severity !== 'note' || f.code.startsWith('leftover.')), [], what)
-}
-
-function assertStopped(stopped: Stopped, signal: NodeJS.Signals, line: RegExp, what: string): void {
-  assert.equal(stopped.signal, signal, `${what}: ended with exit ${stopped.exitCode}, signal ${stopped.signal}: ${stopped.stderr}`)
-  assert.ok(stopped.ms < PROMPT_MS, `${what}: took ${Math.round(stopped.ms)} ms to stop`)
-  assert.match(stopped.stderr, line, what)
-  console.log(`${what}: stopped ${Math.round(stopped.ms)} ms after the signal`)
 }
 
 /** Whether a staging dir under `dir` holds a chunk already. */
@@ -218,7 +175,7 @@ test('a second signal during the clean-up ends the run at once, leaving only wha
 test('an interrupt ends a wait for the layout lock', async () => {
   const node = await bigNode()
   // A create reading stdin holds the layout lock while it waits for input.
-  const holder = spawn(process.execPath, [binary, 'basebackup', 'create', '--data-path', node.data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '5'], {stdio: ['pipe', 'ignore', 'ignore']})
+  const holder = spawn(process.execPath, [cliBinary, 'basebackup', 'create', '--data-path', node.data, '--snapshot', '-', '--snapshot-bytes', String(snapshot.length), '--checkpoint-lsn', '5'], {stdio: ['pipe', 'ignore', 'ignore']})
   holder.stdin.on('error', () => {})
   try {
     while (!stagingAt(node.dir)()) {
@@ -250,7 +207,7 @@ test('readers (basebackup verify, layout verify) stop at once, saying nothing wa
 test('on a terminal, Ctrl-C stops create promptly and leaves the terminal as it was', async () => {
   const node = await bigNode()
   const before = treeOf(node.dir)
-  const command = [process.execPath, binary, ...create(node.data, '10')].map((word) => `'${word}'`).join(' ')
+  const command = [process.execPath, cliBinary, ...create(node.data, '10')].map((word) => `'${word}'`).join(' ')
   // The shell outlives the Ctrl-C (a trapped signal is reset for the command) to report its status and the terminal's mode.
   const script = `trap : INT; stty cols 100 rows 30; stty -g; ${command}; echo "status=$?"; stty -g`
   const terminal = spawn('script', ['-qec', script, '/dev/null'], {stdio: ['pipe', 'pipe', 'ignore'], env: {...process.env, REDREPL_NOW_MS: '1700000000000'}})

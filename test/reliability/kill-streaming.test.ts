@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
-import {setTimeout as sleep} from 'node:timers/promises'
 
 import {crc32} from '../../src/core/codec/crc.js'
 import {createDatabaseHead} from '../../src/core/format/embedded-rdb.js'
 import {verifyLayout} from '../../src/core/ops/layout/verify.js'
-import {NOW_MS, repoRoot} from '../support/fixtures.js'
+import {interruptCli} from '../support/interrupt.js'
+import {NOW_MS} from '../support/fixtures.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {treeOf} from '../support/tree.js'
 
@@ -29,11 +28,8 @@ async function bigNode(snapshot: Uint8Array) {
 
 /** Runs the CLI and SIGKILLs it after `delayMs` (it may finish first). */
 async function killedRun(args: string[], delayMs: number): Promise<void> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'run.js'), ...args], {stdio: 'ignore', env: {...process.env, REDREPL_NOW_MS: '1700000000000'}})
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  await Promise.race([sleep(delayMs), exited])
-  child.kill('SIGKILL')
-  await exited
+  const started = performance.now()
+  await interruptCli(args, {when: () => performance.now() - started >= delayMs, signals: ['SIGKILL'], finishedFirst: 'allow'})
 }
 
 test('SIGKILL at random moments during streaming create and materialize never leaves a half-written artifact', async () => {

@@ -5,6 +5,7 @@ import path from 'node:path'
 import {test} from 'node:test'
 
 import {parseJson} from '../../src/core/codec/json.js'
+import {Layout} from '../../src/core/layout.js'
 import {runCli, useScratch} from '../support/cli.js'
 import {holdLayoutLock} from '../support/lock.js'
 import {documentOf, jsonOf, stop} from '../support/node.js'
@@ -234,8 +235,8 @@ test('every directory a writer creates is made durable (its parent fsynced) befo
   mkdirSync(path.dirname(fresh))
   const relay = durableMkdirs(path.dirname(fresh), ['relay', 'append', '--data-path', fresh, '--replica', 'new-replica', '--create', '--applied-lsn', '0'], '{"lsn":1,"payload_hex":"01"}\n')
   assert.equal(relay.exitCode, 0)
-  const root = path.join(path.dirname(fresh), 'data.primary-replica')
-  assert.deepEqual(relay.created, [root, path.join(root, 'timeline-00000000000000000001'), path.join(root, 'timeline-00000000000000000001', 'relay'), path.join(root, 'timeline-00000000000000000001', 'relay', 'new-replica')])
+  const made = Layout.fromDataPath(fresh)
+  assert.deepEqual(relay.created, [made.root, made.timelineDir(1n), made.relayRoot(1n), made.relayDir(1n, 'new-replica')])
   assert.deepEqual(relay.notDurable, [])
 
   const {data} = await primary()

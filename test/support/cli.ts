@@ -13,7 +13,8 @@ export interface CliResult {
   stderr: string
 }
 
-const binary = path.join(repoRoot, 'bin', 'run.js')
+/** The built CLI's entry point: run it with `process.execPath`. */
+export const cliBinary = path.join(repoRoot, 'bin', 'run.js')
 
 /**
  * Runs the built CLI as a user would (node bin/run.js …), never throwing on
@@ -24,7 +25,7 @@ export async function runCli(
   args: string[],
   options: {env?: Record<string, string | undefined>; input?: string | Uint8Array | Readable; cwd?: string; timeoutMs?: number} = {},
 ): Promise<CliResult> {
-  const result = await execa(process.execPath, [binary, ...args], {
+  const result = await execa(process.execPath, [cliBinary, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: {NO_COLOR: '1', REDREPL_NOW_MS: '1700000000000', ...options.env},
     input: options.input ?? '',

@@ -12,6 +12,9 @@ export const timelineName = (timeline: bigint | number): string => `timeline-${p
 /** Timeline 1's directory, relative to the directory of a layout's data file. */
 export const T1 = path.join('data.primary-replica', timelineName(1n))
 
+/** The layout of the node whose data file is `dir/data.rdb`, as the fixture layouts and the node builders place it. */
+export const layoutIn = (dir: string): Layout => Layout.fromDataPath(path.join(dir, 'data.rdb'))
+
 export interface PrimaryCopy {
   /** The directory the layout was copied into. */
   dir: string

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {readdirSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 /**
@@ -21,4 +21,13 @@ export function treeOf(dir: string): Record<string, string> {
   }
   walk(dir)
   return out
+}
+
+/** Every regular file under `dir`, relative to it with `/` between names, sorted; none when `dir` does not exist. */
+export function filesIn(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, {recursive: true, withFileTypes: true})
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'))
+    .sort()
 }

@@ -6,6 +6,7 @@ import {test} from 'node:test'
 
 import {RedreplError} from '../../src/core/errors.js'
 import {assertNoLinkedLayoutDirs, HeldDir, openBelow, openInLayout, removeDirOf, resolveOnce} from '../../src/core/fs/held-dir.js'
+import {Layout} from '../../src/core/layout.js'
 import {useScratch} from '../support/cli.js'
 
 const scratch = useScratch()
@@ -98,14 +99,15 @@ test('assertNoLinkedLayoutDirs: a linked timeline, relay/ or replica relay dir i
   const base = realpathSync(await scratch.dir())
   const outside = realpathSync(await scratch.dir())
   const disk = path.join(base, 'disk')
-  const t1 = path.join(disk, 'timeline-00000000000000000001')
+  const onDisk = new Layout(disk)
+  const t1 = onDisk.timelineDir(1n)
   mkdirSync(path.join(t1, 'relay', 'replica-a'), {recursive: true})
   mkdirSync(path.join(outside, 'wal'))
   mkdirSync(path.join(outside, 'basebackup'))
   symlinkSync(path.join(outside, 'wal'), path.join(t1, 'wal'))
   symlinkSync(path.join(outside, 'basebackup'), path.join(t1, 'basebackup'))
   // A file of a timeline's name and a link of another name are not timeline directories.
-  writeFileSync(path.join(disk, 'timeline-00000000000000000009'), 'not a dir')
+  writeFileSync(onDisk.timelineDir(9n), 'not a dir')
   symlinkSync(outside, path.join(disk, 'notes'))
   const root = path.join(base, 'data.primary-replica')
   symlinkSync(disk, root)
@@ -115,9 +117,9 @@ test('assertNoLinkedLayoutDirs: a linked timeline, relay/ or replica relay dir i
   const refusedAt = async (link: string) => {
     await assert.rejects(assertNoLinkedLayoutDirs(root), (error: unknown) => isLinkRefusal(error) && (error as Error).message.startsWith(`${link}:`))
   }
-  symlinkSync(outside, path.join(disk, 'timeline-00000000000000000002'))
-  await refusedAt(path.join(disk, 'timeline-00000000000000000002'))
-  renameSync(path.join(disk, 'timeline-00000000000000000002'), path.join(base, 'parked'))
+  symlinkSync(outside, onDisk.timelineDir(2n))
+  await refusedAt(onDisk.timelineDir(2n))
+  renameSync(onDisk.timelineDir(2n), path.join(base, 'parked'))
   renameSync(path.join(t1, 'relay', 'replica-a'), path.join(outside, 'replica-a'))
   symlinkSync(path.join(outside, 'replica-a'), path.join(t1, 'relay', 'replica-a'))
   await refusedAt(path.join(t1, 'relay', 'replica-a'))

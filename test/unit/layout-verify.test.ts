@@ -4,11 +4,11 @@ import path from 'node:path'
 import {test} from 'node:test'
 
 import {verifyLayout} from '../../src/core/ops/layout/verify.js'
-import {pad20} from '../../src/core/layout.js'
+import {Layout, pad20} from '../../src/core/layout.js'
 import {fixturePath, listFixtures, NOW_MS, readFixture, readFixtureJson} from '../support/fixtures.js'
 import {useScratch} from '../support/cli.js'
 import {activeSlot, closePrimaryBasicHole, MiB, writeWalNode} from '../support/wal-node.js'
-import {T1} from '../support/layout-node.js'
+import {layoutIn, T1} from '../support/layout-node.js'
 
 const scratch = useScratch()
 
@@ -84,7 +84,7 @@ test('layout verify notes leftovers and reports a broken chunk and a marker for 
 test('a timeline dir the history does not know is reported', async () => {
   const dir = await scratch.dir()
   cpSync(fixturePath('layouts', 'primary-basic'), dir, {recursive: true})
-  mkdirSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000007'))
+  mkdirSync(layoutIn(dir).timelineDir(7n))
   const report = await verifyLayout(path.join(dir, 'data.rdb'), NOW_MS)
   assert.ok(report.findings.some((p) => p.code === 'layout.unknown-timeline' && /timeline 7 is not in the timeline history/.test(p.message)))
 })
@@ -135,7 +135,7 @@ test('a header whose start LSN implies another segment size is an error', async 
   })
   const report = await verifyLayout(data, NOW_MS)
   assert.deepEqual(codesOf(report), [`error wal.segment-size: starts at LSN ${4n * MiB}, so its segment size is ${2n * MiB}; segment 1 says ${MiB}`])
-  assert.equal(report.findings[0].path, path.join('data.primary-replica', 'timeline-00000000000000000001', 'wal', '00000000000000000002.redwal'))
+  assert.equal(report.findings[0].path, path.relative(path.dirname(data), Layout.fromDataPath(data).walSegmentPath(1n, 2n)))
 })
 
 test('a stalled retention on the current timeline is a warning; a lone current segment is not a stall', async () => {
@@ -148,7 +148,7 @@ test('a stalled retention on the current timeline is a warning; a lone current s
   ])
   assert.equal(restored.ok, true)
   // A relay log shows replication ran here: its catalog missing is a stall to act on.
-  mkdirSync(path.join(dir, 'data.primary-replica', 'timeline-00000000000000000001', 'relay'))
+  mkdirSync(layoutIn(dir).relayRoot(1n))
   const stalled = await verifyLayout(data, NOW_MS)
   assert.deepEqual(codesOf(stalled), [
     `warning wal.retention-stalled: no slot catalog on timeline 1: RedDB's retention prunes no WAL without one; 2 segment(s) below the head's (${stalled.findings[0].data.held_bytes} bytes) stay until that changes`,
