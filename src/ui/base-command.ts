@@ -20,9 +20,12 @@ import {renderFieldTsv, renderTsv, setTableWidth, type TableView} from './table.
  * What every redrepl command shares: its output mode (--output, with --json
  * as --output json) and the printing of its report in that mode, and
  * failures reported as one line on stderr with a documented exit code.
- * A command whose run() returns its report `R` and that says how the
- * report reads (`human`, and `mainTable` for tsv) has it printed here; the
- * others still print with `emit`.
+ * A command's run() returns its report `R`, the type of its JSON document,
+ * and says how the report reads (`human`, and `mainTable` for tsv): it is
+ * printed here, then the run ends with the exit code the report states
+ * (`exitCodeOf`). Only `help` and `metrics`, which have no report, print
+ * for themselves; `emit` is left for a document no run() returns (a
+ * plugin's UNKNOWN state, printed from `catch`).
  */
 // oclif's FlagOutput and ArgOutput, which it does not export.
 type Outputs = {[name: string]: any}
@@ -35,6 +38,13 @@ export abstract class RedreplCommand<R = void> extends Command {
 
   /** The report's main table, for --output tsv (field/value lines of the document without one). */
   protected mainTable?(report: R): TableView | undefined
+
+  /**
+   * The exit code the run ends with once the report is printed, for a
+   * report that states a failure (a corrupt layout, a Nagios state); 0 or
+   * none: success.
+   */
+  protected exitCodeOf?(report: R): number
 
   /** Read by the preparse hook (hooks/preparse-config.ts) before the command's own flags are parsed. */
   static override baseFlags = {
@@ -53,7 +63,7 @@ export abstract class RedreplCommand<R = void> extends Command {
 
   private closeLog?: () => void
 
-  /** True for --json or --output json; set when the flags are parsed (subclasses may set it too). */
+  /** True for --json or --output json; set when the flags are parsed. */
   protected json = false
   /** The --output mode, set when the flags are parsed. */
   protected output: OutputMode = 'human'
@@ -92,7 +102,12 @@ export abstract class RedreplCommand<R = void> extends Command {
     const run = this.run.bind(this)
     this.run = async () => {
       const report = await run()
-      if (report !== undefined && this.human !== undefined) await this.emit(report, () => this.human!(report), this.mainTable?.(report))
+      if (report !== undefined && this.human !== undefined) {
+        await this.emit(report, () => this.human!(report), () => this.mainTable?.(report))
+        // The report is out; the exit code tells a script or monitoring what it says.
+        const code = this.exitCodeOf?.(report) ?? 0
+        if (code !== 0) process.exitCode = code
+      }
       return report
     }
     this.stopOnInterrupt('abandon')
@@ -106,13 +121,15 @@ export abstract class RedreplCommand<R = void> extends Command {
    * document when it has none; else the human renderer, whose tables fit
    * the width (no limit for wide).
    */
-  protected async emit(document: unknown, human: () => void, main?: TableView): Promise<void> {
+  protected async emit(document: unknown, human: () => void, main?: TableView | (() => TableView | undefined)): Promise<void> {
     if (this.json || this.output === 'json') {
       writeJson(withSchema(this.id, document), (piece) => process.stdout.write(piece))
       process.stdout.write('\n')
     } else if (this.output === 'tsv') {
       await loadStyle(false)
-      process.stdout.write(main === undefined ? renderFieldTsv(document) : renderTsv(main))
+      // Built only here: a JSON or human run of 100,000 segments pays for no table it does not print.
+      const table = typeof main === 'function' ? main() : main
+      process.stdout.write(table === undefined ? renderFieldTsv(document) : renderTsv(table))
     } else {
       await loadStyle()
       setTableWidth(this.output === 'wide' ? Number.POSITIVE_INFINITY : tableWidth(process.env, process.stdout))

@@ -1,5 +1,5 @@
 import {describeError, RedreplCommand} from './base-command.js'
-import {NAGIOS_EXIT, unknownLine} from './nagios.js'
+import {NAGIOS_EXIT, unknownLine, type NagiosState, type UnknownDocument} from './nagios.js'
 import {askedOutputMode} from './output.js'
 
 /**
@@ -7,7 +7,12 @@ import {askedOutputMode} from './output.js'
  * measuring is UNKNOWN (exit 3), printed on stdout where the monitoring
  * system reads, in the output mode the caller asked for.
  */
-export abstract class NagiosCommand extends RedreplCommand {
+export abstract class NagiosCommand<R extends {status: NagiosState}> extends RedreplCommand<R> {
+  /** The report is out; the exit code is its state. */
+  protected override exitCodeOf(report: R): number {
+    return NAGIOS_EXIT[report.status]
+  }
+
   protected override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<void> {
     if (error.code === 'EEXIT') throw error
     const message = describeError(error)
@@ -16,7 +21,8 @@ export abstract class NagiosCommand extends RedreplCommand {
       const declared = this.constructor as unknown as {flags?: {json?: unknown}; baseFlags: {output: unknown}}
       this.output = await askedOutputMode(this.argv, {json: declared.flags?.json, output: declared.baseFlags.output})
     }
-    await this.emit({status: 'UNKNOWN', message}, () => this.say(unknownLine(message)))
+    const unknown: UnknownDocument = {status: 'UNKNOWN', message}
+    await this.emit(unknown, () => this.say(unknownLine(message)))
     if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     this.exit(NAGIOS_EXIT.UNKNOWN)
   }

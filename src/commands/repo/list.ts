@@ -2,7 +2,7 @@ import {listRepository, type RepoBackupRow, type RepoListReport} from '../../cor
 import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
-import {backupsAcross, type BackupAcrossRepositories} from '../../core/ops/repo/set.js'
+import {backupsAcross, type BackupAcrossRepositories, type RepoListAcross, type RepoListDocument} from '../../core/ops/repo/set.js'
 import {configuredRepositories, forEachRepository, worstExitCode, type ConfiguredRepo} from '../../ui/repo-set.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
@@ -34,7 +34,7 @@ const ACROSS_COLUMNS: Array<Column<BackupAcrossRepositories>> = [
   {header: 'missing from', value: (b) => namesOf(b.missing_from), priority: 1},
 ]
 
-export default class RepoList extends RedreplCommand {
+export default class RepoList extends RedreplCommand<RepoListDocument> {
   static override summary = 'List the node\'s base backups and WAL in the repository.'
   static override description = `The replica set's facts (current timeline, segment size, RedDB release) and the archive's health: when "repo push" last succeeded, and when it last failed and why. Then every base backup of the replica set's namespace (--cluster/--node) in the repository: timeline, checkpoint, size, when it was pushed, the bytes it added to the repository (a backup is stored as content-addressed pieces shared with the namespace's other backups: the pieces no backup pushed before it names; all of its bytes for one an older redrepl stored as whole chunks; --json: added_bytes, storage; and for the namespace the bytes of its packs, packs_bytes, and of those the pieces no listed backup names, packs_dead_bytes: space a pack keeps for the live pieces beside them), whether it is complete (its manifest reads and is sane for its size, and every piece its index names, or every chunk, is listed with its size; --json's damage says why not), and whether the archive holds every WAL segment a node restored from it replays up to the archive's head (from its checkpoint's segment on, across each fork of the timeline history), naming the first missing one. Then the WAL per timeline: its segment runs and the gaps between them.
 
@@ -46,48 +46,53 @@ Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor
 
   static override flags = {...repoFlags, 'segment-bytes': segmentBytesFlag}
 
-  async run(): Promise<void> {
+  async run(): Promise<RepoListDocument> {
     // As typed: parsing replaces this.argv with the config file's flags added.
     const typed = [...this.argv]
     const {flags} = await this.parse(RepoList)
-    this.json = flags.json
     if (flags.repo === undefined && flags['repo-name'] === undefined) {
       const repos = await configuredRepositories(flags.config)
       if (repos.length > 0) return this.listEach(repos, typed)
     }
     const {node} = resolveNode(flags.node)
-    const report = await withRepository(flags, (backend) => listRepository(backend, {node, segmentBytes: flags['segment-bytes']}))
-    const backups = tableOf(BACKUP_COLUMNS, report.backups)
-    await this.emit(report, () => this.sayListing(report), backups)
+    return withRepository(flags, (backend) => listRepository(backend, {node, segmentBytes: flags['segment-bytes']}))
+  }
+
+  protected override human(report: RepoListDocument): void {
+    if (!('repositories' in report)) return this.sayListing(report)
+    for (const [i, outcome] of report.repositories.entries()) {
+      if (i > 0) this.say('')
+      if (outcome.report === null) this.say(`${outcome.repository_name} (${outcome.repository}): failed (exit ${outcome.exit_code}): ${outcome.error?.message}`)
+      else {
+        this.say(`[${outcome.repository_name}]`)
+        this.sayListing(outcome.report)
+      }
+    }
+    if (report.backups.length === 0) return
+    this.say('')
+    this.say(renderColumns(tableOf(ACROSS_COLUMNS, report.backups)))
+  }
+
+  protected override mainTable(report: RepoListDocument) {
+    return 'repositories' in report ? undefined : tableOf(BACKUP_COLUMNS, report.backups)
+  }
+
+  /** One repository failing fails the run, with the worst exit code of them. */
+  protected override exitCodeOf(report: RepoListDocument): number {
+    return 'repositories' in report ? worstExitCode(report.repositories) : 0
   }
 
   /** One listing per configured repository, each parsed with its own section as if --repo-name had been typed. */
-  private async listEach(repos: ConfiguredRepo[], typed: string[]): Promise<void> {
+  private async listEach(repos: ConfiguredRepo[], typed: string[]): Promise<RepoListAcross> {
     const outcomes = await forEachRepository<RepoListReport>(repos, async (name) => {
       const {flags: own} = await this.parse(RepoList, ['--repo-name', name, ...typed])
       const {node} = resolveNode(own.node)
       return withRepository(own, (backend) => listRepository(backend, {node, segmentBytes: own['segment-bytes']}))
     })
-    const backups = backupsAcross(outcomes)
-    await this.emit({repositories: outcomes, backups}, () => {
-      for (const [i, outcome] of outcomes.entries()) {
-        if (i > 0) this.say('')
-        if (outcome.report === null) this.say(`${outcome.repository_name} (${outcome.repository}): failed (exit ${outcome.exit_code}): ${outcome.error?.message}`)
-        else {
-          this.say(`[${outcome.repository_name}]`)
-          this.sayListing(outcome.report)
-        }
-      }
-      if (backups.length === 0) return
-      this.say('')
-      this.say(renderColumns(tableOf(ACROSS_COLUMNS, backups)))
-    })
-    const worst = worstExitCode(outcomes)
-    if (worst !== 0) process.exitCode = worst
+    return {repositories: outcomes, backups: backupsAcross(outcomes)}
   }
 
   private sayListing(report: RepoListReport): void {
-    const backups = tableOf(BACKUP_COLUMNS, report.backups)
     const size = report.segment_bytes === null ? 'segment size not known yet (only segment 0 archived)' : `${formatBytes(report.segment_bytes)} WAL segments`
     this.say(`${report.repository} (${report.node}): timeline ${report.current_timeline}, ${size}${report.rdb_release ? `, ${report.rdb_release}` : ''}`)
     const health = report.archive_health
@@ -97,7 +102,7 @@ Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor
     this.say(`archive: ${success}${failure}`)
     if (report.backups.length === 0) this.say(`${report.repository}: no base backup for node ${report.node}`)
     else {
-      this.say(renderColumns(backups))
+      this.say(renderColumns(tableOf(BACKUP_COLUMNS, report.backups)))
       for (const b of report.backups) if (b.damage !== null) this.say(`damaged: ${b.damage}`)
     }
     if (report.packs_bytes > 0n) this.say(`packs: ${formatBytes(report.packs_bytes)}, of which ${formatBytes(report.packs_dead_bytes)} hold no piece a backup names (kept for the live pieces beside them)`)

@@ -1,8 +1,25 @@
 import {loadConfig} from '../../config/load-config.js'
+import type {ErrorCode} from '../../errors.js'
+import type {RepoListReport} from './list.js'
 
 export interface ConfiguredRepo {
   name: string
   url: string
+}
+
+/** One repository's outcome in a run over several: its report, or the one line its failure printed alone and its exit code. */
+export interface RepoOutcome<R> {
+  repository_name: string
+  /** The repository's url, as its section gives it. */
+  repository: string
+  exit_code: number
+  error: {message: string; code: ErrorCode | null} | null
+  report: R | null
+}
+
+/** The document of a run over every configured repository: one outcome each. */
+export interface EachRepository<R> {
+  repositories: Array<RepoOutcome<R>>
 }
 
 /** The `[repo.NAME]` sections, in file order; none without a config file. */
@@ -11,6 +28,14 @@ export async function configuredRepositories(configPath: string | undefined): Pr
   if (config === null) return []
   return [...config.repos].map(([name, section]) => ({name, url: String(section.find((setting) => setting.key === 'url')!.value)}))
 }
+
+/** `repo list` over every configured repository: each one's listing, then each backup once with where it is. */
+export interface RepoListAcross extends EachRepository<RepoListReport> {
+  backups: BackupAcrossRepositories[]
+}
+
+/** What `repo list` prints: one repository's listing, or every configured one's. */
+export type RepoListDocument = RepoListReport | RepoListAcross
 
 /** One base backup of the node across the repositories listed: where it is whole, where damaged, where absent. */
 export interface BackupAcrossRepositories {

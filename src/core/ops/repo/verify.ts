@@ -8,11 +8,15 @@ import {decodeWalSegmentHeader, effectiveSegmentBytes, WAL_SEGMENT_HEADER_BYTES}
 import type {BasebackupManifest} from '../../model.js'
 import type {RepoBackend} from '../../repo/backend.js'
 import {checkedStream, type Expected} from '../../repo/integrity.js'
+import type {EachRepository} from './set.js'
 import {readInventory, readRepoManifest, runPool, type RepoInventory} from '../../repo/inventory.js'
 import {RepoKeys} from '../../repo/keys.js'
 import {backupStorage, pieceObject, readPack, readPiece, type BackupStorage} from '../../repo/pieces.js'
 import type {PieceRef} from '../../format/piece-index.js'
 import {isObjectDamage} from './list.js'
+
+/** What `repo verify` prints: one repository's report, or every configured one's. */
+export type RepoVerifyDocument = RepoVerifyReport | EachRepository<RepoVerifyReport>
 
 export interface RepoVerifyReport {
   repository: string
