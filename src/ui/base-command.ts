@@ -36,6 +36,13 @@ export abstract class RedreplCommand<R = void> extends Command {
   /** The report's main table, for --output tsv (field/value lines of the document without one). */
   protected mainTable?(report: R): TableView | undefined
 
+  /**
+   * The exit code the run ends with once the report is printed, for a
+   * report that states a failure (a corrupt layout, a Nagios state); 0 or
+   * none: success.
+   */
+  protected exitCodeOf?(report: R): number
+
   /** Read by the preparse hook (hooks/preparse-config.ts) before the command's own flags are parsed. */
   static override baseFlags = {
     config: Flags.string({description: 'The config file (default: /etc/redrepl/redrepl.conf when it exists).', env: 'REDREPL_CONFIG', helpValue: 'FILE', helpGroup: 'GLOBAL'}),
@@ -92,7 +99,12 @@ export abstract class RedreplCommand<R = void> extends Command {
     const run = this.run.bind(this)
     this.run = async () => {
       const report = await run()
-      if (report !== undefined && this.human !== undefined) await this.emit(report, () => this.human!(report), this.mainTable?.(report))
+      if (report !== undefined && this.human !== undefined) {
+        await this.emit(report, () => this.human!(report), () => this.mainTable?.(report))
+        // The report is out; the exit code tells a script or monitoring what it says.
+        const code = this.exitCodeOf?.(report) ?? 0
+        if (code !== 0) process.exitCode = code
+      }
       return report
     }
     this.stopOnInterrupt('abandon')
@@ -106,13 +118,15 @@ export abstract class RedreplCommand<R = void> extends Command {
    * document when it has none; else the human renderer, whose tables fit
    * the width (no limit for wide).
    */
-  protected async emit(document: unknown, human: () => void, main?: TableView): Promise<void> {
+  protected async emit(document: unknown, human: () => void, main?: TableView | (() => TableView | undefined)): Promise<void> {
     if (this.json || this.output === 'json') {
       writeJson(withSchema(this.id, document), (piece) => process.stdout.write(piece))
       process.stdout.write('\n')
     } else if (this.output === 'tsv') {
       await loadStyle(false)
-      process.stdout.write(main === undefined ? renderFieldTsv(document) : renderTsv(main))
+      // Built only here: a JSON or human run of 100,000 segments pays for no table it does not print.
+      const table = typeof main === 'function' ? main() : main
+      process.stdout.write(table === undefined ? renderFieldTsv(document) : renderTsv(table))
     } else {
       await loadStyle()
       setTableWidth(this.output === 'wide' ? Number.POSITIVE_INFINITY : tableWidth(process.env, process.stdout))

@@ -1,13 +1,13 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {usageError} from '../../core/errors.js'
-import {createBasebackup, type SnapshotSource} from '../../core/ops/basebackup/create.js'
+import {createBasebackup, type CreateReport, type SnapshotSource} from '../../core/ops/basebackup/create.js'
 import {withWriteGuard} from '../../core/ops/node/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {byteSizeFlag, dataPathFlag, jsonFlag, maxRateFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 
-export default class BasebackupCreate extends RedreplCommand {
+export default class BasebackupCreate extends RedreplCommand<CreateReport> {
   static override summary = 'Take a chunked base backup of a snapshot (like pg_basebackup).'
   static override description = `Writes base-{start}-{checkpoint}.redbase and its .redbase.parts/ chunk files into the current timeline's basebackup/ directory, exactly as RedDB writes them. The snapshot comes out of an embedded .rdb database (--from, typically the node's own data file, in either format: opened by RedDB 1.23's rules when a superblock is stored in layout 2, else by RedDB 1.12's; its snapshot is verified against its CRC) or as raw bytes (--snapshot FILE, or - for stdin with --snapshot-bytes N, its exact size: a pipe cut short or running long is refused, exit 3, and nothing is written).
 
@@ -38,9 +38,8 @@ Ctrl-C or SIGTERM stops it at its next piece of the stream: the staging director
     'max-rate': maxRateFlag,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<CreateReport> {
     const {flags} = await this.parse(BasebackupCreate)
-    this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
     let source: SnapshotSource
     if (flags['snapshot-bytes'] !== undefined && flags.snapshot !== '-') throw usageError('--snapshot-bytes goes with --snapshot - only: a file or a database states its own size')
@@ -52,7 +51,7 @@ Ctrl-C or SIGTERM stops it at its next piece of the stream: the staging director
     else throw usageError('name the snapshot: --from PATH (an embedded .rdb) or --snapshot FILE|-')
     const signal = this.stopOnInterrupt('clean-up')
     const progress = await this.showProgress('basebackup create', signal)
-    const report = await withWriteGuard({dataPath, command: 'basebackup create', safeNextToLiveNode: true, waitMs: flags.wait * 1000, signal}, (layout) =>
+    return withWriteGuard({dataPath, command: 'basebackup create', safeNextToLiveNode: true, waitMs: flags.wait * 1000, signal}, (layout) =>
       createBasebackup(layout, {
         source,
         checkpointLsn: flags['checkpoint-lsn'],
@@ -63,15 +62,16 @@ Ctrl-C or SIGTERM stops it at its next piece of the stream: the staging director
         maxRate: flags['max-rate'],
       }),
     ).finally(() => progress.stop())
-    await this.emit(report, () => {
-      if (report.already_existed) {
-        this.say(`base backup at checkpoint ${report.manifest.checkpoint_lsn} already exists with exactly these ${formatBytes(report.snapshot_bytes)}: kept as it is, nothing written`)
-        this.say(report.manifest_path)
-        return
-      }
-      const how = report.reused_parts ? ' (parts already there, reused)' : report.replaced_parts ? ' (mismatched parts replaced)' : ''
-      this.say(`base backup at checkpoint ${report.manifest.checkpoint_lsn}: ${formatBytes(report.snapshot_bytes)} in ${report.manifest.chunks.length} chunk(s)${how}`)
+  }
+
+  protected override human(report: CreateReport): void {
+    if (report.already_existed) {
+      this.say(`base backup at checkpoint ${report.manifest.checkpoint_lsn} already exists with exactly these ${formatBytes(report.snapshot_bytes)}: kept as it is, nothing written`)
       this.say(report.manifest_path)
-    })
+      return
+    }
+    const how = report.reused_parts ? ' (parts already there, reused)' : report.replaced_parts ? ' (mismatched parts replaced)' : ''
+    this.say(`base backup at checkpoint ${report.manifest.checkpoint_lsn}: ${formatBytes(report.snapshot_bytes)} in ${report.manifest.chunks.length} chunk(s)${how}`)
+    this.say(report.manifest_path)
   }
 }

@@ -1,6 +1,6 @@
 import {Flags} from '../../ui/oclif.js'
 
-import {deleteBasebackup, type DeleteChoice} from '../../core/ops/basebackup/delete.js'
+import {deleteBasebackup, type BasebackupDeleteReport, type DeleteChoice} from '../../core/ops/basebackup/delete.js'
 import {withWriteGuard} from '../../core/ops/node/guard.js'
 import {usageError} from '../../core/errors.js'
 import {RedreplCommand} from '../../ui/base-command.js'
@@ -8,7 +8,7 @@ import {confirmOnTerminal, yesFlag} from '../../ui/confirm.js'
 import {dataPathFlag, dryRunFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 
-export default class BasebackupDelete extends RedreplCommand {
+export default class BasebackupDelete extends RedreplCommand<BasebackupDeleteReport> {
   static override summary = 'Delete one base backup (manifest first, then its chunks).'
   static override description = `Deletes the base backup named by --checkpoint-lsn (on the current timeline) or --manifest (a manifest in this node's basebackup/ directory). A chunk that another manifest also names stays (and with it the parts directory), and a parts directory or timeline directory that is a symbolic link is refused (exit 4) before the manifest goes; basebackup/ itself may be an operator's link. The manifest is removed first and durably, so from then on no reader sees the backup; then the chunk files it names and their .parts directory. A crash in between leaves at most an orphan .parts directory, which RedDB ignores and "layout clean" removes. Files in the .parts directory that the manifest does not name are left in place and listed.
 
@@ -30,24 +30,24 @@ Refuses (exit 4) to delete the newest backup usable for catch-up (on the current
     yes: yesFlag,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<BasebackupDeleteReport> {
     const {flags} = await this.parse(BasebackupDelete)
-    this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
     const choice: DeleteChoice =
       flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : usageFail()
     const guard = {dataPath, command: 'basebackup delete', safeNextToLiveNode: true, waitMs: flags.wait * 1000}
-    const report = await withWriteGuard(guard, async (layout) => {
+    return withWriteGuard(guard, async (layout) => {
       const plan = await deleteBasebackup(layout, choice, {force: flags.force, dryRun: true})
       if (flags['dry-run']) return plan
       await confirmOnTerminal('Delete this base backup?', [`${plan.manifest_path} (checkpoint ${plan.checkpoint_lsn}, ${formatBytes(plan.snapshot_bytes)})`], flags.yes)
       return deleteBasebackup(layout, choice, {force: flags.force, dryRun: false})
     })
-    await this.emit(report, () => {
-      const what = `base backup at checkpoint ${report.checkpoint_lsn} (timeline ${report.timeline}, ${formatBytes(report.snapshot_bytes)})`
-      this.say(report.dry_run ? `would delete the ${what}: ${report.manifest_path}` : `deleted the ${what}: ${report.removed_files} file(s)`)
-      for (const file of report.left_in_parts_dir) this.say(`left in place (not a chunk the manifest names): ${file}`)
-    })
+  }
+
+  protected override human(report: BasebackupDeleteReport): void {
+    const what = `base backup at checkpoint ${report.checkpoint_lsn} (timeline ${report.timeline}, ${formatBytes(report.snapshot_bytes)})`
+    this.say(report.dry_run ? `would delete the ${what}: ${report.manifest_path}` : `deleted the ${what}: ${report.removed_files} file(s)`)
+    for (const file of report.left_in_parts_dir) this.say(`left in place (not a chunk the manifest names): ${file}`)
   }
 }
 

@@ -1,8 +1,7 @@
 import path from 'node:path'
 
 import {nowMs} from '../../core/clock.js'
-import {expireBasebackups, expireByPlan, loadExpirePlan, saveExpirePlan, type BasebackupExpireReport} from '../../core/ops/basebackup/expire.js'
-import type {AppliedExpirePlan} from '../../core/ops/node/plan-file.js'
+import {expireBasebackups, expireByPlan, loadExpirePlan, saveExpirePlan, type BasebackupExpireDocument, type BasebackupExpireReport} from '../../core/ops/basebackup/expire.js'
 import {withWriteGuard} from '../../core/ops/node/guard.js'
 import {dataPathFlag, jsonFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
@@ -18,9 +17,7 @@ const EXPIRE_COLUMNS: Array<Column<BasebackupExpireReport['backups'][number]>> =
   {header: 'manifest', value: (b) => path.basename(b.manifest_path), raw: (b) => b.manifest_path, key: 'manifest_path', priority: 3},
 ]
 
-type BasebackupExpireResult = BasebackupExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string}
-
-export default class BasebackupExpire extends PlannedCommand<BasebackupExpireResult> {
+export default class BasebackupExpire extends PlannedCommand<BasebackupExpireDocument> {
   static override summary = 'Delete the base backups a retention policy no longer keeps (dry run unless --confirm).'
   static override description = `Applies --keep-last N (the N newest by checkpoint) or --keep-within DURATION (taken within it, by the manifest's modification time) to the current timeline's base backups, and lists each with keep or delete and the reason. Each backup goes as "basebackup delete" removes one: chunks another remaining manifest names stay, and a linked parts or timeline directory is refused (exit 4). The newest backup usable for catch-up is always kept, whatever the policy.
 
@@ -47,7 +44,7 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm").
   /** The data path as given, for the command that applies a saved plan. */
   private dataPath = ''
 
-  async run(): Promise<BasebackupExpireResult> {
+  async run(): Promise<BasebackupExpireDocument> {
     const {flags} = await this.parse(BasebackupExpire)
     const dataPath = requireDataPath(flags['data-path'])
     this.dataPath = dataPath
@@ -68,7 +65,7 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm").
     )
   }
 
-  protected override human(report: BasebackupExpireResult): void {
+  protected override human(report: BasebackupExpireDocument): void {
     if (report.backups.length === 0) {
       this.say(`no base backup on timeline ${report.timeline}`)
       return
@@ -81,7 +78,7 @@ Nothing is deleted without --confirm (as WAL-G's "delete retain ... --confirm").
     else this.say(`deleted ${report.deleted} backup(s), ${formatBytes(report.freed_bytes)}`)
   }
 
-  protected override mainTable(report: BasebackupExpireResult) {
+  protected override mainTable(report: BasebackupExpireDocument) {
     return tableOf(EXPIRE_COLUMNS, report.backups)
   }
 }

@@ -1,7 +1,7 @@
 import path from 'node:path'
 
 import {nowMs} from '../../core/clock.js'
-import {listBasebackupReport, type BasebackupEntry} from '../../core/ops/basebackup/inspect.js'
+import {listBasebackupReport, type BasebackupEntry, type BasebackupListing} from '../../core/ops/basebackup/inspect.js'
 import {openLayout} from '../../core/ops/node/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath} from '../../ui/flags.js'
@@ -23,7 +23,7 @@ function backupColumns(now: bigint): Array<Column<BasebackupEntry>> {
   ]
 }
 
-export default class BasebackupList extends RedreplCommand {
+export default class BasebackupList extends RedreplCommand<BasebackupListing> {
   static override summary = 'List the base backups of the current timeline.'
   static override description = `Every *.redbase manifest in the current timeline's basebackup/ directory, sorted by (timeline, checkpoint), with when it was made (the manifest's mtime: RedDB writes the manifest last) and its age, its size, chunk count, and whether it can serve a catch-up: complete (the manifest is sane for its size — a snapshot a database file can hold, chunks cut as every writer cuts them — and every chunk is there with its size, one stat each) and on the current timeline with a checkpoint at or beyond the oldest LSN the WAL still serves without a gap up to the head. A backup that is not complete is shown "damaged", and --json's damage says why (the file and the problem; null for a complete one): it is never counted usable, so "basebackup expire", "catchup plan", "rejoin", "basebackup materialize" and "check" pass over it. For a usable backup, --json's wal_lsns_after_checkpoint counts the LSNs of WAL, all still on disk, from its checkpoint to the WAL head: what a catch-up from it replays. REDREPL_NOW_MS pins "now" for the ages. Reads only; use "basebackup verify" to read the chunks.`
 
@@ -31,20 +31,26 @@ export default class BasebackupList extends RedreplCommand {
 
   static override flags = {'data-path': dataPathFlag, json: jsonFlag}
 
-  async run(): Promise<void> {
+  /** The clock the backups' ages were measured at. */
+  private now = 0n
+
+  async run(): Promise<BasebackupListing> {
     const {flags} = await this.parse(BasebackupList)
-    this.json = flags.json
-    const now = nowMs()
-    const report = await listBasebackupReport(await openLayout(requireDataPath(flags['data-path'])), now)
-    const backups = tableOf(backupColumns(now), report.basebackups)
-    await this.emit(report, () => {
-      if (report.basebackups.length === 0) {
-        this.say(`no base backup on timeline ${report.timeline}`)
-        return
-      }
-      this.say(renderColumns(backups))
-      this.say(`usable = complete and checkpoint ≥ ${report.available_from_lsn}, the oldest LSN the WAL on timeline ${report.timeline} serves without a gap`)
-      for (const b of report.basebackups) if (b.damage !== null) this.say(`damaged: ${b.damage}`)
-    }, backups)
+    this.now = nowMs()
+    return listBasebackupReport(await openLayout(requireDataPath(flags['data-path'])), this.now)
+  }
+
+  protected override human(report: BasebackupListing): void {
+    if (report.basebackups.length === 0) {
+      this.say(`no base backup on timeline ${report.timeline}`)
+      return
+    }
+    this.say(renderColumns(this.mainTable(report)))
+    this.say(`usable = complete and checkpoint ≥ ${report.available_from_lsn}, the oldest LSN the WAL on timeline ${report.timeline} serves without a gap`)
+    for (const b of report.basebackups) if (b.damage !== null) this.say(`damaged: ${b.damage}`)
+  }
+
+  protected override mainTable(report: BasebackupListing) {
+    return tableOf(backupColumns(this.now), report.basebackups)
   }
 }

@@ -2,13 +2,14 @@ import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
-import {markerPendingPath, materializeBasebackup, type Destination, type ManifestChoice} from '../../core/ops/basebackup/materialize.js'
+import {markerPendingPath, materializeBasebackup, type Destination, type ManifestChoice, type MaterializeReport} from '../../core/ops/basebackup/materialize.js'
 import {withWriteGuard} from '../../core/ops/node/guard.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, maxRateFlag, overwriteLiveFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
+import {noteOnStderr} from '../../ui/findings.js'
 import {formatBytes} from '../../ui/numbers.js'
 
-export default class BasebackupMaterialize extends RedreplCommand {
+export default class BasebackupMaterialize extends RedreplCommand<MaterializeReport> {
   static override summary = 'Rebuild a database from a base backup (standalone, or staged for a rebootstrap).'
   static override description = `Picks the base backup by --manifest, or by --checkpoint-lsn, or the latest usable one on the current timeline (its checkpoint still covered by the WAL kept, so the node can catch up; exit 6 otherwise); reads its chunks in order, verifying each chunk's size and CRC and the whole snapshot's CRC, and writes an embedded .rdb database holding that snapshot. The snapshot is moved verbatim: a RedDB replica additionally rewrites its replication settings inside it, which the node does itself when it starts.
 
@@ -40,10 +41,13 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     'max-rate': maxRateFlag,
   }
 
-  async run(): Promise<void> {
+  /** The data path as given, which the ready marker's line names. */
+  private dataPath = ''
+
+  async run(): Promise<MaterializeReport> {
     const {flags} = await this.parse(BasebackupMaterialize)
-    this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
+    this.dataPath = dataPath
     const rdbVersion = flags['rdb-version'] === undefined ? undefined : flags['rdb-version'] === '2' ? 2 : 1
     let destination: Destination
     if (flags.to !== undefined) destination = {kind: 'file', path: flags.to, overwrite: flags.force || flags['overwrite-live'], overwriteLive: flags['overwrite-live'], dataPath, rdbVersion}
@@ -56,12 +60,14 @@ Streams with bounded memory and shows progress on a terminal; the database is wr
     const report = await withWriteGuard({dataPath, command: 'basebackup materialize', force: flags.force, waitMs: flags.wait * 1000, createLayout: flags.manifest !== undefined, signal}, (layout) =>
       materializeBasebackup(layout, choice, destination, nowMs(), flags.force, (done, total) => progress.update(done, total), signal, flags['max-rate']),
     ).finally(() => progress.stop())
-    for (const noted of report.findings) process.stderr.write(`redrepl: ${noted.severity === 'note' ? 'note' : 'warning'}: ${noted.message}\n`)
-    await this.emit(report, () => {
-      this.say(`materialized checkpoint ${report.checkpoint_lsn} (timeline ${report.timeline}, ${formatBytes(report.snapshot_bytes)}) into ${report.destination_path}`)
-      if (report.passed_over_same_checkpoint.length > 0) this.say(`also at checkpoint ${report.checkpoint_lsn}, not chosen (lower start LSN): ${report.passed_over_same_checkpoint.join(', ')}; name one with --manifest`)
-      this.say(`database format ${report.rdb_version} (${report.rdb_version_source === 'flag' ? 'as asked' : "the data file's"}), opened by ${report.read_by.join(' and ')}`)
-      if (report.marker_path) this.say(`ready marker: ${report.marker_path}, naming ${markerPendingPath(dataPath)} — the node swaps the database in at its next start`)
-    })
+    noteOnStderr(report.findings)
+    return report
+  }
+
+  protected override human(report: MaterializeReport): void {
+    this.say(`materialized checkpoint ${report.checkpoint_lsn} (timeline ${report.timeline}, ${formatBytes(report.snapshot_bytes)}) into ${report.destination_path}`)
+    if (report.passed_over_same_checkpoint.length > 0) this.say(`also at checkpoint ${report.checkpoint_lsn}, not chosen (lower start LSN): ${report.passed_over_same_checkpoint.join(', ')}; name one with --manifest`)
+    this.say(`database format ${report.rdb_version} (${report.rdb_version_source === 'flag' ? 'as asked' : "the data file's"}), opened by ${report.read_by.join(' and ')}`)
+    if (report.marker_path) this.say(`ready marker: ${report.marker_path}, naming ${markerPendingPath(this.dataPath)} — the node swaps the database in at its next start`)
   }
 }

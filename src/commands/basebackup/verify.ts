@@ -1,12 +1,12 @@
 import {Flags} from '../../ui/oclif.js'
 
-import {verifyBasebackup} from '../../core/ops/basebackup/inspect.js'
+import {verifyBasebackup, type BasebackupVerifyReport} from '../../core/ops/basebackup/inspect.js'
 import {openLayout} from '../../core/ops/node/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, maxRateFlag, progressFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 
-export default class BasebackupVerify extends RedreplCommand {
+export default class BasebackupVerify extends RedreplCommand<BasebackupVerifyReport> {
   static override summary = 'Prove that a base backup restores and can catch up.'
   static override description = `Picks the base backup by --manifest, by --checkpoint-lsn, or the newest on the current timeline (whatever its state: a damaged newest backup fails here rather than an older one passing), and proves that a restore from it works and can catch up: the manifest is sane for its size (a snapshot a database file can hold, chunks cut as every writer cuts them), every chunk is read, checking its path, size and CRC, then the CRC of the whole snapshot and RedDB's open rules on it (a snapshot of 4 bytes or more starts with RDST, else RedDB would not open the database "basebackup materialize" makes of it), and the node's WAL runs without a gap from the backup's checkpoint to the WAL head (--json: wal_available_from_lsn, wal_head_lsn). Streams with bounded memory; progress on a terminal. Exit 0 when all of that holds, 3 (one line naming the file and the problem) when not.`
 
@@ -21,13 +21,15 @@ export default class BasebackupVerify extends RedreplCommand {
     'max-rate': maxRateFlag,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<BasebackupVerifyReport> {
     const {flags} = await this.parse(BasebackupVerify)
-    this.json = flags.json
     const layout = await openLayout(requireDataPath(flags['data-path']))
     const choice = flags.manifest !== undefined ? {manifestPath: flags.manifest} : flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {newest: true as const}
     const progress = await this.showProgress('basebackup verify', this.stopOnInterrupt('exit'))
-    const report = await verifyBasebackup(layout, choice, (done, total) => progress.update(done, total), flags['max-rate']).finally(() => progress.stop())
-    await this.emit(report, () => this.say(`ok: ${report.manifest_path} — ${report.chunks_checked} chunk(s), ${formatBytes(report.snapshot_bytes)}, checkpoint ${report.checkpoint_lsn}`))
+    return verifyBasebackup(layout, choice, (done, total) => progress.update(done, total), flags['max-rate']).finally(() => progress.stop())
+  }
+
+  protected override human(report: BasebackupVerifyReport): void {
+    this.say(`ok: ${report.manifest_path} — ${report.chunks_checked} chunk(s), ${formatBytes(report.snapshot_bytes)}, checkpoint ${report.checkpoint_lsn}`)
   }
 }

@@ -1,6 +1,6 @@
 import {Flags} from '../../ui/oclif.js'
 
-import {planReplicaCatchup} from '../../core/ops/timeline/catchup.js'
+import {planReplicaCatchup, type CatchupReport} from '../../core/ops/timeline/catchup.js'
 import {openLayout} from '../../core/ops/node/open-layout.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, u64Flag} from '../../ui/flags.js'
@@ -9,7 +9,7 @@ import {renderNextSteps} from '../../ui/next-steps.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {paint} from '../../ui/style.js'
 
-export default class CatchupPlan extends RedreplCommand {
+export default class CatchupPlan extends RedreplCommand<CatchupReport> {
   static override summary = 'Decide how a replica at a given LSN catches up with this primary.'
   static override description = `RedDB's rule: a replica whose LSN is still covered by the primary's WAL (LSN ≥ the oldest available LSN) catches up from WAL alone ("wal-only"). Otherwise it needs a base backup on the current timeline whose checkpoint is at or beyond the oldest available LSN, the one with the highest checkpoint winning ("basebackup-then-wal"; two at the same checkpoint are told apart by start LSN, the higher winning, and the report names the other in passed_over_same_checkpoint); without one it must be recloned ("reclone").
 
@@ -30,20 +30,20 @@ Then the next steps (--json: next_steps[], each {description, argv}; argv is nul
     json: jsonFlag,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<CatchupReport> {
     const {flags} = await this.parse(CatchupPlan)
-    this.json = flags.json
     const layout = await openLayout(requireDataPath(flags['data-path']))
     const dataPath = requireDataPath(flags['data-path'])
-    const report = await planReplicaCatchup(layout, flags['replica-lsn'], flags['available-from-lsn'], {primaryDataPath: dataPath, replicaDataPath: flags['replica-data-path'] ?? null})
-    await this.emit(report, () => {
-      this.say(`${paint.bold(report.mode)}: replica at ${report.replica_lsn}, WAL available from ${report.available_from_lsn} (timeline ${report.timeline})`)
-      for (const f of report.findings) this.say(findingLine(f))
-      const backup = report.selected_basebackup
-      if (backup) this.say(`base backup ${backup.path} (checkpoint ${backup.checkpoint_lsn}, ${formatBytes(backup.snapshot_bytes)} in ${backup.chunks} chunks), then WAL from ${backup.checkpoint_lsn}`)
-      if (report.passed_over_same_checkpoint.length > 0) this.say(`also at that checkpoint, passed over for a lower start LSN: ${report.passed_over_same_checkpoint.join(', ')}`)
-      else if (report.mode === 'reclone') this.say(`no usable base backup among ${report.basebackups_considered}`)
-      for (const line of renderNextSteps(report.next_steps)) this.say(line)
-    })
+    return planReplicaCatchup(layout, flags['replica-lsn'], flags['available-from-lsn'], {primaryDataPath: dataPath, replicaDataPath: flags['replica-data-path'] ?? null})
+  }
+
+  protected override human(report: CatchupReport): void {
+    this.say(`${paint.bold(report.mode)}: replica at ${report.replica_lsn}, WAL available from ${report.available_from_lsn} (timeline ${report.timeline})`)
+    for (const f of report.findings) this.say(findingLine(f))
+    const backup = report.selected_basebackup
+    if (backup) this.say(`base backup ${backup.path} (checkpoint ${backup.checkpoint_lsn}, ${formatBytes(backup.snapshot_bytes)} in ${backup.chunks} chunks), then WAL from ${backup.checkpoint_lsn}`)
+    if (report.passed_over_same_checkpoint.length > 0) this.say(`also at that checkpoint, passed over for a lower start LSN: ${report.passed_over_same_checkpoint.join(', ')}`)
+    else if (report.mode === 'reclone') this.say(`no usable base backup among ${report.basebackups_considered}`)
+    for (const line of renderNextSteps(report.next_steps)) this.say(line)
   }
 }

@@ -3,7 +3,7 @@ import {Flags} from '../../ui/oclif.js'
 import {nowMs} from '../../core/clock.js'
 import {EXIT_CODES} from '../../core/errors.js'
 import type {Finding} from '../../core/findings.js'
-import {verifyLayout} from '../../core/ops/layout/verify.js'
+import {verifyLayout, type VerifyReport} from '../../core/ops/layout/verify.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, maxRateFlag, progressFlag, requireDataPath} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'
@@ -17,7 +17,7 @@ const FINDING_COLUMNS: Array<Column<Finding>> = [
   {header: 'problem', value: (f) => f.message, key: 'message', priority: 1},
 ]
 
-export default class LayoutVerify extends RedreplCommand {
+export default class LayoutVerify extends RedreplCommand<VerifyReport> {
   static override summary = 'Check every artifact of a node\'s layout (for monitoring).'
   static override description = `Decodes every artifact under the node's layout — the timeline history, every timeline's WAL segments, slot catalog, base backups (every chunk read against its CRC and the snapshot's), relay manifests and segments — and the files beside the data path (the data file itself, the legacy slot store, a rebootstrap marker and its pending database; both databases are opened by RedDB 1.23's rules when either has a superblock stored in layout 2, else by RedDB 1.12's), and cross-checks them: manifests against their chunks and segments, WAL file names against headers, catalogs and manifests against their timeline directory, the history against the timeline directories present. It also reports what RedDB tolerates but should never happen: relay segments that overlap or run backwards, WAL segment headers that disagree on the segment size (wal.segment-size), segments missing between the oldest and the newest (wal.gap: the files cannot tell unwritten LSNs from lost WAL). On the current timeline it reports a retention that can never prune (wal.retention-stalled: segments below the head's are held while there is no slot catalog, the catalog names another timeline, or no slot is active, judged with RedDB's default keep-until-replicas-ack; on a node where no replica has ever registered — no slot catalog or relay log on any timeline and no legacy slot store, as on a node just restored from a repository — the missing catalog is a note, data.no_replica_yet true, since RedDB creates it when the first replica registers) and every active slot, of the catalog or the legacy store, that restarts below the oldest WAL left (slot.behind-wal: its replica cannot resume from WAL), and every inactive slot, not invalidated, whose retention floor lies there (slot.lost, a warning: a correct prune stranded it, since RedDB's retention holds WAL for active slots only; "check" makes it CRITICAL when no usable base backup can catch the replica up either).
 
@@ -33,24 +33,33 @@ Every finding has a stable code (--json: findings[].code) and a severity. Exit 0
     'max-rate': maxRateFlag,
   }
 
-  async run(): Promise<void> {
+  /** --quiet: nothing printed when the layout is sound. */
+  private quiet = false
+
+  async run(): Promise<VerifyReport> {
     const {flags} = await this.parse(LayoutVerify)
-    this.json = flags.json
+    this.quiet = flags.quiet
     const progress = await this.showProgress('layout verify', this.stopOnInterrupt('exit'))
-    const report = await verifyLayout(requireDataPath(flags['data-path']), nowMs(), {onProgress: (done) => progress.update(done, null), maxRate: flags['max-rate']}).finally(() => progress.stop())
-    await this.emit(report, () => {
-      if (report.ok && flags.quiet) return
-      const problems = report.findings.filter((f) => f.severity !== 'note')
-      if (report.ok) this.say(`${report.root_path}: ${report.artifacts_checked} artifact(s) checked, no problem`)
-      else {
-        this.say(renderColumns(tableOf(FINDING_COLUMNS, problems)))
-        this.say(`${report.root_path}: ${problems.length} problem(s) in ${report.artifacts_checked} artifact(s)`)
-      }
-      for (const note of report.findings.filter((f) => f.severity === 'note')) this.say(paint.dim(`note: ${note.path}: ${note.message} [${note.code}]`))
-    }, tableOf(FINDING_COLUMNS, report.findings))
-    if (!report.ok) {
-      // The report is out; the exit code tells monitoring.
-      process.exitCode = EXIT_CODES.corrupt
+    return verifyLayout(requireDataPath(flags['data-path']), nowMs(), {onProgress: (done) => progress.update(done, null), maxRate: flags['max-rate']}).finally(() => progress.stop())
+  }
+
+  protected override human(report: VerifyReport): void {
+    if (report.ok && this.quiet) return
+    const problems = report.findings.filter((f) => f.severity !== 'note')
+    if (report.ok) this.say(`${report.root_path}: ${report.artifacts_checked} artifact(s) checked, no problem`)
+    else {
+      this.say(renderColumns(tableOf(FINDING_COLUMNS, problems)))
+      this.say(`${report.root_path}: ${problems.length} problem(s) in ${report.artifacts_checked} artifact(s)`)
     }
+    for (const note of report.findings.filter((f) => f.severity === 'note')) this.say(paint.dim(`note: ${note.path}: ${note.message} [${note.code}]`))
+  }
+
+  protected override mainTable(report: VerifyReport) {
+    return tableOf(FINDING_COLUMNS, report.findings)
+  }
+
+  /** The report is out; the exit code tells monitoring. */
+  protected override exitCodeOf(report: VerifyReport): number {
+    return report.ok ? 0 : EXIT_CODES.corrupt
   }
 }

@@ -3,12 +3,12 @@ import {Flags} from '../../ui/oclif.js'
 import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
 import {withWriteGuard} from '../../core/ops/node/guard.js'
-import {appendRelay, checkReplicaId, readWalRecords} from '../../core/ops/relay/append.js'
+import {appendRelay, checkReplicaId, readWalRecords, type RelayAppendReport} from '../../core/ops/relay/append.js'
 import {parseRecordLines, readRecordBatch} from '../../core/ops/relay/records.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
 
-export default class RelayAppend extends RedreplCommand {
+export default class RelayAppend extends RedreplCommand<RelayAppendReport> {
   static override summary = 'Append a batch of records to a replica\'s relay log, as a RedDB replica does.'
   static override description = `Reads the replica's relay manifest (checking it against its segments first) or starts a new one; keeps the records with an LSN above the manifest's flushed LSN, in input order (they must be strictly increasing), writes them as a new relay segment relay-{start}-{end}.redwal and adds it to the manifest; then marks applied = min(--applied-lsn, flushed). An empty batch changes nothing. The segment is written before the manifest that references it, each atomically.
 
@@ -38,29 +38,29 @@ Safe next to a live node; serialised with other redrepl writers by the layout lo
     'to-lsn': u64Flag({description: 'With --from-wal: last LSN to ship (inclusive).'}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<RelayAppendReport> {
     const {flags} = await this.parse(RelayAppend)
-    this.json = flags.json
     const dataPath = requireDataPath(flags['data-path'])
     checkReplicaId(flags.replica)
     if (!flags['from-wal'] && process.stdin.isTTY) throw usageError('pipe records as JSON lines on stdin, or use --from-wal')
     const records = flags['from-wal'] ? undefined : parseRecordLines(await readRecordBatch(process.stdin))
-    const report = await withWriteGuard({dataPath, command: 'relay append', safeNextToLiveNode: true, waitMs: flags.wait * 1000, createLayout: true}, async (layout) =>
+    return withWriteGuard({dataPath, command: 'relay append', safeNextToLiveNode: true, waitMs: flags.wait * 1000, createLayout: true}, async (layout) =>
       appendRelay(layout, flags.replica, records ?? (await readWalRecords(layout, flags['from-lsn']!, flags['to-lsn']!)), flags['applied-lsn'], {create: flags.create, dataPath, nowMs: nowMs()}),
     )
-    await this.emit(report, () => {
-      const manifest = report.manifest
-      if (report.received_records === 0) {
-        this.say('empty batch: nothing changed')
-        return
-      }
-      const segment = report.new_segment
-      this.say(
-        segment
-          ? `appended ${report.appended_records} of ${report.received_records} record(s) to ${report.replica_id} as ${segment.relative_path} (LSN ${segment.start_lsn}..${segment.end_lsn})`
-          : `no record above the flushed LSN: ${report.received_records} record(s) already relayed`,
-      )
-      if (manifest) this.say(`received ${manifest.received_lsn}, flushed ${manifest.flushed_lsn}, applied ${manifest.applied_lsn}, ${manifest.segments.length} segment(s)`)
-    })
+  }
+
+  protected override human(report: RelayAppendReport): void {
+    const manifest = report.manifest
+    if (report.received_records === 0) {
+      this.say('empty batch: nothing changed')
+      return
+    }
+    const segment = report.new_segment
+    this.say(
+      segment
+        ? `appended ${report.appended_records} of ${report.received_records} record(s) to ${report.replica_id} as ${segment.relative_path} (LSN ${segment.start_lsn}..${segment.end_lsn})`
+        : `no record above the flushed LSN: ${report.received_records} record(s) already relayed`,
+    )
+    if (manifest) this.say(`received ${manifest.received_lsn}, flushed ${manifest.flushed_lsn}, applied ${manifest.applied_lsn}, ${manifest.segments.length} segment(s)`)
   }
 }

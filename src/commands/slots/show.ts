@@ -39,7 +39,7 @@ function slotColumns(now: bigint): Array<Column<SlotRow>> {
   ]
 }
 
-export default class SlotsShow extends RedreplCommand {
+export default class SlotsShow extends RedreplCommand<SlotsReport> {
   static override summary = 'Show the replication slots of the current timeline.'
   static override description = `Lists every slot of the binary slot catalog of the current timeline and, if present, of the legacy JSON store beside the data file (a RedDB primary loads both when it starts): replica, active, restart / write / flush / apply LSNs, lag behind the WAL head, when the replica was last seen, invalidation reason and time. The slot whose min(flush, apply) is the retention floor is marked: it decides how much WAL is kept.
 
@@ -54,21 +54,27 @@ A catalog whose timeline differs from the directory it lives in is flagged (RedD
     json: jsonFlag,
   }
 
-  async run(): Promise<void> {
+  /** The clock the report was read at, for the slots' ages. */
+  private now = 0n
+
+  async run(): Promise<SlotsReport> {
     const {flags} = await this.parse(SlotsShow)
-    this.json = flags.json
-    const now = nowMs()
-    const report = await showSlots(requireDataPath(flags['data-path']), now)
-    const slots = tableOf(slotColumns(now), report.slots)
-    await this.emit(report, () => {
-      this.say(`timeline ${report.timeline}, WAL head ${report.wal_head_lsn ?? 'none'}, oldest WAL LSN ${report.oldest_wal_lsn ?? 'none'}, ${floorText(report)}`)
-      for (const f of report.findings) this.say(findingLine(f))
-      if (report.slots.length === 0) {
-        this.say('no replication slots')
-        return
-      }
-      this.say(renderColumns(slots))
-      if (report.slots.some((slot) => slot.holds_floor)) this.say('* holds the retention floor')
-    }, slots)
+    this.now = nowMs()
+    return showSlots(requireDataPath(flags['data-path']), this.now)
+  }
+
+  protected override human(report: SlotsReport): void {
+    this.say(`timeline ${report.timeline}, WAL head ${report.wal_head_lsn ?? 'none'}, oldest WAL LSN ${report.oldest_wal_lsn ?? 'none'}, ${floorText(report)}`)
+    for (const f of report.findings) this.say(findingLine(f))
+    if (report.slots.length === 0) {
+      this.say('no replication slots')
+      return
+    }
+    this.say(renderColumns(this.mainTable(report)))
+    if (report.slots.some((slot) => slot.holds_floor)) this.say('* holds the retention floor')
+  }
+
+  protected override mainTable(report: SlotsReport) {
+    return tableOf(slotColumns(this.now), report.slots)
   }
 }

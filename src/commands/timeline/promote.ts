@@ -11,9 +11,10 @@ import {dataPathFlag, dryRunFlag, jsonFlag, requireDataPath, u64Flag, waitFlag} 
 import {loadStyle, paint} from '../../ui/style.js'
 import {renderTable} from '../../ui/table.js'
 import {candidateLines} from '../../ui/candidates.js'
+import {warnOverridden} from '../../ui/findings.js'
 import {formatTimestamp} from '../../ui/time.js'
 
-export default class TimelinePromote extends RedreplCommand {
+export default class TimelinePromote extends RedreplCommand<PromoteReport> {
   static override summary = 'Record a failover: append a promotion to the timeline history.'
   static override description = `Appends {timeline: current + 1, parent: current, fork_lsn: the promoted replica's applied LSN, created_at: now, reason: "promote <replica>"} to timeline-history.redtimeline, exactly as a promoted RedDB replica records it. A missing history file first becomes its initial entry.
 
@@ -48,9 +49,8 @@ After a failover RedDB 1.12 writes its slot catalog and relay manifests stamped 
     yes: yesFlag,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<PromoteReport> {
     const {flags} = await this.parse(TimelinePromote)
-    this.json = flags.json
     if (!flags.auto && flags.replica === undefined) throw usageError('name the replica with --replica ID, or pass --auto')
     const dataPath = requireDataPath(flags['data-path'])
     const target: PromoteTarget = flags.auto ? {kind: 'auto'} : {kind: 'replica', replicaId: flags.replica!, appliedLsn: flags['applied-lsn']}
@@ -76,18 +76,20 @@ After a failover RedDB 1.12 writes its slot catalog and relay manifests stamped 
     const report = flags['dry-run']
       ? await promote(await openLayout(dataPath), options)
       : await withWriteGuard({dataPath, command: 'timeline promote', force: flags.force, waitMs: flags.wait * 1000}, (layout) => promote(layout, options))
-    for (const overridden of report.findings) process.stderr.write(`redrepl: warning: ${overridden.message}\n`)
-    await this.emit(report, () => {
-      if (report.dry_run) for (const line of candidateLines(report, report.previous_timeline)) this.say(line)
-      this.say(headline(report))
-      this.say(
-        renderTable(
-          ['timeline', 'parent', 'fork lsn', 'created', 'reason'],
-          report.history.entries.map((entry) => [entry.timeline, entry.parent_timeline, entry.parent_timeline === null ? null : entry.fork_lsn, formatTimestamp(entry.created_at_unix_ms), entry.reason]),
-        ),
-      )
-      if (report.dry_run) this.say('dry run: nothing written')
-    })
+    warnOverridden(report.findings)
+    return report
+  }
+
+  protected override human(report: PromoteReport): void {
+    if (report.dry_run) for (const line of candidateLines(report, report.previous_timeline)) this.say(line)
+    this.say(headline(report))
+    this.say(
+      renderTable(
+        ['timeline', 'parent', 'fork lsn', 'created', 'reason'],
+        report.history.entries.map((entry) => [entry.timeline, entry.parent_timeline, entry.parent_timeline === null ? null : entry.fork_lsn, formatTimestamp(entry.created_at_unix_ms), entry.reason]),
+      ),
+    )
+    if (report.dry_run) this.say('dry run: nothing written')
   }
 }
 

@@ -15,7 +15,7 @@ const TIMELINE_COLUMNS: Array<Column<TimelineReport['entries'][number]>> = [
   {header: 'reason', value: (e) => e.reason, priority: 3},
 ]
 
-export default class TimelineShow extends RedreplCommand {
+export default class TimelineShow extends RedreplCommand<TimelineReport> {
   static override summary = 'Show the timeline history, the current timeline marked.'
   static override description = `Reads timeline-history.redtimeline of the node's layout and lists every timeline: its parent, the LSN where it forked from the parent, when it was created and why (the initial timeline, or the replica whose promotion created it).
 
@@ -28,18 +28,21 @@ A node without a history file is on timeline 1; that is reported, not treated as
     json: jsonFlag,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<TimelineReport> {
     const {flags} = await this.parse(TimelineShow)
-    this.json = flags.json
-    const report = await showTimeline(await openLayout(requireDataPath(flags['data-path'])))
-    const timelines = tableOf(TIMELINE_COLUMNS, report.entries)
-    await this.emit(report, () => {
-      if (!report.history_exists) {
-        this.say(`no timeline history at ${report.history_path}: the node is on timeline 1`)
-        return
-      }
-      this.say(renderColumns(timelines))
-      this.say(`current timeline: ${report.timeline}`)
-    }, timelines)
+    return showTimeline(await openLayout(requireDataPath(flags['data-path'])))
+  }
+
+  protected override human(report: TimelineReport): void {
+    if (!report.history_exists) {
+      this.say(`no timeline history at ${report.history_path}: the node is on timeline 1`)
+      return
+    }
+    this.say(renderColumns(this.mainTable(report)))
+    this.say(`current timeline: ${report.timeline}`)
+  }
+
+  protected override mainTable(report: TimelineReport) {
+    return tableOf(TIMELINE_COLUMNS, report.entries)
   }
 }

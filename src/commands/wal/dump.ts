@@ -2,7 +2,7 @@ import {Args, Flags} from '../../ui/oclif.js'
 
 import {usageError} from '../../core/errors.js'
 import {openLayout} from '../../core/ops/node/open-layout.js'
-import {describeMissing, dumpRangeReport, dumpSegmentReport, type PayloadFormat, type RecordRow} from '../../core/ops/wal/dump.js'
+import {describeMissing, dumpRangeReport, dumpSegmentReport, type PayloadFormat, type RecordRow, type WalDumpReport} from '../../core/ops/wal/dump.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, jsonFlag, u64Flag} from '../../ui/flags.js'
 import {paint} from '../../ui/style.js'
@@ -16,7 +16,7 @@ const RECORD_COLUMNS: Array<Column<RecordRow>> = [
   {header: 'payload', value: (r) => r.payload, priority: 1},
 ]
 
-export default class WalDump extends RedreplCommand {
+export default class WalDump extends RedreplCommand<WalDumpReport> {
   static override summary = 'Print the records of WAL segments (like pg_waldump).'
   static override description = `Decodes one primary WAL segment file, or the LSN range --from-lsn..--to-lsn across the current timeline's segments of the node at --data-path, and prints each record: segment, sequence, LSN, size and payload (--payload hex, base64, text with escapes, or none). Every segment is fully checked (frame CRCs, chain, sequence and LSN rules) before anything of it is printed.
 
@@ -37,20 +37,21 @@ With an LSN range only the segments whose LSN range meets it are read (segment i
     payload: Flags.string({description: 'How to show payloads.', options: ['hex', 'base64', 'text', 'none'], default: 'hex'}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<WalDumpReport> {
     const {args, flags} = await this.parse(WalDump)
-    this.json = flags.json
     const format = flags.payload as PayloadFormat
-    let report
-    if (args.file !== undefined) report = await dumpSegmentReport(args.file, format)
-    else if (flags['data-path']) report = await dumpRangeReport(await openLayout(flags['data-path']), flags['from-lsn'], flags['to-lsn'], format)
-    else throw usageError('give a segment FILE, or --data-path with an LSN range')
-    const rows = report.records
-    const table = tableOf(RECORD_COLUMNS, rows)
-    await this.emit(report, () => {
-      this.say(renderColumns(table))
-      this.say(`${rows.length} record(s)${report.from_lsn === null ? '' : ` with LSNs ${report.from_lsn}..${report.to_lsn} (WAL head ${report.wal_head_lsn})`}`)
-      for (const missing of report.missing) this.say(paint.yellow(`note: ${describeMissing(missing)}`))
-    }, table)
+    if (args.file !== undefined) return dumpSegmentReport(args.file, format)
+    if (flags['data-path']) return dumpRangeReport(await openLayout(flags['data-path']), flags['from-lsn'], flags['to-lsn'], format)
+    throw usageError('give a segment FILE, or --data-path with an LSN range')
+  }
+
+  protected override human(report: WalDumpReport): void {
+    this.say(renderColumns(this.mainTable(report)))
+    this.say(`${report.records.length} record(s)${report.from_lsn === null ? '' : ` with LSNs ${report.from_lsn}..${report.to_lsn} (WAL head ${report.wal_head_lsn})`}`)
+    for (const missing of report.missing) this.say(paint.yellow(`note: ${describeMissing(missing)}`))
+  }
+
+  protected override mainTable(report: WalDumpReport) {
+    return tableOf(RECORD_COLUMNS, report.records)
   }
 }

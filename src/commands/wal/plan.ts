@@ -1,15 +1,13 @@
 import {openLayout} from '../../core/ops/node/open-layout.js'
-import {saveWalPlan, type WalPlanSaved} from '../../core/ops/wal/plan-file.js'
-import {planWalRetention, type WalPlanReport} from '../../core/ops/wal/retention.js'
+import {saveWalPlan, type WalPlanDocument} from '../../core/ops/wal/plan-file.js'
+import {planWalRetention} from '../../core/ops/wal/retention.js'
 import {findingLine} from '../../ui/findings.js'
 import {requireDataPath} from '../../ui/flags.js'
 import {severalRepositories} from '../../ui/repo-set.js'
 import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
 import {outFlag, PlannedCommand, savedPlanLine} from '../../ui/planned-command.js'
 
-type WalPlanResult = WalPlanReport & Partial<WalPlanSaved>
-
-export default class WalPlan extends PlannedCommand<WalPlanResult> {
+export default class WalPlan extends PlannedCommand<WalPlanDocument> {
   static override summary = 'Show which WAL segments RedDB\'s retention would remove, and why each is kept.'
   static override description = `Computes RedDB's WAL retention plan for the current timeline without changing anything: the replica floor is the lowest min(flush, apply) over active slots of the slot catalog, fork LSNs pin the segments that reach past them, the newest --min-segments segments up to the current one are always kept, and --max-bytes trims further among released segments, never the current one.
 
@@ -42,7 +40,7 @@ Several repositories: with no repository named (no --repo, --repo-name, REDREPL_
   /** The data path as given, for the command that applies a saved plan. */
   private dataPath = ''
 
-  async run(): Promise<WalPlanResult> {
+  async run(): Promise<WalPlanDocument> {
     // As typed: parse() puts the config file's settings in this.argv, and each repository is parsed again from this.
     const typed = [...this.argv]
     const {flags} = await this.parse(WalPlan)
@@ -55,14 +53,14 @@ Several repositories: with no repository named (no --repo, --repo-name, REDREPL_
     return out === undefined ? planWalRetention(layout, options) : saveWalPlan(layout, dataPath, options, out)
   }
 
-  protected override human(report: WalPlanResult): void {
+  protected override human(report: WalPlanDocument): void {
     this.say(renderWalSummary(report, 'would remove'))
     if (report.plan_path !== undefined) this.say(savedPlanLine(report.plan_path, report.inputs_fingerprint!, ['wal', 'prune', '--data-path', this.dataPath, '--plan', report.plan_path]))
     for (const f of report.findings) this.say(findingLine(f))
     if (report.segments.length > 0) this.say(renderSegmentTable(report))
   }
 
-  protected override mainTable(report: WalPlanResult) {
+  protected override mainTable(report: WalPlanDocument) {
     return segmentTable(report)
   }
 }

@@ -1,8 +1,7 @@
 import {Flags} from '../../ui/oclif.js'
 
-import type {AppliedWalPlan} from '../../core/ops/node/plan-file.js'
-import {loadWalPlan, pruneWalByPlan} from '../../core/ops/wal/plan-file.js'
-import {pruneWalRetention, type WalPruneReport} from '../../core/ops/wal/prune.js'
+import {loadWalPlan, pruneWalByPlan, type WalPruneDocument} from '../../core/ops/wal/plan-file.js'
+import {pruneWalRetention} from '../../core/ops/wal/prune.js'
 import {withWriteGuard} from '../../core/ops/node/guard.js'
 import {guardedPrune} from '../../core/ops/wal/prune-record.js'
 import {nowMs} from '../../core/clock.js'
@@ -13,9 +12,7 @@ import {appliedPlanLine, dryRunFlag, planFlag, PlannedCommand, type PlanWords} f
 import {severalRepositories} from '../../ui/repo-set.js'
 import {renderSegmentTable, renderWalSummary, segmentTable, walPlanFlags, walPlanOptions} from '../../ui/wal-flags.js'
 
-type WalPruneResult = WalPruneReport & {plan?: AppliedWalPlan}
-
-export default class WalPrune extends PlannedCommand<WalPruneResult> {
+export default class WalPrune extends PlannedCommand<WalPruneDocument> {
   static override summary = 'Remove the WAL segments RedDB\'s retention releases (cron-safe).'
   static override description = `Runs the same plan as "wal plan" and deletes the removable segments in index order, then fsyncs the WAL directory. The WAL directory is reached without following a symbolic link on the way (a linked timeline directory is refused, exit 4), though wal/ itself may be an operator's link to another disk; each segment is removed from that directory only. Built for cron: quiet with --quiet, a one-line summary otherwise, JSON with --json, non-zero exit on any failure, and a lock so that two runs never overlap (a second run exits 5). Each run that exits 5 is counted in R/.redrepl-prune.json, and a run that goes through (not --dry-run) resets the count, so that "redrepl check" can warn when a long base backup starves the prunes (--warning/--critical-prune-skipped).
 
@@ -52,7 +49,7 @@ Several repositories: with no repository named (no --repo, --repo-name, REDREPL_
   /** --quiet: nothing on stdout on success. */
   private quiet = false
 
-  async run(): Promise<WalPruneResult> {
+  async run(): Promise<WalPruneDocument> {
     // As typed: parse() puts the config file's settings in this.argv, and each repository is parsed again from this.
     const typed = [...this.argv]
     const {flags} = await this.parse(WalPrune)
@@ -64,7 +61,7 @@ Several repositories: with no repository named (no --repo, --repo-name, REDREPL_
     const saved = planPath === undefined ? undefined : await loadWalPlan(planPath)
     const repositories = await severalRepositories(flags, typed, async (argv) => (await this.parse(WalPrune, argv)).flags)
     const warn = (message: string) => process.stderr.write(`redrepl: warning: ${message}\n`)
-    const result: WalPruneResult = await guardedPrune(
+    const result: WalPruneDocument = await guardedPrune(
       dataPath,
       {nowMs: nowMs(), dryRun: flags['dry-run'], warn},
       (work) => withWriteGuard({dataPath, command: 'wal prune', safeNextToLiveNode: true, waitMs: flags.wait * 1000}, work),
@@ -79,7 +76,7 @@ Several repositories: with no repository named (no --repo, --repo-name, REDREPL_
     return result
   }
 
-  protected override human(result: WalPruneResult): void {
+  protected override human(result: WalPruneDocument): void {
     if (this.quiet) return
     if (result.plan !== undefined) this.say(appliedPlanLine(result.plan, result.plan.more_released_segment_indexes.length, WAL_PLAN_WORDS))
     for (const f of result.findings) if (f.code === 'slot.no-catalog' || f.code === 'slot.catalog-timeline') this.say(`note: ${f.message}`)
@@ -93,7 +90,7 @@ Several repositories: with no repository named (no --repo, --repo-name, REDREPL_
     this.say(`removed ${result.removed_segments.length} segment(s) (${formatBytes(freed)}), kept ${kept} (${formatBytes(result.retained_bytes_after_prune)}) on timeline ${result.timeline}`)
   }
 
-  protected override mainTable(result: WalPruneResult) {
+  protected override mainTable(result: WalPruneDocument) {
     return segmentTable(result)
   }
 }

@@ -102,6 +102,9 @@ const inputsOf = (basis: ExpireBasis, policy: BackupRetentionPolicy): ExpirePlan
 
 const rootOf = (layout: Layout) => path.resolve(layout.root)
 
+/** `basebackup expire`'s document: the expiry, and the plan --out saved or the one --plan applied. */
+export type BasebackupExpireDocument = BasebackupExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string}
+
 /** The dry run, saved to `planPath` for `basebackup expire --plan` to apply exactly. */
 export async function saveExpirePlan(layout: Layout, dataPath: string, policy: BackupRetentionPolicy, nowMs: bigint, planPath: string): Promise<BasebackupExpireReport & {plan_path: string; inputs_fingerprint: string}> {
   const basis = await expireBasis(layout, policy, nowMs)

@@ -23,6 +23,12 @@ export interface WalPlanSaved {
   inputs_fingerprint: string
 }
 
+/** `wal plan`'s document: the plan, and where --out saved it. */
+export type WalPlanDocument = WalPlanReport & Partial<WalPlanSaved>
+
+/** `wal prune`'s document: the prune, and with --plan the saved plan it applied. */
+export type WalPruneDocument = WalPruneReport & {plan?: AppliedWalPlan}
+
 /** The inputs of a plan as the fingerprint and the comparison see them. */
 async function inputsOf(layout: Layout, basis: WalPlanBasis): Promise<WalPlanInputs> {
   const {report, state, catalog} = basis
