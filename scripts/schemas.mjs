@@ -12,7 +12,7 @@
 //   'a' | 'b'                   → enum (with null when the union holds null)
 //   boolean                     → boolean
 //   T | null                    → T's type with "null", or anyOf [T, null]
-//   T[]                         → array of T
+//   T[]                         → array of T (`@minItems N` on the field: at least N)
 //   {…} / interface             → closed object; `x?:` is the one way a field may be absent
 //   Record<string, T>           → object whose every value is T
 //   a type tagged `@jsonDef N`  → defs.json#/$defs/N, defined once there
@@ -161,7 +161,9 @@ class Walker {
         this.defineList(def)
         return this.ref(def.list)
       }
-      return {type: 'array', items: this.schemaOf(item, `${where}[]`)}
+      const array = {type: 'array', items: this.schemaOf(item, `${where}[]`)}
+      if (tags.has('minItems')) array.minItems = Number(tags.get('minItems'))
+      return array
     }
     if (checker.isTupleType(type)) this.fail(where, 'a tuple: use an object with named fields')
     if (f & ts.TypeFlags.Object) {

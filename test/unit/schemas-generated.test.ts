@@ -152,6 +152,8 @@ export interface Report {
   flag: boolean
   later?: string
   rows: Array<{at: bigint}>
+  /** @minItems 1 */
+  history: bigint[]
   data: Record<string, bigint | string | null>
   one: Shared | null
   many: Shared[]
@@ -167,7 +169,7 @@ export interface Report {
   assert.equal(show.$id, 'https://redrepl.dev/schemas/v1/thing-show.json')
   assert.equal(show.title, 'redrepl thing show --json')
   assert.equal(show.additionalProperties, false)
-  assert.deepEqual(show.required, ['schema', 'lsn', 'count', 'delta', 'digest', 'kind', 'maybe', 'path', 'head', 'flag', 'rows', 'data', 'one', 'many', 'either'])
+  assert.deepEqual(show.required, ['schema', 'lsn', 'count', 'delta', 'digest', 'kind', 'maybe', 'path', 'head', 'flag', 'rows', 'history', 'data', 'one', 'many', 'either'])
   assert.deepEqual(show.properties, {
     schema: {const: 'redrepl.thing-show/1'},
     lsn: u64,
@@ -181,6 +183,7 @@ export interface Report {
     flag: {type: 'boolean'},
     later: {type: 'string'},
     rows: {type: 'array', items: {type: 'object', additionalProperties: false, required: ['at'], properties: {at: u64}}},
+    history: {type: 'array', items: u64, minItems: 1},
     data: {type: 'object', additionalProperties: {type: ['integer', 'string', 'null']}},
     one: {anyOf: [{$ref: 'defs.json#/$defs/shared'}, {type: 'null'}]},
     many: {$ref: 'defs.json#/$defs/shareds'},
