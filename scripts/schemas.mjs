@@ -275,8 +275,13 @@ class Walker {
   }
 }
 
-/** The report type a command's run() returns (awaited), or undefined when it returns nothing yet. */
-function reportTypeOf(checker, source) {
+/**
+ * The documents a command prints: the report type its run() returns
+ * (awaited), and each type a base class names with `@jsonAlso NAME` in its
+ * doc comment (a document the base prints itself, as a Nagios command's
+ * UNKNOWN). Undefined when run() returns nothing yet.
+ */
+function documentTypesOf(checker, source) {
   const symbol = checker.getSymbolAtLocation(source)
   const exported = symbol && checker.getExportsOfModule(symbol).find((entry) => entry.getName() === 'default')
   if (exported === undefined) return undefined
@@ -287,12 +292,22 @@ function reportTypeOf(checker, source) {
   if (signature === undefined) return undefined
   const result = checker.getAwaitedType(signature.getReturnType()) ?? signature.getReturnType()
   if (result.flags & (ts.TypeFlags.Void | ts.TypeFlags.Undefined | ts.TypeFlags.Never)) return undefined
-  return result
+  // A union's order is the checker's: sorted by how each member reads, so the file does not change with it.
+  const types = result.isUnion() ? [...result.types].sort((a, b) => byValue(checker.typeToString(a), checker.typeToString(b))) : [result]
+  for (let base = declared.getBaseTypes?.()?.[0]; base !== undefined; base = base.getBaseTypes?.()?.[0]) {
+    const declaration = base.getSymbol()?.declarations?.[0]
+    const also = declaration && tagsOf(base.getSymbol(), checker).get('jsonAlso')
+    if (!also) continue
+    const module = checker.getSymbolAtLocation(declaration.getSourceFile())
+    const named = module && checker.getExportsOfModule(module).find((entry) => entry.getName() === also && entry.flags & ts.SymbolFlags.Type)
+    if (named === undefined) throw new Error(`${base.getSymbol().getName()}: @jsonAlso ${also} names no type its module exports`)
+    types.push(checker.getDeclaredTypeOfSymbol(named))
+  }
+  return types
 }
 
-/** A top-level report: each object of a union gets `schema` first, as withSchema prints it. */
-function documentOf(walker, type, id, tag) {
-  const members = type.isUnion() ? type.types : [type]
+/** A top-level document: each object of the union gets `schema` first, as withSchema prints it. */
+function documentOf(walker, members, id, tag) {
   const objects = members.map((member) => {
     if (!(member.flags & ts.TypeFlags.Object) && !member.isIntersection()) walker.fail(id, 'a report must be an object (or a union of objects)')
     const body = walker.objectOf(member, id)
@@ -336,15 +351,15 @@ export function generateSchemas(root) {
   for (const {id, file} of commandFiles(root)) {
     if (contract.models.includes(id)) continue
     const source = program.getSourceFile(file)
-    const type = reportTypeOf(checker, source)
-    if (type === undefined) {
+    const types = documentTypesOf(checker, source)
+    if (types === undefined) {
       handWritten.push(id)
       continue
     }
     const major = contract.majors[id] ?? contract.major
     const name = fileNameOf(id)
     walker.major = major
-    const document = documentOf(walker, type, id, `redrepl.${name}/${major}`)
+    const document = documentOf(walker, types, id, `redrepl.${name}/${major}`)
     files.set(`${name}.json`, render({$schema: DRAFT, $id: `${BASE}/v${major}/${name}.json`, title: `redrepl ${id.replaceAll(':', ' ')} --json`, ...document}))
     generated.push(id)
   }

@@ -6,6 +6,7 @@ import {askedOutputMode} from './output.js'
  * A command that is a Nagios/Icinga plugin: whatever stops it from
  * measuring is UNKNOWN (exit 3), printed on stdout where the monitoring
  * system reads, in the output mode the caller asked for.
+ * @jsonAlso NagiosUnknown
  */
 export abstract class NagiosCommand extends RedreplCommand {
   protected override async catch(error: Error & {oclif?: {exit?: number}; code?: string}): Promise<void> {
@@ -16,8 +17,15 @@ export abstract class NagiosCommand extends RedreplCommand {
       const declared = this.constructor as unknown as {flags?: {json?: unknown}; baseFlags: {output: unknown}}
       this.output = await askedOutputMode(this.argv, {json: declared.flags?.json, output: declared.baseFlags.output})
     }
-    await this.emit({status: 'UNKNOWN', message}, () => this.say(unknownLine(message)))
+    const unknown: NagiosUnknown = {status: 'UNKNOWN', message}
+    await this.emit(unknown, () => this.say(unknownLine(message)))
     if (process.env.REDREPL_DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
     this.exit(NAGIOS_EXIT.UNKNOWN)
   }
+}
+
+/** The document of a run that could not measure: its schema is the command's, beside the report. */
+export interface NagiosUnknown {
+  status: 'UNKNOWN'
+  message: string
 }

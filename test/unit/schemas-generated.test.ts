@@ -207,6 +207,18 @@ export interface Report {
   for (const text of files.values()) assert.ok(text.endsWith('}\n') && text.includes('\n  "'), 'two-space JSON with a trailing newline')
 })
 
+test('a document a base class prints itself (@jsonAlso) is a form of the command\'s schema, after its report', async () => {
+  const {generateSchemas} = await generator()
+  const root = project('also', '/** @jsonAlso Failed */\nexport abstract class Base<R> { abstract run(): Promise<R> }\nexport interface Failed { status: \'UNKNOWN\'; message: string }\nexport interface Report { ok: boolean }')
+  writeFileSync(path.join(root, 'src', 'commands', 'thing', 'show.ts'), "import {Base, type Report} from '../../report.js'\nexport default class C extends Base<Report> {\n  async run(): Promise<Report> {\n    return {ok: true}\n  }\n}\n")
+  const show = JSON.parse(generateSchemas(root).files.get('thing-show.json')!)
+  const schema = {const: 'redrepl.thing-show/1'}
+  assert.deepEqual(show.anyOf, [
+    {type: 'object', additionalProperties: false, required: ['schema', 'ok'], properties: {schema, ok: {type: 'boolean'}}},
+    {type: 'object', additionalProperties: false, required: ['schema', 'status', 'message'], properties: {schema, status: {enum: ['UNKNOWN']}, message: {type: 'string'}}},
+  ])
+})
+
 test('a report the schema could not close or type is refused, naming the command and the field', async () => {
   const {generateSchemas} = await generator()
   const refusals: Array<[string, string, RegExp]> = [
