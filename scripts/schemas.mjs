@@ -298,12 +298,25 @@ function documentTypesOf(checker, source) {
     const declaration = base.getSymbol()?.declarations?.[0]
     const also = declaration && tagsOf(base.getSymbol(), checker).get('jsonAlso')
     if (!also) continue
-    const module = checker.getSymbolAtLocation(declaration.getSourceFile())
-    const named = module && checker.getExportsOfModule(module).find((entry) => entry.getName() === also && entry.flags & ts.SymbolFlags.Type)
-    if (named === undefined) throw new Error(`${base.getSymbol().getName()}: @jsonAlso ${also} names no type its module exports`)
-    types.push(checker.getDeclaredTypeOfSymbol(named))
+    const named = typeNamedIn(checker, declaration.getSourceFile(), also)
+    if (named === undefined) throw new Error(`${base.getSymbol().getName()}: @jsonAlso ${also} names no type its module declares or imports`)
+    types.push(named)
   }
   return types
+}
+
+/** The type a module declares or imports under `name`. */
+function typeNamedIn(checker, source, name) {
+  for (const statement of source.statements) {
+    if ((ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) && statement.name.text === name) return checker.getDeclaredTypeOfSymbol(checker.getSymbolAtLocation(statement.name))
+    const bindings = ts.isImportDeclaration(statement) ? statement.importClause?.namedBindings : undefined
+    if (bindings === undefined || !ts.isNamedImports(bindings)) continue
+    const element = bindings.elements.find((entry) => entry.name.text === name)
+    if (element === undefined) continue
+    const symbol = checker.getSymbolAtLocation(element.name)
+    return checker.getDeclaredTypeOfSymbol(symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol)
+  }
+  return undefined
 }
 
 /** A top-level document: each object of the union gets `schema` first, as withSchema prints it. */

@@ -1,12 +1,12 @@
 import {nowMs} from '../core/clock.js'
-import {runCheck} from '../core/ops/monitoring/check.js'
+import {runCheck, type CheckReport} from '../core/ops/monitoring/check.js'
 import {NagiosCommand} from '../ui/nagios-command.js'
 import {checkFlags, checkOptionsFromFlags} from '../ui/check-flags.js'
 import {jsonFlag, requireDataPath} from '../ui/flags.js'
-import {NAGIOS_EXIT, nagiosLines} from '../ui/nagios.js'
+import {nagiosLines} from '../ui/nagios.js'
 import {severalRepositories} from '../ui/repo-set.js'
 
-export default class Check extends NagiosCommand {
+export default class Check extends NagiosCommand<CheckReport> {
   static override summary = 'Check a node for monitoring (Nagios/Icinga plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).'
   static override description = `Runs every check of "layout verify" and measures the node against thresholds: each slot's lag (LSNs between the WAL head and the slot's retention floor, min(flush, apply); LSNs are record numbers, not bytes), inactive slots (how long since last seen), active slots whose replica has gone silent (how long since last seen, --warning/--critical-slot-silent, default 5m/30m), invalidated slots (how many), the WAL held on the current timeline (bytes and segments), the age of the newest base backup usable for catch-up (its manifest's mtime; none at all is as bad as the worst level set), and the bytes held by leftovers of interrupted runs, what "layout clean" removes (--warning/--critical-leftover-bytes, default 64 MiB/1 GiB; each leftover finding carries its size). Each threshold is a --warning-X/--critical-X pair; a value greater than the threshold trips it, "off" turns it off. Sizes take KiB/MiB/GiB, counts 64Mi, durations 90s/30m/36h/7d/1h30m.
 
@@ -36,17 +36,15 @@ Exit status: the state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN); anything that s
 
   static override flags = {...checkFlags, json: jsonFlag}
 
-  async run(): Promise<void> {
+  async run(): Promise<CheckReport> {
     // As typed: parse() replaces this.argv with the config file's settings added.
     const typed = [...this.argv]
     const {flags} = await this.parse(Check)
-    this.json = flags.json
     const repositories = await severalRepositories(flags, typed, async (argv) => (await this.parse(Check, argv)).flags)
-    const report = await runCheck(requireDataPath(flags['data-path']), {...checkOptionsFromFlags(flags, nowMs()), repositories})
-    await this.emit(report, () => {
-      for (const line of nagiosLines(report)) this.say(line)
-    })
-    // The report is out; the exit code is the state.
-    process.exitCode = NAGIOS_EXIT[report.status]
+    return runCheck(requireDataPath(flags['data-path']), {...checkOptionsFromFlags(flags, nowMs()), repositories})
+  }
+
+  protected override human(report: CheckReport): void {
+    for (const line of nagiosLines(report)) this.say(line)
   }
 }

@@ -21,6 +21,12 @@ function plainText(text: string): string {
   return oneLine(text).replaceAll('|', '/')
 }
 
+/** What a plugin prints when it could not measure (--json): the state, and why. */
+export interface UnknownDocument {
+  status: 'UNKNOWN'
+  message: string
+}
+
 export function unknownLine(message: string): string {
   return `REDREPL UNKNOWN - ${plainText(message)}`
 }

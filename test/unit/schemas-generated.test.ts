@@ -33,16 +33,8 @@ const generator = (): Promise<Generator> => import(pathToFileURL(path.join(repoR
  */
 const HAND_WRITTEN: Record<string, string> = Object.fromEntries(
   [
-    'check',
-    'cluster:candidates',
-    'cluster:node',
-    'cluster:status',
     'config:show',
     'demo',
-    'failover:apply',
-    'failover:plan',
-    'rejoin:apply',
-    'rejoin:plan',
     'repo:copy',
     'repo:drill',
     'repo:fetch-wal',

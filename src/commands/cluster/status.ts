@@ -1,12 +1,11 @@
-import {readClusterStatus} from '../../core/ops/cluster/status.js'
+import {readClusterStatus, type ClusterStatusReport} from '../../core/ops/cluster/status.js'
 import {NagiosCommand} from '../../ui/nagios-command.js'
 import {nowMs} from '../../core/clock.js'
 import {clusterFlags, clusterOptions, nodeColumns, stateDirFlag, stateDirOf} from '../../ui/cluster-flags.js'
 import {jsonFlag, u64Flag} from '../../ui/flags.js'
-import {NAGIOS_EXIT} from '../../ui/nagios.js'
 import {renderColumns, tableOf} from '../../ui/table.js'
 
-export default class ClusterStatus extends NagiosCommand {
+export default class ClusterStatus extends NagiosCommand<ClusterStatusReport> {
   static override summary = 'Show every node of a replica set in one view (Nagios plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).'
   static override description = `Reads each node of the cluster listed in the config file ([node.NAME] sections with cluster = "NAME", each with its data-path on its own host) through its transport: the transport key (a command prefix such as "kubectl exec -n db reddb-0 -c redrepl --"), or "ssh -o BatchMode=yes HOST" when only host is set, or this machine when neither is. On the node it runs "redrepl cluster node --data-path P --json" (the redrepl key names another command, e.g. "node /opt/redrepl/bin/run.js"); the words go to the transport as arguments, never through a local shell, and each is quoted for the remote shell when the transport is ssh. Each node has --node-timeout seconds to answer (its transport's whole process group is then killed); --concurrency nodes are asked at once; a node that cannot be reached, does not answer in time or prints anything but the expected document is one row saying why, and the others are read as usual.
 
@@ -33,28 +32,26 @@ Exit status: the state (0 OK, 1 WARNING: a node unreachable, behind a fork, lagg
     'critical-lag-lsn': u64Flag({description: 'CRITICAL when a node lags more than N LSNs behind the best known position (default: off).', helpValue: 'N'}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<ClusterStatusReport> {
     const {flags} = await this.parse(ClusterStatus)
-    this.json = flags.json
-    const report = await readClusterStatus({
+    return readClusterStatus({
       ...clusterOptions(flags),
       warningLagLsn: flags['warning-lag-lsn'],
       criticalLagLsn: flags['critical-lag-lsn'],
       stateDir: stateDirOf(flags['state-dir']),
       nowMs: nowMs(),
     })
-    const columns = nodeColumns(report.checked_at_unix_ms)
-    await this.emit(
-      report,
-      () => {
-        const best = report.best_known_lsn === null ? 'no position known' : `best known position ${report.best_known_lsn} (${report.best_known_node})`
-        this.say(`REDREPL ${report.status} - cluster ${report.cluster}: ${report.nodes.length} node(s), newest timeline ${report.newest_timeline ?? 'unknown'}, ${best}`)
-        for (const line of report.split_brain) this.say(`split brain: ${line}`)
-        this.say(renderColumns(tableOf(columns, report.nodes)))
-        for (const row of report.nodes) for (const problem of row.problems) this.say(`${row.state} ${row.name}: ${problem}`)
-      },
-      tableOf(columns, report.nodes),
-    )
-    process.exitCode = NAGIOS_EXIT[report.status]
+  }
+
+  protected override human(report: ClusterStatusReport): void {
+    const best = report.best_known_lsn === null ? 'no position known' : `best known position ${report.best_known_lsn} (${report.best_known_node})`
+    this.say(`REDREPL ${report.status} - cluster ${report.cluster}: ${report.nodes.length} node(s), newest timeline ${report.newest_timeline ?? 'unknown'}, ${best}`)
+    for (const line of report.split_brain) this.say(`split brain: ${line}`)
+    this.say(renderColumns(this.mainTable(report)))
+    for (const row of report.nodes) for (const problem of row.problems) this.say(`${row.state} ${row.name}: ${problem}`)
+  }
+
+  protected override mainTable(report: ClusterStatusReport) {
+    return tableOf(nodeColumns(report.checked_at_unix_ms), report.nodes)
   }
 }

@@ -1,7 +1,7 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
-import {applyFailover, type AppliedStep} from '../../core/ops/cluster/failover-apply.js'
+import {applyFailover, type AppliedStep, type FailoverApplyReport} from '../../core/ops/cluster/failover-apply.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {clusterFlags, clusterOptions} from '../../ui/cluster-flags.js'
 import {confirmOnTerminal, yesFlag} from '../../ui/confirm.js'
@@ -10,7 +10,7 @@ import {repoNameFlag} from '../../ui/repo-flags.js'
 
 const {cluster: _cluster, ...reachFlags} = clusterFlags
 
-export default class FailoverApply extends RedreplCommand {
+export default class FailoverApply extends RedreplCommand<FailoverApplyReport> {
   static override summary = 'Carry out a saved failover plan across hosts, step by step, resumable.'
   static override description = `Reads the plan saved by failover plan --out (refused, exit 3, when its CRC, magic or fields are wrong) and the cluster it names, through each node's transport, and checks before anything is done (each refusal exit 4, nothing done):
 - the cluster is the one planned for: every node's role, timeline, position and history fingerprint as pinned in the plan (a node whose step is already done excepted), no node gone or added; the message names what changed;
@@ -38,10 +38,9 @@ Each step is journaled in FILE.journal beside the plan (rewritten atomically aft
     'old-primary-down': Flags.boolean({description: 'The old primary cannot be reached because its host is down: go ahead without checking that RedDB is stopped there. Never taken from a config file.'}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<FailoverApplyReport> {
     const {flags} = await this.parse(FailoverApply)
-    this.json = flags.json
-    const report = await applyFailover({
+    return applyFailover({
       ...clusterOptions({...flags, cluster: undefined}),
       planPath: flags.plan,
       dryRun: flags['dry-run'],
@@ -51,16 +50,17 @@ Each step is journaled in FILE.journal beside the plan (rewritten atomically aft
       now: nowMs,
       confirm: (pending) => confirmOnTerminal(`Carry out these ${pending.length} step(s) of the failover?`, pending.map(stepLine), flags.yes),
     })
-    await this.emit(report, () => {
-      this.say(`cluster ${report.cluster}: failover to ${report.candidate}, timeline ${report.new_timeline} at LSN ${report.fork_lsn}${report.resumed ? ' (resumed from the journal)' : ''}`)
-      this.say(report.repo_name === null ? 'reclones: manual (no repository named)' : `reclones through repository ${report.repo_name} (${report.repo_name_source})`)
-      for (const check of report.old_primary_checks) this.say(`old primary ${check.node}: ${check.state}: ${check.detail}`)
-      for (const step of report.steps) {
-        this.say(stepLine(step))
-        for (const command of step.commands) this.say(`    ${command}`)
-      }
-      this.say(report.dry_run ? 'dry run: nothing done' : `journal: ${report.journal_path}`)
-    })
+  }
+
+  protected override human(report: FailoverApplyReport): void {
+    this.say(`cluster ${report.cluster}: failover to ${report.candidate}, timeline ${report.new_timeline} at LSN ${report.fork_lsn}${report.resumed ? ' (resumed from the journal)' : ''}`)
+    this.say(report.repo_name === null ? 'reclones: manual (no repository named)' : `reclones through repository ${report.repo_name} (${report.repo_name_source})`)
+    for (const check of report.old_primary_checks) this.say(`old primary ${check.node}: ${check.state}: ${check.detail}`)
+    for (const step of report.steps) {
+      this.say(stepLine(step))
+      for (const command of step.commands) this.say(`    ${command}`)
+    }
+    this.say(report.dry_run ? 'dry run: nothing done' : `journal: ${report.journal_path}`)
   }
 }
 

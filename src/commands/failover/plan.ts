@@ -1,14 +1,14 @@
 import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
-import {planFailover} from '../../core/ops/cluster/failover-plan.js'
+import {planFailover, type FailoverPlanReport} from '../../core/ops/cluster/failover-plan.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {clusterFlags, clusterOptions} from '../../ui/cluster-flags.js'
 import {planLines} from '../../ui/failover.js'
 import {jsonFlag, u64Flag} from '../../ui/flags.js'
 import {repoNameFlag} from '../../ui/repo-flags.js'
 
-export default class FailoverPlan extends RedreplCommand {
+export default class FailoverPlan extends RedreplCommand<FailoverPlanReport> {
   static override summary = 'Plan a failover of a replica set across hosts: the replica to promote and what every other node must then do.'
   static override description = `Reads every node of the cluster through its transport, as cluster candidates does, and picks the replica to promote: RedDB's choice (the same as timeline promote --auto and cluster candidates: the highest (applied, flushed, received) on the newest timeline, from the replicas' own relay logs) unless --candidate names a node. A candidate behind the best acknowledged position (the highest applied LSN any replica acknowledged, in its relay log or a reached primary's valid slot) is refused (exit 4) as timeline promote refuses it, naming who is ahead and the LSNs lost, unless --max-lag-lsn allows that many or --force is given; --force also lets an ineligible candidate through.
 
@@ -33,9 +33,8 @@ The plan says what every other node must then do, by RedDB's rejoin rule against
     force: Flags.boolean({description: 'Plan the promotion of a candidate that loses acknowledged writes or is not eligible. Never taken from a config file.'}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<FailoverPlanReport> {
     const {flags} = await this.parse(FailoverPlan)
-    this.json = flags.json
     const report = await planFailover({
       ...clusterOptions(flags),
       candidate: flags.candidate,
@@ -47,11 +46,13 @@ The plan says what every other node must then do, by RedDB's rejoin rule against
       repoName: flags['repo-name'],
     })
     if (report.forced !== null) process.stderr.write(`redrepl: warning: ${report.forced}\n`)
-    await this.emit(report, () => {
-      for (const line of planLines(report)) this.say(line)
-      if (report.repo_name) this.say(`reclones go through repository ${report.repo_name}`)
-      for (const node of report.unreachable) this.say(`unreachable: ${node.name}: ${node.reason}`)
-      this.say(report.plan_path === null ? 'not saved (pass --out FILE to apply it with failover apply)' : `saved to ${report.plan_path}; apply it with: redrepl failover apply --plan ${report.plan_path}`)
-    })
+    return report
+  }
+
+  protected override human(report: FailoverPlanReport): void {
+    for (const line of planLines(report)) this.say(line)
+    if (report.repo_name) this.say(`reclones go through repository ${report.repo_name}`)
+    for (const node of report.unreachable) this.say(`unreachable: ${node.name}: ${node.reason}`)
+    this.say(report.plan_path === null ? 'not saved (pass --out FILE to apply it with failover apply)' : `saved to ${report.plan_path}; apply it with: redrepl failover apply --plan ${report.plan_path}`)
   }
 }

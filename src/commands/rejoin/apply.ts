@@ -2,15 +2,16 @@ import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
 import {openLayout} from '../../core/ops/node/open-layout.js'
-import {planRejoinApply, stageRejoinReclone} from '../../core/ops/timeline/rejoin-apply.js'
+import {planRejoinApply, stageRejoinReclone, type RejoinApplyReport} from '../../core/ops/timeline/rejoin-apply.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {confirmOnTerminal, yesFlag} from '../../ui/confirm.js'
 import {dataPathFlag, dryRunFlag, jsonFlag, progressFlag, requireDataPath, u64Flag, waitFlag} from '../../ui/flags.js'
+import {warnOverridden} from '../../ui/findings.js'
 import {renderNextSteps} from '../../ui/next-steps.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {paint} from '../../ui/style.js'
 
-export default class RejoinApply extends RedreplCommand {
+export default class RejoinApply extends RedreplCommand<RejoinApplyReport> {
   static override summary = 'Carry out the rejoin decision on disk: stage a reclone of the old node as a rebootstrap.'
   static override description = `Makes the decision "rejoin plan" makes, for the old node at --node-data-path (its timeline and flushed LSN read from its files) against the new primary at --data-path, and carries out what redrepl can carry out on disk:
 
@@ -40,9 +41,8 @@ follow_new_timeline and rewind: not steps redrepl carries out on disk (RedDB fol
     yes: yesFlag,
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<RejoinApplyReport> {
     const {flags} = await this.parse(RejoinApply)
-    this.json = flags.json
     const primaryDataPath = requireDataPath(flags['data-path'])
     const nodeDataPath = flags['node-data-path']
     const plan = await planRejoinApply(await openLayout(primaryDataPath), primaryDataPath, nodeDataPath, flags['available-from-lsn'])
@@ -59,17 +59,19 @@ follow_new_timeline and rewind: not steps redrepl carries out on disk (RedDB fol
       const rdbVersion = flags['rdb-version'] === undefined ? undefined : flags['rdb-version'] === '2' ? 2 : 1
       report = await stageRejoinReclone(plan, {nowMs: nowMs(), force: flags.force, waitMs: flags.wait * 1000, rdbVersion, signal, onProgress: (done, total) => progress.update(done, total)}).finally(() => progress.stop())
     } else if (!flags['dry-run']) report = {...plan, dry_run: false}
-    for (const overridden of report.rebootstrap?.findings ?? []) process.stderr.write(`redrepl: warning: ${overridden.message}\n`)
-    await this.emit(report, () => {
-      this.say(`${paint.bold(report.decision)}: node timeline ${report.rejoin_node_timeline}, flushed LSN ${report.rejoin_node_flushed_lsn}; primary timeline ${report.timeline}`)
-      if (report.action === 'none') this.say('nothing to write: the node is on the current timeline')
-      else if (report.rebootstrap === null) this.say(`dry run: would stage ${backup!.manifest_path} (checkpoint LSN ${backup!.checkpoint_lsn}) into ${report.pending_path}, then ${report.marker_path}`)
-      else {
-        const staged = report.rebootstrap
-        this.say(`staged checkpoint ${staged.checkpoint_lsn} (timeline ${staged.timeline}, ${formatBytes(staged.snapshot_bytes)}) into ${staged.destination_path}, database format ${staged.rdb_version}`)
-        this.say(`ready marker: ${staged.marker_path} — the node swaps the database in at its next start`)
-      }
-      for (const line of renderNextSteps(report.next_steps)) this.say(line)
-    })
+    warnOverridden(report.rebootstrap?.findings ?? [])
+    return report
+  }
+
+  protected override human(report: RejoinApplyReport): void {
+    this.say(`${paint.bold(report.decision)}: node timeline ${report.rejoin_node_timeline}, flushed LSN ${report.rejoin_node_flushed_lsn}; primary timeline ${report.timeline}`)
+    if (report.action === 'none') this.say('nothing to write: the node is on the current timeline')
+    else if (report.rebootstrap === null) this.say(`dry run: would stage ${report.reclone_basebackup!.manifest_path} (checkpoint LSN ${report.reclone_basebackup!.checkpoint_lsn}) into ${report.pending_path}, then ${report.marker_path}`)
+    else {
+      const staged = report.rebootstrap
+      this.say(`staged checkpoint ${staged.checkpoint_lsn} (timeline ${staged.timeline}, ${formatBytes(staged.snapshot_bytes)}) into ${staged.destination_path}, database format ${staged.rdb_version}`)
+      this.say(`ready marker: ${staged.marker_path} — the node swaps the database in at its next start`)
+    }
+    for (const line of renderNextSteps(report.next_steps)) this.say(line)
   }
 }

@@ -19,7 +19,7 @@ const ADVICE: Record<RejoinDecision, (report: RejoinReport) => string> = {
   reclone: () => 'the node cannot catch up from WAL: rebuild it from a base backup (redrepl basebackup materialize --rebootstrap) or reclone it',
 }
 
-export default class RejoinPlan extends RedreplCommand {
+export default class RejoinPlan extends RedreplCommand<RejoinReport> {
   static override summary = 'Decide how an old node rejoins after a failover (like pg_rewind\'s dry run).'
   static override description = `Given the old node's timeline and flushed LSN, and the oldest LSN still available on this primary, applies RedDB's rule against this primary's timeline history: node on the current timeline → already_current; node timeline not in the history → reclone; otherwise with F the fork LSN of the entry after the node's timeline: flushed ≥ F → rewind to F; else flushed ≥ available-from → follow_new_timeline from the flushed LSN; else reclone.
 
@@ -48,29 +48,29 @@ Findings say what the decision leaves unsaid (the decision itself stays RedDB's)
     'available-from-lsn': u64Flag({description: 'The oldest LSN this primary still has in WAL (default: from its WAL on disk).'}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<RejoinReport> {
     const {flags} = await this.parse(RejoinPlan)
-    this.json = flags.json
     const layout = await openLayout(requireDataPath(flags['data-path']))
     let node: NodePosition
     if (flags['node-data-path'] !== undefined) node = await readNodePosition(flags['node-data-path'])
     else if (flags['node-timeline'] !== undefined && flags['node-flushed-lsn'] !== undefined) {
       node = {timeline: flags['node-timeline'], flushedLsn: flags['node-flushed-lsn'], source: 'flags'}
     } else throw usageError('give the old node\'s --node-timeline and --node-flushed-lsn, or its --node-data-path')
-    const report = await planNodeRejoin(layout, node, flags['available-from-lsn'], requireDataPath(flags['data-path']))
-    await this.emit(report, () => {
-      const detail =
-        report.decision === 'rewind'
-          ? ` to LSN ${report.rejoin_rewind_to_lsn}, then timeline ${report.rejoin_target_timeline}`
-          : report.decision === 'follow_new_timeline'
-            ? ` timeline ${report.rejoin_target_timeline} from LSN ${report.rejoin_start_lsn}`
-            : ''
-      this.say(`${paint.bold(report.decision)}${detail}`)
-      const primaryWal = report.available_from_source === 'no-wal' ? 'no WAL yet' : `WAL from LSN ${report.rejoin_available_from_lsn}`
-      this.say(`node: timeline ${report.rejoin_node_timeline}, flushed LSN ${report.rejoin_node_flushed_lsn}${node.source === 'flags' ? '' : ` (from its ${node.source})`}; primary: timeline ${report.timeline}, ${primaryWal}`)
-      this.say(`state ${report.state}: ${ADVICE[report.decision](report)}`)
-      for (const f of report.findings) this.say(findingLine(f))
-      for (const line of renderNextSteps(report.next_steps)) this.say(line)
-    })
+    return planNodeRejoin(layout, node, flags['available-from-lsn'], requireDataPath(flags['data-path']))
+  }
+
+  protected override human(report: RejoinReport): void {
+    const detail =
+      report.decision === 'rewind'
+        ? ` to LSN ${report.rejoin_rewind_to_lsn}, then timeline ${report.rejoin_target_timeline}`
+        : report.decision === 'follow_new_timeline'
+          ? ` timeline ${report.rejoin_target_timeline} from LSN ${report.rejoin_start_lsn}`
+          : ''
+    this.say(`${paint.bold(report.decision)}${detail}`)
+    const primaryWal = report.available_from_source === 'no-wal' ? 'no WAL yet' : `WAL from LSN ${report.rejoin_available_from_lsn}`
+    this.say(`node: timeline ${report.rejoin_node_timeline}, flushed LSN ${report.rejoin_node_flushed_lsn}${report.node_position_source === 'flags' ? '' : ` (from its ${report.node_position_source})`}; primary: timeline ${report.timeline}, ${primaryWal}`)
+    this.say(`state ${report.state}: ${ADVICE[report.decision](report)}`)
+    for (const f of report.findings) this.say(findingLine(f))
+    for (const line of renderNextSteps(report.next_steps)) this.say(line)
   }
 }

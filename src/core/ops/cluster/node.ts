@@ -1,5 +1,7 @@
 import type {Layout} from '../../layout.js'
-import type {ClusterNodeDocument} from '../../plan/cluster.js'
+import type {ClusterNodeDocument, ClusterNodeReport} from '../../plan/cluster.js'
+
+export type {ClusterNodeDocument, ClusterNodeReport}
 import {listRelayReplicas, listWalSegments, readHistory, readOldestAvailableLsn, readWalHead} from '../node/state.js'
 import {verifyLayout} from '../layout/verify.js'
 import {readReplicaAcks} from '../node/replicas.js'
