@@ -11,11 +11,26 @@ import {tableWidth} from '../ui/output.js'
 import {shellCommand} from '../ui/shell-quote.js'
 import {loadStyle, paint} from '../ui/style.js'
 
+/** One step of the runbook: what it shows, the command as typed, its exit code and what it printed. */
+export interface DemoStep {
+  story: string
+  command: string
+  exit_code: number
+  output: string
+}
+
+/** `demo`'s document: where the sample was built, the new primary's data path, and every step run. */
+export interface DemoReport {
+  dir_path: string
+  data_path: string
+  steps: DemoStep[]
+}
+
 const BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url))
 /** Wide enough that no step hides a column under --output wide. */
 const WIDE_COLUMNS = 10_000
 
-export default class Demo extends RedreplCommand {
+export default class Demo extends RedreplCommand<DemoReport> {
   static override summary = 'Build a sample three-node replica set and run a narrated failover runbook on it.'
   static override description = `Writes a realistic replica set of three nodes into DIR or a new temporary directory, each with its own layout as on its own host — primary p (an embedded database, WAL across six segments, a slot per replica), replica ra two LSNs behind it and replica rc a segment and a half behind, each with its own relay log — and a config file (redrepl.conf) naming them as cluster main on this machine. It then runs a failover runbook with the real commands, printing each command line and its output: cluster status (all green) → wal plan --out and wal prune --plan on the primary → basebackup create of the primary and repo push of it into the replica set's namespace of a repository (DIR/repo) → the primary's host dies (the config now reaches p through a transport that fails; nothing runs on p from here on) → cluster status (p unreachable) → cluster candidates (the positions read from the replicas' own relay logs, and what each promotion would cost) → failover plan --candidate rc (refused: it would throw away writes ra acknowledged) → failover plan --out → failover apply --plan --yes (refused while nobody said the old primary is down) → failover apply --plan --yes --old-primary-down (ra promoted, rc's rejoin recorded, p's left for when its host is back) → cluster status after → basebackup create on the new primary ra and repo push of it (the repository now records timeline 2) → repo restore --rebootstrap of the old primary's backup for p's replacement host (refused: its checkpoint lies past the fork) → basebackup materialize --rebootstrap staging p's rebuild from the new primary's backup → layout verify of every node. Every step reads DIR/redrepl.conf (--config) and none of the shell's REDREPL_* or REDDB_* variables. The files stay behind for you to explore.`
 
@@ -25,11 +40,10 @@ export default class Demo extends RedreplCommand {
 
   static override flags = {json: jsonFlag}
 
-  async run(): Promise<void> {
-    const {args, flags} = await this.parse(Demo)
-    this.json = flags.json
+  async run(): Promise<DemoReport> {
+    const {args} = await this.parse(Demo)
     await loadStyle()
-    const steps: Array<{story: string; command: string; exit_code: number; output: string}> = []
+    const steps: DemoStep[] = []
     // The narration is for a person; --json and --output tsv print only the document.
     const narrate = (line: string) => {
       if (!this.json && (this.output === 'human' || this.output === 'wide')) this.say(line)
@@ -96,6 +110,10 @@ export default class Demo extends RedreplCommand {
     )
     await step('Stage the rebuilt p from the new primary\'s backup instead, in the format its RedDB (1.12 here) writes; the node swaps it in at its next start.', ['basebackup', 'materialize', '--data-path', rebuilt, '--manifest', backupOf(ra, 2, sample.applied.ra), '--rebootstrap', '--rdb-version', '1'])
     for (const [name, data] of [['ra', ra], ['rc', rc]] as const) await step(`Finally, check every file of ${name}'s layout.`, ['layout', 'verify', '--data-path', data])
-    await this.emit({dir_path: dir, data_path: ra, steps}, () => this.say(`\n${paint.green('Runbook complete.')} The files are in ${dir}`))
+    return {dir_path: dir, data_path: ra, steps}
+  }
+
+  protected override human(report: DemoReport): void {
+    this.say(`\n${paint.green('Runbook complete.')} The files are in ${report.dir_path}`)
   }
 }

@@ -1,12 +1,12 @@
 import {Args, Flags} from '../ui/oclif.js'
 
 import {nowMs} from '../core/clock.js'
-import {ARTIFACT_KINDS, inspectFile, RULES_SOURCE_TEXT, rulesLabel} from '../core/ops/layout/inspect.js'
+import {ARTIFACT_KINDS, inspectFile, RULES_SOURCE_TEXT, rulesLabel, type InspectModel, type Inspection} from '../core/ops/layout/inspect.js'
 import {RedreplCommand} from '../ui/base-command.js'
 import {renderDocument} from '../ui/document.js'
 import {jsonFlag} from '../ui/flags.js'
 
-export default class Inspect extends RedreplCommand {
+export default class Inspect extends RedreplCommand<InspectModel> {
   static override summary = 'Decode any RedDB replication artifact and show it.'
   static override description = `Detects the kind from the file's magic (and from the name for .rebootstrap.ready and .logical.slots.json files), checks every rule of the format, and prints a summary. With --json it prints exactly the canonical JSON model of the artifact: u64 values as exact integers, byte strings as lowercase hex.
 
@@ -30,17 +30,22 @@ A file that breaks a rule is reported as one line naming the file and the proble
     reddb: Flags.string({description: "Open an embedded database by this RedDB release's rules instead of the ones the file shows.", options: ['1.12', '1.23']}),
   }
 
-  async run(): Promise<void> {
+  /** The file, its kind and a database's facts, which the human output names beside the model. */
+  private inspection?: Inspection
+
+  async run(): Promise<InspectModel> {
     const {args, flags} = await this.parse(Inspect)
-    this.json = flags.json
     const reddb = flags.reddb === undefined ? undefined : flags.reddb === '1.23' ? 'reddb-1.23' : 'reddb-1.12'
-    const inspection = await inspectFile(args.file, {kind: flags.kind, nowMs: nowMs(), summaryOnly: !flags.json, reddb})
-    await this.emit(inspection.json, () => {
-      this.say(renderDocument(inspection.json as Record<string, unknown>, `${inspection.path}: ${inspection.kind}`, this.output === 'wide'))
-      const database = inspection.database
-      if (database === undefined) return
-      this.say(`format ${database.rdb_format}, opened by ${database.read_by.join(' and ')}; read by ${rulesLabel(database.rules)}'s rules (${RULES_SOURCE_TEXT[database.rules_source]})`)
-      for (const finding of database.findings) this.say(`${finding.severity}: ${finding.message} [${finding.code}]`)
-    })
+    this.inspection = await inspectFile(args.file, {kind: flags.kind, nowMs: nowMs(), summaryOnly: !flags.json, reddb})
+    return this.inspection.json
+  }
+
+  protected override human(model: InspectModel): void {
+    const inspection = this.inspection!
+    this.say(renderDocument(model as Record<string, unknown>, `${inspection.path}: ${inspection.kind}`, this.output === 'wide'))
+    const database = inspection.database
+    if (database === undefined) return
+    this.say(`format ${database.rdb_format}, opened by ${database.read_by.join(' and ')}; read by ${rulesLabel(database.rules)}'s rules (${RULES_SOURCE_TEXT[database.rules_source]})`)
+    for (const finding of database.findings) this.say(`${finding.severity}: ${finding.message} [${finding.code}]`)
   }
 }

@@ -20,9 +20,12 @@ import {renderFieldTsv, renderTsv, setTableWidth, type TableView} from './table.
  * What every redrepl command shares: its output mode (--output, with --json
  * as --output json) and the printing of its report in that mode, and
  * failures reported as one line on stderr with a documented exit code.
- * A command whose run() returns its report `R` and that says how the
- * report reads (`human`, and `mainTable` for tsv) has it printed here; the
- * others still print with `emit`.
+ * A command's run() returns its report `R`, the type of its JSON document,
+ * and says how the report reads (`human`, and `mainTable` for tsv): it is
+ * printed here, then the run ends with the exit code the report states
+ * (`exitCodeOf`). Only `help` and `metrics`, which have no report, print
+ * for themselves; `emit` is left for a document no run() returns (a
+ * plugin's UNKNOWN state, printed from `catch`).
  */
 // oclif's FlagOutput and ArgOutput, which it does not export.
 type Outputs = {[name: string]: any}
@@ -60,7 +63,7 @@ export abstract class RedreplCommand<R = void> extends Command {
 
   private closeLog?: () => void
 
-  /** True for --json or --output json; set when the flags are parsed (subclasses may set it too). */
+  /** True for --json or --output json; set when the flags are parsed. */
   protected json = false
   /** The --output mode, set when the flags are parsed. */
   protected output: OutputMode = 'human'

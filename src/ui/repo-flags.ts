@@ -219,3 +219,6 @@ export const repoKeyFlags = {
   'key-file': repoFlags['key-file'],
   timeout: repoFlags.timeout,
 }
+
+/** A repository's keys after `repo key add` or `remove`: `id (kind), …`. */
+export const keyList = (report: {keys: ReadonlyArray<{key_id: string; kind: string}>}): string => report.keys.map((k) => `${k.key_id} (${k.kind})`).join(', ')

@@ -1,4 +1,4 @@
-import {configuredRepositories, type ConfiguredRepo} from '../core/ops/repo/set.js'
+import {configuredRepositories, type ConfiguredRepo, type EachRepository, type RepoOutcome} from '../core/ops/repo/set.js'
 import {InterruptedError, RedreplError} from '../core/errors.js'
 import type {RepoSettings} from '../core/ops/repo/open.js'
 import {describeError, exitCodeFor} from './base-command.js'
@@ -11,17 +11,7 @@ import {optionalRepository} from './repo-flags.js'
  * stop the others; the run's exit code is the worst of theirs.
  */
 
-export {configuredRepositories, type ConfiguredRepo}
-
-/** One repository's outcome in a run over several: its report, or the one line its failure printed alone and its exit code. */
-export interface RepoOutcome<R> {
-  repository_name: string
-  /** The repository's url, as its section gives it. */
-  repository: string
-  exit_code: number
-  error: {message: string; code: string | null} | null
-  report: R | null
-}
+export {configuredRepositories, type ConfiguredRepo, type EachRepository, type RepoOutcome}
 
 /**
  * Runs `work` for each repository in turn. A failure is recorded against
@@ -47,6 +37,13 @@ export async function forEachRepository<R>(repos: ConfiguredRepo[], work: (name:
     }
   }
   return outcomes
+}
+
+/** One line per repository: `say` of its report, or the line its failure printed and its exit code. */
+export function eachRepositoryLines<R>({repositories}: EachRepository<R>, say: (report: R, outcome: RepoOutcome<R>) => string): string[] {
+  return repositories.map((outcome) =>
+    outcome.report === null ? `${outcome.repository_name} (${outcome.repository}): failed (exit ${outcome.exit_code}): ${outcome.error?.message}` : say(outcome.report, outcome),
+  )
 }
 
 /** The run's exit code: the highest of its repositories' (0 when each succeeded). */

@@ -1,4 +1,4 @@
-import {showConfig, type EffectiveSetting} from '../../core/ops/config/show.js'
+import {showConfig, type ConfigShowReport, type EffectiveSetting} from '../../core/ops/config/show.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {jsonFlag} from '../../ui/flags.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
@@ -9,7 +9,7 @@ const SETTING_COLUMNS: Array<Column<EffectiveSetting>> = [
   {header: 'source', value: (s) => s.source, priority: 2},
 ]
 
-export default class ConfigShow extends RedreplCommand {
+export default class ConfigShow extends RedreplCommand<ConfigShowReport> {
   static override summary = 'Show the settings taken from the config file and the environment, and where each comes from.'
   static override description = `redrepl reads /etc/redrepl/redrepl.conf when it exists (or the file named by --config or REDREPL_CONFIG, which must exist). The file is TOML: a [defaults] table and one [node.NAME] table per node, whose keys are the long names of command flags:
 
@@ -29,21 +29,24 @@ The file must be as safe as the runs it drives: one owned by another user than r
 
   static override flags = {json: jsonFlag}
 
-  async run(): Promise<void> {
+  async run(): Promise<ConfigShowReport> {
     const {flags} = await this.parse(ConfigShow)
-    this.json = flags.json
     const envNames = new Map<string, string>()
     for (const command of this.config.commands) {
       for (const [name, flag] of Object.entries(command.flags ?? {})) if (flag.env) envNames.set(name, flag.env)
     }
-    const report = await showConfig({configPath: flags.config, node: flags.node, envNames, env: process.env})
-    const settings = tableOf(SETTING_COLUMNS, report.settings)
-    await this.emit(report, () => {
-      this.say(`config file: ${report.config_path}${report.config_found ? '' : ' (not found)'}${report.node ? `, node ${report.node}` : ''}`)
-      if (report.nodes.length > 0) this.say(`nodes: ${report.nodes.join(', ')}`)
-      for (const repo of report.repositories) this.say(`repository ${repo.name}: ${repo.settings.map((s) => `${s.key} = ${Array.isArray(s.value) ? s.value.join(', ') : String(s.value)}`).join('; ')}`)
-      if (report.settings.length === 0) this.say('no settings: every command uses its flags and built-in defaults')
-      else this.say(renderColumns(settings))
-    }, settings)
+    return showConfig({configPath: flags.config, node: flags.node, envNames, env: process.env})
+  }
+
+  protected override human(report: ConfigShowReport): void {
+    this.say(`config file: ${report.config_path}${report.config_found ? '' : ' (not found)'}${report.node ? `, node ${report.node}` : ''}`)
+    if (report.nodes.length > 0) this.say(`nodes: ${report.nodes.join(', ')}`)
+    for (const repo of report.repositories) this.say(`repository ${repo.name}: ${repo.settings.map((s) => `${s.key} = ${Array.isArray(s.value) ? s.value.join(', ') : String(s.value)}`).join('; ')}`)
+    if (report.settings.length === 0) this.say('no settings: every command uses its flags and built-in defaults')
+    else this.say(renderColumns(this.mainTable(report)))
+  }
+
+  protected override mainTable(report: ConfigShowReport) {
+    return tableOf(SETTING_COLUMNS, report.settings)
   }
 }

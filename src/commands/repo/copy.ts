@@ -2,7 +2,7 @@ import {Flags} from '../../ui/oclif.js'
 
 import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
-import {copyRepository} from '../../core/ops/repo/copy.js'
+import {copyRepository, type RepoCopyReport} from '../../core/ops/repo/copy.js'
 import type {RepoBackend} from '../../core/ops/repo/open.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {progressFlag} from '../../ui/flags.js'
@@ -10,7 +10,7 @@ import {formatBytes} from '../../ui/numbers.js'
 import {compressFlag, DEFAULT_TIMEOUT_MS, jobsFlag, openRepoFromFlags, repoFlags, repoNameFlag, resolveNode, timeoutFlag, transferFlags} from '../../ui/repo-flags.js'
 import {configuredRepositories} from '../../ui/repo-set.js'
 
-export default class RepoCopy extends RedreplCommand {
+export default class RepoCopy extends RedreplCommand<RepoCopyReport> {
   static override summary = 'Copy a namespace\'s base backups and WAL from one repository to another, checked and resumable.'
   static override description = `Copies what --to lacks of the namespace (--cluster, the same flag as --node) in --from: every base backup the source lists (its pieces first, then its piece index, its manifest last; a backup an older redrepl stored as whole chunks is copied so, chunks first), every WAL segment, the timeline history and, last, the replica set's facts. --from and --to each take a [repo.NAME] section of the config file (with that repository's own options: S3 endpoint and region, timeout, compression of the target, and the key of an encrypted repository, passphrase-file or key-file) or a repository URL (a directory or s3://bucket/prefix, reached with the S3 flags given here).
 
@@ -49,11 +49,10 @@ Memory stays bounded whatever the sizes: objects stream from one store to the ot
     'key-file': Flags.string({hidden: true}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<RepoCopyReport> {
     // As typed: parse() replaces this.argv with the config file's settings added.
     const typed = [...this.argv]
     const {flags} = await this.parse(RepoCopy)
-    this.json = flags.json
     if (flags.repo !== undefined || flags['repo-name'] !== undefined) throw usageError('repo copy takes its repositories as --from and --to, not --repo or --repo-name')
     if (typed.some((arg) => /^--(passphrase|key)-file(=|$)/.test(arg))) throw usageError('repo copy takes each repository\'s key from its [repo.NAME] section (passphrase-file or key-file), not from --passphrase-file or --key-file, which would give it to both')
     const {node} = resolveNode(flags.node)
@@ -67,22 +66,21 @@ Memory stays bounded whatever the sizes: objects stream from one store to the ot
     const from = await open(flags.from)
     let to: RepoBackend | undefined
     const progress = await this.showProgress('repo copy', signal)
-    const report = await (async () => {
-      try {
-        to = await open(flags.to)
-        return await copyRepository(from, to, {node, dryRun: flags['dry-run'] === true, jobs: flags.jobs ?? Math.min(from.defaultJobs, to.defaultJobs), nowMs: nowMs(), onProgress: (bytes) => progress.update(bytes, null), signal})
-      } finally {
-        progress.stop()
-        await to?.close()
-        await from.close()
-      }
-    })()
-    await this.emit(report, () => {
-      const verb = report.dry_run ? 'would copy' : 'copied'
-      const pieces = report.backups_copied.reduce((sum, backup) => sum + backup.pieces_copied, 0)
-      this.say(`${report.from} → ${report.to} (node ${report.node}): ${verb} ${report.backups_copied.length} base backup(s)${pieces > 0 ? ` (${pieces} piece(s) the target lacked)` : ''} and ${report.wal_segments_copied} WAL segment(s), ${report.objects_copied} object(s), ${formatBytes(report.copied_bytes)}`)
-      this.say(`already there: ${report.backups_present} base backup(s), ${report.wal_segments_present} WAL segment(s)${report.history_copied ? `; timeline history ${report.dry_run ? 'would be ' : ''}updated` : ''}`)
-      for (const skip of report.skipped) this.say(`not copied ${skip.key}: ${skip.reason}`)
-    })
+    try {
+      to = await open(flags.to)
+      return await copyRepository(from, to, {node, dryRun: flags['dry-run'] === true, jobs: flags.jobs ?? Math.min(from.defaultJobs, to.defaultJobs), nowMs: nowMs(), onProgress: (bytes) => progress.update(bytes, null), signal})
+    } finally {
+      progress.stop()
+      await to?.close()
+      await from.close()
+    }
+  }
+
+  protected override human(report: RepoCopyReport): void {
+    const verb = report.dry_run ? 'would copy' : 'copied'
+    const pieces = report.backups_copied.reduce((sum, backup) => sum + backup.pieces_copied, 0)
+    this.say(`${report.from} → ${report.to} (node ${report.node}): ${verb} ${report.backups_copied.length} base backup(s)${pieces > 0 ? ` (${pieces} piece(s) the target lacked)` : ''} and ${report.wal_segments_copied} WAL segment(s), ${report.objects_copied} object(s), ${formatBytes(report.copied_bytes)}`)
+    this.say(`already there: ${report.backups_present} base backup(s), ${report.wal_segments_present} WAL segment(s)${report.history_copied ? `; timeline history ${report.dry_run ? 'would be ' : ''}updated` : ''}`)
+    for (const skip of report.skipped) this.say(`not copied ${skip.key}: ${skip.reason}`)
   }
 }

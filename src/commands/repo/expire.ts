@@ -1,11 +1,10 @@
 import {nowMs} from '../../core/clock.js'
-import type {AppliedExpirePlan} from '../../core/ops/node/plan-file.js'
-import {expireRepository, expireRepositoryByPlan, loadRepoExpirePlan, saveRepoExpirePlan, type RepoExpireReport} from '../../core/ops/repo/expire.js'
+import {expireRepository, expireRepositoryByPlan, loadRepoExpirePlan, saveRepoExpirePlan, type RepoExpireDocument, type RepoExpireReport, type RepoExpireRun} from '../../core/ops/repo/expire.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {jobsFlag, repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
 import {orphanGraceFlag, orphanGraceMs, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
 import {appliedPlanLine, expirePlanWords, planFlag, PlannedCommand, savedDryRunFlag, savedPlanLine} from '../../ui/planned-command.js'
-import {configuredRepositories, forEachRepository, worstExitCode, type RepoOutcome} from '../../ui/repo-set.js'
+import {configuredRepositories, eachRepositoryLines, forEachRepository, worstExitCode, type EachRepository} from '../../ui/repo-set.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 const EXPIRE_COLUMNS: Array<Column<RepoExpireReport['backups'][number]>> = [
@@ -18,11 +17,7 @@ const EXPIRE_COLUMNS: Array<Column<RepoExpireReport['backups'][number]>> = [
   {header: 'key', value: (b) => b.key, priority: 4},
 ]
 
-type RepoExpireResult = RepoExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string}
-/** Every configured repository expired by its own retention, one outcome each. */
-type EachRepositoryExpired = {repositories: Array<RepoOutcome<RepoExpireReport>>}
-
-export default class RepoExpire extends PlannedCommand<RepoExpireResult | EachRepositoryExpired> {
+export default class RepoExpire extends PlannedCommand<RepoExpireRun> {
   static override summary = 'Delete the backups a retention policy no longer keeps from the repository, and the WAL only they needed (dry run unless --confirm).'
   static override description = `Applies --keep-last N or --keep-within DURATION (by when each backup was pushed) to the node's base backups in the repository and lists each with keep or delete and the reason. The newest usable backup (complete, with every WAL segment from its checkpoint to the archive's head archived) is always kept. Every kept backup keeps every WAL segment from its checkpoint's segment on, on its timeline and, across each fork of the history, on each later one from the fork's segment; only WAL no kept backup replays is deleted. LSNs map to segments by the segment size the repository recorded at push (--segment-bytes is not needed, and is refused when it contradicts it).
 
@@ -53,7 +48,7 @@ Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor
     plan: planFlag('Delete exactly the backups and WAL of this plan (saved by --out), or nothing when the repository changed under it.'),
   }
 
-  async run(): Promise<RepoExpireResult | EachRepositoryExpired> {
+  async run(): Promise<RepoExpireRun> {
     // As typed: parse() puts the config file's settings in this.argv, and each repository is parsed again from this.
     const typed = [...this.argv]
     const {flags} = await this.parse(RepoExpire)
@@ -68,7 +63,7 @@ Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor
     const policy = saved === undefined ? retentionPolicy(flags) : undefined
     const out = flags.out
     const signal = this.stopOnInterrupt('clean-up')
-    return withRepository(flags, (backend): Promise<RepoExpireResult> => {
+    return withRepository(flags, (backend): Promise<RepoExpireDocument> => {
       const options = {node, confirm: flags.confirm, nowMs: nowMs(), jobs: flags.jobs ?? backend.defaultJobs, signal}
       if (saved !== undefined) return expireRepositoryByPlan(backend, planPath!, saved, options)
       const planning = {...options, policy: policy!, segmentBytes: flags['segment-bytes'], orphanGraceMs: orphanGraceMs(flags)}
@@ -77,7 +72,7 @@ Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor
     }, signal)
   }
 
-  protected override human(report: RepoExpireResult | EachRepositoryExpired): void {
+  protected override human(report: RepoExpireRun): void {
     if ('repositories' in report) return this.humanEach(report)
     if (report.backups.length > 0) {
       this.say(renderColumns(tableOf(EXPIRE_COLUMNS, report.backups)))
@@ -93,33 +88,32 @@ Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor
     if (report.dead_temps.count > 0) this.say(`${report.dry_run ? 'would remove' : 'removed'} ${report.dead_temps.count} temp file(s) of dead writers, ${formatBytes(report.dead_temps.bytes)}`)
   }
 
-  protected override mainTable(report: RepoExpireResult | EachRepositoryExpired) {
+  protected override mainTable(report: RepoExpireRun) {
     if ('repositories' in report) return undefined
     return tableOf(EXPIRE_COLUMNS, report.backups)
   }
 
   /** Each configured repository by its own retention (its section's keep-last, keep-within, orphan-grace), one after another. */
-  private async expireEach(repos: Awaited<ReturnType<typeof configuredRepositories>>, typed: string[], node: string): Promise<EachRepositoryExpired> {
+  private async expireEach(repos: Awaited<ReturnType<typeof configuredRepositories>>, typed: string[], node: string): Promise<EachRepository<RepoExpireReport>> {
     const signal = this.stopOnInterrupt('clean-up')
     const outcomes = await forEachRepository<RepoExpireReport>(repos, async (name) => {
       const {flags: own} = await this.parse(RepoExpire, ['--repo-name', name, ...typed])
       const policy = retentionPolicy(own)
       return withRepository(own, (backend) => expireRepository(backend, {node, confirm: own.confirm, nowMs: nowMs(), jobs: own.jobs ?? backend.defaultJobs, signal, policy, segmentBytes: own['segment-bytes'], orphanGraceMs: orphanGraceMs(own)}), signal)
     })
-    const worst = worstExitCode(outcomes)
-    if (worst !== 0) process.exitCode = worst
     return {repositories: outcomes}
   }
 
-  private humanEach({repositories: outcomes}: EachRepositoryExpired): void {
-    for (const outcome of outcomes) {
-      const report = outcome.report
-      if (report === null) {
-        this.say(`${outcome.repository_name} (${outcome.repository}): failed (exit ${outcome.exit_code}): ${outcome.error?.message}`)
-        continue
-      }
+  private humanEach(each: EachRepository<RepoExpireReport>): void {
+    const line = (report: RepoExpireReport, name: string) => {
       const doomed = report.backups.filter((b) => b.action === 'delete').length
-      this.say(`${outcome.repository_name} (${report.repository}): ${report.dry_run ? 'would delete' : 'deleted'} ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s)${report.dry_run ? '; pass --confirm to delete' : ''}`)
+      return `${name} (${report.repository}): ${report.dry_run ? 'would delete' : 'deleted'} ${doomed} backup(s) and ${report.wal_delete.length} WAL segment(s)${report.dry_run ? '; pass --confirm to delete' : ''}`
     }
+    for (const text of eachRepositoryLines(each, (report, outcome) => line(report, outcome.repository_name))) this.say(text)
+  }
+
+  /** One repository failing fails the run, with the worst exit code of them. */
+  protected override exitCodeOf(report: RepoExpireRun): number {
+    return 'repositories' in report ? worstExitCode(report.repositories) : 0
   }
 }

@@ -7,10 +7,10 @@ import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, progressFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {compressFlag, compressLevelFlag, jobsFlag, repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/repo-flags.js'
-import {configuredRepositories, forEachRepository, worstExitCode} from '../../ui/repo-set.js'
-import type {RepoPushReport} from '../../core/ops/repo/push.js'
+import {configuredRepositories, eachRepositoryLines, forEachRepository, worstExitCode, type EachRepository} from '../../ui/repo-set.js'
+import type {RepoPushDocument, RepoPushReport} from '../../core/ops/repo/push.js'
 
-export default class RepoPush extends RedreplCommand {
+export default class RepoPush extends RedreplCommand<RepoPushDocument> {
   static override summary = 'Copy the node\'s base backups, timeline history and sealed WAL to the repository (cron-safe).'
   static override description = `Copies to the repository (--repo, a directory or s3://bucket/prefix) what it lacks of this node: every complete base backup, the timeline history, and every sealed WAL segment of every timeline (the highest segment of the current timeline, which RedDB still appends to, only with --include-current). Objects are named under the replica set's namespace (--cluster, the same flag as --node; default the host name) as docs/repository.md describes.
 
@@ -50,11 +50,10 @@ Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its o
     'include-current': Flags.boolean({description: 'Also push the current timeline\'s highest WAL segment, which RedDB may still append to (pushed again once it grows).'}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<RepoPushDocument> {
     // As typed: parsing replaces this.argv with the config file's flags added.
     const typed = [...this.argv]
     const {flags} = await this.parse(RepoPush)
-    this.json = flags.json
     if (flags.repo === undefined && flags['repo-name'] === undefined) {
       const repos = await configuredRepositories(flags.config)
       if (repos.length > 0) return this.pushToEach(repos, typed)
@@ -63,19 +62,29 @@ Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its o
     const {node} = resolveNode(flags.node)
     const signal = this.stopOnInterrupt('clean-up')
     const progress = await this.showProgress('repo push', signal)
-    const report = await withWriteGuard({dataPath, command: 'repo push', safeNextToLiveNode: true, waitMs: flags.wait * 1000, signal}, (layout) =>
+    return withWriteGuard({dataPath, command: 'repo push', safeNextToLiveNode: true, waitMs: flags.wait * 1000, signal}, (layout) =>
       withRepository(flags, (backend) => pushToRepository(layout, backend, {node, dataPath, nowMs: nowMs(), jobs: flags.jobs ?? backend.defaultJobs, includeCurrent: flags['include-current'], onProgress: (bytes) => progress.update(bytes, null), signal}), signal),
     ).finally(() => progress.stop())
-    await this.emit(report, () => {
-      this.say(`${report.repository} (node ${report.node}): pushed ${report.backups_pushed.length} base backup(s) and ${report.wal_segments_pushed} WAL segment(s), ${report.objects_uploaded} object(s), ${formatBytes(report.uploaded_bytes)}`)
-      this.say(`already there: ${report.backups_present} base backup(s), ${report.wal_segments_present} WAL segment(s)${report.history_pushed ? '; timeline history updated' : ''}`)
-      for (const skip of report.skipped) this.say(`skipped ${skip.path}: ${skip.reason}`)
-      if (report.dead_temps.count > 0) this.say(`removed ${report.dead_temps.count} temp file(s) of dead writers, ${formatBytes(report.dead_temps.bytes)}`)
-    })
+  }
+
+  protected override human(report: RepoPushDocument): void {
+    if ('repositories' in report) {
+      for (const line of eachRepositoryLines(report, (pushed, outcome) => `${outcome.repository_name} (${pushed.repository}, node ${pushed.node}): ${pushedLine(pushed)}`)) this.say(line)
+      return
+    }
+    this.say(`${report.repository} (node ${report.node}): ${pushedLine(report)}`)
+    this.say(`already there: ${report.backups_present} base backup(s), ${report.wal_segments_present} WAL segment(s)${report.history_pushed ? '; timeline history updated' : ''}`)
+    for (const skip of report.skipped) this.say(`skipped ${skip.path}: ${skip.reason}`)
+    if (report.dead_temps.count > 0) this.say(`removed ${report.dead_temps.count} temp file(s) of dead writers, ${formatBytes(report.dead_temps.bytes)}`)
+  }
+
+  /** One repository failing fails the run, with the worst exit code of them. */
+  protected override exitCodeOf(report: RepoPushDocument): number {
+    return 'repositories' in report ? worstExitCode(report.repositories) : 0
   }
 
   /** One push per configured repository, each parsed with its own section as if --repo-name had been typed. */
-  private async pushToEach(repos: Awaited<ReturnType<typeof configuredRepositories>>, typed: string[]): Promise<void> {
+  private async pushToEach(repos: Awaited<ReturnType<typeof configuredRepositories>>, typed: string[]): Promise<EachRepository<RepoPushReport>> {
     const {flags} = await this.parse(RepoPush, typed)
     const dataPath = requireDataPath(flags['data-path'])
     const {node} = resolveNode(flags.node)
@@ -86,14 +95,9 @@ Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its o
         return withRepository(own, (backend) => pushToRepository(layout, backend, {node, dataPath, nowMs: nowMs(), jobs: own.jobs ?? backend.defaultJobs, includeCurrent: own['include-current'], signal}), signal)
       }),
     )
-    await this.emit({repositories: outcomes}, () => {
-      for (const outcome of outcomes) {
-        const report = outcome.report
-        if (report === null) this.say(`${outcome.repository_name} (${outcome.repository}): failed (exit ${outcome.exit_code}): ${outcome.error?.message}`)
-        else this.say(`${outcome.repository_name} (${report.repository}, node ${report.node}): pushed ${report.backups_pushed.length} base backup(s) and ${report.wal_segments_pushed} WAL segment(s), ${report.objects_uploaded} object(s), ${formatBytes(report.uploaded_bytes)}`)
-      }
-    })
-    const worst = worstExitCode(outcomes)
-    if (worst !== 0) process.exitCode = worst
+    return {repositories: outcomes}
   }
 }
+
+const pushedLine = (report: RepoPushReport) =>
+  `pushed ${report.backups_pushed.length} base backup(s) and ${report.wal_segments_pushed} WAL segment(s), ${report.objects_uploaded} object(s), ${formatBytes(report.uploaded_bytes)}`

@@ -4,13 +4,14 @@ import {nowMs} from '../../core/clock.js'
 import {usageError} from '../../core/errors.js'
 import {markerPendingPath, type Destination} from '../../core/ops/basebackup/materialize.js'
 import {withWriteGuard} from '../../core/ops/node/guard.js'
-import {restoreFromRepository, type RepoBackupChoice} from '../../core/ops/repo/restore.js'
+import {restoreFromRepository, type RepoBackupChoice, type RepoRestoreReport} from '../../core/ops/repo/restore.js'
 import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, overwriteLiveFlag, progressFlag, u64Flag, waitFlag} from '../../ui/flags.js'
+import {noteOnStderr} from '../../ui/findings.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/repo-flags.js'
 
-export default class RepoRestore extends RedreplCommand {
+export default class RepoRestore extends RedreplCommand<RepoRestoreReport> {
   static override summary = 'Rebuild a database from a base backup in the repository (standalone, or staged for a rebootstrap).'
   static override description = `Picks the base backup in the replica set's namespace by --checkpoint-lsn, or the newest complete one on the current timeline's path (its manifest and piece index read and every piece, or chunk, is listed with its size: a newer backup with an object gone is passed over), and writes the embedded .rdb database it holds, exactly as "basebackup materialize" does from local chunks: every chunk is checked against its manifest's size and CRC as it streams in, and the whole snapshot against its CRC; a corrupt or missing object aborts the restore (exit 3) naming it, and nothing half-written ever carries the final name.
 
@@ -42,9 +43,12 @@ Ctrl-C or SIGTERM stops it at its next piece of the stream: the temp file is rem
     }),
   }
 
-  async run(): Promise<void> {
+  /** The node's data path, which the ready marker's line names. */
+  private dataPath = ''
+
+  async run(): Promise<RepoRestoreReport> {
     const {flags} = await this.parse(RepoRestore)
-    this.json = flags.json
+    this.dataPath = flags['data-path'] ?? ''
     const {node} = resolveNode(flags.node)
     const rdbVersion = flags['rdb-version'] === undefined ? undefined : flags['rdb-version'] === '2' ? 2 : 1
     const choice: RepoBackupChoice = flags['checkpoint-lsn'] !== undefined ? {checkpointLsn: flags['checkpoint-lsn']} : {latest: true}
@@ -52,7 +56,7 @@ Ctrl-C or SIGTERM stops it at its next piece of the stream: the temp file is rem
     const progress = await this.showProgress('repo restore', signal)
     const restore = (destination: Destination) =>
       withRepository(flags, (backend) => restoreFromRepository(backend, {node, choice, destination, nowMs: nowMs(), force: flags.force, onProgress: (done, total) => progress.update(done, total), signal}), signal)
-    let report
+    let report: RepoRestoreReport
     try {
       if (flags.to !== undefined) report = await restore({kind: 'file', path: flags.to, overwrite: flags.force || flags['overwrite-live'], overwriteLive: flags['overwrite-live'], dataPath: flags['data-path'] ?? '', rdbVersion})
       else if (flags.rebootstrap) {
@@ -63,11 +67,12 @@ Ctrl-C or SIGTERM stops it at its next piece of the stream: the temp file is rem
     } finally {
       progress.stop()
     }
-    const done = report
-    for (const noted of done.findings) process.stderr.write(`redrepl: ${noted.severity === 'note' ? 'note' : 'warning'}: ${noted.message}\n`)
-    await this.emit(done, () => {
-      this.say(`restored checkpoint ${done.checkpoint_lsn} (timeline ${done.timeline}, ${formatBytes(done.snapshot_bytes)}) from ${done.manifest_key} into ${done.destination_path}`)
-      if (done.marker_path) this.say(`ready marker: ${done.marker_path}, naming ${markerPendingPath(flags['data-path']!)} — the node swaps the database in at its next start`)
-    })
+    noteOnStderr(report.findings)
+    return report
+  }
+
+  protected override human(report: RepoRestoreReport): void {
+    this.say(`restored checkpoint ${report.checkpoint_lsn} (timeline ${report.timeline}, ${formatBytes(report.snapshot_bytes)}) from ${report.manifest_key} into ${report.destination_path}`)
+    if (report.marker_path) this.say(`ready marker: ${report.marker_path}, naming ${markerPendingPath(this.dataPath)} — the node swaps the database in at its next start`)
   }
 }

@@ -27,10 +27,13 @@ export interface DatabaseFacts {
   findings: Finding[]
 }
 
+/** What `inspect --json` prints: the artifact's canonical model (spec/format.md), RedDB's fields, not this contract's. */
+export type InspectModel = JsonValue
+
 export interface Inspection {
   path: string
   kind: ArtifactKind
-  json: JsonValue
+  json: InspectModel
   database?: DatabaseFacts
 }
 

@@ -12,6 +12,7 @@ import {localRepoDir, repositoryIdentity} from '../../repo/open.js'
 import {appliedPlan, readPlanFile, writePlanFile, type AppliedExpirePlan} from '../node/plan-file.js'
 import {stalePlan} from '../../plan/saved-plan-envelope.js'
 import {describeBackups, isObjectDamage, type RepoBackupRow} from './list.js'
+import type {EachRepository} from './set.js'
 
 export interface RepoExpireReport {
   repository: string
@@ -234,6 +235,12 @@ function repositoryArea(location: string) {
   const root = localRepoDir(location)
   return root === undefined ? undefined : {root, what: 'the repository'}
 }
+
+/** `repo expire`'s document for one repository: the expiry, and the plan --out saved or the one --plan applied. */
+export type RepoExpireDocument = RepoExpireReport & {plan?: AppliedExpirePlan; plan_path?: string; inputs_fingerprint?: string}
+
+/** `repo expire`'s document: one repository's, or each configured repository expired by its own retention. */
+export type RepoExpireRun = RepoExpireDocument | EachRepository<RepoExpireReport>
 
 /** The dry run, saved to `planPath` for `repo expire --plan` to apply exactly. */
 export async function saveRepoExpirePlan(backend: RepoBackend, options: Omit<ExpireOptions, 'confirm'>, planPath: string): Promise<RepoExpireReport & {plan_path: string; inputs_fingerprint: string}> {

@@ -17,6 +17,7 @@ import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../../repo/b
 import {checkedStream, collect, sealedChecksum, type Expected} from '../../repo/integrity.js'
 import {readInventory, runPool, type RepoInventory} from '../../repo/inventory.js'
 import {listPieces, storePieces} from '../../repo/pieces.js'
+import type {EachRepository} from './set.js'
 import {encodePieceIndex} from '../../format/piece-index.js'
 import {RepoKeys} from '../../repo/keys.js'
 import {readRepoFacts, readRepoStatus, writeRepoFacts, writeRepoStatus} from '../../repo/facts-store.js'
@@ -102,6 +103,9 @@ async function drain(pieces: AsyncIterable<Uint8Array>): Promise<void> {
 async function* bytesBody(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes
 }
+
+/** `repo push`'s document: the push to the repository named, or one outcome per configured repository. */
+export type RepoPushDocument = RepoPushReport | EachRepository<RepoPushReport>
 
 /**
  * `repo push`: copies what the repository lacks of a node — every complete
