@@ -81,13 +81,26 @@ export const FINDINGS = {
 
 export type FindingCode = keyof typeof FINDINGS
 
+/**
+ * One finding as --json prints it (schemas/defs.json, generated from this type).
+ * @jsonDef finding
+ * @jsonList findings
+ */
 export interface Finding {
+  /** @description A stable code of src/core/findings.ts: scripts key on it. */
   code: FindingCode
   severity: Severity
-  /** The file concerned, relative to the layout's parent where it lies inside it. */
+  /**
+   * The file concerned, relative to the layout's parent where it lies inside it.
+   * @description The file or object concerned, relative to the layout's parent when it lies inside it.
+   */
   path: string
+  /** @description For people; the wording may change in a minor version. */
   message: string
-  /** Measured values behind the finding (LSNs, byte counts), for scripts; {} when there are none. */
+  /**
+   * Measured values behind the finding (LSNs, byte counts), for scripts; {} when there are none.
+   * @description Measured values behind the finding; which keys depends on the code.
+   */
   data: Record<string, bigint | number | string | boolean | null>
 }
 

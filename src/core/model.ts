@@ -18,6 +18,7 @@ export interface TimelineHistory {
 
 export type InvalidationReason = 'wal-removed' | 'horizon' | 'idle-timeout'
 
+/** @jsonDef slot */
 export interface ReplicationSlot {
   replica_id: string
   restart_lsn: bigint

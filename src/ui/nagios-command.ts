@@ -6,6 +6,7 @@ import {askedOutputMode} from './output.js'
  * A command that is a Nagios/Icinga plugin: whatever stops it from
  * measuring is UNKNOWN (exit 3), printed on stdout where the monitoring
  * system reads, in the output mode the caller asked for.
+ * @jsonAlso UnknownDocument
  */
 export abstract class NagiosCommand<R extends {status: NagiosState}> extends RedreplCommand<R> {
   /** The report is out; the exit code is its state. */

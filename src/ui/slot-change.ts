@@ -66,12 +66,15 @@ function recentlySeen(report: SlotChangeReport, nowMs: bigint): string | null {
 
 type SlotChangeFlags = Parameters<typeof walPlanOptions>[0] & {'data-path'?: string; json: boolean; 'dry-run': boolean; wait: number; yes: boolean}
 
-/** `slots drop` and `slots invalidate`: parse, decide, confirm on a terminal, write under the guard, report. */
-export abstract class SlotChangeCommand extends RedreplCommand<SlotChangeReport> {
+/**
+ * `slots drop` and `slots invalidate`: parse, decide, confirm on a terminal, write under the guard, report.
+ * `R` is the report of the one change the command's changeFrom() asks for.
+ */
+export abstract class SlotChangeCommand<R extends SlotChangeReport> extends RedreplCommand<R> {
   protected abstract readonly verb: string
-  protected abstract changeFrom(flags: Record<string, unknown>): SlotChange
+  protected abstract changeFrom(flags: Record<string, unknown>): SlotChange & {kind: R['action']}
 
-  async run(): Promise<SlotChangeReport> {
+  async run(): Promise<R> {
     const {args, flags} = (await this.parse(this.constructor as typeof SlotChangeCommand)) as unknown as {args: {replica: string}; flags: SlotChangeFlags}
     const dataPath = requireDataPath(flags['data-path'])
     const now = nowMs()
@@ -89,12 +92,14 @@ export abstract class SlotChangeCommand extends RedreplCommand<SlotChangeReport>
         await confirmOnTerminal(`${this.verb[0].toUpperCase()}${this.verb.slice(1)} this slot?`, [...slotChangeLines(plan, true), ...(seen === null ? [] : [`  ${seen}`])], flags.yes && seen === null)
       },
     }
-    return flags['dry-run']
-      ? changeSlot(await openLayout(dataPath), options)
-      : withWriteGuard({dataPath, command: `slots ${this.verb}`, waitMs: flags.wait * 1000}, (layout) => changeSlot(layout, options))
+    const report = flags['dry-run']
+      ? await changeSlot(await openLayout(dataPath), options)
+      : await withWriteGuard({dataPath, command: `slots ${this.verb}`, waitMs: flags.wait * 1000}, (layout) => changeSlot(layout, options))
+    // changeSlot reports the action it was given, which changeFrom() typed as R's.
+    return report as R
   }
 
-  protected override human(report: SlotChangeReport): void {
+  protected override human(report: R): void {
     for (const line of slotChangeLines(report)) this.say(line)
   }
 }

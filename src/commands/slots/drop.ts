@@ -1,7 +1,7 @@
-import type {SlotChange} from '../../core/ops/slots/change.js'
+import type {SlotDropReport} from '../../core/ops/slots/change.js'
 import {SlotChangeCommand, slotChangeArgs, slotChangeFlags} from '../../ui/slot-change.js'
 
-export default class SlotsDrop extends SlotChangeCommand {
+export default class SlotsDrop extends SlotChangeCommand<SlotDropReport> {
   static override summary = 'Drop the replication slot of a replica that is gone.'
   static override description = `Removes REPLICA's slot from the slot catalog of the current timeline (or from the legacy JSON store beside the data file, where the slot lives there), written exactly as RedDB writes the catalog. An active slot holds WAL back until its replica acknowledges it; a replica that is gone pins WAL forever — the most common cause of WAL piling up. Prefer "slots invalidate" to keep a record of what the replica had acknowledged.
 
@@ -19,7 +19,7 @@ Exit 0 when dropped, and when the replica has no slot on the current timeline an
 
   protected readonly verb = 'drop'
 
-  protected changeFrom(): SlotChange {
+  protected changeFrom(): {kind: 'drop'} {
     return {kind: 'drop'}
   }
 }

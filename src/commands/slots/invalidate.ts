@@ -1,10 +1,10 @@
 import {Flags} from '../../ui/oclif.js'
 
 import type {InvalidationReason} from '../../core/model.js'
-import {INVALIDATION_REASONS, type SlotChange} from '../../core/ops/slots/change.js'
+import {INVALIDATION_REASONS, type SlotChange, type SlotInvalidateReport} from '../../core/ops/slots/change.js'
 import {SlotChangeCommand, slotChangeArgs, slotChangeFlags} from '../../ui/slot-change.js'
 
-export default class SlotsInvalidate extends SlotChangeCommand {
+export default class SlotsInvalidate extends SlotChangeCommand<SlotInvalidateReport> {
   static override summary = 'Invalidate the replication slot of a replica that is gone, keeping its record.'
   static override description = `Marks REPLICA's slot in the slot catalog of the current timeline (or the legacy JSON store, where the slot lives there) as RedDB invalidates one: inactive, with --reason and the time (REDREPL_NOW_MS pins it). Its positions stay, so "slots show" still tells what the replica had acknowledged, but it no longer holds WAL back. The catalog is written exactly as RedDB writes it. RedDB knows three reasons: wal-removed, horizon, idle-timeout.
 
@@ -25,7 +25,7 @@ Exit 0 when invalidated (or already so), 6 when the replica has no slot on the c
 
   protected readonly verb = 'invalidate'
 
-  protected changeFrom(flags: Record<string, unknown>): SlotChange {
+  protected changeFrom(flags: Record<string, unknown>): SlotChange & {kind: 'invalidate'} {
     return {kind: 'invalidate', reason: flags.reason as InvalidationReason}
   }
 }

@@ -18,6 +18,7 @@ export interface ClusterNodeReport {
   /** primary: a slot catalog on its current timeline (a RedDB primary keeps one slot per replica); replica: a relay log and no slot catalog. */
   role: NodeRole
   timeline: bigint
+  /** @minItems 1 */
   history: Array<{timeline: bigint; parent_timeline: bigint | null; fork_lsn: bigint; reason: string}>
   wal_head_lsn: bigint | null
   /** The oldest LSN its WAL still serves on its current timeline; null without WAL. */
@@ -33,6 +34,9 @@ export interface ClusterNodeReport {
   /** Pids of RedDB processes holding the node's data file (empty: not running); null when it cannot tell, or its redrepl does not say. */
   reddb_pids?: number[] | null
 }
+
+/** The node's state as this redrepl prints it: every field present (an older one may lack the optional ones). */
+export type ClusterNodeDocument = ClusterNodeReport & Required<Pick<ClusterNodeReport, 'relay_replica_ids' | 'reddb_pids'>>
 
 export type ClusterState = 'OK' | 'WARNING' | 'CRITICAL'
 

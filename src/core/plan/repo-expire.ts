@@ -15,9 +15,16 @@ import {segmentOf, walStretches} from './repo-wal.js'
  * WAL is deleted. LSNs map to segments by the repository's segment size.
  */
 
-export interface RepoExpireInput<C extends RetentionCandidate> {
+/** A WAL object of the repository; the plan hands each one it deletes back whole, with its reason. */
+export interface RepoExpireWal {
+  key: string
+  timeline: bigint
+  index: bigint
+}
+
+export interface RepoExpireInput<C extends RetentionCandidate, W extends RepoExpireWal = RepoExpireWal> {
   backups: C[]
-  wal: Array<{key: string; timeline: bigint; index: bigint}>
+  wal: W[]
   policy: BackupRetentionPolicy
   nowMs: bigint
   /** From the repository's facts; null when no member ever had a segment past 0. */
@@ -26,14 +33,14 @@ export interface RepoExpireInput<C extends RetentionCandidate> {
   history: readonly TimelineEntry[]
 }
 
-export interface RepoExpirePlan<C extends RetentionCandidate> {
+export interface RepoExpirePlan<C extends RetentionCandidate, W extends RepoExpireWal = RepoExpireWal> {
   backups: Array<BackupVerdict<C>>
-  wal_delete: Array<{key: string; timeline: bigint; index: bigint; reason: string}>
+  wal_delete: Array<W & {reason: string}>
   wal_kept: number
   wal_floor: {timeline: bigint; index: bigint} | null
 }
 
-export function planRepoExpire<C extends RetentionCandidate>(input: RepoExpireInput<C>): RepoExpirePlan<C> {
+export function planRepoExpire<C extends RetentionCandidate, W extends RepoExpireWal>(input: RepoExpireInput<C, W>): RepoExpirePlan<C, W> {
   const backups = planBackupRetention(input.backups, input.policy, input.nowMs)
   const kept = backups.filter((verdict) => verdict.action === 'keep').map((verdict) => verdict.backup)
   const oldestKept = kept[0]

@@ -27,6 +27,8 @@ export interface FailoverPlanOptions extends ClusterOptions {
 }
 
 export interface FailoverPlanReport extends FailoverPlan {
+  /** Always printed (a plan saved before it existed reads without it). */
+  repo_name: string | null
   selection: 'auto' | 'named'
   auto_choice: string | null
   best_known_lsn: bigint
@@ -55,7 +57,7 @@ export async function planFailover(options: FailoverPlanOptions): Promise<Failov
   const chosen = chooseFailover(input, options)
   const unreachable = input.flatMap((node) => (node.reached ? [] : [{name: node.name, reason: node.reason}]))
   const oldPrimaries = input.filter((node) => !node.reached || (node.state.role === 'primary' && node.state.timeline === chosen.previous_timeline)).map((node) => node.name)
-  const plan: FailoverPlan = {
+  const plan: FailoverPlan & {repo_name: string | null} = {
     cluster,
     created_at_unix_ms: options.nowMs,
     candidate: chosen.candidate,

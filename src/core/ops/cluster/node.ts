@@ -1,7 +1,7 @@
 import type {Layout} from '../../layout.js'
-import type {ClusterNodeReport} from '../../plan/cluster.js'
+import type {ClusterNodeDocument, ClusterNodeReport} from '../../plan/cluster.js'
 
-export type {ClusterNodeReport}
+export type {ClusterNodeDocument, ClusterNodeReport}
 import {listRelayReplicas, listWalSegments, readHistory, readOldestAvailableLsn, readWalHead} from '../node/state.js'
 import {verifyLayout} from '../layout/verify.js'
 import {readReplicaAcks} from '../node/replicas.js'
@@ -19,7 +19,7 @@ import {liveNodePids} from '../../fs/live-node.js'
  * on the old primary's host). Reads only.
  */
 
-export async function readClusterNode(layout: Layout, options: {dataPath: string; nowMs: bigint}): Promise<ClusterNodeReport> {
+export async function readClusterNode(layout: Layout, options: {dataPath: string; nowMs: bigint}): Promise<ClusterNodeDocument> {
   const history = await readHistory(layout)
   const timeline = currentTimeline(history)
   const found = await readReplicaAcks(layout, options.dataPath, timeline, options.nowMs)

@@ -15,6 +15,7 @@ import type {RepoBackend} from '../../repo/backend.js'
  */
 
 export interface KeyListing {
+  /** @pattern ^[0-9a-f]{16}$ */
   key_id: string
   kind: KeyEntry['kind']
   added_unix_ms: bigint
@@ -24,23 +25,37 @@ export interface RepoInitReport {
   repository: string
   encryption: RepoConfig['encryption']
   config_object: string
+  /** @pattern ^[0-9a-f]{16}$ */
   data_key_id: string | null
   frame_bytes: number | null
   keys: KeyListing[]
   scrypt: {n: number; r: number; p: number} | null
 }
 
-export interface RepoKeyChangeReport {
+interface RepoKeyChange {
   repository: string
   config_object: string
-  added_key_id: string | null
-  removed_key_id: string | null
   keys: KeyListing[]
 }
 
+export interface RepoKeyAddReport extends RepoKeyChange {
+  /** @pattern ^[0-9a-f]{16}$ */
+  added_key_id: string
+  removed_key_id: null
+}
+
+export interface RepoKeyRemoveReport extends RepoKeyChange {
+  added_key_id: null
+  /** @pattern ^[0-9a-f]{16}$ */
+  removed_key_id: string
+}
+
+export type RepoKeyChangeReport = RepoKeyAddReport | RepoKeyRemoveReport
+
 export interface KeyCreateReport {
   path: string
-  bytes: number
+  /** A key file is always 32 bytes. */
+  bytes: 32
 }
 
 const listing = (config: EncryptedConfig): KeyListing[] => config.keys.map((k) => ({key_id: k.key_id, kind: k.kind, added_unix_ms: k.added_unix_ms}))
@@ -104,7 +119,7 @@ async function encryptedConfig(store: RepoBackend): Promise<EncryptedConfig> {
 }
 
 /** Wraps the data key for one more key; the objects are untouched. */
-export async function addRepositoryKey(settings: RepoSettings, options: {keys?: KeySources; newKeys: KeySources; nowMs: bigint; scryptLogN?: number}): Promise<RepoKeyChangeReport> {
+export async function addRepositoryKey(settings: RepoSettings, options: {keys?: KeySources; newKeys: KeySources; nowMs: bigint; scryptLogN?: number}): Promise<RepoKeyAddReport> {
   const secret = await secretFrom(options.keys)
   const fresh = await secretFrom(options.newKeys, 'new key')
   if (fresh === undefined) throw refused(`${settings.url}: no new key to add`, {code: 'repo.key-missing', hint: 'pass --new-passphrase-file FILE or --new-key-file FILE'})
@@ -119,7 +134,7 @@ export async function addRepositoryKey(settings: RepoSettings, options: {keys?: 
 }
 
 /** Removes one key; the last is never removed, and the key given must open the repository. */
-export async function removeRepositoryKey(settings: RepoSettings, options: {keys?: KeySources; keyId: string}): Promise<RepoKeyChangeReport> {
+export async function removeRepositoryKey(settings: RepoSettings, options: {keys?: KeySources; keyId: string}): Promise<RepoKeyRemoveReport> {
   const secret = await secretFrom(options.keys)
   return withStore(settings, async (store) => {
     const config = await encryptedConfig(store)

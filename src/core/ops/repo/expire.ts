@@ -4,7 +4,7 @@ import {orphanCandidates, planOrphans, planRepoExpire, type OrphanCandidate, typ
 import {parseTimelineDirName} from '../../layout.js'
 import {compareRepoExpirePlans, decodeSavedRepoExpirePlan, repoExpirePlanDocument, savedRepoExpirePlan, type RepoExpirePlanInputs, type SavedRepoExpirePlan} from '../../plan/saved-repo-expire-plan.js'
 import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../../repo/backend.js'
-import {readRepoManifest, runPool, type RepoInventory} from '../../repo/inventory.js'
+import {readRepoManifest, runPool, type RepoInventory, type RepoWalEntry} from '../../repo/inventory.js'
 import {backupStorage, pieceKey} from '../../repo/pieces.js'
 import type {RepoKeys} from '../../repo/keys.js'
 import {readRepoBasis} from './facts.js'
@@ -21,7 +21,8 @@ export interface RepoExpireReport {
   /** snapshot_bytes 0 and damage set for a backup whose manifest cannot be read. */
   backups: Array<{key: string; timeline: bigint; checkpoint_lsn: bigint; snapshot_bytes: bigint; taken_unix_ms: bigint; usable: boolean; damage: string | null; action: 'keep' | 'delete'; reason: string}>
   wal_floor: {timeline: bigint; index: bigint} | null
-  wal_delete: Array<{key: string; timeline: bigint; index: bigint; reason: string}>
+  /** Each WAL object deleted (listed on a dry run), with the listing's entry for it. */
+  wal_delete: Array<RepoWalEntry & {reason: string}>
   wal_kept: number
   objects_deleted: number
   /** Temps of dead writers in the node's namespace, removed with the rest (counted only on a dry run). */
@@ -52,7 +53,7 @@ interface ExpireBasis {
   keys: RepoKeys
   inventory: RepoInventory
   segmentBytes: bigint | null
-  plan: RepoExpirePlan<Candidate>
+  plan: RepoExpirePlan<Candidate, RepoWalEntry>
   orphanGraceMs: bigint
   orphanCandidates: OrphanCandidate[]
   orphans: OrphanPlan

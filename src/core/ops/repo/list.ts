@@ -5,7 +5,7 @@ import {readArchiveHealth, type ArchiveHealth} from './health.js'
 import {readRepoBasis, type RepoBasis, type SegmentBytesSource} from './facts.js'
 import {FormatError, RedreplError} from '../../errors.js'
 import {implausibleManifest} from '../../format/basebackup-manifest.js'
-import type {BasebackupManifest} from '../../model.js'
+import type {BasebackupManifest, RedDBRelease} from '../../model.js'
 import {backupStorage, pieceIndexDamage, type BackupStorage} from '../../repo/pieces.js'
 
 export interface RepoBackupRow {
@@ -38,7 +38,7 @@ export interface RepoListReport {
   segment_bytes: bigint | null
   segment_bytes_source: SegmentBytesSource
   /** The RedDB release the replica set's data files showed: what a restore writes for. */
-  rdb_release: string | null
+  rdb_release: RedDBRelease | null
   current_timeline: bigint
   history: boolean
   /** When repo push last succeeded and last failed for the namespace. */

@@ -41,14 +41,9 @@ export interface RetentionEffect {
   released_bytes: bigint
 }
 
-export interface SlotChangeReport {
-  action: SlotChange['kind']
+interface SlotChangeFields {
   replica_id: string
   timeline: bigint
-  /** Null for a drop of a slot that is already gone (nothing changed). */
-  store: 'catalog' | 'legacy' | null
-  store_path: string | null
-  slot_before: ReplicationSlot | null
   /** null once dropped. */
   slot_after: ReplicationSlot | null
   /** false when the slot was already in the asked state (an invalidation repeated, or a drop of a slot already gone). */
@@ -59,8 +54,27 @@ export interface SlotChangeReport {
   dry_run: boolean
 }
 
+/** A drop: of a slot already gone too, which changes nothing and finds no store. */
+export interface SlotDropReport extends SlotChangeFields {
+  action: 'drop'
+  /** Null for a drop of a slot that is already gone (nothing changed). */
+  store: 'catalog' | 'legacy' | null
+  store_path: string | null
+  slot_before: ReplicationSlot | null
+}
+
+/** An invalidation, which always found its slot (a missing one is refused). */
+export interface SlotInvalidateReport extends SlotChangeFields {
+  action: 'invalidate'
+  store: 'catalog' | 'legacy'
+  store_path: string
+  slot_before: ReplicationSlot
+}
+
+export type SlotChangeReport = SlotDropReport | SlotInvalidateReport
+
 interface Located {
-  store: SlotChangeReport['store']
+  store: SlotInvalidateReport['store']
   path: string
   catalog: SlotCatalog
   slot: ReplicationSlot
