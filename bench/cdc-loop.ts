@@ -1,7 +1,8 @@
 import {createHash} from 'node:crypto'
 import zlib from 'node:zlib'
 
-import {CUT_RULE, findCut, GEAR, GearCutter, MAX_PIECE_BYTES} from '../src/core/codec/cdc.js'
+import {CUT_RULE, findCut, GearCutter, MAX_PIECE_BYTES} from '../src/core/codec/cdc.js'
+import {referenceCut} from '../test/support/reference-cut.js'
 
 /**
  * The CPU cost of each step a pushed byte takes through the piece cutter,
@@ -33,25 +34,6 @@ const stream = new Uint8Array(size)
   }
 }
 
-/** The loop as first written, for the figure it is measured against. */
-function firstCut(buffer: Uint8Array, start: number, end: number, last: boolean): number {
-  const length = end - start
-  if (length <= CUT_RULE.min) return last ? end : -1
-  const limit = start + Math.min(length, CUT_RULE.max)
-  const middle = Math.min(limit, start + CUT_RULE.avg)
-  let hash = 0
-  let i = start + CUT_RULE.min - 32
-  for (const stop = start + CUT_RULE.min; i < stop; i++) hash = ((hash << 1) + GEAR[buffer[i]]) >>> 0
-  for (; i < middle; i++) {
-    hash = ((hash << 1) + GEAR[buffer[i]]) >>> 0
-    if ((hash & CUT_RULE.maskHard) === 0) return i + 1
-  }
-  for (; i < limit; i++) {
-    hash = ((hash << 1) + GEAR[buffer[i]]) >>> 0
-    if ((hash & CUT_RULE.maskEasy) === 0) return i + 1
-  }
-  return limit - start === CUT_RULE.max || last ? limit : -1
-}
 
 /** Runs `cut` over the whole stream through a MAX_PIECE_BYTES window, as the Chunker does; returns the cuts. */
 function cutAll(cutter: GearCutter, cut: (end: number, last: boolean) => number): number[] {
@@ -71,7 +53,7 @@ const cutter = new GearCutter()
 const plain = new Uint8Array(MAX_PIECE_BYTES)
 const contenders: Record<string, () => unknown> = {
   'copy into the cutter (4 MiB windows)': () => cutAll(cutter, (end) => end),
-  'cut, JavaScript, as first written (incl. copy)': () => cutAll(cutter, (end, last) => firstCut(cutter.bytes, 0, end, last)),
+  'cut, JavaScript, as first written (incl. copy)': () => cutAll(cutter, (end, last) => referenceCut(cutter.bytes, 0, end, last, CUT_RULE)),
   'cut, JavaScript (incl. copy)': () => cutAll(cutter, (end, last) => findCut(cutter.bytes, 0, end, last)),
   'cut, WebAssembly (incl. copy)': () => cutAll(cutter, (end, last) => cutter.cut(0, end, last)),
   'SHA-256, one hash object per 1 MiB': () => {
@@ -85,7 +67,7 @@ const contenders: Record<string, () => unknown> = {
   },
 }
 
-const reference = JSON.stringify(cutAll(cutter, (end, last) => firstCut(cutter.bytes, 0, end, last)))
+const reference = JSON.stringify(cutAll(cutter, (end, last) => referenceCut(cutter.bytes, 0, end, last, CUT_RULE)))
 for (const name of ['cut, JavaScript (incl. copy)', 'cut, WebAssembly (incl. copy)']) {
   if (JSON.stringify(contenders[name]()) !== reference) throw new Error(`${name}: cuts differ from the first loop's`)
 }
