@@ -132,8 +132,8 @@ export async function readAt(opened: OpenedFile, position: number, length: numbe
 }
 
 /**
- * The checks of openRegularIfExists made with synchronous calls, on purpose
- * (as fs/read-prefix.ts): a layout holds 100,000 small artifacts, and five
+ * The checks of openRegularIfExists made with synchronous calls, on purpose:
+ * a layout holds 100,000 small artifacts, and five
  * thread-pool round trips per file cost more than reading it. Gives an open
  * descriptor and the size, or undefined when the file does not exist.
  * `listedRegular`, when the directory listing already said regular file,
@@ -218,7 +218,9 @@ export async function readBoundedIfExists(file: string, maxBytes: number, what: 
  * Fills `into` with the first bytes of a regular file of at most `maxBytes`
  * (fewer when it is shorter) and gives their count and the file's size, or
  * undefined when it does not exist: for a caller that needs a fixed header
- * and the size of many files in one pass.
+ * and the size of many files in one pass. The one prefix reader: `into`
+ * bounds what is read, `maxBytes` what size the file may have
+ * (Number.MAX_SAFE_INTEGER where the header alone is judged).
  */
 export function readPrefixIfExists(file: string, into: Uint8Array, maxBytes: number, what: string, listedRegular = false): {length: number; size: number} | undefined {
   const opened = openRegularSyncIfExists(file, maxBytes, what, {listedRegular})

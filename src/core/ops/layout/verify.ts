@@ -17,7 +17,6 @@ import {type Dirent, lstat, realpath, stat, statSync} from '../../fs/metadata.js
 import {isTempNameOf, isTemporaryName} from '../../fs/atomic.js'
 import {ioError, isMissing} from '../../fs/io-error.js'
 import {readPrefixIfExists, sizeOfRegularSyncIfExists} from '../../fs/open.js'
-import {readFilePrefix} from '../../fs/read-prefix.js'
 import {decodeFile, readArtifactBytesIfExists} from '../node/artifact-file.js'
 import {createPace, type Pace} from '../../fs/pace.js'
 import type {SlotCatalog} from '../../model.js'
@@ -257,8 +256,9 @@ function quietWalSegmentState(file: string, index: bigint): WalSegmentState | un
   try {
     const info = statSync(file, {throwIfNoEntry: false})
     if (!info?.isFile()) return undefined
-    const prefix = readFilePrefix(file, WAL_SEGMENT_HEADER_BYTES)
-    return prefix === undefined ? undefined : walSegmentState({index, path: file, bytes: BigInt(info.size)}, prefix)
+    const header = new Uint8Array(WAL_SEGMENT_HEADER_BYTES)
+    const read = readPrefixIfExists(file, header, Number.MAX_SAFE_INTEGER, 'WAL segment')
+    return read === undefined ? undefined : walSegmentState({index, path: file, bytes: BigInt(info.size)}, header.subarray(0, read.length))
   } catch {
     return undefined
   }

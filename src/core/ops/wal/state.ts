@@ -8,7 +8,7 @@ import path from 'node:path'
 import {crc32} from '../../codec/crc.js'
 import {FormatError, RedreplError} from '../../errors.js'
 import {decodeWalSegmentHeader, WAL_SEGMENT_HEADER_BYTES, type WalSegmentHeader} from '../../format/wal-segment.js'
-import {readFilePrefix} from '../../fs/read-prefix.js'
+import {readPrefixIfExists} from '../../fs/open.js'
 import {Layout} from '../../layout.js'
 import {contiguousRunStart, walGaps, walGeometry, type WalGeometry} from '../../plan/wal-geometry.js'
 import {listWalSegments, readWalHead, type WalSegmentFile} from '../node/state.js'
@@ -31,9 +31,11 @@ export interface WalState {
 /** Lists the timeline's segments and reads every header; reads no records. */
 export async function readWalState(layout: Layout, timeline: bigint): Promise<WalState> {
   const segments: WalSegmentState[] = []
+  const header = new Uint8Array(WAL_SEGMENT_HEADER_BYTES)
   for (const file of await listWalSegments(layout, timeline)) {
-    const prefix = readFilePrefix(file.path, WAL_SEGMENT_HEADER_BYTES)
-    if (prefix !== undefined) segments.push(walSegmentState(file, prefix))
+    // Any size: only the header is read (a segment's size is judged from its header and the listing, not refused here).
+    const read = readPrefixIfExists(file.path, header, Number.MAX_SAFE_INTEGER, 'WAL segment')
+    if (read !== undefined) segments.push(walSegmentState(file, header.slice(0, read.length)))
   }
   return walStateOf(layout, timeline, segments)
 }
