@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict'
-import {closeSync, openSync, writeFileSync} from 'node:fs'
+import {closeSync, openSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
+import {crc32} from '../../src/core/codec/crc.js'
 import {FormatError, RedreplError} from '../../src/core/errors.js'
 import {BufferStock, PieceReader, pumpRange} from '../../src/core/fs/stream.js'
+import type {BasebackupManifest} from '../../src/core/model.js'
+import {FileChunkSource, streamVerifiedChunks} from '../../src/core/ops/basebackup/chunks.js'
 import {useScratch} from '../support/cli.js'
 
 const scratch = useScratch()
@@ -150,4 +153,31 @@ test('an aborted signal stops before the next read; a failed read names the file
   } finally {
     closeSync(fd)
   }
+})
+
+test('the chunk source: pieces held in flight across chunks stay intact, and a chunk cut short names its file and byte', async () => {
+  const dir = await scratch.dir('stream-chunks-')
+  const chunks = [bytesOf(2_600_000), bytesOf(1_100_000).reverse()]
+  const files = chunks.map((bytes, k) => {
+    const file = path.join(dir, `${k}.redchunk`)
+    writeFileSync(file, bytes)
+    return file
+  })
+  const manifest = {
+    chunks: chunks.map((bytes, k) => ({ordinal: k, snapshot_offset: 0n, bytes: BigInt(bytes.length), checksum: crc32(bytes), relative_path: `${k}.redchunk`})),
+    snapshot_checksum: crc32(Buffer.concat(chunks)),
+  } as unknown as BasebackupManifest
+  const seen: Buffer[] = []
+  await streamVerifiedChunks(path.join(dir, 'm'), manifest, async (piece) => {
+    const copy = Buffer.from(piece)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    assert.deepEqual(Buffer.from(piece), copy, 'a piece changed while its handler held it')
+    seen.push(copy)
+  }, new FileChunkSource(path.join(dir, 'm'), undefined, async () => files))
+  assert.deepEqual(Buffer.concat(seen), Buffer.concat(chunks))
+  // The file shrinks after its size was checked: the read says where it ran out.
+  truncateSync(files[1], 1000)
+  await assert.rejects(streamVerifiedChunks(path.join(dir, 'm'), manifest, () => {}, new FileChunkSource(path.join(dir, 'm'), undefined, async () => files)), {
+    message: `${files[1]}: ends at byte 1000, shorter than the manifest says`,
+  })
 })
