@@ -8,7 +8,7 @@ import {crashPoint} from '../../fs/crash.js'
 import {ioError, isMissing} from '../../fs/io-error.js'
 import {openRegularSync, type OpenOptions} from '../../fs/open.js'
 import {freePace, type Pace} from '../../fs/pace.js'
-import {closeDescriptor, PIECE_BYTES, readFullySync} from '../../fs/stream.js'
+import {closeDescriptor, PieceReader} from '../../fs/stream.js'
 import type {BasebackupManifest} from '../../model.js'
 
 /**
@@ -114,15 +114,16 @@ export class FileChunkSource implements ChunkSource {
   /** The descriptor of the chunk file being read. */
   private current: number | undefined
   /** Each piece a buffer of its own, reused only once the consumer can no longer hold it (MAX_IN_FLIGHT). */
-  private readonly pool = Array.from({length: MAX_IN_FLIGHT + 1}, () => Buffer.allocUnsafe(PIECE_BYTES))
-  private next = 0
+  private readonly reader: PieceReader
 
   constructor(
     manifestPath: string,
-    private readonly pace: Pace = freePace(),
+    pace: Pace = freePace(),
     private readonly locate: (manifest: BasebackupManifest) => Promise<string[]> = (manifest) => checkChunkFiles(manifestPath, manifest),
     private readonly openOptions: OpenOptions = {},
-  ) {}
+  ) {
+    this.reader = new PieceReader({buffers: MAX_IN_FLIGHT + 1, pace})
+  }
 
   async open(manifest: BasebackupManifest): Promise<string[]> {
     this.files = await this.locate(manifest)
@@ -133,25 +134,12 @@ export class FileChunkSource implements ChunkSource {
   /** Reads chunk k synchronously, piece by piece (see fs/pace.ts); an empty chunk yields one empty piece, so its CRC is checked. */
   async *pieces(ordinal: number): AsyncGenerator<Uint8Array> {
     const file = this.files[ordinal]
-    const size = Number(this.sizes[ordinal])
+    const size = this.sizes[ordinal]
     await this.close()
     // Opened with synchronous calls, as the pieces are read: the copy never waits on the thread pool for the next chunk.
     const fd = (this.current = openRegularSync(file, this.openOptions).fd)
-    if (size === 0) yield new Uint8Array(0)
-    for (let offset = 0; offset < size; ) {
-      const length = Math.min(PIECE_BYTES, size - offset)
-      const buffer = this.pool[this.next++ % this.pool.length]
-      let filled: number
-      try {
-        filled = readFullySync(fd, buffer, length, offset)
-      } catch (error) {
-        throw ioError('read', file, error)
-      }
-      if (filled < length) throw new FormatError(`ends at byte ${offset + filled}, shorter than the manifest says`, file)
-      offset += length
-      yield buffer.subarray(0, length)
-      await this.pace.pass(length)
-    }
+    const short = (at: bigint) => new FormatError(`ends at byte ${at}, shorter than the manifest says`, file)
+    yield* this.reader.pieces(fd, {length: size, file, emptyPiece: true, short})
   }
 
   async close(): Promise<void> {

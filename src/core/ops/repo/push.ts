@@ -8,10 +8,9 @@ import type {RepoFacts} from '../../format/repo-facts.js'
 import {timelineHistoryCodec} from '../../format/timeline-history.js'
 import {resolveContained} from '../../fs/contained.js'
 import {crashPoint} from '../../fs/crash.js'
-import {ioError} from '../../fs/io-error.js'
 import {openRegular} from '../../fs/open.js'
 import {decodeFile, readArtifactBytesIfExists} from '../node/artifact-file.js'
-import {PIECE_BYTES, readFullySync} from '../../fs/stream.js'
+import {BufferStock, PieceReader} from '../../fs/stream.js'
 import {Layout, parseBasebackupName, parseTimelineDirName} from '../../layout.js'
 import {DEAD_TEMP_GRACE_MS, type RepoBackend, type TempSweep} from '../../repo/backend.js'
 import {checkedStream, collect, sealedChecksum, type Expected} from '../../repo/integrity.js'
@@ -70,27 +69,17 @@ export interface RepoPushReport {
  * few buffers, not one per piece.
  */
 class FileReads {
-  private readonly free: Buffer[] = []
+  private readonly stock = new BufferStock()
 
   constructor(private readonly signal?: AbortSignal) {}
 
   async *of(fd: number, file: string): AsyncGenerator<Uint8Array> {
-    const buffer = this.free.pop() ?? Buffer.allocUnsafe(PIECE_BYTES)
+    // One buffer per file read, taken from the stock and given back once its last piece is consumed.
+    const reader = new PieceReader({stock: this.stock, buffers: 1, signal: this.signal})
     try {
-      for (let position = 0; ; ) {
-        this.signal?.throwIfAborted()
-        let read: number
-        try {
-          read = readFullySync(fd, buffer, buffer.length, position)
-        } catch (error) {
-          throw ioError('read', file, error)
-        }
-        if (read === 0) break
-        position += read
-        yield buffer.subarray(0, read)
-      }
+      yield* reader.pieces(fd, {file})
     } finally {
-      this.free.push(buffer)
+      reader.release()
     }
   }
 }
