@@ -13,9 +13,8 @@
 import {createHash} from 'node:crypto'
 
 import {Chunker} from '../codec/cdc.js'
-import {crc32} from '../codec/crc.js'
 import {FormatError} from '../errors.js'
-import {decodePack, encodePackEntries, MAX_PACK_BYTES, PACK_DATA_BYTES, PACK_HEADER_BYTES, type PackEntry} from '../format/pack.js'
+import {decodePack, MAX_PACK_BYTES, PACK_DATA_BYTES, PACK_HEADER_BYTES, sealPackInPlace, type PackEntry} from '../format/pack.js'
 import {decodePieceIndex, MAX_PIECE_INDEX_BYTES, type PieceIndex, type PieceRef} from '../format/piece-index.js'
 import type {BasebackupManifest} from '../model.js'
 import {readRange, type RepoBackend, type RepoObject} from './backend.js'
@@ -167,23 +166,38 @@ export async function storePieces(
   /** The new pieces of this push, by digest: a piece met twice is stored once, its second mention the same ref. */
   const fresh = new Map<string, PieceRef>()
   let filling: {buffer: Uint8Array; used: number; refs: PieceRef[]; entries: PackEntry[]} | null = null
+  /**
+   * Pack buffers whose upload has settled, to fill again: each new piece is
+   * copied once, straight into the pack, and a push allocates at most one
+   * buffer per pack in flight and the one filling, whatever its size.
+   */
+  const spare: Uint8Array[] = []
   let failure: unknown
   const seal = async () => {
-    if (filling === null || filling.refs.length === 0) return
+    if (filling === null) return
     const {buffer, used, refs, entries} = filling
     filling = null
-    const pack = encodePackEntries([buffer.subarray(0, used)], entries)
+    if (refs.length === 0) {
+      spare.push(buffer)
+      return
+    }
+    const pack = sealPackInPlace(buffer, used, entries)
     for (const [i, ref] of refs.entries()) ref.pack = {sha256: pack.sha256, offset: entries[i].offset}
     const key = keys.pack(pack.sha256)
-    if (options.packListed(key) === BigInt(pack.bytes.length)) return
+    if (options.packListed(key) === BigInt(pack.bytes.length)) {
+      spare.push(buffer)
+      return
+    }
     options.signal?.throwIfAborted()
     const upload = backend
-      .put(key, () => once(pack.bytes), {size: BigInt(pack.bytes.length), checksum: crc32(pack.bytes)})
+      .put(key, () => once(pack.bytes), {size: BigInt(pack.bytes.length), checksum: pack.crc})
       .then(() => {
         result.packs_uploaded++
         result.pieces_uploaded += refs.length
         result.uploaded_bytes += BigInt(pack.bytes.length)
         options.onStored?.(key, pack.bytes.length)
+        // Refilled only after a put that settled stored: a failed one may still be reading it.
+        spare.push(buffer)
       })
       .catch((error: unknown) => {
         failure ??= error
@@ -209,9 +223,9 @@ export async function storePieces(
       }
     }
     if (filling !== null && filling.used + piece.length > PACK_DATA_BYTES) await seal()
-    filling ??= {buffer: new Uint8Array(PACK_DATA_BYTES), used: 0, refs: [], entries: []}
-    // The cutter reuses its buffer: the pack keeps a copy.
-    filling.buffer.set(piece, filling.used)
+    filling ??= {buffer: spare.pop() ?? new Uint8Array(MAX_PACK_BYTES), used: 0, refs: [], entries: []}
+    // The cutter reuses its buffer: the pack keeps a copy, where the pack's bytes go.
+    filling.buffer.set(piece, PACK_HEADER_BYTES + filling.used)
     const ref: PieceRef = {sha256, bytes: piece.length}
     filling.entries.push({sha256, offset: PACK_HEADER_BYTES + filling.used, bytes: piece.length})
     filling.used += piece.length
