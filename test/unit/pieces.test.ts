@@ -171,3 +171,35 @@ test('a push of several packs, each pack buffer filled again once its put settle
   const back = await gather(readPieces(backend, keys, stored.index.pieces))
   assert.ok(back.equals(snapshot))
 })
+
+test('a piece read back from its pack, whole in one read or split across two, is handed on only once its SHA-256 checks: a flipped byte stops the read before any byte of its piece', async () => {
+  const snapshot = randomBytes(3 * MiB)
+  const backend = new MemoryBackend()
+  const keys = new RepoKeys('db1')
+  const stored = await storePieces(backend, keys, (async function* () {
+    yield snapshot
+  })(), {jobs: 1, lookup: new PieceLookup(), packListed: () => undefined})
+  const refs = stored.index.pieces
+  const packKey = keys.pack(refs[0].pack!.sha256)
+  const pack = await gather(backend.get(packKey))
+  // The memory store reads 64 KiB at a time: one piece lies whole inside one read, the other across the end of one.
+  const read = 64 * 1024
+  const whole = refs.findIndex((ref) => ref.pack!.offset > read && Math.floor(ref.pack!.offset / read) === Math.floor((ref.pack!.offset + ref.bytes - 1) / read))
+  const split = refs.findIndex((ref) => ref.pack!.offset < MiB && ref.pack!.offset + ref.bytes > MiB)
+  assert.ok(whole > 0 && split > 0 && split !== whole)
+  for (const [i, at] of [[whole, refs[whole].pack!.offset + 7], [split, MiB + 3]]) {
+    const damaged = Buffer.from(pack)
+    damaged[at] ^= 1
+    await backend.put(packKey, async function* () {
+      yield damaged
+    }, {size: BigInt(damaged.length), checksum: crc32(damaged)})
+    let handed = 0
+    await assert.rejects(async () => {
+      for await (const bytes of readPieces(backend, keys, refs)) {
+        assert.ok(Buffer.from(bytes).equals(snapshot.subarray(handed, handed + bytes.length)))
+        handed += bytes.length
+      }
+    }, (error: Error) => error instanceof FormatError && error.message.includes(packKey) && /does not match its SHA-256/.test(error.message))
+    assert.equal(handed, refs[i].pack!.offset - PACK_HEADER_BYTES, 'every piece before the damaged one, none of it')
+  }
+})

@@ -276,8 +276,8 @@ const MAX_RUN_BYTES = PACK_DATA_BYTES
  * before a byte of it is handed on (a FormatError naming the pack, or the
  * lone piece's object, when one differs). Pieces lying back to back in one
  * pack are read with one ranged read (a pread, an S3 Range GET), so a
- * backup pushed whole reads each pack once; memory is one piece (128 KiB)
- * whatever the run.
+ * backup pushed whole reads each pack once; memory is a read of the store
+ * and one piece (128 KiB) whatever the run.
  */
 export async function* readPieces(backend: RepoBackend, keys: RepoKeys, refs: readonly PieceRef[]): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < refs.length; ) {
@@ -301,26 +301,37 @@ async function* readRun(backend: RepoBackend, keys: RepoKeys, run: readonly Piec
   const start = run[0].pack!.offset
   const total = run.reduce((sum, ref) => sum + ref.bytes, 0)
   let k = 0
-  let piece = new Uint8Array(run[0].bytes)
+  /** A piece split across two reads, put together; null while none is. */
+  let piece: Uint8Array | null = null
   let filled = 0
-  const finish = () => {
+  const check = (bytes: Uint8Array) => {
     const ref = run[k]
-    const digest = createHash('sha256').update(piece).digest('hex')
+    const digest = createHash('sha256').update(bytes).digest('hex')
     if (digest !== ref.sha256) throw new FormatError(`piece at offset ${ref.pack!.offset} (${ref.bytes} bytes) does not match its SHA-256 ${ref.sha256}: ${digest}`, name)
-    return piece
+    return bytes
   }
+  // A store's reads are the reader's to keep (collect holds them too): a piece that lies whole in one is
+  // checked and handed on as a view of it, and only a piece split across two reads is copied together.
   for await (const bytes of readRange(backend, key, BigInt(start), BigInt(total))) {
     for (let at = 0; at < bytes.length; ) {
       if (k === run.length) throw new FormatError(`returned more than the ${total} bytes asked for at offset ${start}`, name)
-      const take = Math.min(bytes.length - at, piece.length - filled)
+      const want = run[k].bytes
+      if (piece === null && bytes.length - at >= want) {
+        yield check(bytes.subarray(at, at + want))
+        at += want
+        k++
+        continue
+      }
+      piece ??= new Uint8Array(want)
+      const take = Math.min(bytes.length - at, want - filled)
       piece.set(bytes.subarray(at, at + take), filled)
       filled += take
       at += take
-      if (filled === piece.length) {
-        yield finish()
+      if (filled === want) {
+        yield check(piece)
         k++
+        piece = null
         filled = 0
-        if (k < run.length) piece = new Uint8Array(run[k].bytes)
       }
     }
   }
