@@ -5,7 +5,10 @@ import {test} from 'node:test'
 import {Chunker, findCut, MAX_PIECE_BYTES, MIN_PIECE_BYTES} from '../../src/core/codec/cdc.js'
 import {crc32} from '../../src/core/codec/crc.js'
 import {decodePieceIndex, encodePieceIndex, type PieceIndex} from '../../src/core/format/piece-index.js'
-import {decodePack, encodePack, encodePackEntries, PACK_DATA_BYTES, PACK_HEADER_BYTES} from '../../src/core/format/pack.js'
+import {decodePack, encodePack, encodePackEntries, MAX_PACK_BYTES, PACK_DATA_BYTES, PACK_HEADER_BYTES, sealPackInPlace} from '../../src/core/format/pack.js'
+import {RepoKeys} from '../../src/core/repo/keys.js'
+import {MemoryBackend} from '../../src/core/repo/memory.js'
+import {PieceLookup, readPieces, storePieces} from '../../src/core/repo/pieces.js'
 import {FormatError} from '../../src/core/errors.js'
 
 const MiB = 1024 * 1024
@@ -125,4 +128,78 @@ test('a pack round-trips; every flipped byte, cut, or piece that is not what its
   assert.throws(() => decodePack(lying.bytes), /piece 1 .* does not match its SHA-256/)
   assert.throws(() => encodePackEntries(pieces, pack.entries.map((e, i) => (i === 2 ? {...e, offset: e.offset + 1} : e))), /offset/)
   assert.deepEqual(decodePack(encodePack([]).bytes).entries, [], 'an empty pack reads (no writer stores one)')
+})
+
+test('a pack sealed where its pieces lie is the bytes encodePack makes, and its crc is the CRC-32 of all of them', () => {
+  const pieces = [randomBytes(9000), randomBytes(1), randomBytes(70_000)]
+  const made = encodePack(pieces)
+  const buffer = new Uint8Array(MAX_PACK_BYTES).fill(0xa5)
+  let at = PACK_HEADER_BYTES
+  for (const piece of pieces) {
+    buffer.set(piece, at)
+    at += piece.length
+  }
+  const sealed = sealPackInPlace(buffer, at - PACK_HEADER_BYTES, made.entries)
+  assert.deepEqual(Buffer.from(sealed.bytes), Buffer.from(made.bytes))
+  assert.equal(sealed.sha256, made.sha256)
+  assert.equal(sealed.crc, crc32(made.bytes))
+  assert.equal(sealed.bytes.buffer, buffer.buffer, 'the pack is the front of the buffer, not a copy')
+  assert.throws(() => sealPackInPlace(new Uint8Array(100), at - PACK_HEADER_BYTES, made.entries), /does not fit/)
+})
+
+async function gather(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = []
+  for await (const part of stream) parts.push(Buffer.from(part))
+  return Buffer.concat(parts)
+}
+
+test('a push of several packs, each pack buffer filled again once its put settled, stores every pack whole under its name and CRC, and reads back the same bytes', async () => {
+  const snapshot = randomBytes(3 * PACK_DATA_BYTES + 5 * MiB)
+  const backend = new MemoryBackend()
+  const keys = new RepoKeys('db1')
+  async function* feed(): AsyncGenerator<Uint8Array> {
+    for (let at = 0; at < snapshot.length; at += MiB) yield snapshot.subarray(at, at + MiB)
+  }
+  const stored = await storePieces(backend, keys, feed(), {jobs: 4, lookup: new PieceLookup(), packListed: () => undefined})
+  assert.equal(stored.packs_uploaded, 4)
+  for await (const object of backend.list(keys.packsPrefix)) {
+    const bytes = await gather(backend.get(object.key))
+    assert.equal(keys.pack(createHash('sha256').update(bytes).digest('hex')), object.key)
+    assert.equal(await backend.checksum(object.key), crc32(bytes))
+    decodePack(bytes)
+  }
+  const back = await gather(readPieces(backend, keys, stored.index.pieces))
+  assert.ok(back.equals(snapshot))
+})
+
+test('a piece read back from its pack, whole in one read or split across two, is handed on only once its SHA-256 checks: a flipped byte stops the read before any byte of its piece', async () => {
+  const snapshot = randomBytes(3 * MiB)
+  const backend = new MemoryBackend()
+  const keys = new RepoKeys('db1')
+  const stored = await storePieces(backend, keys, (async function* () {
+    yield snapshot
+  })(), {jobs: 1, lookup: new PieceLookup(), packListed: () => undefined})
+  const refs = stored.index.pieces
+  const packKey = keys.pack(refs[0].pack!.sha256)
+  const pack = await gather(backend.get(packKey))
+  // The memory store reads 64 KiB at a time: one piece lies whole inside one read, the other across the end of one.
+  const read = 64 * 1024
+  const whole = refs.findIndex((ref) => ref.pack!.offset > read && Math.floor(ref.pack!.offset / read) === Math.floor((ref.pack!.offset + ref.bytes - 1) / read))
+  const split = refs.findIndex((ref) => ref.pack!.offset < MiB && ref.pack!.offset + ref.bytes > MiB)
+  assert.ok(whole > 0 && split > 0 && split !== whole)
+  for (const [i, at] of [[whole, refs[whole].pack!.offset + 7], [split, MiB + 3]]) {
+    const damaged = Buffer.from(pack)
+    damaged[at] ^= 1
+    await backend.put(packKey, async function* () {
+      yield damaged
+    }, {size: BigInt(damaged.length), checksum: crc32(damaged)})
+    let handed = 0
+    await assert.rejects(async () => {
+      for await (const bytes of readPieces(backend, keys, refs)) {
+        assert.ok(Buffer.from(bytes).equals(snapshot.subarray(handed, handed + bytes.length)))
+        handed += bytes.length
+      }
+    }, (error: Error) => error instanceof FormatError && error.message.includes(packKey) && /does not match its SHA-256/.test(error.message))
+    assert.equal(handed, refs[i].pack!.offset - PACK_HEADER_BYTES, 'every piece before the damaged one, none of it')
+  }
 })

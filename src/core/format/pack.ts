@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto'
 
 import {checkCount, expectConsumed, expectVersion, openSealed} from '../codec/sealed.js'
-import {ByteWriter} from '../codec/writer.js'
+import {crc32} from '../codec/crc.js'
 import {FormatError} from '../errors.js'
 
 /**
@@ -81,13 +81,50 @@ export function encodePack(pieces: readonly Uint8Array[]): {bytes: Uint8Array; s
 /** encodePack with the pieces' digests already known (the push hashed each as it was cut). */
 export function encodePackEntries(pieces: readonly Uint8Array[], entries: PackEntry[]): {bytes: Uint8Array; sha256: string; entries: PackEntry[]} {
   const dataBytes = pieces.reduce((sum, piece) => sum + piece.length, 0)
-  validatePack({entries}, dataBytes)
-  const writer = new ByteWriter(PACK_HEADER_BYTES + dataBytes + entries.length * ENTRY_BYTES + TAIL_BYTES)
-  writer.ascii(MAGIC).u16(VERSION)
-  for (const piece of pieces) writer.bytes(piece)
-  for (const entry of entries) writer.bytes(Buffer.from(entry.sha256, 'hex')).u32(entry.offset).u32(entry.bytes)
-  const bytes = writer.u32(entries.length).sealWithCrc().finish()
-  return {bytes, sha256: createHash('sha256').update(bytes).digest('hex'), entries}
+  const buffer = new Uint8Array(PACK_HEADER_BYTES + dataBytes + entries.length * ENTRY_BYTES + TAIL_BYTES)
+  let at = PACK_HEADER_BYTES
+  for (const piece of pieces) {
+    buffer.set(piece, at)
+    at += piece.length
+  }
+  const {bytes, sha256} = sealPackInPlace(buffer, dataBytes, entries)
+  return {bytes, sha256, entries}
+}
+
+/** The bytes a pack of `entries` takes around `dataBytes` of pieces: header, one trailer entry each, count and CRC. */
+export function packBytes(dataBytes: number, count: number): number {
+  return PACK_HEADER_BYTES + dataBytes + count * ENTRY_BYTES + TAIL_BYTES
+}
+
+/**
+ * Makes a pack where its pieces already lie: `buffer` holds their
+ * `dataBytes` from PACK_HEADER_BYTES on (a push appends each new piece
+ * there, so the pack's bytes are copied once); the header goes before them
+ * and the trailer after, and the pack is the front of `buffer`, not a copy.
+ * `crc` is the CRC-32 of all the pack's bytes, its own trailer CRC too (a
+ * store's checksum of the object), continued from the trailer's running
+ * value rather than a second pass over the bytes.
+ */
+export function sealPackInPlace(buffer: Uint8Array, dataBytes: number, entries: readonly PackEntry[]): {bytes: Uint8Array; sha256: string; crc: number} {
+  validatePack({entries: [...entries]}, dataBytes)
+  const size = packBytes(dataBytes, entries.length)
+  if (buffer.length < size) throw new FormatError(`${NAME} of ${size} bytes does not fit its ${buffer.length}-byte buffer`)
+  const view = new DataView(buffer.buffer, buffer.byteOffset, size)
+  for (let i = 0; i < MAGIC.length; i++) buffer[i] = MAGIC.charCodeAt(i)
+  view.setUint16(MAGIC.length, VERSION, true)
+  let at = PACK_HEADER_BYTES + dataBytes
+  for (const entry of entries) {
+    buffer.set(Buffer.from(entry.sha256, 'hex'), at)
+    view.setUint32(at + 32, entry.offset, true)
+    view.setUint32(at + 36, entry.bytes, true)
+    at += ENTRY_BYTES
+  }
+  view.setUint32(at, entries.length, true)
+  at += 4
+  const sealed = crc32(buffer.subarray(0, at))
+  view.setUint32(at, sealed, true)
+  const bytes = buffer.subarray(0, size)
+  return {bytes, sha256: createHash('sha256').update(bytes).digest('hex'), crc: crc32(bytes.subarray(at), sealed)}
 }
 
 /**

@@ -13,9 +13,8 @@
 import {createHash} from 'node:crypto'
 
 import {Chunker} from '../codec/cdc.js'
-import {crc32} from '../codec/crc.js'
 import {FormatError} from '../errors.js'
-import {decodePack, encodePackEntries, MAX_PACK_BYTES, PACK_DATA_BYTES, PACK_HEADER_BYTES, type PackEntry} from '../format/pack.js'
+import {decodePack, MAX_PACK_BYTES, PACK_DATA_BYTES, PACK_HEADER_BYTES, sealPackInPlace, type PackEntry} from '../format/pack.js'
 import {decodePieceIndex, MAX_PIECE_INDEX_BYTES, type PieceIndex, type PieceRef} from '../format/piece-index.js'
 import type {BasebackupManifest} from '../model.js'
 import {readRange, type RepoBackend, type RepoObject} from './backend.js'
@@ -167,23 +166,38 @@ export async function storePieces(
   /** The new pieces of this push, by digest: a piece met twice is stored once, its second mention the same ref. */
   const fresh = new Map<string, PieceRef>()
   let filling: {buffer: Uint8Array; used: number; refs: PieceRef[]; entries: PackEntry[]} | null = null
+  /**
+   * Pack buffers whose upload has settled, to fill again: each new piece is
+   * copied once, straight into the pack, and a push allocates at most one
+   * buffer per pack in flight and the one filling, whatever its size.
+   */
+  const spare: Uint8Array[] = []
   let failure: unknown
   const seal = async () => {
-    if (filling === null || filling.refs.length === 0) return
+    if (filling === null) return
     const {buffer, used, refs, entries} = filling
     filling = null
-    const pack = encodePackEntries([buffer.subarray(0, used)], entries)
+    if (refs.length === 0) {
+      spare.push(buffer)
+      return
+    }
+    const pack = sealPackInPlace(buffer, used, entries)
     for (const [i, ref] of refs.entries()) ref.pack = {sha256: pack.sha256, offset: entries[i].offset}
     const key = keys.pack(pack.sha256)
-    if (options.packListed(key) === BigInt(pack.bytes.length)) return
+    if (options.packListed(key) === BigInt(pack.bytes.length)) {
+      spare.push(buffer)
+      return
+    }
     options.signal?.throwIfAborted()
     const upload = backend
-      .put(key, () => once(pack.bytes), {size: BigInt(pack.bytes.length), checksum: crc32(pack.bytes)})
+      .put(key, () => once(pack.bytes), {size: BigInt(pack.bytes.length), checksum: pack.crc})
       .then(() => {
         result.packs_uploaded++
         result.pieces_uploaded += refs.length
         result.uploaded_bytes += BigInt(pack.bytes.length)
         options.onStored?.(key, pack.bytes.length)
+        // Refilled only after a put that settled stored: a failed one may still be reading it.
+        spare.push(buffer)
       })
       .catch((error: unknown) => {
         failure ??= error
@@ -209,9 +223,9 @@ export async function storePieces(
       }
     }
     if (filling !== null && filling.used + piece.length > PACK_DATA_BYTES) await seal()
-    filling ??= {buffer: new Uint8Array(PACK_DATA_BYTES), used: 0, refs: [], entries: []}
-    // The cutter reuses its buffer: the pack keeps a copy.
-    filling.buffer.set(piece, filling.used)
+    filling ??= {buffer: spare.pop() ?? new Uint8Array(MAX_PACK_BYTES), used: 0, refs: [], entries: []}
+    // The cutter reuses its buffer: the pack keeps a copy, where the pack's bytes go.
+    filling.buffer.set(piece, PACK_HEADER_BYTES + filling.used)
     const ref: PieceRef = {sha256, bytes: piece.length}
     filling.entries.push({sha256, offset: PACK_HEADER_BYTES + filling.used, bytes: piece.length})
     filling.used += piece.length
@@ -262,8 +276,8 @@ const MAX_RUN_BYTES = PACK_DATA_BYTES
  * before a byte of it is handed on (a FormatError naming the pack, or the
  * lone piece's object, when one differs). Pieces lying back to back in one
  * pack are read with one ranged read (a pread, an S3 Range GET), so a
- * backup pushed whole reads each pack once; memory is one piece (128 KiB)
- * whatever the run.
+ * backup pushed whole reads each pack once; memory is a read of the store
+ * and one piece (128 KiB) whatever the run.
  */
 export async function* readPieces(backend: RepoBackend, keys: RepoKeys, refs: readonly PieceRef[]): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < refs.length; ) {
@@ -287,26 +301,37 @@ async function* readRun(backend: RepoBackend, keys: RepoKeys, run: readonly Piec
   const start = run[0].pack!.offset
   const total = run.reduce((sum, ref) => sum + ref.bytes, 0)
   let k = 0
-  let piece = new Uint8Array(run[0].bytes)
+  /** A piece split across two reads, put together; null while none is. */
+  let piece: Uint8Array | null = null
   let filled = 0
-  const finish = () => {
+  const check = (bytes: Uint8Array) => {
     const ref = run[k]
-    const digest = createHash('sha256').update(piece).digest('hex')
+    const digest = createHash('sha256').update(bytes).digest('hex')
     if (digest !== ref.sha256) throw new FormatError(`piece at offset ${ref.pack!.offset} (${ref.bytes} bytes) does not match its SHA-256 ${ref.sha256}: ${digest}`, name)
-    return piece
+    return bytes
   }
+  // A store's reads are the reader's to keep (collect holds them too): a piece that lies whole in one is
+  // checked and handed on as a view of it, and only a piece split across two reads is copied together.
   for await (const bytes of readRange(backend, key, BigInt(start), BigInt(total))) {
     for (let at = 0; at < bytes.length; ) {
       if (k === run.length) throw new FormatError(`returned more than the ${total} bytes asked for at offset ${start}`, name)
-      const take = Math.min(bytes.length - at, piece.length - filled)
+      const want = run[k].bytes
+      if (piece === null && bytes.length - at >= want) {
+        yield check(bytes.subarray(at, at + want))
+        at += want
+        k++
+        continue
+      }
+      piece ??= new Uint8Array(want)
+      const take = Math.min(bytes.length - at, want - filled)
       piece.set(bytes.subarray(at, at + take), filled)
       filled += take
       at += take
-      if (filled === piece.length) {
-        yield finish()
+      if (filled === want) {
+        yield check(piece)
         k++
+        piece = null
         filled = 0
-        if (k < run.length) piece = new Uint8Array(run[k].bytes)
       }
     }
   }
