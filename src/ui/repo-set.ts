@@ -54,15 +54,27 @@ export function worstExitCode(outcomes: Array<{exit_code: number}>): number {
   return outcomes.reduce((worst, outcome) => Math.max(worst, outcome.exit_code), 0)
 }
 
+type NamingFlags = {repo?: string; 'repo-name'?: string; config?: string}
+
+/**
+ * The `[repo.NAME]` sections of the config file when the run names no
+ * repository (no --repo, --repo-name, REDREPL_REPO or repo setting; an empty
+ * --repo names none), else none: the repositories a command goes through
+ * in turn, or refuses to choose among.
+ */
+export async function configuredWhenUnnamed(flags: NamingFlags): Promise<ConfiguredRepo[]> {
+  if ((flags.repo !== undefined && flags.repo !== '') || flags['repo-name'] !== undefined) return []
+  return configuredRepositories(flags.config)
+}
+
 /**
  * For the commands that act on one repository (`repo restore`, `fetch-wal`,
  * `drill`, `init`, `key add`/`remove`): with none named and `[repo.NAME]`
  * sections in the config file, the run is refused naming them, rather than
  * picking one or failing as if none were configured.
  */
-export async function requireNamedRepository(flags: {repo?: string; 'repo-name'?: string; config?: string}): Promise<void> {
-  if ((flags.repo !== undefined && flags.repo !== '') || flags['repo-name'] !== undefined) return
-  const repos = await configuredRepositories(flags.config)
+export async function requireNamedRepository(flags: NamingFlags): Promise<void> {
+  const repos = await configuredWhenUnnamed(flags)
   if (repos.length === 0) return
   throw usageError(`no repository named, and the config file has ${repos.length === 1 ? 'one' : 'several'} (repositories: ${repos.map((r) => r.name).join(', ')}); this command reads or changes one`, {
     hint: `name it: --repo-name ${repos[0].name}`,

@@ -4,7 +4,7 @@ import {formatBytes} from '../../ui/numbers.js'
 import {jobsFlag, repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
 import {orphanGraceFlag, orphanGraceMs, retentionFlags, retentionPolicy} from '../../ui/retention-flags.js'
 import {appliedPlanLine, expirePlanWords, planFlag, PlannedCommand, savedDryRunFlag, savedPlanLine} from '../../ui/planned-command.js'
-import {configuredRepositories, eachRepositoryLines, forEachRepository, worstExitCode, type EachRepository} from '../../ui/repo-set.js'
+import {configuredWhenUnnamed, eachRepositoryLines, forEachRepository, worstExitCode, type ConfiguredRepo, type EachRepository} from '../../ui/repo-set.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 const EXPIRE_COLUMNS: Array<Column<RepoExpireReport['backups'][number]>> = [
@@ -53,10 +53,9 @@ Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor
     const typed = [...this.argv]
     const {flags} = await this.parse(RepoExpire)
     const {node} = resolveNode(flags.node)
-    if (flags.repo === undefined && flags['repo-name'] === undefined && flags.plan === undefined && flags.out === undefined) {
-      const repos = await configuredRepositories(flags.config)
-      if (repos.length > 0) return this.expireEach(repos, typed, node)
-    }
+    // A saved plan belongs to one repository: --plan and --out never go through each.
+    const repos = flags.plan === undefined && flags.out === undefined ? await configuredWhenUnnamed(flags) : []
+    if (repos.length > 0) return this.expireEach(repos, typed, node)
     const planPath = flags.plan
     if (planPath !== undefined) this.refuseTypedWithPlan(['keep-last', 'keep-within', 'orphan-grace'])
     const saved = planPath === undefined ? undefined : await loadRepoExpirePlan(planPath)
@@ -94,7 +93,7 @@ Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor
   }
 
   /** Each configured repository by its own retention (its section's keep-last, keep-within, orphan-grace), one after another. */
-  private async expireEach(repos: Awaited<ReturnType<typeof configuredRepositories>>, typed: string[], node: string): Promise<EachRepository<RepoExpireReport>> {
+  private async expireEach(repos: ConfiguredRepo[], typed: string[], node: string): Promise<EachRepository<RepoExpireReport>> {
     const signal = this.stopOnInterrupt('clean-up')
     const outcomes = await forEachRepository<RepoExpireReport>(repos, async (name) => {
       const {flags: own} = await this.parse(RepoExpire, ['--repo-name', name, ...typed])

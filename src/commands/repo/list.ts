@@ -3,7 +3,7 @@ import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {repoFlags, resolveNode, segmentBytesFlag, withRepository} from '../../ui/repo-flags.js'
 import {backupsAcross, type BackupAcrossRepositories, type RepoListAcross, type RepoListDocument} from '../../core/ops/repo/set.js'
-import {configuredRepositories, forEachRepository, worstExitCode, type ConfiguredRepo} from '../../ui/repo-set.js'
+import {configuredWhenUnnamed, forEachRepository, worstExitCode, type ConfiguredRepo} from '../../ui/repo-set.js'
 import {renderColumns, tableOf, type Column} from '../../ui/table.js'
 
 const BACKUP_COLUMNS: Array<Column<RepoBackupRow>> = [
@@ -50,10 +50,8 @@ Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor
     // As typed: parsing replaces this.argv with the config file's flags added.
     const typed = [...this.argv]
     const {flags} = await this.parse(RepoList)
-    if (flags.repo === undefined && flags['repo-name'] === undefined) {
-      const repos = await configuredRepositories(flags.config)
-      if (repos.length > 0) return this.listEach(repos, typed)
-    }
+    const repos = await configuredWhenUnnamed(flags)
+    if (repos.length > 0) return this.listEach(repos, typed)
     const {node} = resolveNode(flags.node)
     return withRepository(flags, (backend) => listRepository(backend, {node, segmentBytes: flags['segment-bytes']}))
   }

@@ -7,7 +7,7 @@ import {RedreplCommand} from '../../ui/base-command.js'
 import {dataPathFlag, progressFlag, requireDataPath, waitFlag} from '../../ui/flags.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {compressFlag, compressLevelFlag, jobsFlag, repoFlags, resolveNode, transferFlags, withRepository} from '../../ui/repo-flags.js'
-import {configuredRepositories, eachRepositoryLines, forEachRepository, worstExitCode, type EachRepository} from '../../ui/repo-set.js'
+import {configuredWhenUnnamed, eachRepositoryLines, forEachRepository, worstExitCode, type ConfiguredRepo, type EachRepository} from '../../ui/repo-set.js'
 import type {RepoPushDocument, RepoPushReport} from '../../core/ops/repo/push.js'
 
 export default class RepoPush extends RedreplCommand<RepoPushDocument> {
@@ -54,10 +54,8 @@ Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its o
     // As typed: parsing replaces this.argv with the config file's flags added.
     const typed = [...this.argv]
     const {flags} = await this.parse(RepoPush)
-    if (flags.repo === undefined && flags['repo-name'] === undefined) {
-      const repos = await configuredRepositories(flags.config)
-      if (repos.length > 0) return this.pushToEach(repos, typed)
-    }
+    const repos = await configuredWhenUnnamed(flags)
+    if (repos.length > 0) return this.pushToEach(repos, typed)
     const dataPath = requireDataPath(flags['data-path'])
     const {node} = resolveNode(flags.node)
     const signal = this.stopOnInterrupt('clean-up')
@@ -84,7 +82,7 @@ Ctrl-C or SIGTERM stops every transfer in flight at its next piece, before its o
   }
 
   /** One push per configured repository, each parsed with its own section as if --repo-name had been typed. */
-  private async pushToEach(repos: Awaited<ReturnType<typeof configuredRepositories>>, typed: string[]): Promise<EachRepository<RepoPushReport>> {
+  private async pushToEach(repos: ConfiguredRepo[], typed: string[]): Promise<EachRepository<RepoPushReport>> {
     const {flags} = await this.parse(RepoPush, typed)
     const dataPath = requireDataPath(flags['data-path'])
     const {node} = resolveNode(flags.node)

@@ -5,7 +5,7 @@ import {verifyRepository, type RepoVerifyDocument, type RepoVerifyReport} from '
 import {RedreplCommand} from '../../ui/base-command.js'
 import {formatBytes} from '../../ui/numbers.js'
 import {DEFAULT_TIMEOUT_MS, jobsFlag, repoFlags, resolveNode, segmentBytesFlag, timeoutFlag, withRepository} from '../../ui/repo-flags.js'
-import {configuredRepositories, forEachRepository, worstExitCode, type ConfiguredRepo, type EachRepository} from '../../ui/repo-set.js'
+import {configuredWhenUnnamed, forEachRepository, worstExitCode, type ConfiguredRepo, type EachRepository} from '../../ui/repo-set.js'
 import {renderTable} from '../../ui/table.js'
 
 export default class RepoVerify extends RedreplCommand<RepoVerifyDocument> {
@@ -24,10 +24,8 @@ Several repositories: with neither --repo nor --repo-name (nor REDREPL_REPO, nor
     // As typed: parsing replaces this.argv with the config file's flags added.
     const typed = [...this.argv]
     const {flags} = await this.parse(RepoVerify)
-    if (flags.repo === undefined && flags['repo-name'] === undefined) {
-      const repos = await configuredRepositories(flags.config)
-      if (repos.length > 0) return this.verifyEach(repos, typed)
-    }
+    const repos = await configuredWhenUnnamed(flags)
+    if (repos.length > 0) return this.verifyEach(repos, typed)
     const {node} = resolveNode(flags.node)
     return withRepository(flags, (backend) => verifyRepository(backend, {node, quick: flags.quick, jobs: flags.jobs ?? backend.defaultJobs, segmentBytes: flags['segment-bytes']}))
   }
